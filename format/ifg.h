@@ -1,0 +1,176 @@
+/* ifg.h -- reader of IFG graph files (format/FORMAT.md). Internal to the
+ * library: the public API is interformer.h.
+ *
+ * ifg_parse() validates a whole file image before returning anything: every
+ * count, offset, size, dtype, rank, op code, attribute and tensor id is
+ * checked against the spec and the buffer size, so code that walks an
+ * ifg_graph afterwards may trust it (but must still check op-specific shape
+ * rules at plan time, which depend on the image size).
+ *
+ * Ownership: the ifg_graph owns its tables (one allocation each, freed by
+ * ifg_free); CONST tensor data points INTO the caller's buffer, which must
+ * outlive the graph. Strings point into the buffer too (not NUL-terminated:
+ * use name_len). */
+#ifndef IF_FORMAT_IFG_H
+#define IF_FORMAT_IFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../interformer.h" /* if_status */
+
+#define IFG_MAGIC "IFGRAPH\0"
+#define IFG_VERSION 1u
+#define IFG_HEADER_BYTES 64u
+#define IFG_ALIGN 64u
+#define IFG_MAX_RANK 4
+#define IFG_MAX_NODE_IN 64
+#define IFG_MAX_NODE_OUT 8
+#define IFG_MAX_NODE_ATTR 16
+#define IFG_MAX_ATTR_COUNT 8
+#define IFG_MAX_STRING 4096
+#define IFG_MAX_META 4096
+#define IFG_MAX_TENSORS (1u << 20)
+#define IFG_MAX_NODES (1u << 20)
+#define IFG_MAX_IO 64
+#define IFG_NO_TENSOR 0xFFFFFFFFu
+
+typedef enum { IFG_KIND_ENCODER = 1, IFG_KIND_DECODER = 2 } ifg_kind;
+typedef enum { IFG_F32 = 0, IFG_F16 = 1, IFG_U8 = 2, IFG_I32 = 3 } ifg_dtype;
+typedef enum { IFG_CONST = 0, IFG_VALUE = 1 } ifg_storage;
+typedef enum { IFG_SYM_ONE = 0, IFG_SYM_H = 1, IFG_SYM_W = 2, IFG_SYM_ANY = 3 } ifg_sym;
+typedef enum { IFG_META_INT = 1, IFG_META_FLOAT = 2, IFG_META_STRING = 3 } ifg_meta_type;
+typedef enum { IFG_ATTR_INT = 1, IFG_ATTR_FLOAT = 2 } ifg_attr_type;
+enum { IFG_IN_PER_CLICK = 1, IFG_IN_OPTIONAL = 2 };
+
+typedef enum {
+    IFG_OP_CONV2D = 1,
+    IFG_OP_CONV_TRANSPOSE2D = 2,
+    IFG_OP_LINEAR = 3,
+    IFG_OP_LAYER_NORM = 4,
+    IFG_OP_GROUP_NORM = 5,
+    IFG_OP_ACTIVATION = 6,
+    IFG_OP_ADD = 7,
+    IFG_OP_CONCAT_CHANNELS = 8,
+    IFG_OP_CONCAT_TOKENS = 9,
+    IFG_OP_RESIZE_BILINEAR = 10,
+    IFG_OP_ADAPTIVE_AVG_POOL = 11,
+    IFG_OP_ADAPTIVE_MAX_POOL = 12,
+    IFG_OP_IM2COL = 13,
+    IFG_OP_ATTENTION = 14,
+    IFG_OP_VIT_ATTENTION = 15,
+    IFG_OP_TOKENS_FROM_GRID = 16,
+    IFG_OP_TOKENS_TO_GRID = 17,
+    IFG_OP_REF_EMBED = 18,
+    IFG_OP_CROP = 19,
+    IFG_OP_PASTE = 20,
+    IFG_OP_COUNT_ /* one past the last code */
+} ifg_op;
+
+typedef enum {
+    IFG_ATTR_KERNEL = 1,
+    IFG_ATTR_STRIDE = 2,
+    IFG_ATTR_PAD = 3,
+    IFG_ATTR_GROUPS = 4,
+    IFG_ATTR_ACT = 5,
+    IFG_ATTR_EPS = 6,
+    IFG_ATTR_HEADS = 7,
+    IFG_ATTR_SCALE = 8,
+    IFG_ATTR_OUT_SIZE = 9,
+    IFG_ATTR_POOL_LIMIT = 10,
+    IFG_ATTR_WINDOW = 11,
+    IFG_ATTR_COUNT_
+} ifg_attr_key;
+
+typedef enum { IFG_ACT_NONE = 0, IFG_ACT_RELU = 1, IFG_ACT_GELU = 2, IFG_ACT_HARDSWISH = 3 } ifg_act;
+
+typedef struct {
+    uint32_t sym; /* ifg_sym */
+    int32_t mul, div;
+} ifg_dim;
+
+typedef struct {
+    const char *name;
+    uint32_t name_len;
+    uint32_t dtype;   /* ifg_dtype */
+    uint32_t storage; /* ifg_storage */
+    uint32_t rank;
+    ifg_dim dims[IFG_MAX_RANK];
+    const void *data; /* CONST: points into the file image; VALUE: NULL */
+    uint64_t nbytes;  /* CONST only */
+} ifg_tensor;
+
+typedef struct {
+    uint32_t key;  /* ifg_attr_key */
+    uint32_t type; /* ifg_attr_type */
+    uint32_t count;
+    union {
+        int64_t i[IFG_MAX_ATTR_COUNT];
+        double f[IFG_MAX_ATTR_COUNT];
+    } v;
+} ifg_attr;
+
+typedef struct {
+    const char *name;
+    uint32_t name_len;
+    uint32_t op; /* ifg_op */
+    uint32_t n_in, n_out, n_attr;
+    uint32_t in[IFG_MAX_NODE_IN];   /* IFG_NO_TENSOR for an absent optional input */
+    uint32_t out[IFG_MAX_NODE_OUT];
+    ifg_attr attrs[IFG_MAX_NODE_ATTR];
+} ifg_node;
+
+typedef struct {
+    const char *key;
+    uint32_t key_len;
+    uint32_t type; /* ifg_meta_type */
+    uint32_t count;
+    const uint8_t *payload; /* count*8 bytes (INT/FLOAT, little-endian, unaligned) or count chars */
+} ifg_meta;
+
+typedef struct {
+    uint32_t tensor;
+    uint32_t flags; /* IFG_IN_* */
+} ifg_io;
+
+typedef struct {
+    uint32_t version, kind, flags;
+    uint64_t file_bytes;
+    uint32_t n_meta, n_tensors, n_nodes, n_inputs, n_outputs;
+    ifg_meta *meta;
+    ifg_tensor *tensors;
+    ifg_node *nodes;
+    ifg_io inputs[IFG_MAX_IO];
+    uint32_t outputs[IFG_MAX_IO];
+} ifg_graph;
+
+/* Validate and index the file image buf[0..size). On success *out is a
+ * complete graph (free it with ifg_free) and IF_OK is returned. On failure
+ * *out is zeroed, a specific status is returned and, if msg is not NULL, a
+ * one-line reason (naming the record, field and value) is written to
+ * msg[0..msg_cap). Never reads outside buf, never allocates more than a
+ * bound derived from size. */
+if_status ifg_parse(const void *buf, size_t size, ifg_graph *out, char *msg, size_t msg_cap);
+
+void ifg_free(ifg_graph *g);
+
+/* Lookups; NULL / -1 when absent. Names are compared as byte strings. */
+const ifg_meta *ifg_find_meta(const ifg_graph *g, const char *key);
+int64_t ifg_find_tensor(const ifg_graph *g, const char *name);
+const ifg_attr *ifg_node_attr(const ifg_node *n, ifg_attr_key key);
+
+/* Metadata value accessors (little-endian decoding); return 0 when the entry
+ * is missing, has the wrong type, or idx is out of range. */
+int ifg_meta_int(const ifg_graph *g, const char *key, uint32_t idx, int64_t *v);
+int ifg_meta_float(const ifg_graph *g, const char *key, uint32_t idx, double *v);
+/* Copies a STRING entry into dst (NUL-terminated, truncated to cap-1). */
+int ifg_meta_string(const ifg_graph *g, const char *key, char *dst, size_t cap);
+
+const char *ifg_op_name(uint32_t op);
+const char *ifg_dtype_name(uint32_t dtype);
+size_t ifg_dtype_size(uint32_t dtype);
+
+/* CRC-32 (IEEE, zlib-compatible); crc starts at 0. */
+uint32_t ifg_crc32(uint32_t crc, const void *data, size_t n);
+
+#endif
