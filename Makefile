@@ -20,8 +20,8 @@ TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 # Sanitizer build of the same sources, in its own directory.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib tools tests test test-c test-san test-py clean
-all: lib tools
+.PHONY: all lib tools tests test test-c test-san test-golden test-py clean
+all: lib tools $(BUILD)/if-golden
 lib: $(BUILD)/libinterformer.a
 tools: $(TOOL_BIN)
 tests: $(TEST_BIN)
@@ -40,15 +40,37 @@ $(BUILD)/test_%: tests/test_%.c $(BUILD)/libinterformer.a
 $(BUILD)/if-%: tools/if-%.c $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
-test: test-c test-san test-py
+test: test-c test-san test-golden test-py
+
+# Models converted from the project's copy of the small golden case; the
+# runtime tests run on them. Shared by the plain and sanitizer builds.
+MODELS := build/models
+GOLDEN_COPY := tests/data/golden
+$(MODELS)/tiny_vit.decoder.ifg: $(GOLDEN_COPY)/tiny_vit/model.pth $(wildcard converter/*.py converter/*/*.py)
+	@mkdir -p $(MODELS)
+	$(PYTHON) -m converter $< -o $(MODELS) --name tiny_vit
+UNIT_TESTS := $(filter-out $(BUILD)/test_runtime,$(TEST_BIN))
 
 # Plain optimised build: every C test binary.
-test-c: $(TEST_BIN) $(TOOL_BIN)
-	@set -e; for t in $(TEST_BIN); do echo "== $$t"; $$t; done
+test-c: $(TEST_BIN) $(TOOL_BIN) $(MODELS)/tiny_vit.decoder.ifg
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+	$(BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-san:
 	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" test-c
+
+# Parity with the official model: every golden case, end to end, with the
+# sanitizer build (so a memory error or leak fails it too). The full set
+# lives in ../shared/golden; a plain clone has the two small cases.
+SHARED_GOLDEN ?= ../shared/golden
+GOLDEN_DIR := $(if $(wildcard $(SHARED_GOLDEN)/README.md),$(SHARED_GOLDEN),$(GOLDEN_COPY))
+GOLDEN_CASES := $(patsubst %/model.pth,%,$(sort $(wildcard $(GOLDEN_DIR)/*/model.pth)))
+test-golden:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/if-golden
+	@if [ "$(GOLDEN_DIR)" = "$(GOLDEN_COPY)" ]; then \
+	  echo "SKIP light_decoder, tiny_decoder_zoom: $(SHARED_GOLDEN) not found (only the small cases are in the project)"; fi
+	@set -e; for c in $(GOLDEN_CASES); do echo "== golden $$c"; $(BUILD)-san/if-golden $$c; done
 
 test-py: tools
 	$(PYTHON) -m pytest -q tests
@@ -57,3 +79,8 @@ clean:
 	rm -rf $(BUILD) $(BUILD)-san
 
 -include $(LIB_OBJ:.o=.d)
+
+# Examples: built on the public API only (stb_image from libstb-dev here).
+EX_COMMON := $(sort $(wildcard examples/common/*.c))
+$(BUILD)/if-golden: examples/if-golden.c $(EX_COMMON) $(BUILD)/libinterformer.a
+	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(WARN) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)

@@ -1,0 +1,25 @@
+/* npy.h -- minimal NumPy .npy (format 1.0/2.0) reader and writer for the
+ * examples: little-endian float32, uint8, int32 and int64, C order. */
+#ifndef IF_EXAMPLES_NPY_H
+#define IF_EXAMPLES_NPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { NPY_F32, NPY_U8, NPY_I32, NPY_I64 } npy_dtype;
+
+typedef struct {
+    npy_dtype dtype;
+    int rank;
+    int64_t shape[8];
+    int64_t count; /* elements */
+    void *data;    /* malloc'ed, count elements of dtype */
+} npy_array;
+
+/* Reads path into *a. Returns 0 on success, -1 with a message in err. */
+int npy_read(const char *path, npy_array *a, char *err, size_t cap);
+void npy_free(npy_array *a);
+/* Writes a float32 array; returns 0 on success. */
+int npy_write_f32(const char *path, const float *data, const int64_t *shape, int rank);
+
+#endif

@@ -1,0 +1,43 @@
+/* alloc.c -- the library's one allocator, and error formatting. */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "runtime.h"
+
+/* Counted so that tests can assert that a run allocates nothing. */
+static atomic_uint_fast64_t alloc_count;
+
+void *rt_malloc(size_t n) {
+    atomic_fetch_add(&alloc_count, 1);
+    return malloc(n ? n : 1);
+}
+
+void *rt_calloc(size_t n, size_t size) {
+    atomic_fetch_add(&alloc_count, 1);
+    return calloc(n ? n : 1, size ? size : 1);
+}
+
+void rt_free(void *p) { free(p); }
+
+void *rt_aligned_alloc(size_t align, size_t n) {
+    void *p = NULL;
+    atomic_fetch_add(&alloc_count, 1);
+    if (posix_memalign(&p, align, n ? n : 1)) return NULL;
+    return p;
+}
+
+void rt_aligned_free(void *p) { free(p); }
+
+uint64_t rt_alloc_count(void) { return (uint64_t)atomic_load(&alloc_count); }
+
+if_status rt_fail(char *err, size_t cap, if_status s, const char *fmt, ...) {
+    if (err && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}

@@ -1,0 +1,279 @@
+/* exec.c -- runs a planned graph: one arena, bound inputs, kernel calls.
+ *
+ * Nothing here allocates after rt_exec_new(): that is what makes a click
+ * cost only its arithmetic. */
+#include <string.h>
+
+#include "../kernels/kernels.h"
+#include "runtime.h"
+
+if_status rt_exec_new(const rt_plan *p, rt_exec **out) {
+    if (!p || !out) return IF_ERR_INVALID_ARG;
+    *out = NULL;
+    rt_exec *e = rt_calloc(1, sizeof *e);
+    if (!e) return IF_ERR_NO_MEMORY;
+    uint32_t nt = p->m->g.n_tensors;
+    e->p = p;
+    e->bound = rt_calloc(nt, sizeof *e->bound);
+    e->shape = rt_calloc(nt, sizeof *e->shape);
+    e->arena = rt_aligned_alloc(64, p->arena_bytes);
+    if (!e->bound || !e->shape || !e->arena) {
+        rt_exec_free(e);
+        return IF_ERR_NO_MEMORY;
+    }
+    memcpy(e->shape, p->shape, nt * sizeof *e->shape);
+    *out = e;
+    return IF_OK;
+}
+
+void rt_exec_free(rt_exec *e) {
+    if (!e) return;
+    rt_free(e->bound);
+    rt_free(e->shape);
+    rt_aligned_free(e->arena);
+    rt_free(e);
+}
+
+static int64_t elems(const rt_shape *s) {
+    int64_t n = 1;
+    for (int i = 0; i < s->rank; i++) n *= s->d[i];
+    return n;
+}
+
+if_status rt_exec_bind(rt_exec *e, const char *name, const void *data, size_t bytes) {
+    if (!e || !name) return IF_ERR_INVALID_ARG;
+    const ifg_graph *g = &e->p->m->g;
+    int64_t t = ifg_find_tensor(g, name);
+    int is_input = 0;
+    uint32_t flags = 0;
+    for (uint32_t i = 0; t >= 0 && i < g->n_inputs; i++)
+        if (g->inputs[i].tensor == (uint32_t)t) {
+            is_input = 1;
+            flags = g->inputs[i].flags;
+        }
+    if (!is_input) return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG, "'%s' is not an input of this graph", name);
+    if (!data && !(flags & IFG_IN_OPTIONAL))
+        return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG, "input '%s' is required", name);
+    size_t want = (size_t)elems(&e->p->shape[t]) * ifg_dtype_size(g->tensors[t].dtype);
+    if (data && bytes != want)
+        return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG,
+                       "input '%s' needs %zu bytes for a %dx%d plan, got %zu", name, want, e->p->H,
+                       e->p->W, bytes);
+    e->bound[t] = data;
+    if (!(flags & IFG_IN_PER_CLICK)) e->image_ready = 0;
+    return IF_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static const void *tensor_ptr(const rt_exec *e, uint32_t t) {
+    if (t == IFG_NO_TENSOR) return NULL;
+    const rt_model *m = e->p->m;
+    if (m->weights[t]) return m->weights[t];
+    if (e->p->offset[t] != UINT64_MAX) return e->arena + e->p->offset[t];
+    return e->bound[t];
+}
+
+static int64_t ai(const ifg_node *n, ifg_attr_key k, uint32_t i, int64_t dflt) {
+    const ifg_attr *a = ifg_node_attr(n, k);
+    return (a && i < a->count) ? a->v.i[i] : dflt;
+}
+
+static double af(const ifg_node *n, ifg_attr_key k, double dflt) {
+    const ifg_attr *a = ifg_node_attr(n, k);
+    return a ? a->v.f[0] : dflt;
+}
+
+static if_status run_node(rt_exec *e, uint32_t idx) {
+    const rt_plan *p = e->p;
+    const ifg_node *n = &p->m->g.nodes[idx];
+    const rt_shape *sx = &e->shape[n->in[0]];
+    const rt_shape *so = &e->shape[n->out[0]];
+    const float *x = tensor_ptr(e, n->in[0]);
+    const void *in1 = n->n_in > 1 ? tensor_ptr(e, n->in[1]) : NULL;
+    const void *in2 = n->n_in > 2 ? tensor_ptr(e, n->in[2]) : NULL;
+    float *y = (float *)(e->arena + p->offset[n->out[0]]);
+    float *scratch = p->scratch[idx] != UINT64_MAX ? (float *)(e->arena + p->scratch[idx]) : NULL;
+    int act = (int)ai(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    int64_t c_last = sx->d[sx->rank - 1];
+
+    switch (n->op) {
+    case IFG_OP_CONV2D: {
+        ifk_conv_params cp = {
+            .h = (int)sx->d[0], .w = (int)sx->d[1], .cin = (int)sx->d[2],
+            .cout = (int)so->d[2], .kh = (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
+            .kw = (int)ai(n, IFG_ATTR_KERNEL, 1, 1), .sh = (int)ai(n, IFG_ATTR_STRIDE, 0, 1),
+            .sw = (int)ai(n, IFG_ATTR_STRIDE, 1, 1), .pt = (int)ai(n, IFG_ATTR_PAD, 0, 0),
+            .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0), .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0),
+            .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0), .groups = (int)ai(n, IFG_ATTR_GROUPS, 0, 1),
+            .act = act};
+        ifk_conv2d(x, &cp, in1, in2, y);
+        break;
+    }
+    case IFG_OP_CONV_TRANSPOSE2D:
+        ifk_conv_transpose2d(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], in1, in2,
+                             (int)so->d[2], (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
+                             (int)ai(n, IFG_ATTR_KERNEL, 1, 1), y);
+        break;
+    case IFG_OP_LINEAR:
+        ifk_linear(x, elems(sx) / c_last, c_last, in1, in2, so->d[so->rank - 1], act, y);
+        break;
+    case IFG_OP_LAYER_NORM:
+        ifk_layer_norm(x, elems(sx) / c_last, c_last, in1, in2, (float)af(n, IFG_ATTR_EPS, 1e-5), y);
+        break;
+    case IFG_OP_GROUP_NORM:
+        ifk_group_norm(x, sx->d[0] * sx->d[1], c_last, (int)ai(n, IFG_ATTR_GROUPS, 0, 1), in1, in2,
+                       (float)af(n, IFG_ATTR_EPS, 1e-5), act, y);
+        break;
+    case IFG_OP_ACTIVATION: ifk_activation(x, elems(sx), act, y); break;
+    case IFG_OP_ADD: ifk_add(x, in1, elems(sx), y); break;
+    case IFG_OP_CONCAT_CHANNELS: {
+        int64_t hw = so->d[0] * so->d[1], ctot = so->d[2], off = 0;
+        for (uint32_t k = 0; k < n->n_in; k++) {
+            const float *src = tensor_ptr(e, n->in[k]);
+            int64_t ck = e->shape[n->in[k]].d[2];
+            for (int64_t i = 0; i < hw; i++) memcpy(y + i * ctot + off, src + i * ck, (size_t)ck * sizeof(float));
+            off += ck;
+        }
+        break;
+    }
+    case IFG_OP_CONCAT_TOKENS: {
+        float *dst = y;
+        for (uint32_t k = 0; k < n->n_in; k++) {
+            int64_t cnt = elems(&e->shape[n->in[k]]);
+            memcpy(dst, tensor_ptr(e, n->in[k]), (size_t)cnt * sizeof(float));
+            dst += cnt;
+        }
+        break;
+    }
+    case IFG_OP_RESIZE_BILINEAR:
+        ifk_resize_bilinear(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);
+        break;
+    case IFG_OP_ADAPTIVE_AVG_POOL:
+        ifk_adaptive_avg_pool(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);
+        break;
+    case IFG_OP_ADAPTIVE_MAX_POOL:
+        ifk_adaptive_max_pool(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);
+        break;
+    case IFG_OP_IM2COL:
+        ifk_im2col(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
+                   (int)ai(n, IFG_ATTR_KERNEL, 1, 1), (int)ai(n, IFG_ATTR_STRIDE, 0, 1),
+                   (int)ai(n, IFG_ATTR_STRIDE, 1, 1), (int)ai(n, IFG_ATTR_PAD, 0, 0),
+                   (int)ai(n, IFG_ATTR_PAD, 1, 0), (int)ai(n, IFG_ATTR_PAD, 2, 0),
+                   (int)ai(n, IFG_ATTR_PAD, 3, 0), y);
+        break;
+    case IFG_OP_ATTENTION: {
+        const rt_shape *skv = &e->shape[n->in[1]];
+        ifk_attention(x, elems(sx) / c_last, in1, skv->d[0], (int)c_last,
+                      (int)ai(n, IFG_ATTR_HEADS, 0, 1), (float)af(n, IFG_ATTR_SCALE, 1.0), y, scratch);
+        break;
+    }
+    case IFG_OP_VIT_ATTENTION: {
+        const rt_shape *sg = &e->shape[n->in[2]];
+        ifk_vit_attention(x, (int)sg->d[0], (int)sg->d[1], (int)(c_last / 3),
+                          (int)ai(n, IFG_ATTR_HEADS, 0, 1), (float)af(n, IFG_ATTR_SCALE, 1.0), in1,
+                          (int)ai(n, IFG_ATTR_WINDOW, 0, 1), (int)ai(n, IFG_ATTR_WINDOW, 1, 1), y,
+                          scratch);
+        break;
+    }
+    case IFG_OP_TOKENS_FROM_GRID:
+        ifk_tokens_from_grid(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], in1, in2,
+                             (int)ai(n, IFG_ATTR_WINDOW, 0, 1), (int)ai(n, IFG_ATTR_WINDOW, 1, 1), y);
+        break;
+    case IFG_OP_TOKENS_TO_GRID:
+        memcpy(y, x + c_last, (size_t)elems(so) * sizeof(float));
+        break;
+    case IFG_OP_REF_EMBED: {
+        const uint8_t *lab = (const uint8_t *)x;
+        const rt_shape *tab = &e->shape[n->in[1]];
+        int64_t hw = sx->d[0] * sx->d[1];
+        for (int64_t i = 0; i < hw; i++)
+            if (lab[i] >= tab->d[0])
+                return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG,
+                               "reference label %u at pixel (%lld, %lld) is not below %lld", lab[i],
+                               (long long)(i / sx->d[1]), (long long)(i % sx->d[1]), (long long)tab->d[0]);
+        ifk_ref_embed(lab, (int)sx->d[0], (int)sx->d[1], in1, (int)tab->d[0], (int)tab->d[1], y,
+                      (int)so->d[0], (int)so->d[1]);
+        break;
+    }
+    case IFG_OP_CROP:
+    case IFG_OP_PASTE: {
+        int64_t s = ai(n, IFG_ATTR_STRIDE, 0, 1);
+        const int32_t *roi = n->op == IFG_OP_CROP ? in1 : in2;
+        int y0 = roi ? (int)(roi[1] / s) : 0, x0 = roi ? (int)(roi[0] / s) : 0;
+        if (n->op == IFG_OP_CROP) {
+            ifk_crop(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y0, x0, (int)so->d[0],
+                     (int)so->d[1], y);
+        } else {
+            const rt_shape *sp = &e->shape[n->in[1]];
+            memcpy(y, x, (size_t)elems(sx) * sizeof(float));
+            ifk_paste(y, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y0, x0, (int)sp->d[0],
+                      (int)sp->d[1], in1);
+        }
+        break;
+    }
+    default:
+        return rt_fail(e->err, sizeof e->err, IF_ERR_BAD_OP, "op %u not supported", n->op);
+    }
+    return IF_OK;
+}
+
+static if_status check_bound(rt_exec *e, int per_click) {
+    const ifg_graph *g = &e->p->m->g;
+    for (uint32_t i = 0; i < g->n_inputs; i++) {
+        const ifg_io *io = &g->inputs[i];
+        if (!!(io->flags & IFG_IN_PER_CLICK) != per_click || (io->flags & IFG_IN_OPTIONAL)) continue;
+        if (!e->bound[io->tensor]) {
+            const ifg_tensor *t = &g->tensors[io->tensor];
+            return rt_fail(e->err, sizeof e->err, IF_ERR_STATE, "input '%.*s' is not bound",
+                           (int)t->name_len, t->name);
+        }
+    }
+    return IF_OK;
+}
+
+if_status rt_exec_run_image(rt_exec *e) {
+    if (!e) return IF_ERR_INVALID_ARG;
+    if_status s = check_bound(e, 0);
+    if (s != IF_OK) return s;
+    memcpy(e->shape, e->p->shape, e->p->m->g.n_tensors * sizeof *e->shape);
+    for (uint32_t k = 0; k < e->p->n_image; k++)
+        if ((s = run_node(e, e->p->order[k])) != IF_OK) return s;
+    e->image_ready = 1;
+    return IF_OK;
+}
+
+if_status rt_exec_run_click(rt_exec *e) {
+    if (!e) return IF_ERR_INVALID_ARG;
+    if (!e->image_ready)
+        return rt_fail(e->err, sizeof e->err, IF_ERR_STATE, "per-image part not run for these inputs");
+    if_status s = check_bound(e, 1);
+    if (s != IF_OK) return s;
+    const rt_plan *p = e->p;
+    const ifg_graph *g = &p->m->g;
+    /* A ROI changes the shapes below each CROP; re-derive them (this also
+     * validates the ROI against every stride). */
+    const int32_t *roi = NULL;
+    for (uint32_t i = 0; i < g->n_inputs; i++)
+        if ((g->inputs[i].flags & IFG_IN_OPTIONAL) && g->tensors[g->inputs[i].tensor].dtype == IFG_I32)
+            roi = e->bound[g->inputs[i].tensor];
+    if (roi)
+        s = rt_infer_shapes(p->m, p->H, p->W, roi, e->shape, NULL, e->err, sizeof e->err);
+    else
+        memcpy(e->shape, p->shape, g->n_tensors * sizeof *e->shape);
+    if (s != IF_OK) return s;
+    for (uint32_t k = p->n_image; k < g->n_nodes; k++)
+        if ((s = run_node(e, p->order[k])) != IF_OK) return s;
+    return IF_OK;
+}
+
+const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape *shape) {
+    if (!e || !name) return NULL;
+    const ifg_graph *g = &e->p->m->g;
+    int64_t t = ifg_find_tensor(g, name);
+    int is_output = 0;
+    for (uint32_t i = 0; t >= 0 && i < g->n_outputs; i++) is_output |= g->outputs[i] == (uint32_t)t;
+    if (!is_output) return NULL;
+    if (shape) *shape = e->shape[t];
+    return (const float *)(e->arena + e->p->offset[t]);
+}

@@ -1,0 +1,139 @@
+/* model.c -- a loaded graph file: validated tables plus f32 weights. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../kernels/kernels.h"
+#include "runtime.h"
+
+/* Files larger than this are refused before reading (a ViT-L f32 encoder is
+ * about 1.2 GB). */
+#define RT_MAX_FILE_BYTES ((uint64_t)8 << 30)
+
+static if_status finish_load(rt_model *m, char *err, size_t cap) {
+    ifg_graph *g = &m->g;
+    if_status s = ifg_parse(m->image, m->image_size, g, err, cap);
+    if (s != IF_OK) return s;
+    m->weights = rt_calloc(g->n_tensors, sizeof *m->weights);
+    if (!m->weights) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "weight table");
+    size_t f16_elems = 0;
+    for (uint32_t i = 0; i < g->n_tensors; i++)
+        if (g->tensors[i].storage == IFG_CONST && g->tensors[i].dtype == IFG_F16)
+            f16_elems += (size_t)(g->tensors[i].nbytes / 2);
+    if (f16_elems) {
+        m->converted = rt_malloc(f16_elems * sizeof(float));
+        if (!m->converted) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "f16 weights");
+    }
+    size_t used = 0;
+    for (uint32_t i = 0; i < g->n_tensors; i++) {
+        const ifg_tensor *t = &g->tensors[i];
+        if (t->storage != IFG_CONST) continue;
+        if (t->dtype == IFG_F16) {
+            size_t n = (size_t)(t->nbytes / 2);
+            ifk_f16_to_f32(t->data, (int64_t)n, m->converted + used);
+            m->weights[i] = m->converted + used;
+            used += n;
+        } else {
+            /* 64-aligned in the file; the image itself is 64-aligned. */
+            m->weights[i] = t->data;
+        }
+    }
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const ifg_node *n = &g->nodes[i];
+        if (n->op != IFG_OP_CROP && n->op != IFG_OP_PASTE) continue;
+        const ifg_attr *a = ifg_node_attr(n, IFG_ATTR_STRIDE);
+        if (a && a->v.i[0] > m->max_crop_stride) m->max_crop_stride = a->v.i[0];
+    }
+    return IF_OK;
+}
+
+/* 64-byte alignment so that f32 weights at 64-aligned file offsets are
+ * aligned for SIMD loads. */
+static void *aligned_image(size_t size) { return rt_aligned_alloc(64, size); }
+
+if_status rt_model_load_buffer(const void *buf, size_t size, int copy, rt_model **out,
+                               char *err, size_t cap) {
+    if (!out) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "out is NULL");
+    *out = NULL;
+    if (!buf || !size) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "empty buffer");
+    rt_model *m = rt_calloc(1, sizeof *m);
+    if (!m) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "model");
+    /* A borrowed buffer that is not 64-byte aligned is copied: weights are
+     * used in place and the kernels may rely on their alignment. */
+    if (copy || ((uintptr_t)buf & 63u)) {
+        m->image = aligned_image(size);
+        if (!m->image) {
+            rt_free(m);
+            return rt_fail(err, cap, IF_ERR_NO_MEMORY, "cannot allocate %zu bytes", size);
+        }
+        memcpy(m->image, buf, size);
+        m->image_owned = 1;
+    } else {
+        m->image = (void *)buf;
+    }
+    m->image_size = size;
+    if_status s = finish_load(m, err, cap);
+    if (s != IF_OK) {
+        rt_model_free(m);
+        return s;
+    }
+    *out = m;
+    return IF_OK;
+}
+
+if_status rt_model_load_file(const char *path, rt_model **out, char *err, size_t cap) {
+    if (!out) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "out is NULL");
+    *out = NULL;
+    if (!path) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f) return rt_fail(err, cap, IF_ERR_IO, "%s: %s", path, strerror(errno));
+    if_status s = IF_OK;
+    void *img = NULL;
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        s = rt_fail(err, cap, IF_ERR_IO, "%s: cannot determine size", path);
+    } else if ((uint64_t)size > RT_MAX_FILE_BYTES) {
+        s = rt_fail(err, cap, IF_ERR_BAD_COUNT, "%s: %ld bytes is over the %llu-byte limit", path,
+                    size, (unsigned long long)RT_MAX_FILE_BYTES);
+    } else if (!(img = aligned_image((size_t)size))) {
+        s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "%s: cannot allocate %ld bytes", path, size);
+    } else if (size && fread(img, 1, (size_t)size, f) != (size_t)size) {
+        s = rt_fail(err, cap, IF_ERR_IO, "%s: read failed", path);
+    }
+    fclose(f);
+    if (s != IF_OK) {
+        rt_aligned_free(img);
+        return s;
+    }
+    rt_model *m = rt_calloc(1, sizeof *m);
+    if (!m) {
+        rt_aligned_free(img);
+        return rt_fail(err, cap, IF_ERR_NO_MEMORY, "model");
+    }
+    m->image = img;
+    m->image_size = (size_t)size;
+    m->image_owned = 1;
+    s = finish_load(m, err, cap);
+    if (s != IF_OK) {
+        /* Prefix the reader's message with the file name. */
+        if (err && cap) {
+            char tmp[RT_ERR_CAP];
+            snprintf(tmp, sizeof tmp, "%s", err);
+            snprintf(err, cap, "%s: %s", path, tmp);
+        }
+        rt_model_free(m);
+        return s;
+    }
+    *out = m;
+    return IF_OK;
+}
+
+void rt_model_free(rt_model *m) {
+    if (!m) return;
+    ifg_free(&m->g);
+    rt_free(m->weights);
+    rt_free(m->converted);
+    if (m->image_owned) rt_aligned_free(m->image);
+    rt_free(m);
+}

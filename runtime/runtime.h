@@ -1,0 +1,111 @@
+/* runtime.h -- graph runtime of InterFormer-C (internal).
+ *
+ *   rt_model  a loaded, validated graph file with f32 weights (read-only,
+ *             shareable between threads).
+ *   rt_plan   everything that depends on the image size: the shape of every
+ *             tensor, the execution order (per-image nodes first, then
+ *             per-click nodes) and each tensor's offset in ONE arena,
+ *             placed by liveness. Read-only once built.
+ *   rt_exec   one arena plus input bindings: the only mutable state. Runs
+ *             allocate nothing.
+ *
+ * Per-image vs per-click: a node is per-click when it depends (directly or
+ * through other nodes) on a graph input flagged PER_CLICK. All other nodes
+ * depend on the image alone; rt_exec_run_image() runs them once and their
+ * results stay in the arena for every rt_exec_run_click(). */
+#ifndef IF_RUNTIME_H
+#define IF_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../format/ifg.h"
+#include "../interformer.h"
+
+#define RT_ERR_CAP 256
+
+typedef struct {
+    int rank;
+    int64_t d[IFG_MAX_RANK];
+} rt_shape;
+
+typedef struct rt_model {
+    void *image;          /* the file image (owned unless borrowed) */
+    size_t image_size;
+    int image_owned;
+    ifg_graph g;
+    const float **weights; /* per tensor: f32 data of CONSTs, NULL for VALUEs */
+    float *converted;      /* f16 -> f32 copies (one block) */
+    int64_t max_crop_stride; /* largest CROP/PASTE stride, 0 when none */
+} rt_model;
+
+typedef struct rt_plan {
+    const rt_model *m;
+    int H, W;              /* padded image height, width */
+    rt_shape *shape;       /* per tensor, for the whole-image (no ROI) case */
+    uint64_t *offset;      /* per tensor: arena byte offset; UINT64_MAX if not in the arena */
+    uint64_t *scratch;     /* per node: arena byte offset of its scratch (or UINT64_MAX) */
+    size_t *scratch_bytes; /* per node */
+    uint32_t *order;       /* node indices in execution order */
+    uint32_t n_image;      /* order[0..n_image) run per image, the rest per click */
+    size_t arena_bytes;
+    uint8_t *per_click;    /* per node: 1 when it depends on a PER_CLICK input */
+} rt_plan;
+
+typedef struct rt_exec {
+    const rt_plan *p;
+    uint8_t *arena;
+    const void **bound;    /* per tensor: caller's input data, or NULL */
+    rt_shape *shape;       /* current shapes (differ from the plan's under a ROI) */
+    int image_ready;       /* rt_exec_run_image() done for the current bindings */
+    char err[RT_ERR_CAP];
+} rt_exec;
+
+/* Load from a file (read into memory) or from a caller buffer (borrowed:
+ * must outlive the model, f32 weights are used in place). */
+if_status rt_model_load_file(const char *path, rt_model **out, char *err, size_t cap);
+if_status rt_model_load_buffer(const void *buf, size_t size, int copy, rt_model **out,
+                               char *err, size_t cap);
+void rt_model_free(rt_model *m);
+
+/* Plans the graph for an H x W padded image (each a positive multiple of the
+ * model's pad multiple). */
+if_status rt_plan_new(const rt_model *m, int H, int W, rt_plan **out, char *err, size_t cap);
+void rt_plan_free(rt_plan *p);
+
+/* Shapes of all nodes' outputs, for a given ROI (NULL: whole image). Also
+ * the validation of every op's operand shapes. Used by the planner and by
+ * the executor when a ROI changes the per-click shapes. */
+if_status rt_infer_shapes(const rt_model *m, int H, int W, const int32_t *roi, rt_shape *shape,
+                          size_t *scratch_bytes, char *err, size_t cap);
+
+if_status rt_exec_new(const rt_plan *p, rt_exec **out);
+void rt_exec_free(rt_exec *e);
+/* Binds a graph input by name. data must stay valid until the next run. */
+if_status rt_exec_bind(rt_exec *e, const char *name, const void *data, size_t bytes);
+/* Runs the per-image nodes (all nodes of an encoder). */
+if_status rt_exec_run_image(rt_exec *e);
+/* Runs the per-click nodes; needs rt_exec_run_image() after the last change
+ * of a per-image input. */
+if_status rt_exec_run_click(rt_exec *e);
+/* Output by name; NULL when absent. */
+const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape *shape);
+
+/* Internal allocator: every allocation of the library goes through these,
+ * so tests can prove a run allocates nothing. */
+void *rt_malloc(size_t n);
+void *rt_calloc(size_t n, size_t size);
+void rt_free(void *p);
+/* align must be a power of two and a multiple of sizeof(void *). */
+void *rt_aligned_alloc(size_t align, size_t n);
+void rt_aligned_free(void *p);
+uint64_t rt_alloc_count(void);
+
+/* Formats into err (may be NULL) and returns s. */
+if_status rt_fail(char *err, size_t cap, if_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+#endif
