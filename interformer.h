@@ -127,6 +127,15 @@ if_status if_padded_size(const if_model *m, int height, int width, int *padded_h
 if_status if_preprocess_rgb8(const if_model *m, const uint8_t *rgb, int width, int height,
                              size_t stride, float *dst, int padded_h, int padded_w);
 
+/* The zoom-in region [left, up, right, bottom] (padded-image pixels,
+ * half-open, multiples of the largest feature stride) that the official
+ * ClickSegmentorZoomIn uses for a step: from the previous step's mask
+ * (padded_h x padded_w, 1 = foreground) and the step's reference label
+ * (same grid, codes 0..4). Parameters come from the decoder's metadata.
+ * Errors: IF_ERR_INVALID_ARG. */
+if_status if_zoom_roi(const if_model *decoder, const uint8_t *prev_mask, const uint8_t *ref_label,
+                      int padded_h, int padded_w, int32_t roi[4]);
+
 /* ------------------------------------------------------------------------
  * Runs: a model planned for one padded image size, with its own arena.
  * The low-level interface below the session API: inputs and outputs are the

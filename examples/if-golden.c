@@ -49,17 +49,6 @@ static int convert(const char *case_dir, const char *dir) {
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* max |a - b| and max |b| over n values. */
-static void compare(const float *a, const float *b, int64_t n, double *max_err, double *max_ref) {
-    *max_err = 0;
-    *max_ref = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - (double)b[i]);
-        if (!(e <= *max_err)) *max_err = e; /* also catches NaN */
-        if (fabs(b[i]) > *max_ref) *max_ref = fabs(b[i]);
-    }
-}
-
 /* ref is NCHW (1,C,H,W); ours is HWC. Returns 0 when within tolerance. */
 static int compare_nchw(const char *what, const float *ours, const npy_array *ref) {
     int64_t C = ref->shape[1], H = ref->shape[2], W = ref->shape[3];
@@ -128,6 +117,7 @@ int main(int argc, char **argv) {
     if_run *erun = NULL, *drun = NULL;
     npy_array feats[4] = {{0}}, input = {0};
     float *ours_input = NULL, *enc_feats[4] = {0};
+    uint8_t *prev_mask = NULL;
     int failures = 0;
 
     if (check(if_model_load(dec_path, NULL, &dec), "loading decoder", if_last_error())) goto done;
@@ -197,6 +187,7 @@ int main(int argc, char **argv) {
         if (check(if_run_set_input(drun, fname, f, bytes), "decoder input", if_run_error(drun))) goto done;
     }
     if (check(if_run_image(drun), "decoder per-image part", if_run_error(drun))) goto done;
+    prev_mask = calloc((size_t)Hp * Wp, 1);
 
     for (int k = 0;; k++) {
         char name[64];
@@ -213,6 +204,16 @@ int main(int argc, char **argv) {
             if (load_npy(case_dir, name, &roi)) goto done;
             for (int j = 0; j < 4; j++) roi32[j] = (int32_t)((int64_t *)roi.data)[j];
             npy_free(&roi);
+            /* Our zoom-in rule, from the previous step's reference mask and
+             * this step's labels, must give the recorded ROI. */
+            if (prev_mask) {
+                int32_t mine[4];
+                if_zoom_roi(dec, prev_mask, lab.data, Hp, Wp, mine);
+                int same = !memcmp(mine, roi32, sizeof mine);
+                printf("step %d: roi [%d,%d,%d,%d], ours [%d,%d,%d,%d]  %s\n", k, roi32[0], roi32[1],
+                       roi32[2], roi32[3], mine[0], mine[1], mine[2], mine[3], same ? "ok" : "FAIL");
+                failures += !same;
+            }
         }
         snprintf(name, sizeof name, "logits_%d.npy", k);
         if (load_npy(case_dir, name, &ref)) goto done;
@@ -248,6 +249,8 @@ int main(int argc, char **argv) {
         printf("step %d%s: max|err| %.3e  rel %.3e  mask diff %ld px  %s\n", k,
                have_roi ? " (roi)" : "", max_err, rel, diff, ok ? "ok" : "FAIL");
         failures += !ok;
+        /* The reference prediction of this step, for the next step's ROI. */
+        for (int64_t q = 0; q < HW; q++) prev_mask[q] = r[HW + q] > r[q];
         npy_free(&lab);
         npy_free(&ref);
     }
@@ -261,6 +264,7 @@ done:
     }
     npy_free(&input);
     free(ours_input);
+    free(prev_mask);
     if_run_free(erun);
     if_run_free(drun);
     if_model_free(enc);

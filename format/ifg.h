@@ -167,6 +167,7 @@ int ifg_meta_float(const ifg_graph *g, const char *key, uint32_t idx, double *v)
 int ifg_meta_string(const ifg_graph *g, const char *key, char *dst, size_t cap);
 
 const char *ifg_op_name(uint32_t op);
+const char *ifg_attr_name(uint32_t key); /* "KERNEL", ...; never NULL */
 const char *ifg_dtype_name(uint32_t dtype);
 size_t ifg_dtype_size(uint32_t dtype);
 
