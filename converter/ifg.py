@@ -1,4 +1,4 @@
-"""Writer (and a small reader for inspection) of the IFG graph format.
+"""Writer of the IFG graph format (the reader is converter/inspect.py).
 
 The byte layout is specified in format/FORMAT.md; this module is its
 reference implementation on the Python side. Build a `Graph`, then call
@@ -224,7 +224,7 @@ class Graph:
         crc = zlib.crc32(blob, crc)
         header = MAGIC + struct.pack("<II", VERSION, crc & 0xFFFFFFFF) + tail
         assert len(header) == HEADER_BYTES
-        return bytes(header) + bytes(body) + bytes(blob)
+        return b"".join((header, body, blob))   # one copy of the (possibly large) blob
 
     def write(self, path):
         write_atomic(path, self.to_bytes())
@@ -235,6 +235,9 @@ def write_atomic(path, data):
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=d)
     try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # as open() would create it, not mkstemp's 0600
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
