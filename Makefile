@@ -20,7 +20,7 @@ TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 # Sanitizer build of the same sources, in its own directory.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib tools tests test test-c test-san test-golden test-py clean
+.PHONY: all lib tools tests test test-c test-san test-tsan test-golden test-py clean
 all: lib tools $(BUILD)/if-golden
 lib: $(BUILD)/libinterformer.a
 tools: $(TOOL_BIN)
@@ -40,7 +40,7 @@ $(BUILD)/test_%: tests/test_%.c $(BUILD)/libinterformer.a
 $(BUILD)/if-%: tools/if-%.c $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
-test: test-c test-san test-golden test-py
+test: test-c test-san test-tsan test-golden test-py
 
 # Models converted from the project's copy of the small golden case; the
 # runtime tests run on them. Shared by the plain and sanitizer builds.
@@ -51,10 +51,25 @@ $(MODELS)/tiny_vit.decoder.ifg: $(GOLDEN_COPY)/tiny_vit/model.pth $(wildcard con
 	$(PYTHON) -m converter $< -o $(MODELS) --name tiny_vit
 UNIT_TESTS := $(filter-out $(BUILD)/test_runtime,$(TEST_BIN))
 
+UNIT_TESTS := $(filter-out $(BUILD)/test_session $(BUILD)/test_threads,$(UNIT_TESTS))
+
+# The session test replays a golden case from its clicks; it reads .npy files
+# with the examples' reader.
+$(BUILD)/test_session: tests/test_session.c examples/common/npy.c $(BUILD)/libinterformer.a
+	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(WARN) $(LDFLAGS) $< examples/common/npy.c $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
+
 # Plain optimised build: every C test binary.
 test-c: $(TEST_BIN) $(TOOL_BIN) $(MODELS)/tiny_vit.decoder.ifg
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 	$(BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(BUILD)/test_session $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(BUILD)/test_threads $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+
+# Two sessions in two threads over one model, under ThreadSanitizer.
+TSAN_FLAGS = -O1 -g -fsanitize=thread
+test-tsan: $(MODELS)/tiny_vit.decoder.ifg
+	$(MAKE) --no-print-directory BUILD=$(BUILD)-tsan CC=clang CFLAGS="$(TSAN_FLAGS)" LDFLAGS="-fsanitize=thread" $(BUILD)-tsan/test_threads
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)-tsan/test_threads $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-san:
@@ -71,12 +86,17 @@ test-golden:
 	@if [ "$(GOLDEN_DIR)" = "$(GOLDEN_COPY)" ]; then \
 	  echo "SKIP light_decoder, tiny_decoder_zoom: $(SHARED_GOLDEN) not found (only the small cases are in the project)"; fi
 	@set -e; for c in $(GOLDEN_CASES); do echo "== golden $$c"; $(BUILD)-san/if-golden $$c; done
+	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/test_session
+	@set -e; for c in $(GOLDEN_CASES); do n=$$(basename $$c); \
+	  echo "== session replay $$c"; mkdir -p $(MODELS)/golden; \
+	  $(PYTHON) -m converter $$c/model.pth -o $(MODELS)/golden --name $$n >/dev/null; \
+	  $(BUILD)-san/test_session $$c $(MODELS)/golden/$$n.encoder.ifg $(MODELS)/golden/$$n.decoder.ifg; done
 
 test-py: tools
 	$(PYTHON) -m pytest -q tests
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san
+	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan
 
 -include $(LIB_OBJ:.o=.d)
 

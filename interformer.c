@@ -5,27 +5,19 @@
 #include <string.h>
 
 #include "interformer.h"
+#include "runtime/api.h"
 #include "runtime/interact.h"
-#include "runtime/runtime.h"
-
-struct if_model {
-    rt_model *rt;
-    if_options opt;
-};
-
-struct if_run {
-    const if_model *m;
-    rt_plan *plan;
-    rt_exec *exec;
-    char err[RT_ERR_CAP];
-};
 
 static _Thread_local char last_error[RT_ERR_CAP];
 
 const char *if_last_error(void) { return last_error; }
 
-/* Records a failure of a call without an object to keep it in. */
-static if_status fail_tl(if_status s, const char *fmt, ...) {
+char *if__last_error_buf(size_t *cap) {
+    *cap = sizeof last_error;
+    return last_error;
+}
+
+if_status if__fail(if_status s, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_error, sizeof last_error, fmt, ap);
@@ -61,46 +53,11 @@ const char *if_status_str(if_status s) {
 }
 
 if_options if_default_options(void) {
-    if_options o = {.n_threads = 1};
+    if_options o = {.n_threads = 1, .max_clicks = 64};
     return o;
 }
 
 /* ---------------------------------------------------------------- models */
-
-static if_status wrap_model(rt_model *rt, const if_options *opt, if_model **out) {
-    if_model *m = rt_calloc(1, sizeof *m);
-    if (!m) {
-        rt_model_free(rt);
-        return fail_tl(IF_ERR_NO_MEMORY, "model");
-    }
-    m->rt = rt;
-    m->opt = opt ? *opt : if_default_options();
-    *out = m;
-    return IF_OK;
-}
-
-if_status if_model_load(const char *path, const if_options *opt, if_model **out) {
-    rt_model *rt;
-    if (!out) return fail_tl(IF_ERR_INVALID_ARG, "if_model_load: out is NULL");
-    *out = NULL;
-    if_status s = rt_model_load_file(path, &rt, last_error, sizeof last_error);
-    return s == IF_OK ? wrap_model(rt, opt, out) : s;
-}
-
-if_status if_model_load_buffer(const void *buf, size_t size, int copy, const if_options *opt,
-                               if_model **out) {
-    rt_model *rt;
-    if (!out) return fail_tl(IF_ERR_INVALID_ARG, "if_model_load_buffer: out is NULL");
-    *out = NULL;
-    if_status s = rt_model_load_buffer(buf, size, copy, &rt, last_error, sizeof last_error);
-    return s == IF_OK ? wrap_model(rt, opt, out) : s;
-}
-
-void if_model_free(if_model *m) {
-    if (!m) return;
-    rt_model_free(m->rt);
-    rt_free(m);
-}
 
 static int meta_ints(const ifg_graph *g, const char *key, int *dst, int n) {
     for (int i = 0; i < n; i++) {
@@ -120,8 +77,9 @@ static int meta_floats(const ifg_graph *g, const char *key, float *dst, int n) {
     return 1;
 }
 
-if_status if_model_get_info(const if_model *m, if_model_info *info) {
-    if (!m || !info) return fail_tl(IF_ERR_INVALID_ARG, "if_model_get_info: NULL argument");
+/* The metadata the API uses, decoded once at load. */
+static void fill_info(if_model *m) {
+    if_model_info *info = &m->info;
     const ifg_graph *g = &m->rt->g;
     memset(info, 0, sizeof *info);
     info->kind = g->kind == IFG_KIND_ENCODER ? IF_MODEL_ENCODER : IF_MODEL_DECODER;
@@ -143,20 +101,64 @@ if_status if_model_get_info(const if_model *m, if_model_info *info) {
     for (uint32_t i = 0; i < g->n_tensors; i++)
         if (g->tensors[i].storage == IFG_CONST)
             info->n_params += (int64_t)(g->tensors[i].nbytes / ifg_dtype_size(g->tensors[i].dtype));
+}
+
+if_status if_model_get_info(const if_model *m, if_model_info *info) {
+    if (!m || !info) return if__fail(IF_ERR_INVALID_ARG, "if_model_get_info: NULL argument");
+    *info = m->info;
     return IF_OK;
+}
+
+
+static if_status wrap_model(rt_model *rt, const if_options *opt, if_model **out) {
+    if_model *m = rt_calloc(1, sizeof *m);
+    if (!m) {
+        rt_model_free(rt);
+        return if__fail(IF_ERR_NO_MEMORY, "model");
+    }
+    m->rt = rt;
+    m->opt = opt ? *opt : if_default_options();
+    if (m->opt.n_threads < 1) m->opt.n_threads = 1;
+    if (m->opt.max_clicks < 1) m->opt.max_clicks = 64;
+    fill_info(m);
+    *out = m;
+    return IF_OK;
+}
+
+if_status if_model_load(const char *path, const if_options *opt, if_model **out) {
+    rt_model *rt;
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_model_load: out is NULL");
+    *out = NULL;
+    if_status s = rt_model_load_file(path, &rt, last_error, sizeof last_error);
+    return s == IF_OK ? wrap_model(rt, opt, out) : s;
+}
+
+if_status if_model_load_buffer(const void *buf, size_t size, int copy, const if_options *opt,
+                               if_model **out) {
+    rt_model *rt;
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_model_load_buffer: out is NULL");
+    *out = NULL;
+    if_status s = rt_model_load_buffer(buf, size, copy, &rt, last_error, sizeof last_error);
+    return s == IF_OK ? wrap_model(rt, opt, out) : s;
+}
+
+void if_model_free(if_model *m) {
+    if (!m) return;
+    rt_model_free(m->rt);
+    rt_free(m);
 }
 
 /* ------------------------------------------------------------------ runs */
 
 if_status if_run_new(const if_model *m, int padded_h, int padded_w, if_run **out) {
-    if (!m || !out) return fail_tl(IF_ERR_INVALID_ARG, "if_run_new: NULL argument");
+    if (!m || !out) return if__fail(IF_ERR_INVALID_ARG, "if_run_new: NULL argument");
     *out = NULL;
     if_run *r = rt_calloc(1, sizeof *r);
-    if (!r) return fail_tl(IF_ERR_NO_MEMORY, "run");
+    if (!r) return if__fail(IF_ERR_NO_MEMORY, "run");
     r->m = m;
     if_status s = rt_plan_new(m->rt, padded_h, padded_w, &r->plan, last_error, sizeof last_error);
     if (s == IF_OK && (s = rt_exec_new(r->plan, &r->exec)) != IF_OK)
-        fail_tl(s, "cannot allocate the %zu-byte arena", r->plan->arena_bytes);
+        if__fail(s, "cannot allocate the %zu-byte arena", r->plan->arena_bytes);
     if (s != IF_OK) {
         if_run_free(r);
         return s;
@@ -181,26 +183,26 @@ static if_status run_status(if_run *r, if_status s) {
 }
 
 if_status if_run_set_input(if_run *r, const char *name, const void *data, size_t bytes) {
-    if (!r) return fail_tl(IF_ERR_INVALID_ARG, "if_run_set_input: run is NULL");
+    if (!r) return if__fail(IF_ERR_INVALID_ARG, "if_run_set_input: run is NULL");
     return run_status(r, rt_exec_bind(r->exec, name, data, bytes));
 }
 
 if_status if_run_image(if_run *r) {
-    if (!r) return fail_tl(IF_ERR_INVALID_ARG, "if_run_image: run is NULL");
+    if (!r) return if__fail(IF_ERR_INVALID_ARG, "if_run_image: run is NULL");
     return run_status(r, rt_exec_run_image(r->exec));
 }
 
 if_status if_run_click(if_run *r) {
-    if (!r) return fail_tl(IF_ERR_INVALID_ARG, "if_run_click: run is NULL");
+    if (!r) return if__fail(IF_ERR_INVALID_ARG, "if_run_click: run is NULL");
     return run_status(r, rt_exec_run_click(r->exec));
 }
 
 if_status if_run_output(const if_run *r, const char *name, const float **data, int64_t dims[4],
                         int *rank) {
-    if (!r || !name || !data) return fail_tl(IF_ERR_INVALID_ARG, "if_run_output: NULL argument");
+    if (!r || !name || !data) return if__fail(IF_ERR_INVALID_ARG, "if_run_output: NULL argument");
     rt_shape s;
     *data = rt_exec_output(r->exec, name, &s);
-    if (!*data) return fail_tl(IF_ERR_INVALID_ARG, "'%s' is not an output of this graph", name);
+    if (!*data) return if__fail(IF_ERR_INVALID_ARG, "'%s' is not an output of this graph", name);
     if (rank) *rank = s.rank;
     if (dims)
         for (int i = 0; i < 4; i++) dims[i] = i < s.rank ? s.d[i] : 1;
@@ -212,9 +214,9 @@ const char *if_run_error(const if_run *r) { return r ? r->err : ""; }
 /* ---------------------------------------------------------------- images */
 
 if_status if_padded_size(const if_model *m, int height, int width, int *padded_h, int *padded_w) {
-    if (!m || !padded_h || !padded_w) return fail_tl(IF_ERR_INVALID_ARG, "if_padded_size: NULL argument");
+    if (!m || !padded_h || !padded_w) return if__fail(IF_ERR_INVALID_ARG, "if_padded_size: NULL argument");
     if (height < 1 || width < 1 || height > 32768 || width > 32768)
-        return fail_tl(IF_ERR_INVALID_ARG, "image size %dx%d is outside 1..32768", width, height);
+        return if__fail(IF_ERR_INVALID_ARG, "image size %dx%d is outside 1..32768", width, height);
     int64_t pad = 32;
     if (!ifg_meta_int(&m->rt->g, "preprocess.pad_multiple", 0, &pad) || pad < 1 || pad > 4096) pad = 32;
     *padded_h = (int)((height + pad - 1) / pad * pad);
@@ -224,14 +226,13 @@ if_status if_padded_size(const if_model *m, int height, int width, int *padded_h
 
 if_status if_preprocess_rgb8(const if_model *m, const uint8_t *rgb, int width, int height,
                              size_t stride, float *dst, int padded_h, int padded_w) {
-    if (!m || !rgb || !dst) return fail_tl(IF_ERR_INVALID_ARG, "if_preprocess_rgb8: NULL argument");
+    if (!m || !rgb || !dst) return if__fail(IF_ERR_INVALID_ARG, "if_preprocess_rgb8: NULL argument");
     if (width < 1 || height < 1 || stride < (size_t)width * 3)
-        return fail_tl(IF_ERR_INVALID_ARG, "image %dx%d with stride %zu", width, height, stride);
+        return if__fail(IF_ERR_INVALID_ARG, "image %dx%d with stride %zu", width, height, stride);
     if (padded_h < height || padded_w < width)
-        return fail_tl(IF_ERR_INVALID_ARG, "padded size %dx%d is smaller than the image %dx%d",
+        return if__fail(IF_ERR_INVALID_ARG, "padded size %dx%d is smaller than the image %dx%d",
                        padded_w, padded_h, width, height);
-    if_model_info info;
-    if_model_get_info(m, &info);
+    const if_model_info info = m->info;
     float mean[3], inv[3];
     for (int c = 0; c < 3; c++) {
         mean[c] = info.std[c] > 0 ? info.mean[c] : 0.0f;
@@ -249,9 +250,8 @@ if_status if_preprocess_rgb8(const if_model *m, const uint8_t *rgb, int width, i
 if_status if_zoom_roi(const if_model *decoder, const uint8_t *prev_mask, const uint8_t *ref_label,
                       int padded_h, int padded_w, int32_t roi[4]) {
     if (!decoder || !prev_mask || !ref_label || !roi || padded_h < 1 || padded_w < 1)
-        return fail_tl(IF_ERR_INVALID_ARG, "if_zoom_roi: NULL argument or empty grid");
-    if_model_info info;
-    if_model_get_info(decoder, &info);
+        return if__fail(IF_ERR_INVALID_ARG, "if_zoom_roi: NULL argument or empty grid");
+    const if_model_info info = decoder->info;
     float ratio = info.zoom_expand_ratio > 0 ? info.zoom_expand_ratio : 1.4f;
     int min_size = info.zoom_min_size > 0 ? info.zoom_min_size : 32;
     int stride = info.zoom_max_stride > 0 ? info.zoom_max_stride : 32;

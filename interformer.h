@@ -68,9 +68,11 @@ typedef enum { IF_MODEL_ENCODER = 1, IF_MODEL_DECODER = 2 } if_model_kind;
 
 typedef struct {
     int n_threads;   /* worker threads for runs; 0 = 1 */
+    int max_clicks;  /* sessions of this model keep this many steps of
+                      * history (undo); 0 = 64 */
 } if_options;
 
-/* The defaults: 1 thread. */
+/* The defaults: 1 thread, 64 clicks of history per session. */
 if_options if_default_options(void);
 
 /* Loads and validates a graph file (format/FORMAT.md). opt may be NULL for
@@ -178,6 +180,124 @@ if_status if_run_output(const if_run *r, const char *name, const float **data, i
 
 /* Detail of the last failure on this run ("" if none). */
 const char *if_run_error(const if_run *r);
+
+/* ------------------------------------------------------------------------
+ * Features: the encoder's output for one image (F1..F4 at strides 4, 8, 16,
+ * 32, channels last, float32), with the image size and the identity of the
+ * model that made them. Read-only once made: sessions in several threads
+ * may share one. A big machine can encode and save them; a small one loads
+ * them and clicks (format/FEATURES.md).
+ * ---------------------------------------------------------------------- */
+
+typedef struct if_features if_features;
+
+typedef enum { IF_DTYPE_F32 = 0, IF_DTYPE_F16 = 1 } if_dtype;
+
+typedef struct {
+    int width, height;         /* the original image */
+    int padded_w, padded_h;    /* the grid the model works on */
+    int n_levels;              /* 4 */
+    int channels[4], strides[4];
+    char identity[72];         /* model.identity of the encoder */
+} if_features_info;
+
+/* Runs the encoder on an RGB8 image (3 bytes per pixel, rows `stride`
+ * bytes apart, any size up to 32768 x 32768): preprocessing as the model's
+ * metadata says, then the graph. *out owns the result (if_features_free).
+ * Errors: IF_ERR_INVALID_ARG (NULL, size, stride, not an encoder),
+ * IF_ERR_NO_MEMORY, IF_ERR_BAD_SHAPE. */
+if_status if_encode_rgb8(const if_model *encoder, const uint8_t *rgb, int width, int height,
+                         size_t stride, if_features **out);
+
+void if_features_free(if_features *f);
+
+if_status if_features_get_info(const if_features *f, if_features_info *info);
+
+/* Level i (0..3) as h x w x c floats, owned by f. NULL for a bad level. */
+const float *if_features_level(const if_features *f, int level, int *h, int *w, int *c);
+
+/* Saves to path atomically (a temporary file in the same directory, then
+ * rename), values as f32 (exact) or f16 (half the size, rounded to nearest
+ * even). Errors: IF_ERR_INVALID_ARG, IF_ERR_IO (detail: the file). */
+if_status if_features_save(const if_features *f, const char *path, if_dtype dtype);
+
+/* Loads and validates a feature file (magic, version, size, checksum,
+ * every level against the image size). Errors as for graph files; detail
+ * in if_last_error(). */
+if_status if_features_load(const char *path, if_features **out);
+if_status if_features_load_buffer(const void *buf, size_t size, if_features **out);
+
+/* IF_OK when decoder can use features: same model identity, channels and
+ * strides; else IF_ERR_MISMATCH with the reason in if_last_error(). */
+if_status if_features_check(const if_model *decoder, const if_features *features);
+
+/* ------------------------------------------------------------------------
+ * Sessions: interactive segmentation of one image. A session binds a
+ * decoder and the image's features (both must outlive it; neither is
+ * modified, so many sessions in many threads may share them) and owns all
+ * the memory its clicks need, allocated once in if_session_new: a click
+ * allocates nothing.
+ *
+ * Click semantics are the official model's: each click stamps a disk of the
+ * model's click radius into the reference label (definite foreground or
+ * background), the decoder predicts, and the prediction updates the label's
+ * "possible" codes; zoom-in decoders refine the region around the object.
+ * ---------------------------------------------------------------------- */
+
+typedef struct if_session if_session;
+
+typedef struct {
+    int x, y;      /* pixel of the original image: column, row */
+    int positive;  /* 1: the object is here; 0: it is not */
+} if_click;
+
+/* Errors: IF_ERR_INVALID_ARG (NULL, an encoder as decoder),
+ * IF_ERR_MISMATCH (features of another model), IF_ERR_NO_MEMORY,
+ * IF_ERR_BAD_SHAPE. Detail in if_last_error(). */
+if_status if_session_new(const if_model *decoder, const if_features *features, if_session **out);
+void if_session_free(if_session *s);
+
+/* Adds a click and predicts. Errors: IF_ERR_INVALID_ARG (outside the
+ * image), IF_ERR_STATE (the history holds max_clicks steps: undo or
+ * reset first). On error the session is unchanged. */
+if_status if_session_add_click(if_session *s, if_click click);
+
+/* Removes the last click, restoring the previous prediction exactly.
+ * IF_ERR_STATE when there is no click. */
+if_status if_session_undo(if_session *s);
+
+/* Back to no clicks and no mask. */
+if_status if_session_reset(if_session *s);
+
+/* Starts from an existing mask (width x height bytes, rows `stride` bytes
+ * apart, nonzero = object) instead of nothing: the mask is folded into the
+ * reference label as if it were the model's previous prediction. Clears the
+ * clicks. The mask is copied. */
+if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride);
+
+int if_session_click_count(const if_session *s);
+/* The i-th click (0 = first). IF_ERR_INVALID_ARG when out of range. */
+if_status if_session_get_click(const if_session *s, int i, if_click *c);
+
+/* The current mask at the original size: width*height bytes, 1 = object,
+ * 0 = not, owned by the session and valid until its next call. All 0 (or
+ * the set mask) before the first click. */
+const uint8_t *if_session_mask(const if_session *s);
+
+/* Foreground probability (softmax of the two logits) at the original size
+ * into dst (width*height floats). IF_ERR_STATE before the first click. */
+if_status if_session_probability(const if_session *s, float *dst);
+
+/* The last prediction's logits on the padded grid: padded_h x padded_w x 2
+ * floats (background, foreground), owned by the session; NULL before the
+ * first click. */
+const float *if_session_logits(const if_session *s, int *padded_h, int *padded_w);
+
+/* Bytes the session holds (arena + history + maps), fixed at creation. */
+size_t if_session_memory_bytes(const if_session *s);
+
+/* Detail of the last failure on this session ("" if none). */
+const char *if_session_error(const if_session *s);
 
 #ifdef __cplusplus
 }

@@ -89,14 +89,16 @@ int ifk_nearest_index(int i, int n, int g);
  * h x w over a native grid gh x gw, as VIT_ATTENTION / TOKENS_FROM_GRID
  * define it. When h*w == gh*gw the mapping is by flat index: then cell
  * (i, j) stands for native (f / gw, f % gw), f = i*w + j, and native[f]
- * (f in [0, h*w)) is filled instead; map_h/map_w are untouched.
+ * (f in [0, h*w)) is filled instead, with the native flat index
+ * (f / gw) * gw + f % gw (which is f); map_h/map_w are untouched.
+ * Any of the three pointers may be NULL when not wanted.
  * Returns 1 when the flat form was used. */
 int ifk_native_cells(int h, int w, int gh, int gw, int *map_h, int *map_w, int *native);
 
 /* ViT self-attention with the relative position bias (FORMAT.md,
  * VIT_ATTENTION). qkv is (1+h*w) x 3c, table is R x heads with
  * R = (2gh-1)(2gw-1)+3, y is (1+h*w) x c. scratch must hold
- * ifk_vit_attention_scratch(h, w) floats. */
+ * ifk_vit_attention_scratch(h, w) floats, per concurrent call. */
 size_t ifk_vit_attention_scratch(int h, int w);
 void ifk_vit_attention(const float *qkv, int h, int w, int c, int heads, float scale,
                        const float *table, int gh, int gw, float *y, float *scratch);
@@ -119,5 +121,8 @@ void ifk_paste(float *dst, int h, int w, int c, int y0, int x0, int wh, int ww,
 
 /* IEEE half -> float conversion of n values (round trip exact for f16 values). */
 void ifk_f16_to_f32(const uint16_t *src, int64_t n, float *dst);
+
+/* float -> IEEE half of n values, round to nearest even (numpy's astype). */
+void ifk_f32_to_f16(const float *src, int64_t n, uint16_t *dst);
 
 #endif

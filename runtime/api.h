@@ -1,0 +1,70 @@
+/* api.h -- the objects behind interformer.h's opaque handles (internal).
+ * Shared by interformer.c, format/features.c and runtime/session.c. */
+#ifndef IF_RUNTIME_API_H
+#define IF_RUNTIME_API_H
+
+#include "../interformer.h"
+#include "runtime.h"
+
+#define IF_LEVELS 4
+
+struct if_model {
+    rt_model *rt;
+    if_options opt;
+    if_model_info info; /* from the metadata, at load */
+};
+
+struct if_run {
+    const if_model *m;
+    rt_plan *plan;
+    rt_exec *exec;
+    char err[RT_ERR_CAP];
+};
+
+struct if_features {
+    int width, height, padded_w, padded_h;
+    int channels[IF_LEVELS], strides[IF_LEVELS], lh[IF_LEVELS], lw[IF_LEVELS];
+    char identity[72];
+    float *level[IF_LEVELS]; /* h x w x c each, inside block */
+    float *block;
+};
+
+/* One interactive session (runtime/session.c). Tests read its history. */
+struct if_session {
+    const if_model *dec;
+    const if_features *feat;
+    if_run *run;
+    int H, W, Hp, Wp;   /* original and padded size */
+    int cap, n;         /* history capacity, clicks made */
+    int roi_input;      /* the decoder has a "roi" input */
+    if_click *clicks;
+    uint8_t *fed;       /* cap x Hp*Wp: label fed at each step */
+    int32_t (*roi)[4];  /* cap: ROI of each step */
+    uint8_t *has_roi;   /* cap */
+    uint8_t *label;     /* Hp*Wp: label the next click starts from */
+    uint8_t *pred;      /* Hp*Wp: current prediction (padded grid) */
+    uint8_t *base_label, *base_pred; /* the state with no clicks */
+    uint8_t *mask;      /* H*W: current prediction, original size */
+    const float *logits;/* in the run's arena; NULL when no prediction */
+    size_t bytes;
+    char err[RT_ERR_CAP];
+};
+
+/* Records a failure of a call without an object to keep it in (the
+ * thread's if_last_error()) and returns s. */
+if_status if__fail(if_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* The thread's last-error buffer, for rt_* calls that format into one. */
+char *if__last_error_buf(size_t *cap);
+
+/* A features object with room for the levels of a padded_h x padded_w image
+ * at the given strides and channels (uninitialised values). */
+if_status if__features_alloc(int height, int width, int padded_h, int padded_w,
+                             const int channels[IF_LEVELS], const int strides[IF_LEVELS],
+                             const char *identity, if_features **out);
+
+#endif

@@ -1,0 +1,295 @@
+/* session.c -- encoding an image, and interactive sessions (interformer.h).
+ *
+ * A session keeps, on the padded grid: the reference label the next click
+ * starts from, the current prediction, and for each click the label that was
+ * fed to the decoder (and its ROI). Undo re-runs the decoder on the previous
+ * step's stored input, which reproduces its prediction exactly (the runtime
+ * is deterministic), instead of storing every prediction. All of it is
+ * allocated in if_session_new. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "interact.h"
+
+
+static if_status sfail(if_session *s, if_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static if_status sfail(if_session *s, if_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* --------------------------------------------------------------- encode */
+
+if_status if_encode_rgb8(const if_model *enc, const uint8_t *rgb, int width, int height,
+                         size_t stride, if_features **out) {
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_encode_rgb8: out is NULL");
+    *out = NULL;
+    if (!enc || !rgb) return if__fail(IF_ERR_INVALID_ARG, "if_encode_rgb8: NULL argument");
+    if (enc->info.kind != IF_MODEL_ENCODER)
+        return if__fail(IF_ERR_INVALID_ARG, "if_encode_rgb8: model '%s' is a decoder", enc->info.name);
+    int ph, pw;
+    if_status s = if_padded_size(enc, height, width, &ph, &pw);
+    if (s != IF_OK) return s;
+    float *input = rt_aligned_alloc(64, (size_t)ph * pw * 3 * sizeof(float));
+    if_run *run = NULL;
+    if_features *f = NULL;
+    if (!input) return if__fail(IF_ERR_NO_MEMORY, "encoder input %dx%d", pw, ph);
+    if ((s = if_preprocess_rgb8(enc, rgb, width, height, stride, input, ph, pw)) != IF_OK) goto done;
+    if ((s = if_run_new(enc, ph, pw, &run)) != IF_OK) goto done;
+    s = if_run_set_input(run, "image", input, (size_t)ph * pw * 3 * sizeof(float));
+    if (s == IF_OK) s = if_run_image(run);
+    if (s != IF_OK) {
+        if__fail(s, "encoder: %s", if_run_error(run));
+        goto done;
+    }
+    s = if__features_alloc(height, width, ph, pw, enc->info.feature_channels,
+                           enc->info.feature_strides, enc->info.identity, &f);
+    for (int i = 0; s == IF_OK && i < IF_LEVELS; i++) {
+        char name[3] = {'F', (char)('1' + i), 0};
+        const float *data;
+        int64_t dims[4];
+        int rank;
+        s = if_run_output(run, name, &data, dims, &rank);
+        if (s == IF_OK && (rank != 3 || dims[0] != f->lh[i] || dims[1] != f->lw[i] || dims[2] != f->channels[i]))
+            s = if__fail(IF_ERR_BAD_META, "encoder output %s is %lldx%lldx%lld, metadata says %dx%dx%d",
+                         name, (long long)dims[0], (long long)dims[1], (long long)dims[2], f->lh[i],
+                         f->lw[i], f->channels[i]);
+        if (s == IF_OK) memcpy(f->level[i], data, (size_t)(dims[0] * dims[1] * dims[2]) * sizeof(float));
+    }
+    if (s == IF_OK) {
+        *out = f;
+        f = NULL;
+    }
+done:
+    if_features_free(f);
+    if_run_free(run);
+    rt_aligned_free(input);
+    return s;
+}
+
+/* ------------------------------------------------------------- matching */
+
+if_status if_features_check(const if_model *dec, const if_features *f) {
+    if (!dec || !f) return if__fail(IF_ERR_INVALID_ARG, "if_features_check: NULL argument");
+    const if_model_info *mi = &dec->info;
+    if (mi->kind != IF_MODEL_DECODER)
+        return if__fail(IF_ERR_INVALID_ARG, "model '%s' is an encoder, not a decoder", mi->name);
+    if (strcmp(mi->identity, f->identity))
+        return if__fail(IF_ERR_MISMATCH, "features come from model %.16s..., the decoder is model %.16s...",
+                        f->identity[0] ? f->identity : "(none)", mi->identity[0] ? mi->identity : "(none)");
+    for (int i = 0; i < IF_LEVELS; i++)
+        if (mi->feature_channels[i] != f->channels[i] || mi->feature_strides[i] != f->strides[i])
+            return if__fail(IF_ERR_MISMATCH, "F%d has %d channels at stride %d, the decoder expects %d at %d",
+                            i + 1, f->channels[i], f->strides[i], mi->feature_channels[i],
+                            mi->feature_strides[i]);
+    return IF_OK;
+}
+
+/* -------------------------------------------------------------- session */
+
+void if_session_free(if_session *s) {
+    if (!s) return;
+    if_run_free(s->run);
+    rt_free(s->clicks);
+    rt_free(s->fed);
+    rt_free(s->roi);
+    rt_free(s->has_roi);
+    rt_free(s->label);
+    rt_free(s->pred);
+    rt_free(s->base_label);
+    rt_free(s->base_pred);
+    rt_free(s->mask);
+    rt_free(s);
+}
+
+static void clear_state(if_session *s) {
+    size_t n = (size_t)s->Hp * s->Wp;
+    memset(s->base_label, RT_REF_UNKNOWN, n);
+    memset(s->base_pred, 0, n);
+    memcpy(s->label, s->base_label, n);
+    memcpy(s->pred, s->base_pred, n);
+    memset(s->mask, 0, (size_t)s->H * s->W);
+    s->n = 0;
+    s->logits = NULL;
+}
+
+if_status if_session_new(const if_model *dec, const if_features *f, if_session **out) {
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_session_new: out is NULL");
+    *out = NULL;
+    if_status st = if_features_check(dec, f);
+    if (st != IF_OK) return st;
+    if_session *s = rt_calloc(1, sizeof *s);
+    if (!s) return if__fail(IF_ERR_NO_MEMORY, "session");
+    s->dec = dec;
+    s->feat = f;
+    s->H = f->height;
+    s->W = f->width;
+    s->Hp = f->padded_h;
+    s->Wp = f->padded_w;
+    s->cap = dec->opt.max_clicks;
+    size_t n = (size_t)s->Hp * s->Wp;
+    s->clicks = rt_calloc((size_t)s->cap, sizeof *s->clicks);
+    s->fed = rt_malloc((size_t)s->cap * n);
+    s->roi = rt_calloc((size_t)s->cap, sizeof *s->roi);
+    s->has_roi = rt_calloc((size_t)s->cap, 1);
+    s->label = rt_malloc(n);
+    s->pred = rt_malloc(n);
+    s->base_label = rt_malloc(n);
+    s->base_pred = rt_malloc(n);
+    s->mask = rt_malloc((size_t)s->H * s->W);
+    if (!s->clicks || !s->fed || !s->roi || !s->has_roi || !s->label || !s->pred || !s->base_label ||
+        !s->base_pred || !s->mask) {
+        if_session_free(s);
+        return if__fail(IF_ERR_NO_MEMORY, "session history for %d clicks at %dx%d", dec->opt.max_clicks, s->Wp, s->Hp);
+    }
+    s->roi_input = ifg_find_tensor(&dec->rt->g, "roi") >= 0;
+    if ((st = if_run_new(dec, s->Hp, s->Wp, &s->run)) != IF_OK) {
+        if_session_free(s);
+        return st;
+    }
+    for (int i = 0; i < IF_LEVELS && st == IF_OK; i++) {
+        char name[3] = {'F', (char)('1' + i), 0};
+        size_t bytes = (size_t)f->lh[i] * f->lw[i] * f->channels[i] * sizeof(float);
+        st = if_run_set_input(s->run, name, f->level[i], bytes);
+    }
+    if (st == IF_OK) st = if_run_image(s->run); /* the per-image half of the decoder */
+    if (st != IF_OK) {
+        if__fail(st, "decoder: %s", if_run_error(s->run));
+        if_session_free(s);
+        return st;
+    }
+    s->bytes = sizeof *s + if_run_arena_bytes(s->run) + (size_t)s->cap * (n + sizeof *s->clicks + sizeof *s->roi + 1) +
+               4 * n + (size_t)s->H * s->W;
+    clear_state(s);
+    *out = s;
+    return IF_OK;
+}
+
+/* Runs the decoder on step k's stored input; updates pred, mask, logits. */
+static if_status predict(if_session *s, int k) {
+    size_t n = (size_t)s->Hp * s->Wp;
+    if_status st = if_run_set_input(s->run, "ref_label", s->fed + (size_t)k * n, n);
+    if (st == IF_OK && s->roi_input)
+        st = if_run_set_input(s->run, "roi", s->has_roi[k] ? s->roi[k] : NULL, sizeof s->roi[k]);
+    if (st == IF_OK) st = if_run_click(s->run);
+    const float *lg = NULL;
+    if (st == IF_OK) st = if_run_output(s->run, "logits", &lg, NULL, NULL);
+    if (st != IF_OK) return sfail(s, st, "decoder: %s", if_run_error(s->run));
+    for (size_t i = 0; i < n; i++) s->pred[i] = lg[2 * i + 1] > lg[2 * i]; /* ties: background */
+    for (int y = 0; y < s->H; y++) memcpy(s->mask + (size_t)y * s->W, s->pred + (size_t)y * s->Wp, (size_t)s->W);
+    s->logits = lg;
+    return IF_OK;
+}
+
+if_status if_session_add_click(if_session *s, if_click c) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_add_click: session is NULL");
+    if (c.x < 0 || c.y < 0 || c.x >= s->W || c.y >= s->H)
+        return sfail(s, IF_ERR_INVALID_ARG, "click (%d, %d) is outside the %dx%d image", c.x, c.y, s->W, s->H);
+    if (s->n >= s->cap)
+        return sfail(s, IF_ERR_STATE, "the history holds %d clicks (if_options.max_clicks): undo or reset", s->cap);
+    int k = s->n;
+    size_t n = (size_t)s->Hp * s->Wp;
+    uint8_t *fed = s->fed + (size_t)k * n;
+    memcpy(fed, s->label, n);
+    rt_stamp_click(fed, s->Hp, s->Wp, c.y, c.x, c.positive != 0, s->dec->info.click_radius);
+    const if_model_info *mi = &s->dec->info;
+    s->has_roi[k] = s->roi_input && mi->zoom_in && k >= mi->zoom_start_step;
+    if (s->has_roi[k])
+        rt_zoom_roi(s->pred, fed, s->Hp, s->Wp, mi->zoom_expand_ratio, mi->zoom_min_size,
+                    mi->zoom_max_stride, s->roi[k]);
+    if_status st = predict(s, k);
+    if (st != IF_OK) { /* leave the session as it was */
+        if (k > 0) predict(s, k - 1);
+        return st;
+    }
+    memcpy(s->label, fed, n);
+    rt_update_after_prediction(s->label, s->pred, n);
+    s->clicks[k] = (if_click){c.x, c.y, c.positive != 0};
+    s->n = k + 1;
+    return IF_OK;
+}
+
+if_status if_session_undo(if_session *s) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_undo: session is NULL");
+    if (s->n == 0) return sfail(s, IF_ERR_STATE, "no click to undo");
+    size_t n = (size_t)s->Hp * s->Wp;
+    int k = s->n - 1;
+    if (k == 0) {
+        memcpy(s->label, s->base_label, n);
+        memcpy(s->pred, s->base_pred, n);
+        for (int y = 0; y < s->H; y++)
+            memcpy(s->mask + (size_t)y * s->W, s->base_pred + (size_t)y * s->Wp, (size_t)s->W);
+        s->logits = NULL;
+    } else {
+        if_status st = predict(s, k - 1);
+        if (st != IF_OK) return st;
+        memcpy(s->label, s->fed + (size_t)(k - 1) * n, n);
+        rt_update_after_prediction(s->label, s->pred, n);
+    }
+    s->n = k;
+    return IF_OK;
+}
+
+if_status if_session_reset(if_session *s) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_reset: session is NULL");
+    clear_state(s);
+    return IF_OK;
+}
+
+if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_set_mask: session is NULL");
+    if (!mask || stride < (size_t)s->W) return sfail(s, IF_ERR_INVALID_ARG, "mask is NULL or its stride %zu < width %d", stride, s->W);
+    clear_state(s);
+    size_t n = (size_t)s->Hp * s->Wp;
+    for (int y = 0; y < s->H; y++)
+        for (int x = 0; x < s->W; x++) s->base_pred[(size_t)y * s->Wp + x] = mask[(size_t)y * stride + x] != 0;
+    /* As the official demo does with a previous mask: fold it into the
+     * label as a prediction. */
+    rt_update_after_prediction(s->base_label, s->base_pred, n);
+    memcpy(s->label, s->base_label, n);
+    memcpy(s->pred, s->base_pred, n);
+    for (int y = 0; y < s->H; y++) memcpy(s->mask + (size_t)y * s->W, s->base_pred + (size_t)y * s->Wp, (size_t)s->W);
+    return IF_OK;
+}
+
+int if_session_click_count(const if_session *s) { return s ? s->n : 0; }
+
+if_status if_session_get_click(const if_session *s, int i, if_click *c) {
+    if (!s || !c || i < 0 || i >= s->n) return if__fail(IF_ERR_INVALID_ARG, "if_session_get_click: no click %d", i);
+    *c = s->clicks[i];
+    return IF_OK;
+}
+
+const uint8_t *if_session_mask(const if_session *s) { return s ? s->mask : NULL; }
+
+if_status if_session_probability(const if_session *s, float *dst) {
+    if (!s || !dst) return if__fail(IF_ERR_INVALID_ARG, "if_session_probability: NULL argument");
+    if (!s->logits) return if__fail(IF_ERR_STATE, "no prediction yet");
+    for (int y = 0; y < s->H; y++)
+        for (int x = 0; x < s->W; x++) {
+            const float *l = s->logits + 2 * ((size_t)y * s->Wp + x);
+            dst[(size_t)y * s->W + x] = 1.0f / (1.0f + expf(l[0] - l[1]));
+        }
+    return IF_OK;
+}
+
+const float *if_session_logits(const if_session *s, int *padded_h, int *padded_w) {
+    if (!s) return NULL;
+    if (padded_h) *padded_h = s->Hp;
+    if (padded_w) *padded_w = s->Wp;
+    return s->logits;
+}
+
+size_t if_session_memory_bytes(const if_session *s) { return s ? s->bytes : 0; }
+
+const char *if_session_error(const if_session *s) { return s ? s->err : ""; }
