@@ -70,8 +70,9 @@ int npy_read(const char *path, npy_array *a, char *err, size_t cap) {
         sp = end;
         while (*sp == ',' || *sp == ' ') sp++;
     }
+    int shape_ok = *sp == ')' && a->count <= ((int64_t)1 << 31);
     free(h);
-    if (*sp != ')' || a->count > ((int64_t)1 << 31)) {
+    if (!shape_ok) {
         fclose(f);
         return fail(err, cap, path, "bad shape");
     }

@@ -1,0 +1,137 @@
+/* resize_pool.c -- RESIZE_BILINEAR, ADAPTIVE_AVG/MAX_POOL and REF_EMBED
+ * (a bilinear resize of a table lookup). */
+#include <string.h>
+
+#include "kernels/scalar/scalar.h"
+
+/* One output index of a bilinear axis: y = l0*x[i0] + l1*x[i1]. */
+typedef struct {
+    int i0, i1;
+    float l0, l1;
+} lin_tap;
+
+/* PyTorch's upsample_bilinear2d (align_corners=False) source index and
+ * weights (compute_source_index_and_lambda + guard_index_and_lambda):
+ * scale = (float)in / out; src = max(scale * (dst + 0.5) - 0.5, 0) in float;
+ * i0 = min((int)src, in-1); l1 = clamp(src - i0, 0, 1); i1 = i0 + (i0 < in-1).
+ * Equal sizes copy. */
+static lin_tap lin_index(int dst, int in, int out, float scale)
+{
+    lin_tap t;
+    if (in == out) {
+        t.i0 = t.i1 = dst;
+        t.l0 = 1.0f;
+        t.l1 = 0.0f;
+        return t;
+    }
+    float src = scale * ((float)dst + 0.5f) - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    int i0 = (int)src;
+    if (i0 > in - 1) i0 = in - 1;
+    float l1 = src - (float)i0;
+    l1 = l1 < 0.0f ? 0.0f : l1 > 1.0f ? 1.0f : l1;
+    t.i0 = i0;
+    t.i1 = i0 + (i0 < in - 1);
+    t.l1 = l1;
+    t.l0 = 1.0f - l1;
+    return t;
+}
+
+void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, int ow)
+{
+    if (h == oh && w == ow) {
+        memcpy(y, x, (size_t)h * w * c * sizeof *x);
+        return;
+    }
+    const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
+    for (int oy = 0; oy < oh; oy++) {
+        const lin_tap ty = lin_index(oy, h, oh, sy);
+        const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
+        const float h0 = ty.l0, h1 = ty.l1;
+        for (int ox = 0; ox < ow; ox++) {
+            const lin_tap tx = lin_index(ox, w, ow, sx);
+            const float w0 = tx.l0, w1 = tx.l1;
+            const float *restrict a = r0 + (size_t)tx.i0 * c, *restrict b = r0 + (size_t)tx.i1 * c;
+            const float *restrict d = r1 + (size_t)tx.i0 * c, *restrict e = r1 + (size_t)tx.i1 * c;
+            float *restrict yp = y + ((size_t)oy * ow + ox) * c;
+            for (int k = 0; k < c; k++) yp[k] = h0 * (w0 * a[k] + w1 * b[k]) + h1 * (w0 * d[k] + w1 * e[k]);
+        }
+    }
+}
+
+void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int k, int c,
+                   float *y, int h, int w)
+{
+    (void)k;  /* labels < k is the caller's check */
+    if (H == h && W == w) {
+        for (size_t p = 0; p < (size_t)h * w; p++)
+            memcpy(y + p * c, table + (size_t)labels[p] * c, (size_t)c * sizeof *y);
+        return;
+    }
+    const float sy = (float)H / (float)h, sx = (float)W / (float)w;
+    for (int oy = 0; oy < h; oy++) {
+        const lin_tap ty = lin_index(oy, H, h, sy);
+        const uint8_t *l0 = labels + (size_t)ty.i0 * W, *l1 = labels + (size_t)ty.i1 * W;
+        const float h0 = ty.l0, h1 = ty.l1;
+        for (int ox = 0; ox < w; ox++) {
+            const lin_tap tx = lin_index(ox, W, w, sx);
+            const float w0 = tx.l0, w1 = tx.l1;
+            const float *restrict a = table + (size_t)l0[tx.i0] * c;
+            const float *restrict b = table + (size_t)l0[tx.i1] * c;
+            const float *restrict d = table + (size_t)l1[tx.i0] * c;
+            const float *restrict e = table + (size_t)l1[tx.i1] * c;
+            float *restrict yp = y + ((size_t)oy * w + ox) * c;
+            for (int q = 0; q < c; q++) yp[q] = h0 * (w0 * a[q] + w1 * b[q]) + h1 * (w0 * d[q] + w1 * e[q]);
+        }
+    }
+}
+
+/* Adaptive bin of output index i of an axis in -> out:
+ * [floor(i*in/out), ceil((i+1)*in/out)). */
+static void pool_bin(int i, int in, int out, int *lo, int *hi)
+{
+    *lo = (int)(((int64_t)i * in) / out);
+    *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
+}
+
+void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh, int ow)
+{
+    for (int oy = 0; oy < oh; oy++) {
+        int y0, y1;
+        pool_bin(oy, h, oh, &y0, &y1);
+        for (int ox = 0; ox < ow; ox++) {
+            int x0, x1;
+            pool_bin(ox, w, ow, &x0, &x1);
+            float *restrict yp = y + ((size_t)oy * ow + ox) * c;
+            for (int k = 0; k < c; k++) yp[k] = 0.0f;
+            for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++) {
+                    const float *restrict xp = x + ((size_t)iy * w + ix) * c;
+                    for (int k = 0; k < c; k++) yp[k] += xp[k];
+                }
+            const float n = (float)((y1 - y0) * (x1 - x0));
+            for (int k = 0; k < c; k++) yp[k] /= n;
+        }
+    }
+}
+
+void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y, int oh, int ow)
+{
+    for (int oy = 0; oy < oh; oy++) {
+        int y0, y1;
+        pool_bin(oy, h, oh, &y0, &y1);
+        for (int ox = 0; ox < ow; ox++) {
+            int x0, x1;
+            pool_bin(ox, w, ow, &x0, &x1);
+            float *restrict yp = y + ((size_t)oy * ow + ox) * c;
+            memcpy(yp, x + ((size_t)y0 * w + x0) * c, (size_t)c * sizeof *y);
+            for (int iy = y0; iy < y1; iy++)
+                for (int ix = x0; ix < x1; ix++) {
+                    const float *restrict xp = x + ((size_t)iy * w + ix) * c;
+                    /* NaN propagates, as in PyTorch. */
+                    for (int k = 0; k < c; k++)
+                        if (xp[k] > yp[k] || isnan(xp[k])) yp[k] = xp[k];
+                }
+        }
+    }
+}
