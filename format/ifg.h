@@ -8,9 +8,20 @@
  * rules at plan time, which depend on the image size).
  *
  * Ownership: the ifg_graph owns its tables (one allocation each, freed by
- * ifg_free); CONST tensor data points INTO the caller's buffer, which must
- * outlive the graph. Strings point into the buffer too (not NUL-terminated:
- * use name_len). */
+ * ifg_free), including the two pools the nodes' in/out/attrs point into;
+ * CONST tensor data points INTO the caller's buffer, which must outlive the
+ * graph. Strings point into the buffer too (not NUL-terminated: use
+ * name_len).
+ *
+ * Memory: every table is sized by what the record section [64, data_offset)
+ * can hold, so a hostile file cannot make ifg_parse allocate much more than
+ * its own size. Per smallest record (ifg_reader.c has the derivation): a
+ * node table entry is sizeof(ifg_node) (56 on LP64) per 20-byte node record,
+ * an operand id 4 bytes per 4-byte id, an attribute sizeof(ifg_attr) (80)
+ * per 20-byte attribute record, a tensor sizeof(ifg_tensor) (88) per
+ * 44-byte tensor record, a metadata entry sizeof(ifg_meta) (32) per
+ * 12-byte metadata record; with the parse-time scratch tables, at most
+ * about 5.3x the record section plus 1.6 KiB. */
 #ifndef IF_FORMAT_IFG_H
 #define IF_FORMAT_IFG_H
 
@@ -114,10 +125,13 @@ typedef struct {
     const char *name;
     uint32_t name_len;
     uint32_t op; /* ifg_op */
-    uint32_t n_in, n_out, n_attr;
-    uint32_t in[IFG_MAX_NODE_IN];   /* IFG_NO_TENSOR for an absent optional input */
-    uint32_t out[IFG_MAX_NODE_OUT];
-    ifg_attr attrs[IFG_MAX_NODE_ATTR];
+    uint32_t n_in, n_out, n_attr; /* <= IFG_MAX_NODE_IN, _OUT, _ATTR */
+    /* n_in, n_out and n_attr entries in the graph's pools (NULL when the
+     * count is 0). Do not copy a node out of its graph expecting these to
+     * stay valid after ifg_free. */
+    const uint32_t *in;    /* IFG_NO_TENSOR for an absent optional input */
+    const uint32_t *out;
+    const ifg_attr *attrs;
 } ifg_node;
 
 typedef struct {
@@ -140,6 +154,12 @@ typedef struct {
     ifg_meta *meta;
     ifg_tensor *tensors;
     ifg_node *nodes;
+    /* The pools the nodes point into, in node order: each node's in[] then
+     * out[] in ids, its attrs[] in attr_pool. n_ids = sum of n_in + n_out,
+     * n_attrs = sum of n_attr over the nodes. */
+    uint32_t n_ids, n_attrs;
+    uint32_t *ids;
+    ifg_attr *attr_pool;
     ifg_io inputs[IFG_MAX_IO];
     uint32_t outputs[IFG_MAX_IO];
 } ifg_graph;

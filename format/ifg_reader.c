@@ -54,10 +54,27 @@
  *
  * Loads are byte-wise little-endian, every length is compared with the
  * bytes left before it is used, and size arithmetic is 64-bit with explicit
- * overflow checks. The tables are allocated once each, after step 2, so
- * their size is bounded by the record section: at most sizeof(ifg_node) /
- * 20 bytes (about 80x) for the node table, whose records embed fixed
- * in/out/attr arrays, and less for the others. */
+ * overflow checks.
+ *
+ * Memory. Every table is allocated once, and sized so that the total stays
+ * a small constant factor of the record section R = [64, data_offset):
+ *   - after step 2, the metadata, tensor and node tables and the scratch
+ *     tables, from the header counts, which step 2 bounds by R: per
+ *     smallest record, a metadata entry costs sizeof(ifg_meta) + a key_ref
+ *     = 32 + 32 bytes for 12 (5.3x), a tensor sizeof(ifg_tensor) + a
+ *     key_ref + a producer slot = 88 + 32 + 4 for 44 (2.8x), a node
+ *     sizeof(ifg_node) = 56 for 20 (2.8x) (LP64 sizes);
+ *   - after the tensor records, the operand-id and attribute pools that the
+ *     nodes point into, sized by count_node_slots(), a first pass over the
+ *     node records. Each node it counts except the last is backed by its
+ *     record (4 bytes per id, at least 20 per attribute), so the pools take
+ *     at most 4 bytes per 4 record bytes (1x) and sizeof(ifg_attr) = 80 per
+ *     20 (4x), plus at most (64 + 8) ids and 16 attributes (1568 bytes) for
+ *     the last node, whose record may be cut short.
+ * So ifg_parse allocates at most about 5.3 * R + 1.6 KiB (plus the fixed
+ * ifg_graph), whether or not the file turns out valid. A node costs at most
+ * 4x its record: 56 + 4 * ids + 80 * attrs for 20 + 4 * ids + 20 * attrs
+ * bytes or more. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -771,7 +788,55 @@ static if_status check_weights(rd *r, const ifg_graph *g, const ifg_node *n) {
     return IF_OK;
 }
 
-static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n) {
+/* Next free entries of the pools while the node records are read. */
+typedef struct {
+    uint32_t ids, attrs;
+} pool_use;
+
+/* The first pass over the node records, from r->pos: counts the operand ids
+ * (n_in + n_out) and attributes (n_attr) of the nodes so that each pool is
+ * allocated once. It steps over the same fields as parse_node() with the
+ * same lengths and limits but checks nothing else, and stops (silently,
+ * keeping its counts) where the records cannot be walked: parse_node() then
+ * fails at that node or earlier. A node is counted once its counts are read
+ * and within limits, which is when parse_node() takes its pool entries, so
+ * the pools never run out; only that last node may lack the bytes for what
+ * it declares. */
+static void count_node_slots(const rd *r, uint32_t n_nodes, uint64_t *n_ids, uint64_t *n_attrs) {
+    uint64_t pos = r->pos, end = r->end;
+    *n_ids = *n_attrs = 0;
+#define NEED(n)                                \
+    do {                                       \
+        if ((uint64_t)(n) > end - pos) return; \
+    } while (0)
+    for (uint32_t i = 0; i < n_nodes; i++) {
+        NEED(4);
+        uint32_t len = le32(r->p + pos);
+        pos += 4;
+        if (len > IFG_MAX_STRING) return;
+        NEED(len + ((4u - (len & 3u)) & 3u));
+        pos += len + ((4u - (len & 3u)) & 3u);
+        NEED(16); /* op, n_in, n_out, n_attr */
+        uint32_t n_in = le32(r->p + pos + 4), n_out = le32(r->p + pos + 8), n_attr = le32(r->p + pos + 12);
+        pos += 16;
+        if (n_in > IFG_MAX_NODE_IN || n_out > IFG_MAX_NODE_OUT || n_attr > IFG_MAX_NODE_ATTR) return;
+        *n_ids += n_in + n_out;
+        *n_attrs += n_attr;
+        NEED(4u * (n_in + n_out));
+        pos += 4u * (n_in + n_out);
+        for (uint32_t j = 0; j < n_attr; j++) {
+            NEED(12); /* key, type, count */
+            uint32_t count = le32(r->p + pos + 8);
+            pos += 12;
+            if (count < 1 || count > IFG_MAX_ATTR_COUNT) return;
+            NEED(8u * count);
+            pos += 8u * count;
+        }
+    }
+#undef NEED
+}
+
+static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n, pool_use *use) {
     char nm[64];
     snprintf(r->rec, sizeof r->rec, "node %u", i);
     TRY(rd_string(r, "name", IF_ERR_BAD_GRAPH, &n->name, &n->name_len));
@@ -793,13 +858,24 @@ static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n) 
     if (n->n_attr > IFG_MAX_NODE_ATTR)
         return fail(r, IF_ERR_BAD_COUNT, "%s: n_attr %u is over the limit %d", r->rec, n->n_attr,
                     IFG_MAX_NODE_ATTR);
+    /* Take this node's pool entries (count_node_slots counted them). */
+    uint32_t n_ids = n->n_in + n->n_out;
+    if (n_ids > g->n_ids - use->ids || n->n_attr > g->n_attrs - use->attrs)
+        return fail(r, IF_ERR_BAD_COUNT, "%s: %u ids, %u attrs overrun the pools (%u of %u, %u of %u used)",
+                    r->rec, n_ids, n->n_attr, use->ids, g->n_ids, use->attrs, g->n_attrs);
+    uint32_t *ids = n_ids ? g->ids + use->ids : NULL;
+    ifg_attr *attrs = n->n_attr ? g->attr_pool + use->attrs : NULL;
+    use->ids += n_ids;
+    use->attrs += n->n_attr;
+    n->in = n->n_in ? ids : NULL;
+    n->out = n->n_out ? ids + n->n_in : NULL;
+    n->attrs = attrs;
     const uint8_t *q = NULL;
-    TRY(take(r, 4u * ((uint64_t)n->n_in + n->n_out), "tensor ids", &q));
-    for (uint32_t k = 0; k < n->n_in + n->n_out; k++) {
+    TRY(take(r, 4u * (uint64_t)n_ids, "tensor ids", &q));
+    for (uint32_t k = 0; k < n_ids; k++) {
         uint32_t id = le32(q + 4 * k);
         int is_in = k < n->n_in;
-        if (is_in) n->in[k] = id;
-        else n->out[k - n->n_in] = id;
+        ids[k] = id;
         if (id < g->n_tensors || (is_in && id == IFG_NO_TENSOR)) continue;
         return fail(r, IF_ERR_BAD_TENSOR_ID, "%s: %s[%u] = %u is not a tensor id (n_tensors %u)", r->rec,
                     is_in ? "in" : "out", is_in ? k : k - n->n_in, id, g->n_tensors);
@@ -807,7 +883,7 @@ static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n) 
     uint32_t seen = 0;
     const op_rule *ru = &op_rules[n->op];
     for (uint32_t j = 0; j < n->n_attr; j++) {
-        ifg_attr *a = &n->attrs[j];
+        ifg_attr *a = &attrs[j];
         TRY(parse_attr(r, n->op, j, a));
         uint32_t bit = 1u << a->key;
         if (seen & bit)
@@ -1002,7 +1078,17 @@ static if_status parse_all(rd *r, size_t size, ifg_graph *g, key_ref **scratch, 
 
     TRY(parse_meta(r, g, *scratch));
     TRY(parse_tensors(r, g, *scratch));
-    for (uint32_t i = 0; i < g->n_nodes; i++) TRY(parse_node(r, g, i, &g->nodes[i]));
+    /* The pools, sized by the node records (bounded by them, see the top). */
+    uint64_t n_ids = 0, n_attrs = 0;
+    count_node_slots(r, g->n_nodes, &n_ids, &n_attrs);
+    g->n_ids = (uint32_t)n_ids; /* <= 72 * IFG_MAX_NODES */
+    g->n_attrs = (uint32_t)n_attrs;
+    if (n_ids && !(g->ids = calloc((size_t)n_ids, sizeof *g->ids)))
+        return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu operand ids", (unsigned long long)n_ids);
+    if (n_attrs && !(g->attr_pool = calloc((size_t)n_attrs, sizeof *g->attr_pool)))
+        return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu node attributes", (unsigned long long)n_attrs);
+    pool_use use = {0, 0};
+    for (uint32_t i = 0; i < g->n_nodes; i++) TRY(parse_node(r, g, i, &g->nodes[i], &use));
     for (uint32_t k = 0; k < g->n_inputs; k++) {
         snprintf(r->rec, sizeof r->rec, "input %u", k);
         TRY(rd_u32(r, "tensor", &g->inputs[k].tensor));
@@ -1046,6 +1132,8 @@ void ifg_free(ifg_graph *g) {
     free(g->meta);
     free(g->tensors);
     free(g->nodes);
+    free(g->ids);
+    free(g->attr_pool);
     memset(g, 0, sizeof *g);
 }
 

@@ -998,6 +998,133 @@ static void test_io(const fixture *f) {
 }
 
 /* ------------------------------------------------------------------------
+ * Memory: ifg_parse allocates a small constant factor of the record section
+ *
+ * Nodes point into two pools (ids, attr_pool) sized by the node records,
+ * instead of embedding IFG_MAX_NODE_IN + _OUT ids and IFG_MAX_NODE_ATTR
+ * attributes each (1600 bytes per node on LP64, 80x a 20-byte record). The
+ * bound, per smallest record (format/ifg_reader.c derives it): node 56 / 20,
+ * id 4 / 4, attribute 80 / 20, tensor (88 + 36 scratch) / 44, meta (32 + 32
+ * scratch) / 12, i.e. at most 5.3x the record section + 1568 bytes for a
+ * last node cut short. The test checks the struct sizes that bound rests on,
+ * and measures a valid file of many small nodes: 2.7x overall, 3x for the
+ * node records (the old layout took 17x and 33x). */
+
+/* The pools hold exactly the nodes' operands and attributes, in node order. */
+static int pools_ok(const ifg_graph *g) {
+    uint32_t ids = 0, attrs = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const ifg_node *n = &g->nodes[i];
+        if (n->n_in ? n->in != g->ids + ids : n->in != NULL) return 0;
+        ids += n->n_in;
+        if (n->n_out ? n->out != g->ids + ids : n->out != NULL) return 0;
+        ids += n->n_out;
+        if (n->n_attr ? n->attrs != g->attr_pool + attrs : n->attrs != NULL) return 0;
+        attrs += n->n_attr;
+    }
+    return ids == g->n_ids && attrs == g->n_attrs && (ids == 0) == (g->ids == NULL) &&
+           (attrs == 0) == (g->attr_pool == NULL);
+}
+
+/* Bytes the graph's tables take, plus the parse-time scratch (a 32-byte
+ * key_ref per meta or tensor, whichever are more, a u32 per tensor). */
+static size_t graph_bytes(const ifg_graph *g) {
+    size_t most = g->n_meta > g->n_tensors ? g->n_meta : g->n_tensors;
+    return g->n_meta * sizeof(ifg_meta) + g->n_tensors * sizeof(ifg_tensor) + g->n_nodes * sizeof(ifg_node) +
+           g->n_ids * sizeof(uint32_t) + g->n_attrs * sizeof(ifg_attr) + most * 32 + g->n_tensors * 4;
+}
+
+/* A valid encoder: tensor t0 (4) f32 input, then n ACTIVATION nodes
+ * t[i] -> t[i+1] with one attribute (ACT NONE) and empty names, output t[n].
+ * A 48-byte node record, a 52..56-byte tensor record. *nodes_at and
+ * *node_bytes get the offset and size of the node records. */
+static buf_t chain_file(uint32_t n, size_t *nodes_at, size_t *node_bytes) {
+    size_t cap = 64 + (size_t)(n + 1) * 56 + (size_t)n * 48 + 12 + 64, at = 64;
+    buf_t b = {calloc(cap, 1), cap};
+    if (!b.p) {
+        printf("out of memory\n");
+        exit(2);
+    }
+    for (uint32_t i = 0; i <= n; i++) {
+        char nm[16];
+        uint32_t len = (uint32_t)snprintf(nm, sizeof nm, "t%u", i);
+        put32(&b, at, len);
+        memcpy(b.p + at + 4, nm, len);
+        at += 4 + ((len + 3u) & ~3u);
+        put32(&b, at, IFG_F32), put32(&b, at + 4, IFG_VALUE), put32(&b, at + 8, 1);
+        put32(&b, at + 12, IFG_SYM_ONE), put32(&b, at + 16, 4), put32(&b, at + 20, 1);
+        at += 24 + 16; /* offset, nbytes: 0 */
+    }
+    *nodes_at = at;
+    for (uint32_t i = 0; i < n; i++) {
+        put32(&b, at + 4, IFG_OP_ACTIVATION), put32(&b, at + 8, 1), put32(&b, at + 12, 1);
+        put32(&b, at + 16, 1), put32(&b, at + 20, i), put32(&b, at + 24, i + 1);
+        put32(&b, at + 28, IFG_ATTR_ACT), put32(&b, at + 32, IFG_ATTR_INT), put32(&b, at + 36, 1);
+        at += 48; /* name length 0; the value IFG_ACT_NONE is 0 */
+    }
+    *node_bytes = at - *nodes_at;
+    put32(&b, at + 8, n); /* input t0 (flags 0), output t[n] */
+    at += 12;
+    size_t data_offset = (at + 63) & ~(size_t)63;
+    b.n = data_offset; /* an empty data blob */
+    memcpy(b.p, IFG_MAGIC, 8);
+    put32(&b, 8, IFG_VERSION), put64(&b, 16, data_offset), put32(&b, 24, IFG_KIND_ENCODER);
+    put32(&b, 36, n + 1), put32(&b, 40, n), put32(&b, 44, 1), put32(&b, 48, 1), put64(&b, 56, data_offset);
+    fix_crc(&b);
+    return b;
+}
+
+static void test_memory(void) {
+    CHECK(sizeof(ifg_node) <= 64, "sizeof(ifg_node) = %zu (> 64: nodes embed arrays again?)",
+          sizeof(ifg_node));
+    CHECK(sizeof(ifg_attr) <= 4 * 20 && sizeof(ifg_tensor) <= 2 * 44 && sizeof(ifg_meta) <= 3 * 12,
+          "ifg_attr %zu, ifg_tensor %zu, ifg_meta %zu bytes: over 4x, 2x, 3x their smallest records",
+          sizeof(ifg_attr), sizeof(ifg_tensor), sizeof(ifg_meta));
+    for (int k = 0; k < 2; k++) {
+        const fixture *f = k ? &ALL : &SMALL;
+        size_t rec = f->L.data_offset - 64, used = graph_bytes(&f->g);
+        CHECK(pools_ok(&f->g), "%s: node pools", f->name);
+        CHECK(used <= 8 * rec, "%s: %zu bytes for a %zu-byte record section", f->name, used, rec);
+        printf("memory %s: %zu bytes of tables for %zu record bytes (%.2fx)\n", f->name, used, rec,
+               (double)used / (double)rec);
+    }
+    const uint32_t n = 4000;
+    size_t nodes_at = 0, node_bytes = 0;
+    buf_t b = chain_file(n, &nodes_at, &node_bytes);
+    ifg_graph g;
+    char msg[256] = "";
+    if_status s = ifg_parse(b.p, b.n, &g, msg, sizeof msg);
+    CHECK(s == IF_OK, "chain of %u nodes: %s: %s", n, if_status_str(s), msg);
+    if (s == IF_OK) {
+        size_t rec = (size_t)g.file_bytes - 64, used = graph_bytes(&g);
+        size_t node_used = g.n_nodes * sizeof(ifg_node) + g.n_ids * 4 + g.n_attrs * sizeof(ifg_attr);
+        CHECK(g.n_nodes == n && g.n_ids == 2 * n && g.n_attrs == n && pools_ok(&g), "chain pools");
+        CHECK(g.nodes[n - 1].in[0] == n - 1 && g.nodes[n - 1].out[0] == n &&
+                  ifg_node_attr(&g.nodes[n - 1], IFG_ATTR_ACT) == &g.attr_pool[n - 1],
+              "chain: last node's operands and attribute");
+        CHECK(node_used <= 4 * node_bytes, "chain: %zu bytes for %zu bytes of node records (> 4x)", node_used,
+              node_bytes);
+        CHECK(used <= 8 * rec, "chain: %zu bytes for a %zu-byte record section (> 8x)", used, rec);
+        printf("memory chain of %u nodes: %zu bytes of tables for %zu record bytes (%.2fx); nodes %zu for "
+               "%zu (%.2fx; %.2fx with %d-byte nodes embedding their arrays)\n",
+               n, used, rec, (double)used / (double)rec, node_used, node_bytes,
+               (double)node_used / (double)node_bytes, (double)n * 1600 / (double)node_bytes, 1600);
+        ifg_free(&g);
+    }
+    /* Node 0 declares 16 attributes but has 1: the first pass walks node
+     * 1's record as attributes and counts something else; the reader must
+     * still stop at node 0 without overrunning the pools (ASan checks). */
+    size_t first = nodes_at + 16, last = nodes_at + (size_t)(n - 1) * 48 + 16; /* n_attr fields */
+    buf_t m = buf_copy(b.p, b.n);
+    put32(&m, first, IFG_MAX_NODE_ATTR), fix_crc(&m);
+    EXPECT("node 0 with n_attr 16 and 1 attribute", &m, IF_ERR_BAD_ATTR);
+    put32(&m, first, 1), put32(&m, last, IFG_MAX_NODE_ATTR), fix_crc(&m);
+    EXPECT("last node with n_attr 16 and 1 attribute", &m, IF_ERR_BAD_ATTR);
+    free(m.p);
+    free(b.p);
+}
+
+/* ------------------------------------------------------------------------
  * Fuzzing: random structural mutations with the CRC fixed */
 
 /* clang-format off */
@@ -1067,9 +1194,10 @@ static void fuzz(const fixture *f, uint64_t seed, int iters) {
         if (mp) msg[0] = '\0';
         if_status s = ifg_parse(c.p, c.n, &g, mp, sizeof msg);
         if ((unsigned)s < IF_STATUS_COUNT_) hist[s]++;
-        if (s == IF_OK && !check_graph_sane(&g, c.p, c.n)) insane++;
+        if (s == IF_OK && (!check_graph_sane(&g, c.p, c.n) || !pools_ok(&g))) insane++;
         if (s != IF_OK && mp && (!msg[0] || strchr(msg, '\n'))) badmsg++;
-        if (s != IF_OK && (g.tensors || g.nodes || g.meta || g.n_tensors)) insane++;
+        if (s != IF_OK && (g.tensors || g.nodes || g.meta || g.ids || g.attr_pool || g.n_tensors))
+            insane++;
         ifg_free(&g);
         free(c.p);
         free(m.p);
@@ -1108,6 +1236,7 @@ int main(void) {
     test_nodes(&SMALL);
     test_io(&SMALL);
     test_all_ops_edits(&ALL);
+    test_memory();
     fuzz(&SMALL, 0x5EED0001ull, 20000);
     fuzz(&ALL, 0x5EED0002ull, 20000);
     ifg_free(&SMALL.g);
