@@ -68,7 +68,8 @@ test-c: $(TEST_BIN) $(TOOL_BIN) $(MODELS)/tiny_vit.decoder.ifg
 # Two sessions in two threads over one model, under ThreadSanitizer.
 TSAN_FLAGS = -O1 -g -fsanitize=thread
 test-tsan: $(MODELS)/tiny_vit.decoder.ifg
-	$(MAKE) --no-print-directory BUILD=$(BUILD)-tsan CC=clang CFLAGS="$(TSAN_FLAGS)" LDFLAGS="-fsanitize=thread" $(BUILD)-tsan/test_threads
+	$(MAKE) --no-print-directory BUILD=$(BUILD)-tsan CC=clang CFLAGS="$(TSAN_FLAGS)" LDFLAGS="-fsanitize=thread" $(BUILD)-tsan/test_threads $(BUILD)-tsan/test_threadpool
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)-tsan/test_threadpool
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)-tsan/test_threads $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
