@@ -1,0 +1,166 @@
+/* if-bench -- times the encoder and the per-click decoder of a model on a
+ * synthetic image, and prints one JSON object.
+ *
+ *   if-bench --encoder E.ifg --decoder D.ifg [--size 512] [--threads N]
+ *            [--clicks 20] [--encoder-runs 3]
+ *
+ * FLOPs are counted from the graphs (multiply-adds x 2 of convolutions,
+ * linear layers and attention products), so GFLOP/s is comparable across
+ * implementations. Timings are wall-clock medians; compare ratios measured
+ * side by side in one run, not absolute numbers across machines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "interformer.h"
+#include "runtime/runtime.h"
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int64_t elems(const rt_shape *s) {
+    int64_t e = 1;
+    for (int i = 0; i < s->rank; i++) e *= s->d[i];
+    return e;
+}
+
+/* FLOPs of the nodes in order[from, to) for shapes `shape`. */
+static double count_flops(const rt_plan *p, const rt_shape *shape, uint32_t from, uint32_t to) {
+    const ifg_graph *g = &p->m->g;
+    double f = 0;
+    for (uint32_t k = from; k < to; k++) {
+        const ifg_node *n = &g->nodes[p->order[k]];
+        const rt_shape *x = &shape[n->in[0]], *y = &shape[n->out[0]];
+        switch (n->op) {
+        case IFG_OP_CONV2D: {
+            const rt_shape *w = &shape[n->in[1]];
+            f += 2.0 * (double)elems(y) * (double)(w->d[1] * w->d[2] * w->d[3]);
+            break;
+        }
+        case IFG_OP_CONV_TRANSPOSE2D:
+        case IFG_OP_LINEAR: f += 2.0 * (double)elems(y) * (double)x->d[x->rank - 1]; break;
+        case IFG_OP_ATTENTION: f += 4.0 * (double)elems(x) * (double)shape[n->in[1]].d[0]; break;
+        case IFG_OP_VIT_ATTENTION: f += 4.0 * (double)x->d[0] * (double)x->d[0] * (double)(x->d[1] / 3); break;
+        default: break;
+        }
+    }
+    return f;
+}
+
+/* FLOPs of a graph at size x size (only its per-click part if per_click),
+ * and its arena bytes. */
+static double graph_flops(const char *path, int size, int per_click, size_t *arena) {
+    char err[RT_ERR_CAP];
+    rt_model *m = NULL;
+    rt_plan *p = NULL;
+    double f = 0;
+    if (rt_model_load_file(path, &m, err, sizeof err) == IF_OK &&
+        rt_plan_new(m, size, size, &p, err, sizeof err) == IF_OK)
+        f = per_click ? count_flops(p, p->shape, p->n_image, m->g.n_nodes) : count_flops(p, p->shape, 0, m->g.n_nodes);
+    if (arena) *arena = p ? p->arena_bytes : 0;
+    rt_plan_free(p);
+    rt_model_free(m);
+    return f;
+}
+
+int main(int argc, char **argv) {
+    const char *enc_path = NULL, *dec_path = NULL;
+    int size = 512, threads = 1, clicks = 20, enc_runs = 3;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--encoder") && i + 1 < argc) enc_path = argv[++i];
+        else if (!strcmp(argv[i], "--decoder") && i + 1 < argc) dec_path = argv[++i];
+        else if (!strcmp(argv[i], "--size") && i + 1 < argc) size = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--clicks") && i + 1 < argc) clicks = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--encoder-runs") && i + 1 < argc) enc_runs = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: if-bench --encoder E.ifg --decoder D.ifg [--size 512] [--threads N] [--clicks 20] [--encoder-runs 3]\n");
+            return 2;
+        }
+    }
+    if (!enc_path || !dec_path || size < 32 || threads < 1 || clicks < 1 || clicks > 1000 || enc_runs < 1) {
+        fprintf(stderr, "if-bench: need --encoder and --decoder, size >= 32, threads, clicks and runs >= 1\n");
+        return 2;
+    }
+    if_options opt = if_default_options();
+    opt.n_threads = threads;
+    opt.max_clicks = clicks;
+    if_model *enc = NULL, *dec = NULL;
+    if (if_model_load(enc_path, &opt, &enc) || if_model_load(dec_path, &opt, &dec)) {
+        fprintf(stderr, "if-bench: %s\n", if_last_error());
+        return 1;
+    }
+    uint8_t *rgb = malloc((size_t)size * size * 3);
+    for (size_t i = 0; i < (size_t)size * size * 3; i++) rgb[i] = (uint8_t)((i * 2654435761u) >> 24);
+
+    double *enc_ms = calloc((size_t)enc_runs, sizeof *enc_ms), *dec_ms = calloc((size_t)clicks, sizeof *dec_ms);
+    if_features *feat = NULL;
+    for (int r = 0; r < enc_runs; r++) {
+        if_features_free(feat);
+        feat = NULL;
+        double t0 = now_ms();
+        if (if_encode_rgb8(enc, rgb, size, size, (size_t)size * 3, &feat)) {
+            fprintf(stderr, "if-bench: encode: %s\n", if_last_error());
+            return 1;
+        }
+        enc_ms[r] = now_ms() - t0;
+    }
+    double t0 = now_ms();
+    if_session *s = NULL;
+    if (if_session_new(dec, feat, &s)) {
+        fprintf(stderr, "if-bench: session: %s\n", if_last_error());
+        return 1;
+    }
+    double session_ms = now_ms() - t0;
+    /* Clicks spiral around the centre, alternating positive and negative. */
+    for (int k = 0; k < clicks; k++) {
+        int r = size / 8 + (k * size / 3) / clicks;
+        int x = size / 2 + (k % 4 < 2 ? r : -r) / 2, y = size / 2 + (k % 2 ? r : -r) / 2;
+        if_click c = {x, y, k % 3 != 1};
+        double c0 = now_ms();
+        if (if_session_add_click(s, c)) {
+            fprintf(stderr, "if-bench: click %d: %s\n", k, if_session_error(s));
+            return 1;
+        }
+        dec_ms[k] = now_ms() - c0;
+    }
+    if_model_info di;
+    if_model_get_info(dec, &di);
+    size_t enc_arena = 0, dec_arena = 0;
+    double enc_flops = graph_flops(enc_path, size, 0, &enc_arena), click_flops = graph_flops(dec_path, size, 1, &dec_arena);
+    double enc_med = median(enc_ms, enc_runs), dec_med = median(dec_ms, clicks);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("{\"size\": %d, \"threads\": %d, \"model\": \"%s\", \"zoom_in\": %d, "
+           "\"encoder_ms\": %.2f, \"encoder_gflop\": %.3f, \"encoder_gflops\": %.2f, "
+           "\"decoder_image_ms\": %.2f, \"decoder_click_ms\": %.3f, \"decoder_click_gflop\": %.3f, "
+           "\"decoder_click_gflops\": %.2f, \"encoder_arena_mb\": %.2f, \"decoder_arena_mb\": %.2f, "
+           "\"session_mb\": %.2f, "
+           "\"peak_rss_mb\": %.1f}\n",
+           size, threads, di.name, di.zoom_in, enc_med, enc_flops / 1e9, enc_flops / 1e6 / enc_med,
+           session_ms, dec_med, click_flops / 1e9, click_flops / 1e6 / dec_med,
+           enc_arena / 1e6, dec_arena / 1e6, if_session_memory_bytes(s) / 1e6, ru.ru_maxrss / 1024.0);
+    if_session_free(s);
+    if_features_free(feat);
+    if_model_free(enc);
+    if_model_free(dec);
+    free(rgb);
+    free(enc_ms);
+    free(dec_ms);
+    return 0;
+}
