@@ -20,7 +20,7 @@ TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 # Sanitizer build of the same sources, in its own directory.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib tools tests test test-c test-san test-tsan test-golden test-py clean
+.PHONY: all lib tools tests test test-c test-san test-tsan test-arm test-golden test-py clean
 all: lib tools $(BUILD)/if-golden
 lib: $(BUILD)/libinterformer.a
 tools: $(TOOL_BIN)
@@ -40,7 +40,7 @@ $(BUILD)/test_%: tests/test_%.c $(BUILD)/libinterformer.a
 $(BUILD)/if-%: tools/if-%.c $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
-test: test-c test-san test-tsan test-golden test-py
+test: test-c test-san test-tsan test-arm test-golden test-py
 
 # Models converted from the project's copy of the small golden case; the
 # runtime tests run on them. Shared by the plain and sanitizer builds.
@@ -93,11 +93,25 @@ test-golden:
 	  $(PYTHON) -m converter $$c/model.pth -o $(MODELS)/golden --name $$n >/dev/null; \
 	  $(BUILD)-san/test_session $$c $(MODELS)/golden/$$n.encoder.ifg $(MODELS)/golden/$$n.decoder.ifg; done
 
+# AArch64: cross-compiled (static, so qemu needs no sysroot) and run under
+# qemu-aarch64: the kernel tests of every ISA the build has, the runtime
+# tests and a golden case replayed through the session API.
+ARM_CC ?= aarch64-linux-gnu-gcc
+ARM_BUILD := $(BUILD)-arm
+QEMU ?= qemu-aarch64
+# (test_ifg_inspect runs the host if-inspect binary: not an ISA question.)
+ARM_UNIT := $(patsubst $(BUILD)/%,$(ARM_BUILD)/%,$(filter-out $(BUILD)/test_ifg_inspect,$(UNIT_TESTS)))
+test-arm: $(MODELS)/tiny_vit.decoder.ifg
+	$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) AR=aarch64-linux-gnu-ar LDFLAGS=-static $(ARM_BUILD)/test_session $(ARM_BUILD)/test_runtime $(ARM_UNIT)
+	@set -e; for t in $(ARM_UNIT); do echo "== qemu $$t"; $(QEMU) $$t; done
+	$(QEMU) $(ARM_BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(QEMU) $(ARM_BUILD)/test_session $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+
 test-py: tools
 	$(PYTHON) -m pytest -q tests
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan
+	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan $(BUILD)-arm
 
 -include $(LIB_OBJ:.o=.d)
 
