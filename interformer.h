@@ -5,6 +5,26 @@
  *   NAME.encoder.ifg  image -> features F1..F4   (once per image, heavy)
  *   NAME.decoder.ifg  F1..F4 + clicks -> mask     (every click, light)
  *
+ * Typical use (error checks elided; every call returns an if_status):
+ *
+ *     if_model *enc, *dec;
+ *     if_model_load("light.encoder.ifg", NULL, &enc);
+ *     if_model_load("light.decoder.ifg", NULL, &dec);
+ *
+ *     if_features *feat;                       // once per image
+ *     if_encode_rgb8(enc, rgb, width, height, width * 3, &feat);
+ *     if_features_save(feat, "photo.iff", IF_DTYPE_F16);   // optional
+ *
+ *     if_session *s;                           // per image, per object
+ *     if_session_new(dec, feat, &s);
+ *     if_session_add_click(s, (if_click){120, 80, 1});     // x, y, positive
+ *     if_session_add_click(s, (if_click){40, 200, 0});
+ *     const uint8_t *mask = if_session_mask(s);            // width*height, 0/1
+ *     if_session_undo(s);
+ *
+ *     if_session_free(s); if_features_free(feat);
+ *     if_model_free(dec); if_model_free(enc);
+ *
  * Conventions of this API
  *   - Every function that can fail returns an if_status; IF_OK is 0.
  *     if_status_str() names a status; objects keep a last-error detail
@@ -12,6 +32,12 @@
  *   - The library never exits, aborts or prints.
  *   - Objects are created by *_load / *_new and released by the matching
  *     *_free, which accepts NULL.
+ *   - Models and features are read-only after creation and may be shared by
+ *     any number of threads; a session or run is used by one thread at a
+ *     time.
+ *   - Memory: a session allocates everything in if_session_new (one arena
+ *     planned for the image size, plus the click history); clicks allocate
+ *     nothing.
  */
 #ifndef INTERFORMER_H
 #define INTERFORMER_H
