@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages InterFormer-C needs (run as root, or it uses
+# sudo when present).
+#   scripts/deps.sh        to build the library and CLI and segment an image
+#   scripts/deps.sh test   also everything `make test` uses
+set -euo pipefail
+run=(build-essential python3-numpy libstb-dev)
+test=(clang python3-pytest python3-torch gcc-aarch64-linux-gnu qemu-user pkg-config)
+pkgs=("${run[@]}")
+[ "${1:-}" = test ] && pkgs+=("${test[@]}")
+as_root=()
+[ "$(id -u)" -ne 0 ] && as_root=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
