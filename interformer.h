@@ -325,6 +325,24 @@ size_t if_session_memory_bytes(const if_session *s);
 /* Detail of the last failure on this session ("" if none). */
 const char *if_session_error(const if_session *s);
 
+/* ------------------------------------------------------------------------
+ * Evaluation
+ * ---------------------------------------------------------------------- */
+
+/* The click the standard evaluation protocol places next (RITM's, and the
+ * official InterFormer simulator's): the false negatives (gt and not pred)
+ * and false positives (pred and not gt), leaving out `ignore` pixels (may
+ * be NULL; e.g. GrabCut's boundary band) and the pixels of the clicks made
+ * so far, each get an exact Euclidean distance transform with the image
+ * border counting as boundary; the click goes at the farthest pixel of the
+ * farther kind (the first in row order among equals), positive when the
+ * false negatives win. Masks are width*height bytes, nonzero = object.
+ * Allocates its working memory (it is not on a session's click path).
+ * Errors: IF_ERR_INVALID_ARG, IF_ERR_NO_MEMORY, IF_ERR_STATE when pred has
+ * no error left. */
+if_status if_next_click(const uint8_t *gt, const uint8_t *pred, const uint8_t *ignore, int width,
+                        int height, const if_click *prev, int n_prev, if_click *out);
+
 #ifdef __cplusplus
 }
 #endif
