@@ -8,6 +8,7 @@ meta, so the built-in `light` config is what describes it.
 """
 
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -90,6 +91,13 @@ def test_light_real_size(light_checkpoint, tmp_path):
             assert f.meta_value("features.channels") == (32, 64, 128, 256)
             assert f.flags == (ifg.FLAG_F16 if weights == "f16" else 0)
         assert enc.meta == dec.meta
+        # The C reader validates and loads both real-size files too.
+        inspect_bin = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                   os.environ.get("IF_BUILD", "build"), "if-inspect")
+        if os.path.exists(inspect_bin):
+            for name in ("light_random.encoder.ifg", "light_random.decoder.ifg"):
+                r = subprocess.run([inspect_bin, str(out / name)], capture_output=True, text=True)
+                assert r.returncode == 0, r.stderr
         # every tensor of the real model except the index tables, the aux head and the
         # BN counters is in a graph; BN is folded (no running stats), gammas folded
         n_params = enc.parameter_count() + dec.parameter_count()
