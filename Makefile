@@ -9,6 +9,17 @@ CFLAGS  ?= $(OPT) -g
 WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -I.
 LDLIBS  += -lm -lpthread
+CXX     ?= g++
+
+# Packaging: `make install PREFIX=... [DESTDIR=...]`.
+VERSION   := 0.1.0
+SOVERSION := 0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR   ?= $(PREFIX)/share/interformer
+SHLIB      = $(BUILD)/libinterformer.so
 
 LIB_SRC := interformer.c $(sort $(wildcard format/*.c runtime/*.c kernels/*.c kernels/scalar/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -21,18 +32,36 @@ TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all lib tools tests test test-c test-san test-tsan test-arm test-golden test-py clean
-all: lib tools $(BUILD)/if-golden
+.PHONY: shared examples models test-install test-cli-san install uninstall
+all: lib shared tools examples
 lib: $(BUILD)/libinterformer.a
+shared: $(SHLIB)
+examples: $(BUILD)/if-golden $(BUILD)/interformer
 tools: $(TOOL_BIN)
 tests: $(TEST_BIN)
 
+# Library objects are always position-independent: the same objects make
+# libinterformer.a and libinterformer.so.
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -MMD -MP -c $< -o $@
 
 $(BUILD)/libinterformer.a: $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
+
+# The shared library exports the public API only (if_ followed by a letter:
+# not the library's internal if__ helpers). Soname libinterformer.so.0.
+$(BUILD)/libinterformer.map:
+	@mkdir -p $(dir $@)
+	printf '{\n  global: if_[a-z]*;\n  local: *;\n};\n' > $@
+$(SHLIB).$(VERSION): $(LIB_OBJ) $(BUILD)/libinterformer.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libinterformer.so.$(SOVERSION) \
+	  -Wl,--version-script=$(BUILD)/libinterformer.map $(LIB_OBJ) -o $@ -lm -lpthread
+$(SHLIB).$(SOVERSION): $(SHLIB).$(VERSION)
+	ln -sf $(notdir $<) $@
+$(SHLIB): $(SHLIB).$(SOVERSION)
+	ln -sf $(notdir $<) $@
 
 $(BUILD)/test_%: tests/test_%.c $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
@@ -40,7 +69,7 @@ $(BUILD)/test_%: tests/test_%.c $(BUILD)/libinterformer.a
 $(BUILD)/if-%: tools/if-%.c $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
-test: test-c test-san test-tsan test-arm test-golden test-py
+test: test-c test-san test-tsan test-arm test-golden test-py test-cli-san test-install
 
 # Models converted from the project's copy of the small golden case; the
 # runtime tests run on them. Shared by the plain and sanitizer builds.
@@ -49,6 +78,14 @@ GOLDEN_COPY := tests/data/golden
 $(MODELS)/tiny_vit.decoder.ifg: $(GOLDEN_COPY)/tiny_vit/model.pth $(wildcard converter/*.py converter/*/*.py)
 	@mkdir -p $(MODELS)
 	$(PYTHON) -m converter $< -o $(MODELS) --name tiny_vit
+# The bundled default model of the CLI: for now the same random-weight test
+# checkpoint (masks are meaningless), until a trained one is bundled.
+$(MODELS)/default.decoder.ifg: $(GOLDEN_COPY)/tiny_vit/model.pth $(wildcard converter/*.py converter/*/*.py)
+	@mkdir -p $(MODELS)
+	$(PYTHON) -m converter $< -o $(MODELS) --name default
+default-model: $(MODELS)/default.decoder.ifg
+models: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
+all: $(MODELS)/default.decoder.ifg
 UNIT_TESTS := $(filter-out $(BUILD)/test_runtime,$(TEST_BIN))
 
 UNIT_TESTS := $(filter-out $(BUILD)/test_session $(BUILD)/test_threads,$(UNIT_TESTS))
@@ -107,15 +144,63 @@ test-arm: $(MODELS)/tiny_vit.decoder.ifg
 	$(QEMU) $(ARM_BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 	$(QEMU) $(ARM_BUILD)/test_session $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 
-test-py: tools
-	$(PYTHON) -m pytest -q tests
+# tests/test_cli.py runs $(BUILD)/interformer on the models above.
+test-py: tools $(BUILD)/interformer models
+	IF_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests
+
+# The CLI tests again on the sanitizer build: a leak or memory error fails them.
+test-cli-san: models
+	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/interformer
+	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py
+
+# Installs into a temporary prefix (and a DESTDIR staging tree), then builds
+# and runs a C++ program linked statically against the installed archive and
+# a C program linked against the installed shared library, both through
+# pkg-config, and the installed CLI on its installed default model.
+test-install: all models
+	MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" tests/cpp/test_install.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan $(BUILD)-arm
 
 -include $(LIB_OBJ:.o=.d)
 
+# ------------------------------------------------------------- installing
+# The installed CLI is the same program with the installed default model
+# compiled in; it is relinked on every install, as PREFIX may differ.
+install: lib shared default-model interformer.pc.in
+	@mkdir -p $(BUILD)/install
+	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(DATADIR)/models/default"' -DIF_VERSION='"$(VERSION)"' \
+	  $(CFLAGS) $(WARN) $(LDFLAGS) examples/interformer.c $(EX_COMMON) $(BUILD)/libinterformer.a \
+	  -o $(BUILD)/install/interformer -lstb $(LDLIBS)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	  -e 's|@VERSION@|$(VERSION)|g' interformer.pc.in > $(BUILD)/install/interformer.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
+	install -m 644 interformer.h $(DESTDIR)$(INCLUDEDIR)/interformer.h
+	install -m 644 $(BUILD)/libinterformer.a $(DESTDIR)$(LIBDIR)/libinterformer.a
+	install -m 755 $(SHLIB).$(VERSION) $(DESTDIR)$(LIBDIR)/libinterformer.so.$(VERSION)
+	ln -sf libinterformer.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libinterformer.so.$(SOVERSION)
+	ln -sf libinterformer.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libinterformer.so
+	install -m 644 $(BUILD)/install/interformer.pc $(DESTDIR)$(LIBDIR)/pkgconfig/interformer.pc
+	install -m 755 $(BUILD)/install/interformer $(DESTDIR)$(BINDIR)/interformer
+	install -d $(DESTDIR)$(DATADIR)/models
+	install -m 644 $(MODELS)/default.encoder.ifg $(MODELS)/default.decoder.ifg $(DESTDIR)$(DATADIR)/models/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/interformer.h $(DESTDIR)$(LIBDIR)/libinterformer.a \
+	  $(DESTDIR)$(LIBDIR)/libinterformer.so $(DESTDIR)$(LIBDIR)/libinterformer.so.$(SOVERSION) \
+	  $(DESTDIR)$(LIBDIR)/libinterformer.so.$(VERSION) $(DESTDIR)$(LIBDIR)/pkgconfig/interformer.pc \
+	  $(DESTDIR)$(BINDIR)/interformer $(DESTDIR)$(DATADIR)/models/default.encoder.ifg \
+	  $(DESTDIR)$(DATADIR)/models/default.decoder.ifg
+	rmdir $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR) 2>/dev/null || true
+
 # Examples: built on the public API only (stb_image from libstb-dev here).
 EX_COMMON := $(sort $(wildcard examples/common/*.c))
 $(BUILD)/if-golden: examples/if-golden.c $(EX_COMMON) $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(WARN) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
+
+# The CLI. Its default model is this tree's build/models/default (built by
+# `make` and `make models`); $IF_MODEL overrides it at run time.
+$(BUILD)/interformer: examples/interformer.c $(EX_COMMON) $(wildcard examples/common/*.h) interformer.h $(BUILD)/libinterformer.a
+	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(CURDIR)/$(MODELS)/default"' -DIF_VERSION='"$(VERSION)"' \
+	  $(CFLAGS) $(WARN) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)

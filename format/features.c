@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../kernels/kernels.h"
@@ -151,6 +152,7 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
     }
     snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(tmp);
+    if (fd >= 0) fchmod(fd, 0644); /* mkstemp makes it private; a feature file is not */
     if (fd < 0) {
         s = if__fail(IF_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
     } else {

@@ -1,0 +1,852 @@
+/* interformer -- the command-line tool of InterFormer-C, built on the public
+ * API only (interformer.h); images are read and written with stb_image and
+ * stb_image_write (examples only: the library never touches image files).
+ *
+ *   interformer encode  IMAGE -o FEATURES [--f16]
+ *   interformer segment (IMAGE|FEATURES) --click X,Y,+ [--click X,Y,- ...] -o MASK.png
+ *                       [--overlay OUT.png [--image IMAGE]] [--prob OUT.png] [--logits OUT.npy]
+ *   interformer info    FILE
+ *
+ * The model: --model PREFIX (PREFIX.encoder.ifg + PREFIX.decoder.ifg), or
+ * --encoder E / --decoder D; without either, the bundled default model,
+ * PREFIX = $IF_MODEL if set, else IF_DEFAULT_MODEL (compiled in by the
+ * Makefile: build/models/default in the source tree, or
+ * $(PREFIX)/share/interformer/models/default for an installed binary).
+ *
+ * Errors: one line on stderr, "interformer: <what>: <detail>", and exit
+ * status 1 for runtime and input errors, 2 for usage errors. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+
+#include "common/npy.h"
+#include "interformer.h"
+
+#ifndef IF_DEFAULT_MODEL
+#define IF_DEFAULT_MODEL "/usr/local/share/interformer/models/default"
+#endif
+#ifndef IF_VERSION
+#define IF_VERSION "unknown"
+#endif
+
+/* model.identity of tests/data/golden/tiny_vit/model.pth: a tiny ViT with
+ * random weights, from which the Makefile builds the bundled default model
+ * until a trained one is bundled. Files of this model get a note saying
+ * their masks are meaningless. */
+#define PLACEHOLDER_IDENTITY "b0a74940cb83e6c50a23fc42c54261939874436c6583b6c7cc5d4f09ab0b3f41"
+
+enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+#define PROG "interformer"
+#define PATH_CAP 4096
+
+/* ------------------------------------------------------------------ help */
+
+static const char help_main[] =
+    "usage: interformer <command> [options]\n"
+    "\n"
+    "Interactive image segmentation with InterFormer (ICCV 2023).\n"
+    "\n"
+    "commands:\n"
+    "  encode   IMAGE -o FEATURES      run the encoder once, save the features\n"
+    "  segment  IMAGE|FEATURES --click X,Y,+|- ... -o MASK.png\n"
+    "                                  apply clicks in order, write the mask\n"
+    "  info     FILE                   describe a graph (.ifg) or feature file\n"
+    "  help     [COMMAND]              this text, or a command's\n"
+    "\n"
+    "'interformer COMMAND --help' describes a command. --version prints the version.\n"
+    "\n"
+    "model (encode, segment):\n"
+    "  --model PREFIX      PREFIX.encoder.ifg and PREFIX.decoder.ifg, as written by\n"
+    "                      'python3 -m converter CHECKPOINT -o DIR --name NAME'\n"
+    "  --encoder FILE, --decoder FILE\n"
+    "                      the two graph files separately (override --model)\n"
+    "  --threads N         worker threads (default 1)\n"
+    "  Without --model, --encoder and --decoder: the bundled default model,\n"
+    "  PREFIX = $IF_MODEL if set, else\n"
+    "    %s\n"
+    "  NOTE: the bundled default model is, for now, converted from the test\n"
+    "  checkpoint tests/data/golden/tiny_vit/model.pth: a tiny network with random\n"
+    "  synthetic weights. It exercises the whole pipeline, but its masks are\n"
+    "  meaningless. Give --model PREFIX of a converted trained checkpoint.\n"
+    "\n"
+    "Errors print one line 'interformer: <what>: <detail>' on stderr; the exit\n"
+    "status is 1 for runtime and input errors, 2 for usage errors.\n";
+
+static const char help_encode[] =
+    "usage: interformer encode IMAGE -o FEATURES [--f16] [model options]\n"
+    "\n"
+    "Runs the encoder (the heavy part, once per image) on IMAGE and saves the\n"
+    "features, the image size and the model's identity to FEATURES (format\n"
+    "format/FEATURES.md), for 'interformer segment FEATURES' later, possibly on\n"
+    "another machine.\n"
+    "\n"
+    "  IMAGE               any image stb_image reads (PNG, JPEG, BMP, TGA, GIF,\n"
+    "                      PSD, HDR, PIC, PNM); used as RGB\n"
+    "  -o, --output FILE   the feature file to write (atomically)\n"
+    "  --f16               store values as IEEE half floats: half the size,\n"
+    "                      rounded (default: float32, exact)\n"
+    "  --model PREFIX | --encoder FILE, --threads N\n"
+    "                      the model (see 'interformer --help'; only the encoder\n"
+    "                      is loaded)\n"
+    "\n"
+    "Prints one line: image size, padded size, file size, encoding time.\n";
+
+static const char help_segment[] =
+    "usage: interformer segment (IMAGE|FEATURES) --click X,Y,+|- [--click ...] -o MASK.png\n"
+    "                           [--overlay OUT.png [--image IMAGE]] [--prob OUT.png]\n"
+    "                           [--logits OUT.npy] [model options]\n"
+    "\n"
+    "Segments one object: the clicks are applied in order, as a user would click,\n"
+    "each refining the previous prediction.\n"
+    "\n"
+    "  IMAGE | FEATURES    an image stb_image reads, or a feature file written by\n"
+    "                      'interformer encode' (recognised by its contents, not\n"
+    "                      its name; then only the decoder is loaded)\n"
+    "  --click X,Y,S       X = column, Y = row (pixels of the original image,\n"
+    "                      0-based), S = '+' (the object is here) or '-' (it is\n"
+    "                      not); repeat for more clicks\n"
+    "  -o, --output FILE   the mask: 8-bit gray, 255 = object, 0 = not, at the\n"
+    "                      image's size\n"
+    "  --overlay FILE      the image with the mask tinted red, its boundary in\n"
+    "                      yellow and the clicks as green (+) and red (-) dots\n"
+    "  --image IMAGE       the image, for --overlay when the input is FEATURES\n"
+    "  --prob FILE         foreground probability as 8-bit gray (255 = 1.0)\n"
+    "  --logits FILE       the last prediction's logits on the padded grid, .npy\n"
+    "                      float32 (padded_h, padded_w, 2): background, foreground\n"
+    "  --model PREFIX | --encoder FILE --decoder FILE, --threads N\n"
+    "                      the model (see 'interformer --help')\n"
+    "\n"
+    "Images are written as PNG, or JPEG / BMP / TGA for names ending in .jpg,\n"
+    ".jpeg, .bmp, .tga. Prints one line: size, clicks, mask pixels, time per\n"
+    "click (and the encoding time when IMAGE was encoded).\n";
+
+static const char help_info[] =
+    "usage: interformer info FILE\n"
+    "\n"
+    "Describes a graph file (.ifg: kind, name, identity, parameters, metadata,\n"
+    "inputs and outputs) or a feature file (image size, padded size, levels,\n"
+    "identity of the model that made it). The file is fully validated first.\n";
+
+/* ---------------------------------------------------------------- errors */
+
+static int fail(const char *what, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": %s: ", what);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EXIT_RUNTIME;
+}
+
+/* A failed library call: "<what>: <status>: <detail>". */
+static int fail_api(const char *what, if_status s, const char *detail) {
+    if (detail && *detail) return fail(what, "%s: %s", if_status_str(s), detail);
+    return fail(what, "%s", if_status_str(s));
+}
+
+static int usage_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": %s: ", cmd ? cmd : "usage");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see '" PROG "%s%s --help')\n", cmd ? " " : "", cmd ? cmd : "");
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+/* --------------------------------------------------------------- options */
+
+/* Matches argv[*i] against option `name` (and `alias`, may be NULL). A flag
+ * (val == NULL) must match exactly; an option with a value takes it from
+ * "--name=V" or the next argument. Returns 1 on a match, 0 if not, -1 when
+ * the value is missing (message printed). */
+static int match_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
+                     const char *alias, const char **val) {
+    const char *a = argv[*i];
+    const char *names[2] = {name, alias};
+    for (int k = 0; k < 2; k++) {
+        const char *n = names[k];
+        if (!n) continue;
+        size_t len = strlen(n);
+        if (strncmp(a, n, len)) continue;
+        if (!val) {
+            if (a[len] == 0) return 1;
+            continue;
+        }
+        if (a[len] == '=') {
+            *val = a + len + 1;
+            return 1;
+        }
+        if (a[len]) continue;
+        if (*i + 1 >= argc) {
+            usage_error(cmd, "option %s needs a value", n);
+            return -1;
+        }
+        *val = argv[++*i];
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *model, *encoder, *decoder;
+    int threads;
+} model_opts;
+
+/* The options every model-using command takes. Returns as match_opt, and
+ * -1 for a bad --threads value. */
+static int model_opt(const char *cmd, int argc, char **argv, int *i, model_opts *mo) {
+    const char *v = NULL;
+    int r;
+    if ((r = match_opt(cmd, argc, argv, i, "--model", NULL, &mo->model))) return r;
+    if ((r = match_opt(cmd, argc, argv, i, "--encoder", NULL, &mo->encoder))) return r;
+    if ((r = match_opt(cmd, argc, argv, i, "--decoder", NULL, &mo->decoder))) return r;
+    if ((r = match_opt(cmd, argc, argv, i, "--threads", NULL, &v)) <= 0) return r;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < 1 || n > 1024) {
+        usage_error(cmd, "bad --threads '%s': expected a number from 1 to 1024", v);
+        return -1;
+    }
+    mo->threads = (int)n;
+    return 1;
+}
+
+/* Paths of the graph files a command needs (NULL when not needed). A path
+ * that is needed but not given is a usage error; with none of --model,
+ * --encoder, --decoder the default model is used. */
+typedef struct {
+    char enc[PATH_CAP], dec[PATH_CAP];
+    int is_default;
+} model_paths;
+
+static int resolve_model(const char *cmd, const model_opts *mo, int need_enc, int need_dec,
+                         model_paths *mp) {
+    memset(mp, 0, sizeof *mp);
+    const char *prefix = mo->model;
+    if (!prefix && !mo->encoder && !mo->decoder) {
+        const char *env = getenv("IF_MODEL");
+        prefix = env && *env ? env : IF_DEFAULT_MODEL;
+        mp->is_default = 1;
+    }
+    struct {
+        int need;
+        const char *given, *suffix, *opt;
+        char *dst;
+    } f[2] = {{need_enc, mo->encoder, ".encoder.ifg", "--encoder", mp->enc},
+              {need_dec, mo->decoder, ".decoder.ifg", "--decoder", mp->dec}};
+    for (int k = 0; k < 2; k++) {
+        if (!f[k].need) continue;
+        int n;
+        if (f[k].given) n = snprintf(f[k].dst, PATH_CAP, "%s", f[k].given);
+        else if (prefix) n = snprintf(f[k].dst, PATH_CAP, "%s%s", prefix, f[k].suffix);
+        else return usage_error(cmd, "this needs the %s too: give %s FILE or --model PREFIX",
+                                k ? "decoder" : "encoder", f[k].opt);
+        if (n < 0 || n >= PATH_CAP) return usage_error(cmd, "model path too long");
+    }
+    return 0;
+}
+
+/* Loads a graph file that must be of `kind`. Returns 0 or an exit status. */
+static int load_model(const char *path, if_model_kind kind, const if_options *opt, int is_default,
+                      if_model **out) {
+    const char *role = kind == IF_MODEL_ENCODER ? "loading encoder" : "loading decoder";
+    if_status s = if_model_load(path, opt, out);
+    if (s != IF_OK) {
+        if (is_default && s == IF_ERR_IO)
+            return fail(role, "%s: %s (the default model: set IF_MODEL or give --model PREFIX)",
+                        if_status_str(s), if_last_error());
+        return fail_api(role, s, if_last_error());
+    }
+    if_model_info info;
+    if_model_get_info(*out, &info);
+    if (info.kind != kind) {
+        if_model_free(*out);
+        *out = NULL;
+        return fail(role, "%s is %s graph file", path,
+                    info.kind == IF_MODEL_ENCODER ? "an encoder" : "a decoder");
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------------- files */
+
+static const char feat_magic[8] = {'I', 'F', 'F', 'E', 'A', 'T', 0, 0};
+static const char graph_magic[8] = {'I', 'F', 'G', 'R', 'A', 'P', 'H', 0};
+
+/* Reads up to 64 bytes of the file's start. Returns 0 or an exit status. */
+static int read_head(const char *path, unsigned char head[64], size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(path, "cannot open: %s", strerror(errno));
+    *n = fread(head, 1, 64, f);
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (err) return fail(path, "cannot read: %s", strerror(err));
+    return 0;
+}
+
+static int is_features(const unsigned char *head, size_t n) {
+    return n >= 8 && !memcmp(head, feat_magic, 8);
+}
+
+static long long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+typedef struct {
+    int w, h;
+    unsigned char *rgb; /* w * h * 3, from stbi_load */
+} image;
+
+static int load_image(const char *path, image *img) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(path, "cannot open: %s", strerror(errno));
+    int comp;
+    img->rgb = stbi_load_from_file(f, &img->w, &img->h, &comp, 3);
+    fclose(f);
+    if (!img->rgb) return fail(path, "not an image stb_image can read: %s", stbi_failure_reason());
+    return 0;
+}
+
+static int has_ext(const char *path, const char *ext) {
+    size_t n = strlen(path), e = strlen(ext);
+    if (n < e) return 0;
+    for (size_t i = 0; i < e; i++) {
+        char c = path[n - e + i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != ext[i]) return 0;
+    }
+    return 1;
+}
+
+/* Writes an 8-bit image (comp 1 = gray, 3 = RGB), format by extension. */
+static int write_image(const char *path, int w, int h, int comp, const unsigned char *px) {
+    errno = 0;
+    int ok;
+    if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) ok = stbi_write_jpg(path, w, h, comp, px, 95);
+    else if (has_ext(path, ".bmp")) ok = stbi_write_bmp(path, w, h, comp, px);
+    else if (has_ext(path, ".tga")) ok = stbi_write_tga(path, w, h, comp, px);
+    else ok = stbi_write_png(path, w, h, comp, px, w * comp);
+    if (!ok) return fail(path, "cannot write: %s", errno ? strerror(errno) : "stb_image_write failed");
+    return 0;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---------------------------------------------------------------- encode */
+
+static int cmd_encode(int argc, char **argv) {
+    const char *cmd = "encode", *input = NULL, *output = NULL;
+    model_opts mo = {0};
+    int f16 = 0, only_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int r = 0;
+        if (!only_pos && a[0] == '-' && a[1]) {
+            if (!strcmp(a, "--")) {
+                only_pos = 1;
+                continue;
+            }
+            if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+                fputs(help_encode, stdout);
+                return 0;
+            }
+            if ((r = match_opt(cmd, argc, argv, &i, "--output", "-o", &output)) ||
+                (r = model_opt(cmd, argc, argv, &i, &mo))) {
+                if (r < 0) return EXIT_USAGE;
+                continue;
+            }
+            if (!strcmp(a, "--f16")) f16 = 1;
+            else return usage_error(cmd, "unknown option '%s'", a);
+        } else if (!input) input = a;
+        else return usage_error(cmd, "unexpected argument '%s'", a);
+    }
+    if (!input) return usage_error(cmd, "no IMAGE given");
+    if (!output) return usage_error(cmd, "no output file given (-o FEATURES)");
+    if (mo.decoder) return usage_error(cmd, "encode uses no decoder (--decoder)");
+    model_paths mp;
+    int rc = resolve_model(cmd, &mo, 1, 0, &mp);
+    if (rc) return rc;
+
+    image img = {0};
+    if_model *enc = NULL;
+    if_features *feat = NULL;
+    if_options opt = if_default_options();
+    if (mo.threads) opt.n_threads = mo.threads;
+    if ((rc = load_image(input, &img)) || (rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
+        goto done;
+    double t0 = now_ms();
+    if_status s = if_encode_rgb8(enc, img.rgb, img.w, img.h, (size_t)img.w * 3, &feat);
+    double t_enc = now_ms() - t0;
+    if (s != IF_OK) {
+        rc = fail_api("encoding", s, if_last_error());
+        goto done;
+    }
+    s = if_features_save(feat, output, f16 ? IF_DTYPE_F16 : IF_DTYPE_F32);
+    if (s != IF_OK) {
+        rc = fail_api("saving features", s, if_last_error());
+        goto done;
+    }
+    if_features_info fi;
+    if_features_get_info(feat, &fi);
+    printf("%s: %dx%d (padded %dx%d) -> %s: %s, %.2f MB, encoded in %.1f ms\n", input, img.w, img.h,
+           fi.padded_w, fi.padded_h, output, f16 ? "f16" : "f32", file_size(output) / 1e6, t_enc);
+done:
+    if_features_free(feat);
+    if_model_free(enc);
+    stbi_image_free(img.rgb);
+    return rc;
+}
+
+/* --------------------------------------------------------------- segment */
+
+/* Parses "X,Y,+" or "X,Y,-" (decimal integers, no spaces). */
+static int parse_click(const char *s, if_click *c) {
+    long v[2];
+    const char *p = s;
+    for (int k = 0; k < 2; k++) {
+        char *end;
+        if (!(*p == '-' || *p == '+' || (*p >= '0' && *p <= '9'))) return -1;
+        errno = 0;
+        v[k] = strtol(p, &end, 10);
+        if (errno || end == p || *end != ',' || v[k] < -1000000000L || v[k] > 1000000000L) return -1;
+        p = end + 1;
+    }
+    if ((p[0] != '+' && p[0] != '-') || p[1]) return -1;
+    c->x = (int)v[0];
+    c->y = (int)v[1];
+    c->positive = p[0] == '+';
+    return 0;
+}
+
+static void put_px(unsigned char *rgb, int w, int h, int x, int y, const unsigned char col[3]) {
+    if (x < 0 || y < 0 || x >= w || y >= h) return;
+    memcpy(rgb + ((size_t)y * w + x) * 3, col, 3);
+}
+
+/* The overlay: the image, the mask tinted 50% red, the mask's boundary
+ * (pixels on either side of an object/background edge: 2 px) in yellow,
+ * each click a dot, green for +, red for -, ringed in black. */
+static unsigned char *make_overlay(const image *img, const uint8_t *mask, const if_click *clicks,
+                                   int n_clicks) {
+    int w = img->w, h = img->h;
+    unsigned char *out = malloc((size_t)w * h * 3);
+    if (!out) return NULL;
+    static const unsigned char yellow[3] = {255, 230, 0}, green[3] = {0, 220, 0},
+                               red[3] = {255, 0, 0}, black[3] = {0, 0, 0};
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            size_t p = (size_t)y * w + x;
+            const unsigned char *src = img->rgb + p * 3;
+            unsigned char *dst = out + p * 3;
+            int m = mask[p] != 0;
+            int edge = (x > 0 && (mask[p - 1] != 0) != m) || (x + 1 < w && (mask[p + 1] != 0) != m) ||
+                       (y > 0 && (mask[p - w] != 0) != m) || (y + 1 < h && (mask[p + w] != 0) != m);
+            if (edge) memcpy(dst, yellow, 3);
+            else if (m) {
+                dst[0] = (unsigned char)((src[0] + 255 + 1) / 2);
+                dst[1] = (unsigned char)(src[1] / 2);
+                dst[2] = (unsigned char)(src[2] / 2);
+            } else memcpy(dst, src, 3);
+        }
+    int r = (w < h ? w : h) / 100;
+    if (r < 2) r = 2;
+    if (r > 8) r = 8;
+    for (int k = 0; k < n_clicks; k++) {
+        const if_click *c = &clicks[k];
+        for (int dy = -r - 1; dy <= r + 1; dy++)
+            for (int dx = -r - 1; dx <= r + 1; dx++) {
+                int d2 = dx * dx + dy * dy;
+                if (d2 <= r * r) put_px(out, w, h, c->x + dx, c->y + dy, c->positive ? green : red);
+                else if (d2 <= (r + 1) * (r + 1)) put_px(out, w, h, c->x + dx, c->y + dy, black);
+            }
+    }
+    return out;
+}
+
+/* True when the decoder is of the placeholder default model. */
+static int is_placeholder(const char *identity) { return !strcmp(identity, PLACEHOLDER_IDENTITY); }
+
+static int cmd_segment(int argc, char **argv) {
+    const char *cmd = "segment", *input = NULL, *output = NULL, *overlay = NULL, *logits = NULL,
+               *prob = NULL, *image_path = NULL;
+    model_opts mo = {0};
+    int n_clicks = 0, only_pos = 0;
+    const char **click_args = calloc((size_t)argc + 1, sizeof *click_args);
+    if_click *clicks = calloc((size_t)argc + 1, sizeof *clicks);
+    image img = {0};
+    if_model *enc = NULL, *dec = NULL;
+    if_features *feat = NULL;
+    if_session *sess = NULL;
+    unsigned char *buf = NULL;
+    float *pbuf = NULL;
+    int rc = 0;
+    if (!click_args || !clicks) {
+        rc = fail(cmd, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int r = 0;
+        if (!only_pos && a[0] == '-' && a[1]) {
+            if (!strcmp(a, "--")) {
+                only_pos = 1;
+                continue;
+            }
+            if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+                fputs(help_segment, stdout);
+                goto done;
+            }
+            if ((r = match_opt(cmd, argc, argv, &i, "--click", NULL, &v)) > 0) click_args[n_clicks++] = v;
+            else if (!r && !(r = match_opt(cmd, argc, argv, &i, "--output", "-o", &output)) &&
+                     !(r = match_opt(cmd, argc, argv, &i, "--overlay", NULL, &overlay)) &&
+                     !(r = match_opt(cmd, argc, argv, &i, "--logits", NULL, &logits)) &&
+                     !(r = match_opt(cmd, argc, argv, &i, "--prob", NULL, &prob)) &&
+                     !(r = match_opt(cmd, argc, argv, &i, "--image", NULL, &image_path)))
+                r = model_opt(cmd, argc, argv, &i, &mo);
+            if (r < 0) {
+                rc = EXIT_USAGE;
+                goto done;
+            }
+            if (r > 0) continue;
+            rc = usage_error(cmd, "unknown option '%s'", a);
+            goto done;
+        } else if (!input) input = a;
+        else {
+            rc = usage_error(cmd, "unexpected argument '%s'", a);
+            goto done;
+        }
+    }
+    if (!input) rc = usage_error(cmd, "no IMAGE or FEATURES given");
+    else if (!output) rc = usage_error(cmd, "no output file given (-o MASK.png)");
+    else if (!n_clicks) rc = usage_error(cmd, "no clicks given (--click X,Y,+)");
+    for (int k = 0; !rc && k < n_clicks; k++)
+        if (parse_click(click_args[k], &clicks[k]))
+            rc = usage_error(cmd, "bad click '%s': expected X,Y,+ or X,Y,- (column, row, sign)",
+                             click_args[k]);
+    if (rc) goto done;
+
+    /* The input: features or an image, told apart by the file's magic. */
+    unsigned char head[64];
+    size_t head_n;
+    if ((rc = read_head(input, head, &head_n))) goto done;
+    int from_features = is_features(head, head_n);
+    if (!from_features && image_path) {
+        rc = usage_error(cmd, "--image is for FEATURES input; %s is an image already", input);
+        goto done;
+    }
+    if (from_features && overlay && !image_path) {
+        rc = usage_error(cmd, "--overlay with FEATURES input needs the image: add --image IMAGE");
+        goto done;
+    }
+    model_paths mp;
+    if ((rc = resolve_model(cmd, &mo, !from_features, 1, &mp))) goto done;
+
+    int W, H;
+    if (from_features) {
+        if_status s = if_features_load(input, &feat);
+        if (s != IF_OK) {
+            rc = fail_api("loading features", s, if_last_error());
+            goto done;
+        }
+        if_features_info fi;
+        if_features_get_info(feat, &fi);
+        W = fi.width;
+        H = fi.height;
+        if (image_path) {
+            if ((rc = load_image(image_path, &img))) goto done;
+            if (img.w != W || img.h != H) {
+                rc = fail(image_path, "the image is %dx%d but %s is of a %dx%d image", img.w, img.h,
+                          input, W, H);
+                goto done;
+            }
+        }
+    } else {
+        if ((rc = load_image(input, &img))) goto done;
+        W = img.w;
+        H = img.h;
+    }
+    for (int k = 0; k < n_clicks; k++)
+        if (clicks[k].x < 0 || clicks[k].y < 0 || clicks[k].x >= W || clicks[k].y >= H) {
+            rc = fail("click", "%s is outside the %dx%d image (x 0..%d, y 0..%d)", click_args[k], W, H,
+                      W - 1, H - 1);
+            goto done;
+        }
+
+    if_options opt = if_default_options();
+    if (mo.threads) opt.n_threads = mo.threads;
+    if (n_clicks > opt.max_clicks) opt.max_clicks = n_clicks;
+    if ((rc = load_model(mp.dec, IF_MODEL_DECODER, &opt, mp.is_default, &dec))) goto done;
+    if_model_info dinfo;
+    if_model_get_info(dec, &dinfo);
+
+    double t_enc = -1;
+    if (!from_features) {
+        if ((rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc))) goto done;
+        if_model_info einfo;
+        if_model_get_info(enc, &einfo);
+        if (strcmp(einfo.identity, dinfo.identity)) {
+            rc = fail("model", "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
+                      "are of different models", if_status_str(IF_ERR_MISMATCH), einfo.identity,
+                      dinfo.identity);
+            goto done;
+        }
+        double t0 = now_ms();
+        if_status s = if_encode_rgb8(enc, img.rgb, W, H, (size_t)W * 3, &feat);
+        t_enc = now_ms() - t0;
+        if (s != IF_OK) {
+            rc = fail_api("encoding", s, if_last_error());
+            goto done;
+        }
+    }
+    if_status s = if_features_check(dec, feat);
+    if (s != IF_OK) {
+        rc = fail_api(from_features ? input : "features", s, if_last_error());
+        goto done;
+    }
+    if ((s = if_session_new(dec, feat, &sess)) != IF_OK) {
+        rc = fail_api("creating session", s, if_last_error());
+        goto done;
+    }
+    double t_clicks = 0;
+    for (int k = 0; k < n_clicks; k++) {
+        double t0 = now_ms();
+        s = if_session_add_click(sess, clicks[k]);
+        t_clicks += now_ms() - t0;
+        if (s != IF_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "click %d (%s)", k + 1, click_args[k]);
+            rc = fail_api(what, s, if_session_error(sess));
+            goto done;
+        }
+    }
+
+    /* Outputs. */
+    size_t n_px = (size_t)W * H;
+    const uint8_t *mask = if_session_mask(sess);
+    if (!mask) {
+        rc = fail(cmd, "the session has no mask: %s", if_session_error(sess));
+        goto done;
+    }
+    /* buf: the mask as 0/255 (our copy: the session's pointer is only valid
+     * until its next call), then room for the probability image. */
+    buf = malloc(n_px * 2);
+    pbuf = prob ? malloc(n_px * sizeof *pbuf) : NULL;
+    if (!buf || (prob && !pbuf)) {
+        rc = fail(cmd, "out of memory for a %dx%d image", W, H);
+        goto done;
+    }
+    size_t fg = 0;
+    for (size_t p = 0; p < n_px; p++) {
+        buf[p] = mask[p] ? 255 : 0;
+        fg += mask[p] != 0;
+    }
+    if ((rc = write_image(output, W, H, 1, buf))) goto done;
+    if (prob) {
+        if ((s = if_session_probability(sess, pbuf)) != IF_OK) {
+            rc = fail_api("probability", s, if_session_error(sess));
+            goto done;
+        }
+        unsigned char *gray = buf + n_px;
+        for (size_t p = 0; p < n_px; p++) {
+            float v = pbuf[p] * 255.0f;
+            gray[p] = (unsigned char)(v <= 0 ? 0 : v >= 255 ? 255 : lrintf(v));
+        }
+        if ((rc = write_image(prob, W, H, 1, gray))) goto done;
+    }
+    if (logits) {
+        int ph, pw;
+        const float *lg = if_session_logits(sess, &ph, &pw);
+        if (!lg) {
+            rc = fail("logits", "none: %s", if_session_error(sess));
+            goto done;
+        }
+        int64_t shape[3] = {ph, pw, 2};
+        errno = 0;
+        if (npy_write_f32(logits, lg, shape, 3)) {
+            rc = fail(logits, "cannot write: %s", errno ? strerror(errno) : "write failed");
+            goto done;
+        }
+    }
+    if (overlay) {
+        unsigned char *ov = make_overlay(&img, buf, clicks, n_clicks);
+        if (!ov) {
+            rc = fail(cmd, "out of memory for the overlay");
+            goto done;
+        }
+        rc = write_image(overlay, W, H, 3, ov);
+        free(ov);
+        if (rc) goto done;
+    }
+
+    char enc_note[64] = "";
+    if (t_enc >= 0) snprintf(enc_note, sizeof enc_note, ", encode %.1f ms", t_enc);
+    printf("%s: %dx%d, %d click%s, mask %zu px (%.1f%%), %.2f ms/click%s%s\n", input, W, H, n_clicks,
+           n_clicks == 1 ? "" : "s", fg, 100.0 * fg / n_px, t_clicks / n_clicks, enc_note,
+           is_placeholder(dinfo.identity) ? " [placeholder model: random weights, meaningless mask]"
+                                          : "");
+done:
+    free(pbuf);
+    free(buf);
+    if_session_free(sess);
+    if_features_free(feat);
+    if_model_free(enc);
+    if_model_free(dec);
+    stbi_image_free(img.rgb);
+    free(clicks);
+    free(click_args);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ info */
+
+static void print_ints(const char *label, const int *v, int n) {
+    printf("%-12s [", label);
+    for (int i = 0; i < n; i++) printf("%s%d", i ? ", " : "", v[i]);
+    printf("]\n");
+}
+
+static int info_graph(const char *path) {
+    if_model *m = NULL;
+    if_status s = if_model_load(path, NULL, &m);
+    if (s == IF_ERR_BAD_MAGIC)
+        return fail(path, "neither a graph file (.ifg) nor a feature file: %s", if_last_error());
+    if (s != IF_OK) return fail_api(path, s, if_last_error());
+    if_model_info in;
+    if_model_get_info(m, &in);
+    int enc = in.kind == IF_MODEL_ENCODER;
+    printf("file         %s (%lld bytes)\n", path, file_size(path));
+    printf("kind         %s graph (format/FORMAT.md)\n", enc ? "encoder" : "decoder");
+    printf("name         %s\n", in.name);
+    printf("identity     %s\n", in.identity[0] ? in.identity : "(none)");
+    printf("params       %lld (%.3f M)\n", (long long)in.n_params, in.n_params / 1e6);
+    printf("mean         [%g, %g, %g]  (R, G, B)\n", in.mean[0], in.mean[1], in.mean[2]);
+    printf("std          [%g, %g, %g]\n", in.std[0], in.std[1], in.std[2]);
+    printf("pad_multiple %d\n", in.pad_multiple);
+    print_ints("channels", in.feature_channels, 4);
+    print_ints("strides", in.feature_strides, 4);
+    printf("click_radius %d\n", in.click_radius);
+    if (in.zoom_in)
+        printf("zoom_in      on: expand ratio %g, min size %d, from step %d, max stride %d\n",
+               in.zoom_expand_ratio, in.zoom_min_size, in.zoom_start_step, in.zoom_max_stride);
+    else printf("zoom_in      off\n");
+    /* The interface every graph of this kind has (FORMAT.md, "Graph
+     * interfaces"); H x W is the padded image size. */
+    printf("inputs       (H, W = the padded image size)\n");
+    if (enc) printf("  image      f32 (H, W, 3)   normalised RGB, zero-padded\n");
+    else {
+        for (int i = 0; i < 4; i++)
+            printf("  F%d         f32 (H/%d, W/%d, %d)\n", i + 1, in.feature_strides[i],
+                   in.feature_strides[i], in.feature_channels[i]);
+        printf("  ref_label  u8  (H, W)      per click: codes 0..4\n");
+        printf("  roi        i32 (4)         per click, optional: zoom-in region\n");
+    }
+    printf("outputs\n");
+    if (enc)
+        for (int i = 0; i < 4; i++)
+            printf("  F%d         f32 (H/%d, W/%d, %d)\n", i + 1, in.feature_strides[i],
+                   in.feature_strides[i], in.feature_channels[i]);
+    else printf("  logits     f32 (H, W, 2)   background, foreground\n");
+    if (is_placeholder(in.identity))
+        printf("note         the placeholder default model: random synthetic weights, masks are "
+               "meaningless\n");
+    if_model_free(m);
+    return 0;
+}
+
+static int info_features(const char *path, const unsigned char *head, size_t head_n) {
+    if_features *f = NULL;
+    if_status s = if_features_load(path, &f);
+    if (s != IF_OK) return fail_api(path, s, if_last_error());
+    if_features_info fi;
+    if_features_get_info(f, &fi);
+    /* The stored element type is in the header (FEATURES.md: u32 at 24). */
+    unsigned dtype = head_n >= 28 ? (unsigned)(head[24] | head[25] << 8 | head[26] << 16 |
+                                               (unsigned)head[27] << 24)
+                                  : 0;
+    printf("file         %s (%lld bytes)\n", path, file_size(path));
+    printf("kind         features (format/FEATURES.md), stored as %s\n", dtype == 1 ? "f16" : "f32");
+    printf("image        %dx%d (width x height)\n", fi.width, fi.height);
+    printf("padded       %dx%d\n", fi.padded_w, fi.padded_h);
+    printf("identity     %s\n", fi.identity[0] ? fi.identity : "(none)");
+    printf("levels       %d\n", fi.n_levels);
+    for (int i = 0; i < fi.n_levels && i < 4; i++) {
+        int h = 0, w = 0, c = 0;
+        if_features_level(f, i, &h, &w, &c);
+        printf("  F%d         stride %2d: %d x %d x %d (h, w, c)\n", i + 1, fi.strides[i], h, w, c);
+    }
+    if (is_placeholder(fi.identity))
+        printf("note         made by the placeholder default model (random synthetic weights)\n");
+    if_features_free(f);
+    return 0;
+}
+
+static int cmd_info(int argc, char **argv) {
+    const char *cmd = "info", *path = NULL;
+    int only_pos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_pos && a[0] == '-' && a[1]) {
+            if (!strcmp(a, "--")) only_pos = 1;
+            else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+                fputs(help_info, stdout);
+                return 0;
+            } else return usage_error(cmd, "unknown option '%s'", a);
+        } else if (!path) path = a;
+        else return usage_error(cmd, "unexpected argument '%s'", a);
+    }
+    if (!path) return usage_error(cmd, "no FILE given");
+    unsigned char head[64];
+    size_t n;
+    int rc = read_head(path, head, &n);
+    if (rc) return rc;
+    if (is_features(head, n)) return info_features(path, head, n);
+    if (n >= 8 && memcmp(head, graph_magic, 8))
+        return fail(path, "neither a graph file (.ifg) nor a feature file (unknown magic)");
+    return info_graph(path);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int print_help(const char *topic) {
+    if (!topic) printf(help_main, IF_DEFAULT_MODEL);
+    else if (!strcmp(topic, "encode")) fputs(help_encode, stdout);
+    else if (!strcmp(topic, "segment")) fputs(help_segment, stdout);
+    else if (!strcmp(topic, "info")) fputs(help_info, stdout);
+    else return usage_error(NULL, "no help for '%s': not a command", topic);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage_error(NULL, "no command given");
+    const char *c = argv[1];
+    if (!strcmp(c, "encode")) return cmd_encode(argc - 2, argv + 2);
+    if (!strcmp(c, "segment")) return cmd_segment(argc - 2, argv + 2);
+    if (!strcmp(c, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(c, "--help") || !strcmp(c, "-h")) return print_help(NULL);
+    if (!strcmp(c, "help")) {
+        if (argc > 3) return usage_error(NULL, "help takes one COMMAND at most");
+        return print_help(argc > 2 ? argv[2] : NULL);
+    }
+    if (!strcmp(c, "--version")) {
+        printf(PROG " " IF_VERSION "\n");
+        return 0;
+    }
+    if (c[0] == '-') return usage_error(NULL, "unknown option '%s'", c);
+    return usage_error(NULL, "unknown command '%s'", c);
+}

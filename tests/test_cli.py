@@ -1,0 +1,393 @@
+"""The command-line tool, build/interformer (examples/interformer.c), run as
+a user would: `make test-py` builds it and the models it uses first.
+
+Models: build/models/tiny_vit.* and build/models/default.* (both converted
+from tests/data/golden/tiny_vit/model.pth, random weights: the masks mean
+nothing, only their shape, determinism and the files' validity are checked);
+a model of another checkpoint (tiny_vit_exact) is converted here for the
+mismatch cases. $IF_BUILD names the build directory (default build/).
+"""
+
+import os
+import struct
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, TESTS, run_converter
+
+BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
+CLI = os.path.join(BUILD, "interformer")
+MODELS = os.path.join(ROOT, "build", "models")
+TINY = os.path.join(MODELS, "tiny_vit")
+DEFAULT = os.path.join(MODELS, "default")
+IMAGE = os.path.join(TESTS, "data", "golden", "tiny_vit", "image.png")
+W, H = 110, 150            # the image: width, height
+PH, PW = 160, 128          # its padded size for a pad multiple of 32
+CLICKS = ["68,78,+", "34,40,-", "30,55,-"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built():
+    for p in (CLI, TINY + ".encoder.ifg", TINY + ".decoder.ifg",
+              DEFAULT + ".encoder.ifg", DEFAULT + ".decoder.ifg"):
+        if not os.path.isfile(p):
+            pytest.fail(f"{p} is missing: run `make {os.path.relpath(CLI, ROOT)} models` first")
+
+
+def run(*args, env=None, cwd=None):
+    """Runs the CLI without $IF_MODEL unless env sets it; CompletedProcess (text)."""
+    e = {k: v for k, v in os.environ.items() if k != "IF_MODEL"}
+    e.update(env or {})
+    return subprocess.run([CLI, *map(str, args)], env=e, cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def ok(r):
+    assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
+    return r
+
+
+def error(r, code, *needles):
+    """The error contract: exit `code`, one line 'interformer: <what>: <detail>' on stderr."""
+    assert r.returncode == code, f"exit {r.returncode}, wanted {code}\nstderr: {r.stderr}"
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, f"wanted one line on stderr, got: {r.stderr!r}"
+    assert lines[0].startswith("interformer: ") and lines[0].count(": ") >= 2, lines[0]
+    for n in needles:
+        assert n in lines[0], f"{n!r} not in {lines[0]!r}"
+    assert r.stdout == ""
+    return lines[0]
+
+
+def clicks_args(clicks):
+    return [a for c in clicks for a in ("--click", c)]
+
+
+def read_png(path):
+    """An 8-bit gray or RGB, non-interlaced PNG as a uint8 array (h, w[, 3])."""
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG"
+    pos, idat, hdr = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]
+        if kind == b"IHDR":
+            hdr = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    w, h, depth, ctype, _, _, interlace = hdr
+    assert depth == 8 and ctype in (0, 2) and interlace == 0, hdr
+    bpp = 1 if ctype == 0 else 3
+    raw = zlib.decompress(idat)
+    stride = w * bpp
+    out = np.zeros((h, stride), np.int32)
+    prev = np.zeros(stride, np.int32)
+    for y in range(h):
+        f = raw[y * (stride + 1)]
+        line = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int32)
+        cur = np.zeros(stride, np.int32)
+        for x in range(stride):
+            a = cur[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if f == 0:
+                p = 0
+            elif f == 1:
+                p = a
+            elif f == 2:
+                p = b
+            elif f == 3:
+                p = (a + b) // 2
+            else:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                p = a if pa <= pb and pa <= pc else b if pb <= pc else c
+            cur[x] = (line[x] + p) & 0xFF
+        out[y] = cur
+        prev = cur
+    img = out.astype(np.uint8)
+    return img if bpp == 1 else img.reshape(h, w, 3)
+
+
+def summary_pixels(stdout):
+    """The mask pixel count of segment's summary line."""
+    line = stdout.strip()
+    assert "\n" not in line, stdout
+    return int(line.split("mask ")[1].split(" px")[0])
+
+
+@pytest.fixture(scope="module")
+def other_model(tmp_path_factory):
+    """A model of another checkpoint (tiny_vit_exact): same architecture, other identity."""
+    d = tmp_path_factory.mktemp("other")
+    ckpt = os.path.join(TESTS, "data", "golden", "tiny_vit_exact", "model.pth")
+    r = run_converter(ckpt, "-o", d, "--name", "other")
+    assert r.returncode == 0, r.stderr
+    return str(d / "other")
+
+
+@pytest.fixture(scope="module")
+def features(tmp_path_factory):
+    """IMAGE encoded with the tiny_vit model, f32."""
+    p = tmp_path_factory.mktemp("feat") / "image.iff"
+    ok(run("encode", IMAGE, "--model", TINY, "-o", p))
+    return str(p)
+
+
+# ------------------------------------------------------------------ help
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["help"], ["help", "segment"],
+                                  ["encode", "--help"], ["segment", "--help"], ["info", "--help"],
+                                  ["segment", "x.png", "--click", "1,2,+", "--help"]])
+def test_help_exits_0(args):
+    r = ok(run(*args))
+    assert r.stdout.startswith("usage: interformer") and r.stderr == ""
+
+
+def test_help_names_default_model_and_says_it_is_synthetic():
+    out = ok(run("--help")).stdout
+    assert DEFAULT in out and "IF_MODEL" in out
+    assert "random" in out and "meaningless" in out
+
+
+def test_version():
+    assert ok(run("--version")).stdout.startswith("interformer ")
+
+
+# --------------------------------------------------------------- segment
+
+def test_segment_image(tmp_path):
+    mask = tmp_path / "mask.png"
+    r = ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", mask))
+    m = read_png(mask)
+    assert m.shape == (H, W)
+    assert set(np.unique(m)) <= {0, 255}
+    out = r.stdout
+    assert f"{W}x{H}" in out and "3 clicks" in out and "ms/click" in out
+    assert summary_pixels(out) == int((m == 255).sum())
+
+
+def test_segment_outputs(tmp_path):
+    p = {k: tmp_path / f"{k}.{ext}" for k, ext in
+         (("mask", "png"), ("overlay", "png"), ("prob", "png"), ("logits", "npy"))}
+    ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", p["mask"],
+           "--overlay", p["overlay"], "--prob", p["prob"], "--logits", p["logits"]))
+    m = read_png(p["mask"]) == 255
+    ov = read_png(p["overlay"])
+    assert ov.shape == (H, W, 3)
+    img = read_png(IMAGE).astype(np.int32)
+    # Away from the mask's boundary and the clicks: background pixels are the
+    # image's, object pixels are tinted 50% red.
+    inner = np.zeros((H, W), bool)
+    inner[1:-1, 1:-1] = True
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+        inner &= np.roll(m, (dy, dx), (0, 1)) == m
+    yy, xx = np.mgrid[:H, :W]
+    for c in CLICKS:
+        x, y = map(int, c.split(",")[:2])
+        inner &= (yy - y) ** 2 + (xx - x) ** 2 > 12 ** 2
+    assert (ov[inner & ~m] == img[inner & ~m]).all()
+    tinted = img[inner & m]
+    assert (ov[inner & m][:, 0] == (tinted[:, 0] + 256) // 2).all()
+    assert (ov[inner & m][:, 1:] == tinted[:, 1:] // 2).all()
+    pr = read_png(p["prob"])
+    assert pr.shape == (H, W)
+    lg = np.load(p["logits"])
+    assert lg.dtype == np.float32 and lg.shape == (PH, PW, 2)
+    fg = lg[:H, :W, 1] > lg[:H, :W, 0]
+    assert (fg == m).all()
+    # The probability image is the softmax of the logits, quantised.
+    soft = 1 / (1 + np.exp(lg[:H, :W, 0].astype(np.float64) - lg[:H, :W, 1]))
+    assert np.abs(pr / 255.0 - soft).max() <= 1 / 255 + 1e-6
+
+
+def test_segment_deterministic_and_threads(tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", a))
+    ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", b, "--threads", "2"))
+    assert read_png(a).shape == read_png(b).shape == (H, W)
+
+
+def test_segment_from_features_gives_the_same_mask(tmp_path, features):
+    a, b = tmp_path / "from_image.png", tmp_path / "from_features.png"
+    ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", a))
+    # The kind is told by the contents: give the feature file a misleading name.
+    disguised = tmp_path / "features.png"
+    disguised.write_bytes(open(features, "rb").read())
+    r = ok(run("segment", disguised, "--model", TINY, *clicks_args(CLICKS), "-o", b))
+    assert "encode" not in r.stdout
+    assert (read_png(a) == read_png(b)).all()
+
+
+def test_segment_from_features_needs_only_the_decoder(tmp_path, features):
+    ok(run("segment", features, "--decoder", TINY + ".decoder.ifg", "--click", "5,5,+",
+           "-o", tmp_path / "m.png"))
+
+
+def test_segment_features_overlay_needs_image(tmp_path, features):
+    error(run("segment", features, "--model", TINY, "--click", "5,5,+", "-o", tmp_path / "m.png",
+              "--overlay", tmp_path / "o.png"), 2, "--image")
+    ok(run("segment", features, "--model", TINY, "--click", "5,5,+", "-o", tmp_path / "m.png",
+           "--overlay", tmp_path / "o.png", "--image", IMAGE))
+    assert read_png(tmp_path / "o.png").shape == (H, W, 3)
+
+
+def test_encode_f16(tmp_path, features):
+    p = tmp_path / "half.iff"
+    r = ok(run("encode", IMAGE, "--model", TINY, "-o", p, "--f16"))
+    assert "f16" in r.stdout
+    data = p.read_bytes()
+    assert data[:8] == b"IFFEAT\0\0"
+    assert len(data) < os.path.getsize(features)
+    assert "stored as f16" in ok(run("info", p)).stdout
+    m = tmp_path / "m.png"
+    ok(run("segment", p, "--model", TINY, "--click", "68,78,+", "-o", m))
+    assert read_png(m).shape == (H, W)
+
+
+def test_default_model_compiled_in_and_from_env(tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    r = ok(run("segment", IMAGE, "--click", "68,78,+", "-o", a))
+    assert "placeholder model" in r.stdout
+    ok(run("segment", IMAGE, "--click", "68,78,+", "-o", b, env={"IF_MODEL": TINY}))
+    assert (read_png(a) == read_png(b)).all()   # the same checkpoint
+    ok(run("encode", IMAGE, "-o", tmp_path / "f.iff"))
+
+
+# ------------------------------------------------------------------ info
+
+def test_info_graph_files():
+    for kind in ("encoder", "decoder"):
+        out = ok(run("info", f"{TINY}.{kind}.ifg")).stdout
+        assert f"kind         {kind}" in out
+        assert "name         tiny_vit" in out
+        assert "identity     b0a74940" in out
+        assert "params" in out and "inputs" in out and "outputs" in out
+        assert ("\n  image " in out) == (kind == "encoder")
+        assert ("\n  logits " in out) == (kind == "decoder")
+        assert "meaningless" in out
+
+
+def test_info_features(features):
+    out = ok(run("info", features)).stdout
+    assert "kind         features" in out and "stored as f32" in out
+    assert f"image        {W}x{H}" in out and f"padded       {PW}x{PH}" in out
+    assert "F4" in out and "identity     b0a74940" in out
+
+
+def test_info_errors(tmp_path):
+    error(run("info", tmp_path / "none.ifg"), 1, "none.ifg", "cannot open")
+    error(run("info", IMAGE), 1, "image.png", "neither a graph file")
+    t = tmp_path / "trunc.ifg"
+    t.write_bytes(open(TINY + ".decoder.ifg", "rb").read()[:5000])
+    error(run("info", t), 1, "trunc.ifg")
+    error(run("info"), 2)
+
+
+# ---------------------------------------------------------------- errors
+
+@pytest.mark.parametrize("click", ["3,4", "a,b,+", "1,2,*", "1,2,+x", "1,,+", "1, 2,+", "",
+                                   "1,2,+,3", "0x10,2,+"])
+def test_bad_click_syntax(tmp_path, click):
+    error(run("segment", IMAGE, "--click", click, "-o", tmp_path / "m.png"), 2, "bad click")
+
+
+@pytest.mark.parametrize("click", [f"{W},0,+", f"0,{H},-", "-1,5,+", "5,-1,-",
+                                   "99999999999,1,+"])
+def test_click_outside_image(tmp_path, click):
+    r = run("segment", IMAGE, "--click", "5,5,+", "--click", click, "-o", tmp_path / "m.png")
+    if click.startswith("99999999999"):
+        error(r, 2, "bad click")   # not a representable coordinate
+    else:
+        error(r, 1, "outside", f"{W}x{H}")
+    assert not (tmp_path / "m.png").exists()
+
+
+def test_missing_and_unreadable_image(tmp_path):
+    error(run("segment", tmp_path / "nope.png", "--click", "1,1,+", "-o", tmp_path / "m.png"),
+          1, "nope.png", "cannot open")
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"this is not an image at all")
+    error(run("segment", junk, "--click", "1,1,+", "-o", tmp_path / "m.png"), 1, "junk.png")
+    error(run("encode", junk, "-o", tmp_path / "f.iff"), 1, "junk.png")
+
+
+def test_features_of_another_model(tmp_path, features, other_model):
+    # A feature file of model A given to model B.
+    line = error(run("segment", features, "--model", other_model, "--click", "1,1,+",
+                     "-o", tmp_path / "m.png"), 1, "do not belong together")
+    assert "image.iff" in line
+    # An encoder of one model with the decoder of another.
+    error(run("segment", IMAGE, "--encoder", TINY + ".encoder.ifg",
+              "--decoder", other_model + ".decoder.ifg", "--click", "1,1,+",
+              "-o", tmp_path / "m.png"), 1, "do not belong together")
+
+
+def test_features_with_a_foreign_identity(tmp_path, features):
+    """A valid feature file (CRC recomputed) whose identity names another model."""
+    data = bytearray(open(features, "rb").read())
+    data[64:64 + 72] = b"f" * 64 + b"\0" * 8
+    data[12:16] = struct.pack("<I", zlib.crc32(bytes(data[16:])))
+    p = tmp_path / "foreign.iff"
+    p.write_bytes(bytes(data))
+    error(run("segment", p, "--model", TINY, "--click", "1,1,+", "-o", tmp_path / "m.png"),
+          1, "do not belong together")
+
+
+def test_corrupt_features(tmp_path, features):
+    data = bytearray(open(features, "rb").read())
+    data[-1] ^= 0xFF
+    p = tmp_path / "corrupt.iff"
+    p.write_bytes(bytes(data))
+    error(run("segment", p, "--model", TINY, "--click", "1,1,+", "-o", tmp_path / "m.png"),
+          1, "checksum")
+
+
+def test_missing_model(tmp_path):
+    error(run("segment", IMAGE, "--model", tmp_path / "none", "--click", "1,1,+",
+              "-o", tmp_path / "m.png"), 1, "none.decoder.ifg")
+    error(run("encode", IMAGE, "--encoder", tmp_path / "e.ifg", "-o", tmp_path / "f.iff"),
+          1, "e.ifg")
+    line = error(run("segment", IMAGE, "--click", "1,1,+", "-o", tmp_path / "m.png",
+                     env={"IF_MODEL": str(tmp_path / "gone")}), 1, "gone.decoder.ifg")
+    assert "IF_MODEL" in line
+
+
+def test_wrong_kind_of_graph(tmp_path):
+    error(run("encode", IMAGE, "--encoder", TINY + ".decoder.ifg", "-o", tmp_path / "f.iff"),
+          1, "decoder")
+
+
+def test_unwritable_output(tmp_path):
+    error(run("segment", IMAGE, "--model", TINY, "--click", "1,1,+",
+              "-o", tmp_path / "no" / "dir" / "m.png"), 1, "m.png")
+    error(run("encode", IMAGE, "--model", TINY, "-o", tmp_path / "no" / "f.iff"), 1, "f.iff")
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["frobnicate"],
+    ["--frobnicate"],
+    ["segment", IMAGE, "--click", "1,1,+", "-o", "m.png", "--frobnicate"],
+    ["segment", IMAGE, "--click", "1,1,+"],                      # no -o
+    ["segment", IMAGE, "-o", "m.png"],                           # no click
+    ["segment", "--click", "1,1,+", "-o", "m.png"],              # no input
+    ["segment", IMAGE, "-o", "m.png", "--click"],                # value missing
+    ["segment", IMAGE, IMAGE, "--click", "1,1,+", "-o", "m.png"],
+    ["segment", IMAGE, "--click", "1,1,+", "-o", "m.png", "--threads", "0"],
+    ["segment", IMAGE, "--click", "1,1,+", "-o", "m.png", "--threads", "two"],
+    ["segment", IMAGE, "--click", "1,1,+", "-o", "m.png", "--image", IMAGE],
+    ["segment", IMAGE, "--click", "1,1,+", "-o", "m.png", "--encoder", TINY + ".encoder.ifg"],
+    ["encode", IMAGE],                                           # no -o
+    ["encode", "-o", "f.iff"],
+    ["encode", IMAGE, "-o", "f.iff", "--decoder", TINY + ".decoder.ifg"],
+    ["info", "a", "b"],
+    ["help", "frobnicate"],
+])
+def test_usage_errors(tmp_path, args):
+    error(run(*args, cwd=tmp_path), 2, "--help")
+    assert os.listdir(tmp_path) == []
