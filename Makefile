@@ -1,5 +1,7 @@
-# InterFormer-C build. `make` builds the library and tools, `make test` runs
-# every test (C unit tests, sanitizer runs, golden parity, Python tests).
+# InterFormer-C build. `make` builds the libraries (static and shared), the
+# tools, the CLI and its default model; `make install PREFIX=... [DESTDIR=...]`
+# installs them; `make test` runs every test (C unit tests, sanitizer runs,
+# golden parity, Python tests, the CLI, an installed-package check).
 
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
@@ -32,8 +34,10 @@ TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .PHONY: all lib tools tests test test-c test-san test-tsan test-arm test-golden test-py clean
-.PHONY: shared examples models test-install test-cli-san install uninstall
-all: lib shared tools examples
+.PHONY: shared examples models default-model test-install test-cli-san install uninstall
+# `make`: both libraries, the tools, the examples (the CLI among them) and the
+# CLI's default model: enough for ./build/interformer to run right away.
+all: lib shared tools examples default-model
 lib: $(BUILD)/libinterformer.a
 shared: $(SHLIB)
 examples: $(BUILD)/if-golden $(BUILD)/interformer
@@ -85,7 +89,6 @@ $(MODELS)/default.decoder.ifg: $(GOLDEN_COPY)/tiny_vit/model.pth $(wildcard conv
 	$(PYTHON) -m converter $< -o $(MODELS) --name default
 default-model: $(MODELS)/default.decoder.ifg
 models: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
-all: $(MODELS)/default.decoder.ifg
 UNIT_TESTS := $(filter-out $(BUILD)/test_runtime,$(TEST_BIN))
 
 UNIT_TESTS := $(filter-out $(BUILD)/test_session $(BUILD)/test_threads,$(UNIT_TESTS))

@@ -464,9 +464,9 @@ static unsigned char *make_overlay(const image *img, const uint8_t *mask, const 
                 dst[2] = (unsigned char)(src[2] / 2);
             } else memcpy(dst, src, 3);
         }
-    int r = (w < h ? w : h) / 100;
-    if (r < 2) r = 2;
-    if (r > 8) r = 8;
+    int r = (w < h ? w : h) / 60;
+    if (r < 3) r = 3;
+    if (r > 10) r = 10;
     for (int k = 0; k < n_clicks; k++) {
         const if_click *c = &clicks[k];
         for (int dy = -r - 1; dy <= r + 1; dy++)

@@ -5,12 +5,17 @@ Models: build/models/tiny_vit.* and build/models/default.* (both converted
 from tests/data/golden/tiny_vit/model.pth, random weights: the masks mean
 nothing, only their shape, determinism and the files' validity are checked);
 a model of another checkpoint (tiny_vit_exact) is converted here for the
-mismatch cases. $IF_BUILD names the build directory (default build/).
+mismatch cases. Images: the golden case's image.png, and the bundled example
+examples/data/shapes.png (with the README's quick-start command, run as
+written there). $IF_BUILD names the build directory (default build/); the
+tests are skipped when the CLI or the models are not built.
 """
 
 import os
+import shlex
 import struct
 import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -29,12 +34,19 @@ PH, PW = 160, 128          # its padded size for a pad multiple of 32
 CLICKS = ["68,78,+", "34,40,-", "30,55,-"]
 
 
+EXAMPLE = os.path.join(ROOT, "examples", "data", "shapes.png")
+EW, EH = 320, 240          # the example image
+# Clicks on the example: in the orange disk, then on the blue square.
+EXAMPLE_CLICKS = ["100,120,+", "235,79,-"]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def built():
     for p in (CLI, TINY + ".encoder.ifg", TINY + ".decoder.ifg",
               DEFAULT + ".encoder.ifg", DEFAULT + ".decoder.ifg"):
         if not os.path.isfile(p):
-            pytest.fail(f"{p} is missing: run `make {os.path.relpath(CLI, ROOT)} models` first")
+            pytest.skip(f"{os.path.relpath(p, ROOT)} is not built: run `make "
+                        f"{os.path.relpath(CLI, ROOT)} models` (or `make test-py`) first")
 
 
 def run(*args, env=None, cwd=None):
@@ -256,6 +268,79 @@ def test_default_model_compiled_in_and_from_env(tmp_path):
     ok(run("segment", IMAGE, "--click", "68,78,+", "-o", b, env={"IF_MODEL": TINY}))
     assert (read_png(a) == read_png(b)).all()   # the same checkpoint
     ok(run("encode", IMAGE, "-o", tmp_path / "f.iff"))
+
+
+# -------------------------------------------------------- example image
+
+def png_header(path):
+    """(width, height, bit depth, colour type) from a PNG's IHDR."""
+    data = open(path, "rb").read(33)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path}: not a PNG"
+    w, h, depth, ctype = struct.unpack(">IIBB", data[16:26])
+    return w, h, depth, ctype
+
+
+def test_example_image_is_what_its_script_makes(tmp_path):
+    """examples/data/shapes.png is reproducible from examples/data/make_shapes.py."""
+    assert png_header(EXAMPLE) == (EW, EH, 8, 2)
+    out = tmp_path / "shapes.png"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "data", "make_shapes.py"),
+                        str(out)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (read_png(out) == read_png(EXAMPLE)).all()
+
+
+def readme_command():
+    """The quick start's `./build/interformer segment examples/data/...` command, as argv."""
+    readme = os.path.join(ROOT, "README.md")
+    if not os.path.isfile(readme):
+        pytest.skip("no README.md")
+    for line in open(readme):
+        if "./build/interformer segment examples/data/" in line:
+            cmd = line[line.index("./build/interformer"):].strip()
+            return shlex.split(cmd)
+    pytest.fail("README.md has no `./build/interformer segment examples/data/...` command")
+
+
+def test_readme_command(tmp_path):
+    """The README's quick start, run from another directory, on the default model."""
+    argv = readme_command()
+    assert argv[1] == "segment" and "-o" in argv and "--overlay" in argv, argv
+    image = os.path.join(ROOT, argv[2])
+    args = [image] + argv[3:]
+    clicks = [argv[i + 1] for i, a in enumerate(argv) if a == "--click"]
+    r = ok(run("segment", *args, cwd=tmp_path))
+    mask, overlay = argv[argv.index("-o") + 1], argv[argv.index("--overlay") + 1]
+    assert sorted(os.listdir(tmp_path)) == sorted([mask, overlay])
+    w, h, _, _ = png_header(image)
+    assert png_header(tmp_path / mask) == (w, h, 8, 0)
+    assert png_header(tmp_path / overlay) == (w, h, 8, 2)
+    assert f"{w}x{h}, {len(clicks)} clicks" in r.stdout and "placeholder model" in r.stdout
+    m = read_png(tmp_path / mask)
+    assert set(np.unique(m)) <= {0, 255}
+    assert summary_pixels(r.stdout) == int((m == 255).sum())
+    ov = read_png(tmp_path / overlay)
+    # The clicks are dots: green for +, red for -.
+    for c in clicks:
+        x, y, sign = c.split(",")
+        assert tuple(ov[int(y), int(x)]) == ((0, 220, 0) if sign == "+" else (255, 0, 0)), c
+
+
+def test_example_encode_then_segment(tmp_path):
+    """encode + segment FEATURES (+ --image for the overlay) = segment IMAGE, file for file."""
+    a = {k: tmp_path / f"a_{k}.png" for k in ("mask", "overlay", "prob")}
+    b = {k: tmp_path / f"b_{k}.png" for k in ("mask", "overlay", "prob")}
+    feat = tmp_path / "shapes.iff"
+    ok(run("segment", EXAMPLE, *clicks_args(EXAMPLE_CLICKS), "-o", a["mask"],
+           "--overlay", a["overlay"], "--prob", a["prob"], "--logits", tmp_path / "a.npy"))
+    ok(run("encode", EXAMPLE, "-o", feat))
+    ok(run("segment", feat, *clicks_args(EXAMPLE_CLICKS), "-o", b["mask"], "--image", EXAMPLE,
+           "--overlay", b["overlay"], "--prob", b["prob"], "--logits", tmp_path / "b.npy"))
+    for k in a:
+        assert a[k].read_bytes() == b[k].read_bytes(), k
+    la, lb = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert la.dtype == np.float32 and la.shape == (256, 320, 2)   # 240 padded to 256
+    assert (la == lb).all()
 
 
 # ------------------------------------------------------------------ info

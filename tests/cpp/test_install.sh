@@ -85,9 +85,10 @@ readelf -d shared_link | grep -q 'NEEDED.*\[libinterformer\.so\.0\]' || fail "sh
 
 step "installed CLI on its installed default model"
 env -u IF_MODEL "$P/bin/interformer" --help | grep -q "$M" || fail "installed CLI: default model path"
-env -u IF_MODEL "$P/bin/interformer" segment "$SRC/tests/data/golden/tiny_vit/image.png" \
-    --click 60,70,+ -o "$tmp/mask.png"
+env -u IF_MODEL "$P/bin/interformer" segment "$SRC/examples/data/shapes.png" \
+    --click 100,120,+ --click 235,79,- -o "$tmp/mask.png" --overlay "$tmp/overlay.png"
 [ -s "$tmp/mask.png" ] || fail "installed CLI wrote no mask"
+[ -s "$tmp/overlay.png" ] || fail "installed CLI wrote no overlay"
 env -u IF_MODEL "$P/bin/interformer" info "$M.encoder.ifg" >/dev/null
 
 step "make uninstall"
