@@ -3,11 +3,13 @@
 # sudo when present).
 #   scripts/deps.sh        to build the library and CLI and segment an image
 #   scripts/deps.sh test   also everything `make test` uses
+#   scripts/deps.sh bench  also PyTorch on OpenBLAS for `make bench`
 set -euo pipefail
 run=(build-essential python3-numpy libstb-dev)
 test=(clang python3-pytest python3-torch gcc-aarch64-linux-gnu qemu-user pkg-config)
 pkgs=("${run[@]}")
 [ "${1:-}" = test ] && pkgs+=("${test[@]}")
+[ "${1:-}" = bench ] && pkgs+=(python3-torch libopenblas0-pthread)
 as_root=()
 [ "$(id -u)" -ne 0 ] && as_root=(sudo)
 export DEBIAN_FRONTEND=noninteractive
