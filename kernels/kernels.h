@@ -9,7 +9,8 @@
  *
  * The ifk_* functions below are the portable reference implementations
  * (kernels/scalar/). Faster variants must produce the same results within
- * float rounding and are tested against these. */
+ * float rounding and are tested against these; kernels/dispatch.h chooses
+ * among them at run time. */
 #ifndef IF_KERNELS_H
 #define IF_KERNELS_H
 
@@ -36,13 +37,15 @@ typedef struct {
     int pt, pl, pb, pr;     /* zero padding top, left, bottom, right */
     int groups;
     int act;
+    int oy0, oy1;           /* output rows [oy0, oy1) to compute; oy1 == 0: all
+                             * (lets a caller split one convolution over threads) */
 } ifk_conv_params;
 
 /* Output size of a convolution: ho = (h+pt+pb-kh)/sh + 1, likewise wo. */
 void ifk_conv2d_out_size(const ifk_conv_params *p, int *ho, int *wo);
 
 /* Cross-correlation as nn.Conv2d, then + bias (may be NULL), then act.
- * y is ho x wo x cout. */
+ * y is ho x wo x cout; only output rows [p->oy0, p->oy1) are written. */
 void ifk_conv2d(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
                 float *y);
 
@@ -102,6 +105,11 @@ int ifk_native_cells(int h, int w, int gh, int gw, int *map_h, int *map_w, int *
 size_t ifk_vit_attention_scratch(int h, int w);
 void ifk_vit_attention(const float *qkv, int h, int w, int c, int heads, float scale,
                        const float *table, int gh, int gw, float *y, float *scratch);
+/* The same for query tokens [q0, q1) only (token 0 is the class token): rows
+ * q0..q1-1 of y are written; qkv is the whole tensor. Same scratch. */
+void ifk_vit_attention_range(const float *qkv, int h, int w, int c, int heads, float scale,
+                             const float *table, int gh, int gw, int q0, int q1, float *y,
+                             float *scratch);
 
 /* y (1+h*w) x c: y[0] = cls + pos[0]; y[1+i*w+j] = x[i][j] + pos[1 + native cell]. */
 void ifk_tokens_from_grid(const float *x, int h, int w, int c, const float *cls,

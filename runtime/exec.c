@@ -4,6 +4,7 @@
  * cost only its arithmetic. */
 #include <string.h>
 
+#include "../kernels/dispatch.h"
 #include "../kernels/kernels.h"
 #include "runtime.h"
 
@@ -14,6 +15,12 @@ if_status rt_exec_new(const rt_plan *p, rt_exec **out) {
     if (!e) return IF_ERR_NO_MEMORY;
     uint32_t nt = p->m->g.n_tensors;
     e->p = p;
+    /* The best kernels for this CPU, or $IF_ISA's (fails when unavailable). */
+    e->ops = ifk_select(NULL, NULL, 0);
+    if (!e->ops) {
+        rt_exec_free(e);
+        return IF_ERR_UNSUPPORTED;
+    }
     e->bound = rt_calloc(nt, sizeof *e->bound);
     e->shape = rt_calloc(nt, sizeof *e->shape);
     e->arena = rt_aligned_alloc(64, p->arena_bytes);
@@ -107,26 +114,26 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
             .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0), .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0),
             .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0), .groups = (int)ai(n, IFG_ATTR_GROUPS, 0, 1),
             .act = act};
-        ifk_conv2d(x, &cp, in1, in2, y);
+        e->ops->conv2d(x, &cp, in1, in2, y, scratch);
         break;
     }
     case IFG_OP_CONV_TRANSPOSE2D:
-        ifk_conv_transpose2d(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], in1, in2,
-                             (int)so->d[2], (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
-                             (int)ai(n, IFG_ATTR_KERNEL, 1, 1), y);
+        e->ops->conv_transpose2d(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], in1, in2,
+                                 (int)so->d[2], (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
+                                 (int)ai(n, IFG_ATTR_KERNEL, 1, 1), y, scratch);
         break;
     case IFG_OP_LINEAR:
-        ifk_linear(x, elems(sx) / c_last, c_last, in1, in2, so->d[so->rank - 1], act, y);
+        e->ops->linear(x, elems(sx) / c_last, c_last, in1, in2, so->d[so->rank - 1], act, y, scratch);
         break;
     case IFG_OP_LAYER_NORM:
-        ifk_layer_norm(x, elems(sx) / c_last, c_last, in1, in2, (float)af(n, IFG_ATTR_EPS, 1e-5), y);
+        e->ops->layer_norm(x, elems(sx) / c_last, c_last, in1, in2, (float)af(n, IFG_ATTR_EPS, 1e-5), y);
         break;
     case IFG_OP_GROUP_NORM:
-        ifk_group_norm(x, sx->d[0] * sx->d[1], c_last, (int)ai(n, IFG_ATTR_GROUPS, 0, 1), in1, in2,
-                       (float)af(n, IFG_ATTR_EPS, 1e-5), act, y);
+        e->ops->group_norm(x, sx->d[0] * sx->d[1], c_last, (int)ai(n, IFG_ATTR_GROUPS, 0, 1), in1, in2,
+                           (float)af(n, IFG_ATTR_EPS, 1e-5), act, y);
         break;
-    case IFG_OP_ACTIVATION: ifk_activation(x, elems(sx), act, y); break;
-    case IFG_OP_ADD: ifk_add(x, in1, elems(sx), y); break;
+    case IFG_OP_ACTIVATION: e->ops->activation(x, elems(sx), act, y); break;
+    case IFG_OP_ADD: e->ops->add(x, in1, elems(sx), y); break;
     case IFG_OP_CONCAT_CHANNELS: {
         int64_t hw = so->d[0] * so->d[1], ctot = so->d[2], off = 0;
         for (uint32_t k = 0; k < n->n_in; k++) {
@@ -147,7 +154,7 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         break;
     }
     case IFG_OP_RESIZE_BILINEAR:
-        ifk_resize_bilinear(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);
+        e->ops->resize_bilinear(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);
         break;
     case IFG_OP_ADAPTIVE_AVG_POOL:
         ifk_adaptive_avg_pool(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);
@@ -164,16 +171,16 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         break;
     case IFG_OP_ATTENTION: {
         const rt_shape *skv = &e->shape[n->in[1]];
-        ifk_attention(x, elems(sx) / c_last, in1, skv->d[0], (int)c_last,
-                      (int)ai(n, IFG_ATTR_HEADS, 0, 1), (float)af(n, IFG_ATTR_SCALE, 1.0), y, scratch);
+        e->ops->attention(x, elems(sx) / c_last, in1, skv->d[0], (int)c_last,
+                          (int)ai(n, IFG_ATTR_HEADS, 0, 1), (float)af(n, IFG_ATTR_SCALE, 1.0), y, scratch);
         break;
     }
     case IFG_OP_VIT_ATTENTION: {
         const rt_shape *sg = &e->shape[n->in[2]];
-        ifk_vit_attention(x, (int)sg->d[0], (int)sg->d[1], (int)(c_last / 3),
-                          (int)ai(n, IFG_ATTR_HEADS, 0, 1), (float)af(n, IFG_ATTR_SCALE, 1.0), in1,
-                          (int)ai(n, IFG_ATTR_WINDOW, 0, 1), (int)ai(n, IFG_ATTR_WINDOW, 1, 1), y,
-                          scratch);
+        e->ops->vit_attention(x, (int)sg->d[0], (int)sg->d[1], (int)(c_last / 3),
+                              (int)ai(n, IFG_ATTR_HEADS, 0, 1), (float)af(n, IFG_ATTR_SCALE, 1.0), in1,
+                              (int)ai(n, IFG_ATTR_WINDOW, 0, 1), (int)ai(n, IFG_ATTR_WINDOW, 1, 1), 0,
+                              (int)sx->d[0], y, scratch);
         break;
     }
     case IFG_OP_TOKENS_FROM_GRID:

@@ -54,6 +54,7 @@ typedef struct rt_plan {
 
 typedef struct rt_exec {
     const rt_plan *p;
+    const struct ifk_ops *ops; /* kernels (kernels/dispatch.h), chosen at rt_exec_new */
     uint8_t *arena;
     const void **bound;    /* per tensor: caller's input data, or NULL */
     rt_shape *shape;       /* current shapes (differ from the plan's under a ROI) */

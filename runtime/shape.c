@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../kernels/dispatch.h"
 #include "../kernels/kernels.h"
 #include "runtime.h"
 
@@ -111,6 +112,10 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         if (b && (b->rank != 1 || b->d[0] != w->d[0])) return bad(c, "bias size");
         if (x->d[0] + pt + pb < kh || x->d[1] + pl + pr < kw) return bad(c, "input smaller than kernel");
         set3(o, (x->d[0] + pt + pb - kh) / sh + 1, (x->d[1] + pl + pr - kw) / sw + 1, w->d[0]);
+        const ifk_conv_params cp = {(int)x->d[0], (int)x->d[1], (int)x->d[2], (int)w->d[0], (int)kh,
+                                    (int)kw, (int)sh, (int)sw, (int)pt, (int)pl, (int)pb, (int)pr,
+                                    (int)g, 0, 0, 0};
+        *scratch = ifk_conv2d_scratch_bytes(&cp);
         break;
     }
     case IFG_OP_CONV_TRANSPOSE2D: {
@@ -122,6 +127,8 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
             return bad(c, "weight (kh,kw,Co,Ci) does not match the input");
         if (b && (b->rank != 1 || b->d[0] != w->d[2])) return bad(c, "bias size");
         set3(o, x->d[0] * kh, x->d[1] * kw, w->d[2]);
+        *scratch = ifk_conv_transpose2d_scratch_bytes((int)x->d[0], (int)x->d[1], (int)x->d[2],
+                                                      (int)w->d[2], (int)kh, (int)kw);
         break;
     }
     case IFG_OP_LINEAR: {
@@ -130,6 +137,7 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         if (b && (b->rank != 1 || b->d[0] != w->d[0])) return bad(c, "bias size");
         *o = *x;
         o->d[o->rank - 1] = w->d[0];
+        *scratch = ifk_linear_scratch_bytes(elems(x) / w->d[1], w->d[1], w->d[0]);
         break;
     }
     case IFG_OP_LAYER_NORM:
@@ -217,7 +225,7 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         if ((x->rank != 2 && x->rank != 3) || kv->rank != 2 || kv->d[1] != 2 * ch || ch % heads)
             return bad(c, "expects q (...,C) and kv (M,2C) with C divisible by HEADS");
         *o = *x;
-        *scratch = (size_t)kv->d[0] * sizeof(float);
+        *scratch = ifk_attention_scratch_bytes(elems(x) / ch, kv->d[0], (int)ch, (int)heads);
         break;
     }
     case IFG_OP_VIT_ATTENTION: {
@@ -232,7 +240,8 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         o->rank = 2;
         o->d[0] = x->d[0];
         o->d[1] = x->d[1] / 3;
-        *scratch = ifk_vit_attention_scratch((int)grid->d[0], (int)grid->d[1]) * sizeof(float);
+        *scratch = ifk_vit_attention_scratch_bytes((int)grid->d[0], (int)grid->d[1], (int)(x->d[1] / 3),
+                                                   (int)heads, (int)gh, (int)gw);
         break;
     }
     case IFG_OP_TOKENS_FROM_GRID: {

@@ -304,8 +304,9 @@ static void test_conv2d(void)
     char what[200];
     for (size_t s = 0; s < sizeof cfg / sizeof cfg[0]; s++) {
         const int *c = cfg[s];
-        ifk_conv_params p = {c[0], c[1], c[2], c[3], c[4], c[5], c[6],
-                             c[7], c[8], c[9], c[10], c[11], c[12], 0};
+        ifk_conv_params p = {.h = c[0], .w = c[1], .cin = c[2], .cout = c[3], .kh = c[4], .kw = c[5],
+                             .sh = c[6], .sw = c[7], .pt = c[8], .pl = c[9], .pb = c[10], .pr = c[11],
+                             .groups = c[12]};
         int ho, wo;
         ifk_conv2d_out_size(&p, &ho, &wo);
         const int eho = (p.h + p.pt + p.pb - p.kh) / p.sh + 1, ewo = (p.w + p.pl + p.pr - p.kw) / p.sw + 1;

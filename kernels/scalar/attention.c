@@ -66,10 +66,18 @@ size_t ifk_vit_attention_scratch(int h, int w)
 void ifk_vit_attention(const float *qkv, int h, int w, int c, int heads, float scale,
                        const float *table, int gh, int gw, float *y, float *scratch)
 {
+    ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, 0, 1 + h * w, y, scratch);
+}
+
+void ifk_vit_attention_range(const float *qkv, int h, int w, int c, int heads, float scale,
+                             const float *table, int gh, int gw, int q0, int q1, float *y,
+                             float *scratch)
+{
     const int cells = h * w, n = 1 + cells, d = c / heads;
     const int R = (2 * gh - 1) * (2 * gw - 1) + 3;
     const int base = (gh - 1) * (2 * gw - 1) + (gw - 1);
     const size_t ld = (size_t)3 * c;
+    const int qe = q1 < n ? q1 : n;
     float *s = scratch, *code = scratch + (size_t)QB * n;
 
     /* Native cell of every runtime cell (FORMAT.md): flat index when
@@ -88,8 +96,8 @@ void ifk_vit_attention(const float *qkv, int h, int w, int c, int heads, float s
     for (int hd = 0; hd < heads; hd++) {
         const float *k = qkv + c + (size_t)hd * d, *v = qkv + 2 * (size_t)c + (size_t)hd * d;
         const float *tb = table + hd;  /* bias of index r: tb[r * heads] */
-        for (int a0 = 0; a0 < n; a0 += QB) {
-            const int nr = n - a0 < QB ? n - a0 : QB;
+        for (int a0 = q0 < 0 ? 0 : q0; a0 < qe; a0 += QB) {
+            const int nr = qe - a0 < QB ? qe - a0 : QB;
             ifk__gemm_nt(qkv + (size_t)a0 * ld + (size_t)hd * d, ld, nr, d, k, ld, NULL, n,
                          IFK_ACT_NONE, s, (size_t)n);
             for (int r = 0; r < nr; r++) {

@@ -14,6 +14,7 @@
  *       pixel patches ldx = sw*cin apart), border pixels 1 x 4 with the kernel
  *       columns clipped; output-channel tails 1 x 1.
  * Every output is one float sum over its taps in (ky, kx, ci) order.
+ * Only output rows [p->oy0, p->oy1) are computed (all when p->oy1 == 0).
  *
  * Fast paths: 1x1 stride-1 unpadded ungrouped -> GEMM; depthwise
  * (groups == cin == cout) -> per-channel-block loop with the weights
@@ -26,6 +27,13 @@ void ifk_conv2d_out_size(const ifk_conv_params *p, int *ho, int *wo)
 {
     *ho = (p->h + p->pt + p->pb - p->kh) / p->sh + 1;
     *wo = (p->w + p->pl + p->pr - p->kw) / p->sw + 1;
+}
+
+/* The output rows [oy0, oy1) a call computes: all when p->oy1 == 0. */
+static void out_rows(const ifk_conv_params *p, int ho, int *oy0, int *oy1)
+{
+    *oy0 = p->oy0 < 0 ? 0 : p->oy0;
+    *oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
 }
 
 /* The taps of one output pixel (or of 4 pixels ldx apart) form runs of
@@ -101,8 +109,9 @@ static float taps_1x1(const float *restrict x, const float *restrict w, const ta
 static void conv_general(const float *x, const ifk_conv_params *p, const float *wt,
                          const float *bias, float *y)
 {
-    int ho, wo;
+    int ho, wo, oy0, oy1;
     ifk_conv2d_out_size(p, &ho, &wo);
+    out_rows(p, ho, &oy0, &oy1);
     const int cig = p->cin / p->groups, cog = p->cout / p->groups;
     const size_t K = (size_t)p->kh * p->kw * cig;
     const size_t ldx = (size_t)p->sw * p->cin;
@@ -122,7 +131,7 @@ static void conv_general(const float *x, const ifk_conv_params *p, const float *
         const float *wg = wt + (size_t)gi * cog * K;
         for (int o0 = 0; o0 < cog; o0 += ob) {
             const int o1 = o0 + ob < cog ? o0 + ob : cog;
-            for (int Y = 0; Y < ho; Y++) {
+            for (int Y = oy0; Y < oy1; Y++) {
                 const int iy0 = Y * p->sh - p->pt;
                 const int ky0 = iy0 < 0 ? -iy0 : 0;
                 const int ky1 = p->h - iy0 < p->kh ? p->h - iy0 : p->kh;
@@ -186,8 +195,9 @@ static void conv_general(const float *x, const ifk_conv_params *p, const float *
 static void conv_depthwise(const float *x, const ifk_conv_params *p, const float *wt,
                            const float *bias, float *y)
 {
-    int ho, wo;
+    int ho, wo, oy0, oy1;
     ifk_conv2d_out_size(p, &ho, &wo);
+    out_rows(p, ho, &oy0, &oy1);
     const int c = p->cin, taps = p->kh * p->kw;
     float wb[DW_MAX_TAPS * DW_CB];  /* weights of a channel block, [tap][channel] */
     float acc[DW_CB];
@@ -196,7 +206,7 @@ static void conv_depthwise(const float *x, const ifk_conv_params *p, const float
         const int nb = c - c0 < DW_CB ? c - c0 : DW_CB;
         for (int t = 0; t < taps; t++)
             for (int j = 0; j < nb; j++) wb[t * DW_CB + j] = wt[(size_t)(c0 + j) * taps + t];
-        for (int Y = 0; Y < ho; Y++) {
+        for (int Y = oy0; Y < oy1; Y++) {
             const int iy0 = Y * p->sh - p->pt;
             const int ky0 = iy0 < 0 ? -iy0 : 0;
             const int ky1 = p->h - iy0 < p->kh ? p->h - iy0 : p->kh;
@@ -232,7 +242,13 @@ void ifk_conv2d(const float *x, const ifk_conv_params *p, const float *wt, const
 {
     if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->groups == 1 && p->pt == 0 &&
         p->pl == 0 && p->pb == 0 && p->pr == 0) {
-        ifk_linear(x, (int64_t)p->h * p->w, p->cin, wt, bias, p->cout, p->act, y);
+        int ho, wo, oy0, oy1;
+        ifk_conv2d_out_size(p, &ho, &wo);
+        out_rows(p, ho, &oy0, &oy1);
+        if (oy0 >= oy1) return;
+        const size_t r0 = (size_t)oy0 * wo;
+        ifk_linear(x + r0 * p->cin, (int64_t)(oy1 - oy0) * wo, p->cin, wt, bias, p->cout, p->act,
+                   y + r0 * p->cout);
     } else if (p->groups == p->cin && p->cout == p->cin && p->kh * p->kw <= DW_MAX_TAPS) {
         conv_depthwise(x, p, wt, bias, y);
     } else {

@@ -1,0 +1,221 @@
+/* dispatch.c -- the ifk_ops tables and their run-time choice (dispatch.h).
+ *
+ * CPU features come from cpuid and xgetbv, read on every ifk_select call
+ * (a few hundred cycles, once per executor): no cached state, so no data
+ * race. AVX2 needs AVX2 + FMA + OSXSAVE with XCR0 enabling SSE and YMM
+ * state; AVX-512 needs AVX-512F on top of that with XCR0 enabling the
+ * opmask and ZMM state. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/dispatch.h"
+#include "kernels/gemm.h"
+
+#if defined(IFK_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
+/* ------------------------------------------------------ the reference */
+
+static void scalar_linear(const float *x, int64_t m, int64_t k, const float *w, const float *bias,
+                          int64_t n, int act, float *y, void *scratch)
+{
+    (void)scratch;
+    ifk_linear(x, m, k, w, bias, n, act, y);
+}
+
+static void scalar_conv2d(const float *x, const ifk_conv_params *p, const float *wt,
+                          const float *bias, float *y, void *scratch)
+{
+    (void)scratch;
+    ifk_conv2d(x, p, wt, bias, y);
+}
+
+static void scalar_convt(const float *x, int h, int w, int cin, const float *wt, const float *bias,
+                         int cout, int kh, int kw, float *y, void *scratch)
+{
+    (void)scratch;
+    ifk_conv_transpose2d(x, h, w, cin, wt, bias, cout, kh, kw, y);
+}
+
+static void scalar_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c,
+                             int heads, float scale, float *y, void *scratch)
+{
+    ifk_attention(q, nq, kv, m, c, heads, scale, y, scratch);
+}
+
+static void scalar_vit(const float *qkv, int h, int w, int c, int heads, float scale,
+                       const float *table, int gh, int gw, int q0, int q1, float *y, void *scratch)
+{
+    ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, scratch);
+}
+
+static const ifk_ops scalar_ops = {
+    .name = "scalar",
+    .linear = scalar_linear,
+    .conv2d = scalar_conv2d,
+    .conv_transpose2d = scalar_convt,
+    .attention = scalar_attention,
+    .vit_attention = scalar_vit,
+    .layer_norm = ifk_layer_norm,
+    .group_norm = ifk_group_norm,
+    .activation = ifk_activation,
+    .add = ifk_add,
+    .resize_bilinear = ifk_resize_bilinear,
+};
+
+/* ------------------------------------------------- the packed variants */
+
+IFK_DEFINE_OPS(generic, ifk_isa_generic);
+#ifdef IFK_HAVE_X86
+IFK_DEFINE_OPS(avx2, ifk_isa_avx2);
+IFK_DEFINE_OPS(avx512, ifk_isa_avx512);
+#endif
+
+/* Every ifk_isa of this build, for the scratch sizes. */
+static const ifk_isa *const isas[] = {
+    &ifk_isa_generic,
+#ifdef IFK_HAVE_X86
+    &ifk_isa_avx2,
+    &ifk_isa_avx512,
+#endif
+};
+enum { N_ISAS = sizeof isas / sizeof isas[0] };
+
+/* ------------------------------------------------------ CPU features */
+
+enum { CPU_AVX2 = 1, CPU_AVX512 = 2 };
+
+static int cpu_features(void)
+{
+#if defined(IFK_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    if (!osxsave || !avx) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    const int ymm = (lo & 0x6) == 0x6, zmm = (lo & 0xe6) == 0xe6;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    const int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
+    int f = 0;
+    if (ymm && avx2 && fma) f |= CPU_AVX2;
+    if ((f & CPU_AVX2) && zmm && avx512f) f |= CPU_AVX512;
+    return f;
+#else
+    return 0;
+#endif
+}
+
+/* --------------------------------------------------------- selection */
+
+static const ifk_ops *fail(char *why, size_t cap, const char *fmt, const char *isa)
+{
+    if (why && cap) snprintf(why, cap, fmt, isa);
+    return NULL;
+}
+
+const ifk_ops *ifk_select(const char *isa, char *why, size_t cap)
+{
+    const char *from = "requested";
+    if (!isa || !*isa) {
+        const char *env = getenv("IF_ISA");
+        if (env && *env) {
+            isa = env;
+            from = "IF_ISA";
+        } else {
+            isa = NULL;
+        }
+    }
+    const int f = cpu_features();
+    (void)f; /* only x86 builds look at the features */
+    const ifk_ops *ops = NULL;
+    if (!isa) {
+#ifdef IFK_HAVE_X86
+        ops = (f & CPU_AVX512) ? &avx512_ops : (f & CPU_AVX2) ? &avx2_ops : &scalar_ops;
+#else
+        ops = &scalar_ops;
+#endif
+        from = "best for this CPU";
+    } else if (!strcmp(isa, "scalar")) {
+        ops = &scalar_ops;
+    } else if (!strcmp(isa, "generic")) {
+        ops = &generic_ops;
+    } else if (!strcmp(isa, "avx2") || !strcmp(isa, "avx512")) {
+#ifdef IFK_HAVE_X86
+        const int want = isa[3] == '2' ? CPU_AVX2 : CPU_AVX512;
+        if (!(f & want))
+            return fail(why, cap,
+                        want == CPU_AVX2
+                            ? "instruction set '%s': this CPU/OS lacks AVX2+FMA with YMM state"
+                            : "instruction set '%s': this CPU/OS lacks AVX-512F with ZMM state",
+                        isa);
+        ops = want == CPU_AVX2 ? &avx2_ops : &avx512_ops;
+#else
+        return fail(why, cap, "instruction set '%s': not an x86-64 build", isa);
+#endif
+    } else if (!strcmp(isa, "neon")) {
+        return fail(why, cap, "instruction set '%s': no NEON kernels in this build yet", isa);
+    } else {
+        return fail(why, cap,
+                    "unknown instruction set '%s' (scalar, generic, avx2, avx512, neon)", isa);
+    }
+    if (why && cap) snprintf(why, cap, "kernels: %s (%s)", ops->name, from);
+    return ops;
+}
+
+/* ------------------------------------------------------ scratch sizes */
+
+size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n)
+{
+    size_t b = 0;
+    for (int i = 0; i < N_ISAS; i++) {
+        const size_t s = ifk__gemm_scratch(isas[i], m, k, n);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p)
+{
+    size_t b = 0;
+    for (int i = 0; i < N_ISAS; i++) {
+        const size_t s = ifk__conv2d_scratch(isas[i], p);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int kh, int kw)
+{
+    size_t b = 0;
+    for (int i = 0; i < N_ISAS; i++) {
+        const size_t s = ifk__conv_transpose2d_scratch(isas[i], h, w, cin, cout, kh, kw);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads)
+{
+    (void)nq;
+    size_t b = (size_t)m * sizeof(float); /* the reference's contract */
+    for (int i = 0; i < N_ISAS; i++) {
+        const size_t s = ifk__attention_scratch(isas[i], m, c, heads);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw)
+{
+    size_t b = ifk_vit_attention_scratch(h, w) * sizeof(float);
+    for (int i = 0; i < N_ISAS; i++) {
+        const size_t s = ifk__vit_attention_scratch(isas[i], h, w, c, heads, gh, gw);
+        if (s > b) b = s;
+    }
+    return b;
+}

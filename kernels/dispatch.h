@@ -1,0 +1,101 @@
+/* dispatch.h -- run-time choice of kernel implementations (internal).
+ *
+ * Usage:
+ *   char why[128];
+ *   const ifk_ops *ops = ifk_select(NULL, why, sizeof why);  // best, or $IF_ISA
+ *   if (!ops) fail(why);
+ *   ops->linear(x, m, k, w, b, n, act, y, scratch);
+ *
+ * An ifk_ops is a static, read-only table: one per instruction set, never
+ * freed, shareable between threads. Every function in it has the semantics
+ * of the reference kernel of the same name in kernels.h (kernels/scalar/ is
+ * the numerical truth; the variants agree within float rounding) and:
+ *   - is re-entrant: any number of calls may run at once on disjoint outputs;
+ *   - allocates nothing: it works in the caller's `scratch` (see the
+ *     *_scratch_bytes functions below; 64-byte alignment is best, 4 bytes is
+ *     enough) and on the stack (< 64 KiB);
+ *   - works on a sub-range when given one, so that a caller can split one op
+ *     over threads: linear and attention on a slice of rows/queries (offset
+ *     x/q and y, pass the slice's row count), conv2d on output rows
+ *     [p->oy0, p->oy1), vit_attention on query tokens [q0, q1),
+ *     conv_transpose2d on input rows (offset x by Y0*w*cin and y by
+ *     Y0*kh*(w*kw)*cout, pass the slice's h).
+ *
+ * Instruction sets, best first: "avx512" (x86-64 with AVX-512F and AVX2+FMA,
+ * OS-enabled ZMM state), "avx2" (AVX2+FMA, OS-enabled YMM state), "scalar"
+ * (the portable reference kernels; every build). "neon" is reserved for
+ * AArch64 (not written yet: selecting it fails with a reason). "generic"
+ * runs the same packed drivers as the SIMD variants on a portable C
+ * micro-kernel: it is the template of a new port and is tested on every
+ * build, but never chosen by default.
+ *
+ * ------------------------------------------------------------------ ports
+ * Adding an ISA (e.g. kernels/arm/sgemm_8x12_neon.c) means writing the
+ * pieces of an ifk_isa (kernels/gemm.h) -- no packing, blocking or loop
+ * nest code:
+ *   - one micro-kernel ifk_ukr_fn with its MR x NR (register block) and the
+ *     cache blocks KC, MC, NC; its contract is in kernels/gemm.h;
+ *   - a few vector loops: softmax row, bias gather, layer norm, group norm,
+ *     activation, add, depthwise convolution, bilinear resize (any of them
+ *     may be the portable C one: kernels/gemm.c exports those);
+ * then an ifk_ops built from it with IFK_DEFINE_OPS (kernels/gemm.h), and a
+ * line in ifk_select (kernels/dispatch.c). tests/test_kernels_simd.c then
+ * checks the new variant against the reference on every op. */
+#ifndef IF_KERNELS_DISPATCH_H
+#define IF_KERNELS_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+typedef struct ifk_ops {
+    const char *name; /* "scalar", "generic", "avx2", "avx512" */
+
+    /* y = act(x w^T + bias): ifk_linear. scratch: ifk_linear_scratch_bytes. */
+    void (*linear)(const float *x, int64_t m, int64_t k, const float *w, const float *bias,
+                   int64_t n, int act, float *y, void *scratch);
+    /* ifk_conv2d on output rows [p->oy0, p->oy1) (all when oy1 == 0); y is
+     * the whole output map. scratch: ifk_conv2d_scratch_bytes. */
+    void (*conv2d)(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
+                   float *y, void *scratch);
+    /* ifk_conv_transpose2d. scratch: ifk_conv_transpose2d_scratch_bytes. */
+    void (*conv_transpose2d)(const float *x, int h, int w, int cin, const float *wt,
+                             const float *bias, int cout, int kh, int kw, float *y,
+                             void *scratch);
+    /* ifk_attention. scratch: ifk_attention_scratch_bytes. */
+    void (*attention)(const float *q, int64_t nq, const float *kv, int64_t m, int c, int heads,
+                      float scale, float *y, void *scratch);
+    /* ifk_vit_attention for query tokens [q0, q1) (token 0 is the class
+     * token); qkv and y are the whole (1+h*w)-token tensors.
+     * scratch: ifk_vit_attention_scratch_bytes. */
+    void (*vit_attention)(const float *qkv, int h, int w, int c, int heads, float scale,
+                          const float *table, int gh, int gw, int q0, int q1, float *y,
+                          void *scratch);
+    void (*layer_norm)(const float *x, int64_t rows, int64_t c, const float *gamma,
+                       const float *beta, float eps, float *y);
+    void (*group_norm)(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
+                       const float *beta, float eps, int act, float *y);
+    void (*activation)(const float *x, int64_t n, int act, float *y);
+    void (*add)(const float *a, const float *b, int64_t n, float *y);
+    void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow);
+} ifk_ops;
+
+/* The table for instruction set `isa` ("scalar", "generic", "avx2",
+ * "avx512", "neon"), or when isa is NULL or "": $IF_ISA if set and
+ * non-empty, else the best this CPU runs. NULL when the set is unknown, not
+ * compiled into this build or not supported by this CPU/OS; then why (may be
+ * NULL) holds the reason. Also fills why with a one-line description of the
+ * choice on success. Allocates nothing; thread-safe. */
+const ifk_ops *ifk_select(const char *isa, char *why, size_t cap);
+
+/* Per-call scratch bytes of each op, valid for every variant of this build
+ * (the maximum over them), so a plan does not depend on the ISA chosen
+ * later. For a call on a sub-range, the size for the whole op is enough. */
+size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n);
+size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p);
+size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int kh, int kw);
+size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads);
+size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw);
+
+#endif

@@ -1,0 +1,200 @@
+/* gemm.h -- the packed GEMM drivers and what an instruction set plugs into
+ * them (internal to kernels/).
+ *
+ * BLIS-style split: everything here and in kernels/gemm.c is portable C
+ * (packing, cache blocking, loop nests, the implicit-GEMM convolution, the
+ * fused attention); an instruction set contributes an ifk_isa: one
+ * register-blocked micro-kernel and a few vector loops.
+ *
+ * ------------------------------------------------------ the micro-kernel
+ *   void ukr(int64_t k, const float *a, size_t lda, const float *b,
+ *            float *c, size_t ldc, int mr, int nr, const ifk_epi *e);
+ *
+ * computes, for i < mr <= MR and j < nr <= NR,
+ *   acc[i][j] = (e->flags & IFK_EPI_LOAD ? c[i*ldc + j] : 0)
+ *               + sum over p < k, in increasing p, of a[i*lda + p] * b[p*NR + j]
+ * (one multiply-add per step; a fused FMA is fine), then when
+ * e->flags & IFK_EPI_FINAL:
+ *   acc += e->bias[j] (if bias), acc = act(acc) (e->act, IFK_ACT_*),
+ *   acc += e->res[i*e->ldr + j] (if res),
+ * and stores c[i*ldc + j] = acc[i][j]. Nothing outside i < mr, j < nr is
+ * read from a, c, bias or res, or written to c.
+ *   a: mr rows, lda floats apart, each k contiguous floats (any alignment:
+ *      the rows of x, input pixels of a convolution, a packed block);
+ *   b: a packed panel: k groups of NR floats (columns j >= nr are zero),
+ *      as ifk__pack_b makes it; 64-byte aligned when the scratch is;
+ *   k may be 0 (then acc is C or 0, and the epilogue still applies).
+ * MR x NR is the register block (6x16 on AVX2: 12 accumulators of 8
+ * floats; 14x32 on AVX-512: 28 of 16); edges (mr < MR, nr < NR) are the
+ * kernel's job (masked loads/stores, fewer rows), so that drivers never
+ * copy tiles.
+ *
+ * The activations must match kernels/scalar/scalar.h: ReLU propagates NaN,
+ * Hardswish divides by 6 (not a multiply by 1/6), GELU is
+ * 0.5f * x * (1 + erf(x / sqrt 2)) with erf accurate to ~1 ulp. */
+#ifndef IF_KERNELS_GEMM_H
+#define IF_KERNELS_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/dispatch.h"
+#include "kernels/kernels.h"
+
+enum { IFK_EPI_LOAD = 1, IFK_EPI_FINAL = 2 };
+
+typedef struct {
+    int flags;         /* IFK_EPI_LOAD | IFK_EPI_FINAL */
+    int act;           /* IFK_ACT_*, applied when FINAL */
+    const float *bias; /* bias of the tile's column 0, or NULL */
+    const float *res;  /* residual at the tile's (0, 0), rows ldr apart, or NULL */
+    size_t ldr;
+} ifk_epi;
+
+typedef void (*ifk_ukr_fn)(int64_t k, const float *a, size_t lda, const float *b, float *c,
+                           size_t ldc, int mr, int nr, const ifk_epi *e);
+
+/* What an instruction set provides. Vector loops have the semantics of the
+ * reference kernels of the same names (kernels.h) unless said here. */
+typedef struct ifk_isa {
+    const char *name;
+    int mr, nr;     /* register block of ukr */
+    int kc, mc, nc; /* cache blocks of the GEMM: kc x nr panels of B in L1,
+                     * mc x kc blocks of A in L2, kc x nc blocks of B in L3 */
+    ifk_ukr_fn ukr;
+    /* row[j] = scale * row[j] (+ bias[j] when bias), then softmax in place
+     * (max-subtracted exp, divided by the sum) over j < m; m >= 1. */
+    void (*softmax_row)(float *row, int64_t m, float scale, const float *bias);
+    /* dst[j] = tab[base - idx[j]] for j < n. */
+    void (*gather)(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx);
+    /* Depthwise conv2d (groups == cin == cout, kh*kw <= IFK_DW_MAX_TAPS) on
+     * output rows [p->oy0, p->oy1) (already resolved: oy1 > 0). */
+    void (*dwconv)(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
+                   float *y);
+    void (*layer_norm)(const float *x, int64_t rows, int64_t c, const float *gamma,
+                       const float *beta, float eps, float *y);
+    void (*group_norm)(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
+                       const float *beta, float eps, int act, float *y);
+    void (*activation)(const float *x, int64_t n, int act, float *y);
+    void (*add)(const float *a, const float *b, int64_t n, float *y);
+    void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow);
+} ifk_isa;
+
+enum { IFK_DW_MAX_TAPS = 64 };
+
+/* ------------------------------------------------------------ drivers */
+
+/* Packs rows [0, n) x columns [k0, k0 + kc) of w (n x k, rows ldw apart,
+ * nn.Linear layout) as ceil(n / nr) panels of kc x nr floats, zero-padded
+ * columns: bp[(j / nr) * kc * nr + p * nr + j % nr] = w[j * ldw + k0 + p]. */
+void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, int nr, float *bp);
+
+/* y[i*ldy + j] = act(bias[j] + sum_p x[i*ldx + p] * w[j*ldw + p]) (+ res[i*ldr + j] when res)
+ * for i < m, j < n: the BLIS loop nest (NC, KC, MC blocks, packed B,
+ * A packed when its row stride would thrash the cache). */
+void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+               const float *w, size_t ldw, const float *bias, int64_t n, int act,
+               const float *res, size_t ldr, float *y, size_t ldy, void *scratch);
+size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n);
+
+void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, const float *wt,
+                 const float *bias, float *y, void *scratch);
+size_t ifk__conv2d_scratch(const ifk_isa *isa, const ifk_conv_params *p);
+
+void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int cin,
+                           const float *wt, const float *bias, int cout, int kh, int kw,
+                           float *y, void *scratch);
+size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, int cout,
+                                     int kh, int kw);
+
+void ifk__attention(const ifk_isa *isa, const float *q, int64_t nq, const float *kv, int64_t m,
+                    int c, int heads, float scale, float *y, void *scratch);
+size_t ifk__attention_scratch(const ifk_isa *isa, int64_t m, int c, int heads);
+
+void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int c, int heads,
+                        float scale, const float *table, int gh, int gw, int q0, int q1,
+                        float *y, void *scratch);
+size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int heads, int gh,
+                                  int gw);
+
+/* Portable vector loops, usable in any ifk_isa (kernels/gemm.c). */
+void ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias);
+void ifk__gather_c(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx);
+void ifk__dwconv_c(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
+                   float *y);
+
+/* The instruction sets of this build (defined in their own files). */
+extern const ifk_isa ifk_isa_generic;
+#if defined(__x86_64__) || defined(_M_X64)
+#define IFK_HAVE_X86 1
+extern const ifk_isa ifk_isa_avx2;
+extern const ifk_isa ifk_isa_avx512;
+#endif
+
+/* Defines `static const ifk_ops NAME##_ops`, named "NAME", running the
+ * drivers above on ISA (an ifk_isa object). */
+#define IFK_DEFINE_OPS(NAME, ISA)                                                                 \
+    static void NAME##_linear(const float *x, int64_t m, int64_t k, const float *w,               \
+                              const float *bias, int64_t n, int act, float *y, void *s)           \
+    {                                                                                             \
+        ifk__gemm(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, NULL, 0, y, (size_t)n, \
+                  s);                                                                             \
+    }                                                                                             \
+    static void NAME##_conv2d(const float *x, const ifk_conv_params *p, const float *wt,          \
+                              const float *bias, float *y, void *s)                               \
+    {                                                                                             \
+        ifk__conv2d(&(ISA), x, p, wt, bias, y, s);                                                \
+    }                                                                                             \
+    static void NAME##_convt(const float *x, int h, int w, int cin, const float *wt,              \
+                             const float *bias, int cout, int kh, int kw, float *y, void *s)      \
+    {                                                                                             \
+        ifk__conv_transpose2d(&(ISA), x, h, w, cin, wt, bias, cout, kh, kw, y, s);                \
+    }                                                                                             \
+    static void NAME##_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c,   \
+                                 int heads, float scale, float *y, void *s)                       \
+    {                                                                                             \
+        ifk__attention(&(ISA), q, nq, kv, m, c, heads, scale, y, s);                              \
+    }                                                                                             \
+    static void NAME##_vit(const float *qkv, int h, int w, int c, int heads, float scale,         \
+                           const float *table, int gh, int gw, int q0, int q1, float *y,          \
+                           void *s)                                                               \
+    {                                                                                             \
+        ifk__vit_attention(&(ISA), qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, s);      \
+    }                                                                                             \
+    static void NAME##_ln(const float *x, int64_t rows, int64_t c, const float *g,               \
+                          const float *b, float eps, float *y)                                    \
+    {                                                                                             \
+        (ISA).layer_norm(x, rows, c, g, b, eps, y);                                               \
+    }                                                                                             \
+    static void NAME##_gn(const float *x, int64_t hw, int64_t c, int groups, const float *g,      \
+                          const float *b, float eps, int act, float *y)                           \
+    {                                                                                             \
+        (ISA).group_norm(x, hw, c, groups, g, b, eps, act, y);                                    \
+    }                                                                                             \
+    static void NAME##_act(const float *x, int64_t n, int act, float *y)                          \
+    {                                                                                             \
+        (ISA).activation(x, n, act, y);                                                           \
+    }                                                                                             \
+    static void NAME##_add(const float *a, const float *b, int64_t n, float *y)                   \
+    {                                                                                             \
+        (ISA).add(a, b, n, y);                                                                    \
+    }                                                                                             \
+    static void NAME##_resize(const float *x, int h, int w, int c, float *y, int oh, int ow)      \
+    {                                                                                             \
+        (ISA).resize_bilinear(x, h, w, c, y, oh, ow);                                             \
+    }                                                                                             \
+    static const ifk_ops NAME##_ops = {                                                           \
+        .name = #NAME,                                                                            \
+        .linear = NAME##_linear,                                                                  \
+        .conv2d = NAME##_conv2d,                                                                  \
+        .conv_transpose2d = NAME##_convt,                                                         \
+        .attention = NAME##_attention,                                                            \
+        .vit_attention = NAME##_vit,                                                              \
+        .layer_norm = NAME##_ln,                                                                  \
+        .group_norm = NAME##_gn,                                                                  \
+        .activation = NAME##_act,                                                                 \
+        .add = NAME##_add,                                                                        \
+        .resize_bilinear = NAME##_resize,                                                         \
+    }
+
+#endif

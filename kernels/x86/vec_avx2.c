@@ -1,0 +1,551 @@
+/* vec_avx2.c -- the AVX2+FMA vector loops (element-wise, norms, softmax,
+ * depthwise convolution, bilinear resize). Each has the semantics of the
+ * reference kernel of the same name and evaluates the same float
+ * expressions in the same order where that is cheap (norms, resize, the
+ * activations), so most results are bit-identical to the reference;
+ * sums that the reference makes sequential are vector partial sums here. */
+#if defined(__x86_64__) || defined(_M_X64)
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels/gemm.h"
+#include "kernels/scalar/scalar.h"
+#include "kernels/x86/vmath_avx2.h"
+#include "kernels/x86/x86.h"
+
+static inline float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float hmax8(__m256 v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline double hsum4d(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+    return _mm_cvtsd_f64(s);
+}
+
+/* ---------------------------------------------------------------- softmax */
+
+void ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bias)
+{
+    const __m256 vs = _mm256_set1_ps(scale);
+    __m256 vmax = _mm256_set1_ps(-INFINITY);
+    int64_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        __m256 v = _mm256_mul_ps(vs, _mm256_loadu_ps(row + j));
+        if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+        _mm256_storeu_ps(row + j, v);
+        vmax = _mm256_max_ps(vmax, v);
+    }
+    const int tail = (int)(m - j);
+    const __m256i tm = ifk_mask8(tail);
+    if (tail) {
+        __m256 v = _mm256_mul_ps(vs, _mm256_maskload_ps(row + j, tm));
+        if (bias) v = _mm256_add_ps(v, _mm256_maskload_ps(bias + j, tm));
+        _mm256_maskstore_ps(row + j, tm, v);
+        vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, _mm256_castsi256_ps(tm)));
+    }
+    const __m256 mx = _mm256_set1_ps(hmax8(vmax));
+    __m256 vsum = _mm256_setzero_ps();
+    for (j = 0; j + 8 <= m; j += 8) {
+        const __m256 e = ifk_exp8(_mm256_sub_ps(_mm256_loadu_ps(row + j), mx));
+        _mm256_storeu_ps(row + j, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    if (tail) {
+        __m256 e = ifk_exp8(_mm256_sub_ps(_mm256_maskload_ps(row + j, tm), mx));
+        e = _mm256_and_ps(e, _mm256_castsi256_ps(tm));
+        _mm256_maskstore_ps(row + j, tm, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    const __m256 inv = _mm256_set1_ps(1.0f / hsum8(vsum));
+    for (j = 0; j + 8 <= m; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
+    if (tail) _mm256_maskstore_ps(row + j, tm, _mm256_mul_ps(_mm256_maskload_ps(row + j, tm), inv));
+}
+
+void ifk__gather_avx2(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)
+{
+    const __m256i vb = _mm256_set1_epi32(base);
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256i ix = _mm256_sub_epi32(vb, _mm256_loadu_si256((const __m256i *)(idx + j)));
+        _mm256_storeu_ps(dst + j, _mm256_i32gather_ps(tab, ix, 4));
+    }
+    for (; j < n; j++) dst[j] = tab[base - idx[j]];
+}
+
+/* ---------------------------------------------------------- element-wise */
+
+void ifk__activation_avx2(const float *x, int64_t n, int act, float *y)
+{
+    if (act == IFK_ACT_NONE) {
+        if (y != x) memmove(y, x, (size_t)n * sizeof *x);
+        return;
+    }
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, ifk_act8(_mm256_loadu_ps(x + i), act));
+    if (i < n) {
+        const __m256i tm = ifk_mask8((int)(n - i));
+        _mm256_maskstore_ps(y + i, tm, ifk_act8(_mm256_maskload_ps(x + i, tm), act));
+    }
+}
+
+void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
+/* ------------------------------------------------------------------ norms */
+
+/* Sum of n floats, in double. */
+static double sum_d(const float *x, int64_t n)
+{
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+    double s = hsum4d(_mm256_add_pd(s0, s1));
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+/* Sum of (x - mean)^2 over n floats, in double. */
+static double sumsq_d(const float *x, int64_t n, double mean)
+{
+    const __m256d mv = _mm256_set1_pd(mean);
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), mv);
+        const __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), mv);
+        s0 = _mm256_fmadd_pd(d0, d0, s0);
+        s1 = _mm256_fmadd_pd(d1, d1, s1);
+    }
+    double s = hsum4d(_mm256_add_pd(s0, s1));
+    for (; i < n; i++) {
+        const double d = x[i] - mean;
+        s += d * d;
+    }
+    return s;
+}
+
+void ifk__layer_norm_avx2(const float *x, int64_t rows, int64_t c, const float *gamma,
+                          const float *beta, float eps, float *y)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * c;
+        float *yr = y + (size_t)r * c;
+        const double mean = sum_d(xr, c) / (double)c;
+        const double q = sumsq_d(xr, c, mean);
+        const float rstd = (float)(1.0 / sqrt(q / (double)c + (double)eps));
+        const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
+        const __m256 vr = _mm256_set1_ps(rstd), vh = _mm256_set1_ps(mhi), vl = _mm256_set1_ps(mlo);
+        int64_t i = 0;
+        for (; i + 8 <= c; i += 8) {
+            const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vh), vl);
+            const __m256 g = _mm256_mul_ps(vr, _mm256_loadu_ps(gamma + i));
+            _mm256_storeu_ps(yr + i, _mm256_add_ps(_mm256_mul_ps(t, g), _mm256_loadu_ps(beta + i)));
+        }
+        for (; i < c; i++) yr[i] = ((xr[i] - mhi) - mlo) * (rstd * gamma[i]) + beta[i];
+    }
+}
+
+enum { GN_CH = 256 };
+
+/* Per-channel double sums over hw pixels of channels [c0, c0+nk) of x, or
+ * of (x - mk)^2 when mk, added into cs[0..nk). */
+static void gn_channel_sums(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                            const double *mk, double *cs)
+{
+    for (int64_t p = 0; p < hw; p++) {
+        const float *xp = x + (size_t)p * c + c0;
+        int64_t k = 0;
+        for (; k + 4 <= nk; k += 4) {
+            __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(xp + k));
+            if (mk) {
+                v = _mm256_sub_pd(v, _mm256_loadu_pd(mk + k));
+                v = _mm256_mul_pd(v, v);
+            }
+            _mm256_storeu_pd(cs + k, _mm256_add_pd(_mm256_loadu_pd(cs + k), v));
+        }
+        for (; k < nk; k++) {
+            const double d = mk ? xp[k] - mk[k] : xp[k];
+            cs[k] += mk ? d * d : d;
+        }
+    }
+}
+
+void ifk__group_norm_avx2(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
+                          const float *beta, float eps, int act, float *y)
+{
+    const int64_t cg = c / groups;
+    const double count = (double)hw * (double)cg;
+    if (groups == 1) {
+        /* One group: whole-map sums, streaming. */
+        const int64_t n = hw * c;
+        const double mean = sum_d(x, n) / count;
+        const double var = sumsq_d(x, n, mean) / count;
+        const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
+        const float rstd = (float)(1.0 / sqrt(var + (double)eps));
+        for (int64_t k0 = 0; k0 < c; k0 += GN_CH) {
+            const int64_t nk = c - k0 < GN_CH ? c - k0 : GN_CH;
+            float sk[GN_CH];
+            for (int64_t k = 0; k < nk; k++) sk[k] = rstd * gamma[k0 + k];
+            const __m256 vh = _mm256_set1_ps(mhi), vl = _mm256_set1_ps(mlo);
+            for (int64_t p = 0; p < hw; p++) {
+                const float *xp = x + (size_t)p * c + k0;
+                float *yp = y + (size_t)p * c + k0;
+                int64_t k = 0;
+                for (; k + 8 <= nk; k += 8) {
+                    const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + k), vh), vl);
+                    const __m256 v = _mm256_add_ps(_mm256_mul_ps(t, _mm256_loadu_ps(sk + k)),
+                                                   _mm256_loadu_ps(beta + k0 + k));
+                    _mm256_storeu_ps(yp + k, ifk_act8(v, act));
+                }
+                for (; k < nk; k++) {
+                    float v = ((xp[k] - mhi) - mlo) * sk[k] + beta[k0 + k];
+                    ifk__act_inplace(&v, 1, act);
+                    yp[k] = v;
+                }
+            }
+        }
+        return;
+    }
+    int64_t gpc = GN_CH / cg; /* groups per chunk */
+    if (gpc < 1) gpc = 1;
+    for (int64_t g0 = 0; g0 < groups; g0 += gpc) {
+        const int64_t gn = groups - g0 < gpc ? groups - g0 : gpc;
+        const int64_t c0 = g0 * cg, n = gn * cg;
+        double gmean[GN_CH], gvar[GN_CH];
+        float mhi[GN_CH], mlo[GN_CH], rstd[GN_CH];
+        for (int64_t g = 0; g < gn; g++) gmean[g] = gvar[g] = 0.0;
+        /* Pass 1: means; pass 2: variances; channel sub-blocks of GN_CH. */
+        for (int pass = 0; pass < 2; pass++) {
+            for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
+                const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
+                double cs[GN_CH], mk[GN_CH];
+                for (int64_t k = 0; k < nk; k++) {
+                    cs[k] = 0.0;
+                    mk[k] = gmean[(k0 + k) / cg];
+                }
+                gn_channel_sums(x, hw, c, c0 + k0, nk, pass ? mk : NULL, cs);
+                for (int64_t k = 0; k < nk; k++) (pass ? gvar : gmean)[(k0 + k) / cg] += cs[k];
+            }
+            if (!pass)
+                for (int64_t g = 0; g < gn; g++) gmean[g] /= count;
+        }
+        for (int64_t g = 0; g < gn; g++) {
+            mhi[g] = (float)gmean[g];
+            mlo[g] = (float)(gmean[g] - (double)mhi[g]);
+            rstd[g] = (float)(1.0 / sqrt(gvar[g] / count + (double)eps));
+        }
+        for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
+            const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
+            const int64_t base = c0 + k0;
+            float mk[GN_CH], lk[GN_CH], sk[GN_CH];
+            for (int64_t k = 0; k < nk; k++) {
+                const int64_t g = (k0 + k) / cg;
+                mk[k] = mhi[g];
+                lk[k] = mlo[g];
+                sk[k] = rstd[g] * gamma[base + k];
+            }
+            for (int64_t p = 0; p < hw; p++) {
+                const float *xp = x + (size_t)p * c + base;
+                float *yp = y + (size_t)p * c + base;
+                int64_t k = 0;
+                for (; k + 8 <= nk; k += 8) {
+                    const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + k), _mm256_loadu_ps(mk + k)),
+                                                   _mm256_loadu_ps(lk + k));
+                    const __m256 v = _mm256_add_ps(_mm256_mul_ps(t, _mm256_loadu_ps(sk + k)),
+                                                   _mm256_loadu_ps(beta + base + k));
+                    _mm256_storeu_ps(yp + k, ifk_act8(v, act));
+                }
+                for (; k < nk; k++) {
+                    float v = ((xp[k] - mk[k]) - lk[k]) * sk[k] + beta[base + k];
+                    ifk__act_inplace(&v, 1, act);
+                    yp[k] = v;
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------ depthwise convolution */
+
+enum { DW_CB = 64, DW3_CB = 512 };
+
+/* One output pixel, 8 channels, taps clipped to the image (weights from
+ * the [tap][channel] block wb). */
+static inline __m256 dw3_pixel(const float *x, const ifk_conv_params *p, int c, int cv, int iy0,
+                               int ky0, int ky1, int ix0, const float *wbv, int full, __m256i tm)
+{
+    const int kx0 = ix0 < 0 ? -ix0 : 0;
+    const int kx1 = p->w - ix0 < 3 ? p->w - ix0 : 3;
+    __m256 acc = _mm256_setzero_ps();
+    for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++) {
+            const float *q = x + ((size_t)(iy0 + ky) * p->w + ix0 + kx) * c + cv;
+            const __m256 xv = full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, tm);
+            acc = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wbv + (ky * 3 + kx) * DW3_CB), acc);
+        }
+    return acc;
+}
+
+/* 3x3 kernels. Interior pixels go 4 at a time: per 8-channel vector the 9
+ * weights stay in registers for the 4 pixels (36 FMAs on 36 loads from the
+ * 3 x 6 input pixels of the tile, which stay in L1 while the channel
+ * vectors go by). Taps are summed in (ky, kx) order, as the reference,
+ * then bias and the activation. */
+static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
+                  float *y)
+{
+    int ho, wo;
+    ifk_conv2d_out_size(p, &ho, &wo);
+    const int c = p->cin;
+    const size_t rs = (size_t)p->w * c, ps = (size_t)p->sw * c;
+    float wb[9 * DW3_CB], bb[DW3_CB];
+    for (int c0 = 0; c0 < c; c0 += DW3_CB) {
+        const int nb = c - c0 < DW3_CB ? c - c0 : DW3_CB;
+        const int nv = (nb + 7) / 8;
+        for (int t = 0; t < 9; t++)
+            for (int j = 0; j < nv * 8; j++) wb[t * DW3_CB + j] = j < nb ? wt[(size_t)(c0 + j) * 9 + t] : 0.0f;
+        for (int j = 0; j < nv * 8; j++) bb[j] = bias && j < nb ? bias[c0 + j] : 0.0f;
+        /* Output columns [xlo, xhi) have all three kernel columns inside. */
+        int xlo = (p->pl + p->sw - 1) / p->sw;
+        int xhi = p->w + p->pl - 3 >= 0 ? (p->w + p->pl - 3) / p->sw + 1 : 0;
+        if (xhi > wo) xhi = wo;
+        if (xlo > xhi) xlo = xhi;
+        for (int Y = p->oy0; Y < p->oy1; Y++) {
+            const int iy0 = Y * p->sh - p->pt;
+            const int ky0 = iy0 < 0 ? -iy0 : 0;
+            const int ky1 = p->h - iy0 < 3 ? p->h - iy0 : 3;
+            const int quad_end = ky0 == 0 && ky1 == 3 ? xlo + (xhi - xlo) / 4 * 4 : xlo;
+            float *yr = y + (size_t)Y * wo * c + c0;
+            for (int X = 0; X < wo;) {
+                const int n = X >= xlo && X < quad_end ? 4 : 1;
+                const int ix0 = X * p->sw - p->pl;
+                for (int v = 0; v < nv; v++) {
+                    const int cv = c0 + 8 * v, full = nb - 8 * v >= 8;
+                    const __m256i tm = ifk_mask8(nb - 8 * v);
+                    const __m256 bv = _mm256_loadu_ps(bb + 8 * v);
+                    float *yp = yr + (size_t)X * c + 8 * v;
+                    if (n == 4) {
+                        __m256 w[9], a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+#pragma GCC unroll 9
+                        for (int t = 0; t < 9; t++) w[t] = _mm256_loadu_ps(wb + t * DW3_CB + 8 * v);
+                        const float *xp = x + ((size_t)iy0 * p->w + ix0) * c + cv;
+#pragma GCC unroll 3
+                        for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+                            for (int kx = 0; kx < 3; kx++) {
+                                const float *q = xp + ky * rs + (size_t)kx * c;
+                                const __m256 wv = w[ky * 3 + kx];
+                                if (full) {
+                                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q), wv, a0);
+                                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + ps), wv, a1);
+                                    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 2 * ps), wv, a2);
+                                    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 3 * ps), wv, a3);
+                                } else {
+                                    a0 = _mm256_fmadd_ps(_mm256_maskload_ps(q, tm), wv, a0);
+                                    a1 = _mm256_fmadd_ps(_mm256_maskload_ps(q + ps, tm), wv, a1);
+                                    a2 = _mm256_fmadd_ps(_mm256_maskload_ps(q + 2 * ps, tm), wv, a2);
+                                    a3 = _mm256_fmadd_ps(_mm256_maskload_ps(q + 3 * ps, tm), wv, a3);
+                                }
+                            }
+                        a0 = ifk_act8(_mm256_add_ps(a0, bv), p->act);
+                        a1 = ifk_act8(_mm256_add_ps(a1, bv), p->act);
+                        a2 = ifk_act8(_mm256_add_ps(a2, bv), p->act);
+                        a3 = ifk_act8(_mm256_add_ps(a3, bv), p->act);
+                        if (full) {
+                            _mm256_storeu_ps(yp, a0);
+                            _mm256_storeu_ps(yp + c, a1);
+                            _mm256_storeu_ps(yp + 2 * (size_t)c, a2);
+                            _mm256_storeu_ps(yp + 3 * (size_t)c, a3);
+                        } else {
+                            _mm256_maskstore_ps(yp, tm, a0);
+                            _mm256_maskstore_ps(yp + c, tm, a1);
+                            _mm256_maskstore_ps(yp + 2 * (size_t)c, tm, a2);
+                            _mm256_maskstore_ps(yp + 3 * (size_t)c, tm, a3);
+                        }
+                    } else {
+                        const __m256 acc = dw3_pixel(x, p, c, cv, iy0, ky0, ky1, ix0, wb + 8 * v, full, tm);
+                        const __m256 r = ifk_act8(_mm256_add_ps(acc, bv), p->act);
+                        if (full)
+                            _mm256_storeu_ps(yp, r);
+                        else
+                            _mm256_maskstore_ps(yp, tm, r);
+                    }
+                }
+                X += n;
+            }
+        }
+    }
+}
+
+/* groups == cin == cout, taps <= IFK_DW_MAX_TAPS; rows [p->oy0, p->oy1).
+ * 3x3: dw3x3. Otherwise per block of 64 channels the weights go to the
+ * stack as [tap][channel]; per output pixel 8 vector accumulators over the
+ * in-image taps, in (ky, kx) order, then bias and the activation. */
+void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt,
+                      const float *bias, float *y)
+{
+    if (p->kh == 3 && p->kw == 3) {
+        dw3x3(x, p, wt, bias, y);
+        return;
+    }
+    int ho, wo;
+    ifk_conv2d_out_size(p, &ho, &wo);
+    const int c = p->cin, taps = p->kh * p->kw;
+    float wb[IFK_DW_MAX_TAPS * DW_CB];
+    for (int c0 = 0; c0 < c; c0 += DW_CB) {
+        const int nb = c - c0 < DW_CB ? c - c0 : DW_CB;
+        const int nv = (nb + 7) / 8;
+        const __m256i tm = ifk_mask8(nb - (nv - 1) * 8); /* lanes of the last vector */
+        for (int t = 0; t < taps; t++)
+            for (int j = 0; j < DW_CB; j++)
+                wb[t * DW_CB + j] = j < nb ? wt[(size_t)(c0 + j) * taps + t] : 0.0f;
+        __m256 vb[DW_CB / 8];
+#pragma GCC unroll 8
+        for (int v = 0; v < DW_CB / 8; v++) {
+            const int n = nb - v * 8;
+            vb[v] = !bias || n <= 0 ? _mm256_setzero_ps()
+                    : n >= 8        ? _mm256_loadu_ps(bias + c0 + v * 8)
+                                    : _mm256_maskload_ps(bias + c0 + v * 8, ifk_mask8(n));
+        }
+        for (int Y = p->oy0; Y < p->oy1; Y++) {
+            const int iy0 = Y * p->sh - p->pt;
+            const int ky0 = iy0 < 0 ? -iy0 : 0;
+            const int ky1 = p->h - iy0 < p->kh ? p->h - iy0 : p->kh;
+            for (int X = 0; X < wo; X++) {
+                const int ix0 = X * p->sw - p->pl;
+                const int kx0 = ix0 < 0 ? -ix0 : 0;
+                const int kx1 = p->w - ix0 < p->kw ? p->w - ix0 : p->kw;
+                __m256 acc[DW_CB / 8];
+#pragma GCC unroll 8
+                for (int v = 0; v < DW_CB / 8; v++) acc[v] = _mm256_setzero_ps();
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        const float *xp = x + ((size_t)(iy0 + ky) * p->w + (ix0 + kx)) * c + c0;
+                        const float *wp = wb + (ky * p->kw + kx) * DW_CB;
+                        if (nb == DW_CB) {
+#pragma GCC unroll 8
+                            for (int v = 0; v < DW_CB / 8; v++)
+                                acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8 * v), _mm256_loadu_ps(wp + 8 * v), acc[v]);
+                        } else {
+#pragma GCC unroll 8
+                            for (int v = 0; v < DW_CB / 8; v++) {
+                                if (v >= nv) break;
+                                const __m256 xv = v < nv - 1 ? _mm256_loadu_ps(xp + 8 * v)
+                                                             : _mm256_maskload_ps(xp + 8 * v, tm);
+                                acc[v] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wp + 8 * v), acc[v]);
+                            }
+                        }
+                    }
+                float *yp = y + ((size_t)Y * wo + X) * c + c0;
+#pragma GCC unroll 8
+                for (int v = 0; v < DW_CB / 8; v++) {
+                    if (v >= nv) break;
+                    const __m256 r = ifk_act8(_mm256_add_ps(acc[v], vb[v]), p->act);
+                    if (v < nv - 1 || nb == DW_CB)
+                        _mm256_storeu_ps(yp + 8 * v, r);
+                    else
+                        _mm256_maskstore_ps(yp + 8 * v, tm, r);
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------ bilinear resize */
+
+typedef struct {
+    int i0, i1;
+    float l0, l1;
+} lin_tap;
+
+/* As kernels/scalar/resize_pool.c (PyTorch's index rule). */
+static lin_tap lin_index(int dst, int in, int out, float scale)
+{
+    lin_tap t;
+    if (in == out) {
+        t.i0 = t.i1 = dst;
+        t.l0 = 1.0f;
+        t.l1 = 0.0f;
+        return t;
+    }
+    float src = scale * ((float)dst + 0.5f) - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    int i0 = (int)src;
+    if (i0 > in - 1) i0 = in - 1;
+    float l1 = src - (float)i0;
+    l1 = l1 < 0.0f ? 0.0f : l1 > 1.0f ? 1.0f : l1;
+    t.i0 = i0;
+    t.i1 = i0 + (i0 < in - 1);
+    t.l1 = l1;
+    t.l0 = 1.0f - l1;
+    return t;
+}
+
+/* Channels-wide vectors; few channels (< 8) go to the reference. Same
+ * expression as the reference: h0*(w0*a + w1*b) + h1*(w0*d + w1*e). */
+void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, int oh, int ow)
+{
+    if (c < 8 || (h == oh && w == ow)) {
+        ifk_resize_bilinear(x, h, w, c, y, oh, ow);
+        return;
+    }
+    const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
+    const __m256i tm = ifk_mask8(c % 8);
+    for (int oy = 0; oy < oh; oy++) {
+        const lin_tap ty = lin_index(oy, h, oh, sy);
+        const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
+        const __m256 h0 = _mm256_set1_ps(ty.l0), h1 = _mm256_set1_ps(ty.l1);
+        for (int ox = 0; ox < ow; ox++) {
+            const lin_tap tx = lin_index(ox, w, ow, sx);
+            const __m256 w0 = _mm256_set1_ps(tx.l0), w1 = _mm256_set1_ps(tx.l1);
+            const float *a = r0 + (size_t)tx.i0 * c, *b = r0 + (size_t)tx.i1 * c;
+            const float *d = r1 + (size_t)tx.i0 * c, *e = r1 + (size_t)tx.i1 * c;
+            float *yp = y + ((size_t)oy * ow + ox) * c;
+            int k = 0;
+            for (; k + 8 <= c; k += 8) {
+                const __m256 top = _mm256_add_ps(_mm256_mul_ps(w0, _mm256_loadu_ps(a + k)),
+                                                 _mm256_mul_ps(w1, _mm256_loadu_ps(b + k)));
+                const __m256 bot = _mm256_add_ps(_mm256_mul_ps(w0, _mm256_loadu_ps(d + k)),
+                                                 _mm256_mul_ps(w1, _mm256_loadu_ps(e + k)));
+                _mm256_storeu_ps(yp + k, _mm256_add_ps(_mm256_mul_ps(h0, top), _mm256_mul_ps(h1, bot)));
+            }
+            if (k < c) {
+                const __m256 top = _mm256_add_ps(_mm256_mul_ps(w0, _mm256_maskload_ps(a + k, tm)),
+                                                 _mm256_mul_ps(w1, _mm256_maskload_ps(b + k, tm)));
+                const __m256 bot = _mm256_add_ps(_mm256_mul_ps(w0, _mm256_maskload_ps(d + k, tm)),
+                                                 _mm256_mul_ps(w1, _mm256_maskload_ps(e + k, tm)));
+                _mm256_maskstore_ps(yp + k, tm, _mm256_add_ps(_mm256_mul_ps(h0, top), _mm256_mul_ps(h1, bot)));
+            }
+        }
+    }
+}
+
+#else
+typedef int ifk_no_avx2_vec; /* not an x86-64 build: nothing here */
+#endif

@@ -1,0 +1,26 @@
+/* x86.h -- the x86-64 vector loops (kernels/x86/vec_avx2.c, vec_avx512.c),
+ * for the ifk_isa tables of the micro-kernel files. Semantics: gemm.h. */
+#ifndef IF_KERNELS_X86_H
+#define IF_KERNELS_X86_H
+
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+void ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bias);
+void ifk__gather_avx2(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx);
+void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt,
+                      const float *bias, float *y);
+void ifk__layer_norm_avx2(const float *x, int64_t rows, int64_t c, const float *gamma,
+                          const float *beta, float eps, float *y);
+void ifk__group_norm_avx2(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
+                          const float *beta, float eps, int act, float *y);
+void ifk__activation_avx2(const float *x, int64_t n, int act, float *y);
+void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y);
+void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, int oh, int ow);
+
+void ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *bias);
+void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base,
+                        const int32_t *idx);
+
+#endif

@@ -1,0 +1,696 @@
+/* test_kernels_simd.c -- every kernel variant (kernels/dispatch.h) against
+ * the portable reference kernels (kernels/scalar/, tested on their own by
+ * test_kernels.c): the packed drivers on the portable micro-kernel
+ * ("generic"), AVX2 and AVX-512 when this CPU has them (else skipped with
+ * the reason), on odd sizes: tails against MR, NR and the vector width,
+ * K and N beyond the cache blocks, unaligned row starts, sub-ranges
+ * (row slices, conv2d output rows, vit_attention query tokens), in-place
+ * calls. Scratch buffers have exactly the size the size functions give (at
+ * an unaligned address) so that the sanitizer build catches overruns.
+ *
+ * Tolerances: results agree with the reference within float rounding; the
+ * variants use FMA, other summation blockings and their own exp/erf, so the
+ * bound is relative to the magnitude of the terms of each sum.
+ *
+ * Last line of output: "N passed, M failed"; exit status 1 on any failure. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/dispatch.h"
+#include "kernels/gemm.h"
+#include "kernels/kernels.h"
+
+/* ------------------------------------------------------------------ harness */
+
+static int n_pass, n_fail;
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+
+static uint32_t rnd_u32(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng >> 32);
+}
+
+static float rnd_f(float lo, float hi)
+{
+    return lo + (hi - lo) * (float)((double)rnd_u32() / 4294967296.0);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static float *rnd_buf(size_t n, float lo, float hi)
+{
+    float *p = xmalloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = rnd_f(lo, hi);
+    return p;
+}
+
+static float *fill(size_t n, float v)
+{
+    float *p = xmalloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = v;
+    return p;
+}
+
+/* Scratch of exactly `bytes`, deliberately 4 bytes off a 64-byte boundary;
+ * the block pointer to free is in *base. */
+static void *scratch_of(size_t bytes, void **base)
+{
+    char *p = xmalloc(bytes + 4);
+    *base = p;
+    return p + 4;
+}
+
+static void result(int ok, const char *what)
+{
+    if (ok) {
+        n_pass++;
+    } else {
+        n_fail++;
+        printf("FAIL %s\n", what);
+    }
+}
+
+/* |got - want| <= atol + rtol * |want| everywhere (NaN must match NaN). */
+static void check(const char *what, const float *got, const float *want, size_t n, double atol,
+                  double rtol)
+{
+    size_t bad = 0, first = 0;
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(want[i]) || isnan(got[i])) {
+            if (!(isnan(want[i]) && isnan(got[i])) && !bad++) first = i;
+            continue;
+        }
+        if (got[i] == want[i]) continue; /* also infinities */
+        const double d = fabs((double)got[i] - (double)want[i]);
+        if (!(d <= atol + rtol * fabs((double)want[i])) && !bad++) first = i;
+        if (d > worst) worst = d;
+    }
+    if (bad)
+        printf("  %s: %zu/%zu mismatches, first at %zu: got %.9g want %.9g (max abs err %.3g)\n",
+               what, bad, n, first, (double)got[first], (double)want[first], worst);
+    result(bad == 0, what);
+}
+
+static void check_exact(const char *what, const float *got, const float *want, size_t n)
+{
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(got + i, want + i, sizeof *got) && !bad++) first = i;
+    if (bad)
+        printf("  %s: %zu/%zu differ, first at %zu: got %.9g want %.9g\n", what, bad, n, first,
+               (double)got[first], (double)want[first]);
+    result(bad == 0, what);
+}
+
+static const char *act_name[] = {"none", "relu", "gelu", "hardswish"};
+
+/* ------------------------------------------------------------ variants */
+
+typedef struct {
+    const char *name;
+    const ifk_ops *ops;
+    const ifk_isa *isa;
+} variant;
+
+static variant vars[4];
+static int n_vars;
+
+static void find_variants(void)
+{
+    static const char *names[] = {"generic", "avx2", "avx512"};
+    for (int i = 0; i < 3; i++) {
+        char why[160];
+        const ifk_ops *ops = ifk_select(names[i], why, sizeof why);
+        if (!ops) {
+            printf("skip %s: %s\n", names[i], why);
+            continue;
+        }
+        variant v = {names[i], ops, &ifk_isa_generic};
+#ifdef IFK_HAVE_X86
+        if (!strcmp(names[i], "avx2")) v.isa = &ifk_isa_avx2;
+        if (!strcmp(names[i], "avx512")) v.isa = &ifk_isa_avx512;
+#endif
+        result(!strcmp(ops->name, names[i]), "ifk_select returns the table asked for");
+        vars[n_vars++] = v;
+    }
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+static void test_select(void)
+{
+    char why[160];
+    const ifk_ops *s = ifk_select("scalar", why, sizeof why);
+    result(s && !strcmp(s->name, "scalar") && s->linear && s->conv2d && s->conv_transpose2d &&
+               s->attention && s->vit_attention && s->layer_norm && s->group_norm &&
+               s->activation && s->add && s->resize_bilinear,
+           "select scalar: complete table");
+    why[0] = 0;
+    result(!ifk_select("sse9", why, sizeof why) && strstr(why, "sse9"), "select unknown: NULL + reason");
+    result(!ifk_select("neon", why, sizeof why) && why[0], "select neon: NULL + reason (not written yet)");
+    result(!ifk_select("bogus", NULL, 0), "select with no reason buffer");
+    const char *old = getenv("IF_ISA");
+    char saved[64] = "";
+    if (old) snprintf(saved, sizeof saved, "%s", old);
+    unsetenv("IF_ISA");
+    const ifk_ops *best = ifk_select(NULL, why, sizeof why);
+    result(best != NULL, "select best");
+    printf("best: %s\n", why);
+    setenv("IF_ISA", "scalar", 1);
+    const ifk_ops *e = ifk_select(NULL, why, sizeof why);
+    result(e && !strcmp(e->name, "scalar") && strstr(why, "IF_ISA"), "IF_ISA overrides");
+    result(ifk_select("generic", why, sizeof why) == &*ifk_select("generic", NULL, 0),
+           "an explicit name wins over IF_ISA");
+    setenv("IF_ISA", "nonsense", 1);
+    result(!ifk_select(NULL, why, sizeof why) && strstr(why, "nonsense"), "bad IF_ISA: NULL + reason");
+    setenv("IF_ISA", "", 1);
+    result(ifk_select(NULL, why, sizeof why) == best, "empty IF_ISA: best");
+    if (old) setenv("IF_ISA", saved, 1);
+    else unsetenv("IF_ISA");
+}
+
+/* -------------------------------------------------------- micro-kernel */
+
+/* Each micro-kernel on every mr x nr edge, k in {0, 1, 5, 37}, with and
+ * without LOAD / FINAL, bias, every activation and a residual; a and c at
+ * odd strides. Reference in double with float-rounded terms. */
+static void test_ukr(const variant *v)
+{
+    const ifk_isa *I = v->isa;
+    const int MR = I->mr, NR = I->nr;
+    static const int ks[] = {0, 1, 5, 37};
+    const size_t lda = 41, ldc = (size_t)NR + 3, ldr = (size_t)NR + 5;
+    float *a = rnd_buf((size_t)MR * lda, -1, 1), *b = rnd_buf(37 * (size_t)NR, -1, 1);
+    float *bias = rnd_buf((size_t)NR, -1, 1), *res = rnd_buf((size_t)MR * ldr, -1, 1);
+    float *c0 = rnd_buf((size_t)MR * ldc, -1, 1);
+    float *c = xmalloc((size_t)MR * ldc * sizeof *c), *want = xmalloc((size_t)MR * ldc * sizeof *want);
+    int bad = 0;
+    char what[160];
+    for (int ki = 0; ki < 4; ki++)
+        for (int mode = 0; mode < 4; mode++)
+            for (int mr = 1; mr <= MR; mr++)
+                for (int nr = 1; nr <= NR; nr++) {
+                    const int k = ks[ki], act = mode == 3 ? (mr + nr) % 4 : IFK_ACT_NONE;
+                    ifk_epi e = {0, act, NULL, NULL, ldr};
+                    if (mode & 1) e.flags |= IFK_EPI_LOAD;
+                    if (mode & 2) {
+                        e.flags |= IFK_EPI_FINAL;
+                        e.bias = (mr & 1) ? bias : NULL;
+                        e.res = (nr & 1) ? res : NULL;
+                    }
+                    memcpy(c, c0, (size_t)MR * ldc * sizeof *c);
+                    memcpy(want, c0, (size_t)MR * ldc * sizeof *c);
+                    for (int i = 0; i < mr; i++)
+                        for (int j = 0; j < nr; j++) {
+                            float s = (e.flags & IFK_EPI_LOAD) ? c0[i * ldc + j] : 0.0f;
+                            for (int p = 0; p < k; p++) s = fmaf(a[i * lda + p], b[p * NR + j], s);
+                            if (e.flags & IFK_EPI_FINAL) {
+                                if (e.bias) s += bias[j];
+                                ifk_activation(&s, 1, act, &s);
+                                if (e.res) s += res[i * ldr + j];
+                            }
+                            want[i * ldc + j] = s;
+                        }
+                    I->ukr(k, a, lda, b, c, ldc, mr, nr, &e);
+                    for (size_t t = 0; t < (size_t)MR * ldc; t++) {
+                        const double d = fabs((double)c[t] - want[t]);
+                        if (!(d <= 1e-5 + 1e-5 * fabs(want[t]))) {
+                            if (!bad++)
+                                printf("  %s ukr k=%d mode=%d mr=%d nr=%d at %zu: got %.9g want %.9g\n",
+                                       v->name, k, mode, mr, nr, t, (double)c[t], (double)want[t]);
+                        }
+                    }
+                }
+    snprintf(what, sizeof what, "%s micro-kernel %dx%d: every edge, LOAD/FINAL, bias, acts, residual",
+             v->name, MR, NR);
+    result(bad == 0, what);
+    free(a);
+    free(b);
+    free(bias);
+    free(res);
+    free(c0);
+    free(c);
+    free(want);
+}
+
+/* ------------------------------------------------------------- linear */
+
+static void test_linear(const variant *v)
+{
+    static const int64_t shapes[][3] = {
+        {1, 1, 1},    {7, 13, 5},     {15, 16, 17},  {37, 300, 70}, {50, 19, 3100},
+        {29, 64, 33}, {3, 513, 2},    {61, 1024, 9}, {100, 32, 32}, {14, 3072, 40},
+    };
+    char what[160];
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int64_t m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        const int act = (int)(s % 4);
+        /* x starts one float into its block: unaligned rows. */
+        float *xb = rnd_buf((size_t)(m * k) + 1, -1, 1), *x = xb + 1;
+        float *w = rnd_buf((size_t)(n * k), -1, 1), *bias = s % 3 ? rnd_buf((size_t)n, -1, 1) : NULL;
+        float *want = fill((size_t)(m * n), 0), *got = fill((size_t)(m * n), NAN);
+        void *sb, *scr = scratch_of(ifk_linear_scratch_bytes(m, k, n), &sb);
+        ifk_linear(x, m, k, w, bias, n, act, want);
+        const double atol = 2e-6 * sqrt((double)k) + 1e-6;
+        v->ops->linear(x, m, k, w, bias, n, act, got, scr);
+        snprintf(what, sizeof what, "%s linear %lldx%lldx%lld %s%s", v->name, (long long)m,
+                 (long long)k, (long long)n, act_name[act], bias ? " bias" : "");
+        check(what, got, want, (size_t)(m * n), atol, 1e-5);
+        /* Row slices, as threads would call it. */
+        if (m >= 3) {
+            float *got2 = fill((size_t)(m * n), NAN);
+            const int64_t cut[] = {0, m / 3, m / 3 + 1, m};
+            for (int r = 0; r < 3; r++)
+                v->ops->linear(x + cut[r] * k, cut[r + 1] - cut[r], k, w, bias, n, act,
+                               got2 + cut[r] * n, scr);
+            snprintf(what, sizeof what, "%s linear %lldx%lldx%lld row slices", v->name,
+                     (long long)m, (long long)k, (long long)n);
+            check(what, got2, want, (size_t)(m * n), atol, 1e-5);
+            free(got2);
+        }
+        free(xb);
+        free(w);
+        free(bias);
+        free(want);
+        free(got);
+        free(sb);
+    }
+}
+
+/* ------------------------------------------------------------- conv2d */
+
+typedef struct {
+    int h, w, cin, cout, kh, kw, sh, sw, pt, pl, pb, pr, groups, act;
+} conv_case;
+
+static void test_conv2d(const variant *v)
+{
+    static const conv_case cases[] = {
+        /* 3x3 s1 p1: the UPerHead shape, tails in both directions */
+        {17, 40, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_RELU},
+        {9, 13, 67, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_NONE},
+        {1, 1, 5, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_GELU},
+        {2, 3, 7, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_HARDSWISH},
+        {16, 30, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_RELU},
+        /* strided, asymmetric padding, no padding, big kernels */
+        {13, 11, 9, 33, 3, 3, 2, 2, 1, 1, 1, 1, 1, IFK_ACT_NONE},
+        {10, 12, 20, 18, 2, 2, 2, 2, 0, 0, 0, 0, 1, IFK_ACT_NONE},
+        {32, 48, 3, 40, 16, 16, 16, 16, 0, 0, 0, 0, 1, IFK_ACT_NONE},
+        {8, 9, 6, 10, 3, 4, 1, 2, 0, 1, 2, 0, 1, IFK_ACT_RELU},
+        {4, 5, 3, 8, 5, 5, 1, 1, 3, 3, 3, 3, 1, IFK_ACT_NONE}, /* rows fully in padding */
+        {7, 7, 4, 4, 7, 7, 1, 1, 0, 0, 0, 0, 1, IFK_ACT_NONE}, /* 1x1 output */
+        /* 1x1: GEMM path, and strided 1x1 */
+        {11, 13, 24, 36, 1, 1, 1, 1, 0, 0, 0, 0, 1, IFK_ACT_HARDSWISH},
+        {11, 13, 24, 36, 1, 1, 2, 2, 0, 0, 0, 0, 1, IFK_ACT_NONE},
+        /* depthwise (fused bias + hardswish), tails against 8/64 channels */
+        {12, 14, 67, 67, 3, 3, 1, 1, 1, 1, 1, 1, 67, IFK_ACT_HARDSWISH},
+        {5, 6, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, IFK_ACT_NONE},
+        {9, 9, 130, 130, 5, 5, 2, 2, 2, 2, 2, 2, 130, IFK_ACT_RELU},
+        {3, 2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, IFK_ACT_GELU},
+        {11, 19, 24, 24, 3, 3, 2, 2, 1, 1, 1, 1, 24, IFK_ACT_HARDSWISH},
+        {6, 21, 600, 600, 3, 3, 1, 1, 0, 2, 1, 0, 600, IFK_ACT_RELU}, /* > 512 channels */
+        /* grouped, not depthwise: the reference path */
+        {6, 7, 8, 12, 3, 3, 1, 1, 1, 1, 1, 1, 2, IFK_ACT_NONE},
+    };
+    char what[200];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const conv_case *c = &cases[s];
+        ifk_conv_params p = {c->h, c->w, c->cin, c->cout, c->kh, c->kw, c->sh, c->sw,
+                             c->pt, c->pl, c->pb, c->pr, c->groups, c->act, 0, 0};
+        int ho, wo;
+        ifk_conv2d_out_size(&p, &ho, &wo);
+        const size_t K = (size_t)c->kh * c->kw * (c->cin / c->groups), ny = (size_t)ho * wo * c->cout;
+        float *xb = rnd_buf((size_t)c->h * c->w * c->cin + 1, -1, 1), *x = xb + 1;
+        float *wt = rnd_buf((size_t)c->cout * K, -1, 1), *bias = s % 4 != 1 ? rnd_buf((size_t)c->cout, -1, 1) : NULL;
+        float *want = fill(ny, 0), *got = fill(ny, NAN);
+        void *sb, *scr = scratch_of(ifk_conv2d_scratch_bytes(&p), &sb);
+        ifk_conv2d(x, &p, wt, bias, want);
+        v->ops->conv2d(x, &p, wt, bias, got, scr);
+        const double atol = 2e-6 * sqrt((double)K) + 1e-6;
+        snprintf(what, sizeof what, "%s conv2d %dx%dx%d->%d k%dx%d s%dx%d p%d,%d,%d,%d g%d %s",
+                 v->name, c->h, c->w, c->cin, c->cout, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl,
+                 c->pb, c->pr, c->groups, act_name[c->act]);
+        check(what, got, want, ny, atol, 1e-5);
+        /* Output-row ranges: [0, a), [a, b), [b, 0 = end). */
+        if (ho >= 2) {
+            float *got2 = fill(ny, NAN);
+            const int cut[] = {0, ho / 3, ho / 3 + 1, 0};
+            for (int r = 0; r < 3; r++) {
+                ifk_conv_params q = p;
+                q.oy0 = cut[r];
+                q.oy1 = cut[r + 1];
+                v->ops->conv2d(x, &q, wt, bias, got2, scr);
+            }
+            snprintf(what, sizeof what, "%s conv2d case %zu output-row ranges", v->name, s);
+            check(what, got2, want, ny, atol, 1e-5);
+            /* The reference honours the ranges too. */
+            float *want2 = fill(ny, NAN);
+            for (int r = 0; r < 3; r++) {
+                ifk_conv_params q = p;
+                q.oy0 = cut[r];
+                q.oy1 = cut[r + 1];
+                ifk_conv2d(x, &q, wt, bias, want2);
+            }
+            snprintf(what, sizeof what, "reference conv2d case %zu output-row ranges (%s run)", s, v->name);
+            check_exact(what, want2, want, ny);
+            free(want2);
+            free(got2);
+        }
+        free(xb);
+        free(wt);
+        free(bias);
+        free(want);
+        free(got);
+        free(sb);
+    }
+}
+
+/* ---------------------------------------------------- conv_transpose2d */
+
+static void test_conv_transpose(const variant *v)
+{
+    static const int cases[][6] = {
+        {3, 5, 7, 9, 2, 2}, {4, 4, 64, 33, 2, 2}, {2, 3, 20, 40, 4, 4}, {5, 17, 1024, 16, 2, 2}, {1, 1, 1, 1, 1, 1},
+    };
+    char what[160];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int h = cases[s][0], w = cases[s][1], cin = cases[s][2], cout = cases[s][3];
+        const int kh = cases[s][4], kw = cases[s][5];
+        const size_t ny = (size_t)h * kh * w * kw * cout;
+        float *x = rnd_buf((size_t)h * w * cin, -1, 1), *wt = rnd_buf((size_t)kh * kw * cout * cin, -1, 1);
+        float *bias = s % 2 ? NULL : rnd_buf((size_t)cout, -1, 1);
+        float *want = fill(ny, 0), *got = fill(ny, NAN);
+        void *sb, *scr = scratch_of(ifk_conv_transpose2d_scratch_bytes(h, w, cin, cout, kh, kw), &sb);
+        ifk_conv_transpose2d(x, h, w, cin, wt, bias, cout, kh, kw, want);
+        v->ops->conv_transpose2d(x, h, w, cin, wt, bias, cout, kh, kw, got, scr);
+        const double atol = 2e-6 * sqrt((double)cin) + 1e-6;
+        snprintf(what, sizeof what, "%s conv_transpose2d %dx%dx%d->%d k%dx%d", v->name, h, w, cin, cout, kh, kw);
+        check(what, got, want, ny, atol, 1e-5);
+        if (h >= 2) { /* input-row slices */
+            float *got2 = fill(ny, NAN);
+            const size_t orow = (size_t)kh * w * kw * cout;
+            v->ops->conv_transpose2d(x, 1, w, cin, wt, bias, cout, kh, kw, got2, scr);
+            v->ops->conv_transpose2d(x + (size_t)w * cin, h - 1, w, cin, wt, bias, cout, kh, kw, got2 + orow, scr);
+            snprintf(what, sizeof what, "%s conv_transpose2d %dx%d input-row slices", v->name, h, w);
+            check(what, got2, want, ny, atol, 1e-5);
+            free(got2);
+        }
+        free(x);
+        free(wt);
+        free(bias);
+        free(want);
+        free(got);
+        free(sb);
+    }
+}
+
+/* ---------------------------------------------------------- attention */
+
+static void test_attention(const variant *v)
+{
+    static const int cases[][4] = {
+        {1, 1, 4, 1}, {13, 7, 8, 2}, {37, 225, 32, 1}, {50, 250, 64, 2}, {30, 100, 128, 4}, {9, 300, 256, 8}, {20, 17, 48, 3},
+    };
+    char what[160];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int64_t nq = cases[s][0], m = cases[s][1];
+        const int c = cases[s][2], heads = cases[s][3];
+        const float scale = 1.0f / sqrtf((float)(c / heads));
+        float *qb = rnd_buf((size_t)(nq * c) + 3, -2, 2), *q = qb + 3;
+        float *kv = rnd_buf((size_t)(m * 2 * c), -2, 2);
+        float *want = fill((size_t)(nq * c), 0), *got = fill((size_t)(nq * c), NAN);
+        float *rs = xmalloc((size_t)m * sizeof *rs);
+        void *sb, *scr = scratch_of(ifk_attention_scratch_bytes(nq, m, c, heads), &sb);
+        ifk_attention(q, nq, kv, m, c, heads, scale, want, rs);
+        v->ops->attention(q, nq, kv, m, c, heads, scale, got, scr);
+        snprintf(what, sizeof what, "%s attention nq=%lld m=%lld c=%d heads=%d", v->name,
+                 (long long)nq, (long long)m, c, heads);
+        check(what, got, want, (size_t)(nq * c), 2e-6, 2e-5);
+        if (nq >= 3) {
+            float *got2 = fill((size_t)(nq * c), NAN);
+            const int64_t cut[] = {0, 1, nq / 2, nq};
+            for (int r = 0; r < 3; r++)
+                v->ops->attention(q + cut[r] * c, cut[r + 1] - cut[r], kv, m, c, heads, scale,
+                                  got2 + cut[r] * c, scr);
+            snprintf(what, sizeof what, "%s attention nq=%lld query slices", v->name, (long long)nq);
+            check(what, got2, want, (size_t)(nq * c), 2e-6, 2e-5);
+            free(got2);
+        }
+        free(qb);
+        free(kv);
+        free(want);
+        free(got);
+        free(rs);
+        free(sb);
+    }
+}
+
+static void test_vit_attention(const variant *v)
+{
+    /* h, w, gh, gw, c, heads */
+    static const int cases[][6] = {
+        {3, 4, 3, 4, 24, 2},  /* native grid, flat */
+        {2, 8, 4, 4, 16, 2},  /* h*w == gh*gw but another shape: flat rule */
+        {5, 3, 4, 4, 12, 3},  /* nearest, downscale and upscale */
+        {10, 8, 8, 8, 64, 4}, /* the tiny_vit case */
+        {7, 14, 7, 7, 32, 1}, /* 2G on one axis */
+        {6, 6, 6, 6, 128, 2}, /* d = 64 */
+    };
+    char what[160];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int h = cases[s][0], w = cases[s][1], gh = cases[s][2], gw = cases[s][3];
+        const int c = cases[s][4], heads = cases[s][5], n = 1 + h * w;
+        const int R = (2 * gh - 1) * (2 * gw - 1) + 3;
+        const float scale = 1.0f / sqrtf((float)(c / heads));
+        float *qkv = rnd_buf((size_t)n * 3 * c, -2, 2), *tab = rnd_buf((size_t)R * heads, -1, 1);
+        float *want = fill((size_t)n * c, 0), *got = fill((size_t)n * c, NAN);
+        float *rs = xmalloc(ifk_vit_attention_scratch(h, w) * sizeof *rs);
+        void *sb, *scr = scratch_of(ifk_vit_attention_scratch_bytes(h, w, c, heads, gh, gw), &sb);
+        ifk_vit_attention(qkv, h, w, c, heads, scale, tab, gh, gw, want, rs);
+        v->ops->vit_attention(qkv, h, w, c, heads, scale, tab, gh, gw, 0, n, got, scr);
+        snprintf(what, sizeof what, "%s vit_attention %dx%d over %dx%d c=%d heads=%d", v->name, h,
+                 w, gh, gw, c, heads);
+        check(what, got, want, (size_t)n * c, 2e-6, 2e-5);
+        /* Query ranges: class token alone, then two ranges. */
+        float *got2 = fill((size_t)n * c, NAN);
+        const int cut[] = {0, 1, n / 2 + 1, n};
+        for (int r = 0; r < 3; r++)
+            v->ops->vit_attention(qkv, h, w, c, heads, scale, tab, gh, gw, cut[r], cut[r + 1], got2, scr);
+        snprintf(what, sizeof what, "%s vit_attention %dx%d query ranges", v->name, h, w);
+        check(what, got2, want, (size_t)n * c, 2e-6, 2e-5);
+        /* The reference's range form agrees with itself. */
+        float *want2 = fill((size_t)n * c, NAN);
+        for (int r = 0; r < 3; r++)
+            ifk_vit_attention_range(qkv, h, w, c, heads, scale, tab, gh, gw, cut[r], cut[r + 1], want2, rs);
+        snprintf(what, sizeof what, "reference vit_attention %dx%d query ranges (%s run)", h, w, v->name);
+        check_exact(what, want2, want, (size_t)n * c);
+        free(qkv);
+        free(tab);
+        free(want);
+        free(got);
+        free(got2);
+        free(want2);
+        free(rs);
+        free(sb);
+    }
+}
+
+/* ------------------------------------------------ norms and element-wise */
+
+static void test_layer_norm(const variant *v)
+{
+    static const int64_t cases[][2] = {{1, 1}, {5, 7}, {3, 768}, {10, 33}, {4, 8}, {2, 1000}};
+    char what[160];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int64_t rows = cases[s][0], c = cases[s][1];
+        float *x = rnd_buf((size_t)(rows * c), -3, 3), *g = rnd_buf((size_t)c, 0.5f, 1.5f);
+        float *b = rnd_buf((size_t)c, -1, 1);
+        if (s == 5)
+            for (int64_t i = 0; i < rows * c; i++) x[i] = 1000.0f + x[i] * 1e-3f; /* mean >> spread */
+        float *want = fill((size_t)(rows * c), 0), *got = fill((size_t)(rows * c), NAN);
+        ifk_layer_norm(x, rows, c, g, b, 1e-5f, want);
+        v->ops->layer_norm(x, rows, c, g, b, 1e-5f, got);
+        snprintf(what, sizeof what, "%s layer_norm %lldx%lld", v->name, (long long)rows, (long long)c);
+        check(what, got, want, (size_t)(rows * c), 1e-5, 1e-5);
+        free(x);
+        free(g);
+        free(b);
+        free(want);
+        free(got);
+    }
+}
+
+static void test_group_norm(const variant *v)
+{
+    /* hw, c, groups */
+    static const int64_t cases[][3] = {{1, 4, 1}, {17, 32, 1}, {50, 64, 32}, {33, 300, 3}, {10, 520, 2}, {9, 13, 13}, {40, 600, 1}};
+    char what[160];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int64_t hw = cases[s][0], c = cases[s][1];
+        const int groups = (int)cases[s][2], act = (int)(s % 4);
+        const size_t n = (size_t)(hw * c);
+        float *x = rnd_buf(n, -3, 3), *g = rnd_buf((size_t)c, 0.5f, 1.5f), *b = rnd_buf((size_t)c, -1, 1);
+        if (s == 6)
+            for (size_t i = 0; i < n; i++) x[i] = -500.0f + x[i] * 1e-3f;
+        float *want = fill(n, 0), *got = fill(n, NAN);
+        ifk_group_norm(x, hw, c, groups, g, b, 1e-5f, act, want);
+        v->ops->group_norm(x, hw, c, groups, g, b, 1e-5f, act, got);
+        snprintf(what, sizeof what, "%s group_norm hw=%lld c=%lld groups=%d %s", v->name,
+                 (long long)hw, (long long)c, groups, act_name[act]);
+        check(what, got, want, n, 1e-5, 1e-5);
+        memcpy(got, x, n * sizeof *got);
+        v->ops->group_norm(got, hw, c, groups, g, b, 1e-5f, act, got);
+        snprintf(what, sizeof what, "%s group_norm hw=%lld c=%lld in place", v->name, (long long)hw, (long long)c);
+        check(what, got, want, n, 1e-5, 1e-5);
+        free(x);
+        free(g);
+        free(b);
+        free(want);
+        free(got);
+    }
+}
+
+static void test_elementwise(const variant *v)
+{
+    static const int64_t sizes[] = {0, 1, 7, 8, 9, 17, 23, 1031};
+    const float special[] = {0.0f, -0.0f, 3.0f, -3.0f, 1e-30f, -1e-30f, 100.0f, -100.0f, 6.0f, -6.0f,
+                             INFINITY, -INFINITY, NAN, 0.5f, -0.5f, 1.0f, -1.0f, 1e-40f, -1e-39f,
+                             3e-38f, 1e38f, -1e38f, 2.5f, -2.5f};
+    char what[160];
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        const int64_t n = sizes[s];
+        float *xb = rnd_buf((size_t)n + 1, -8, 8), *x = xb + 1;
+        for (int64_t i = 0; i < n && i < (int64_t)(sizeof special / sizeof special[0]); i++) x[i] = special[i];
+        float *want = fill((size_t)n, 0), *got = fill((size_t)n, 0);
+        for (int act = 0; act < 4; act++) {
+            ifk_activation(x, n, act, want);
+            v->ops->activation(x, n, act, got);
+            snprintf(what, sizeof what, "%s activation %s n=%lld", v->name, act_name[act], (long long)n);
+            if (act == IFK_ACT_GELU)
+                check(what, got, want, (size_t)n, 2e-7, 2e-6);
+            else
+                check_exact(what, got, want, (size_t)n);
+            memcpy(got, x, (size_t)n * sizeof *got);
+            v->ops->activation(got, n, act, got);
+            snprintf(what, sizeof what, "%s activation %s n=%lld in place", v->name, act_name[act], (long long)n);
+            check(what, got, want, (size_t)n, 2e-7, 2e-6);
+        }
+        float *b = rnd_buf((size_t)n, -1, 1);
+        for (int64_t i = 0; i < n; i++) want[i] = x[i] + b[i];
+        v->ops->add(x, b, n, got);
+        snprintf(what, sizeof what, "%s add n=%lld", v->name, (long long)n);
+        check_exact(what, got, want, (size_t)n);
+        memcpy(got, x, (size_t)n * sizeof *got);
+        v->ops->add(got, b, n, got);
+        snprintf(what, sizeof what, "%s add n=%lld in place", v->name, (long long)n);
+        check_exact(what, got, want, (size_t)n);
+        free(xb);
+        free(b);
+        free(want);
+        free(got);
+    }
+    /* GELU over a dense range: the vector erf against glibc's erff. */
+    enum { NG = 200001 };
+    float *x = xmalloc(NG * sizeof *x), *want = xmalloc(NG * sizeof *want), *got = xmalloc(NG * sizeof *got);
+    for (int i = 0; i < NG; i++) x[i] = -10.0f + 20.0f * (float)i / (NG - 1);
+    ifk_activation(x, NG, IFK_ACT_GELU, want);
+    v->ops->activation(x, NG, IFK_ACT_GELU, got);
+    double worst = 0;
+    for (int i = 0; i < NG; i++) {
+        const double d = fabs((double)got[i] - want[i]) / fmax(1.0, fabs(x[i]));
+        if (d > worst) worst = d;
+    }
+    snprintf(what, sizeof what, "%s gelu on [-10, 10]: max |err| / max(1, |x|) = %.2g <= 2e-7", v->name, worst);
+    result(worst <= 2e-7, what);
+    if (worst > 2e-7) printf("  %s\n", what);
+    free(x);
+    free(want);
+    free(got);
+}
+
+static void test_resize(const variant *v)
+{
+    static const int cases[][5] = {{4, 4, 8, 8, 8}, {3, 5, 13, 7, 11}, {16, 16, 64, 33, 47}, {5, 5, 2, 20, 20}, {6, 7, 9, 6, 7}, {8, 6, 16, 3, 2}};
+    char what[160];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int h = cases[s][0], w = cases[s][1], c = cases[s][2], oh = cases[s][3], ow = cases[s][4];
+        const size_t ny = (size_t)oh * ow * c;
+        float *x = rnd_buf((size_t)h * w * c, -1, 1), *want = fill(ny, 0), *got = fill(ny, NAN);
+        ifk_resize_bilinear(x, h, w, c, want, oh, ow);
+        v->ops->resize_bilinear(x, h, w, c, got, oh, ow);
+        snprintf(what, sizeof what, "%s resize_bilinear %dx%dx%d -> %dx%d", v->name, h, w, c, oh, ow);
+        check_exact(what, got, want, ny);
+        free(x);
+        free(want);
+        free(got);
+    }
+}
+
+/* Softmax rows and the bias gather alone: every tail length. */
+static void test_vector_loops(const variant *v)
+{
+    char what[160];
+    int bad = 0;
+    for (int m = 1; m <= 70; m++) {
+        float *row = rnd_buf((size_t)m, -30, 30), *bias = rnd_buf((size_t)m, -2, 2);
+        float *want = xmalloc((size_t)m * sizeof *want), *got = xmalloc((size_t)m * sizeof *got);
+        for (int wb = 0; wb < 2; wb++) {
+            memcpy(want, row, (size_t)m * sizeof *row);
+            memcpy(got, row, (size_t)m * sizeof *row);
+            ifk__softmax_row_c(want, m, 0.7f, wb ? bias : NULL);
+            v->isa->softmax_row(got, m, 0.7f, wb ? bias : NULL);
+            for (int j = 0; j < m; j++)
+                if (!(fabs((double)got[j] - want[j]) <= 1e-7 + 2e-6 * fabs(want[j])) && !bad++)
+                    printf("  %s softmax m=%d j=%d: got %.9g want %.9g\n", v->name, m, j, (double)got[j], (double)want[j]);
+        }
+        int32_t idx[70];
+        float tab[200];
+        for (int j = 0; j < 200; j++) tab[j] = (float)j;
+        for (int j = 0; j < m; j++) idx[j] = (int32_t)(rnd_u32() % 100);
+        v->isa->gather(got, m, tab, 120, idx);
+        for (int j = 0; j < m; j++)
+            if (got[j] != (float)(120 - idx[j]) && !bad++) printf("  %s gather m=%d j=%d\n", v->name, m, j);
+        free(row);
+        free(bias);
+        free(want);
+        free(got);
+    }
+    snprintf(what, sizeof what, "%s softmax_row and gather, m = 1..70", v->name);
+    result(bad == 0, what);
+}
+
+int main(void)
+{
+    test_select();
+    find_variants();
+    for (int i = 0; i < n_vars; i++) {
+        const variant *v = &vars[i];
+        printf("== %s\n", v->name);
+        test_ukr(v);
+        test_linear(v);
+        test_conv2d(v);
+        test_conv_transpose(v);
+        test_attention(v);
+        test_vit_attention(v);
+        test_layer_norm(v);
+        test_group_norm(v);
+        test_elementwise(v);
+        test_resize(v);
+        test_vector_loops(v);
+    }
+    printf("%d passed, %d failed\n", n_pass, n_fail);
+    return n_fail ? 1 : 0;
+}
