@@ -23,7 +23,12 @@ INCLUDEDIR ?= $(PREFIX)/include
 DATADIR   ?= $(PREFIX)/share/interformer
 SHLIB      = $(BUILD)/libinterformer.so
 
-LIB_SRC := interformer.c $(sort $(wildcard format/*.c runtime/*.c kernels/*.c kernels/scalar/*.c))
+# SIMD kernels (kernels/x86/) only on x86-64 targets, each file with its own
+# instruction set flags (the rest of the library stays baseline x86-64, and
+# the run-time dispatcher only calls them on CPUs that have them).
+TARGET_MACHINE := $(shell $(CC) -dumpmachine)
+X86_SRC := $(if $(filter x86_64-% amd64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/x86/*.c)))
+LIB_SRC := interformer.c $(sort $(wildcard format/*.c runtime/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/%)
@@ -48,7 +53,9 @@ tests: $(TEST_BIN)
 # libinterformer.a and libinterformer.so.
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ISA_FLAGS) $(WARN) -fPIC -MMD -MP -c $< -o $@
+$(BUILD)/kernels/x86/%_avx2.o: ISA_FLAGS = -mavx2 -mfma
+$(BUILD)/kernels/x86/%_avx512.o: ISA_FLAGS = -mavx512f -mavx2 -mfma
 
 $(BUILD)/libinterformer.a: $(LIB_OBJ)
 	@rm -f $@
@@ -151,10 +158,10 @@ test-arm: $(MODELS)/tiny_vit.decoder.ifg
 test-py: tools $(BUILD)/interformer models
 	IF_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests
 
-# The CLI tests again on the sanitizer build: a leak or memory error fails them.
+# The CLI tests (and eval's) again on the sanitizer build: a leak or memory error fails them.
 test-cli-san: models
 	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/interformer
-	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py
+	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py tests/test_eval.py
 
 # Installs into a temporary prefix (and a DESTDIR staging tree), then builds
 # and runs a C++ program linked statically against the installed archive and
@@ -174,7 +181,7 @@ clean:
 install: lib shared default-model interformer.pc.in
 	@mkdir -p $(BUILD)/install
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(DATADIR)/models/default"' -DIF_VERSION='"$(VERSION)"' \
-	  $(CFLAGS) $(WARN) $(LDFLAGS) examples/interformer.c $(EX_COMMON) $(BUILD)/libinterformer.a \
+	  $(CFLAGS) $(WARN) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a \
 	  -o $(BUILD)/install/interformer -lstb $(LDLIBS)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	  -e 's|@VERSION@|$(VERSION)|g' interformer.pc.in > $(BUILD)/install/interformer.pc
@@ -204,6 +211,8 @@ $(BUILD)/if-golden: examples/if-golden.c $(EX_COMMON) $(BUILD)/libinterformer.a
 
 # The CLI. Its default model is this tree's build/models/default (built by
 # `make` and `make models`); $IF_MODEL overrides it at run time.
-$(BUILD)/interformer: examples/interformer.c $(EX_COMMON) $(wildcard examples/common/*.h) interformer.h $(BUILD)/libinterformer.a
+# (examples/eval.c: its eval command.)
+CLI_SRC := examples/interformer.c examples/eval.c
+$(BUILD)/interformer: $(CLI_SRC) examples/eval.h $(EX_COMMON) $(wildcard examples/common/*.h) interformer.h $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(CURDIR)/$(MODELS)/default"' -DIF_VERSION='"$(VERSION)"' \
-	  $(CFLAGS) $(WARN) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
+	  $(CFLAGS) $(WARN) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)

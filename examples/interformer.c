@@ -6,6 +6,8 @@
  *   interformer segment (IMAGE|FEATURES) --click X,Y,+ [--click X,Y,- ...] -o MASK.png
  *                       [--overlay OUT.png [--image IMAGE]] [--prob OUT.png] [--logits OUT.npy]
  *   interformer info    FILE
+ *   interformer eval    DATASET_DIR [--max-clicks N] [--out R.json] [--csv R.csv] [--svg R.svg]
+ *                       [--limit N]   (examples/eval.c)
  *
  * The model: --model PREFIX (PREFIX.encoder.ifg + PREFIX.decoder.ifg), or
  * --encoder E / --decoder D; without either, the bundled default model,
@@ -28,6 +30,7 @@
 #include <stb/stb_image_write.h>
 
 #include "common/npy.h"
+#include "eval.h"
 #include "interformer.h"
 
 #ifndef IF_DEFAULT_MODEL
@@ -59,11 +62,13 @@ static const char help_main[] =
     "  segment  IMAGE|FEATURES --click X,Y,+|- ... -o MASK.png\n"
     "                                  apply clicks in order, write the mask\n"
     "  info     FILE                   describe a graph (.ifg) or feature file\n"
+    "  eval     DATASET_DIR            the standard click-simulation benchmark:\n"
+    "                                  NoC@85/90, mIoU per click, time per click\n"
     "  help     [COMMAND]              this text, or a command's\n"
     "\n"
     "'interformer COMMAND --help' describes a command. --version prints the version.\n"
     "\n"
-    "model (encode, segment):\n"
+    "model (encode, segment, eval):\n"
     "  --model PREFIX      PREFIX.encoder.ifg and PREFIX.decoder.ifg, as written by\n"
     "                      'python3 -m converter CHECKPOINT -o DIR --name NAME'\n"
     "  --encoder FILE, --decoder FILE\n"
@@ -134,6 +139,51 @@ static const char help_info[] =
     "Describes a graph file (.ifg: kind, name, identity, parameters, metadata,\n"
     "inputs and outputs) or a feature file (image size, padded size, levels,\n"
     "identity of the model that made it). The file is fully validated first.\n";
+
+static const char help_eval[] =
+    "usage: interformer eval DATASET_DIR [--max-clicks N] [--limit N] [--out R.json]\n"
+    "                        [--csv R.csv] [--svg R.svg] [-q] [model options]\n"
+    "\n"
+    "The standard interactive-segmentation benchmark (RITM, InterFormer papers):\n"
+    "for each instance (an image and one object's mask) the image is encoded once,\n"
+    "then up to N clicks are simulated, each at the point of the current mask's\n"
+    "errors farthest from their border (positive in a missed part of the object,\n"
+    "negative in a wrongly added part), and the IoU with the mask is taken after\n"
+    "each click, leaving out the mask's 'ignore' pixels. When no error is left, no\n"
+    "more clicks are made and the IoU stays.\n"
+    "\n"
+    "  DATASET_DIR         one of these layouts (images and masks matched by file\n"
+    "                      stem; .jpg, .jpeg, .png, .bmp):\n"
+    "                        data_GT/ + boundary_GT/   GrabCut\n"
+    "                        img/ + gt/                COCO_MVal, Berkeley, DAVIS\n"
+    "                        images/ + masks/\n"
+    "                        list/val.txt              the names to use, one per\n"
+    "                                  line, in one of the folder pairs above or:\n"
+    "                        NAME.jpg + NAME#001.png   one folder (the official\n"
+    "                                  InterFormer conversion)\n"
+    "                      Masks: 0 = background, 255 = object, 128 = ignore (the\n"
+    "                      GrabCut boundary band); or, when all values are 0, 1\n"
+    "                      and 255, 1 = object and 255 = ignore.\n"
+    "  --max-clicks N      clicks per instance, 1..1000 (default 20)\n"
+    "  --limit N           only the first N instances (in name order)\n"
+    "  -o, --out FILE      a JSON report: the summary, the mIoU curve, timings and\n"
+    "                      one row per instance (IoU after each click, the clicks)\n"
+    "  --csv FILE          one row per instance: name, width, height, NoC@85,\n"
+    "                      NoC@90, the IoU after each click\n"
+    "  --svg FILE          a line plot of mIoU against the number of clicks\n"
+    "  -q, --quiet         no progress lines on stderr\n"
+    "  --model PREFIX | --encoder FILE --decoder FILE, --threads N\n"
+    "                      the model (see 'interformer --help')\n"
+    "\n"
+    "Prints on stdout: NoC@85 and NoC@90 (mean number of clicks to reach IoU 0.85 /\n"
+    "0.90; N when never reached), failures (instances never reaching 0.90 within N\n"
+    "clicks), mIoU after 1, 5 and 20 clicks, seconds per click (the decoder only),\n"
+    "PIE (seconds per click per image pixel, the mean over clicks; also per\n"
+    "megapixel) and the encoder's seconds per image. Progress goes to stderr.\n"
+    "Instances that cannot be evaluated (an image without a mask or the reverse, an\n"
+    "unreadable file, a mask of another size, a mask without object) are skipped\n"
+    "with a warning and listed in the JSON; the exit status is 0 when at least one\n"
+    "instance was evaluated.\n";
 
 /* ---------------------------------------------------------------- errors */
 
@@ -713,6 +763,91 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------------------------ eval */
+
+/* A positive decimal integer up to max; -1 if it is not one. */
+static int parse_count(const char *s, int max) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1 || v > max) return -1;
+    return (int)v;
+}
+
+static int cmd_eval(int argc, char **argv) {
+    const char *cmd = "eval", *dir = NULL, *max_s = NULL, *limit_s = NULL;
+    eval_options eo = {.max_clicks = 20, .version = IF_VERSION};
+    model_opts mo = {0};
+    int only_pos = 0, limit = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int r = 0;
+        if (!only_pos && a[0] == '-' && a[1]) {
+            if (!strcmp(a, "--")) {
+                only_pos = 1;
+                continue;
+            }
+            if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+                fputs(help_eval, stdout);
+                return 0;
+            }
+            if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+                eo.quiet = 1;
+                continue;
+            }
+            if ((r = match_opt(cmd, argc, argv, &i, "--max-clicks", NULL, &max_s)) ||
+                (r = match_opt(cmd, argc, argv, &i, "--limit", NULL, &limit_s)) ||
+                (r = match_opt(cmd, argc, argv, &i, "--out", "-o", &eo.json_path)) ||
+                (r = match_opt(cmd, argc, argv, &i, "--csv", NULL, &eo.csv_path)) ||
+                (r = match_opt(cmd, argc, argv, &i, "--svg", NULL, &eo.svg_path)) ||
+                (r = model_opt(cmd, argc, argv, &i, &mo))) {
+                if (r < 0) return EXIT_USAGE;
+                continue;
+            }
+            return usage_error(cmd, "unknown option '%s'", a);
+        } else if (!dir) dir = a;
+        else return usage_error(cmd, "unexpected argument '%s'", a);
+    }
+    if (!dir) return usage_error(cmd, "no DATASET_DIR given");
+    if (max_s && (eo.max_clicks = parse_count(max_s, EVAL_MAX_CLICKS_LIMIT)) < 0)
+        return usage_error(cmd, "bad --max-clicks '%s': expected a number from 1 to %d", max_s,
+                           EVAL_MAX_CLICKS_LIMIT);
+    if (limit_s && (limit = parse_count(limit_s, 1000000000)) < 0)
+        return usage_error(cmd, "bad --limit '%s': expected a positive number", limit_s);
+    model_paths mp;
+    int rc = resolve_model(cmd, &mo, 1, 1, &mp);
+    if (rc) return rc;
+
+    eval_dataset *ds = NULL;
+    if_model *enc = NULL, *dec = NULL;
+    if ((rc = eval_dataset_open(dir, limit, &ds))) return rc;
+    if_options opt = if_default_options();
+    if (mo.threads) opt.n_threads = mo.threads;
+    opt.max_clicks = eo.max_clicks; /* the session history: no undo needed */
+    if ((rc = load_model(mp.dec, IF_MODEL_DECODER, &opt, mp.is_default, &dec)) ||
+        (rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
+        goto done;
+    if_model_info einfo, dinfo;
+    if_model_get_info(enc, &einfo);
+    if_model_get_info(dec, &dinfo);
+    if (strcmp(einfo.identity, dinfo.identity)) {
+        rc = fail("model", "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
+                  "are of different models", if_status_str(IF_ERR_MISMATCH), einfo.identity,
+                  dinfo.identity);
+        goto done;
+    }
+    eo.threads = opt.n_threads;
+    eo.encoder_path = mp.enc;
+    eo.decoder_path = mp.dec;
+    eo.placeholder = is_placeholder(dinfo.identity);
+    rc = eval_run(ds, enc, dec, &eo);
+done:
+    if_model_free(enc);
+    if_model_free(dec);
+    eval_dataset_free(ds);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ info */
 
 static void print_ints(const char *label, const int *v, int n) {
@@ -828,6 +963,7 @@ static int print_help(const char *topic) {
     else if (!strcmp(topic, "encode")) fputs(help_encode, stdout);
     else if (!strcmp(topic, "segment")) fputs(help_segment, stdout);
     else if (!strcmp(topic, "info")) fputs(help_info, stdout);
+    else if (!strcmp(topic, "eval")) fputs(help_eval, stdout);
     else return usage_error(NULL, "no help for '%s': not a command", topic);
     return 0;
 }
@@ -838,6 +974,7 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "encode")) return cmd_encode(argc - 2, argv + 2);
     if (!strcmp(c, "segment")) return cmd_segment(argc - 2, argv + 2);
     if (!strcmp(c, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(c, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(c, "--help") || !strcmp(c, "-h")) return print_help(NULL);
     if (!strcmp(c, "help")) {
         if (argc > 3) return usage_error(NULL, "help takes one COMMAND at most");

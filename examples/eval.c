@@ -1,0 +1,1024 @@
+/* eval.c -- `interformer eval DATASET_DIR`: the standard interactive
+ * segmentation evaluation protocol (RITM's, the InterFormer paper's), on the
+ * public API only (interformer.h), images read with stb_image.
+ *
+ * Per instance (an image and one object's mask): the image is encoded once
+ * (if_encode_rgb8), a session starts with no click, then up to max_clicks
+ * times: the next click is if_next_click(gt, current mask, ignore, clicks
+ * so far) -- at the farthest point of the larger error region --, it is
+ * added (if_session_add_click), and the IoU of the new mask with the object
+ * is taken over the pixels that are not "ignore". When if_next_click finds
+ * no error left to click on (IF_ERR_STATE), no more clicks are made and the
+ * last IoU stands for the remaining steps.
+ *
+ * Metrics (the usual definitions; RITM's compute_noc_metric, the official
+ * InterFormer clicktest):
+ *   NoC@85, NoC@90  mean over instances of the first click count whose IoU is
+ *                   >= 0.85 / 0.90; max_clicks when never reached
+ *   failures        instances whose IoU never reaches 0.90 within max_clicks
+ *                   ("noc90_at_max" counts NoC@90 == max_clicks, RITM's ">=20",
+ *                   which also has those reaching 0.90 at the last click)
+ *   mIoU@k          mean IoU after k clicks, k = 1..max_clicks (the curve)
+ *   s/click         mean decoder time per click (if_session_add_click only:
+ *                   not the encoder, not the click simulator)
+ *   PIE             seconds per click per image pixel: the mean over all clicks
+ *                   of (decoder seconds of the click) / (width * height), so
+ *                   that images of different sizes compare; also given per
+ *                   megapixel (PIE * 1e6)
+ *   encode          mean encoder seconds per image (and per megapixel)
+ *
+ * Layouts of DATASET_DIR, looked for in this order (the first that applies):
+ *   list/val.txt          one NAME per line (official InterFormer style); the
+ *                         images and masks in the first folder pair below that
+ *                         exists, else in DATASET_DIR as NAME.ext + NAME#001.png
+ *   data_GT/ + boundary_GT/   GrabCut (RITM's copy): NAME.{jpg,bmp,...} + NAME.bmp
+ *   img/ + gt/            COCO_MVal, Berkeley, DAVIS (RITM's copies)
+ *   images/ + masks/
+ *   NAME.ext + NAME#001.png in DATASET_DIR itself (the official GrabCut/DAVIS
+ *                         conversion; other NAME#NNN masks are not used)
+ * Images and masks are files ending in .jpg, .jpeg, .png or .bmp (any case),
+ * matched by file stem (a mask's "#001" suffix is dropped first); files
+ * starting with '.' are not looked at; instances are taken in stem order
+ * (list order for list/val.txt).
+ *
+ * Mask values (gray; a colour mask's largest channel): when every value is
+ * 0, 1 or 255 and some are 1, a label map as the official conversion writes
+ * (1 = object, 255 = ignore, 0 = background); otherwise 128 = ignore (the
+ * GrabCut boundary band), > 128 = object, < 128 = background.
+ *
+ * Instances that cannot be evaluated -- an image without a mask, a mask
+ * without an image, a listed name with neither, an unreadable file, a mask of
+ * another size than its image, a mask with no object pixel -- are skipped
+ * with a warning on stderr ("interformer: warning: NAME: ... (skipped)"),
+ * counted in the summary and listed in the JSON ("skipped"); the exit status
+ * stays 0 as long as one instance was evaluated. Encoder and decoder failures
+ * stop the run (exit status 1). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <stb/stb_image.h>
+
+#include "eval.h"
+
+#define PROG "interformer"
+enum { EXIT_RUNTIME = 1 };
+
+/* ---------------------------------------------------------------- errors */
+
+static int fail(const char *what, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": %s: ", what);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return EXIT_RUNTIME;
+}
+
+static int fail_api(const char *what, if_status s, const char *detail) {
+    if (detail && *detail) return fail(what, "%s: %s", if_status_str(s), detail);
+    return fail(what, "%s", if_status_str(s));
+}
+
+/* A malloc'd printf; NULL when out of memory. */
+static char *str_printf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --------------------------------------------------------------- dataset */
+
+typedef struct {
+    char *name;        /* file stem: the instance's name */
+    char *image, *mask;/* paths */
+} ev_item;
+
+typedef struct {
+    char *name, *reason;
+} ev_skip;
+
+struct eval_dataset {
+    char *dir;
+    char *layout;      /* e.g. "GrabCut: data_GT/ + boundary_GT/" */
+    ev_item *items;
+    int n_items, n_found; /* n_found: before --limit */
+    ev_skip *skipped;  /* found while matching files */
+    int n_skipped, cap_skipped;
+};
+
+typedef struct {
+    char *key;   /* stem, for a mask without its "#001" */
+    char *file;  /* file name in its folder */
+    char *path;
+} ev_file;
+
+typedef struct {
+    ev_file *v;
+    int n, cap;
+} ev_files;
+
+static const char *const image_exts[] = {".jpg", ".jpeg", ".png", ".bmp"};
+
+/* Length of `name` without an image extension, or 0 if it has none. */
+static size_t image_stem_len(const char *name) {
+    size_t n = strlen(name);
+    for (size_t k = 0; k < sizeof image_exts / sizeof *image_exts; k++) {
+        size_t e = strlen(image_exts[k]);
+        if (n <= e) continue;
+        size_t i = 0;
+        for (; i < e; i++) {
+            char c = name[n - e + i];
+            if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+            if (c != image_exts[k][i]) break;
+        }
+        if (i == e) return n - e;
+    }
+    return 0;
+}
+
+/* Length of a "#NNN" suffix (a '#' and one or more digits) of s[0..n), or 0. */
+static size_t hash_suffix_len(const char *s, size_t n) {
+    size_t i = n;
+    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9') i--;
+    if (i == n || i == 0 || s[i - 1] != '#') return 0;
+    return n - i + 1;
+}
+
+static char *join(const char *dir, const char *name) {
+    size_t n = strlen(dir);
+    return str_printf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void files_free(ev_files *f) {
+    for (int i = 0; i < f->n; i++) {
+        free(f->v[i].key);
+        free(f->v[i].file);
+        free(f->v[i].path);
+    }
+    free(f->v);
+    memset(f, 0, sizeof *f);
+}
+
+static int files_push(ev_files *f, const char *dir, const char *file, size_t key_len) {
+    if (f->n == f->cap) {
+        int cap = f->cap ? f->cap * 2 : 64;
+        ev_file *v = realloc(f->v, (size_t)cap * sizeof *v);
+        if (!v) return -1;
+        f->v = v;
+        f->cap = cap;
+    }
+    ev_file *e = &f->v[f->n];
+    e->key = str_printf("%.*s", (int)key_len, file);
+    e->file = str_printf("%s", file);
+    e->path = join(dir, file);
+    if (!e->key || !e->file || !e->path) {
+        free(e->key);
+        free(e->file);
+        free(e->path);
+        return -1;
+    }
+    f->n++;
+    return 0;
+}
+
+static int file_cmp(const void *a, const void *b) {
+    const ev_file *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : strcmp(x->file, y->file);
+}
+
+static int key_cmp(const void *key, const void *b) {
+    return strcmp((const char *)key, ((const ev_file *)b)->key);
+}
+
+/* The first file of `f` (sorted) with this key, or NULL. */
+static const ev_file *files_find(const ev_files *f, const char *key) {
+    const ev_file *e = f->n ? bsearch(key, f->v, (size_t)f->n, sizeof *f->v, key_cmp) : NULL;
+    while (e && e > f->v && !strcmp(e[-1].key, key)) e--;
+    return e;
+}
+
+/* What to collect from a folder: images, masks (keyed without "#001"), or,
+ * for the single-folder layout, both (images: no "#NNN" suffix; masks:
+ * "#001"). */
+enum { SCAN_IMAGES = 1, SCAN_MASKS = 2 };
+
+static int scan_dir(const char *dir, int what, ev_files *images, ev_files *masks) {
+    DIR *d = opendir(dir);
+    if (!d) return fail(dir, "cannot open: %s", strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    errno = 0;
+    while (!rc && (de = readdir(d))) {
+        const char *name = de->d_name;
+        if (name[0] == '.') continue;
+        size_t stem = image_stem_len(name);
+        if (!stem) continue;
+        char *path = join(dir, name);
+        if (!path) {
+            rc = fail("eval", "out of memory");
+            break;
+        }
+        int regular = is_file(path);
+        free(path);
+        if (!regular) continue;
+        size_t suffix = hash_suffix_len(name, stem);
+        int is_001 = suffix == 4 && !strncmp(name + stem - 4, "#001", 4);
+        int r = 0;
+        if (what == (SCAN_IMAGES | SCAN_MASKS)) {
+            if (!suffix) r = files_push(images, dir, name, stem);
+            else if (is_001) r = files_push(masks, dir, name, stem - 4);
+        } else if (what == SCAN_IMAGES) r = files_push(images, dir, name, stem);
+        else r = files_push(masks, dir, name, is_001 ? stem - 4 : stem);
+        if (r) rc = fail("eval", "out of memory");
+        errno = 0;
+    }
+    if (!rc && errno) rc = fail(dir, "cannot read: %s", strerror(errno));
+    closedir(d);
+    if (images && images->n) qsort(images->v, (size_t)images->n, sizeof *images->v, file_cmp);
+    if (masks && masks->n) qsort(masks->v, (size_t)masks->n, sizeof *masks->v, file_cmp);
+    return rc;
+}
+
+static int add_skip(eval_dataset *ds, const char *name, char *reason) {
+    char *n = str_printf("%s", name);
+    if (!n || !reason) {
+        free(n);
+        free(reason);
+        return fail("eval", "out of memory");
+    }
+    if (ds->n_skipped == ds->cap_skipped) {
+        int cap = ds->cap_skipped ? ds->cap_skipped * 2 : 16;
+        ev_skip *v = realloc(ds->skipped, (size_t)cap * sizeof *v);
+        if (!v) {
+            free(n);
+            free(reason);
+            return fail("eval", "out of memory");
+        }
+        ds->skipped = v;
+        ds->cap_skipped = cap;
+    }
+    ds->skipped[ds->n_skipped++] = (ev_skip){n, reason};
+    return 0;
+}
+
+static int add_item(eval_dataset *ds, int *cap, const ev_file *img, const ev_file *mask) {
+    if (ds->n_items == *cap) {
+        int c = *cap ? *cap * 2 : 64;
+        ev_item *v = realloc(ds->items, (size_t)c * sizeof *v);
+        if (!v) return fail("eval", "out of memory");
+        ds->items = v;
+        *cap = c;
+    }
+    ev_item *it = &ds->items[ds->n_items];
+    it->name = str_printf("%s", img->key);
+    it->image = str_printf("%s", img->path);
+    it->mask = str_printf("%s", mask->path);
+    if (!it->name || !it->image || !it->mask) {
+        free(it->name);
+        free(it->image);
+        free(it->mask);
+        return fail("eval", "out of memory");
+    }
+    ds->n_items++;
+    return 0;
+}
+
+void eval_dataset_free(eval_dataset *ds) {
+    if (!ds) return;
+    for (int i = 0; i < ds->n_items; i++) {
+        free(ds->items[i].name);
+        free(ds->items[i].image);
+        free(ds->items[i].mask);
+    }
+    for (int i = 0; i < ds->n_skipped; i++) {
+        free(ds->skipped[i].name);
+        free(ds->skipped[i].reason);
+    }
+    free(ds->items);
+    free(ds->skipped);
+    free(ds->dir);
+    free(ds->layout);
+    free(ds);
+}
+
+/* Where the images and masks are: a folder pair, or the dataset folder. */
+static const char *const folder_pairs[][2] = {
+    {"data_GT", "boundary_GT"}, {"img", "gt"}, {"images", "masks"}};
+#define N_PAIRS ((int)(sizeof folder_pairs / sizeof *folder_pairs))
+
+/* Reads list/val.txt: names, one per line (blank lines skipped; an image
+ * extension is dropped). Adds items and skips. */
+static int match_list(eval_dataset *ds, const char *list_path, const ev_files *images,
+                      const ev_files *masks, int *cap) {
+    FILE *f = fopen(list_path, "r");
+    if (!f) return fail(list_path, "cannot open: %s", strerror(errno));
+    char line[4096];
+    int rc = 0, lineno = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n') {
+            rc = fail(list_path, "line %d is longer than %d bytes", lineno, (int)sizeof line - 2);
+            break;
+        }
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+                     line[n - 1] == '\t'))
+            line[--n] = 0;
+        char *name = line;
+        while (*name == ' ' || *name == '\t') name++;
+        if (!*name) continue;
+        size_t stem = image_stem_len(name);
+        if (stem) name[stem] = 0;
+        const ev_file *img = files_find(images, name), *mask = files_find(masks, name);
+        if (img && mask) rc = add_item(ds, cap, img, mask);
+        else rc = add_skip(ds, name, str_printf("listed in list/val.txt, but %s",
+                                                img ? "it has no mask" : mask ? "it has no image"
+                                                                              : "neither an image nor a mask is there"));
+    }
+    if (!rc && ferror(f)) rc = fail(list_path, "cannot read: %s", strerror(errno));
+    fclose(f);
+    return rc;
+}
+
+/* Pairs images and masks by stem; duplicates and strays become skips. */
+static int match_all(eval_dataset *ds, const ev_files *images, const ev_files *masks, int *cap) {
+    int rc = 0;
+    for (int i = 0; !rc && i < images->n; i++) {
+        const ev_file *img = &images->v[i];
+        if (i > 0 && !strcmp(images->v[i - 1].key, img->key)) {
+            rc = add_skip(ds, img->key, str_printf("a second image %s (the first, %s, is used)",
+                                                   img->file, images->v[i - 1].file));
+            continue;
+        }
+        const ev_file *mask = files_find(masks, img->key);
+        if (mask) rc = add_item(ds, cap, img, mask);
+        else rc = add_skip(ds, img->key, str_printf("no mask for %s", img->path));
+    }
+    for (int i = 0; !rc && i < masks->n; i++) {
+        const ev_file *m = &masks->v[i];
+        if (i > 0 && !strcmp(masks->v[i - 1].key, m->key))
+            rc = add_skip(ds, m->key, str_printf("a second mask %s (the first, %s, is used)", m->file,
+                                                 masks->v[i - 1].file));
+        else if (!files_find(images, m->key))
+            rc = add_skip(ds, m->key, str_printf("no image for the mask %s", m->path));
+    }
+    return rc;
+}
+
+int eval_dataset_open(const char *dir, int limit, eval_dataset **out) {
+    *out = NULL;
+    struct stat st;
+    if (stat(dir, &st)) return fail(dir, "cannot open: %s", strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return fail(dir, "not a directory (DATASET_DIR is a folder of images and masks)");
+    eval_dataset *ds = calloc(1, sizeof *ds);
+    ev_files images = {0}, masks = {0};
+    char *list_path = join(dir, "list/val.txt"), *pair_dirs[N_PAIRS][2] = {{0}};
+    int rc = 0, pair = -1, partial = -1, cap = 0;
+    if (!ds || !list_path || !(ds->dir = str_printf("%s", dir))) {
+        rc = fail("eval", "out of memory");
+        goto done;
+    }
+    for (int p = 0; p < N_PAIRS; p++) {
+        pair_dirs[p][0] = join(dir, folder_pairs[p][0]);
+        pair_dirs[p][1] = join(dir, folder_pairs[p][1]);
+        if (!pair_dirs[p][0] || !pair_dirs[p][1]) {
+            rc = fail("eval", "out of memory");
+            goto done;
+        }
+        int a = is_dir(pair_dirs[p][0]), b = is_dir(pair_dirs[p][1]);
+        if (a && b && pair < 0) pair = p;
+        if (a != b && partial < 0) partial = p;
+    }
+    int has_list = is_file(list_path);
+    if (pair >= 0) {
+        if ((rc = scan_dir(pair_dirs[pair][0], SCAN_IMAGES, &images, NULL)) ||
+            (rc = scan_dir(pair_dirs[pair][1], SCAN_MASKS, NULL, &masks)))
+            goto done;
+        ds->layout = str_printf("%s%s%s/ + %s/", has_list ? "list/val.txt + " : "",
+                                pair == 0 ? "GrabCut: " : "", folder_pairs[pair][0],
+                                folder_pairs[pair][1]);
+    } else {
+        if ((rc = scan_dir(dir, SCAN_IMAGES | SCAN_MASKS, &images, &masks))) goto done;
+        if (!has_list && !masks.n) {
+            if (partial >= 0) {
+                int a = is_dir(pair_dirs[partial][0]);
+                rc = fail(dir, "no dataset layout: %s/ is there but not %s/", folder_pairs[partial][!a],
+                          folder_pairs[partial][a]);
+            } else
+                rc = fail(dir, "no dataset layout found: expected data_GT/ + boundary_GT/ (GrabCut), "
+                          "img/ + gt/, images/ + masks/, list/val.txt, or NAME.jpg + NAME#001.png files");
+            goto done;
+        }
+        ds->layout = str_printf("%sNAME.ext + NAME#001.png", has_list ? "list/val.txt + " : "");
+    }
+    if (!ds->layout) {
+        rc = fail("eval", "out of memory");
+        goto done;
+    }
+    rc = has_list ? match_list(ds, list_path, &images, &masks, &cap) : match_all(ds, &images, &masks, &cap);
+    if (rc) goto done;
+    if (!ds->n_items) {
+        rc = fail(dir, "no instance to evaluate (%s): %d image%s, %d mask%s, none matching by name%s",
+                  ds->layout, images.n, images.n == 1 ? "" : "s", masks.n, masks.n == 1 ? "" : "s",
+                  has_list ? " among the names of list/val.txt" : "");
+        goto done;
+    }
+    ds->n_found = ds->n_items;
+    if (limit > 0 && ds->n_items > limit) {
+        for (int i = limit; i < ds->n_items; i++) {
+            free(ds->items[i].name);
+            free(ds->items[i].image);
+            free(ds->items[i].mask);
+        }
+        ds->n_items = limit;
+    }
+done:
+    files_free(&images);
+    files_free(&masks);
+    free(list_path);
+    for (int p = 0; p < N_PAIRS; p++) {
+        free(pair_dirs[p][0]);
+        free(pair_dirs[p][1]);
+    }
+    if (rc) eval_dataset_free(ds);
+    else *out = ds;
+    return rc;
+}
+
+/* ------------------------------------------------------------ per instance */
+
+typedef struct {
+    const ev_item *item;
+    int w, h;
+    int noc85, noc90;
+    int n_clicks;      /* clicks made (fewer than max_clicks when no error was left) */
+    double t_encode, t_clicks, t_sim; /* seconds: encoder, decoder (all clicks), simulator */
+    double *iou;       /* max_clicks values */
+    if_click *clicks;  /* n_clicks */
+} ev_result;
+
+/* The mask as object / ignore maps (see the file comment for the values).
+ * Returns 0, or -1 on an instance error with *why set (malloc'd; NULL when
+ * out of memory). */
+static int load_mask(const char *path, int w, int h, uint8_t *gt, uint8_t *ign, char **why) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *why = str_printf("cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int mw, mh, comp;
+    unsigned char *px = stbi_load_from_file(f, &mw, &mh, &comp, 0);
+    fclose(f);
+    if (!px) {
+        *why = str_printf("%s is not an image stb_image can read: %s", path, stbi_failure_reason());
+        return -1;
+    }
+    if (mw != w || mh != h) {
+        *why = str_printf("the mask %s is %dx%d but the image is %dx%d", path, mw, mh, w, h);
+        stbi_image_free(px);
+        return -1;
+    }
+    size_t n = (size_t)w * h;
+    int colour = comp >= 3, has1 = 0, labels = 1;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = px + i * (size_t)comp;
+        unsigned char v = p[0];
+        if (colour) {
+            if (p[1] > v) v = p[1];
+            if (p[2] > v) v = p[2];
+        }
+        gt[i] = v; /* the gray value, for now */
+        has1 |= v == 1;
+        labels &= v == 0 || v == 1 || v == 255;
+    }
+    stbi_image_free(px);
+    size_t n_obj = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char v = gt[i];
+        if (labels && has1) {
+            gt[i] = v == 1;
+            ign[i] = v == 255;
+        } else {
+            gt[i] = v > 128;
+            ign[i] = v == 128;
+        }
+        n_obj += gt[i];
+    }
+    if (!n_obj) {
+        *why = str_printf("the mask %s has no object pixel", path);
+        return -1;
+    }
+    return 0;
+}
+
+static double iou_of(const uint8_t *gt, const uint8_t *ign, const uint8_t *pred, size_t n) {
+    size_t inter = 0, uni = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ign[i]) continue;
+        int g = gt[i] != 0, p = pred[i] != 0;
+        inter += g & p;
+        uni += g | p;
+    }
+    return uni ? (double)inter / (double)uni : 1.0;
+}
+
+static int noc_of(const double *iou, int max_clicks, double thr) {
+    for (int k = 0; k < max_clicks; k++)
+        if (iou[k] >= thr) return k + 1;
+    return max_clicks;
+}
+
+/* Evaluates one instance into *r. Returns 0, 1 (a runtime error: printed)
+ * or -1 (the instance is skipped: *why says why; NULL if out of memory). */
+static int eval_instance(const if_model *enc, const if_model *dec, int max_clicks, ev_result *r,
+                         char **why) {
+    const ev_item *it = r->item;
+    int rc = 0;
+    if_features *feat = NULL;
+    if_session *sess = NULL;
+    uint8_t *gt = NULL;
+    FILE *f = fopen(it->image, "rb");
+    if (!f) {
+        *why = str_printf("cannot open %s: %s", it->image, strerror(errno));
+        return -1;
+    }
+    int comp;
+    unsigned char *rgb = stbi_load_from_file(f, &r->w, &r->h, &comp, 3);
+    fclose(f);
+    if (!rgb) {
+        *why = str_printf("%s is not an image stb_image can read: %s", it->image, stbi_failure_reason());
+        return -1;
+    }
+    size_t n = (size_t)r->w * r->h;
+    gt = malloc(2 * n);
+    if (!gt) {
+        rc = fail(it->name, "out of memory for a %dx%d image", r->w, r->h);
+        goto done;
+    }
+    uint8_t *ign = gt + n;
+    if (load_mask(it->mask, r->w, r->h, gt, ign, why)) {
+        rc = -1;
+        goto done;
+    }
+    int any_ign = 0;
+    for (size_t i = 0; i < n && !any_ign; i++) any_ign = ign[i];
+
+    double t0 = now_s();
+    if_status s = if_encode_rgb8(enc, rgb, r->w, r->h, (size_t)r->w * 3, &feat);
+    r->t_encode = now_s() - t0;
+    if (s != IF_OK) {
+        char what[512];
+        snprintf(what, sizeof what, "%s: encoding", it->name);
+        rc = fail_api(what, s, if_last_error());
+        goto done;
+    }
+    if ((s = if_session_new(dec, feat, &sess)) != IF_OK) {
+        char what[512];
+        snprintf(what, sizeof what, "%s: creating session", it->name);
+        rc = fail_api(what, s, if_last_error());
+        goto done;
+    }
+    const uint8_t *pred = if_session_mask(sess); /* all 0: no click yet */
+    double last = iou_of(gt, ign, pred, n);
+    for (int k = 0; k < max_clicks; k++) {
+        if_click c;
+        t0 = now_s();
+        s = if_next_click(gt, pred, any_ign ? ign : NULL, r->w, r->h, r->clicks, r->n_clicks, &c);
+        r->t_sim += now_s() - t0;
+        if (s == IF_ERR_STATE) { /* no error left to click on: the IoU stays */
+            for (int j = k; j < max_clicks; j++) r->iou[j] = last;
+            break;
+        }
+        if (s != IF_OK) {
+            char what[512];
+            snprintf(what, sizeof what, "%s: next click %d", it->name, k + 1);
+            rc = fail_api(what, s, if_last_error());
+            goto done;
+        }
+        t0 = now_s();
+        s = if_session_add_click(sess, c);
+        r->t_clicks += now_s() - t0;
+        if (s != IF_OK) {
+            char what[512];
+            snprintf(what, sizeof what, "%s: click %d (%d,%d,%c)", it->name, k + 1, c.x, c.y,
+                     c.positive ? '+' : '-');
+            rc = fail_api(what, s, if_session_error(sess));
+            goto done;
+        }
+        r->clicks[r->n_clicks++] = c;
+        pred = if_session_mask(sess);
+        r->iou[k] = last = iou_of(gt, ign, pred, n);
+    }
+    r->noc85 = noc_of(r->iou, max_clicks, 0.85);
+    r->noc90 = noc_of(r->iou, max_clicks, 0.90);
+done:
+    if_session_free(sess);
+    if_features_free(feat);
+    free(gt);
+    stbi_image_free(rgb);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- reports */
+
+static void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* A CSV field, quoted when it needs to be (RFC 4180). */
+static void csv_str(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void xml_str(FILE *f, const char *s) {
+    for (; *s; s++) {
+        if (*s == '&') fputs("&amp;", f);
+        else if (*s == '<') fputs("&lt;", f);
+        else if (*s == '>') fputs("&gt;", f);
+        else if (*s == '"') fputs("&quot;", f);
+        else if ((unsigned char)*s >= 0x20 || *s == '\t') fputc(*s, f);
+    }
+}
+
+typedef struct {
+    int n;                 /* instances evaluated */
+    double noc85, noc90;   /* means */
+    int fail85, fail90;    /* never reached within max_clicks */
+    int at_max85, at_max90;/* NoC == max_clicks (RITM's ">= max") */
+    double *miou;          /* max_clicks */
+    long long clicks;      /* made */
+    double t_clicks, t_encode, t_sim, pie, enc_per_px, megapixels;
+    double wall;
+} ev_summary;
+
+static void write_json(FILE *f, const eval_dataset *ds, const if_model_info *mi, const eval_options *o,
+                       const ev_summary *sm, const ev_result *res, int n_res, const ev_skip *skipped,
+                       int n_skipped) {
+    int K = o->max_clicks;
+    fprintf(f, "{\n  \"tool\": \"interformer eval\",\n  \"version\": ");
+    json_str(f, o->version ? o->version : "unknown");
+    fprintf(f, ",\n  \"dataset\": ");
+    json_str(f, ds->dir);
+    fprintf(f, ",\n  \"layout\": ");
+    json_str(f, ds->layout);
+    fprintf(f, ",\n  \"model\": {\"name\": ");
+    json_str(f, mi->name);
+    fprintf(f, ", \"identity\": ");
+    json_str(f, mi->identity);
+    fprintf(f, ", \"encoder\": ");
+    json_str(f, o->encoder_path ? o->encoder_path : "");
+    fprintf(f, ", \"decoder\": ");
+    json_str(f, o->decoder_path ? o->decoder_path : "");
+    fprintf(f, ", \"placeholder\": %s},\n", o->placeholder ? "true" : "false");
+    fprintf(f, "  \"threads\": %d,\n  \"max_clicks\": %d,\n", o->threads, K);
+    fprintf(f, "  \"instances_found\": %d,\n  \"instances_evaluated\": %d,\n  \"instances_skipped\": %d,\n",
+            ds->n_found, sm->n, n_skipped);
+    fprintf(f, "  \"noc85\": %.6f,\n  \"noc90\": %.6f,\n", sm->noc85, sm->noc90);
+    fprintf(f, "  \"failures\": %d,\n  \"failures85\": %d,\n", sm->fail90, sm->fail85);
+    fprintf(f, "  \"noc85_at_max\": %d,\n  \"noc90_at_max\": %d,\n", sm->at_max85, sm->at_max90);
+    fprintf(f, "  \"miou\": [");
+    for (int k = 0; k < K; k++) fprintf(f, "%s%.6f", k ? ", " : "", sm->miou[k]);
+    fprintf(f, "],\n  \"clicks\": %lld,\n", sm->clicks);
+    fprintf(f, "  \"seconds_per_click\": %.6g,\n", sm->clicks ? sm->t_clicks / sm->clicks : 0.0);
+    fprintf(f, "  \"pie\": %.6g,\n", sm->pie);
+    fprintf(f, "  \"seconds_per_click_per_pixel\": %.6g,\n", sm->pie);
+    fprintf(f, "  \"seconds_per_click_per_megapixel\": %.6g,\n", sm->pie * 1e6);
+    fprintf(f, "  \"encode_seconds\": %.6g,\n", sm->n ? sm->t_encode / sm->n : 0.0);
+    fprintf(f, "  \"encode_seconds_per_megapixel\": %.6g,\n", sm->enc_per_px * 1e6);
+    fprintf(f, "  \"next_click_seconds\": %.6g,\n", sm->clicks ? sm->t_sim / sm->clicks : 0.0);
+    fprintf(f, "  \"wall_seconds\": %.6g,\n", sm->wall);
+    fprintf(f, "  \"per_instance\": [");
+    for (int i = 0; i < n_res; i++) {
+        const ev_result *r = &res[i];
+        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+        json_str(f, r->item->name);
+        fprintf(f, ", \"image\": ");
+        json_str(f, r->item->image);
+        fprintf(f, ", \"mask\": ");
+        json_str(f, r->item->mask);
+        fprintf(f, ", \"width\": %d, \"height\": %d, \"noc85\": %d, \"noc90\": %d, \"clicks_made\": %d,",
+                r->w, r->h, r->noc85, r->noc90, r->n_clicks);
+        fprintf(f, " \"encode_seconds\": %.6g, \"seconds_per_click\": %.6g,\n     \"iou\": [", r->t_encode,
+                r->n_clicks ? r->t_clicks / r->n_clicks : 0.0);
+        for (int k = 0; k < K; k++) fprintf(f, "%s%.6f", k ? ", " : "", r->iou[k]);
+        fprintf(f, "],\n     \"clicks\": [");
+        for (int k = 0; k < r->n_clicks; k++)
+            fprintf(f, "%s{\"x\": %d, \"y\": %d, \"positive\": %s}", k ? ", " : "", r->clicks[k].x,
+                    r->clicks[k].y, r->clicks[k].positive ? "true" : "false");
+        fprintf(f, "]}");
+    }
+    fprintf(f, "%s],\n  \"skipped\": [", n_res ? "\n  " : "");
+    for (int i = 0; i < n_skipped; i++) {
+        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+        json_str(f, skipped[i].name);
+        fprintf(f, ", \"reason\": ");
+        json_str(f, skipped[i].reason);
+        fprintf(f, "}");
+    }
+    fprintf(f, "%s]\n}\n", n_skipped ? "\n  " : "");
+}
+
+static void write_csv(FILE *f, const ev_result *res, int n_res, int K) {
+    fprintf(f, "name,width,height,noc85,noc90");
+    for (int k = 1; k <= K; k++) fprintf(f, ",iou_%d", k);
+    fputc('\n', f);
+    for (int i = 0; i < n_res; i++) {
+        const ev_result *r = &res[i];
+        csv_str(f, r->item->name);
+        fprintf(f, ",%d,%d,%d,%d", r->w, r->h, r->noc85, r->noc90);
+        for (int k = 0; k < K; k++) fprintf(f, ",%.6f", r->iou[k]);
+        fputc('\n', f);
+    }
+}
+
+/* A line plot of mIoU (0..1) against the number of clicks (1..K), with
+ * axes, ticks, grid, labels and the 0.85 / 0.90 levels. */
+static void write_svg(FILE *f, const eval_dataset *ds, const if_model_info *mi, const ev_summary *sm,
+                      int K) {
+    const double W = 640, H = 420, L = 64, R = 24, T = 48, B = 56;
+    const double pw = W - L - R, ph = H - T - B;
+#define SX(k) (K > 1 ? L + pw * ((k) - 1) / (double)(K - 1) : L + pw / 2)
+#define SY(v) (T + ph * (1.0 - (v)))
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
+               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
+    fprintf(f, "<rect width=\"%g\" height=\"%g\" fill=\"white\"/>\n", W, H);
+    /* Title. */
+    const char *base = strrchr(ds->dir, '/');
+    base = base && base[1] ? base + 1 : ds->dir;
+    fprintf(f, "<text x=\"%g\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">mIoU vs clicks: ", W / 2);
+    xml_str(f, base);
+    fprintf(f, " (%d instance%s, model ", sm->n, sm->n == 1 ? "" : "s");
+    xml_str(f, mi->name);
+    fprintf(f, ")</text>\n");
+    /* Horizontal grid and y ticks: 0.0 .. 1.0 by 0.1. */
+    fprintf(f, "<g stroke=\"#dddddd\" stroke-width=\"1\">\n");
+    for (int i = 0; i <= 10; i++)
+        fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\"/>\n", L, SY(i / 10.0), L + pw, SY(i / 10.0));
+    fprintf(f, "</g>\n<g text-anchor=\"end\">\n");
+    for (int i = 0; i <= 10; i++)
+        fprintf(f, "<text x=\"%g\" y=\"%.2f\">%.1f</text>\n", L - 8, SY(i / 10.0) + 4, i / 10.0);
+    fprintf(f, "</g>\n");
+    /* x ticks: 1 and multiples of a step giving at most ~10 labels. */
+    static const int steps[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+    int step = 1000;
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
+        if (K / steps[i] <= 10) {
+            step = steps[i];
+            break;
+        }
+    fprintf(f, "<g stroke=\"black\" stroke-width=\"1\">\n");
+    for (int k = 1; k <= K; k++)
+        if (k == 1 || k % step == 0)
+            fprintf(f, "<line x1=\"%.2f\" y1=\"%g\" x2=\"%.2f\" y2=\"%g\"/>\n", SX(k), T + ph, SX(k), T + ph + 5);
+    for (int i = 0; i <= 10; i++)
+        fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\"/>\n", L - 5, SY(i / 10.0), L, SY(i / 10.0));
+    fprintf(f, "</g>\n<g text-anchor=\"middle\">\n");
+    for (int k = 1; k <= K; k++)
+        if (k == 1 || k % step == 0)
+            fprintf(f, "<text x=\"%.2f\" y=\"%g\">%d</text>\n", SX(k), T + ph + 19, k);
+    fprintf(f, "</g>\n");
+    /* The 0.85 and 0.90 levels. */
+    static const double levels[] = {0.85, 0.90};
+    for (int i = 0; i < 2; i++) {
+        fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\" stroke=\"#999999\" "
+                   "stroke-dasharray=\"4 3\"/>\n", L, SY(levels[i]), L + pw, SY(levels[i]));
+        fprintf(f, "<text x=\"%g\" y=\"%.2f\" text-anchor=\"end\" fill=\"#777777\" font-size=\"10\">"
+                   "%.2f</text>\n", L + pw - 2, SY(levels[i]) + (i ? -3 : 11), levels[i]);
+    }
+    /* Axes and their labels. */
+    fprintf(f, "<path d=\"M %g %g V %g H %g\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\"/>\n", L, T,
+            T + ph, L + pw);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">number of clicks</text>\n", L + pw / 2, H - 14);
+    fprintf(f, "<text x=\"16\" y=\"%g\" text-anchor=\"middle\" transform=\"rotate(-90 16 %g)\">mIoU</text>\n",
+            T + ph / 2, T + ph / 2);
+    /* The curve. */
+    fprintf(f, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
+    for (int k = 1; k <= K; k++) fprintf(f, "%s%.2f,%.2f", k > 1 ? " " : "", SX(k), SY(sm->miou[k - 1]));
+    fprintf(f, "\"/>\n<g fill=\"#1f77b4\">\n");
+    for (int k = 1; k <= K; k++)
+        fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\"><title>%d click%s: mIoU %.4f</title></circle>\n",
+                SX(k), SY(sm->miou[k - 1]), k, k == 1 ? "" : "s", sm->miou[k - 1]);
+    fprintf(f, "</g>\n</svg>\n");
+#undef SX
+#undef SY
+}
+
+/* Closes f, checking that everything was written. */
+static int close_out(FILE *f, const char *path) {
+    int err = ferror(f);
+    int e = errno;
+    if (fclose(f) || err) return fail(path, "cannot write: %s", strerror(err ? e : errno));
+    return 0;
+}
+
+int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, const eval_options *o) {
+    const int K = o->max_clicks;
+    int rc = 0, n_res = 0, n_skip = ds->n_skipped, cap_skip = ds->n_skipped + ds->n_items;
+    const char *paths[3] = {o->json_path, o->csv_path, o->svg_path};
+    FILE *outs[3] = {NULL, NULL, NULL};
+    ev_result *res = calloc((size_t)ds->n_items, sizeof *res);
+    double *iou = calloc((size_t)ds->n_items * K + K, sizeof *iou);
+    if_click *clicks = calloc((size_t)ds->n_items * K, sizeof *clicks);
+    ev_skip *skip = calloc((size_t)cap_skip + 1, sizeof *skip);
+    char **reasons = calloc((size_t)ds->n_items + 1, sizeof *reasons); /* ours, to free */
+    if (!res || !iou || !clicks || !skip || !reasons) {
+        rc = fail("eval", "out of memory");
+        goto done;
+    }
+    /* The output files first: an unwritable path fails before the run. */
+    for (int i = 0; i < 3; i++)
+        if (paths[i] && !(outs[i] = fopen(paths[i], "w"))) {
+            rc = fail(paths[i], "cannot write: %s", strerror(errno));
+            goto done;
+        }
+    if_model_info mi;
+    if_model_get_info(dec, &mi);
+    for (int i = 0; i < ds->n_skipped; i++) {
+        skip[i] = ds->skipped[i];
+        fprintf(stderr, PROG ": warning: %s: %s (skipped)\n", skip[i].name, skip[i].reason);
+    }
+    if (!o->quiet)
+        fprintf(stderr, PROG ": eval: %s (%s): %d instance%s%s, up to %d click%s each\n", ds->dir, ds->layout,
+                ds->n_items, ds->n_items == 1 ? "" : "s",
+                ds->n_items < ds->n_found ? " (--limit)" : "", K, K == 1 ? "" : "s");
+
+    double t_start = now_s();
+    for (int i = 0; i < ds->n_items; i++) {
+        ev_result *r = &res[n_res];
+        memset(r, 0, sizeof *r);
+        r->item = &ds->items[i];
+        r->iou = iou + (size_t)n_res * K;
+        r->clicks = clicks + (size_t)n_res * K;
+        char *why = NULL;
+        int st = eval_instance(enc, dec, K, r, &why);
+        if (st > 0) {
+            rc = st;
+            goto done;
+        }
+        if (st < 0) {
+            if (!why) {
+                rc = fail("eval", "out of memory");
+                goto done;
+            }
+            reasons[i] = why;
+            skip[n_skip++] = (ev_skip){r->item->name, why};
+            fprintf(stderr, PROG ": warning: %s: %s (skipped)\n", r->item->name, why);
+            continue;
+        }
+        n_res++;
+        if (!o->quiet) {
+            fprintf(stderr, "[%d/%d] %s %dx%d: IoU@1 %.3f", i + 1, ds->n_items, r->item->name, r->w, r->h,
+                    r->iou[0]);
+            if (K >= 5) fprintf(stderr, " @5 %.3f", r->iou[4]);
+            if (K != 1 && K != 5) fprintf(stderr, " @%d %.3f", K, r->iou[K - 1]);
+            fprintf(stderr, ", NoC@85 %d, NoC@90 %d, encode %.1f ms, %.2f ms/click\n", r->noc85, r->noc90,
+                    r->t_encode * 1e3, r->n_clicks ? r->t_clicks * 1e3 / r->n_clicks : 0.0);
+        }
+    }
+    if (!n_res) {
+        rc = fail(ds->dir, "no instance could be evaluated (%d skipped: see the warnings above)", n_skip);
+        goto done;
+    }
+
+    ev_summary sm = {0};
+    sm.n = n_res;
+    sm.miou = iou + (size_t)ds->n_items * K;
+    sm.wall = now_s() - t_start;
+    for (int i = 0; i < n_res; i++) {
+        const ev_result *r = &res[i];
+        double px = (double)r->w * r->h;
+        sm.noc85 += r->noc85;
+        sm.noc90 += r->noc90;
+        double best = 0;
+        for (int k = 0; k < K; k++) {
+            sm.miou[k] += r->iou[k];
+            if (r->iou[k] > best) best = r->iou[k];
+        }
+        sm.fail85 += !(best >= 0.85);
+        sm.fail90 += !(best >= 0.90);
+        sm.at_max85 += r->noc85 == K;
+        sm.at_max90 += r->noc90 == K;
+        sm.clicks += r->n_clicks;
+        sm.t_clicks += r->t_clicks;
+        sm.t_sim += r->t_sim;
+        sm.t_encode += r->t_encode;
+        sm.pie += r->t_clicks / px;        /* summed over clicks: t/px per click */
+        sm.enc_per_px += r->t_encode / px; /* summed over images */
+        sm.megapixels += px / 1e6;
+    }
+    sm.noc85 /= n_res;
+    sm.noc90 /= n_res;
+    for (int k = 0; k < K; k++) sm.miou[k] /= n_res;
+    sm.pie = sm.clicks ? sm.pie / (double)sm.clicks : 0;
+    sm.enc_per_px /= n_res;
+
+    /* The summary. */
+    printf("dataset      %s (%s)\n", ds->dir, ds->layout);
+    printf("instances    %d evaluated", n_res);
+    if (n_skip) printf(", %d skipped (see the warnings on stderr)", n_skip);
+    if (ds->n_items < ds->n_found) printf(", first %d of %d (--limit)", ds->n_items, ds->n_found);
+    printf("\n");
+    printf("model        %s%s\n", mi.name,
+           o->placeholder ? " [placeholder model: random weights, the numbers are meaningless]" : "");
+    printf("clicks       up to %d per instance, %lld made\n", K, sm.clicks);
+    printf("NoC@85       %.2f\n", sm.noc85);
+    printf("NoC@90       %.2f\n", sm.noc90);
+    printf("failures     %d of %d never reach IoU 0.90 within %d click%s (NoC@90 = %d: %d)\n", sm.fail90, n_res,
+           K, K == 1 ? "" : "s", K, sm.at_max90);
+    int shown[4] = {1, 5, 20, K};
+    for (int j = 0; j < 4; j++) {
+        int k = shown[j], dup = k > K;
+        for (int q = 0; q < j; q++) dup |= shown[q] == k;
+        if (dup) continue;
+        char label[32];
+        snprintf(label, sizeof label, "mIoU@%d", k);
+        printf("%-12s %.4f\n", label, sm.miou[k - 1]);
+    }
+    printf("s/click      %.4f (decoder only; %.4f s/click/MP; PIE %.3e s/click/pixel)\n",
+           sm.t_clicks / (double)sm.clicks, sm.pie * 1e6, sm.pie);
+    printf("encode       %.4f s/image (%.4f s/MP)\n", sm.t_encode / n_res, sm.enc_per_px * 1e6);
+    printf("wall         %.1f s (next-click simulator %.4f s/click)\n", sm.wall, sm.t_sim / (double)sm.clicks);
+
+    if (outs[0]) {
+        write_json(outs[0], ds, &mi, o, &sm, res, n_res, skip, n_skip);
+        int e = close_out(outs[0], paths[0]);
+        outs[0] = NULL;
+        if (e) rc = e;
+    }
+    if (outs[1]) {
+        write_csv(outs[1], res, n_res, K);
+        int e = close_out(outs[1], paths[1]);
+        outs[1] = NULL;
+        if (e) rc = e;
+    }
+    if (outs[2]) {
+        write_svg(outs[2], ds, &mi, &sm, K);
+        int e = close_out(outs[2], paths[2]);
+        outs[2] = NULL;
+        if (e) rc = e;
+    }
+done:
+    for (int i = 0; i < 3; i++)
+        if (outs[i]) {
+            fclose(outs[i]);
+            remove(paths[i]); /* a failed run leaves no half-written report */
+        }
+    if (reasons)
+        for (int i = 0; i < ds->n_items; i++) free(reasons[i]);
+    free(reasons);
+    free(skip);
+    free(clicks);
+    free(iou);
+    free(res);
+    return rc;
+}
