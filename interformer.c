@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "interformer.h"
+#include "kernels/dispatch.h"
 #include "runtime/api.h"
 #include "runtime/interact.h"
 
@@ -118,9 +119,19 @@ static if_status wrap_model(rt_model *rt, const if_options *opt, if_model **out)
     }
     m->rt = rt;
     m->opt = opt ? *opt : if_default_options();
+    char why[RT_ERR_CAP];
+    m->ops = ifk_select(m->opt.isa, why, sizeof why);
+    if (!m->ops) {
+        if_model_free(m);
+        return if__fail(IF_ERR_UNSUPPORTED, "kernels: %s", why);
+    }
+    m->opt.isa = m->ops->name; /* the caller's string need not outlive the call */
     if (m->opt.n_threads < 1) m->opt.n_threads = 1;
+    if (m->opt.n_threads > 256) m->opt.n_threads = 256;
     if (m->opt.max_clicks < 1) m->opt.max_clicks = 64;
     fill_info(m);
+    snprintf(m->info.isa, sizeof m->info.isa, "%s", m->ops->name);
+    m->info.n_threads = m->opt.n_threads;
     *out = m;
     return IF_OK;
 }
@@ -156,9 +167,11 @@ if_status if_run_new(const if_model *m, int padded_h, int padded_w, if_run **out
     if_run *r = rt_calloc(1, sizeof *r);
     if (!r) return if__fail(IF_ERR_NO_MEMORY, "run");
     r->m = m;
-    if_status s = rt_plan_new(m->rt, padded_h, padded_w, &r->plan, last_error, sizeof last_error);
-    if (s == IF_OK && (s = rt_exec_new(r->plan, &r->exec)) != IF_OK)
-        if__fail(s, "cannot allocate the %zu-byte arena", r->plan->arena_bytes);
+    if_status s = rt_plan_new(m->rt, padded_h, padded_w, m->opt.n_threads, &r->plan, last_error,
+                              sizeof last_error);
+    if (s == IF_OK && (s = rt_exec_new(r->plan, m->ops, &r->exec)) != IF_OK)
+        if__fail(s, "cannot allocate the %zu-byte arena or start %d threads", r->plan->arena_bytes,
+                 m->opt.n_threads);
     if (s != IF_OK) {
         if_run_free(r);
         return s;

@@ -93,12 +93,17 @@ typedef struct if_model if_model;
 typedef enum { IF_MODEL_ENCODER = 1, IF_MODEL_DECODER = 2 } if_model_kind;
 
 typedef struct {
-    int n_threads;   /* worker threads for runs; 0 = 1 */
+    int n_threads;   /* threads of each run/session (a pool created once per
+                      * run/session, never per op); 0 = 1 */
     int max_clicks;  /* sessions of this model keep this many steps of
                       * history (undo); 0 = 64 */
+    const char *isa; /* kernels: NULL = $IF_ISA if set, else the best this
+                      * CPU has; or "scalar", "avx2", "avx512", "neon".
+                      * Loading fails with IF_ERR_UNSUPPORTED when the CPU
+                      * or build lacks it. */
 } if_options;
 
-/* The defaults: 1 thread, 64 clicks of history per session. */
+/* The defaults: 1 thread, 64 clicks of history, the best kernels. */
 if_options if_default_options(void);
 
 /* Loads and validates a graph file (format/FORMAT.md). opt may be NULL for
@@ -132,6 +137,8 @@ typedef struct {
     float zoom_expand_ratio;
     int zoom_min_size, zoom_start_step, zoom_max_stride;
     int64_t n_params;     /* weights in the file */
+    char isa[16];         /* kernels runs use: "scalar", "avx2", "avx512", "neon" */
+    int n_threads;        /* threads per run/session */
 } if_model_info;
 
 /* Fills *info from the model's metadata. */

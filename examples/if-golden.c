@@ -1,7 +1,7 @@
 /* if-golden -- checks InterFormer-C against a reference case produced by the
  * official PyTorch model (the format of ../shared/golden/README.md).
  *
- *   if-golden CASE_DIR [--encoder E.ifg --decoder D.ifg]
+ *   if-golden CASE_DIR [--encoder E.ifg --decoder D.ifg] [--threads N]
  *
  * Without graph files, the case's model.pth is converted with the project's
  * converter into a temporary directory (removed afterwards); the case
@@ -34,7 +34,7 @@
 #define MARGIN_TOL 1e-3
 
 static int usage(void) {
-    fprintf(stderr, "usage: if-golden CASE_DIR [--encoder E.ifg --decoder D.ifg]\n");
+    fprintf(stderr, "usage: if-golden CASE_DIR [--encoder E.ifg --decoder D.ifg] [--threads N]\n");
     return 2;
 }
 
@@ -86,9 +86,11 @@ static int check(if_status s, const char *what, const char *detail) {
 
 int main(int argc, char **argv) {
     const char *case_dir = NULL, *enc_path = NULL, *dec_path = NULL;
+    if_options opt = if_default_options();
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--encoder") && i + 1 < argc) enc_path = argv[++i];
         else if (!strcmp(argv[i], "--decoder") && i + 1 < argc) dec_path = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) opt.n_threads = atoi(argv[++i]);
         else if (argv[i][0] == '-') return usage();
         else if (!case_dir) case_dir = argv[i];
         else return usage();
@@ -120,14 +122,14 @@ int main(int argc, char **argv) {
     uint8_t *prev_mask = NULL;
     int failures = 0;
 
-    if (check(if_model_load(dec_path, NULL, &dec), "loading decoder", if_last_error())) goto done;
+    if (check(if_model_load(dec_path, &opt, &dec), "loading decoder", if_last_error())) goto done;
     if (load_npy(case_dir, "feat0.npy", &feats[0])) goto done;
     int Hp = (int)feats[0].shape[2] * 4, Wp = (int)feats[0].shape[3] * 4;
 
     snprintf(path, sizeof path, "%s/image.png", case_dir);
     int have_image = file_exists(path);
     if (have_image) {
-        if (check(if_model_load(enc_path, NULL, &enc), "loading encoder", if_last_error())) goto done;
+        if (check(if_model_load(enc_path, &opt, &enc), "loading encoder", if_last_error())) goto done;
         if_model_info info;
         if_model_get_info(enc, &info);
         int w, h, comp;
@@ -160,8 +162,8 @@ int main(int argc, char **argv) {
     }
 
     if (check(if_run_new(dec, Hp, Wp, &drun), "planning decoder", if_last_error())) goto done;
-    printf("decoder arena %zu bytes (%.2f MB) for %dx%d\n", if_run_arena_bytes(drun),
-           if_run_arena_bytes(drun) / 1e6, Hp, Wp);
+    printf("decoder arena %zu bytes (%.2f MB) for %dx%d, %d thread(s)\n", if_run_arena_bytes(drun),
+           if_run_arena_bytes(drun) / 1e6, Hp, Wp, opt.n_threads);
     for (int i = 0; i < 4; i++) {
         char name[32];
         snprintf(name, sizeof name, "feat%d.npy", i);

@@ -11,6 +11,7 @@
 struct if_model {
     rt_model *rt;
     if_options opt;
+    const struct ifk_ops *ops; /* kernels for runs of this model, chosen at load */
     if_model_info info; /* from the metadata, at load */
 };
 

@@ -1,30 +1,29 @@
 /* exec.c -- runs a planned graph: one arena, bound inputs, kernel calls.
  *
  * Nothing here allocates after rt_exec_new(): that is what makes a click
- * cost only its arithmetic. */
+ * cost only its arithmetic. The heavy ops are split into disjoint ranges
+ * (rows, output rows, queries) run on the executor's thread pool; each
+ * thread has its own slice of the node's scratch. */
 #include <string.h>
 
 #include "../kernels/dispatch.h"
 #include "../kernels/kernels.h"
 #include "runtime.h"
+#include "threadpool.h"
 
-if_status rt_exec_new(const rt_plan *p, rt_exec **out) {
-    if (!p || !out) return IF_ERR_INVALID_ARG;
+if_status rt_exec_new(const rt_plan *p, const ifk_ops *ops, rt_exec **out) {
+    if (!p || !out || !ops) return IF_ERR_INVALID_ARG;
     *out = NULL;
     rt_exec *e = rt_calloc(1, sizeof *e);
     if (!e) return IF_ERR_NO_MEMORY;
     uint32_t nt = p->m->g.n_tensors;
     e->p = p;
-    /* The best kernels for this CPU, or $IF_ISA's (fails when unavailable). */
-    e->ops = ifk_select(NULL, NULL, 0);
-    if (!e->ops) {
-        rt_exec_free(e);
-        return IF_ERR_UNSUPPORTED;
-    }
+    e->ops = ops;
     e->bound = rt_calloc(nt, sizeof *e->bound);
     e->shape = rt_calloc(nt, sizeof *e->shape);
     e->arena = rt_aligned_alloc(64, p->arena_bytes);
-    if (!e->bound || !e->shape || !e->arena) {
+    e->pool = rt_pool_new(p->threads);
+    if (!e->bound || !e->shape || !e->arena || !e->pool) {
         rt_exec_free(e);
         return IF_ERR_NO_MEMORY;
     }
@@ -38,6 +37,7 @@ void rt_exec_free(rt_exec *e) {
     rt_free(e->bound);
     rt_free(e->shape);
     rt_aligned_free(e->arena);
+    rt_pool_free(e->pool);
     rt_free(e);
 }
 
@@ -91,6 +91,69 @@ static double af(const ifg_node *n, ifg_attr_key k, double dflt) {
     return a ? a->v.f[0] : dflt;
 }
 
+/* One heavy node split into ranges: everything a task needs. */
+typedef struct {
+    const ifk_ops *ops;
+    uint32_t op;
+    int tasks;
+    int64_t total;           /* rows / output rows / queries / tokens to split */
+    const float *x;
+    const void *in1, *in2;
+    float *y;
+    uint8_t *scratch;        /* thread t uses scratch + t * stride */
+    size_t stride;
+    int act;
+    int64_t k, n;            /* LINEAR: in and out features; ATTENTION: m keys */
+    int c, heads;            /* ATTENTION, VIT_ATTENTION */
+    float scale, eps;
+    int h, w, gh, gw, cin, cout, kh, kw;
+    ifk_conv_params cp;
+} par_node;
+
+static void par_task(void *ctx, int task, int thread) {
+    const par_node *a = ctx;
+    int64_t lo = a->total * task / a->tasks, hi = a->total * (task + 1) / a->tasks;
+    if (lo >= hi) return;
+    void *scratch = a->scratch ? a->scratch + (size_t)thread * a->stride : NULL;
+    switch (a->op) {
+    case IFG_OP_LINEAR:
+        a->ops->linear(a->x + lo * a->k, hi - lo, a->k, a->in1, a->in2, a->n, a->act, a->y + lo * a->n, scratch);
+        break;
+    case IFG_OP_CONV2D: {
+        ifk_conv_params cp = a->cp;
+        cp.oy0 = (int)lo;
+        cp.oy1 = (int)hi;
+        a->ops->conv2d(a->x, &cp, a->in1, a->in2, a->y, scratch);
+        break;
+    }
+    case IFG_OP_CONV_TRANSPOSE2D: /* input rows; each makes kh output rows */
+        a->ops->conv_transpose2d(a->x + lo * a->w * a->cin, (int)(hi - lo), a->w, a->cin, a->in1, a->in2,
+                                 a->cout, a->kh, a->kw, a->y + lo * a->kh * a->w * a->kw * a->cout, scratch);
+        break;
+    case IFG_OP_ATTENTION:
+        a->ops->attention(a->x + lo * a->c, hi - lo, a->in1, a->k, a->c, a->heads, a->scale,
+                          a->y + lo * a->c, scratch);
+        break;
+    case IFG_OP_VIT_ATTENTION:
+        a->ops->vit_attention(a->x, a->h, a->w, a->c, a->heads, a->scale, a->in1, a->gh, a->gw, (int)lo,
+                              (int)hi, a->y, scratch);
+        break;
+    case IFG_OP_LAYER_NORM:
+        a->ops->layer_norm(a->x + lo * a->c, hi - lo, a->c, a->in1, a->in2, a->eps, a->y + lo * a->c);
+        break;
+    default: break;
+    }
+}
+
+/* Splits a node over the pool: one task per thread (the ranges are uniform
+ * work), none when the range is too short to be worth waking a thread. */
+static void run_parallel(rt_exec *e, par_node *a, int64_t min_per_task) {
+    int t = rt_pool_threads(e->pool);
+    if (a->total / min_per_task < t) t = (int)(a->total / min_per_task);
+    a->tasks = t < 1 ? 1 : t;
+    rt_pool_run(e->pool, a->tasks, par_task, a);
+}
+
 static if_status run_node(rt_exec *e, uint32_t idx) {
     const rt_plan *p = e->p;
     const ifg_node *n = &p->m->g.nodes[idx];
@@ -104,9 +167,11 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     int act = (int)ai(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
     int64_t c_last = sx->d[sx->rank - 1];
 
+    par_node a = {.ops = e->ops, .op = n->op, .x = x, .in1 = in1, .in2 = in2, .y = y,
+                  .scratch = (uint8_t *)scratch, .stride = p->scratch_bytes[idx], .act = act};
     switch (n->op) {
-    case IFG_OP_CONV2D: {
-        ifk_conv_params cp = {
+    case IFG_OP_CONV2D:
+        a.cp = (ifk_conv_params){
             .h = (int)sx->d[0], .w = (int)sx->d[1], .cin = (int)sx->d[2],
             .cout = (int)so->d[2], .kh = (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
             .kw = (int)ai(n, IFG_ATTR_KERNEL, 1, 1), .sh = (int)ai(n, IFG_ATTR_STRIDE, 0, 1),
@@ -114,19 +179,30 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
             .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0), .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0),
             .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0), .groups = (int)ai(n, IFG_ATTR_GROUPS, 0, 1),
             .act = act};
-        e->ops->conv2d(x, &cp, in1, in2, y, scratch);
+        a.total = so->d[0];
+        run_parallel(e, &a, 2);
         break;
-    }
     case IFG_OP_CONV_TRANSPOSE2D:
-        e->ops->conv_transpose2d(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], in1, in2,
-                                 (int)so->d[2], (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
-                                 (int)ai(n, IFG_ATTR_KERNEL, 1, 1), y, scratch);
+        a.h = (int)sx->d[0];
+        a.w = (int)sx->d[1];
+        a.cin = (int)sx->d[2];
+        a.cout = (int)so->d[2];
+        a.kh = (int)ai(n, IFG_ATTR_KERNEL, 0, 1);
+        a.kw = (int)ai(n, IFG_ATTR_KERNEL, 1, 1);
+        a.total = sx->d[0];
+        run_parallel(e, &a, 2);
         break;
     case IFG_OP_LINEAR:
-        e->ops->linear(x, elems(sx) / c_last, c_last, in1, in2, so->d[so->rank - 1], act, y, scratch);
+        a.k = c_last;
+        a.n = so->d[so->rank - 1];
+        a.total = elems(sx) / c_last;
+        run_parallel(e, &a, 32);
         break;
     case IFG_OP_LAYER_NORM:
-        e->ops->layer_norm(x, elems(sx) / c_last, c_last, in1, in2, (float)af(n, IFG_ATTR_EPS, 1e-5), y);
+        a.c = (int)c_last;
+        a.eps = (float)af(n, IFG_ATTR_EPS, 1e-5);
+        a.total = elems(sx) / c_last;
+        run_parallel(e, &a, 64);
         break;
     case IFG_OP_GROUP_NORM:
         e->ops->group_norm(x, sx->d[0] * sx->d[1], c_last, (int)ai(n, IFG_ATTR_GROUPS, 0, 1), in1, in2,
@@ -169,20 +245,25 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
                    (int)ai(n, IFG_ATTR_PAD, 1, 0), (int)ai(n, IFG_ATTR_PAD, 2, 0),
                    (int)ai(n, IFG_ATTR_PAD, 3, 0), y);
         break;
-    case IFG_OP_ATTENTION: {
-        const rt_shape *skv = &e->shape[n->in[1]];
-        e->ops->attention(x, elems(sx) / c_last, in1, skv->d[0], (int)c_last,
-                          (int)ai(n, IFG_ATTR_HEADS, 0, 1), (float)af(n, IFG_ATTR_SCALE, 1.0), y, scratch);
+    case IFG_OP_ATTENTION:
+        a.k = e->shape[n->in[1]].d[0];
+        a.c = (int)c_last;
+        a.heads = (int)ai(n, IFG_ATTR_HEADS, 0, 1);
+        a.scale = (float)af(n, IFG_ATTR_SCALE, 1.0);
+        a.total = elems(sx) / c_last;
+        run_parallel(e, &a, 16);
         break;
-    }
-    case IFG_OP_VIT_ATTENTION: {
-        const rt_shape *sg = &e->shape[n->in[2]];
-        e->ops->vit_attention(x, (int)sg->d[0], (int)sg->d[1], (int)(c_last / 3),
-                              (int)ai(n, IFG_ATTR_HEADS, 0, 1), (float)af(n, IFG_ATTR_SCALE, 1.0), in1,
-                              (int)ai(n, IFG_ATTR_WINDOW, 0, 1), (int)ai(n, IFG_ATTR_WINDOW, 1, 1), 0,
-                              (int)sx->d[0], y, scratch);
+    case IFG_OP_VIT_ATTENTION:
+        a.h = (int)e->shape[n->in[2]].d[0];
+        a.w = (int)e->shape[n->in[2]].d[1];
+        a.c = (int)(c_last / 3);
+        a.heads = (int)ai(n, IFG_ATTR_HEADS, 0, 1);
+        a.scale = (float)af(n, IFG_ATTR_SCALE, 1.0);
+        a.gh = (int)ai(n, IFG_ATTR_WINDOW, 0, 1);
+        a.gw = (int)ai(n, IFG_ATTR_WINDOW, 1, 1);
+        a.total = sx->d[0];
+        run_parallel(e, &a, 16);
         break;
-    }
     case IFG_OP_TOKENS_FROM_GRID:
         ifk_tokens_from_grid(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], in1, in2,
                              (int)ai(n, IFG_ATTR_WINDOW, 0, 1), (int)ai(n, IFG_ATTR_WINDOW, 1, 1), y);

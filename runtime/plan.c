@@ -83,7 +83,8 @@ static if_status max_over_rois(const rt_model *m, int H, int W, size_t *tbytes, 
     return IF_OK;
 }
 
-if_status rt_plan_new(const rt_model *m, int H, int W, rt_plan **out, char *err, size_t cap) {
+if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **out, char *err,
+                      size_t cap) {
     if (!m || !out) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "NULL model or out");
     *out = NULL;
     const ifg_graph *g = &m->g;
@@ -111,6 +112,7 @@ if_status rt_plan_new(const rt_model *m, int H, int W, rt_plan **out, char *err,
     p->m = m;
     p->H = H;
     p->W = W;
+    p->threads = threads < 1 ? 1 : threads > 256 ? 256 : threads;
     p->shape = rt_calloc(nt, sizeof *p->shape);
     p->offset = rt_calloc(nt, sizeof *p->offset);
     p->scratch = rt_calloc(nn, sizeof *p->scratch);
@@ -176,8 +178,9 @@ if_status rt_plan_new(const rt_model *m, int H, int W, rt_plan **out, char *err,
             it[ni++] = (item){align_up(tbytes[t]), first[t], last[t], &p->offset[t]};
     for (uint32_t i = 0; i < nn; i++) {
         p->scratch[i] = UINT64_MAX;
+        p->scratch_bytes[i] = align_up(p->scratch_bytes[i]);
         if (p->scratch_bytes[i])
-            it[ni++] = (item){align_up(p->scratch_bytes[i]), pos[i], pos[i], &p->scratch[i]};
+            it[ni++] = (item){p->scratch_bytes[i] * (size_t)p->threads, pos[i], pos[i], &p->scratch[i]};
     }
     qsort(it, ni, sizeof *it, by_size_desc);
     p->arena_bytes = place(it, ni, live);

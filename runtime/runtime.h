@@ -42,10 +42,11 @@ typedef struct rt_model {
 typedef struct rt_plan {
     const rt_model *m;
     int H, W;              /* padded image height, width */
+    int threads;           /* each node's scratch is planned once per thread */
     rt_shape *shape;       /* per tensor, for the whole-image (no ROI) case */
     uint64_t *offset;      /* per tensor: arena byte offset; UINT64_MAX if not in the arena */
     uint64_t *scratch;     /* per node: arena byte offset of its scratch (or UINT64_MAX) */
-    size_t *scratch_bytes; /* per node */
+    size_t *scratch_bytes; /* per node: bytes of one thread's scratch (64-aligned stride) */
     uint32_t *order;       /* node indices in execution order */
     uint32_t n_image;      /* order[0..n_image) run per image, the rest per click */
     size_t arena_bytes;
@@ -54,7 +55,8 @@ typedef struct rt_plan {
 
 typedef struct rt_exec {
     const rt_plan *p;
-    const struct ifk_ops *ops; /* kernels (kernels/dispatch.h), chosen at rt_exec_new */
+    const struct ifk_ops *ops; /* kernels (kernels/dispatch.h) */
+    struct rt_pool *pool;      /* plan->threads workers, created once */
     uint8_t *arena;
     const void **bound;    /* per tensor: caller's input data, or NULL */
     rt_shape *shape;       /* current shapes (differ from the plan's under a ROI) */
@@ -70,8 +72,9 @@ if_status rt_model_load_buffer(const void *buf, size_t size, int copy, rt_model 
 void rt_model_free(rt_model *m);
 
 /* Plans the graph for an H x W padded image (each a positive multiple of the
- * model's pad multiple). */
-if_status rt_plan_new(const rt_model *m, int H, int W, rt_plan **out, char *err, size_t cap);
+ * model's pad multiple), for runs on `threads` threads. */
+if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **out, char *err,
+                      size_t cap);
 void rt_plan_free(rt_plan *p);
 
 /* Shapes of all nodes' outputs, for a given ROI (NULL: whole image). Also
@@ -80,7 +83,9 @@ void rt_plan_free(rt_plan *p);
 if_status rt_infer_shapes(const rt_model *m, int H, int W, const int32_t *roi, rt_shape *shape,
                           size_t *scratch_bytes, char *err, size_t cap);
 
-if_status rt_exec_new(const rt_plan *p, rt_exec **out);
+/* An executor with the given kernels (ifk_select) and a pool of the plan's
+ * thread count: the only allocations of a run's life. */
+if_status rt_exec_new(const rt_plan *p, const struct ifk_ops *ops, rt_exec **out);
 void rt_exec_free(rt_exec *e);
 /* Binds a graph input by name. data must stay valid until the next run. */
 if_status rt_exec_bind(rt_exec *e, const char *name, const void *data, size_t bytes);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "interformer.h"
+#include "kernels/dispatch.h"
 #include "runtime/runtime.h"
 
 static int passed, failed;
@@ -88,22 +89,22 @@ int main(int argc, char **argv) {
     static const int sizes[][2] = {{128, 128}, {160, 128}, {64, 96}, {256, 32}};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         rt_plan *p = NULL;
-        CHECK(rt_plan_new(dec, sizes[i][0], sizes[i][1], &p, err, sizeof err) == IF_OK, "plan: %s", err);
+        CHECK(rt_plan_new(dec, sizes[i][0], sizes[i][1], 1 + (int)(i % 2), &p, err, sizeof err) == IF_OK, "plan: %s", err);
         if (p) check_no_overlap(p);
         rt_plan_free(p);
-        CHECK(rt_plan_new(enc, sizes[i][0], sizes[i][1], &p, err, sizeof err) == IF_OK, "plan: %s", err);
+        CHECK(rt_plan_new(enc, sizes[i][0], sizes[i][1], 1 + (int)(i % 2), &p, err, sizeof err) == IF_OK, "plan: %s", err);
         if (p) check_no_overlap(p);
         rt_plan_free(p);
     }
 
     /* Sizes that are not multiples of the pad are refused. */
     rt_plan *p = NULL;
-    CHECK(rt_plan_new(dec, 100, 128, &p, err, sizeof err) == IF_ERR_INVALID_ARG, "size 100 accepted");
-    CHECK(rt_plan_new(dec, 0, 128, &p, err, sizeof err) == IF_ERR_INVALID_ARG, "size 0 accepted");
+    CHECK(rt_plan_new(dec, 100, 128, 1, &p, err, sizeof err) == IF_ERR_INVALID_ARG, "size 100 accepted");
+    CHECK(rt_plan_new(dec, 0, 128, 1, &p, err, sizeof err) == IF_ERR_INVALID_ARG, "size 0 accepted");
 
     /* The keys/values of each stage's first block depend on the image only:
      * they are in the per-image part, never in the per-click part. */
-    CHECK(rt_plan_new(dec, 128, 128, &p, err, sizeof err) == IF_OK, "plan: %s", err);
+    CHECK(rt_plan_new(dec, 128, 128, 2, &p, err, sizeof err) == IF_OK, "plan: %s", err);
     if (!p) goto out;
     int kv_per_image = 0, kv_per_click = 0;
     for (uint32_t k = 0; k < dec->g.n_nodes; k++) {
@@ -118,7 +119,7 @@ int main(int argc, char **argv) {
 
     /* Runs allocate nothing. */
     rt_exec *e = NULL;
-    CHECK(rt_exec_new(p, &e) == IF_OK, "exec");
+    CHECK(rt_exec_new(p, ifk_select(NULL, NULL, 0), &e) == IF_OK, "exec");
     int64_t c[4] = {8, 16, 32, 64};
     float *feat[4];
     uint8_t *lab = malloc(128 * 128);

@@ -64,13 +64,13 @@ static double count_flops(const rt_plan *p, const rt_shape *shape, uint32_t from
 
 /* FLOPs of a graph at size x size (only its per-click part if per_click),
  * and its arena bytes. */
-static double graph_flops(const char *path, int size, int per_click, size_t *arena) {
+static double graph_flops(const char *path, int size, int threads, int per_click, size_t *arena) {
     char err[RT_ERR_CAP];
     rt_model *m = NULL;
     rt_plan *p = NULL;
     double f = 0;
     if (rt_model_load_file(path, &m, err, sizeof err) == IF_OK &&
-        rt_plan_new(m, size, size, &p, err, sizeof err) == IF_OK)
+        rt_plan_new(m, size, size, threads, &p, err, sizeof err) == IF_OK)
         f = per_click ? count_flops(p, p->shape, p->n_image, m->g.n_nodes) : count_flops(p, p->shape, 0, m->g.n_nodes);
     if (arena) *arena = p ? p->arena_bytes : 0;
     rt_plan_free(p);
@@ -142,17 +142,18 @@ int main(int argc, char **argv) {
     if_model_info di;
     if_model_get_info(dec, &di);
     size_t enc_arena = 0, dec_arena = 0;
-    double enc_flops = graph_flops(enc_path, size, 0, &enc_arena), click_flops = graph_flops(dec_path, size, 1, &dec_arena);
+    double enc_flops = graph_flops(enc_path, size, threads, 0, &enc_arena),
+           click_flops = graph_flops(dec_path, size, threads, 1, &dec_arena);
     double enc_med = median(enc_ms, enc_runs), dec_med = median(dec_ms, clicks);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"size\": %d, \"threads\": %d, \"model\": \"%s\", \"zoom_in\": %d, "
+    printf("{\"size\": %d, \"threads\": %d, \"isa\": \"%s\", \"model\": \"%s\", \"zoom_in\": %d, "
            "\"encoder_ms\": %.2f, \"encoder_gflop\": %.3f, \"encoder_gflops\": %.2f, "
            "\"decoder_image_ms\": %.2f, \"decoder_click_ms\": %.3f, \"decoder_click_gflop\": %.3f, "
            "\"decoder_click_gflops\": %.2f, \"encoder_arena_mb\": %.2f, \"decoder_arena_mb\": %.2f, "
            "\"session_mb\": %.2f, "
            "\"peak_rss_mb\": %.1f}\n",
-           size, threads, di.name, di.zoom_in, enc_med, enc_flops / 1e9, enc_flops / 1e6 / enc_med,
+           size, threads, di.isa, di.name, di.zoom_in, enc_med, enc_flops / 1e9, enc_flops / 1e6 / enc_med,
            session_ms, dec_med, click_flops / 1e9, click_flops / 1e6 / dec_med,
            enc_arena / 1e6, dec_arena / 1e6, if_session_memory_bytes(s) / 1e6, ru.ru_maxrss / 1024.0);
     if_session_free(s);
