@@ -11,9 +11,10 @@
  *            float *c, size_t ldc, int mr, int nr, const ifk_epi *e);
  *
  * computes, for i < mr <= MR and j < nr <= NR,
- *   acc[i][j] = (e->flags & IFK_EPI_LOAD ? c[i*ldc + j] : 0)
- *               + sum over p < k, in increasing p, of a[i*lda + p] * b[p*NR + j]
- * (one multiply-add per step; a fused FMA is fine), then when
+ *   acc[i][j] = sum over p < k, in increasing p, of a[i*lda + p] * b[p*NR + j]
+ * (one multiply-add per step from 0; a fused FMA is fine), then
+ *   acc[i][j] = c[i*ldc + j] + acc[i][j]    when e->flags & IFK_EPI_LOAD
+ * (C is read after the k loop: kernels prefetch it first), then when
  * e->flags & IFK_EPI_FINAL:
  *   acc += e->bias[j] (if bias), acc = act(acc) (e->act, IFK_ACT_*),
  *   acc += e->res[i*e->ldr + j] (if res),

@@ -14,7 +14,7 @@ static void sgemm_4x16_c(int64_t k, const float *a, size_t lda, const float *b, 
     float acc[MR][NR];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++)
-            acc[i][j] = (e->flags & IFK_EPI_LOAD) && i < mr && j < nr ? c[(size_t)i * ldc + j] : 0.0f;
+            acc[i][j] = 0.0f;
     if (mr == MR) {
         const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
         for (int64_t p = 0; p < k; p++) {
@@ -38,6 +38,7 @@ static void sgemm_4x16_c(int64_t k, const float *a, size_t lda, const float *b, 
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) {
             float v = acc[i][j];
+            if (e->flags & IFK_EPI_LOAD) v = c[(size_t)i * ldc + j] + v;
             if (e->flags & IFK_EPI_FINAL) {
                 if (e->bias) v += e->bias[j];
                 v = ifk__act(v, e->act);

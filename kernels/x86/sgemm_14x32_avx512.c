@@ -23,23 +23,20 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
 {
     __m512 c0[MR], c1[MR];
     const __mmask16 m0 = ifk_mask16(nr), m1 = ifk_mask16(nr - 16);
-    if (e->flags & IFK_EPI_LOAD) {
-        #pragma GCC unroll 16
-        for (int i = 0; i < M; i++) {
-            const float *ci = c + (size_t)i * ldc;
-            c0[i] = _mm512_maskz_loadu_ps(m0, ci);
-            c1[i] = _mm512_maskz_loadu_ps(m1, ci + 16);
-        }
-    } else {
-        #pragma GCC unroll 16
-        for (int i = 0; i < M; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+    /* C is only read (if at all) after the k loop: prefetch its lines now,
+     * so that a tile of a C bigger than the caches costs no stall. */
+#pragma GCC unroll 16
+    for (int i = 0; i < M; i++) {
+        _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)i * ldc + NR - 1), _MM_HINT_T0);
+        c0[i] = c1[i] = _mm512_setzero_ps();
     }
     const float *a0 = a, *a7 = a + 7 * lda;
 #pragma GCC unroll 2
     for (int64_t p = 0; p < k; p++) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         b += NR;
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int i = 0; i < M; i++) {
             const float *ap = i < 7 ? a0 + (size_t)i * lda : a7 + (size_t)(i - 7) * lda;
             const __m512 ai = _mm512_set1_ps(ap[p]);
@@ -47,24 +44,32 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
             c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
         }
     }
+    if (e->flags & IFK_EPI_LOAD) {
+#pragma GCC unroll 16
+        for (int i = 0; i < M; i++) {
+            const float *ci = c + (size_t)i * ldc;
+            c0[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, ci), c0[i]);
+            c1[i] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, ci + 16), c1[i]);
+        }
+    }
     if (e->flags & IFK_EPI_FINAL) {
         if (e->bias) {
             const __m512 s0 = _mm512_maskz_loadu_ps(m0, e->bias);
             const __m512 s1 = _mm512_maskz_loadu_ps(m1, e->bias + 16);
-            #pragma GCC unroll 16
+    #pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 c0[i] = _mm512_add_ps(c0[i], s0);
                 c1[i] = _mm512_add_ps(c1[i], s1);
             }
         }
         if (e->act != IFK_ACT_NONE)
-            #pragma GCC unroll 16
+    #pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 c0[i] = ifk_act16(c0[i], e->act);
                 c1[i] = ifk_act16(c1[i], e->act);
             }
         if (e->res)
-            #pragma GCC unroll 16
+    #pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 const float *ri = e->res + (size_t)i * e->ldr;
                 c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(m0, ri));
@@ -118,9 +123,9 @@ const ifk_isa ifk_isa_avx512 = {
     .name = "avx512",
     .mr = MR,
     .nr = NR,
-    .kc = 256,
+    .kc = 128,
     .mc = 168,
-    .nc = 3072,
+    .nc = 1024,
     .ukr = sgemm_14x32_avx512,
     .softmax_row = ifk__softmax_row_avx512,
     .gather = ifk__gather_avx512,

@@ -22,16 +22,13 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     __m256 c0[MR], c1[MR];
     const int full = nr == NR;
     const __m256i m0 = ifk_mask8(nr), m1 = ifk_mask8(nr - 8);
-    if (e->flags & IFK_EPI_LOAD) {
-        #pragma GCC unroll 16
-        for (int i = 0; i < M; i++) {
-            const float *ci = c + (size_t)i * ldc;
-            c0[i] = full ? _mm256_loadu_ps(ci) : _mm256_maskload_ps(ci, m0);
-            c1[i] = full ? _mm256_loadu_ps(ci + 8) : _mm256_maskload_ps(ci + 8, m1);
-        }
-    } else {
-        #pragma GCC unroll 16
-        for (int i = 0; i < M; i++) c0[i] = c1[i] = _mm256_setzero_ps();
+    /* C is only read (if at all) after the k loop: prefetch its lines now,
+     * so that a tile of a C bigger than the caches costs no stall. */
+#pragma GCC unroll 16
+    for (int i = 0; i < M; i++) {
+        _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (size_t)i * ldc + NR - 1), _MM_HINT_T0);
+        c0[i] = c1[i] = _mm256_setzero_ps();
     }
     const float *ar[MR];
     #pragma GCC unroll 16
@@ -40,31 +37,39 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     for (int64_t p = 0; p < k; p++) {
         const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         b += NR;
-        #pragma GCC unroll 16
+#pragma GCC unroll 16
         for (int i = 0; i < M; i++) {
             const __m256 ai = _mm256_broadcast_ss(ar[i] + p);
             c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
             c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
         }
     }
+    if (e->flags & IFK_EPI_LOAD) {
+#pragma GCC unroll 16
+        for (int i = 0; i < M; i++) {
+            const float *ci = c + (size_t)i * ldc;
+            c0[i] = _mm256_add_ps(full ? _mm256_loadu_ps(ci) : _mm256_maskload_ps(ci, m0), c0[i]);
+            c1[i] = _mm256_add_ps(full ? _mm256_loadu_ps(ci + 8) : _mm256_maskload_ps(ci + 8, m1), c1[i]);
+        }
+    }
     if (e->flags & IFK_EPI_FINAL) {
         if (e->bias) {
             const __m256 s0 = full ? _mm256_loadu_ps(e->bias) : _mm256_maskload_ps(e->bias, m0);
             const __m256 s1 = full ? _mm256_loadu_ps(e->bias + 8) : _mm256_maskload_ps(e->bias + 8, m1);
-            #pragma GCC unroll 16
+    #pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 c0[i] = _mm256_add_ps(c0[i], s0);
                 c1[i] = _mm256_add_ps(c1[i], s1);
             }
         }
         if (e->act != IFK_ACT_NONE)
-            #pragma GCC unroll 16
+    #pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 c0[i] = ifk_act8(c0[i], e->act);
                 c1[i] = ifk_act8(c1[i], e->act);
             }
         if (e->res)
-            #pragma GCC unroll 16
+    #pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 const float *ri = e->res + (size_t)i * e->ldr;
                 c0[i] = _mm256_add_ps(c0[i], full ? _mm256_loadu_ps(ri) : _mm256_maskload_ps(ri, m0));
