@@ -216,3 +216,9 @@ CLI_SRC := examples/interformer.c examples/eval.c
 $(BUILD)/interformer: $(CLI_SRC) examples/eval.h $(EX_COMMON) $(wildcard examples/common/*.h) interformer.h $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(CURDIR)/$(MODELS)/default"' -DIF_VERSION='"$(VERSION)"' \
 	  $(CFLAGS) $(WARN) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
+
+# Speed against the PyTorch model, side by side (not part of `make test`;
+# needs `scripts/deps.sh bench`). Writes bench/results.json and the README table.
+.PHONY: bench
+bench: all $(BUILD)/if-bench
+	$(PYTHON) bench/run.py
