@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, TESTS, run_converter
+from pngread import read_png
 
 BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
 CLI = os.path.join(BUILD, "interformer")
@@ -76,53 +77,6 @@ def error(r, code, *needles):
 
 def clicks_args(clicks):
     return [a for c in clicks for a in ("--click", c)]
-
-
-def read_png(path):
-    """An 8-bit gray or RGB, non-interlaced PNG as a uint8 array (h, w[, 3])."""
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG"
-    pos, idat, hdr = 8, b"", None
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0]
-        if kind == b"IHDR":
-            hdr = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    w, h, depth, ctype, _, _, interlace = hdr
-    assert depth == 8 and ctype in (0, 2) and interlace == 0, hdr
-    bpp = 1 if ctype == 0 else 3
-    raw = zlib.decompress(idat)
-    stride = w * bpp
-    out = np.zeros((h, stride), np.int32)
-    prev = np.zeros(stride, np.int32)
-    for y in range(h):
-        f = raw[y * (stride + 1)]
-        line = np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1).astype(np.int32)
-        cur = np.zeros(stride, np.int32)
-        for x in range(stride):
-            a = cur[x - bpp] if x >= bpp else 0
-            b = prev[x]
-            c = prev[x - bpp] if x >= bpp else 0
-            if f == 0:
-                p = 0
-            elif f == 1:
-                p = a
-            elif f == 2:
-                p = b
-            elif f == 3:
-                p = (a + b) // 2
-            else:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                p = a if pa <= pb and pa <= pc else b if pb <= pc else c
-            cur[x] = (line[x] + p) & 0xFF
-        out[y] = cur
-        prev = cur
-    img = out.astype(np.uint8)
-    return img if bpp == 1 else img.reshape(h, w, 3)
 
 
 def summary_pixels(stdout):
