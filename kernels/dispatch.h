@@ -23,8 +23,8 @@
  *
  * Instruction sets, best first: "avx512" (x86-64 with AVX-512F and AVX2+FMA,
  * OS-enabled ZMM state), "avx2" (AVX2+FMA, OS-enabled YMM state), "scalar"
- * (the portable reference kernels; every build). "neon" is reserved for
- * AArch64 (not written yet: selecting it fails with a reason). "generic"
+ * (the portable reference kernels; every build). "neon" is AArch64's
+ * (kernels/arm/; selecting it elsewhere fails with a reason). "generic"
  * runs the same packed drivers as the SIMD variants on a portable C
  * micro-kernel: it is the template of a new port and is tested on every
  * build, but never chosen by default.

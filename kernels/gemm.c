@@ -2,20 +2,26 @@
  * and loop nests around an instruction set's micro-kernel (gemm.h).
  *
  *   ifk__gemm             linear layers and 1x1 convolutions: BLIS's five
- *                         loops (NC columns, KC depth, MC rows, NR, MR).
+ *                         loops (NC columns, KC depth, MC rows, NR, MR); B
+ *                         packed per KC x NC block, A read in place (copied
+ *                         only when its row stride would thrash L1 sets).
  *   ifk__conv2d           implicit GEMM: the A operand of a tile is read in
  *                         place from the input (MR output pixels of one
  *                         row, sw*cin floats apart, one run of kw*cin per
- *                         kernel row); horizontally padded convolutions read
- *                         from a ring of kh zero-padded input rows. No
- *                         im2col is ever materialised.
+ *                         kernel row, cut in KC chunks); per block of output
+ *                         rows (~BLOCK_PIX pixels) each kc x NR chunk of the
+ *                         packed weights serves every tile from L1.
+ *                         Horizontally padded convolutions read from a ring
+ *                         of zero-padded input rows. No im2col is ever
+ *                         materialised. Depthwise: the ISA's vector loop.
  *   ifk__conv_transpose2d one GEMM of each input row with all kh*kw taps.
  *   ifk__attention,       per head: K^T and V packed once, then per block of
- *   ifk__vit_attention    MR queries a score tile (MR x keys) by the
- *                         micro-kernel, a softmax per row (with the relative
- *                         position bias gathered per row), and the
- *                         probabilities times V by the micro-kernel. Never
- *                         an N x N matrix.
+ *   ifk__vit_attention    QT x MR queries a score tile (queries x keys) by
+ *                         the micro-kernel, an unnormalised softmax per row
+ *                         (the relative position bias gathered per row), the
+ *                         probabilities times V by the micro-kernel in KC
+ *                         chunks of keys, and each output row times 1/sum.
+ *                         Never an N x N matrix.
  * All of them only use the caller's scratch (sizes: ifk__*_scratch). */
 #include <string.h>
 
@@ -62,11 +68,23 @@ void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, 
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)min64(nr, n - j0);
         float *restrict dst = bp + (size_t)(j0 / nr) * (size_t)kc * nr;
-        for (int jj = 0; jj < nn; jj++) {
+        int jj = 0;
+        for (; jj + 4 <= nn; jj += 4) { /* 4 rows at a time: 16-byte stores */
+            const float *restrict s0 = w + (size_t)(j0 + jj) * ldw + k0;
+            const float *restrict s1 = s0 + ldw, *restrict s2 = s1 + ldw, *restrict s3 = s2 + ldw;
+            for (int64_t p = 0; p < kc; p++) {
+                float *restrict d = dst + (size_t)p * nr + jj;
+                d[0] = s0[p];
+                d[1] = s1[p];
+                d[2] = s2[p];
+                d[3] = s3[p];
+            }
+        }
+        for (; jj < nn; jj++) {
             const float *restrict src = w + (size_t)(j0 + jj) * ldw + k0;
             for (int64_t p = 0; p < kc; p++) dst[(size_t)p * nr + jj] = src[p];
         }
-        for (int jj = nn; jj < nr; jj++)
+        for (jj = nn; jj < nr; jj++)
             for (int64_t p = 0; p < kc; p++) dst[(size_t)p * nr + jj] = 0.0f;
     }
 }
@@ -355,10 +373,75 @@ void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int
 
 /* ------------------------------------------------------------ ATTENTION */
 
+enum { QT = 8 }; /* query tiles (of MR queries) per block */
+
 /* Score tile row stride: keys rounded up to NR, plus 16 floats (sets). */
 static size_t tile_ld(const ifk_isa *isa, int64_t keys)
 {
     return round_up((size_t)keys, (size_t)isa->nr) + 16;
+}
+
+/* The relative position bias of VIT_ATTENTION (NULL for ATTENTION). Bias
+ * of query cell a, key cell b: tbh[code(a) + base - code(b)], code = P *
+ * (2Gw-1) + Q of the native cell (as the reference). */
+typedef struct {
+    const float *tbh;    /* this head's column of the table, contiguous */
+    const int32_t *code; /* per cell */
+    int base, R, cells;
+    float *brow;         /* one row of biases */
+} vit_bias;
+
+/* One block of nq <= QT*MR queries (rows ldq apart, token index a0 for
+ * the bias) against m keys of one head: K^T packed in kp (d x m, NR
+ * panels), V in vp (m x d, NR panels).
+ *   scores:  per NR panel of keys (d x NR of kp, in L1), every query tile;
+ *   softmax: per row, with the bias gathered into brow, unnormalised;
+ *   P V:     per NR panel of V and kc chunk of keys (in L1), every query
+ *            tile, accumulated in y; then each row of y times 1 / sum. */
+static void attend(const ifk_isa *isa, const float *q, size_t ldq, int nq, int d, const float *kp,
+                   const float *vp, int64_t m, float scale, float *s, size_t lds, float *y,
+                   size_t ldy, const vit_bias *vb, int a0)
+{
+    const int MR = isa->mr, NR = isa->nr, KC = isa->kc;
+    const ifk_epi plain = {0, IFK_ACT_NONE, NULL, NULL, 0};
+    float inv[QT * 32]; /* QT * MR rows; MR <= 32 */
+    for (int64_t j0 = 0; j0 < m; j0 += NR) {
+        const int nr = (int)min64(NR, m - j0);
+        for (int t0 = 0; t0 < nq; t0 += MR)
+            isa->ukr(d, q + (size_t)t0 * ldq, ldq, kp + (size_t)j0 * d, s + (size_t)t0 * lds + j0, lds,
+                     nq - t0 < MR ? nq - t0 : MR, nr, &plain);
+    }
+    for (int r = 0; r < nq; r++) {
+        const float *bias = NULL;
+        if (vb) {
+            const int a = a0 + r;
+            float *br = vb->brow;
+            if (a == 0) {
+                br[0] = vb->tbh[vb->R - 1];
+                for (int b = 1; b <= vb->cells; b++) br[b] = vb->tbh[vb->R - 3];
+            } else {
+                br[0] = vb->tbh[vb->R - 2];
+                isa->gather(br + 1, vb->cells, vb->tbh, vb->code[a - 1] + vb->base, vb->code);
+            }
+            bias = br;
+        }
+        inv[r] = 1.0f / isa->softmax_row(s + (size_t)r * lds, m, scale, bias);
+    }
+    for (int j0 = 0; j0 < d; j0 += NR) {
+        const int nr = d - j0 < NR ? d - j0 : NR;
+        for (int64_t kk = 0; kk < m; kk += KC) {
+            const int64_t kc = min64(KC, m - kk);
+            const ifk_epi e = {(kk > 0 ? IFK_EPI_LOAD : 0) | (kk + kc >= m ? IFK_EPI_FINAL : 0),
+                               IFK_ACT_NONE, NULL, NULL, 0};
+            for (int t0 = 0; t0 < nq; t0 += MR)
+                isa->ukr(kc, s + (size_t)t0 * lds + kk, lds, vp + (size_t)j0 * m + (size_t)kk * NR,
+                         y + (size_t)t0 * ldy + j0, ldy, nq - t0 < MR ? nq - t0 : MR, nr, &e);
+        }
+    }
+    for (int r = 0; r < nq; r++) {
+        float *yr = y + (size_t)r * ldy;
+        for (int j = 0; j < d; j++) yr[j] *= inv[r];
+    }
 }
 
 size_t ifk__attention_scratch(const ifk_isa *isa, int64_t m, int c, int heads)
@@ -367,42 +450,29 @@ size_t ifk__attention_scratch(const ifk_isa *isa, int64_t m, int c, int heads)
     const size_t mpad = round_up((size_t)m, (size_t)isa->nr);
     const size_t dpad = round_up((size_t)d, (size_t)isa->nr);
     return SLACK + piece((size_t)d * mpad) + piece((size_t)m * dpad) +
-           piece((size_t)isa->mr * tile_ld(isa, m));
+           piece((size_t)QT * isa->mr * tile_ld(isa, m));
 }
 
 void ifk__attention(const ifk_isa *isa, const float *q, int64_t nq, const float *kv, int64_t m,
                     int c, int heads, float scale, float *y, void *scratch)
 {
-    const int MR = isa->mr, NR = isa->nr, d = c / heads;
+    const int NR = isa->nr, d = c / heads, QB = QT * isa->mr;
     const size_t ldkv = (size_t)2 * c, lds = tile_ld(isa, m);
     char *cur = align64(scratch);
     float *kp = carve(&cur, (size_t)d * round_up((size_t)m, (size_t)NR));
     float *vp = carve(&cur, (size_t)m * round_up((size_t)d, (size_t)NR));
-    float *s = carve(&cur, (size_t)MR * lds);
-    const ifk_epi plain = {0, IFK_ACT_NONE, NULL, NULL, 0};
-    const ifk_epi final = {IFK_EPI_FINAL, IFK_ACT_NONE, NULL, NULL, 0};
+    float *s = carve(&cur, (size_t)QB * lds);
     if (m <= 0) return;
     for (int hd = 0; hd < heads; hd++) {
         const float *k = kv + (size_t)hd * d, *v = kv + c + (size_t)hd * d;
         ifk__pack_b(k, ldkv, m, 0, d, NR, kp);
         pack_b_nn(v, ldkv, m, d, NR, vp);
-        for (int64_t i0 = 0; i0 < nq; i0 += MR) {
-            const int mr = (int)min64(MR, nq - i0);
-            const float *qi = q + (size_t)i0 * c + (size_t)hd * d;
-            for (int64_t j0 = 0; j0 < m; j0 += NR)
-                isa->ukr(d, qi, (size_t)c, kp + (size_t)j0 * d, s + j0, lds, mr,
-                         (int)min64(NR, m - j0), &plain);
-            for (int r = 0; r < mr; r++) isa->softmax_row(s + (size_t)r * lds, m, scale, NULL);
-            float *yi = y + (size_t)i0 * c + (size_t)hd * d;
-            for (int j0 = 0; j0 < d; j0 += NR)
-                isa->ukr(m, s, lds, vp + (size_t)j0 * m, yi + j0, (size_t)c, mr,
-                         d - j0 < NR ? d - j0 : NR, &final);
-        }
+        for (int64_t i0 = 0; i0 < nq; i0 += QB)
+            attend(isa, q + (size_t)i0 * c + (size_t)hd * d, (size_t)c, (int)min64(QB, nq - i0), d, kp,
+                   vp, m, scale, s, lds, y + (size_t)i0 * c + (size_t)hd * d, (size_t)c, NULL, 0);
     }
 }
 
-/* VIT_ATTENTION. Bias of query cell a, key cell b: tbh[code(a) + base -
- * code(b)], code = P*(2Gw-1) + Q of the native cell (as the reference). */
 size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int heads, int gh,
                                   int gw)
 {
@@ -416,9 +486,8 @@ void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int 
                         float scale, const float *table, int gh, int gw, int q0, int q1,
                         float *y, void *scratch)
 {
-    const int MR = isa->mr, NR = isa->nr, d = c / heads, cells = h * w, n = 1 + cells;
+    const int NR = isa->nr, d = c / heads, cells = h * w, n = 1 + cells, QB = QT * isa->mr;
     const int R = (2 * gh - 1) * (2 * gw - 1) + 3;
-    const int base = (gh - 1) * (2 * gw - 1) + (gw - 1);
     const size_t ld = (size_t)3 * c, lds = tile_ld(isa, n);
     if (q0 < 0) q0 = 0;
     if (q1 > n) q1 = n;
@@ -426,12 +495,10 @@ void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int 
     char *cur = align64(scratch);
     float *kp = carve(&cur, (size_t)d * round_up((size_t)n, (size_t)NR));
     float *vp = carve(&cur, (size_t)n * round_up((size_t)d, (size_t)NR));
-    float *s = carve(&cur, (size_t)MR * lds);
+    float *s = carve(&cur, (size_t)QB * lds);
     float *brow = carve(&cur, lds);
     float *tbh = carve(&cur, (size_t)R);
     int32_t *code = (int32_t *)carve(&cur, (size_t)cells);
-    const ifk_epi plain = {0, IFK_ACT_NONE, NULL, NULL, 0};
-    const ifk_epi final = {IFK_EPI_FINAL, IFK_ACT_NONE, NULL, NULL, 0};
 
     const int flat = cells == gh * gw;
     for (int i = 0; i < h; i++) {
@@ -442,38 +509,20 @@ void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int 
                            : P * (2 * gw - 1) + ifk_nearest_index(j, w, gw);
         }
     }
+    const vit_bias vb = {tbh, code, (gh - 1) * (2 * gw - 1) + (gw - 1), R, cells, brow};
     for (int hd = 0; hd < heads; hd++) {
         for (int r = 0; r < R; r++) tbh[r] = table[(size_t)r * heads + hd];
         ifk__pack_b(qkv + c + (size_t)hd * d, ld, n, 0, d, NR, kp);
         pack_b_nn(qkv + 2 * (size_t)c + (size_t)hd * d, ld, n, d, NR, vp);
-        for (int a0 = q0; a0 < q1; a0 += MR) {
-            const int mr = q1 - a0 < MR ? q1 - a0 : MR;
-            const float *qa = qkv + (size_t)a0 * ld + (size_t)hd * d;
-            for (int j0 = 0; j0 < n; j0 += NR)
-                isa->ukr(d, qa, ld, kp + (size_t)j0 * d, s + j0, lds, mr, n - j0 < NR ? n - j0 : NR,
-                         &plain);
-            for (int r = 0; r < mr; r++) {
-                const int a = a0 + r;
-                if (a == 0) {
-                    brow[0] = tbh[R - 1];
-                    for (int b = 1; b < n; b++) brow[b] = tbh[R - 3];
-                } else {
-                    brow[0] = tbh[R - 2];
-                    isa->gather(brow + 1, cells, tbh, code[a - 1] + base, code);
-                }
-                isa->softmax_row(s + (size_t)r * lds, n, scale, brow);
-            }
-            float *ya = y + (size_t)a0 * c + (size_t)hd * d;
-            for (int j0 = 0; j0 < d; j0 += NR)
-                isa->ukr(n, s, lds, vp + (size_t)j0 * n, ya + j0, (size_t)c, mr,
-                         d - j0 < NR ? d - j0 : NR, &final);
-        }
+        for (int a0 = q0; a0 < q1; a0 += QB)
+            attend(isa, qkv + (size_t)a0 * ld + (size_t)hd * d, ld, q1 - a0 < QB ? q1 - a0 : QB, d, kp,
+                   vp, n, scale, s, lds, y + (size_t)a0 * c + (size_t)hd * d, (size_t)c, &vb, a0);
     }
 }
 
 /* ------------------------------------------------- portable vector loops */
 
-void ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias)
+float ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias)
 {
     float mx = -INFINITY;
     for (int64_t j = 0; j < m; j++) {
@@ -486,8 +535,7 @@ void ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias)
         row[j] = expf(row[j] - mx);
         sum += row[j];
     }
-    const float inv = 1.0f / sum;
-    for (int64_t j = 0; j < m; j++) row[j] *= inv;
+    return sum;
 }
 
 void ifk__gather_c(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)

@@ -63,9 +63,11 @@ typedef struct ifk_isa {
     int kc, mc, nc; /* cache blocks of the GEMM: kc x nr panels of B in L1,
                      * mc x kc blocks of A in L2, kc x nc blocks of B in L3 */
     ifk_ukr_fn ukr;
-    /* row[j] = scale * row[j] (+ bias[j] when bias), then softmax in place
-     * (max-subtracted exp, divided by the sum) over j < m; m >= 1. */
-    void (*softmax_row)(float *row, int64_t m, float scale, const float *bias);
+    /* Unnormalised softmax in place over j < m (m >= 1): with
+     * v[j] = scale * row[j] (+ bias[j] when bias), row[j] = exp(v[j] - max v);
+     * returns the sum of the row[j] (the caller divides the product with V
+     * by it). */
+    float (*softmax_row)(float *row, int64_t m, float scale, const float *bias);
     /* dst[j] = tab[base - idx[j]] for j < n. */
     void (*gather)(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx);
     /* Depthwise conv2d (groups == cin == cout, kh*kw <= IFK_DW_MAX_TAPS) on
@@ -119,7 +121,7 @@ size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int h
                                   int gw);
 
 /* Portable vector loops, usable in any ifk_isa (kernels/gemm.c). */
-void ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias);
+float ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias);
 void ifk__gather_c(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx);
 void ifk__dwconv_c(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
                    float *y);

@@ -6,6 +6,13 @@
  * sums that the reference makes sequential are vector partial sums here. */
 #if defined(__x86_64__) || defined(_M_X64)
 
+/* Products and sums stay separately rounded where the code writes them so
+ * (the reference's expressions); clang would fuse them under -mfma (gcc
+ * does not contract in ISO C mode). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -40,41 +47,54 @@ static inline double hsum4d(__m256d v)
 
 /* ---------------------------------------------------------------- softmax */
 
-void ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bias)
+float ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bias)
 {
     const __m256 vs = _mm256_set1_ps(scale);
     __m256 vmax = _mm256_set1_ps(-INFINITY);
-    int64_t j = 0;
-    for (; j + 8 <= m; j += 8) {
-        __m256 v = _mm256_mul_ps(vs, _mm256_loadu_ps(row + j));
-        if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
-        _mm256_storeu_ps(row + j, v);
-        vmax = _mm256_max_ps(vmax, v);
-    }
-    const int tail = (int)(m - j);
+    const int tail = (int)(m % 8);
+    const int64_t mv = m - tail;
     const __m256i tm = ifk_mask8(tail);
-    if (tail) {
-        __m256 v = _mm256_mul_ps(vs, _mm256_maskload_ps(row + j, tm));
-        if (bias) v = _mm256_add_ps(v, _mm256_maskload_ps(bias + j, tm));
-        _mm256_maskstore_ps(row + j, tm, v);
-        vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, _mm256_castsi256_ps(tm)));
+    __m256 mx;
+    const int stored = bias || !(scale > 0.0f);
+    if (stored) { /* pass 1: (biased) scaled scores, stored, and their max */
+        int64_t j = 0;
+        for (; j < mv; j += 8) {
+            __m256 v = _mm256_mul_ps(vs, _mm256_loadu_ps(row + j));
+            if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + j));
+            _mm256_storeu_ps(row + j, v);
+            vmax = _mm256_max_ps(vmax, v);
+        }
+        if (tail) {
+            __m256 v = _mm256_mul_ps(vs, _mm256_maskload_ps(row + j, tm));
+            if (bias) v = _mm256_add_ps(v, _mm256_maskload_ps(bias + j, tm));
+            _mm256_maskstore_ps(row + j, tm, v);
+            vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, _mm256_castsi256_ps(tm)));
+        }
+        mx = _mm256_set1_ps(hmax8(vmax));
+    } else { /* pass 1: max of the raw scores (scale > 0 keeps the argmax) */
+        int64_t j = 0;
+        for (; j < mv; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(row + j));
+        if (tail)
+            vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(row + j, tm),
+                                                        _mm256_castsi256_ps(tm)));
+        mx = _mm256_set1_ps(scale * hmax8(vmax));
     }
-    const __m256 mx = _mm256_set1_ps(hmax8(vmax));
+    /* pass 2: exp(v - max), stored, summed */
+    const __m256 s2 = _mm256_set1_ps(stored ? 1.0f : scale);
     __m256 vsum = _mm256_setzero_ps();
-    for (j = 0; j + 8 <= m; j += 8) {
-        const __m256 e = ifk_exp8(_mm256_sub_ps(_mm256_loadu_ps(row + j), mx));
+    int64_t j = 0;
+    for (; j < mv; j += 8) {
+        const __m256 e = ifk_exp8(_mm256_sub_ps(_mm256_mul_ps(s2, _mm256_loadu_ps(row + j)), mx));
         _mm256_storeu_ps(row + j, e);
         vsum = _mm256_add_ps(vsum, e);
     }
     if (tail) {
-        __m256 e = ifk_exp8(_mm256_sub_ps(_mm256_maskload_ps(row + j, tm), mx));
+        __m256 e = ifk_exp8(_mm256_sub_ps(_mm256_mul_ps(s2, _mm256_maskload_ps(row + j, tm)), mx));
         e = _mm256_and_ps(e, _mm256_castsi256_ps(tm));
         _mm256_maskstore_ps(row + j, tm, e);
         vsum = _mm256_add_ps(vsum, e);
     }
-    const __m256 inv = _mm256_set1_ps(1.0f / hsum8(vsum));
-    for (j = 0; j + 8 <= m; j += 8) _mm256_storeu_ps(row + j, _mm256_mul_ps(_mm256_loadu_ps(row + j), inv));
-    if (tail) _mm256_maskstore_ps(row + j, tm, _mm256_mul_ps(_mm256_maskload_ps(row + j, tm), inv));
+    return hsum8(vsum);
 }
 
 void ifk__gather_avx2(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)

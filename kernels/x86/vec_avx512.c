@@ -2,6 +2,13 @@
  * score row and the relative-position bias gather (semantics: gemm.h). */
 #if defined(__x86_64__) || defined(_M_X64)
 
+/* Products and sums stay separately rounded where the code writes them so
+ * (the reference's expressions); clang would fuse them under -mfma (gcc
+ * does not contract in ISO C mode). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 #include <immintrin.h>
 #include <math.h>
 
@@ -9,39 +16,70 @@
 #include "kernels/x86/vmath_avx512.h"
 #include "kernels/x86/x86.h"
 
-void ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *bias)
+/* exp for x <= 0 (softmax): as ifk_exp16 with the 2^n scaling by scalef,
+ * which also takes care of underflow (no clamp needed). */
+static inline __m512 exp_neg16(__m512 x)
+{
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); /* exp underflows to 0 below */
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(IFK_LOG2E)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(IFK_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(IFK_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(IFK_EXP_C5);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C0));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
+    p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+float ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *bias)
 {
     const __m512 vs = _mm512_set1_ps(scale);
     __m512 vmax = _mm512_set1_ps(-INFINITY);
-    int64_t j = 0;
-    for (; j + 16 <= m; j += 16) {
-        __m512 v = _mm512_mul_ps(vs, _mm512_loadu_ps(row + j));
-        if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + j));
-        _mm512_storeu_ps(row + j, v);
-        vmax = _mm512_max_ps(vmax, v);
+    const int64_t mv = m - m % 16;
+    const __mmask16 tm = ifk_mask16((int)(m % 16));
+    __m512 mx;
+    const int stored = bias || !(scale > 0.0f);
+    if (stored) { /* pass 1: (biased) scaled scores, stored, and their max */
+        int64_t j = 0;
+        for (; j < mv; j += 16) {
+            __m512 v = _mm512_mul_ps(vs, _mm512_loadu_ps(row + j));
+            if (bias) v = _mm512_add_ps(v, _mm512_loadu_ps(bias + j));
+            _mm512_storeu_ps(row + j, v);
+            vmax = _mm512_max_ps(vmax, v);
+        }
+        if (tm) {
+            __m512 v = _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(tm, row + j));
+            if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(tm, bias + j));
+            _mm512_mask_storeu_ps(row + j, tm, v);
+            vmax = _mm512_mask_max_ps(vmax, tm, vmax, v);
+        }
+        mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    } else { /* pass 1: max of the raw scores (scale > 0 keeps the argmax) */
+        int64_t j = 0;
+        for (; j < mv; j += 16) vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(row + j));
+        if (tm) vmax = _mm512_mask_max_ps(vmax, tm, vmax, _mm512_maskz_loadu_ps(tm, row + j));
+        mx = _mm512_set1_ps(scale * _mm512_reduce_max_ps(vmax));
     }
-    const __mmask16 tm = ifk_mask16((int)(m - j));
-    if (tm) {
-        __m512 v = _mm512_mul_ps(vs, _mm512_maskz_loadu_ps(tm, row + j));
-        if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(tm, bias + j));
-        _mm512_mask_storeu_ps(row + j, tm, v);
-        vmax = _mm512_mask_max_ps(vmax, tm, vmax, v);
-    }
-    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    /* pass 2: exp(v - max), stored, summed */
+    const __m512 s2 = _mm512_set1_ps(stored ? 1.0f : scale);
     __m512 vsum = _mm512_setzero_ps();
-    for (j = 0; j + 16 <= m; j += 16) {
-        const __m512 e = ifk_exp16(_mm512_sub_ps(_mm512_loadu_ps(row + j), mx));
+    int64_t j = 0;
+    for (; j < mv; j += 16) {
+        const __m512 e = exp_neg16(_mm512_sub_ps(_mm512_mul_ps(s2, _mm512_loadu_ps(row + j)), mx));
         _mm512_storeu_ps(row + j, e);
         vsum = _mm512_add_ps(vsum, e);
     }
     if (tm) {
-        const __m512 e = ifk_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tm, row + j), mx));
+        const __m512 e = exp_neg16(_mm512_sub_ps(_mm512_mul_ps(s2, _mm512_maskz_loadu_ps(tm, row + j)), mx));
         _mm512_mask_storeu_ps(row + j, tm, e);
         vsum = _mm512_mask_add_ps(vsum, tm, vsum, e);
     }
-    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
-    for (j = 0; j + 16 <= m; j += 16) _mm512_storeu_ps(row + j, _mm512_mul_ps(_mm512_loadu_ps(row + j), inv));
-    if (tm) _mm512_mask_storeu_ps(row + j, tm, _mm512_mul_ps(_mm512_maskz_loadu_ps(tm, row + j), inv));
+    return _mm512_reduce_add_ps(vsum);
 }
 
 void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)

@@ -7,7 +7,7 @@
 
 #include "kernels/kernels.h"
 
-void ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bias);
+float ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bias);
 void ifk__gather_avx2(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx);
 void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt,
                       const float *bias, float *y);
@@ -19,7 +19,7 @@ void ifk__activation_avx2(const float *x, int64_t n, int act, float *y);
 void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y);
 void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, int oh, int ow);
 
-void ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *bias);
+float ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *bias);
 void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base,
                         const int32_t *idx);
 
