@@ -26,9 +26,12 @@ SHLIB      = $(BUILD)/libinterformer.so
 # SIMD kernels (kernels/x86/) only on x86-64 targets, each file with its own
 # instruction set flags (the rest of the library stays baseline x86-64, and
 # the run-time dispatcher only calls them on CPUs that have them).
+# The NEON kernels (kernels/arm/) only on AArch64 targets, with no extra
+# flags: Advanced SIMD is part of the base architecture there.
 TARGET_MACHINE := $(shell $(CC) -dumpmachine)
 X86_SRC := $(if $(filter x86_64-% amd64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/x86/*.c)))
-LIB_SRC := interformer.c $(sort $(wildcard format/*.c runtime/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC)
+ARM_SRC := $(if $(filter aarch64-% arm64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/arm/*.c)))
+LIB_SRC := interformer.c $(sort $(wildcard format/*.c runtime/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC) $(ARM_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/%)

@@ -4,16 +4,27 @@
  * (a few hundred cycles, once per executor): no cached state, so no data
  * race. AVX2 needs AVX2 + FMA + OSXSAVE with XCR0 enabling SSE and YMM
  * state; AVX-512 needs AVX-512F on top of that with XCR0 enabling the
- * opmask and ZMM state. */
+ * opmask and ZMM state.
+ *
+ * On AArch64, NEON (Advanced SIMD) is mandatory: a build with __ARM_NEON
+ * has the "neon" table (kernels/arm/arm.h) and it is the default; on Linux
+ * the kernel's HWCAP_ASIMD bit (getauxval) is checked all the same. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/dispatch.h"
+#include "kernels/arm/arm.h"
 #include "kernels/gemm.h"
 
 #if defined(IFK_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
+#endif
+#if defined(IFK_HAVE_NEON) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1UL << 1)
+#endif
 #endif
 
 /* ------------------------------------------------------ the reference */
@@ -72,6 +83,9 @@ IFK_DEFINE_OPS(generic, ifk_isa_generic);
 IFK_DEFINE_OPS(avx2, ifk_isa_avx2);
 IFK_DEFINE_OPS(avx512, ifk_isa_avx512);
 #endif
+#ifdef IFK_HAVE_NEON
+IFK_DEFINE_OPS(neon, ifk_isa_neon);
+#endif
 
 /* Every ifk_isa of this build, for the scratch sizes. */
 static const ifk_isa *const isas[] = {
@@ -80,12 +94,15 @@ static const ifk_isa *const isas[] = {
     &ifk_isa_avx2,
     &ifk_isa_avx512,
 #endif
+#ifdef IFK_HAVE_NEON
+    &ifk_isa_neon,
+#endif
 };
 enum { N_ISAS = sizeof isas / sizeof isas[0] };
 
 /* ------------------------------------------------------ CPU features */
 
-enum { CPU_AVX2 = 1, CPU_AVX512 = 2 };
+enum { CPU_AVX2 = 1, CPU_AVX512 = 2, CPU_NEON = 4 };
 
 static int cpu_features(void)
 {
@@ -105,6 +122,10 @@ static int cpu_features(void)
     if (ymm && avx2 && fma) f |= CPU_AVX2;
     if ((f & CPU_AVX2) && zmm && avx512f) f |= CPU_AVX512;
     return f;
+#elif defined(IFK_HAVE_NEON) && defined(__linux__)
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? CPU_NEON : 0;
+#elif defined(IFK_HAVE_NEON)
+    return CPU_NEON; /* architectural on AArch64 */
 #else
     return 0;
 #endif
@@ -131,11 +152,13 @@ const ifk_ops *ifk_select(const char *isa, char *why, size_t cap)
         }
     }
     const int f = cpu_features();
-    (void)f; /* only x86 builds look at the features */
+    (void)f; /* only x86 and AArch64 builds look at the features */
     const ifk_ops *ops = NULL;
     if (!isa) {
-#ifdef IFK_HAVE_X86
+#if defined(IFK_HAVE_X86)
         ops = (f & CPU_AVX512) ? &avx512_ops : (f & CPU_AVX2) ? &avx2_ops : &scalar_ops;
+#elif defined(IFK_HAVE_NEON)
+        ops = (f & CPU_NEON) ? &neon_ops : &scalar_ops;
 #else
         ops = &scalar_ops;
 #endif
@@ -158,7 +181,13 @@ const ifk_ops *ifk_select(const char *isa, char *why, size_t cap)
         return fail(why, cap, "instruction set '%s': not an x86-64 build", isa);
 #endif
     } else if (!strcmp(isa, "neon")) {
-        return fail(why, cap, "instruction set '%s': no NEON kernels in this build yet", isa);
+#ifdef IFK_HAVE_NEON
+        if (!(f & CPU_NEON))
+            return fail(why, cap, "instruction set '%s': this CPU/OS reports no ASIMD (HWCAP)", isa);
+        ops = &neon_ops;
+#else
+        return fail(why, cap, "instruction set '%s': not an AArch64 build with NEON", isa);
+#endif
     } else {
         return fail(why, cap,
                     "unknown instruction set '%s' (scalar, generic, avx2, avx512, neon)", isa);

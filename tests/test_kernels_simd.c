@@ -1,11 +1,11 @@
 /* test_kernels_simd.c -- every kernel variant (kernels/dispatch.h) against
  * the portable reference kernels (kernels/scalar/, tested on their own by
  * test_kernels.c): the packed drivers on the portable micro-kernel
- * ("generic"), AVX2 and AVX-512 when this CPU has them (else skipped with
- * the reason), on odd sizes: tails against MR, NR and the vector width,
- * K and N beyond the cache blocks, unaligned row starts, sub-ranges
- * (row slices, conv2d output rows, vit_attention query tokens), in-place
- * calls. Scratch buffers have exactly the size the size functions give (at
+ * ("generic"), AVX2 and AVX-512 when this CPU has them, NEON on AArch64
+ * builds (each else skipped with the reason), on odd sizes: tails against
+ * MR, NR and the vector width, K and N beyond the cache blocks, unaligned
+ * row starts, sub-ranges (row slices, conv2d output rows, vit_attention
+ * query tokens), in-place calls. Scratch buffers have exactly the size the size functions give (at
  * an unaligned address) so that the sanitizer build catches overruns.
  *
  * Tolerances: results agree with the reference within float rounding; the
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/arm/arm.h"
 #include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 #include "kernels/kernels.h"
@@ -125,13 +126,15 @@ typedef struct {
     const ifk_isa *isa;
 } variant;
 
-static variant vars[4];
+static const char *const var_names[] = {"generic", "avx2", "avx512", "neon"};
+enum { MAX_VARS = sizeof var_names / sizeof var_names[0] };
+static variant vars[MAX_VARS];
 static int n_vars;
 
 static void find_variants(void)
 {
-    static const char *names[] = {"generic", "avx2", "avx512"};
-    for (int i = 0; i < 3; i++) {
+    const char *const *names = var_names;
+    for (int i = 0; i < MAX_VARS; i++) {
         char why[160];
         const ifk_ops *ops = ifk_select(names[i], why, sizeof why);
         if (!ops) {
@@ -142,6 +145,9 @@ static void find_variants(void)
 #ifdef IFK_HAVE_X86
         if (!strcmp(names[i], "avx2")) v.isa = &ifk_isa_avx2;
         if (!strcmp(names[i], "avx512")) v.isa = &ifk_isa_avx512;
+#endif
+#ifdef IFK_HAVE_NEON
+        if (!strcmp(names[i], "neon")) v.isa = &ifk_isa_neon;
 #endif
         result(!strcmp(ops->name, names[i]), "ifk_select returns the table asked for");
         vars[n_vars++] = v;
@@ -160,7 +166,14 @@ static void test_select(void)
            "select scalar: complete table");
     why[0] = 0;
     result(!ifk_select("sse9", why, sizeof why) && strstr(why, "sse9"), "select unknown: NULL + reason");
-    result(!ifk_select("neon", why, sizeof why) && why[0], "select neon: NULL + reason (not written yet)");
+#ifdef IFK_HAVE_NEON
+    const ifk_ops *nn = ifk_select("neon", why, sizeof why);
+    result(nn && !strcmp(nn->name, "neon"), "select neon on an AArch64 NEON build");
+#else
+    why[0] = 0;
+    result(!ifk_select("neon", why, sizeof why) && strstr(why, "neon"),
+           "select neon elsewhere: NULL + reason");
+#endif
     result(!ifk_select("bogus", NULL, 0), "select with no reason buffer");
     const char *old = getenv("IF_ISA");
     char saved[64] = "";
@@ -169,6 +182,9 @@ static void test_select(void)
     const ifk_ops *best = ifk_select(NULL, why, sizeof why);
     result(best != NULL, "select best");
     printf("best: %s\n", why);
+#ifdef IFK_HAVE_NEON
+    result(best && !strcmp(best->name, "neon"), "AArch64: neon is the default");
+#endif
     setenv("IF_ISA", "scalar", 1);
     const ifk_ops *e = ifk_select(NULL, why, sizeof why);
     result(e && !strcmp(e->name, "scalar") && strstr(why, "IF_ISA"), "IF_ISA overrides");
@@ -184,14 +200,16 @@ static void test_select(void)
 
 /* -------------------------------------------------------- micro-kernel */
 
-/* Each micro-kernel on every mr x nr edge, k in {0, 1, 5, 37}, with and
+/* Each micro-kernel on every mr x nr edge, k in {0, 1, 2, 3, 5, 7, 10, 37}
+ * (every remainder of the 4-step unrolls), with and
  * without LOAD / FINAL, bias, every activation and a residual; a and c at
  * odd strides. Reference in double with float-rounded terms. */
 static void test_ukr(const variant *v)
 {
     const ifk_isa *I = v->isa;
     const int MR = I->mr, NR = I->nr;
-    static const int ks[] = {0, 1, 5, 37};
+    static const int ks[] = {0, 1, 2, 3, 5, 7, 10, 37};
+    enum { NK = sizeof ks / sizeof ks[0] };
     const size_t lda = 41, ldc = (size_t)NR + 3, ldr = (size_t)NR + 5;
     float *a = rnd_buf((size_t)MR * lda, -1, 1), *b = rnd_buf(37 * (size_t)NR, -1, 1);
     float *bias = rnd_buf((size_t)NR, -1, 1), *res = rnd_buf((size_t)MR * ldr, -1, 1);
@@ -199,7 +217,7 @@ static void test_ukr(const variant *v)
     float *c = xmalloc((size_t)MR * ldc * sizeof *c), *want = xmalloc((size_t)MR * ldc * sizeof *want);
     int bad = 0;
     char what[160];
-    for (int ki = 0; ki < 4; ki++)
+    for (int ki = 0; ki < NK; ki++)
         for (int mode = 0; mode < 4; mode++)
             for (int mr = 1; mr <= MR; mr++)
                 for (int nr = 1; nr <= NR; nr++) {
@@ -215,8 +233,9 @@ static void test_ukr(const variant *v)
                     memcpy(want, c0, (size_t)MR * ldc * sizeof *c);
                     for (int i = 0; i < mr; i++)
                         for (int j = 0; j < nr; j++) {
-                            float s = (e.flags & IFK_EPI_LOAD) ? c0[i * ldc + j] : 0.0f;
+                            float s = 0.0f;
                             for (int p = 0; p < k; p++) s = fmaf(a[i * lda + p], b[p * NR + j], s);
+                            if (e.flags & IFK_EPI_LOAD) s = c0[i * ldc + j] + s;
                             if (e.flags & IFK_EPI_FINAL) {
                                 if (e.bias) s += bias[j];
                                 ifk_activation(&s, 1, act, &s);
@@ -423,6 +442,7 @@ static void test_attention(const variant *v)
 {
     static const int cases[][4] = {
         {1, 1, 4, 1}, {13, 7, 8, 2}, {37, 225, 32, 1}, {50, 250, 64, 2}, {30, 100, 128, 4}, {9, 300, 256, 8}, {20, 17, 48, 3},
+        {300, 246, 32, 1}, {130, 600, 64, 2}, /* several query blocks; keys beyond KC */
     };
     char what[160];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
@@ -468,6 +488,7 @@ static void test_vit_attention(const variant *v)
         {10, 8, 8, 8, 64, 4}, /* the tiny_vit case */
         {7, 14, 7, 7, 32, 1}, /* 2G on one axis */
         {6, 6, 6, 6, 128, 2}, /* d = 64 */
+        {12, 13, 8, 8, 64, 1}, /* 157 tokens: several query blocks */
     };
     char what[160];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
@@ -602,20 +623,28 @@ static void test_elementwise(const variant *v)
         free(want);
         free(got);
     }
-    /* GELU over a dense range: the vector erf against glibc's erff. */
+    /* GELU over a dense range: the vector erf against the exact GELU (erf in
+     * double) and against the reference (libm's erff). Both are ~1 ulp off
+     * the exact value, and libm's erff is not the same on every target
+     * (aarch64 glibc is built with fused multiply-adds): the bound against
+     * the reference is the sum of the two, the one against exact is tight. */
     enum { NG = 200001 };
     float *x = xmalloc(NG * sizeof *x), *want = xmalloc(NG * sizeof *want), *got = xmalloc(NG * sizeof *got);
     for (int i = 0; i < NG; i++) x[i] = -10.0f + 20.0f * (float)i / (NG - 1);
     ifk_activation(x, NG, IFK_ACT_GELU, want);
     v->ops->activation(x, NG, IFK_ACT_GELU, got);
-    double worst = 0;
+    double worst = 0, worst_exact = 0, ref_exact = 0;
     for (int i = 0; i < NG; i++) {
-        const double d = fabs((double)got[i] - want[i]) / fmax(1.0, fabs(x[i]));
-        if (d > worst) worst = d;
+        const double s = fmax(1.0, fabs(x[i]));
+        const double exact = 0.5 * x[i] * (1.0 + erf((double)x[i] * 0.70710678118654752440));
+        worst = fmax(worst, fabs((double)got[i] - want[i]) / s);
+        worst_exact = fmax(worst_exact, fabs((double)got[i] - exact) / s);
+        ref_exact = fmax(ref_exact, fabs((double)want[i] - exact) / s);
     }
-    snprintf(what, sizeof what, "%s gelu on [-10, 10]: max |err| / max(1, |x|) = %.2g <= 2e-7", v->name, worst);
-    result(worst <= 2e-7, what);
-    if (worst > 2e-7) printf("  %s\n", what);
+    snprintf(what, sizeof what, "%s gelu on [-10, 10]: max |err| / max(1, |x|) = %.2g <= 1.5e-7 (exact), "
+             "%.2g <= 2.5e-7 (reference, itself %.2g off)", v->name, worst_exact, worst, ref_exact);
+    result(worst_exact <= 1.5e-7 && worst <= 2.5e-7, what);
+    if (worst_exact > 1.5e-7 || worst > 2.5e-7) printf("  %s\n", what);
     free(x);
     free(want);
     free(got);
@@ -647,11 +676,14 @@ static void test_vector_loops(const variant *v)
     for (int m = 1; m <= 70; m++) {
         float *row = rnd_buf((size_t)m, -30, 30), *bias = rnd_buf((size_t)m, -2, 2);
         float *want = xmalloc((size_t)m * sizeof *want), *got = xmalloc((size_t)m * sizeof *got);
-        for (int wb = 0; wb < 2; wb++) {
+        for (int wb = 0; wb < 3; wb++) {
             memcpy(want, row, (size_t)m * sizeof *row);
             memcpy(got, row, (size_t)m * sizeof *row);
-            ifk__softmax_row_c(want, m, 0.7f, wb ? bias : NULL);
-            v->isa->softmax_row(got, m, 0.7f, wb ? bias : NULL);
+            const float scale = wb == 1 ? -0.7f : 0.7f; /* a negative scale too */
+            const float sw = ifk__softmax_row_c(want, m, scale, wb == 2 ? bias : NULL);
+            const float sg = v->isa->softmax_row(got, m, scale, wb == 2 ? bias : NULL);
+            if (!(fabsf(sg - sw) <= 2e-6f * sw) && !bad++)
+                printf("  %s softmax m=%d: sum %.9g want %.9g\n", v->name, m, (double)sg, (double)sw);
             for (int j = 0; j < m; j++)
                 if (!(fabs((double)got[j] - want[j]) <= 1e-7 + 2e-6 * fabs(want[j])) && !bad++)
                     printf("  %s softmax m=%d j=%d: got %.9g want %.9g\n", v->name, m, j, (double)got[j], (double)want[j]);

@@ -1,0 +1,583 @@
+/* vec_neon.c -- the AArch64 NEON vector loops (element-wise, norms,
+ * softmax, depthwise convolution, bilinear resize), the counterparts of
+ * kernels/x86/vec_avx2.c on 4-float vectors. Each has the semantics of the
+ * reference kernel of the same name and evaluates the same float
+ * expressions in the same order where that is cheap (norms, resize, the
+ * activations, add), so most results are bit-identical to the reference;
+ * sums that the reference makes sequential are vector partial sums here.
+ * Tails shorter than a vector use lane-wise loads and stores
+ * (vmath_neon.h): nothing is read or written outside the arrays. */
+#include "kernels/arm/arm.h"
+
+#ifdef IFK_HAVE_NEON
+
+/* Products and sums stay separately rounded where the code writes them so
+ * (the reference's expressions); clang contracts a * b + c by default (gcc
+ * does not in ISO C mode). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#include <arm_neon.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels/arm/vmath_neon.h"
+#include "kernels/gemm.h"
+#include "kernels/scalar/scalar.h"
+
+/* ---------------------------------------------------------------- softmax */
+
+/* Unnormalised softmax (gemm.h): row[j] = exp(v[j] - max v), returns the
+ * sum. Without a bias and with scale > 0 the first pass only reads: the
+ * max of scale * row is scale * (max of row) (rounding is monotonic), and
+ * the second pass forms scale * row[j] itself. */
+float ifk__softmax_row_neon(float *row, int64_t m, float scale, const float *bias)
+{
+    const float32x4_t vs = vdupq_n_f32(scale), ninf = vdupq_n_f32(-INFINITY);
+    const int tail = (int)(m % 4);
+    const int64_t mv = m - tail;
+    const uint32x4_t tm = ifk_mask4(tail);
+    const int stored = bias || !(scale > 0.0f);
+    float32x4_t mx0 = ninf, mx1 = ninf;
+    int64_t j = 0;
+    if (stored) { /* pass 1: (biased) scaled scores, stored, and their max */
+        for (; j + 8 <= mv; j += 8) {
+            float32x4_t v0 = vmulq_f32(vs, vld1q_f32(row + j)), v1 = vmulq_f32(vs, vld1q_f32(row + j + 4));
+            if (bias) {
+                v0 = vaddq_f32(v0, vld1q_f32(bias + j));
+                v1 = vaddq_f32(v1, vld1q_f32(bias + j + 4));
+            }
+            vst1q_f32(row + j, v0);
+            vst1q_f32(row + j + 4, v1);
+            mx0 = vmaxq_f32(mx0, v0);
+            mx1 = vmaxq_f32(mx1, v1);
+        }
+        for (; j < mv; j += 4) {
+            float32x4_t v = vmulq_f32(vs, vld1q_f32(row + j));
+            if (bias) v = vaddq_f32(v, vld1q_f32(bias + j));
+            vst1q_f32(row + j, v);
+            mx0 = vmaxq_f32(mx0, v);
+        }
+        if (tail) {
+            float32x4_t v = vmulq_f32(vs, ifk_load4(row + j, tail));
+            if (bias) v = vaddq_f32(v, ifk_load4(bias + j, tail));
+            ifk_store4(row + j, v, tail);
+            mx0 = vmaxq_f32(mx0, vbslq_f32(tm, v, ninf));
+        }
+    } else { /* pass 1: max of the raw scores */
+        for (; j + 8 <= mv; j += 8) {
+            mx0 = vmaxq_f32(mx0, vld1q_f32(row + j));
+            mx1 = vmaxq_f32(mx1, vld1q_f32(row + j + 4));
+        }
+        for (; j < mv; j += 4) mx0 = vmaxq_f32(mx0, vld1q_f32(row + j));
+        if (tail) mx0 = vmaxq_f32(mx0, vbslq_f32(tm, ifk_load4(row + j, tail), ninf));
+    }
+    const float hmax = vmaxvq_f32(vmaxq_f32(mx0, mx1));
+    const float32x4_t mx = vdupq_n_f32(stored ? hmax : scale * hmax);
+    /* pass 2: exp(v - max), stored, summed */
+    const float32x4_t s2 = vdupq_n_f32(stored ? 1.0f : scale);
+    float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0;
+    for (j = 0; j + 8 <= mv; j += 8) {
+        const float32x4_t e0 = ifk_exp4(vsubq_f32(vmulq_f32(s2, vld1q_f32(row + j)), mx));
+        const float32x4_t e1 = ifk_exp4(vsubq_f32(vmulq_f32(s2, vld1q_f32(row + j + 4)), mx));
+        vst1q_f32(row + j, e0);
+        vst1q_f32(row + j + 4, e1);
+        s0 = vaddq_f32(s0, e0);
+        s1 = vaddq_f32(s1, e1);
+    }
+    for (; j < mv; j += 4) {
+        const float32x4_t e0 = ifk_exp4(vsubq_f32(vmulq_f32(s2, vld1q_f32(row + j)), mx));
+        vst1q_f32(row + j, e0);
+        s0 = vaddq_f32(s0, e0);
+    }
+    if (tail) {
+        const float32x4_t e0 = ifk_exp4(vsubq_f32(vmulq_f32(s2, ifk_load4(row + j, tail)), mx));
+        ifk_store4(row + j, e0, tail);
+        s0 = vaddq_f32(s0, vbslq_f32(tm, e0, vdupq_n_f32(0.0f)));
+    }
+    return vaddvq_f32(vaddq_f32(s0, s1));
+}
+
+/* ---------------------------------------------------------- element-wise */
+
+/* y = act(x) with ACT a constant in each instantiation (no switch in the loop). */
+static inline __attribute__((always_inline)) void act_loop(const float *x, int64_t n, const int act,
+                                                           float *y)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float32x4_t v0 = ifk_act4(vld1q_f32(x + i), act);
+        const float32x4_t v1 = ifk_act4(vld1q_f32(x + i + 4), act);
+        vst1q_f32(y + i, v0);
+        vst1q_f32(y + i + 4, v1);
+    }
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, ifk_act4(vld1q_f32(x + i), act));
+    if (i < n) ifk_store4(y + i, ifk_act4(ifk_load4(x + i, (int)(n - i)), act), (int)(n - i));
+}
+
+void ifk__activation_neon(const float *x, int64_t n, int act, float *y)
+{
+    switch (act) {
+    case IFK_ACT_RELU: act_loop(x, n, IFK_ACT_RELU, y); break;
+    case IFK_ACT_GELU: act_loop(x, n, IFK_ACT_GELU, y); break;
+    case IFK_ACT_HARDSWISH: act_loop(x, n, IFK_ACT_HARDSWISH, y); break;
+    default:
+        if (y != x) memmove(y, x, (size_t)n * sizeof *x);
+        break;
+    }
+}
+
+void ifk__add_neon(const float *a, const float *b, int64_t n, float *y)
+{
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float32x4_t s0 = vaddq_f32(vld1q_f32(a + i), vld1q_f32(b + i));
+        const float32x4_t s1 = vaddq_f32(vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+        vst1q_f32(y + i, s0);
+        vst1q_f32(y + i + 4, s1);
+    }
+    for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
+/* ------------------------------------------------------------------ norms */
+
+/* Sum of n floats, in double. */
+static double sum_d(const float *x, int64_t n)
+{
+    float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t v = vld1q_f32(x + i);
+        s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(v)));
+        s1 = vaddq_f64(s1, vcvt_high_f64_f32(v));
+    }
+    double s = vaddvq_f64(vaddq_f64(s0, s1));
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+/* Sum of (x - mean)^2 over n floats, in double. */
+static double sumsq_d(const float *x, int64_t n, double mean)
+{
+    const float64x2_t mv = vdupq_n_f64(mean);
+    float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t v = vld1q_f32(x + i);
+        const float64x2_t d0 = vsubq_f64(vcvt_f64_f32(vget_low_f32(v)), mv);
+        const float64x2_t d1 = vsubq_f64(vcvt_high_f64_f32(v), mv);
+        s0 = vfmaq_f64(s0, d0, d0);
+        s1 = vfmaq_f64(s1, d1, d1);
+    }
+    double s = vaddvq_f64(vaddq_f64(s0, s1));
+    for (; i < n; i++) {
+        const double d = x[i] - mean;
+        s += d * d;
+    }
+    return s;
+}
+
+void ifk__layer_norm_neon(const float *x, int64_t rows, int64_t c, const float *gamma,
+                          const float *beta, float eps, float *y)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * c;
+        float *yr = y + (size_t)r * c;
+        const double mean = sum_d(xr, c) / (double)c;
+        const double q = sumsq_d(xr, c, mean);
+        const float rstd = (float)(1.0 / sqrt(q / (double)c + (double)eps));
+        const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
+        const float32x4_t vr = vdupq_n_f32(rstd), vh = vdupq_n_f32(mhi), vl = vdupq_n_f32(mlo);
+        int64_t i = 0;
+        for (; i + 4 <= c; i += 4) {
+            const float32x4_t t = vsubq_f32(vsubq_f32(vld1q_f32(xr + i), vh), vl);
+            const float32x4_t g = vmulq_f32(vr, vld1q_f32(gamma + i));
+            vst1q_f32(yr + i, vaddq_f32(vmulq_f32(t, g), vld1q_f32(beta + i)));
+        }
+        for (; i < c; i++) yr[i] = ((xr[i] - mhi) - mlo) * (rstd * gamma[i]) + beta[i];
+    }
+}
+
+enum { GN_CH = 256 };
+
+/* Per-channel double sums over hw pixels of channels [c0, c0+nk) of x, or
+ * of (x - mk)^2 when mk, added into cs[0..nk). */
+static void gn_channel_sums(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                            const double *mk, double *cs)
+{
+    for (int64_t p = 0; p < hw; p++) {
+        const float *xp = x + (size_t)p * c + c0;
+        int64_t k = 0;
+        for (; k + 4 <= nk; k += 4) {
+            const float32x4_t v = vld1q_f32(xp + k);
+            float64x2_t lo = vcvt_f64_f32(vget_low_f32(v)), hi = vcvt_high_f64_f32(v);
+            if (mk) {
+                lo = vsubq_f64(lo, vld1q_f64(mk + k));
+                hi = vsubq_f64(hi, vld1q_f64(mk + k + 2));
+                lo = vmulq_f64(lo, lo);
+                hi = vmulq_f64(hi, hi);
+            }
+            vst1q_f64(cs + k, vaddq_f64(vld1q_f64(cs + k), lo));
+            vst1q_f64(cs + k + 2, vaddq_f64(vld1q_f64(cs + k + 2), hi));
+        }
+        for (; k < nk; k++) {
+            const double d = mk ? xp[k] - mk[k] : xp[k];
+            cs[k] += mk ? d * d : d;
+        }
+    }
+}
+
+/* y[p][k] = act(((x[p][k] - mk[k]) - lk[k]) * sk[k] + bk[k]) for hw pixels
+ * of nk channels starting at x, y (rows c apart). */
+static void gn_apply(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
+                     const float *lk, const float *sk, const float *bk, int act)
+{
+    for (int64_t p = 0; p < hw; p++) {
+        const float *xp = x + (size_t)p * c;
+        float *yp = y + (size_t)p * c;
+        int64_t k = 0;
+        for (; k + 4 <= nk; k += 4) {
+            const float32x4_t t = vsubq_f32(vsubq_f32(vld1q_f32(xp + k), vld1q_f32(mk + k)), vld1q_f32(lk + k));
+            const float32x4_t v = vaddq_f32(vmulq_f32(t, vld1q_f32(sk + k)), vld1q_f32(bk + k));
+            vst1q_f32(yp + k, ifk_act4(v, act));
+        }
+        if (k < nk) {
+            const int n = (int)(nk - k);
+            const float32x4_t t = vsubq_f32(vsubq_f32(ifk_load4(xp + k, n), ifk_load4(mk + k, n)),
+                                            ifk_load4(lk + k, n));
+            const float32x4_t v = vaddq_f32(vmulq_f32(t, ifk_load4(sk + k, n)), ifk_load4(bk + k, n));
+            ifk_store4(yp + k, ifk_act4(v, act), n);
+        }
+    }
+}
+
+void ifk__group_norm_neon(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
+                          const float *beta, float eps, int act, float *y)
+{
+    const int64_t cg = c / groups;
+    const double count = (double)hw * (double)cg;
+    float mk[GN_CH], lk[GN_CH], sk[GN_CH], bk[GN_CH];
+    if (groups == 1) {
+        /* One group: whole-map sums, streaming. */
+        const int64_t n = hw * c;
+        const double mean = sum_d(x, n) / count;
+        const double var = sumsq_d(x, n, mean) / count;
+        const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
+        const float rstd = (float)(1.0 / sqrt(var + (double)eps));
+        for (int64_t k0 = 0; k0 < c; k0 += GN_CH) {
+            const int64_t nk = c - k0 < GN_CH ? c - k0 : GN_CH;
+            for (int64_t k = 0; k < nk; k++) {
+                mk[k] = mhi;
+                lk[k] = mlo;
+                sk[k] = rstd * gamma[k0 + k];
+                bk[k] = beta[k0 + k];
+            }
+            gn_apply(x + k0, y + k0, hw, c, nk, mk, lk, sk, bk, act);
+        }
+        return;
+    }
+    int64_t gpc = GN_CH / cg; /* groups per chunk */
+    if (gpc < 1) gpc = 1;
+    for (int64_t g0 = 0; g0 < groups; g0 += gpc) {
+        const int64_t gn = groups - g0 < gpc ? groups - g0 : gpc;
+        const int64_t c0 = g0 * cg, n = gn * cg;
+        double gmean[GN_CH], gvar[GN_CH];
+        float mhi[GN_CH], mlo[GN_CH], rstd[GN_CH];
+        for (int64_t g = 0; g < gn; g++) gmean[g] = gvar[g] = 0.0;
+        /* Pass 1: means; pass 2: variances; channel sub-blocks of GN_CH. */
+        for (int pass = 0; pass < 2; pass++) {
+            for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
+                const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
+                double cs[GN_CH], md[GN_CH];
+                for (int64_t k = 0; k < nk; k++) {
+                    cs[k] = 0.0;
+                    md[k] = gmean[(k0 + k) / cg];
+                }
+                gn_channel_sums(x, hw, c, c0 + k0, nk, pass ? md : NULL, cs);
+                for (int64_t k = 0; k < nk; k++) (pass ? gvar : gmean)[(k0 + k) / cg] += cs[k];
+            }
+            if (!pass)
+                for (int64_t g = 0; g < gn; g++) gmean[g] /= count;
+        }
+        for (int64_t g = 0; g < gn; g++) {
+            mhi[g] = (float)gmean[g];
+            mlo[g] = (float)(gmean[g] - (double)mhi[g]);
+            rstd[g] = (float)(1.0 / sqrt(gvar[g] / count + (double)eps));
+        }
+        for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
+            const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
+            const int64_t base = c0 + k0;
+            for (int64_t k = 0; k < nk; k++) {
+                const int64_t g = (k0 + k) / cg;
+                mk[k] = mhi[g];
+                lk[k] = mlo[g];
+                sk[k] = rstd[g] * gamma[base + k];
+                bk[k] = beta[base + k];
+            }
+            gn_apply(x + base, y + base, hw, c, nk, mk, lk, sk, bk, act);
+        }
+    }
+}
+
+/* ------------------------------------------------ depthwise convolution */
+
+enum { DW_CB = 64, DW3_CB = 512 };
+
+/* The channel vector at q: all 4 lanes, or the first n. */
+static inline float32x4_t ldc4(const float *q, int full, int n)
+{
+    return full ? vld1q_f32(q) : ifk_load4(q, n);
+}
+
+/* One output pixel, 4 channels, taps clipped to the image (weights from
+ * the [tap][channel] block wbv). */
+static inline float32x4_t dw3_pixel(const float *x, const ifk_conv_params *p, int c, int cv,
+                                    int iy0, int ky0, int ky1, int ix0, const float *wbv, int full,
+                                    int n)
+{
+    const int kx0 = ix0 < 0 ? -ix0 : 0;
+    const int kx1 = p->w - ix0 < 3 ? p->w - ix0 : 3;
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = kx0; kx < kx1; kx++) {
+            const float *q = x + ((size_t)(iy0 + ky) * p->w + ix0 + kx) * c + cv;
+            acc = vfmaq_f32(acc, ldc4(q, full, n), vld1q_f32(wbv + (ky * 3 + kx) * DW3_CB));
+        }
+    return acc;
+}
+
+/* 3x3 kernels. Interior pixels go 4 at a time: per 4-channel vector the 9
+ * weights stay in registers for the 4 pixels; at stride 1 the 6 input
+ * columns of a kernel row are loaded once for the 4 pixels (18 loads, 36
+ * FMAs). Taps are summed in (ky, kx) order, as the reference, then bias
+ * and the activation. */
+static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
+                  float *y)
+{
+    int ho, wo;
+    ifk_conv2d_out_size(p, &ho, &wo);
+    const int c = p->cin;
+    const size_t rs = (size_t)p->w * c, ps = (size_t)p->sw * c;
+    float wb[9 * DW3_CB], bb[DW3_CB];
+    for (int c0 = 0; c0 < c; c0 += DW3_CB) {
+        const int nb = c - c0 < DW3_CB ? c - c0 : DW3_CB;
+        const int nv = (nb + 3) / 4;
+        for (int t = 0; t < 9; t++)
+            for (int j = 0; j < nv * 4; j++) wb[t * DW3_CB + j] = j < nb ? wt[(size_t)(c0 + j) * 9 + t] : 0.0f;
+        for (int j = 0; j < nv * 4; j++) bb[j] = bias && j < nb ? bias[c0 + j] : 0.0f;
+        /* Output columns [xlo, xhi) have all three kernel columns inside. */
+        int xlo = (p->pl + p->sw - 1) / p->sw;
+        int xhi = p->w + p->pl - 3 >= 0 ? (p->w + p->pl - 3) / p->sw + 1 : 0;
+        if (xhi > wo) xhi = wo;
+        if (xlo > xhi) xlo = xhi;
+        for (int Y = p->oy0; Y < p->oy1; Y++) {
+            const int iy0 = Y * p->sh - p->pt;
+            const int ky0 = iy0 < 0 ? -iy0 : 0;
+            const int ky1 = p->h - iy0 < 3 ? p->h - iy0 : 3;
+            const int quad_end = ky0 == 0 && ky1 == 3 ? xlo + (xhi - xlo) / 4 * 4 : xlo;
+            float *yr = y + (size_t)Y * wo * c + c0;
+            for (int X = 0; X < wo;) {
+                const int npix = X >= xlo && X < quad_end ? 4 : 1;
+                const int ix0 = X * p->sw - p->pl;
+                for (int v = 0; v < nv; v++) {
+                    const int cv = c0 + 4 * v, n = nb - 4 * v, full = n >= 4;
+                    const float32x4_t bv = vld1q_f32(bb + 4 * v);
+                    float *yp = yr + (size_t)X * c + 4 * v;
+                    if (npix == 1) {
+                        const float32x4_t acc = dw3_pixel(x, p, c, cv, iy0, ky0, ky1, ix0, wb + 4 * v, full, n);
+                        const float32x4_t r = ifk_act4(vaddq_f32(acc, bv), p->act);
+                        if (full)
+                            vst1q_f32(yp, r);
+                        else
+                            ifk_store4(yp, r, n);
+                        continue;
+                    }
+                    float32x4_t w[9], a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+#pragma GCC unroll 9
+                    for (int t = 0; t < 9; t++) w[t] = vld1q_f32(wb + t * DW3_CB + 4 * v);
+                    const float *xp = x + ((size_t)iy0 * p->w + ix0) * c + cv;
+                    if (p->sw == 1) {
+#pragma GCC unroll 3
+                        for (int ky = 0; ky < 3; ky++) {
+                            const float *q = xp + ky * rs;
+                            float32x4_t xs[6];
+#pragma GCC unroll 6
+                            for (int j = 0; j < 6; j++) xs[j] = ldc4(q + (size_t)j * c, full, n);
+#pragma GCC unroll 3
+                            for (int kx = 0; kx < 3; kx++) {
+                                const float32x4_t wv = w[ky * 3 + kx];
+                                a0 = vfmaq_f32(a0, xs[kx], wv);
+                                a1 = vfmaq_f32(a1, xs[kx + 1], wv);
+                                a2 = vfmaq_f32(a2, xs[kx + 2], wv);
+                                a3 = vfmaq_f32(a3, xs[kx + 3], wv);
+                            }
+                        }
+                    } else {
+#pragma GCC unroll 3
+                        for (int ky = 0; ky < 3; ky++)
+#pragma GCC unroll 3
+                            for (int kx = 0; kx < 3; kx++) {
+                                const float *q = xp + ky * rs + (size_t)kx * c;
+                                const float32x4_t wv = w[ky * 3 + kx];
+                                a0 = vfmaq_f32(a0, ldc4(q, full, n), wv);
+                                a1 = vfmaq_f32(a1, ldc4(q + ps, full, n), wv);
+                                a2 = vfmaq_f32(a2, ldc4(q + 2 * ps, full, n), wv);
+                                a3 = vfmaq_f32(a3, ldc4(q + 3 * ps, full, n), wv);
+                            }
+                    }
+                    a0 = ifk_act4(vaddq_f32(a0, bv), p->act);
+                    a1 = ifk_act4(vaddq_f32(a1, bv), p->act);
+                    a2 = ifk_act4(vaddq_f32(a2, bv), p->act);
+                    a3 = ifk_act4(vaddq_f32(a3, bv), p->act);
+                    if (full) {
+                        vst1q_f32(yp, a0);
+                        vst1q_f32(yp + c, a1);
+                        vst1q_f32(yp + 2 * (size_t)c, a2);
+                        vst1q_f32(yp + 3 * (size_t)c, a3);
+                    } else {
+                        ifk_store4(yp, a0, n);
+                        ifk_store4(yp + c, a1, n);
+                        ifk_store4(yp + 2 * (size_t)c, a2, n);
+                        ifk_store4(yp + 3 * (size_t)c, a3, n);
+                    }
+                }
+                X += npix;
+            }
+        }
+    }
+}
+
+/* groups == cin == cout, taps <= IFK_DW_MAX_TAPS; rows [p->oy0, p->oy1).
+ * 3x3: dw3x3. Otherwise per block of 64 channels the weights go to the
+ * stack as [tap][channel]; per output pixel 16 vector accumulators over
+ * the in-image taps, in (ky, kx) order, then bias and the activation. */
+void ifk__dwconv_neon(const float *x, const ifk_conv_params *p, const float *wt,
+                      const float *bias, float *y)
+{
+    if (p->kh == 3 && p->kw == 3) {
+        dw3x3(x, p, wt, bias, y);
+        return;
+    }
+    int ho, wo;
+    ifk_conv2d_out_size(p, &ho, &wo);
+    const int c = p->cin, taps = p->kh * p->kw;
+    float wb[IFK_DW_MAX_TAPS * DW_CB];
+    for (int c0 = 0; c0 < c; c0 += DW_CB) {
+        const int nb = c - c0 < DW_CB ? c - c0 : DW_CB;
+        const int nv = (nb + 3) / 4;
+        const int nlast = nb - (nv - 1) * 4; /* lanes of the last vector */
+        for (int t = 0; t < taps; t++)
+            for (int j = 0; j < DW_CB; j++)
+                wb[t * DW_CB + j] = j < nb ? wt[(size_t)(c0 + j) * taps + t] : 0.0f;
+        float32x4_t vb[DW_CB / 4];
+#pragma GCC unroll 16
+        for (int v = 0; v < DW_CB / 4; v++) {
+            const int n = nb - v * 4;
+            vb[v] = !bias || n <= 0 ? vdupq_n_f32(0.0f) : ifk_load4(bias + c0 + v * 4, n < 4 ? n : 4);
+        }
+        for (int Y = p->oy0; Y < p->oy1; Y++) {
+            const int iy0 = Y * p->sh - p->pt;
+            const int ky0 = iy0 < 0 ? -iy0 : 0;
+            const int ky1 = p->h - iy0 < p->kh ? p->h - iy0 : p->kh;
+            for (int X = 0; X < wo; X++) {
+                const int ix0 = X * p->sw - p->pl;
+                const int kx0 = ix0 < 0 ? -ix0 : 0;
+                const int kx1 = p->w - ix0 < p->kw ? p->w - ix0 : p->kw;
+                float32x4_t acc[DW_CB / 4];
+#pragma GCC unroll 16
+                for (int v = 0; v < DW_CB / 4; v++) acc[v] = vdupq_n_f32(0.0f);
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++) {
+                        const float *xp = x + ((size_t)(iy0 + ky) * p->w + (ix0 + kx)) * c + c0;
+                        const float *wp = wb + (ky * p->kw + kx) * DW_CB;
+                        if (nb == DW_CB) {
+#pragma GCC unroll 16
+                            for (int v = 0; v < DW_CB / 4; v++)
+                                acc[v] = vfmaq_f32(acc[v], vld1q_f32(xp + 4 * v), vld1q_f32(wp + 4 * v));
+                        } else {
+                            for (int v = 0; v < nv; v++) {
+                                const float32x4_t xv = v < nv - 1 ? vld1q_f32(xp + 4 * v) : ifk_load4(xp + 4 * v, nlast);
+                                acc[v] = vfmaq_f32(acc[v], xv, vld1q_f32(wp + 4 * v));
+                            }
+                        }
+                    }
+                float *yp = y + ((size_t)Y * wo + X) * c + c0;
+#pragma GCC unroll 16
+                for (int v = 0; v < DW_CB / 4; v++) {
+                    if (v >= nv) break;
+                    const float32x4_t r = ifk_act4(vaddq_f32(acc[v], vb[v]), p->act);
+                    if (v < nv - 1 || nb == DW_CB)
+                        vst1q_f32(yp + 4 * v, r);
+                    else
+                        ifk_store4(yp + 4 * v, r, nlast);
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------ bilinear resize */
+
+typedef struct {
+    int i0, i1;
+    float l0, l1;
+} lin_tap;
+
+/* As kernels/scalar/resize_pool.c (PyTorch's index rule). */
+static lin_tap lin_index(int dst, int in, int out, float scale)
+{
+    lin_tap t;
+    if (in == out) {
+        t.i0 = t.i1 = dst;
+        t.l0 = 1.0f;
+        t.l1 = 0.0f;
+        return t;
+    }
+    float src = scale * ((float)dst + 0.5f) - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    int i0 = (int)src;
+    if (i0 > in - 1) i0 = in - 1;
+    float l1 = src - (float)i0;
+    l1 = l1 < 0.0f ? 0.0f : l1 > 1.0f ? 1.0f : l1;
+    t.i0 = i0;
+    t.i1 = i0 + (i0 < in - 1);
+    t.l1 = l1;
+    t.l0 = 1.0f - l1;
+    return t;
+}
+
+/* Channel-wide vectors; few channels (< 4) go to the reference. Same
+ * expression as the reference: h0*(w0*a + w1*b) + h1*(w0*d + w1*e). */
+void ifk__resize_bilinear_neon(const float *x, int h, int w, int c, float *y, int oh, int ow)
+{
+    if (c < 4 || (h == oh && w == ow)) {
+        ifk_resize_bilinear(x, h, w, c, y, oh, ow);
+        return;
+    }
+    const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
+    for (int oy = 0; oy < oh; oy++) {
+        const lin_tap ty = lin_index(oy, h, oh, sy);
+        const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
+        const float32x4_t h0 = vdupq_n_f32(ty.l0), h1 = vdupq_n_f32(ty.l1);
+        for (int ox = 0; ox < ow; ox++) {
+            const lin_tap tx = lin_index(ox, w, ow, sx);
+            const float32x4_t w0 = vdupq_n_f32(tx.l0), w1 = vdupq_n_f32(tx.l1);
+            const float *a = r0 + (size_t)tx.i0 * c, *b = r0 + (size_t)tx.i1 * c;
+            const float *d = r1 + (size_t)tx.i0 * c, *e = r1 + (size_t)tx.i1 * c;
+            float *yp = y + ((size_t)oy * ow + ox) * c;
+            int k = 0;
+            for (; k + 4 <= c; k += 4) {
+                const float32x4_t top = vaddq_f32(vmulq_f32(w0, vld1q_f32(a + k)), vmulq_f32(w1, vld1q_f32(b + k)));
+                const float32x4_t bot = vaddq_f32(vmulq_f32(w0, vld1q_f32(d + k)), vmulq_f32(w1, vld1q_f32(e + k)));
+                vst1q_f32(yp + k, vaddq_f32(vmulq_f32(h0, top), vmulq_f32(h1, bot)));
+            }
+            for (; k < c; k++)
+                yp[k] = ty.l0 * (tx.l0 * a[k] + tx.l1 * b[k]) + ty.l1 * (tx.l0 * d[k] + tx.l1 * e[k]);
+        }
+    }
+}
+
+#else
+typedef int ifk_no_neon_vec; /* not an AArch64 NEON build: nothing here */
+#endif
