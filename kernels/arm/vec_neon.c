@@ -24,7 +24,6 @@
 
 #include "kernels/arm/vmath_neon.h"
 #include "kernels/gemm.h"
-#include "kernels/scalar/scalar.h"
 
 /* ---------------------------------------------------------------- softmax */
 
@@ -101,7 +100,7 @@ float ifk__softmax_row_neon(float *row, int64_t m, float scale, const float *bia
 
 /* ---------------------------------------------------------- element-wise */
 
-/* y = act(x) with ACT a constant in each instantiation (no switch in the loop). */
+/* y = act(x), act a constant in each instantiation (no switch in the loop). */
 static inline __attribute__((always_inline)) void act_loop(const float *x, int64_t n, const int act,
                                                            float *y)
 {
