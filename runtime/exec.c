@@ -41,12 +41,6 @@ void rt_exec_free(rt_exec *e) {
     rt_free(e);
 }
 
-static int64_t elems(const rt_shape *s) {
-    int64_t n = 1;
-    for (int i = 0; i < s->rank; i++) n *= s->d[i];
-    return n;
-}
-
 if_status rt_exec_bind(rt_exec *e, const char *name, const void *data, size_t bytes) {
     if (!e || !name) return IF_ERR_INVALID_ARG;
     const ifg_graph *g = &e->p->m->g;
@@ -61,7 +55,7 @@ if_status rt_exec_bind(rt_exec *e, const char *name, const void *data, size_t by
     if (!is_input) return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG, "'%s' is not an input of this graph", name);
     if (!data && !(flags & IFG_IN_OPTIONAL))
         return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG, "input '%s' is required", name);
-    size_t want = (size_t)elems(&e->p->shape[t]) * ifg_dtype_size(g->tensors[t].dtype);
+    size_t want = (size_t)rt_shape_elems(&e->p->shape[t]) * ifg_dtype_size(g->tensors[t].dtype);
     if (data && bytes != want)
         return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG,
                        "input '%s' needs %zu bytes for a %dx%d plan, got %zu", name, want, e->p->H,
@@ -195,21 +189,21 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     case IFG_OP_LINEAR:
         a.k = c_last;
         a.n = so->d[so->rank - 1];
-        a.total = elems(sx) / c_last;
+        a.total = rt_shape_elems(sx) / c_last;
         run_parallel(e, &a, 32);
         break;
     case IFG_OP_LAYER_NORM:
         a.c = (int)c_last;
         a.eps = (float)af(n, IFG_ATTR_EPS, 1e-5);
-        a.total = elems(sx) / c_last;
+        a.total = rt_shape_elems(sx) / c_last;
         run_parallel(e, &a, 64);
         break;
     case IFG_OP_GROUP_NORM:
         e->ops->group_norm(x, sx->d[0] * sx->d[1], c_last, (int)ai(n, IFG_ATTR_GROUPS, 0, 1), in1, in2,
                            (float)af(n, IFG_ATTR_EPS, 1e-5), act, y);
         break;
-    case IFG_OP_ACTIVATION: e->ops->activation(x, elems(sx), act, y); break;
-    case IFG_OP_ADD: e->ops->add(x, in1, elems(sx), y); break;
+    case IFG_OP_ACTIVATION: e->ops->activation(x, rt_shape_elems(sx), act, y); break;
+    case IFG_OP_ADD: e->ops->add(x, in1, rt_shape_elems(sx), y); break;
     case IFG_OP_CONCAT_CHANNELS: {
         int64_t hw = so->d[0] * so->d[1], ctot = so->d[2], off = 0;
         for (uint32_t k = 0; k < n->n_in; k++) {
@@ -223,7 +217,7 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     case IFG_OP_CONCAT_TOKENS: {
         float *dst = y;
         for (uint32_t k = 0; k < n->n_in; k++) {
-            int64_t cnt = elems(&e->shape[n->in[k]]);
+            int64_t cnt = rt_shape_elems(&e->shape[n->in[k]]);
             memcpy(dst, tensor_ptr(e, n->in[k]), (size_t)cnt * sizeof(float));
             dst += cnt;
         }
@@ -250,7 +244,7 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         a.c = (int)c_last;
         a.heads = (int)ai(n, IFG_ATTR_HEADS, 0, 1);
         a.scale = (float)af(n, IFG_ATTR_SCALE, 1.0);
-        a.total = elems(sx) / c_last;
+        a.total = rt_shape_elems(sx) / c_last;
         run_parallel(e, &a, 16);
         break;
     case IFG_OP_VIT_ATTENTION:
@@ -269,7 +263,7 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
                              (int)ai(n, IFG_ATTR_WINDOW, 0, 1), (int)ai(n, IFG_ATTR_WINDOW, 1, 1), y);
         break;
     case IFG_OP_TOKENS_TO_GRID:
-        memcpy(y, x + c_last, (size_t)elems(so) * sizeof(float));
+        memcpy(y, x + c_last, (size_t)rt_shape_elems(so) * sizeof(float));
         break;
     case IFG_OP_REF_EMBED: {
         const uint8_t *lab = (const uint8_t *)x;
@@ -294,7 +288,7 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
                      (int)so->d[1], y);
         } else {
             const rt_shape *sp = &e->shape[n->in[1]];
-            memcpy(y, x, (size_t)elems(sx) * sizeof(float));
+            memcpy(y, x, (size_t)rt_shape_elems(sx) * sizeof(float));
             ifk_paste(y, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y0, x0, (int)sp->d[0],
                       (int)sp->d[1], in1);
         }

@@ -27,9 +27,7 @@ typedef struct {
 static size_t align_up(size_t n) { return (n + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN; }
 
 static size_t tensor_bytes(const rt_shape *s, uint32_t dtype) {
-    size_t e = 1;
-    for (int i = 0; i < s->rank; i++) e *= (size_t)s->d[i];
-    return e * ifg_dtype_size(dtype);
+    return (size_t)rt_shape_elems(s) * ifg_dtype_size(dtype);
 }
 
 static int by_size_desc(const void *a, const void *b) {

@@ -29,6 +29,13 @@ typedef struct {
     int64_t d[IFG_MAX_RANK];
 } rt_shape;
 
+/* Number of elements of a shape. */
+static inline int64_t rt_shape_elems(const rt_shape *s) {
+    int64_t e = 1;
+    for (int i = 0; i < s->rank; i++) e *= s->d[i];
+    return e;
+}
+
 typedef struct rt_model {
     void *image;          /* the file image (owned unless borrowed) */
     size_t image_size;

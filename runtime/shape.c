@@ -38,12 +38,6 @@ static int64_t attr_i(const ifg_node *n, ifg_attr_key k, uint32_t idx, int64_t d
     return (a && idx < a->count && a->type == IFG_ATTR_INT) ? a->v.i[idx] : dflt;
 }
 
-static int64_t elems(const rt_shape *s) {
-    int64_t e = 1;
-    for (int i = 0; i < s->rank; i++) e *= s->d[i];
-    return e;
-}
-
 static void set3(rt_shape *s, int64_t a, int64_t b, int64_t c) {
     s->rank = 3;
     s->d[0] = a;
@@ -137,7 +131,7 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         if (b && (b->rank != 1 || b->d[0] != w->d[0])) return bad(c, "bias size");
         *o = *x;
         o->d[o->rank - 1] = w->d[0];
-        *scratch = ifk_linear_scratch_bytes(elems(x) / w->d[1], w->d[1], w->d[0]);
+        *scratch = ifk_linear_scratch_bytes(rt_shape_elems(x) / w->d[1], w->d[1], w->d[0]);
         break;
     }
     case IFG_OP_LAYER_NORM:
@@ -178,7 +172,7 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
             const rt_shape *t = in(c, i);
             if ((t->rank != 2 && t->rank != 3) || t->d[t->rank - 1] != ch)
                 return bad(c, "inputs must be tokens or maps with one channel count");
-            sum += elems(t) / ch;
+            sum += rt_shape_elems(t) / ch;
         }
         o->rank = 2;
         o->d[0] = sum;
@@ -225,7 +219,7 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         if ((x->rank != 2 && x->rank != 3) || kv->rank != 2 || kv->d[1] != 2 * ch || ch % heads)
             return bad(c, "expects q (...,C) and kv (M,2C) with C divisible by HEADS");
         *o = *x;
-        *scratch = ifk_attention_scratch_bytes(elems(x) / ch, kv->d[0], (int)ch, (int)heads);
+        *scratch = ifk_attention_scratch_bytes(rt_shape_elems(x) / ch, kv->d[0], (int)ch, (int)heads);
         break;
     }
     case IFG_OP_VIT_ATTENTION: {
@@ -294,7 +288,7 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
     }
     for (int i = 0; i < o->rank; i++)
         if (o->d[i] < 1 || o->d[i] > RT_MAX_DIM) return bad(c, "output dimension out of range");
-    if (elems(o) > RT_MAX_ELEMS) return bad(c, "output too large");
+    if (rt_shape_elems(o) > RT_MAX_ELEMS) return bad(c, "output too large");
     return IF_OK;
 }
 

@@ -33,12 +33,6 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-static int64_t elems(const rt_shape *s) {
-    int64_t e = 1;
-    for (int i = 0; i < s->rank; i++) e *= s->d[i];
-    return e;
-}
-
 /* FLOPs of the nodes in order[from, to) for shapes `shape`. */
 static double count_flops(const rt_plan *p, const rt_shape *shape, uint32_t from, uint32_t to) {
     const ifg_graph *g = &p->m->g;
@@ -49,12 +43,12 @@ static double count_flops(const rt_plan *p, const rt_shape *shape, uint32_t from
         switch (n->op) {
         case IFG_OP_CONV2D: {
             const rt_shape *w = &shape[n->in[1]];
-            f += 2.0 * (double)elems(y) * (double)(w->d[1] * w->d[2] * w->d[3]);
+            f += 2.0 * (double)rt_shape_elems(y) * (double)(w->d[1] * w->d[2] * w->d[3]);
             break;
         }
         case IFG_OP_CONV_TRANSPOSE2D:
-        case IFG_OP_LINEAR: f += 2.0 * (double)elems(y) * (double)x->d[x->rank - 1]; break;
-        case IFG_OP_ATTENTION: f += 4.0 * (double)elems(x) * (double)shape[n->in[1]].d[0]; break;
+        case IFG_OP_LINEAR: f += 2.0 * (double)rt_shape_elems(y) * (double)x->d[x->rank - 1]; break;
+        case IFG_OP_ATTENTION: f += 4.0 * (double)rt_shape_elems(x) * (double)shape[n->in[1]].d[0]; break;
         case IFG_OP_VIT_ATTENTION: f += 4.0 * (double)x->d[0] * (double)x->d[0] * (double)(x->d[1] / 3); break;
         default: break;
         }
