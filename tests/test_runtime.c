@@ -12,19 +12,7 @@
 #include "kernels/dispatch.h"
 #include "runtime/runtime.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                  \
-    do {                                                                                  \
-        if (cond) {                                                                       \
-            passed++;                                                                     \
-        } else {                                                                          \
-            failed++;                                                                     \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                   \
-            printf(__VA_ARGS__);                                                          \
-            printf("\n");                                                                 \
-        }                                                                                 \
-    } while (0)
+#include "check.h"
 
 /* Recomputes lifetimes independently of the planner and checks that no two
  * tensors (or scratch ranges) that are alive together overlap in the arena. */
@@ -168,6 +156,5 @@ int main(int argc, char **argv) {
 out:
     rt_model_free(enc);
     rt_model_free(dec);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return CHECK_SUMMARY();
 }

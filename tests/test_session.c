@@ -15,19 +15,7 @@
 #include "interformer.h"
 #include "runtime/api.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            passed++;                                   \
-        } else {                                        \
-            failed++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
-    } while (0)
+#include "check.h"
 
 static int load(const char *dir, const char *name, npy_array *a) {
     char path[1024], err[256];
@@ -299,6 +287,5 @@ int main(int argc, char **argv) {
     if_features_free(feat);
     if_model_free(enc);
     if_model_free(dec);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return CHECK_SUMMARY();
 }
