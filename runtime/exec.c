@@ -4,7 +4,9 @@
  * cost only its arithmetic. The heavy ops are split into disjoint ranges
  * (rows, output rows, queries) run on the executor's thread pool; each
  * thread has its own slice of the node's scratch. */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../kernels/dispatch.h"
 #include "../kernels/kernels.h"
@@ -27,6 +29,13 @@ if_status rt_exec_new(const rt_plan *p, const ifk_ops *ops, rt_exec **out) {
         rt_exec_free(e);
         return IF_ERR_NO_MEMORY;
     }
+    /* Profiling is opt-in and decided once, so the per-click path stays free
+     * of clock reads and allocations unless asked for. */
+    const char *prof = getenv("IF_PROFILE");
+    if (prof && *prof && strcmp(prof, "0") && !(e->node_ms = rt_calloc(p->m->g.n_nodes, sizeof *e->node_ms))) {
+        rt_exec_free(e);
+        return IF_ERR_NO_MEMORY;
+    }
     memcpy(e->shape, p->shape, nt * sizeof *e->shape);
     *out = e;
     return IF_OK;
@@ -36,6 +45,7 @@ void rt_exec_free(rt_exec *e) {
     if (!e) return;
     rt_free(e->bound);
     rt_free(e->shape);
+    rt_free(e->node_ms);
     rt_aligned_free(e->arena);
     rt_pool_free(e->pool);
     rt_free(e);
@@ -300,6 +310,21 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     return IF_OK;
 }
 
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* run_node, timed into node_ms when profiling. */
+static if_status run_timed(rt_exec *e, uint32_t idx) {
+    if (!e->node_ms) return run_node(e, idx);
+    double t0 = now_ms();
+    if_status s = run_node(e, idx);
+    e->node_ms[idx] += now_ms() - t0;
+    return s;
+}
+
 static if_status check_bound(rt_exec *e, int per_click) {
     const ifg_graph *g = &e->p->m->g;
     for (uint32_t i = 0; i < g->n_inputs; i++) {
@@ -320,7 +345,7 @@ if_status rt_exec_run_image(rt_exec *e) {
     if (s != IF_OK) return s;
     memcpy(e->shape, e->p->shape, e->p->m->g.n_tensors * sizeof *e->shape);
     for (uint32_t k = 0; k < e->p->n_image; k++)
-        if ((s = run_node(e, e->p->order[k])) != IF_OK) return s;
+        if ((s = run_timed(e, e->p->order[k])) != IF_OK) return s;
     e->image_ready = 1;
     return IF_OK;
 }
@@ -345,7 +370,7 @@ if_status rt_exec_run_click(rt_exec *e) {
         memcpy(e->shape, p->shape, g->n_tensors * sizeof *e->shape);
     if (s != IF_OK) return s;
     for (uint32_t k = p->n_image; k < g->n_nodes; k++)
-        if ((s = run_node(e, p->order[k])) != IF_OK) return s;
+        if ((s = run_timed(e, p->order[k])) != IF_OK) return s;
     return IF_OK;
 }
 

@@ -68,6 +68,8 @@ typedef struct rt_exec {
     const void **bound;    /* per tensor: caller's input data, or NULL */
     rt_shape *shape;       /* current shapes (differ from the plan's under a ROI) */
     int image_ready;       /* rt_exec_run_image() done for the current bindings */
+    double *node_ms;       /* per node: milliseconds summed over runs, when the
+                            * environment had IF_PROFILE set at creation; else NULL */
     char err[RT_ERR_CAP];
 } rt_exec;
 

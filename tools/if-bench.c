@@ -7,7 +7,10 @@
  * FLOPs are counted from the graphs (multiply-adds x 2 of convolutions,
  * linear layers and attention products), so GFLOP/s is comparable across
  * implementations. Timings are wall-clock medians; compare ratios measured
- * side by side in one run, not absolute numbers across machines. */
+ * side by side in one run, not absolute numbers across machines.
+ *
+ * With IF_PROFILE=1 in the environment, a per-click breakdown by operator
+ * (ms per click, share, GFLOP/s) goes to stderr as well. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,7 @@
 #include <time.h>
 
 #include "interformer.h"
+#include "runtime/api.h"
 #include "runtime/runtime.h"
 
 static double now_ms(void) {
@@ -33,27 +37,71 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* FLOPs of one node for shapes `shape`. */
+static double node_flops(const ifg_node *n, const rt_shape *shape) {
+    const rt_shape *x = &shape[n->in[0]], *y = &shape[n->out[0]];
+    switch (n->op) {
+    case IFG_OP_CONV2D: {
+        const rt_shape *w = &shape[n->in[1]];
+        return 2.0 * (double)rt_shape_elems(y) * (double)(w->d[1] * w->d[2] * w->d[3]);
+    }
+    case IFG_OP_CONV_TRANSPOSE2D:
+    case IFG_OP_LINEAR: return 2.0 * (double)rt_shape_elems(y) * (double)x->d[x->rank - 1];
+    case IFG_OP_ATTENTION: return 4.0 * (double)rt_shape_elems(x) * (double)shape[n->in[1]].d[0];
+    case IFG_OP_VIT_ATTENTION: return 4.0 * (double)x->d[0] * (double)x->d[0] * (double)(x->d[1] / 3);
+    default: return 0;
+    }
+}
+
 /* FLOPs of the nodes in order[from, to) for shapes `shape`. */
 static double count_flops(const rt_plan *p, const rt_shape *shape, uint32_t from, uint32_t to) {
-    const ifg_graph *g = &p->m->g;
     double f = 0;
-    for (uint32_t k = from; k < to; k++) {
-        const ifg_node *n = &g->nodes[p->order[k]];
-        const rt_shape *x = &shape[n->in[0]], *y = &shape[n->out[0]];
-        switch (n->op) {
-        case IFG_OP_CONV2D: {
-            const rt_shape *w = &shape[n->in[1]];
-            f += 2.0 * (double)rt_shape_elems(y) * (double)(w->d[1] * w->d[2] * w->d[3]);
-            break;
-        }
-        case IFG_OP_CONV_TRANSPOSE2D:
-        case IFG_OP_LINEAR: f += 2.0 * (double)rt_shape_elems(y) * (double)x->d[x->rank - 1]; break;
-        case IFG_OP_ATTENTION: f += 4.0 * (double)rt_shape_elems(x) * (double)shape[n->in[1]].d[0]; break;
-        case IFG_OP_VIT_ATTENTION: f += 4.0 * (double)x->d[0] * (double)x->d[0] * (double)(x->d[1] / 3); break;
-        default: break;
-        }
-    }
+    for (uint32_t k = from; k < to; k++) f += node_flops(&p->m->g.nodes[p->order[k]], shape);
     return f;
+}
+
+/* The per-click nodes of a profiled run, grouped by operator (a convolution
+ * also by kernel size and whether it is depthwise), on stderr. */
+static void print_profile(const rt_exec *e, int clicks) {
+    const rt_plan *p = e->p;
+    const ifg_graph *g = &p->m->g;
+    enum { MAX_ROWS = 64 };
+    struct { char name[48]; double ms, flops; int nodes; } row[MAX_ROWS];
+    int n_rows = 0;
+    double total = 0;
+    for (uint32_t k = p->n_image; k < g->n_nodes; k++) {
+        const ifg_node *n = &g->nodes[p->order[k]];
+        char name[48];
+        if (n->op == IFG_OP_CONV2D) {
+            const rt_shape *w = &e->shape[n->in[1]];
+            snprintf(name, sizeof name, "CONV2D %lldx%lld%s", (long long)w->d[1], (long long)w->d[2],
+                     w->d[3] == 1 && e->shape[n->in[0]].d[2] > 1 ? " depthwise" : "");
+        } else {
+            snprintf(name, sizeof name, "%s", ifg_op_name(n->op));
+        }
+        int r = 0;
+        while (r < n_rows && strcmp(row[r].name, name)) r++;
+        if (r == n_rows) {
+            if (n_rows == MAX_ROWS) continue;
+            snprintf(row[n_rows].name, sizeof row[n_rows].name, "%s", name);
+            row[n_rows].ms = row[n_rows].flops = 0;
+            row[n_rows++].nodes = 0;
+        }
+        row[r].ms += e->node_ms[p->order[k]] / clicks;
+        row[r].flops += node_flops(n, e->shape);
+        row[r].nodes++;
+        total += e->node_ms[p->order[k]] / clicks;
+    }
+    fprintf(stderr, "%-28s %5s %9s %6s %8s\n", "per-click op", "nodes", "ms/click", "share", "GFLOP/s");
+    for (int pass = 0; pass < n_rows; pass++) { /* largest first */
+        int best = -1;
+        for (int r = 0; r < n_rows; r++)
+            if (row[r].nodes && (best < 0 || row[r].ms > row[best].ms)) best = r;
+        fprintf(stderr, "%-28s %5d %9.3f %5.1f%% %8.1f\n", row[best].name, row[best].nodes, row[best].ms,
+                100 * row[best].ms / total, row[best].ms > 0 ? row[best].flops / 1e6 / row[best].ms : 0);
+        row[best].nodes = 0;
+    }
+    fprintf(stderr, "%-28s %5s %9.3f\n", "total", "", total);
 }
 
 /* FLOPs of a graph at size x size (only its per-click part if per_click),
@@ -133,6 +181,7 @@ int main(int argc, char **argv) {
         }
         dec_ms[k] = now_ms() - c0;
     }
+    if (s->run->exec->node_ms) print_profile(s->run->exec, clicks);
     if_model_info di;
     if_model_get_info(dec, &di);
     size_t enc_arena = 0, dec_arena = 0;
