@@ -78,7 +78,8 @@ typedef struct ifk_ops {
                        const float *beta, float eps, int act, float *y);
     void (*activation)(const float *x, int64_t n, int act, float *y);
     void (*add)(const float *a, const float *b, int64_t n, float *y);
-    void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow);
+    void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
+                            int oy1);
 } ifk_ops;
 
 /* The table for instruction set `isa` ("scalar", "generic", "avx2",

@@ -195,6 +195,7 @@ static int implicit_ok(const ifk_conv_params *p)
 size_t ifk__conv2d_scratch(const ifk_isa *isa, const ifk_conv_params *p)
 {
     if (is_pointwise(p)) return ifk__gemm_scratch(isa, (int64_t)p->h * p->w, p->cin, p->cout);
+    if (ifk__winograd_ok(p)) return ifk__winograd_scratch(isa, p);
     if (!implicit_ok(p)) return 0;
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
@@ -238,6 +239,10 @@ void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, c
         ifk__gemm(isa, x + r0 * p->cin, (size_t)p->cin, (int64_t)(oy1 - oy0) * wo, p->cin, wt,
                   (size_t)p->cin, bias, p->cout, p->act, NULL, 0, y + r0 * p->cout,
                   (size_t)p->cout, scratch);
+        return;
+    }
+    if (ifk__winograd_ok(p)) {
+        ifk__conv3x3_winograd(isa, x, p, wt, bias, y, scratch);
         return;
     }
     if (p->groups != 1) {

@@ -80,7 +80,16 @@ typedef struct ifk_isa {
                        const float *beta, float eps, int act, float *y);
     void (*activation)(const float *x, int64_t n, int act, float *y);
     void (*add)(const float *a, const float *b, int64_t n, float *y);
-    void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow);
+    void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
+                            int oy1);
+    /* Winograd F(2x2, 3x3) transforms over n channels (kernels/winograd.c).
+     * wino_in: d[r*4 + s] is input pixel (r, s) of a 4x4 tile (n floats);
+     * writes V = B^T d B as v[e*ldv + c], e = 0..15. wino_out: reads
+     * M[e] = m[e*ldm + c], writes bias + A^T M A: y0[c], y0[ldy + c]
+     * (when cols == 2), and the same of the second row to y1 unless NULL. */
+    void (*wino_in)(const float *const d[16], int64_t n, float *v, size_t ldv);
+    void (*wino_out)(const float *m, size_t ldm, int64_t n, const float *bias, float *y0, float *y1,
+                     int cols, size_t ldy);
 } ifk_isa;
 
 enum { IFK_DW_MAX_TAPS = 64 };
@@ -119,6 +128,16 @@ void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int 
                         float *y, void *scratch);
 size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int heads, int gh,
                                   int gw);
+
+/* 3x3 stride-1 dense convolutions by Winograd F(2x2, 3x3) (kernels/winograd.c);
+ * ifk__conv2d takes this path where ifk__winograd_ok. */
+int ifk__winograd_ok(const ifk_conv_params *p);
+void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
+                           const float *wt, const float *bias, float *y, void *scratch);
+size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p);
+void ifk__wino_in_c(const float *const d[16], int64_t n, float *v, size_t ldv);
+void ifk__wino_out_c(const float *m, size_t ldm, int64_t n, const float *bias, float *y0, float *y1,
+                     int cols, size_t ldy);
 
 /* Portable vector loops, usable in any ifk_isa (kernels/gemm.c). */
 float ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias);
@@ -182,9 +201,10 @@ extern const ifk_isa ifk_isa_avx512;
     {                                                                                             \
         (ISA).add(a, b, n, y);                                                                    \
     }                                                                                             \
-    static void NAME##_resize(const float *x, int h, int w, int c, float *y, int oh, int ow)      \
+    static void NAME##_resize(const float *x, int h, int w, int c, float *y, int oh, int ow,      \
+                              int oy0, int oy1)                                                   \
     {                                                                                             \
-        (ISA).resize_bilinear(x, h, w, c, y, oh, ow);                                             \
+        (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                   \
     }                                                                                             \
     static const ifk_ops NAME##_ops = {                                                           \
         .name = #NAME,                                                                            \

@@ -66,8 +66,11 @@ void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, const flo
                     const float *beta, float eps, int act, float *y);
 
 /* Bilinear resize, align_corners = False, PyTorch's index rule
- * (FORMAT.md, RESIZE_BILINEAR). x is h x w x c, y is oh x ow x c. */
-void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, int ow);
+ * (FORMAT.md, RESIZE_BILINEAR). x is h x w x c, y is oh x ow x c; only
+ * output rows [oy0, oy1) are written (0, oh: all), so that threads can
+ * share one resize. */
+void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
+                         int oy1);
 
 /* Adaptive pooling with PyTorch's bins [floor(i*in/out), ceil((i+1)*in/out)). */
 void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh, int ow);

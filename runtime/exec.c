@@ -95,6 +95,9 @@ static double af(const ifg_node *n, ifg_attr_key k, double dflt) {
     return a ? a->v.f[0] : dflt;
 }
 
+/* Element-wise ops split in chunks of this many floats (whole cache lines). */
+enum { ELEM_CHUNK = 4096 };
+
 /* One heavy node split into ranges: everything a task needs. */
 typedef struct {
     const ifk_ops *ops;
@@ -107,10 +110,10 @@ typedef struct {
     uint8_t *scratch;        /* thread t uses scratch + t * stride */
     size_t stride;
     int act;
-    int64_t k, n;            /* LINEAR: in and out features; ATTENTION: m keys */
-    int c, heads;            /* ATTENTION, VIT_ATTENTION */
+    int64_t k, n;            /* LINEAR: in and out features; ATTENTION: m keys; ADD: elements */
+    int c, heads;            /* ATTENTION, VIT_ATTENTION; c: RESIZE channels */
     float scale, eps;
-    int h, w, gh, gw, cin, cout, kh, kw;
+    int h, w, gh, gw, cin, cout, kh, kw; /* gh, gw: also RESIZE output size */
     ifk_conv_params cp;
 } par_node;
 
@@ -144,6 +147,19 @@ static void par_task(void *ctx, int task, int thread) {
         break;
     case IFG_OP_LAYER_NORM:
         a->ops->layer_norm(a->x + lo * a->c, hi - lo, a->c, a->in1, a->in2, a->eps, a->y + lo * a->c);
+        break;
+    case IFG_OP_RESIZE_BILINEAR: /* output rows */
+        a->ops->resize_bilinear(a->x, a->h, a->w, a->c, a->y, a->gh, a->gw, (int)lo, (int)hi);
+        break;
+    case IFG_OP_ADD: /* elements, in whole cache lines */
+        lo *= ELEM_CHUNK;
+        hi = hi * ELEM_CHUNK < a->n ? hi * ELEM_CHUNK : a->n;
+        a->ops->add(a->x + lo, (const float *)a->in1 + lo, hi - lo, a->y + lo);
+        break;
+    case IFG_OP_ACTIVATION:
+        lo *= ELEM_CHUNK;
+        hi = hi * ELEM_CHUNK < a->n ? hi * ELEM_CHUNK : a->n;
+        a->ops->activation(a->x + lo, hi - lo, a->act, a->y + lo);
         break;
     default: break;
     }
@@ -212,8 +228,12 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         e->ops->group_norm(x, sx->d[0] * sx->d[1], c_last, (int)ai(n, IFG_ATTR_GROUPS, 0, 1), in1, in2,
                            (float)af(n, IFG_ATTR_EPS, 1e-5), act, y);
         break;
-    case IFG_OP_ACTIVATION: e->ops->activation(x, rt_shape_elems(sx), act, y); break;
-    case IFG_OP_ADD: e->ops->add(x, in1, rt_shape_elems(sx), y); break;
+    case IFG_OP_ACTIVATION:
+    case IFG_OP_ADD:
+        a.n = rt_shape_elems(sx);
+        a.total = (a.n + ELEM_CHUNK - 1) / ELEM_CHUNK;
+        run_parallel(e, &a, 4);
+        break;
     case IFG_OP_CONCAT_CHANNELS: {
         int64_t hw = so->d[0] * so->d[1], ctot = so->d[2], off = 0;
         for (uint32_t k = 0; k < n->n_in; k++) {
@@ -234,7 +254,13 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         break;
     }
     case IFG_OP_RESIZE_BILINEAR:
-        e->ops->resize_bilinear(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);
+        a.h = (int)sx->d[0];
+        a.w = (int)sx->d[1];
+        a.c = (int)sx->d[2];
+        a.gh = (int)so->d[0];
+        a.gw = (int)so->d[1];
+        a.total = so->d[0];
+        run_parallel(e, &a, 4);
         break;
     case IFG_OP_ADAPTIVE_AVG_POOL:
         ifk_adaptive_avg_pool(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);

@@ -503,7 +503,7 @@ static void test_resize(void)
         double *xd = dbuf(nx), *r = dbuf(ny);
         for (size_t i = 0; i < nx; i++) xd[i] = x[i];
         ref_bilinear(xd, h, w, c, r, oh, ow);
-        ifk_resize_bilinear(x, h, w, c, y, oh, ow);
+        ifk_resize_bilinear(x, h, w, c, y, oh, ow, 0, oh);
         snprintf(what, sizeof what, "resize_bilinear %dx%d -> %dx%d c=%d", h, w, oh, ow, c);
         check(what, y, r, ny, 1e-6, 1e-6);
         if (h == oh && w == ow) check_exact("resize_bilinear same size is the identity", y, x, nx);
@@ -515,13 +515,13 @@ static void test_resize(void)
     /* F.interpolate([0, 1], size=4, bilinear, align_corners=False) = [0, .25, .75, 1]. */
     const float in[2] = {0.0f, 1.0f};
     float out[4];
-    ifk_resize_bilinear(in, 1, 2, 1, out, 1, 4);
+    ifk_resize_bilinear(in, 1, 2, 1, out, 1, 4, 0, 1);
     result(out[0] == 0.0f && out[1] == 0.25f && out[2] == 0.75f && out[3] == 1.0f,
            "resize_bilinear PyTorch values 2 -> 4");
     /* 4 -> 2: src = 2*(dst+.5)-.5 = 0.5, 2.5: [(a+b)/2, (c+d)/2]. */
     const float in4[4] = {1.0f, 2.0f, 4.0f, 8.0f};
     float out2[2];
-    ifk_resize_bilinear(in4, 4, 1, 1, out2, 2, 1);
+    ifk_resize_bilinear(in4, 4, 1, 1, out2, 2, 1, 0, 2);
     result(out2[0] == 1.5f && out2[1] == 6.0f, "resize_bilinear PyTorch values 4 -> 2");
 }
 

@@ -658,9 +658,20 @@ static void test_resize(const variant *v)
         const int h = cases[s][0], w = cases[s][1], c = cases[s][2], oh = cases[s][3], ow = cases[s][4];
         const size_t ny = (size_t)oh * ow * c;
         float *x = rnd_buf((size_t)h * w * c, -1, 1), *want = fill(ny, 0), *got = fill(ny, NAN);
-        ifk_resize_bilinear(x, h, w, c, want, oh, ow);
-        v->ops->resize_bilinear(x, h, w, c, got, oh, ow);
+        ifk_resize_bilinear(x, h, w, c, want, oh, ow, 0, oh);
+        v->ops->resize_bilinear(x, h, w, c, got, oh, ow, 0, oh);
         snprintf(what, sizeof what, "%s resize_bilinear %dx%dx%d -> %dx%d", v->name, h, w, c, oh, ow);
+        check_exact(what, got, want, ny);
+        /* In row ranges, as threads run it: the same values, rows outside untouched. */
+        for (size_t i = 0; i < ny; i++) got[i] = NAN;
+        const int mid = oh / 3;
+        v->ops->resize_bilinear(x, h, w, c, got, oh, ow, mid, oh);
+        int outside = 1;
+        for (size_t i = 0; i < (size_t)mid * ow * c; i++) outside &= isnan(got[i]);
+        v->ops->resize_bilinear(x, h, w, c, got, oh, ow, 0, mid);
+        snprintf(what, sizeof what, "%s resize_bilinear %dx%dx%d -> %dx%d in rows [0, %d) + [%d, %d)", v->name,
+                 h, w, c, oh, ow, mid, mid, oh);
+        result(outside, what);
         check_exact(what, got, want, ny);
         free(x);
         free(want);

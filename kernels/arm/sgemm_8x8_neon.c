@@ -301,6 +301,8 @@ const ifk_isa ifk_isa_neon = {
     .activation = ifk__activation_neon,
     .add = ifk__add_neon,
     .resize_bilinear = ifk__resize_bilinear_neon,
+    .wino_in = ifk__wino_in_neon,
+    .wino_out = ifk__wino_out_neon,
 };
 
 #else

@@ -64,4 +64,6 @@ const ifk_isa ifk_isa_generic = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .wino_in = ifk__wino_in_c,
+    .wino_out = ifk__wino_out_c,
 };

@@ -37,14 +37,16 @@ static lin_tap lin_index(int dst, int in, int out, float scale)
     return t;
 }
 
-void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, int ow)
+void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
+                         int oy1)
 {
     if (h == oh && w == ow) {
-        memcpy(y, x, (size_t)h * w * c * sizeof *x);
+        const size_t row = (size_t)w * c;
+        memcpy(y + oy0 * row, x + oy0 * row, (size_t)(oy1 - oy0) * row * sizeof *x);
         return;
     }
     const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
-    for (int oy = 0; oy < oh; oy++) {
+    for (int oy = oy0; oy < oy1; oy++) {
         const lin_tap ty = lin_index(oy, h, oh, sy);
         const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
         const float h0 = ty.l0, h1 = ty.l1;
