@@ -29,12 +29,15 @@
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 static size_t piece(size_t floats) { return round_up(floats * sizeof(float), 64); }
 
-enum { V_BUDGET = 768 * 1024, TB_MAX = 256 };
+enum { V_BUDGET = 768 * 1024, TB_MAX = 256, WINO_MIN_PIXELS = 2048 };
 
+/* Worth it when the tiles outnumber what transforming the weights costs
+ * (done per call: 16 x cin x cout scattered stores): small maps, like the
+ * PSP bottleneck's 16 x 16, stay on the direct path. */
 int ifk__winograd_ok(const ifk_conv_params *p)
 {
     return p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->groups == 1 && p->cin >= 16 &&
-           p->cout >= 16;
+           p->cout >= 16 && (int64_t)p->h * p->w >= WINO_MIN_PIXELS;
 }
 
 /* Tiles per block: as many as keep the block's V (16 x TB x cin) in

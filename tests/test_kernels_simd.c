@@ -324,6 +324,11 @@ static void test_conv2d(const variant *v)
         {1, 1, 5, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_GELU},
         {2, 3, 7, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_HARDSWISH},
         {16, 30, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_RELU},
+        /* large enough for Winograd F(2x2, 3x3): odd sizes (half tiles), odd
+         * channel counts, asymmetric and no padding */
+        {45, 49, 20, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_RELU},
+        {47, 46, 17, 19, 3, 3, 1, 1, 0, 2, 1, 0, 1, IFK_ACT_HARDSWISH},
+        {64, 40, 96, 16, 3, 3, 1, 1, 0, 0, 0, 0, 1, IFK_ACT_NONE},
         /* strided, asymmetric padding, no padding, big kernels */
         {13, 11, 9, 33, 3, 3, 2, 2, 1, 1, 1, 1, 1, IFK_ACT_NONE},
         {10, 12, 20, 18, 2, 2, 2, 2, 0, 0, 0, 0, 1, IFK_ACT_NONE},
