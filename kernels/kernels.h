@@ -72,14 +72,18 @@ void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, const flo
 void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                          int oy1);
 
-/* Adaptive pooling with PyTorch's bins [floor(i*in/out), ceil((i+1)*in/out)). */
-void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh, int ow);
-void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y, int oh, int ow);
+/* Adaptive pooling with PyTorch's bins [floor(i*in/out), ceil((i+1)*in/out)).
+ * Output rows [oy0, oy1) only (0, oh: all), as resize. */
+void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
+                           int oy1);
+void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
+                           int oy1);
 
 /* nn.Unfold in channels-last form: y is ho x wo x (c*kh*kw), channel
- * ci*kh*kw + ky*kw + kx = x[Y*sh-pt+ky][X*sw-pl+kx][ci] or 0 outside. */
+ * ci*kh*kw + ky*kw + kx = x[Y*sh-pt+ky][X*sw-pl+kx][ci] or 0 outside.
+ * Output rows Y in [oy0, oy1) only (0, ho: all). */
 void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int sh, int sw, int pt,
-                int pl, int pb, int pr, float *y);
+                int pl, int pb, int pr, float *y, int oy0, int oy1);
 
 /* Multi-head attention: q is nq x c, kv is m x 2c (keys in columns [0,c),
  * values in [c,2c)); y (nq x c) = softmax(scale * q_h k_h^T) v_h per head.
@@ -120,9 +124,10 @@ void ifk_tokens_from_grid(const float *x, int h, int w, int c, const float *cls,
 
 /* Reference-label embedding: table[labels] at H x W, bilinearly resized to
  * h x w (align_corners False) without materialising the full-size map.
- * Labels must be < k (checked by the caller). y is h x w x c. */
+ * Labels must be < k (checked by the caller). y is h x w x c; rows
+ * [oy0, oy1) only (0, h: all). */
 void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int k, int c,
-                   float *y, int h, int w);
+                   float *y, int h, int w, int oy0, int oy1);
 
 /* Copy a window: rows [y0, y0+wh), cols [x0, x0+ww) of an h x w x c map
  * into y (wh x ww x c); and the reverse (paste into dst, which is h x w x c). */

@@ -100,6 +100,8 @@ enum { ELEM_CHUNK = 4096 };
 
 /* One heavy node split into ranges: everything a task needs. */
 typedef struct {
+    const rt_exec *e;
+    const ifg_node *node;
     const ifk_ops *ops;
     uint32_t op;
     int tasks;
@@ -161,6 +163,34 @@ static void par_task(void *ctx, int task, int thread) {
         hi = hi * ELEM_CHUNK < a->n ? hi * ELEM_CHUNK : a->n;
         a->ops->activation(a->x + lo, hi - lo, a->act, a->y + lo);
         break;
+    case IFG_OP_CONCAT_CHANNELS: { /* pixels */
+        const ifg_node *n = a->node;
+        int64_t off = 0;
+        for (uint32_t k = 0; k < n->n_in; k++) {
+            const float *src = tensor_ptr(a->e, n->in[k]);
+            const int64_t ck = a->e->shape[n->in[k]].d[2];
+            for (int64_t i = lo; i < hi; i++)
+                memcpy(a->y + i * a->c + off, src + i * ck, (size_t)ck * sizeof(float));
+            off += ck;
+        }
+        break;
+    }
+    case IFG_OP_ADAPTIVE_AVG_POOL: /* output rows */
+        ifk_adaptive_avg_pool(a->x, a->h, a->w, a->c, a->y, a->gh, a->gw, (int)lo, (int)hi);
+        break;
+    case IFG_OP_ADAPTIVE_MAX_POOL:
+        ifk_adaptive_max_pool(a->x, a->h, a->w, a->c, a->y, a->gh, a->gw, (int)lo, (int)hi);
+        break;
+    case IFG_OP_IM2COL:
+        ifk_im2col(a->x, a->h, a->w, a->c, a->kh, a->kw, a->cp.sh, a->cp.sw, a->cp.pt, a->cp.pl, a->cp.pb,
+                   a->cp.pr, a->y, (int)lo, (int)hi);
+        break;
+    case IFG_OP_REF_EMBED: {
+        const rt_shape *tab = &a->e->shape[a->node->in[1]];
+        ifk_ref_embed((const uint8_t *)a->x, a->h, a->w, a->in1, (int)tab->d[0], (int)tab->d[1], a->y, a->gh,
+                      a->gw, (int)lo, (int)hi);
+        break;
+    }
     default: break;
     }
 }
@@ -187,7 +217,7 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     int act = (int)ai(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
     int64_t c_last = sx->d[sx->rank - 1];
 
-    par_node a = {.ops = e->ops, .op = n->op, .x = x, .in1 = in1, .in2 = in2, .y = y,
+    par_node a = {.e = e, .node = n, .ops = e->ops, .op = n->op, .x = x, .in1 = in1, .in2 = in2, .y = y,
                   .scratch = (uint8_t *)scratch, .stride = p->scratch_bytes[idx], .act = act};
     switch (n->op) {
     case IFG_OP_CONV2D:
@@ -234,16 +264,11 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         a.total = (a.n + ELEM_CHUNK - 1) / ELEM_CHUNK;
         run_parallel(e, &a, 4);
         break;
-    case IFG_OP_CONCAT_CHANNELS: {
-        int64_t hw = so->d[0] * so->d[1], ctot = so->d[2], off = 0;
-        for (uint32_t k = 0; k < n->n_in; k++) {
-            const float *src = tensor_ptr(e, n->in[k]);
-            int64_t ck = e->shape[n->in[k]].d[2];
-            for (int64_t i = 0; i < hw; i++) memcpy(y + i * ctot + off, src + i * ck, (size_t)ck * sizeof(float));
-            off += ck;
-        }
+    case IFG_OP_CONCAT_CHANNELS:
+        a.c = (int)so->d[2];
+        a.total = so->d[0] * so->d[1];
+        run_parallel(e, &a, 256);
         break;
-    }
     case IFG_OP_CONCAT_TOKENS: {
         float *dst = y;
         for (uint32_t k = 0; k < n->n_in; k++) {
@@ -263,17 +288,20 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         run_parallel(e, &a, 4);
         break;
     case IFG_OP_ADAPTIVE_AVG_POOL:
-        ifk_adaptive_avg_pool(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);
-        break;
     case IFG_OP_ADAPTIVE_MAX_POOL:
-        ifk_adaptive_max_pool(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], y, (int)so->d[0], (int)so->d[1]);
-        break;
     case IFG_OP_IM2COL:
-        ifk_im2col(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
-                   (int)ai(n, IFG_ATTR_KERNEL, 1, 1), (int)ai(n, IFG_ATTR_STRIDE, 0, 1),
-                   (int)ai(n, IFG_ATTR_STRIDE, 1, 1), (int)ai(n, IFG_ATTR_PAD, 0, 0),
-                   (int)ai(n, IFG_ATTR_PAD, 1, 0), (int)ai(n, IFG_ATTR_PAD, 2, 0),
-                   (int)ai(n, IFG_ATTR_PAD, 3, 0), y);
+        a.h = (int)sx->d[0];
+        a.w = (int)sx->d[1];
+        a.c = (int)sx->d[2];
+        a.gh = (int)so->d[0];
+        a.gw = (int)so->d[1];
+        a.kh = (int)ai(n, IFG_ATTR_KERNEL, 0, 1);
+        a.kw = (int)ai(n, IFG_ATTR_KERNEL, 1, 1);
+        a.cp = (ifk_conv_params){.sh = (int)ai(n, IFG_ATTR_STRIDE, 0, 1), .sw = (int)ai(n, IFG_ATTR_STRIDE, 1, 1),
+                                 .pt = (int)ai(n, IFG_ATTR_PAD, 0, 0), .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0),
+                                 .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0), .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0)};
+        a.total = so->d[0];
+        run_parallel(e, &a, 2);
         break;
     case IFG_OP_ATTENTION:
         a.k = e->shape[n->in[1]].d[0];
@@ -310,8 +338,12 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
                 return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG,
                                "reference label %u at pixel (%lld, %lld) is not below %lld", lab[i],
                                (long long)(i / sx->d[1]), (long long)(i % sx->d[1]), (long long)tab->d[0]);
-        ifk_ref_embed(lab, (int)sx->d[0], (int)sx->d[1], in1, (int)tab->d[0], (int)tab->d[1], y,
-                      (int)so->d[0], (int)so->d[1]);
+        a.h = (int)sx->d[0];
+        a.w = (int)sx->d[1];
+        a.gh = (int)so->d[0];
+        a.gw = (int)so->d[1];
+        a.total = so->d[0];
+        run_parallel(e, &a, 2);
         break;
     }
     case IFG_OP_CROP:

@@ -557,10 +557,11 @@ static void test_pools(void)
                 }
             }
         }
-        ifk_adaptive_avg_pool(x, h, w, c, y, oh, ow);
+        ifk_adaptive_avg_pool(x, h, w, c, y, oh, ow, 0, oh);
         snprintf(what, sizeof what, "adaptive_avg_pool %dx%d -> %dx%d c=%d", h, w, oh, ow, c);
         check(what, y, ra, ny, 1e-6, 1e-6);
-        ifk_adaptive_max_pool(x, h, w, c, y, oh, ow);
+        ifk_adaptive_max_pool(x, h, w, c, y, oh, ow, oh / 2, oh);
+        ifk_adaptive_max_pool(x, h, w, c, y, oh, ow, 0, oh / 2);
         snprintf(what, sizeof what, "adaptive_max_pool %dx%d -> %dx%d c=%d", h, w, oh, ow, c);
         check_exact(what, y, rm, ny);
         free(x);
@@ -570,7 +571,7 @@ static void test_pools(void)
     }
     /* NaN propagates through max pooling (PyTorch). */
     float xn[4] = {1.0f, NAN, 2.0f, 3.0f}, yn[1];
-    ifk_adaptive_max_pool(xn, 2, 2, 1, yn, 1, 1);
+    ifk_adaptive_max_pool(xn, 2, 2, 1, yn, 1, 1, 0, 1);
     result(isnan(yn[0]), "adaptive_max_pool propagates NaN");
 }
 
@@ -604,7 +605,9 @@ static void test_im2col(void)
                                           : x[((size_t)iy * w + ix) * c + ci];
                             r[((size_t)Y * wo + X) * oc + ci * kh * kw + ky * kw + kx] = v;
                         }
-        ifk_im2col(x, h, w, c, kh, kw, sh, sw, pt, pl, pb, pr, y);
+        /* In two row ranges, as threads run it. */
+        ifk_im2col(x, h, w, c, kh, kw, sh, sw, pt, pl, pb, pr, y, ho / 2, ho);
+        ifk_im2col(x, h, w, c, kh, kw, sh, sw, pt, pl, pb, pr, y, 0, ho / 2);
         snprintf(what, sizeof what, "im2col %dx%dx%d k%dx%d s%dx%d p%d,%d,%d,%d", h, w, c, kh, kw,
                  sh, sw, pt, pl, pb, pr);
         check_exact(what, y, r, ny);
@@ -829,7 +832,8 @@ static void test_ref_embed(void)
         for (int i = 0; i < H * W; i++)
             for (int q = 0; q < c; q++) e[(size_t)i * c + q] = table[(size_t)lab[i] * c + q];
         ref_bilinear(e, H, W, c, r, h, w);
-        ifk_ref_embed(lab, H, W, table, k, c, y, h, w);
+        ifk_ref_embed(lab, H, W, table, k, c, y, h, w, h / 3, h);
+        ifk_ref_embed(lab, H, W, table, k, c, y, h, w, 0, h / 3);
         snprintf(what, sizeof what, "ref_embed %dx%d -> %dx%d k=%d c=%d", H, W, h, w, k, c);
         check(what, y, r, (size_t)h * w * c, H == h && W == w ? 0.0 : 1e-6, 1e-6);
         free(lab);

@@ -4,11 +4,12 @@
 #include "kernels/scalar/scalar.h"
 
 void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int sh, int sw, int pt,
-                int pl, int pb, int pr, float *y)
+                int pl, int pb, int pr, float *y, int oy0, int oy1)
 {
-    const int ho = (h + pt + pb - kh) / sh + 1, wo = (w + pl + pr - kw) / sw + 1;
+    const int wo = (w + pl + pr - kw) / sw + 1;
     const size_t kk = (size_t)kh * kw;
-    for (int Y = 0; Y < ho; Y++) {
+    (void)pb;
+    for (int Y = oy0; Y < oy1; Y++) {
         const int iy0 = Y * sh - pt;
         for (int X = 0; X < wo; X++) {
             const int ix0 = X * sw - pl;

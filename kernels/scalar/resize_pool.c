@@ -62,16 +62,16 @@ void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, 
 }
 
 void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int k, int c,
-                   float *y, int h, int w)
+                   float *y, int h, int w, int oy0, int oy1)
 {
     (void)k;  /* labels < k is the caller's check */
     if (H == h && W == w) {
-        for (size_t p = 0; p < (size_t)h * w; p++)
+        for (size_t p = (size_t)oy0 * w; p < (size_t)oy1 * w; p++)
             memcpy(y + p * c, table + (size_t)labels[p] * c, (size_t)c * sizeof *y);
         return;
     }
     const float sy = (float)H / (float)h, sx = (float)W / (float)w;
-    for (int oy = 0; oy < h; oy++) {
+    for (int oy = oy0; oy < oy1; oy++) {
         const lin_tap ty = lin_index(oy, H, h, sy);
         const uint8_t *l0 = labels + (size_t)ty.i0 * W, *l1 = labels + (size_t)ty.i1 * W;
         const float h0 = ty.l0, h1 = ty.l1;
@@ -96,9 +96,10 @@ static void pool_bin(int i, int in, int out, int *lo, int *hi)
     *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
 }
 
-void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh, int ow)
+void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
+                           int oy1)
 {
-    for (int oy = 0; oy < oh; oy++) {
+    for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
         pool_bin(oy, h, oh, &y0, &y1);
         for (int ox = 0; ox < ow; ox++) {
@@ -117,9 +118,10 @@ void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh
     }
 }
 
-void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y, int oh, int ow)
+void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
+                           int oy1)
 {
-    for (int oy = 0; oy < oh; oy++) {
+    for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
         pool_bin(oy, h, oh, &y0, &y1);
         for (int ox = 0; ox < ow; ox++) {
