@@ -82,13 +82,14 @@ typedef struct ifk_isa {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
-    /* Winograd F(2x2, 3x3) transforms over n channels (kernels/winograd.c).
-     * wino_in: d[r*4 + s] is input pixel (r, s) of a 4x4 tile (n floats);
-     * writes V = B^T d B as v[e*ldv + c], e = 0..15. wino_out: reads
-     * M[e] = m[e*ldm + c], writes bias + A^T M A: y0[c], y0[ldy + c]
-     * (when cols == 2), and the same of the second row to y1 unless NULL. */
-    void (*wino_in)(const float *const d[16], int64_t n, float *v, size_t ldv);
-    void (*wino_out)(const float *m, size_t ldm, int64_t n, const float *bias, float *y0, float *y1,
+    /* Winograd F(4x4, 3x3) transforms over n channels (kernels/winograd_tx.h).
+     * wino_in: d[r*6 + s] is input pixel (r, s) of a 6x6 tile (n floats);
+     * writes V = B^T d B as v[e*ldv + c], e = 0..35. wino_out: reads
+     * M[e] = m[e*ldm + c], writes bias + A^T M A: output pixel (r, s) of
+     * the 4x4 tile at y[r][s*ldy + c] for rows while y[r] != NULL (the
+     * NULLs come last) and s < cols. */
+    void (*wino_in)(const float *const d[36], int64_t n, float *v, size_t ldv);
+    void (*wino_out)(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4],
                      int cols, size_t ldy);
 } ifk_isa;
 
@@ -129,14 +130,14 @@ void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int 
 size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int heads, int gh,
                                   int gw);
 
-/* 3x3 stride-1 dense convolutions by Winograd F(2x2, 3x3) (kernels/winograd.c);
+/* 3x3 stride-1 dense convolutions by Winograd F(4x4, 3x3) (kernels/winograd.c);
  * ifk__conv2d takes this path where ifk__winograd_ok. */
 int ifk__winograd_ok(const ifk_conv_params *p);
 void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const float *bias, float *y, void *scratch);
 size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p);
-void ifk__wino_in_c(const float *const d[16], int64_t n, float *v, size_t ldv);
-void ifk__wino_out_c(const float *m, size_t ldm, int64_t n, const float *bias, float *y0, float *y1,
+void ifk__wino_in_c(const float *const d[36], int64_t n, float *v, size_t ldv);
+void ifk__wino_out_c(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4],
                      int cols, size_t ldy);
 
 /* Portable vector loops, usable in any ifk_isa (kernels/gemm.c). */

@@ -1,35 +1,47 @@
-/* winograd.c -- 3x3 stride-1 convolutions as Winograd F(2x2, 3x3).
+/* winograd.c -- 3x3 stride-1 convolutions as Winograd F(4x4, 3x3).
  *
  * Why: the UPerNet head's 3x3 convolutions are two thirds of a click's
- * arithmetic. F(2x2, 3x3) computes each 2x2 block of outputs from a 4x4
- * block of inputs with 16 multiplies per (input, output channel) pair
- * instead of 36: 2.25x fewer, and the multiplies become 16 independent
+ * arithmetic. F(4x4, 3x3) computes each 4x4 block of outputs from a 6x6
+ * block of inputs with 36 multiplies per (input, output channel) pair
+ * instead of 144: 4x fewer, and the multiplies become 36 independent
  * GEMMs (tiles x cin) x (cin x cout) that run on the ISA's micro-kernel.
- * Its rounding error stays within a few ulps of the direct sum's
- * (transforms have coefficients 0, +-1 and 1/2), unlike the larger tiles.
+ * The transforms cost memory traffic, not multiplies, and the rounding
+ * error grows by the transform coefficients (up to 8): about 1e-6
+ * relative here, against 1e-7 for the direct sum (tests bound it).
  *
- *   U = G g G^T   (per output and input channel; 3x3 -> 4x4; once per call)
- *   V = B^T d B   (per 4x4 input tile and channel)
- *   M = U . V     (16 GEMMs over the channels)
- *   Y = A^T M A   (4x4 -> 2x2 outputs), then bias and activation
+ *   U = G g G^T   (per output and input channel; 3x3 -> 6x6; per call)
+ *   V = B^T d B   (per 6x6 input tile and channel; winograd_tx.h)
+ *   M = U . V     (36 GEMMs over the channels)
+ *   Y = A^T M A   (6x6 -> 4x4 outputs; winograd_tx.h), then bias, activation
  *
- *   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1]
+ *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
  *
- * Tiles are taken in blocks of TB (the block's V and M stay in L2); the
- * transforms run over channels in the ISA's vectors (ifk_isa.wino_in /
- * wino_out, portable versions below). Output rows [oy0, oy1) may start
- * and end anywhere: tiles start at oy0 and the last one stores one row
- * when the range is odd, so threads can split rows freely. */
+ * Tiles are taken in blocks of TB (the block's V and M stay in L2). Output
+ * rows [oy0, oy1) may start and end anywhere: tiles start at oy0 and the
+ * last one stores only the rows in range, so threads can split rows
+ * freely; likewise the last tile column. */
 #include <string.h>
 
 #include "kernels/gemm.h"
 #include "kernels/scalar/scalar.h"
 
+/* The portable transforms: winograd_tx.h over plain floats. */
+#define WT_V float
+#define WT_N 1
+#define WT_LD(p) (*(p))
+#define WT_ST(p, v) (*(p) = (v))
+#define WT_ADD(a, b) ((a) + (b))
+#define WT_SUB(a, b) ((a) - (b))
+#define WT_MULS(v, k) ((v) * (k))
+#define WT_ZERO 0.0f
+#define WT_IN ifk__wino_in_c
+#define WT_OUT ifk__wino_out_c
+#include "kernels/winograd_tx.h"
+
 static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 static size_t piece(size_t floats) { return round_up(floats * sizeof(float), 64); }
 
-enum { V_BUDGET = 768 * 1024, TB_MAX = 256, WINO_MIN_PIXELS = 2048 };
+enum { T = 6, T2 = 36, V_BUDGET = 1024 * 1024, TB_MAX = 256, WINO_MIN_PIXELS = 2048 };
 
 /* Worth it when the tiles outnumber what transforming the weights costs
  * (done per call: 16 x cin x cout scattered stores): small maps, like the
@@ -40,11 +52,11 @@ int ifk__winograd_ok(const ifk_conv_params *p)
            p->cout >= 16 && (int64_t)p->h * p->w >= WINO_MIN_PIXELS;
 }
 
-/* Tiles per block: as many as keep the block's V (16 x TB x cin) in
+/* Tiles per block: as many as keep the block's V (36 x TB x cin) in
  * budget, a multiple of the micro-kernel's MR. */
 static int tiles_per_block(const ifk_isa *isa, int cin)
 {
-    int tb = (int)(V_BUDGET / (16 * sizeof(float) * (size_t)cin));
+    int tb = (int)(V_BUDGET / (T2 * sizeof(float) * (size_t)cin));
     tb = tb / isa->mr * isa->mr;
     if (tb < isa->mr) tb = isa->mr;
     if (tb > TB_MAX) tb = TB_MAX / isa->mr * isa->mr;
@@ -54,75 +66,54 @@ static int tiles_per_block(const ifk_isa *isa, int cin)
 size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p)
 {
     const size_t tb = (size_t)tiles_per_block(isa, p->cin);
-    return 64 + piece(16 * (size_t)p->cin * round_up((size_t)p->cout, (size_t)isa->nr)) +
-           piece(16 * tb * p->cin) + piece(16 * tb * p->cout) + piece((size_t)p->cin);
+    return 64 + piece(T2 * (size_t)p->cin * round_up((size_t)p->cout, (size_t)isa->nr)) +
+           piece(T2 * tb * p->cin) + piece(T2 * tb * p->cout) + piece((size_t)p->cin);
+}
+
+/* G applied to three values (a column of a 3x3 kernel, or a row of G g),
+ * written to column s of t. */
+static void g_rows(double g0, double g1, double g2, double t[][3], int s)
+{
+    static const double k6 = 1.0 / 6, k12 = 1.0 / 12, k24 = 1.0 / 24;
+    const double e = g0 + g2;
+    t[0][s] = 0.25 * g0;
+    t[1][s] = -(e + g1) * k6;
+    t[2][s] = -(e - g1) * k6;
+    t[3][s] = g0 * k24 + g1 * k12 + g2 * k6;
+    t[4][s] = g0 * k24 - g1 * k12 + g2 * k6;
+    t[5][s] = g2;
 }
 
 /* U = G g G^T for every (output j, input c), packed as the micro-kernel's
- * B: per e, ceil(cout / NR) panels of cin x NR (columns >= cout zero). */
+ * B: per e, ceil(cout / NR) panels of cin x NR (columns >= cout zero).
+ * In double, rounded once (the 1/6 and 1/24 are not exact in float).
+ * Loops run panel, c, j so that each of the 36 destinations is written
+ * sequentially (the 9 taps are the strided reads). */
 static void transform_weights(const float *wt, int cin, int cout, int nr, float *up)
 {
-    const size_t panel = (size_t)cin * nr, per_e = round_up((size_t)cout, (size_t)nr) * cin;
-    memset(up, 0, 16 * per_e * sizeof *up);
-    for (int j = 0; j < cout; j++) {
-        const float *g = wt + (size_t)j * 9 * cin;
-        float *uj = up + (size_t)(j / nr) * panel + j % nr;
+    const size_t per_e = round_up((size_t)cout, (size_t)nr) * cin;
+    for (int j0 = 0; j0 < cout; j0 += nr) {
+        float *panel = up + (size_t)j0 * cin;  /* (j0 / nr) * cin * nr */
         for (int c = 0; c < cin; c++) {
-            float t[4][3];  /* G g: rows */
-            for (int s = 0; s < 3; s++) {
-                const float g0 = g[(0 * 3 + s) * cin + c], g1 = g[(1 * 3 + s) * cin + c],
-                            g2 = g[(2 * 3 + s) * cin + c];
-                t[0][s] = g0;
-                t[1][s] = 0.5f * (g0 + g1 + g2);
-                t[2][s] = 0.5f * (g0 - g1 + g2);
-                t[3][s] = g2;
+            float *dst = panel + (size_t)c * nr;
+            for (int jj = 0; jj < nr; jj++) {
+                double u[T2] = {0};
+                if (j0 + jj < cout) {
+                    const float *g = wt + (size_t)(j0 + jj) * 9 * cin + c;
+                    double t[T][3]; /* G g: rows */
+                    for (int s = 0; s < 3; s++) {
+                        const double g0 = g[(size_t)s * cin], g1 = g[(size_t)(3 + s) * cin],
+                                     g2 = g[(size_t)(6 + s) * cin];
+                        g_rows(g0, g1, g2, t, s);
+                    }
+                    for (int r = 0; r < T; r++) { /* (G g) G^T: columns */
+                        double col[T][3];
+                        g_rows(t[r][0], t[r][1], t[r][2], col, 0);
+                        for (int q = 0; q < T; q++) u[r * T + q] = col[q][0];
+                    }
+                }
+                for (int e = 0; e < T2; e++) dst[(size_t)e * per_e + jj] = (float)u[e];
             }
-            for (int r = 0; r < 4; r++) { /* (G g) G^T: columns */
-                const float u[4] = {t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]),
-                                    0.5f * (t[r][0] - t[r][1] + t[r][2]), t[r][2]};
-                for (int s = 0; s < 4; s++) uj[(size_t)(r * 4 + s) * per_e + (size_t)c * nr] = u[s];
-            }
-        }
-    }
-}
-
-void ifk__wino_in_c(const float *const d[16], int64_t n, float *v, size_t ldv)
-{
-    for (int64_t c = 0; c < n; c++) {
-        float t[4][4];
-        for (int s = 0; s < 4; s++) { /* B^T d: rows */
-            const float d0 = d[s][c], d1 = d[4 + s][c], d2 = d[8 + s][c], d3 = d[12 + s][c];
-            t[0][s] = d0 - d2;
-            t[1][s] = d1 + d2;
-            t[2][s] = d2 - d1;
-            t[3][s] = d1 - d3;
-        }
-        for (int r = 0; r < 4; r++) { /* (B^T d) B: columns */
-            v[(size_t)(r * 4 + 0) * ldv + c] = t[r][0] - t[r][2];
-            v[(size_t)(r * 4 + 1) * ldv + c] = t[r][1] + t[r][2];
-            v[(size_t)(r * 4 + 2) * ldv + c] = t[r][2] - t[r][1];
-            v[(size_t)(r * 4 + 3) * ldv + c] = t[r][1] - t[r][3];
-        }
-    }
-}
-
-void ifk__wino_out_c(const float *m, size_t ldm, int64_t n, const float *bias, float *y0, float *y1,
-                     int cols, size_t ldy)
-{
-    for (int64_t c = 0; c < n; c++) {
-        float s0[4], s1[4];
-        for (int s = 0; s < 4; s++) { /* A^T M: rows */
-            const float m0 = m[(size_t)s * ldm + c], m1 = m[(size_t)(4 + s) * ldm + c],
-                        m2 = m[(size_t)(8 + s) * ldm + c], m3 = m[(size_t)(12 + s) * ldm + c];
-            s0[s] = m0 + m1 + m2;
-            s1[s] = m1 - m2 - m3;
-        }
-        const float b = bias ? bias[c] : 0.0f;
-        y0[c] = b + (s0[0] + s0[1] + s0[2]);
-        if (cols > 1) y0[ldy + c] = b + (s0[1] - s0[2] - s0[3]);
-        if (y1) {
-            y1[c] = b + (s1[0] + s1[1] + s1[2]);
-            if (cols > 1) y1[ldy + c] = b + (s1[1] - s1[2] - s1[3]);
         }
     }
 }
@@ -140,16 +131,16 @@ void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_pa
 
     char *cur = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     float *up = (float *)cur;
-    cur += piece(16 * per_e);
+    cur += piece(T2 * per_e);
     float *v = (float *)cur;
-    cur += piece(16 * (size_t)TB * cin);
+    cur += piece(T2 * (size_t)TB * cin);
     float *mm = (float *)cur;
-    cur += piece(16 * (size_t)TB * cout);
+    cur += piece(T2 * (size_t)TB * cout);
     float *zero = (float *)cur;
     memset(zero, 0, (size_t)cin * sizeof *zero);
     transform_weights(wt, cin, cout, NR, up);
 
-    const int tcols = (wo + 1) / 2, trows = (oy1 - oy0 + 1) / 2;
+    const int tcols = (wo + 3) / 4, trows = (oy1 - oy0 + 3) / 4;
     const int64_t ntiles = (int64_t)tcols * trows;
     const size_t ldv = (size_t)TB * cin, ldm = (size_t)TB * cout;
     for (int64_t t0 = 0; t0 < ntiles; t0 += TB) {
@@ -157,19 +148,19 @@ void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_pa
         /* Input transform: V[e][t][c]. Pixels outside the image read zeros. */
         for (int t = 0; t < nt; t++) {
             const int ty = (int)((t0 + t) / tcols), tx = (int)((t0 + t) % tcols);
-            const int iy = oy0 + 2 * ty - p->pt, ix = 2 * tx - p->pl;
-            const float *d[16];
-            for (int r = 0; r < 4; r++)
-                for (int s = 0; s < 4; s++) {
+            const int iy = oy0 + 4 * ty - p->pt, ix = 4 * tx - p->pl;
+            const float *d[T2];
+            for (int r = 0; r < T; r++)
+                for (int s = 0; s < T; s++) {
                     const int yy = iy + r, xx = ix + s;
-                    d[r * 4 + s] = yy >= 0 && yy < p->h && xx >= 0 && xx < p->w
+                    d[r * T + s] = yy >= 0 && yy < p->h && xx >= 0 && xx < p->w
                                        ? x + ((size_t)yy * p->w + xx) * cin
                                        : zero;
                 }
             isa->wino_in(d, cin, v + (size_t)t * cin, ldv);
         }
-        /* M[e] = V[e] U[e]: nt x cin times cin x cout, 16 times. */
-        for (int e = 0; e < 16; e++) {
+        /* M[e] = V[e] U[e]: nt x cin times cin x cout, 36 times. */
+        for (int e = 0; e < T2; e++) {
             const float *ve = v + (size_t)e * ldv;
             float *me = mm + (size_t)e * ldm;
             for (int j0 = 0; j0 < cout; j0 += NR) {
@@ -185,17 +176,17 @@ void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_pa
                 }
             }
         }
-        /* Output transform, bias, activation. */
+        /* Output transform, bias, activation; rows and columns in range only. */
         for (int t = 0; t < nt; t++) {
             const int ty = (int)((t0 + t) / tcols), tx = (int)((t0 + t) % tcols);
-            const int oy = oy0 + 2 * ty, ox = 2 * tx, cols = wo - ox < 2 ? 1 : 2;
-            float *r0 = y + ((size_t)oy * wo + ox) * cout;
-            float *r1 = oy + 1 < oy1 ? r0 + (size_t)wo * cout : NULL;
-            isa->wino_out(mm + (size_t)t * cout, ldm, cout, bias, r0, r1, cols, (size_t)cout);
-            if (p->act != IFK_ACT_NONE) {
-                isa->activation(r0, (int64_t)cols * cout, p->act, r0);
-                if (r1) isa->activation(r1, (int64_t)cols * cout, p->act, r1);
-            }
+            const int oy = oy0 + 4 * ty, ox = 4 * tx, cols = wo - ox < 4 ? wo - ox : 4;
+            float *rows[4];
+            for (int r = 0; r < 4; r++)
+                rows[r] = oy + r < oy1 ? y + ((size_t)(oy + r) * wo + ox) * cout : NULL;
+            isa->wino_out(mm + (size_t)t * cout, ldm, cout, bias, rows, cols, (size_t)cout);
+            if (p->act != IFK_ACT_NONE)
+                for (int r = 0; r < 4 && rows[r]; r++)
+                    isa->activation(rows[r], (int64_t)cols * cout, p->act, rows[r]);
         }
     }
 }

@@ -363,7 +363,13 @@ static void test_conv2d(const variant *v)
         void *sb, *scr = scratch_of(ifk_conv2d_scratch_bytes(&p), &sb);
         ifk_conv2d(x, &p, wt, bias, want);
         v->ops->conv2d(x, &p, wt, bias, got, scr);
-        const double atol = 2e-6 * sqrt((double)K) + 1e-6;
+        /* Winograd F(4x4, 3x3) (kernels/winograd.c) rounds its transforms with
+         * coefficients up to 8: about 10x the direct sum's error on these
+         * uniform [-1, 1] data (measured up to 1.1e-5 * sqrt(K)); the bound
+         * leaves 2x to that. End to end the golden logits move from 1.2e-6
+         * to 2.2e-6 relative, against the 1e-4 of the parity check. */
+        const int wino = strcmp(v->name, "scalar") && ifk__winograd_ok(&p);
+        const double atol = (wino ? 2.5e-5 : 2e-6) * sqrt((double)K) + 1e-6;
         snprintf(what, sizeof what, "%s conv2d %dx%dx%d->%d k%dx%d s%dx%d p%d,%d,%d,%d g%d %s",
                  v->name, c->h, c->w, c->cin, c->cout, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl,
                  c->pb, c->pr, c->groups, act_name[c->act]);

@@ -10,7 +10,8 @@
  * side by side in one run, not absolute numbers across machines.
  *
  * With IF_PROFILE=1 in the environment, a per-click breakdown by operator
- * (ms per click, share, GFLOP/s) goes to stderr as well. */
+ * (ms per click, share, GFLOP/s) goes to stderr as well; IF_PROFILE=nodes
+ * adds every per-click node with its shapes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,17 @@ static void print_profile(const rt_exec *e, int clicks) {
         row[best].nodes = 0;
     }
     fprintf(stderr, "%-28s %5s %9.3f\n", "total", "", total);
+    if (!strcmp(getenv("IF_PROFILE"), "nodes")) { /* and each node, in run order */
+        for (uint32_t k = p->n_image; k < g->n_nodes; k++) {
+            const ifg_node *n = &g->nodes[p->order[k]];
+            const rt_shape *x = &e->shape[n->in[0]], *y = &e->shape[n->out[0]];
+            fprintf(stderr, "%4u %-18s in", p->order[k], ifg_op_name(n->op));
+            for (int d = 0; d < (int)x->rank; d++) fprintf(stderr, "%s%lld", d ? "x" : " ", (long long)x->d[d]);
+            fprintf(stderr, " out");
+            for (int d = 0; d < (int)y->rank; d++) fprintf(stderr, "%s%lld", d ? "x" : " ", (long long)y->d[d]);
+            fprintf(stderr, "  %.3f ms\n", e->node_ms[p->order[k]] / clicks);
+        }
+    }
 }
 
 /* FLOPs of a graph at size x size (only its per-click part if per_click),

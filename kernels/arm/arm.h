@@ -28,9 +28,9 @@ void ifk__activation_neon(const float *x, int64_t n, int act, float *y);
 void ifk__add_neon(const float *a, const float *b, int64_t n, float *y);
 void ifk__resize_bilinear_neon(const float *x, int h, int w, int c, float *y, int oh, int ow,
                               int oy0, int oy1);
-void ifk__wino_in_neon(const float *const d[16], int64_t n, float *v, size_t ldv);
-void ifk__wino_out_neon(const float *m, size_t ldm, int64_t n, const float *bias, float *y0, float *y1,
-                        int cols, size_t ldy);
+void ifk__wino_in_neon(const float *const d[36], int64_t n, float *v, size_t ldv);
+void ifk__wino_out_neon(const float *m, size_t ldm, int64_t n, const float *bias,
+                        float *const y[4], int cols, size_t ldy);
 #endif
 
 #endif

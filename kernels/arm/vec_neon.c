@@ -578,61 +578,21 @@ void ifk__resize_bilinear_neon(const float *x, int h, int w, int c, float *y, in
     }
 }
 
-/* ---------------------------------------------- Winograd F(2x2, 3x3) */
+/* ---------------------------------------------- Winograd F(4x4, 3x3) */
 
-/* Four channels at a time of kernels/winograd.c's transforms; the last
- * n % 4 channels go to the portable loops. */
-void ifk__wino_in_neon(const float *const d[16], int64_t n, float *v, size_t ldv)
-{
-    int64_t c = 0;
-    for (; c + 4 <= n; c += 4) {
-        float32x4_t t[4][4];
-        for (int s = 0; s < 4; s++) {
-            const float32x4_t d0 = vld1q_f32(d[s] + c), d1 = vld1q_f32(d[4 + s] + c);
-            const float32x4_t d2 = vld1q_f32(d[8 + s] + c), d3 = vld1q_f32(d[12 + s] + c);
-            t[0][s] = vsubq_f32(d0, d2);
-            t[1][s] = vaddq_f32(d1, d2);
-            t[2][s] = vsubq_f32(d2, d1);
-            t[3][s] = vsubq_f32(d1, d3);
-        }
-        for (int r = 0; r < 4; r++) {
-            float *vr = v + (size_t)(r * 4) * ldv + c;
-            vst1q_f32(vr, vsubq_f32(t[r][0], t[r][2]));
-            vst1q_f32(vr + ldv, vaddq_f32(t[r][1], t[r][2]));
-            vst1q_f32(vr + 2 * ldv, vsubq_f32(t[r][2], t[r][1]));
-            vst1q_f32(vr + 3 * ldv, vsubq_f32(t[r][1], t[r][3]));
-        }
-    }
-    if (c < n) {
-        const float *dt[16];
-        for (int i = 0; i < 16; i++) dt[i] = d[i] + c;
-        ifk__wino_in_c(dt, n - c, v + c, ldv);
-    }
-}
-
-void ifk__wino_out_neon(const float *m, size_t ldm, int64_t n, const float *bias, float *y0, float *y1,
-                        int cols, size_t ldy)
-{
-    int64_t c = 0;
-    for (; c + 4 <= n; c += 4) {
-        float32x4_t s0[4], s1[4];
-        for (int s = 0; s < 4; s++) {
-            const float32x4_t m0 = vld1q_f32(m + (size_t)s * ldm + c), m1 = vld1q_f32(m + (size_t)(4 + s) * ldm + c);
-            const float32x4_t m2 = vld1q_f32(m + (size_t)(8 + s) * ldm + c), m3 = vld1q_f32(m + (size_t)(12 + s) * ldm + c);
-            s0[s] = vaddq_f32(vaddq_f32(m0, m1), m2);
-            s1[s] = vsubq_f32(vsubq_f32(m1, m2), m3);
-        }
-        const float32x4_t b = bias ? vld1q_f32(bias + c) : vdupq_n_f32(0.0f);
-        vst1q_f32(y0 + c, vaddq_f32(b, vaddq_f32(vaddq_f32(s0[0], s0[1]), s0[2])));
-        if (cols > 1) vst1q_f32(y0 + ldy + c, vaddq_f32(b, vsubq_f32(vsubq_f32(s0[1], s0[2]), s0[3])));
-        if (y1) {
-            vst1q_f32(y1 + c, vaddq_f32(b, vaddq_f32(vaddq_f32(s1[0], s1[1]), s1[2])));
-            if (cols > 1) vst1q_f32(y1 + ldy + c, vaddq_f32(b, vsubq_f32(vsubq_f32(s1[1], s1[2]), s1[3])));
-        }
-    }
-    if (c < n)
-        ifk__wino_out_c(m + c, ldm, n - c, bias ? bias + c : NULL, y0 + c, y1 ? y1 + c : NULL, cols, ldy);
-}
+#define WT_V float32x4_t
+#define WT_N 4
+#define WT_LD(p) vld1q_f32(p)
+#define WT_ST(p, v) vst1q_f32((p), (v))
+#define WT_ADD(a, b) vaddq_f32((a), (b))
+#define WT_SUB(a, b) vsubq_f32((a), (b))
+#define WT_MULS(v, k) vmulq_n_f32((v), (k))
+#define WT_ZERO vdupq_n_f32(0.0f)
+#define WT_IN ifk__wino_in_neon
+#define WT_OUT ifk__wino_out_neon
+#define WT_TAIL_IN ifk__wino_in_c
+#define WT_TAIL_OUT ifk__wino_out_c
+#include "kernels/winograd_tx.h"
 
 #else
 typedef int ifk_no_neon_vec; /* not an AArch64 NEON build: nothing here */

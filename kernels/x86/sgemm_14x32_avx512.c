@@ -142,8 +142,8 @@ const ifk_isa ifk_isa_avx512 = {
     .activation = ifk__activation_avx2,
     .add = ifk__add_avx2,
     .resize_bilinear = ifk__resize_bilinear_avx2,
-    .wino_in = ifk__wino_in_avx2,
-    .wino_out = ifk__wino_out_avx2,
+    .wino_in = ifk__wino_in_avx512,
+    .wino_out = ifk__wino_out_avx512,
 };
 
 #else

@@ -567,75 +567,21 @@ void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, in
     }
 }
 
-/* ---------------------------------------------- Winograd F(2x2, 3x3) */
+/* ---------------------------------------------- Winograd F(4x4, 3x3) */
 
-/* Eight channels of kernels/winograd.c's transforms; `m` masks the tail. */
-static inline __m256 ld8(const float *p, int full, __m256i m)
-{
-    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
-}
-static inline void st8(float *p, __m256 v, int full, __m256i m)
-{
-    if (full) _mm256_storeu_ps(p, v);
-    else _mm256_maskstore_ps(p, m, v);
-}
-
-static inline void wino_in8(const float *const d[16], int64_t c, float *v, size_t ldv, int full,
-                            __m256i m)
-{
-    __m256 t[4][4];
-    for (int s = 0; s < 4; s++) {
-        const __m256 d0 = ld8(d[s] + c, full, m), d1 = ld8(d[4 + s] + c, full, m);
-        const __m256 d2 = ld8(d[8 + s] + c, full, m), d3 = ld8(d[12 + s] + c, full, m);
-        t[0][s] = _mm256_sub_ps(d0, d2);
-        t[1][s] = _mm256_add_ps(d1, d2);
-        t[2][s] = _mm256_sub_ps(d2, d1);
-        t[3][s] = _mm256_sub_ps(d1, d3);
-    }
-    for (int r = 0; r < 4; r++) {
-        float *vr = v + (size_t)(r * 4) * ldv + c;
-        st8(vr, _mm256_sub_ps(t[r][0], t[r][2]), full, m);
-        st8(vr + ldv, _mm256_add_ps(t[r][1], t[r][2]), full, m);
-        st8(vr + 2 * ldv, _mm256_sub_ps(t[r][2], t[r][1]), full, m);
-        st8(vr + 3 * ldv, _mm256_sub_ps(t[r][1], t[r][3]), full, m);
-    }
-}
-
-void ifk__wino_in_avx2(const float *const d[16], int64_t n, float *v, size_t ldv)
-{
-    const __m256i none = _mm256_setzero_si256();
-    int64_t c = 0;
-    for (; c + 8 <= n; c += 8) wino_in8(d, c, v, ldv, 1, none);
-    if (c < n) wino_in8(d, c, v, ldv, 0, ifk_mask8((int)(n - c)));
-}
-
-static inline void wino_out8(const float *m, size_t ldm, int64_t c, const float *bias, float *y0,
-                             float *y1, int cols, size_t ldy, int full, __m256i k)
-{
-    __m256 s0[4], s1[4];
-    for (int s = 0; s < 4; s++) {
-        const __m256 m0 = ld8(m + (size_t)s * ldm + c, full, k), m1 = ld8(m + (size_t)(4 + s) * ldm + c, full, k);
-        const __m256 m2 = ld8(m + (size_t)(8 + s) * ldm + c, full, k), m3 = ld8(m + (size_t)(12 + s) * ldm + c, full, k);
-        s0[s] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
-        s1[s] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
-    }
-    const __m256 b = bias ? ld8(bias + c, full, k) : _mm256_setzero_ps();
-    st8(y0 + c, _mm256_add_ps(b, _mm256_add_ps(_mm256_add_ps(s0[0], s0[1]), s0[2])), full, k);
-    if (cols > 1) st8(y0 + ldy + c, _mm256_add_ps(b, _mm256_sub_ps(_mm256_sub_ps(s0[1], s0[2]), s0[3])), full, k);
-    if (y1) {
-        st8(y1 + c, _mm256_add_ps(b, _mm256_add_ps(_mm256_add_ps(s1[0], s1[1]), s1[2])), full, k);
-        if (cols > 1) st8(y1 + ldy + c, _mm256_add_ps(b, _mm256_sub_ps(_mm256_sub_ps(s1[1], s1[2]), s1[3])), full, k);
-    }
-}
-
-void ifk__wino_out_avx2(const float *m, size_t ldm, int64_t n, const float *bias, float *y0, float *y1,
-                        int cols, size_t ldy)
-{
-    const __m256i none = _mm256_setzero_si256();
-    int64_t c = 0;
-    for (; c + 8 <= n; c += 8) wino_out8(m, ldm, c, bias, y0, y1, cols, ldy, 1, none);
-    if (c < n) wino_out8(m, ldm, c, bias, y0, y1, cols, ldy, 0, ifk_mask8((int)(n - c)));
-}
+#define WT_V __m256
+#define WT_N 8
+#define WT_LD(p) _mm256_loadu_ps(p)
+#define WT_ST(p, v) _mm256_storeu_ps((p), (v))
+#define WT_ADD(a, b) _mm256_add_ps((a), (b))
+#define WT_SUB(a, b) _mm256_sub_ps((a), (b))
+#define WT_MULS(v, k) _mm256_mul_ps((v), _mm256_set1_ps(k))
+#define WT_ZERO _mm256_setzero_ps()
+#define WT_IN ifk__wino_in_avx2
+#define WT_OUT ifk__wino_out_avx2
+#define WT_TAIL_IN ifk__wino_in_c
+#define WT_TAIL_OUT ifk__wino_out_c
+#include "kernels/winograd_tx.h"
 
 #else
 typedef int ifk_no_avx2_vec; /* not an x86-64 build: nothing here */

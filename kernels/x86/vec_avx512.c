@@ -1,5 +1,6 @@
-/* vec_avx512.c -- the AVX-512F vector loops of attention: softmax of a
- * score row and the relative-position bias gather (semantics: gemm.h). */
+/* vec_avx512.c -- the AVX-512F vector loops of attention (softmax of a
+ * score row, the relative-position bias gather) and of the Winograd
+ * transforms (semantics: gemm.h). */
 #if defined(__x86_64__) || defined(_M_X64)
 
 /* Products and sums stay separately rounded where the code writes them so
@@ -96,6 +97,22 @@ void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base, c
         _mm512_mask_storeu_ps(dst + j, tm, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), tm, ix, tab, 4));
     }
 }
+
+/* ---------------------------------------------- Winograd F(4x4, 3x3) */
+
+#define WT_V __m512
+#define WT_N 16
+#define WT_LD(p) _mm512_loadu_ps(p)
+#define WT_ST(p, v) _mm512_storeu_ps((p), (v))
+#define WT_ADD(a, b) _mm512_add_ps((a), (b))
+#define WT_SUB(a, b) _mm512_sub_ps((a), (b))
+#define WT_MULS(v, k) _mm512_mul_ps((v), _mm512_set1_ps(k))
+#define WT_ZERO _mm512_setzero_ps()
+#define WT_IN ifk__wino_in_avx512
+#define WT_OUT ifk__wino_out_avx512
+#define WT_TAIL_IN ifk__wino_in_c
+#define WT_TAIL_OUT ifk__wino_out_c
+#include "kernels/winograd_tx.h"
 
 #else
 typedef int ifk_no_avx512_vec; /* not an x86-64 build: nothing here */

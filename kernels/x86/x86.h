@@ -19,12 +19,15 @@ void ifk__activation_avx2(const float *x, int64_t n, int act, float *y);
 void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y);
 void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, int oh, int ow,
                               int oy0, int oy1);
-void ifk__wino_in_avx2(const float *const d[16], int64_t n, float *v, size_t ldv);
-void ifk__wino_out_avx2(const float *m, size_t ldm, int64_t n, const float *bias, float *y0, float *y1,
-                        int cols, size_t ldy);
+void ifk__wino_in_avx2(const float *const d[36], int64_t n, float *v, size_t ldv);
+void ifk__wino_out_avx2(const float *m, size_t ldm, int64_t n, const float *bias,
+                        float *const y[4], int cols, size_t ldy);
 
 float ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *bias);
 void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base,
                         const int32_t *idx);
+void ifk__wino_in_avx512(const float *const d[36], int64_t n, float *v, size_t ldv);
+void ifk__wino_out_avx512(const float *m, size_t ldm, int64_t n, const float *bias,
+                        float *const y[4], int cols, size_t ldy);
 
 #endif
