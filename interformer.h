@@ -326,7 +326,8 @@ if_status if_session_probability(const if_session *s, float *dst);
  * first click. */
 const float *if_session_logits(const if_session *s, int *padded_h, int *padded_w);
 
-/* Bytes the session holds (arena + history + maps), fixed at creation. */
+/* Bytes the session holds (arena, weights prepared for its kernels, history,
+ * maps), fixed at creation. */
 size_t if_session_memory_bytes(const if_session *s);
 
 /* Detail of the last failure on this session ("" if none). */

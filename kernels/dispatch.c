@@ -37,10 +37,24 @@ static void scalar_linear(const float *x, int64_t m, int64_t k, const float *w, 
 }
 
 static void scalar_conv2d(const float *x, const ifk_conv_params *p, const float *wt,
-                          const float *bias, float *y, void *scratch)
+                          const void *prep, const float *bias, float *y, void *scratch)
 {
+    (void)prep;
     (void)scratch;
     ifk_conv2d(x, p, wt, bias, y);
+}
+
+static size_t scalar_conv2d_prep_bytes(const ifk_conv_params *p)
+{
+    (void)p;
+    return 0; /* the reference uses the weights as they are */
+}
+
+static void scalar_conv2d_prep(const ifk_conv_params *p, const float *wt, void *prep)
+{
+    (void)p;
+    (void)wt;
+    (void)prep;
 }
 
 static void scalar_convt(const float *x, int h, int w, int cin, const float *wt, const float *bias,
@@ -66,6 +80,8 @@ static const ifk_ops scalar_ops = {
     .name = "scalar",
     .linear = scalar_linear,
     .conv2d = scalar_conv2d,
+    .conv2d_prep_bytes = scalar_conv2d_prep_bytes,
+    .conv2d_prep = scalar_conv2d_prep,
     .conv_transpose2d = scalar_convt,
     .attention = scalar_attention,
     .vit_attention = scalar_vit,

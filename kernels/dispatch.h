@@ -56,9 +56,19 @@ typedef struct ifk_ops {
     void (*linear)(const float *x, int64_t m, int64_t k, const float *w, const float *bias,
                    int64_t n, int act, float *y, void *scratch);
     /* ifk_conv2d on output rows [p->oy0, p->oy1) (all when oy1 == 0); y is
-     * the whole output map. scratch: ifk_conv2d_scratch_bytes. */
-    void (*conv2d)(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
-                   float *y, void *scratch);
+     * the whole output map. scratch: ifk_conv2d_scratch_bytes. prep: NULL,
+     * or what conv2d_prep made of wt for these parameters (then read-only,
+     * shared by any number of calls and threads). */
+    void (*conv2d)(const float *x, const ifk_conv_params *p, const float *wt, const void *prep,
+                   const float *bias, float *y, void *scratch);
+    /* Weights prepared once for conv2d (e.g. Winograd-transformed and packed,
+     * so that no call and no thread redoes it): the bytes for parameters p
+     * (0: this convolution has nothing to prepare), and the preparation
+     * into prep (64-byte aligned, that many bytes). The h and w of p only
+     * decide whether it is worth it; a prepared convolution accepts any
+     * h, w, oy0, oy1 later. */
+    size_t (*conv2d_prep_bytes)(const ifk_conv_params *p);
+    void (*conv2d_prep)(const ifk_conv_params *p, const float *wt, void *prep);
     /* ifk_conv_transpose2d. scratch: ifk_conv_transpose2d_scratch_bytes. */
     void (*conv_transpose2d)(const float *x, int h, int w, int cin, const float *wt,
                              const float *bias, int cout, int kh, int kw, float *y,

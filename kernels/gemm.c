@@ -227,8 +227,18 @@ static void out_rows(const ifk_conv_params *p, int ho, int *oy0, int *oy1)
  * Input rows come from x directly, or from a ring of zero-padded copies
  * when the convolution pads left or right (each row copied once per block
  * of output rows; kernel rows outside the image are skipped, not padded). */
+size_t ifk__conv2d_prep_bytes(const ifk_isa *isa, const ifk_conv_params *p)
+{
+    return ifk__winograd_ok(p) ? ifk__winograd_weights_bytes(isa, p) : 0;
+}
+
+void ifk__conv2d_prep(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep)
+{
+    if (ifk__winograd_ok(p)) ifk__winograd_weights(isa, p, wt, prep);
+}
+
 void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, const float *wt,
-                 const float *bias, float *y, void *scratch)
+                 const void *prep, const float *bias, float *y, void *scratch)
 {
     int ho, wo, oy0, oy1;
     ifk_conv2d_out_size(p, &ho, &wo);
@@ -242,7 +252,7 @@ void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, c
         return;
     }
     if (ifk__winograd_ok(p)) {
-        ifk__conv3x3_winograd(isa, x, p, wt, bias, y, scratch);
+        ifk__conv3x3_winograd(isa, x, p, wt, prep, bias, y, scratch);
         return;
     }
     if (p->groups != 1) {

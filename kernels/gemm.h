@@ -111,7 +111,9 @@ void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_
 size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n);
 
 void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, const float *wt,
-                 const float *bias, float *y, void *scratch);
+                 const void *prep, const float *bias, float *y, void *scratch);
+size_t ifk__conv2d_prep_bytes(const ifk_isa *isa, const ifk_conv_params *p);
+void ifk__conv2d_prep(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep);
 size_t ifk__conv2d_scratch(const ifk_isa *isa, const ifk_conv_params *p);
 
 void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int cin,
@@ -134,8 +136,12 @@ size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int h
  * ifk__conv2d takes this path where ifk__winograd_ok. */
 int ifk__winograd_ok(const ifk_conv_params *p);
 void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
-                           const float *wt, const float *bias, float *y, void *scratch);
+                           const float *wt, const void *prep, const float *bias, float *y,
+                           void *scratch);
 size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p);
+/* The transformed weights (U, packed), conv3x3_winograd's prep. */
+size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p);
+void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep);
 void ifk__wino_in_c(const float *const d[36], int64_t n, float *v, size_t ldv);
 void ifk__wino_out_c(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4],
                      int cols, size_t ldy);
@@ -164,9 +170,17 @@ extern const ifk_isa ifk_isa_avx512;
                   s);                                                                             \
     }                                                                                             \
     static void NAME##_conv2d(const float *x, const ifk_conv_params *p, const float *wt,          \
-                              const float *bias, float *y, void *s)                               \
+                              const void *prep, const float *bias, float *y, void *s)             \
     {                                                                                             \
-        ifk__conv2d(&(ISA), x, p, wt, bias, y, s);                                                \
+        ifk__conv2d(&(ISA), x, p, wt, prep, bias, y, s);                                          \
+    }                                                                                             \
+    static size_t NAME##_prep_bytes(const ifk_conv_params *p)                                     \
+    {                                                                                             \
+        return ifk__conv2d_prep_bytes(&(ISA), p);                                                 \
+    }                                                                                             \
+    static void NAME##_prep(const ifk_conv_params *p, const float *wt, void *prep)                \
+    {                                                                                             \
+        ifk__conv2d_prep(&(ISA), p, wt, prep);                                                    \
     }                                                                                             \
     static void NAME##_convt(const float *x, int h, int w, int cin, const float *wt,              \
                              const float *bias, int cout, int kh, int kw, float *y, void *s)      \
@@ -211,6 +225,8 @@ extern const ifk_isa ifk_isa_avx512;
         .name = #NAME,                                                                            \
         .linear = NAME##_linear,                                                                  \
         .conv2d = NAME##_conv2d,                                                                  \
+        .conv2d_prep_bytes = NAME##_prep_bytes,                                                   \
+        .conv2d_prep = NAME##_prep,                                                               \
         .conv_transpose2d = NAME##_convt,                                                         \
         .attention = NAME##_attention,                                                            \
         .vit_attention = NAME##_vit,                                                              \

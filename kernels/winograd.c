@@ -9,7 +9,8 @@
  * error grows by the transform coefficients (up to 8): about 1e-6
  * relative here, against 1e-7 for the direct sum (tests bound it).
  *
- *   U = G g G^T   (per output and input channel; 3x3 -> 6x6; per call)
+ *   U = G g G^T   (per output and input channel; 3x3 -> 6x6; prepared once
+ *                 by the caller through conv2d_prep, else per call)
  *   V = B^T d B   (per 6x6 input tile and channel; winograd_tx.h)
  *   M = U . V     (36 GEMMs over the channels)
  *   Y = A^T M A   (6x6 -> 4x4 outputs; winograd_tx.h), then bias, activation
@@ -89,9 +90,10 @@ static void g_rows(double g0, double g1, double g2, double t[][3], int s)
  * In double, rounded once (the 1/6 and 1/24 are not exact in float).
  * Loops run panel, c, j so that each of the 36 destinations is written
  * sequentially (the 9 taps are the strided reads). */
-static void transform_weights(const float *wt, int cin, int cout, int nr, float *up)
+static void transform_weights(const float *wt, int cin, int cout, int nr, void *out)
 {
     const size_t per_e = round_up((size_t)cout, (size_t)nr) * cin;
+    float *up = out;
     for (int j0 = 0; j0 < cout; j0 += nr) {
         float *panel = up + (size_t)j0 * cin;  /* (j0 / nr) * cin * nr */
         for (int c = 0; c < cin; c++) {
@@ -118,8 +120,19 @@ static void transform_weights(const float *wt, int cin, int cout, int nr, float 
     }
 }
 
+size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p)
+{
+    return T2 * round_up((size_t)p->cout, (size_t)isa->nr) * p->cin * sizeof(float);
+}
+
+void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep)
+{
+    transform_weights(wt, p->cin, p->cout, isa->nr, prep);
+}
+
 void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
-                           const float *wt, const float *bias, float *y, void *scratch)
+                           const float *wt, const void *prep, const float *bias, float *y,
+                           void *scratch)
 {
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
@@ -129,16 +142,20 @@ void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_pa
     const int TB = tiles_per_block(isa, cin);
     const size_t per_e = round_up((size_t)cout, (size_t)NR) * cin;
 
+    /* Scratch: V, M, a zero pixel, and U unless prepared. */
     char *cur = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    float *up = (float *)cur;
-    cur += piece(T2 * per_e);
     float *v = (float *)cur;
     cur += piece(T2 * (size_t)TB * cin);
     float *mm = (float *)cur;
     cur += piece(T2 * (size_t)TB * cout);
     float *zero = (float *)cur;
+    cur += piece((size_t)cin);
     memset(zero, 0, (size_t)cin * sizeof *zero);
-    transform_weights(wt, cin, cout, NR, up);
+    const float *up = prep;
+    if (!up) {
+        transform_weights(wt, cin, cout, NR, (float *)cur);
+        up = (const float *)cur;
+    }
 
     const int tcols = (wo + 3) / 4, trows = (oy1 - oy0 + 3) / 4;
     const int64_t ntiles = (int64_t)tcols * trows;

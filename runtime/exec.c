@@ -13,6 +13,8 @@
 #include "runtime.h"
 #include "threadpool.h"
 
+static if_status prepare_weights(rt_exec *e);
+
 if_status rt_exec_new(const rt_plan *p, const ifk_ops *ops, rt_exec **out) {
     if (!p || !out || !ops) return IF_ERR_INVALID_ARG;
     *out = NULL;
@@ -37,6 +39,10 @@ if_status rt_exec_new(const rt_plan *p, const ifk_ops *ops, rt_exec **out) {
         return IF_ERR_NO_MEMORY;
     }
     memcpy(e->shape, p->shape, nt * sizeof *e->shape);
+    if (prepare_weights(e) != IF_OK) {
+        rt_exec_free(e);
+        return IF_ERR_NO_MEMORY;
+    }
     *out = e;
     return IF_OK;
 }
@@ -46,6 +52,8 @@ void rt_exec_free(rt_exec *e) {
     rt_free(e->bound);
     rt_free(e->shape);
     rt_free(e->node_ms);
+    rt_free((void *)e->prep);
+    rt_aligned_free(e->prep_block);
     rt_aligned_free(e->arena);
     rt_pool_free(e->pool);
     rt_free(e);
@@ -95,6 +103,49 @@ static double af(const ifg_node *n, ifg_attr_key k, double dflt) {
     return a ? a->v.f[0] : dflt;
 }
 
+/* The kernel parameters of a CONV2D node for tensor shapes `shape`. */
+static ifk_conv_params conv_params(const ifg_node *n, const rt_shape *shape) {
+    const rt_shape *sx = &shape[n->in[0]], *so = &shape[n->out[0]];
+    return (ifk_conv_params){
+        .h = (int)sx->d[0], .w = (int)sx->d[1], .cin = (int)sx->d[2], .cout = (int)so->d[2],
+        .kh = (int)ai(n, IFG_ATTR_KERNEL, 0, 1), .kw = (int)ai(n, IFG_ATTR_KERNEL, 1, 1),
+        .sh = (int)ai(n, IFG_ATTR_STRIDE, 0, 1), .sw = (int)ai(n, IFG_ATTR_STRIDE, 1, 1),
+        .pt = (int)ai(n, IFG_ATTR_PAD, 0, 0), .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0),
+        .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0), .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0),
+        .groups = (int)ai(n, IFG_ATTR_GROUPS, 0, 1), .act = (int)ai(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE)};
+}
+
+/* Prepares the weights of every convolution that has something to prepare
+ * (for the planned shapes), once, in one allocation: after this no click
+ * and no thread transforms weights again. */
+static if_status prepare_weights(rt_exec *e) {
+    const ifg_graph *g = &e->p->m->g;
+    size_t total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < g->n_nodes; i++) {
+            const ifg_node *n = &g->nodes[i];
+            if (n->op != IFG_OP_CONV2D || !e->p->m->weights[n->in[1]]) continue;
+            const ifk_conv_params cp = conv_params(n, e->p->shape);
+            const size_t bytes = (e->ops->conv2d_prep_bytes(&cp) + 63) / 64 * 64;
+            if (!bytes) continue;
+            if (pass == 1) {
+                e->prep[i] = e->prep_block + total;
+                e->ops->conv2d_prep(&cp, tensor_ptr(e, n->in[1]), e->prep_block + total);
+            }
+            total += bytes;
+        }
+        if (pass == 0) {
+            if (!total) return IF_OK;
+            e->prep = rt_calloc(g->n_nodes, sizeof *e->prep);
+            e->prep_block = rt_aligned_alloc(64, total);
+            if (!e->prep || !e->prep_block) return IF_ERR_NO_MEMORY;
+            e->prep_bytes = total;
+            total = 0;
+        }
+    }
+    return IF_OK;
+}
+
 /* Element-wise ops split in chunks of this many floats (whole cache lines). */
 enum { ELEM_CHUNK = 4096 };
 
@@ -108,6 +159,7 @@ typedef struct {
     int64_t total;           /* rows / output rows / queries / tokens to split */
     const float *x;
     const void *in1, *in2;
+    const void *prep;        /* CONV2D: prepared weights, or NULL */
     float *y;
     uint8_t *scratch;        /* thread t uses scratch + t * stride */
     size_t stride;
@@ -132,7 +184,7 @@ static void par_task(void *ctx, int task, int thread) {
         ifk_conv_params cp = a->cp;
         cp.oy0 = (int)lo;
         cp.oy1 = (int)hi;
-        a->ops->conv2d(a->x, &cp, a->in1, a->in2, a->y, scratch);
+        a->ops->conv2d(a->x, &cp, a->in1, a->prep, a->in2, a->y, scratch);
         break;
     }
     case IFG_OP_CONV_TRANSPOSE2D: /* input rows; each makes kh output rows */
@@ -221,14 +273,8 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
                   .scratch = (uint8_t *)scratch, .stride = p->scratch_bytes[idx], .act = act};
     switch (n->op) {
     case IFG_OP_CONV2D:
-        a.cp = (ifk_conv_params){
-            .h = (int)sx->d[0], .w = (int)sx->d[1], .cin = (int)sx->d[2],
-            .cout = (int)so->d[2], .kh = (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
-            .kw = (int)ai(n, IFG_ATTR_KERNEL, 1, 1), .sh = (int)ai(n, IFG_ATTR_STRIDE, 0, 1),
-            .sw = (int)ai(n, IFG_ATTR_STRIDE, 1, 1), .pt = (int)ai(n, IFG_ATTR_PAD, 0, 0),
-            .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0), .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0),
-            .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0), .groups = (int)ai(n, IFG_ATTR_GROUPS, 0, 1),
-            .act = act};
+        a.cp = conv_params(n, e->shape);
+        a.prep = e->prep ? e->prep[idx] : NULL;
         a.total = so->d[0];
         run_parallel(e, &a, 2);
         break;

@@ -68,6 +68,10 @@ typedef struct rt_exec {
     const void **bound;    /* per tensor: caller's input data, or NULL */
     rt_shape *shape;       /* current shapes (differ from the plan's under a ROI) */
     int image_ready;       /* rt_exec_run_image() done for the current bindings */
+    const void **prep;     /* per node: weights prepared for its kernel (e.g. Winograd
+                            * transforms), or NULL; all in prep_block */
+    uint8_t *prep_block;
+    size_t prep_bytes;
     double *node_ms;       /* per node: milliseconds summed over runs, when the
                             * environment had IF_PROFILE set at creation; else NULL */
     char err[RT_ERR_CAP];

@@ -168,8 +168,8 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
         if_session_free(s);
         return st;
     }
-    s->bytes = sizeof *s + if_run_arena_bytes(s->run) + (size_t)s->cap * (n + sizeof *s->clicks + sizeof *s->roi + 1) +
-               4 * n + (size_t)s->H * s->W;
+    s->bytes = sizeof *s + if_run_arena_bytes(s->run) + s->run->exec->prep_bytes +
+               (size_t)s->cap * (n + sizeof *s->clicks + sizeof *s->roi + 1) + 4 * n + (size_t)s->H * s->W;
     clear_state(s);
     *out = s;
     return IF_OK;

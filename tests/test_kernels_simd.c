@@ -362,7 +362,7 @@ static void test_conv2d(const variant *v)
         float *want = fill(ny, 0), *got = fill(ny, NAN);
         void *sb, *scr = scratch_of(ifk_conv2d_scratch_bytes(&p), &sb);
         ifk_conv2d(x, &p, wt, bias, want);
-        v->ops->conv2d(x, &p, wt, bias, got, scr);
+        v->ops->conv2d(x, &p, wt, NULL, bias, got, scr);
         /* Winograd F(4x4, 3x3) (kernels/winograd.c) rounds its transforms with
          * coefficients up to 8: about 10x the direct sum's error on these
          * uniform [-1, 1] data (measured up to 1.1e-5 * sqrt(K)); the bound
@@ -374,7 +374,18 @@ static void test_conv2d(const variant *v)
                  v->name, c->h, c->w, c->cin, c->cout, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl,
                  c->pb, c->pr, c->groups, act_name[c->act]);
         check(what, got, want, ny, atol, 1e-5);
-        /* Output-row ranges: [0, a), [a, b), [b, 0 = end). */
+        /* Prepared weights (as the runtime passes them): the same values. */
+        const size_t pb = v->ops->conv2d_prep_bytes(&p);
+        void *prep = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
+        if (prep) {
+            v->ops->conv2d_prep(&p, wt, prep);
+            float *got3 = fill(ny, NAN);
+            v->ops->conv2d(x, &p, wt, prep, bias, got3, scr);
+            snprintf(what, sizeof what, "%s conv2d case %zu with prepared weights", v->name, s);
+            check_exact(what, got3, got, ny);
+            free(got3);
+        }
+        /* Output-row ranges, with the prepared weights if any: [0, a), [a, b), [b, 0 = end). */
         if (ho >= 2) {
             float *got2 = fill(ny, NAN);
             const int cut[] = {0, ho / 3, ho / 3 + 1, 0};
@@ -382,7 +393,7 @@ static void test_conv2d(const variant *v)
                 ifk_conv_params q = p;
                 q.oy0 = cut[r];
                 q.oy1 = cut[r + 1];
-                v->ops->conv2d(x, &q, wt, bias, got2, scr);
+                v->ops->conv2d(x, &q, wt, prep, bias, got2, scr);
             }
             snprintf(what, sizeof what, "%s conv2d case %zu output-row ranges", v->name, s);
             check(what, got2, want, ny, atol, 1e-5);
@@ -405,6 +416,7 @@ static void test_conv2d(const variant *v)
         free(want);
         free(got);
         free(sb);
+        free(prep);
     }
 }
 

@@ -222,7 +222,7 @@ static void bench_conv_one(const variant *vs, int nv, ifk_conv_params p, const c
         double t;
         const int saved = reps;
         if (!vs[i].isa) reps = 2;
-        TIME_BEST(t, vs[i].ops->conv2d(x, &p, wt, bias, y, scr));
+        TIME_BEST(t, vs[i].ops->conv2d(x, &p, wt, NULL, bias, y, scr));
         reps = saved;
         if (!vs[i].isa) ts = t;
         report(label, &vs[i], flops, t, ts);
