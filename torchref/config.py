@@ -260,14 +260,16 @@ def tiny_dict():
 def custom_dict(embed_dims=64, num_layers=2, num_heads=4, img_size=(128, 128),
                 fpn_dims=(8, 16, 32, 64), neck_heads=(1, 2, 4, 8), depths=(1, 1, 2, 1),
                 refine_start=(1, 1, 2, 1), mlp_ratio=(8, 8, 4, 4), target_size=None,
-                channels=16, zoom_in=False, vit_mlp_ratio=4, aux=True):
+                channels=16, zoom_in=False, vit_mlp_ratio=4, aux=True, click_radius=5):
     """A small model of the same architecture (demo, tests), official-form dict.
 
     Defaults are the golden `tiny_vit` architecture. `fpn_dims` are both the
     FPN outputs and the neck/head input widths (the architecture needs them
     equal); `img_size` sets the native token grid (img_size / 16);
     `target_size` (default img_size) sets IMSA's pooled sizes; `zoom_in`
-    makes a ClickSegmentorZoomIn (refine blocks on the ROI from step 1).
+    makes a ClickSegmentorZoomIn (refine blocks on the ROI from step 1);
+    `click_radius` is the disk radius of a click (train_cfg and test_cfg
+    inner_radius; the converter passes it on to the runtime).
     """
     img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
     if target_size is not None and isinstance(target_size, int):
@@ -280,6 +282,7 @@ def custom_dict(embed_dims=64, num_layers=2, num_heads=4, img_size=(128, 128),
                      num_heads=tuple(neck_heads), refine_start=tuple(refine_start),
                      mlp_ratio=tuple(mlp_ratio))
     m["decode_head"].update(in_channels=list(fpn_dims), channels=channels)
+    m["train_cfg"]["inner_radius"] = m["test_cfg"]["inner_radius"] = int(click_radius)
     if aux:
         m["auxiliary_head"].update(in_channels=fpn_dims[2], channels=channels)
     else:
