@@ -2,7 +2,7 @@
  * every instruction set this CPU runs: GFLOP/s and percent of the measured
  * FMA peak of the ISA.
  *
- *   if-bench-kernels [--isa scalar,avx2,avx512] [--op ukr,gemm,conv,dw,attn,vit,all]
+ *   if-bench-kernels [--isa scalar,avx2,avx512,neon] [--op ukr,gemm,conv,dw,attn,vit,all]
  *                    [--quick] [--reps N]
  *
  * ukr:  the micro-kernel alone on L1-resident packed panels (k = 256);
@@ -103,12 +103,46 @@ __attribute__((target("avx512f"))) static float peak_loop_avx512(long iters)
 }
 #endif
 
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+/* 16 independent chains of 4-lane FMAs (AArch64 has 32 vector registers). */
+#define CHAINS16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+static float peak_loop_neon(long iters)
+{
+    const float32x4_t x = vdupq_n_f32(0.999f), y = vdupq_n_f32(1e-6f);
+#define DECL(i) float32x4_t a##i = vdupq_n_f32((float)i);
+#define STEP(i) a##i = vfmaq_f32(y, a##i, x);
+#define SUM(i) s = vaddq_f32(s, a##i);
+    CHAINS16(DECL)
+    for (long it = 0; it < iters; it++) {
+        CHAINS16(STEP)
+    }
+    float32x4_t s = vdupq_n_f32(0.0f);
+    CHAINS16(SUM)
+    return vgetq_lane_f32(s, 0);
+#undef DECL
+#undef STEP
+#undef SUM
+}
+#endif
+
 static volatile float sink;
 
 /* GFLOP/s of one core at the ISA's FMA peak (0 when unknown). */
 static double peak_gflops(const char *isa)
 {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    if (strcmp(isa, "neon")) return 0;
+    const long iters = 1000000;
+    double best = 1e9;
+    for (int r = 0; r < 20; r++) {
+        const double t0 = now_s();
+        sink = peak_loop_neon(iters);
+        const double t = now_s() - t0;
+        if (t < best) best = t;
+    }
+    return 16.0 * 4 * 2 * iters / best * 1e-9;
+#elif defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     const long iters = 1000000;
     double best = 1e9;
     for (int r = 0; r < 40; r++) {
@@ -325,7 +359,7 @@ static int has(const char *list, const char *item)
 
 int main(int argc, char **argv)
 {
-    const char *isa_list = "scalar,avx2,avx512", *op_list = "all";
+    const char *isa_list = "scalar,avx2,avx512,neon", *op_list = "all";
     int quick = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--isa") && i + 1 < argc) isa_list = argv[++i];
@@ -333,16 +367,16 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else {
-            fprintf(stderr, "usage: %s [--isa scalar,generic,avx2,avx512] "
+            fprintf(stderr, "usage: %s [--isa scalar,generic,avx2,avx512,neon] "
                             "[--op ukr,gemm,conv,dw,attn,vit,all] [--quick] [--reps N]\n", argv[0]);
             return 2;
         }
     }
     if (reps < 1) reps = 1;
-    static const char *names[] = {"scalar", "generic", "avx2", "avx512"};
-    variant vs[4];
+    static const char *names[] = {"scalar", "generic", "avx2", "avx512", "neon"};
+    variant vs[5];
     int nv = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (!has(isa_list, names[i])) continue;
         char why[160];
         const ifk_ops *ops = ifk_select(names[i], why, sizeof why);
@@ -355,6 +389,9 @@ int main(int argc, char **argv)
 #ifdef IFK_HAVE_X86
         if (!strcmp(names[i], "avx2")) v.isa = &ifk_isa_avx2;
         if (!strcmp(names[i], "avx512")) v.isa = &ifk_isa_avx512;
+#endif
+#ifdef IFK_HAVE_NEON
+        if (!strcmp(names[i], "neon")) v.isa = &ifk_isa_neon;
 #endif
         if (v.peak > 0) printf("%s: measured FMA peak %.1f GFLOP/s (one core)\n", names[i], v.peak);
         vs[nv++] = v;
