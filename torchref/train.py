@@ -3,6 +3,11 @@
     /usr/bin/python3 -m torchref.train --data ../shared/data/COCO_MVal --out runs/demo
     /usr/bin/python3 -m torchref.train --out runs/demo --resume      # after an interruption
 
+A resumed run keeps the model and its schedule state but takes the data
+and schedule options anew, so a run can change course: the bundled demo
+model was trained 400 steps with the defaults, then resumed with larger
+crops and objects (models/README.md has the exact commands).
+
 What is the official recipe (configs/_base_/interformer_tiny.py, ClickSegmentor):
 
 * Click simulation per batch (interact_train, no gradients): the first click
@@ -244,6 +249,9 @@ def parse_args(argv):
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crops", default="224,256", help="crop sizes, one drawn per batch")
+    p.add_argument("--scale-range", default="0.7,1.8",
+                   help="image scale range, relative to the longer side fitting the crop")
+    p.add_argument("--paste-prob", type=float, default=0.4, help="share of copy-paste samples")
     p.add_argument("--lr", type=float, default=4e-4)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--warmup", type=int, default=300)
@@ -304,7 +312,8 @@ def main(argv=None):
 
     pairs = load_pairs(args.data)
     train_pairs, val_pairs = split_pairs(pairs, args.val)
-    aug = Augmenter(train_pairs)
+    aug = Augmenter(train_pairs, scale_range=tuple(float(v) for v in args.scale_range.split(",")),
+                    paste_prob=args.paste_prob)
     crops = [int(c) for c in args.crops.split(",")]
     tcfg = dict(model.cfg.train_cfg)
     tcfg["max_num_clicks"] = args.max_clicks
