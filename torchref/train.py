@@ -246,6 +246,8 @@ def parse_args(argv):
                    help="folder with img/ and gt/ (default %(default)s)")
     p.add_argument("--out", required=True, help="run folder (state.pt, model.pth, log.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/state.pt")
+    p.add_argument("--export", action="store_true",
+                   help="only write OUT/model.pth from OUT/state.pt (implies --resume)")
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--crops", default="224,256", help="crop sizes, one drawn per batch")
@@ -266,7 +268,8 @@ def parse_args(argv):
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--time-limit", type=float, default=0,
                    help="stop (after saving) once this many minutes have passed")
-    g = p.add_argument_group("model (ignored with --resume: the run's own are used)")
+    g = p.add_argument_group("model (ignored with --resume, but for --click-radius: the run's own "
+                             "are used)")
     g.add_argument("--embed-dims", type=int, default=160)
     g.add_argument("--layers", type=int, default=6)
     g.add_argument("--heads", type=int, default=4)
@@ -274,7 +277,9 @@ def parse_args(argv):
     g.add_argument("--fpn-dims", default="32,64,128,192")
     g.add_argument("--channels", type=int, default=48)
     g.add_argument("--depths", default="1,1,2,1")
-    g.add_argument("--click-radius", type=int, default=10)
+    g.add_argument("--click-radius", type=int, default=None,
+                   help="click disk radius (default 10; on --resume the run's own unless given: "
+                        "the weights do not depend on it)")
     return p.parse_args(argv)
 
 
@@ -284,13 +289,16 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     state = None
     state_path = os.path.join(args.out, "state.pt")
-    if args.resume:
+    if args.resume or args.export:
         if not os.path.exists(state_path):
             print(f"train: no {state_path} to resume from", file=sys.stderr)
             return 2
         state = torch.load(state_path)
         for k in MODEL_ARGS:
-            setattr(args, k, state["args"][k])
+            if k != "click_radius" or args.click_radius is None:
+                setattr(args, k, state["args"][k])
+    if args.click_radius is None:
+        args.click_radius = 10
 
     rng = np.random.default_rng(args.seed)
     random.seed(args.seed)
@@ -309,6 +317,10 @@ def main(argv=None):
         torch.set_rng_state(state["torch_rng"])
         random.setstate(state["py_rng"])
     model.train()
+    if args.export:
+        export(args.out, model, step, args)
+        print(f"{os.path.join(args.out, 'model.pth')}: step {step}")
+        return 0
 
     pairs = load_pairs(args.data)
     train_pairs, val_pairs = split_pairs(pairs, args.val)
@@ -365,8 +377,8 @@ def main(argv=None):
         if over and not last:
             emit({"event": "time-limit", "step": step})
             break
+    export(args.out, model, step, args)
     if step >= args.steps:
-        export(args.out, model, step, args)
         emit({"event": "done", "step": step})
     return 0
 
