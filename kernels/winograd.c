@@ -51,9 +51,10 @@ static size_t piece(size_t floats) { return round_up(floats * sizeof(float), 64)
 
 enum { T = 6, T2 = 36, V_BUDGET = 1024 * 1024, TB_MAX = 256, WINO_MIN_PIXELS = 2048 };
 
-/* Worth it when the tiles outnumber what transforming the weights costs
- * (done per call: 16 x cin x cout scattered stores): small maps, like the
- * PSP bottleneck's 16 x 16, stay on the direct path. */
+/* Worth it on maps of many tiles. On small ones (the PSP bottleneck's
+ * 16 x 16) the edge tiles waste much of their 6 x 6 inputs, and the
+ * transformed weights (4x the kernel's floats, per call or prepared)
+ * cost more than the multiplies they save. */
 int ifk__winograd_ok(const ifk_conv_params *p)
 {
     return p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->groups == 1 && p->cin >= 16 &&
