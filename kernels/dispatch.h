@@ -86,6 +86,13 @@ typedef struct ifk_ops {
                        const float *beta, float eps, float *y);
     void (*group_norm)(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
                        const float *beta, float eps, int act, float *y);
+    /* ifk_group_norm_sums and ifk_group_norm_apply: the pieces, for one map
+     * split across threads (with ifk_group_norm_moments in between). */
+    void (*group_norm_sums)(const float *x, int64_t hw, int64_t c, int groups, const double *mean,
+                            double *sums);
+    void (*group_norm_apply)(const float *x, int64_t hw, int64_t c, int groups, const float *mhi,
+                             const float *mlo, const float *rstd, const float *gamma,
+                             const float *beta, int act, float *y);
     void (*activation)(const float *x, int64_t n, int act, float *y);
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,

@@ -76,8 +76,18 @@ typedef struct ifk_isa {
                    float *y);
     void (*layer_norm)(const float *x, int64_t rows, int64_t c, const float *gamma,
                        const float *beta, float eps, float *y);
-    void (*group_norm)(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
-                       const float *beta, float eps, int act, float *y);
+    /* GroupNorm's loops (the driver is kernels/norm.c): sum_d and sumsq_d
+     * of n floats in double (sumsq_d of x - mean); gn_channel_sums adds to
+     * cs[k] the sum over hw pixels (rows c apart) of channel c0 + k < c0 + nk,
+     * of x or of (x - mk[k])^2 when mk; gn_apply writes y[p][k] =
+     * act(((x[p][k] - mk[k]) - lk[k]) * sk[k] + bk[k]) for hw pixels of nk
+     * channels (x, y at the first channel, rows c apart). */
+    double (*sum_d)(const float *x, int64_t n);
+    double (*sumsq_d)(const float *x, int64_t n, double mean);
+    void (*gn_channel_sums)(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                            const double *mk, double *cs);
+    void (*gn_apply)(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
+                     const float *lk, const float *sk, const float *bk, int act);
     void (*activation)(const float *x, int64_t n, int act, float *y);
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
@@ -146,6 +156,22 @@ void ifk__wino_in_c(const float *const d[36], int64_t n, float *v, size_t ldv);
 void ifk__wino_out_c(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4],
                      int cols, size_t ldy);
 
+/* GroupNorm over isa's loops (kernels/norm.c): whole, and the two pieces
+ * of kernels.h's ifk_group_norm_sums / _apply. */
+void ifk__group_norm(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int groups,
+                     const float *gamma, const float *beta, float eps, int act, float *y);
+void ifk__group_norm_sums(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int groups,
+                          const double *mean, double *sums);
+void ifk__group_norm_apply(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int groups,
+                           const float *mhi, const float *mlo, const float *rstd,
+                           const float *gamma, const float *beta, int act, float *y);
+double ifk__sum_d_c(const float *x, int64_t n);
+double ifk__sumsq_d_c(const float *x, int64_t n, double mean);
+void ifk__gn_channel_sums_c(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                            const double *mk, double *cs);
+void ifk__gn_apply_c(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
+                     const float *lk, const float *sk, const float *bk, int act);
+
 /* Portable vector loops, usable in any ifk_isa (kernels/gemm.c). */
 float ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias);
 void ifk__gather_c(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx);
@@ -206,7 +232,18 @@ extern const ifk_isa ifk_isa_avx512;
     static void NAME##_gn(const float *x, int64_t hw, int64_t c, int groups, const float *g,      \
                           const float *b, float eps, int act, float *y)                           \
     {                                                                                             \
-        (ISA).group_norm(x, hw, c, groups, g, b, eps, act, y);                                    \
+        ifk__group_norm(&(ISA), x, hw, c, groups, g, b, eps, act, y);                             \
+    }                                                                                             \
+    static void NAME##_gn_sums(const float *x, int64_t hw, int64_t c, int groups,                 \
+                               const double *mean, double *sums)                                  \
+    {                                                                                             \
+        ifk__group_norm_sums(&(ISA), x, hw, c, groups, mean, sums);                               \
+    }                                                                                             \
+    static void NAME##_gn_apply(const float *x, int64_t hw, int64_t c, int groups,                \
+                                const float *mhi, const float *mlo, const float *rstd,            \
+                                const float *g, const float *b, int act, float *y)                \
+    {                                                                                             \
+        ifk__group_norm_apply(&(ISA), x, hw, c, groups, mhi, mlo, rstd, g, b, act, y);            \
     }                                                                                             \
     static void NAME##_act(const float *x, int64_t n, int act, float *y)                          \
     {                                                                                             \
@@ -232,6 +269,8 @@ extern const ifk_isa ifk_isa_avx512;
         .vit_attention = NAME##_vit,                                                              \
         .layer_norm = NAME##_ln,                                                                  \
         .group_norm = NAME##_gn,                                                                  \
+        .group_norm_sums = NAME##_gn_sums,                                                        \
+        .group_norm_apply = NAME##_gn_apply,                                                      \
         .activation = NAME##_act,                                                                 \
         .add = NAME##_add,                                                                        \
         .resize_bilinear = NAME##_resize,                                                         \

@@ -65,6 +65,21 @@ void ifk_layer_norm(const float *x, int64_t rows, int64_t c, const float *gamma,
 void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
                     const float *beta, float eps, int act, float *y);
 
+/* GroupNorm in pieces, so that threads can share one map. sums: adds to
+ * sums[g] (double) the sum over the hw pixels of x of group g's channels
+ * of x, or of (x - mean[g])^2 when mean is not NULL. moments: from the
+ * n groups' means (sums / count) and sums of squares, the normalisation
+ * terms: mean split into float hi + lo, and 1 / sqrt(variance + eps).
+ * apply: y = act(((x - mhi[g]) - mlo[g]) * (rstd[g] * gamma) + beta) over
+ * hw pixels. ifk_group_norm is sums, moments, sums, moments, apply. */
+void ifk_group_norm_sums(const float *x, int64_t hw, int64_t c, int groups, const double *mean,
+                         double *sums);
+void ifk_group_norm_moments(int64_t n, double count, float eps, const double *mean,
+                            const double *sq, float *mhi, float *mlo, float *rstd);
+void ifk_group_norm_apply(const float *x, int64_t hw, int64_t c, int groups, const float *mhi,
+                          const float *mlo, const float *rstd, const float *gamma,
+                          const float *beta, int act, float *y);
+
 /* Bilinear resize, align_corners = False, PyTorch's index rule
  * (FORMAT.md, RESIZE_BILINEAR). x is h x w x c, y is oh x ow x c; only
  * output rows [oy0, oy1) are written (0, oh: all), so that threads can

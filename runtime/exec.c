@@ -160,6 +160,11 @@ typedef struct {
     const float *x;
     const void *in1, *in2;
     const void *prep;        /* CONV2D: prepared weights, or NULL */
+    int phase;               /* GROUP_NORM: 0 sums, 1 squared deviations, 2 normalise */
+    int groups;
+    double *part;            /* GROUP_NORM: per-chunk sums, chunks x groups */
+    const double *mean;
+    const float *mhi, *mlo, *rstd;
     float *y;
     uint8_t *scratch;        /* thread t uses scratch + t * stride */
     size_t stride;
@@ -201,6 +206,19 @@ static void par_task(void *ctx, int task, int thread) {
         break;
     case IFG_OP_LAYER_NORM:
         a->ops->layer_norm(a->x + lo * a->c, hi - lo, a->c, a->in1, a->in2, a->eps, a->y + lo * a->c);
+        break;
+    case IFG_OP_GROUP_NORM: /* chunks of RT_GN_PIXELS pixels */
+        for (int64_t ch = lo; ch < hi; ch++) {
+            const int64_t p0 = ch * RT_GN_PIXELS, np = a->n - p0 < RT_GN_PIXELS ? a->n - p0 : RT_GN_PIXELS;
+            if (a->phase < 2) {
+                double *sums = a->part + ch * a->groups;
+                for (int g = 0; g < a->groups; g++) sums[g] = 0.0;
+                a->ops->group_norm_sums(a->x + p0 * a->c, np, a->c, a->groups, a->phase ? a->mean : NULL, sums);
+            } else {
+                a->ops->group_norm_apply(a->x + p0 * a->c, np, a->c, a->groups, a->mhi, a->mlo, a->rstd, a->in1,
+                                         a->in2, a->act, a->y + p0 * a->c);
+            }
+        }
         break;
     case IFG_OP_RESIZE_BILINEAR: /* output rows */
         a->ops->resize_bilinear(a->x, a->h, a->w, a->c, a->y, a->gh, a->gw, (int)lo, (int)hi);
@@ -256,6 +274,41 @@ static void run_parallel(rt_exec *e, par_node *a, int64_t min_per_task) {
     rt_pool_run(e->pool, a->tasks, par_task, a);
 }
 
+/* GROUP_NORM on the pool: the sums per chunk (any thread), added here in
+ * chunk order; the same for the squared deviations; then the normalisation
+ * by chunks. */
+static void run_group_norm(rt_exec *e, par_node *a, float eps, int groups, int64_t hw, int64_t c) {
+    const int64_t chunks = (hw + RT_GN_PIXELS - 1) / RT_GN_PIXELS;
+    double *mean = (double *)a->scratch, *sq = mean + groups;
+    float *mhi = (float *)(sq + groups), *mlo = mhi + groups, *rstd = mlo + groups;
+    a->part = (double *)(rstd + groups + (groups & 1)); /* 8-byte aligned after 3*groups floats */
+    a->groups = groups;
+    a->n = hw;
+    a->c = (int)c;
+    a->total = chunks;
+    a->mean = mean;
+    a->mhi = mhi;
+    a->mlo = mlo;
+    a->rstd = rstd;
+    const double count = (double)hw * (double)(c / groups);
+    for (a->phase = 0; a->phase < 2; a->phase++) {
+        run_parallel(e, a, 1);
+        double *acc = a->phase ? sq : mean;
+        for (int g = 0; g < groups; g++) acc[g] = 0.0;
+        for (int64_t ch = 0; ch < chunks; ch++)
+            for (int g = 0; g < groups; g++) acc[g] += a->part[ch * groups + g];
+        if (!a->phase)
+            for (int g = 0; g < groups; g++) mean[g] /= count;
+    }
+    ifk_group_norm_moments(groups, count, eps, mean, sq, mhi, mlo, rstd);
+    run_parallel(e, a, 1);
+}
+
+size_t rt_group_norm_scratch(int64_t hw, int64_t groups) {
+    const int64_t chunks = (hw + RT_GN_PIXELS - 1) / RT_GN_PIXELS;
+    return (size_t)(2 * groups + chunks * groups + 1) * sizeof(double) + (size_t)(3 * groups + 1) * sizeof(float);
+}
+
 static if_status run_node(rt_exec *e, uint32_t idx) {
     const rt_plan *p = e->p;
     const ifg_node *n = &p->m->g.nodes[idx];
@@ -301,8 +354,8 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         run_parallel(e, &a, 64);
         break;
     case IFG_OP_GROUP_NORM:
-        e->ops->group_norm(x, sx->d[0] * sx->d[1], c_last, (int)ai(n, IFG_ATTR_GROUPS, 0, 1), in1, in2,
-                           (float)af(n, IFG_ATTR_EPS, 1e-5), act, y);
+        run_group_norm(e, &a, (float)af(n, IFG_ATTR_EPS, 1e-5), (int)ai(n, IFG_ATTR_GROUPS, 0, 1),
+                       sx->d[0] * sx->d[1], c_last);
         break;
     case IFG_OP_ACTIVATION:
     case IFG_OP_ADD:

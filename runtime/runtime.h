@@ -77,6 +77,12 @@ typedef struct rt_exec {
     char err[RT_ERR_CAP];
 } rt_exec;
 
+/* GROUP_NORM runs across threads in pieces: sums per chunk of this many
+ * pixels (fixed, so that results do not depend on the thread count), then
+ * the normalisation; the scratch holds the per-chunk sums and the moments. */
+enum { RT_GN_PIXELS = 1024 };
+size_t rt_group_norm_scratch(int64_t hw, int64_t groups);
+
 /* Load from a file (read into memory) or from a caller buffer (borrowed:
  * must outlive the model, f32 weights are used in place). */
 if_status rt_model_load_file(const char *path, rt_model **out, char *err, size_t cap);

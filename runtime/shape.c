@@ -142,7 +142,8 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
             return bad(c, "affine parameters do not match channels");
         if (n->op == IFG_OP_GROUP_NORM) {
             int64_t g = attr_i(n, IFG_ATTR_GROUPS, 0, 1);
-            if (x->rank != 3 || ch % g) return bad(c, "expects (H,W,C) with C divisible by GROUPS");
+            if (x->rank != 3 || g < 1 || ch % g) return bad(c, "expects (H,W,C) with C divisible by GROUPS");
+            *scratch = rt_group_norm_scratch(x->d[0] * x->d[1], g);
         }
         *o = *x;
         break;

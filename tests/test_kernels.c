@@ -458,6 +458,18 @@ static void test_group_norm(void)
             snprintf(what, sizeof what, "group_norm in place hw=%d c=%d groups=%d act=%s", hw, c,
                      G, act_name[act]);
             check_exact(what, z, y, n);
+            /* The pieces (sums, moments, sums, moments, apply) over the whole map: the same floats. */
+            double mean[600], sq[600];
+            float mhi[600], mlo[600], rstd[600];
+            for (int gi = 0; gi < G; gi++) mean[gi] = sq[gi] = 0.0;
+            ifk_group_norm_sums(x, hw, c, G, NULL, mean);
+            for (int gi = 0; gi < G; gi++) mean[gi] /= (double)hw * cg;
+            ifk_group_norm_sums(x, hw, c, G, mean, sq);
+            ifk_group_norm_moments(G, (double)hw * cg, eps, mean, sq, mhi, mlo, rstd);
+            ifk_group_norm_apply(x, hw, c, G, mhi, mlo, rstd, g, b, act, z);
+            snprintf(what, sizeof what, "group_norm pieces hw=%d c=%d groups=%d act=%s", hw, c, G,
+                     act_name[act]);
+            check_exact(what, z, y, n);
         }
         free(x);
         free(g);

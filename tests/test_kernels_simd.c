@@ -162,6 +162,7 @@ static void test_select(void)
     const ifk_ops *s = ifk_select("scalar", why, sizeof why);
     result(s && !strcmp(s->name, "scalar") && s->linear && s->conv2d && s->conv_transpose2d &&
                s->attention && s->vit_attention && s->layer_norm && s->group_norm &&
+               s->group_norm_sums && s->group_norm_apply &&
                s->activation && s->add && s->resize_bilinear,
            "select scalar: complete table");
     why[0] = 0;
@@ -598,6 +599,29 @@ static void test_group_norm(const variant *v)
         memcpy(got, x, n * sizeof *got);
         v->ops->group_norm(got, hw, c, groups, g, b, 1e-5f, act, got);
         snprintf(what, sizeof what, "%s group_norm hw=%lld c=%lld in place", v->name, (long long)hw, (long long)c);
+        check(what, got, want, n, 1e-5, 1e-5);
+        /* The pieces over two pixel ranges, as the runtime's threads run them. */
+        double mean[32], sq[32], part[32];
+        float mhi[32], mlo[32], rstd[32];
+        const int64_t cut = hw / 3, cg = c / groups;
+        for (int pass = 0; pass < 2; pass++) {
+            double *acc = pass ? sq : mean;
+            for (int k = 0; k < groups; k++) acc[k] = 0.0;
+            for (int r = 0; r < 2; r++) {
+                const int64_t p0 = r ? cut : 0, p1 = r ? hw : cut;
+                for (int k = 0; k < groups; k++) part[k] = 0.0;
+                v->ops->group_norm_sums(x + p0 * c, p1 - p0, c, groups, pass ? mean : NULL, part);
+                for (int k = 0; k < groups; k++) acc[k] += part[k];
+            }
+            if (!pass)
+                for (int k = 0; k < groups; k++) mean[k] /= (double)hw * cg;
+        }
+        ifk_group_norm_moments(groups, (double)hw * cg, 1e-5f, mean, sq, mhi, mlo, rstd);
+        for (size_t i = 0; i < n; i++) got[i] = NAN;
+        v->ops->group_norm_apply(x + cut * c, hw - cut, c, groups, mhi, mlo, rstd, g, b, act, got + cut * c);
+        v->ops->group_norm_apply(x, cut, c, groups, mhi, mlo, rstd, g, b, act, got);
+        snprintf(what, sizeof what, "%s group_norm pieces in pixel ranges [0, %lld) + [%lld, %lld) c=%lld groups=%d",
+                 v->name, (long long)cut, (long long)cut, (long long)hw, (long long)c, groups);
         check(what, got, want, n, 1e-5, 1e-5);
         free(x);
         free(g);

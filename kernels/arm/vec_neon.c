@@ -142,7 +142,7 @@ void ifk__add_neon(const float *a, const float *b, int64_t n, float *y)
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double. */
-static double sum_d(const float *x, int64_t n)
+double ifk__sum_d_neon(const float *x, int64_t n)
 {
     float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
     int64_t i = 0;
@@ -157,7 +157,7 @@ static double sum_d(const float *x, int64_t n)
 }
 
 /* Sum of (x - mean)^2 over n floats, in double. */
-static double sumsq_d(const float *x, int64_t n, double mean)
+double ifk__sumsq_d_neon(const float *x, int64_t n, double mean)
 {
     const float64x2_t mv = vdupq_n_f64(mean);
     float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
@@ -183,8 +183,8 @@ void ifk__layer_norm_neon(const float *x, int64_t rows, int64_t c, const float *
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * c;
         float *yr = y + (size_t)r * c;
-        const double mean = sum_d(xr, c) / (double)c;
-        const double q = sumsq_d(xr, c, mean);
+        const double mean = ifk__sum_d_neon(xr, c) / (double)c;
+        const double q = ifk__sumsq_d_neon(xr, c, mean);
         const float rstd = (float)(1.0 / sqrt(q / (double)c + (double)eps));
         const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
         const float32x4_t vr = vdupq_n_f32(rstd), vh = vdupq_n_f32(mhi), vl = vdupq_n_f32(mlo);
@@ -198,12 +198,10 @@ void ifk__layer_norm_neon(const float *x, int64_t rows, int64_t c, const float *
     }
 }
 
-enum { GN_CH = 256 };
-
 /* Per-channel double sums over hw pixels of channels [c0, c0+nk) of x, or
  * of (x - mk)^2 when mk, added into cs[0..nk). */
-static void gn_channel_sums(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                            const double *mk, double *cs)
+void ifk__gn_channel_sums_neon(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                               const double *mk, double *cs)
 {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c + c0;
@@ -229,8 +227,8 @@ static void gn_channel_sums(const float *x, int64_t hw, int64_t c, int64_t c0, i
 
 /* y[p][k] = act(((x[p][k] - mk[k]) - lk[k]) * sk[k] + bk[k]) for hw pixels
  * of nk channels starting at x, y (rows c apart). */
-static void gn_apply(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
-                     const float *lk, const float *sk, const float *bk, int act)
+void ifk__gn_apply_neon(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
+                        const float *lk, const float *sk, const float *bk, int act)
 {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c;
@@ -247,74 +245,6 @@ static void gn_apply(const float *x, float *y, int64_t hw, int64_t c, int64_t nk
                                             ifk_load4(lk + k, n));
             const float32x4_t v = vaddq_f32(vmulq_f32(t, ifk_load4(sk + k, n)), ifk_load4(bk + k, n));
             ifk_store4(yp + k, ifk_act4(v, act), n);
-        }
-    }
-}
-
-void ifk__group_norm_neon(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
-                          const float *beta, float eps, int act, float *y)
-{
-    const int64_t cg = c / groups;
-    const double count = (double)hw * (double)cg;
-    float mk[GN_CH], lk[GN_CH], sk[GN_CH], bk[GN_CH];
-    if (groups == 1) {
-        /* One group: whole-map sums, streaming. */
-        const int64_t n = hw * c;
-        const double mean = sum_d(x, n) / count;
-        const double var = sumsq_d(x, n, mean) / count;
-        const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
-        const float rstd = (float)(1.0 / sqrt(var + (double)eps));
-        for (int64_t k0 = 0; k0 < c; k0 += GN_CH) {
-            const int64_t nk = c - k0 < GN_CH ? c - k0 : GN_CH;
-            for (int64_t k = 0; k < nk; k++) {
-                mk[k] = mhi;
-                lk[k] = mlo;
-                sk[k] = rstd * gamma[k0 + k];
-                bk[k] = beta[k0 + k];
-            }
-            gn_apply(x + k0, y + k0, hw, c, nk, mk, lk, sk, bk, act);
-        }
-        return;
-    }
-    int64_t gpc = GN_CH / cg; /* groups per chunk */
-    if (gpc < 1) gpc = 1;
-    for (int64_t g0 = 0; g0 < groups; g0 += gpc) {
-        const int64_t gn = groups - g0 < gpc ? groups - g0 : gpc;
-        const int64_t c0 = g0 * cg, n = gn * cg;
-        double gmean[GN_CH], gvar[GN_CH];
-        float mhi[GN_CH], mlo[GN_CH], rstd[GN_CH];
-        for (int64_t g = 0; g < gn; g++) gmean[g] = gvar[g] = 0.0;
-        /* Pass 1: means; pass 2: variances; channel sub-blocks of GN_CH. */
-        for (int pass = 0; pass < 2; pass++) {
-            for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
-                const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
-                double cs[GN_CH], md[GN_CH];
-                for (int64_t k = 0; k < nk; k++) {
-                    cs[k] = 0.0;
-                    md[k] = gmean[(k0 + k) / cg];
-                }
-                gn_channel_sums(x, hw, c, c0 + k0, nk, pass ? md : NULL, cs);
-                for (int64_t k = 0; k < nk; k++) (pass ? gvar : gmean)[(k0 + k) / cg] += cs[k];
-            }
-            if (!pass)
-                for (int64_t g = 0; g < gn; g++) gmean[g] /= count;
-        }
-        for (int64_t g = 0; g < gn; g++) {
-            mhi[g] = (float)gmean[g];
-            mlo[g] = (float)(gmean[g] - (double)mhi[g]);
-            rstd[g] = (float)(1.0 / sqrt(gvar[g] / count + (double)eps));
-        }
-        for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
-            const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
-            const int64_t base = c0 + k0;
-            for (int64_t k = 0; k < nk; k++) {
-                const int64_t g = (k0 + k) / cg;
-                mk[k] = mhi[g];
-                lk[k] = mlo[g];
-                sk[k] = rstd[g] * gamma[base + k];
-                bk[k] = beta[base + k];
-            }
-            gn_apply(x + base, y + base, hw, c, nk, mk, lk, sk, bk, act);
         }
     }
 }

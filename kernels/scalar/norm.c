@@ -72,6 +72,38 @@ static void gn_sums(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t n
     }
 }
 
+void ifk_group_norm_moments(int64_t n, double count, float eps, const double *mean,
+                            const double *sq, float *mhi, float *mlo, float *rstd)
+{
+    for (int64_t g = 0; g < n; g++) {
+        mhi[g] = (float)mean[g];
+        mlo[g] = (float)(mean[g] - (double)mhi[g]);
+        rstd[g] = (float)(1.0 / sqrt(sq[g] / count + (double)eps));
+    }
+}
+
+void ifk_group_norm_sums(const float *x, int64_t hw, int64_t c, int groups, const double *mean,
+                         double *sums)
+{
+    gn_sums(x, hw, c, 0, c, c / groups, 0, mean, sums);
+}
+
+void ifk_group_norm_apply(const float *x, int64_t hw, int64_t c, int groups, const float *mhi,
+                          const float *mlo, const float *rstd, const float *gamma,
+                          const float *beta, int act, float *y)
+{
+    const int64_t cg = c / groups;
+    for (int64_t p = 0; p < hw; p++) {
+        const float *xp = x + (size_t)p * c;
+        float *yp = y + (size_t)p * c;
+        for (int64_t k = 0; k < c; k++) {
+            const int64_t g = k / cg;
+            yp[k] = ((xp[k] - mhi[g]) - mlo[g]) * (rstd[g] * gamma[k]) + beta[k];
+        }
+        ifk__act_inplace(yp, c, act);
+    }
+}
+
 void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
                     const float *beta, float eps, int act, float *y)
 {
@@ -89,11 +121,7 @@ void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, const flo
         gn_sums(x, hw, c, c0, n, cg, g0, NULL, gmean);
         for (int64_t g = 0; g < gn; g++) gmean[g] /= count;
         gn_sums(x, hw, c, c0, n, cg, g0, gmean, gvar);
-        for (int64_t g = 0; g < gn; g++) {
-            mhi[g] = (float)gmean[g];
-            mlo[g] = (float)(gmean[g] - (double)mhi[g]);
-            rstd[g] = (float)(1.0 / sqrt(gvar[g] / count + (double)eps));
-        }
+        ifk_group_norm_moments(gn, count, eps, gmean, gvar, mhi, mlo, rstd);
         /* Apply, channel sub-blocks of GN_CH with scale and shift hoisted. */
         for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
             const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;

@@ -135,7 +135,7 @@ void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y)
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double. */
-static double sum_d(const float *x, int64_t n)
+double ifk__sum_d_avx2(const float *x, int64_t n)
 {
     __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
     int64_t i = 0;
@@ -150,7 +150,7 @@ static double sum_d(const float *x, int64_t n)
 }
 
 /* Sum of (x - mean)^2 over n floats, in double. */
-static double sumsq_d(const float *x, int64_t n, double mean)
+double ifk__sumsq_d_avx2(const float *x, int64_t n, double mean)
 {
     const __m256d mv = _mm256_set1_pd(mean);
     __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
@@ -176,8 +176,8 @@ void ifk__layer_norm_avx2(const float *x, int64_t rows, int64_t c, const float *
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * c;
         float *yr = y + (size_t)r * c;
-        const double mean = sum_d(xr, c) / (double)c;
-        const double q = sumsq_d(xr, c, mean);
+        const double mean = ifk__sum_d_avx2(xr, c) / (double)c;
+        const double q = ifk__sumsq_d_avx2(xr, c, mean);
         const float rstd = (float)(1.0 / sqrt(q / (double)c + (double)eps));
         const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
         const __m256 vr = _mm256_set1_ps(rstd), vh = _mm256_set1_ps(mhi), vl = _mm256_set1_ps(mlo);
@@ -191,12 +191,10 @@ void ifk__layer_norm_avx2(const float *x, int64_t rows, int64_t c, const float *
     }
 }
 
-enum { GN_CH = 256 };
-
 /* Per-channel double sums over hw pixels of channels [c0, c0+nk) of x, or
  * of (x - mk)^2 when mk, added into cs[0..nk). */
-static void gn_channel_sums(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                            const double *mk, double *cs)
+void ifk__gn_channel_sums_avx2(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                               const double *mk, double *cs)
 {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c + c0;
@@ -216,97 +214,28 @@ static void gn_channel_sums(const float *x, int64_t hw, int64_t c, int64_t c0, i
     }
 }
 
-void ifk__group_norm_avx2(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
-                          const float *beta, float eps, int act, float *y)
+/* y[p][k] = act(((x[p][k] - mk[k]) - lk[k]) * sk[k] + bk[k]), hw pixels of nk
+ * channels (rows c apart). */
+void ifk__gn_apply_avx2(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
+                        const float *lk, const float *sk, const float *bk, int act)
 {
-    const int64_t cg = c / groups;
-    const double count = (double)hw * (double)cg;
-    if (groups == 1) {
-        /* One group: whole-map sums, streaming. */
-        const int64_t n = hw * c;
-        const double mean = sum_d(x, n) / count;
-        const double var = sumsq_d(x, n, mean) / count;
-        const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
-        const float rstd = (float)(1.0 / sqrt(var + (double)eps));
-        for (int64_t k0 = 0; k0 < c; k0 += GN_CH) {
-            const int64_t nk = c - k0 < GN_CH ? c - k0 : GN_CH;
-            float sk[GN_CH];
-            for (int64_t k = 0; k < nk; k++) sk[k] = rstd * gamma[k0 + k];
-            const __m256 vh = _mm256_set1_ps(mhi), vl = _mm256_set1_ps(mlo);
-            for (int64_t p = 0; p < hw; p++) {
-                const float *xp = x + (size_t)p * c + k0;
-                float *yp = y + (size_t)p * c + k0;
-                int64_t k = 0;
-                for (; k + 8 <= nk; k += 8) {
-                    const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + k), vh), vl);
-                    const __m256 v = _mm256_add_ps(_mm256_mul_ps(t, _mm256_loadu_ps(sk + k)),
-                                                   _mm256_loadu_ps(beta + k0 + k));
-                    _mm256_storeu_ps(yp + k, ifk_act8(v, act));
-                }
-                for (; k < nk; k++) {
-                    float v = ((xp[k] - mhi) - mlo) * sk[k] + beta[k0 + k];
-                    ifk__act_inplace(&v, 1, act);
-                    yp[k] = v;
-                }
-            }
+    for (int64_t p = 0; p < hw; p++) {
+        const float *xp = x + (size_t)p * c;
+        float *yp = y + (size_t)p * c;
+        int64_t k = 0;
+        for (; k + 8 <= nk; k += 8) {
+            const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + k), _mm256_loadu_ps(mk + k)),
+                                           _mm256_loadu_ps(lk + k));
+            const __m256 v = _mm256_add_ps(_mm256_mul_ps(t, _mm256_loadu_ps(sk + k)), _mm256_loadu_ps(bk + k));
+            _mm256_storeu_ps(yp + k, ifk_act8(v, act));
         }
-        return;
-    }
-    int64_t gpc = GN_CH / cg; /* groups per chunk */
-    if (gpc < 1) gpc = 1;
-    for (int64_t g0 = 0; g0 < groups; g0 += gpc) {
-        const int64_t gn = groups - g0 < gpc ? groups - g0 : gpc;
-        const int64_t c0 = g0 * cg, n = gn * cg;
-        double gmean[GN_CH], gvar[GN_CH];
-        float mhi[GN_CH], mlo[GN_CH], rstd[GN_CH];
-        for (int64_t g = 0; g < gn; g++) gmean[g] = gvar[g] = 0.0;
-        /* Pass 1: means; pass 2: variances; channel sub-blocks of GN_CH. */
-        for (int pass = 0; pass < 2; pass++) {
-            for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
-                const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
-                double cs[GN_CH], mk[GN_CH];
-                for (int64_t k = 0; k < nk; k++) {
-                    cs[k] = 0.0;
-                    mk[k] = gmean[(k0 + k) / cg];
-                }
-                gn_channel_sums(x, hw, c, c0 + k0, nk, pass ? mk : NULL, cs);
-                for (int64_t k = 0; k < nk; k++) (pass ? gvar : gmean)[(k0 + k) / cg] += cs[k];
-            }
-            if (!pass)
-                for (int64_t g = 0; g < gn; g++) gmean[g] /= count;
-        }
-        for (int64_t g = 0; g < gn; g++) {
-            mhi[g] = (float)gmean[g];
-            mlo[g] = (float)(gmean[g] - (double)mhi[g]);
-            rstd[g] = (float)(1.0 / sqrt(gvar[g] / count + (double)eps));
-        }
-        for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
-            const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
-            const int64_t base = c0 + k0;
-            float mk[GN_CH], lk[GN_CH], sk[GN_CH];
-            for (int64_t k = 0; k < nk; k++) {
-                const int64_t g = (k0 + k) / cg;
-                mk[k] = mhi[g];
-                lk[k] = mlo[g];
-                sk[k] = rstd[g] * gamma[base + k];
-            }
-            for (int64_t p = 0; p < hw; p++) {
-                const float *xp = x + (size_t)p * c + base;
-                float *yp = y + (size_t)p * c + base;
-                int64_t k = 0;
-                for (; k + 8 <= nk; k += 8) {
-                    const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + k), _mm256_loadu_ps(mk + k)),
-                                                   _mm256_loadu_ps(lk + k));
-                    const __m256 v = _mm256_add_ps(_mm256_mul_ps(t, _mm256_loadu_ps(sk + k)),
-                                                   _mm256_loadu_ps(beta + base + k));
-                    _mm256_storeu_ps(yp + k, ifk_act8(v, act));
-                }
-                for (; k < nk; k++) {
-                    float v = ((xp[k] - mk[k]) - lk[k]) * sk[k] + beta[base + k];
-                    ifk__act_inplace(&v, 1, act);
-                    yp[k] = v;
-                }
-            }
+        if (k < nk) {
+            const __m256i m = ifk_mask8((int)(nk - k));
+            const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(xp + k, m), _mm256_maskload_ps(mk + k, m)),
+                                           _mm256_maskload_ps(lk + k, m));
+            const __m256 v = _mm256_add_ps(_mm256_mul_ps(t, _mm256_maskload_ps(sk + k, m)),
+                                           _mm256_maskload_ps(bk + k, m));
+            _mm256_maskstore_ps(yp + k, m, ifk_act8(v, act));
         }
     }
 }

@@ -13,8 +13,12 @@ void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt,
                       const float *bias, float *y);
 void ifk__layer_norm_avx2(const float *x, int64_t rows, int64_t c, const float *gamma,
                           const float *beta, float eps, float *y);
-void ifk__group_norm_avx2(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
-                          const float *beta, float eps, int act, float *y);
+double ifk__sum_d_avx2(const float *x, int64_t n);
+double ifk__sumsq_d_avx2(const float *x, int64_t n, double mean);
+void ifk__gn_channel_sums_avx2(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                               const double *mk, double *cs);
+void ifk__gn_apply_avx2(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
+                        const float *lk, const float *sk, const float *bk, int act);
 void ifk__activation_avx2(const float *x, int64_t n, int act, float *y);
 void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y);
 void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, int oh, int ow,
