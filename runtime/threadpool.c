@@ -1,27 +1,71 @@
-/* threadpool.c -- see threadpool.h. Workers sleep on a condition variable
- * between loops; a loop is published by bumping a generation counter, and
- * tasks are claimed with an atomic counter so uneven tasks balance. */
+/* threadpool.c -- see threadpool.h. A loop is published by bumping a
+ * generation counter; tasks are claimed with an atomic counter so uneven
+ * tasks balance. Between loops a worker first spins on the counter for a
+ * short while (SPIN_US) and only then sleeps on a condition variable: the
+ * ops of a click come every few tens of microseconds, and a futex wake-up
+ * costs about as much as many of them take. The caller waits for the last
+ * worker the same way. */
 #include "threadpool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "runtime.h"
+
+enum { SPIN_US = 200 };
 
 struct rt_pool {
     int n;                 /* threads including the caller */
     pthread_t *workers;    /* n - 1 */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    unsigned long generation;
-    int stop;
-    int busy;              /* workers still in the current loop */
-    /* the current loop */
+    atomic_ulong generation;
+    atomic_int stop;
+    atomic_int busy;       /* workers still in the current loop */
+    /* the current loop, written before generation is bumped */
     rt_task_fn fn;
     void *ctx;
     int n_tasks;
     atomic_int next;
 };
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static double now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+/* Spins until done(p, arg) or SPIN_US pass; returns done(p, arg). */
+static int spin_until(rt_pool *p, int (*done)(rt_pool *, unsigned long), unsigned long arg) {
+    double t0 = 0;
+    for (unsigned i = 0;; i++) {
+        if (done(p, arg)) return 1;
+        if ((i & 63) == 63) {
+            const double t = now_us();
+            if (t0 == 0) t0 = t;
+            else if (t - t0 > SPIN_US) return 0;
+        }
+        cpu_relax();
+    }
+}
+
+static int new_loop(rt_pool *p, unsigned long seen) {
+    return atomic_load_explicit(&p->generation, memory_order_acquire) != seen || atomic_load(&p->stop);
+}
+
+static int all_done(rt_pool *p, unsigned long unused) {
+    (void)unused;
+    return atomic_load_explicit(&p->busy, memory_order_acquire) == 0;
+}
 
 typedef struct {
     rt_pool *p;
@@ -41,17 +85,21 @@ static void *worker(void *arg) {
     int slot = ((worker_arg *)arg)->slot;
     rt_free(arg);
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
-        if (p->stop) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        if (!spin_until(p, new_loop, seen)) {
+            pthread_mutex_lock(&p->mu);
+            while (!new_loop(p, seen)) pthread_cond_wait(&p->wake, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
         drain(p, slot);
-        pthread_mutex_lock(&p->mu);
-        if (--p->busy == 0) pthread_cond_signal(&p->done);
+        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu); /* the caller may be asleep on `done` */
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -90,7 +138,7 @@ rt_pool *rt_pool_new(int n_threads) {
 void rt_pool_free(rt_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i + 1 < p->n; i++) pthread_join(p->workers[i], NULL);
@@ -114,12 +162,14 @@ void rt_pool_run(rt_pool *p, int n_tasks, rt_task_fn fn, void *ctx) {
     p->ctx = ctx;
     p->n_tasks = n_tasks;
     atomic_store(&p->next, 0);
-    p->busy = p->n - 1;
-    p->generation++;
+    atomic_store(&p->busy, p->n - 1);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     drain(p, 0);
-    pthread_mutex_lock(&p->mu);
-    while (p->busy > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    if (!spin_until(p, all_done, 0)) {
+        pthread_mutex_lock(&p->mu);
+        while (!all_done(p, 0)) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
