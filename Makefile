@@ -92,11 +92,12 @@ GOLDEN_COPY := tests/data/golden
 $(MODELS)/tiny_vit.decoder.ifg: $(GOLDEN_COPY)/tiny_vit/model.pth $(wildcard converter/*.py converter/*/*.py)
 	@mkdir -p $(MODELS)
 	$(PYTHON) -m converter $< -o $(MODELS) --name tiny_vit
-# The bundled default model of the CLI: for now the same random-weight test
-# checkpoint (masks are meaningless), until a trained one is bundled.
-$(MODELS)/default.decoder.ifg: $(GOLDEN_COPY)/tiny_vit/model.pth $(wildcard converter/*.py converter/*/*.py)
+# The bundled default model of the CLI: the demo model trained here
+# (models/README.md), committed as converted graph files.
+$(MODELS)/default.decoder.ifg: models/demo.encoder.ifg models/demo.decoder.ifg
 	@mkdir -p $(MODELS)
-	$(PYTHON) -m converter $< -o $(MODELS) --name default
+	cp models/demo.encoder.ifg $(MODELS)/default.encoder.ifg
+	cp models/demo.decoder.ifg $(MODELS)/default.decoder.ifg
 default-model: $(MODELS)/default.decoder.ifg
 models: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
 UNIT_TESTS := $(filter-out $(BUILD)/test_runtime,$(TEST_BIN))

@@ -114,10 +114,10 @@ def test_help_exits_0(args):
     assert r.stdout.startswith("usage: interformer") and r.stderr == ""
 
 
-def test_help_names_default_model_and_says_it_is_synthetic():
+def test_help_names_default_model_and_what_it_is():
     out = ok(run("--help")).stdout
     assert DEFAULT in out and "IF_MODEL" in out
-    assert "random" in out and "meaningless" in out
+    assert "demo" in out and "models/README.md" in out
 
 
 def test_version():
@@ -216,11 +216,13 @@ def test_encode_f16(tmp_path, features):
 
 
 def test_default_model_compiled_in_and_from_env(tmp_path):
-    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    a, b, c = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "c.png"
     r = ok(run("segment", IMAGE, "--click", "68,78,+", "-o", a))
-    assert "placeholder model" in r.stdout
-    ok(run("segment", IMAGE, "--click", "68,78,+", "-o", b, env={"IF_MODEL": TINY}))
-    assert (read_png(a) == read_png(b)).all()   # the same checkpoint
+    assert "placeholder model" not in r.stdout           # the bundled demo model
+    r = ok(run("segment", IMAGE, "--click", "68,78,+", "-o", b, env={"IF_MODEL": TINY}))
+    assert "placeholder model" in r.stdout               # $IF_MODEL wins
+    ok(run("segment", IMAGE, "--click", "68,78,+", "-o", c, "--model", TINY))
+    assert (read_png(b) == read_png(c)).all()
     ok(run("encode", IMAGE, "-o", tmp_path / "f.iff"))
 
 
@@ -269,9 +271,16 @@ def test_readme_command(tmp_path):
     w, h, _, _ = png_header(image)
     assert png_header(tmp_path / mask) == (w, h, 8, 0)
     assert png_header(tmp_path / overlay) == (w, h, 8, 2)
-    assert f"{w}x{h}, {len(clicks)} clicks" in r.stdout and "placeholder model" in r.stdout
+    assert f"{w}x{h}, {len(clicks)} clicks" in r.stdout and "placeholder model" not in r.stdout
     m = read_png(tmp_path / mask)
     assert set(np.unique(m)) <= {0, 255}
+    # The bundled demo model follows the clicked object: the README's clicks
+    # are on the orange disk (examples/data/make_shapes.py: centre (100, 120),
+    # radius 62; the negative click is on the blue square).
+    yy, xx = np.mgrid[:h, :w]
+    disk = (xx - 100) ** 2 + (yy - 120) ** 2 <= 62 ** 2
+    pred = m == 255
+    assert (pred & disk).sum() / (pred | disk).sum() > 0.9
     assert summary_pixels(r.stdout) == int((m == 255).sum())
     ov = read_png(tmp_path / overlay)
     # The clicks are dots: green for +, red for -.

@@ -1,13 +1,14 @@
 """`interformer eval` (examples/eval.c): the click-simulation benchmark, run
 as a user would on small synthetic datasets written here in each layout.
 
-The bundled default model has random weights, so the numbers mean nothing:
-these tests check the protocol's mechanics -- the clicks are the ones
+The synthetic runs use the tests' tiny random-weight model (build/models/
+tiny_vit), so their numbers mean nothing: they check the protocol's mechanics -- the clicks are the ones
 if_next_click places on the masks the model really predicted (replayed with
 `interformer segment`), the IoU leaves out the ignore band, NoC / failures /
 mIoU follow from the per-click IoU, the three reports agree -- and the error
-cases. A smoke run on the real GrabCut set runs when ../shared/data/GrabCut is
-there. $IF_BUILD names the build directory (default build/).
+cases. On the real GrabCut set (when ../shared/data/GrabCut is there) the
+bundled demo model must do what models/README.md says it does.
+$IF_BUILD names the build directory (default build/).
 """
 
 import csv
@@ -28,6 +29,7 @@ from pngread import read_png
 BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
 CLI = os.path.join(BUILD, "interformer")
 DEFAULT = os.path.join(ROOT, "build", "models", "default")
+TINY = os.path.join(ROOT, "build", "models", "tiny_vit")
 LIB = os.path.join(ROOT, "build", "libinterformer.so")
 GRABCUT = os.path.join(os.path.dirname(ROOT), "shared", "data", "GrabCut")
 K = 6  # --max-clicks of the synthetic runs
@@ -35,14 +37,15 @@ K = 6  # --max-clicks of the synthetic runs
 
 @pytest.fixture(scope="module", autouse=True)
 def built():
-    for p in (CLI, DEFAULT + ".encoder.ifg", DEFAULT + ".decoder.ifg"):
+    for p in (CLI, DEFAULT + ".encoder.ifg", DEFAULT + ".decoder.ifg", TINY + ".decoder.ifg"):
         if not os.path.isfile(p):
             pytest.skip(f"{os.path.relpath(p, ROOT)} is not built: run `make "
                         f"{os.path.relpath(CLI, ROOT)} models` (or `make test-py`) first")
 
 
-def run(*args, cwd=None):
-    e = {k: v for k, v in os.environ.items() if k != "IF_MODEL"}
+def run(*args, cwd=None, model=TINY):
+    """The CLI with IF_MODEL = model (the tiny test model unless said)."""
+    e = dict(os.environ, IF_MODEL=str(model))
     return subprocess.run([CLI, *map(str, args)], env=e, cwd=cwd, capture_output=True,
                           text=True, timeout=600)
 
@@ -470,15 +473,22 @@ def test_missing_model(tmp_path):
 
 # ------------------------------------------------------ the real GrabCut
 
-def test_grabcut_smoke(tmp_path):
+def test_demo_model_on_grabcut(tmp_path):
+    """The bundled demo model on all of GrabCut, the papers' protocol: the figures
+    models/README.md reports (NoC@90 17.12, mIoU@20 0.836), with a little slack for
+    another instruction set's rounding. (The project's bar for a demo model is
+    NoC@90 below 10; this one does not reach it, and the README says so.)"""
     if not os.path.isdir(os.path.join(GRABCUT, "data_GT")):
         pytest.skip(f"{GRABCUT} not found (the shared datasets are not in the project)")
     j = tmp_path / "g.json"
-    r = ok(run("eval", GRABCUT, "--limit", "2", "--out", j))
+    r = ok(run("eval", GRABCUT, "--out", j, "--threads", "2", "-q", model=DEFAULT))
     js = json.load(open(j))
-    assert js["instances_found"] == 50 and js["instances_evaluated"] == 2
+    assert js["instances_found"] == js["instances_evaluated"] == 50
     assert js["max_clicks"] == 20 and len(js["miou"]) == 20
     assert "GrabCut" in js["layout"] and "NoC@90" in r.stdout
+    assert not js["model"]["placeholder"]
     for p in js["per_instance"]:
         assert 1 <= p["noc90"] <= 20 and len(p["iou"]) == 20
         assert p["width"] > 0 and p["height"] > 0 and p["mask"].endswith(".bmp")
+    assert js["noc85"] <= js["noc90"] <= 17.5, (js["noc85"], js["noc90"])
+    assert js["miou"][-1] > js["miou"][0] and js["miou"][-1] >= 0.82, js["miou"]
