@@ -492,3 +492,19 @@ def test_demo_model_on_grabcut(tmp_path):
         assert p["width"] > 0 and p["height"] > 0 and p["mask"].endswith(".bmp")
     assert js["noc85"] <= js["noc90"] <= 17.5, (js["noc85"], js["noc90"])
     assert js["miou"][-1] > js["miou"][0] and js["miou"][-1] >= 0.82, js["miou"]
+
+
+def test_grabcut_smoke(tmp_path):
+    """Two real GrabCut instances (JPEG images, BMP masks with the ignore band) on the
+    tiny test model: the reading and reporting path on real files."""
+    if not os.path.isdir(os.path.join(GRABCUT, "data_GT")):
+        pytest.skip(f"{GRABCUT} not found (the shared datasets are not in the project)")
+    j = tmp_path / "g.json"
+    r = ok(run("eval", GRABCUT, "--limit", "2", "--out", j))
+    js = json.load(open(j))
+    assert js["instances_found"] == 50 and js["instances_evaluated"] == 2
+    assert js["max_clicks"] == 20 and len(js["miou"]) == 20
+    assert "GrabCut" in js["layout"] and "NoC@90" in r.stdout
+    for p in js["per_instance"]:
+        assert 1 <= p["noc90"] <= 20 and len(p["iou"]) == 20
+        assert p["width"] > 0 and p["height"] > 0 and p["mask"].endswith(".bmp")
