@@ -11,38 +11,6 @@
 
 #include "kernels/scalar/scalar.h"
 
-/* One output index of a bilinear axis: y = l0*x[i0] + l1*x[i1]. */
-typedef struct {
-    int i0, i1;
-    float l0, l1;
-} lin_tap;
-
-/* PyTorch's upsample_bilinear2d (align_corners=False) source index and
- * weights (compute_source_index_and_lambda + guard_index_and_lambda):
- * scale = (float)in / out; src = max(scale * (dst + 0.5) - 0.5, 0) in float;
- * i0 = min((int)src, in-1); l1 = clamp(src - i0, 0, 1); i1 = i0 + (i0 < in-1).
- * Equal sizes copy. */
-static lin_tap lin_index(int dst, int in, int out, float scale)
-{
-    lin_tap t;
-    if (in == out) {
-        t.i0 = t.i1 = dst;
-        t.l0 = 1.0f;
-        t.l1 = 0.0f;
-        return t;
-    }
-    float src = scale * ((float)dst + 0.5f) - 0.5f;
-    if (src < 0.0f) src = 0.0f;
-    int i0 = (int)src;
-    if (i0 > in - 1) i0 = in - 1;
-    float l1 = src - (float)i0;
-    l1 = l1 < 0.0f ? 0.0f : l1 > 1.0f ? 1.0f : l1;
-    t.i0 = i0;
-    t.i1 = i0 + (i0 < in - 1);
-    t.l1 = l1;
-    t.l0 = 1.0f - l1;
-    return t;
-}
 
 void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                          int oy1)
@@ -54,11 +22,11 @@ void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, 
     }
     const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
     for (int oy = oy0; oy < oy1; oy++) {
-        const lin_tap ty = lin_index(oy, h, oh, sy);
+        const ifk__lin_tap ty = ifk__lin_index(oy, h, oh, sy);
         const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
         const float h0 = ty.l0, h1 = ty.l1;
         for (int ox = 0; ox < ow; ox++) {
-            const lin_tap tx = lin_index(ox, w, ow, sx);
+            const ifk__lin_tap tx = ifk__lin_index(ox, w, ow, sx);
             const float w0 = tx.l0, w1 = tx.l1;
             const float *restrict a = r0 + (size_t)tx.i0 * c, *restrict b = r0 + (size_t)tx.i1 * c;
             const float *restrict d = r1 + (size_t)tx.i0 * c, *restrict e = r1 + (size_t)tx.i1 * c;
@@ -79,11 +47,11 @@ void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int 
     }
     const float sy = (float)H / (float)h, sx = (float)W / (float)w;
     for (int oy = oy0; oy < oy1; oy++) {
-        const lin_tap ty = lin_index(oy, H, h, sy);
+        const ifk__lin_tap ty = ifk__lin_index(oy, H, h, sy);
         const uint8_t *l0 = labels + (size_t)ty.i0 * W, *l1 = labels + (size_t)ty.i1 * W;
         const float h0 = ty.l0, h1 = ty.l1;
         for (int ox = 0; ox < w; ox++) {
-            const lin_tap tx = lin_index(ox, W, w, sx);
+            const ifk__lin_tap tx = ifk__lin_index(ox, W, w, sx);
             const float w0 = tx.l0, w1 = tx.l1;
             const float *restrict a = table + (size_t)l0[tx.i0] * c;
             const float *restrict b = table + (size_t)l0[tx.i1] * c;

@@ -51,4 +51,38 @@ void ifk__gemm_nt(const float *x, size_t ldx, int64_t m, int64_t k, const float 
 void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
                   int64_t n, float *y, size_t ldy);
 
+/* One output index of a bilinear axis: y = l0*x[i0] + l1*x[i1] (shared by
+ * the reference and the vector resizes, so all compute the same taps). */
+typedef struct {
+    int i0, i1;
+    float l0, l1;
+} ifk__lin_tap;
+
+/* PyTorch's upsample_bilinear2d (align_corners=False) source index and
+ * weights (compute_source_index_and_lambda + guard_index_and_lambda):
+ * scale = (float)in / out; src = max(scale * (dst + 0.5) - 0.5, 0) in float;
+ * i0 = min((int)src, in-1); l1 = clamp(src - i0, 0, 1); i1 = i0 + (i0 < in-1).
+ * Equal sizes copy. */
+static inline ifk__lin_tap ifk__lin_index(int dst, int in, int out, float scale)
+{
+    ifk__lin_tap t;
+    if (in == out) {
+        t.i0 = t.i1 = dst;
+        t.l0 = 1.0f;
+        t.l1 = 0.0f;
+        return t;
+    }
+    float src = scale * ((float)dst + 0.5f) - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    int i0 = (int)src;
+    if (i0 > in - 1) i0 = in - 1;
+    float l1 = src - (float)i0;
+    l1 = l1 < 0.0f ? 0.0f : l1 > 1.0f ? 1.0f : l1;
+    t.i0 = i0;
+    t.i1 = i0 + (i0 < in - 1);
+    t.l1 = l1;
+    t.l0 = 1.0f - l1;
+    return t;
+}
+
 #endif

@@ -428,33 +428,6 @@ void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt,
 
 /* ------------------------------------------------------ bilinear resize */
 
-typedef struct {
-    int i0, i1;
-    float l0, l1;
-} lin_tap;
-
-/* As kernels/scalar/resize_pool.c (PyTorch's index rule). */
-static lin_tap lin_index(int dst, int in, int out, float scale)
-{
-    lin_tap t;
-    if (in == out) {
-        t.i0 = t.i1 = dst;
-        t.l0 = 1.0f;
-        t.l1 = 0.0f;
-        return t;
-    }
-    float src = scale * ((float)dst + 0.5f) - 0.5f;
-    if (src < 0.0f) src = 0.0f;
-    int i0 = (int)src;
-    if (i0 > in - 1) i0 = in - 1;
-    float l1 = src - (float)i0;
-    l1 = l1 < 0.0f ? 0.0f : l1 > 1.0f ? 1.0f : l1;
-    t.i0 = i0;
-    t.i1 = i0 + (i0 < in - 1);
-    t.l1 = l1;
-    t.l0 = 1.0f - l1;
-    return t;
-}
 
 /* Channels-wide vectors; few channels (< 8) go to the reference. Same
  * expression as the reference: h0*(w0*a + w1*b) + h1*(w0*d + w1*e). */
@@ -468,11 +441,11 @@ void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, in
     const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
     const __m256i tm = ifk_mask8(c % 8);
     for (int oy = oy0; oy < oy1; oy++) {
-        const lin_tap ty = lin_index(oy, h, oh, sy);
+        const ifk__lin_tap ty = ifk__lin_index(oy, h, oh, sy);
         const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
         const __m256 h0 = _mm256_set1_ps(ty.l0), h1 = _mm256_set1_ps(ty.l1);
         for (int ox = 0; ox < ow; ox++) {
-            const lin_tap tx = lin_index(ox, w, ow, sx);
+            const ifk__lin_tap tx = ifk__lin_index(ox, w, ow, sx);
             const __m256 w0 = _mm256_set1_ps(tx.l0), w1 = _mm256_set1_ps(tx.l1);
             const float *a = r0 + (size_t)tx.i0 * c, *b = r0 + (size_t)tx.i1 * c;
             const float *d = r1 + (size_t)tx.i0 * c, *e = r1 + (size_t)tx.i1 * c;
