@@ -36,27 +36,11 @@
 #include "kernels/scalar/scalar.h"
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
-
-/* Scratch carving: 64-byte aligned pieces. */
-static float *carve(char **cur, size_t floats)
-{
-    float *p = (float *)*cur;
-    *cur += round_up(floats * sizeof(float), 64);
-    return p;
-}
-static char *align64(void *p)
-{
-    const uintptr_t u = (uintptr_t)p;
-    return (char *)(u + ((64 - u % 64) % 64));
-}
-/* Bytes of a carved piece, and the alignment slack of the whole. */
-static size_t piece(size_t floats) { return round_up(floats * sizeof(float), 64); }
-enum { SLACK = 64 };
+enum { SLACK = IFK_SCRATCH_SLACK };
 
 /* Row stride of a packed A block: a multiple of 16 floats plus 16, so that
  * MR rows fall into different cache sets. */
-static size_t packed_lda(int64_t k) { return round_up((size_t)(k > 0 ? k : 1), 16) + 16; }
+static size_t packed_lda(int64_t k) { return ifk__round_up((size_t)(k > 0 ? k : 1), 16) + 16; }
 
 /* Whether MR rows lda floats apart crowd one L1 set (64 sets of 64-byte
  * lines, 8-12 ways): then A is copied before use. */
@@ -117,9 +101,9 @@ static void pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, 
 size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n)
 {
     const size_t kc = (size_t)(k < 1 ? 1 : min64(k, isa->kc));
-    const size_t nc = round_up((size_t)min64(n, isa->nc), (size_t)isa->nr);
-    const size_t mc = round_up((size_t)min64(m, isa->mc), (size_t)isa->mr);
-    return SLACK + piece(kc * nc) + piece(mc * packed_lda((int64_t)kc));
+    const size_t nc = ifk__round_up((size_t)min64(n, isa->nc), (size_t)isa->nr);
+    const size_t mc = ifk__round_up((size_t)min64(m, isa->mc), (size_t)isa->mr);
+    return SLACK + ifk__piece(kc * nc) + ifk__piece(mc * packed_lda((int64_t)kc));
 }
 
 void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
@@ -127,11 +111,11 @@ void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_
                const float *res, size_t ldr, float *y, size_t ldy, void *scratch)
 {
     const int MR = isa->mr, NR = isa->nr;
-    char *cur = align64(scratch);
+    char *cur = ifk__align64(scratch);
     const int64_t KC = isa->kc, NC = isa->nc, MC = isa->mc;
-    float *bp = carve(&cur, (size_t)(k < 1 ? 1 : min64(k, KC)) *
-                                round_up((size_t)min64(n, NC), (size_t)NR));
-    float *ap = carve(&cur, 0);
+    float *bp = ifk__carve(&cur, (size_t)(k < 1 ? 1 : min64(k, KC)) *
+                                ifk__round_up((size_t)min64(n, NC), (size_t)NR));
+    float *ap = ifk__carve(&cur, 0);
     const int pack_a = rows_conflict(ldx, MR);
 
     for (int64_t jc = 0; jc < n; jc += NC) {
@@ -207,10 +191,10 @@ size_t ifk__conv2d_scratch(const ifk_isa *isa, const ifk_conv_params *p)
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const size_t K = (size_t)p->kh * p->kw * p->cin;
-    size_t bytes = SLACK + piece(K * round_up((size_t)p->cout, (size_t)isa->nr));
+    size_t bytes = SLACK + ifk__piece(K * ifk__round_up((size_t)p->cout, (size_t)isa->nr));
     if (p->pl || p->pr) {
         const size_t nring = (size_t)(rows_per_block(p, wo) - 1) * p->sh + p->kh;
-        bytes += piece(nring * (size_t)(p->w + p->pl + p->pr) * p->cin);
+        bytes += ifk__piece(nring * (size_t)(p->w + p->pl + p->pr) * p->cin);
     }
     return bytes;
 }
@@ -283,9 +267,9 @@ void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, c
     const int padded = p->pl || p->pr, R = rows_per_block(p, wo);
     const int nring = (R - 1) * p->sh + kh;
     const size_t wp = (size_t)(p->w + p->pl + p->pr) * cin; /* floats of a padded row */
-    char *cur = align64(scratch);
-    float *bp = carve(&cur, K * round_up((size_t)cout, (size_t)NR));
-    float *ring = padded ? carve(&cur, (size_t)nring * wp) : NULL;
+    char *cur = ifk__align64(scratch);
+    float *bp = ifk__carve(&cur, K * ifk__round_up((size_t)cout, (size_t)NR));
+    float *ring = padded ? ifk__carve(&cur, (size_t)nring * wp) : NULL;
     int tag[RING_MAX];
     for (int i = 0; i < nring && i < RING_MAX; i++) tag[i] = -1;
     ifk__pack_b(wt, K, cout, 0, (int64_t)K, NR, bp);
@@ -354,8 +338,8 @@ size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, 
 {
     (void)h;
     (void)w;
-    const size_t npad = round_up((size_t)cout, (size_t)isa->nr);
-    return SLACK + piece((size_t)kh * kw * npad * cin) + piece((size_t)isa->mr * packed_lda(cin));
+    const size_t npad = ifk__round_up((size_t)cout, (size_t)isa->nr);
+    return SLACK + ifk__piece((size_t)kh * kw * npad * cin) + ifk__piece((size_t)isa->mr * packed_lda(cin));
 }
 
 void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int cin,
@@ -363,11 +347,11 @@ void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int
                            float *y, void *scratch)
 {
     const int MR = isa->mr, NR = isa->nr, taps = kh * kw;
-    const size_t npad = round_up((size_t)cout, (size_t)NR), ow = (size_t)w * kw;
+    const size_t npad = ifk__round_up((size_t)cout, (size_t)NR), ow = (size_t)w * kw;
     const size_t lda = packed_lda(cin);
-    char *cur = align64(scratch);
-    float *bp = carve(&cur, (size_t)taps * npad * cin);
-    float *ap = carve(&cur, (size_t)MR * lda);
+    char *cur = ifk__align64(scratch);
+    float *bp = ifk__carve(&cur, (size_t)taps * npad * cin);
+    float *ap = ifk__carve(&cur, (size_t)MR * lda);
     for (int t = 0; t < taps; t++)
         ifk__pack_b(wt + (size_t)t * cout * cin, (size_t)cin, cout, 0, cin, NR,
                     bp + (size_t)t * npad * cin);
@@ -400,7 +384,7 @@ enum { QT = 8 }; /* query tiles (of MR queries) per block */
 /* Score tile row stride: keys rounded up to NR, plus 16 floats (sets). */
 static size_t tile_ld(const ifk_isa *isa, int64_t keys)
 {
-    return round_up((size_t)keys, (size_t)isa->nr) + 16;
+    return ifk__round_up((size_t)keys, (size_t)isa->nr) + 16;
 }
 
 /* The relative position bias of VIT_ATTENTION (NULL for ATTENTION). Bias
@@ -469,10 +453,10 @@ static void attend(const ifk_isa *isa, const float *q, size_t ldq, int nq, int d
 size_t ifk__attention_scratch(const ifk_isa *isa, int64_t m, int c, int heads)
 {
     const int d = c / heads;
-    const size_t mpad = round_up((size_t)m, (size_t)isa->nr);
-    const size_t dpad = round_up((size_t)d, (size_t)isa->nr);
-    return SLACK + piece((size_t)d * mpad) + piece((size_t)m * dpad) +
-           piece((size_t)QT * isa->mr * tile_ld(isa, m));
+    const size_t mpad = ifk__round_up((size_t)m, (size_t)isa->nr);
+    const size_t dpad = ifk__round_up((size_t)d, (size_t)isa->nr);
+    return SLACK + ifk__piece((size_t)d * mpad) + ifk__piece((size_t)m * dpad) +
+           ifk__piece((size_t)QT * isa->mr * tile_ld(isa, m));
 }
 
 void ifk__attention(const ifk_isa *isa, const float *q, int64_t nq, const float *kv, int64_t m,
@@ -480,10 +464,10 @@ void ifk__attention(const ifk_isa *isa, const float *q, int64_t nq, const float 
 {
     const int NR = isa->nr, d = c / heads, QB = QT * isa->mr;
     const size_t ldkv = (size_t)2 * c, lds = tile_ld(isa, m);
-    char *cur = align64(scratch);
-    float *kp = carve(&cur, (size_t)d * round_up((size_t)m, (size_t)NR));
-    float *vp = carve(&cur, (size_t)m * round_up((size_t)d, (size_t)NR));
-    float *s = carve(&cur, (size_t)QB * lds);
+    char *cur = ifk__align64(scratch);
+    float *kp = ifk__carve(&cur, (size_t)d * ifk__round_up((size_t)m, (size_t)NR));
+    float *vp = ifk__carve(&cur, (size_t)m * ifk__round_up((size_t)d, (size_t)NR));
+    float *s = ifk__carve(&cur, (size_t)QB * lds);
     if (m <= 0) return;
     for (int hd = 0; hd < heads; hd++) {
         const float *k = kv + (size_t)hd * d, *v = kv + c + (size_t)hd * d;
@@ -500,8 +484,8 @@ size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int h
 {
     const int64_t n = 1 + (int64_t)h * w;
     const size_t R = (size_t)(2 * gh - 1) * (2 * gw - 1) + 3;
-    return ifk__attention_scratch(isa, n, c, heads) + piece(tile_ld(isa, n)) + piece(R) +
-           piece((size_t)h * w);
+    return ifk__attention_scratch(isa, n, c, heads) + ifk__piece(tile_ld(isa, n)) + ifk__piece(R) +
+           ifk__piece((size_t)h * w);
 }
 
 void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int c, int heads,
@@ -514,13 +498,13 @@ void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int 
     if (q0 < 0) q0 = 0;
     if (q1 > n) q1 = n;
     if (q0 >= q1) return;
-    char *cur = align64(scratch);
-    float *kp = carve(&cur, (size_t)d * round_up((size_t)n, (size_t)NR));
-    float *vp = carve(&cur, (size_t)n * round_up((size_t)d, (size_t)NR));
-    float *s = carve(&cur, (size_t)QB * lds);
-    float *brow = carve(&cur, lds);
-    float *tbh = carve(&cur, (size_t)R);
-    int32_t *code = (int32_t *)carve(&cur, (size_t)cells);
+    char *cur = ifk__align64(scratch);
+    float *kp = ifk__carve(&cur, (size_t)d * ifk__round_up((size_t)n, (size_t)NR));
+    float *vp = ifk__carve(&cur, (size_t)n * ifk__round_up((size_t)d, (size_t)NR));
+    float *s = ifk__carve(&cur, (size_t)QB * lds);
+    float *brow = ifk__carve(&cur, lds);
+    float *tbh = ifk__carve(&cur, (size_t)R);
+    int32_t *code = (int32_t *)ifk__carve(&cur, (size_t)cells);
 
     const int flat = cells == gh * gw;
     for (int i = 0; i < h; i++) {

@@ -105,6 +105,24 @@ typedef struct ifk_isa {
 
 enum { IFK_DW_MAX_TAPS = 64 };
 
+/* Scratch carving, shared by the drivers: 64-byte aligned pieces of a
+ * scratch buffer that is itself aligned up first (IFK_SCRATCH_SLACK bytes). */
+enum { IFK_SCRATCH_SLACK = 64 };
+static inline size_t ifk__round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+/* Bytes of a carved piece of `floats` floats. */
+static inline size_t ifk__piece(size_t floats) { return ifk__round_up(floats * sizeof(float), 64); }
+static inline char *ifk__align64(void *p)
+{
+    const uintptr_t u = (uintptr_t)p;
+    return (char *)(u + ((64 - u % 64) % 64));
+}
+static inline float *ifk__carve(char **cur, size_t floats)
+{
+    float *p = (float *)*cur;
+    *cur += ifk__piece(floats);
+    return p;
+}
+
 /* ------------------------------------------------------------ drivers */
 
 /* Packs rows [0, n) x columns [k0, k0 + kc) of w (n x k, rows ldw apart,

@@ -46,9 +46,6 @@
 #define WT_OUT ifk__wino_out_c
 #include "kernels/winograd_tx.h"
 
-static size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
-static size_t piece(size_t floats) { return round_up(floats * sizeof(float), 64); }
-
 enum { T = 6, T2 = 36, V_BUDGET = 1024 * 1024, TB_MAX = 256, WINO_MIN_PIXELS = 2048 };
 
 /* Worth it on maps of many tiles. On small ones (the PSP bottleneck's
@@ -75,8 +72,8 @@ static int tiles_per_block(const ifk_isa *isa, int cin)
 size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p)
 {
     const size_t tb = (size_t)tiles_per_block(isa, p->cin);
-    return 64 + piece(T2 * (size_t)p->cin * round_up((size_t)p->cout, (size_t)isa->nr)) +
-           piece(T2 * tb * p->cin) + piece(T2 * tb * p->cout) + piece((size_t)p->cin);
+    return IFK_SCRATCH_SLACK + ifk__piece(T2 * (size_t)p->cin * ifk__round_up((size_t)p->cout, (size_t)isa->nr)) +
+           ifk__piece(T2 * tb * p->cin) + ifk__piece(T2 * tb * p->cout) + ifk__piece((size_t)p->cin);
 }
 
 /* G applied to three values (a column of a 3x3 kernel, or a row of G g),
@@ -100,7 +97,7 @@ static void g_rows(double g0, double g1, double g2, double t[][3], int s)
  * sequentially (the 9 taps are the strided reads). */
 static void transform_weights(const float *wt, int cin, int cout, int nr, void *out)
 {
-    const size_t per_e = round_up((size_t)cout, (size_t)nr) * cin;
+    const size_t per_e = ifk__round_up((size_t)cout, (size_t)nr) * cin;
     float *up = out;
     for (int j0 = 0; j0 < cout; j0 += nr) {
         float *panel = up + (size_t)j0 * cin;  /* (j0 / nr) * cin * nr */
@@ -130,7 +127,7 @@ static void transform_weights(const float *wt, int cin, int cout, int nr, void *
 
 size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p)
 {
-    return T2 * round_up((size_t)p->cout, (size_t)isa->nr) * p->cin * sizeof(float);
+    return T2 * ifk__round_up((size_t)p->cout, (size_t)isa->nr) * p->cin * sizeof(float);
 }
 
 void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep)
@@ -148,21 +145,19 @@ void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_pa
     if (oy0 >= oy1) return;
     const int cin = p->cin, cout = p->cout, MR = isa->mr, NR = isa->nr, KC = isa->kc;
     const int TB = tiles_per_block(isa, cin);
-    const size_t per_e = round_up((size_t)cout, (size_t)NR) * cin;
+    const size_t per_e = ifk__round_up((size_t)cout, (size_t)NR) * cin;
 
     /* Scratch: V, M, a zero pixel, and U unless prepared. */
-    char *cur = (char *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    float *v = (float *)cur;
-    cur += piece(T2 * (size_t)TB * cin);
-    float *mm = (float *)cur;
-    cur += piece(T2 * (size_t)TB * cout);
-    float *zero = (float *)cur;
-    cur += piece((size_t)cin);
+    char *cur = ifk__align64(scratch);
+    float *v = ifk__carve(&cur, T2 * (size_t)TB * cin);
+    float *mm = ifk__carve(&cur, T2 * (size_t)TB * cout);
+    float *zero = ifk__carve(&cur, (size_t)cin);
     memset(zero, 0, (size_t)cin * sizeof *zero);
     const float *up = prep;
     if (!up) {
-        transform_weights(wt, cin, cout, NR, (float *)cur);
-        up = (const float *)cur;
+        float *u = ifk__carve(&cur, T2 * per_e);
+        transform_weights(wt, cin, cout, NR, u);
+        up = u;
     }
 
     const int tcols = (wo + 3) / 4, trows = (oy1 - oy0 + 3) / 4;
