@@ -133,14 +133,21 @@ class Augmenter:
     """Makes (rgb uint8 (S, S, 3), mask bool (S, S)) training samples.
 
     scale_range is relative to the scale at which the image's longer side
-    equals the crop size; min_area is the least object fraction of a crop.
+    equals the crop size. object_scale, when given, replaces it with a range
+    for the object's own longer side as a fraction of the crop (drawn
+    log-uniformly), for pasted objects too: benchmark objects such as
+    GrabCut's fill most of the view, and a model that has only seen small
+    objects answers a first click with a small blob. min_area is the least
+    object fraction of a crop.
     """
 
-    def __init__(self, pairs, scale_range=(0.7, 1.8), paste_prob=0.4, min_area=0.01):
+    def __init__(self, pairs, scale_range=(0.7, 1.8), paste_prob=0.4, min_area=0.01,
+                 object_scale=None):
         self.pairs = pairs
         self.scale_range = scale_range
         self.paste_prob = paste_prob
         self.min_area = min_area
+        self.object_scale = object_scale
 
     def sample(self, size, rng):
         for _ in range(20):
@@ -155,14 +162,21 @@ class Augmenter:
             img, mask = img[:, ::-1], mask[:, ::-1]
         return _jitter(np.ascontiguousarray(img), rng), np.ascontiguousarray(mask)
 
-    def _scaled(self, idx, size, rng):
+    def _object_side(self, size, rng):
+        """The longer side an object is scaled to (object_scale only)."""
+        return size * np.exp(rng.uniform(*np.log(self.object_scale)))
+
+    def _scaled(self, idx, size, rng, by_object=False):
         _, img, mask = self.pairs[idx]
-        base = size / max(mask.shape)
-        s = base * np.exp(rng.uniform(*np.log(self.scale_range)))
+        if by_object and self.object_scale is not None:
+            y0, y1, x0, x1 = _bbox(mask)
+            s = self._object_side(size, rng) / max(y1 - y0, x1 - x0)
+        else:
+            s = size / max(mask.shape) * np.exp(rng.uniform(*np.log(self.scale_range)))
         return _resize(img, mask, s)
 
     def _plain(self, size, rng):
-        img, mask = self._scaled(int(rng.integers(len(self.pairs))), size, rng)
+        img, mask = self._scaled(int(rng.integers(len(self.pairs))), size, rng, by_object=True)
         ys, xs = np.nonzero(mask)
         k = int(rng.integers(len(ys)))
         return _crop(img, mask, size, rng, centre=(ys[k], xs[k]))
@@ -173,7 +187,10 @@ class Augmenter:
         _, oimg, omask = self.pairs[int(j)]
         y0, y1, x0, x1 = _bbox(omask)
         oimg, omask = oimg[y0:y1, x0:x1], omask[y0:y1, x0:x1]
-        target = size * rng.uniform(0.25, 0.8)                   # object's longer side
+        if self.object_scale is not None:
+            target = self._object_side(size, rng)
+        else:
+            target = size * rng.uniform(0.25, 0.8)               # object's longer side
         oimg, omask = _resize(oimg, omask, target / max(omask.shape))
         if rng.random() < 0.5:
             oimg, omask = oimg[:, ::-1], omask[:, ::-1]

@@ -175,9 +175,15 @@ def make_optimizer(model, lr, weight_decay):
                              lr=lr, betas=(0.9, 0.999))
 
 
-def lr_at(step, total, peak, warmup):
+def lr_at(step, total, peak, warmup, progress=None):
+    """Linear warm-up over `warmup` steps, then linear decay to 0 at `total`
+    steps, or, when `progress` (0..1, the share of a time budget spent) is
+    given, at the end of the budget: a time-limited run then still ends on a
+    small learning rate, however fast its steps turned out to be."""
     if step < warmup:
         return peak * (1e-3 + (1 - 1e-3) * step / warmup)
+    if progress is not None:
+        return peak * max(0.0, 1.0 - progress)
     return peak * max(0.0, 1.0 - (step - warmup) / max(1, total - warmup))
 
 
@@ -220,8 +226,9 @@ def save_atomic(obj, path):
     os.replace(tmp, path)
 
 
-def save_state(out, model, opt, step, rng, args):
+def save_state(out, model, opt, step, rng, args, minutes):
     save_atomic({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                 "minutes": minutes,
                  "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                  "py_rng": random.getstate(), "args": vars(args)},
                 os.path.join(out, "state.pt"))
@@ -254,6 +261,12 @@ def parse_args(argv):
     p.add_argument("--scale-range", default="0.7,1.8",
                    help="image scale range, relative to the longer side fitting the crop")
     p.add_argument("--paste-prob", type=float, default=0.4, help="share of copy-paste samples")
+    p.add_argument("--object-scale", default=None,
+                   help="LO,HI: scale each object so its longer side is LO..HI of the crop "
+                        "(replaces --scale-range)")
+    p.add_argument("--gamma", type=float, default=0.6,
+                   help="click rounds k before a training step are drawn with weight gamma^k "
+                        "(official 0.6; nearer 1 trains more late refinement)")
     p.add_argument("--lr", type=float, default=4e-4)
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--warmup", type=int, default=300)
@@ -268,6 +281,12 @@ def parse_args(argv):
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--time-limit", type=float, default=0,
                    help="stop (after saving) once this many minutes have passed")
+    p.add_argument("--time-budget", type=float, default=0,
+                   help="minutes of training for the whole run, counted across resumes: the "
+                        "learning rate decays to 0 as they are spent, and training stops then")
+    p.add_argument("--stop-at", type=int, default=0,
+                   help="stop (after saving) at this step without changing the schedule, to "
+                        "resume with other options")
     g = p.add_argument_group("model (ignored with --resume, but for --click-radius: the run's own "
                              "are used)")
     g.add_argument("--embed-dims", type=int, default=160)
@@ -308,11 +327,12 @@ def main(argv=None):
     if args.ref_embed_std > 0:
         torch.nn.init.normal_(model.neck.patch_embed, std=args.ref_embed_std)
     opt = make_optimizer(model, args.lr, args.weight_decay)
-    step = 0
+    step, minutes_before = 0, 0.0
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step = state["step"]
+        minutes_before = state.get("minutes", 0.0)
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         random.setstate(state["py_rng"])
@@ -324,11 +344,13 @@ def main(argv=None):
 
     pairs = load_pairs(args.data)
     train_pairs, val_pairs = split_pairs(pairs, args.val)
+    obj = tuple(float(v) for v in args.object_scale.split(",")) if args.object_scale else None
     aug = Augmenter(train_pairs, scale_range=tuple(float(v) for v in args.scale_range.split(",")),
-                    paste_prob=args.paste_prob)
+                    paste_prob=args.paste_prob, object_scale=obj)
     crops = [int(c) for c in args.crops.split(",")]
     tcfg = dict(model.cfg.train_cfg)
     tcfg["max_num_clicks"] = args.max_clicks
+    tcfg["gamma"] = args.gamma
     n_params = sum(p.numel() for p in model.parameters())
     log = open(os.path.join(args.out, "log.jsonl"), "a")
 
@@ -341,9 +363,15 @@ def main(argv=None):
     emit({"event": "start", "step": step, "params": n_params, "train": len(train_pairs),
           "val": len(val_pairs), **{k: getattr(args, k) for k in MODEL_ARGS}})
     t_start, t_last, loss_sum, clicks_sum, n_sum = time.time(), time.time(), 0.0, 0, 0
+
+    def minutes():
+        return minutes_before + (time.time() - t_start) / 60
+
+    last = False
     while step < args.steps:
+        progress = minutes() / args.time_budget if args.time_budget else None
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup)
+            g["lr"] = lr_at(step, args.steps, args.lr, args.warmup, progress)
         size = int(rng.choice(crops))
         samples = [aug.sample(size, rng) for _ in range(args.batch)]
         img = normalise([s[0] for s in samples], model.cfg.model)
@@ -363,22 +391,25 @@ def main(argv=None):
             now = time.time()
             emit({"step": step, "loss": loss_sum / n_sum, "clicks": clicks_sum / n_sum,
                   "lr": opt.param_groups[0]["lr"], "s_per_step": (now - t_last) / n_sum,
-                  "minutes": (now - t_start) / 60})
+                  "minutes": minutes()})
             t_last, loss_sum, clicks_sum, n_sum = now, 0.0, 0, 0
-        last = step == args.steps
-        over = args.time_limit and time.time() - t_start > 60 * args.time_limit
+        last = step == args.steps or bool(args.time_budget and minutes() >= args.time_budget)
+        over = bool((args.time_limit and time.time() - t_start > 60 * args.time_limit)
+                    or step == args.stop_at)
         if step % args.ckpt_every == 0 or last or over:
-            save_state(args.out, model, opt, step, rng, args)
+            save_state(args.out, model, opt, step, rng, args, minutes())
         if (step % args.val_every == 0 or last) and val_pairs:
             miou = validate(model, val_pairs)
             emit({"event": "val", "step": step, "miou@1": float(miou[0]),
                   "miou@3": float(miou[2]), "miou@5": float(miou[4])})
             export(args.out, model, step, args)
         if over and not last:
-            emit({"event": "time-limit", "step": step})
+            emit({"event": "stop", "step": step, "minutes": minutes()})
+            break
+        if last:
             break
     export(args.out, model, step, args)
-    if step >= args.steps:
+    if last:
         emit({"event": "done", "step": step})
     return 0
 
