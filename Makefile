@@ -158,8 +158,10 @@ test-arm: $(MODELS)/tiny_vit.decoder.ifg
 	$(QEMU) $(ARM_BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 	$(QEMU) $(ARM_BUILD)/test_session $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 
-# tests/test_cli.py runs $(BUILD)/interformer on the models above.
-test-py: tools $(BUILD)/interformer models
+# tests/test_cli.py runs $(BUILD)/interformer on the models above;
+# test_next_click.py and test_eval.py call libinterformer.so through ctypes
+# (without it they skip, as a fresh clone's CI once did unnoticed).
+test-py: tools shared $(BUILD)/interformer models
 	IF_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests
 
 # The CLI tests (and eval's) again on the sanitizer build: a leak or memory error fails them.
