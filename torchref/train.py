@@ -409,7 +409,7 @@ def main(argv=None):
         if last:
             break
     export(args.out, model, step, args)
-    if last:
+    if last or step >= args.steps:
         emit({"event": "done", "step": step})
     return 0
 
