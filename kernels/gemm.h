@@ -187,6 +187,17 @@ double ifk__sum_d_c(const float *x, int64_t n);
 double ifk__sumsq_d_c(const float *x, int64_t n, double mean);
 void ifk__gn_channel_sums_c(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
                             const double *mk, double *cs);
+
+/* One pixel's channels [k, nk) of gn_channel_sums, in double: cs[k] += x or
+ * (x - mk)^2. The portable loop's body and the vector loops' tail. */
+static inline void ifk__gn_sums_tail(const float *xp, const double *mk, double *cs, int64_t k,
+                                     int64_t nk)
+{
+    for (; k < nk; k++) {
+        const double d = mk ? xp[k] - mk[k] : xp[k];
+        cs[k] += mk ? d * d : d;
+    }
+}
 void ifk__gn_apply_c(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
                      const float *lk, const float *sk, const float *bk, int act);
 

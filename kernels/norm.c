@@ -37,13 +37,7 @@ double ifk__sumsq_d_c(const float *x, int64_t n, double mean)
 void ifk__gn_channel_sums_c(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
                             const double *mk, double *cs)
 {
-    for (int64_t p = 0; p < hw; p++) {
-        const float *xp = x + (size_t)p * c + c0;
-        for (int64_t k = 0; k < nk; k++) {
-            const double d = mk ? xp[k] - mk[k] : xp[k];
-            cs[k] += mk ? d * d : d;
-        }
-    }
+    for (int64_t p = 0; p < hw; p++) ifk__gn_sums_tail(x + (size_t)p * c + c0, mk, cs, 0, nk);
 }
 
 void ifk__gn_apply_c(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,

@@ -219,10 +219,7 @@ void ifk__gn_channel_sums_neon(const float *x, int64_t hw, int64_t c, int64_t c0
             vst1q_f64(cs + k, vaddq_f64(vld1q_f64(cs + k), lo));
             vst1q_f64(cs + k + 2, vaddq_f64(vld1q_f64(cs + k + 2), hi));
         }
-        for (; k < nk; k++) {
-            const double d = mk ? xp[k] - mk[k] : xp[k];
-            cs[k] += mk ? d * d : d;
-        }
+        ifk__gn_sums_tail(xp, mk, cs, k, nk);
     }
 }
 

@@ -207,10 +207,7 @@ void ifk__gn_channel_sums_avx2(const float *x, int64_t hw, int64_t c, int64_t c0
             }
             _mm256_storeu_pd(cs + k, _mm256_add_pd(_mm256_loadu_pd(cs + k), v));
         }
-        for (; k < nk; k++) {
-            const double d = mk ? xp[k] - mk[k] : xp[k];
-            cs[k] += mk ? d * d : d;
-        }
+        ifk__gn_sums_tail(xp, mk, cs, k, nk);
     }
 }
 
