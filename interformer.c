@@ -54,7 +54,7 @@ const char *if_status_str(if_status s) {
 }
 
 if_options if_default_options(void) {
-    if_options o = {.n_threads = 1, .max_clicks = 64};
+    if_options o = {.n_threads = 1, .max_clicks = 64, .mem_limit = 0};
     return o;
 }
 
@@ -140,7 +140,7 @@ if_status if_model_load(const char *path, const if_options *opt, if_model **out)
     rt_model *rt;
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_model_load: out is NULL");
     *out = NULL;
-    if_status s = rt_model_load_file(path, &rt, last_error, sizeof last_error);
+    if_status s = rt_model_load_file(path, opt ? opt->mem_limit : 0, &rt, last_error, sizeof last_error);
     return s == IF_OK ? wrap_model(rt, opt, out) : s;
 }
 
@@ -149,7 +149,8 @@ if_status if_model_load_buffer(const void *buf, size_t size, int copy, const if_
     rt_model *rt;
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_model_load_buffer: out is NULL");
     *out = NULL;
-    if_status s = rt_model_load_buffer(buf, size, copy, &rt, last_error, sizeof last_error);
+    if_status s = rt_model_load_buffer(buf, size, copy, opt ? opt->mem_limit : 0, &rt, last_error,
+                                       sizeof last_error);
     return s == IF_OK ? wrap_model(rt, opt, out) : s;
 }
 
@@ -161,14 +162,25 @@ void if_model_free(if_model *m) {
 
 /* ------------------------------------------------------------------ runs */
 
-if_status if_run_new(const if_model *m, int padded_h, int padded_w, if_run **out) {
-    if (!m || !out) return if__fail(IF_ERR_INVALID_ARG, "if_run_new: NULL argument");
+if_status if__run_new(const if_model *m, int padded_h, int padded_w, const rt_mem_part *extra,
+                      int n_extra, const char *what, if_run **out) {
     *out = NULL;
     if_run *r = rt_calloc(1, sizeof *r);
     if (!r) return if__fail(IF_ERR_NO_MEMORY, "run");
     r->m = m;
     if_status s = rt_plan_new(m->rt, padded_h, padded_w, m->opt.n_threads, &r->plan, last_error,
                               sizeof last_error);
+    if (s == IF_OK) {
+        /* The plan is cheap and knows the arena; nothing big is allocated
+         * until the whole call's figure has been compared with the budget. */
+        rt_mem_part parts[2 + IF_RUN_EXTRA_PARTS] = {
+            {"arena", r->plan->arena_bytes},
+            {"prepared weights", rt_exec_prep_bytes(r->plan, m->ops)},
+        };
+        int n = 2;
+        for (int i = 0; i < n_extra && i < IF_RUN_EXTRA_PARTS; i++) parts[n++] = extra[i];
+        s = rt_mem_check(m->opt.mem_limit, 1, parts, n, last_error, sizeof last_error, "%s", what);
+    }
     if (s == IF_OK && (s = rt_exec_new(r->plan, m->ops, &r->exec)) != IF_OK)
         if__fail(s, "cannot allocate the %zu-byte arena or start %d threads", r->plan->arena_bytes,
                  m->opt.n_threads);
@@ -185,6 +197,13 @@ void if_run_free(if_run *r) {
     rt_exec_free(r->exec);
     rt_plan_free(r->plan);
     rt_free(r);
+}
+
+if_status if_run_new(const if_model *m, int padded_h, int padded_w, if_run **out) {
+    if (!m || !out) return if__fail(IF_ERR_INVALID_ARG, "if_run_new: NULL argument");
+    char what[64];
+    snprintf(what, sizeof what, "a %dx%d run", padded_w, padded_h);
+    return if__run_new(m, padded_h, padded_w, NULL, 0, what, out);
 }
 
 size_t if_run_arena_bytes(const if_run *r) { return r ? r->plan->arena_bytes : 0; }

@@ -37,7 +37,11 @@
  *     time.
  *   - Memory: a session allocates everything in if_session_new (one arena
  *     planned for the image size, plus the click history); clicks allocate
- *     nothing.
+ *     nothing. Every call that allocates by the image or file size first
+ *     adds up all it will allocate and fails with IF_ERR_NO_MEMORY, before
+ *     allocating any of it, when that is over the budget (if_options.
+ *     mem_limit; by default what the machine can give): an absurd size is
+ *     an error with the figures in its detail, not an OOM kill.
  */
 #ifndef INTERFORMER_H
 #define INTERFORMER_H
@@ -52,7 +56,8 @@ extern "C" {
 typedef enum {
     IF_OK = 0,
     IF_ERR_INVALID_ARG,   /* a NULL pointer, a size of 0, an out-of-range value */
-    IF_ERR_NO_MEMORY,     /* an allocation failed */
+    IF_ERR_NO_MEMORY,     /* an allocation failed, or the call would need more
+                           * than its memory budget (if_options.mem_limit) */
     IF_ERR_IO,            /* a file could not be opened, read or written */
     IF_ERR_TRUNCATED,     /* the file is shorter than its header says */
     IF_ERR_BAD_MAGIC,     /* not a file of the expected kind */
@@ -101,16 +106,31 @@ typedef struct {
                       * CPU has; or "scalar", "avx2", "avx512", "neon".
                       * Loading fails with IF_ERR_UNSUPPORTED when the CPU
                       * or build lacks it. */
+    size_t mem_limit; /* bytes one call with this model may allocate: the
+                       * load itself, if_run_new (arena, prepared weights),
+                       * if_encode_rgb8 (those plus the preprocessed input and
+                       * the features), if_session_new (those plus the click
+                       * history and maps). A call that would need more fails
+                       * with IF_ERR_NO_MEMORY before allocating any of it,
+                       * the figures in its detail. Each call is counted on
+                       * its own, not with what other objects hold.
+                       * 0 = automatic: 7/8 of what the machine can give
+                       * now (Linux: MemAvailable + SwapFree from
+                       * /proc/meminfo, capped by a cgroup memory limit;
+                       * elsewhere the physical memory; no budget where
+                       * neither is known). */
 } if_options;
 
-/* The defaults: 1 thread, 64 clicks of history, the best kernels. */
+/* The defaults: 1 thread, 64 clicks of history, the best kernels, the
+ * automatic memory budget. */
 if_options if_default_options(void);
 
 /* Loads and validates a graph file (format/FORMAT.md). opt may be NULL for
  * the defaults. On success *out owns the model (free with if_model_free).
  * Errors: IF_ERR_INVALID_ARG, IF_ERR_IO (cannot open or read), the format
- * errors (IF_ERR_TRUNCATED ... IF_ERR_BAD_META), IF_ERR_NO_MEMORY; detail
- * in if_last_error(). */
+ * errors (IF_ERR_TRUNCATED ... IF_ERR_BAD_META), IF_ERR_NO_MEMORY (also
+ * when the file's image plus its f16 weights widened to f32 are over
+ * opt->mem_limit); detail in if_last_error(). */
 if_status if_model_load(const char *path, const if_options *opt, if_model **out);
 
 /* Same, from a memory image of the file. copy = 0 borrows buf (it must
@@ -184,7 +204,8 @@ typedef struct if_run if_run;
 /* Plans `m` for a padded_h x padded_w image (positive multiples of the pad
  * multiple) and allocates its arena: the only allocation of the run.
  * Errors: IF_ERR_INVALID_ARG, IF_ERR_BAD_SHAPE (the graph does not fit this
- * size), IF_ERR_NO_MEMORY. */
+ * size), IF_ERR_NO_MEMORY (also when the arena and prepared weights are
+ * over the budget, if_options.mem_limit; detail in if_last_error()). */
 if_status if_run_new(const if_model *m, int padded_h, int padded_w, if_run **out);
 void if_run_free(if_run *r);
 
@@ -238,7 +259,11 @@ typedef struct {
  * bytes apart, any size up to 32768 x 32768): preprocessing as the model's
  * metadata says, then the graph. *out owns the result (if_features_free).
  * Errors: IF_ERR_INVALID_ARG (NULL, size, stride, not an encoder),
- * IF_ERR_NO_MEMORY, IF_ERR_BAD_SHAPE. */
+ * IF_ERR_NO_MEMORY, IF_ERR_BAD_SHAPE; detail in if_last_error(). Before
+ * reading a pixel or allocating anything big, the whole call (input,
+ * arena, prepared weights, features) is compared with the budget
+ * (if_options.mem_limit): over it, IF_ERR_NO_MEMORY says how much each part
+ * needs and what the budget is. */
 if_status if_encode_rgb8(const if_model *encoder, const uint8_t *rgb, int width, int height,
                          size_t stride, if_features **out);
 
@@ -251,12 +276,16 @@ const float *if_features_level(const if_features *f, int level, int *h, int *w, 
 
 /* Saves to path atomically (a temporary file in the same directory, then
  * rename), values as f32 (exact) or f16 (half the size, rounded to nearest
- * even). Errors: IF_ERR_INVALID_ARG, IF_ERR_IO (detail: the file). */
+ * even). Errors: IF_ERR_INVALID_ARG, IF_ERR_IO (detail: the file),
+ * IF_ERR_NO_MEMORY (the file's image in memory is over the automatic
+ * budget, see if_options.mem_limit). */
 if_status if_features_save(const if_features *f, const char *path, if_dtype dtype);
 
 /* Loads and validates a feature file (magic, version, size, checksum,
  * every level against the image size). Errors as for graph files; detail
- * in if_last_error(). */
+ * in if_last_error(). The file's image and the f32 levels are checked
+ * against the automatic memory budget (as with if_options.mem_limit = 0)
+ * before they are allocated: over it, IF_ERR_NO_MEMORY. */
 if_status if_features_load(const char *path, if_features **out);
 if_status if_features_load_buffer(const void *buf, size_t size, if_features **out);
 
@@ -285,8 +314,11 @@ typedef struct {
 } if_click;
 
 /* Errors: IF_ERR_INVALID_ARG (NULL, an encoder as decoder),
- * IF_ERR_MISMATCH (features of another model), IF_ERR_NO_MEMORY,
- * IF_ERR_BAD_SHAPE. Detail in if_last_error(). */
+ * IF_ERR_MISMATCH (features of another model), IF_ERR_NO_MEMORY (also when
+ * the decoder's arena, its prepared weights, the click history and the
+ * maps together are over the decoder's budget, if_options.mem_limit,
+ * checked before any of it is allocated), IF_ERR_BAD_SHAPE. Detail in
+ * if_last_error(). */
 if_status if_session_new(const if_model *decoder, const if_features *features, if_session **out);
 void if_session_free(if_session *s);
 
@@ -345,9 +377,10 @@ const char *if_session_error(const if_session *s);
  * border counting as boundary; the click goes at the farthest pixel of the
  * farther kind (the first in row order among equals), positive when the
  * false negatives win. Masks are width*height bytes, nonzero = object.
- * Allocates its working memory (it is not on a session's click path).
- * Errors: IF_ERR_INVALID_ARG, IF_ERR_NO_MEMORY, IF_ERR_STATE when pred has
- * no error left. */
+ * Allocates its working memory (it is not on a session's click path),
+ * checked first against the automatic memory budget (as with
+ * if_options.mem_limit = 0). Errors: IF_ERR_INVALID_ARG, IF_ERR_NO_MEMORY,
+ * IF_ERR_STATE when pred has no error left. */
 if_status if_next_click(const uint8_t *gt, const uint8_t *pred, const uint8_t *ignore, int width,
                         int height, const if_click *prev, int n_prev, if_click *out);
 

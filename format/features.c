@@ -36,6 +36,16 @@ static uint64_t align64(uint64_t n) { return (n + IFF_ALIGN - 1) / IFF_ALIGN * I
 
 /* ------------------------------------------------------------- objects */
 
+uint64_t if__features_bytes(int padded_h, int padded_w, const int channels[IF_LEVELS],
+                            const int strides[IF_LEVELS]) {
+    uint64_t total = 0;
+    for (int i = 0; i < IF_LEVELS; i++)
+        if (strides[i] > 0 && channels[i] > 0)
+            total += (uint64_t)(padded_h / strides[i]) * (uint64_t)(padded_w / strides[i]) *
+                     (uint64_t)channels[i] * sizeof(float);
+    return total;
+}
+
 if_status if__features_alloc(int height, int width, int padded_h, int padded_w,
                              const int channels[IF_LEVELS], const int strides[IF_LEVELS],
                              const char *identity, if_features **out) {
@@ -116,6 +126,11 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
         pos = align64(pos + nbytes[i]);
     }
     uint64_t file_bytes = off[IF_LEVELS - 1] + nbytes[IF_LEVELS - 1];
+    const rt_mem_part part = {"file image", file_bytes};
+    size_t ecap;
+    char *ebuf = if__last_error_buf(&ecap);
+    if_status s = rt_mem_check(0, 0, &part, 1, ebuf, ecap, "%s: saving", path);
+    if (s != IF_OK) return s;
     uint8_t *buf = rt_calloc(1, (size_t)file_bytes);
     if (!buf) return if__fail(IF_ERR_NO_MEMORY, "%s: %llu bytes", path, (unsigned long long)file_bytes);
     memcpy(buf, IFF_MAGIC, 8);
@@ -145,7 +160,6 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
     /* Atomic: a reader sees the old file or the whole new one. */
     size_t plen = strlen(path);
     char *tmp = rt_malloc(plen + 16);
-    if_status s = IF_OK;
     if (!tmp) {
         rt_free(buf);
         return if__fail(IF_ERR_NO_MEMORY, "path");
@@ -176,8 +190,9 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
 
 /* ---------------------------------------------------------------- load */
 
-if_status if_features_load_buffer(const void *data, size_t size, if_features **out) {
-    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_features_load_buffer: out is NULL");
+/* held: bytes the caller holds for this load (if_features_load's copy of
+ * the file), counted with the level block against the budget. */
+static if_status load_buffer(const void *data, size_t size, uint64_t held, if_features **out) {
     *out = NULL;
     const uint8_t *b = data;
     if (!b || size < 8) return if__fail(b ? IF_ERR_TRUNCATED : IF_ERR_INVALID_ARG, "feature file: %zu bytes", size);
@@ -222,8 +237,14 @@ if_status if_features_load_buffer(const void *data, size_t size, if_features **o
         channels[i] = (int)c;
         strides[i] = (int)s;
     }
+    const rt_mem_part parts[] = {{"file image", held},
+                                 {"levels", if__features_bytes((int)ph, (int)pw, channels, strides)}};
+    size_t ecap;
+    char *ebuf = if__last_error_buf(&ecap);
+    if_status st = rt_mem_check(0, 0, parts, 2, ebuf, ecap, "a %ux%u feature file", iw, ih);
+    if (st != IF_OK) return st;
     if_features *f;
-    if_status st = if__features_alloc((int)ih, (int)iw, (int)ph, (int)pw, channels, strides, ident, &f);
+    st = if__features_alloc((int)ih, (int)iw, (int)ph, (int)pw, channels, strides, ident, &f);
     if (st != IF_OK) return st;
     for (int i = 0; i < IF_LEVELS; i++) {
         int64_t n = (int64_t)(nbytes[i] / esize);
@@ -232,6 +253,11 @@ if_status if_features_load_buffer(const void *data, size_t size, if_features **o
     }
     *out = f;
     return IF_OK;
+}
+
+if_status if_features_load_buffer(const void *data, size_t size, if_features **out) {
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_features_load_buffer: out is NULL");
+    return load_buffer(data, size, 0, out);
 }
 
 if_status if_features_load(const char *path, if_features **out) {
@@ -243,13 +269,18 @@ if_status if_features_load(const char *path, if_features **out) {
     if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
     uint8_t *buf = NULL;
     if_status s = IF_OK;
+    size_t ecap;
+    char *ebuf = if__last_error_buf(&ecap);
     if (size < 0 || fseek(fp, 0, SEEK_SET) != 0) s = if__fail(IF_ERR_IO, "%s: cannot determine size", path);
     else if ((uint64_t)size > ((uint64_t)4 << 30)) s = if__fail(IF_ERR_BAD_COUNT, "%s: %ld bytes is over the 4 GiB limit", path, size);
-    else if (!(buf = rt_malloc((size_t)size))) s = if__fail(IF_ERR_NO_MEMORY, "%s: %ld bytes", path, size);
+    else if ((s = rt_mem_check(0, 0, &(rt_mem_part){"file image", (uint64_t)size}, 1, ebuf, ecap,
+                               "%s: loading", path)) != IF_OK) {
+        /* refused before reading; the level block is checked once the header is known */
+    } else if (!(buf = rt_malloc((size_t)size))) s = if__fail(IF_ERR_NO_MEMORY, "%s: %ld bytes", path, size);
     else if (size && fread(buf, 1, (size_t)size, fp) != (size_t)size) s = if__fail(IF_ERR_IO, "%s: read failed", path);
     fclose(fp);
     if (s == IF_OK) {
-        s = if_features_load_buffer(buf, (size_t)size, out);
+        s = load_buffer(buf, (size_t)size, (uint64_t)size, out);
         if (s != IF_OK) {
             size_t cap;
             char *e = if__last_error_buf(&cap), tmp[RT_ERR_CAP];

@@ -62,6 +62,20 @@ if_status if__fail(if_status s, const char *fmt, ...)
 /* The thread's last-error buffer, for rt_* calls that format into one. */
 char *if__last_error_buf(size_t *cap);
 
+/* if_run_new that also counts `extra` (at most IF_RUN_EXTRA_PARTS parts):
+ * what the caller will allocate beside the run for the same call, so the
+ * budget check covers the whole call before any of it is allocated. `what`
+ * starts the detail ("encoding a 30000x30000 image"). Details go to the
+ * thread's if_last_error(). */
+enum { IF_RUN_EXTRA_PARTS = 4 };
+if_status if__run_new(const if_model *m, int padded_h, int padded_w, const rt_mem_part *extra,
+                      int n_extra, const char *what, if_run **out);
+
+/* Bytes of the level block of features for a padded_h x padded_w image at
+ * these strides and channels (0 for a level that does not fit). */
+uint64_t if__features_bytes(int padded_h, int padded_w, const int channels[IF_LEVELS],
+                            const int strides[IF_LEVELS]);
+
 /* A features object with room for the levels of a padded_h x padded_w image
  * at the given strides and channels (uninitialised values). */
 if_status if__features_alloc(int height, int width, int padded_h, int padded_w,

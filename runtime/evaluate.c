@@ -26,6 +26,13 @@ if_status if_next_click(const uint8_t *gt, const uint8_t *pred, const uint8_t *i
     if (width < 1 || height < 1 || width > 32768 || height > 32768)
         return if__fail(IF_ERR_INVALID_ARG, "if_next_click: size %dx%d", width, height);
     size_t n = (size_t)width * height;
+    const rt_mem_part parts[] = {{"error maps", 2 * (uint64_t)n},
+                                 {"distance maps", 2 * (uint64_t)n * sizeof(float)},
+                                 {"transform scratch", rt_edt_scratch_bytes(height, width)}};
+    size_t ecap;
+    char *ebuf = if__last_error_buf(&ecap);
+    if_status st = rt_mem_check(0, 0, parts, 3, ebuf, ecap, "if_next_click on %dx%d masks", width, height);
+    if (st != IF_OK) return st;
     uint8_t *fn = rt_malloc(2 * n);
     float *dn = rt_malloc(2 * n * sizeof(float));
     void *scratch = rt_malloc(rt_edt_scratch_bytes(height, width));

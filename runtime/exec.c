@@ -115,33 +115,39 @@ static ifk_conv_params conv_params(const ifg_node *n, const rt_shape *shape) {
         .groups = (int)ai(n, IFG_ATTR_GROUPS, 0, 1), .act = (int)ai(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE)};
 }
 
+size_t rt_exec_prep_bytes(const rt_plan *p, const ifk_ops *ops) {
+    const ifg_graph *g = &p->m->g;
+    size_t total = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const ifg_node *n = &g->nodes[i];
+        if (n->op != IFG_OP_CONV2D || !p->m->weights[n->in[1]]) continue;
+        const ifk_conv_params cp = conv_params(n, p->shape);
+        total += (ops->conv2d_prep_bytes(&cp) + 63) / 64 * 64;
+    }
+    return total;
+}
+
 /* Prepares the weights of every convolution that has something to prepare
  * (for the planned shapes), once, in one allocation: after this no click
  * and no thread transforms weights again. */
 static if_status prepare_weights(rt_exec *e) {
     const ifg_graph *g = &e->p->m->g;
-    size_t total = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t i = 0; i < g->n_nodes; i++) {
-            const ifg_node *n = &g->nodes[i];
-            if (n->op != IFG_OP_CONV2D || !e->p->m->weights[n->in[1]]) continue;
-            const ifk_conv_params cp = conv_params(n, e->p->shape);
-            const size_t bytes = (e->ops->conv2d_prep_bytes(&cp) + 63) / 64 * 64;
-            if (!bytes) continue;
-            if (pass == 1) {
-                e->prep[i] = e->prep_block + total;
-                e->ops->conv2d_prep(&cp, tensor_ptr(e, n->in[1]), e->prep_block + total);
-            }
-            total += bytes;
-        }
-        if (pass == 0) {
-            if (!total) return IF_OK;
-            e->prep = rt_calloc(g->n_nodes, sizeof *e->prep);
-            e->prep_block = rt_aligned_alloc(64, total);
-            if (!e->prep || !e->prep_block) return IF_ERR_NO_MEMORY;
-            e->prep_bytes = total;
-            total = 0;
-        }
+    const size_t total = rt_exec_prep_bytes(e->p, e->ops);
+    if (!total) return IF_OK;
+    e->prep = rt_calloc(g->n_nodes, sizeof *e->prep);
+    e->prep_block = rt_aligned_alloc(64, total);
+    if (!e->prep || !e->prep_block) return IF_ERR_NO_MEMORY;
+    e->prep_bytes = total;
+    size_t at = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const ifg_node *n = &g->nodes[i];
+        if (n->op != IFG_OP_CONV2D || !e->p->m->weights[n->in[1]]) continue;
+        const ifk_conv_params cp = conv_params(n, e->p->shape);
+        const size_t bytes = (e->ops->conv2d_prep_bytes(&cp) + 63) / 64 * 64;
+        if (!bytes) continue;
+        e->prep[i] = e->prep_block + at;
+        e->ops->conv2d_prep(&cp, tensor_ptr(e, n->in[1]), e->prep_block + at);
+        at += bytes;
     }
     return IF_OK;
 }

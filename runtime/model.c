@@ -10,7 +10,7 @@
  * about 1.2 GB). */
 #define RT_MAX_FILE_BYTES ((uint64_t)8 << 30)
 
-static if_status finish_load(rt_model *m, char *err, size_t cap) {
+static if_status finish_load(rt_model *m, size_t mem_limit, char *err, size_t cap) {
     ifg_graph *g = &m->g;
     if_status s = ifg_parse(m->image, m->image_size, g, err, cap);
     if (s != IF_OK) return s;
@@ -21,6 +21,12 @@ static if_status finish_load(rt_model *m, char *err, size_t cap) {
         if (g->tensors[i].storage == IFG_CONST && g->tensors[i].dtype == IFG_F16)
             f16_elems += (size_t)(g->tensors[i].nbytes / 2);
     if (f16_elems) {
+        /* Only the tensor table says how many f16 weights widen, so this is
+         * checked once the image is in (and counted) but before the copy. */
+        const rt_mem_part parts[] = {{"file image", m->image_owned ? m->image_size : 0},
+                                     {"f16 -> f32 weights", (uint64_t)f16_elems * sizeof(float)}};
+        s = rt_mem_check(mem_limit, 1, parts, 2, err, cap, "loading a model");
+        if (s != IF_OK) return s;
         m->converted = rt_malloc(f16_elems * sizeof(float));
         if (!m->converted) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "f16 weights");
     }
@@ -51,8 +57,8 @@ static if_status finish_load(rt_model *m, char *err, size_t cap) {
  * aligned for SIMD loads. */
 static void *aligned_image(size_t size) { return rt_aligned_alloc(64, size); }
 
-if_status rt_model_load_buffer(const void *buf, size_t size, int copy, rt_model **out,
-                               char *err, size_t cap) {
+if_status rt_model_load_buffer(const void *buf, size_t size, int copy, size_t mem_limit,
+                               rt_model **out, char *err, size_t cap) {
     if (!out) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "out is NULL");
     *out = NULL;
     if (!buf || !size) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "empty buffer");
@@ -61,6 +67,12 @@ if_status rt_model_load_buffer(const void *buf, size_t size, int copy, rt_model 
     /* A borrowed buffer that is not 64-byte aligned is copied: weights are
      * used in place and the kernels may rely on their alignment. */
     if (copy || ((uintptr_t)buf & 63u)) {
+        const rt_mem_part part = {"copy of the file", size};
+        if_status s = rt_mem_check(mem_limit, 1, &part, 1, err, cap, "loading a model");
+        if (s != IF_OK) {
+            rt_free(m);
+            return s;
+        }
         m->image = aligned_image(size);
         if (!m->image) {
             rt_free(m);
@@ -72,7 +84,7 @@ if_status rt_model_load_buffer(const void *buf, size_t size, int copy, rt_model 
         m->image = (void *)buf;
     }
     m->image_size = size;
-    if_status s = finish_load(m, err, cap);
+    if_status s = finish_load(m, mem_limit, err, cap);
     if (s != IF_OK) {
         rt_model_free(m);
         return s;
@@ -81,7 +93,8 @@ if_status rt_model_load_buffer(const void *buf, size_t size, int copy, rt_model 
     return IF_OK;
 }
 
-if_status rt_model_load_file(const char *path, rt_model **out, char *err, size_t cap) {
+if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model **out, char *err,
+                             size_t cap) {
     if (!out) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "out is NULL");
     *out = NULL;
     if (!path) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "path is NULL");
@@ -96,6 +109,9 @@ if_status rt_model_load_file(const char *path, rt_model **out, char *err, size_t
     } else if ((uint64_t)size > RT_MAX_FILE_BYTES) {
         s = rt_fail(err, cap, IF_ERR_BAD_COUNT, "%s: %ld bytes is over the %llu-byte limit", path,
                     size, (unsigned long long)RT_MAX_FILE_BYTES);
+    } else if ((s = rt_mem_check(mem_limit, 1, &(rt_mem_part){"file image", (uint64_t)size}, 1, err,
+                                 cap, "%s: loading", path)) != IF_OK) {
+        /* refused before reading */
     } else if (!(img = aligned_image((size_t)size))) {
         s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "%s: cannot allocate %ld bytes", path, size);
     } else if (size && fread(img, 1, (size_t)size, f) != (size_t)size) {
@@ -114,7 +130,7 @@ if_status rt_model_load_file(const char *path, rt_model **out, char *err, size_t
     m->image = img;
     m->image_size = (size_t)size;
     m->image_owned = 1;
-    s = finish_load(m, err, cap);
+    s = finish_load(m, mem_limit, err, cap);
     if (s != IF_OK) {
         /* Prefix the reader's message with the file name. */
         if (err && cap) {

@@ -84,10 +84,13 @@ enum { RT_GN_PIXELS = 1024 };
 size_t rt_group_norm_scratch(int64_t hw, int64_t groups);
 
 /* Load from a file (read into memory) or from a caller buffer (borrowed:
- * must outlive the model, f32 weights are used in place). */
-if_status rt_model_load_file(const char *path, rt_model **out, char *err, size_t cap);
-if_status rt_model_load_buffer(const void *buf, size_t size, int copy, rt_model **out,
-                               char *err, size_t cap);
+ * must outlive the model, f32 weights are used in place). mem_limit: the
+ * budget of the load's own allocations (file image, f16 -> f32 weights), as
+ * if_options.mem_limit; 0 = automatic. */
+if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model **out, char *err,
+                             size_t cap);
+if_status rt_model_load_buffer(const void *buf, size_t size, int copy, size_t mem_limit,
+                               rt_model **out, char *err, size_t cap);
 void rt_model_free(rt_model *m);
 
 /* Plans the graph for an H x W padded image (each a positive multiple of the
@@ -106,6 +109,9 @@ if_status rt_infer_shapes(const rt_model *m, int H, int W, const int32_t *roi, r
  * thread count: the only allocations of a run's life. */
 if_status rt_exec_new(const rt_plan *p, const struct ifk_ops *ops, rt_exec **out);
 void rt_exec_free(rt_exec *e);
+/* Bytes rt_exec_new allocates for prepared weights (prep_block) with these
+ * kernels: known from the plan, so a budget can count them beforehand. */
+size_t rt_exec_prep_bytes(const rt_plan *p, const struct ifk_ops *ops);
 /* Binds a graph input by name. data must stay valid until the next run. */
 if_status rt_exec_bind(rt_exec *e, const char *name, const void *data, size_t bytes);
 /* Runs the per-image nodes (all nodes of an encoder). */
@@ -125,6 +131,30 @@ void rt_free(void *p);
 void *rt_aligned_alloc(size_t align, size_t n);
 void rt_aligned_free(void *p);
 uint64_t rt_alloc_count(void);
+
+/* The memory budget (runtime/membudget.c): a call that allocates by the
+ * image size adds up everything it is about to allocate and asks first, so
+ * that an absurd size is an error, not an OOM kill. */
+typedef struct {
+    const char *what; /* "arena", "input", ...: named in the detail */
+    uint64_t bytes;
+} rt_mem_part;
+
+/* Bytes one call may allocate: limit when nonzero (if_options.mem_limit),
+ * else what this machine can give now (0 when it cannot tell: no budget).
+ * *source (may be NULL) names where the figure came from. */
+uint64_t rt_mem_budget(size_t limit, const char **source);
+
+/* IF_OK when the parts together fit the budget for `limit` (and the address
+ * space); else IF_ERR_NO_MEMORY with err set to "<fmt...> needs N (part N,
+ * ...); the budget is N (source)". has_option: the call has if_options, so
+ * the detail may point at if_options.mem_limit. */
+if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *parts, int n, char *err,
+                       size_t cap, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 7, 8)))
+#endif
+    ;
 
 /* Formats into err (may be NULL) and returns s. */
 if_status rt_fail(char *err, size_t cap, if_status s, const char *fmt, ...)

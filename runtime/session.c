@@ -40,13 +40,28 @@ if_status if_encode_rgb8(const if_model *enc, const uint8_t *rgb, int width, int
     int ph, pw;
     if_status s = if_padded_size(enc, height, width, &ph, &pw);
     if (s != IF_OK) return s;
-    float *input = rt_aligned_alloc(64, (size_t)ph * pw * 3 * sizeof(float));
+    if (stride < (size_t)width * 3)
+        return if__fail(IF_ERR_INVALID_ARG, "image %dx%d with stride %zu", width, height, stride);
+    /* The run is planned first and the whole call (input, arena, features)
+     * checked against the budget before any of it is allocated or a pixel
+     * read. */
+    const uint64_t input_bytes = (uint64_t)ph * (uint64_t)pw * 3 * sizeof(float);
+    const rt_mem_part extra[] = {
+        {"input", input_bytes},
+        {"features", if__features_bytes(ph, pw, enc->info.feature_channels, enc->info.feature_strides)},
+    };
+    char what[64];
+    snprintf(what, sizeof what, "encoding a %dx%d image", width, height);
     if_run *run = NULL;
     if_features *f = NULL;
-    if (!input) return if__fail(IF_ERR_NO_MEMORY, "encoder input %dx%d", pw, ph);
+    if ((s = if__run_new(enc, ph, pw, extra, 2, what, &run)) != IF_OK) return s;
+    float *input = rt_aligned_alloc(64, (size_t)input_bytes);
+    if (!input) {
+        s = if__fail(IF_ERR_NO_MEMORY, "encoder input %dx%d", pw, ph);
+        goto done;
+    }
     if ((s = if_preprocess_rgb8(enc, rgb, width, height, stride, input, ph, pw)) != IF_OK) goto done;
-    if ((s = if_run_new(enc, ph, pw, &run)) != IF_OK) goto done;
-    s = if_run_set_input(run, "image", input, (size_t)ph * pw * 3 * sizeof(float));
+    s = if_run_set_input(run, "image", input, (size_t)input_bytes);
     if (s == IF_OK) s = if_run_image(run);
     if (s != IF_OK) {
         if__fail(s, "encoder: %s", if_run_error(run));
@@ -128,16 +143,31 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
     *out = NULL;
     if_status st = if_features_check(dec, f);
     if (st != IF_OK) return st;
+    /* The decoder's run is planned first and checked with everything else
+     * the session will hold (history, maps) before any of it is allocated. */
+    const int cap = dec->opt.max_clicks;
+    const size_t n = (size_t)f->padded_h * f->padded_w;
+    const rt_mem_part extra[] = {
+        {"click history", (uint64_t)cap * (n + sizeof(if_click) + sizeof(int32_t[4]) + 1)},
+        {"maps", 4 * (uint64_t)n + (uint64_t)f->height * f->width},
+    };
+    char what[64];
+    snprintf(what, sizeof what, "a session on a %dx%d image", f->width, f->height);
+    if_run *run;
+    if ((st = if__run_new(dec, f->padded_h, f->padded_w, extra, 2, what, &run)) != IF_OK) return st;
     if_session *s = rt_calloc(1, sizeof *s);
-    if (!s) return if__fail(IF_ERR_NO_MEMORY, "session");
+    if (!s) {
+        if_run_free(run);
+        return if__fail(IF_ERR_NO_MEMORY, "session");
+    }
+    s->run = run;
     s->dec = dec;
     s->feat = f;
     s->H = f->height;
     s->W = f->width;
     s->Hp = f->padded_h;
     s->Wp = f->padded_w;
-    s->cap = dec->opt.max_clicks;
-    size_t n = (size_t)s->Hp * s->Wp;
+    s->cap = cap;
     s->clicks = rt_calloc((size_t)s->cap, sizeof *s->clicks);
     s->fed = rt_malloc((size_t)s->cap * n);
     s->roi = rt_calloc((size_t)s->cap, sizeof *s->roi);
@@ -150,13 +180,9 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
     if (!s->clicks || !s->fed || !s->roi || !s->has_roi || !s->label || !s->pred || !s->base_label ||
         !s->base_pred || !s->mask) {
         if_session_free(s);
-        return if__fail(IF_ERR_NO_MEMORY, "session history for %d clicks at %dx%d", dec->opt.max_clicks, s->Wp, s->Hp);
+        return if__fail(IF_ERR_NO_MEMORY, "session history for %d clicks at %dx%d", cap, f->padded_w, f->padded_h);
     }
     s->roi_input = ifg_find_tensor(&dec->rt->g, "roi") >= 0;
-    if ((st = if_run_new(dec, s->Hp, s->Wp, &s->run)) != IF_OK) {
-        if_session_free(s);
-        return st;
-    }
     for (int i = 0; i < IF_LEVELS && st == IF_OK; i++) {
         char name[3] = {'F', (char)('1' + i), 0};
         size_t bytes = (size_t)f->lh[i] * f->lw[i] * f->channels[i] * sizeof(float);

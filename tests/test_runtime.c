@@ -69,8 +69,8 @@ int main(int argc, char **argv) {
     }
     char err[RT_ERR_CAP];
     rt_model *enc = NULL, *dec = NULL;
-    CHECK(rt_model_load_file(argv[1], &enc, err, sizeof err) == IF_OK, "load encoder: %s", err);
-    CHECK(rt_model_load_file(argv[2], &dec, err, sizeof err) == IF_OK, "load decoder: %s", err);
+    CHECK(rt_model_load_file(argv[1], 0, &enc, err, sizeof err) == IF_OK, "load encoder: %s", err);
+    CHECK(rt_model_load_file(argv[2], 0, &dec, err, sizeof err) == IF_OK, "load decoder: %s", err);
     if (!enc || !dec) goto out;
 
     /* Plans at several sizes keep live tensors apart. */

@@ -123,7 +123,7 @@ static double graph_flops(const char *path, int size, int threads, int per_click
     rt_model *m = NULL;
     rt_plan *p = NULL;
     double f = 0;
-    if (rt_model_load_file(path, &m, err, sizeof err) == IF_OK &&
+    if (rt_model_load_file(path, 0, &m, err, sizeof err) == IF_OK &&
         rt_plan_new(m, size, size, threads, &p, err, sizeof err) == IF_OK)
         f = per_click ? count_flops(p, p->shape, p->n_image, m->g.n_nodes) : count_flops(p, p->shape, 0, m->g.n_nodes);
     if (arena) *arena = p ? p->arena_bytes : 0;
