@@ -161,15 +161,19 @@ test-arm: $(MODELS)/tiny_vit.decoder.ifg
 # tests/test_cli.py runs $(BUILD)/interformer on the models above;
 # test_next_click.py and test_eval.py call libinterformer.so through ctypes
 # (without it they skip, as a fresh clone's CI once did unnoticed).
-test-py: tools shared $(BUILD)/interformer models
+# tests/test_mask.py runs the examples' mask reader through $(BUILD)/mask_dump.
+$(BUILD)/mask_dump: tests/mask_dump.c examples/common/mask.c examples/common/mask.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(WARN) $(LDFLAGS) tests/mask_dump.c examples/common/mask.c -o $@ -lstb $(LDLIBS)
+test-py: tools shared $(BUILD)/interformer $(BUILD)/mask_dump models
 	IF_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests
 
-# The CLI tests (and eval's) again on the sanitizer build: a leak or memory error fails them.
+# The CLI tests (and eval's, and the mask reader's) again on the sanitizer build: a leak or memory error fails them.
 # (The demo model's full GrabCut run, a quality check, runs in test-py only:
 # under the sanitizers it takes minutes; the GrabCut smoke run stays.)
 test-cli-san: models
-	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/interformer
-	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py tests/test_eval.py -k "not demo_model_on_grabcut"
+	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/interformer $(BUILD)-san/mask_dump
+	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py tests/test_eval.py tests/test_mask.py -k "not demo_model_on_grabcut"
 
 # Installs into a temporary prefix (and a DESTDIR staging tree), then builds
 # and runs a C++ program linked statically against the installed archive and

@@ -274,9 +274,12 @@ if_status if_features_get_info(const if_features *f, if_features_info *info);
 /* Level i (0..3) as h x w x c floats, owned by f. NULL for a bad level. */
 const float *if_features_level(const if_features *f, int level, int *h, int *w, int *c);
 
-/* Saves to path atomically (a temporary file in the same directory, then
- * rename), values as f32 (exact) or f16 (half the size, rounded to nearest
- * even). Errors: IF_ERR_INVALID_ARG, IF_ERR_IO (detail: the file),
+/* Saves to path atomically (a temporary file in the same directory, synced,
+ * then renamed over path: readers see the old file or the whole new one; a
+ * failure leaves path as it was), values as f32 (exact) or f16 (half the
+ * size, rounded to nearest even). A symbolic link is followed (the file it
+ * names is replaced); a path that is not a regular file (a device, a FIFO)
+ * is written in place. Errors: IF_ERR_INVALID_ARG, IF_ERR_IO (detail: the file),
  * IF_ERR_NO_MEMORY (the file's image in memory is over the automatic
  * budget, see if_options.mem_limit). */
 if_status if_features_save(const if_features *f, const char *path, if_dtype dtype);

@@ -64,6 +64,8 @@
 
 #include <stb/stb_image.h>
 
+#include "common/mask.h"
+#include "common/outfile.h"
 #include "eval.h"
 
 #define PROG "interformer"
@@ -110,8 +112,10 @@ static double now_s(void) {
 /* --------------------------------------------------------------- dataset */
 
 typedef struct {
-    char *name;        /* file stem: the instance's name */
+    char *name;        /* file stem (per object: "stem#id"): the instance's name */
     char *image, *mask;/* paths */
+    int object;        /* the mask's object id, or 0: all its objects together */
+    const char *encoding; /* how the mask's values were read (mask.h), static */
 } ev_item;
 
 typedef struct {
@@ -123,8 +127,10 @@ struct eval_dataset {
     char *layout;      /* e.g. "GrabCut: data_GT/ + boundary_GT/" */
     ev_item *items;
     int n_items, n_found; /* n_found: before --limit */
-    ev_skip *skipped;  /* found while matching files */
+    ev_skip *skipped;  /* found while matching files and reading masks */
     int n_skipped, cap_skipped;
+    char **files;      /* every image and mask file found: no report may replace one */
+    int n_files;
 };
 
 typedef struct {
@@ -293,7 +299,8 @@ static int add_skip(eval_dataset *ds, const char *name, char *reason) {
     return 0;
 }
 
-static int add_item(eval_dataset *ds, int *cap, const ev_file *img, const ev_file *mask) {
+static int push_item(eval_dataset *ds, int *cap, const char *name, const char *image, const char *mask,
+                     int object, const char *encoding) {
     if (ds->n_items == *cap) {
         int c = *cap ? *cap * 2 : 64;
         ev_item *v = realloc(ds->items, (size_t)c * sizeof *v);
@@ -302,9 +309,11 @@ static int add_item(eval_dataset *ds, int *cap, const ev_file *img, const ev_fil
         *cap = c;
     }
     ev_item *it = &ds->items[ds->n_items];
-    it->name = str_printf("%s", img->key);
-    it->image = str_printf("%s", img->path);
-    it->mask = str_printf("%s", mask->path);
+    it->name = object ? str_printf("%s#%d", name, object) : str_printf("%s", name);
+    it->image = str_printf("%s", image);
+    it->mask = str_printf("%s", mask);
+    it->object = object;
+    it->encoding = encoding;
     if (!it->name || !it->image || !it->mask) {
         free(it->name);
         free(it->image);
@@ -315,13 +324,74 @@ static int add_item(eval_dataset *ds, int *cap, const ev_file *img, const ev_fil
     return 0;
 }
 
+static int add_item(eval_dataset *ds, int *cap, const ev_file *img, const ev_file *mask) {
+    return push_item(ds, cap, img->key, img->path, mask->path, 0, NULL);
+}
+
+static void free_items(ev_item *items, int from, int to) {
+    for (int i = from; i < to; i++) {
+        free(items[i].name);
+        free(items[i].image);
+        free(items[i].mask);
+    }
+}
+
+/* Reads every matched mask and its image's header: a pair that cannot be
+ * evaluated becomes a skip; the others become instances (one per object id
+ * with per_object). Done before any encoding, so that a broken dataset
+ * fails in seconds, not after hours. */
+static int check_items(eval_dataset *ds, int per_object) {
+    ev_item *pairs = ds->items;
+    int n_pairs = ds->n_items, cap = 0, rc = 0;
+    ds->items = NULL;
+    ds->n_items = 0;
+    for (int i = 0; i < n_pairs && !rc; i++) {
+        const ev_item *p = &pairs[i];
+        mask_image m;
+        char err[512];
+        int iw, ih, comp;
+        if (mask_read(p->mask, &m, err, sizeof err)) {
+            rc = add_skip(ds, p->name, str_printf("the mask %s: %s", p->mask, err));
+            continue;
+        }
+        if (!stbi_info(p->image, &iw, &ih, &comp))
+            rc = add_skip(ds, p->name, str_printf("%s is not an image stb_image can read: %s", p->image,
+                                                  stbi_failure_reason()));
+        else if (iw != m.w || ih != m.h)
+            rc = add_skip(ds, p->name, str_printf("the mask %s is %dx%d but the image is %dx%d", p->mask,
+                                                  m.w, m.h, iw, ih));
+        else if (!m.n_objects)
+            rc = add_skip(ds, p->name, str_printf("the mask %s has no object pixel (read as %s)", p->mask,
+                                                  m.encoding));
+        else if (!per_object || m.n_objects == 1)
+            rc = push_item(ds, &cap, p->name, p->image, p->mask, per_object ? m.ids[0] : 0, m.encoding);
+        else
+            for (int k = 0; k < m.n_objects && !rc; k++)
+                rc = push_item(ds, &cap, p->name, p->image, p->mask, m.ids[k], m.encoding);
+        mask_image_free(&m);
+    }
+    free_items(pairs, 0, n_pairs);
+    free(pairs);
+    return rc;
+}
+
+/* Keeps the paths of every image and mask file found. */
+static int keep_files(eval_dataset *ds, const ev_files *a, const ev_files *b) {
+    ds->files = calloc((size_t)a->n + (size_t)b->n + 1, sizeof *ds->files);
+    if (!ds->files) return fail("eval", "out of memory");
+    const ev_files *lists[2] = {a, b};
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; i < lists[l]->n; i++)
+            if (!(ds->files[ds->n_files++] = str_printf("%s", lists[l]->v[i].path)))
+                return fail("eval", "out of memory");
+    return 0;
+}
+
 void eval_dataset_free(eval_dataset *ds) {
     if (!ds) return;
-    for (int i = 0; i < ds->n_items; i++) {
-        free(ds->items[i].name);
-        free(ds->items[i].image);
-        free(ds->items[i].mask);
-    }
+    free_items(ds->items, 0, ds->n_items);
+    for (int i = 0; i < ds->n_files; i++) free(ds->files[i]);
+    free(ds->files);
     for (int i = 0; i < ds->n_skipped; i++) {
         free(ds->skipped[i].name);
         free(ds->skipped[i].reason);
@@ -397,7 +467,7 @@ static int match_all(eval_dataset *ds, const ev_files *images, const ev_files *m
     return rc;
 }
 
-int eval_dataset_open(const char *dir, int limit, eval_dataset **out) {
+int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **out) {
     *out = NULL;
     struct stat st;
     if (stat(dir, &st)) return fail(dir, "cannot open: %s", strerror(errno));
@@ -448,21 +518,34 @@ int eval_dataset_open(const char *dir, int limit, eval_dataset **out) {
         goto done;
     }
     rc = has_list ? match_list(ds, list_path, &images, &masks, &cap) : match_all(ds, &images, &masks, &cap);
-    if (rc) goto done;
-    if (!ds->n_items) {
+    if (rc || (rc = keep_files(ds, &images, &masks))) goto done;
+    int n_pairs = ds->n_items;
+    if (!n_pairs) {
         rc = fail(dir, "no instance to evaluate (%s): %d image%s, %d mask%s, none matching by name%s",
                   ds->layout, images.n, images.n == 1 ? "" : "s", masks.n, masks.n == 1 ? "" : "s",
                   has_list ? " among the names of list/val.txt" : "");
         goto done;
     }
-    ds->n_found = ds->n_items;
-    if (limit > 0 && ds->n_items > limit) {
-        for (int i = limit; i < ds->n_items; i++) {
-            free(ds->items[i].name);
-            free(ds->items[i].image);
-            free(ds->items[i].mask);
-        }
-        ds->n_items = limit;
+    if ((rc = check_items(ds, sel->per_object))) goto done;
+    ds->n_found = ds->n_items + ds->n_skipped;
+    if (ds->n_skipped && !sel->allow_skip) {
+        for (int i = 0; i < ds->n_skipped; i++)
+            fprintf(stderr, PROG ": warning: %s: %s\n", ds->skipped[i].name, ds->skipped[i].reason);
+        rc = fail(dir, "%d of %d instance%s cannot be evaluated (listed above): fix them, or give "
+                  "--allow-skip to evaluate the other %d and report a partial result",
+                  ds->n_skipped, ds->n_found, ds->n_found == 1 ? "" : "s", ds->n_items);
+        goto done;
+    }
+    if (!ds->n_items) {
+        for (int i = 0; i < ds->n_skipped; i++)
+            fprintf(stderr, PROG ": warning: %s: %s\n", ds->skipped[i].name, ds->skipped[i].reason);
+        rc = fail(dir, "none of the %d instance%s can be evaluated (listed above)", ds->n_found,
+                  ds->n_found == 1 ? "" : "s");
+        goto done;
+    }
+    if (sel->limit > 0 && ds->n_items > sel->limit) {
+        free_items(ds->items, sel->limit, ds->n_items);
+        ds->n_items = sel->limit;
     }
 done:
     files_free(&images);
@@ -489,58 +572,35 @@ typedef struct {
     if_click *clicks;  /* n_clicks */
 } ev_result;
 
-/* The mask as object / ignore maps (see the file comment for the values).
- * Returns 0, or -1 on an instance error with *why set (malloc'd; NULL when
- * out of memory). */
-static int load_mask(const char *path, int w, int h, uint8_t *gt, uint8_t *ign, char **why) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *why = str_printf("cannot open %s: %s", path, strerror(errno));
+/* The instance's object and ignore maps from its mask (mask.h's labels:
+ * the item's object id, or every object id when it is 0). Returns 0, or -1
+ * on an instance error with *why set (malloc'ed; NULL when out of memory). */
+static int load_mask(const ev_item *it, int w, int h, uint8_t *gt, uint8_t *ign, char **why) {
+    mask_image m;
+    char err[512];
+    if (mask_read(it->mask, &m, err, sizeof err)) {
+        *why = str_printf("the mask %s: %s", it->mask, err);
         return -1;
     }
-    int mw, mh, comp;
-    unsigned char *px = stbi_load_from_file(f, &mw, &mh, &comp, 0);
-    fclose(f);
-    if (!px) {
-        *why = str_printf("%s is not an image stb_image can read: %s", path, stbi_failure_reason());
-        return -1;
-    }
-    if (mw != w || mh != h) {
-        *why = str_printf("the mask %s is %dx%d but the image is %dx%d", path, mw, mh, w, h);
-        stbi_image_free(px);
-        return -1;
-    }
-    size_t n = (size_t)w * h;
-    int colour = comp >= 3, has1 = 0, labels = 1;
-    for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = px + i * (size_t)comp;
-        unsigned char v = p[0];
-        if (colour) {
-            if (p[1] > v) v = p[1];
-            if (p[2] > v) v = p[2];
+    int rc = 0;
+    size_t n = (size_t)w * h, n_obj = 0;
+    if (m.w != w || m.h != h) {
+        *why = str_printf("the mask %s is %dx%d but the image is %dx%d", it->mask, m.w, m.h, w, h);
+        rc = -1;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            uint8_t v = m.label[i];
+            ign[i] = v == MASK_IGNORE;
+            gt[i] = it->object ? v == it->object : v != 0 && v != MASK_IGNORE;
+            n_obj += gt[i];
         }
-        gt[i] = v; /* the gray value, for now */
-        has1 |= v == 1;
-        labels &= v == 0 || v == 1 || v == 255;
-    }
-    stbi_image_free(px);
-    size_t n_obj = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char v = gt[i];
-        if (labels && has1) {
-            gt[i] = v == 1;
-            ign[i] = v == 255;
-        } else {
-            gt[i] = v > 128;
-            ign[i] = v == 128;
+        if (!n_obj) {
+            *why = str_printf("the mask %s has no pixel of object %d", it->mask, it->object);
+            rc = -1;
         }
-        n_obj += gt[i];
     }
-    if (!n_obj) {
-        *why = str_printf("the mask %s has no object pixel", path);
-        return -1;
-    }
-    return 0;
+    mask_image_free(&m);
+    return rc;
 }
 
 static double iou_of(const uint8_t *gt, const uint8_t *ign, const uint8_t *pred, size_t n) {
@@ -588,7 +648,7 @@ static int eval_instance(const if_model *enc, const if_model *dec, int max_click
         goto done;
     }
     uint8_t *ign = gt + n;
-    if (load_mask(it->mask, r->w, r->h, gt, ign, why)) {
+    if (load_mask(it, r->w, r->h, gt, ign, why)) {
         rc = -1;
         goto done;
     }
@@ -722,6 +782,7 @@ static void write_json(FILE *f, const eval_dataset *ds, const if_model_info *mi,
     fprintf(f, "  \"threads\": %d,\n  \"max_clicks\": %d,\n", o->threads, K);
     fprintf(f, "  \"instances_found\": %d,\n  \"instances_evaluated\": %d,\n  \"instances_skipped\": %d,\n",
             ds->n_found, sm->n, n_skipped);
+    fprintf(f, "  \"complete\": %s,\n", sm->n == ds->n_found ? "true" : "false");
     fprintf(f, "  \"noc85\": %.6f,\n  \"noc90\": %.6f,\n", sm->noc85, sm->noc90);
     fprintf(f, "  \"failures\": %d,\n  \"failures85\": %d,\n", sm->fail90, sm->fail85);
     fprintf(f, "  \"noc85_at_max\": %d,\n  \"noc90_at_max\": %d,\n", sm->at_max85, sm->at_max90);
@@ -745,8 +806,8 @@ static void write_json(FILE *f, const eval_dataset *ds, const if_model_info *mi,
         json_str(f, r->item->image);
         fprintf(f, ", \"mask\": ");
         json_str(f, r->item->mask);
-        fprintf(f, ", \"width\": %d, \"height\": %d, \"noc85\": %d, \"noc90\": %d, \"clicks_made\": %d,",
-                r->w, r->h, r->noc85, r->noc90, r->n_clicks);
+        fprintf(f, ", \"object\": %d, \"width\": %d, \"height\": %d, \"noc85\": %d, \"noc90\": %d, \"clicks_made\": %d,",
+                r->item->object, r->w, r->h, r->noc85, r->noc90, r->n_clicks);
         fprintf(f, " \"encode_seconds\": %.6g, \"seconds_per_click\": %.6g,\n     \"iou\": [", r->t_encode,
                 r->n_clicks ? r->t_clicks / r->n_clicks : 0.0);
         for (int k = 0; k < K; k++) fprintf(f, "%s%.6f", k ? ", " : "", r->iou[k]);
@@ -853,19 +914,47 @@ static void write_svg(FILE *f, const eval_dataset *ds, const if_model_info *mi, 
 #undef SY
 }
 
-/* Closes f, checking that everything was written. */
-static int close_out(FILE *f, const char *path) {
-    int err = ferror(f);
-    int e = errno;
-    if (fclose(f) || err) return fail(path, "cannot write: %s", strerror(err ? e : errno));
+/* Writes one report whole or not at all (outfile.h). */
+static int write_report(const char *path, int which, const eval_dataset *ds, const if_model_info *mi,
+                        const eval_options *o, const ev_summary *sm, const ev_result *res, int n_res,
+                        const ev_skip *skip, int n_skip) {
+    out_file of;
+    char err[1024];
+    if (out_open(&of, path, err, sizeof err)) return fail(path, "%s", err);
+    if (which == 0) write_json(of.f, ds, mi, o, sm, res, n_res, skip, n_skip);
+    else if (which == 1) write_csv(of.f, res, n_res, o->max_clicks);
+    else write_svg(of.f, ds, mi, sm, o->max_clicks);
+    if (out_commit(&of, err, sizeof err)) return fail(path, "%s", err);
     return 0;
+}
+
+/* Which mask encodings were found, and how often: a misread encoding
+ * (stb_image's colours for palette indices) shows here at a glance. */
+static void print_encodings(const eval_dataset *ds) {
+    const char *seen[16];
+    int count[16], n = 0, other = 0;
+    for (int i = 0; i < ds->n_items; i++) {
+        const char *e = ds->items[i].encoding ? ds->items[i].encoding : "?";
+        int k = 0;
+        while (k < n && seen[k] != e) k++;
+        if (k == n && n == 16) {
+            other++;
+            continue;
+        }
+        if (k == n) {
+            seen[n] = e;
+            count[n++] = 0;
+        }
+        count[k]++;
+    }
+    for (int k = 0; k < n; k++) printf("%-12s %d read as %s\n", k ? "" : "masks", count[k], seen[k]);
+    if (other) printf("%-12s %d of other encodings\n", "", other);
 }
 
 int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, const eval_options *o) {
     const int K = o->max_clicks;
     int rc = 0, n_res = 0, n_skip = ds->n_skipped, cap_skip = ds->n_skipped + ds->n_items;
     const char *paths[3] = {o->json_path, o->csv_path, o->svg_path};
-    FILE *outs[3] = {NULL, NULL, NULL};
     ev_result *res = calloc((size_t)ds->n_items, sizeof *res);
     double *iou = calloc((size_t)ds->n_items * K + K, sizeof *iou);
     if_click *clicks = calloc((size_t)ds->n_items * K, sizeof *clicks);
@@ -875,12 +964,26 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
         rc = fail("eval", "out of memory");
         goto done;
     }
-    /* The output files first: an unwritable path fails before the run. */
-    for (int i = 0; i < 3; i++)
-        if (paths[i] && !(outs[i] = fopen(paths[i], "w"))) {
-            rc = fail(paths[i], "cannot write: %s", strerror(errno));
+    /* The reports' paths first: one that is a dataset or model file, or
+     * cannot be written, fails before the run (they are written at the end). */
+    {
+        const char **ins = calloc((size_t)ds->n_files + 2, sizeof *ins);
+        if (!ins) {
+            rc = fail("eval", "out of memory");
             goto done;
         }
+        for (int i = 0; i < ds->n_files; i++) ins[i] = ds->files[i];
+        ins[ds->n_files] = o->encoder_path;
+        ins[ds->n_files + 1] = o->decoder_path;
+        char err[1024];
+        int r = out_check_outputs(paths, 3, ins, (size_t)ds->n_files + 2, err, sizeof err);
+        free(ins);
+        if (r) {
+            fprintf(stderr, PROG ": %s\n", err);
+            rc = r == 1 ? 2 : EXIT_RUNTIME;
+            goto done;
+        }
+    }
     if_model_info mi;
     if_model_get_info(dec, &mi);
     for (int i = 0; i < ds->n_skipped; i++) {
@@ -890,7 +993,7 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
     if (!o->quiet)
         fprintf(stderr, PROG ": eval: %s (%s): %d instance%s%s, up to %d click%s each\n", ds->dir, ds->layout,
                 ds->n_items, ds->n_items == 1 ? "" : "s",
-                ds->n_items < ds->n_found ? " (--limit)" : "", K, K == 1 ? "" : "s");
+                ds->n_items + ds->n_skipped < ds->n_found ? " (--limit)" : "", K, K == 1 ? "" : "s");
 
     double t_start = now_s();
     for (int i = 0; i < ds->n_items; i++) {
@@ -908,6 +1011,11 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
         if (st < 0) {
             if (!why) {
                 rc = fail("eval", "out of memory");
+                goto done;
+            }
+            if (!o->allow_skip) {
+                rc = fail(r->item->name, "%s (give --allow-skip to evaluate the other instances)", why);
+                free(why);
                 goto done;
             }
             reasons[i] = why;
@@ -964,10 +1072,14 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
 
     /* The summary. */
     printf("dataset      %s (%s)\n", ds->dir, ds->layout);
-    printf("instances    %d evaluated", n_res);
-    if (n_skip) printf(", %d skipped (see the warnings on stderr)", n_skip);
-    if (ds->n_items < ds->n_found) printf(", first %d of %d (--limit)", ds->n_items, ds->n_found);
+    /* A part of a dataset must never pass for a result on it. */
+    printf("instances    %d evaluated of %d found", n_res, ds->n_found);
+    if (n_skip) printf(", %d skipped (--allow-skip; see the warnings on stderr)", n_skip);
+    if (ds->n_items + ds->n_skipped < ds->n_found)
+        printf(", the first %d only (--limit)", ds->n_items);
+    if (n_res < ds->n_found) printf(": PARTIAL, not a result on the whole dataset");
     printf("\n");
+    print_encodings(ds);
     printf("model        %s%s\n", mi.name,
            o->placeholder ? " [placeholder model: random weights, the numbers are meaningless]" : "");
     printf("clicks       up to %d per instance, %lld made\n", K, sm.clicks);
@@ -989,30 +1101,11 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
     printf("encode       %.4f s/image (%.4f s/MP)\n", sm.t_encode / n_res, sm.enc_per_px * 1e6);
     printf("wall         %.1f s (next-click simulator %.4f s/click)\n", sm.wall, sm.t_sim / (double)sm.clicks);
 
-    if (outs[0]) {
-        write_json(outs[0], ds, &mi, o, &sm, res, n_res, skip, n_skip);
-        int e = close_out(outs[0], paths[0]);
-        outs[0] = NULL;
-        if (e) rc = e;
-    }
-    if (outs[1]) {
-        write_csv(outs[1], res, n_res, K);
-        int e = close_out(outs[1], paths[1]);
-        outs[1] = NULL;
-        if (e) rc = e;
-    }
-    if (outs[2]) {
-        write_svg(outs[2], ds, &mi, &sm, K);
-        int e = close_out(outs[2], paths[2]);
-        outs[2] = NULL;
+    for (int i = 0; i < 3; i++) {
+        int e = paths[i] ? write_report(paths[i], i, ds, &mi, o, &sm, res, n_res, skip, n_skip) : 0;
         if (e) rc = e;
     }
 done:
-    for (int i = 0; i < 3; i++)
-        if (outs[i]) {
-            fclose(outs[i]);
-            remove(paths[i]); /* a failed run leaves no half-written report */
-        }
     if (reasons)
         for (int i = 0; i < ds->n_items; i++) free(reasons[i]);
     free(reasons);

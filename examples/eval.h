@@ -14,16 +14,28 @@
 
 typedef struct eval_dataset eval_dataset;
 
+/* Which instances to take. */
+typedef struct {
+    int limit;      /* the first `limit` instances (0 = all) */
+    int per_object; /* one instance per object id of a multi-object mask
+                     * (else one per mask: all its objects together) */
+    int allow_skip; /* evaluate the rest when some instances cannot be */
+} eval_select;
+
 /* Finds the layout of DATASET_DIR and its instances (image + mask pairs,
- * matched by file stem), keeping the first `limit` (0 = all). On success
- * *out owns the list (eval_dataset_free); on failure the error is printed
- * and the exit status returned (no layout, no instance, cannot read). */
-int eval_dataset_open(const char *dir, int limit, eval_dataset **out);
+ * matched by file stem), reads every mask (examples/common/mask.h) and its
+ * image's size, and keeps the first sel->limit instances. Instances that
+ * cannot be evaluated (a file without its pair, an unreadable file, sizes
+ * that differ, a mask without object) are an error listing them, unless
+ * sel->allow_skip. On success *out owns the list (eval_dataset_free); on
+ * failure the error is printed and the exit status returned. */
+int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **out);
 void eval_dataset_free(eval_dataset *ds);
 
 typedef struct {
     int max_clicks;                  /* clicks per instance, 1..EVAL_MAX_CLICKS_LIMIT */
     int quiet;                       /* no progress lines on stderr */
+    int allow_skip;                  /* an instance failing to load is skipped, not fatal */
     int threads;                     /* for the report: the models' n_threads */
     const char *json_path, *csv_path, *svg_path; /* NULL: not written */
     const char *encoder_path, *decoder_path;     /* for the report */
@@ -33,7 +45,10 @@ typedef struct {
 
 /* Runs the protocol on every instance with the encoder and the decoder (of
  * the same model; the decoder loaded with if_options.max_clicks >=
- * o->max_clicks), prints the summary on stdout and writes the files. */
+ * o->max_clicks), prints the summary on stdout and writes the files. The
+ * report paths are checked first (outfile.h: none may be a dataset file,
+ * a model file or another report; each must be writable); the reports are
+ * written only at the end, each whole or not at all. */
 int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, const eval_options *o);
 
 #endif

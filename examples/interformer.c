@@ -30,6 +30,7 @@
 #include <stb/stb_image_write.h>
 
 #include "common/npy.h"
+#include "common/outfile.h"
 #include "eval.h"
 #include "interformer.h"
 
@@ -141,8 +142,9 @@ static const char help_info[] =
     "identity of the model that made it). The file is fully validated first.\n";
 
 static const char help_eval[] =
-    "usage: interformer eval DATASET_DIR [--max-clicks N] [--limit N] [--out R.json]\n"
-    "                        [--csv R.csv] [--svg R.svg] [-q] [model options]\n"
+    "usage: interformer eval DATASET_DIR [--max-clicks N] [--limit N] [--per-object]\n"
+    "                        [--allow-skip] [--out R.json] [--csv R.csv] [--svg R.svg]\n"
+    "                        [-q] [model options]\n"
     "\n"
     "The standard interactive-segmentation benchmark (RITM, InterFormer papers):\n"
     "for each instance (an image and one object's mask) the image is encoded once,\n"
@@ -161,11 +163,21 @@ static const char help_eval[] =
     "                                  line, in one of the folder pairs above or:\n"
     "                        NAME.jpg + NAME#001.png   one folder (the official\n"
     "                                  InterFormer conversion)\n"
-    "                      Masks: 0 = background, 255 = object, 128 = ignore (the\n"
-    "                      GrabCut boundary band); or, when all values are 0, 1\n"
-    "                      and 255, 1 = object and 255 = ignore.\n"
+    "                      Masks are read by their stored values: palette PNGs by\n"
+    "                      index (0 = background, 255 = ignore, others = objects:\n"
+    "                      DAVIS, PASCAL VOC); gray label maps with values 0..63\n"
+    "                      and 255 likewise (0/1 masks, the official conversion);\n"
+    "                      other gray masks by threshold (> 128 = object, 128 =\n"
+    "                      ignore: GrabCut's band); colour masks by colour (black =\n"
+    "                      background, (224,224,192) = ignore). The summary says\n"
+    "                      how the masks were read.\n"
     "  --max-clicks N      clicks per instance, 1..1000 (default 20)\n"
     "  --limit N           only the first N instances (in name order)\n"
+    "  --per-object        one instance per object of a multi-object mask (named\n"
+    "                      NAME#ID); by default all objects of a mask together\n"
+    "  --allow-skip        evaluate the rest when some instances cannot be\n"
+    "                      evaluated (by default that is an error, before any\n"
+    "                      encoding)\n"
     "  -o, --out FILE      a JSON report: the summary, the mIoU curve, timings and\n"
     "                      one row per instance (IoU after each click, the clicks)\n"
     "  --csv FILE          one row per instance: name, width, height, NoC@85,\n"
@@ -175,15 +187,18 @@ static const char help_eval[] =
     "  --model PREFIX | --encoder FILE --decoder FILE, --threads N\n"
     "                      the model (see 'interformer --help')\n"
     "\n"
-    "Prints on stdout: NoC@85 and NoC@90 (mean number of clicks to reach IoU 0.85 /\n"
-    "0.90; N when never reached), failures (instances never reaching 0.90 within N\n"
-    "clicks), mIoU after 1, 5 and 20 clicks, seconds per click (the decoder only),\n"
-    "PIE (seconds per click per image pixel, the mean over clicks; also per\n"
-    "megapixel) and the encoder's seconds per image. Progress goes to stderr.\n"
+    "Prints on stdout: how many instances were evaluated of how many found,\n"
+    "NoC@85 and NoC@90 (mean number of clicks to reach IoU 0.85 / 0.90; N when\n"
+    "never reached), failures (instances never reaching 0.90 within N clicks),\n"
+    "mIoU after 1, 5 and 20 clicks, seconds per click (the decoder only), PIE\n"
+    "(seconds per click per image pixel, the mean over clicks; also per megapixel)\n"
+    "and the encoder's seconds per image. Progress goes to stderr.\n"
     "Instances that cannot be evaluated (an image without a mask or the reverse, an\n"
-    "unreadable file, a mask of another size, a mask without object) are skipped\n"
-    "with a warning and listed in the JSON; the exit status is 0 when at least one\n"
-    "instance was evaluated.\n";
+    "unreadable file, a mask of another size, a mask without object) are an error\n"
+    "listing them all, unless --allow-skip: then they are skipped with a warning,\n"
+    "listed in the JSON, and the summary marks the result PARTIAL (as --limit does).\n"
+    "The reports are written at the end, each whole or not at all; a report path\n"
+    "that is a dataset or model file is refused before the run.\n";
 
 /* ---------------------------------------------------------------- errors */
 
@@ -380,15 +395,40 @@ static int has_ext(const char *path, const char *ext) {
     return 1;
 }
 
-/* Writes an 8-bit image (comp 1 = gray, 3 = RGB), format by extension. */
+/* stb_image_write's sink: into an out_file, which remembers a failure. */
+static void write_sink(void *ctx, void *data, int size) { out_write(ctx, data, (size_t)size); }
+
+/* Writes an 8-bit image (comp 1 = gray, 3 = RGB), format by extension,
+ * through out_file (outfile.h): the whole file or no change. */
 static int write_image(const char *path, int w, int h, int comp, const unsigned char *px) {
-    errno = 0;
+    out_file o;
+    char err[512];
+    if (out_open(&o, path, err, sizeof err)) return fail(path, "%s", err);
     int ok;
-    if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) ok = stbi_write_jpg(path, w, h, comp, px, 95);
-    else if (has_ext(path, ".bmp")) ok = stbi_write_bmp(path, w, h, comp, px);
-    else if (has_ext(path, ".tga")) ok = stbi_write_tga(path, w, h, comp, px);
-    else ok = stbi_write_png(path, w, h, comp, px, w * comp);
-    if (!ok) return fail(path, "cannot write: %s", errno ? strerror(errno) : "stb_image_write failed");
+    if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) ok = stbi_write_jpg_to_func(write_sink, &o, w, h, comp, px, 95);
+    else if (has_ext(path, ".bmp")) ok = stbi_write_bmp_to_func(write_sink, &o, w, h, comp, px);
+    else if (has_ext(path, ".tga")) ok = stbi_write_tga_to_func(write_sink, &o, w, h, comp, px);
+    else ok = stbi_write_png_to_func(write_sink, &o, w, h, comp, px, w * comp);
+    if (!ok) {
+        out_discard(&o);
+        return fail(path, "cannot write: stb_image_write could not encode the image");
+    }
+    if (out_commit(&o, err, sizeof err)) return fail(path, "%s", err);
+    return 0;
+}
+
+/* An output that is also an input (the same file, also through links) or
+ * another output of the same command would destroy data or lose a result:
+ * refused before any work, as is an output that cannot be written. */
+static int check_outputs(const char *cmd, const char *const *outs, int n_outs, const char *const *ins,
+                         int n_ins) {
+    char err[1024];
+    int r = out_check_outputs(outs, n_outs, ins, (size_t)n_ins, err, sizeof err);
+    if (r == 1) return usage_error(cmd, "%s", err);
+    if (r) {
+        fprintf(stderr, PROG ": %s\n", err);
+        return EXIT_RUNTIME;
+    }
     return 0;
 }
 
@@ -432,6 +472,8 @@ static int cmd_encode(int argc, char **argv) {
     model_paths mp;
     int rc = resolve_model(cmd, &mo, 1, 0, &mp);
     if (rc) return rc;
+    const char *ins[] = {input, mp.enc};
+    if ((rc = check_outputs(cmd, &output, 1, ins, 2))) return rc;
 
     image img = {0};
     if_model *enc = NULL;
@@ -606,6 +648,11 @@ static int cmd_segment(int argc, char **argv) {
     }
     model_paths mp;
     if ((rc = resolve_model(cmd, &mo, !from_features, 1, &mp))) goto done;
+    {
+        const char *outs[] = {output, overlay, prob, logits};
+        const char *ins[] = {input, image_path, from_features ? NULL : mp.enc, mp.dec};
+        if ((rc = check_outputs(cmd, outs, 4, ins, 4))) goto done;
+    }
 
     int W, H;
     if (from_features) {
@@ -727,9 +774,18 @@ static int cmd_segment(int argc, char **argv) {
             goto done;
         }
         int64_t shape[3] = {ph, pw, 2};
-        errno = 0;
-        if (npy_write_f32(logits, lg, shape, 3)) {
-            rc = fail(logits, "cannot write: %s", errno ? strerror(errno) : "write failed");
+        out_file o;
+        char err[512];
+        if (out_open(&o, logits, err, sizeof err)) {
+            rc = fail(logits, "%s", err);
+            goto done;
+        }
+        if (npy_write_f32_to(o.f, lg, shape, 3)) {
+            o.failed = 1;
+            o.err = errno ? errno : EIO;
+        }
+        if (out_commit(&o, err, sizeof err)) {
+            rc = fail(logits, "%s", err);
             goto done;
         }
     }
@@ -777,8 +833,9 @@ static int parse_count(const char *s, int max) {
 static int cmd_eval(int argc, char **argv) {
     const char *cmd = "eval", *dir = NULL, *max_s = NULL, *limit_s = NULL;
     eval_options eo = {.max_clicks = 20, .version = IF_VERSION};
+    eval_select sel = {0};
     model_opts mo = {0};
-    int only_pos = 0, limit = 0;
+    int only_pos = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         int r = 0;
@@ -793,6 +850,14 @@ static int cmd_eval(int argc, char **argv) {
             }
             if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
                 eo.quiet = 1;
+                continue;
+            }
+            if (!strcmp(a, "--per-object")) {
+                sel.per_object = 1;
+                continue;
+            }
+            if (!strcmp(a, "--allow-skip")) {
+                sel.allow_skip = eo.allow_skip = 1;
                 continue;
             }
             if ((r = match_opt(cmd, argc, argv, &i, "--max-clicks", NULL, &max_s)) ||
@@ -812,7 +877,7 @@ static int cmd_eval(int argc, char **argv) {
     if (max_s && (eo.max_clicks = parse_count(max_s, EVAL_MAX_CLICKS_LIMIT)) < 0)
         return usage_error(cmd, "bad --max-clicks '%s': expected a number from 1 to %d", max_s,
                            EVAL_MAX_CLICKS_LIMIT);
-    if (limit_s && (limit = parse_count(limit_s, 1000000000)) < 0)
+    if (limit_s && (sel.limit = parse_count(limit_s, 1000000000)) < 0)
         return usage_error(cmd, "bad --limit '%s': expected a positive number", limit_s);
     model_paths mp;
     int rc = resolve_model(cmd, &mo, 1, 1, &mp);
@@ -820,7 +885,7 @@ static int cmd_eval(int argc, char **argv) {
 
     eval_dataset *ds = NULL;
     if_model *enc = NULL, *dec = NULL;
-    if ((rc = eval_dataset_open(dir, limit, &ds))) return rc;
+    if ((rc = eval_dataset_open(dir, &sel, &ds))) return rc;
     if_options opt = if_default_options();
     if (mo.threads) opt.n_threads = mo.threads;
     opt.max_clicks = eo.max_clicks; /* the session history: no undo needed */
@@ -969,6 +1034,7 @@ static int print_help(const char *topic) {
 }
 
 int main(int argc, char **argv) {
+    out_install_signal_handlers();
     if (argc < 2) return usage_error(NULL, "no command given");
     const char *c = argv[1];
     if (!strcmp(c, "encode")) return cmd_encode(argc - 2, argv + 2);

@@ -1,7 +1,10 @@
 /* features.c -- per-image feature objects and their file format
  * (format/FEATURES.md): allocation, accessors, save (atomic) and a load that
  * validates every field before using it. */
+/* realpath: an XSI function in glibc's headers. */
+#define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +116,66 @@ const float *if_features_level(const if_features *f, int level, int *h, int *w, 
 
 /* ---------------------------------------------------------------- save */
 
+/* Writes all of fd's n bytes; 0, or the errno of the failure. */
+static int write_all(int fd, const uint8_t *p, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Atomic: a reader sees the old file or the whole new one. The data goes to
+ * a temporary file next to the target, is synced (else a crash soon after
+ * the rename can leave an empty file under the new name), and renamed over
+ * it. A symbolic link is followed (the file it names is replaced, the link
+ * stays); a target that is not a regular file (/dev/stdout, a FIFO) is
+ * written in place, since renaming over it would replace the device node. */
+static if_status write_whole(const char *path, const uint8_t *buf, size_t n) {
+    struct stat st;
+    int e;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) return if__fail(IF_ERR_IO, "%s: is a folder", path);
+        int fd = open(path, O_WRONLY | O_TRUNC);
+        if (fd < 0) return if__fail(IF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        e = write_all(fd, buf, n);
+        if (close(fd) != 0 && !e) e = errno;
+        return e ? if__fail(IF_ERR_IO, "%s: write failed: %s", path, strerror(e)) : IF_OK;
+    }
+    char *real = realpath(path, NULL); /* NULL for a new file: path itself */
+    const char *target = real ? real : path;
+    size_t plen = strlen(target);
+    char *tmp = rt_malloc(plen + 16);
+    if (!tmp) {
+        free(real);
+        return if__fail(IF_ERR_NO_MEMORY, "path");
+    }
+    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", target);
+    if_status s = IF_OK;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        s = if__fail(IF_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+    } else {
+        /* mkstemp makes the file private; a feature file is not (or keeps
+         * the mode of the file it replaces). */
+        fchmod(fd, real ? (st.st_mode & 07777) : 0644);
+        e = write_all(fd, buf, n);
+        if (!e && fsync(fd) != 0) e = errno;
+        if (close(fd) != 0 && !e) e = errno;
+        if (!e && rename(tmp, target) != 0) e = errno;
+        if (e) {
+            s = if__fail(IF_ERR_IO, "%s: write failed: %s", path, strerror(e));
+            unlink(tmp);
+        }
+    }
+    rt_free(tmp);
+    free(real);
+    return s;
+}
+
 if_status if_features_save(const if_features *f, const char *path, if_dtype dtype) {
     if (!f || !path) return if__fail(IF_ERR_INVALID_ARG, "if_features_save: NULL argument");
     if (dtype != IF_DTYPE_F32 && dtype != IF_DTYPE_F16)
@@ -157,33 +220,7 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
     }
     wr32(buf + 12, ifg_crc32(0, buf + 16, (size_t)file_bytes - 16));
 
-    /* Atomic: a reader sees the old file or the whole new one. */
-    size_t plen = strlen(path);
-    char *tmp = rt_malloc(plen + 16);
-    if (!tmp) {
-        rt_free(buf);
-        return if__fail(IF_ERR_NO_MEMORY, "path");
-    }
-    snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd >= 0) fchmod(fd, 0644); /* mkstemp makes it private; a feature file is not */
-    if (fd < 0) {
-        s = if__fail(IF_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-    } else {
-        size_t done = 0;
-        while (done < file_bytes) {
-            ssize_t w = write(fd, buf + done, (size_t)file_bytes - done);
-            if (w <= 0) break;
-            done += (size_t)w;
-        }
-        int ok = done == file_bytes;
-        if (close(fd) != 0) ok = 0;
-        if (!ok || rename(tmp, path) != 0) {
-            s = if__fail(IF_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-            unlink(tmp);
-        }
-    }
-    rt_free(tmp);
+    s = write_whole(path, buf, (size_t)file_bytes);
     rt_free(buf);
     return s;
 }

@@ -416,6 +416,82 @@ def test_unwritable_output(tmp_path):
     error(run("encode", IMAGE, "--model", TINY, "-o", tmp_path / "no" / "f.iff"), 1, "f.iff")
 
 
+# ------------------------------------------------------- output safety
+
+@pytest.mark.parametrize("opt", ["-o", "--overlay", "--prob", "--logits"])
+def test_full_disk_is_an_error(tmp_path, opt):
+    """Every output's writes and close are checked: /dev/full fails loudly."""
+    args = ["segment", IMAGE, "--model", TINY, "--click", CLICKS[0]]
+    if opt != "-o":
+        args += ["-o", tmp_path / "m.png"]
+    error(run(*args, opt, "/dev/full"), 1, "/dev/full", "No space left on device")
+
+
+def test_encode_to_a_full_disk_is_an_error():
+    error(run("encode", IMAGE, "--model", TINY, "-o", "/dev/full"), 1, "/dev/full",
+          "No space left on device")
+    assert os.path.exists("/dev/full") and not os.path.isfile("/dev/full")  # still the device
+
+
+def test_file_size_limit_is_an_error_and_keeps_the_old_file(tmp_path):
+    import resource
+    out = tmp_path / "m.png"
+    out.write_bytes(b"old")
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))  # the mask fits, not the rest
+        import signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # as a shell leaves it: the CLI must cope
+
+    e = {k: v for k, v in os.environ.items() if k != "IF_MODEL"}
+    for opt, dst in (("--overlay", tmp_path / "o.png"), ("--logits", tmp_path / "l.npy")):
+        r = subprocess.run([CLI, "segment", IMAGE, "--model", TINY, "--click", CLICKS[0], "-o", out,
+                            opt, dst], env=e, capture_output=True, text=True, preexec_fn=limit,
+                           timeout=300)
+        error(r, 1, str(dst), "File too large")
+        assert out.read_bytes() != b"old" and not dst.exists()  # -o fitted, then the big one failed
+        assert sorted(os.listdir(tmp_path)) == ["m.png"]  # no temporary file left
+        out.write_bytes(b"old")
+
+
+def test_output_naming_an_input_is_refused(tmp_path):
+    img = tmp_path / "a.png"
+    img.write_bytes(open(IMAGE, "rb").read())
+    before = img.read_bytes()
+    (tmp_path / "link.png").symlink_to(img)
+    os.link(img, tmp_path / "hard.png")
+    cases = [["segment", img, "--click", CLICKS[0], "-o", img],
+             ["segment", img, "--click", CLICKS[0], "-o", tmp_path / "m.png", "--overlay", tmp_path / "link.png"],
+             ["segment", img, "--click", CLICKS[0], "-o", tmp_path / "m.png", "--prob", tmp_path / "hard.png"],
+             ["segment", img, "--click", CLICKS[0], "-o", tmp_path / "m.png", "--logits", TINY + ".decoder.ifg"],
+             ["encode", img, "-o", img],
+             ["encode", img, "-o", TINY + ".encoder.ifg"]]
+    for args in cases:
+        error(run(*args, "--model", TINY), 2, "refusing to overwrite an input")
+    assert img.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "hard.png", "link.png"]
+    error(run("segment", img, "--model", TINY, "--click", CLICKS[0], "-o", tmp_path / "m.png",
+              "--prob", tmp_path / "m.png"), 2, "two outputs")
+
+
+def test_outputs_replace_files_whole_and_follow_links(tmp_path):
+    real = tmp_path / "real.png"
+    real.write_bytes(b"old")
+    os.chmod(real, 0o600)
+    link = tmp_path / "mask.png"
+    link.symlink_to(real)
+    ok(run("segment", IMAGE, "--model", TINY, "--click", CLICKS[0], "-o", link))
+    assert link.is_symlink() and read_png(str(real)).shape == (H, W)
+    assert os.stat(real).st_mode & 0o777 == 0o600
+    feat = tmp_path / "f.iff"
+    flink = tmp_path / "flink.iff"
+    feat.write_bytes(b"old")
+    flink.symlink_to(feat)
+    ok(run("encode", IMAGE, "--model", TINY, "-o", flink))
+    assert flink.is_symlink() and feat.read_bytes()[:6] == b"IFFEAT"
+    assert sorted(os.listdir(tmp_path)) == ["f.iff", "flink.iff", "mask.png", "real.png"]
+
+
 @pytest.mark.parametrize("args", [
     [],
     ["frobnicate"],

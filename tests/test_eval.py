@@ -25,6 +25,7 @@ import pytest
 
 from conftest import ROOT
 from pngread import read_png
+from pngwrite import palette_png
 
 BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
 CLI = os.path.join(BUILD, "interformer")
@@ -191,7 +192,8 @@ def test_layouts_and_reports(tmp_path, layout):
                 "seconds_per_click_per_megapixel", "encode_seconds", "per_instance", "skipped"):
         assert key in js, key
     assert js["max_clicks"] == K and js["instances_evaluated"] == js["instances_found"] == 3
-    assert js["skipped"] == [] and js["model"]["placeholder"] is True
+    assert js["skipped"] == [] and js["model"]["placeholder"] is True and js["complete"] is True
+    assert "3 evaluated of 3 found\n" in r.stdout and "PARTIAL" not in r.stdout
     layout_words = {"grabcut": "data_GT/ + boundary_GT/", "img_gt": "img/ + gt/",
                     "images_masks": "images/ + masks/", "list": "list/val.txt + img/ + gt/",
                     "official": "list/val.txt + NAME.ext + NAME#001.png"}
@@ -367,14 +369,13 @@ def test_limit_quiet_threads(tmp_path):
     assert r.stderr == ""
     assert js["instances_found"] == 3 and js["instances_evaluated"] == 2 and js["threads"] == 2
     assert [p["name"] for p in js["per_instance"]] == ["apple", "boat"] and len(rows) == 3
-    assert "first 2 of 3 (--limit)" in r.stdout
+    assert "2 evaluated of 3 found, the first 2 only (--limit): PARTIAL" in r.stdout
+    assert js["complete"] is False
     assert "mIoU@1" in r.stdout and "mIoU@3" in r.stdout and "mIoU@5" not in r.stdout
 
 
-def test_skipped_instances(tmp_path):
-    """An image without a mask, a mask without an image, a mask of another
-    size, an empty mask: warnings, listed in the JSON, the rest evaluated."""
-    ds = tmp_path / "ds"
+def broken_dataset(ds):
+    """Three good instances and four that cannot be evaluated."""
     write_dataset(str(ds), "img_gt")
     write_png(str(ds / "img" / "lonely.png"), np.zeros((20, 30, 3), np.uint8))
     write_png(str(ds / "gt" / "ghost.png"), np.zeros((20, 30), np.uint8))
@@ -382,7 +383,31 @@ def test_skipped_instances(tmp_path):
     write_png(str(ds / "gt" / "small.png"), np.full((21, 30), 255, np.uint8))
     write_png(str(ds / "img" / "void.png"), np.zeros((20, 30, 3), np.uint8))
     write_png(str(ds / "gt" / "void.png"), np.zeros((20, 30), np.uint8))
-    r, js, rows, _ = evaluate(ds, tmp_path, k=2)
+
+
+def test_unevaluable_instances_fail_the_run_before_any_encoding(tmp_path):
+    ds = tmp_path / "ds"
+    broken_dataset(ds)
+    old = tmp_path / "r.json"
+    old.write_text("an earlier report\n")
+    r = run("eval", ds, "--out", old, "--max-clicks", 2)
+    assert r.returncode == 1 and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert lines[-1].startswith("interformer: ") and "4 of 7 instances cannot be evaluated" in lines[-1]
+    assert "--allow-skip" in lines[-1]
+    for n in ("lonely", "ghost", "small", "void"):
+        assert any(line.startswith(f"interformer: warning: {n}: ") for line in lines[:-1]), n
+    assert not any(line.startswith("[") for line in lines)  # nothing was encoded
+    assert old.read_text() == "an earlier report\n"  # a failed run keeps an earlier report
+
+
+def test_skipped_instances(tmp_path):
+    """With --allow-skip: an image without a mask, a mask without an image, a
+    mask of another size, an empty mask: warnings, listed in the JSON, the
+    rest evaluated, the result marked partial."""
+    ds = tmp_path / "ds"
+    broken_dataset(ds)
+    r, js, rows, _ = evaluate(ds, tmp_path, "--allow-skip", k=2)
     assert js["instances_evaluated"] == 3 and len(rows) == 4
     reasons = {s["name"]: s["reason"] for s in js["skipped"]}
     assert set(reasons) == {"lonely", "ghost", "small", "void"}
@@ -391,16 +416,95 @@ def test_skipped_instances(tmp_path):
     assert "no object pixel" in reasons["void"]
     for n in reasons:
         assert f"interformer: warning: {n}: " in r.stderr
-    assert "4 skipped" in r.stdout
+    assert "3 evaluated of 7 found, 4 skipped (--allow-skip" in r.stdout and "PARTIAL" in r.stdout
+    assert js["instances_found"] == 7 and js["complete"] is False
 
 
 def test_list_selects_and_orders(tmp_path):
     ds = tmp_path / "ds"
     write_dataset(str(ds), "list")
     (ds / "list" / "val.txt").write_text("cat.png\n\nboat\r\nmissing\n")
-    _, js, _, _ = evaluate(ds, tmp_path, k=2)
+    _, js, _, _ = evaluate(ds, tmp_path, "--allow-skip", k=2)
     assert [p["name"] for p in js["per_instance"]] == ["cat", "boat"]
     assert [s["name"] for s in js["skipped"]] == ["missing"]
+
+
+# ------------------------------------------------- masks as datasets ship them
+
+VOC = [(0, 0, 0), (128, 0, 0), (0, 128, 0)] + [(i, 255 - i, i) for i in range(3, 255)] + [(224, 224, 192)]
+
+
+def test_palette_masks_are_evaluated_by_index(tmp_path):
+    """DAVIS / VOC style: index 1 = object drawn (128, 0, 0), 255 = void band.
+    Every instance is evaluated, exactly as the same labels in the official
+    gray label-map form are."""
+    pal, gray = tmp_path / "pal", tmp_path / "gray"
+    for root in (pal, gray):
+        write_dataset(str(root), "img_gt", band=True)
+    for n in SIZES:
+        mask = read_png(str(gray / "gt" / f"{n}.png"))
+        labels = np.select([mask == 255, mask == 128], [1, 255], 0).astype(np.uint8)
+        (pal / "gt" / f"{n}.png").write_bytes(palette_png(labels, VOC))
+        write_png(str(gray / "gt" / f"{n}.png"), labels)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    rp, jp, _, _ = evaluate(pal, tmp_path / "a")
+    rg, jg, _, _ = evaluate(gray, tmp_path / "b")
+    assert jp["instances_evaluated"] == jp["instances_found"] == 3 and jp["complete"] is True
+    assert "3 read as palette indices" in rp.stdout and "3 read as label map" in rg.stdout
+    for a, b in zip(jp["per_instance"], jg["per_instance"]):
+        assert a["iou"] == b["iou"] and a["clicks"] == b["clicks"]
+
+
+def test_per_object_instances_of_a_multi_object_mask(tmp_path):
+    ds = tmp_path / "ds"
+    write_dataset(str(ds), "img_gt", names=("apple",))
+    w, h = SIZES["apple"]
+    labels = np.zeros((h, w), np.uint8)
+    labels[5:20, 5:25] = 1
+    labels[25:40, 30:60] = 7
+    labels[24, :] = 255
+    (ds / "gt" / "apple.png").write_bytes(palette_png(labels, VOC))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _, one, _, _ = evaluate(ds, tmp_path / "a")
+    _, per, _, _ = evaluate(ds, tmp_path / "b", "--per-object")
+    assert [p["name"] for p in one["per_instance"]] == ["apple"] and one["per_instance"][0]["object"] == 0
+    assert [(p["name"], p["object"]) for p in per["per_instance"]] == [("apple#1", 1), ("apple#7", 7)]
+    assert per["instances_found"] == per["instances_evaluated"] == 2
+
+
+# ----------------------------------------------------------- the reports
+
+def test_report_naming_a_dataset_file_is_refused(tmp_path):
+    ds = tmp_path / "ds"
+    write_dataset(str(ds), "img_gt")
+    img = ds / "img" / "apple.png"
+    before = img.read_bytes()
+    link = tmp_path / "link.csv"
+    link.symlink_to(img)
+    for args in (["--csv", img], ["--out", ds / "gt" / "boat.png"], ["--svg", link]):
+        r = run("eval", ds, *args)
+        error(r, 2, "refusing to overwrite an input")
+    assert img.read_bytes() == before and (ds / "gt" / "boat.png").exists()
+    error(run("eval", ds, "--out", tmp_path / "x.json", "--csv", tmp_path / "x.json"), 2, "two outputs")
+
+
+def test_reports_are_written_whole_or_not_at_all(tmp_path):
+    ds = tmp_path / "ds"
+    write_dataset(str(ds), "img_gt", names=("apple",))
+    out = tmp_path / "out"
+    out.mkdir()
+    old = out / "r.json"
+    old.write_text("old\n")
+    r = run("eval", ds, "--max-clicks", 2, "--out", old, "--csv", "/dev/full")
+    assert r.returncode == 1 and "No space left on device" in r.stderr.splitlines()[-1]
+    # The JSON is complete and new; no temporary file is left behind.
+    assert json.loads(old.read_text())["instances_evaluated"] == 1
+    assert sorted(os.listdir(out)) == ["r.json"]
+    os.chmod(old, 0o640)
+    ok(run("eval", ds, "--max-clicks", 2, "--out", old))
+    assert os.stat(old).st_mode & 0o777 == 0o640  # a replaced report keeps its mode
 
 
 # ---------------------------------------------------------------- errors

@@ -91,7 +91,7 @@ void npy_free(npy_array *a) {
     a->data = NULL;
 }
 
-int npy_write_f32(const char *path, const float *data, const int64_t *shape, int rank) {
+int npy_write_f32_to(FILE *f, const float *data, const int64_t *shape, int rank) {
     char dict[256];
     int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     int64_t count = 1;
@@ -103,8 +103,6 @@ int npy_write_f32(const char *path, const float *data, const int64_t *shape, int
     n += snprintf(dict + n, sizeof dict - (size_t)n, "), }");
     int total = 10 + n + 1;
     int padn = (64 - total % 64) % 64;
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
     unsigned short hl = (unsigned short)(n + padn + 1);
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 255),
                              (unsigned char)(hl >> 8)};
@@ -112,5 +110,5 @@ int npy_write_f32(const char *path, const float *data, const int64_t *shape, int
     for (int i = 0; ok && i < padn; i++) ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;
     ok = ok && fwrite(data, sizeof(float), (size_t)count, f) == (size_t)count;
-    return (fclose(f) == 0 && ok) ? 0 : -1;
+    return ok ? 0 : -1;
 }

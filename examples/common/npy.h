@@ -4,6 +4,7 @@
 #define IF_EXAMPLES_NPY_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 typedef enum { NPY_F32, NPY_U8, NPY_I32, NPY_I64 } npy_dtype;
@@ -19,7 +20,8 @@ typedef struct {
 /* Reads path into *a. Returns 0 on success, -1 with a message in err. */
 int npy_read(const char *path, npy_array *a, char *err, size_t cap);
 void npy_free(npy_array *a);
-/* Writes a float32 array; returns 0 on success. */
-int npy_write_f32(const char *path, const float *data, const int64_t *shape, int rank);
+/* Writes a float32 array to an open stream (not closed; the caller checks
+ * its flush and close); returns 0 when every write succeeded. */
+int npy_write_f32_to(FILE *f, const float *data, const int64_t *shape, int rank);
 
 #endif

@@ -1,0 +1,226 @@
+/* outfile.c -- see outfile.h. POSIX: mkstemp, fsync, rename, realpath. */
+/* realpath is an XSI function in glibc's headers, also under POSIX 2008. */
+#define _XOPEN_SOURCE 700
+#include "outfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The temporary file being written, for the signal handler (one at a time:
+ * the CLI writes its outputs one after another). */
+static char *volatile live_tmp;
+
+static void on_signal(int sig) {
+    char *t = live_tmp;
+    if (t) unlink(t); /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void out_install_signal_handlers(void) {
+    signal(SIGXFSZ, SIG_IGN);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+static int failf(char *err, size_t cap, const char *fmt, ...) {
+    if (err && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* The folder part of path ("." when there is none), malloc'ed. */
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, path, n);
+    d[n] = 0;
+    return d;
+}
+
+int out_check(const char *path, char *err, size_t cap) {
+    struct stat st;
+    if (!*path) return failf(err, cap, "empty file name");
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return failf(err, cap, "is a folder, not a file name");
+        if (!S_ISREG(st.st_mode)) return access(path, W_OK) ? failf(err, cap, "cannot write: %s", strerror(errno)) : 0;
+    }
+    char *real = realpath(path, NULL); /* an existing link: its target's folder counts */
+    char *dir = dir_of(real ? real : path);
+    free(real);
+    if (!dir) return failf(err, cap, "out of memory");
+    int rc = 0;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+        rc = failf(err, cap, "cannot write: the folder %s does not exist", dir);
+    else if (access(dir, W_OK | X_OK))
+        rc = failf(err, cap, "cannot write in the folder %s: %s", dir, strerror(errno));
+    free(dir);
+    return rc;
+}
+
+/* path with its folder made canonical (the file itself need not exist). */
+static char *canonical(const char *path) {
+    char *real = realpath(path, NULL);
+    if (real) return real;
+    char *dir = dir_of(path), *rdir = dir ? realpath(dir, NULL) : NULL;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char *out = NULL;
+    if (rdir && (out = malloc(strlen(rdir) + strlen(base) + 2)))
+        sprintf(out, "%s/%s", rdir, base);
+    free(dir);
+    free(rdir);
+    return out;
+}
+
+int out_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char *ca = canonical(a), *cb = canonical(b);
+    int same = ca && cb ? !strcmp(ca, cb) : !strcmp(a, b);
+    free(ca);
+    free(cb);
+    return same;
+}
+
+int out_check_outputs(const char *const *outs, int n_outs, const char *const *ins, size_t n_ins,
+                      char *err, size_t cap) {
+    for (int i = 0; i < n_outs; i++) {
+        if (!outs[i]) continue;
+        for (size_t j = 0; j < n_ins; j++)
+            if (ins[j] && out_same_file(outs[i], ins[j])) {
+                failf(err, cap, "%s: is the input %s: refusing to overwrite an input", outs[i], ins[j]);
+                return 1;
+            }
+        for (int j = 0; j < i; j++)
+            if (outs[j] && out_same_file(outs[i], outs[j])) {
+                failf(err, cap, "%s: is named as two outputs", outs[i]);
+                return 1;
+            }
+        char why[400];
+        if (out_check(outs[i], why, sizeof why)) {
+            failf(err, cap, "%s: %s", outs[i], why);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+int out_open(out_file *o, const char *path, char *err, size_t cap) {
+    memset(o, 0, sizeof *o);
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) return failf(err, cap, "is a folder, not a file name");
+    if (exists && !S_ISREG(st.st_mode)) { /* a device or FIFO: in place */
+        if (!(o->target = strdup(path))) return failf(err, cap, "out of memory");
+        if (!(o->f = fopen(path, "wb"))) {
+            int e = errno;
+            out_discard(o);
+            return failf(err, cap, "cannot write: %s", strerror(e));
+        }
+        return 0;
+    }
+    o->target = exists ? realpath(path, NULL) : strdup(path);
+    if (!o->target) return failf(err, cap, "out of memory");
+    char *dir = dir_of(o->target);
+    const char *base = strrchr(o->target, '/');
+    base = base ? base + 1 : o->target;
+    /* ".NAME.XXXXXX" in the target's folder: rename is atomic only within a
+     * file system, and a hidden name keeps the half-written file out of
+     * dataset scans and globs. */
+    if (dir) o->tmp = malloc(strlen(dir) + strlen(base) + 10);
+    if (!dir || !o->tmp) {
+        free(dir);
+        out_discard(o);
+        return failf(err, cap, "out of memory");
+    }
+    sprintf(o->tmp, "%s/.%s.XXXXXX", dir, base);
+    free(dir);
+    int fd = mkstemp(o->tmp);
+    if (fd >= 0) live_tmp = o->tmp;
+    if (fd < 0) {
+        int e = errno;
+        free(o->tmp);
+        o->tmp = NULL;
+        out_discard(o);
+        return failf(err, cap, "cannot create a file in its folder: %s", strerror(e));
+    }
+    /* mkstemp makes the file private; the output gets the mode a new file
+     * gets (or the mode of the file it replaces). */
+    mode_t mode;
+    if (exists) mode = st.st_mode & 07777;
+    else {
+        mode_t mask = umask(0);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    if (fchmod(fd, mode) != 0 || !(o->f = fdopen(fd, "wb"))) {
+        int e = errno;
+        if (!o->f) close(fd);
+        out_discard(o);
+        return failf(err, cap, "cannot write: %s", strerror(e));
+    }
+    return 0;
+}
+
+void out_write(out_file *o, const void *data, size_t n) {
+    if (o->failed || !o->f) return;
+    if (fwrite(data, 1, n, o->f) != n) {
+        o->failed = 1;
+        o->err = errno ? errno : EIO;
+    }
+}
+
+int out_commit(out_file *o, char *err, size_t cap) {
+    if (!o->f) {
+        out_discard(o);
+        return failf(err, cap, "not open");
+    }
+    errno = 0;
+    int e = o->failed ? o->err : 0;
+    if (!e && (fflush(o->f) != 0 || ferror(o->f))) e = errno ? errno : EIO;
+    /* fsync before rename: otherwise a crash soon after can leave an empty
+     * file under the new name on common file systems. Devices need not. */
+    if (!e && o->tmp && fsync(fileno(o->f)) != 0) e = errno;
+    if (fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
+    o->f = NULL;
+    if (!e && o->tmp && rename(o->tmp, o->target) != 0) e = errno;
+    if (e) {
+        out_discard(o);
+        return failf(err, cap, "cannot write: %s", strerror(e));
+    }
+    live_tmp = NULL;
+    free(o->tmp);
+    free(o->target);
+    memset(o, 0, sizeof *o);
+    return 0;
+}
+
+void out_discard(out_file *o) {
+    if (o->f) fclose(o->f);
+    if (o->tmp) unlink(o->tmp);
+    if (o->tmp && live_tmp == o->tmp) live_tmp = NULL;
+    free(o->tmp);
+    free(o->target);
+    memset(o, 0, sizeof *o);
+}
