@@ -1,89 +1,114 @@
 /* npy.c -- see npy.h. Only the header dictionary forms NumPy itself writes
- * are understood; anything else is an error, never a guess. */
+ * are understood; anything else is an error, never a guess. The parser
+ * works on a memory image (npy_parse) so that it can be fuzzed without
+ * files; npy_read is a file read around it. */
 #include "npy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t cap, const char *path, const char *what) {
-    if (err) snprintf(err, cap, "%s: %s", path, what);
+/* Elements an array may have: the readers' users index with int64_t and
+ * the data must fit in memory anyway. */
+#define NPY_MAX_COUNT ((int64_t)1 << 31)
+
+static int fail(char *err, size_t cap, const char *what) {
+    if (err && cap) snprintf(err, cap, "%s", what);
     return -1;
+}
+
+/* The value of a header key: a pointer just past "'key': " in h, or NULL. */
+static const char *dict_value(const char *h, const char *key) {
+    char pat[32];
+    snprintf(pat, sizeof pat, "'%s': ", key);
+    const char *p = strstr(h, pat);
+    return p ? p + strlen(pat) : NULL;
+}
+
+int npy_parse(const void *buf, size_t n, npy_array *a, char *err, size_t cap) {
+    const unsigned char *p = buf;
+    memset(a, 0, sizeof *a);
+    if (!p || n < 10 || memcmp(p, "\x93NUMPY", 6)) return fail(err, cap, "not a .npy file");
+    /* Version 1.x has a 2-byte header length, 2.x and 3.x a 4-byte one. */
+    size_t pre = p[6] >= 2 ? 12 : 10;
+    if (n < pre) return fail(err, cap, "truncated header");
+    size_t hlen = p[8] | (size_t)p[9] << 8;
+    if (pre == 12) hlen |= (size_t)p[10] << 16 | (size_t)p[11] << 24;
+    if (hlen > 65536) return fail(err, cap, "header too long");
+    if (hlen > n - pre) return fail(err, cap, "truncated header");
+    /* A NUL-terminated copy: the dictionary is searched as a string, and a
+     * NUL inside it just ends the search early. */
+    char *h = malloc(hlen + 1);
+    if (!h) return fail(err, cap, "out of memory");
+    memcpy(h, p + pre, hlen);
+    h[hlen] = 0;
+
+    const char *why = NULL;
+    size_t esize = 0;
+    const char *d = dict_value(h, "descr");
+    if (!d) why = "no descr";
+    else if (!strncmp(d, "'<f4'", 5)) a->dtype = NPY_F32, esize = 4;
+    else if (!strncmp(d, "'|u1'", 5)) a->dtype = NPY_U8, esize = 1;
+    else if (!strncmp(d, "'<i4'", 5)) a->dtype = NPY_I32, esize = 4;
+    else if (!strncmp(d, "'<i8'", 5)) a->dtype = NPY_I64, esize = 8;
+    else why = "unsupported dtype";
+    const char *fo = why ? NULL : dict_value(h, "fortran_order");
+    if (!why && (!fo || strncmp(fo, "False", 5))) why = "fortran order not supported";
+    const char *sp = why ? NULL : dict_value(h, "shape");
+    if (!why && (!sp || *sp != '(')) why = "no shape";
+    if (!why) {
+        /* Each dimension is checked before it multiplies the count: a lying
+         * shape must not overflow it. */
+        sp++;
+        a->count = 1;
+        while (*sp >= '0' && *sp <= '9') {
+            int64_t v = 0;
+            while (*sp >= '0' && *sp <= '9' && v <= NPY_MAX_COUNT) v = v * 10 + (*sp++ - '0');
+            if (v > NPY_MAX_COUNT || a->rank == 8) break;
+            a->shape[a->rank++] = v;
+            if (v && a->count > NPY_MAX_COUNT / v) break;
+            a->count *= v;
+            while (*sp == ',' || *sp == ' ') sp++;
+        }
+        if (*sp != ')') why = "bad shape";
+    }
+    free(h);
+    if (why) {
+        memset(a, 0, sizeof *a);
+        return fail(err, cap, why);
+    }
+    size_t bytes = (size_t)a->count * esize;
+    if (bytes > n - pre - hlen) {
+        memset(a, 0, sizeof *a);
+        return fail(err, cap, "truncated data");
+    }
+    a->data = malloc(bytes + 1); /* + 1: a 0-element array still gets a pointer */
+    if (!a->data) {
+        memset(a, 0, sizeof *a);
+        return fail(err, cap, "out of memory");
+    }
+    memcpy(a->data, p + pre + hlen, bytes);
+    return 0;
 }
 
 int npy_read(const char *path, npy_array *a, char *err, size_t cap) {
     memset(a, 0, sizeof *a);
+    char what[128] = "cannot open";
+    unsigned char *buf = NULL;
+    long size = -1;
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, cap, path, "cannot open");
-    unsigned char pre[12];
-    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6)) {
-        fclose(f);
-        return fail(err, cap, path, "not a .npy file");
+    if (f && fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (f && size >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc(size ? (size_t)size : 1);
+        if (!buf) snprintf(what, sizeof what, "out of memory");
+        else if (fread(buf, 1, (size_t)size, f) != (size_t)size) snprintf(what, sizeof what, "read failed");
+        else if (npy_parse(buf, (size_t)size, a, what, sizeof what) == 0) what[0] = 0;
     }
-    size_t hlen = pre[8] | (size_t)pre[9] << 8;
-    if (pre[6] >= 2) {
-        if (fread(pre + 10, 1, 2, f) != 2) {
-            fclose(f);
-            return fail(err, cap, path, "truncated header");
-        }
-        hlen |= (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-    }
-    if (hlen > 65536) {
-        fclose(f);
-        return fail(err, cap, path, "header too long");
-    }
-    char *h = calloc(1, hlen + 1);
-    if (!h || fread(h, 1, hlen, f) != hlen) {
-        free(h);
-        fclose(f);
-        return fail(err, cap, path, "truncated header");
-    }
-    size_t esize;
-    if (strstr(h, "'<f4'")) a->dtype = NPY_F32, esize = 4;
-    else if (strstr(h, "'|u1'")) a->dtype = NPY_U8, esize = 1;
-    else if (strstr(h, "'<i4'")) a->dtype = NPY_I32, esize = 4;
-    else if (strstr(h, "'<i8'")) a->dtype = NPY_I64, esize = 8;
-    else {
-        free(h);
-        fclose(f);
-        return fail(err, cap, path, "unsupported dtype");
-    }
-    if (strstr(h, "'fortran_order': True")) {
-        free(h);
-        fclose(f);
-        return fail(err, cap, path, "fortran order not supported");
-    }
-    const char *sp = strstr(h, "'shape': (");
-    if (!sp) {
-        free(h);
-        fclose(f);
-        return fail(err, cap, path, "no shape");
-    }
-    sp += 10;
-    a->count = 1;
-    while (*sp && *sp != ')') {
-        char *end;
-        long long v = strtoll(sp, &end, 10);
-        if (end == sp || v < 0 || a->rank == 8) break;
-        a->shape[a->rank++] = v;
-        a->count *= v;
-        sp = end;
-        while (*sp == ',' || *sp == ' ') sp++;
-    }
-    int shape_ok = *sp == ')' && a->count <= ((int64_t)1 << 31);
-    free(h);
-    if (!shape_ok) {
-        fclose(f);
-        return fail(err, cap, path, "bad shape");
-    }
-    a->data = malloc((size_t)a->count * esize + 1);
-    if (!a->data || fread(a->data, esize, (size_t)a->count, f) != (size_t)a->count) {
-        fclose(f);
-        npy_free(a);
-        return fail(err, cap, path, "truncated data");
-    }
-    fclose(f);
-    return 0;
+    if (f) fclose(f);
+    free(buf);
+    if (!what[0]) return 0;
+    if (err && cap) snprintf(err, cap, "%s: %s", path, what);
+    return -1;
 }
 
 void npy_free(npy_array *a) {

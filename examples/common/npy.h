@@ -17,7 +17,13 @@ typedef struct {
     void *data;    /* malloc'ed, count elements of dtype */
 } npy_array;
 
-/* Reads path into *a. Returns 0 on success, -1 with a message in err. */
+/* Parses the memory image of a .npy file, buf[0..n), into *a (the data is
+ * copied: buf may go away). Trusts nothing in it: a shape whose element
+ * count is over 2^31 or more than the bytes present is an error. Returns 0
+ * on success, -1 with a message in err (and *a zeroed). */
+int npy_parse(const void *buf, size_t n, npy_array *a, char *err, size_t cap);
+/* Reads path into *a. Returns 0 on success, -1 with a message in err
+ * ("path: what"). */
 int npy_read(const char *path, npy_array *a, char *err, size_t cap);
 void npy_free(npy_array *a);
 /* Writes a float32 array to an open stream (not closed; the caller checks
