@@ -99,8 +99,9 @@ uint64_t rt_mem_budget(size_t limit, const char **source) {
     return b;
 }
 
-/* "21.0 GB", "350.2 MB", "12.0 kB", "800 bytes": decimal units, as memory
- * figures are usually quoted by tools such as free -h's users. */
+/* "21.0 GB", "350.2 MB", "12.0 kB", "800 bytes": decimal units (1 GB =
+ * 10^9 bytes), so a reader can compare them with a mem_limit in bytes by
+ * counting digits. */
 static void fmt_bytes(char *dst, size_t cap, uint64_t n) {
     if (n >= 1000000000u) snprintf(dst, cap, "%.1f GB", (double)n / 1e9);
     else if (n >= 1000000u) snprintf(dst, cap, "%.1f MB", (double)n / 1e6);
