@@ -83,7 +83,7 @@ $(BUILD)/test_%: tests/test_%.c $(BUILD)/libinterformer.a
 $(BUILD)/if-%: tools/if-%.c $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
-test: test-c test-san test-tsan test-arm test-golden test-py test-cli-san test-install
+test: test-c test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz
 
 # Models converted from the project's copy of the small golden case; the
 # runtime tests run on them. Shared by the plain and sanitizer builds.
@@ -183,7 +183,7 @@ test-install: all models
 	MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" tests/cpp/test_install.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan $(BUILD)-arm
+	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan $(BUILD)-arm $(BUILD)-fuzz
 
 -include $(LIB_OBJ:.o=.d)
 
@@ -234,3 +234,69 @@ $(BUILD)/interformer: $(CLI_SRC) examples/eval.h $(EX_COMMON) $(wildcard example
 .PHONY: bench
 bench: all $(BUILD)/if-bench
 	$(PYTHON) bench/run.py
+
+# ----------------------------------------------------------------- fuzzing
+# libFuzzer harnesses (tests/fuzz/, README "Fuzzing"), built with clang in
+# their own directory: the library instrumented for coverage
+# (fuzzer-no-link) under ASan + UBSan, each harness linked with libFuzzer's
+# main. Seed corpora are in tests/fuzz/corpus/<harness>/ and are only read:
+# libFuzzer writes what it finds to a working corpus under the build dir.
+# `make fuzz FUZZ_SECONDS=N` fuzzes every harness for N seconds;
+# `make test-fuzz` (part of `make test`) is a short smoke of each.
+FUZZ_BUILD := $(BUILD)-fuzz
+FUZZ_HARNESSES := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BIN := $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+# Smoke: every seed, then this many mutations (fewer for the session
+# harness, whose inputs run the decoder several times each).
+FUZZ_SMOKE_RUNS ?= 3000
+# A hang or a memory blow-up is a failure too, not a slow run.
+FUZZ_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_ENV = ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1
+# stb_image (the image and mask harnesses) grows its PNG data buffer to
+# what a chunk length claims, up to 2 GB, before it finds the bytes are not
+# there: an untouched, transient allocation, allowed past the RSS limit.
+FUZZ_STB_FLAGS = -malloc_limit_mb=4096
+.PHONY: fuzz fuzz-build test-fuzz fuzz-corpus
+
+fuzz-build: $(MODELS)/tiny_vit.decoder.ifg
+	$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	  LDFLAGS="-fsanitize=fuzzer,address,undefined" $(FUZZ_BIN)
+
+# Per-harness extra sources: the examples' readers they test.
+FUZZ_EXTRA_npy := examples/common/npy.c
+FUZZ_EXTRA_mask := examples/common/mask.c
+FUZZ_LIBS_image := -lstb
+FUZZ_LIBS_mask := -lstb
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libinterformer.a
+	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(WARN) $(LDFLAGS) \
+	  $< $(FUZZ_EXTRA_$*) $(BUILD)/libinterformer.a -o $@ $(FUZZ_LIBS_$*) $(LDLIBS)
+
+# Each harness on its working corpus (kept between runs), seeded from the
+# tree's; a crash leaves its input as $(FUZZ_BUILD)/crash-<harness>-*.
+fuzz: fuzz-build
+	@set -e; for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$h; \
+	  case $$h in image|mask) extra="$(FUZZ_STB_FLAGS)";; *) extra=;; esac; \
+	  echo "== fuzz $$h for $(FUZZ_SECONDS) s"; \
+	  $(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_$$h $(FUZZ_FLAGS) $$extra -max_total_time=$(FUZZ_SECONDS) \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$h- $(FUZZ_BUILD)/corpus/$$h tests/fuzz/corpus/$$h \
+	    > $(FUZZ_BUILD)/fuzz-$$h.log 2>&1 || { tail -n 60 $(FUZZ_BUILD)/fuzz-$$h.log; exit 1; }; \
+	  grep -h 'stat::number_of_executed_units\|stat::average_exec_per_sec' $(FUZZ_BUILD)/fuzz-$$h.log | sed "s/^/  $$h /"; \
+	done
+
+test-fuzz: fuzz-build
+	@set -e; for h in $(FUZZ_HARNESSES); do \
+	  rm -rf $(FUZZ_BUILD)/smoke/$$h; mkdir -p $(FUZZ_BUILD)/smoke/$$h; \
+	  case $$h in image|mask) extra="$(FUZZ_STB_FLAGS)";; *) extra=;; esac; \
+	  runs=$(FUZZ_SMOKE_RUNS); [ $$h != session ] || runs=$$(($(FUZZ_SMOKE_RUNS) / 10)); \
+	  echo "== fuzz smoke $$h: seeds + $$runs runs"; \
+	  $(FUZZ_ENV) $(FUZZ_BUILD)/fuzz_$$h $(FUZZ_FLAGS) $$extra -runs=$$runs -seed=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crash-$$h- $(FUZZ_BUILD)/smoke/$$h tests/fuzz/corpus/$$h \
+	    > $(FUZZ_BUILD)/smoke-$$h.log 2>&1 || { tail -n 60 $(FUZZ_BUILD)/smoke-$$h.log; exit 1; }; \
+	done
+
+# Regenerates the seed corpora (tests/fuzz/make_corpus.py says from what).
+fuzz-corpus: $(BUILD)/interformer models
+	$(PYTHON) tests/fuzz/make_corpus.py $(BUILD)

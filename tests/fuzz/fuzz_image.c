@@ -1,0 +1,45 @@
+/* fuzz_image.c -- libFuzzer harness: the CLI's image read path. The CLI
+ * (examples/interformer.c, examples/eval.c) reads images with stb_image
+ * (Debian's libstb, linked as the CLI links it) as 3-channel RGB, and eval
+ * reads masks with the file's own channel count; both are done here from
+ * memory, and every byte of a returned image is read.
+ *
+ * libstb is not instrumented, so coverage guides the mutations only
+ * through what stb returns; ASan still checks the buffers it hands back
+ * (its malloc is ASan's) and the leak checker its frees. */
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <stb/stb_image.h>
+
+#include "fuzz_util.h"
+
+/* Images with more pixels than this are probed, not decoded: a 20-byte
+ * header can ask for gigabytes (a legal request stb_image makes of malloc,
+ * and the CLI with it). */
+#define PIXEL_BUDGET (4 << 20)
+
+static void decode(const uint8_t *data, int len, int want) {
+    int w, h, comp;
+    unsigned char *px = stbi_load_from_memory(data, len, &w, &h, &comp, want);
+    if (!px) return;
+    if (w < 1 || h < 1 || comp < 1 || comp > 4) abort();
+    fuzz_touch(px, (size_t)w * h * (size_t)(want ? want : comp));
+    stbi_image_free(px);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size > INT_MAX) return 0;
+    int w, h, comp;
+    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
+        /* Not recognised by the probe: the loader must refuse it too (and
+         * not crash trying). */
+        decode(data, (int)size, 3);
+        return 0;
+    }
+    if ((int64_t)w * h > PIXEL_BUDGET) return 0;
+    decode(data, (int)size, 3); /* interformer.c, eval.c: images */
+    decode(data, (int)size, 0); /* eval.c: masks, as stored */
+    return 0;
+}

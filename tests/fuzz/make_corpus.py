@@ -1,0 +1,171 @@
+"""Regenerates the fuzz seed corpora in tests/fuzz/corpus/ (`make fuzz-corpus`).
+
+Small valid files and a few near-valid ones per harness: the graph fixtures,
+feature files of a tiny image encoded by the CLI with the tiny test model
+(f32 and f16), .npy files of every dtype the reader takes, images in the
+formats stb_image reads, palette PNG masks. Nothing from ../shared/data.
+The session harness's seeds are byte programs written by hand (kept as
+they are), and so are the inputs fuzzing found problems with
+(regress-*, left alone here). Usage: python3 tests/fuzz/make_corpus.py BUILD_DIR
+"""
+import io
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+import numpy as np
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def put(harness, name, data):
+    d = os.path.join(CORPUS, harness)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def refix_crc(b):
+    """Size at 16 and CRC-32 of [16, end) at 12, as both formats have them."""
+    b = bytearray(b)
+    b[16:24] = struct.pack("<Q", len(b))
+    b[12:16] = struct.pack("<I", zlib.crc32(bytes(b[16:])) & 0xFFFFFFFF)
+    return bytes(b)
+
+
+def ifg():
+    for name in ("small.ifg", "all_ops.ifg"):
+        with open(os.path.join(ROOT, "tests", "ifg_fixtures", name), "rb") as f:
+            data = f.read()
+        put("ifg", name, data)
+    # Near-valid: cut short, and a count raised with the CRC made right.
+    put("ifg", "small_truncated.ifg", data[: len(data) // 2])
+    b = bytearray(data)
+    b[40:44] = struct.pack("<I", struct.unpack("<I", b[40:44])[0] + 1)  # n_nodes
+    put("ifg", "all_ops_nodes_plus_one.ifg", refix_crc(b))
+
+
+def tiny_image():
+    """A 40x28 RGB image: a disk on a gradient."""
+    y, x = np.mgrid[0:28, 0:40]
+    img = np.stack([x * 6, y * 9, np.full_like(x, 90)], -1).astype(np.uint8)
+    img[(x - 18) ** 2 + (y - 13) ** 2 < 81] = (230, 120, 20)
+    return img
+
+
+def iff(build):
+    cli = os.path.join(ROOT, build, "interformer")
+    model = os.path.join(ROOT, "build", "models", "tiny_vit")
+    with tempfile.TemporaryDirectory() as tmp:
+        png = os.path.join(tmp, "tiny.png")
+        Image.fromarray(tiny_image()).save(png)
+        for dtype, flag in (("f32", []), ("f16", ["--f16"])):
+            out = os.path.join(tmp, f"tiny_{dtype}.iff")
+            subprocess.run([cli, "encode", png, "-o", out, "--model", model] + flag, check=True)
+            with open(out, "rb") as f:
+                data = f.read()
+            put("iff", f"tiny_40x28_{dtype}.iff", data)
+    b = bytearray(data)  # f16: image_w 41 with the CRC made right, level sizes unchanged
+    b[36:40] = struct.pack("<I", 41)
+    put("iff", "tiny_f16_bad_width.iff", refix_crc(b))
+    put("iff", "tiny_f16_truncated.iff", data[: len(data) - 100])
+
+
+def npy():
+    def save(name, arr, version=None):
+        f = io.BytesIO()
+        if version:
+            np.lib.format.write_array(f, arr, version=version)
+        else:
+            np.save(f, arr)
+        put("npy", name, f.getvalue())
+
+    save("f32_2x3.npy", np.arange(6, dtype="<f4").reshape(2, 3))
+    save("u8_4x5.npy", np.arange(20, dtype=np.uint8).reshape(4, 5))
+    save("i32_vec.npy", np.array([1, -2, 3], dtype="<i4"))
+    save("i64_3d.npy", np.arange(8, dtype="<i8").reshape(2, 2, 2))
+    save("f32_scalar.npy", np.array(1.5, dtype="<f4"))
+    save("f32_empty.npy", np.zeros((0, 4), dtype="<f4"))
+    save("f32_v2.npy", np.ones((2, 2), dtype="<f4"), version=(2, 0))
+    save("f32_fortran.npy", np.asfortranarray(np.ones((2, 3), dtype="<f4")))  # refused
+    save("f64_refused.npy", np.ones(3))  # refused: dtype
+    # The shape that overflowed the old reader's element count.
+    hdr = b"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16), }"
+    hdr += b" " * (-(10 + len(hdr) + 1) % 64) + b"\n"
+    put("npy", "lying_shape.npy", b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr + b"\0" * 16)
+
+
+def images():
+    img = tiny_image()[:16, :20]
+    pil = Image.fromarray(img)
+
+    def save(name, im, fmt, **kw):
+        f = io.BytesIO()
+        im.save(f, fmt, **kw)
+        put("image", name, f.getvalue())
+
+    save("rgb.png", pil, "PNG")
+    save("gray.png", pil.convert("L"), "PNG")
+    save("rgba.png", pil.convert("RGBA"), "PNG")
+    save("palette.png", pil.convert("P", palette=Image.ADAPTIVE, colors=8), "PNG")
+    save("gray16.png", Image.fromarray((img[..., 0].astype(np.uint16) * 257)), "PNG")
+    save("baseline.jpg", pil, "JPEG", quality=80)
+    save("progressive.jpg", pil, "JPEG", quality=80, progressive=True)
+    save("gray.jpg", pil.convert("L"), "JPEG", quality=80)
+    save("rgb.bmp", pil, "BMP")
+    save("palette.bmp", pil.convert("P", palette=Image.ADAPTIVE, colors=16), "BMP")
+    save("rgb.tga", pil, "TGA")
+    save("rgb.gif", pil.convert("P", palette=Image.ADAPTIVE, colors=16), "GIF")
+    save("rgb.ppm", pil, "PPM")
+    save("gray.pgm", pil.convert("L"), "PPM")
+    save("not_stb.tif", pil, "TIFF")  # not a format stb_image reads
+
+
+def masks():
+    """Palette PNGs as DAVIS / PASCAL VOC ship them, a gray 0/1/255 map and
+    a colour one."""
+    lab = np.zeros((12, 16), np.uint8)
+    lab[2:9, 3:10] = 1
+    lab[5:11, 9:15] = 2
+    lab[0, :] = 255
+    voc = [0, 0, 0, 128, 0, 0, 0, 128, 0] + [0] * (3 * 252) + [224, 224, 192]
+
+    def save(name, im, **kw):
+        f = io.BytesIO()
+        im.save(f, "PNG", **kw)
+        put("mask", name, f.getvalue())
+
+    p = Image.fromarray(lab, "P")
+    p.putpalette(voc)
+    save("voc_palette.png", p)
+    g = Image.fromarray(lab.copy(), "P")  # gray palette: index i is (i, i, i)
+    g.putpalette([v for i in range(256) for v in (i, i, i)])
+    save("gray_palette.png", g)
+    q = Image.fromarray(np.minimum(lab, 3), "P")  # a 2-bit palette image
+    q.putpalette([0, 0, 0, 255, 255, 255, 128, 128, 128, 10, 200, 30])
+    save("palette_2bit.png", q, bits=2)
+    save("gray_labels.png", Image.fromarray(lab, "L"))
+    save("gray_binary.png", Image.fromarray(np.where(lab == 1, 255, 0).astype(np.uint8), "L"))
+    rgb = np.zeros((12, 16, 3), np.uint8)
+    rgb[lab == 1] = (128, 0, 0)
+    rgb[lab == 255] = (224, 224, 192)
+    save("colour.png", Image.fromarray(rgb, "RGB"))
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    ifg()
+    iff(build)
+    npy()
+    images()
+    masks()
+
+
+if __name__ == "__main__":
+    main()
