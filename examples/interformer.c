@@ -74,6 +74,11 @@ static const char help_main[] =
     "  --encoder FILE, --decoder FILE\n"
     "                      the two graph files separately (override --model)\n"
     "  --threads N         worker threads (default 1)\n"
+    "  --mem-limit SIZE    the most one step (loading, encoding, a session) may\n"
+    "                      allocate, e.g. 4G or 512M (1G = 10^9 bytes); over it\n"
+    "                      the command fails with the figures instead of running\n"
+    "                      out of memory (default: 7/8 of what the machine can\n"
+    "                      give now)\n"
     "  Without --model, --encoder and --decoder: the bundled default model,\n"
     "  PREFIX = $IF_MODEL if set, else\n"
     "    %s\n"
@@ -99,7 +104,7 @@ static const char help_encode[] =
     "  -o, --output FILE   the feature file to write (atomically)\n"
     "  --f16               store values as IEEE half floats: half the size,\n"
     "                      rounded (default: float32, exact)\n"
-    "  --model PREFIX | --encoder FILE, --threads N\n"
+    "  --model PREFIX | --encoder FILE, --threads N, --mem-limit SIZE\n"
     "                      the model (see 'interformer --help'; only the encoder\n"
     "                      is loaded)\n"
     "\n"
@@ -127,7 +132,7 @@ static const char help_segment[] =
     "  --prob FILE         foreground probability as 8-bit gray (255 = 1.0)\n"
     "  --logits FILE       the last prediction's logits on the padded grid, .npy\n"
     "                      float32 (padded_h, padded_w, 2): background, foreground\n"
-    "  --model PREFIX | --encoder FILE --decoder FILE, --threads N\n"
+    "  --model PREFIX | --encoder FILE --decoder FILE, --threads N, --mem-limit SIZE\n"
     "                      the model (see 'interformer --help')\n"
     "\n"
     "Images are written as PNG, or JPEG / BMP / TGA for names ending in .jpg,\n"
@@ -184,7 +189,7 @@ static const char help_eval[] =
     "                      NoC@90, the IoU after each click\n"
     "  --svg FILE          a line plot of mIoU against the number of clicks\n"
     "  -q, --quiet         no progress lines on stderr\n"
-    "  --model PREFIX | --encoder FILE --decoder FILE, --threads N\n"
+    "  --model PREFIX | --encoder FILE --decoder FILE, --threads N, --mem-limit SIZE\n"
     "                      the model (see 'interformer --help')\n"
     "\n"
     "Prints on stdout: how many instances were evaluated of how many found,\n"
@@ -265,7 +270,30 @@ static int match_opt(const char *cmd, int argc, char **argv, int *i, const char 
 typedef struct {
     const char *model, *encoder, *decoder;
     int threads;
+    size_t mem_limit; /* --mem-limit, bytes; 0 = the library's automatic budget */
 } model_opts;
+
+/* "SIZE" of --mem-limit: a number of bytes with an optional k, M, G or T
+ * (decimal, as the library prints its figures: 1G = 10^9; "1.5G" allowed).
+ * 0 when it is not one. */
+static size_t parse_size(const char *s) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v > 0)) return 0;
+    double scale = 1;
+    switch (*end) {
+    case 'k': case 'K': scale = 1e3; end++; break;
+    case 'm': case 'M': scale = 1e6; end++; break;
+    case 'g': case 'G': scale = 1e9; end++; break;
+    case 't': case 'T': scale = 1e12; end++; break;
+    default: break;
+    }
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end) return 0;
+    v *= scale;
+    return v >= 1 && v < 1.8e19 ? (size_t)v : 0;
+}
 
 /* The options every model-using command takes. Returns as match_opt, and
  * -1 for a bad --threads value. */
@@ -275,6 +303,14 @@ static int model_opt(const char *cmd, int argc, char **argv, int *i, model_opts 
     if ((r = match_opt(cmd, argc, argv, i, "--model", NULL, &mo->model))) return r;
     if ((r = match_opt(cmd, argc, argv, i, "--encoder", NULL, &mo->encoder))) return r;
     if ((r = match_opt(cmd, argc, argv, i, "--decoder", NULL, &mo->decoder))) return r;
+    if ((r = match_opt(cmd, argc, argv, i, "--mem-limit", NULL, &v))) {
+        if (r < 0) return r;
+        if (!(mo->mem_limit = parse_size(v))) {
+            usage_error(cmd, "bad --mem-limit '%s': expected a size such as 4G, 512M or 1000000", v);
+            return -1;
+        }
+        return 1;
+    }
     if ((r = match_opt(cmd, argc, argv, i, "--threads", NULL, &v)) <= 0) return r;
     char *end;
     errno = 0;
@@ -379,8 +415,27 @@ static int load_image(const char *path, image *img) {
     if (!f) return fail(path, "cannot open: %s", strerror(errno));
     int comp;
     img->rgb = stbi_load_from_file(f, &img->w, &img->h, &comp, 3);
+    if (!img->rgb) {
+        const char *why = stbi_failure_reason();
+        /* stb_image decodes a PNG of up to 2^30 bytes of pixels, other
+         * formats up to 2^31, and its own size query refuses the same
+         * files: say what the limit is, with a PNG's size from its header. */
+        unsigned char hd[24];
+        rewind(f);
+        size_t got = fread(hd, 1, sizeof hd, f);
+        fclose(f);
+        if (why && !strcmp(why, "too large")) {
+            if (got == sizeof hd && !memcmp(hd, "\x89PNG\r\n\x1a\n", 8) && !memcmp(hd + 12, "IHDR", 4))
+                return fail(path, "%lux%lu pixels is more than stb_image decodes (a PNG of up to 1 GB "
+                            "of pixels): scale the image down first",
+                            (unsigned long)hd[16] << 24 | (unsigned long)hd[17] << 16 | hd[18] << 8 | hd[19],
+                            (unsigned long)hd[20] << 24 | (unsigned long)hd[21] << 16 | hd[22] << 8 | hd[23]);
+            return fail(path, "too large for stb_image to decode (up to 2 GB of pixels): scale the image "
+                        "down first");
+        }
+        return fail(path, "not an image stb_image can read: %s", why);
+    }
     fclose(f);
-    if (!img->rgb) return fail(path, "not an image stb_image can read: %s", stbi_failure_reason());
     return 0;
 }
 
@@ -480,6 +535,7 @@ static int cmd_encode(int argc, char **argv) {
     if_features *feat = NULL;
     if_options opt = if_default_options();
     if (mo.threads) opt.n_threads = mo.threads;
+    opt.mem_limit = mo.mem_limit;
     if ((rc = load_image(input, &img)) || (rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
         goto done;
     double t0 = now_ms();
@@ -687,6 +743,7 @@ static int cmd_segment(int argc, char **argv) {
 
     if_options opt = if_default_options();
     if (mo.threads) opt.n_threads = mo.threads;
+    opt.mem_limit = mo.mem_limit;
     if (n_clicks > opt.max_clicks) opt.max_clicks = n_clicks;
     if ((rc = load_model(mp.dec, IF_MODEL_DECODER, &opt, mp.is_default, &dec))) goto done;
     if_model_info dinfo;
@@ -888,6 +945,7 @@ static int cmd_eval(int argc, char **argv) {
     if ((rc = eval_dataset_open(dir, &sel, &ds))) return rc;
     if_options opt = if_default_options();
     if (mo.threads) opt.n_threads = mo.threads;
+    opt.mem_limit = mo.mem_limit;
     opt.max_clicks = eo.max_clicks; /* the session history: no undo needed */
     if ((rc = load_model(mp.dec, IF_MODEL_DECODER, &opt, mp.is_default, &dec)) ||
         (rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))

@@ -416,6 +416,35 @@ def test_unwritable_output(tmp_path):
     error(run("encode", IMAGE, "--model", TINY, "-o", tmp_path / "no" / "f.iff"), 1, "f.iff")
 
 
+# -------------------------------------------------------- memory, sizes
+
+def test_mem_limit_refuses_with_the_figures(tmp_path):
+    line = error(run("segment", IMAGE, "--model", TINY, "--click", CLICKS[0], "-o", tmp_path / "m.png",
+                     "--mem-limit", "200K"), 1, "out of memory", "budget", "if_options.mem_limit")
+    assert "the budget is 200.0 kB" in line
+    assert os.listdir(tmp_path) == []
+    ok(run("segment", IMAGE, "--model", TINY, "--click", CLICKS[0], "-o", tmp_path / "m.png",
+           "--mem-limit", "1.5G"))
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "2x", "G", "1e30"])
+def test_bad_mem_limit(tmp_path, size):
+    error(run("encode", IMAGE, "--model", TINY, "-o", tmp_path / "f.iff", "--mem-limit", size), 2,
+          "--mem-limit")
+
+
+def test_image_too_large_to_decode_says_so_at_once(tmp_path):
+    """A 30000x30000 PNG (only its header: the reader refuses it there)."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0))
+                    + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+    for args in (["encode", big, "-o", tmp_path / "f.iff"], ["segment", big, "--click", "1,1,+", "-o",
+                                                               tmp_path / "m.png"]):
+        error(run(*args, "--model", TINY), 1, "30000x30000", "scale the image down")
+
+
 # ------------------------------------------------------- output safety
 
 @pytest.mark.parametrize("opt", ["-o", "--overlay", "--prob", "--logits"])
