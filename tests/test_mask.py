@@ -132,6 +132,17 @@ def test_gray_encodings(tmp_path, values, expect, kind):
     np.testing.assert_array_equal(lab2, want)
 
 
+def test_binary_mask_with_stray_small_values_stays_binary(tmp_path):
+    """A 0/255 mask with a few pixels of 1 (a tool's noise) is not a label map
+    whose object is those pixels and whose real object is 'void'."""
+    v = np.zeros((40, 40), np.uint8)
+    v[5:35, 5:35] = 255
+    v[0, :3] = 1
+    lab, n_obj, n_ign, enc = decoded(tmp_path, gray_png(v))
+    assert enc.startswith("binary") and n_obj == 1 and n_ign == 0
+    np.testing.assert_array_equal(lab, (v == 255).astype(np.uint8))
+
+
 def test_colour_masks_one_object_per_colour_and_voc_void(tmp_path):
     px = np.zeros((12, 16, 3), np.uint8)
     px[1:4, 1:4] = (128, 0, 0)

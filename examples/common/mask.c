@@ -201,15 +201,17 @@ done:
 
 /* Gray values (or indices read as values) -> labels, in place. */
 static const char *gray_to_labels(uint8_t *v, size_t n) {
-    size_t hist[256] = {0};
+    size_t hist[256] = {0}, n_small = 0;
     for (size_t i = 0; i < n; i++) hist[v[i]]++;
-    int small = 0, other = 0;
+    int other = 0;
     for (int k = 1; k < 255; k++) {
-        if (!hist[k]) continue;
-        if (k <= 63) small = 1;
-        else other = 1;
+        if (k <= 63) n_small += hist[k];
+        else other |= hist[k] != 0;
     }
-    if (small && !other) return "label map (0 = background, 1..63 = objects, 255 = ignore)";
+    /* In a label map 255 is a void band around objects, not many times
+     * their area; a 0/255 mask with a few stray small values is binary. */
+    if (n_small && !other && n_small >= hist[255] / 8)
+        return "label map (0 = background, 1..63 = objects, 255 = ignore)";
     for (size_t i = 0; i < n; i++) v[i] = v[i] > 128 ? 1 : v[i] == 128 ? MASK_IGNORE : 0;
     return "binary (> 128 = object, 128 = ignore, < 128 = background)";
 }

@@ -17,9 +17,10 @@
  *     in which case the values are gray values and the rules below apply;
  *   - gray (or colour with R = G = B everywhere), including 16-bit PNGs
  *     with values up to 255:
- *       every value in 0..63 or 255, some in 1..63: a label map as PASCAL
- *       VOC, the official InterFormer conversion (1 = object, 255 = void)
- *       and 0/1 maps store it;
+ *       every value in 0..63 or 255, some in 1..63 and 255 (a void band)
+ *       on at most 8 times as many pixels: a label map as PASCAL VOC, the
+ *       official InterFormer conversion (1 = object, 255 = void) and 0/1
+ *       maps store it;
  *       otherwise a binary mask by threshold: > 128 object (id 1), 128
  *       ignore (GrabCut's boundary band), < 128 background;
  *   - colour: black background, (224, 224, 192) (VOC's void colour) ignore,
