@@ -325,12 +325,20 @@ if_status rt_infer_shapes(const rt_model *m, int H, int W, const int32_t *roi, r
     }
     for (uint32_t i = 0; i < g->n_inputs; i++) {
         const rt_shape *s = &shape[g->inputs[i].tensor];
-        for (int k = 0; k < s->rank; k++)
-            if (s->d[k] < 1) {
-                const ifg_tensor *t = &g->tensors[g->inputs[i].tensor];
+        const ifg_tensor *t = &g->tensors[g->inputs[i].tensor];
+        int64_t elems = 1;
+        for (int k = 0; k < s->rank; k++) {
+            if (s->d[k] < 1)
                 return rt_fail(err, cap, IF_ERR_BAD_SHAPE, "input '%.*s' has an empty dimension",
                                (int)t->name_len, t->name);
-            }
+            /* A declared size is bounded only by the file's 32-bit fields:
+             * the limits of computed tensors apply, checked before the
+             * dimensions multiply (four of them can overflow int64_t). */
+            if (s->d[k] > RT_MAX_DIM || elems > RT_MAX_ELEMS / s->d[k])
+                return rt_fail(err, cap, IF_ERR_BAD_SHAPE, "input '%.*s' is too large for a %dx%d image",
+                               (int)t->name_len, t->name, H, W);
+            elems *= s->d[k];
+        }
     }
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         ctx c = {m, &g->nodes[i], shape, err, cap};

@@ -8,6 +8,7 @@ The session harness's seeds are byte programs written by hand (kept as
 they are), and so are the inputs fuzzing found problems with
 (regress-*, left alone here). Usage: python3 tests/fuzz/make_corpus.py BUILD_DIR
 """
+import importlib.util
 import io
 import os
 import struct
@@ -49,6 +50,17 @@ def ifg():
     b = bytearray(data)
     b[40:44] = struct.pack("<I", struct.unpack("<I", b[40:44])[0] + 1)  # n_nodes
     put("ifg", "all_ops_nodes_plus_one.ifg", refix_crc(b))
+    # An unused input whose declared dimensions multiply past int64_t: the
+    # planner overflowed on it before the input size checks.
+    spec = importlib.util.spec_from_file_location("ifg", os.path.join(ROOT, "converter", "ifg.py"))
+    w = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(w)
+    big = 2**31 - 1
+    g = w.Graph(w.KIND_ENCODER)
+    x = g.input("image", [w.H(), w.W(), w.C(3)])
+    g.input("unused", [w.H(1, big), w.W(1, big), w.C(big), w.C(big)])
+    g.output(g.node("act", "ACTIVATION", [x], "y", 3, {"ACT": [1]}))
+    put("ifg", "input_dims_overflow.ifg", g.to_bytes())
 
 
 def tiny_image():
