@@ -919,6 +919,13 @@ static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n, 
 #define PROD_NONE 0u
 #define PROD_INPUT 0xFFFFFFFFu /* otherwise: producing node index + 1 */
 
+/* Whether tensor id is a graph input flagged OPTIONAL. */
+static int optional_input(const ifg_graph *g, uint32_t id) {
+    for (uint32_t k = 0; k < g->n_inputs; k++)
+        if (g->inputs[k].tensor == id) return (g->inputs[k].flags & IFG_IN_OPTIONAL) != 0;
+    return 0;
+}
+
 static if_status check_graph(rd *r, const ifg_graph *g, uint32_t *prod) {
     char nm[64];
     for (uint32_t k = 0; k < g->n_inputs; k++) {
@@ -944,6 +951,16 @@ static if_status check_graph(rd *r, const ifg_graph *g, uint32_t *prod) {
         show_name(nn, sizeof nn, n->name, n->name_len);
         for (uint32_t k = 0; k < n->n_in; k++) {
             uint32_t id = n->in[k];
+            const op_rule *ru = &op_rules[n->op];
+            /* An optional input may be absent at run time: only operands
+             * that may be absent too (CROP's and PASTE's roi) can take it. */
+            if (id != IFG_NO_TENSOR && prod[id] == PROD_INPUT && (ru->variadic || k < ru->min_in) &&
+                optional_input(g, id)) {
+                show_name(nm, sizeof nm, g->tensors[id].name, g->tensors[id].name_len);
+                return fail(r, IF_ERR_BAD_GRAPH,
+                            "node %u '%s': in[%u] '%s' is an optional graph input, but %s requires the operand",
+                            i, nn, k, nm, ifg_op_name(n->op));
+            }
             if (id == IFG_NO_TENSOR || g->tensors[id].storage == IFG_CONST || prod[id] != PROD_NONE) continue;
             show_name(nm, sizeof nm, g->tensors[id].name, g->tensors[id].name_len);
             return fail(

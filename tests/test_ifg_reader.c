@@ -979,6 +979,11 @@ static void test_io(const fixture *f) {
     EDIT32(f, L->inputs + 16, T(f, "c0"), IF_ERR_BAD_GRAPH);     /* produced by a node */
     EDIT32(f, L->inputs + 4, 4, IF_ERR_BAD_GRAPH);               /* unknown flag */
     EDIT32(f, L->inputs + 4, 0, IF_OK);
+    /* An optional input may be absent at run time: only optional operands
+     * (CROP's and PASTE's roi) can take it. */
+    EDIT32(f, L->inputs + 4, IFG_IN_OPTIONAL, IF_ERR_BAD_GRAPH);                      /* feat: CONV2D's x */
+    EDIT32(f, L->inputs + 12, IFG_IN_PER_CLICK | IFG_IN_OPTIONAL, IF_ERR_BAD_GRAPH); /* labels: REF_EMBED */
+    EDIT32(f, L->inputs + 20, IFG_IN_PER_CLICK, IF_OK);                               /* roi, required */
     EDIT32(f, L->inputs + 16, T(f, "labels"), IF_ERR_BAD_GRAPH); /* listed twice */
     EDIT32(f, L->outputs, nt, IF_ERR_BAD_TENSOR_ID);
     EDIT32(f, L->outputs, T(f, "feat"), IF_ERR_BAD_GRAPH);   /* a graph input */
