@@ -1,6 +1,7 @@
 """Regenerates the fuzz seed corpora in tests/fuzz/corpus/ (`make fuzz-corpus`).
 
 Small valid files and a few near-valid ones per harness: the graph fixtures,
+a minimal encoder and zoom-in decoder with the API's interface and metadata,
 feature files of a tiny image encoded by the CLI with the tiny test model
 (f32 and f16), .npy files of every dtype the reader takes, images in the
 formats stb_image reads, palette PNG masks. Nothing from ../shared/data.
@@ -40,6 +41,71 @@ def refix_crc(b):
     return bytes(b)
 
 
+def ifg_writer():
+    """converter/ifg.py, the reference writer, loaded by path (the converter
+    package imports more than this needs)."""
+    spec = importlib.util.spec_from_file_location("ifg", os.path.join(ROOT, "converter", "ifg.py"))
+    w = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(w)
+    return w
+
+
+def interface_meta(w, g):
+    """The metadata the API reads (FORMAT.md), so that mutations of it reach
+    if_encode_rgb8 and the session."""
+    g.meta_str("model.family", "interformer")
+    g.meta_str("model.identity", "f" * 64)
+    g.meta_float("preprocess.mean", [123.675, 116.28, 103.53])
+    g.meta_float("preprocess.std", [58.395, 57.12, 57.375])
+    g.meta_int("preprocess.pad_multiple", 32)
+    g.meta_int("features.strides", [4, 8, 16, 32])
+    g.meta_int("features.channels", [2, 2, 2, 2])
+    g.meta_int("click.radius", 5)
+    g.meta_int("zoom.enabled", 1)
+    g.meta_float("zoom.expand_ratio", 1.4)
+    g.meta_int("zoom.min_size", 32)
+    g.meta_int("zoom.start_step", 1)
+    g.meta_int("zoom.max_stride", 32)
+
+
+def mini_encoder(w):
+    """The encoder interface in a few hundred bytes: image -> F1..F4 by one
+    strided 1x1 convolution each."""
+    g = w.Graph(w.KIND_ENCODER)
+    interface_meta(w, g)
+    image = g.input("image", [w.H(), w.W(), w.C(3)])
+    for i, s in enumerate((4, 8, 16, 32)):
+        k = g.const(f"f{i + 1}.w", (np.arange(6) - 2.5).reshape(2, 1, 1, 3) * 0.01)
+        f = g.node(f"enc.f{i + 1}", "CONV2D", [image, k], f"F{i + 1}", 3,
+                   {"KERNEL": [1, 1], "STRIDE": [s, s], "PAD": [0, 0, 0, 0], "GROUPS": 1},
+                   out_dims=[w.H(s), w.W(s), w.C(2)])
+        g.output(f)
+    return g
+
+
+def mini_decoder(w):
+    """The zoom-in decoder interface: F1..F4, ref_label, the optional roi;
+    every level and the label reach the logits, the ROI crops and pastes."""
+    g = w.Graph(w.KIND_DECODER)
+    interface_meta(w, g)
+    f = [g.input(f"F{i + 1}", [w.H(s), w.W(s), w.C(2)]) for i, s in enumerate((4, 8, 16, 32))]
+    label = g.input("ref_label", [w.H(), w.W()], w.DT_U8, w.IN_PER_CLICK)
+    roi = g.input("roi", [w.C(4)], w.DT_I32, w.IN_PER_CLICK | w.IN_OPTIONAL)
+    table = g.const("ref.table", np.array([[-2, 1], [-1, 0.5], [0, 0], [1, -0.5], [2, -1]]))
+    x = f[0]
+    for i in (1, 2, 3):
+        up = g.node(f"dec.up{i}", "RESIZE_BILINEAR", [f[i], f[0]], f"up{i}", 3)
+        x = g.node(f"dec.add{i}", "ADD", [x, up], f"sum{i}", 3)
+    e = g.node("dec.ref", "REF_EMBED", [label, table, f[0]], "e", 3)
+    x = g.node("dec.mix", "ADD", [x, e], "mix", 3)
+    c = g.node("dec.crop", "CROP", [x, roi], "crop", 3, {"STRIDE": 4})
+    a = g.node("dec.act", "ACTIVATION", [c], "act", 3, {"ACT": w.ACT_GELU})
+    p = g.node("dec.paste", "PASTE", [x, a, roi], "paste", 3, {"STRIDE": 4})
+    g.output(g.node("dec.logits", "RESIZE_BILINEAR", [p, label], "logits", 3,
+                    out_dims=[w.H(), w.W(), w.C(2)]))
+    return g
+
+
 def ifg():
     for name in ("small.ifg", "all_ops.ifg"):
         with open(os.path.join(ROOT, "tests", "ifg_fixtures", name), "rb") as f:
@@ -50,11 +116,11 @@ def ifg():
     b = bytearray(data)
     b[40:44] = struct.pack("<I", struct.unpack("<I", b[40:44])[0] + 1)  # n_nodes
     put("ifg", "all_ops_nodes_plus_one.ifg", refix_crc(b))
+    w = ifg_writer()
+    put("ifg", "mini_encoder.ifg", mini_encoder(w).to_bytes())
+    put("ifg", "mini_decoder_zoom.ifg", mini_decoder(w).to_bytes())
     # An unused input whose declared dimensions multiply past int64_t: the
     # planner overflowed on it before the input size checks.
-    spec = importlib.util.spec_from_file_location("ifg", os.path.join(ROOT, "converter", "ifg.py"))
-    w = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(w)
     big = 2**31 - 1
     g = w.Graph(w.KIND_ENCODER)
     x = g.input("image", [w.H(), w.W(), w.C(3)])
