@@ -67,6 +67,22 @@ if_status if_encode_rgb8(const if_model *enc, const uint8_t *rgb, int width, int
         if__fail(s, "encoder: %s", if_run_error(run));
         goto done;
     }
+    /* The metadata's sizes are claims: the outputs must agree with them
+     * before the features are allocated by them. */
+    for (int i = 0; i < IF_LEVELS; i++) {
+        char name[3] = {'F', (char)('1' + i), 0};
+        const float *data;
+        int64_t dims[4];
+        int rank, st = enc->info.feature_strides[i];
+        if ((s = if_run_output(run, name, &data, dims, &rank)) != IF_OK) goto done;
+        if (rank != 3 || st < 1 || dims[0] != ph / st || dims[1] != pw / st ||
+            dims[2] != enc->info.feature_channels[i]) {
+            s = if__fail(IF_ERR_BAD_META, "encoder output %s is %lldx%lldx%lld, metadata says stride %d, %d channels",
+                         name, (long long)dims[0], (long long)dims[1], (long long)dims[2], st,
+                         enc->info.feature_channels[i]);
+            goto done;
+        }
+    }
     s = if__features_alloc(height, width, ph, pw, enc->info.feature_channels,
                            enc->info.feature_strides, enc->info.identity, &f);
     for (int i = 0; s == IF_OK && i < IF_LEVELS; i++) {
