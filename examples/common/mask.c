@@ -3,9 +3,10 @@
  * stb_image only returns a palette image expanded to its colours. */
 #include "mask.h"
 
+#include "errbuf.h"
+
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +16,6 @@
 #define MAX_SIDE (1 << 24)
 #define MAX_PIXELS ((size_t)1 << 31)
 #define MAX_FILE ((size_t)1 << 30)
-
-static int failf(char *err, size_t cap, const char *fmt, ...) {
-    if (err && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int size_ok(int w, int h) {
     return w > 0 && h > 0 && w <= MAX_SIDE && h <= MAX_SIDE && (size_t)w * (size_t)h <= MAX_PIXELS;
@@ -80,7 +71,7 @@ static int unfilter_pass(unsigned char *raw, int pw, int ph, int depth, const in
             case 2: add = b; break;
             case 3: add = (a + b) / 2; break;
             case 4: add = paeth(a, b, c); break;
-            default: return failf(err, cap, "PNG: unknown row filter %d", ft);
+            default: return errbuf_fail(err, cap, "PNG: unknown row filter %d", ft);
             }
             cur[i] = (unsigned char)(cur[i] + add);
         }
@@ -109,12 +100,12 @@ static int png_palette(const unsigned char *buf, size_t n, uint8_t **idx, int *w
     int width = (int)(be32(ih) > INT_MAX ? 0 : be32(ih)), height = (int)(be32(ih + 4) > INT_MAX ? 0 : be32(ih + 4));
     int depth = ih[8], interlace = ih[12];
     if (!size_ok(width, height))
-        return failf(err, cap, "PNG: size %ux%u is outside 1..%d per side, %zu pixels", be32(ih),
+        return errbuf_fail(err, cap, "PNG: size %ux%u is outside 1..%d per side, %zu pixels", be32(ih),
                      be32(ih + 4), MAX_SIDE, MAX_PIXELS);
     if (depth != 1 && depth != 2 && depth != 4 && depth != 8)
-        return failf(err, cap, "PNG: bit depth %d is not allowed for a palette image", depth);
+        return errbuf_fail(err, cap, "PNG: bit depth %d is not allowed for a palette image", depth);
     if (ih[10] || ih[11] || interlace > 1)
-        return failf(err, cap, "PNG: unknown compression, filter or interlace method");
+        return errbuf_fail(err, cap, "PNG: unknown compression, filter or interlace method");
 
     /* Chunks: lengths within the file, every CRC right; IDAT bytes summed. */
     size_t idat_n = 0, pos = 8;
@@ -122,12 +113,12 @@ static int png_palette(const unsigned char *buf, size_t n, uint8_t **idx, int *w
     for (; pos + 12 <= n; ) {
         size_t len = be32(buf + pos);
         const unsigned char *type = buf + pos + 4;
-        if (len > n - pos - 12) return failf(err, cap, "PNG: truncated (chunk %.4s)", (const char *)type);
+        if (len > n - pos - 12) return errbuf_fail(err, cap, "PNG: truncated (chunk %.4s)", (const char *)type);
         if (png_crc(type, len + 4) != be32(type + 4 + len))
-            return failf(err, cap, "PNG: CRC mismatch in chunk %.4s", (const char *)type);
+            return errbuf_fail(err, cap, "PNG: CRC mismatch in chunk %.4s", (const char *)type);
         if (!memcmp(type, "PLTE", 4)) {
             if (!len || len % 3 || len > 768 || *n_pal)
-                return failf(err, cap, "PNG: bad palette (%zu bytes)", len);
+                return errbuf_fail(err, cap, "PNG: bad palette (%zu bytes)", len);
             *n_pal = (int)(len / 3);
             memcpy(pal, type + 4, len);
         } else if (!memcmp(type, "IDAT", 4)) {
@@ -136,13 +127,13 @@ static int png_palette(const unsigned char *buf, size_t n, uint8_t **idx, int *w
             seen_end = 1;
             break;
         } else if (!(type[0] & 0x20) && memcmp(type, "IHDR", 4)) {
-            return failf(err, cap, "PNG: unknown critical chunk %.4s", (const char *)type);
+            return errbuf_fail(err, cap, "PNG: unknown critical chunk %.4s", (const char *)type);
         }
         pos += len + 12;
     }
-    if (!seen_end) return failf(err, cap, "PNG: truncated (no IEND chunk)");
-    if (!*n_pal) return failf(err, cap, "PNG: a palette image without a palette (PLTE)");
-    if (!idat_n || idat_n > INT_MAX) return failf(err, cap, "PNG: no image data (IDAT)");
+    if (!seen_end) return errbuf_fail(err, cap, "PNG: truncated (no IEND chunk)");
+    if (!*n_pal) return errbuf_fail(err, cap, "PNG: a palette image without a palette (PLTE)");
+    if (!idat_n || idat_n > INT_MAX) return errbuf_fail(err, cap, "PNG: no image data (IDAT)");
 
     int interlaced = interlace == 1, n_pass = interlaced ? 7 : 1;
     const int(*passes)[4] = interlaced ? adam7 : single_pass;
@@ -154,12 +145,12 @@ static int png_palette(const unsigned char *buf, size_t n, uint8_t **idx, int *w
         raw_n += (size_t)ph * (rb + 1);
         if (rb > max_row) max_row = rb;
     }
-    if (raw_n > INT_MAX) return failf(err, cap, "PNG: %dx%d is too large to inflate", width, height);
+    if (raw_n > INT_MAX) return errbuf_fail(err, cap, "PNG: %dx%d is too large to inflate", width, height);
     unsigned char *idat = malloc(idat_n), *raw = malloc(raw_n), *zero = calloc(1, max_row + 1);
     uint8_t *out = malloc((size_t)width * (size_t)height);
     int rc = -1;
     if (!idat || !raw || !zero || !out) {
-        failf(err, cap, "out of memory for a %dx%d PNG", width, height);
+        errbuf_fail(err, cap, "out of memory for a %dx%d PNG", width, height);
         goto done;
     }
     size_t at = 0;
@@ -174,7 +165,7 @@ static int png_palette(const unsigned char *buf, size_t n, uint8_t **idx, int *w
     }
     int got = stbi_zlib_decode_buffer((char *)raw, (int)raw_n, (const char *)idat, (int)idat_n);
     if (got != (int)raw_n) {
-        failf(err, cap, "PNG: the compressed image data is broken or of the wrong size");
+        errbuf_fail(err, cap, "PNG: the compressed image data is broken or of the wrong size");
         goto done;
     }
     size_t off = 0;
@@ -249,7 +240,7 @@ static const char *colour_to_labels(const unsigned char *px, int comp, size_t n,
 
 int mask_decode(const unsigned char *buf, size_t n, mask_image *out, char *err, size_t cap) {
     memset(out, 0, sizeof *out);
-    if (!buf || !n) return failf(err, cap, "empty file");
+    if (!buf || !n) return errbuf_fail(err, cap, "empty file");
     unsigned char pal[256][3];
     int n_pal, w = 0, h = 0;
     uint8_t *label = NULL;
@@ -268,14 +259,14 @@ int mask_decode(const unsigned char *buf, size_t n, mask_image *out, char *err, 
     } else {
         int comp;
         if (n > INT_MAX || !stbi_info_from_memory(buf, (int)n, &w, &h, &comp))
-            return failf(err, cap, "not an image stb_image can read: %s", stbi_failure_reason());
-        if (!size_ok(w, h)) return failf(err, cap, "size %dx%d is outside 1..%d per side", w, h, MAX_SIDE);
+            return errbuf_fail(err, cap, "not an image stb_image can read: %s", stbi_failure_reason());
+        if (!size_ok(w, h)) return errbuf_fail(err, cap, "size %dx%d is outside 1..%d per side", w, h, MAX_SIDE);
         np = (size_t)w * (size_t)h;
         if (stbi_is_16_bit_from_memory(buf, (int)n) && comp <= 2) {
             /* 16-bit gray: id maps store small values; scaled 8-bit files
              * store multiples of 257. */
             stbi_us *v = stbi_load_16_from_memory(buf, (int)n, &w, &h, &comp, 1);
-            if (!v) return failf(err, cap, "cannot decode: %s", stbi_failure_reason());
+            if (!v) return errbuf_fail(err, cap, "cannot decode: %s", stbi_failure_reason());
             int small = 1, scaled = 1;
             for (size_t i = 0; i < np; i++) {
                 small &= v[i] <= 255;
@@ -283,21 +274,21 @@ int mask_decode(const unsigned char *buf, size_t n, mask_image *out, char *err, 
             }
             if (!small && !scaled) {
                 stbi_image_free(v);
-                return failf(err, cap, "16-bit values above 255 (more than 254 objects?)");
+                return errbuf_fail(err, cap, "16-bit values above 255 (more than 254 objects?)");
             }
             label = malloc(np);
             if (label)
                 for (size_t i = 0; i < np; i++) label[i] = (uint8_t)(small ? v[i] : v[i] / 257);
             stbi_image_free(v);
-            if (!label) return failf(err, cap, "out of memory for a %dx%d mask", w, h);
+            if (!label) return errbuf_fail(err, cap, "out of memory for a %dx%d mask", w, h);
             enc = gray_to_labels(label, np);
         } else {
             unsigned char *px = stbi_load_from_memory(buf, (int)n, &w, &h, &comp, 0);
-            if (!px) return failf(err, cap, "cannot decode: %s", stbi_failure_reason());
+            if (!px) return errbuf_fail(err, cap, "cannot decode: %s", stbi_failure_reason());
             label = malloc(np);
             if (!label) {
                 stbi_image_free(px);
-                return failf(err, cap, "out of memory for a %dx%d mask", w, h);
+                return errbuf_fail(err, cap, "out of memory for a %dx%d mask", w, h);
             }
             int colour = 0;
             for (size_t i = 0; comp >= 3 && i < np && !colour; i++) {
@@ -335,19 +326,19 @@ int mask_decode(const unsigned char *buf, size_t n, mask_image *out, char *err, 
 int mask_read(const char *path, mask_image *out, char *err, size_t cap) {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
-    if (!f) return failf(err, cap, "cannot open: %s", strerror(errno));
+    if (!f) return errbuf_fail(err, cap, "cannot open: %s", strerror(errno));
     size_t n = 0, room = 1 << 16;
     unsigned char *buf = malloc(room);
     int rc = -1;
     while (buf) {
         n += fread(buf + n, 1, room - n, f);
         if (ferror(f)) {
-            failf(err, cap, "cannot read: %s", strerror(errno));
+            errbuf_fail(err, cap, "cannot read: %s", strerror(errno));
             goto done;
         }
         if (n < room) break;
         if (room >= MAX_FILE) {
-            failf(err, cap, "larger than %zu bytes: not a mask", MAX_FILE);
+            errbuf_fail(err, cap, "larger than %zu bytes: not a mask", MAX_FILE);
             goto done;
         }
         unsigned char *b = realloc(buf, room * 2);
@@ -356,7 +347,7 @@ int mask_read(const char *path, mask_image *out, char *err, size_t cap) {
         room *= 2;
     }
     if (!buf || n == room) {
-        failf(err, cap, "out of memory reading the file");
+        errbuf_fail(err, cap, "out of memory reading the file");
         goto done;
     }
     rc = mask_decode(buf, n, out, err, cap);

@@ -3,11 +3,12 @@
 #define _XOPEN_SOURCE 700
 #include "outfile.h"
 
+#include "errbuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,16 +37,6 @@ void out_install_signal_handlers(void) {
     }
 }
 
-static int failf(char *err, size_t cap, const char *fmt, ...) {
-    if (err && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* The folder part of path ("." when there is none), malloc'ed. */
 static char *dir_of(const char *path) {
     const char *slash = strrchr(path, '/');
@@ -60,20 +51,20 @@ static char *dir_of(const char *path) {
 
 int out_check(const char *path, char *err, size_t cap) {
     struct stat st;
-    if (!*path) return failf(err, cap, "empty file name");
+    if (!*path) return errbuf_fail(err, cap, "empty file name");
     if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return failf(err, cap, "is a folder, not a file name");
-        if (!S_ISREG(st.st_mode)) return access(path, W_OK) ? failf(err, cap, "cannot write: %s", strerror(errno)) : 0;
+        if (S_ISDIR(st.st_mode)) return errbuf_fail(err, cap, "is a folder, not a file name");
+        if (!S_ISREG(st.st_mode)) return access(path, W_OK) ? errbuf_fail(err, cap, "cannot write: %s", strerror(errno)) : 0;
     }
     char *real = realpath(path, NULL); /* an existing link: its target's folder counts */
     char *dir = dir_of(real ? real : path);
     free(real);
-    if (!dir) return failf(err, cap, "out of memory");
+    if (!dir) return errbuf_fail(err, cap, "out of memory");
     int rc = 0;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-        rc = failf(err, cap, "cannot write: the folder %s does not exist", dir);
+        rc = errbuf_fail(err, cap, "cannot write: the folder %s does not exist", dir);
     else if (access(dir, W_OK | X_OK))
-        rc = failf(err, cap, "cannot write in the folder %s: %s", dir, strerror(errno));
+        rc = errbuf_fail(err, cap, "cannot write in the folder %s: %s", dir, strerror(errno));
     free(dir);
     return rc;
 }
@@ -109,17 +100,17 @@ int out_check_outputs(const char *const *outs, int n_outs, const char *const *in
         if (!outs[i]) continue;
         for (size_t j = 0; j < n_ins; j++)
             if (ins[j] && out_same_file(outs[i], ins[j])) {
-                failf(err, cap, "%s: is the input %s: refusing to overwrite an input", outs[i], ins[j]);
+                errbuf_fail(err, cap, "%s: is the input %s: refusing to overwrite an input", outs[i], ins[j]);
                 return 1;
             }
         for (int j = 0; j < i; j++)
             if (outs[j] && out_same_file(outs[i], outs[j])) {
-                failf(err, cap, "%s: is named as two outputs", outs[i]);
+                errbuf_fail(err, cap, "%s: is named as two outputs", outs[i]);
                 return 1;
             }
         char why[400];
         if (out_check(outs[i], why, sizeof why)) {
-            failf(err, cap, "%s: %s", outs[i], why);
+            errbuf_fail(err, cap, "%s: %s", outs[i], why);
             return 2;
         }
     }
@@ -130,18 +121,18 @@ int out_open(out_file *o, const char *path, char *err, size_t cap) {
     memset(o, 0, sizeof *o);
     struct stat st;
     int exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) return failf(err, cap, "is a folder, not a file name");
+    if (exists && S_ISDIR(st.st_mode)) return errbuf_fail(err, cap, "is a folder, not a file name");
     if (exists && !S_ISREG(st.st_mode)) { /* a device or FIFO: in place */
-        if (!(o->target = strdup(path))) return failf(err, cap, "out of memory");
+        if (!(o->target = strdup(path))) return errbuf_fail(err, cap, "out of memory");
         if (!(o->f = fopen(path, "wb"))) {
             int e = errno;
             out_discard(o);
-            return failf(err, cap, "cannot write: %s", strerror(e));
+            return errbuf_fail(err, cap, "cannot write: %s", strerror(e));
         }
         return 0;
     }
     o->target = exists ? realpath(path, NULL) : strdup(path);
-    if (!o->target) return failf(err, cap, "out of memory");
+    if (!o->target) return errbuf_fail(err, cap, "out of memory");
     char *dir = dir_of(o->target);
     const char *base = strrchr(o->target, '/');
     base = base ? base + 1 : o->target;
@@ -152,7 +143,7 @@ int out_open(out_file *o, const char *path, char *err, size_t cap) {
     if (!dir || !o->tmp) {
         free(dir);
         out_discard(o);
-        return failf(err, cap, "out of memory");
+        return errbuf_fail(err, cap, "out of memory");
     }
     sprintf(o->tmp, "%s/.%s.XXXXXX", dir, base);
     free(dir);
@@ -163,7 +154,7 @@ int out_open(out_file *o, const char *path, char *err, size_t cap) {
         free(o->tmp);
         o->tmp = NULL;
         out_discard(o);
-        return failf(err, cap, "cannot create a file in its folder: %s", strerror(e));
+        return errbuf_fail(err, cap, "cannot create a file in its folder: %s", strerror(e));
     }
     /* mkstemp makes the file private; the output gets the mode a new file
      * gets (or the mode of the file it replaces). */
@@ -178,7 +169,7 @@ int out_open(out_file *o, const char *path, char *err, size_t cap) {
         int e = errno;
         if (!o->f) close(fd);
         out_discard(o);
-        return failf(err, cap, "cannot write: %s", strerror(e));
+        return errbuf_fail(err, cap, "cannot write: %s", strerror(e));
     }
     return 0;
 }
@@ -194,7 +185,7 @@ void out_write(out_file *o, const void *data, size_t n) {
 int out_commit(out_file *o, char *err, size_t cap) {
     if (!o->f) {
         out_discard(o);
-        return failf(err, cap, "not open");
+        return errbuf_fail(err, cap, "not open");
     }
     errno = 0;
     int e = o->failed ? o->err : 0;
@@ -207,7 +198,7 @@ int out_commit(out_file *o, char *err, size_t cap) {
     if (!e && o->tmp && rename(o->tmp, o->target) != 0) e = errno;
     if (e) {
         out_discard(o);
-        return failf(err, cap, "cannot write: %s", strerror(e));
+        return errbuf_fail(err, cap, "cannot write: %s", strerror(e));
     }
     live_tmp = NULL;
     free(o->tmp);

@@ -1,0 +1,23 @@
+/* errbuf.h -- the examples' readers and writers report a failure as a
+ * one-line reason in a caller's buffer (err, cap) and return -1. */
+#ifndef IF_EXAMPLES_ERRBUF_H
+#define IF_EXAMPLES_ERRBUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static inline int errbuf_fail(char *err, size_t cap, const char *fmt, ...) {
+    if (err && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+#endif
