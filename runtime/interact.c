@@ -9,11 +9,17 @@
 
 void rt_stamp_click(uint8_t *label, int H, int W, int y, int x, int positive, int radius) {
     uint8_t code = positive ? RT_REF_FG : RT_REF_BG;
+    /* The radius comes from the graph's metadata: any int, so the box is
+     * computed in 64 bits (a negative radius stamps nothing). */
     int64_t r2 = (int64_t)radius * radius;
-    int y0 = y - radius < 0 ? 0 : y - radius, y1 = y + radius >= H ? H - 1 : y + radius;
-    int x0 = x - radius < 0 ? 0 : x - radius, x1 = x + radius >= W ? W - 1 : x + radius;
-    for (int i = y0; i <= y1; i++)
-        for (int j = x0; j <= x1; j++) {
+    int64_t y0 = (int64_t)y - radius, y1 = (int64_t)y + radius;
+    int64_t x0 = (int64_t)x - radius, x1 = (int64_t)x + radius;
+    if (y0 < 0) y0 = 0;
+    if (x0 < 0) x0 = 0;
+    if (y1 > H - 1) y1 = H - 1;
+    if (x1 > W - 1) x1 = W - 1;
+    for (int64_t i = y0; i <= y1; i++)
+        for (int64_t j = x0; j <= x1; j++) {
             int64_t dy = i - y, dx = j - x;
             if (dy * dy + dx * dx <= r2) label[(size_t)i * W + j] = code;
         }
@@ -34,8 +40,12 @@ static float round_even(float v) { return nearbyintf(v); }
 static void expand_axis(int lo, int hi, int size, float ratio, int min_size, int *out_lo, int *out_hi) {
     float c = (float)(lo + hi) / 2.0f;
     float a = round_even(c - ratio * (c - (float)lo)), b = round_even(c - ratio * (c - (float)hi));
-    if (a < 0) a = 0;
-    if (b > (float)size) b = (float)size;
+    /* The ratio comes from the graph's metadata: a negative, huge or NaN one
+     * must still give ends inside 0..size before they become ints. */
+    if (!(a >= 0)) a = 0;
+    if (!(b <= (float)size)) b = (float)size;
+    if (a > (float)size) a = (float)size;
+    if (b < 0) b = 0;
     if (min_size > 0) {
         float ma = round_even(c - (float)min_size / 2.0f), mb = round_even(c + (float)min_size / 2.0f);
         if (ma < 0) ma = 0;
@@ -71,9 +81,11 @@ void rt_zoom_roi(const uint8_t *prev_pred, const uint8_t *label, int H, int W, f
     int L, R, U, B;
     expand_axis(l, r, W, expand_ratio, min_size, &L, &R);
     expand_axis(u, b, H, expand_ratio, min_size, &U, &B);
-    int s = max_stride > 0 ? max_stride : 1;
-    roi[0] = L / s * s;
-    roi[1] = U / s * s;
-    roi[2] = (R + s - 1) / s * s;
-    roi[3] = (B + s - 1) / s * s;
+    /* Snapped in 64 bits: the stride comes from the graph's metadata. A ROI
+     * that does not fit the grid is the executor's to refuse. */
+    int64_t s = max_stride > 0 ? max_stride : 1;
+    roi[0] = (int32_t)(L / s * s);
+    roi[1] = (int32_t)(U / s * s);
+    roi[2] = (int32_t)((R + s - 1) / s * s < INT32_MAX ? (R + s - 1) / s * s : INT32_MAX);
+    roi[3] = (int32_t)((B + s - 1) / s * s < INT32_MAX ? (B + s - 1) / s * s : INT32_MAX);
 }

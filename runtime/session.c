@@ -225,8 +225,15 @@ static if_status predict(if_session *s, int k) {
         st = if_run_set_input(s->run, "roi", s->has_roi[k] ? s->roi[k] : NULL, sizeof s->roi[k]);
     if (st == IF_OK) st = if_run_click(s->run);
     const float *lg = NULL;
-    if (st == IF_OK) st = if_run_output(s->run, "logits", &lg, NULL, NULL);
+    int64_t d[4];
+    int rank = 0;
+    if (st == IF_OK) st = if_run_output(s->run, "logits", &lg, d, &rank);
     if (st != IF_OK) return sfail(s, st, "decoder: %s", if_run_error(s->run));
+    /* The graph file says what 'logits' is; it is read as the padded grid
+     * of two classes below. */
+    if (rank != 3 || d[0] != s->Hp || d[1] != s->Wp || d[2] != 2)
+        return sfail(s, IF_ERR_BAD_SHAPE, "decoder output 'logits' is %lldx%lldx%lld (rank %d), not %dx%dx2",
+                     (long long)d[0], (long long)d[1], (long long)d[2], rank, s->Hp, s->Wp);
     for (size_t i = 0; i < n; i++) s->pred[i] = lg[2 * i + 1] > lg[2 * i]; /* ties: background */
     for (int y = 0; y < s->H; y++) memcpy(s->mask + (size_t)y * s->W, s->pred + (size_t)y * s->Wp, (size_t)s->W);
     s->logits = lg;

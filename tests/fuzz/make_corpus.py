@@ -106,6 +106,17 @@ def mini_decoder(w):
     return g
 
 
+def small_logits_decoder(w):
+    """A decoder whose 'logits' is the stride-32 grid, not the image's."""
+    g = w.Graph(w.KIND_DECODER)
+    interface_meta(w, g)
+    f = [g.input(f"F{i + 1}", [w.H(s), w.W(s), w.C(2)]) for i, s in enumerate((4, 8, 16, 32))]
+    label = g.input("ref_label", [w.H(), w.W()], w.DT_U8, w.IN_PER_CLICK)
+    e = g.node("dec.ref", "REF_EMBED", [label, g.const("ref.table", np.ones((5, 2))), f[3]], "e", 3)
+    g.output(g.node("dec.add", "ADD", [f[3], e], "logits", 3))
+    return g
+
+
 def ifg():
     for name in ("small.ifg", "all_ops.ifg"):
         with open(os.path.join(ROOT, "tests", "ifg_fixtures", name), "rb") as f:
@@ -119,6 +130,18 @@ def ifg():
     w = ifg_writer()
     put("ifg", "mini_encoder.ifg", mini_encoder(w).to_bytes())
     put("ifg", "mini_decoder_zoom.ifg", mini_decoder(w).to_bytes())
+    # Metadata and outputs the session used to trust (UB or a heap overflow
+    # each, before the fixes).
+    for name, key, value in (("radius_max", "click.radius", 2**31 - 1),
+                             ("radius_min", "click.radius", -2**31),
+                             ("zoom_stride_max", "zoom.max_stride", 2**31 - 1)):
+        g = mini_decoder(w)
+        g.meta_int(key, value)
+        put("ifg", f"decoder_{name}.ifg", g.to_bytes())
+    g = mini_decoder(w)
+    g.meta_float("zoom.expand_ratio", float("nan"))
+    put("ifg", "decoder_zoom_ratio_nan.ifg", g.to_bytes())
+    put("ifg", "decoder_logits_small.ifg", small_logits_decoder(w).to_bytes())
     # An unused input whose declared dimensions multiply past int64_t: the
     # planner overflowed on it before the input size checks.
     big = 2**31 - 1
