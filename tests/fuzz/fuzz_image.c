@@ -24,7 +24,10 @@ static void decode(const uint8_t *data, int len, int want) {
     int w, h, comp;
     unsigned char *px = stbi_load_from_memory(data, len, &w, &h, &comp, want);
     if (!px) return;
-    if (w < 1 || h < 1 || comp < 1 || comp > 4) abort();
+    /* Debian's stb_image returns a 0x0 image for a PNM whose width is not a
+     * number (corpus/image/regress-stb-pnm-0x0.pgm): the CLI refuses it by
+     * its size, so only negative sizes are wrong here. */
+    if (w < 0 || h < 0 || comp < 1 || comp > 4) abort();
     fuzz_touch(px, (size_t)w * h * (size_t)(want ? want : comp));
     stbi_image_free(px);
 }
