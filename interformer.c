@@ -48,6 +48,7 @@ const char *if_status_str(if_status s) {
         [IF_ERR_MISMATCH] = "inputs do not belong together",
         [IF_ERR_UNSUPPORTED] = "unsupported",
         [IF_ERR_STATE] = "invalid state for this call",
+        [IF_ERR_CANCELLED] = "cancelled",
     };
     if ((unsigned)s >= IF_STATUS_COUNT_ || !names[s]) return "unknown status";
     return names[s];

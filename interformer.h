@@ -75,6 +75,7 @@ typedef enum {
     IF_ERR_MISMATCH,      /* inputs that do not belong together (e.g. features of another model) */
     IF_ERR_UNSUPPORTED,   /* valid but not supported by this build */
     IF_ERR_STATE,         /* call not valid in the object's current state */
+    IF_ERR_CANCELLED,     /* the caller's progress callback asked to stop */
     IF_STATUS_COUNT_
 } if_status;
 
@@ -248,8 +249,10 @@ typedef struct if_features if_features;
 typedef enum { IF_DTYPE_F32 = 0, IF_DTYPE_F16 = 1 } if_dtype;
 
 typedef struct {
-    int width, height;         /* the original image */
-    int padded_w, padded_h;    /* the grid the model works on */
+    int width, height;         /* the original image: clicks and masks are in it */
+    int work_w, work_h;        /* the image as the model saw it (if_encode_options.
+                                * max_side); = width, height at native resolution */
+    int padded_w, padded_h;    /* the grid the model works on (work size padded) */
     int n_levels;              /* 4 */
     int channels[4], strides[4];
     char identity[72];         /* model.identity of the encoder */
@@ -266,6 +269,33 @@ typedef struct {
  * needs and what the budget is. */
 if_status if_encode_rgb8(const if_model *encoder, const uint8_t *rgb, int width, int height,
                          size_t stride, if_features **out);
+
+/* Options of if_encode. */
+typedef struct {
+    /* Working resolution: the model sees the image resized (area-averaged:
+     * each output pixel the mean of the source area it covers) so that its
+     * longer side is max_side, when it is longer; 0 = native resolution
+     * (the official evaluation protocol). Clicks, masks and probabilities
+     * stay in the original image's pixels; sessions map them. */
+    int max_side;
+    /* Progress: called on the calling thread with the fraction done (0..1,
+     * increasing, 1 at the end); a nonzero return cancels the encode, which
+     * then returns IF_ERR_CANCELLED having freed everything (the model stays
+     * usable). To cancel from another thread, have the callback read a flag
+     * that thread sets. NULL: no calls. */
+    int (*progress)(void *user, double fraction);
+    void *user;
+} if_encode_options;
+
+/* The defaults: native resolution, no progress callback. */
+if_encode_options if_default_encode_options(void);
+
+/* if_encode_rgb8 with options (opt NULL = the defaults): the image is given
+ * at its original size (width x height, up to 1048576 per side when
+ * max_side brings it to 32768 or less). Errors: those of if_encode_rgb8,
+ * and IF_ERR_CANCELLED. */
+if_status if_encode(const if_model *encoder, const uint8_t *rgb, int width, int height, size_t stride,
+                    const if_encode_options *opt, if_features **out);
 
 void if_features_free(if_features *f);
 

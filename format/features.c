@@ -16,12 +16,13 @@
 #include "ifg.h"
 
 #define IFF_MAGIC "IFFEAT\0\0"
-#define IFF_VERSION 1u
+#define IFF_VERSION 2u /* 2: the working size at 48..55; readers take 1 too */
 #define IFF_HEADER 64u
 #define IFF_IDENT 72u
 #define IFF_LEVEL_REC 32u
 #define IFF_ALIGN 64u
-#define IFF_MAX_SIDE 32768u
+#define IFF_MAX_SIDE 32768u      /* the grid the model works on */
+#define IFF_MAX_IMAGE_SIDE 1048576u /* the original image (version 2) */
 #define IFF_MAX_CHANNELS 65536u
 
 static uint32_t rd32(const uint8_t *p) {
@@ -68,6 +69,8 @@ if_status if__features_alloc(int height, int width, int padded_h, int padded_w,
     }
     f->width = width;
     f->height = height;
+    f->work_w = width; /* native resolution unless the caller says otherwise */
+    f->work_h = height;
     f->padded_w = padded_w;
     f->padded_h = padded_h;
     f->block = block;
@@ -95,6 +98,8 @@ if_status if_features_get_info(const if_features *f, if_features_info *info) {
     memset(info, 0, sizeof *info);
     info->width = f->width;
     info->height = f->height;
+    info->work_w = f->work_w;
+    info->work_h = f->work_h;
     info->padded_w = f->padded_w;
     info->padded_h = f->padded_h;
     info->n_levels = IF_LEVELS;
@@ -203,6 +208,8 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
     wr32(buf + 28, IF_LEVELS);
     wr32(buf + 32, (uint32_t)f->height);
     wr32(buf + 36, (uint32_t)f->width);
+    wr32(buf + 48, (uint32_t)f->work_h);
+    wr32(buf + 52, (uint32_t)f->work_w);
     wr32(buf + 40, (uint32_t)f->padded_h);
     wr32(buf + 44, (uint32_t)f->padded_w);
     memcpy(buf + IFF_HEADER, f->identity, strnlen(f->identity, IFF_IDENT));
@@ -236,7 +243,8 @@ static if_status load_buffer(const void *data, size_t size, uint64_t held, if_fe
     if (memcmp(b, IFF_MAGIC, 8)) return if__fail(IF_ERR_BAD_MAGIC, "not a feature file (magic)");
     if (size < IFF_HEADER) return if__fail(IF_ERR_TRUNCATED, "feature file: %zu-byte header", size);
     uint32_t version = rd32(b + 8);
-    if (version != IFF_VERSION) return if__fail(IF_ERR_BAD_VERSION, "feature file version %u, this build reads %u", version, IFF_VERSION);
+    if (version != 1 && version != IFF_VERSION)
+        return if__fail(IF_ERR_BAD_VERSION, "feature file version %u, this build reads 1 and %u", version, IFF_VERSION);
     uint64_t file_bytes = rd64(b + 16);
     if (file_bytes > size) return if__fail(IF_ERR_TRUNCATED, "feature file: %zu of %llu bytes", size, (unsigned long long)file_bytes);
     if (file_bytes < size) return if__fail(IF_ERR_BAD_OFFSET, "feature file: %zu bytes, header says %llu", size, (unsigned long long)file_bytes);
@@ -244,11 +252,16 @@ static if_status load_buffer(const void *data, size_t size, uint64_t held, if_fe
     if (crc != rd32(b + 12)) return if__fail(IF_ERR_CHECKSUM, "feature file: crc %08x, stored %08x", crc, rd32(b + 12));
     uint32_t dtype = rd32(b + 24), nl = rd32(b + 28);
     uint32_t ih = rd32(b + 32), iw = rd32(b + 36), ph = rd32(b + 40), pw = rd32(b + 44);
+    /* Version 1 has no working size: the encoder saw the image itself. */
+    uint32_t wh = version == 1 ? ih : rd32(b + 48), ww = version == 1 ? iw : rd32(b + 52);
+    uint32_t max_image = version == 1 ? IFF_MAX_SIDE : IFF_MAX_IMAGE_SIDE;
     if (dtype > 1) return if__fail(IF_ERR_BAD_DTYPE, "feature file: dtype %u", dtype);
     if (nl != IF_LEVELS) return if__fail(IF_ERR_BAD_COUNT, "feature file: %u levels, expected %d", nl, IF_LEVELS);
-    if (!ih || !iw || ih > IFF_MAX_SIDE || iw > IFF_MAX_SIDE || ph < ih || pw < iw || ph > IFF_MAX_SIDE * 2 || pw > IFF_MAX_SIDE * 2)
-        return if__fail(IF_ERR_BAD_SHAPE, "feature file: image %ux%u padded %ux%u", iw, ih, pw, ph);
-    for (int i = 16; i < 32; i++)
+    if (!ih || !iw || ih > max_image || iw > max_image || !wh || !ww || wh > ih || ww > iw ||
+        wh > IFF_MAX_SIDE || ww > IFF_MAX_SIDE || ph < wh || pw < ww || ph > IFF_MAX_SIDE * 2 || pw > IFF_MAX_SIDE * 2)
+        return if__fail(IF_ERR_BAD_SHAPE, "feature file: image %ux%u, working size %ux%u, padded %ux%u", iw, ih,
+                        ww, wh, pw, ph);
+    for (int i = version == 1 ? 16 : 24; i < 32; i++)
         if (b[32 + i]) return if__fail(IF_ERR_BAD_GRAPH, "feature file: reserved byte %d is not zero", 32 + i);
     uint64_t table_end = IFF_HEADER + IFF_IDENT + (uint64_t)IFF_LEVEL_REC * nl;
     if (size < table_end) return if__fail(IF_ERR_TRUNCATED, "feature file: level table");
@@ -283,6 +296,8 @@ static if_status load_buffer(const void *data, size_t size, uint64_t held, if_fe
     if_features *f;
     st = if__features_alloc((int)ih, (int)iw, (int)ph, (int)pw, channels, strides, ident, &f);
     if (st != IF_OK) return st;
+    f->work_h = (int)wh;
+    f->work_w = (int)ww;
     for (int i = 0; i < IF_LEVELS; i++) {
         int64_t n = (int64_t)(nbytes[i] / esize);
         if (dtype) ifk_f16_to_f32((const uint16_t *)(const void *)(b + off[i]), n, f->level[i]);

@@ -23,7 +23,9 @@ struct if_run {
 };
 
 struct if_features {
-    int width, height, padded_w, padded_h;
+    int width, height;   /* the original image */
+    int work_w, work_h;  /* the image as the encoder saw it (<= width, height) */
+    int padded_w, padded_h;
     int channels[IF_LEVELS], strides[IF_LEVELS], lh[IF_LEVELS], lw[IF_LEVELS];
     char identity[72];
     float *level[IF_LEVELS]; /* h x w x c each, inside block */
@@ -36,6 +38,15 @@ struct if_session {
     const if_features *feat;
     if_run *run;
     int H, W, Hp, Wp;   /* original and padded size */
+    int Hw, Ww;         /* working size (the encoder's view: <= H, W); the
+                         * maps and the history live on its padded grid */
+    int scaled;         /* Hw, Ww != H, W: masks are upsampled from logits */
+    int32_t *tx0, *ty0; /* W, H: working taps of each original column / row */
+    float *tfx, *tfy;
+    float *diff;        /* Hw*Ww: foreground minus background logit (scaled only) */
+    uint8_t *base_mask; /* H*W: the mask set by if_session_set_mask (scaled only,
+                         * made on first use); valid when base_mask_set */
+    int base_mask_set;
     int cap, n;         /* history capacity, clicks made */
     int roi_input;      /* the decoder has a "roi" input */
     if_click *clicks;

@@ -507,8 +507,15 @@ if_status rt_exec_run_image(rt_exec *e) {
     if_status s = check_bound(e, 0);
     if (s != IF_OK) return s;
     memcpy(e->shape, e->p->shape, e->p->m->g.n_tensors * sizeof *e->shape);
-    for (uint32_t k = 0; k < e->p->n_image; k++)
+    e->image_ready = 0;
+    const uint32_t n = e->p->n_image;
+    for (uint32_t k = 0; k < n; k++) {
         if ((s = run_timed(e, e->p->order[k])) != IF_OK) return s;
+        /* Between nodes: a cancelled run leaves nothing half-written that a
+         * later run would trust (image_ready stays 0). */
+        if (e->progress && e->progress(e->progress_user, (double)(k + 1) / n))
+            return rt_fail(e->err, sizeof e->err, IF_ERR_CANCELLED, "cancelled by the progress callback");
+    }
     e->image_ready = 1;
     return IF_OK;
 }

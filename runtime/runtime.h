@@ -74,6 +74,9 @@ typedef struct rt_exec {
     size_t prep_bytes;
     double *node_ms;       /* per node: milliseconds summed over runs, when the
                             * environment had IF_PROFILE set at creation; else NULL */
+    int (*progress)(void *user, double fraction); /* rt_exec_run_image calls it after each
+                            * node; nonzero cancels (IF_ERR_CANCELLED). NULL: none */
+    void *progress_user;
     char err[RT_ERR_CAP];
 } rt_exec;
 

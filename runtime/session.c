@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "interact.h"
+#include "workres.h"
 
 
 static if_status sfail(if_session *s, if_status st, const char *fmt, ...)
@@ -30,15 +31,32 @@ static if_status sfail(if_session *s, if_status st, const char *fmt, ...) {
 
 /* --------------------------------------------------------------- encode */
 
+if_encode_options if_default_encode_options(void) {
+    if_encode_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
 if_status if_encode_rgb8(const if_model *enc, const uint8_t *rgb, int width, int height,
                          size_t stride, if_features **out) {
-    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_encode_rgb8: out is NULL");
+    return if_encode(enc, rgb, width, height, stride, NULL, out);
+}
+
+if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int height, size_t stride,
+                    const if_encode_options *opt, if_features **out) {
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_encode: out is NULL");
     *out = NULL;
-    if (!enc || !rgb) return if__fail(IF_ERR_INVALID_ARG, "if_encode_rgb8: NULL argument");
+    if (!enc || !rgb) return if__fail(IF_ERR_INVALID_ARG, "if_encode: NULL argument");
     if (enc->info.kind != IF_MODEL_ENCODER)
-        return if__fail(IF_ERR_INVALID_ARG, "if_encode_rgb8: model '%s' is a decoder", enc->info.name);
-    int ph, pw;
-    if_status s = if_padded_size(enc, height, width, &ph, &pw);
+        return if__fail(IF_ERR_INVALID_ARG, "if_encode: model '%s' is a decoder", enc->info.name);
+    const if_encode_options o = opt ? *opt : if_default_encode_options();
+    if (o.max_side < 0) return if__fail(IF_ERR_INVALID_ARG, "if_encode: max_side %d", o.max_side);
+    if (width < 1 || height < 1 || width > (1 << 20) || height > (1 << 20))
+        return if__fail(IF_ERR_INVALID_ARG, "image size %dx%d is outside 1..1048576", width, height);
+    int ww, wh, ph, pw;
+    rt_work_size(width, height, o.max_side, &ww, &wh);
+    const int resized = ww != width || wh != height;
+    if_status s = if_padded_size(enc, wh, ww, &ph, &pw);
     if (s != IF_OK) return s;
     if (stride < (size_t)width * 3)
         return if__fail(IF_ERR_INVALID_ARG, "image %dx%d with stride %zu", width, height, stride);
@@ -46,21 +64,46 @@ if_status if_encode_rgb8(const if_model *enc, const uint8_t *rgb, int width, int
      * checked against the budget before any of it is allocated or a pixel
      * read. */
     const uint64_t input_bytes = (uint64_t)ph * (uint64_t)pw * 3 * sizeof(float);
+    const uint64_t work_bytes = resized ? (uint64_t)ww * (uint64_t)wh * 3 +
+                                              rt_area_resize_scratch(width, height, ww, wh)
+                                        : 0;
     const rt_mem_part extra[] = {
         {"input", input_bytes},
         {"features", if__features_bytes(ph, pw, enc->info.feature_channels, enc->info.feature_strides)},
+        {"resized image", work_bytes},
     };
-    char what[64];
-    snprintf(what, sizeof what, "encoding a %dx%d image", width, height);
+    char what[96];
+    if (resized) snprintf(what, sizeof what, "encoding a %dx%d image at %dx%d", width, height, ww, wh);
+    else snprintf(what, sizeof what, "encoding a %dx%d image", width, height);
     if_run *run = NULL;
     if_features *f = NULL;
-    if ((s = if__run_new(enc, ph, pw, extra, 2, what, &run)) != IF_OK) return s;
-    float *input = rt_aligned_alloc(64, (size_t)input_bytes);
+    uint8_t *work = NULL;
+    void *scratch = NULL;
+    float *input = NULL;
+    if ((s = if__run_new(enc, ph, pw, extra, 3, what, &run)) != IF_OK) return s;
+    if (resized) {
+        work = rt_malloc((size_t)ww * wh * 3);
+        scratch = rt_malloc(rt_area_resize_scratch(width, height, ww, wh));
+        if (!work || !scratch) {
+            s = if__fail(IF_ERR_NO_MEMORY, "resizing %dx%d to %dx%d", width, height, ww, wh);
+            goto done;
+        }
+        rt_area_resize_rgb8(rgb, width, height, stride, work, ww, wh, scratch);
+        rt_free(scratch);
+        scratch = NULL;
+    }
+    input = rt_aligned_alloc(64, (size_t)input_bytes);
     if (!input) {
         s = if__fail(IF_ERR_NO_MEMORY, "encoder input %dx%d", pw, ph);
         goto done;
     }
-    if ((s = if_preprocess_rgb8(enc, rgb, width, height, stride, input, ph, pw)) != IF_OK) goto done;
+    if ((s = resized ? if_preprocess_rgb8(enc, work, ww, wh, (size_t)ww * 3, input, ph, pw)
+                     : if_preprocess_rgb8(enc, rgb, width, height, stride, input, ph, pw)) != IF_OK)
+        goto done;
+    rt_free(work);
+    work = NULL;
+    run->exec->progress = o.progress;
+    run->exec->progress_user = o.user;
     s = if_run_set_input(run, "image", input, (size_t)input_bytes);
     if (s == IF_OK) s = if_run_image(run);
     if (s != IF_OK) {
@@ -85,6 +128,10 @@ if_status if_encode_rgb8(const if_model *enc, const uint8_t *rgb, int width, int
     }
     s = if__features_alloc(height, width, ph, pw, enc->info.feature_channels,
                            enc->info.feature_strides, enc->info.identity, &f);
+    if (s == IF_OK) {
+        f->work_w = ww;
+        f->work_h = wh;
+    }
     for (int i = 0; s == IF_OK && i < IF_LEVELS; i++) {
         char name[3] = {'F', (char)('1' + i), 0};
         const float *data;
@@ -105,6 +152,8 @@ done:
     if_features_free(f);
     if_run_free(run);
     rt_aligned_free(input);
+    rt_free(work);
+    rt_free(scratch);
     return s;
 }
 
@@ -140,7 +189,27 @@ void if_session_free(if_session *s) {
     rt_free(s->base_label);
     rt_free(s->base_pred);
     rt_free(s->mask);
+    rt_free(s->tx0);
+    rt_free(s->ty0);
+    rt_free(s->tfx);
+    rt_free(s->tfy);
+    rt_free(s->diff);
+    rt_free(s->base_mask);
     rt_free(s);
+}
+
+/* The working-grid prediction as the original-size mask: a copy at native
+ * size; else nearest working pixel (used only for the state with no
+ * prediction, which has no logits to interpolate). */
+static void mask_from_pred(if_session *s, const uint8_t *pred) {
+    if (!s->scaled) {
+        for (int y = 0; y < s->H; y++) memcpy(s->mask + (size_t)y * s->W, pred + (size_t)y * s->Wp, (size_t)s->W);
+        return;
+    }
+    for (int y = 0; y < s->H; y++) {
+        const uint8_t *row = pred + (size_t)rt_work_coord(y, s->H, s->Hw) * s->Wp;
+        for (int x = 0; x < s->W; x++) s->mask[(size_t)y * s->W + x] = row[rt_work_coord(x, s->W, s->Ww)];
+    }
 }
 
 static void clear_state(if_session *s) {
@@ -150,6 +219,7 @@ static void clear_state(if_session *s) {
     memcpy(s->label, s->base_label, n);
     memcpy(s->pred, s->base_pred, n);
     memset(s->mask, 0, (size_t)s->H * s->W);
+    s->base_mask_set = 0;
     s->n = 0;
     s->logits = NULL;
 }
@@ -163,9 +233,13 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
      * the session will hold (history, maps) before any of it is allocated. */
     const int cap = dec->opt.max_clicks;
     const size_t n = (size_t)f->padded_h * f->padded_w;
+    const int scaled = f->work_w != f->width || f->work_h != f->height;
+    /* Full-size: only the mask (and the taps); everything per click lives
+     * at the working size. */
     const rt_mem_part extra[] = {
         {"click history", (uint64_t)cap * (n + sizeof(if_click) + sizeof(int32_t[4]) + 1)},
-        {"maps", 4 * (uint64_t)n + (uint64_t)f->height * f->width},
+        {"maps", 4 * (uint64_t)n + (uint64_t)f->height * f->width +
+                     (scaled ? (uint64_t)(f->width + f->height) * 8 + (uint64_t)f->work_w * f->work_h * 4 : 0)},
     };
     char what[64];
     snprintf(what, sizeof what, "a session on a %dx%d image", f->width, f->height);
@@ -183,6 +257,9 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
     s->W = f->width;
     s->Hp = f->padded_h;
     s->Wp = f->padded_w;
+    s->Hw = f->work_h;
+    s->Ww = f->work_w;
+    s->scaled = scaled;
     s->cap = cap;
     s->clicks = rt_calloc((size_t)s->cap, sizeof *s->clicks);
     s->fed = rt_malloc((size_t)s->cap * n);
@@ -193,8 +270,19 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
     s->base_label = rt_malloc(n);
     s->base_pred = rt_malloc(n);
     s->mask = rt_malloc((size_t)s->H * s->W);
+    if (scaled) {
+        s->tx0 = rt_malloc((size_t)s->W * sizeof *s->tx0);
+        s->tfx = rt_malloc((size_t)s->W * sizeof *s->tfx);
+        s->ty0 = rt_malloc((size_t)s->H * sizeof *s->ty0);
+        s->tfy = rt_malloc((size_t)s->H * sizeof *s->tfy);
+        s->diff = rt_malloc((size_t)s->Hw * s->Ww * sizeof *s->diff);
+        if (s->tx0 && s->tfx && s->ty0 && s->tfy) {
+            rt_axis_taps(s->W, s->Ww, s->tx0, s->tfx);
+            rt_axis_taps(s->H, s->Hw, s->ty0, s->tfy);
+        }
+    }
     if (!s->clicks || !s->fed || !s->roi || !s->has_roi || !s->label || !s->pred || !s->base_label ||
-        !s->base_pred || !s->mask) {
+        !s->base_pred || !s->mask || (scaled && (!s->tx0 || !s->tfx || !s->ty0 || !s->tfy || !s->diff))) {
         if_session_free(s);
         return if__fail(IF_ERR_NO_MEMORY, "session history for %d clicks at %dx%d", cap, f->padded_w, f->padded_h);
     }
@@ -211,7 +299,8 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
         return st;
     }
     s->bytes = sizeof *s + if_run_arena_bytes(s->run) + s->run->exec->prep_bytes +
-               (size_t)s->cap * (n + sizeof *s->clicks + sizeof *s->roi + 1) + 4 * n + (size_t)s->H * s->W;
+               (size_t)s->cap * (n + sizeof *s->clicks + sizeof *s->roi + 1) + 4 * n + (size_t)s->H * s->W +
+               (scaled ? (size_t)(s->W + s->H) * 8 + (size_t)s->Hw * s->Ww * sizeof *s->diff : 0);
     clear_state(s);
     *out = s;
     return IF_OK;
@@ -235,8 +324,17 @@ static if_status predict(if_session *s, int k) {
         return sfail(s, IF_ERR_BAD_SHAPE, "decoder output 'logits' is %lldx%lldx%lld (rank %d), not %dx%dx2",
                      (long long)d[0], (long long)d[1], (long long)d[2], rank, s->Hp, s->Wp);
     for (size_t i = 0; i < n; i++) s->pred[i] = lg[2 * i + 1] > lg[2 * i]; /* ties: background */
-    for (int y = 0; y < s->H; y++) memcpy(s->mask + (size_t)y * s->W, s->pred + (size_t)y * s->Wp, (size_t)s->W);
     s->logits = lg;
+    if (!s->scaled) mask_from_pred(s, s->pred);
+    else { /* the logits upsampled, then thresholded: never an upsampled binary mask */
+        for (int y = 0; y < s->Hw; y++)
+            for (int x = 0; x < s->Ww; x++) {
+                const float *l = lg + 2 * ((size_t)y * s->Wp + x);
+                s->diff[(size_t)y * s->Ww + x] = l[1] - l[0];
+            }
+        rt_upsample_logit(s->diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy, s->W, s->H,
+                          s->mask, NULL);
+    }
     return IF_OK;
 }
 
@@ -250,7 +348,9 @@ if_status if_session_add_click(if_session *s, if_click c) {
     size_t n = (size_t)s->Hp * s->Wp;
     uint8_t *fed = s->fed + (size_t)k * n;
     memcpy(fed, s->label, n);
-    rt_stamp_click(fed, s->Hp, s->Wp, c.y, c.x, c.positive != 0, s->dec->info.click_radius);
+    /* The click lands on the working grid; the session keeps it as given. */
+    int cx = s->scaled ? rt_work_coord(c.x, s->W, s->Ww) : c.x, cy = s->scaled ? rt_work_coord(c.y, s->H, s->Hw) : c.y;
+    rt_stamp_click(fed, s->Hp, s->Wp, cy, cx, c.positive != 0, s->dec->info.click_radius);
     const if_model_info *mi = &s->dec->info;
     s->has_roi[k] = s->roi_input && mi->zoom_in && k >= mi->zoom_start_step;
     if (s->has_roi[k])
@@ -276,8 +376,8 @@ if_status if_session_undo(if_session *s) {
     if (k == 0) {
         memcpy(s->label, s->base_label, n);
         memcpy(s->pred, s->base_pred, n);
-        for (int y = 0; y < s->H; y++)
-            memcpy(s->mask + (size_t)y * s->W, s->base_pred + (size_t)y * s->Wp, (size_t)s->W);
+        if (s->base_mask_set) memcpy(s->mask, s->base_mask, (size_t)s->H * s->W);
+        else mask_from_pred(s, s->base_pred);
         s->logits = NULL;
     } else {
         if_status st = predict(s, k - 1);
@@ -298,16 +398,31 @@ if_status if_session_reset(if_session *s) {
 if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_set_mask: session is NULL");
     if (!mask || stride < (size_t)s->W) return sfail(s, IF_ERR_INVALID_ARG, "mask is NULL or its stride %zu < width %d", stride, s->W);
+    /* A resized session keeps the caller's mask to give it back exactly
+     * (the working grid holds a coarser copy); made on first use. */
+    if (s->scaled && !s->base_mask) {
+        if (!(s->base_mask = rt_malloc((size_t)s->H * s->W)))
+            return sfail(s, IF_ERR_NO_MEMORY, "a %dx%d mask", s->W, s->H);
+        s->bytes += (size_t)s->H * s->W;
+    }
     clear_state(s);
     size_t n = (size_t)s->Hp * s->Wp;
-    for (int y = 0; y < s->H; y++)
-        for (int x = 0; x < s->W; x++) s->base_pred[(size_t)y * s->Wp + x] = mask[(size_t)y * stride + x] != 0;
+    for (int y = 0; y < s->Hw; y++) {
+        const uint8_t *row = mask + (size_t)(s->scaled ? rt_work_coord(y, s->Hw, s->H) : y) * stride;
+        for (int x = 0; x < s->Ww; x++)
+            s->base_pred[(size_t)y * s->Wp + x] = row[s->scaled ? rt_work_coord(x, s->Ww, s->W) : x] != 0;
+    }
     /* As the official demo does with a previous mask: fold it into the
      * label as a prediction. */
     rt_update_after_prediction(s->base_label, s->base_pred, n);
     memcpy(s->label, s->base_label, n);
     memcpy(s->pred, s->base_pred, n);
-    for (int y = 0; y < s->H; y++) memcpy(s->mask + (size_t)y * s->W, s->base_pred + (size_t)y * s->Wp, (size_t)s->W);
+    if (s->scaled) {
+        for (int y = 0; y < s->H; y++)
+            for (int x = 0; x < s->W; x++) s->base_mask[(size_t)y * s->W + x] = mask[(size_t)y * stride + x] != 0;
+        memcpy(s->mask, s->base_mask, (size_t)s->H * s->W);
+        s->base_mask_set = 1;
+    } else mask_from_pred(s, s->base_pred);
     return IF_OK;
 }
 
@@ -324,6 +439,11 @@ const uint8_t *if_session_mask(const if_session *s) { return s ? s->mask : NULL;
 if_status if_session_probability(const if_session *s, float *dst) {
     if (!s || !dst) return if__fail(IF_ERR_INVALID_ARG, "if_session_probability: NULL argument");
     if (!s->logits) return if__fail(IF_ERR_STATE, "no prediction yet");
+    if (s->scaled) {
+        rt_upsample_logit(s->diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy, s->W, s->H,
+                          NULL, dst);
+        return IF_OK;
+    }
     for (int y = 0; y < s->H; y++)
         for (int x = 0; x < s->W; x++) {
             const float *l = s->logits + 2 * ((size_t)y * s->Wp + x);
