@@ -622,8 +622,8 @@ static int noc_of(const double *iou, int max_clicks, double thr) {
 
 /* Evaluates one instance into *r. Returns 0, 1 (a runtime error: printed)
  * or -1 (the instance is skipped: *why says why; NULL if out of memory). */
-static int eval_instance(const if_model *enc, const if_model *dec, int max_clicks, ev_result *r,
-                         char **why) {
+static int eval_instance(const if_model *enc, const if_model *dec, int max_clicks, int max_side,
+                         ev_result *r, char **why) {
     const ev_item *it = r->item;
     int rc = 0;
     if_features *feat = NULL;
@@ -656,7 +656,9 @@ static int eval_instance(const if_model *enc, const if_model *dec, int max_click
     for (size_t i = 0; i < n && !any_ign; i++) any_ign = ign[i];
 
     double t0 = now_s();
-    if_status s = if_encode_rgb8(enc, rgb, r->w, r->h, (size_t)r->w * 3, &feat);
+    if_encode_options eo = if_default_encode_options();
+    eo.max_side = max_side;
+    if_status s = if_encode(enc, rgb, r->w, r->h, (size_t)r->w * 3, &eo, &feat);
     r->t_encode = now_s() - t0;
     if (s != IF_OK) {
         char what[512];
@@ -779,7 +781,7 @@ static void write_json(FILE *f, const eval_dataset *ds, const if_model_info *mi,
     fprintf(f, ", \"decoder\": ");
     json_str(f, o->decoder_path ? o->decoder_path : "");
     fprintf(f, ", \"placeholder\": %s},\n", o->placeholder ? "true" : "false");
-    fprintf(f, "  \"threads\": %d,\n  \"max_clicks\": %d,\n", o->threads, K);
+    fprintf(f, "  \"threads\": %d,\n  \"max_clicks\": %d,\n  \"max_side\": %d,\n", o->threads, K, o->max_side);
     fprintf(f, "  \"instances_found\": %d,\n  \"instances_evaluated\": %d,\n  \"instances_skipped\": %d,\n",
             ds->n_found, sm->n, n_skipped);
     fprintf(f, "  \"complete\": %s,\n", sm->n == ds->n_found ? "true" : "false");
@@ -1003,7 +1005,7 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
         r->iou = iou + (size_t)n_res * K;
         r->clicks = clicks + (size_t)n_res * K;
         char *why = NULL;
-        int st = eval_instance(enc, dec, K, r, &why);
+        int st = eval_instance(enc, dec, K, o->max_side, r, &why);
         if (st > 0) {
             rc = st;
             goto done;
@@ -1080,6 +1082,12 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
     if (n_res < ds->n_found) printf(": PARTIAL, not a result on the whole dataset");
     printf("\n");
     print_encodings(ds);
+    if (o->max_side) {
+        int resized = 0;
+        for (int i = 0; i < n_res; i++) resized += (res[i].w > res[i].h ? res[i].w : res[i].h) > o->max_side;
+        printf("resolution   longer side at most %d (--max-side): %d of %d images resized\n", o->max_side, resized,
+               n_res);
+    } else printf("resolution   native (the papers' protocol)\n");
     printf("model        %s%s\n", mi.name,
            o->placeholder ? " [placeholder model: random weights, the numbers are meaningless]" : "");
     printf("clicks       up to %d per instance, %lld made\n", K, sm.clicks);

@@ -36,6 +36,7 @@ typedef struct {
     int max_clicks;                  /* clicks per instance, 1..EVAL_MAX_CLICKS_LIMIT */
     int quiet;                       /* no progress lines on stderr */
     int allow_skip;                  /* an instance failing to load is skipped, not fatal */
+    int max_side;                    /* working resolution (if_encode_options); 0 = native */
     int threads;                     /* for the report: the models' n_threads */
     const char *json_path, *csv_path, *svg_path; /* NULL: not written */
     const char *encoder_path, *decoder_path;     /* for the report */

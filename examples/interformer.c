@@ -31,6 +31,7 @@
 
 #include "common/npy.h"
 #include "common/outfile.h"
+#include "common/progress.h"
 #include "eval.h"
 #include "interformer.h"
 
@@ -49,6 +50,14 @@
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define PROG "interformer"
 #define PATH_CAP 4096
+
+/* The working resolution of encode and segment when --max-side is not
+ * given: the longer side at most this many pixels (README "Working
+ * resolution" has the measurements behind it). eval keeps native size, as
+ * the papers measure. */
+#define CLI_MAX_SIDE 1024
+#define STR_(x) #x
+#define XSTR(x) STR_(x)
 
 /* ------------------------------------------------------------------ help */
 
@@ -104,6 +113,11 @@ static const char help_encode[] =
     "  -o, --output FILE   the feature file to write (atomically)\n"
     "  --f16               store values as IEEE half floats: half the size,\n"
     "                      rounded (default: float32, exact)\n"
+    "  --max-side N        the working resolution: the model sees the image\n"
+    "                      area-averaged to N pixels on its longer side when it\n"
+    "                      is longer (default " XSTR(CLI_MAX_SIDE) "; 0 = native size); the file\n"
+    "                      records both sizes, and 'segment FEATURES' takes clicks\n"
+    "                      and gives masks in the image's own pixels\n"
     "  --model PREFIX | --encoder FILE, --threads N, --mem-limit SIZE\n"
     "                      the model (see 'interformer --help'; only the encoder\n"
     "                      is loaded)\n"
@@ -130,8 +144,15 @@ static const char help_segment[] =
     "                      yellow and the clicks as green (+) and red (-) dots\n"
     "  --image IMAGE       the image, for --overlay when the input is FEATURES\n"
     "  --prob FILE         foreground probability as 8-bit gray (255 = 1.0)\n"
-    "  --logits FILE       the last prediction's logits on the padded grid, .npy\n"
-    "                      float32 (padded_h, padded_w, 2): background, foreground\n"
+    "  --logits FILE       the last prediction's logits on the model's padded grid\n"
+    "                      (the working size, padded), .npy float32 (padded_h,\n"
+    "                      padded_w, 2): background, foreground\n"
+    "  --max-side N        the working resolution for IMAGE input: the model sees\n"
+    "                      the image area-averaged to N pixels on its longer side\n"
+    "                      when it is longer (default " XSTR(CLI_MAX_SIDE) "; 0 = native size, the\n"
+    "                      papers' protocol); clicks and outputs stay in the\n"
+    "                      image's own pixels, the mask upsampled from the logits\n"
+    "  -v, --verbose       also print the session's memory\n"
     "  --model PREFIX | --encoder FILE --decoder FILE, --threads N, --mem-limit SIZE\n"
     "                      the model (see 'interformer --help')\n"
     "\n"
@@ -189,6 +210,9 @@ static const char help_eval[] =
     "                      NoC@90, the IoU after each click\n"
     "  --svg FILE          a line plot of mIoU against the number of clicks\n"
     "  -q, --quiet         no progress lines on stderr\n"
+    "  --max-side N        encode each image at a working resolution of N pixels on\n"
+    "                      its longer side (default 0: native size, the protocol\n"
+    "                      the papers report)\n"
     "  --model PREFIX | --encoder FILE --decoder FILE, --threads N, --mem-limit SIZE\n"
     "                      the model (see 'interformer --help')\n"
     "\n"
@@ -271,6 +295,8 @@ typedef struct {
     const char *model, *encoder, *decoder;
     int threads;
     size_t mem_limit; /* --mem-limit, bytes; 0 = the library's automatic budget */
+    int max_side;     /* --max-side: the working resolution (0 = native) */
+    int max_side_given;
 } model_opts;
 
 /* "SIZE" of --mem-limit: a number of bytes with an optional k, M, G or T
@@ -303,6 +329,19 @@ static int model_opt(const char *cmd, int argc, char **argv, int *i, model_opts 
     if ((r = match_opt(cmd, argc, argv, i, "--model", NULL, &mo->model))) return r;
     if ((r = match_opt(cmd, argc, argv, i, "--encoder", NULL, &mo->encoder))) return r;
     if ((r = match_opt(cmd, argc, argv, i, "--decoder", NULL, &mo->decoder))) return r;
+    if ((r = match_opt(cmd, argc, argv, i, "--max-side", NULL, &v))) {
+        if (r < 0) return r;
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || *end || n < 0 || n > 32768) {
+            usage_error(cmd, "bad --max-side '%s': expected 0 (native size) or a number of pixels up to 32768", v);
+            return -1;
+        }
+        mo->max_side = (int)n;
+        mo->max_side_given = 1;
+        return 1;
+    }
     if ((r = match_opt(cmd, argc, argv, i, "--mem-limit", NULL, &v))) {
         if (r < 0) return r;
         if (!(mo->mem_limit = parse_size(v))) {
@@ -493,6 +532,30 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* The working resolution a command uses: --max-side, else the CLI's. */
+static int max_side_of(const model_opts *mo) { return mo->max_side_given ? mo->max_side : CLI_MAX_SIDE; }
+
+/* Encodes img at max_side with a progress bar on a terminal (for long
+ * encodes). Returns the library's status. */
+static if_status encode_image(const if_model *enc, const image *img, int max_side, if_features **feat) {
+    progress_bar bar;
+    progress_start(&bar, "encoding");
+    if_encode_options eo = if_default_encode_options();
+    eo.max_side = max_side;
+    eo.progress = progress_update;
+    eo.user = &bar;
+    if_status s = if_encode(enc, img->rgb, img->w, img->h, (size_t)img->w * 3, &eo, feat);
+    progress_end(&bar);
+    return s;
+}
+
+/* "model at WxH, " when the model saw the image resized, else "". */
+static const char *work_note(const if_features_info *fi, char *buf, size_t cap) {
+    if (fi->work_w == fi->width && fi->work_h == fi->height) return "";
+    snprintf(buf, cap, "model at %dx%d, ", fi->work_w, fi->work_h);
+    return buf;
+}
+
 /* ---------------------------------------------------------------- encode */
 
 static int cmd_encode(int argc, char **argv) {
@@ -539,7 +602,7 @@ static int cmd_encode(int argc, char **argv) {
     if ((rc = load_image(input, &img)) || (rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
         goto done;
     double t0 = now_ms();
-    if_status s = if_encode_rgb8(enc, img.rgb, img.w, img.h, (size_t)img.w * 3, &feat);
+    if_status s = encode_image(enc, &img, max_side_of(&mo), &feat);
     double t_enc = now_ms() - t0;
     if (s != IF_OK) {
         rc = fail_api("encoding", s, if_last_error());
@@ -552,8 +615,10 @@ static int cmd_encode(int argc, char **argv) {
     }
     if_features_info fi;
     if_features_get_info(feat, &fi);
-    printf("%s: %dx%d (padded %dx%d) -> %s: %s, %.2f MB, encoded in %.1f ms\n", input, img.w, img.h,
-           fi.padded_w, fi.padded_h, output, f16 ? "f16" : "f32", file_size(output) / 1e6, t_enc);
+    char note[64];
+    printf("%s: %dx%d (%spadded %dx%d) -> %s: %s, %.2f MB, encoded in %.1f ms\n", input, img.w, img.h,
+           work_note(&fi, note, sizeof note), fi.padded_w, fi.padded_h, output, f16 ? "f16" : "f32",
+           file_size(output) / 1e6, t_enc);
 done:
     if_features_free(feat);
     if_model_free(enc);
@@ -634,7 +699,7 @@ static int cmd_segment(int argc, char **argv) {
     const char *cmd = "segment", *input = NULL, *output = NULL, *overlay = NULL, *logits = NULL,
                *prob = NULL, *image_path = NULL;
     model_opts mo = {0};
-    int n_clicks = 0, only_pos = 0;
+    int n_clicks = 0, only_pos = 0, verbose = 0;
     const char **click_args = calloc((size_t)argc + 1, sizeof *click_args);
     if_click *clicks = calloc((size_t)argc + 1, sizeof *clicks);
     image img = {0};
@@ -659,6 +724,10 @@ static int cmd_segment(int argc, char **argv) {
             if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
                 fputs(help_segment, stdout);
                 goto done;
+            }
+            if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+                verbose = 1;
+                continue;
             }
             if ((r = match_opt(cmd, argc, argv, &i, "--click", NULL, &v)) > 0) click_args[n_clicks++] = v;
             else if (!r && !(r = match_opt(cmd, argc, argv, &i, "--output", "-o", &output)) &&
@@ -696,6 +765,10 @@ static int cmd_segment(int argc, char **argv) {
     int from_features = is_features(head, head_n);
     if (!from_features && image_path) {
         rc = usage_error(cmd, "--image is for FEATURES input; %s is an image already", input);
+        goto done;
+    }
+    if (from_features && mo.max_side_given) {
+        rc = usage_error(cmd, "--max-side is for IMAGE input; %s was encoded at its own working size", input);
         goto done;
     }
     if (from_features && overlay && !image_path) {
@@ -761,11 +834,17 @@ static int cmd_segment(int argc, char **argv) {
             goto done;
         }
         double t0 = now_ms();
-        if_status s = if_encode_rgb8(enc, img.rgb, W, H, (size_t)W * 3, &feat);
+        if_status s = encode_image(enc, &img, max_side_of(&mo), &feat);
         t_enc = now_ms() - t0;
         if (s != IF_OK) {
             rc = fail_api("encoding", s, if_last_error());
             goto done;
+        }
+        /* On a camera photo the pixels are the largest block left: kept
+         * only when the overlay needs them. */
+        if (!overlay) {
+            stbi_image_free(img.rgb);
+            img.rgb = NULL;
         }
     }
     if_status s = if_features_check(dec, feat);
@@ -799,7 +878,7 @@ static int cmd_segment(int argc, char **argv) {
     }
     /* buf: the mask as 0/255 (our copy: the session's pointer is only valid
      * until its next call), then room for the probability image. */
-    buf = malloc(n_px * 2);
+    buf = malloc(prob ? n_px * 2 : n_px);
     pbuf = prob ? malloc(n_px * sizeof *pbuf) : NULL;
     if (!buf || (prob && !pbuf)) {
         rc = fail(cmd, "out of memory for a %dx%d image", W, H);
@@ -857,12 +936,21 @@ static int cmd_segment(int argc, char **argv) {
         if (rc) goto done;
     }
 
-    char enc_note[64] = "";
+    char enc_note[64] = "", work[64];
     if (t_enc >= 0) snprintf(enc_note, sizeof enc_note, ", encode %.1f ms", t_enc);
-    printf("%s: %dx%d, %d click%s, mask %zu px (%.1f%%), %.2f ms/click%s%s\n", input, W, H, n_clicks,
-           n_clicks == 1 ? "" : "s", fg, 100.0 * fg / n_px, t_clicks / n_clicks, enc_note,
+    if_features_info fi;
+    if_features_get_info(feat, &fi);
+    work[0] = 0;
+    if (fi.work_w != W || fi.work_h != H) snprintf(work, sizeof work, " (model at %dx%d)", fi.work_w, fi.work_h);
+    printf("%s: %dx%d%s, %d click%s, mask %zu px (%.1f%%), %.2f ms/click%s%s\n", input, W, H, work, n_clicks,
+           n_clicks == 1 ? "" : "s", fg, 100.0 * fg / n_px,
+           t_clicks / n_clicks, enc_note,
            is_placeholder(dinfo.identity) ? " [placeholder model: random weights, meaningless mask]"
                                           : "");
+    if (verbose)
+        printf("session      %.1f MB (decoder arena, prepared weights, click history and maps at the "
+               "model's %dx%d; the mask at %dx%d)\n",
+               if_session_memory_bytes(sess) / 1e6, fi.work_w, fi.work_h, W, H);
 done:
     free(pbuf);
     free(buf);
@@ -960,6 +1048,7 @@ static int cmd_eval(int argc, char **argv) {
         goto done;
     }
     eo.threads = opt.n_threads;
+    eo.max_side = mo.max_side; /* native unless --max-side: the papers' protocol */
     eo.encoder_path = mp.enc;
     eo.decoder_path = mp.dec;
     eo.placeholder = is_placeholder(dinfo.identity);
@@ -1040,6 +1129,9 @@ static int info_features(const char *path, const unsigned char *head, size_t hea
     printf("file         %s (%lld bytes)\n", path, file_size(path));
     printf("kind         features (format/FEATURES.md), stored as %s\n", dtype == 1 ? "f16" : "f32");
     printf("image        %dx%d (width x height)\n", fi.width, fi.height);
+    if (fi.work_w != fi.width || fi.work_h != fi.height)
+        printf("working      %dx%d (the image as the model saw it: area-averaged)\n", fi.work_w, fi.work_h);
+    else printf("working      %dx%d (native size)\n", fi.work_w, fi.work_h);
     printf("padded       %dx%d\n", fi.padded_w, fi.padded_h);
     printf("identity     %s\n", fi.identity[0] ? fi.identity : "(none)");
     printf("levels       %d\n", fi.n_levels);

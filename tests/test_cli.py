@@ -416,6 +416,37 @@ def test_unwritable_output(tmp_path):
     error(run("encode", IMAGE, "--model", TINY, "-o", tmp_path / "no" / "f.iff"), 1, "f.iff")
 
 
+# ------------------------------------------------- working resolution
+
+def test_max_side_segment_image_equals_features(tmp_path):
+    """The model sees the image at 47x64; clicks and the mask stay at 110x150,
+    and segmenting the saved features reproduces segmenting the image."""
+    a, b, f = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "f.iff"
+    r = ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", a, "--max-side", 64, "-v"))
+    assert f"{W}x{H} (model at 47x64), 3 clicks" in r.stdout and "session " in r.stdout
+    ok(run("encode", IMAGE, "--model", TINY, "-o", f, "--max-side", 64))
+    info = ok(run("info", f)).stdout
+    assert f"image        {W}x{H}" in info and "working      47x64" in info and "padded       64x64" in info
+    ok(run("segment", f, "--model", TINY, *clicks_args(CLICKS), "-o", b))
+    ma, mb = read_png(str(a)), read_png(str(b))
+    assert ma.shape == (H, W) and np.array_equal(ma, mb)
+    error(run("segment", f, "--model", TINY, "--click", CLICKS[0], "-o", b, "--max-side", 32), 2, "--max-side")
+
+
+def test_max_side_default_keeps_small_images_native(tmp_path):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    r = ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", a))
+    assert "model at" not in r.stdout
+    ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", b, "--max-side", 0))
+    assert np.array_equal(read_png(str(a)), read_png(str(b)))
+
+
+@pytest.mark.parametrize("v", ["-1", "x", "40000", "1.5"])
+def test_bad_max_side(tmp_path, v):
+    error(run("segment", IMAGE, "--model", TINY, "--click", CLICKS[0], "-o", tmp_path / "m.png",
+              "--max-side", v), 2, "--max-side")
+
+
 # -------------------------------------------------------- memory, sizes
 
 def test_mem_limit_refuses_with_the_figures(tmp_path):
