@@ -224,8 +224,8 @@ $(BUILD)/if-golden: examples/if-golden.c $(EX_COMMON) $(BUILD)/libinterformer.a
 # The CLI. Its default model is this tree's build/models/default (built by
 # `make` and `make models`); $IF_MODEL overrides it at run time.
 # (examples/eval.c: its eval command.)
-CLI_SRC := examples/interformer.c examples/eval.c
-$(BUILD)/interformer: $(CLI_SRC) examples/eval.h $(EX_COMMON) $(wildcard examples/common/*.h) interformer.h $(BUILD)/libinterformer.a
+CLI_SRC := examples/interformer.c examples/eval.c examples/batch.c
+$(BUILD)/interformer: $(CLI_SRC) examples/eval.h examples/batch.h $(EX_COMMON) $(wildcard examples/common/*.h) interformer.h $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(CURDIR)/$(MODELS)/default"' -DIF_VERSION='"$(VERSION)"' \
 	  $(CFLAGS) $(WARN) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
 

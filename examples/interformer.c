@@ -29,6 +29,7 @@
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
 
+#include "batch.h"
 #include "common/npy.h"
 #include "common/outfile.h"
 #include "common/progress.h"
@@ -102,6 +103,8 @@ static const char help_main[] =
 
 static const char help_encode[] =
     "usage: interformer encode IMAGE -o FEATURES [--f16] [model options]\n"
+    "       interformer encode (--list FILE | FOLDER) -o OUTDIR [--shard I/N] [--f16]\n"
+    "                          [model options]\n"
     "\n"
     "Runs the encoder (the heavy part, once per image) on IMAGE and saves the\n"
     "features, the image size and the model's identity to FEATURES (format\n"
@@ -122,7 +125,27 @@ static const char help_encode[] =
     "                      the model (see 'interformer --help'; only the encoder\n"
     "                      is loaded)\n"
     "\n"
-    "Prints one line: image size, padded size, file size, encoding time.\n";
+    "Prints one line: image size, padded size, file size, encoding time.\n"
+    "\n"
+    "Many images (docs/batch-encoding.md): each to OUTDIR/STEM.iff (STEM: the\n"
+    "image's file name without its extension), skipping those whose feature file\n"
+    "is up to date (it loads, checksum right, and is of this model and of the\n"
+    "image at its size now), so that a run stopped at any point and started again\n"
+    "finishes the rest.\n"
+    "  --list FILE         the images: a path a line, relative ones relative to\n"
+    "                      FILE's folder; blank lines and lines starting with #\n"
+    "                      skipped\n"
+    "  FOLDER              or the images of a folder (names ending in an image\n"
+    "                      extension, not starting with '.'), in name order\n"
+    "  -o, --output OUTDIR made when missing\n"
+    "  --shard I/N         only images k (0-based, in list order) with k mod N = I,\n"
+    "                      0 <= I < N: N runs, e.g. on N machines, share the list\n"
+    "                      without writing the same file; 'slurm' takes I and N\n"
+    "                      from a Slurm job array's environment\n"
+    "Two images with the same STEM are refused before any work. Prints one line\n"
+    "per image (encoded, skipped or FAILED and why) and a summary; an image that\n"
+    "fails does not stop the others, but the exit status is then 1. SIGTERM and\n"
+    "SIGINT stop it after the file being written.\n";
 
 static const char help_segment[] =
     "usage: interformer segment (IMAGE|FEATURES) --click X,Y,+|- [--click ...] -o MASK.png\n"
@@ -559,7 +582,7 @@ static const char *work_note(const if_features_info *fi, char *buf, size_t cap) 
 /* ---------------------------------------------------------------- encode */
 
 static int cmd_encode(int argc, char **argv) {
-    const char *cmd = "encode", *input = NULL, *output = NULL;
+    const char *cmd = "encode", *input = NULL, *output = NULL, *list = NULL, *shard = NULL;
     model_opts mo = {0};
     int f16 = 0, only_pos = 0;
     for (int i = 0; i < argc; i++) {
@@ -575,6 +598,8 @@ static int cmd_encode(int argc, char **argv) {
                 return 0;
             }
             if ((r = match_opt(cmd, argc, argv, &i, "--output", "-o", &output)) ||
+                (r = match_opt(cmd, argc, argv, &i, "--list", NULL, &list)) ||
+                (r = match_opt(cmd, argc, argv, &i, "--shard", NULL, &shard)) ||
                 (r = model_opt(cmd, argc, argv, &i, &mo))) {
                 if (r < 0) return EXIT_USAGE;
                 continue;
@@ -584,12 +609,37 @@ static int cmd_encode(int argc, char **argv) {
         } else if (!input) input = a;
         else return usage_error(cmd, "unexpected argument '%s'", a);
     }
-    if (!input) return usage_error(cmd, "no IMAGE given");
-    if (!output) return usage_error(cmd, "no output file given (-o FEATURES)");
+    struct stat in_st;
+    int folder = !list && input && stat(input, &in_st) == 0 && S_ISDIR(in_st.st_mode);
+    if (list && input) return usage_error(cmd, "give --list FILE or IMAGE, not both");
+    if (!input && !list) return usage_error(cmd, "no IMAGE given (or --list FILE, or a FOLDER)");
+    if (!output)
+        return usage_error(cmd, list || folder ? "no output folder given (-o OUTDIR)"
+                                               : "no output file given (-o FEATURES)");
     if (mo.decoder) return usage_error(cmd, "encode uses no decoder (--decoder)");
+    if (shard && !list && !folder)
+        return usage_error(cmd, "--shard is for many images: --list FILE or a FOLDER");
     model_paths mp;
     int rc = resolve_model(cmd, &mo, 1, 0, &mp);
     if (rc) return rc;
+    if (list || folder) { /* examples/batch.c */
+        batch_options bo = {.list = list, .folder = folder ? input : NULL, .out_dir = output,
+                            .n_shards = 1, .f16 = f16, .max_side = max_side_of(&mo)};
+        char err[512];
+        if (shard && batch_parse_shard(shard, &bo.shard, &bo.n_shards, err, sizeof err))
+            return usage_error(cmd, "%s", err);
+        batch *b = NULL;
+        if_model *enc = NULL;
+        if_options opt = if_default_options();
+        if (mo.threads) opt.n_threads = mo.threads;
+        opt.mem_limit = mo.mem_limit;
+        if (!(rc = batch_open(&bo, &b)) &&
+            !(rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
+            rc = batch_run(b, enc);
+        if_model_free(enc);
+        batch_free(b);
+        return rc;
+    }
     const char *ins[] = {input, mp.enc};
     if ((rc = check_outputs(cmd, &output, 1, ins, 2))) return rc;
 
