@@ -23,6 +23,7 @@ import pytest
 
 from conftest import ROOT, TESTS, run_converter
 from pngread import read_png
+from pngwrite import rgb_png
 
 BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
 CLI = os.path.join(BUILD, "interformer")
@@ -439,6 +440,42 @@ def test_max_side_default_keeps_small_images_native(tmp_path):
     assert "model at" not in r.stdout
     ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", b, "--max-side", 0))
     assert np.array_equal(read_png(str(a)), read_png(str(b)))
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    """An encode of over a second draws a bar on a terminal's stderr, erased at
+    the end; the same run with stderr a pipe prints nothing there."""
+    import pty
+    import select
+    big = tmp_path / "big.png"
+    y, x = np.mgrid[:800, :1100]
+    rgb = np.stack([x % 256, y % 256, (x + y) % 256], axis=2).astype(np.uint8)
+    big.write_bytes(rgb_png(rgb))
+    args = [CLI, "encode", big, "--model", DEFAULT, "--max-side", 0, "-o", tmp_path / "f.iff"]
+    e = {k: v for k, v in os.environ.items() if k != "IF_MODEL"}
+    master, slave = pty.openpty()
+    p = subprocess.Popen(list(map(str, args)), env=e, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 120)
+        if not r:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    p.wait(timeout=300)
+    os.close(master)
+    assert p.returncode == 0
+    if b"encoded in" in p.stdout.read() and b"%" not in seen:
+        pytest.skip("the encode took under a second here: no bar is due")
+    assert b"encoding [" in seen and b"%" in seen and seen.endswith(b"\r\x1b[K"), seen[-200:]
+    r = ok(run(*args[1:]))
+    assert r.stderr == ""
 
 
 @pytest.mark.parametrize("v", ["-1", "x", "40000", "1.5"])
