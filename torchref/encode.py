@@ -1,7 +1,8 @@
 """Encode images with PyTorch into the C runtime's feature files (.iff).
 
     /usr/bin/python3 -m torchref.encode CHECKPOINT (IMAGES... | --list FILE) -o OUTDIR
-        [--shard I/N] [--max-side M] [--device cpu|cuda[:K]] [--f16] [--config light|tiny|PATH]
+        [--shard I/N] [--max-side M (1024; 0 = native)] [--device cpu|cuda[:K]] [--f16]
+        [--config light|tiny|PATH]
 
 The heavy half of InterFormer (the ViT encoder) on a GPU server, the clicks
 in C on a laptop: OUTDIR/<image stem>.iff is exactly what
@@ -39,6 +40,7 @@ PROG = "torchref.encode"
 EXIT_FAILED, EXIT_USAGE = 1, 2
 MAX_WORK_SIDE = 32768          # the encoder's limit on the image it sees (FEATURES.md)
 MAX_IMAGE_SIDE = 1048576       # an original image, when --max-side brings it down
+DEFAULT_MAX_SIDE = 1024        # the C CLI's default (the library's is 0, native)
 
 
 class UsageError(Exception):
@@ -336,9 +338,10 @@ def main(argv=None):
     p.add_argument("-o", "--outdir", required=True, help="output folder (created if needed)")
     p.add_argument("--shard", default="0/1", metavar="I/N",
                    help="encode image k of the list when k mod N == I (default 0/1)")
-    p.add_argument("--max-side", type=int, default=0, metavar="M",
+    p.add_argument("--max-side", type=int, default=DEFAULT_MAX_SIDE, metavar="M",
                    help="encode at a working resolution whose longer side is at most M "
-                        "(area average; 0 = native, the default)")
+                        f"(area average; default {DEFAULT_MAX_SIDE}, as `interformer encode`; "
+                        "0 = native size)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:K")
     p.add_argument("--f16", action="store_true", help="store the features as f16")
     p.add_argument("--config", help="hyper-parameters when the checkpoint has no "
