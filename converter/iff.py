@@ -14,8 +14,9 @@ Sizes are (height, width) pairs, like the header stores them. A level is a
 """
 
 import os
+import random
+import string
 import struct
-import tempfile
 import zlib
 
 import numpy as np
@@ -77,10 +78,24 @@ def layout(padded_size, channels, strides, dtype="f32"):
     return out, end
 
 
+def _temporary(target):
+    """(fd, path) of a new file TARGET.tmp-XXXXXX (six random characters, as the C
+    side's mkstemp makes them, so `interformer encode --shard` reruns recognise a
+    killed run's leftover)."""
+    chars = string.ascii_letters + string.digits
+    for _ in range(100):
+        tmp = f"{target}.tmp-{''.join(random.SystemRandom().choice(chars) for _ in range(6))}"
+        try:
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{target}: no free temporary name")
+
+
 def write_iff(path, levels, image_size, work_size, padded_size, identity, strides,
               dtype="f32"):
-    """Write a version-2 feature file atomically (temporary file in the target's
-    folder, fsync, os.replace; a symbolic link is followed). IffError for arguments
+    """Write a version-2 feature file atomically (temporary file TARGET.tmp-XXXXXX in
+    the target's folder, fsync, os.replace; a symbolic link is followed). IffError for arguments
     that do not make a valid file (nothing is written then); OSError from the disk."""
     if dtype not in DTYPES:
         raise IffError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
@@ -126,7 +141,7 @@ def write_iff(path, levels, image_size, work_size, padded_size, identity, stride
 
     target = os.path.realpath(path) if os.path.islink(path) else os.fspath(path)
     folder = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.tmp-", dir=folder)
+    fd, tmp = _temporary(target)
     try:
         try:
             mode = os.stat(target).st_mode & 0o7777
