@@ -17,7 +17,6 @@ CLI are skipped when it is not built. CPU only.
 import os
 import struct
 import subprocess
-import sys
 from fractions import Fraction
 
 import numpy as np
