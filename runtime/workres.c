@@ -23,15 +23,17 @@ void rt_work_size(int w, int h, int max_side, int *ww, int *wh) {
 }
 
 /* The source pixels working pixel k covers on an axis of n source and nw
- * working pixels: [*first, *first + count), weights in wts (the part of
- * each source pixel inside the box; they sum to n / nw). */
-static int axis_span(int k, int n, int nw, int *first, double *wts) {
-    double lo = (double)k * n / nw, hi = (double)(k + 1) * n / nw;
-    int f = (int)floor(lo), last = (int)ceil(hi) - 1, count = 0;
-    if (last >= n) last = n - 1;
-    for (int i = f; i <= last; i++) {
-        double a = lo > i ? lo : i, b = hi < i + 1 ? hi : i + 1;
-        wts[count++] = b > a ? b - a : 0.0;
+ * working pixels: [*first, *first + count), with the length of each inside
+ * the box in units of 1/nw pixel. Integers, so that an exact half of the
+ * mean is a half (floating-point box edges would put it a hair under and
+ * round it the other way from FEATURES.md, which a PyTorch encoder follows
+ * exactly). The weights sum to n. */
+static int axis_span(int k, int n, int nw, int *first, uint32_t *wts) {
+    uint64_t lo = (uint64_t)k * n, hi = (uint64_t)(k + 1) * n; /* in 1/nw units */
+    int f = (int)(lo / nw), count = 0;
+    for (uint64_t i = (uint64_t)f; i < (uint64_t)n && i * nw < hi; i++) {
+        uint64_t a = lo > i * nw ? lo : i * nw, b = hi < (i + 1) * nw ? hi : (i + 1) * nw;
+        wts[count++] = (uint32_t)(b - a);
     }
     *first = f;
     return count;
@@ -42,41 +44,45 @@ static int axis_span(int k, int n, int nw, int *first, double *wts) {
 static int max_taps(int n, int nw) { return (n + nw - 1) / nw + 1; }
 
 size_t rt_area_resize_scratch(int w, int h, int ww, int wh) {
-    size_t doubles = (size_t)ww * 3 + (size_t)ww * (size_t)max_taps(w, ww) + (size_t)max_taps(h, wh);
-    return doubles * sizeof(double) + (size_t)ww * 2 * sizeof(int);
+    size_t words = (size_t)ww * 3 * 2 /* uint64 sums */ + (size_t)ww * (size_t)max_taps(w, ww) +
+                   (size_t)max_taps(h, wh) + (size_t)ww * 2;
+    return words * sizeof(uint32_t);
 }
 
 void rt_area_resize_rgb8(const uint8_t *src, int w, int h, size_t stride, uint8_t *dst, int ww, int wh,
                          void *scratch) {
     const int tx = max_taps(w, ww);
-    double *acc = scratch, *xw = acc + (size_t)ww * 3, *yw = xw + (size_t)ww * tx;
-    int *xfirst = (int *)(void *)(yw + max_taps(h, wh)), *xcount = xfirst + ww;
+    uint64_t *acc = scratch;
+    uint32_t *xw = (uint32_t *)(acc + (size_t)ww * 3), *yw = xw + (size_t)ww * tx;
+    int *xfirst = (int *)(yw + max_taps(h, wh)), *xcount = xfirst + ww;
     for (int xo = 0; xo < ww; xo++) xcount[xo] = axis_span(xo, w, ww, &xfirst[xo], xw + (size_t)xo * tx);
-    const double norm = 1.0 / (((double)w / ww) * ((double)h / wh));
+    /* mean = sum(wx * wy * v) / (w * h) exactly; halves up. The sum is at
+     * most w * h * 255 < 2^48 for sides up to 2^20. */
+    const uint64_t den = (uint64_t)w * (uint64_t)h;
     for (int yo = 0; yo < wh; yo++) {
         int yfirst, ycount = axis_span(yo, h, wh, &yfirst, yw);
         memset(acc, 0, (size_t)ww * 3 * sizeof *acc);
         for (int j = 0; j < ycount; j++) {
-            if (yw[j] == 0.0) continue;
+            const uint64_t wy = yw[j];
             const uint8_t *row = src + (size_t)(yfirst + j) * stride;
             for (int xo = 0; xo < ww; xo++) {
-                const double *wts = xw + (size_t)xo * tx;
+                const uint32_t *wts = xw + (size_t)xo * tx;
                 const uint8_t *p = row + (size_t)xfirst[xo] * 3;
-                double r = 0, g = 0, b = 0;
+                uint64_t r = 0, g = 0, b = 0;
                 for (int i = 0; i < xcount[xo]; i++, p += 3) {
-                    r += wts[i] * p[0];
-                    g += wts[i] * p[1];
-                    b += wts[i] * p[2];
+                    r += (uint64_t)wts[i] * p[0];
+                    g += (uint64_t)wts[i] * p[1];
+                    b += (uint64_t)wts[i] * p[2];
                 }
-                acc[xo * 3] += yw[j] * r;
-                acc[xo * 3 + 1] += yw[j] * g;
-                acc[xo * 3 + 2] += yw[j] * b;
+                acc[xo * 3] += wy * r;
+                acc[xo * 3 + 1] += wy * g;
+                acc[xo * 3 + 2] += wy * b;
             }
         }
         uint8_t *o = dst + (size_t)yo * ww * 3;
         for (int i = 0; i < ww * 3; i++) {
-            double v = floor(acc[i] * norm + 0.5); /* halves up */
-            o[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            uint64_t v = (2 * acc[i] + den) / (2 * den);
+            o[i] = (uint8_t)(v > 255 ? 255 : v);
         }
     }
 }

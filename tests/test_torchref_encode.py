@@ -343,17 +343,9 @@ def c_has_max_side():
         pytest.skip(f"{os.path.relpath(CLI, ROOT)} encode has no --max-side yet")
 
 
-# FEATURES.md rounds a working pixel's exact mean, halves up. The C encoder's
-# rt_area_resize_rgb8 (runtime/workres.c, as of this test) sums fractional double
-# weights (k * n / nw is inexact), so an exact half such as 127.5 comes out as
-# 127.4999... and rounds down: 1 of 47x64x3 values at M=64, 70 of 73x100x3 at M=100
-# on this image; with its rounding simulated, torchref's features equal the C's to
-# 1e-6. Summing integer weights (lengths in 1/nw pixel; all sums below 2^53) and
-# rounding (2 * num + W * H) / (2 * W * H) in integers makes it exact, as
-# torchref.encode.area_resize does. strict: once the C side is exact this passes
-# and the marker must go.
-@pytest.mark.xfail(strict=True, reason="the C area resize rounds exact halves down "
-                   "(inexact double weights in runtime/workres.c), FEATURES.md says halves up")
+# FEATURES.md rounds a working pixel's exact mean, halves up; both sides sum
+# integer weights (lengths in 1/nw pixel) so that exact halves stay halves
+# (on this image 76 of the values at M=100 are).
 @pytest.mark.parametrize("max_side", [64, 100])
 def test_max_side_matches_c(golden, prefix, tmp_path, max_side):
     """torchref.encode --max-side M and `interformer encode --max-side M` on the golden
