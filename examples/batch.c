@@ -31,57 +31,25 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <stb/stb_image.h>
 
 #include "batch.h"
+#include "common/cli.h"
 #include "common/outfile.h"
 
-#define PROG "interformer"
-enum { EXIT_RUNTIME = 1 };
 
 /* Most names the summary lists; the lines above it name every failure. */
 #define SUMMARY_NAMES 10
 
 /* ---------------------------------------------------------------- errors */
 
-static int fail(const char *what, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": %s: ", what);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return EXIT_RUNTIME;
-}
-
-/* A malloc'd printf; NULL when out of memory. */
-static char *str_printf(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (!s) return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+static double now_ms(void) { return cli_now_s() * 1e3; }
 
 /* ----------------------------------------------------------------- shard */
 
@@ -217,28 +185,28 @@ static int add_item(batch *b, const char *name, const char *path, int line) {
     if (b->n_items == b->cap_items) {
         int cap = b->cap_items ? b->cap_items * 2 : 256;
         batch_item *v = realloc(b->items, (size_t)cap * sizeof *v);
-        if (!v) return fail("encode", "out of memory");
+        if (!v) return cli_fail("encode", "out of memory");
         b->items = v;
         b->cap_items = cap;
     }
     const char *why;
     char *stem = stem_of(path, &why);
     if (!stem) {
-        if (line && strcmp(why, "out of memory")) return fail(b->source, "line %d: '%s' is %s", line, name, why);
-        return fail("encode", "out of memory");
+        if (line && strcmp(why, "out of memory")) return cli_fail(b->source, "line %d: '%s' is %s", line, name, why);
+        return cli_fail("encode", "out of memory");
     }
     batch_item *it = &b->items[b->n_items];
     memset(it, 0, sizeof *it);
     it->index = b->n_items;
     it->line = line;
     it->stem = stem;
-    it->name = str_printf("%s", name);
-    it->path = str_printf("%s", path);
+    it->name = cli_strdupf("%s", name);
+    it->path = cli_strdupf("%s", path);
     size_t n = strlen(b->o.out_dir);
-    it->out = str_printf("%s%s%s.iff", b->o.out_dir, n && b->o.out_dir[n - 1] == '/' ? "" : "/", stem);
+    it->out = cli_strdupf("%s%s%s.iff", b->o.out_dir, n && b->o.out_dir[n - 1] == '/' ? "" : "/", stem);
     if (!it->name || !it->path || !it->out) {
         free_item(it);
-        return fail("encode", "out of memory");
+        return cli_fail("encode", "out of memory");
     }
     b->n_items++;
     return 0;
@@ -247,7 +215,7 @@ static int add_item(batch *b, const char *name, const char *path, int line) {
 /* Reads the whole list file into a NUL-terminated buffer. */
 static int read_text(const char *path, char **text, size_t *len) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(path, "cannot open the list: %s", strerror(errno));
+    if (!f) return cli_fail(path, "cannot open the list: %s", strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -264,10 +232,10 @@ static int read_text(const char *path, char **text, size_t *len) {
     }
     int err = ferror(f) ? errno : 0;
     fclose(f);
-    if (!buf) return fail(path, "out of memory reading the list");
+    if (!buf) return cli_fail(path, "out of memory reading the list");
     if (err) {
         free(buf);
-        return fail(path, "cannot read the list: %s", strerror(err));
+        return cli_fail(path, "cannot read the list: %s", strerror(err));
     }
     buf[n] = 0;
     *text = buf;
@@ -289,7 +257,7 @@ static int read_list(batch *b) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *e = nl ? nl : end;
         if (memchr(p, 0, (size_t)(e - p))) {
-            rc = fail(b->o.list, "line %d has a NUL byte: not a list of paths", line);
+            rc = cli_fail(b->o.list, "line %d has a NUL byte: not a list of paths", line);
             break;
         }
         char *s = p;
@@ -297,14 +265,14 @@ static int read_list(batch *b) {
         while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
         *e = 0;
         if (*s && *s != '#') {
-            char *path = *s == '/' ? str_printf("%s", s) : str_printf("%.*s%s", dir_len, b->o.list, s);
-            rc = path ? add_item(b, s, path, line) : fail("encode", "out of memory");
+            char *path = *s == '/' ? cli_strdupf("%s", s) : cli_strdupf("%.*s%s", dir_len, b->o.list, s);
+            rc = path ? add_item(b, s, path, line) : cli_fail("encode", "out of memory");
             free(path);
         }
         p = nl ? nl + 1 : end;
     }
     free(text);
-    if (!rc && !b->n_items) rc = fail(b->o.list, "no image in the list (only blank lines and comments)");
+    if (!rc && !b->n_items) rc = cli_fail(b->o.list, "no image in the list (only blank lines and comments)");
     return rc;
 }
 
@@ -334,7 +302,7 @@ static int cmp_str(const void *a, const void *b) {
 static int read_folder(batch *b) {
     const char *dir = b->o.folder;
     DIR *d = opendir(dir);
-    if (!d) return fail(dir, "cannot open the folder: %s", strerror(errno));
+    if (!d) return cli_fail(dir, "cannot open the folder: %s", strerror(errno));
     char **names = NULL;
     int n = 0, cap = 0, rc = 0;
     size_t dl = strlen(dir);
@@ -347,26 +315,26 @@ static int read_folder(batch *b) {
             cap = cap ? cap * 2 : 256;
             char **v = realloc(names, (size_t)cap * sizeof *v);
             if (!v) {
-                rc = fail("encode", "out of memory");
+                rc = cli_fail("encode", "out of memory");
                 break;
             }
             names = v;
         }
-        if (!(names[n++] = str_printf("%s", de->d_name))) {
+        if (!(names[n++] = cli_strdupf("%s", de->d_name))) {
             n--;
-            rc = fail("encode", "out of memory");
+            rc = cli_fail("encode", "out of memory");
         }
         errno = 0;
     }
-    if (!rc && errno) rc = fail(dir, "cannot read the folder: %s", strerror(errno));
+    if (!rc && errno) rc = cli_fail(dir, "cannot read the folder: %s", strerror(errno));
     closedir(d);
     /* Every shard must see the same order: readdir's is the file system's
      * whim, byte order of the names is not. */
     if (!rc) qsort(names, (size_t)n, sizeof *names, cmp_str);
     for (int i = 0; !rc && i < n; i++) {
-        char *path = str_printf("%s%s%s", dir, sep, names[i]);
+        char *path = cli_strdupf("%s%s%s", dir, sep, names[i]);
         struct stat st;
-        if (!path) rc = fail("encode", "out of memory");
+        if (!path) rc = cli_fail("encode", "out of memory");
         else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
             /* a folder named like an image: not one */
         } else rc = add_item(b, names[i], path, 0);
@@ -375,7 +343,7 @@ static int read_folder(batch *b) {
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
     if (!rc && !b->n_items)
-        rc = fail(dir, "no image in the folder (files ending in .jpg, .jpeg, .png, .bmp, .tga, .gif, "
+        rc = cli_fail(dir, "no image in the folder (files ending in .jpg, .jpeg, .png, .bmp, .tga, .gif, "
                   ".psd, .hdr, .pic, .pnm, .ppm, .pgm)");
     return rc;
 }
@@ -397,7 +365,7 @@ static void describe(const batch_item *it, char *buf, size_t cap) {
  * how many images are affected in all. */
 static int check_stems(batch *b) {
     batch_item **v = malloc((size_t)b->n_items * sizeof *v);
-    if (!v) return fail("encode", "out of memory");
+    if (!v) return cli_fail("encode", "out of memory");
     for (int i = 0; i < b->n_items; i++) v[i] = &b->items[i];
     qsort(v, (size_t)b->n_items, sizeof *v, cmp_item_stem);
     const batch_item *first = NULL, *second = NULL;
@@ -417,10 +385,10 @@ static int check_stems(batch *b) {
     describe(first, a, sizeof a);
     describe(second, c, sizeof c);
     if (n_dup > 2)
-        return fail(b->source, "%s and %s have the same stem '%s' (both would be %s); %d images in all "
+        return cli_fail(b->source, "%s and %s have the same stem '%s' (both would be %s); %d images in all "
                     "share their stem with another: give them different names, or encode them in "
                     "separate runs with other -o folders", a, c, first->stem, first->out, n_dup);
-    return fail(b->source, "%s and %s have the same stem '%s' (both would be %s): give them different "
+    return cli_fail(b->source, "%s and %s have the same stem '%s' (both would be %s): give them different "
                 "names, or encode them in separate runs with other -o folders", a, c, first->stem,
                 first->out);
 }
@@ -428,8 +396,8 @@ static int check_stems(batch *b) {
 /* mkdir -p: concurrent shards may make the same folders at the same time,
  * so "exists" is success. */
 static int make_dirs(const char *path) {
-    char *p = str_printf("%s", path);
-    if (!p) return fail("encode", "out of memory");
+    char *p = cli_strdupf("%s", path);
+    if (!p) return cli_fail("encode", "out of memory");
     int rc = 0;
     for (char *s = p + 1; !rc; s++) {
         if (*s && *s != '/') continue;
@@ -437,29 +405,29 @@ static int make_dirs(const char *path) {
         *s = 0;
         struct stat st;
         if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            rc = fail(path, "cannot make the output folder %s: %s", p, strerror(errno));
+            rc = cli_fail(path, "cannot make the output folder %s: %s", p, strerror(errno));
         else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
-            rc = fail(path, "the output folder cannot be made: %s is not a folder", p);
+            rc = cli_fail(path, "the output folder cannot be made: %s is not a folder", p);
         *s = c;
         if (!c) break;
     }
     free(p);
     if (!rc && access(path, W_OK | X_OK))
-        rc = fail(path, "cannot write in the output folder: %s", strerror(errno));
+        rc = cli_fail(path, "cannot write in the output folder: %s", strerror(errno));
     return rc;
 }
 
 int batch_open(const batch_options *o, batch **out) {
     *out = NULL;
     batch *b = calloc(1, sizeof *b);
-    if (!b) return fail("encode", "out of memory");
+    if (!b) return cli_fail("encode", "out of memory");
     b->o = *o;
-    b->source = str_printf("%s", o->list ? o->list : o->folder);
-    int rc = b->source ? 0 : fail("encode", "out of memory");
+    b->source = cli_strdupf("%s", o->list ? o->list : o->folder);
+    int rc = b->source ? 0 : cli_fail("encode", "out of memory");
     if (!rc) rc = o->list ? read_list(b) : read_folder(b);
     if (!rc) rc = check_stems(b);
     if (!rc && !(b->share = malloc(((size_t)b->n_items / (size_t)o->n_shards + 1) * sizeof *b->share)))
-        rc = fail("encode", "out of memory");
+        rc = cli_fail("encode", "out of memory");
     for (int i = o->shard; !rc && i < b->n_items; i += o->n_shards) b->share[b->n_share++] = &b->items[i];
     if (!rc) rc = make_dirs(o->out_dir);
     if (rc) {
@@ -504,7 +472,7 @@ static int remove_leftovers(const batch *b, batch_item **by_stem) {
             else lo = mid + 1;
         }
         if (!hit) continue;
-        char *path = str_printf("%s%s%s", b->o.out_dir, dl && b->o.out_dir[dl - 1] == '/' ? "" : "/", name);
+        char *path = cli_strdupf("%s%s%s", b->o.out_dir, dl && b->o.out_dir[dl - 1] == '/' ? "" : "/", name);
         if (path && unlink(path) == 0) removed++;
         free(path);
     }
@@ -650,7 +618,7 @@ int batch_run(batch *b, const if_model *enc) {
     if (!by_stem || !failed) {
         free(by_stem);
         free(failed);
-        return fail("encode", "out of memory");
+        return cli_fail("encode", "out of memory");
     }
     memcpy(by_stem, b->share, (size_t)b->n_share * sizeof *by_stem);
     qsort(by_stem, (size_t)b->n_share, sizeof *by_stem, cmp_item_stem);
@@ -705,7 +673,7 @@ int batch_run(batch *b, const if_model *enc) {
     fflush(stdout);
     int rc = 0;
     if (n_fail)
-        rc = fail("encode", "%d of %d image%s failed, first %s: see its line above", n_fail, b->n_share,
+        rc = cli_fail("encode", "%d of %d image%s failed, first %s: see its line above", n_fail, b->n_share,
                   b->n_share == 1 ? "" : "s", b->share[failed[0]]->name);
     free(failed);
     if (sig) {

@@ -55,59 +55,20 @@
  * stop the run (exit status 1). */
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <stb/stb_image.h>
 
+#include "common/cli.h"
 #include "common/mask.h"
 #include "common/outfile.h"
 #include "eval.h"
 
-#define PROG "interformer"
-enum { EXIT_RUNTIME = 1 };
 
 /* ---------------------------------------------------------------- errors */
-
-static int fail(const char *what, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": %s: ", what);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return EXIT_RUNTIME;
-}
-
-static int fail_api(const char *what, if_status s, const char *detail) {
-    if (detail && *detail) return fail(what, "%s: %s", if_status_str(s), detail);
-    return fail(what, "%s", if_status_str(s));
-}
-
-/* A malloc'd printf; NULL when out of memory. */
-static char *str_printf(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (!s) return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* --------------------------------------------------------------- dataset */
 
@@ -173,7 +134,7 @@ static size_t hash_suffix_len(const char *s, size_t n) {
 
 static char *join(const char *dir, const char *name) {
     size_t n = strlen(dir);
-    return str_printf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+    return cli_strdupf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
 static int is_dir(const char *path) {
@@ -205,8 +166,8 @@ static int files_push(ev_files *f, const char *dir, const char *file, size_t key
         f->cap = cap;
     }
     ev_file *e = &f->v[f->n];
-    e->key = str_printf("%.*s", (int)key_len, file);
-    e->file = str_printf("%s", file);
+    e->key = cli_strdupf("%.*s", (int)key_len, file);
+    e->file = cli_strdupf("%s", file);
     e->path = join(dir, file);
     if (!e->key || !e->file || !e->path) {
         free(e->key);
@@ -242,7 +203,7 @@ enum { SCAN_IMAGES = 1, SCAN_MASKS = 2 };
 
 static int scan_dir(const char *dir, int what, ev_files *images, ev_files *masks) {
     DIR *d = opendir(dir);
-    if (!d) return fail(dir, "cannot open: %s", strerror(errno));
+    if (!d) return cli_fail(dir, "cannot open: %s", strerror(errno));
     struct dirent *de;
     int rc = 0;
     errno = 0;
@@ -253,7 +214,7 @@ static int scan_dir(const char *dir, int what, ev_files *images, ev_files *masks
         if (!stem) continue;
         char *path = join(dir, name);
         if (!path) {
-            rc = fail("eval", "out of memory");
+            rc = cli_fail("eval", "out of memory");
             break;
         }
         int regular = is_file(path);
@@ -267,10 +228,10 @@ static int scan_dir(const char *dir, int what, ev_files *images, ev_files *masks
             else if (is_001) r = files_push(masks, dir, name, stem - 4);
         } else if (what == SCAN_IMAGES) r = files_push(images, dir, name, stem);
         else r = files_push(masks, dir, name, is_001 ? stem - 4 : stem);
-        if (r) rc = fail("eval", "out of memory");
+        if (r) rc = cli_fail("eval", "out of memory");
         errno = 0;
     }
-    if (!rc && errno) rc = fail(dir, "cannot read: %s", strerror(errno));
+    if (!rc && errno) rc = cli_fail(dir, "cannot read: %s", strerror(errno));
     closedir(d);
     if (images && images->n) qsort(images->v, (size_t)images->n, sizeof *images->v, file_cmp);
     if (masks && masks->n) qsort(masks->v, (size_t)masks->n, sizeof *masks->v, file_cmp);
@@ -278,11 +239,11 @@ static int scan_dir(const char *dir, int what, ev_files *images, ev_files *masks
 }
 
 static int add_skip(eval_dataset *ds, const char *name, char *reason) {
-    char *n = str_printf("%s", name);
+    char *n = cli_strdupf("%s", name);
     if (!n || !reason) {
         free(n);
         free(reason);
-        return fail("eval", "out of memory");
+        return cli_fail("eval", "out of memory");
     }
     if (ds->n_skipped == ds->cap_skipped) {
         int cap = ds->cap_skipped ? ds->cap_skipped * 2 : 16;
@@ -290,7 +251,7 @@ static int add_skip(eval_dataset *ds, const char *name, char *reason) {
         if (!v) {
             free(n);
             free(reason);
-            return fail("eval", "out of memory");
+            return cli_fail("eval", "out of memory");
         }
         ds->skipped = v;
         ds->cap_skipped = cap;
@@ -304,21 +265,21 @@ static int push_item(eval_dataset *ds, int *cap, const char *name, const char *i
     if (ds->n_items == *cap) {
         int c = *cap ? *cap * 2 : 64;
         ev_item *v = realloc(ds->items, (size_t)c * sizeof *v);
-        if (!v) return fail("eval", "out of memory");
+        if (!v) return cli_fail("eval", "out of memory");
         ds->items = v;
         *cap = c;
     }
     ev_item *it = &ds->items[ds->n_items];
-    it->name = object ? str_printf("%s#%d", name, object) : str_printf("%s", name);
-    it->image = str_printf("%s", image);
-    it->mask = str_printf("%s", mask);
+    it->name = object ? cli_strdupf("%s#%d", name, object) : cli_strdupf("%s", name);
+    it->image = cli_strdupf("%s", image);
+    it->mask = cli_strdupf("%s", mask);
     it->object = object;
     it->encoding = encoding;
     if (!it->name || !it->image || !it->mask) {
         free(it->name);
         free(it->image);
         free(it->mask);
-        return fail("eval", "out of memory");
+        return cli_fail("eval", "out of memory");
     }
     ds->n_items++;
     return 0;
@@ -351,17 +312,17 @@ static int check_items(eval_dataset *ds, int per_object) {
         char err[512];
         int iw, ih, comp;
         if (mask_read(p->mask, &m, err, sizeof err)) {
-            rc = add_skip(ds, p->name, str_printf("the mask %s: %s", p->mask, err));
+            rc = add_skip(ds, p->name, cli_strdupf("the mask %s: %s", p->mask, err));
             continue;
         }
         if (!stbi_info(p->image, &iw, &ih, &comp))
-            rc = add_skip(ds, p->name, str_printf("%s is not an image stb_image can read: %s", p->image,
+            rc = add_skip(ds, p->name, cli_strdupf("%s is not an image stb_image can read: %s", p->image,
                                                   stbi_failure_reason()));
         else if (iw != m.w || ih != m.h)
-            rc = add_skip(ds, p->name, str_printf("the mask %s is %dx%d but the image is %dx%d", p->mask,
+            rc = add_skip(ds, p->name, cli_strdupf("the mask %s is %dx%d but the image is %dx%d", p->mask,
                                                   m.w, m.h, iw, ih));
         else if (!m.n_objects)
-            rc = add_skip(ds, p->name, str_printf("the mask %s has no object pixel (read as %s)", p->mask,
+            rc = add_skip(ds, p->name, cli_strdupf("the mask %s has no object pixel (read as %s)", p->mask,
                                                   m.encoding));
         else if (!per_object || m.n_objects == 1)
             rc = push_item(ds, &cap, p->name, p->image, p->mask, per_object ? m.ids[0] : 0, m.encoding);
@@ -378,12 +339,12 @@ static int check_items(eval_dataset *ds, int per_object) {
 /* Keeps the paths of every image and mask file found. */
 static int keep_files(eval_dataset *ds, const ev_files *a, const ev_files *b) {
     ds->files = calloc((size_t)a->n + (size_t)b->n + 1, sizeof *ds->files);
-    if (!ds->files) return fail("eval", "out of memory");
+    if (!ds->files) return cli_fail("eval", "out of memory");
     const ev_files *lists[2] = {a, b};
     for (int l = 0; l < 2; l++)
         for (int i = 0; i < lists[l]->n; i++)
-            if (!(ds->files[ds->n_files++] = str_printf("%s", lists[l]->v[i].path)))
-                return fail("eval", "out of memory");
+            if (!(ds->files[ds->n_files++] = cli_strdupf("%s", lists[l]->v[i].path)))
+                return cli_fail("eval", "out of memory");
     return 0;
 }
 
@@ -413,14 +374,14 @@ static const char *const folder_pairs[][2] = {
 static int match_list(eval_dataset *ds, const char *list_path, const ev_files *images,
                       const ev_files *masks, int *cap) {
     FILE *f = fopen(list_path, "r");
-    if (!f) return fail(list_path, "cannot open: %s", strerror(errno));
+    if (!f) return cli_fail(list_path, "cannot open: %s", strerror(errno));
     char line[4096];
     int rc = 0, lineno = 0;
     while (!rc && fgets(line, sizeof line, f)) {
         lineno++;
         size_t n = strlen(line);
         if (n == sizeof line - 1 && line[n - 1] != '\n') {
-            rc = fail(list_path, "line %d is longer than %d bytes", lineno, (int)sizeof line - 2);
+            rc = cli_fail(list_path, "line %d is longer than %d bytes", lineno, (int)sizeof line - 2);
             break;
         }
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
@@ -433,11 +394,11 @@ static int match_list(eval_dataset *ds, const char *list_path, const ev_files *i
         if (stem) name[stem] = 0;
         const ev_file *img = files_find(images, name), *mask = files_find(masks, name);
         if (img && mask) rc = add_item(ds, cap, img, mask);
-        else rc = add_skip(ds, name, str_printf("listed in list/val.txt, but %s",
+        else rc = add_skip(ds, name, cli_strdupf("listed in list/val.txt, but %s",
                                                 img ? "it has no mask" : mask ? "it has no image"
                                                                               : "neither an image nor a mask is there"));
     }
-    if (!rc && ferror(f)) rc = fail(list_path, "cannot read: %s", strerror(errno));
+    if (!rc && ferror(f)) rc = cli_fail(list_path, "cannot read: %s", strerror(errno));
     fclose(f);
     return rc;
 }
@@ -448,21 +409,21 @@ static int match_all(eval_dataset *ds, const ev_files *images, const ev_files *m
     for (int i = 0; !rc && i < images->n; i++) {
         const ev_file *img = &images->v[i];
         if (i > 0 && !strcmp(images->v[i - 1].key, img->key)) {
-            rc = add_skip(ds, img->key, str_printf("a second image %s (the first, %s, is used)",
+            rc = add_skip(ds, img->key, cli_strdupf("a second image %s (the first, %s, is used)",
                                                    img->file, images->v[i - 1].file));
             continue;
         }
         const ev_file *mask = files_find(masks, img->key);
         if (mask) rc = add_item(ds, cap, img, mask);
-        else rc = add_skip(ds, img->key, str_printf("no mask for %s", img->path));
+        else rc = add_skip(ds, img->key, cli_strdupf("no mask for %s", img->path));
     }
     for (int i = 0; !rc && i < masks->n; i++) {
         const ev_file *m = &masks->v[i];
         if (i > 0 && !strcmp(masks->v[i - 1].key, m->key))
-            rc = add_skip(ds, m->key, str_printf("a second mask %s (the first, %s, is used)", m->file,
+            rc = add_skip(ds, m->key, cli_strdupf("a second mask %s (the first, %s, is used)", m->file,
                                                  masks->v[i - 1].file));
         else if (!files_find(images, m->key))
-            rc = add_skip(ds, m->key, str_printf("no image for the mask %s", m->path));
+            rc = add_skip(ds, m->key, cli_strdupf("no image for the mask %s", m->path));
     }
     return rc;
 }
@@ -470,21 +431,21 @@ static int match_all(eval_dataset *ds, const ev_files *images, const ev_files *m
 int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **out) {
     *out = NULL;
     struct stat st;
-    if (stat(dir, &st)) return fail(dir, "cannot open: %s", strerror(errno));
-    if (!S_ISDIR(st.st_mode)) return fail(dir, "not a directory (DATASET_DIR is a folder of images and masks)");
+    if (stat(dir, &st)) return cli_fail(dir, "cannot open: %s", strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return cli_fail(dir, "not a directory (DATASET_DIR is a folder of images and masks)");
     eval_dataset *ds = calloc(1, sizeof *ds);
     ev_files images = {0}, masks = {0};
     char *list_path = join(dir, "list/val.txt"), *pair_dirs[N_PAIRS][2] = {{0}};
     int rc = 0, pair = -1, partial = -1, cap = 0;
-    if (!ds || !list_path || !(ds->dir = str_printf("%s", dir))) {
-        rc = fail("eval", "out of memory");
+    if (!ds || !list_path || !(ds->dir = cli_strdupf("%s", dir))) {
+        rc = cli_fail("eval", "out of memory");
         goto done;
     }
     for (int p = 0; p < N_PAIRS; p++) {
         pair_dirs[p][0] = join(dir, folder_pairs[p][0]);
         pair_dirs[p][1] = join(dir, folder_pairs[p][1]);
         if (!pair_dirs[p][0] || !pair_dirs[p][1]) {
-            rc = fail("eval", "out of memory");
+            rc = cli_fail("eval", "out of memory");
             goto done;
         }
         int a = is_dir(pair_dirs[p][0]), b = is_dir(pair_dirs[p][1]);
@@ -496,7 +457,7 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
         if ((rc = scan_dir(pair_dirs[pair][0], SCAN_IMAGES, &images, NULL)) ||
             (rc = scan_dir(pair_dirs[pair][1], SCAN_MASKS, NULL, &masks)))
             goto done;
-        ds->layout = str_printf("%s%s%s/ + %s/", has_list ? "list/val.txt + " : "",
+        ds->layout = cli_strdupf("%s%s%s/ + %s/", has_list ? "list/val.txt + " : "",
                                 pair == 0 ? "GrabCut: " : "", folder_pairs[pair][0],
                                 folder_pairs[pair][1]);
     } else {
@@ -504,24 +465,24 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
         if (!has_list && !masks.n) {
             if (partial >= 0) {
                 int a = is_dir(pair_dirs[partial][0]);
-                rc = fail(dir, "no dataset layout: %s/ is there but not %s/", folder_pairs[partial][!a],
+                rc = cli_fail(dir, "no dataset layout: %s/ is there but not %s/", folder_pairs[partial][!a],
                           folder_pairs[partial][a]);
             } else
-                rc = fail(dir, "no dataset layout found: expected data_GT/ + boundary_GT/ (GrabCut), "
+                rc = cli_fail(dir, "no dataset layout found: expected data_GT/ + boundary_GT/ (GrabCut), "
                           "img/ + gt/, images/ + masks/, list/val.txt, or NAME.jpg + NAME#001.png files");
             goto done;
         }
-        ds->layout = str_printf("%sNAME.ext + NAME#001.png", has_list ? "list/val.txt + " : "");
+        ds->layout = cli_strdupf("%sNAME.ext + NAME#001.png", has_list ? "list/val.txt + " : "");
     }
     if (!ds->layout) {
-        rc = fail("eval", "out of memory");
+        rc = cli_fail("eval", "out of memory");
         goto done;
     }
     rc = has_list ? match_list(ds, list_path, &images, &masks, &cap) : match_all(ds, &images, &masks, &cap);
     if (rc || (rc = keep_files(ds, &images, &masks))) goto done;
     int n_pairs = ds->n_items;
     if (!n_pairs) {
-        rc = fail(dir, "no instance to evaluate (%s): %d image%s, %d mask%s, none matching by name%s",
+        rc = cli_fail(dir, "no instance to evaluate (%s): %d image%s, %d mask%s, none matching by name%s",
                   ds->layout, images.n, images.n == 1 ? "" : "s", masks.n, masks.n == 1 ? "" : "s",
                   has_list ? " among the names of list/val.txt" : "");
         goto done;
@@ -531,7 +492,7 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
     if (ds->n_skipped && !sel->allow_skip) {
         for (int i = 0; i < ds->n_skipped; i++)
             fprintf(stderr, PROG ": warning: %s: %s\n", ds->skipped[i].name, ds->skipped[i].reason);
-        rc = fail(dir, "%d of %d instance%s cannot be evaluated (listed above): fix them, or give "
+        rc = cli_fail(dir, "%d of %d instance%s cannot be evaluated (listed above): fix them, or give "
                   "--allow-skip to evaluate the other %d and report a partial result",
                   ds->n_skipped, ds->n_found, ds->n_found == 1 ? "" : "s", ds->n_items);
         goto done;
@@ -539,7 +500,7 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
     if (!ds->n_items) {
         for (int i = 0; i < ds->n_skipped; i++)
             fprintf(stderr, PROG ": warning: %s: %s\n", ds->skipped[i].name, ds->skipped[i].reason);
-        rc = fail(dir, "none of the %d instance%s can be evaluated (listed above)", ds->n_found,
+        rc = cli_fail(dir, "none of the %d instance%s can be evaluated (listed above)", ds->n_found,
                   ds->n_found == 1 ? "" : "s");
         goto done;
     }
@@ -579,13 +540,13 @@ static int load_mask(const ev_item *it, int w, int h, uint8_t *gt, uint8_t *ign,
     mask_image m;
     char err[512];
     if (mask_read(it->mask, &m, err, sizeof err)) {
-        *why = str_printf("the mask %s: %s", it->mask, err);
+        *why = cli_strdupf("the mask %s: %s", it->mask, err);
         return -1;
     }
     int rc = 0;
     size_t n = (size_t)w * h, n_obj = 0;
     if (m.w != w || m.h != h) {
-        *why = str_printf("the mask %s is %dx%d but the image is %dx%d", it->mask, m.w, m.h, w, h);
+        *why = cli_strdupf("the mask %s is %dx%d but the image is %dx%d", it->mask, m.w, m.h, w, h);
         rc = -1;
     } else {
         for (size_t i = 0; i < n; i++) {
@@ -595,7 +556,7 @@ static int load_mask(const ev_item *it, int w, int h, uint8_t *gt, uint8_t *ign,
             n_obj += gt[i];
         }
         if (!n_obj) {
-            *why = str_printf("the mask %s has no pixel of object %d", it->mask, it->object);
+            *why = cli_strdupf("the mask %s has no pixel of object %d", it->mask, it->object);
             rc = -1;
         }
     }
@@ -631,20 +592,20 @@ static int eval_instance(const if_model *enc, const if_model *dec, int max_click
     uint8_t *gt = NULL;
     FILE *f = fopen(it->image, "rb");
     if (!f) {
-        *why = str_printf("cannot open %s: %s", it->image, strerror(errno));
+        *why = cli_strdupf("cannot open %s: %s", it->image, strerror(errno));
         return -1;
     }
     int comp;
     unsigned char *rgb = stbi_load_from_file(f, &r->w, &r->h, &comp, 3);
     fclose(f);
     if (!rgb) {
-        *why = str_printf("%s is not an image stb_image can read: %s", it->image, stbi_failure_reason());
+        *why = cli_strdupf("%s is not an image stb_image can read: %s", it->image, stbi_failure_reason());
         return -1;
     }
     size_t n = (size_t)r->w * r->h;
     gt = malloc(2 * n);
     if (!gt) {
-        rc = fail(it->name, "out of memory for a %dx%d image", r->w, r->h);
+        rc = cli_fail(it->name, "out of memory for a %dx%d image", r->w, r->h);
         goto done;
     }
     uint8_t *ign = gt + n;
@@ -655,30 +616,30 @@ static int eval_instance(const if_model *enc, const if_model *dec, int max_click
     int any_ign = 0;
     for (size_t i = 0; i < n && !any_ign; i++) any_ign = ign[i];
 
-    double t0 = now_s();
+    double t0 = cli_now_s();
     if_encode_options eo = if_default_encode_options();
     eo.max_side = max_side;
     if_status s = if_encode(enc, rgb, r->w, r->h, (size_t)r->w * 3, &eo, &feat);
-    r->t_encode = now_s() - t0;
+    r->t_encode = cli_now_s() - t0;
     if (s != IF_OK) {
         char what[512];
         snprintf(what, sizeof what, "%s: encoding", it->name);
-        rc = fail_api(what, s, if_last_error());
+        rc = cli_fail_api(what, s, if_last_error());
         goto done;
     }
     if ((s = if_session_new(dec, feat, &sess)) != IF_OK) {
         char what[512];
         snprintf(what, sizeof what, "%s: creating session", it->name);
-        rc = fail_api(what, s, if_last_error());
+        rc = cli_fail_api(what, s, if_last_error());
         goto done;
     }
     const uint8_t *pred = if_session_mask(sess); /* all 0: no click yet */
     double last = iou_of(gt, ign, pred, n);
     for (int k = 0; k < max_clicks; k++) {
         if_click c;
-        t0 = now_s();
+        t0 = cli_now_s();
         s = if_next_click(gt, pred, any_ign ? ign : NULL, r->w, r->h, r->clicks, r->n_clicks, &c);
-        r->t_sim += now_s() - t0;
+        r->t_sim += cli_now_s() - t0;
         if (s == IF_ERR_STATE) { /* no error left to click on: the IoU stays */
             for (int j = k; j < max_clicks; j++) r->iou[j] = last;
             break;
@@ -686,17 +647,17 @@ static int eval_instance(const if_model *enc, const if_model *dec, int max_click
         if (s != IF_OK) {
             char what[512];
             snprintf(what, sizeof what, "%s: next click %d", it->name, k + 1);
-            rc = fail_api(what, s, if_last_error());
+            rc = cli_fail_api(what, s, if_last_error());
             goto done;
         }
-        t0 = now_s();
+        t0 = cli_now_s();
         s = if_session_add_click(sess, c);
-        r->t_clicks += now_s() - t0;
+        r->t_clicks += cli_now_s() - t0;
         if (s != IF_OK) {
             char what[512];
             snprintf(what, sizeof what, "%s: click %d (%d,%d,%c)", it->name, k + 1, c.x, c.y,
                      c.positive ? '+' : '-');
-            rc = fail_api(what, s, if_session_error(sess));
+            rc = cli_fail_api(what, s, if_session_error(sess));
             goto done;
         }
         r->clicks[r->n_clicks++] = c;
@@ -922,11 +883,11 @@ static int write_report(const char *path, int which, const eval_dataset *ds, con
                         const ev_skip *skip, int n_skip) {
     out_file of;
     char err[1024];
-    if (out_open(&of, path, err, sizeof err)) return fail(path, "%s", err);
+    if (out_open(&of, path, err, sizeof err)) return cli_fail(path, "%s", err);
     if (which == 0) write_json(of.f, ds, mi, o, sm, res, n_res, skip, n_skip);
     else if (which == 1) write_csv(of.f, res, n_res, o->max_clicks);
     else write_svg(of.f, ds, mi, sm, o->max_clicks);
-    if (out_commit(&of, err, sizeof err)) return fail(path, "%s", err);
+    if (out_commit(&of, err, sizeof err)) return cli_fail(path, "%s", err);
     return 0;
 }
 
@@ -963,7 +924,7 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
     ev_skip *skip = calloc((size_t)cap_skip + 1, sizeof *skip);
     char **reasons = calloc((size_t)ds->n_items + 1, sizeof *reasons); /* ours, to free */
     if (!res || !iou || !clicks || !skip || !reasons) {
-        rc = fail("eval", "out of memory");
+        rc = cli_fail("eval", "out of memory");
         goto done;
     }
     /* The reports' paths first: one that is a dataset or model file, or
@@ -971,7 +932,7 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
     {
         const char **ins = calloc((size_t)ds->n_files + 2, sizeof *ins);
         if (!ins) {
-            rc = fail("eval", "out of memory");
+            rc = cli_fail("eval", "out of memory");
             goto done;
         }
         for (int i = 0; i < ds->n_files; i++) ins[i] = ds->files[i];
@@ -997,7 +958,7 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
                 ds->n_items, ds->n_items == 1 ? "" : "s",
                 ds->n_items + ds->n_skipped < ds->n_found ? " (--limit)" : "", K, K == 1 ? "" : "s");
 
-    double t_start = now_s();
+    double t_start = cli_now_s();
     for (int i = 0; i < ds->n_items; i++) {
         ev_result *r = &res[n_res];
         memset(r, 0, sizeof *r);
@@ -1012,11 +973,11 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
         }
         if (st < 0) {
             if (!why) {
-                rc = fail("eval", "out of memory");
+                rc = cli_fail("eval", "out of memory");
                 goto done;
             }
             if (!o->allow_skip) {
-                rc = fail(r->item->name, "%s (give --allow-skip to evaluate the other instances)", why);
+                rc = cli_fail(r->item->name, "%s (give --allow-skip to evaluate the other instances)", why);
                 free(why);
                 goto done;
             }
@@ -1036,14 +997,14 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
         }
     }
     if (!n_res) {
-        rc = fail(ds->dir, "no instance could be evaluated (%d skipped: see the warnings above)", n_skip);
+        rc = cli_fail(ds->dir, "no instance could be evaluated (%d skipped: see the warnings above)", n_skip);
         goto done;
     }
 
     ev_summary sm = {0};
     sm.n = n_res;
     sm.miou = iou + (size_t)ds->n_items * K;
-    sm.wall = now_s() - t_start;
+    sm.wall = cli_now_s() - t_start;
     for (int i = 0; i < n_res; i++) {
         const ev_result *r = &res[i];
         double px = (double)r->w * r->h;

@@ -24,12 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
 
 #include "batch.h"
+#include "common/cli.h"
 #include "common/npy.h"
 #include "common/outfile.h"
 #include "common/progress.h"
@@ -48,8 +48,6 @@
  * saying their masks are meaningless. */
 #define PLACEHOLDER_IDENTITY "b0a74940cb83e6c50a23fc42c54261939874436c6583b6c7cc5d4f09ab0b3f41"
 
-enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
-#define PROG "interformer"
 #define PATH_CAP 4096
 
 /* The working resolution of encode and segment when --max-side is not
@@ -254,22 +252,6 @@ static const char help_eval[] =
 
 /* ---------------------------------------------------------------- errors */
 
-static int fail(const char *what, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": %s: ", what);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return EXIT_RUNTIME;
-}
-
-/* A failed library call: "<what>: <status>: <detail>". */
-static int fail_api(const char *what, if_status s, const char *detail) {
-    if (detail && *detail) return fail(what, "%s: %s", if_status_str(s), detail);
-    return fail(what, "%s", if_status_str(s));
-}
-
 static int usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -427,16 +409,16 @@ static int load_model(const char *path, if_model_kind kind, const if_options *op
     if_status s = if_model_load(path, opt, out);
     if (s != IF_OK) {
         if (is_default && s == IF_ERR_IO)
-            return fail(role, "%s: %s (the default model: set IF_MODEL or give --model PREFIX)",
+            return cli_fail(role, "%s: %s (the default model: set IF_MODEL or give --model PREFIX)",
                         if_status_str(s), if_last_error());
-        return fail_api(role, s, if_last_error());
+        return cli_fail_api(role, s, if_last_error());
     }
     if_model_info info;
     if_model_get_info(*out, &info);
     if (info.kind != kind) {
         if_model_free(*out);
         *out = NULL;
-        return fail(role, "%s is %s graph file", path,
+        return cli_fail(role, "%s is %s graph file", path,
                     info.kind == IF_MODEL_ENCODER ? "an encoder" : "a decoder");
     }
     return 0;
@@ -450,11 +432,11 @@ static const char graph_magic[8] = {'I', 'F', 'G', 'R', 'A', 'P', 'H', 0};
 /* Reads up to 64 bytes of the file's start. Returns 0 or an exit status. */
 static int read_head(const char *path, unsigned char head[64], size_t *n) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(path, "cannot open: %s", strerror(errno));
+    if (!f) return cli_fail(path, "cannot open: %s", strerror(errno));
     *n = fread(head, 1, 64, f);
     int err = ferror(f) ? errno : 0;
     fclose(f);
-    if (err) return fail(path, "cannot read: %s", strerror(err));
+    if (err) return cli_fail(path, "cannot read: %s", strerror(err));
     return 0;
 }
 
@@ -474,7 +456,7 @@ typedef struct {
 
 static int load_image(const char *path, image *img) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(path, "cannot open: %s", strerror(errno));
+    if (!f) return cli_fail(path, "cannot open: %s", strerror(errno));
     int comp;
     img->rgb = stbi_load_from_file(f, &img->w, &img->h, &comp, 3);
     if (!img->rgb) {
@@ -488,14 +470,14 @@ static int load_image(const char *path, image *img) {
         fclose(f);
         if (why && !strcmp(why, "too large")) {
             if (got == sizeof hd && !memcmp(hd, "\x89PNG\r\n\x1a\n", 8) && !memcmp(hd + 12, "IHDR", 4))
-                return fail(path, "%lux%lu pixels is more than stb_image decodes (a PNG of up to 1 GB "
+                return cli_fail(path, "%lux%lu pixels is more than stb_image decodes (a PNG of up to 1 GB "
                             "of pixels): scale the image down first",
                             (unsigned long)hd[16] << 24 | (unsigned long)hd[17] << 16 | hd[18] << 8 | hd[19],
                             (unsigned long)hd[20] << 24 | (unsigned long)hd[21] << 16 | hd[22] << 8 | hd[23]);
-            return fail(path, "too large for stb_image to decode (up to 2 GB of pixels): scale the image "
+            return cli_fail(path, "too large for stb_image to decode (up to 2 GB of pixels): scale the image "
                         "down first");
         }
-        return fail(path, "not an image stb_image can read: %s", why);
+        return cli_fail(path, "not an image stb_image can read: %s", why);
     }
     fclose(f);
     return 0;
@@ -520,7 +502,7 @@ static void write_sink(void *ctx, void *data, int size) { out_write(ctx, data, (
 static int write_image(const char *path, int w, int h, int comp, const unsigned char *px) {
     out_file o;
     char err[512];
-    if (out_open(&o, path, err, sizeof err)) return fail(path, "%s", err);
+    if (out_open(&o, path, err, sizeof err)) return cli_fail(path, "%s", err);
     int ok;
     if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) ok = stbi_write_jpg_to_func(write_sink, &o, w, h, comp, px, 95);
     else if (has_ext(path, ".bmp")) ok = stbi_write_bmp_to_func(write_sink, &o, w, h, comp, px);
@@ -528,9 +510,9 @@ static int write_image(const char *path, int w, int h, int comp, const unsigned 
     else ok = stbi_write_png_to_func(write_sink, &o, w, h, comp, px, w * comp);
     if (!ok) {
         out_discard(&o);
-        return fail(path, "cannot write: stb_image_write could not encode the image");
+        return cli_fail(path, "cannot write: stb_image_write could not encode the image");
     }
-    if (out_commit(&o, err, sizeof err)) return fail(path, "%s", err);
+    if (out_commit(&o, err, sizeof err)) return cli_fail(path, "%s", err);
     return 0;
 }
 
@@ -549,11 +531,7 @@ static int check_outputs(const char *cmd, const char *const *outs, int n_outs, c
     return 0;
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+static double now_ms(void) { return cli_now_s() * 1e3; }
 
 /* The working resolution a command uses: --max-side, else the CLI's. */
 static int max_side_of(const model_opts *mo) { return mo->max_side_given ? mo->max_side : CLI_MAX_SIDE; }
@@ -655,12 +633,12 @@ static int cmd_encode(int argc, char **argv) {
     if_status s = encode_image(enc, &img, max_side_of(&mo), &feat);
     double t_enc = now_ms() - t0;
     if (s != IF_OK) {
-        rc = fail_api("encoding", s, if_last_error());
+        rc = cli_fail_api("encoding", s, if_last_error());
         goto done;
     }
     s = if_features_save(feat, output, f16 ? IF_DTYPE_F16 : IF_DTYPE_F32);
     if (s != IF_OK) {
-        rc = fail_api("saving features", s, if_last_error());
+        rc = cli_fail_api("saving features", s, if_last_error());
         goto done;
     }
     if_features_info fi;
@@ -760,7 +738,7 @@ static int cmd_segment(int argc, char **argv) {
     float *pbuf = NULL;
     int rc = 0;
     if (!click_args || !clicks) {
-        rc = fail(cmd, "out of memory");
+        rc = cli_fail(cmd, "out of memory");
         goto done;
     }
     for (int i = 0; i < argc; i++) {
@@ -837,7 +815,7 @@ static int cmd_segment(int argc, char **argv) {
     if (from_features) {
         if_status s = if_features_load(input, &feat);
         if (s != IF_OK) {
-            rc = fail_api("loading features", s, if_last_error());
+            rc = cli_fail_api("loading features", s, if_last_error());
             goto done;
         }
         if_features_info fi;
@@ -847,7 +825,7 @@ static int cmd_segment(int argc, char **argv) {
         if (image_path) {
             if ((rc = load_image(image_path, &img))) goto done;
             if (img.w != W || img.h != H) {
-                rc = fail(image_path, "the image is %dx%d but %s is of a %dx%d image", img.w, img.h,
+                rc = cli_fail(image_path, "the image is %dx%d but %s is of a %dx%d image", img.w, img.h,
                           input, W, H);
                 goto done;
             }
@@ -859,7 +837,7 @@ static int cmd_segment(int argc, char **argv) {
     }
     for (int k = 0; k < n_clicks; k++)
         if (clicks[k].x < 0 || clicks[k].y < 0 || clicks[k].x >= W || clicks[k].y >= H) {
-            rc = fail("click", "%s is outside the %dx%d image (x 0..%d, y 0..%d)", click_args[k], W, H,
+            rc = cli_fail("click", "%s is outside the %dx%d image (x 0..%d, y 0..%d)", click_args[k], W, H,
                       W - 1, H - 1);
             goto done;
         }
@@ -878,7 +856,7 @@ static int cmd_segment(int argc, char **argv) {
         if_model_info einfo;
         if_model_get_info(enc, &einfo);
         if (strcmp(einfo.identity, dinfo.identity)) {
-            rc = fail("model", "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
+            rc = cli_fail("model", "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
                       "are of different models", if_status_str(IF_ERR_MISMATCH), einfo.identity,
                       dinfo.identity);
             goto done;
@@ -887,7 +865,7 @@ static int cmd_segment(int argc, char **argv) {
         if_status s = encode_image(enc, &img, max_side_of(&mo), &feat);
         t_enc = now_ms() - t0;
         if (s != IF_OK) {
-            rc = fail_api("encoding", s, if_last_error());
+            rc = cli_fail_api("encoding", s, if_last_error());
             goto done;
         }
         /* On a camera photo the pixels are the largest block left: kept
@@ -899,11 +877,11 @@ static int cmd_segment(int argc, char **argv) {
     }
     if_status s = if_features_check(dec, feat);
     if (s != IF_OK) {
-        rc = fail_api(from_features ? input : "features", s, if_last_error());
+        rc = cli_fail_api(from_features ? input : "features", s, if_last_error());
         goto done;
     }
     if ((s = if_session_new(dec, feat, &sess)) != IF_OK) {
-        rc = fail_api("creating session", s, if_last_error());
+        rc = cli_fail_api("creating session", s, if_last_error());
         goto done;
     }
     double t_clicks = 0;
@@ -914,7 +892,7 @@ static int cmd_segment(int argc, char **argv) {
         if (s != IF_OK) {
             char what[64];
             snprintf(what, sizeof what, "click %d (%s)", k + 1, click_args[k]);
-            rc = fail_api(what, s, if_session_error(sess));
+            rc = cli_fail_api(what, s, if_session_error(sess));
             goto done;
         }
     }
@@ -923,7 +901,7 @@ static int cmd_segment(int argc, char **argv) {
     size_t n_px = (size_t)W * H;
     const uint8_t *mask = if_session_mask(sess);
     if (!mask) {
-        rc = fail(cmd, "the session has no mask: %s", if_session_error(sess));
+        rc = cli_fail(cmd, "the session has no mask: %s", if_session_error(sess));
         goto done;
     }
     /* buf: the mask as 0/255 (our copy: the session's pointer is only valid
@@ -931,7 +909,7 @@ static int cmd_segment(int argc, char **argv) {
     buf = malloc(prob ? n_px * 2 : n_px);
     pbuf = prob ? malloc(n_px * sizeof *pbuf) : NULL;
     if (!buf || (prob && !pbuf)) {
-        rc = fail(cmd, "out of memory for a %dx%d image", W, H);
+        rc = cli_fail(cmd, "out of memory for a %dx%d image", W, H);
         goto done;
     }
     size_t fg = 0;
@@ -942,7 +920,7 @@ static int cmd_segment(int argc, char **argv) {
     if ((rc = write_image(output, W, H, 1, buf))) goto done;
     if (prob) {
         if ((s = if_session_probability(sess, pbuf)) != IF_OK) {
-            rc = fail_api("probability", s, if_session_error(sess));
+            rc = cli_fail_api("probability", s, if_session_error(sess));
             goto done;
         }
         unsigned char *gray = buf + n_px;
@@ -956,14 +934,14 @@ static int cmd_segment(int argc, char **argv) {
         int ph, pw;
         const float *lg = if_session_logits(sess, &ph, &pw);
         if (!lg) {
-            rc = fail("logits", "none: %s", if_session_error(sess));
+            rc = cli_fail("logits", "none: %s", if_session_error(sess));
             goto done;
         }
         int64_t shape[3] = {ph, pw, 2};
         out_file o;
         char err[512];
         if (out_open(&o, logits, err, sizeof err)) {
-            rc = fail(logits, "%s", err);
+            rc = cli_fail(logits, "%s", err);
             goto done;
         }
         if (npy_write_f32_to(o.f, lg, shape, 3)) {
@@ -971,14 +949,14 @@ static int cmd_segment(int argc, char **argv) {
             o.err = errno ? errno : EIO;
         }
         if (out_commit(&o, err, sizeof err)) {
-            rc = fail(logits, "%s", err);
+            rc = cli_fail(logits, "%s", err);
             goto done;
         }
     }
     if (overlay) {
         unsigned char *ov = make_overlay(&img, buf, clicks, n_clicks);
         if (!ov) {
-            rc = fail(cmd, "out of memory for the overlay");
+            rc = cli_fail(cmd, "out of memory for the overlay");
             goto done;
         }
         rc = write_image(overlay, W, H, 3, ov);
@@ -1092,7 +1070,7 @@ static int cmd_eval(int argc, char **argv) {
     if_model_get_info(enc, &einfo);
     if_model_get_info(dec, &dinfo);
     if (strcmp(einfo.identity, dinfo.identity)) {
-        rc = fail("model", "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
+        rc = cli_fail("model", "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
                   "are of different models", if_status_str(IF_ERR_MISMATCH), einfo.identity,
                   dinfo.identity);
         goto done;
@@ -1122,8 +1100,8 @@ static int info_graph(const char *path) {
     if_model *m = NULL;
     if_status s = if_model_load(path, NULL, &m);
     if (s == IF_ERR_BAD_MAGIC)
-        return fail(path, "neither a graph file (.ifg) nor a feature file: %s", if_last_error());
-    if (s != IF_OK) return fail_api(path, s, if_last_error());
+        return cli_fail(path, "neither a graph file (.ifg) nor a feature file: %s", if_last_error());
+    if (s != IF_OK) return cli_fail_api(path, s, if_last_error());
     if_model_info in;
     if_model_get_info(m, &in);
     int enc = in.kind == IF_MODEL_ENCODER;
@@ -1169,7 +1147,7 @@ static int info_graph(const char *path) {
 static int info_features(const char *path, const unsigned char *head, size_t head_n) {
     if_features *f = NULL;
     if_status s = if_features_load(path, &f);
-    if (s != IF_OK) return fail_api(path, s, if_last_error());
+    if (s != IF_OK) return cli_fail_api(path, s, if_last_error());
     if_features_info fi;
     if_features_get_info(f, &fi);
     /* The stored element type is in the header (FEATURES.md: u32 at 24). */
@@ -1217,7 +1195,7 @@ static int cmd_info(int argc, char **argv) {
     if (rc) return rc;
     if (is_features(head, n)) return info_features(path, head, n);
     if (n >= 8 && memcmp(head, graph_magic, 8))
-        return fail(path, "neither a graph file (.ifg) nor a feature file (unknown magic)");
+        return cli_fail(path, "neither a graph file (.ifg) nor a feature file (unknown magic)");
     return info_graph(path);
 }
 

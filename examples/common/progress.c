@@ -1,19 +1,14 @@
 /* progress.c -- see progress.h. */
 #include "progress.h"
 
-#include <stdio.h>
-#include <time.h>
-#include <unistd.h>
+#include "cli.h"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include <stdio.h>
+#include <unistd.h>
 
 void progress_start(progress_bar *p, const char *label) {
     p->label = label;
-    p->t0 = now_s();
+    p->t0 = cli_now_s();
     p->tty = isatty(fileno(stderr));
     p->shown = 0;
 }
@@ -21,7 +16,7 @@ void progress_start(progress_bar *p, const char *label) {
 int progress_update(void *user, double fraction) {
     progress_bar *p = user;
     if (!p->tty) return 0;
-    double t = now_s() - p->t0;
+    double t = cli_now_s() - p->t0;
     if (t < 1.0 && !p->shown) return 0;
     enum { WIDTH = 30 };
     int fill = (int)(fraction * WIDTH + 0.5);
