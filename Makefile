@@ -110,7 +110,7 @@ $(BUILD)/test_session: tests/test_session.c examples/common/npy.c $(BUILD)/libin
 	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(WARN) $(LDFLAGS) $< examples/common/npy.c $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
 # Plain optimised build: every C test binary.
-test-c: $(TEST_BIN) $(TOOL_BIN) $(MODELS)/tiny_vit.decoder.ifg
+test-c: $(TEST_BIN) $(TOOL_BIN) $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 	$(BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 	$(BUILD)/test_session $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
@@ -152,7 +152,7 @@ ARM_BUILD := $(BUILD)-arm
 QEMU ?= qemu-aarch64
 # (test_ifg_inspect runs the host if-inspect binary: not an ISA question.)
 ARM_UNIT := $(patsubst $(BUILD)/%,$(ARM_BUILD)/%,$(filter-out $(BUILD)/test_ifg_inspect,$(UNIT_TESTS)))
-test-arm: $(MODELS)/tiny_vit.decoder.ifg
+test-arm: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
 	$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) AR=aarch64-linux-gnu-ar LDFLAGS=-static $(ARM_BUILD)/test_session $(ARM_BUILD)/test_runtime $(ARM_UNIT)
 	@set -e; for t in $(ARM_UNIT); do echo "== qemu $$t"; $(QEMU) $$t; done
 	$(QEMU) $(ARM_BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
