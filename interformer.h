@@ -290,6 +290,13 @@ typedef struct {
 /* The defaults: native resolution, no progress callback. */
 if_encode_options if_default_encode_options(void);
 
+/* The size if_encode shows the model for a width x height image and
+ * max_side (0 = native): the longer side becomes max_side when it is
+ * longer, the shorter side is rounded (format/FEATURES.md). For checking a
+ * feature file's if_features_info.work_w/work_h without encoding. Errors:
+ * IF_ERR_INVALID_ARG (NULL, a size below 1, max_side below 0). */
+if_status if_working_size(int width, int height, int max_side, int *work_w, int *work_h);
+
 /* if_encode_rgb8 with options (opt NULL = the defaults): the image is given
  * at its original size (width x height, up to 1048576 per side when
  * max_side brings it to 32768 or less). Errors: those of if_encode_rgb8,

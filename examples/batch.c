@@ -42,6 +42,7 @@
 #include "batch.h"
 #include "common/cli.h"
 #include "common/outfile.h"
+#include "common/progress.h"
 
 
 /* Most names the summary lists; the lines above it name every failure. */
@@ -482,22 +483,6 @@ static int remove_leftovers(const batch *b, batch_item **by_stem) {
 
 /* ------------------------------------------------------------------ run */
 
-/* The working size max_side gives a w x h image (format/FEATURES.md):
- * the longer side L becomes M when longer, the shorter S becomes
- * max(1, floor(S*M/L + 0.5)), in integers so that no rounding of a
- * quotient moves a half. */
-static void work_size(int w, int h, int max_side, int *ww, int *wh) {
-    int l = w > h ? w : h;
-    *ww = w;
-    *wh = h;
-    if (max_side <= 0 || l <= max_side) return;
-    int *lng = w >= h ? ww : wh, *sht = w >= h ? wh : ww;
-    long long s = w >= h ? h : w;
-    long long v = (2 * s * max_side + l) / (2LL * l);
-    *lng = max_side;
-    *sht = v < 1 ? 1 : (int)v;
-}
-
 /* Whether out is the up-to-date feature file of a w x h image: 1 yes; 0
  * no (absent: why = ""; else why says what is wrong with it). */
 static int up_to_date(const char *out, const char *identity, int w, int h, int ww, int wh, char *why,
@@ -532,11 +517,11 @@ static void on_stop(int sig) {
     signal(sig, SIG_DFL);
 }
 
-/* if_encode's progress callback: cancels the encode when asked to stop
- * (a big image at native size can take minutes). */
+/* if_encode's progress callback: the bar on a terminal (user: the
+ * progress_bar), and a cancel when asked to stop (a big image at native
+ * size can take minutes). */
 static int cancel_on_stop(void *user, double fraction) {
-    (void)user;
-    (void)fraction;
+    progress_update(user, fraction);
     return stop_signal != 0;
 }
 
@@ -560,7 +545,7 @@ static outcome do_item(const batch *b, const if_model *enc, const batch_item *it
         return DONE_FAILED;
     }
     int ww, wh;
-    work_size(w, h, b->o.max_side, &ww, &wh);
+    if_working_size(w, h, b->o.max_side, &ww, &wh);
     char why[200];
     if (up_to_date(it->out, identity, w, h, ww, wh, why, sizeof why)) {
         fclose(f);
@@ -583,9 +568,13 @@ static outcome do_item(const batch *b, const if_model *enc, const batch_item *it
     if_encode_options eo = if_default_encode_options();
     eo.max_side = b->o.max_side;
     eo.progress = cancel_on_stop;
+    progress_bar bar;
+    progress_start(&bar, "encoding");
+    eo.user = &bar;
     double t0 = now_ms();
     if_status s = if_encode(enc, rgb, w, h, (size_t)w * 3, &eo, &feat);
     double t = now_ms() - t0;
+    progress_end(&bar);
     stbi_image_free(rgb);
     if (s == IF_ERR_CANCELLED) return DONE_STOPPED;
     if (s != IF_OK) {

@@ -37,6 +37,13 @@ if_encode_options if_default_encode_options(void) {
     return o;
 }
 
+if_status if_working_size(int width, int height, int max_side, int *work_w, int *work_h) {
+    if (!work_w || !work_h || width < 1 || height < 1 || max_side < 0)
+        return if__fail(IF_ERR_INVALID_ARG, "if_working_size: %dx%d, max_side %d", width, height, max_side);
+    rt_work_size(width, height, max_side, work_w, work_h);
+    return IF_OK;
+}
+
 if_status if_encode_rgb8(const if_model *enc, const uint8_t *rgb, int width, int height,
                          size_t stride, if_features **out) {
     return if_encode(enc, rgb, width, height, stride, NULL, out);

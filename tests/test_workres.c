@@ -46,6 +46,13 @@ static void test_work_size(void) {
     CHECK(w == 640 && h == 480, "max_side 0: native, got %dx%d", w, h);
     rt_work_size(300, 300, 200, &w, &h);
     CHECK(w == 200 && h == 200, "square -> %dx%d", w, h);
+    int pw, ph;
+    CHECK(if_working_size(4000, 2250, 1024, &pw, &ph) == IF_OK && pw == 1024 && ph == 576,
+          "if_working_size 4000x2250 -> %dx%d", pw, ph);
+    CHECK(if_working_size(0, 5, 10, &pw, &ph) == IF_ERR_INVALID_ARG &&
+              if_working_size(5, 5, -1, &pw, &ph) == IF_ERR_INVALID_ARG &&
+              if_working_size(5, 5, 10, NULL, &ph) == IF_ERR_INVALID_ARG,
+          "if_working_size refuses bad arguments");
     /* Click mapping: the working pixel whose area holds the click's centre. */
     CHECK(rt_work_coord(0, 4000, 1024) == 0 && rt_work_coord(3999, 4000, 1024) == 1023, "ends");
     CHECK(rt_work_coord(1953, 4000, 1024) == 500, "1953 -> %d", rt_work_coord(1953, 4000, 1024));
