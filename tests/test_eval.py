@@ -292,6 +292,30 @@ def test_clicks_are_if_next_click_on_the_predicted_masks(tmp_path):
     assert n_checked >= 3
 
 
+def test_max_side_runs_the_same_sessions_as_segment(tmp_path):
+    """eval --max-side 32: every image is encoded at 32 px on its longer side
+    (the summary and JSON say so); the IoU after each click is that of the
+    mask `segment --max-side 32` gives for the same clicks, at the image's
+    own size."""
+    ds = tmp_path / "ds"
+    truth = write_dataset(str(ds), "grabcut")
+    r, js, _, _ = evaluate(ds, tmp_path, "--max-side", 32, k=3)
+    assert js["max_side"] == 32 and "3 of 3 images resized" in r.stdout
+    for p in js["per_instance"]:
+        img, mask = truth[p["name"]]
+        assert (p["width"], p["height"]) == SIZES[p["name"]]
+        gt, ign = mask > 128, mask == 128
+        for k in range(len(p["clicks"])):
+            args = [a for q in p["clicks"][:k + 1]
+                    for a in ("--click", f"{q['x']},{q['y']},{'+' if q['positive'] else '-'}")]
+            m = tmp_path / f"{p['name']}_{k}.png"
+            out = ok(run("segment", img, *args, "-o", m, "--max-side", 32)).stdout
+            assert "(model at " in out
+            pred = read_png(m) == 255
+            assert pred.shape == mask.shape
+            assert iou(gt, ign, pred) == pytest.approx(p["iou"][k], abs=2e-6), f"{p['name']} IoU {k + 1}"
+
+
 def dilate(m, r):
     h, w = m.shape
     p = np.pad(m, r)
