@@ -104,8 +104,8 @@ if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int heig
         s = if__fail(IF_ERR_NO_MEMORY, "encoder input %dx%d", pw, ph);
         goto done;
     }
-    if ((s = resized ? if_preprocess_rgb8(enc, work, ww, wh, (size_t)ww * 3, input, ph, pw)
-                     : if_preprocess_rgb8(enc, rgb, width, height, stride, input, ph, pw)) != IF_OK)
+    if ((s = if_preprocess_rgb8(enc, resized ? work : rgb, ww, wh, resized ? (size_t)ww * 3 : stride, input,
+                                ph, pw)) != IF_OK)
         goto done;
     rt_free(work);
     work = NULL;
@@ -119,12 +119,12 @@ if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int heig
     }
     /* The metadata's sizes are claims: the outputs must agree with them
      * before the features are allocated by them. */
+    const float *level[IF_LEVELS];
     for (int i = 0; i < IF_LEVELS; i++) {
         char name[3] = {'F', (char)('1' + i), 0};
-        const float *data;
         int64_t dims[4];
         int rank, st = enc->info.feature_strides[i];
-        if ((s = if_run_output(run, name, &data, dims, &rank)) != IF_OK) goto done;
+        if ((s = if_run_output(run, name, &level[i], dims, &rank)) != IF_OK) goto done;
         if (rank != 3 || st < 1 || dims[0] != ph / st || dims[1] != pw / st ||
             dims[2] != enc->info.feature_channels[i]) {
             s = if__fail(IF_ERR_BAD_META, "encoder output %s is %lldx%lldx%lld, metadata says stride %d, %d channels",
@@ -139,18 +139,8 @@ if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int heig
         f->work_w = ww;
         f->work_h = wh;
     }
-    for (int i = 0; s == IF_OK && i < IF_LEVELS; i++) {
-        char name[3] = {'F', (char)('1' + i), 0};
-        const float *data;
-        int64_t dims[4];
-        int rank;
-        s = if_run_output(run, name, &data, dims, &rank);
-        if (s == IF_OK && (rank != 3 || dims[0] != f->lh[i] || dims[1] != f->lw[i] || dims[2] != f->channels[i]))
-            s = if__fail(IF_ERR_BAD_META, "encoder output %s is %lldx%lldx%lld, metadata says %dx%dx%d",
-                         name, (long long)dims[0], (long long)dims[1], (long long)dims[2], f->lh[i],
-                         f->lw[i], f->channels[i]);
-        if (s == IF_OK) memcpy(f->level[i], data, (size_t)(dims[0] * dims[1] * dims[2]) * sizeof(float));
-    }
+    for (int i = 0; s == IF_OK && i < IF_LEVELS; i++) /* shapes checked above */
+        memcpy(f->level[i], level[i], (size_t)f->lh[i] * f->lw[i] * f->channels[i] * sizeof(float));
     if (s == IF_OK) {
         *out = f;
         f = NULL;
