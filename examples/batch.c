@@ -54,16 +54,6 @@ static double now_ms(void) { return cli_now_s() * 1e3; }
 
 /* ----------------------------------------------------------------- shard */
 
-/* A decimal integer in [lo, hi], the whole string; -1 if it is not one. */
-static long parse_long(const char *s, long lo, long hi) {
-    if (!s || !*s) return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    return v;
-}
-
 #define MAX_SHARDS 1000000L
 
 int batch_parse_shard(const char *s, int *shard, int *n_shards, char *err, size_t cap) {
@@ -83,7 +73,7 @@ int batch_parse_shard(const char *s, int *shard, int *n_shards, char *err, size_
                 snprintf(err, cap, "--shard slurm: $%s is not set (not in a Slurm job array?)", vars[k]);
                 return -1;
             }
-            if ((v[k] = parse_long(e, k == 1 || k == 3 ? 1 : 0, 1L << 30)) < 0) {
+            if ((v[k] = cli_parse_long(e, k == 1 || k == 3 ? 1 : 0, 1L << 30)) < 0) {
                 snprintf(err, cap, "--shard slurm: $%s is '%s', not a number", vars[k], e);
                 return -1;
             }
@@ -106,8 +96,8 @@ int batch_parse_shard(const char *s, int *shard, int *n_shards, char *err, size_
         head[slash - s] = 0;
         /* A leading '+' or space would pass strtol: only digits. */
         if (head[0] >= '0' && head[0] <= '9' && slash[1] >= '0' && slash[1] <= '9') {
-            i = parse_long(head, 0, MAX_SHARDS);
-            n = parse_long(slash + 1, 1, MAX_SHARDS);
+            i = cli_parse_long(head, 0, MAX_SHARDS);
+            n = cli_parse_long(slash + 1, 1, MAX_SHARDS);
         }
     }
     if (i < 0 || n < 0) {

@@ -336,10 +336,8 @@ static int model_opt(const char *cmd, int argc, char **argv, int *i, model_opts 
     if ((r = match_opt(cmd, argc, argv, i, "--decoder", NULL, &mo->decoder))) return r;
     if ((r = match_opt(cmd, argc, argv, i, "--max-side", NULL, &v))) {
         if (r < 0) return r;
-        char *end;
-        errno = 0;
-        long n = strtol(v, &end, 10);
-        if (errno || end == v || *end || n < 0 || n > 32768) {
+        long n = cli_parse_long(v, 0, 32768);
+        if (n < 0) {
             usage_error(cmd, "bad --max-side '%s': expected 0 (native size) or a number of pixels up to 32768", v);
             return -1;
         }
@@ -356,10 +354,8 @@ static int model_opt(const char *cmd, int argc, char **argv, int *i, model_opts 
         return 1;
     }
     if ((r = match_opt(cmd, argc, argv, i, "--threads", NULL, &v)) <= 0) return r;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < 1 || n > 1024) {
+    long n = cli_parse_long(v, 1, 1024);
+    if (n < 0) {
         usage_error(cmd, "bad --threads '%s': expected a number from 1 to 1024", v);
         return -1;
     }
@@ -994,15 +990,6 @@ done:
 
 /* ------------------------------------------------------------------ eval */
 
-/* A positive decimal integer up to max; -1 if it is not one. */
-static int parse_count(const char *s, int max) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || v > max) return -1;
-    return (int)v;
-}
-
 static int cmd_eval(int argc, char **argv) {
     const char *cmd = "eval", *dir = NULL, *max_s = NULL, *limit_s = NULL;
     eval_options eo = {.max_clicks = 20, .version = IF_VERSION};
@@ -1047,10 +1034,10 @@ static int cmd_eval(int argc, char **argv) {
         else return usage_error(cmd, "unexpected argument '%s'", a);
     }
     if (!dir) return usage_error(cmd, "no DATASET_DIR given");
-    if (max_s && (eo.max_clicks = parse_count(max_s, EVAL_MAX_CLICKS_LIMIT)) < 0)
+    if (max_s && (eo.max_clicks = (int)cli_parse_long(max_s, 1, EVAL_MAX_CLICKS_LIMIT)) < 0)
         return usage_error(cmd, "bad --max-clicks '%s': expected a number from 1 to %d", max_s,
                            EVAL_MAX_CLICKS_LIMIT);
-    if (limit_s && (sel.limit = parse_count(limit_s, 1000000000)) < 0)
+    if (limit_s && (sel.limit = (int)cli_parse_long(limit_s, 1, 1000000000)) < 0)
         return usage_error(cmd, "bad --limit '%s': expected a positive number", limit_s);
     model_paths mp;
     int rc = resolve_model(cmd, &mo, 1, 1, &mp);

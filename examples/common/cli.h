@@ -25,6 +25,10 @@ char *cli_strdupf(const char *fmt, ...)
 #endif
     ;
 
+/* The whole string s as a decimal integer in [lo, hi] (lo >= 0); -1 when
+ * it is not one. */
+long cli_parse_long(const char *s, long lo, long hi);
+
 /* Seconds on a monotonic clock. */
 double cli_now_s(void);
 
