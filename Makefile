@@ -43,6 +43,7 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 
 .PHONY: all lib tools tests test test-c test-san test-tsan test-arm test-golden test-py clean
 .PHONY: shared examples models default-model test-install test-cli-san install uninstall
+.PHONY: format check-format
 # `make`: both libraries, the tools, the examples (the CLI among them) and the
 # CLI's default model: enough for ./build/interformer to run right away.
 all: lib shared tools examples default-model
@@ -83,7 +84,7 @@ $(BUILD)/test_%: tests/test_%.c $(BUILD)/libinterformer.a
 $(BUILD)/if-%: tools/if-%.c $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
-test: test-c test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz
+test: check-format test-c test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz
 
 # Models converted from the project's copy of the small golden case; the
 # runtime tests run on them. Shared by the plain and sanitizer builds.
@@ -181,6 +182,18 @@ test-cli-san: models
 # pkg-config, and the installed CLI on its installed default model.
 test-install: all models
 	MAKE="$(MAKE)" CC="$(CC)" CXX="$(CXX)" tests/cpp/test_install.sh
+
+# The C style is .clang-format's (clang-format 14, Debian's): `make format`
+# applies it to every tracked C file, `make check-format` lists the files
+# that differ from it and fails.
+CLANG_FORMAT ?= clang-format
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' '*.cpp' 2>/dev/null)
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRC)
+check-format:
+	@bad=; for f in $(FORMAT_SRC); do $(CLANG_FORMAT) "$$f" | cmp -s - "$$f" || bad="$$bad $$f"; done; \
+	if [ -n "$$bad" ]; then echo "not in .clang-format's style (run make format):$$bad"; exit 1; fi; \
+	echo "check-format: every C file follows .clang-format"
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan $(BUILD)-arm $(BUILD)-fuzz

@@ -111,7 +111,6 @@ if_status if_model_get_info(const if_model *m, if_model_info *info) {
     return IF_OK;
 }
 
-
 static if_status wrap_model(rt_model *rt, const if_options *opt, if_model **out) {
     if_model *m = rt_calloc(1, sizeof *m);
     if (!m) {
@@ -141,7 +140,8 @@ if_status if_model_load(const char *path, const if_options *opt, if_model **out)
     rt_model *rt;
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_model_load: out is NULL");
     *out = NULL;
-    if_status s = rt_model_load_file(path, opt ? opt->mem_limit : 0, &rt, last_error, sizeof last_error);
+    if_status s =
+        rt_model_load_file(path, opt ? opt->mem_limit : 0, &rt, last_error, sizeof last_error);
     return s == IF_OK ? wrap_model(rt, opt, out) : s;
 }
 
@@ -247,11 +247,13 @@ const char *if_run_error(const if_run *r) { return r ? r->err : ""; }
 /* ---------------------------------------------------------------- images */
 
 if_status if_padded_size(const if_model *m, int height, int width, int *padded_h, int *padded_w) {
-    if (!m || !padded_h || !padded_w) return if__fail(IF_ERR_INVALID_ARG, "if_padded_size: NULL argument");
+    if (!m || !padded_h || !padded_w)
+        return if__fail(IF_ERR_INVALID_ARG, "if_padded_size: NULL argument");
     if (height < 1 || width < 1 || height > 32768 || width > 32768)
         return if__fail(IF_ERR_INVALID_ARG, "image size %dx%d is outside 1..32768", width, height);
     int64_t pad = 32;
-    if (!ifg_meta_int(&m->rt->g, "preprocess.pad_multiple", 0, &pad) || pad < 1 || pad > 4096) pad = 32;
+    if (!ifg_meta_int(&m->rt->g, "preprocess.pad_multiple", 0, &pad) || pad < 1 || pad > 4096)
+        pad = 32;
     *padded_h = (int)((height + pad - 1) / pad * pad);
     *padded_w = (int)((width + pad - 1) / pad * pad);
     return IF_OK;
@@ -259,12 +261,13 @@ if_status if_padded_size(const if_model *m, int height, int width, int *padded_h
 
 if_status if_preprocess_rgb8(const if_model *m, const uint8_t *rgb, int width, int height,
                              size_t stride, float *dst, int padded_h, int padded_w) {
-    if (!m || !rgb || !dst) return if__fail(IF_ERR_INVALID_ARG, "if_preprocess_rgb8: NULL argument");
+    if (!m || !rgb || !dst)
+        return if__fail(IF_ERR_INVALID_ARG, "if_preprocess_rgb8: NULL argument");
     if (width < 1 || height < 1 || stride < (size_t)width * 3)
         return if__fail(IF_ERR_INVALID_ARG, "image %dx%d with stride %zu", width, height, stride);
     if (padded_h < height || padded_w < width)
         return if__fail(IF_ERR_INVALID_ARG, "padded size %dx%d is smaller than the image %dx%d",
-                       padded_w, padded_h, width, height);
+                        padded_w, padded_h, width, height);
     const if_model_info info = m->info;
     float mean[3], inv[3];
     for (int c = 0; c < 3; c++) {

@@ -99,11 +99,11 @@ typedef struct if_model if_model;
 typedef enum { IF_MODEL_ENCODER = 1, IF_MODEL_DECODER = 2 } if_model_kind;
 
 typedef struct {
-    int n_threads;   /* threads of each run/session (a pool created once per
+    int n_threads;    /* threads of each run/session (a pool created once per
                       * run/session, never per op); 0 = 1 */
-    int max_clicks;  /* sessions of this model keep this many steps of
+    int max_clicks;   /* sessions of this model keep this many steps of
                       * history (undo); 0 = 64 */
-    const char *isa; /* kernels: NULL = $IF_ISA if set, else the best this
+    const char *isa;  /* kernels: NULL = $IF_ISA if set, else the best this
                       * CPU has; or "scalar", "avx2", "avx512", "neon".
                       * Loading fails with IF_ERR_UNSUPPORTED when the CPU
                       * or build lacks it. */
@@ -147,19 +147,19 @@ void if_model_free(if_model *m);
 
 typedef struct {
     if_model_kind kind;
-    char name[64];        /* model.name */
-    char identity[72];    /* model.identity: same in a model's encoder and decoder */
+    char name[64];     /* model.name */
+    char identity[72]; /* model.identity: same in a model's encoder and decoder */
     int feature_channels[4];
     int feature_strides[4];
-    int pad_multiple;     /* the padded image size is a multiple of this */
-    float mean[3], std[3];/* preprocessing, R, G, B */
+    int pad_multiple;      /* the padded image size is a multiple of this */
+    float mean[3], std[3]; /* preprocessing, R, G, B */
     int click_radius;
-    int zoom_in;          /* 1 when the decoder refines a zoomed-in region */
+    int zoom_in; /* 1 when the decoder refines a zoomed-in region */
     float zoom_expand_ratio;
     int zoom_min_size, zoom_start_step, zoom_max_stride;
-    int64_t n_params;     /* weights in the file */
-    char isa[16];         /* kernels runs use: "scalar", "avx2", "avx512", "neon" */
-    int n_threads;        /* threads per run/session */
+    int64_t n_params; /* weights in the file */
+    char isa[16];     /* kernels runs use: "scalar", "avx2", "avx512", "neon" */
+    int n_threads;    /* threads per run/session */
 } if_model_info;
 
 /* Fills *info from the model's metadata. */
@@ -249,13 +249,13 @@ typedef struct if_features if_features;
 typedef enum { IF_DTYPE_F32 = 0, IF_DTYPE_F16 = 1 } if_dtype;
 
 typedef struct {
-    int width, height;         /* the original image: clicks and masks are in it */
-    int work_w, work_h;        /* the image as the model saw it (if_encode_options.
+    int width, height;      /* the original image: clicks and masks are in it */
+    int work_w, work_h;     /* the image as the model saw it (if_encode_options.
                                 * max_side); = width, height at native resolution */
-    int padded_w, padded_h;    /* the grid the model works on (work size padded) */
-    int n_levels;              /* 4 */
+    int padded_w, padded_h; /* the grid the model works on (work size padded) */
+    int n_levels;           /* 4 */
     int channels[4], strides[4];
-    char identity[72];         /* model.identity of the encoder */
+    char identity[72]; /* model.identity of the encoder */
 } if_features_info;
 
 /* Runs the encoder on an RGB8 image (3 bytes per pixel, rows `stride`
@@ -301,8 +301,8 @@ if_status if_working_size(int width, int height, int max_side, int *work_w, int 
  * at its original size (width x height, up to 1048576 per side when
  * max_side brings it to 32768 or less). Errors: those of if_encode_rgb8,
  * and IF_ERR_CANCELLED. */
-if_status if_encode(const if_model *encoder, const uint8_t *rgb, int width, int height, size_t stride,
-                    const if_encode_options *opt, if_features **out);
+if_status if_encode(const if_model *encoder, const uint8_t *rgb, int width, int height,
+                    size_t stride, const if_encode_options *opt, if_features **out);
 
 void if_features_free(if_features *f);
 
@@ -349,8 +349,8 @@ if_status if_features_check(const if_model *decoder, const if_features *features
 typedef struct if_session if_session;
 
 typedef struct {
-    int x, y;      /* pixel of the original image: column, row */
-    int positive;  /* 1: the object is here; 0: it is not */
+    int x, y;     /* pixel of the original image: column, row */
+    int positive; /* 1: the object is here; 0: it is not */
 } if_click;
 
 /* Errors: IF_ERR_INVALID_ARG (NULL, an encoder as decoder),

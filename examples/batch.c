@@ -44,7 +44,6 @@
 #include "common/outfile.h"
 #include "common/progress.h"
 
-
 /* Most names the summary lists; the lines above it name every failure. */
 #define SUMMARY_NAMES 10
 
@@ -70,7 +69,8 @@ int batch_parse_shard(const char *s, int *shard, int *n_shards, char *err, size_
                 continue;
             }
             if (!e) {
-                snprintf(err, cap, "--shard slurm: $%s is not set (not in a Slurm job array?)", vars[k]);
+                snprintf(err, cap, "--shard slurm: $%s is not set (not in a Slurm job array?)",
+                         vars[k]);
                 return -1;
             }
             if ((v[k] = cli_parse_long(e, k == 1 || k == 3 ? 1 : 0, 1L << 30)) < 0) {
@@ -80,7 +80,8 @@ int batch_parse_shard(const char *s, int *shard, int *n_shards, char *err, size_
         }
         long rank = (v[0] - v[2]) / v[3];
         if (v[0] < v[2] || (v[0] - v[2]) % v[3] || rank >= v[1] || v[1] > MAX_SHARDS) {
-            snprintf(err, cap, "--shard slurm: task %ld is not one of %ld tasks from %ld in steps of %ld",
+            snprintf(err, cap,
+                     "--shard slurm: task %ld is not one of %ld tasks from %ld in steps of %ld",
                      v[0], v[1], v[2], v[3]);
             return -1;
         }
@@ -101,13 +102,15 @@ int batch_parse_shard(const char *s, int *shard, int *n_shards, char *err, size_
         }
     }
     if (i < 0 || n < 0) {
-        snprintf(err, cap, "bad --shard '%s': expected I/N (this run's index I from 0 and the number of "
-                 "runs N, e.g. 0/4) or 'slurm'", s);
+        snprintf(err, cap,
+                 "bad --shard '%s': expected I/N (this run's index I from 0 and the number of "
+                 "runs N, e.g. 0/4) or 'slurm'",
+                 s);
         return -1;
     }
     if (i >= n) {
-        snprintf(err, cap, "bad --shard '%s': the index must be below the count (0/%ld .. %ld/%ld)", s, n,
-                 n - 1, n);
+        snprintf(err, cap, "bad --shard '%s': the index must be below the count (0/%ld .. %ld/%ld)",
+                 s, n, n - 1, n);
         return -1;
     }
     *shard = (int)i;
@@ -118,18 +121,18 @@ int batch_parse_shard(const char *s, int *shard, int *n_shards, char *err, size_
 /* ---------------------------------------------------------------- images */
 
 typedef struct {
-    char *name;  /* as listed (the line) or the file name: what the lines print */
-    char *path;  /* to open */
-    char *stem;  /* file name without its last extension */
-    char *out;   /* OUTDIR/STEM.iff */
-    int index;   /* position in the list (0-based, comments and blanks not counted) */
-    int line;    /* line of the list file (1-based); 0 for a folder */
+    char *name; /* as listed (the line) or the file name: what the lines print */
+    char *path; /* to open */
+    char *stem; /* file name without its last extension */
+    char *out;  /* OUTDIR/STEM.iff */
+    int index;  /* position in the list (0-based, comments and blanks not counted) */
+    int line;   /* line of the list file (1-based); 0 for a folder */
 } batch_item;
 
 struct batch {
     batch_options o;
-    char *source;       /* the list file or the folder, for messages */
-    batch_item *items;  /* every image of the list, in order */
+    char *source;      /* the list file or the folder, for messages */
+    batch_item *items; /* every image of the list, in order */
     int n_items, cap_items;
     batch_item **share; /* this run's: items k with k % n_shards == shard, in order */
     int n_share;
@@ -183,7 +186,8 @@ static int add_item(batch *b, const char *name, const char *path, int line) {
     const char *why;
     char *stem = stem_of(path, &why);
     if (!stem) {
-        if (line && strcmp(why, "out of memory")) return cli_fail(b->source, "line %d: '%s' is %s", line, name, why);
+        if (line && strcmp(why, "out of memory"))
+            return cli_fail(b->source, "line %d: '%s' is %s", line, name, why);
         return cli_fail("encode", "out of memory");
     }
     batch_item *it = &b->items[b->n_items];
@@ -194,7 +198,8 @@ static int add_item(batch *b, const char *name, const char *path, int line) {
     it->name = cli_strdupf("%s", name);
     it->path = cli_strdupf("%s", path);
     size_t n = strlen(b->o.out_dir);
-    it->out = cli_strdupf("%s%s%s.iff", b->o.out_dir, n && b->o.out_dir[n - 1] == '/' ? "" : "/", stem);
+    it->out =
+        cli_strdupf("%s%s%s.iff", b->o.out_dir, n && b->o.out_dir[n - 1] == '/' ? "" : "/", stem);
     if (!it->name || !it->path || !it->out) {
         free_item(it);
         return cli_fail("encode", "out of memory");
@@ -256,20 +261,22 @@ static int read_list(batch *b) {
         while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) e--;
         *e = 0;
         if (*s && *s != '#') {
-            char *path = *s == '/' ? cli_strdupf("%s", s) : cli_strdupf("%.*s%s", dir_len, b->o.list, s);
+            char *path =
+                *s == '/' ? cli_strdupf("%s", s) : cli_strdupf("%.*s%s", dir_len, b->o.list, s);
             rc = path ? add_item(b, s, path, line) : cli_fail("encode", "out of memory");
             free(path);
         }
         p = nl ? nl + 1 : end;
     }
     free(text);
-    if (!rc && !b->n_items) rc = cli_fail(b->o.list, "no image in the list (only blank lines and comments)");
+    if (!rc && !b->n_items)
+        rc = cli_fail(b->o.list, "no image in the list (only blank lines and comments)");
     return rc;
 }
 
 /* What a folder offers: the files stb_image reads, by extension. */
-static const char *const image_exts[] = {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif", ".psd",
-                                         ".hdr", ".pic", ".pnm", ".ppm", ".pgm"};
+static const char *const image_exts[] = {".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif",
+                                         ".psd", ".hdr",  ".pic", ".pnm", ".ppm", ".pgm"};
 
 static int has_image_ext(const char *name) {
     size_t n = strlen(name);
@@ -325,17 +332,20 @@ static int read_folder(batch *b) {
     for (int i = 0; !rc && i < n; i++) {
         char *path = cli_strdupf("%s%s%s", dir, sep, names[i]);
         struct stat st;
-        if (!path) rc = cli_fail("encode", "out of memory");
+        if (!path)
+            rc = cli_fail("encode", "out of memory");
         else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
             /* a folder named like an image: not one */
-        } else rc = add_item(b, names[i], path, 0);
+        } else
+            rc = add_item(b, names[i], path, 0);
         free(path);
     }
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
     if (!rc && !b->n_items)
-        rc = cli_fail(dir, "no image in the folder (files ending in .jpg, .jpeg, .png, .bmp, .tga, .gif, "
-                  ".psd, .hdr, .pic, .pnm, .ppm, .pgm)");
+        rc = cli_fail(
+            dir, "no image in the folder (files ending in .jpg, .jpeg, .png, .bmp, .tga, .gif, "
+                 ".psd, .hdr, .pic, .pnm, .ppm, .pgm)");
     return rc;
 }
 
@@ -347,8 +357,10 @@ static int cmp_item_stem(const void *a, const void *b) {
 }
 
 static void describe(const batch_item *it, char *buf, size_t cap) {
-    if (it->line) snprintf(buf, cap, "line %d (%s)", it->line, it->name);
-    else snprintf(buf, cap, "%s", it->name);
+    if (it->line)
+        snprintf(buf, cap, "line %d (%s)", it->line, it->name);
+    else
+        snprintf(buf, cap, "%s", it->name);
 }
 
 /* Two images of one stem would write one feature file, each run replacing
@@ -376,12 +388,16 @@ static int check_stems(batch *b) {
     describe(first, a, sizeof a);
     describe(second, c, sizeof c);
     if (n_dup > 2)
-        return cli_fail(b->source, "%s and %s have the same stem '%s' (both would be %s); %d images in all "
-                    "share their stem with another: give them different names, or encode them in "
-                    "separate runs with other -o folders", a, c, first->stem, first->out, n_dup);
-    return cli_fail(b->source, "%s and %s have the same stem '%s' (both would be %s): give them different "
-                "names, or encode them in separate runs with other -o folders", a, c, first->stem,
-                first->out);
+        return cli_fail(
+            b->source,
+            "%s and %s have the same stem '%s' (both would be %s); %d images in all "
+            "share their stem with another: give them different names, or encode them in "
+            "separate runs with other -o folders",
+            a, c, first->stem, first->out, n_dup);
+    return cli_fail(b->source,
+                    "%s and %s have the same stem '%s' (both would be %s): give them different "
+                    "names, or encode them in separate runs with other -o folders",
+                    a, c, first->stem, first->out);
 }
 
 /* mkdir -p: concurrent shards may make the same folders at the same time,
@@ -417,9 +433,11 @@ int batch_open(const batch_options *o, batch **out) {
     int rc = b->source ? 0 : cli_fail("encode", "out of memory");
     if (!rc) rc = o->list ? read_list(b) : read_folder(b);
     if (!rc) rc = check_stems(b);
-    if (!rc && !(b->share = malloc(((size_t)b->n_items / (size_t)o->n_shards + 1) * sizeof *b->share)))
+    if (!rc &&
+        !(b->share = malloc(((size_t)b->n_items / (size_t)o->n_shards + 1) * sizeof *b->share)))
         rc = cli_fail("encode", "out of memory");
-    for (int i = o->shard; !rc && i < b->n_items; i += o->n_shards) b->share[b->n_share++] = &b->items[i];
+    for (int i = o->shard; !rc && i < b->n_items; i += o->n_shards)
+        b->share[b->n_share++] = &b->items[i];
     if (!rc) rc = make_dirs(o->out_dir);
     if (rc) {
         batch_free(b);
@@ -431,7 +449,7 @@ int batch_open(const batch_options *o, batch **out) {
 
 /* ------------------------------------------------------- leftover files */
 
-#define TMP_MARK ".iff.tmp-"
+#define TMP_MARK   ".iff.tmp-"
 #define TMP_RANDOM 6 /* mkstemp's XXXXXX */
 
 /* A share item's stem compared with the first n bytes of key. */
@@ -458,12 +476,16 @@ static int remove_leftovers(const batch *b, batch_item **by_stem) {
         int lo = 0, hi = b->n_share - 1, hit = 0;
         while (lo <= hi && !hit) {
             int mid = lo + (hi - lo) / 2, c = cmp_stem_key(name, n, by_stem[mid]->stem);
-            if (!c) hit = 1;
-            else if (c < 0) hi = mid - 1;
-            else lo = mid + 1;
+            if (!c)
+                hit = 1;
+            else if (c < 0)
+                hi = mid - 1;
+            else
+                lo = mid + 1;
         }
         if (!hit) continue;
-        char *path = cli_strdupf("%s%s%s", b->o.out_dir, dl && b->o.out_dir[dl - 1] == '/' ? "" : "/", name);
+        char *path =
+            cli_strdupf("%s%s%s", b->o.out_dir, dl && b->o.out_dir[dl - 1] == '/' ? "" : "/", name);
         if (path && unlink(path) == 0) removed++;
         free(path);
     }
@@ -475,8 +497,8 @@ static int remove_leftovers(const batch *b, batch_item **by_stem) {
 
 /* Whether out is the up-to-date feature file of a w x h image: 1 yes; 0
  * no (absent: why = ""; else why says what is wrong with it). */
-static int up_to_date(const char *out, const char *identity, int w, int h, int ww, int wh, char *why,
-                      size_t cap) {
+static int up_to_date(const char *out, const char *identity, int w, int h, int ww, int wh,
+                      char *why, size_t cap) {
     struct stat st;
     why[0] = 0;
     if (stat(out, &st) != 0) return 0;
@@ -489,12 +511,14 @@ static int up_to_date(const char *out, const char *identity, int w, int h, int w
     if_features_info fi;
     if_features_get_info(f, &fi);
     if_features_free(f);
-    if (strcmp(fi.identity, identity)) snprintf(why, cap, "made by another model");
+    if (strcmp(fi.identity, identity))
+        snprintf(why, cap, "made by another model");
     else if (fi.width != w || fi.height != h)
         snprintf(why, cap, "of a %dx%d image", fi.width, fi.height);
     else if (fi.work_w != ww || fi.work_h != wh)
         snprintf(why, cap, "encoded at %dx%d, not %dx%d", fi.work_w, fi.work_h, ww, wh);
-    else return 1;
+    else
+        return 1;
     return 0;
 }
 
@@ -521,8 +545,8 @@ static const int stop_sigs[] = {SIGINT, SIGTERM, SIGHUP};
 typedef enum { DONE_ENCODED, DONE_SKIPPED, DONE_FAILED, DONE_STOPPED } outcome;
 
 /* One image: encoded and saved, skipped, or failed (why). */
-static outcome do_item(const batch *b, const if_model *enc, const batch_item *it, const char *identity,
-                       char *msg, size_t cap) {
+static outcome do_item(const batch *b, const if_model *enc, const batch_item *it,
+                       const char *identity, char *msg, size_t cap) {
     int w, h, comp;
     FILE *f = fopen(it->path, "rb");
     if (!f) {
@@ -579,13 +603,16 @@ static outcome do_item(const batch *b, const if_model *enc, const batch_item *it
     }
     char as[64] = "";
     if (ww != w || wh != h) snprintf(as, sizeof as, " (as %dx%d)", ww, wh);
-    snprintf(msg, cap, "encoded %dx%d%s in %.0f ms%s%s%s", w, h, as, t, why[0] ? " (replaced: " : "", why,
-             why[0] ? ")" : "");
+    snprintf(msg, cap, "encoded %dx%d%s in %.0f ms%s%s%s", w, h, as, t,
+             why[0] ? " (replaced: " : "", why, why[0] ? ")" : "");
     return DONE_ENCODED;
 }
 
 static const char *signal_name(int sig) {
-    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal";
+    return sig == SIGINT    ? "SIGINT"
+           : sig == SIGTERM ? "SIGTERM"
+           : sig == SIGHUP  ? "SIGHUP"
+                            : "a signal";
 }
 
 int batch_run(batch *b, const if_model *enc) {
@@ -604,8 +631,8 @@ int batch_run(batch *b, const if_model *enc) {
     int removed = remove_leftovers(b, by_stem);
     free(by_stem);
     if (removed)
-        printf("removed %d temporary file%s left in %s by an interrupted run of this shard\n", removed,
-               removed == 1 ? "" : "s", b->o.out_dir);
+        printf("removed %d temporary file%s left in %s by an interrupted run of this shard\n",
+               removed, removed == 1 ? "" : "s", b->o.out_dir);
 
     /* Schedulers stop jobs with SIGTERM (Slurm at the time limit, Kubernetes
      * on eviction) and wait a while before SIGKILL: finishing the file being
@@ -627,10 +654,14 @@ int batch_run(batch *b, const if_model *enc) {
         outcome r = do_item(b, enc, it, mi.identity, msg, sizeof msg);
         if (r == DONE_STOPPED) break;
         n_done++;
-        if (r == DONE_ENCODED) n_enc++;
-        else if (r == DONE_SKIPPED) n_skip++;
-        else failed[n_fail++] = p;
-        printf("[%d/%d] %s: %s%s\n", p + 1, b->n_share, it->name, r == DONE_FAILED ? "FAILED: " : "", msg);
+        if (r == DONE_ENCODED)
+            n_enc++;
+        else if (r == DONE_SKIPPED)
+            n_skip++;
+        else
+            failed[n_fail++] = p;
+        printf("[%d/%d] %s: %s%s\n", p + 1, b->n_share, it->name,
+               r == DONE_FAILED ? "FAILED: " : "", msg);
         fflush(stdout);
     }
     int sig = stop_signal;
@@ -638,7 +669,8 @@ int batch_run(batch *b, const if_model *enc) {
 
     if (b->o.n_shards > 1)
         printf("shard %d/%d: %d of %d images", b->o.shard, b->o.n_shards, b->n_share, b->n_items);
-    else printf("%d image%s", b->n_share, b->n_share == 1 ? "" : "s");
+    else
+        printf("%d image%s", b->n_share, b->n_share == 1 ? "" : "s");
     printf(": %d encoded, %d skipped (up to date), %d failed", n_enc, n_skip, n_fail);
     for (int k = 0; k < n_fail && k < SUMMARY_NAMES; k++)
         printf("%s%s", k ? ", " : " (", b->share[failed[k]]->name);
@@ -647,13 +679,14 @@ int batch_run(batch *b, const if_model *enc) {
     if (sig)
         printf("; stopped by %s with %d not done: run it again to finish", signal_name(sig),
                b->n_share - n_done);
-    else if (!n_enc && !n_fail) printf("; nothing to do: every feature file was up to date");
+    else if (!n_enc && !n_fail)
+        printf("; nothing to do: every feature file was up to date");
     printf("\n");
     fflush(stdout);
     int rc = 0;
     if (n_fail)
-        rc = cli_fail("encode", "%d of %d image%s failed, first %s: see its line above", n_fail, b->n_share,
-                  b->n_share == 1 ? "" : "s", b->share[failed[0]]->name);
+        rc = cli_fail("encode", "%d of %d image%s failed, first %s: see its line above", n_fail,
+                      b->n_share, b->n_share == 1 ? "" : "s", b->share[failed[0]]->name);
     free(failed);
     if (sig) {
         /* Ends as the signal says, so that the scheduler (or the shell)

@@ -67,15 +67,14 @@
 #include "common/outfile.h"
 #include "eval.h"
 
-
 /* ---------------------------------------------------------------- errors */
 
 /* --------------------------------------------------------------- dataset */
 
 typedef struct {
-    char *name;        /* file stem (per object: "stem#id"): the instance's name */
-    char *image, *mask;/* paths */
-    int object;        /* the mask's object id, or 0: all its objects together */
+    char *name;           /* file stem (per object: "stem#id"): the instance's name */
+    char *image, *mask;   /* paths */
+    int object;           /* the mask's object id, or 0: all its objects together */
     const char *encoding; /* how the mask's values were read (mask.h), static */
 } ev_item;
 
@@ -85,18 +84,18 @@ typedef struct {
 
 struct eval_dataset {
     char *dir;
-    char *layout;      /* e.g. "GrabCut: data_GT/ + boundary_GT/" */
+    char *layout; /* e.g. "GrabCut: data_GT/ + boundary_GT/" */
     ev_item *items;
     int n_items, n_found; /* n_found: before --limit */
-    ev_skip *skipped;  /* found while matching files and reading masks */
+    ev_skip *skipped;     /* found while matching files and reading masks */
     int n_skipped, cap_skipped;
-    char **files;      /* every image and mask file found: no report may replace one */
+    char **files; /* every image and mask file found: no report may replace one */
     int n_files;
 };
 
 typedef struct {
-    char *key;   /* stem, for a mask without its "#001" */
-    char *file;  /* file name in its folder */
+    char *key;  /* stem, for a mask without its "#001" */
+    char *file; /* file name in its folder */
     char *path;
 } ev_file;
 
@@ -224,10 +223,14 @@ static int scan_dir(const char *dir, int what, ev_files *images, ev_files *masks
         int is_001 = suffix == 4 && !strncmp(name + stem - 4, "#001", 4);
         int r = 0;
         if (what == (SCAN_IMAGES | SCAN_MASKS)) {
-            if (!suffix) r = files_push(images, dir, name, stem);
-            else if (is_001) r = files_push(masks, dir, name, stem - 4);
-        } else if (what == SCAN_IMAGES) r = files_push(images, dir, name, stem);
-        else r = files_push(masks, dir, name, is_001 ? stem - 4 : stem);
+            if (!suffix)
+                r = files_push(images, dir, name, stem);
+            else if (is_001)
+                r = files_push(masks, dir, name, stem - 4);
+        } else if (what == SCAN_IMAGES)
+            r = files_push(images, dir, name, stem);
+        else
+            r = files_push(masks, dir, name, is_001 ? stem - 4 : stem);
         if (r) rc = cli_fail("eval", "out of memory");
         errno = 0;
     }
@@ -260,8 +263,8 @@ static int add_skip(eval_dataset *ds, const char *name, char *reason) {
     return 0;
 }
 
-static int push_item(eval_dataset *ds, int *cap, const char *name, const char *image, const char *mask,
-                     int object, const char *encoding) {
+static int push_item(eval_dataset *ds, int *cap, const char *name, const char *image,
+                     const char *mask, int object, const char *encoding) {
     if (ds->n_items == *cap) {
         int c = *cap ? *cap * 2 : 64;
         ev_item *v = realloc(ds->items, (size_t)c * sizeof *v);
@@ -316,16 +319,20 @@ static int check_items(eval_dataset *ds, int per_object) {
             continue;
         }
         if (!stbi_info(p->image, &iw, &ih, &comp))
-            rc = add_skip(ds, p->name, cli_strdupf("%s is not an image stb_image can read: %s", p->image,
-                                                  stbi_failure_reason()));
+            rc = add_skip(ds, p->name,
+                          cli_strdupf("%s is not an image stb_image can read: %s", p->image,
+                                      stbi_failure_reason()));
         else if (iw != m.w || ih != m.h)
-            rc = add_skip(ds, p->name, cli_strdupf("the mask %s is %dx%d but the image is %dx%d", p->mask,
-                                                  m.w, m.h, iw, ih));
+            rc = add_skip(ds, p->name,
+                          cli_strdupf("the mask %s is %dx%d but the image is %dx%d", p->mask, m.w,
+                                      m.h, iw, ih));
         else if (!m.n_objects)
-            rc = add_skip(ds, p->name, cli_strdupf("the mask %s has no object pixel (read as %s)", p->mask,
-                                                  m.encoding));
+            rc = add_skip(
+                ds, p->name,
+                cli_strdupf("the mask %s has no object pixel (read as %s)", p->mask, m.encoding));
         else if (!per_object || m.n_objects == 1)
-            rc = push_item(ds, &cap, p->name, p->image, p->mask, per_object ? m.ids[0] : 0, m.encoding);
+            rc = push_item(ds, &cap, p->name, p->image, p->mask, per_object ? m.ids[0] : 0,
+                           m.encoding);
         else
             for (int k = 0; k < m.n_objects && !rc; k++)
                 rc = push_item(ds, &cap, p->name, p->image, p->mask, m.ids[k], m.encoding);
@@ -381,7 +388,8 @@ static int match_list(eval_dataset *ds, const char *list_path, const ev_files *i
         lineno++;
         size_t n = strlen(line);
         if (n == sizeof line - 1 && line[n - 1] != '\n') {
-            rc = cli_fail(list_path, "line %d is longer than %d bytes", lineno, (int)sizeof line - 2);
+            rc = cli_fail(list_path, "line %d is longer than %d bytes", lineno,
+                          (int)sizeof line - 2);
             break;
         }
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
@@ -393,10 +401,14 @@ static int match_list(eval_dataset *ds, const char *list_path, const ev_files *i
         size_t stem = image_stem_len(name);
         if (stem) name[stem] = 0;
         const ev_file *img = files_find(images, name), *mask = files_find(masks, name);
-        if (img && mask) rc = add_item(ds, cap, img, mask);
-        else rc = add_skip(ds, name, cli_strdupf("listed in list/val.txt, but %s",
-                                                img ? "it has no mask" : mask ? "it has no image"
-                                                                              : "neither an image nor a mask is there"));
+        if (img && mask)
+            rc = add_item(ds, cap, img, mask);
+        else
+            rc = add_skip(ds, name,
+                          cli_strdupf("listed in list/val.txt, but %s",
+                                      img    ? "it has no mask"
+                                      : mask ? "it has no image"
+                                             : "neither an image nor a mask is there"));
     }
     if (!rc && ferror(f)) rc = cli_fail(list_path, "cannot read: %s", strerror(errno));
     fclose(f);
@@ -409,19 +421,23 @@ static int match_all(eval_dataset *ds, const ev_files *images, const ev_files *m
     for (int i = 0; !rc && i < images->n; i++) {
         const ev_file *img = &images->v[i];
         if (i > 0 && !strcmp(images->v[i - 1].key, img->key)) {
-            rc = add_skip(ds, img->key, cli_strdupf("a second image %s (the first, %s, is used)",
-                                                   img->file, images->v[i - 1].file));
+            rc = add_skip(ds, img->key,
+                          cli_strdupf("a second image %s (the first, %s, is used)", img->file,
+                                      images->v[i - 1].file));
             continue;
         }
         const ev_file *mask = files_find(masks, img->key);
-        if (mask) rc = add_item(ds, cap, img, mask);
-        else rc = add_skip(ds, img->key, cli_strdupf("no mask for %s", img->path));
+        if (mask)
+            rc = add_item(ds, cap, img, mask);
+        else
+            rc = add_skip(ds, img->key, cli_strdupf("no mask for %s", img->path));
     }
     for (int i = 0; !rc && i < masks->n; i++) {
         const ev_file *m = &masks->v[i];
         if (i > 0 && !strcmp(masks->v[i - 1].key, m->key))
-            rc = add_skip(ds, m->key, cli_strdupf("a second mask %s (the first, %s, is used)", m->file,
-                                                 masks->v[i - 1].file));
+            rc = add_skip(ds, m->key,
+                          cli_strdupf("a second mask %s (the first, %s, is used)", m->file,
+                                      masks->v[i - 1].file));
         else if (!files_find(images, m->key))
             rc = add_skip(ds, m->key, cli_strdupf("no image for the mask %s", m->path));
     }
@@ -432,7 +448,8 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
     *out = NULL;
     struct stat st;
     if (stat(dir, &st)) return cli_fail(dir, "cannot open: %s", strerror(errno));
-    if (!S_ISDIR(st.st_mode)) return cli_fail(dir, "not a directory (DATASET_DIR is a folder of images and masks)");
+    if (!S_ISDIR(st.st_mode))
+        return cli_fail(dir, "not a directory (DATASET_DIR is a folder of images and masks)");
     eval_dataset *ds = calloc(1, sizeof *ds);
     ev_files images = {0}, masks = {0};
     char *list_path = join(dir, "list/val.txt"), *pair_dirs[N_PAIRS][2] = {{0}};
@@ -457,19 +474,21 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
         if ((rc = scan_dir(pair_dirs[pair][0], SCAN_IMAGES, &images, NULL)) ||
             (rc = scan_dir(pair_dirs[pair][1], SCAN_MASKS, NULL, &masks)))
             goto done;
-        ds->layout = cli_strdupf("%s%s%s/ + %s/", has_list ? "list/val.txt + " : "",
-                                pair == 0 ? "GrabCut: " : "", folder_pairs[pair][0],
-                                folder_pairs[pair][1]);
+        ds->layout =
+            cli_strdupf("%s%s%s/ + %s/", has_list ? "list/val.txt + " : "",
+                        pair == 0 ? "GrabCut: " : "", folder_pairs[pair][0], folder_pairs[pair][1]);
     } else {
         if ((rc = scan_dir(dir, SCAN_IMAGES | SCAN_MASKS, &images, &masks))) goto done;
         if (!has_list && !masks.n) {
             if (partial >= 0) {
                 int a = is_dir(pair_dirs[partial][0]);
-                rc = cli_fail(dir, "no dataset layout: %s/ is there but not %s/", folder_pairs[partial][!a],
-                          folder_pairs[partial][a]);
+                rc = cli_fail(dir, "no dataset layout: %s/ is there but not %s/",
+                              folder_pairs[partial][!a], folder_pairs[partial][a]);
             } else
-                rc = cli_fail(dir, "no dataset layout found: expected data_GT/ + boundary_GT/ (GrabCut), "
-                          "img/ + gt/, images/ + masks/, list/val.txt, or NAME.jpg + NAME#001.png files");
+                rc = cli_fail(
+                    dir,
+                    "no dataset layout found: expected data_GT/ + boundary_GT/ (GrabCut), "
+                    "img/ + gt/, images/ + masks/, list/val.txt, or NAME.jpg + NAME#001.png files");
             goto done;
         }
         ds->layout = cli_strdupf("%sNAME.ext + NAME#001.png", has_list ? "list/val.txt + " : "");
@@ -478,13 +497,15 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
         rc = cli_fail("eval", "out of memory");
         goto done;
     }
-    rc = has_list ? match_list(ds, list_path, &images, &masks, &cap) : match_all(ds, &images, &masks, &cap);
+    rc = has_list ? match_list(ds, list_path, &images, &masks, &cap)
+                  : match_all(ds, &images, &masks, &cap);
     if (rc || (rc = keep_files(ds, &images, &masks))) goto done;
     int n_pairs = ds->n_items;
     if (!n_pairs) {
-        rc = cli_fail(dir, "no instance to evaluate (%s): %d image%s, %d mask%s, none matching by name%s",
-                  ds->layout, images.n, images.n == 1 ? "" : "s", masks.n, masks.n == 1 ? "" : "s",
-                  has_list ? " among the names of list/val.txt" : "");
+        rc = cli_fail(
+            dir, "no instance to evaluate (%s): %d image%s, %d mask%s, none matching by name%s",
+            ds->layout, images.n, images.n == 1 ? "" : "s", masks.n, masks.n == 1 ? "" : "s",
+            has_list ? " among the names of list/val.txt" : "");
         goto done;
     }
     if ((rc = check_items(ds, sel->per_object))) goto done;
@@ -492,16 +513,17 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
     if (ds->n_skipped && !sel->allow_skip) {
         for (int i = 0; i < ds->n_skipped; i++)
             fprintf(stderr, PROG ": warning: %s: %s\n", ds->skipped[i].name, ds->skipped[i].reason);
-        rc = cli_fail(dir, "%d of %d instance%s cannot be evaluated (listed above): fix them, or give "
-                  "--allow-skip to evaluate the other %d and report a partial result",
-                  ds->n_skipped, ds->n_found, ds->n_found == 1 ? "" : "s", ds->n_items);
+        rc = cli_fail(dir,
+                      "%d of %d instance%s cannot be evaluated (listed above): fix them, or give "
+                      "--allow-skip to evaluate the other %d and report a partial result",
+                      ds->n_skipped, ds->n_found, ds->n_found == 1 ? "" : "s", ds->n_items);
         goto done;
     }
     if (!ds->n_items) {
         for (int i = 0; i < ds->n_skipped; i++)
             fprintf(stderr, PROG ": warning: %s: %s\n", ds->skipped[i].name, ds->skipped[i].reason);
         rc = cli_fail(dir, "none of the %d instance%s can be evaluated (listed above)", ds->n_found,
-                  ds->n_found == 1 ? "" : "s");
+                      ds->n_found == 1 ? "" : "s");
         goto done;
     }
     if (sel->limit > 0 && ds->n_items > sel->limit) {
@@ -516,8 +538,10 @@ done:
         free(pair_dirs[p][0]);
         free(pair_dirs[p][1]);
     }
-    if (rc) eval_dataset_free(ds);
-    else *out = ds;
+    if (rc)
+        eval_dataset_free(ds);
+    else
+        *out = ds;
     return rc;
 }
 
@@ -527,10 +551,10 @@ typedef struct {
     const ev_item *item;
     int w, h;
     int noc85, noc90;
-    int n_clicks;      /* clicks made (fewer than max_clicks when no error was left) */
+    int n_clicks; /* clicks made (fewer than max_clicks when no error was left) */
     double t_encode, t_clicks, t_sim; /* seconds: encoder, decoder (all clicks), simulator */
-    double *iou;       /* max_clicks values */
-    if_click *clicks;  /* n_clicks */
+    double *iou;                      /* max_clicks values */
+    if_click *clicks;                 /* n_clicks */
 } ev_result;
 
 /* The instance's object and ignore maps from its mask (mask.h's labels:
@@ -599,7 +623,8 @@ static int eval_instance(const if_model *enc, const if_model *dec, int max_click
     unsigned char *rgb = stbi_load_from_file(f, &r->w, &r->h, &comp, 3);
     fclose(f);
     if (!rgb) {
-        *why = cli_strdupf("%s is not an image stb_image can read: %s", it->image, stbi_failure_reason());
+        *why = cli_strdupf("%s is not an image stb_image can read: %s", it->image,
+                           stbi_failure_reason());
         return -1;
     }
     size_t n = (size_t)r->w * r->h;
@@ -679,11 +704,16 @@ done:
 static void json_str(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
     }
     fputc('"', f);
 }
@@ -704,28 +734,33 @@ static void csv_str(FILE *f, const char *s) {
 
 static void xml_str(FILE *f, const char *s) {
     for (; *s; s++) {
-        if (*s == '&') fputs("&amp;", f);
-        else if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '"') fputs("&quot;", f);
-        else if ((unsigned char)*s >= 0x20 || *s == '\t') fputc(*s, f);
+        if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else if (*s == '"')
+            fputs("&quot;", f);
+        else if ((unsigned char)*s >= 0x20 || *s == '\t')
+            fputc(*s, f);
     }
 }
 
 typedef struct {
-    int n;                 /* instances evaluated */
-    double noc85, noc90;   /* means */
-    int fail85, fail90;    /* never reached within max_clicks */
-    int at_max85, at_max90;/* NoC == max_clicks (RITM's ">= max") */
-    double *miou;          /* max_clicks */
-    long long clicks;      /* made */
+    int n;                  /* instances evaluated */
+    double noc85, noc90;    /* means */
+    int fail85, fail90;     /* never reached within max_clicks */
+    int at_max85, at_max90; /* NoC == max_clicks (RITM's ">= max") */
+    double *miou;           /* max_clicks */
+    long long clicks;       /* made */
     double t_clicks, t_encode, t_sim, pie, enc_per_px, megapixels;
     double wall;
 } ev_summary;
 
-static void write_json(FILE *f, const eval_dataset *ds, const if_model_info *mi, const eval_options *o,
-                       const ev_summary *sm, const ev_result *res, int n_res, const ev_skip *skipped,
-                       int n_skipped) {
+static void write_json(FILE *f, const eval_dataset *ds, const if_model_info *mi,
+                       const eval_options *o, const ev_summary *sm, const ev_result *res, int n_res,
+                       const ev_skip *skipped, int n_skipped) {
     int K = o->max_clicks;
     fprintf(f, "{\n  \"tool\": \"interformer eval\",\n  \"version\": ");
     json_str(f, o->version ? o->version : "unknown");
@@ -742,8 +777,11 @@ static void write_json(FILE *f, const eval_dataset *ds, const if_model_info *mi,
     fprintf(f, ", \"decoder\": ");
     json_str(f, o->decoder_path ? o->decoder_path : "");
     fprintf(f, ", \"placeholder\": %s},\n", o->placeholder ? "true" : "false");
-    fprintf(f, "  \"threads\": %d,\n  \"max_clicks\": %d,\n  \"max_side\": %d,\n", o->threads, K, o->max_side);
-    fprintf(f, "  \"instances_found\": %d,\n  \"instances_evaluated\": %d,\n  \"instances_skipped\": %d,\n",
+    fprintf(f, "  \"threads\": %d,\n  \"max_clicks\": %d,\n  \"max_side\": %d,\n", o->threads, K,
+            o->max_side);
+    fprintf(f,
+            "  \"instances_found\": %d,\n  \"instances_evaluated\": %d,\n  \"instances_skipped\": "
+            "%d,\n",
             ds->n_found, sm->n, n_skipped);
     fprintf(f, "  \"complete\": %s,\n", sm->n == ds->n_found ? "true" : "false");
     fprintf(f, "  \"noc85\": %.6f,\n  \"noc90\": %.6f,\n", sm->noc85, sm->noc90);
@@ -769,10 +807,12 @@ static void write_json(FILE *f, const eval_dataset *ds, const if_model_info *mi,
         json_str(f, r->item->image);
         fprintf(f, ", \"mask\": ");
         json_str(f, r->item->mask);
-        fprintf(f, ", \"object\": %d, \"width\": %d, \"height\": %d, \"noc85\": %d, \"noc90\": %d, \"clicks_made\": %d,",
+        fprintf(f,
+                ", \"object\": %d, \"width\": %d, \"height\": %d, \"noc85\": %d, \"noc90\": %d, "
+                "\"clicks_made\": %d,",
                 r->item->object, r->w, r->h, r->noc85, r->noc90, r->n_clicks);
-        fprintf(f, " \"encode_seconds\": %.6g, \"seconds_per_click\": %.6g,\n     \"iou\": [", r->t_encode,
-                r->n_clicks ? r->t_clicks / r->n_clicks : 0.0);
+        fprintf(f, " \"encode_seconds\": %.6g, \"seconds_per_click\": %.6g,\n     \"iou\": [",
+                r->t_encode, r->n_clicks ? r->t_clicks / r->n_clicks : 0.0);
         for (int k = 0; k < K; k++) fprintf(f, "%s%.6f", k ? ", " : "", r->iou[k]);
         fprintf(f, "],\n     \"clicks\": [");
         for (int k = 0; k < r->n_clicks; k++)
@@ -806,20 +846,24 @@ static void write_csv(FILE *f, const ev_result *res, int n_res, int K) {
 
 /* A line plot of mIoU (0..1) against the number of clicks (1..K), with
  * axes, ticks, grid, labels and the 0.85 / 0.90 levels. */
-static void write_svg(FILE *f, const eval_dataset *ds, const if_model_info *mi, const ev_summary *sm,
-                      int K) {
+static void write_svg(FILE *f, const eval_dataset *ds, const if_model_info *mi,
+                      const ev_summary *sm, int K) {
     const double W = 640, H = 420, L = 64, R = 24, T = 48, B = 56;
     const double pw = W - L - R, ph = H - T - B;
-#define SX(k) (K > 1 ? L + pw * ((k) - 1) / (double)(K - 1) : L + pw / 2)
+#define SX(k) (K > 1 ? L + pw * ((k)-1) / (double)(K - 1) : L + pw / 2)
 #define SY(v) (T + ph * (1.0 - (v)))
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g %g\" "
-               "font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" viewBox=\"0 0 %g "
+            "%g\" "
+            "font-family=\"sans-serif\" font-size=\"12\">\n",
+            W, H, W, H);
     fprintf(f, "<rect width=\"%g\" height=\"%g\" fill=\"white\"/>\n", W, H);
     /* Title. */
     const char *base = strrchr(ds->dir, '/');
     base = base && base[1] ? base + 1 : ds->dir;
-    fprintf(f, "<text x=\"%g\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">mIoU vs clicks: ", W / 2);
+    fprintf(f, "<text x=\"%g\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">mIoU vs clicks: ",
+            W / 2);
     xml_str(f, base);
     fprintf(f, " (%d instance%s, model ", sm->n, sm->n == 1 ? "" : "s");
     xml_str(f, mi->name);
@@ -827,7 +871,8 @@ static void write_svg(FILE *f, const eval_dataset *ds, const if_model_info *mi, 
     /* Horizontal grid and y ticks: 0.0 .. 1.0 by 0.1. */
     fprintf(f, "<g stroke=\"#dddddd\" stroke-width=\"1\">\n");
     for (int i = 0; i <= 10; i++)
-        fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\"/>\n", L, SY(i / 10.0), L + pw, SY(i / 10.0));
+        fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\"/>\n", L, SY(i / 10.0), L + pw,
+                SY(i / 10.0));
     fprintf(f, "</g>\n<g text-anchor=\"end\">\n");
     for (int i = 0; i <= 10; i++)
         fprintf(f, "<text x=\"%g\" y=\"%.2f\">%.1f</text>\n", L - 8, SY(i / 10.0) + 4, i / 10.0);
@@ -843,9 +888,11 @@ static void write_svg(FILE *f, const eval_dataset *ds, const if_model_info *mi, 
     fprintf(f, "<g stroke=\"black\" stroke-width=\"1\">\n");
     for (int k = 1; k <= K; k++)
         if (k == 1 || k % step == 0)
-            fprintf(f, "<line x1=\"%.2f\" y1=\"%g\" x2=\"%.2f\" y2=\"%g\"/>\n", SX(k), T + ph, SX(k), T + ph + 5);
+            fprintf(f, "<line x1=\"%.2f\" y1=\"%g\" x2=\"%.2f\" y2=\"%g\"/>\n", SX(k), T + ph,
+                    SX(k), T + ph + 5);
     for (int i = 0; i <= 10; i++)
-        fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\"/>\n", L - 5, SY(i / 10.0), L, SY(i / 10.0));
+        fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\"/>\n", L - 5, SY(i / 10.0), L,
+                SY(i / 10.0));
     fprintf(f, "</g>\n<g text-anchor=\"middle\">\n");
     for (int k = 1; k <= K; k++)
         if (k == 1 || k % step == 0)
@@ -854,23 +901,34 @@ static void write_svg(FILE *f, const eval_dataset *ds, const if_model_info *mi, 
     /* The 0.85 and 0.90 levels. */
     static const double levels[] = {0.85, 0.90};
     for (int i = 0; i < 2; i++) {
-        fprintf(f, "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\" stroke=\"#999999\" "
-                   "stroke-dasharray=\"4 3\"/>\n", L, SY(levels[i]), L + pw, SY(levels[i]));
-        fprintf(f, "<text x=\"%g\" y=\"%.2f\" text-anchor=\"end\" fill=\"#777777\" font-size=\"10\">"
-                   "%.2f</text>\n", L + pw - 2, SY(levels[i]) + (i ? -3 : 11), levels[i]);
+        fprintf(f,
+                "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\" stroke=\"#999999\" "
+                "stroke-dasharray=\"4 3\"/>\n",
+                L, SY(levels[i]), L + pw, SY(levels[i]));
+        fprintf(f,
+                "<text x=\"%g\" y=\"%.2f\" text-anchor=\"end\" fill=\"#777777\" font-size=\"10\">"
+                "%.2f</text>\n",
+                L + pw - 2, SY(levels[i]) + (i ? -3 : 11), levels[i]);
     }
     /* Axes and their labels. */
-    fprintf(f, "<path d=\"M %g %g V %g H %g\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\"/>\n", L, T,
-            T + ph, L + pw);
-    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">number of clicks</text>\n", L + pw / 2, H - 14);
-    fprintf(f, "<text x=\"16\" y=\"%g\" text-anchor=\"middle\" transform=\"rotate(-90 16 %g)\">mIoU</text>\n",
+    fprintf(f,
+            "<path d=\"M %g %g V %g H %g\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\"/>\n",
+            L, T, T + ph, L + pw);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">number of clicks</text>\n",
+            L + pw / 2, H - 14);
+    fprintf(f,
+            "<text x=\"16\" y=\"%g\" text-anchor=\"middle\" transform=\"rotate(-90 16 "
+            "%g)\">mIoU</text>\n",
             T + ph / 2, T + ph / 2);
     /* The curve. */
     fprintf(f, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
-    for (int k = 1; k <= K; k++) fprintf(f, "%s%.2f,%.2f", k > 1 ? " " : "", SX(k), SY(sm->miou[k - 1]));
+    for (int k = 1; k <= K; k++)
+        fprintf(f, "%s%.2f,%.2f", k > 1 ? " " : "", SX(k), SY(sm->miou[k - 1]));
     fprintf(f, "\"/>\n<g fill=\"#1f77b4\">\n");
     for (int k = 1; k <= K; k++)
-        fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\"><title>%d click%s: mIoU %.4f</title></circle>\n",
+        fprintf(f,
+                "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3\"><title>%d click%s: mIoU "
+                "%.4f</title></circle>\n",
                 SX(k), SY(sm->miou[k - 1]), k, k == 1 ? "" : "s", sm->miou[k - 1]);
     fprintf(f, "</g>\n</svg>\n");
 #undef SX
@@ -878,15 +936,18 @@ static void write_svg(FILE *f, const eval_dataset *ds, const if_model_info *mi, 
 }
 
 /* Writes one report whole or not at all (outfile.h). */
-static int write_report(const char *path, int which, const eval_dataset *ds, const if_model_info *mi,
-                        const eval_options *o, const ev_summary *sm, const ev_result *res, int n_res,
-                        const ev_skip *skip, int n_skip) {
+static int write_report(const char *path, int which, const eval_dataset *ds,
+                        const if_model_info *mi, const eval_options *o, const ev_summary *sm,
+                        const ev_result *res, int n_res, const ev_skip *skip, int n_skip) {
     out_file of;
     char err[1024];
     if (out_open(&of, path, err, sizeof err)) return cli_fail(path, "%s", err);
-    if (which == 0) write_json(of.f, ds, mi, o, sm, res, n_res, skip, n_skip);
-    else if (which == 1) write_csv(of.f, res, n_res, o->max_clicks);
-    else write_svg(of.f, ds, mi, sm, o->max_clicks);
+    if (which == 0)
+        write_json(of.f, ds, mi, o, sm, res, n_res, skip, n_skip);
+    else if (which == 1)
+        write_csv(of.f, res, n_res, o->max_clicks);
+    else
+        write_svg(of.f, ds, mi, sm, o->max_clicks);
     if (out_commit(&of, err, sizeof err)) return cli_fail(path, "%s", err);
     return 0;
 }
@@ -910,11 +971,13 @@ static void print_encodings(const eval_dataset *ds) {
         }
         count[k]++;
     }
-    for (int k = 0; k < n; k++) printf("%-12s %d read as %s\n", k ? "" : "masks", count[k], seen[k]);
+    for (int k = 0; k < n; k++)
+        printf("%-12s %d read as %s\n", k ? "" : "masks", count[k], seen[k]);
     if (other) printf("%-12s %d of other encodings\n", "", other);
 }
 
-int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, const eval_options *o) {
+int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec,
+             const eval_options *o) {
     const int K = o->max_clicks;
     int rc = 0, n_res = 0, n_skip = ds->n_skipped, cap_skip = ds->n_skipped + ds->n_items;
     const char *paths[3] = {o->json_path, o->csv_path, o->svg_path};
@@ -954,9 +1017,10 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
         fprintf(stderr, PROG ": warning: %s: %s (skipped)\n", skip[i].name, skip[i].reason);
     }
     if (!o->quiet)
-        fprintf(stderr, PROG ": eval: %s (%s): %d instance%s%s, up to %d click%s each\n", ds->dir, ds->layout,
-                ds->n_items, ds->n_items == 1 ? "" : "s",
-                ds->n_items + ds->n_skipped < ds->n_found ? " (--limit)" : "", K, K == 1 ? "" : "s");
+        fprintf(stderr, PROG ": eval: %s (%s): %d instance%s%s, up to %d click%s each\n", ds->dir,
+                ds->layout, ds->n_items, ds->n_items == 1 ? "" : "s",
+                ds->n_items + ds->n_skipped < ds->n_found ? " (--limit)" : "", K,
+                K == 1 ? "" : "s");
 
     double t_start = cli_now_s();
     for (int i = 0; i < ds->n_items; i++) {
@@ -977,7 +1041,8 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
                 goto done;
             }
             if (!o->allow_skip) {
-                rc = cli_fail(r->item->name, "%s (give --allow-skip to evaluate the other instances)", why);
+                rc = cli_fail(r->item->name,
+                              "%s (give --allow-skip to evaluate the other instances)", why);
                 free(why);
                 goto done;
             }
@@ -988,16 +1053,18 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
         }
         n_res++;
         if (!o->quiet) {
-            fprintf(stderr, "[%d/%d] %s %dx%d: IoU@1 %.3f", i + 1, ds->n_items, r->item->name, r->w, r->h,
-                    r->iou[0]);
+            fprintf(stderr, "[%d/%d] %s %dx%d: IoU@1 %.3f", i + 1, ds->n_items, r->item->name, r->w,
+                    r->h, r->iou[0]);
             if (K >= 5) fprintf(stderr, " @5 %.3f", r->iou[4]);
             if (K != 1 && K != 5) fprintf(stderr, " @%d %.3f", K, r->iou[K - 1]);
-            fprintf(stderr, ", NoC@85 %d, NoC@90 %d, encode %.1f ms, %.2f ms/click\n", r->noc85, r->noc90,
-                    r->t_encode * 1e3, r->n_clicks ? r->t_clicks * 1e3 / r->n_clicks : 0.0);
+            fprintf(stderr, ", NoC@85 %d, NoC@90 %d, encode %.1f ms, %.2f ms/click\n", r->noc85,
+                    r->noc90, r->t_encode * 1e3,
+                    r->n_clicks ? r->t_clicks * 1e3 / r->n_clicks : 0.0);
         }
     }
     if (!n_res) {
-        rc = cli_fail(ds->dir, "no instance could be evaluated (%d skipped: see the warnings above)", n_skip);
+        rc = cli_fail(
+            ds->dir, "no instance could be evaluated (%d skipped: see the warnings above)", n_skip);
         goto done;
     }
 
@@ -1045,17 +1112,20 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
     print_encodings(ds);
     if (o->max_side) {
         int resized = 0;
-        for (int i = 0; i < n_res; i++) resized += (res[i].w > res[i].h ? res[i].w : res[i].h) > o->max_side;
-        printf("resolution   longer side at most %d (--max-side): %d of %d images resized\n", o->max_side, resized,
-               n_res);
-    } else printf("resolution   native (the papers' protocol)\n");
+        for (int i = 0; i < n_res; i++)
+            resized += (res[i].w > res[i].h ? res[i].w : res[i].h) > o->max_side;
+        printf("resolution   longer side at most %d (--max-side): %d of %d images resized\n",
+               o->max_side, resized, n_res);
+    } else
+        printf("resolution   native (the papers' protocol)\n");
     printf("model        %s%s\n", mi.name,
-           o->placeholder ? " [placeholder model: random weights, the numbers are meaningless]" : "");
+           o->placeholder ? " [placeholder model: random weights, the numbers are meaningless]"
+                          : "");
     printf("clicks       up to %d per instance, %lld made\n", K, sm.clicks);
     printf("NoC@85       %.2f\n", sm.noc85);
     printf("NoC@90       %.2f\n", sm.noc90);
-    printf("failures     %d of %d never reach IoU 0.90 within %d click%s (NoC@90 = %d: %d)\n", sm.fail90, n_res,
-           K, K == 1 ? "" : "s", K, sm.at_max90);
+    printf("failures     %d of %d never reach IoU 0.90 within %d click%s (NoC@90 = %d: %d)\n",
+           sm.fail90, n_res, K, K == 1 ? "" : "s", K, sm.at_max90);
     int shown[4] = {1, 5, 20, K};
     for (int j = 0; j < 4; j++) {
         int k = shown[j], dup = k > K;
@@ -1068,7 +1138,8 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, c
     printf("s/click      %.4f (decoder only; %.4f s/click/MP; PIE %.3e s/click/pixel)\n",
            sm.t_clicks / (double)sm.clicks, sm.pie * 1e6, sm.pie);
     printf("encode       %.4f s/image (%.4f s/MP)\n", sm.t_encode / n_res, sm.enc_per_px * 1e6);
-    printf("wall         %.1f s (next-click simulator %.4f s/click)\n", sm.wall, sm.t_sim / (double)sm.clicks);
+    printf("wall         %.1f s (next-click simulator %.4f s/click)\n", sm.wall,
+           sm.t_sim / (double)sm.clicks);
 
     for (int i = 0; i < 3; i++) {
         int e = paths[i] ? write_report(paths[i], i, ds, &mi, o, &sm, res, n_res, skip, n_skip) : 0;

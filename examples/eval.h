@@ -33,15 +33,15 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
 void eval_dataset_free(eval_dataset *ds);
 
 typedef struct {
-    int max_clicks;                  /* clicks per instance, 1..EVAL_MAX_CLICKS_LIMIT */
-    int quiet;                       /* no progress lines on stderr */
-    int allow_skip;                  /* an instance failing to load is skipped, not fatal */
-    int max_side;                    /* working resolution (if_encode_options); 0 = native */
-    int threads;                     /* for the report: the models' n_threads */
+    int max_clicks; /* clicks per instance, 1..EVAL_MAX_CLICKS_LIMIT */
+    int quiet;      /* no progress lines on stderr */
+    int allow_skip; /* an instance failing to load is skipped, not fatal */
+    int max_side;   /* working resolution (if_encode_options); 0 = native */
+    int threads;    /* for the report: the models' n_threads */
     const char *json_path, *csv_path, *svg_path; /* NULL: not written */
     const char *encoder_path, *decoder_path;     /* for the report */
-    int placeholder;                 /* the model is the random-weight placeholder */
-    const char *version;             /* the CLI's version, for the report */
+    int placeholder;                             /* the model is the random-weight placeholder */
+    const char *version;                         /* the CLI's version, for the report */
 } eval_options;
 
 /* Runs the protocol on every instance with the encoder and the decoder (of
@@ -50,6 +50,7 @@ typedef struct {
  * report paths are checked first (outfile.h: none may be a dataset file,
  * a model file or another report; each must be writable); the reports are
  * written only at the end, each whole or not at all. */
-int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec, const eval_options *o);
+int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec,
+             const eval_options *o);
 
 #endif

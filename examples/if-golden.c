@@ -30,7 +30,7 @@
 #define IF_SOURCE_DIR "."
 #endif
 
-#define REL_TOL 1e-4
+#define REL_TOL    1e-4
 #define MARGIN_TOL 1e-3
 
 static int usage(void) {
@@ -44,8 +44,9 @@ static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 static int convert(const char *case_dir, const char *dir) {
     const char *py = getenv("IF_PYTHON");
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "PYTHONPATH='%s' '%s' -m converter '%s/model.pth' -o '%s' --name case",
-             IF_SOURCE_DIR, py && *py ? py : "/usr/bin/python3", case_dir, dir);
+    snprintf(cmd, sizeof cmd,
+             "PYTHONPATH='%s' '%s' -m converter '%s/model.pth' -o '%s' --name case", IF_SOURCE_DIR,
+             py && *py ? py : "/usr/bin/python3", case_dir, dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -88,12 +89,18 @@ int main(int argc, char **argv) {
     const char *case_dir = NULL, *enc_path = NULL, *dec_path = NULL;
     if_options opt = if_default_options();
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--encoder") && i + 1 < argc) enc_path = argv[++i];
-        else if (!strcmp(argv[i], "--decoder") && i + 1 < argc) dec_path = argv[++i];
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) opt.n_threads = atoi(argv[++i]);
-        else if (argv[i][0] == '-') return usage();
-        else if (!case_dir) case_dir = argv[i];
-        else return usage();
+        if (!strcmp(argv[i], "--encoder") && i + 1 < argc)
+            enc_path = argv[++i];
+        else if (!strcmp(argv[i], "--decoder") && i + 1 < argc)
+            dec_path = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            opt.n_threads = atoi(argv[++i]);
+        else if (argv[i][0] == '-')
+            return usage();
+        else if (!case_dir)
+            case_dir = argv[i];
+        else
+            return usage();
     }
     if (!case_dir) return usage();
 
@@ -129,7 +136,8 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/image.png", case_dir);
     int have_image = file_exists(path);
     if (have_image) {
-        if (check(if_model_load(enc_path, &opt, &enc), "loading encoder", if_last_error())) goto done;
+        if (check(if_model_load(enc_path, &opt, &enc), "loading encoder", if_last_error()))
+            goto done;
         if_model_info info;
         if_model_get_info(enc, &info);
         int w, h, comp;
@@ -149,7 +157,8 @@ int main(int argc, char **argv) {
         if (check(s, "preprocessing", if_last_error()) || load_npy(case_dir, "input.npy", &input))
             goto done;
         if (ph != Hp || pw != Wp || input.shape[2] != ph || input.shape[3] != pw) {
-            fprintf(stderr, "if-golden: padded size %dx%d does not match the case's %dx%d\n", ph, pw, Hp, Wp);
+            fprintf(stderr, "if-golden: padded size %dx%d does not match the case's %dx%d\n", ph,
+                    pw, Hp, Wp);
             goto done;
         }
         failures += compare_nchw("input", ours_input, &input);
@@ -174,7 +183,8 @@ int main(int argc, char **argv) {
         if (have_image) {
             int64_t dims[4];
             int rank;
-            if (check(if_run_output(erun, fname, &f, dims, &rank), "encoder output", if_last_error()))
+            if (check(if_run_output(erun, fname, &f, dims, &rank), "encoder output",
+                      if_last_error()))
                 goto done;
             failures += compare_nchw(fname, f, &feats[i]);
         } else {
@@ -186,7 +196,8 @@ int main(int argc, char **argv) {
             enc_feats[i] = t;
             f = t;
         }
-        if (check(if_run_set_input(drun, fname, f, bytes), "decoder input", if_run_error(drun))) goto done;
+        if (check(if_run_set_input(drun, fname, f, bytes), "decoder input", if_run_error(drun)))
+            goto done;
     }
     if (check(if_run_image(drun), "decoder per-image part", if_run_error(drun))) goto done;
     prev_mask = calloc((size_t)Hp * Wp, 1);
@@ -212,8 +223,9 @@ int main(int argc, char **argv) {
                 int32_t mine[4];
                 if_zoom_roi(dec, prev_mask, lab.data, Hp, Wp, mine);
                 int same = !memcmp(mine, roi32, sizeof mine);
-                printf("step %d: roi [%d,%d,%d,%d], ours [%d,%d,%d,%d]  %s\n", k, roi32[0], roi32[1],
-                       roi32[2], roi32[3], mine[0], mine[1], mine[2], mine[3], same ? "ok" : "FAIL");
+                printf("step %d: roi [%d,%d,%d,%d], ours [%d,%d,%d,%d]  %s\n", k, roi32[0],
+                       roi32[1], roi32[2], roi32[3], mine[0], mine[1], mine[2], mine[3],
+                       same ? "ok" : "FAIL");
                 failures += !same;
             }
         }
@@ -227,7 +239,8 @@ int main(int argc, char **argv) {
             check(if_run_set_input(drun, "roi", have_roi ? roi32 : NULL, sizeof roi32), "roi",
                   if_run_error(drun)) ||
             check(if_run_click(drun), "running decoder", if_run_error(drun)) ||
-            check(if_run_output(drun, "logits", &lg, dims, &rank), "decoder output", if_last_error())) {
+            check(if_run_output(drun, "logits", &lg, dims, &rank), "decoder output",
+                  if_last_error())) {
             npy_free(&lab);
             npy_free(&ref);
             goto done;

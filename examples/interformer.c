@@ -55,8 +55,8 @@
  * resolution" has the measurements behind it). eval keeps native size, as
  * the papers measure. */
 #define CLI_MAX_SIDE 1024
-#define STR_(x) #x
-#define XSTR(x) STR_(x)
+#define STR_(x)      #x
+#define XSTR(x)      STR_(x)
 
 /* ------------------------------------------------------------------ help */
 
@@ -116,34 +116,42 @@ static const char help_encode[] =
     "                      rounded (default: float32, exact)\n"
     "  --max-side N        the working resolution: the model sees the image\n"
     "                      area-averaged to N pixels on its longer side when it\n"
-    "                      is longer (default " XSTR(CLI_MAX_SIDE) "; 0 = native size); the file\n"
-    "                      records both sizes, and 'segment FEATURES' takes clicks\n"
-    "                      and gives masks in the image's own pixels\n"
-    "  --model PREFIX | --encoder FILE, --threads N, --mem-limit SIZE\n"
-    "                      the model (see 'interformer --help'; only the encoder\n"
-    "                      is loaded)\n"
-    "\n"
-    "Prints one line: image size, padded size, file size, encoding time.\n"
-    "\n"
-    "Many images (docs/batch-encoding.md): each to OUTDIR/STEM.iff (STEM: the\n"
-    "image's file name without its extension), skipping those whose feature file\n"
-    "is up to date (it loads, checksum right, and is of this model and of the\n"
-    "image at its size now), so that a run stopped at any point and started again\n"
-    "finishes the rest.\n"
-    "  --list FILE         the images: a path a line, relative ones relative to\n"
-    "                      FILE's folder; blank lines and lines starting with #\n"
-    "                      skipped\n"
-    "  FOLDER              or the images of a folder (names ending in an image\n"
-    "                      extension, not starting with '.'), in name order\n"
-    "  -o, --output OUTDIR made when missing\n"
-    "  --shard I/N         only images k (0-based, in list order) with k mod N = I,\n"
-    "                      0 <= I < N: N runs, e.g. on N machines, share the list\n"
-    "                      without writing the same file; 'slurm' takes I and N\n"
-    "                      from a Slurm job array's environment\n"
-    "Two images with the same STEM are refused before any work. Prints one line\n"
-    "per image (encoded, skipped or FAILED and why) and a summary; an image that\n"
-    "fails does not stop the others, but the exit status is then 1. SIGTERM and\n"
-    "SIGINT stop it after the file being written.\n";
+    "                      is longer (default " XSTR(
+        CLI_MAX_SIDE) "; 0 = native size); the file\n"
+                      "                      records both sizes, and 'segment FEATURES' takes "
+                      "clicks\n"
+                      "                      and gives masks in the image's own pixels\n"
+                      "  --model PREFIX | --encoder FILE, --threads N, --mem-limit SIZE\n"
+                      "                      the model (see 'interformer --help'; only the "
+                      "encoder\n"
+                      "                      is loaded)\n"
+                      "\n"
+                      "Prints one line: image size, padded size, file size, encoding time.\n"
+                      "\n"
+                      "Many images (docs/batch-encoding.md): each to OUTDIR/STEM.iff (STEM: the\n"
+                      "image's file name without its extension), skipping those whose feature "
+                      "file\n"
+                      "is up to date (it loads, checksum right, and is of this model and of the\n"
+                      "image at its size now), so that a run stopped at any point and started "
+                      "again\n"
+                      "finishes the rest.\n"
+                      "  --list FILE         the images: a path a line, relative ones relative to\n"
+                      "                      FILE's folder; blank lines and lines starting with #\n"
+                      "                      skipped\n"
+                      "  FOLDER              or the images of a folder (names ending in an image\n"
+                      "                      extension, not starting with '.'), in name order\n"
+                      "  -o, --output OUTDIR made when missing\n"
+                      "  --shard I/N         only images k (0-based, in list order) with k mod N = "
+                      "I,\n"
+                      "                      0 <= I < N: N runs, e.g. on N machines, share the "
+                      "list\n"
+                      "                      without writing the same file; 'slurm' takes I and N\n"
+                      "                      from a Slurm job array's environment\n"
+                      "Two images with the same STEM are refused before any work. Prints one line\n"
+                      "per image (encoded, skipped or FAILED and why) and a summary; an image "
+                      "that\n"
+                      "fails does not stop the others, but the exit status is then 1. SIGTERM and\n"
+                      "SIGINT stop it after the file being written.\n";
 
 static const char help_segment[] =
     "usage: interformer segment (IMAGE|FEATURES) --click X,Y,+|- [--click ...] -o MASK.png\n"
@@ -170,16 +178,19 @@ static const char help_segment[] =
     "                      padded_w, 2): background, foreground\n"
     "  --max-side N        the working resolution for IMAGE input: the model sees\n"
     "                      the image area-averaged to N pixels on its longer side\n"
-    "                      when it is longer (default " XSTR(CLI_MAX_SIDE) "; 0 = native size, the\n"
-    "                      papers' protocol); clicks and outputs stay in the\n"
-    "                      image's own pixels, the mask upsampled from the logits\n"
-    "  -v, --verbose       also print the session's memory\n"
-    "  --model PREFIX | --encoder FILE --decoder FILE, --threads N, --mem-limit SIZE\n"
-    "                      the model (see 'interformer --help')\n"
-    "\n"
-    "Images are written as PNG, or JPEG / BMP / TGA for names ending in .jpg,\n"
-    ".jpeg, .bmp, .tga. Prints one line: size, clicks, mask pixels, time per\n"
-    "click (and the encoding time when IMAGE was encoded).\n";
+    "                      when it is longer (default " XSTR(
+        CLI_MAX_SIDE) "; 0 = native size, the\n"
+                      "                      papers' protocol); clicks and outputs stay in the\n"
+                      "                      image's own pixels, the mask upsampled from the "
+                      "logits\n"
+                      "  -v, --verbose       also print the session's memory\n"
+                      "  --model PREFIX | --encoder FILE --decoder FILE, --threads N, --mem-limit "
+                      "SIZE\n"
+                      "                      the model (see 'interformer --help')\n"
+                      "\n"
+                      "Images are written as PNG, or JPEG / BMP / TGA for names ending in .jpg,\n"
+                      ".jpeg, .bmp, .tga. Prints one line: size, clicks, mask pixels, time per\n"
+                      "click (and the encoding time when IMAGE was encoded).\n";
 
 static const char help_info[] =
     "usage: interformer info FILE\n"
@@ -314,10 +325,26 @@ static size_t parse_size(const char *s) {
     if (errno || end == s || !(v > 0)) return 0;
     double scale = 1;
     switch (*end) {
-    case 'k': case 'K': scale = 1e3; end++; break;
-    case 'm': case 'M': scale = 1e6; end++; break;
-    case 'g': case 'G': scale = 1e9; end++; break;
-    case 't': case 'T': scale = 1e12; end++; break;
+    case 'k':
+    case 'K':
+        scale = 1e3;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        scale = 1e6;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        scale = 1e9;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        scale = 1e12;
+        end++;
+        break;
     default: break;
     }
     if (*end == 'B' || *end == 'b') end++;
@@ -338,7 +365,10 @@ static int model_opt(const char *cmd, int argc, char **argv, int *i, model_opts 
         if (r < 0) return r;
         long n = cli_parse_long(v, 0, 32768);
         if (n < 0) {
-            usage_error(cmd, "bad --max-side '%s': expected 0 (native size) or a number of pixels up to 32768", v);
+            usage_error(
+                cmd,
+                "bad --max-side '%s': expected 0 (native size) or a number of pixels up to 32768",
+                v);
             return -1;
         }
         mo->max_side = (int)n;
@@ -348,7 +378,8 @@ static int model_opt(const char *cmd, int argc, char **argv, int *i, model_opts 
     if ((r = match_opt(cmd, argc, argv, i, "--mem-limit", NULL, &v))) {
         if (r < 0) return r;
         if (!(mo->mem_limit = parse_size(v))) {
-            usage_error(cmd, "bad --mem-limit '%s': expected a size such as 4G, 512M or 1000000", v);
+            usage_error(cmd, "bad --mem-limit '%s': expected a size such as 4G, 512M or 1000000",
+                        v);
             return -1;
         }
         return 1;
@@ -389,10 +420,13 @@ static int resolve_model(const char *cmd, const model_opts *mo, int need_enc, in
     for (int k = 0; k < 2; k++) {
         if (!f[k].need) continue;
         int n;
-        if (f[k].given) n = snprintf(f[k].dst, PATH_CAP, "%s", f[k].given);
-        else if (prefix) n = snprintf(f[k].dst, PATH_CAP, "%s%s", prefix, f[k].suffix);
-        else return usage_error(cmd, "this needs the %s too: give %s FILE or --model PREFIX",
-                                k ? "decoder" : "encoder", f[k].opt);
+        if (f[k].given)
+            n = snprintf(f[k].dst, PATH_CAP, "%s", f[k].given);
+        else if (prefix)
+            n = snprintf(f[k].dst, PATH_CAP, "%s%s", prefix, f[k].suffix);
+        else
+            return usage_error(cmd, "this needs the %s too: give %s FILE or --model PREFIX",
+                               k ? "decoder" : "encoder", f[k].opt);
         if (n < 0 || n >= PATH_CAP) return usage_error(cmd, "model path too long");
     }
     return 0;
@@ -406,7 +440,7 @@ static int load_model(const char *path, if_model_kind kind, const if_options *op
     if (s != IF_OK) {
         if (is_default && s == IF_ERR_IO)
             return cli_fail(role, "%s: %s (the default model: set IF_MODEL or give --model PREFIX)",
-                        if_status_str(s), if_last_error());
+                            if_status_str(s), if_last_error());
         return cli_fail_api(role, s, if_last_error());
     }
     if_model_info info;
@@ -415,7 +449,7 @@ static int load_model(const char *path, if_model_kind kind, const if_options *op
         if_model_free(*out);
         *out = NULL;
         return cli_fail(role, "%s is %s graph file", path,
-                    info.kind == IF_MODEL_ENCODER ? "an encoder" : "a decoder");
+                        info.kind == IF_MODEL_ENCODER ? "an encoder" : "a decoder");
     }
     return 0;
 }
@@ -465,13 +499,19 @@ static int load_image(const char *path, image *img) {
         size_t got = fread(hd, 1, sizeof hd, f);
         fclose(f);
         if (why && !strcmp(why, "too large")) {
-            if (got == sizeof hd && !memcmp(hd, "\x89PNG\r\n\x1a\n", 8) && !memcmp(hd + 12, "IHDR", 4))
-                return cli_fail(path, "%lux%lu pixels is more than stb_image decodes (a PNG of up to 1 GB "
-                            "of pixels): scale the image down first",
-                            (unsigned long)hd[16] << 24 | (unsigned long)hd[17] << 16 | hd[18] << 8 | hd[19],
-                            (unsigned long)hd[20] << 24 | (unsigned long)hd[21] << 16 | hd[22] << 8 | hd[23]);
-            return cli_fail(path, "too large for stb_image to decode (up to 2 GB of pixels): scale the image "
-                        "down first");
+            if (got == sizeof hd && !memcmp(hd, "\x89PNG\r\n\x1a\n", 8) &&
+                !memcmp(hd + 12, "IHDR", 4))
+                return cli_fail(
+                    path,
+                    "%lux%lu pixels is more than stb_image decodes (a PNG of up to 1 GB "
+                    "of pixels): scale the image down first",
+                    (unsigned long)hd[16] << 24 | (unsigned long)hd[17] << 16 | hd[18] << 8 |
+                        hd[19],
+                    (unsigned long)hd[20] << 24 | (unsigned long)hd[21] << 16 | hd[22] << 8 |
+                        hd[23]);
+            return cli_fail(
+                path, "too large for stb_image to decode (up to 2 GB of pixels): scale the image "
+                      "down first");
         }
         return cli_fail(path, "not an image stb_image can read: %s", why);
     }
@@ -500,10 +540,14 @@ static int write_image(const char *path, int w, int h, int comp, const unsigned 
     char err[512];
     if (out_open(&o, path, err, sizeof err)) return cli_fail(path, "%s", err);
     int ok;
-    if (has_ext(path, ".jpg") || has_ext(path, ".jpeg")) ok = stbi_write_jpg_to_func(write_sink, &o, w, h, comp, px, 95);
-    else if (has_ext(path, ".bmp")) ok = stbi_write_bmp_to_func(write_sink, &o, w, h, comp, px);
-    else if (has_ext(path, ".tga")) ok = stbi_write_tga_to_func(write_sink, &o, w, h, comp, px);
-    else ok = stbi_write_png_to_func(write_sink, &o, w, h, comp, px, w * comp);
+    if (has_ext(path, ".jpg") || has_ext(path, ".jpeg"))
+        ok = stbi_write_jpg_to_func(write_sink, &o, w, h, comp, px, 95);
+    else if (has_ext(path, ".bmp"))
+        ok = stbi_write_bmp_to_func(write_sink, &o, w, h, comp, px);
+    else if (has_ext(path, ".tga"))
+        ok = stbi_write_tga_to_func(write_sink, &o, w, h, comp, px);
+    else
+        ok = stbi_write_png_to_func(write_sink, &o, w, h, comp, px, w * comp);
     if (!ok) {
         out_discard(&o);
         return cli_fail(path, "cannot write: stb_image_write could not encode the image");
@@ -515,8 +559,8 @@ static int write_image(const char *path, int w, int h, int comp, const unsigned 
 /* An output that is also an input (the same file, also through links) or
  * another output of the same command would destroy data or lose a result:
  * refused before any work, as is an output that cannot be written. */
-static int check_outputs(const char *cmd, const char *const *outs, int n_outs, const char *const *ins,
-                         int n_ins) {
+static int check_outputs(const char *cmd, const char *const *outs, int n_outs,
+                         const char *const *ins, int n_ins) {
     char err[1024];
     int r = out_check_outputs(outs, n_outs, ins, (size_t)n_ins, err, sizeof err);
     if (r == 1) return usage_error(cmd, "%s", err);
@@ -530,11 +574,14 @@ static int check_outputs(const char *cmd, const char *const *outs, int n_outs, c
 static double now_ms(void) { return cli_now_s() * 1e3; }
 
 /* The working resolution a command uses: --max-side, else the CLI's. */
-static int max_side_of(const model_opts *mo) { return mo->max_side_given ? mo->max_side : CLI_MAX_SIDE; }
+static int max_side_of(const model_opts *mo) {
+    return mo->max_side_given ? mo->max_side : CLI_MAX_SIDE;
+}
 
 /* Encodes img at max_side with a progress bar on a terminal (for long
  * encodes). Returns the library's status. */
-static if_status encode_image(const if_model *enc, const image *img, int max_side, if_features **feat) {
+static if_status encode_image(const if_model *enc, const image *img, int max_side,
+                              if_features **feat) {
     progress_bar bar;
     progress_start(&bar, "encoding");
     if_encode_options eo = if_default_encode_options();
@@ -578,10 +625,14 @@ static int cmd_encode(int argc, char **argv) {
                 if (r < 0) return EXIT_USAGE;
                 continue;
             }
-            if (!strcmp(a, "--f16")) f16 = 1;
-            else return usage_error(cmd, "unknown option '%s'", a);
-        } else if (!input) input = a;
-        else return usage_error(cmd, "unexpected argument '%s'", a);
+            if (!strcmp(a, "--f16"))
+                f16 = 1;
+            else
+                return usage_error(cmd, "unknown option '%s'", a);
+        } else if (!input)
+            input = a;
+        else
+            return usage_error(cmd, "unexpected argument '%s'", a);
     }
     struct stat in_st;
     int folder = !list && input && stat(input, &in_st) == 0 && S_ISDIR(in_st.st_mode);
@@ -597,8 +648,12 @@ static int cmd_encode(int argc, char **argv) {
     int rc = resolve_model(cmd, &mo, 1, 0, &mp);
     if (rc) return rc;
     if (list || folder) { /* examples/batch.c */
-        batch_options bo = {.list = list, .folder = folder ? input : NULL, .out_dir = output,
-                            .n_shards = 1, .f16 = f16, .max_side = max_side_of(&mo)};
+        batch_options bo = {.list = list,
+                            .folder = folder ? input : NULL,
+                            .out_dir = output,
+                            .n_shards = 1,
+                            .f16 = f16,
+                            .max_side = max_side_of(&mo)};
         char err[512];
         if (shard && batch_parse_shard(shard, &bo.shard, &bo.n_shards, err, sizeof err))
             return usage_error(cmd, "%s", err);
@@ -623,7 +678,8 @@ static int cmd_encode(int argc, char **argv) {
     if_options opt = if_default_options();
     if (mo.threads) opt.n_threads = mo.threads;
     opt.mem_limit = mo.mem_limit;
-    if ((rc = load_image(input, &img)) || (rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
+    if ((rc = load_image(input, &img)) ||
+        (rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
         goto done;
     double t0 = now_ms();
     if_status s = encode_image(enc, &img, max_side_of(&mo), &feat);
@@ -640,9 +696,9 @@ static int cmd_encode(int argc, char **argv) {
     if_features_info fi;
     if_features_get_info(feat, &fi);
     char note[64];
-    printf("%s: %dx%d (%spadded %dx%d) -> %s: %s, %.2f MB, encoded in %.1f ms\n", input, img.w, img.h,
-           work_note(&fi, note, sizeof note), fi.padded_w, fi.padded_h, output, f16 ? "f16" : "f32",
-           file_size(output) / 1e6, t_enc);
+    printf("%s: %dx%d (%spadded %dx%d) -> %s: %s, %.2f MB, encoded in %.1f ms\n", input, img.w,
+           img.h, work_note(&fi, note, sizeof note), fi.padded_w, fi.padded_h, output,
+           f16 ? "f16" : "f32", file_size(output) / 1e6, t_enc);
 done:
     if_features_free(feat);
     if_model_free(enc);
@@ -661,7 +717,8 @@ static int parse_click(const char *s, if_click *c) {
         if (!(*p == '-' || *p == '+' || (*p >= '0' && *p <= '9'))) return -1;
         errno = 0;
         v[k] = strtol(p, &end, 10);
-        if (errno || end == p || *end != ',' || v[k] < -1000000000L || v[k] > 1000000000L) return -1;
+        if (errno || end == p || *end != ',' || v[k] < -1000000000L || v[k] > 1000000000L)
+            return -1;
         p = end + 1;
     }
     if ((p[0] != '+' && p[0] != '-') || p[1]) return -1;
@@ -692,14 +749,17 @@ static unsigned char *make_overlay(const image *img, const uint8_t *mask, const 
             const unsigned char *src = img->rgb + p * 3;
             unsigned char *dst = out + p * 3;
             int m = mask[p] != 0;
-            int edge = (x > 0 && (mask[p - 1] != 0) != m) || (x + 1 < w && (mask[p + 1] != 0) != m) ||
+            int edge = (x > 0 && (mask[p - 1] != 0) != m) ||
+                       (x + 1 < w && (mask[p + 1] != 0) != m) ||
                        (y > 0 && (mask[p - w] != 0) != m) || (y + 1 < h && (mask[p + w] != 0) != m);
-            if (edge) memcpy(dst, yellow, 3);
+            if (edge)
+                memcpy(dst, yellow, 3);
             else if (m) {
                 dst[0] = (unsigned char)((src[0] + 255 + 1) / 2);
                 dst[1] = (unsigned char)(src[1] / 2);
                 dst[2] = (unsigned char)(src[2] / 2);
-            } else memcpy(dst, src, 3);
+            } else
+                memcpy(dst, src, 3);
         }
     int r = (w < h ? w : h) / 60;
     if (r < 3) r = 3;
@@ -709,8 +769,10 @@ static unsigned char *make_overlay(const image *img, const uint8_t *mask, const 
         for (int dy = -r - 1; dy <= r + 1; dy++)
             for (int dx = -r - 1; dx <= r + 1; dx++) {
                 int d2 = dx * dx + dy * dy;
-                if (d2 <= r * r) put_px(out, w, h, c->x + dx, c->y + dy, c->positive ? green : red);
-                else if (d2 <= (r + 1) * (r + 1)) put_px(out, w, h, c->x + dx, c->y + dy, black);
+                if (d2 <= r * r)
+                    put_px(out, w, h, c->x + dx, c->y + dy, c->positive ? green : red);
+                else if (d2 <= (r + 1) * (r + 1))
+                    put_px(out, w, h, c->x + dx, c->y + dy, black);
             }
     }
     return out;
@@ -753,7 +815,8 @@ static int cmd_segment(int argc, char **argv) {
                 verbose = 1;
                 continue;
             }
-            if ((r = match_opt(cmd, argc, argv, &i, "--click", NULL, &v)) > 0) click_args[n_clicks++] = v;
+            if ((r = match_opt(cmd, argc, argv, &i, "--click", NULL, &v)) > 0)
+                click_args[n_clicks++] = v;
             else if (!r && !(r = match_opt(cmd, argc, argv, &i, "--output", "-o", &output)) &&
                      !(r = match_opt(cmd, argc, argv, &i, "--overlay", NULL, &overlay)) &&
                      !(r = match_opt(cmd, argc, argv, &i, "--logits", NULL, &logits)) &&
@@ -767,15 +830,19 @@ static int cmd_segment(int argc, char **argv) {
             if (r > 0) continue;
             rc = usage_error(cmd, "unknown option '%s'", a);
             goto done;
-        } else if (!input) input = a;
+        } else if (!input)
+            input = a;
         else {
             rc = usage_error(cmd, "unexpected argument '%s'", a);
             goto done;
         }
     }
-    if (!input) rc = usage_error(cmd, "no IMAGE or FEATURES given");
-    else if (!output) rc = usage_error(cmd, "no output file given (-o MASK.png)");
-    else if (!n_clicks) rc = usage_error(cmd, "no clicks given (--click X,Y,+)");
+    if (!input)
+        rc = usage_error(cmd, "no IMAGE or FEATURES given");
+    else if (!output)
+        rc = usage_error(cmd, "no output file given (-o MASK.png)");
+    else if (!n_clicks)
+        rc = usage_error(cmd, "no clicks given (--click X,Y,+)");
     for (int k = 0; !rc && k < n_clicks; k++)
         if (parse_click(click_args[k], &clicks[k]))
             rc = usage_error(cmd, "bad click '%s': expected X,Y,+ or X,Y,- (column, row, sign)",
@@ -792,7 +859,8 @@ static int cmd_segment(int argc, char **argv) {
         goto done;
     }
     if (from_features && mo.max_side_given) {
-        rc = usage_error(cmd, "--max-side is for IMAGE input; %s was encoded at its own working size", input);
+        rc = usage_error(
+            cmd, "--max-side is for IMAGE input; %s was encoded at its own working size", input);
         goto done;
     }
     if (from_features && overlay && !image_path) {
@@ -821,8 +889,8 @@ static int cmd_segment(int argc, char **argv) {
         if (image_path) {
             if ((rc = load_image(image_path, &img))) goto done;
             if (img.w != W || img.h != H) {
-                rc = cli_fail(image_path, "the image is %dx%d but %s is of a %dx%d image", img.w, img.h,
-                          input, W, H);
+                rc = cli_fail(image_path, "the image is %dx%d but %s is of a %dx%d image", img.w,
+                              img.h, input, W, H);
                 goto done;
             }
         }
@@ -833,8 +901,8 @@ static int cmd_segment(int argc, char **argv) {
     }
     for (int k = 0; k < n_clicks; k++)
         if (clicks[k].x < 0 || clicks[k].y < 0 || clicks[k].x >= W || clicks[k].y >= H) {
-            rc = cli_fail("click", "%s is outside the %dx%d image (x 0..%d, y 0..%d)", click_args[k], W, H,
-                      W - 1, H - 1);
+            rc = cli_fail("click", "%s is outside the %dx%d image (x 0..%d, y 0..%d)",
+                          click_args[k], W, H, W - 1, H - 1);
             goto done;
         }
 
@@ -852,9 +920,10 @@ static int cmd_segment(int argc, char **argv) {
         if_model_info einfo;
         if_model_get_info(enc, &einfo);
         if (strcmp(einfo.identity, dinfo.identity)) {
-            rc = cli_fail("model", "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
-                      "are of different models", if_status_str(IF_ERR_MISMATCH), einfo.identity,
-                      dinfo.identity);
+            rc = cli_fail("model",
+                          "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
+                          "are of different models",
+                          if_status_str(IF_ERR_MISMATCH), einfo.identity, dinfo.identity);
             goto done;
         }
         double t0 = now_ms();
@@ -965,16 +1034,17 @@ static int cmd_segment(int argc, char **argv) {
     if_features_info fi;
     if_features_get_info(feat, &fi);
     work[0] = 0;
-    if (fi.work_w != W || fi.work_h != H) snprintf(work, sizeof work, " (model at %dx%d)", fi.work_w, fi.work_h);
-    printf("%s: %dx%d%s, %d click%s, mask %zu px (%.1f%%), %.2f ms/click%s%s\n", input, W, H, work, n_clicks,
-           n_clicks == 1 ? "" : "s", fg, 100.0 * fg / n_px,
-           t_clicks / n_clicks, enc_note,
+    if (fi.work_w != W || fi.work_h != H)
+        snprintf(work, sizeof work, " (model at %dx%d)", fi.work_w, fi.work_h);
+    printf("%s: %dx%d%s, %d click%s, mask %zu px (%.1f%%), %.2f ms/click%s%s\n", input, W, H, work,
+           n_clicks, n_clicks == 1 ? "" : "s", fg, 100.0 * fg / n_px, t_clicks / n_clicks, enc_note,
            is_placeholder(dinfo.identity) ? " [placeholder model: random weights, meaningless mask]"
                                           : "");
     if (verbose)
-        printf("session      %.1f MB (decoder arena, prepared weights, click history and maps at the "
-               "model's %dx%d; the mask at %dx%d)\n",
-               if_session_memory_bytes(sess) / 1e6, fi.work_w, fi.work_h, W, H);
+        printf(
+            "session      %.1f MB (decoder arena, prepared weights, click history and maps at the "
+            "model's %dx%d; the mask at %dx%d)\n",
+            if_session_memory_bytes(sess) / 1e6, fi.work_w, fi.work_h, W, H);
 done:
     free(pbuf);
     free(buf);
@@ -1030,8 +1100,10 @@ static int cmd_eval(int argc, char **argv) {
                 continue;
             }
             return usage_error(cmd, "unknown option '%s'", a);
-        } else if (!dir) dir = a;
-        else return usage_error(cmd, "unexpected argument '%s'", a);
+        } else if (!dir)
+            dir = a;
+        else
+            return usage_error(cmd, "unexpected argument '%s'", a);
     }
     if (!dir) return usage_error(cmd, "no DATASET_DIR given");
     if (max_s && (eo.max_clicks = (int)cli_parse_long(max_s, 1, EVAL_MAX_CLICKS_LIMIT)) < 0)
@@ -1057,9 +1129,10 @@ static int cmd_eval(int argc, char **argv) {
     if_model_get_info(enc, &einfo);
     if_model_get_info(dec, &dinfo);
     if (strcmp(einfo.identity, dinfo.identity)) {
-        rc = cli_fail("model", "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
-                  "are of different models", if_status_str(IF_ERR_MISMATCH), einfo.identity,
-                  dinfo.identity);
+        rc = cli_fail("model",
+                      "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
+                      "are of different models",
+                      if_status_str(IF_ERR_MISMATCH), einfo.identity, dinfo.identity);
         goto done;
     }
     eo.threads = opt.n_threads;
@@ -1087,7 +1160,8 @@ static int info_graph(const char *path) {
     if_model *m = NULL;
     if_status s = if_model_load(path, NULL, &m);
     if (s == IF_ERR_BAD_MAGIC)
-        return cli_fail(path, "neither a graph file (.ifg) nor a feature file: %s", if_last_error());
+        return cli_fail(path, "neither a graph file (.ifg) nor a feature file: %s",
+                        if_last_error());
     if (s != IF_OK) return cli_fail_api(path, s, if_last_error());
     if_model_info in;
     if_model_get_info(m, &in);
@@ -1106,11 +1180,13 @@ static int info_graph(const char *path) {
     if (in.zoom_in)
         printf("zoom_in      on: expand ratio %g, min size %d, from step %d, max stride %d\n",
                in.zoom_expand_ratio, in.zoom_min_size, in.zoom_start_step, in.zoom_max_stride);
-    else printf("zoom_in      off\n");
+    else
+        printf("zoom_in      off\n");
     /* The interface every graph of this kind has (FORMAT.md, "Graph
      * interfaces"); H x W is the padded image size. */
     printf("inputs       (H, W = the padded image size)\n");
-    if (enc) printf("  image      f32 (H, W, 3)   normalised RGB, zero-padded\n");
+    if (enc)
+        printf("  image      f32 (H, W, 3)   normalised RGB, zero-padded\n");
     else {
         for (int i = 0; i < 4; i++)
             printf("  F%d         f32 (H/%d, W/%d, %d)\n", i + 1, in.feature_strides[i],
@@ -1123,7 +1199,8 @@ static int info_graph(const char *path) {
         for (int i = 0; i < 4; i++)
             printf("  F%d         f32 (H/%d, W/%d, %d)\n", i + 1, in.feature_strides[i],
                    in.feature_strides[i], in.feature_channels[i]);
-    else printf("  logits     f32 (H, W, 2)   background, foreground\n");
+    else
+        printf("  logits     f32 (H, W, 2)   background, foreground\n");
     if (is_placeholder(in.identity))
         printf("note         the placeholder default model: random synthetic weights, masks are "
                "meaningless\n");
@@ -1138,15 +1215,19 @@ static int info_features(const char *path, const unsigned char *head, size_t hea
     if_features_info fi;
     if_features_get_info(f, &fi);
     /* The stored element type is in the header (FEATURES.md: u32 at 24). */
-    unsigned dtype = head_n >= 28 ? (unsigned)(head[24] | head[25] << 8 | head[26] << 16 |
-                                               (unsigned)head[27] << 24)
-                                  : 0;
+    unsigned dtype =
+        head_n >= 28
+            ? (unsigned)(head[24] | head[25] << 8 | head[26] << 16 | (unsigned)head[27] << 24)
+            : 0;
     printf("file         %s (%lld bytes)\n", path, file_size(path));
-    printf("kind         features (format/FEATURES.md), stored as %s\n", dtype == 1 ? "f16" : "f32");
+    printf("kind         features (format/FEATURES.md), stored as %s\n",
+           dtype == 1 ? "f16" : "f32");
     printf("image        %dx%d (width x height)\n", fi.width, fi.height);
     if (fi.work_w != fi.width || fi.work_h != fi.height)
-        printf("working      %dx%d (the image as the model saw it: area-averaged)\n", fi.work_w, fi.work_h);
-    else printf("working      %dx%d (native size)\n", fi.work_w, fi.work_h);
+        printf("working      %dx%d (the image as the model saw it: area-averaged)\n", fi.work_w,
+               fi.work_h);
+    else
+        printf("working      %dx%d (native size)\n", fi.work_w, fi.work_h);
     printf("padded       %dx%d\n", fi.padded_w, fi.padded_h);
     printf("identity     %s\n", fi.identity[0] ? fi.identity : "(none)");
     printf("levels       %d\n", fi.n_levels);
@@ -1167,13 +1248,17 @@ static int cmd_info(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!only_pos && a[0] == '-' && a[1]) {
-            if (!strcmp(a, "--")) only_pos = 1;
+            if (!strcmp(a, "--"))
+                only_pos = 1;
             else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
                 fputs(help_info, stdout);
                 return 0;
-            } else return usage_error(cmd, "unknown option '%s'", a);
-        } else if (!path) path = a;
-        else return usage_error(cmd, "unexpected argument '%s'", a);
+            } else
+                return usage_error(cmd, "unknown option '%s'", a);
+        } else if (!path)
+            path = a;
+        else
+            return usage_error(cmd, "unexpected argument '%s'", a);
     }
     if (!path) return usage_error(cmd, "no FILE given");
     unsigned char head[64];
@@ -1189,12 +1274,18 @@ static int cmd_info(int argc, char **argv) {
 /* ------------------------------------------------------------------ main */
 
 static int print_help(const char *topic) {
-    if (!topic) printf(help_main, IF_DEFAULT_MODEL);
-    else if (!strcmp(topic, "encode")) fputs(help_encode, stdout);
-    else if (!strcmp(topic, "segment")) fputs(help_segment, stdout);
-    else if (!strcmp(topic, "info")) fputs(help_info, stdout);
-    else if (!strcmp(topic, "eval")) fputs(help_eval, stdout);
-    else return usage_error(NULL, "no help for '%s': not a command", topic);
+    if (!topic)
+        printf(help_main, IF_DEFAULT_MODEL);
+    else if (!strcmp(topic, "encode"))
+        fputs(help_encode, stdout);
+    else if (!strcmp(topic, "segment"))
+        fputs(help_segment, stdout);
+    else if (!strcmp(topic, "info"))
+        fputs(help_info, stdout);
+    else if (!strcmp(topic, "eval"))
+        fputs(help_eval, stdout);
+    else
+        return usage_error(NULL, "no help for '%s': not a command", topic);
     return 0;
 }
 

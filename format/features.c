@@ -15,15 +15,15 @@
 #include "../runtime/api.h"
 #include "ifg.h"
 
-#define IFF_MAGIC "IFFEAT\0\0"
-#define IFF_VERSION 2u /* 2: the working size at 48..55; readers take 1 too */
-#define IFF_HEADER 64u
-#define IFF_IDENT 72u
-#define IFF_LEVEL_REC 32u
-#define IFF_ALIGN 64u
-#define IFF_MAX_SIDE 32768u      /* the grid the model works on */
+#define IFF_MAGIC          "IFFEAT\0\0"
+#define IFF_VERSION        2u /* 2: the working size at 48..55; readers take 1 too */
+#define IFF_HEADER         64u
+#define IFF_IDENT          72u
+#define IFF_LEVEL_REC      32u
+#define IFF_ALIGN          64u
+#define IFF_MAX_SIDE       32768u   /* the grid the model works on */
 #define IFF_MAX_IMAGE_SIDE 1048576u /* the original image (version 2) */
-#define IFF_MAX_CHANNELS 65536u
+#define IFF_MAX_CHANNELS   65536u
 
 static uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -57,9 +57,11 @@ if_status if__features_alloc(int height, int width, int padded_h, int padded_w,
     size_t total = 0;
     for (int i = 0; i < IF_LEVELS; i++) {
         if (strides[i] < 1 || padded_h % strides[i] || padded_w % strides[i] || channels[i] < 1)
-            return if__fail(IF_ERR_BAD_SHAPE, "level %d: stride %d and %d channels do not fit %dx%d",
-                            i, strides[i], channels[i], padded_w, padded_h);
-        total += (size_t)(padded_h / strides[i]) * (size_t)(padded_w / strides[i]) * (size_t)channels[i];
+            return if__fail(IF_ERR_BAD_SHAPE,
+                            "level %d: stride %d and %d channels do not fit %dx%d", i, strides[i],
+                            channels[i], padded_w, padded_h);
+        total +=
+            (size_t)(padded_h / strides[i]) * (size_t)(padded_w / strides[i]) * (size_t)channels[i];
     }
     if_features *f = rt_calloc(1, sizeof *f);
     float *block = f ? rt_aligned_alloc(64, total * sizeof(float)) : NULL;
@@ -200,7 +202,8 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
     if_status s = rt_mem_check(0, 0, &part, 1, ebuf, ecap, "%s: saving", path);
     if (s != IF_OK) return s;
     uint8_t *buf = rt_calloc(1, (size_t)file_bytes);
-    if (!buf) return if__fail(IF_ERR_NO_MEMORY, "%s: %llu bytes", path, (unsigned long long)file_bytes);
+    if (!buf)
+        return if__fail(IF_ERR_NO_MEMORY, "%s: %llu bytes", path, (unsigned long long)file_bytes);
     memcpy(buf, IFF_MAGIC, 8);
     wr32(buf + 8, IFF_VERSION);
     wr64(buf + 16, file_bytes);
@@ -222,8 +225,10 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
         wr64(rec + 16, off[i]);
         wr64(rec + 24, nbytes[i]);
         int64_t n = (int64_t)(nbytes[i] / esize);
-        if (dtype == IF_DTYPE_F16) ifk_f32_to_f16(f->level[i], n, (uint16_t *)(void *)(buf + off[i]));
-        else memcpy(buf + off[i], f->level[i], (size_t)nbytes[i]); /* little-endian hosts */
+        if (dtype == IF_DTYPE_F16)
+            ifk_f32_to_f16(f->level[i], n, (uint16_t *)(void *)(buf + off[i]));
+        else
+            memcpy(buf + off[i], f->level[i], (size_t)nbytes[i]); /* little-endian hosts */
     }
     wr32(buf + 12, ifg_crc32(0, buf + 16, (size_t)file_bytes - 16));
 
@@ -239,30 +244,41 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
 static if_status load_buffer(const void *data, size_t size, uint64_t held, if_features **out) {
     *out = NULL;
     const uint8_t *b = data;
-    if (!b || size < 8) return if__fail(b ? IF_ERR_TRUNCATED : IF_ERR_INVALID_ARG, "feature file: %zu bytes", size);
+    if (!b || size < 8)
+        return if__fail(b ? IF_ERR_TRUNCATED : IF_ERR_INVALID_ARG, "feature file: %zu bytes", size);
     if (memcmp(b, IFF_MAGIC, 8)) return if__fail(IF_ERR_BAD_MAGIC, "not a feature file (magic)");
     if (size < IFF_HEADER) return if__fail(IF_ERR_TRUNCATED, "feature file: %zu-byte header", size);
     uint32_t version = rd32(b + 8);
     if (version != 1 && version != IFF_VERSION)
-        return if__fail(IF_ERR_BAD_VERSION, "feature file version %u, this build reads 1 and %u", version, IFF_VERSION);
+        return if__fail(IF_ERR_BAD_VERSION, "feature file version %u, this build reads 1 and %u",
+                        version, IFF_VERSION);
     uint64_t file_bytes = rd64(b + 16);
-    if (file_bytes > size) return if__fail(IF_ERR_TRUNCATED, "feature file: %zu of %llu bytes", size, (unsigned long long)file_bytes);
-    if (file_bytes < size) return if__fail(IF_ERR_BAD_OFFSET, "feature file: %zu bytes, header says %llu", size, (unsigned long long)file_bytes);
+    if (file_bytes > size)
+        return if__fail(IF_ERR_TRUNCATED, "feature file: %zu of %llu bytes", size,
+                        (unsigned long long)file_bytes);
+    if (file_bytes < size)
+        return if__fail(IF_ERR_BAD_OFFSET, "feature file: %zu bytes, header says %llu", size,
+                        (unsigned long long)file_bytes);
     uint32_t crc = ifg_crc32(0, b + 16, size - 16);
-    if (crc != rd32(b + 12)) return if__fail(IF_ERR_CHECKSUM, "feature file: crc %08x, stored %08x", crc, rd32(b + 12));
+    if (crc != rd32(b + 12))
+        return if__fail(IF_ERR_CHECKSUM, "feature file: crc %08x, stored %08x", crc, rd32(b + 12));
     uint32_t dtype = rd32(b + 24), nl = rd32(b + 28);
     uint32_t ih = rd32(b + 32), iw = rd32(b + 36), ph = rd32(b + 40), pw = rd32(b + 44);
     /* Version 1 has no working size: the encoder saw the image itself. */
     uint32_t wh = version == 1 ? ih : rd32(b + 48), ww = version == 1 ? iw : rd32(b + 52);
     uint32_t max_image = version == 1 ? IFF_MAX_SIDE : IFF_MAX_IMAGE_SIDE;
     if (dtype > 1) return if__fail(IF_ERR_BAD_DTYPE, "feature file: dtype %u", dtype);
-    if (nl != IF_LEVELS) return if__fail(IF_ERR_BAD_COUNT, "feature file: %u levels, expected %d", nl, IF_LEVELS);
+    if (nl != IF_LEVELS)
+        return if__fail(IF_ERR_BAD_COUNT, "feature file: %u levels, expected %d", nl, IF_LEVELS);
     if (!ih || !iw || ih > max_image || iw > max_image || !wh || !ww || wh > ih || ww > iw ||
-        wh > IFF_MAX_SIDE || ww > IFF_MAX_SIDE || ph < wh || pw < ww || ph > IFF_MAX_SIDE * 2 || pw > IFF_MAX_SIDE * 2)
-        return if__fail(IF_ERR_BAD_SHAPE, "feature file: image %ux%u, working size %ux%u, padded %ux%u", iw, ih,
-                        ww, wh, pw, ph);
+        wh > IFF_MAX_SIDE || ww > IFF_MAX_SIDE || ph < wh || pw < ww || ph > IFF_MAX_SIDE * 2 ||
+        pw > IFF_MAX_SIDE * 2)
+        return if__fail(IF_ERR_BAD_SHAPE,
+                        "feature file: image %ux%u, working size %ux%u, padded %ux%u", iw, ih, ww,
+                        wh, pw, ph);
     for (int i = version == 1 ? 16 : 24; i < 32; i++)
-        if (b[32 + i]) return if__fail(IF_ERR_BAD_GRAPH, "feature file: reserved byte %d is not zero", 32 + i);
+        if (b[32 + i])
+            return if__fail(IF_ERR_BAD_GRAPH, "feature file: reserved byte %d is not zero", 32 + i);
     uint64_t table_end = IFF_HEADER + IFF_IDENT + (uint64_t)IFF_LEVEL_REC * nl;
     if (size < table_end) return if__fail(IF_ERR_TRUNCATED, "feature file: level table");
     char ident[IFF_IDENT + 1];
@@ -276,19 +292,25 @@ static if_status load_buffer(const void *data, size_t size, uint64_t held, if_fe
         off[i] = rd64(rec + 16);
         nbytes[i] = rd64(rec + 24);
         if (!c || c > IFF_MAX_CHANNELS || !s || ph % s || pw % s || h != ph / s || w != pw / s)
-            return if__fail(IF_ERR_BAD_SHAPE, "feature file: level %u is %ux%ux%u at stride %u for a %ux%u grid", i, h, w, c, s, ph, pw);
+            return if__fail(IF_ERR_BAD_SHAPE,
+                            "feature file: level %u is %ux%ux%u at stride %u for a %ux%u grid", i,
+                            h, w, c, s, ph, pw);
         if (nbytes[i] != (uint64_t)h * w * c * esize)
-            return if__fail(IF_ERR_BAD_SHAPE, "feature file: level %u holds %llu bytes, not %ux%ux%u values", i, (unsigned long long)nbytes[i], h, w, c);
+            return if__fail(IF_ERR_BAD_SHAPE,
+                            "feature file: level %u holds %llu bytes, not %ux%ux%u values", i,
+                            (unsigned long long)nbytes[i], h, w, c);
         if (off[i] % IFF_ALIGN || off[i] < table_end || off[i] > size || nbytes[i] > size - off[i])
-            return if__fail(IF_ERR_BAD_OFFSET, "feature file: level %u at %llu+%llu in a %zu-byte file", i, (unsigned long long)off[i], (unsigned long long)nbytes[i], size);
+            return if__fail(IF_ERR_BAD_OFFSET,
+                            "feature file: level %u at %llu+%llu in a %zu-byte file", i,
+                            (unsigned long long)off[i], (unsigned long long)nbytes[i], size);
         for (uint32_t j = 0; j < i; j++)
             if (off[i] < off[j] + nbytes[j] && off[j] < off[i] + nbytes[i])
                 return if__fail(IF_ERR_BAD_OFFSET, "feature file: levels %u and %u overlap", j, i);
         channels[i] = (int)c;
         strides[i] = (int)s;
     }
-    const rt_mem_part parts[] = {{"file image", held},
-                                 {"levels", if__features_bytes((int)ph, (int)pw, channels, strides)}};
+    const rt_mem_part parts[] = {
+        {"file image", held}, {"levels", if__features_bytes((int)ph, (int)pw, channels, strides)}};
     size_t ecap;
     char *ebuf = if__last_error_buf(&ecap);
     if_status st = rt_mem_check(0, 0, parts, 2, ebuf, ecap, "a %ux%u feature file", iw, ih);
@@ -300,8 +322,10 @@ static if_status load_buffer(const void *data, size_t size, uint64_t held, if_fe
     f->work_w = (int)ww;
     for (int i = 0; i < IF_LEVELS; i++) {
         int64_t n = (int64_t)(nbytes[i] / esize);
-        if (dtype) ifk_f16_to_f32((const uint16_t *)(const void *)(b + off[i]), n, f->level[i]);
-        else memcpy(f->level[i], b + off[i], (size_t)nbytes[i]);
+        if (dtype)
+            ifk_f16_to_f32((const uint16_t *)(const void *)(b + off[i]), n, f->level[i]);
+        else
+            memcpy(f->level[i], b + off[i], (size_t)nbytes[i]);
     }
     *out = f;
     return IF_OK;
@@ -323,13 +347,17 @@ if_status if_features_load(const char *path, if_features **out) {
     if_status s = IF_OK;
     size_t ecap;
     char *ebuf = if__last_error_buf(&ecap);
-    if (size < 0 || fseek(fp, 0, SEEK_SET) != 0) s = if__fail(IF_ERR_IO, "%s: cannot determine size", path);
-    else if ((uint64_t)size > ((uint64_t)4 << 30)) s = if__fail(IF_ERR_BAD_COUNT, "%s: %ld bytes is over the 4 GiB limit", path, size);
+    if (size < 0 || fseek(fp, 0, SEEK_SET) != 0)
+        s = if__fail(IF_ERR_IO, "%s: cannot determine size", path);
+    else if ((uint64_t)size > ((uint64_t)4 << 30))
+        s = if__fail(IF_ERR_BAD_COUNT, "%s: %ld bytes is over the 4 GiB limit", path, size);
     else if ((s = rt_mem_check(0, 0, &(rt_mem_part){"file image", (uint64_t)size}, 1, ebuf, ecap,
                                "%s: loading", path)) != IF_OK) {
         /* refused before reading; the level block is checked once the header is known */
-    } else if (!(buf = rt_malloc((size_t)size))) s = if__fail(IF_ERR_NO_MEMORY, "%s: %ld bytes", path, size);
-    else if (size && fread(buf, 1, (size_t)size, fp) != (size_t)size) s = if__fail(IF_ERR_IO, "%s: read failed", path);
+    } else if (!(buf = rt_malloc((size_t)size)))
+        s = if__fail(IF_ERR_NO_MEMORY, "%s: %ld bytes", path, size);
+    else if (size && fread(buf, 1, (size_t)size, fp) != (size_t)size)
+        s = if__fail(IF_ERR_IO, "%s: read failed", path);
     fclose(fp);
     if (s == IF_OK) {
         s = load_buffer(buf, (size_t)size, (uint64_t)size, out);

@@ -30,21 +30,21 @@
 
 #include "../interformer.h" /* if_status */
 
-#define IFG_MAGIC "IFGRAPH\0"
-#define IFG_VERSION 1u
-#define IFG_HEADER_BYTES 64u
-#define IFG_ALIGN 64u
-#define IFG_MAX_RANK 4
-#define IFG_MAX_NODE_IN 64
-#define IFG_MAX_NODE_OUT 8
-#define IFG_MAX_NODE_ATTR 16
+#define IFG_MAGIC          "IFGRAPH\0"
+#define IFG_VERSION        1u
+#define IFG_HEADER_BYTES   64u
+#define IFG_ALIGN          64u
+#define IFG_MAX_RANK       4
+#define IFG_MAX_NODE_IN    64
+#define IFG_MAX_NODE_OUT   8
+#define IFG_MAX_NODE_ATTR  16
 #define IFG_MAX_ATTR_COUNT 8
-#define IFG_MAX_STRING 4096
-#define IFG_MAX_META 4096
-#define IFG_MAX_TENSORS (1u << 20)
-#define IFG_MAX_NODES (1u << 20)
-#define IFG_MAX_IO 64
-#define IFG_NO_TENSOR 0xFFFFFFFFu
+#define IFG_MAX_STRING     4096
+#define IFG_MAX_META       4096
+#define IFG_MAX_TENSORS    (1u << 20)
+#define IFG_MAX_NODES      (1u << 20)
+#define IFG_MAX_IO         64
+#define IFG_NO_TENSOR      0xFFFFFFFFu
 
 typedef enum { IFG_KIND_ENCODER = 1, IFG_KIND_DECODER = 2 } ifg_kind;
 typedef enum { IFG_F32 = 0, IFG_F16 = 1, IFG_U8 = 2, IFG_I32 = 3 } ifg_dtype;
@@ -93,7 +93,12 @@ typedef enum {
     IFG_ATTR_COUNT_
 } ifg_attr_key;
 
-typedef enum { IFG_ACT_NONE = 0, IFG_ACT_RELU = 1, IFG_ACT_GELU = 2, IFG_ACT_HARDSWISH = 3 } ifg_act;
+typedef enum {
+    IFG_ACT_NONE = 0,
+    IFG_ACT_RELU = 1,
+    IFG_ACT_GELU = 2,
+    IFG_ACT_HARDSWISH = 3
+} ifg_act;
 
 typedef struct {
     uint32_t sym; /* ifg_sym */
@@ -124,12 +129,12 @@ typedef struct {
 typedef struct {
     const char *name;
     uint32_t name_len;
-    uint32_t op; /* ifg_op */
+    uint32_t op;                  /* ifg_op */
     uint32_t n_in, n_out, n_attr; /* <= IFG_MAX_NODE_IN, _OUT, _ATTR */
     /* n_in, n_out and n_attr entries in the graph's pools (NULL when the
      * count is 0). Do not copy a node out of its graph expecting these to
      * stay valid after ifg_free. */
-    const uint32_t *in;    /* IFG_NO_TENSOR for an absent optional input */
+    const uint32_t *in; /* IFG_NO_TENSOR for an absent optional input */
     const uint32_t *out;
     const ifg_attr *attrs;
 } ifg_node;

@@ -86,10 +86,10 @@
 #define IFG_ATTR_INT_LIMIT (1 << 20)
 
 /* Smallest possible record of each kind, for the pre-allocation bound. */
-#define MIN_META_BYTES 12u   /* key length, type, count */
+#define MIN_META_BYTES   12u /* key length, type, count */
 #define MIN_TENSOR_BYTES 44u /* name length, dtype, storage, rank, one dim, offset, nbytes */
-#define MIN_NODE_BYTES 20u   /* name length, op, n_in, n_out, n_attr */
-#define MIN_INPUT_BYTES 8u
+#define MIN_NODE_BYTES   20u /* name length, op, n_in, n_out, n_attr */
+#define MIN_INPUT_BYTES  8u
 #define MIN_OUTPUT_BYTES 4u
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -187,10 +187,10 @@ static if_status IFG_PRINTF(3, 4) fail(rd *r, if_status s, const char *fmt, ...)
     return s;
 }
 
-#define TRY(expr)                           \
-    do {                                    \
-        if_status try_s_ = (expr);          \
-        if (try_s_ != IF_OK) return try_s_; \
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        if_status try_s_ = (expr);                                                                 \
+        if (try_s_ != IF_OK) return try_s_;                                                        \
     } while (0)
 
 static uint32_t le32(const uint8_t *p) {
@@ -257,10 +257,14 @@ static uint32_t utf8_bad(const uint8_t *s, uint32_t len) {
             i++;
             continue;
         }
-        if (c >= 0xC2 && c <= 0xDF) need = 1, min = 0x80, c &= 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF) need = 2, min = 0x800, c &= 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4) need = 3, min = 0x10000, c &= 0x07;
-        else return i;
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 1, min = 0x80, c &= 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF)
+            need = 2, min = 0x800, c &= 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4)
+            need = 3, min = 0x10000, c &= 0x07;
+        else
+            return i;
         if (need > len - i - 1) return i;
         for (uint32_t k = 1; k <= need; k++) {
             if ((s[i + k] & 0xC0u) != 0x80u) return i;
@@ -275,18 +279,19 @@ static uint32_t utf8_bad(const uint8_t *s, uint32_t len) {
 /* Reads `len` bytes of string payload plus its zero padding to a multiple
  * of 4 (the u32 length before it keeps the alignment relative to the
  * string's start). */
-static if_status rd_bytes_padded(rd *r, const char *what, uint32_t len, if_status bad, const uint8_t **s) {
+static if_status rd_bytes_padded(rd *r, const char *what, uint32_t len, if_status bad,
+                                 const uint8_t **s) {
     const uint8_t *q = NULL;
     uint32_t pad = (4u - (len & 3u)) & 3u;
     TRY(take(r, (uint64_t)len + pad, what, &q));
     for (uint32_t i = 0; i < pad; i++)
         if (q[len + i] != 0)
-            return fail(r, bad, "%s: %s: padding byte %u after %u bytes is 0x%02x, not 0", r->rec, what, i,
-                        len, q[len + i]);
+            return fail(r, bad, "%s: %s: padding byte %u after %u bytes is 0x%02x, not 0", r->rec,
+                        what, i, len, q[len + i]);
     uint32_t b = utf8_bad(q, len);
     if (b != len)
-        return fail(r, bad, "%s: %s: byte %u of %u (0x%02x) is NUL or not valid UTF-8", r->rec, what, b, len,
-                    q[b]);
+        return fail(r, bad, "%s: %s: byte %u of %u (0x%02x) is NUL or not valid UTF-8", r->rec,
+                    what, b, len, q[b]);
     *s = q;
     return IF_OK;
 }
@@ -295,8 +300,8 @@ static if_status rd_string(rd *r, const char *what, if_status bad, const char **
     const uint8_t *q = NULL;
     TRY(rd_u32(r, what, len));
     if (*len > IFG_MAX_STRING)
-        return fail(r, IF_ERR_BAD_COUNT, "%s: %s: length %u is over the limit %u", r->rec, what, *len,
-                    (unsigned)IFG_MAX_STRING);
+        return fail(r, IF_ERR_BAD_COUNT, "%s: %s: length %u is over the limit %u", r->rec, what,
+                    *len, (unsigned)IFG_MAX_STRING);
     TRY(rd_bytes_padded(r, what, *len, bad, &q));
     *s = (const char *)q;
     return IF_OK;
@@ -342,15 +347,15 @@ static if_status parse_meta(rd *r, ifg_graph *g, key_ref *scratch) {
         TRY(rd_u32(r, "count", &m->count));
         if (m->type == IFG_META_STRING) {
             if (m->count > IFG_MAX_STRING)
-                return fail(r, IF_ERR_BAD_COUNT, "%s: STRING length %u is over the limit %u", r->rec,
-                            m->count, (unsigned)IFG_MAX_STRING);
+                return fail(r, IF_ERR_BAD_COUNT, "%s: STRING length %u is over the limit %u",
+                            r->rec, m->count, (unsigned)IFG_MAX_STRING);
             TRY(rd_bytes_padded(r, "STRING value", m->count, IF_ERR_BAD_META, &m->payload));
         } else if (m->type == IFG_META_INT || m->type == IFG_META_FLOAT) {
-            TRY(take(r, (uint64_t)m->count * 8u, m->type == IFG_META_INT ? "INT values" : "FLOAT values",
-                     &m->payload));
+            TRY(take(r, (uint64_t)m->count * 8u,
+                     m->type == IFG_META_INT ? "INT values" : "FLOAT values", &m->payload));
         } else {
-            return fail(r, IF_ERR_BAD_META, "%s: type %u is not 1 (INT), 2 (FLOAT) or 3 (STRING)", r->rec,
-                        m->type);
+            return fail(r, IF_ERR_BAD_META, "%s: type %u is not 1 (INT), 2 (FLOAT) or 3 (STRING)",
+                        r->rec, m->type);
         }
         scratch[i] = (key_ref){m->key, m->key_len, 0, i};
     }
@@ -361,8 +366,8 @@ static if_status parse_meta(rd *r, ifg_graph *g, key_ref *scratch) {
                 memcmp(scratch[i - 1].s, scratch[i].s, scratch[i].a) == 0) {
                 char nm[64];
                 show_name(nm, sizeof nm, scratch[i].s, (uint32_t)scratch[i].a);
-                return fail(r, IF_ERR_BAD_META, "meta %u and meta %u: duplicate key '%s'", scratch[i - 1].idx,
-                            scratch[i].idx, nm);
+                return fail(r, IF_ERR_BAD_META, "meta %u and meta %u: duplicate key '%s'",
+                            scratch[i - 1].idx, scratch[i].idx, nm);
             }
     }
     return IF_OK;
@@ -381,27 +386,32 @@ static if_status parse_dims(rd *r, ifg_tensor *t) {
         d->mul = (int32_t)le32(q + 4);
         d->div = (int32_t)le32(q + 8);
         if (d->sym > IFG_SYM_ANY)
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u].sym = %u is not 0 (ONE), 1 (H), 2 (W) or 3 (ANY)",
-                        r->rec, k, d->sym);
+            return fail(r, IF_ERR_BAD_SHAPE,
+                        "%s: dims[%u].sym = %u is not 0 (ONE), 1 (H), 2 (W) or 3 (ANY)", r->rec, k,
+                        d->sym);
         if (d->sym == IFG_SYM_ANY) {
             if (d->mul != 0 || d->div != 0)
-                return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u] is ANY with mul %d, div %d (must be 0, 0)",
-                            r->rec, k, d->mul, d->div);
+                return fail(r, IF_ERR_BAD_SHAPE,
+                            "%s: dims[%u] is ANY with mul %d, div %d (must be 0, 0)", r->rec, k,
+                            d->mul, d->div);
             if (t->storage == IFG_CONST)
-                return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u] is ANY in a CONST tensor", r->rec, k);
+                return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u] is ANY in a CONST tensor", r->rec,
+                            k);
             continue;
         }
         if (d->mul < 1)
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u].mul = %d (must be >= 1)", r->rec, k, d->mul);
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u].mul = %d (must be >= 1)", r->rec, k,
+                        d->mul);
         if (d->div < 1)
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u].div = %d (must be >= 1)", r->rec, k, d->div);
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u].div = %d (must be >= 1)", r->rec, k,
+                        d->div);
         if (t->storage == IFG_CONST && (d->sym != IFG_SYM_ONE || d->div != 1))
             return fail(r, IF_ERR_BAD_SHAPE,
-                        "%s: dims[%u] has sym %u, div %d; a CONST dim must be sym 0, div 1", r->rec, k,
-                        d->sym, d->div);
+                        "%s: dims[%u] has sym %u, div %d; a CONST dim must be sym 0, div 1", r->rec,
+                        k, d->sym, d->div);
         if (d->sym == IFG_SYM_ONE && d->mul % d->div != 0)
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u] = %d / %d is not an integer", r->rec, k, d->mul,
-                        d->div);
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: dims[%u] = %d / %d is not an integer", r->rec, k,
+                        d->mul, d->div);
     }
     return IF_OK;
 }
@@ -416,21 +426,23 @@ static if_status parse_tensor(rd *r, const ifg_graph *g, uint32_t i, ifg_tensor 
     snprintf(r->rec, sizeof r->rec, "tensor %u '%s'", i, nm);
     TRY(rd_u32(r, "dtype", &t->dtype));
     if (t->dtype > IFG_I32)
-        return fail(r, IF_ERR_BAD_DTYPE, "%s: dtype %u is not 0 (f32), 1 (f16), 2 (u8) or 3 (i32)", r->rec,
-                    t->dtype);
+        return fail(r, IF_ERR_BAD_DTYPE, "%s: dtype %u is not 0 (f32), 1 (f16), 2 (u8) or 3 (i32)",
+                    r->rec, t->dtype);
     TRY(rd_u32(r, "storage", &t->storage));
     if (t->storage > IFG_VALUE)
-        return fail(r, IF_ERR_BAD_GRAPH, "%s: storage %u is not 0 (CONST) or 1 (VALUE)", r->rec, t->storage);
+        return fail(r, IF_ERR_BAD_GRAPH, "%s: storage %u is not 0 (CONST) or 1 (VALUE)", r->rec,
+                    t->storage);
     TRY(rd_u32(r, "rank", &t->rank));
     if (t->rank < 1 || t->rank > IFG_MAX_RANK)
-        return fail(r, IF_ERR_BAD_SHAPE, "%s: rank %u is not in 1..%d", r->rec, t->rank, IFG_MAX_RANK);
+        return fail(r, IF_ERR_BAD_SHAPE, "%s: rank %u is not in 1..%d", r->rec, t->rank,
+                    IFG_MAX_RANK);
     TRY(parse_dims(r, t));
     TRY(rd_u64(r, "offset", &offset));
     TRY(rd_u64(r, "nbytes", &nbytes));
     if (t->storage == IFG_VALUE) {
         if (offset != 0)
-            return fail(r, IF_ERR_BAD_OFFSET, "%s: VALUE tensor has offset %llu (must be 0)", r->rec,
-                        (unsigned long long)offset);
+            return fail(r, IF_ERR_BAD_OFFSET, "%s: VALUE tensor has offset %llu (must be 0)",
+                        r->rec, (unsigned long long)offset);
         if (nbytes != 0)
             return fail(r, IF_ERR_BAD_SHAPE, "%s: VALUE tensor has nbytes %llu (must be 0)", r->rec,
                         (unsigned long long)nbytes);
@@ -438,19 +450,20 @@ static if_status parse_tensor(rd *r, const ifg_graph *g, uint32_t i, ifg_tensor 
     }
     /* CONST: a weight. */
     if (t->dtype == IFG_U8 || t->dtype == IFG_I32)
-        return fail(r, IF_ERR_BAD_DTYPE, "%s: CONST tensor of dtype %s (weights are f32 or f16)", r->rec,
-                    ifg_dtype_name(t->dtype));
+        return fail(r, IF_ERR_BAD_DTYPE, "%s: CONST tensor of dtype %s (weights are f32 or f16)",
+                    r->rec, ifg_dtype_name(t->dtype));
     if (t->dtype == IFG_F16 && !(g->flags & 1u))
-        return fail(r, IF_ERR_BAD_DTYPE, "%s: f16 CONST tensor but header flag bit 0 (f16) is clear", r->rec);
+        return fail(r, IF_ERR_BAD_DTYPE,
+                    "%s: f16 CONST tensor but header flag bit 0 (f16) is clear", r->rec);
     if (t->dtype == IFG_F16 && t->rank < 2)
-        return fail(r, IF_ERR_BAD_DTYPE, "%s: f16 CONST tensor of rank %u (rank-1 weights stay f32)", r->rec,
-                    t->rank);
+        return fail(r, IF_ERR_BAD_DTYPE,
+                    "%s: f16 CONST tensor of rank %u (rank-1 weights stay f32)", r->rec, t->rank);
     uint64_t elems = 1;
     for (uint32_t k = 0; k < t->rank; k++) {
         uint64_t m = (uint64_t)t->dims[k].mul; /* >= 1, checked */
         if (elems > UINT64_MAX / m)
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: element count overflows at dims[%u] = %d", r->rec, k,
-                        t->dims[k].mul);
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: element count overflows at dims[%u] = %d", r->rec,
+                        k, t->dims[k].mul);
         elems *= m;
     }
     uint64_t size = ifg_dtype_size(t->dtype);
@@ -459,13 +472,15 @@ static if_status parse_tensor(rd *r, const ifg_graph *g, uint32_t i, ifg_tensor 
                     (unsigned long long)elems);
     if (nbytes != elems * size)
         return fail(r, IF_ERR_BAD_SHAPE, "%s: nbytes %llu != %llu elements * %llu bytes", r->rec,
-                    (unsigned long long)nbytes, (unsigned long long)elems, (unsigned long long)size);
+                    (unsigned long long)nbytes, (unsigned long long)elems,
+                    (unsigned long long)size);
     if (offset % IFG_ALIGN)
         return fail(r, IF_ERR_BAD_OFFSET, "%s: offset %llu is not a multiple of %u", r->rec,
                     (unsigned long long)offset, (unsigned)IFG_ALIGN);
     uint64_t blob = r->file_bytes - r->blob;
     if (offset > blob || nbytes > blob - offset)
-        return fail(r, IF_ERR_BAD_OFFSET, "%s: range [%llu, %llu) is outside the %llu-byte data blob", r->rec,
+        return fail(r, IF_ERR_BAD_OFFSET,
+                    "%s: range [%llu, %llu) is outside the %llu-byte data blob", r->rec,
                     (unsigned long long)offset, (unsigned long long)offset + nbytes,
                     (unsigned long long)blob);
     t->nbytes = nbytes;
@@ -499,8 +514,8 @@ static if_status check_blob(rd *r, const ifg_graph *g, key_ref *scratch) {
     for (uint32_t i = 0; i < g->n_tensors; i++) {
         const ifg_tensor *t = &g->tensors[i];
         if (t->storage == IFG_CONST)
-            scratch[nc++] =
-                (key_ref){t->name, (uint64_t)((const uint8_t *)t->data - r->p) - r->blob, t->nbytes, i};
+            scratch[nc++] = (key_ref){
+                t->name, (uint64_t)((const uint8_t *)t->data - r->p) - r->blob, t->nbytes, i};
     }
     if (nc > 1) qsort(scratch, nc, sizeof *scratch, cmp_range);
     uint64_t at = 0, blob = r->file_bytes - r->blob;
@@ -509,20 +524,22 @@ static if_status check_blob(rd *r, const ifg_graph *g, key_ref *scratch) {
         uint64_t next = k < nc ? scratch[k].a : blob;
         if (next < at && k > 0 && k < nc) {
             char n1[64], n2[64];
-            const ifg_tensor *t1 = &g->tensors[scratch[k - 1].idx], *t2 = &g->tensors[scratch[k].idx];
+            const ifg_tensor *t1 = &g->tensors[scratch[k - 1].idx],
+                             *t2 = &g->tensors[scratch[k].idx];
             show_name(n1, sizeof n1, t1->name, t1->name_len);
             show_name(n2, sizeof n2, t2->name, t2->name_len);
-            return fail(r, IF_ERR_BAD_OFFSET, "tensor %u '%s' [%llu, %llu) overlaps tensor %u '%s' at %llu",
+            return fail(r, IF_ERR_BAD_OFFSET,
+                        "tensor %u '%s' [%llu, %llu) overlaps tensor %u '%s' at %llu",
                         scratch[k].idx, n2, (unsigned long long)scratch[k].a,
                         (unsigned long long)(scratch[k].a + scratch[k].b), scratch[k - 1].idx, n1,
                         (unsigned long long)scratch[k - 1].a);
         }
         for (uint64_t x = at; x < next; x++)
             if (b[x])
-                return fail(
-                    r, IF_ERR_BAD_OFFSET,
-                    "data blob: byte %llu (file offset %llu) outside every CONST range is 0x%02x, not 0",
-                    (unsigned long long)x, (unsigned long long)(r->blob + x), b[x]);
+                return fail(r, IF_ERR_BAD_OFFSET,
+                            "data blob: byte %llu (file offset %llu) outside every CONST range is "
+                            "0x%02x, not 0",
+                            (unsigned long long)x, (unsigned long long)(r->blob + x), b[x]);
         if (k < nc) at = scratch[k].a + scratch[k].b;
     }
     return IF_OK;
@@ -601,14 +618,17 @@ static if_status parse_attr(rd *r, uint32_t op, uint32_t j, ifg_attr *a) {
         return fail(r, IF_ERR_BAD_ATTR, "%s: attrs[%u]: unknown key %u", r->rec, j, a->key);
     const char *an = ifg_attr_name(a->key);
     if (a->type != IFG_ATTR_INT && a->type != IFG_ATTR_FLOAT)
-        return fail(r, IF_ERR_BAD_ATTR, "%s: attrs[%u] %s: unknown type %u", r->rec, j, an, a->type);
+        return fail(r, IF_ERR_BAD_ATTR, "%s: attrs[%u] %s: unknown type %u", r->rec, j, an,
+                    a->type);
     if (a->count < 1 || a->count > IFG_MAX_ATTR_COUNT)
-        return fail(r, IF_ERR_BAD_ATTR, "%s: attrs[%u] %s: count %u is not in 1..%d", r->rec, j, an, a->count,
-                    IFG_MAX_ATTR_COUNT);
+        return fail(r, IF_ERR_BAD_ATTR, "%s: attrs[%u] %s: count %u is not in 1..%d", r->rec, j, an,
+                    a->count, IFG_MAX_ATTR_COUNT);
     TRY(take(r, (uint64_t)a->count * 8u, "attr values", &q));
     for (uint32_t k = 0; k < a->count; k++) {
-        if (a->type == IFG_ATTR_INT) a->v.i[k] = (int64_t)le64(q + 8 * k);
-        else a->v.f[k] = f64_of(le64(q + 8 * k));
+        if (a->type == IFG_ATTR_INT)
+            a->v.i[k] = (int64_t)le64(q + 8 * k);
+        else
+            a->v.f[k] = f64_of(le64(q + 8 * k));
     }
     /* Type and count per key. */
     uint32_t want_type = IFG_ATTR_INT, want_count;
@@ -625,25 +645,26 @@ static if_status parse_attr(rd *r, uint32_t op, uint32_t j, ifg_attr *a) {
     }
     if (a->type != want_type)
         return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s has type %s (must be %s)", r->rec, an,
-                    a->type == IFG_ATTR_INT ? "INT" : "FLOAT", want_type == IFG_ATTR_INT ? "INT" : "FLOAT");
+                    a->type == IFG_ATTR_INT ? "INT" : "FLOAT",
+                    want_type == IFG_ATTR_INT ? "INT" : "FLOAT");
     if (a->count != want_count)
-        return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s has %u values (must be %u)", r->rec, an, a->count,
-                    want_count);
+        return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s has %u values (must be %u)", r->rec, an,
+                    a->count, want_count);
     for (uint32_t k = 0; k < a->count; k++) {
         if (a->type == IFG_ATTR_FLOAT) {
             double f = a->v.f[k];
             int pos = a->key != IFG_ATTR_SCALE; /* EPS and POOL_LIMIT must be > 0 */
             if (!isfinite(f) || (pos && !(f > 0)))
-                return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s[%u] = %g (must be finite%s)", r->rec, an, k, f,
-                            pos ? " and > 0" : "");
+                return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s[%u] = %g (must be finite%s)", r->rec,
+                            an, k, f, pos ? " and > 0" : "");
             continue;
         }
         int64_t v = a->v.i[k], lo = 1, hi = IFG_ATTR_INT_LIMIT;
         if (a->key == IFG_ATTR_PAD) lo = 0;
         if (a->key == IFG_ATTR_ACT) lo = IFG_ACT_NONE, hi = IFG_ACT_HARDSWISH;
         if (v < lo || v > hi)
-            return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s[%u] = %lld (must be in %lld..%lld)", r->rec, an, k,
-                        (long long)v, (long long)lo, (long long)hi);
+            return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s[%u] = %lld (must be in %lld..%lld)",
+                        r->rec, an, k, (long long)v, (long long)lo, (long long)hi);
     }
     return IF_OK;
 }
@@ -661,40 +682,40 @@ static if_status check_operands(rd *r, const ifg_graph *g, const ifg_node *n) {
         uint32_t id = n->in[k];
         if (id == IFG_NO_TENSOR) {
             if (k < ru->min_in)
-                return fail(r, IF_ERR_BAD_TENSOR_ID, "%s: required input %u is absent (0xFFFFFFFF)", r->rec,
-                            k);
+                return fail(r, IF_ERR_BAD_TENSOR_ID, "%s: required input %u is absent (0xFFFFFFFF)",
+                            r->rec, k);
             continue;
         }
         const ifg_tensor *t = &g->tensors[id];
         char nm[64];
         show_name(nm, sizeof nm, t->name, t->name_len);
         if (t->rank < s->rmin || t->rank > s->rmax)
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: input %u '%s' has rank %u (%s takes rank %u..%u)", r->rec,
-                        k, nm, t->rank, ifg_op_name(n->op), s->rmin, s->rmax);
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: input %u '%s' has rank %u (%s takes rank %u..%u)",
+                        r->rec, k, nm, t->rank, ifg_op_name(n->op), s->rmin, s->rmax);
         switch (s->kind) {
         case SLOT_X:
             if (t->storage == IFG_VALUE && t->dtype != IFG_F32)
-                return fail(r, IF_ERR_BAD_GRAPH, "%s: input %u '%s' is %s (must be f32)", r->rec, k, nm,
-                            ifg_dtype_name(t->dtype));
+                return fail(r, IF_ERR_BAD_GRAPH, "%s: input %u '%s' is %s (must be f32)", r->rec, k,
+                            nm, ifg_dtype_name(t->dtype));
             break;
         case SLOT_W:
             if (t->storage != IFG_CONST)
-                return fail(r, IF_ERR_BAD_GRAPH, "%s: input %u '%s' is a weight and must be CONST", r->rec, k,
-                            nm);
+                return fail(r, IF_ERR_BAD_GRAPH, "%s: input %u '%s' is a weight and must be CONST",
+                            r->rec, k, nm);
             break;
         case SLOT_LABEL:
             if (t->dtype != IFG_U8)
-                return fail(r, IF_ERR_BAD_GRAPH, "%s: input %u '%s' (labels) is %s (must be u8)", r->rec, k,
-                            nm, ifg_dtype_name(t->dtype));
+                return fail(r, IF_ERR_BAD_GRAPH, "%s: input %u '%s' (labels) is %s (must be u8)",
+                            r->rec, k, nm, ifg_dtype_name(t->dtype));
             break;
         case SLOT_ROI:
             if (t->dtype != IFG_I32)
-                return fail(r, IF_ERR_BAD_GRAPH, "%s: input %u '%s' (roi) is %s (must be i32)", r->rec, k, nm,
-                            ifg_dtype_name(t->dtype));
+                return fail(r, IF_ERR_BAD_GRAPH, "%s: input %u '%s' (roi) is %s (must be i32)",
+                            r->rec, k, nm, ifg_dtype_name(t->dtype));
             if (t->dims[0].sym != IFG_SYM_ANY &&
                 (t->dims[0].sym != IFG_SYM_ONE || t->dims[0].mul != 4 * (int64_t)t->dims[0].div))
-                return fail(r, IF_ERR_BAD_SHAPE, "%s: input %u '%s' (roi) is not declared (4)", r->rec, k,
-                            nm);
+                return fail(r, IF_ERR_BAD_SHAPE, "%s: input %u '%s' (roi) is not declared (4)",
+                            r->rec, k, nm);
             break;
         default: break; /* SLOT_SHAPE: any dtype */
         }
@@ -710,8 +731,8 @@ static if_status check_operands(rd *r, const ifg_graph *g, const ifg_node *n) {
                     ifg_dtype_name(o->dtype));
     uint32_t want = ru->out_rank ? ru->out_rank : g->tensors[n->in[0]].rank;
     if (o->rank != want)
-        return fail(r, IF_ERR_BAD_SHAPE, "%s: output '%s' has rank %u (%s gives rank %u)", r->rec, on,
-                    o->rank, ifg_op_name(n->op), want);
+        return fail(r, IF_ERR_BAD_SHAPE, "%s: output '%s' has rank %u (%s gives rank %u)", r->rec,
+                    on, o->rank, ifg_op_name(n->op), want);
     if (n->op == IFG_OP_ADD && g->tensors[n->in[0]].rank != g->tensors[n->in[1]].rank)
         return fail(r, IF_ERR_BAD_SHAPE, "%s: operands have ranks %u and %u", r->rec,
                     g->tensors[n->in[0]].rank, g->tensors[n->in[1]].rank);
@@ -727,28 +748,31 @@ static if_status check_weights(rd *r, const ifg_graph *g, const ifg_node *n) {
     switch (n->op) {
     case IFG_OP_CONV2D:
         if (D(w, 1) != k->v.i[0] || D(w, 2) != k->v.i[1])
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: weight is (%lld,%lld,%lld,%lld), KERNEL is %lldx%lld",
-                        r->rec, (long long)D(w, 0), (long long)D(w, 1), (long long)D(w, 2),
+            return fail(r, IF_ERR_BAD_SHAPE,
+                        "%s: weight is (%lld,%lld,%lld,%lld), KERNEL is %lldx%lld", r->rec,
+                        (long long)D(w, 0), (long long)D(w, 1), (long long)D(w, 2),
                         (long long)D(w, 3), (long long)k->v.i[0], (long long)k->v.i[1]);
         if (D(w, 0) % gr->v.i[0])
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: %lld output channels not divisible by GROUPS %lld", r->rec,
+            return fail(r, IF_ERR_BAD_SHAPE,
+                        "%s: %lld output channels not divisible by GROUPS %lld", r->rec,
                         (long long)D(w, 0), (long long)gr->v.i[0]);
         if (b && D(b, 0) != D(w, 0))
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: bias has %lld entries for %lld output channels", r->rec,
-                        (long long)D(b, 0), (long long)D(w, 0));
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: bias has %lld entries for %lld output channels",
+                        r->rec, (long long)D(b, 0), (long long)D(w, 0));
         break;
     case IFG_OP_CONV_TRANSPOSE2D: {
         const ifg_attr *s = ifg_node_attr(n, IFG_ATTR_STRIDE);
         if (s->v.i[0] != k->v.i[0] || s->v.i[1] != k->v.i[1])
-            return fail(r, IF_ERR_BAD_ATTR, "%s: STRIDE %lldx%lld must equal KERNEL %lldx%lld", r->rec,
-                        (long long)s->v.i[0], (long long)s->v.i[1], (long long)k->v.i[0],
+            return fail(r, IF_ERR_BAD_ATTR, "%s: STRIDE %lldx%lld must equal KERNEL %lldx%lld",
+                        r->rec, (long long)s->v.i[0], (long long)s->v.i[1], (long long)k->v.i[0],
                         (long long)k->v.i[1]);
         if (D(w, 0) != k->v.i[0] || D(w, 1) != k->v.i[1])
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: weight is (%lld,%lld,...), KERNEL is %lldx%lld", r->rec,
-                        (long long)D(w, 0), (long long)D(w, 1), (long long)k->v.i[0], (long long)k->v.i[1]);
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: weight is (%lld,%lld,...), KERNEL is %lldx%lld",
+                        r->rec, (long long)D(w, 0), (long long)D(w, 1), (long long)k->v.i[0],
+                        (long long)k->v.i[1]);
         if (b && D(b, 0) != D(w, 2))
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: bias has %lld entries for %lld output channels", r->rec,
-                        (long long)D(b, 0), (long long)D(w, 2));
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: bias has %lld entries for %lld output channels",
+                        r->rec, (long long)D(b, 0), (long long)D(w, 2));
         break;
     }
     case IFG_OP_LINEAR:
@@ -762,16 +786,17 @@ static if_status check_weights(rd *r, const ifg_graph *g, const ifg_node *n) {
             return fail(r, IF_ERR_BAD_SHAPE, "%s: weight has %lld entries, bias %lld", r->rec,
                         (long long)D(w, 0), (long long)D(b, 0));
         if (gr && D(w, 0) % gr->v.i[0])
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: %lld channels not divisible by GROUPS %lld", r->rec,
-                        (long long)D(w, 0), (long long)gr->v.i[0]);
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: %lld channels not divisible by GROUPS %lld",
+                        r->rec, (long long)D(w, 0), (long long)gr->v.i[0]);
         break;
     case IFG_OP_VIT_ATTENTION:
         if (w->storage == IFG_CONST) {
             int64_t rr = (2 * win->v.i[0] - 1) * (2 * win->v.i[1] - 1) + 3;
             if (D(w, 0) != rr || D(w, 1) != hd->v.i[0])
                 return fail(r, IF_ERR_BAD_SHAPE,
-                            "%s: position table is (%lld,%lld), WINDOW and HEADS need (%lld,%lld)", r->rec,
-                            (long long)D(w, 0), (long long)D(w, 1), (long long)rr, (long long)hd->v.i[0]);
+                            "%s: position table is (%lld,%lld), WINDOW and HEADS need (%lld,%lld)",
+                            r->rec, (long long)D(w, 0), (long long)D(w, 1), (long long)rr,
+                            (long long)hd->v.i[0]);
         }
         break;
     case IFG_OP_TOKENS_FROM_GRID:
@@ -779,8 +804,8 @@ static if_status check_weights(rd *r, const ifg_graph *g, const ifg_node *n) {
             return fail(r, IF_ERR_BAD_SHAPE, "%s: class token has %lld rows (must be 1)", r->rec,
                         (long long)D(w, 0));
         if (b->storage == IFG_CONST && D(b, 0) != 1 + win->v.i[0] * win->v.i[1])
-            return fail(r, IF_ERR_BAD_SHAPE, "%s: position table has %lld rows, WINDOW needs %lld", r->rec,
-                        (long long)D(b, 0), (long long)(1 + win->v.i[0] * win->v.i[1]));
+            return fail(r, IF_ERR_BAD_SHAPE, "%s: position table has %lld rows, WINDOW needs %lld",
+                        r->rec, (long long)D(b, 0), (long long)(1 + win->v.i[0] * win->v.i[1]));
         break;
     default: break;
     }
@@ -805,9 +830,9 @@ typedef struct {
 static void count_node_slots(const rd *r, uint32_t n_nodes, uint64_t *n_ids, uint64_t *n_attrs) {
     uint64_t pos = r->pos, end = r->end;
     *n_ids = *n_attrs = 0;
-#define NEED(n)                                \
-    do {                                       \
-        if ((uint64_t)(n) > end - pos) return; \
+#define NEED(n)                                                                                    \
+    do {                                                                                           \
+        if ((uint64_t)(n) > end - pos) return;                                                     \
     } while (0)
     for (uint32_t i = 0; i < n_nodes; i++) {
         NEED(4);
@@ -817,9 +842,11 @@ static void count_node_slots(const rd *r, uint32_t n_nodes, uint64_t *n_ids, uin
         NEED(len + ((4u - (len & 3u)) & 3u));
         pos += len + ((4u - (len & 3u)) & 3u);
         NEED(16); /* op, n_in, n_out, n_attr */
-        uint32_t n_in = le32(r->p + pos + 4), n_out = le32(r->p + pos + 8), n_attr = le32(r->p + pos + 12);
+        uint32_t n_in = le32(r->p + pos + 4), n_out = le32(r->p + pos + 8),
+                 n_attr = le32(r->p + pos + 12);
         pos += 16;
-        if (n_in > IFG_MAX_NODE_IN || n_out > IFG_MAX_NODE_OUT || n_attr > IFG_MAX_NODE_ATTR) return;
+        if (n_in > IFG_MAX_NODE_IN || n_out > IFG_MAX_NODE_OUT || n_attr > IFG_MAX_NODE_ATTR)
+            return;
         *n_ids += n_in + n_out;
         *n_attrs += n_attr;
         NEED(4u * (n_in + n_out));
@@ -861,8 +888,9 @@ static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n, 
     /* Take this node's pool entries (count_node_slots counted them). */
     uint32_t n_ids = n->n_in + n->n_out;
     if (n_ids > g->n_ids - use->ids || n->n_attr > g->n_attrs - use->attrs)
-        return fail(r, IF_ERR_BAD_COUNT, "%s: %u ids, %u attrs overrun the pools (%u of %u, %u of %u used)",
-                    r->rec, n_ids, n->n_attr, use->ids, g->n_ids, use->attrs, g->n_attrs);
+        return fail(r, IF_ERR_BAD_COUNT,
+                    "%s: %u ids, %u attrs overrun the pools (%u of %u, %u of %u used)", r->rec,
+                    n_ids, n->n_attr, use->ids, g->n_ids, use->attrs, g->n_attrs);
     uint32_t *ids = n_ids ? g->ids + use->ids : NULL;
     ifg_attr *attrs = n->n_attr ? g->attr_pool + use->attrs : NULL;
     use->ids += n_ids;
@@ -877,8 +905,8 @@ static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n, 
         int is_in = k < n->n_in;
         ids[k] = id;
         if (id < g->n_tensors || (is_in && id == IFG_NO_TENSOR)) continue;
-        return fail(r, IF_ERR_BAD_TENSOR_ID, "%s: %s[%u] = %u is not a tensor id (n_tensors %u)", r->rec,
-                    is_in ? "in" : "out", is_in ? k : k - n->n_in, id, g->n_tensors);
+        return fail(r, IF_ERR_BAD_TENSOR_ID, "%s: %s[%u] = %u is not a tensor id (n_tensors %u)",
+                    r->rec, is_in ? "in" : "out", is_in ? k : k - n->n_in, id, g->n_tensors);
     }
     uint32_t seen = 0;
     const op_rule *ru = &op_rules[n->op];
@@ -887,27 +915,32 @@ static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n, 
         TRY(parse_attr(r, n->op, j, a));
         uint32_t bit = 1u << a->key;
         if (seen & bit)
-            return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s appears twice", r->rec, ifg_attr_name(a->key));
-        if (!((ru->req | ru->opt) & bit))
-            return fail(r, IF_ERR_BAD_ATTR, "%s: %s does not take attr %s", r->rec, ifg_op_name(n->op),
+            return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s appears twice", r->rec,
                         ifg_attr_name(a->key));
+        if (!((ru->req | ru->opt) & bit))
+            return fail(r, IF_ERR_BAD_ATTR, "%s: %s does not take attr %s", r->rec,
+                        ifg_op_name(n->op), ifg_attr_name(a->key));
         seen |= bit;
     }
     /* Operand counts, then required attributes. */
     if (n->n_in < ru->min_in || n->n_in > ru->max_in)
-        return fail(r, IF_ERR_BAD_OP, "%s: %u inputs (%s takes %u..%u)", r->rec, n->n_in, ifg_op_name(n->op),
-                    ru->min_in, ru->max_in);
-    if (n->n_out != 1) return fail(r, IF_ERR_BAD_OP, "%s: %u outputs (every op has 1)", r->rec, n->n_out);
+        return fail(r, IF_ERR_BAD_OP, "%s: %u inputs (%s takes %u..%u)", r->rec, n->n_in,
+                    ifg_op_name(n->op), ru->min_in, ru->max_in);
+    if (n->n_out != 1)
+        return fail(r, IF_ERR_BAD_OP, "%s: %u outputs (every op has 1)", r->rec, n->n_out);
     if ((seen & ru->req) != ru->req) {
         uint32_t miss = ru->req & ~seen, key = 0;
         while (!(miss & (1u << key))) key++;
-        return fail(r, IF_ERR_BAD_ATTR, "%s: required attr %s is missing", r->rec, ifg_attr_name(key));
+        return fail(r, IF_ERR_BAD_ATTR, "%s: required attr %s is missing", r->rec,
+                    ifg_attr_name(key));
     }
     if (n->op == IFG_OP_ADAPTIVE_MAX_POOL) {
-        int has_o = !!(seen & (1u << IFG_ATTR_OUT_SIZE)), has_l = !!(seen & (1u << IFG_ATTR_POOL_LIMIT));
+        int has_o = !!(seen & (1u << IFG_ATTR_OUT_SIZE)),
+            has_l = !!(seen & (1u << IFG_ATTR_POOL_LIMIT));
         if (has_o == has_l)
-            return fail(r, IF_ERR_BAD_ATTR, "%s: needs exactly one of OUT_SIZE and POOL_LIMIT (has %s)",
-                        r->rec, has_o ? "both" : "neither");
+            return fail(r, IF_ERR_BAD_ATTR,
+                        "%s: needs exactly one of OUT_SIZE and POOL_LIMIT (has %s)", r->rec,
+                        has_o ? "both" : "neither");
     }
     TRY(check_operands(r, g, n));
     return check_weights(r, g, n);
@@ -916,7 +949,7 @@ static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n, 
 /* ------------------------------------------------------------------------
  * Inputs, outputs and the graph */
 
-#define PROD_NONE 0u
+#define PROD_NONE  0u
 #define PROD_INPUT 0xFFFFFFFFu /* otherwise: producing node index + 1 */
 
 /* Whether tensor id is a graph input flagged OPTIONAL. */
@@ -931,18 +964,22 @@ static if_status check_graph(rd *r, const ifg_graph *g, uint32_t *prod) {
     for (uint32_t k = 0; k < g->n_inputs; k++) {
         uint32_t id = g->inputs[k].tensor;
         if (id >= g->n_tensors)
-            return fail(r, IF_ERR_BAD_TENSOR_ID, "input %u: tensor id %u is out of range (n_tensors %u)", k,
-                        id, g->n_tensors);
+            return fail(r, IF_ERR_BAD_TENSOR_ID,
+                        "input %u: tensor id %u is out of range (n_tensors %u)", k, id,
+                        g->n_tensors);
         const ifg_tensor *t = &g->tensors[id];
         show_name(nm, sizeof nm, t->name, t->name_len);
         if (t->storage != IFG_VALUE)
-            return fail(r, IF_ERR_BAD_GRAPH, "input %u '%s': is a CONST tensor (inputs are VALUEs)", k, nm);
+            return fail(r, IF_ERR_BAD_GRAPH, "input %u '%s': is a CONST tensor (inputs are VALUEs)",
+                        k, nm);
         for (uint32_t d = 0; d < t->rank; d++)
             if (t->dims[d].sym == IFG_SYM_ANY)
                 return fail(r, IF_ERR_BAD_GRAPH, "input %u '%s': dims[%u] is ANY", k, nm, d);
         if (g->inputs[k].flags & ~(uint32_t)(IFG_IN_PER_CLICK | IFG_IN_OPTIONAL))
-            return fail(r, IF_ERR_BAD_GRAPH, "input %u '%s': unknown flags 0x%x", k, nm, g->inputs[k].flags);
-        if (prod[id] == PROD_INPUT) return fail(r, IF_ERR_BAD_GRAPH, "input %u '%s': listed twice", k, nm);
+            return fail(r, IF_ERR_BAD_GRAPH, "input %u '%s': unknown flags 0x%x", k, nm,
+                        g->inputs[k].flags);
+        if (prod[id] == PROD_INPUT)
+            return fail(r, IF_ERR_BAD_GRAPH, "input %u '%s': listed twice", k, nm);
         prod[id] = PROD_INPUT;
     }
     for (uint32_t i = 0; i < g->n_nodes; i++) {
@@ -958,23 +995,27 @@ static if_status check_graph(rd *r, const ifg_graph *g, uint32_t *prod) {
                 optional_input(g, id)) {
                 show_name(nm, sizeof nm, g->tensors[id].name, g->tensors[id].name_len);
                 return fail(r, IF_ERR_BAD_GRAPH,
-                            "node %u '%s': in[%u] '%s' is an optional graph input, but %s requires the operand",
+                            "node %u '%s': in[%u] '%s' is an optional graph input, but %s requires "
+                            "the operand",
                             i, nn, k, nm, ifg_op_name(n->op));
             }
-            if (id == IFG_NO_TENSOR || g->tensors[id].storage == IFG_CONST || prod[id] != PROD_NONE) continue;
+            if (id == IFG_NO_TENSOR || g->tensors[id].storage == IFG_CONST || prod[id] != PROD_NONE)
+                continue;
             show_name(nm, sizeof nm, g->tensors[id].name, g->tensors[id].name_len);
-            return fail(
-                r, IF_ERR_BAD_TENSOR_ID,
-                "node %u '%s': in[%u] '%s' is used before it is produced (not an input, no earlier node)", i,
-                nn, k, nm);
+            return fail(r, IF_ERR_BAD_TENSOR_ID,
+                        "node %u '%s': in[%u] '%s' is used before it is produced (not an input, no "
+                        "earlier node)",
+                        i, nn, k, nm);
         }
         uint32_t id = n->out[0];
         show_name(nm, sizeof nm, g->tensors[id].name, g->tensors[id].name_len);
         if (prod[id] == PROD_INPUT)
-            return fail(r, IF_ERR_BAD_GRAPH, "node %u '%s': output '%s' is a graph input", i, nn, nm);
+            return fail(r, IF_ERR_BAD_GRAPH, "node %u '%s': output '%s' is a graph input", i, nn,
+                        nm);
         if (prod[id] != PROD_NONE)
-            return fail(r, IF_ERR_BAD_TENSOR_ID, "node %u '%s': output '%s' is already produced by node %u",
-                        i, nn, nm, prod[id] - 1);
+            return fail(r, IF_ERR_BAD_TENSOR_ID,
+                        "node %u '%s': output '%s' is already produced by node %u", i, nn, nm,
+                        prod[id] - 1);
         prod[id] = i + 1;
     }
     for (uint32_t t = 0; t < g->n_tensors; t++) {
@@ -986,14 +1027,16 @@ static if_status check_graph(rd *r, const ifg_graph *g, uint32_t *prod) {
     for (uint32_t k = 0; k < g->n_outputs; k++) {
         uint32_t id = g->outputs[k];
         if (id >= g->n_tensors)
-            return fail(r, IF_ERR_BAD_TENSOR_ID, "output %u: tensor id %u is out of range (n_tensors %u)", k,
-                        id, g->n_tensors);
+            return fail(r, IF_ERR_BAD_TENSOR_ID,
+                        "output %u: tensor id %u is out of range (n_tensors %u)", k, id,
+                        g->n_tensors);
         show_name(nm, sizeof nm, g->tensors[id].name, g->tensors[id].name_len);
         if (g->tensors[id].storage != IFG_VALUE || prod[id] == PROD_INPUT)
-            return fail(r, IF_ERR_BAD_GRAPH, "output %u '%s': is a %s, not produced by a node", k, nm,
-                        g->tensors[id].storage != IFG_VALUE ? "CONST tensor" : "graph input");
+            return fail(r, IF_ERR_BAD_GRAPH, "output %u '%s': is a %s, not produced by a node", k,
+                        nm, g->tensors[id].storage != IFG_VALUE ? "CONST tensor" : "graph input");
         for (uint32_t j = 0; j < k; j++)
-            if (g->outputs[j] == id) return fail(r, IF_ERR_BAD_GRAPH, "output %u '%s': listed twice", k, nm);
+            if (g->outputs[j] == id)
+                return fail(r, IF_ERR_BAD_GRAPH, "output %u '%s': listed twice", k, nm);
     }
     return IF_OK;
 }
@@ -1006,17 +1049,18 @@ static if_status parse_header(rd *r, size_t size, ifg_graph *g) {
     snprintf(r->rec, sizeof r->rec, "header");
     if (size == 0) return fail(r, IF_ERR_TRUNCATED, "empty buffer (0 bytes)");
     if (memcmp(p, IFG_MAGIC, size < 8 ? size : 8) != 0)
-        return fail(r, IF_ERR_BAD_MAGIC, "header: magic is not \"IFGRAPH\\0\" (first byte 0x%02x)", p[0]);
+        return fail(r, IF_ERR_BAD_MAGIC, "header: magic is not \"IFGRAPH\\0\" (first byte 0x%02x)",
+                    p[0]);
     if (size < 12)
-        return fail(r, IF_ERR_TRUNCATED, "buffer of %zu bytes is shorter than the %u-byte header", size,
-                    (unsigned)IFG_HEADER_BYTES);
+        return fail(r, IF_ERR_TRUNCATED, "buffer of %zu bytes is shorter than the %u-byte header",
+                    size, (unsigned)IFG_HEADER_BYTES);
     g->version = le32(p + 8);
     if (g->version != IFG_VERSION)
         return fail(r, IF_ERR_BAD_VERSION, "header: version %u (this reader reads %u)", g->version,
                     (unsigned)IFG_VERSION);
     if (size < IFG_HEADER_BYTES)
-        return fail(r, IF_ERR_TRUNCATED, "buffer of %zu bytes is shorter than the %u-byte header", size,
-                    (unsigned)IFG_HEADER_BYTES);
+        return fail(r, IF_ERR_TRUNCATED, "buffer of %zu bytes is shorter than the %u-byte header",
+                    size, (unsigned)IFG_HEADER_BYTES);
     g->file_bytes = le64(p + 16);
     if (g->file_bytes > size)
         return fail(r, IF_ERR_TRUNCATED, "header: file_bytes %llu but the buffer has %zu bytes",
@@ -1038,9 +1082,11 @@ static if_status parse_header(rd *r, size_t size, ifg_graph *g) {
     uint32_t reserved = le32(p + 52);
     uint64_t data_offset = le64(p + 56);
     if (g->kind != IFG_KIND_ENCODER && g->kind != IFG_KIND_DECODER)
-        return fail(r, IF_ERR_BAD_GRAPH, "header: kind %u is not 1 (encoder) or 2 (decoder)", g->kind);
+        return fail(r, IF_ERR_BAD_GRAPH, "header: kind %u is not 1 (encoder) or 2 (decoder)",
+                    g->kind);
     if (g->flags & ~1u) return fail(r, IF_ERR_BAD_GRAPH, "header: unknown flags 0x%x", g->flags);
-    if (reserved) return fail(r, IF_ERR_BAD_GRAPH, "header: reserved field is %u (must be 0)", reserved);
+    if (reserved)
+        return fail(r, IF_ERR_BAD_GRAPH, "header: reserved field is %u (must be 0)", reserved);
     if (g->n_meta > IFG_MAX_META)
         return fail(r, IF_ERR_BAD_COUNT, "header: n_meta %u is over the limit %u", g->n_meta,
                     (unsigned)IFG_MAX_META);
@@ -1051,24 +1097,29 @@ static if_status parse_header(rd *r, size_t size, ifg_graph *g) {
         return fail(r, IF_ERR_BAD_COUNT, "header: n_nodes %u is over the limit %u", g->n_nodes,
                     (unsigned)IFG_MAX_NODES);
     if (g->n_inputs < 1 || g->n_inputs > IFG_MAX_IO)
-        return fail(r, IF_ERR_BAD_COUNT, "header: n_inputs %u is not in 1..%d", g->n_inputs, IFG_MAX_IO);
+        return fail(r, IF_ERR_BAD_COUNT, "header: n_inputs %u is not in 1..%d", g->n_inputs,
+                    IFG_MAX_IO);
     if (g->n_outputs < 1 || g->n_outputs > IFG_MAX_IO)
-        return fail(r, IF_ERR_BAD_COUNT, "header: n_outputs %u is not in 1..%d", g->n_outputs, IFG_MAX_IO);
+        return fail(r, IF_ERR_BAD_COUNT, "header: n_outputs %u is not in 1..%d", g->n_outputs,
+                    IFG_MAX_IO);
     if (data_offset % IFG_ALIGN || data_offset < IFG_HEADER_BYTES || data_offset > g->file_bytes)
         return fail(r, IF_ERR_BAD_OFFSET,
                     "header: data_offset %llu (must be a multiple of %u in [%u, file_bytes %llu])",
-                    (unsigned long long)data_offset, (unsigned)IFG_ALIGN, (unsigned)IFG_HEADER_BYTES,
-                    (unsigned long long)g->file_bytes);
+                    (unsigned long long)data_offset, (unsigned)IFG_ALIGN,
+                    (unsigned)IFG_HEADER_BYTES, (unsigned long long)g->file_bytes);
     /* Every record has a minimum size: refuse counts the record section
      * cannot hold before allocating a table for them. */
-    uint64_t least = (uint64_t)g->n_meta * MIN_META_BYTES + (uint64_t)g->n_tensors * MIN_TENSOR_BYTES +
-                     (uint64_t)g->n_nodes * MIN_NODE_BYTES + (uint64_t)g->n_inputs * MIN_INPUT_BYTES +
-                     (uint64_t)g->n_outputs * MIN_OUTPUT_BYTES;
+    uint64_t least =
+        (uint64_t)g->n_meta * MIN_META_BYTES + (uint64_t)g->n_tensors * MIN_TENSOR_BYTES +
+        (uint64_t)g->n_nodes * MIN_NODE_BYTES + (uint64_t)g->n_inputs * MIN_INPUT_BYTES +
+        (uint64_t)g->n_outputs * MIN_OUTPUT_BYTES;
     if (least > data_offset - IFG_HEADER_BYTES)
         return fail(r, IF_ERR_BAD_COUNT,
-                    "header: %u meta, %u tensors, %u nodes, %u inputs, %u outputs need at least %llu bytes; "
+                    "header: %u meta, %u tensors, %u nodes, %u inputs, %u outputs need at least "
+                    "%llu bytes; "
                     "the record section [64, data_offset) has %llu",
-                    g->n_meta, g->n_tensors, g->n_nodes, g->n_inputs, g->n_outputs, (unsigned long long)least,
+                    g->n_meta, g->n_tensors, g->n_nodes, g->n_inputs, g->n_outputs,
+                    (unsigned long long)least,
                     (unsigned long long)(data_offset - IFG_HEADER_BYTES));
     r->pos = IFG_HEADER_BYTES;
     r->end = data_offset;
@@ -1101,9 +1152,11 @@ static if_status parse_all(rd *r, size_t size, ifg_graph *g, key_ref **scratch, 
     g->n_ids = (uint32_t)n_ids; /* <= 72 * IFG_MAX_NODES */
     g->n_attrs = (uint32_t)n_attrs;
     if (n_ids && !(g->ids = calloc((size_t)n_ids, sizeof *g->ids)))
-        return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu operand ids", (unsigned long long)n_ids);
+        return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu operand ids",
+                    (unsigned long long)n_ids);
     if (n_attrs && !(g->attr_pool = calloc((size_t)n_attrs, sizeof *g->attr_pool)))
-        return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu node attributes", (unsigned long long)n_attrs);
+        return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu node attributes",
+                    (unsigned long long)n_attrs);
     pool_use use = {0, 0};
     for (uint32_t i = 0; i < g->n_nodes; i++) TRY(parse_node(r, g, i, &g->nodes[i], &use));
     for (uint32_t k = 0; k < g->n_inputs; k++) {
@@ -1117,10 +1170,11 @@ static if_status parse_all(rd *r, size_t size, ifg_graph *g, key_ref **scratch, 
     }
     for (uint64_t x = r->pos; x < r->end; x++)
         if (r->p[x])
-            return fail(r, IF_ERR_BAD_OFFSET,
-                        "records end at byte %llu but byte %llu before data_offset %llu is 0x%02x, not 0",
-                        (unsigned long long)r->pos, (unsigned long long)x, (unsigned long long)r->end,
-                        r->p[x]);
+            return fail(
+                r, IF_ERR_BAD_OFFSET,
+                "records end at byte %llu but byte %llu before data_offset %llu is 0x%02x, not 0",
+                (unsigned long long)r->pos, (unsigned long long)x, (unsigned long long)r->end,
+                r->p[x]);
     TRY(check_blob(r, g, *scratch));
     return check_graph(r, g, *prod);
 }

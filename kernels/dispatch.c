@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/dispatch.h"
 #include "kernels/arm/arm.h"
+#include "kernels/dispatch.h"
 #include "kernels/gemm.h"
 
 #if defined(IFK_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
@@ -37,49 +37,43 @@
 /* ------------------------------------------------------ the reference */
 
 static void scalar_linear(const float *x, int64_t m, int64_t k, const float *w, const float *bias,
-                          int64_t n, int act, float *y, void *scratch)
-{
+                          int64_t n, int act, float *y, void *scratch) {
     (void)scratch;
     ifk_linear(x, m, k, w, bias, n, act, y);
 }
 
 static void scalar_conv2d(const float *x, const ifk_conv_params *p, const float *wt,
-                          const void *prep, const float *bias, float *y, void *scratch)
-{
+                          const void *prep, const float *bias, float *y, void *scratch) {
     (void)prep;
     (void)scratch;
     ifk_conv2d(x, p, wt, bias, y);
 }
 
-static size_t scalar_conv2d_prep_bytes(const ifk_conv_params *p)
-{
+static size_t scalar_conv2d_prep_bytes(const ifk_conv_params *p) {
     (void)p;
     return 0; /* the reference uses the weights as they are */
 }
 
-static void scalar_conv2d_prep(const ifk_conv_params *p, const float *wt, void *prep)
-{
+static void scalar_conv2d_prep(const ifk_conv_params *p, const float *wt, void *prep) {
     (void)p;
     (void)wt;
     (void)prep;
 }
 
 static void scalar_convt(const float *x, int h, int w, int cin, const float *wt, const float *bias,
-                         int cout, int kh, int kw, float *y, void *scratch)
-{
+                         int cout, int kh, int kw, float *y, void *scratch) {
     (void)scratch;
     ifk_conv_transpose2d(x, h, w, cin, wt, bias, cout, kh, kw, y);
 }
 
 static void scalar_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c,
-                             int heads, float scale, float *y, void *scratch)
-{
+                             int heads, float scale, float *y, void *scratch) {
     ifk_attention(q, nq, kv, m, c, heads, scale, y, scratch);
 }
 
 static void scalar_vit(const float *qkv, int h, int w, int c, int heads, float scale,
-                       const float *table, int gh, int gw, int q0, int q1, float *y, void *scratch)
-{
+                       const float *table, int gh, int gw, int q0, int q1, float *y,
+                       void *scratch) {
     ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, scratch);
 }
 
@@ -129,8 +123,7 @@ enum { N_ISAS = sizeof isas / sizeof isas[0] };
 
 enum { CPU_AVX2 = 1, CPU_AVX512 = 2, CPU_NEON = 4 };
 
-static int cpu_features(void)
-{
+static int cpu_features(void) {
 #if defined(IFK_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
@@ -158,14 +151,12 @@ static int cpu_features(void)
 
 /* --------------------------------------------------------- selection */
 
-static const ifk_ops *fail(char *why, size_t cap, const char *fmt, const char *isa)
-{
+static const ifk_ops *fail(char *why, size_t cap, const char *fmt, const char *isa) {
     if (why && cap) snprintf(why, cap, fmt, isa);
     return NULL;
 }
 
-const ifk_ops *ifk_select(const char *isa, char *why, size_t cap)
-{
+const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
     const char *from = "requested";
     if (!isa || !*isa) {
         const char *env = getenv("IF_ISA");
@@ -208,14 +199,15 @@ const ifk_ops *ifk_select(const char *isa, char *why, size_t cap)
     } else if (!strcmp(isa, "neon")) {
 #ifdef IFK_HAVE_NEON
         if (!(f & CPU_NEON))
-            return fail(why, cap, "instruction set '%s': this CPU/OS reports no ASIMD (HWCAP)", isa);
+            return fail(why, cap, "instruction set '%s': this CPU/OS reports no ASIMD (HWCAP)",
+                        isa);
         ops = &neon_ops;
 #else
         return fail(why, cap, "instruction set '%s': not an AArch64 build with NEON", isa);
 #endif
     } else {
-        return fail(why, cap,
-                    "unknown instruction set '%s' (scalar, generic, avx2, avx512, neon)", isa);
+        return fail(why, cap, "unknown instruction set '%s' (scalar, generic, avx2, avx512, neon)",
+                    isa);
     }
     if (why && cap) snprintf(why, cap, "kernels: %s (%s)", ops->name, from);
     return ops;
@@ -223,8 +215,7 @@ const ifk_ops *ifk_select(const char *isa, char *why, size_t cap)
 
 /* ------------------------------------------------------ scratch sizes */
 
-size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n)
-{
+size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n) {
     size_t b = 0;
     for (int i = 0; i < N_ISAS; i++) {
         const size_t s = ifk__gemm_scratch(isas[i], m, k, n);
@@ -233,8 +224,7 @@ size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n)
     return b;
 }
 
-size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p)
-{
+size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p) {
     size_t b = 0;
     for (int i = 0; i < N_ISAS; i++) {
         const size_t s = ifk__conv2d_scratch(isas[i], p);
@@ -243,8 +233,7 @@ size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p)
     return b;
 }
 
-size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int kh, int kw)
-{
+size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int kh, int kw) {
     size_t b = 0;
     for (int i = 0; i < N_ISAS; i++) {
         const size_t s = ifk__conv_transpose2d_scratch(isas[i], h, w, cin, cout, kh, kw);
@@ -253,8 +242,7 @@ size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int k
     return b;
 }
 
-size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads)
-{
+size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads) {
     (void)nq;
     size_t b = (size_t)m * sizeof(float); /* the reference's contract */
     for (int i = 0; i < N_ISAS; i++) {
@@ -264,8 +252,7 @@ size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads)
     return b;
 }
 
-size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw)
-{
+size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw) {
     size_t b = ifk_vit_attention_scratch(h, w) * sizeof(float);
     for (int i = 0; i < N_ISAS; i++) {
         const size_t s = ifk__vit_attention_scratch(isas[i], h, w, c, heads, gh, gw);

@@ -71,8 +71,7 @@ typedef struct ifk_ops {
     void (*conv2d_prep)(const ifk_conv_params *p, const float *wt, void *prep);
     /* ifk_conv_transpose2d. scratch: ifk_conv_transpose2d_scratch_bytes. */
     void (*conv_transpose2d)(const float *x, int h, int w, int cin, const float *wt,
-                             const float *bias, int cout, int kh, int kw, float *y,
-                             void *scratch);
+                             const float *bias, int cout, int kh, int kw, float *y, void *scratch);
     /* ifk_attention. scratch: ifk_attention_scratch_bytes. */
     void (*attention)(const float *q, int64_t nq, const float *kv, int64_t m, int c, int heads,
                       float scale, float *y, void *scratch);

@@ -44,8 +44,7 @@ static size_t packed_lda(int64_t k) { return ifk__round_up((size_t)(k > 0 ? k : 
 
 /* Whether MR rows lda floats apart crowd one L1 set (64 sets of 64-byte
  * lines, 8-12 ways): then A is copied before use. */
-static int rows_conflict(size_t lda, int mr)
-{
+static int rows_conflict(size_t lda, int mr) {
     int count[64] = {0}, worst = 0;
     for (int i = 0; i < mr; i++) {
         const int set = (int)(((size_t)i * lda * sizeof(float) / 64) % 64);
@@ -54,8 +53,7 @@ static int rows_conflict(size_t lda, int mr)
     return worst > 4;
 }
 
-void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, int nr, float *bp)
-{
+void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, int nr, float *bp) {
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)min64(nr, n - j0);
         float *restrict dst = bp + (size_t)(j0 / nr) * (size_t)kc * nr;
@@ -82,8 +80,7 @@ void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, 
 
 /* Rows p < k of v (row p: v[p*ldv + j], j < n) as ceil(n / nr) panels of
  * k x nr floats, zero-padded columns: the B operand of an NN product. */
-static void pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp)
-{
+static void pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp) {
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)min64(nr, n - j0);
         float *restrict dst = bp + (size_t)(j0 / nr) * (size_t)k * nr;
@@ -98,23 +95,21 @@ static void pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, 
 
 /* ------------------------------------------------------------------ GEMM */
 
-size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n)
-{
+size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n) {
     const size_t kc = (size_t)(k < 1 ? 1 : min64(k, isa->kc));
     const size_t nc = ifk__round_up((size_t)min64(n, isa->nc), (size_t)isa->nr);
     const size_t mc = ifk__round_up((size_t)min64(m, isa->mc), (size_t)isa->mr);
     return SLACK + ifk__piece(kc * nc) + ifk__piece(mc * packed_lda((int64_t)kc));
 }
 
-void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
-               const float *w, size_t ldw, const float *bias, int64_t n, int act,
-               const float *res, size_t ldr, float *y, size_t ldy, void *scratch)
-{
+void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
+               size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
+               float *y, size_t ldy, void *scratch) {
     const int MR = isa->mr, NR = isa->nr;
     char *cur = ifk__align64(scratch);
     const int64_t KC = isa->kc, NC = isa->nc, MC = isa->mc;
     float *bp = ifk__carve(&cur, (size_t)(k < 1 ? 1 : min64(k, KC)) *
-                                ifk__round_up((size_t)min64(n, NC), (size_t)NR));
+                                     ifk__round_up((size_t)min64(n, NC), (size_t)NR));
     float *ap = ifk__carve(&cur, 0);
     const int pack_a = rows_conflict(ldx, MR);
 
@@ -132,7 +127,8 @@ void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_
                 if (pack_a) {
                     lda = packed_lda(kc);
                     for (int64_t i = 0; i < mc; i++)
-                        memcpy(ap + (size_t)i * lda, a + (size_t)i * ldx, (size_t)kc * sizeof(float));
+                        memcpy(ap + (size_t)i * lda, a + (size_t)i * ldx,
+                               (size_t)kc * sizeof(float));
                     a = ap;
                 }
                 for (int64_t jr = 0; jr < nc; jr += NR) {
@@ -142,8 +138,8 @@ void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int mr = (int)min64(MR, mc - ir);
                         e.res = res ? res + (size_t)(ic + ir) * ldr + jc + jr : NULL;
-                        isa->ukr(kc, a + (size_t)ir * lda, lda, b, y + (size_t)(ic + ir) * ldy + jc + jr,
-                                 ldy, mr, nr, &e);
+                        isa->ukr(kc, a + (size_t)ir * lda, lda, b,
+                                 y + (size_t)(ic + ir) * ldy + jc + jr, ldy, mr, nr, &e);
                     }
                 }
             }
@@ -153,13 +149,11 @@ void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_
 
 /* ------------------------------------------------------------- CONV2D */
 
-static int is_pointwise(const ifk_conv_params *p)
-{
+static int is_pointwise(const ifk_conv_params *p) {
     return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->groups == 1 && p->pt == 0 &&
            p->pl == 0 && p->pb == 0 && p->pr == 0;
 }
-static int is_depthwise(const ifk_conv_params *p)
-{
+static int is_depthwise(const ifk_conv_params *p) {
     return p->groups == p->cin && p->cout == p->cin && p->kh * p->kw <= IFK_DW_MAX_TAPS;
 }
 
@@ -170,21 +164,18 @@ enum {
 
 /* Output rows per block: enough rows for ~BLOCK_PIX pixels, so each chunk
  * of B (kc x NR, in L1) serves many tiles; limited by the ring. */
-static int rows_per_block(const ifk_conv_params *p, int wo)
-{
+static int rows_per_block(const ifk_conv_params *p, int wo) {
     int r = (BLOCK_PIX + wo - 1) / wo;
     if (r > 32) r = 32;
     while (r > 1 && (r - 1) * p->sh + p->kh > RING_MAX) r--;
     return r;
 }
 
-static int implicit_ok(const ifk_conv_params *p)
-{
+static int implicit_ok(const ifk_conv_params *p) {
     return p->groups == 1 && ((p->pl == 0 && p->pr == 0) || p->kh <= RING_MAX);
 }
 
-size_t ifk__conv2d_scratch(const ifk_isa *isa, const ifk_conv_params *p)
-{
+size_t ifk__conv2d_scratch(const ifk_isa *isa, const ifk_conv_params *p) {
     if (is_pointwise(p)) return ifk__gemm_scratch(isa, (int64_t)p->h * p->w, p->cin, p->cout);
     if (ifk__winograd_ok(p)) return ifk__winograd_scratch(isa, p);
     if (!implicit_ok(p)) return 0;
@@ -200,8 +191,7 @@ size_t ifk__conv2d_scratch(const ifk_isa *isa, const ifk_conv_params *p)
 }
 
 /* Output rows [*oy0, *oy1) of p, resolved (oy1 == 0: all) and clamped. */
-static void out_rows(const ifk_conv_params *p, int ho, int *oy0, int *oy1)
-{
+static void out_rows(const ifk_conv_params *p, int ho, int *oy0, int *oy1) {
     *oy0 = p->oy0 < 0 ? 0 : p->oy0;
     *oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
 }
@@ -218,19 +208,16 @@ static void out_rows(const ifk_conv_params *p, int ho, int *oy0, int *oy1)
  * Input rows come from x directly, or from a ring of zero-padded copies
  * when the convolution pads left or right (each row copied once per block
  * of output rows; kernel rows outside the image are skipped, not padded). */
-size_t ifk__conv2d_prep_bytes(const ifk_isa *isa, const ifk_conv_params *p)
-{
+size_t ifk__conv2d_prep_bytes(const ifk_isa *isa, const ifk_conv_params *p) {
     return ifk__winograd_ok(p) ? ifk__winograd_weights_bytes(isa, p) : 0;
 }
 
-void ifk__conv2d_prep(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep)
-{
+void ifk__conv2d_prep(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep) {
     if (ifk__winograd_ok(p)) ifk__winograd_weights(isa, p, wt, prep);
 }
 
 void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, const float *wt,
-                 const void *prep, const float *bias, float *y, void *scratch)
-{
+                 const void *prep, const float *bias, float *y, void *scratch) {
     int ho, wo, oy0, oy1;
     ifk_conv2d_out_size(p, &ho, &wo);
     out_rows(p, ho, &oy0, &oy1);
@@ -238,8 +225,8 @@ void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, c
     if (is_pointwise(p)) {
         const size_t r0 = (size_t)oy0 * wo;
         ifk__gemm(isa, x + r0 * p->cin, (size_t)p->cin, (int64_t)(oy1 - oy0) * wo, p->cin, wt,
-                  (size_t)p->cin, bias, p->cout, p->act, NULL, 0, y + r0 * p->cout,
-                  (size_t)p->cout, scratch);
+                  (size_t)p->cin, bias, p->cout, p->act, NULL, 0, y + r0 * p->cout, (size_t)p->cout,
+                  scratch);
         return;
     }
     if (ifk__winograd_ok(p)) {
@@ -300,7 +287,8 @@ void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, c
                 if (iy0 + kh > 0 && iy0 < p->h) continue;
                 e.flags = IFK_EPI_FINAL;
                 for (int t = 0; t < ntiles; t++) {
-                    const int X0 = (int)((int64_t)t * wo / ntiles), X1 = (int)((int64_t)(t + 1) * wo / ntiles);
+                    const int X0 = (int)((int64_t)t * wo / ntiles),
+                              X1 = (int)((int64_t)(t + 1) * wo / ntiles);
                     isa->ukr(0, x, lda, bj, y + ((size_t)Y * wo + X0) * cout + j0, (size_t)cout,
                              X1 - X0, nr, &e);
                 }
@@ -315,15 +303,16 @@ void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, c
                         const int ky1 = p->h - iy0 < kh ? p->h - iy0 : kh;
                         if (ky < ky0 || ky >= ky1) continue;
                         const int iy = iy0 + ky;
-                        const float *row = padded ? ring + (size_t)(iy % nring) * wp
-                                                  : x + (size_t)iy * p->w * cin;
+                        const float *row =
+                            padded ? ring + (size_t)(iy % nring) * wp : x + (size_t)iy * p->w * cin;
                         e.flags = (ky > ky0 || kk > 0 ? IFK_EPI_LOAD : 0) |
                                   (ky == ky1 - 1 && kk + kc == run ? IFK_EPI_FINAL : 0);
                         for (int t = 0; t < ntiles; t++) {
                             const int X0 = (int)((int64_t)t * wo / ntiles);
                             const int X1 = (int)((int64_t)(t + 1) * wo / ntiles);
                             isa->ukr(kc, row + (size_t)X0 * lda + kk, lda, b,
-                                     y + ((size_t)Y * wo + X0) * cout + j0, (size_t)cout, X1 - X0, nr, &e);
+                                     y + ((size_t)Y * wo + X0) * cout + j0, (size_t)cout, X1 - X0,
+                                     nr, &e);
                         }
                     }
                 }
@@ -334,18 +323,17 @@ void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, c
 /* --------------------------------------------------- CONV_TRANSPOSE2D */
 
 size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, int cout, int kh,
-                                     int kw)
-{
+                                     int kw) {
     (void)h;
     (void)w;
     const size_t npad = ifk__round_up((size_t)cout, (size_t)isa->nr);
-    return SLACK + ifk__piece((size_t)kh * kw * npad * cin) + ifk__piece((size_t)isa->mr * packed_lda(cin));
+    return SLACK + ifk__piece((size_t)kh * kw * npad * cin) +
+           ifk__piece((size_t)isa->mr * packed_lda(cin));
 }
 
 void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int cin,
-                           const float *wt, const float *bias, int cout, int kh, int kw,
-                           float *y, void *scratch)
-{
+                           const float *wt, const float *bias, int cout, int kh, int kw, float *y,
+                           void *scratch) {
     const int MR = isa->mr, NR = isa->nr, taps = kh * kw;
     const size_t npad = ifk__round_up((size_t)cout, (size_t)NR), ow = (size_t)w * kw;
     const size_t lda = packed_lda(cin);
@@ -358,7 +346,8 @@ void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int
     const int ntiles = (w + MR - 1) / MR;
     for (int Y = 0; Y < h; Y++) {
         for (int tt = 0; tt < ntiles; tt++) {
-            const int X0 = (int)((int64_t)tt * w / ntiles), X1 = (int)((int64_t)(tt + 1) * w / ntiles);
+            const int X0 = (int)((int64_t)tt * w / ntiles),
+                      X1 = (int)((int64_t)(tt + 1) * w / ntiles);
             const int mr = X1 - X0;
             for (int i = 0; i < mr; i++)
                 memcpy(ap + (size_t)i * lda, x + ((size_t)Y * w + X0 + i) * cin,
@@ -369,8 +358,10 @@ void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int
                 const float *bt = bp + (size_t)t * npad * cin;
                 for (int j0 = 0; j0 < cout; j0 += NR) {
                     const int nr = cout - j0 < NR ? cout - j0 : NR;
-                    const ifk_epi e = {IFK_EPI_FINAL, IFK_ACT_NONE, bias ? bias + j0 : NULL, NULL, 0};
-                    isa->ukr(cin, ap, lda, bt + (size_t)j0 * cin, yt + j0, (size_t)kw * cout, mr, nr, &e);
+                    const ifk_epi e = {IFK_EPI_FINAL, IFK_ACT_NONE, bias ? bias + j0 : NULL, NULL,
+                                       0};
+                    isa->ukr(cin, ap, lda, bt + (size_t)j0 * cin, yt + j0, (size_t)kw * cout, mr,
+                             nr, &e);
                 }
             }
         }
@@ -382,8 +373,7 @@ void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int
 enum { QT = 8 }; /* query tiles (of MR queries) per block */
 
 /* Score tile row stride: keys rounded up to NR, plus 16 floats (sets). */
-static size_t tile_ld(const ifk_isa *isa, int64_t keys)
-{
+static size_t tile_ld(const ifk_isa *isa, int64_t keys) {
     return ifk__round_up((size_t)keys, (size_t)isa->nr) + 16;
 }
 
@@ -394,7 +384,7 @@ typedef struct {
     const float *tbh;    /* this head's column of the table, contiguous */
     const int32_t *code; /* per cell */
     int base, R, cells;
-    float *brow;         /* one row of biases */
+    float *brow; /* one row of biases */
 } vit_bias;
 
 /* One block of nq <= QT*MR queries (rows ldq apart, token index a0 for
@@ -406,16 +396,15 @@ typedef struct {
  *            tile, accumulated in y; then each row of y times 1 / sum. */
 static void attend(const ifk_isa *isa, const float *q, size_t ldq, int nq, int d, const float *kp,
                    const float *vp, int64_t m, float scale, float *s, size_t lds, float *y,
-                   size_t ldy, const vit_bias *vb, int a0)
-{
+                   size_t ldy, const vit_bias *vb, int a0) {
     const int MR = isa->mr, NR = isa->nr, KC = isa->kc;
     const ifk_epi plain = {0, IFK_ACT_NONE, NULL, NULL, 0};
     float inv[QT * 32]; /* QT * MR rows; MR <= 32 */
     for (int64_t j0 = 0; j0 < m; j0 += NR) {
         const int nr = (int)min64(NR, m - j0);
         for (int t0 = 0; t0 < nq; t0 += MR)
-            isa->ukr(d, q + (size_t)t0 * ldq, ldq, kp + (size_t)j0 * d, s + (size_t)t0 * lds + j0, lds,
-                     nq - t0 < MR ? nq - t0 : MR, nr, &plain);
+            isa->ukr(d, q + (size_t)t0 * ldq, ldq, kp + (size_t)j0 * d, s + (size_t)t0 * lds + j0,
+                     lds, nq - t0 < MR ? nq - t0 : MR, nr, &plain);
     }
     for (int r = 0; r < nq; r++) {
         const float *bias = NULL;
@@ -450,8 +439,7 @@ static void attend(const ifk_isa *isa, const float *q, size_t ldq, int nq, int d
     }
 }
 
-size_t ifk__attention_scratch(const ifk_isa *isa, int64_t m, int c, int heads)
-{
+size_t ifk__attention_scratch(const ifk_isa *isa, int64_t m, int c, int heads) {
     const int d = c / heads;
     const size_t mpad = ifk__round_up((size_t)m, (size_t)isa->nr);
     const size_t dpad = ifk__round_up((size_t)d, (size_t)isa->nr);
@@ -460,8 +448,7 @@ size_t ifk__attention_scratch(const ifk_isa *isa, int64_t m, int c, int heads)
 }
 
 void ifk__attention(const ifk_isa *isa, const float *q, int64_t nq, const float *kv, int64_t m,
-                    int c, int heads, float scale, float *y, void *scratch)
-{
+                    int c, int heads, float scale, float *y, void *scratch) {
     const int NR = isa->nr, d = c / heads, QB = QT * isa->mr;
     const size_t ldkv = (size_t)2 * c, lds = tile_ld(isa, m);
     char *cur = ifk__align64(scratch);
@@ -474,14 +461,14 @@ void ifk__attention(const ifk_isa *isa, const float *q, int64_t nq, const float 
         ifk__pack_b(k, ldkv, m, 0, d, NR, kp);
         pack_b_nn(v, ldkv, m, d, NR, vp);
         for (int64_t i0 = 0; i0 < nq; i0 += QB)
-            attend(isa, q + (size_t)i0 * c + (size_t)hd * d, (size_t)c, (int)min64(QB, nq - i0), d, kp,
-                   vp, m, scale, s, lds, y + (size_t)i0 * c + (size_t)hd * d, (size_t)c, NULL, 0);
+            attend(isa, q + (size_t)i0 * c + (size_t)hd * d, (size_t)c, (int)min64(QB, nq - i0), d,
+                   kp, vp, m, scale, s, lds, y + (size_t)i0 * c + (size_t)hd * d, (size_t)c, NULL,
+                   0);
     }
 }
 
 size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int heads, int gh,
-                                  int gw)
-{
+                                  int gw) {
     const int64_t n = 1 + (int64_t)h * w;
     const size_t R = (size_t)(2 * gh - 1) * (2 * gw - 1) + 3;
     return ifk__attention_scratch(isa, n, c, heads) + ifk__piece(tile_ld(isa, n)) + ifk__piece(R) +
@@ -489,9 +476,8 @@ size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int h
 }
 
 void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int c, int heads,
-                        float scale, const float *table, int gh, int gw, int q0, int q1,
-                        float *y, void *scratch)
-{
+                        float scale, const float *table, int gh, int gw, int q0, int q1, float *y,
+                        void *scratch) {
     const int NR = isa->nr, d = c / heads, cells = h * w, n = 1 + cells, QB = QT * isa->mr;
     const int R = (2 * gh - 1) * (2 * gw - 1) + 3;
     const size_t ld = (size_t)3 * c, lds = tile_ld(isa, n);
@@ -521,15 +507,15 @@ void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int 
         ifk__pack_b(qkv + c + (size_t)hd * d, ld, n, 0, d, NR, kp);
         pack_b_nn(qkv + 2 * (size_t)c + (size_t)hd * d, ld, n, d, NR, vp);
         for (int a0 = q0; a0 < q1; a0 += QB)
-            attend(isa, qkv + (size_t)a0 * ld + (size_t)hd * d, ld, q1 - a0 < QB ? q1 - a0 : QB, d, kp,
-                   vp, n, scale, s, lds, y + (size_t)a0 * c + (size_t)hd * d, (size_t)c, &vb, a0);
+            attend(isa, qkv + (size_t)a0 * ld + (size_t)hd * d, ld, q1 - a0 < QB ? q1 - a0 : QB, d,
+                   kp, vp, n, scale, s, lds, y + (size_t)a0 * c + (size_t)hd * d, (size_t)c, &vb,
+                   a0);
     }
 }
 
 /* ------------------------------------------------- portable vector loops */
 
-float ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias)
-{
+float ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias) {
     float mx = -INFINITY;
     for (int64_t j = 0; j < m; j++) {
         const float v = bias ? scale * row[j] + bias[j] : scale * row[j];
@@ -544,13 +530,11 @@ float ifk__softmax_row_c(float *row, int64_t m, float scale, const float *bias)
     return sum;
 }
 
-void ifk__gather_c(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)
-{
+void ifk__gather_c(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx) {
     for (int64_t j = 0; j < n; j++) dst[j] = tab[base - idx[j]];
 }
 
 void ifk__dwconv_c(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
-                   float *y)
-{
+                   float *y) {
     ifk_conv2d(x, p, wt, bias, y);
 }

@@ -111,13 +111,11 @@ enum { IFK_SCRATCH_SLACK = 64 };
 static inline size_t ifk__round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 /* Bytes of a carved piece of `floats` floats. */
 static inline size_t ifk__piece(size_t floats) { return ifk__round_up(floats * sizeof(float), 64); }
-static inline char *ifk__align64(void *p)
-{
+static inline char *ifk__align64(void *p) {
     const uintptr_t u = (uintptr_t)p;
     return (char *)(u + ((64 - u % 64) % 64));
 }
-static inline float *ifk__carve(char **cur, size_t floats)
-{
+static inline float *ifk__carve(char **cur, size_t floats) {
     float *p = (float *)*cur;
     *cur += ifk__piece(floats);
     return p;
@@ -133,9 +131,9 @@ void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, 
 /* y[i*ldy + j] = act(bias[j] + sum_p x[i*ldx + p] * w[j*ldw + p]) (+ res[i*ldr + j] when res)
  * for i < m, j < n: the BLIS loop nest (NC, KC, MC blocks, packed B,
  * A packed when its row stride would thrash the cache). */
-void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
-               const float *w, size_t ldw, const float *bias, int64_t n, int act,
-               const float *res, size_t ldr, float *y, size_t ldy, void *scratch);
+void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
+               size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
+               float *y, size_t ldy, void *scratch);
 size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n);
 
 void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, const float *wt,
@@ -145,18 +143,18 @@ void ifk__conv2d_prep(const ifk_isa *isa, const ifk_conv_params *p, const float 
 size_t ifk__conv2d_scratch(const ifk_isa *isa, const ifk_conv_params *p);
 
 void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int cin,
-                           const float *wt, const float *bias, int cout, int kh, int kw,
-                           float *y, void *scratch);
-size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, int cout,
-                                     int kh, int kw);
+                           const float *wt, const float *bias, int cout, int kh, int kw, float *y,
+                           void *scratch);
+size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, int cout, int kh,
+                                     int kw);
 
 void ifk__attention(const ifk_isa *isa, const float *q, int64_t nq, const float *kv, int64_t m,
                     int c, int heads, float scale, float *y, void *scratch);
 size_t ifk__attention_scratch(const ifk_isa *isa, int64_t m, int c, int heads);
 
 void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int c, int heads,
-                        float scale, const float *table, int gh, int gw, int q0, int q1,
-                        float *y, void *scratch);
+                        float scale, const float *table, int gh, int gw, int q0, int q1, float *y,
+                        void *scratch);
 size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int heads, int gh,
                                   int gw);
 
@@ -169,7 +167,8 @@ void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_pa
 size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p);
 /* The transformed weights (U, packed), conv3x3_winograd's prep. */
 size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p);
-void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep);
+void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const float *wt,
+                           void *prep);
 void ifk__wino_in_c(const float *const d[36], int64_t n, float *v, size_t ldv);
 void ifk__wino_out_c(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4],
                      int cols, size_t ldy);
@@ -191,8 +190,7 @@ void ifk__gn_channel_sums_c(const float *x, int64_t hw, int64_t c, int64_t c0, i
 /* One pixel's channels [k, nk) of gn_channel_sums, in double: cs[k] += x or
  * (x - mk)^2. The portable loop's body and the vector loops' tail. */
 static inline void ifk__gn_sums_tail(const float *xp, const double *mk, double *cs, int64_t k,
-                                     int64_t nk)
-{
+                                     int64_t nk) {
     for (; k < nk; k++) {
         const double d = mk ? xp[k] - mk[k] : xp[k];
         cs[k] += mk ? d * d : d;
@@ -217,92 +215,78 @@ extern const ifk_isa ifk_isa_avx512;
 
 /* Defines `static const ifk_ops NAME##_ops`, named "NAME", running the
  * drivers above on ISA (an ifk_isa object). */
-#define IFK_DEFINE_OPS(NAME, ISA)                                                                 \
-    static void NAME##_linear(const float *x, int64_t m, int64_t k, const float *w,               \
-                              const float *bias, int64_t n, int act, float *y, void *s)           \
-    {                                                                                             \
-        ifk__gemm(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, NULL, 0, y, (size_t)n, \
-                  s);                                                                             \
-    }                                                                                             \
-    static void NAME##_conv2d(const float *x, const ifk_conv_params *p, const float *wt,          \
-                              const void *prep, const float *bias, float *y, void *s)             \
-    {                                                                                             \
-        ifk__conv2d(&(ISA), x, p, wt, prep, bias, y, s);                                          \
-    }                                                                                             \
-    static size_t NAME##_prep_bytes(const ifk_conv_params *p)                                     \
-    {                                                                                             \
-        return ifk__conv2d_prep_bytes(&(ISA), p);                                                 \
-    }                                                                                             \
-    static void NAME##_prep(const ifk_conv_params *p, const float *wt, void *prep)                \
-    {                                                                                             \
-        ifk__conv2d_prep(&(ISA), p, wt, prep);                                                    \
-    }                                                                                             \
-    static void NAME##_convt(const float *x, int h, int w, int cin, const float *wt,              \
-                             const float *bias, int cout, int kh, int kw, float *y, void *s)      \
-    {                                                                                             \
-        ifk__conv_transpose2d(&(ISA), x, h, w, cin, wt, bias, cout, kh, kw, y, s);                \
-    }                                                                                             \
-    static void NAME##_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c,   \
-                                 int heads, float scale, float *y, void *s)                       \
-    {                                                                                             \
-        ifk__attention(&(ISA), q, nq, kv, m, c, heads, scale, y, s);                              \
-    }                                                                                             \
-    static void NAME##_vit(const float *qkv, int h, int w, int c, int heads, float scale,         \
-                           const float *table, int gh, int gw, int q0, int q1, float *y,          \
-                           void *s)                                                               \
-    {                                                                                             \
-        ifk__vit_attention(&(ISA), qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, s);      \
-    }                                                                                             \
-    static void NAME##_ln(const float *x, int64_t rows, int64_t c, const float *g,               \
-                          const float *b, float eps, float *y)                                    \
-    {                                                                                             \
-        (ISA).layer_norm(x, rows, c, g, b, eps, y);                                               \
-    }                                                                                             \
-    static void NAME##_gn(const float *x, int64_t hw, int64_t c, int groups, const float *g,      \
-                          const float *b, float eps, int act, float *y)                           \
-    {                                                                                             \
-        ifk__group_norm(&(ISA), x, hw, c, groups, g, b, eps, act, y);                             \
-    }                                                                                             \
-    static void NAME##_gn_sums(const float *x, int64_t hw, int64_t c, int groups,                 \
-                               const double *mean, double *sums)                                  \
-    {                                                                                             \
-        ifk__group_norm_sums(&(ISA), x, hw, c, groups, mean, sums);                               \
-    }                                                                                             \
-    static void NAME##_gn_apply(const float *x, int64_t hw, int64_t c, int groups,                \
-                                const float *mhi, const float *mlo, const float *rstd,            \
-                                const float *g, const float *b, int act, float *y)                \
-    {                                                                                             \
-        ifk__group_norm_apply(&(ISA), x, hw, c, groups, mhi, mlo, rstd, g, b, act, y);            \
-    }                                                                                             \
-    static void NAME##_act(const float *x, int64_t n, int act, float *y)                          \
-    {                                                                                             \
-        (ISA).activation(x, n, act, y);                                                           \
-    }                                                                                             \
-    static void NAME##_add(const float *a, const float *b, int64_t n, float *y)                   \
-    {                                                                                             \
-        (ISA).add(a, b, n, y);                                                                    \
-    }                                                                                             \
-    static void NAME##_resize(const float *x, int h, int w, int c, float *y, int oh, int ow,      \
-                              int oy0, int oy1)                                                   \
-    {                                                                                             \
-        (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                   \
-    }                                                                                             \
-    static const ifk_ops NAME##_ops = {                                                           \
-        .name = #NAME,                                                                            \
-        .linear = NAME##_linear,                                                                  \
-        .conv2d = NAME##_conv2d,                                                                  \
-        .conv2d_prep_bytes = NAME##_prep_bytes,                                                   \
-        .conv2d_prep = NAME##_prep,                                                               \
-        .conv_transpose2d = NAME##_convt,                                                         \
-        .attention = NAME##_attention,                                                            \
-        .vit_attention = NAME##_vit,                                                              \
-        .layer_norm = NAME##_ln,                                                                  \
-        .group_norm = NAME##_gn,                                                                  \
-        .group_norm_sums = NAME##_gn_sums,                                                        \
-        .group_norm_apply = NAME##_gn_apply,                                                      \
-        .activation = NAME##_act,                                                                 \
-        .add = NAME##_add,                                                                        \
-        .resize_bilinear = NAME##_resize,                                                         \
+#define IFK_DEFINE_OPS(NAME, ISA)                                                                  \
+    static void NAME##_linear(const float *x, int64_t m, int64_t k, const float *w,                \
+                              const float *bias, int64_t n, int act, float *y, void *s) {          \
+        ifk__gemm(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, NULL, 0, y, (size_t)n,   \
+                  s);                                                                              \
+    }                                                                                              \
+    static void NAME##_conv2d(const float *x, const ifk_conv_params *p, const float *wt,           \
+                              const void *prep, const float *bias, float *y, void *s) {            \
+        ifk__conv2d(&(ISA), x, p, wt, prep, bias, y, s);                                           \
+    }                                                                                              \
+    static size_t NAME##_prep_bytes(const ifk_conv_params *p) {                                    \
+        return ifk__conv2d_prep_bytes(&(ISA), p);                                                  \
+    }                                                                                              \
+    static void NAME##_prep(const ifk_conv_params *p, const float *wt, void *prep) {               \
+        ifk__conv2d_prep(&(ISA), p, wt, prep);                                                     \
+    }                                                                                              \
+    static void NAME##_convt(const float *x, int h, int w, int cin, const float *wt,               \
+                             const float *bias, int cout, int kh, int kw, float *y, void *s) {     \
+        ifk__conv_transpose2d(&(ISA), x, h, w, cin, wt, bias, cout, kh, kw, y, s);                 \
+    }                                                                                              \
+    static void NAME##_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c,    \
+                                 int heads, float scale, float *y, void *s) {                      \
+        ifk__attention(&(ISA), q, nq, kv, m, c, heads, scale, y, s);                               \
+    }                                                                                              \
+    static void NAME##_vit(const float *qkv, int h, int w, int c, int heads, float scale,          \
+                           const float *table, int gh, int gw, int q0, int q1, float *y,           \
+                           void *s) {                                                              \
+        ifk__vit_attention(&(ISA), qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, s);       \
+    }                                                                                              \
+    static void NAME##_ln(const float *x, int64_t rows, int64_t c, const float *g, const float *b, \
+                          float eps, float *y) {                                                   \
+        (ISA).layer_norm(x, rows, c, g, b, eps, y);                                                \
+    }                                                                                              \
+    static void NAME##_gn(const float *x, int64_t hw, int64_t c, int groups, const float *g,       \
+                          const float *b, float eps, int act, float *y) {                          \
+        ifk__group_norm(&(ISA), x, hw, c, groups, g, b, eps, act, y);                              \
+    }                                                                                              \
+    static void NAME##_gn_sums(const float *x, int64_t hw, int64_t c, int groups,                  \
+                               const double *mean, double *sums) {                                 \
+        ifk__group_norm_sums(&(ISA), x, hw, c, groups, mean, sums);                                \
+    }                                                                                              \
+    static void NAME##_gn_apply(const float *x, int64_t hw, int64_t c, int groups,                 \
+                                const float *mhi, const float *mlo, const float *rstd,             \
+                                const float *g, const float *b, int act, float *y) {               \
+        ifk__group_norm_apply(&(ISA), x, hw, c, groups, mhi, mlo, rstd, g, b, act, y);             \
+    }                                                                                              \
+    static void NAME##_act(const float *x, int64_t n, int act, float *y) {                         \
+        (ISA).activation(x, n, act, y);                                                            \
+    }                                                                                              \
+    static void NAME##_add(const float *a, const float *b, int64_t n, float *y) {                  \
+        (ISA).add(a, b, n, y);                                                                     \
+    }                                                                                              \
+    static void NAME##_resize(const float *x, int h, int w, int c, float *y, int oh, int ow,       \
+                              int oy0, int oy1) {                                                  \
+        (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
+    }                                                                                              \
+    static const ifk_ops NAME##_ops = {                                                            \
+        .name = #NAME,                                                                             \
+        .linear = NAME##_linear,                                                                   \
+        .conv2d = NAME##_conv2d,                                                                   \
+        .conv2d_prep_bytes = NAME##_prep_bytes,                                                    \
+        .conv2d_prep = NAME##_prep,                                                                \
+        .conv_transpose2d = NAME##_convt,                                                          \
+        .attention = NAME##_attention,                                                             \
+        .vit_attention = NAME##_vit,                                                               \
+        .layer_norm = NAME##_ln,                                                                   \
+        .group_norm = NAME##_gn,                                                                   \
+        .group_norm_sums = NAME##_gn_sums,                                                         \
+        .group_norm_apply = NAME##_gn_apply,                                                       \
+        .activation = NAME##_act,                                                                  \
+        .add = NAME##_add,                                                                         \
+        .resize_bilinear = NAME##_resize,                                                          \
     }
 
 #endif

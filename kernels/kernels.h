@@ -27,17 +27,17 @@ void ifk_add(const float *a, const float *b, int64_t n, float *y);
 
 /* y[m][n] = act(bias[n] + sum_k x[m][k] * w[n][k]); x is m*k, w is n*k
  * (PyTorch nn.Linear layout), bias may be NULL. */
-void ifk_linear(const float *x, int64_t m, int64_t k, const float *w, const float *bias,
-                int64_t n, int act, float *y);
+void ifk_linear(const float *x, int64_t m, int64_t k, const float *w, const float *bias, int64_t n,
+                int act, float *y);
 
 typedef struct {
-    int h, w, cin;          /* input map */
-    int cout, kh, kw;       /* weight is cout x kh x kw x (cin/groups), OHWI */
-    int sh, sw;             /* stride */
-    int pt, pl, pb, pr;     /* zero padding top, left, bottom, right */
+    int h, w, cin;      /* input map */
+    int cout, kh, kw;   /* weight is cout x kh x kw x (cin/groups), OHWI */
+    int sh, sw;         /* stride */
+    int pt, pl, pb, pr; /* zero padding top, left, bottom, right */
     int groups;
     int act;
-    int oy0, oy1;           /* output rows [oy0, oy1) to compute; oy1 == 0: all
+    int oy0, oy1; /* output rows [oy0, oy1) to compute; oy1 == 0: all
                              * (lets a caller split one convolution over threads) */
 } ifk_conv_params;
 
@@ -52,12 +52,12 @@ void ifk_conv2d(const float *x, const ifk_conv_params *p, const float *wt, const
 /* Transposed convolution with kernel == stride (kh, kw), weight kh x kw x cout x cin:
  * y[Y*kh+dy][X*kw+dx][o] = bias[o] + sum_i wt[dy][dx][o][i] * x[Y][X][i].
  * y is (h*kh) x (w*kw) x cout. */
-void ifk_conv_transpose2d(const float *x, int h, int w, int cin, const float *wt,
-                          const float *bias, int cout, int kh, int kw, float *y);
+void ifk_conv_transpose2d(const float *x, int h, int w, int cin, const float *wt, const float *bias,
+                          int cout, int kh, int kw, float *y);
 
 /* LayerNorm over the last dimension (c) of rows x c, biased variance. */
-void ifk_layer_norm(const float *x, int64_t rows, int64_t c, const float *gamma,
-                    const float *beta, float eps, float *y);
+void ifk_layer_norm(const float *x, int64_t rows, int64_t c, const float *gamma, const float *beta,
+                    float eps, float *y);
 
 /* GroupNorm of an hw x c map: group g holds channels [g*c/groups, (g+1)*c/groups);
  * statistics over all hw positions of the group; affine per channel; then act.
@@ -97,8 +97,8 @@ void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y, int oh
 /* nn.Unfold in channels-last form: y is ho x wo x (c*kh*kw), channel
  * ci*kh*kw + ky*kw + kx = x[Y*sh-pt+ky][X*sw-pl+kx][ci] or 0 outside.
  * Output rows Y in [oy0, oy1) only (0, ho: all). */
-void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int sh, int sw, int pt,
-                int pl, int pb, int pr, float *y, int oy0, int oy1);
+void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int sh, int sw, int pt, int pl,
+                int pb, int pr, float *y, int oy0, int oy1);
 
 /* Multi-head attention: q is nq x c, kv is m x 2c (keys in columns [0,c),
  * values in [c,2c)); y (nq x c) = softmax(scale * q_h k_h^T) v_h per head.
@@ -134,21 +134,20 @@ void ifk_vit_attention_range(const float *qkv, int h, int w, int c, int heads, f
                              float *scratch);
 
 /* y (1+h*w) x c: y[0] = cls + pos[0]; y[1+i*w+j] = x[i][j] + pos[1 + native cell]. */
-void ifk_tokens_from_grid(const float *x, int h, int w, int c, const float *cls,
-                          const float *pos, int gh, int gw, float *y);
+void ifk_tokens_from_grid(const float *x, int h, int w, int c, const float *cls, const float *pos,
+                          int gh, int gw, float *y);
 
 /* Reference-label embedding: table[labels] at H x W, bilinearly resized to
  * h x w (align_corners False) without materialising the full-size map.
  * Labels must be < k (checked by the caller). y is h x w x c; rows
  * [oy0, oy1) only (0, h: all). */
-void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int k, int c,
-                   float *y, int h, int w, int oy0, int oy1);
+void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int k, int c, float *y,
+                   int h, int w, int oy0, int oy1);
 
 /* Copy a window: rows [y0, y0+wh), cols [x0, x0+ww) of an h x w x c map
  * into y (wh x ww x c); and the reverse (paste into dst, which is h x w x c). */
 void ifk_crop(const float *x, int h, int w, int c, int y0, int x0, int wh, int ww, float *y);
-void ifk_paste(float *dst, int h, int w, int c, int y0, int x0, int wh, int ww,
-               const float *patch);
+void ifk_paste(float *dst, int h, int w, int c, int y0, int x0, int wh, int ww, const float *patch);
 
 /* IEEE half -> float conversion of n values (round trip exact for f16 values). */
 void ifk_f16_to_f32(const uint16_t *src, int64_t n, float *dst);

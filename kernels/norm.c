@@ -17,15 +17,13 @@ enum { GN_CH = 256 }; /* channels per block: the per-channel sums stay in L1 */
 
 /* ------------------------------------------------- the portable loops */
 
-double ifk__sum_d_c(const float *x, int64_t n)
-{
+double ifk__sum_d_c(const float *x, int64_t n) {
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) s += x[i];
     return s;
 }
 
-double ifk__sumsq_d_c(const float *x, int64_t n, double mean)
-{
+double ifk__sumsq_d_c(const float *x, int64_t n, double mean) {
     double s = 0.0;
     for (int64_t i = 0; i < n; i++) {
         const double d = x[i] - mean;
@@ -35,14 +33,12 @@ double ifk__sumsq_d_c(const float *x, int64_t n, double mean)
 }
 
 void ifk__gn_channel_sums_c(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                            const double *mk, double *cs)
-{
+                            const double *mk, double *cs) {
     for (int64_t p = 0; p < hw; p++) ifk__gn_sums_tail(x + (size_t)p * c + c0, mk, cs, 0, nk);
 }
 
 void ifk__gn_apply_c(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
-                     const float *lk, const float *sk, const float *bk, int act)
-{
+                     const float *lk, const float *sk, const float *bk, int act) {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c;
         float *yp = y + (size_t)p * c;
@@ -56,8 +52,7 @@ void ifk__gn_apply_c(const float *x, float *y, int64_t hw, int64_t c, int64_t nk
 /* Sums over hw pixels of channels [c0, c0 + n) (whole groups of cg), into
  * gsum[g] for the groups from c0's on: of x, or of (x - gmean[g])^2. */
 static void sums_range(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int64_t c0,
-                       int64_t n, int64_t cg, const double *gmean, double *gsum)
-{
+                       int64_t n, int64_t cg, const double *gmean, double *gsum) {
     if (n == c && cg == c) { /* one group over the whole map: a flat stream */
         gsum[0] += gmean ? isa->sumsq_d(x, hw * c, gmean[0]) : isa->sum_d(x, hw * c);
         return;
@@ -78,8 +73,8 @@ static void sums_range(const ifk_isa *isa, const float *x, int64_t hw, int64_t c
  * from c0's group. */
 static void apply_range(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int64_t c0,
                         int64_t n, int64_t cg, const float *mhi, const float *mlo,
-                        const float *rstd, const float *gamma, const float *beta, int act, float *y)
-{
+                        const float *rstd, const float *gamma, const float *beta, int act,
+                        float *y) {
     float mk[GN_CH], lk[GN_CH], sk[GN_CH], bk[GN_CH];
     for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
         const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH, base = c0 + k0;
@@ -95,23 +90,20 @@ static void apply_range(const ifk_isa *isa, const float *x, int64_t hw, int64_t 
 }
 
 void ifk__group_norm_sums(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int groups,
-                          const double *mean, double *sums)
-{
+                          const double *mean, double *sums) {
     sums_range(isa, x, hw, c, 0, c, c / groups, mean, sums);
 }
 
 void ifk__group_norm_apply(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int groups,
                            const float *mhi, const float *mlo, const float *rstd,
-                           const float *gamma, const float *beta, int act, float *y)
-{
+                           const float *gamma, const float *beta, int act, float *y) {
     apply_range(isa, x, hw, c, 0, c, c / groups, mhi, mlo, rstd, gamma, beta, act, y);
 }
 
 /* Whole map: blocks of whole groups spanning at most GN_CH channels (or one
  * wider group), two passes of sums, then the normalisation. */
 void ifk__group_norm(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int groups,
-                     const float *gamma, const float *beta, float eps, int act, float *y)
-{
+                     const float *gamma, const float *beta, float eps, int act, float *y) {
     const int64_t cg = c / groups;
     const double count = (double)hw * (double)cg;
     int64_t gpc = GN_CH / cg; /* groups per block */

@@ -34,16 +34,16 @@
 #include "kernels/scalar/scalar.h"
 
 /* The portable transforms: winograd_tx.h over plain floats. */
-#define WT_V float
-#define WT_N 1
-#define WT_LD(p) (*(p))
-#define WT_ST(p, v) (*(p) = (v))
-#define WT_ADD(a, b) ((a) + (b))
-#define WT_SUB(a, b) ((a) - (b))
+#define WT_V          float
+#define WT_N          1
+#define WT_LD(p)      (*(p))
+#define WT_ST(p, v)   (*(p) = (v))
+#define WT_ADD(a, b)  ((a) + (b))
+#define WT_SUB(a, b)  ((a) - (b))
 #define WT_MULS(v, k) ((v) * (k))
-#define WT_ZERO 0.0f
-#define WT_IN ifk__wino_in_c
-#define WT_OUT ifk__wino_out_c
+#define WT_ZERO       0.0f
+#define WT_IN         ifk__wino_in_c
+#define WT_OUT        ifk__wino_out_c
 #include "kernels/winograd_tx.h"
 
 enum { T = 6, T2 = 36, V_BUDGET = 1024 * 1024, TB_MAX = 256, WINO_MIN_PIXELS = 2048 };
@@ -52,16 +52,14 @@ enum { T = 6, T2 = 36, V_BUDGET = 1024 * 1024, TB_MAX = 256, WINO_MIN_PIXELS = 2
  * 16 x 16) the edge tiles waste much of their 6 x 6 inputs, and the
  * transformed weights (4x the kernel's floats, per call or prepared)
  * cost more than the multiplies they save. */
-int ifk__winograd_ok(const ifk_conv_params *p)
-{
+int ifk__winograd_ok(const ifk_conv_params *p) {
     return p->kh == 3 && p->kw == 3 && p->sh == 1 && p->sw == 1 && p->groups == 1 && p->cin >= 16 &&
            p->cout >= 16 && (int64_t)p->h * p->w >= WINO_MIN_PIXELS;
 }
 
 /* Tiles per block: as many as keep the block's V (36 x TB x cin) in
  * budget, a multiple of the micro-kernel's MR. */
-static int tiles_per_block(const ifk_isa *isa, int cin)
-{
+static int tiles_per_block(const ifk_isa *isa, int cin) {
     int tb = (int)(V_BUDGET / (T2 * sizeof(float) * (size_t)cin));
     tb = tb / isa->mr * isa->mr;
     if (tb < isa->mr) tb = isa->mr;
@@ -69,17 +67,17 @@ static int tiles_per_block(const ifk_isa *isa, int cin)
     return tb;
 }
 
-size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p)
-{
+size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p) {
     const size_t tb = (size_t)tiles_per_block(isa, p->cin);
-    return IFK_SCRATCH_SLACK + ifk__piece(T2 * (size_t)p->cin * ifk__round_up((size_t)p->cout, (size_t)isa->nr)) +
-           ifk__piece(T2 * tb * p->cin) + ifk__piece(T2 * tb * p->cout) + ifk__piece((size_t)p->cin);
+    return IFK_SCRATCH_SLACK +
+           ifk__piece(T2 * (size_t)p->cin * ifk__round_up((size_t)p->cout, (size_t)isa->nr)) +
+           ifk__piece(T2 * tb * p->cin) + ifk__piece(T2 * tb * p->cout) +
+           ifk__piece((size_t)p->cin);
 }
 
 /* G applied to three values (a column of a 3x3 kernel, or a row of G g),
  * written to column s of t. */
-static void g_rows(double g0, double g1, double g2, double t[][3], int s)
-{
+static void g_rows(double g0, double g1, double g2, double t[][3], int s) {
     static const double k6 = 1.0 / 6, k12 = 1.0 / 12, k24 = 1.0 / 24;
     const double e = g0 + g2;
     t[0][s] = 0.25 * g0;
@@ -95,12 +93,11 @@ static void g_rows(double g0, double g1, double g2, double t[][3], int s)
  * In double, rounded once (the 1/6 and 1/24 are not exact in float).
  * Loops run panel, c, j so that each of the 36 destinations is written
  * sequentially (the 9 taps are the strided reads). */
-static void transform_weights(const float *wt, int cin, int cout, int nr, void *out)
-{
+static void transform_weights(const float *wt, int cin, int cout, int nr, void *out) {
     const size_t per_e = ifk__round_up((size_t)cout, (size_t)nr) * cin;
     float *up = out;
     for (int j0 = 0; j0 < cout; j0 += nr) {
-        float *panel = up + (size_t)j0 * cin;  /* (j0 / nr) * cin * nr */
+        float *panel = up + (size_t)j0 * cin; /* (j0 / nr) * cin * nr */
         for (int c = 0; c < cin; c++) {
             float *dst = panel + (size_t)c * nr;
             for (int jj = 0; jj < nr; jj++) {
@@ -125,20 +122,18 @@ static void transform_weights(const float *wt, int cin, int cout, int nr, void *
     }
 }
 
-size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p)
-{
+size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p) {
     return T2 * ifk__round_up((size_t)p->cout, (size_t)isa->nr) * p->cin * sizeof(float);
 }
 
-void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep)
-{
+void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const float *wt,
+                           void *prep) {
     transform_weights(wt, p->cin, p->cout, isa->nr, prep);
 }
 
 void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const void *prep, const float *bias, float *y,
-                           void *scratch)
-{
+                           void *scratch) {
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
@@ -190,9 +185,9 @@ void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_pa
                     const int kc = cin - kk < KC ? cin - kk : KC;
                     const ifk_epi ep = {kk > 0 ? IFK_EPI_LOAD : 0, IFK_ACT_NONE, NULL, NULL, 0};
                     for (int i = 0; i < nt; i += MR)
-                        isa->ukr(kc, ve + (size_t)i * cin + kk, (size_t)cin, panel + (size_t)kk * NR,
-                                 me + (size_t)i * cout + j0, (size_t)cout, nt - i < MR ? nt - i : MR, nr,
-                                 &ep);
+                        isa->ukr(kc, ve + (size_t)i * cin + kk, (size_t)cin,
+                                 panel + (size_t)kk * NR, me + (size_t)i * cout + j0, (size_t)cout,
+                                 nt - i < MR ? nt - i : MR, nr, &ep);
                 }
             }
         }

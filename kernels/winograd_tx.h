@@ -30,30 +30,29 @@
 /* One B^T pass over six values (a column or a row of a tile). */
 #define WT_BT(o, i)                                                                                \
     do {                                                                                           \
-        const WT_V a_ = WT_SUB(i[4], i[2]), b_ = WT_SUB(i[3], i[1]);                              \
-        const WT_V c_ = WT_ADD(i[3], i[4]), d_ = WT_ADD(i[1], i[2]);                              \
-        const WT_V e_ = WT_SUB(i[4], i[3]), f_ = WT_SUB(i[1], i[2]);                              \
-        o[0] = WT_ADD(WT_SUB(WT_MULS(i[0], 4.0f), WT_MULS(i[2], 5.0f)), i[4]);                    \
-        o[1] = WT_SUB(c_, WT_MULS(d_, 4.0f));                                                     \
-        o[2] = WT_ADD(e_, WT_MULS(f_, 4.0f));                                                     \
-        o[3] = WT_ADD(a_, WT_MULS(b_, 2.0f));                                                     \
-        o[4] = WT_SUB(a_, WT_MULS(b_, 2.0f));                                                     \
-        o[5] = WT_ADD(WT_SUB(WT_MULS(i[1], 4.0f), WT_MULS(i[3], 5.0f)), i[5]);                    \
+        const WT_V a_ = WT_SUB(i[4], i[2]), b_ = WT_SUB(i[3], i[1]);                               \
+        const WT_V c_ = WT_ADD(i[3], i[4]), d_ = WT_ADD(i[1], i[2]);                               \
+        const WT_V e_ = WT_SUB(i[4], i[3]), f_ = WT_SUB(i[1], i[2]);                               \
+        o[0] = WT_ADD(WT_SUB(WT_MULS(i[0], 4.0f), WT_MULS(i[2], 5.0f)), i[4]);                     \
+        o[1] = WT_SUB(c_, WT_MULS(d_, 4.0f));                                                      \
+        o[2] = WT_ADD(e_, WT_MULS(f_, 4.0f));                                                      \
+        o[3] = WT_ADD(a_, WT_MULS(b_, 2.0f));                                                      \
+        o[4] = WT_SUB(a_, WT_MULS(b_, 2.0f));                                                      \
+        o[5] = WT_ADD(WT_SUB(WT_MULS(i[1], 4.0f), WT_MULS(i[3], 5.0f)), i[5]);                     \
     } while (0)
 
 /* One A^T pass: six values to four. */
 #define WT_AT(o, i)                                                                                \
     do {                                                                                           \
-        const WT_V p_ = WT_ADD(i[1], i[2]), q_ = WT_SUB(i[1], i[2]);                              \
-        const WT_V r_ = WT_ADD(i[3], i[4]), s_ = WT_SUB(i[3], i[4]);                              \
-        o[0] = WT_ADD(WT_ADD(i[0], p_), r_);                                                      \
-        o[1] = WT_ADD(q_, WT_MULS(s_, 2.0f));                                                     \
-        o[2] = WT_ADD(p_, WT_MULS(r_, 4.0f));                                                     \
-        o[3] = WT_ADD(WT_ADD(q_, WT_MULS(s_, 8.0f)), i[5]);                                       \
+        const WT_V p_ = WT_ADD(i[1], i[2]), q_ = WT_SUB(i[1], i[2]);                               \
+        const WT_V r_ = WT_ADD(i[3], i[4]), s_ = WT_SUB(i[3], i[4]);                               \
+        o[0] = WT_ADD(WT_ADD(i[0], p_), r_);                                                       \
+        o[1] = WT_ADD(q_, WT_MULS(s_, 2.0f));                                                      \
+        o[2] = WT_ADD(p_, WT_MULS(r_, 4.0f));                                                      \
+        o[3] = WT_ADD(WT_ADD(q_, WT_MULS(s_, 8.0f)), i[5]);                                        \
     } while (0)
 
-void WT_IN(const float *const d[36], int64_t n, float *v, size_t ldv)
-{
+void WT_IN(const float *const d[36], int64_t n, float *v, size_t ldv) {
     int64_t c = 0;
     for (; c + WT_N <= n; c += WT_N) {
         WT_V t[6][6];
@@ -79,8 +78,7 @@ void WT_IN(const float *const d[36], int64_t n, float *v, size_t ldv)
 }
 
 void WT_OUT(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4], int cols,
-            size_t ldy)
-{
+            size_t ldy) {
     int64_t c = 0;
     for (; c + WT_N <= n; c += WT_N) {
         WT_V t[4][6];

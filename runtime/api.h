@@ -12,7 +12,7 @@ struct if_model {
     rt_model *rt;
     if_options opt;
     const struct ifk_ops *ops; /* kernels for runs of this model, chosen at load */
-    if_model_info info; /* from the metadata, at load */
+    if_model_info info;        /* from the metadata, at load */
 };
 
 struct if_run {
@@ -23,8 +23,8 @@ struct if_run {
 };
 
 struct if_features {
-    int width, height;   /* the original image */
-    int work_w, work_h;  /* the image as the encoder saw it (<= width, height) */
+    int width, height;  /* the original image */
+    int work_w, work_h; /* the image as the encoder saw it (<= width, height) */
     int padded_w, padded_h;
     int channels[IF_LEVELS], strides[IF_LEVELS], lh[IF_LEVELS], lw[IF_LEVELS];
     char identity[72];
@@ -47,17 +47,17 @@ struct if_session {
     uint8_t *base_mask; /* H*W: the mask set by if_session_set_mask (scaled only,
                          * made on first use); valid when base_mask_set */
     int base_mask_set;
-    int cap, n;         /* history capacity, clicks made */
-    int roi_input;      /* the decoder has a "roi" input */
+    int cap, n;    /* history capacity, clicks made */
+    int roi_input; /* the decoder has a "roi" input */
     if_click *clicks;
-    uint8_t *fed;       /* cap x Hp*Wp: label fed at each step */
-    int32_t (*roi)[4];  /* cap: ROI of each step */
-    uint8_t *has_roi;   /* cap */
-    uint8_t *label;     /* Hp*Wp: label the next click starts from */
-    uint8_t *pred;      /* Hp*Wp: current prediction (padded grid) */
+    uint8_t *fed;                    /* cap x Hp*Wp: label fed at each step */
+    int32_t (*roi)[4];               /* cap: ROI of each step */
+    uint8_t *has_roi;                /* cap */
+    uint8_t *label;                  /* Hp*Wp: label the next click starts from */
+    uint8_t *pred;                   /* Hp*Wp: current prediction (padded grid) */
     uint8_t *base_label, *base_pred; /* the state with no clicks */
-    uint8_t *mask;      /* H*W: current prediction, original size */
-    const float *logits;/* in the run's arena; NULL when no prediction */
+    uint8_t *mask;                   /* H*W: current prediction, original size */
+    const float *logits;             /* in the run's arena; NULL when no prediction */
     size_t bytes;
     char err[RT_ERR_CAP];
 };

@@ -31,7 +31,8 @@ if_status if_next_click(const uint8_t *gt, const uint8_t *pred, const uint8_t *i
                                  {"transform scratch", rt_edt_scratch_bytes(height, width)}};
     size_t ecap;
     char *ebuf = if__last_error_buf(&ecap);
-    if_status st = rt_mem_check(0, 0, parts, 3, ebuf, ecap, "if_next_click on %dx%d masks", width, height);
+    if_status st =
+        rt_mem_check(0, 0, parts, 3, ebuf, ecap, "if_next_click on %dx%d masks", width, height);
     if (st != IF_OK) return st;
     uint8_t *fn = rt_malloc(2 * n);
     float *dn = rt_malloc(2 * n * sizeof(float));

@@ -34,7 +34,8 @@ if_status rt_exec_new(const rt_plan *p, const ifk_ops *ops, rt_exec **out) {
     /* Profiling is opt-in and decided once, so the per-click path stays free
      * of clock reads and allocations unless asked for. */
     const char *prof = getenv("IF_PROFILE");
-    if (prof && *prof && strcmp(prof, "0") && !(e->node_ms = rt_calloc(p->m->g.n_nodes, sizeof *e->node_ms))) {
+    if (prof && *prof && strcmp(prof, "0") &&
+        !(e->node_ms = rt_calloc(p->m->g.n_nodes, sizeof *e->node_ms))) {
         rt_exec_free(e);
         return IF_ERR_NO_MEMORY;
     }
@@ -70,7 +71,9 @@ if_status rt_exec_bind(rt_exec *e, const char *name, const void *data, size_t by
             is_input = 1;
             flags = g->inputs[i].flags;
         }
-    if (!is_input) return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG, "'%s' is not an input of this graph", name);
+    if (!is_input)
+        return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG,
+                       "'%s' is not an input of this graph", name);
     if (!data && !(flags & IFG_IN_OPTIONAL))
         return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG, "input '%s' is required", name);
     size_t want = (size_t)rt_shape_elems(&e->p->shape[t]) * ifg_dtype_size(g->tensors[t].dtype);
@@ -106,13 +109,20 @@ static double af(const ifg_node *n, ifg_attr_key k, double dflt) {
 /* The kernel parameters of a CONV2D node for tensor shapes `shape`. */
 static ifk_conv_params conv_params(const ifg_node *n, const rt_shape *shape) {
     const rt_shape *sx = &shape[n->in[0]], *so = &shape[n->out[0]];
-    return (ifk_conv_params){
-        .h = (int)sx->d[0], .w = (int)sx->d[1], .cin = (int)sx->d[2], .cout = (int)so->d[2],
-        .kh = (int)ai(n, IFG_ATTR_KERNEL, 0, 1), .kw = (int)ai(n, IFG_ATTR_KERNEL, 1, 1),
-        .sh = (int)ai(n, IFG_ATTR_STRIDE, 0, 1), .sw = (int)ai(n, IFG_ATTR_STRIDE, 1, 1),
-        .pt = (int)ai(n, IFG_ATTR_PAD, 0, 0), .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0),
-        .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0), .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0),
-        .groups = (int)ai(n, IFG_ATTR_GROUPS, 0, 1), .act = (int)ai(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE)};
+    return (ifk_conv_params){.h = (int)sx->d[0],
+                             .w = (int)sx->d[1],
+                             .cin = (int)sx->d[2],
+                             .cout = (int)so->d[2],
+                             .kh = (int)ai(n, IFG_ATTR_KERNEL, 0, 1),
+                             .kw = (int)ai(n, IFG_ATTR_KERNEL, 1, 1),
+                             .sh = (int)ai(n, IFG_ATTR_STRIDE, 0, 1),
+                             .sw = (int)ai(n, IFG_ATTR_STRIDE, 1, 1),
+                             .pt = (int)ai(n, IFG_ATTR_PAD, 0, 0),
+                             .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0),
+                             .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0),
+                             .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0),
+                             .groups = (int)ai(n, IFG_ATTR_GROUPS, 0, 1),
+                             .act = (int)ai(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE)};
 }
 
 size_t rt_exec_prep_bytes(const rt_plan *p, const ifk_ops *ops) {
@@ -162,21 +172,21 @@ typedef struct {
     const ifk_ops *ops;
     uint32_t op;
     int tasks;
-    int64_t total;           /* rows / output rows / queries / tokens to split */
+    int64_t total; /* rows / output rows / queries / tokens to split */
     const float *x;
     const void *in1, *in2;
-    const void *prep;        /* CONV2D: prepared weights, or NULL */
-    int phase;               /* GROUP_NORM: 0 sums, 1 squared deviations, 2 normalise */
+    const void *prep; /* CONV2D: prepared weights, or NULL */
+    int phase;        /* GROUP_NORM: 0 sums, 1 squared deviations, 2 normalise */
     int groups;
-    double *part;            /* GROUP_NORM: per-chunk sums, chunks x groups */
+    double *part; /* GROUP_NORM: per-chunk sums, chunks x groups */
     const double *mean;
     const float *mhi, *mlo, *rstd;
     float *y;
-    uint8_t *scratch;        /* thread t uses scratch + t * stride */
+    uint8_t *scratch; /* thread t uses scratch + t * stride */
     size_t stride;
     int act;
-    int64_t k, n;            /* LINEAR: in and out features; ATTENTION: m keys; ADD: elements */
-    int c, heads;            /* ATTENTION, VIT_ATTENTION; c: RESIZE channels */
+    int64_t k, n; /* LINEAR: in and out features; ATTENTION: m keys; ADD: elements */
+    int c, heads; /* ATTENTION, VIT_ATTENTION; c: RESIZE channels */
     float scale, eps;
     int h, w, gh, gw, cin, cout, kh, kw; /* gh, gw: also RESIZE output size */
     ifk_conv_params cp;
@@ -189,7 +199,8 @@ static void par_task(void *ctx, int task, int thread) {
     void *scratch = a->scratch ? a->scratch + (size_t)thread * a->stride : NULL;
     switch (a->op) {
     case IFG_OP_LINEAR:
-        a->ops->linear(a->x + lo * a->k, hi - lo, a->k, a->in1, a->in2, a->n, a->act, a->y + lo * a->n, scratch);
+        a->ops->linear(a->x + lo * a->k, hi - lo, a->k, a->in1, a->in2, a->n, a->act,
+                       a->y + lo * a->n, scratch);
         break;
     case IFG_OP_CONV2D: {
         ifk_conv_params cp = a->cp;
@@ -199,30 +210,34 @@ static void par_task(void *ctx, int task, int thread) {
         break;
     }
     case IFG_OP_CONV_TRANSPOSE2D: /* input rows; each makes kh output rows */
-        a->ops->conv_transpose2d(a->x + lo * a->w * a->cin, (int)(hi - lo), a->w, a->cin, a->in1, a->in2,
-                                 a->cout, a->kh, a->kw, a->y + lo * a->kh * a->w * a->kw * a->cout, scratch);
+        a->ops->conv_transpose2d(a->x + lo * a->w * a->cin, (int)(hi - lo), a->w, a->cin, a->in1,
+                                 a->in2, a->cout, a->kh, a->kw,
+                                 a->y + lo * a->kh * a->w * a->kw * a->cout, scratch);
         break;
     case IFG_OP_ATTENTION:
         a->ops->attention(a->x + lo * a->c, hi - lo, a->in1, a->k, a->c, a->heads, a->scale,
                           a->y + lo * a->c, scratch);
         break;
     case IFG_OP_VIT_ATTENTION:
-        a->ops->vit_attention(a->x, a->h, a->w, a->c, a->heads, a->scale, a->in1, a->gh, a->gw, (int)lo,
-                              (int)hi, a->y, scratch);
+        a->ops->vit_attention(a->x, a->h, a->w, a->c, a->heads, a->scale, a->in1, a->gh, a->gw,
+                              (int)lo, (int)hi, a->y, scratch);
         break;
     case IFG_OP_LAYER_NORM:
-        a->ops->layer_norm(a->x + lo * a->c, hi - lo, a->c, a->in1, a->in2, a->eps, a->y + lo * a->c);
+        a->ops->layer_norm(a->x + lo * a->c, hi - lo, a->c, a->in1, a->in2, a->eps,
+                           a->y + lo * a->c);
         break;
     case IFG_OP_GROUP_NORM: /* chunks of RT_GN_PIXELS pixels */
         for (int64_t ch = lo; ch < hi; ch++) {
-            const int64_t p0 = ch * RT_GN_PIXELS, np = a->n - p0 < RT_GN_PIXELS ? a->n - p0 : RT_GN_PIXELS;
+            const int64_t p0 = ch * RT_GN_PIXELS,
+                          np = a->n - p0 < RT_GN_PIXELS ? a->n - p0 : RT_GN_PIXELS;
             if (a->phase < 2) {
                 double *sums = a->part + ch * a->groups;
                 for (int g = 0; g < a->groups; g++) sums[g] = 0.0;
-                a->ops->group_norm_sums(a->x + p0 * a->c, np, a->c, a->groups, a->phase ? a->mean : NULL, sums);
+                a->ops->group_norm_sums(a->x + p0 * a->c, np, a->c, a->groups,
+                                        a->phase ? a->mean : NULL, sums);
             } else {
-                a->ops->group_norm_apply(a->x + p0 * a->c, np, a->c, a->groups, a->mhi, a->mlo, a->rstd, a->in1,
-                                         a->in2, a->act, a->y + p0 * a->c);
+                a->ops->group_norm_apply(a->x + p0 * a->c, np, a->c, a->groups, a->mhi, a->mlo,
+                                         a->rstd, a->in1, a->in2, a->act, a->y + p0 * a->c);
             }
         }
         break;
@@ -258,13 +273,13 @@ static void par_task(void *ctx, int task, int thread) {
         ifk_adaptive_max_pool(a->x, a->h, a->w, a->c, a->y, a->gh, a->gw, (int)lo, (int)hi);
         break;
     case IFG_OP_IM2COL:
-        ifk_im2col(a->x, a->h, a->w, a->c, a->kh, a->kw, a->cp.sh, a->cp.sw, a->cp.pt, a->cp.pl, a->cp.pb,
-                   a->cp.pr, a->y, (int)lo, (int)hi);
+        ifk_im2col(a->x, a->h, a->w, a->c, a->kh, a->kw, a->cp.sh, a->cp.sw, a->cp.pt, a->cp.pl,
+                   a->cp.pb, a->cp.pr, a->y, (int)lo, (int)hi);
         break;
     case IFG_OP_REF_EMBED: {
         const rt_shape *tab = &a->e->shape[a->node->in[1]];
-        ifk_ref_embed((const uint8_t *)a->x, a->h, a->w, a->in1, (int)tab->d[0], (int)tab->d[1], a->y, a->gh,
-                      a->gw, (int)lo, (int)hi);
+        ifk_ref_embed((const uint8_t *)a->x, a->h, a->w, a->in1, (int)tab->d[0], (int)tab->d[1],
+                      a->y, a->gh, a->gw, (int)lo, (int)hi);
         break;
     }
     default: break;
@@ -312,7 +327,8 @@ static void run_group_norm(rt_exec *e, par_node *a, float eps, int groups, int64
 
 size_t rt_group_norm_scratch(int64_t hw, int64_t groups) {
     const int64_t chunks = (hw + RT_GN_PIXELS - 1) / RT_GN_PIXELS;
-    return (size_t)(2 * groups + chunks * groups + 1) * sizeof(double) + (size_t)(3 * groups + 1) * sizeof(float);
+    return (size_t)(2 * groups + chunks * groups + 1) * sizeof(double) +
+           (size_t)(3 * groups + 1) * sizeof(float);
 }
 
 static if_status run_node(rt_exec *e, uint32_t idx) {
@@ -328,8 +344,17 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     int act = (int)ai(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
     int64_t c_last = sx->d[sx->rank - 1];
 
-    par_node a = {.e = e, .node = n, .ops = e->ops, .op = n->op, .x = x, .in1 = in1, .in2 = in2, .y = y,
-                  .scratch = (uint8_t *)scratch, .stride = p->scratch_bytes[idx], .act = act};
+    par_node a = {.e = e,
+                  .node = n,
+                  .ops = e->ops,
+                  .op = n->op,
+                  .x = x,
+                  .in1 = in1,
+                  .in2 = in2,
+                  .y = y,
+                  .scratch = (uint8_t *)scratch,
+                  .stride = p->scratch_bytes[idx],
+                  .act = act};
     switch (n->op) {
     case IFG_OP_CONV2D:
         a.cp = conv_params(n, e->shape);
@@ -402,9 +427,12 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         a.gw = (int)so->d[1];
         a.kh = (int)ai(n, IFG_ATTR_KERNEL, 0, 1);
         a.kw = (int)ai(n, IFG_ATTR_KERNEL, 1, 1);
-        a.cp = (ifk_conv_params){.sh = (int)ai(n, IFG_ATTR_STRIDE, 0, 1), .sw = (int)ai(n, IFG_ATTR_STRIDE, 1, 1),
-                                 .pt = (int)ai(n, IFG_ATTR_PAD, 0, 0), .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0),
-                                 .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0), .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0)};
+        a.cp = (ifk_conv_params){.sh = (int)ai(n, IFG_ATTR_STRIDE, 0, 1),
+                                 .sw = (int)ai(n, IFG_ATTR_STRIDE, 1, 1),
+                                 .pt = (int)ai(n, IFG_ATTR_PAD, 0, 0),
+                                 .pl = (int)ai(n, IFG_ATTR_PAD, 1, 0),
+                                 .pb = (int)ai(n, IFG_ATTR_PAD, 2, 0),
+                                 .pr = (int)ai(n, IFG_ATTR_PAD, 3, 0)};
         a.total = so->d[0];
         run_parallel(e, &a, 2);
         break;
@@ -429,7 +457,8 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         break;
     case IFG_OP_TOKENS_FROM_GRID:
         ifk_tokens_from_grid(x, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], in1, in2,
-                             (int)ai(n, IFG_ATTR_WINDOW, 0, 1), (int)ai(n, IFG_ATTR_WINDOW, 1, 1), y);
+                             (int)ai(n, IFG_ATTR_WINDOW, 0, 1), (int)ai(n, IFG_ATTR_WINDOW, 1, 1),
+                             y);
         break;
     case IFG_OP_TOKENS_TO_GRID:
         memcpy(y, x + c_last, (size_t)rt_shape_elems(so) * sizeof(float));
@@ -442,7 +471,8 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
             if (lab[i] >= tab->d[0])
                 return rt_fail(e->err, sizeof e->err, IF_ERR_INVALID_ARG,
                                "reference label %u at pixel (%lld, %lld) is not below %lld", lab[i],
-                               (long long)(i / sx->d[1]), (long long)(i % sx->d[1]), (long long)tab->d[0]);
+                               (long long)(i / sx->d[1]), (long long)(i % sx->d[1]),
+                               (long long)tab->d[0]);
         a.h = (int)sx->d[0];
         a.w = (int)sx->d[1];
         a.gh = (int)so->d[0];
@@ -467,8 +497,7 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         }
         break;
     }
-    default:
-        return rt_fail(e->err, sizeof e->err, IF_ERR_BAD_OP, "op %u not supported", n->op);
+    default: return rt_fail(e->err, sizeof e->err, IF_ERR_BAD_OP, "op %u not supported", n->op);
     }
     return IF_OK;
 }
@@ -492,7 +521,8 @@ static if_status check_bound(rt_exec *e, int per_click) {
     const ifg_graph *g = &e->p->m->g;
     for (uint32_t i = 0; i < g->n_inputs; i++) {
         const ifg_io *io = &g->inputs[i];
-        if (!!(io->flags & IFG_IN_PER_CLICK) != per_click || (io->flags & IFG_IN_OPTIONAL)) continue;
+        if (!!(io->flags & IFG_IN_PER_CLICK) != per_click || (io->flags & IFG_IN_OPTIONAL))
+            continue;
         if (!e->bound[io->tensor]) {
             const ifg_tensor *t = &g->tensors[io->tensor];
             return rt_fail(e->err, sizeof e->err, IF_ERR_STATE, "input '%.*s' is not bound",
@@ -514,7 +544,8 @@ if_status rt_exec_run_image(rt_exec *e) {
         /* Between nodes: a cancelled run leaves nothing half-written that a
          * later run would trust (image_ready stays 0). */
         if (e->progress && e->progress(e->progress_user, (double)(k + 1) / n))
-            return rt_fail(e->err, sizeof e->err, IF_ERR_CANCELLED, "cancelled by the progress callback");
+            return rt_fail(e->err, sizeof e->err, IF_ERR_CANCELLED,
+                           "cancelled by the progress callback");
     }
     e->image_ready = 1;
     return IF_OK;
@@ -523,7 +554,8 @@ if_status rt_exec_run_image(rt_exec *e) {
 if_status rt_exec_run_click(rt_exec *e) {
     if (!e) return IF_ERR_INVALID_ARG;
     if (!e->image_ready)
-        return rt_fail(e->err, sizeof e->err, IF_ERR_STATE, "per-image part not run for these inputs");
+        return rt_fail(e->err, sizeof e->err, IF_ERR_STATE,
+                       "per-image part not run for these inputs");
     if_status s = check_bound(e, 1);
     if (s != IF_OK) return s;
     const rt_plan *p = e->p;
@@ -532,7 +564,8 @@ if_status rt_exec_run_click(rt_exec *e) {
      * validates the ROI against every stride). */
     const int32_t *roi = NULL;
     for (uint32_t i = 0; i < g->n_inputs; i++)
-        if ((g->inputs[i].flags & IFG_IN_OPTIONAL) && g->tensors[g->inputs[i].tensor].dtype == IFG_I32)
+        if ((g->inputs[i].flags & IFG_IN_OPTIONAL) &&
+            g->tensors[g->inputs[i].tensor].dtype == IFG_I32)
             roi = e->bound[g->inputs[i].tensor];
     if (roi)
         s = rt_infer_shapes(p->m, p->H, p->W, roi, e->shape, NULL, e->err, sizeof e->err);

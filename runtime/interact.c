@@ -28,8 +28,10 @@ void rt_stamp_click(uint8_t *label, int H, int W, int y, int x, int positive, in
 void rt_update_after_prediction(uint8_t *label, const uint8_t *pred, size_t n) {
     /* foreground: unknown -> possible fg, possible bg -> unknown;
      * background: unknown -> possible bg, possible fg -> unknown. */
-    static const uint8_t on_fg[5] = {RT_REF_BG, RT_REF_UNKNOWN, RT_REF_POSSIBLE_FG, RT_REF_POSSIBLE_FG, RT_REF_FG};
-    static const uint8_t on_bg[5] = {RT_REF_BG, RT_REF_POSSIBLE_BG, RT_REF_POSSIBLE_BG, RT_REF_UNKNOWN, RT_REF_FG};
+    static const uint8_t on_fg[5] = {RT_REF_BG, RT_REF_UNKNOWN, RT_REF_POSSIBLE_FG,
+                                     RT_REF_POSSIBLE_FG, RT_REF_FG};
+    static const uint8_t on_bg[5] = {RT_REF_BG, RT_REF_POSSIBLE_BG, RT_REF_POSSIBLE_BG,
+                                     RT_REF_UNKNOWN, RT_REF_FG};
     for (size_t i = 0; i < n; i++)
         if (label[i] < 5) label[i] = pred[i] ? on_fg[label[i]] : on_bg[label[i]];
 }
@@ -37,7 +39,8 @@ void rt_update_after_prediction(uint8_t *label, const uint8_t *pred, size_t n) {
 /* torch.round on float32: half to even. */
 static float round_even(float v) { return nearbyintf(v); }
 
-static void expand_axis(int lo, int hi, int size, float ratio, int min_size, int *out_lo, int *out_hi) {
+static void expand_axis(int lo, int hi, int size, float ratio, int min_size, int *out_lo,
+                        int *out_hi) {
     float c = (float)(lo + hi) / 2.0f;
     float a = round_even(c - ratio * (c - (float)lo)), b = round_even(c - ratio * (c - (float)hi));
     /* The ratio comes from the graph's metadata: a negative, huge or NaN one
@@ -47,7 +50,8 @@ static void expand_axis(int lo, int hi, int size, float ratio, int min_size, int
     if (a > (float)size) a = (float)size;
     if (b < 0) b = 0;
     if (min_size > 0) {
-        float ma = round_even(c - (float)min_size / 2.0f), mb = round_even(c + (float)min_size / 2.0f);
+        float ma = round_even(c - (float)min_size / 2.0f),
+              mb = round_even(c + (float)min_size / 2.0f);
         if (ma < 0) ma = 0;
         if (mb > (float)size) mb = (float)size;
         if (ma < a) a = ma;

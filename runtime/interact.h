@@ -8,11 +8,11 @@
 
 /* The five reference-label codes of the official model. */
 enum {
-    RT_REF_BG = 0,          /* definite background (negative click) */
+    RT_REF_BG = 0, /* definite background (negative click) */
     RT_REF_POSSIBLE_BG = 1,
     RT_REF_UNKNOWN = 2,
     RT_REF_POSSIBLE_FG = 3,
-    RT_REF_FG = 4           /* definite foreground (positive click) */
+    RT_REF_FG = 4 /* definite foreground (positive click) */
 };
 
 /* Sets every pixel within `radius` (Euclidean, inclusive) of (y, x) to

@@ -103,10 +103,14 @@ uint64_t rt_mem_budget(size_t limit, const char **source) {
  * 10^9 bytes), so a reader can compare them with a mem_limit in bytes by
  * counting digits. */
 static void fmt_bytes(char *dst, size_t cap, uint64_t n) {
-    if (n >= 1000000000u) snprintf(dst, cap, "%.1f GB", (double)n / 1e9);
-    else if (n >= 1000000u) snprintf(dst, cap, "%.1f MB", (double)n / 1e6);
-    else if (n >= 1000u) snprintf(dst, cap, "%.1f kB", (double)n / 1e3);
-    else snprintf(dst, cap, "%llu bytes", (unsigned long long)n);
+    if (n >= 1000000000u)
+        snprintf(dst, cap, "%.1f GB", (double)n / 1e9);
+    else if (n >= 1000000u)
+        snprintf(dst, cap, "%.1f MB", (double)n / 1e6);
+    else if (n >= 1000u)
+        snprintf(dst, cap, "%.1f kB", (double)n / 1e3);
+    else
+        snprintf(dst, cap, "%llu bytes", (unsigned long long)n);
 }
 
 if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *parts, int n, char *err,
@@ -132,7 +136,8 @@ if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *parts, i
     for (int i = 0, first = 1; i < n && len < sizeof msg; i++) {
         if (!parts[i].bytes) continue;
         fmt_bytes(num, sizeof num, parts[i].bytes);
-        len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s %s", first ? "" : ", ", parts[i].what, num);
+        len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s %s", first ? "" : ", ",
+                                parts[i].what, num);
         first = 0;
     }
     if (len < sizeof msg) {

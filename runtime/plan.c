@@ -178,7 +178,8 @@ if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **ou
         p->scratch[i] = UINT64_MAX;
         p->scratch_bytes[i] = align_up(p->scratch_bytes[i]);
         if (p->scratch_bytes[i])
-            it[ni++] = (item){p->scratch_bytes[i] * (size_t)p->threads, pos[i], pos[i], &p->scratch[i]};
+            it[ni++] =
+                (item){p->scratch_bytes[i] * (size_t)p->threads, pos[i], pos[i], &p->scratch[i]};
     }
     qsort(it, ni, sizeof *it, by_size_desc);
     p->arena_bytes = place(it, ni, live);

@@ -37,12 +37,12 @@ static inline int64_t rt_shape_elems(const rt_shape *s) {
 }
 
 typedef struct rt_model {
-    void *image;          /* the file image (owned unless borrowed) */
+    void *image; /* the file image (owned unless borrowed) */
     size_t image_size;
     int image_owned;
     ifg_graph g;
-    const float **weights; /* per tensor: f32 data of CONSTs, NULL for VALUEs */
-    float *converted;      /* f16 -> f32 copies (one block) */
+    const float **weights;   /* per tensor: f32 data of CONSTs, NULL for VALUEs */
+    float *converted;        /* f16 -> f32 copies (one block) */
     int64_t max_crop_stride; /* largest CROP/PASTE stride, 0 when none */
 } rt_model;
 
@@ -57,7 +57,7 @@ typedef struct rt_plan {
     uint32_t *order;       /* node indices in execution order */
     uint32_t n_image;      /* order[0..n_image) run per image, the rest per click */
     size_t arena_bytes;
-    uint8_t *per_click;    /* per node: 1 when it depends on a PER_CLICK input */
+    uint8_t *per_click; /* per node: 1 when it depends on a PER_CLICK input */
 } rt_plan;
 
 typedef struct rt_exec {
@@ -65,14 +65,14 @@ typedef struct rt_exec {
     const struct ifk_ops *ops; /* kernels (kernels/dispatch.h) */
     struct rt_pool *pool;      /* plan->threads workers, created once */
     uint8_t *arena;
-    const void **bound;    /* per tensor: caller's input data, or NULL */
-    rt_shape *shape;       /* current shapes (differ from the plan's under a ROI) */
-    int image_ready;       /* rt_exec_run_image() done for the current bindings */
-    const void **prep;     /* per node: weights prepared for its kernel (e.g. Winograd
+    const void **bound; /* per tensor: caller's input data, or NULL */
+    rt_shape *shape;    /* current shapes (differ from the plan's under a ROI) */
+    int image_ready;    /* rt_exec_run_image() done for the current bindings */
+    const void **prep;  /* per node: weights prepared for its kernel (e.g. Winograd
                             * transforms), or NULL; all in prep_block */
     uint8_t *prep_block;
     size_t prep_bytes;
-    double *node_ms;       /* per node: milliseconds summed over runs, when the
+    double *node_ms; /* per node: milliseconds summed over runs, when the
                             * environment had IF_PROFILE set at creation; else NULL */
     int (*progress)(void *user, double fraction); /* rt_exec_run_image calls it after each
                             * node; nonzero cancels (IF_ERR_CANCELLED). NULL: none */

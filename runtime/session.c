@@ -15,7 +15,6 @@
 #include "interact.h"
 #include "workres.h"
 
-
 static if_status sfail(if_session *s, if_status st, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -39,7 +38,8 @@ if_encode_options if_default_encode_options(void) {
 
 if_status if_working_size(int width, int height, int max_side, int *work_w, int *work_h) {
     if (!work_w || !work_h || width < 1 || height < 1 || max_side < 0)
-        return if__fail(IF_ERR_INVALID_ARG, "if_working_size: %dx%d, max_side %d", width, height, max_side);
+        return if__fail(IF_ERR_INVALID_ARG, "if_working_size: %dx%d, max_side %d", width, height,
+                        max_side);
     rt_work_size(width, height, max_side, work_w, work_h);
     return IF_OK;
 }
@@ -59,7 +59,8 @@ if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int heig
     const if_encode_options o = opt ? *opt : if_default_encode_options();
     if (o.max_side < 0) return if__fail(IF_ERR_INVALID_ARG, "if_encode: max_side %d", o.max_side);
     if (width < 1 || height < 1 || width > (1 << 20) || height > (1 << 20))
-        return if__fail(IF_ERR_INVALID_ARG, "image size %dx%d is outside 1..1048576", width, height);
+        return if__fail(IF_ERR_INVALID_ARG, "image size %dx%d is outside 1..1048576", width,
+                        height);
     int ww, wh, ph, pw;
     rt_work_size(width, height, o.max_side, &ww, &wh);
     const int resized = ww != width || wh != height;
@@ -71,17 +72,20 @@ if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int heig
      * checked against the budget before any of it is allocated or a pixel
      * read. */
     const uint64_t input_bytes = (uint64_t)ph * (uint64_t)pw * 3 * sizeof(float);
-    const uint64_t work_bytes = resized ? (uint64_t)ww * (uint64_t)wh * 3 +
-                                              rt_area_resize_scratch(width, height, ww, wh)
-                                        : 0;
+    const uint64_t work_bytes =
+        resized ? (uint64_t)ww * (uint64_t)wh * 3 + rt_area_resize_scratch(width, height, ww, wh)
+                : 0;
     const rt_mem_part extra[] = {
         {"input", input_bytes},
-        {"features", if__features_bytes(ph, pw, enc->info.feature_channels, enc->info.feature_strides)},
+        {"features",
+         if__features_bytes(ph, pw, enc->info.feature_channels, enc->info.feature_strides)},
         {"resized image", work_bytes},
     };
     char what[96];
-    if (resized) snprintf(what, sizeof what, "encoding a %dx%d image at %dx%d", width, height, ww, wh);
-    else snprintf(what, sizeof what, "encoding a %dx%d image", width, height);
+    if (resized)
+        snprintf(what, sizeof what, "encoding a %dx%d image at %dx%d", width, height, ww, wh);
+    else
+        snprintf(what, sizeof what, "encoding a %dx%d image", width, height);
     if_run *run = NULL;
     if_features *f = NULL;
     uint8_t *work = NULL;
@@ -104,8 +108,8 @@ if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int heig
         s = if__fail(IF_ERR_NO_MEMORY, "encoder input %dx%d", pw, ph);
         goto done;
     }
-    if ((s = if_preprocess_rgb8(enc, resized ? work : rgb, ww, wh, resized ? (size_t)ww * 3 : stride, input,
-                                ph, pw)) != IF_OK)
+    if ((s = if_preprocess_rgb8(enc, resized ? work : rgb, ww, wh,
+                                resized ? (size_t)ww * 3 : stride, input, ph, pw)) != IF_OK)
         goto done;
     rt_free(work);
     work = NULL;
@@ -127,9 +131,11 @@ if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int heig
         if ((s = if_run_output(run, name, &level[i], dims, &rank)) != IF_OK) goto done;
         if (rank != 3 || st < 1 || dims[0] != ph / st || dims[1] != pw / st ||
             dims[2] != enc->info.feature_channels[i]) {
-            s = if__fail(IF_ERR_BAD_META, "encoder output %s is %lldx%lldx%lld, metadata says stride %d, %d channels",
-                         name, (long long)dims[0], (long long)dims[1], (long long)dims[2], st,
-                         enc->info.feature_channels[i]);
+            s = if__fail(
+                IF_ERR_BAD_META,
+                "encoder output %s is %lldx%lldx%lld, metadata says stride %d, %d channels", name,
+                (long long)dims[0], (long long)dims[1], (long long)dims[2], st,
+                enc->info.feature_channels[i]);
             goto done;
         }
     }
@@ -162,12 +168,14 @@ if_status if_features_check(const if_model *dec, const if_features *f) {
     if (mi->kind != IF_MODEL_DECODER)
         return if__fail(IF_ERR_INVALID_ARG, "model '%s' is an encoder, not a decoder", mi->name);
     if (strcmp(mi->identity, f->identity))
-        return if__fail(IF_ERR_MISMATCH, "features come from model %.16s..., the decoder is model %.16s...",
-                        f->identity[0] ? f->identity : "(none)", mi->identity[0] ? mi->identity : "(none)");
+        return if__fail(
+            IF_ERR_MISMATCH, "features come from model %.16s..., the decoder is model %.16s...",
+            f->identity[0] ? f->identity : "(none)", mi->identity[0] ? mi->identity : "(none)");
     for (int i = 0; i < IF_LEVELS; i++)
         if (mi->feature_channels[i] != f->channels[i] || mi->feature_strides[i] != f->strides[i])
-            return if__fail(IF_ERR_MISMATCH, "F%d has %d channels at stride %d, the decoder expects %d at %d",
-                            i + 1, f->channels[i], f->strides[i], mi->feature_channels[i],
+            return if__fail(IF_ERR_MISMATCH,
+                            "F%d has %d channels at stride %d, the decoder expects %d at %d", i + 1,
+                            f->channels[i], f->strides[i], mi->feature_channels[i],
                             mi->feature_strides[i]);
     return IF_OK;
 }
@@ -200,12 +208,14 @@ void if_session_free(if_session *s) {
  * prediction, which has no logits to interpolate). */
 static void mask_from_pred(if_session *s, const uint8_t *pred) {
     if (!s->scaled) {
-        for (int y = 0; y < s->H; y++) memcpy(s->mask + (size_t)y * s->W, pred + (size_t)y * s->Wp, (size_t)s->W);
+        for (int y = 0; y < s->H; y++)
+            memcpy(s->mask + (size_t)y * s->W, pred + (size_t)y * s->Wp, (size_t)s->W);
         return;
     }
     for (int y = 0; y < s->H; y++) {
         const uint8_t *row = pred + (size_t)rt_work_coord(y, s->H, s->Hw) * s->Wp;
-        for (int x = 0; x < s->W; x++) s->mask[(size_t)y * s->W + x] = row[rt_work_coord(x, s->W, s->Ww)];
+        for (int x = 0; x < s->W; x++)
+            s->mask[(size_t)y * s->W + x] = row[rt_work_coord(x, s->W, s->Ww)];
     }
 }
 
@@ -235,8 +245,10 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
      * at the working size. */
     const rt_mem_part extra[] = {
         {"click history", (uint64_t)cap * (n + sizeof(if_click) + sizeof(int32_t[4]) + 1)},
-        {"maps", 4 * (uint64_t)n + (uint64_t)f->height * f->width +
-                     (scaled ? (uint64_t)(f->width + f->height) * 8 + (uint64_t)f->work_w * f->work_h * 4 : 0)},
+        {"maps",
+         4 * (uint64_t)n + (uint64_t)f->height * f->width +
+             (scaled ? (uint64_t)(f->width + f->height) * 8 + (uint64_t)f->work_w * f->work_h * 4
+                     : 0)},
     };
     char what[64];
     snprintf(what, sizeof what, "a session on a %dx%d image", f->width, f->height);
@@ -278,10 +290,12 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
             rt_axis_taps(s->H, s->Hw, s->ty0, s->tfy);
         }
     }
-    if (!s->clicks || !s->fed || !s->roi || !s->has_roi || !s->label || !s->pred || !s->base_label ||
-        !s->base_pred || !s->mask || (scaled && (!s->tx0 || !s->tfx || !s->ty0 || !s->tfy || !s->diff))) {
+    if (!s->clicks || !s->fed || !s->roi || !s->has_roi || !s->label || !s->pred ||
+        !s->base_label || !s->base_pred || !s->mask ||
+        (scaled && (!s->tx0 || !s->tfx || !s->ty0 || !s->tfy || !s->diff))) {
         if_session_free(s);
-        return if__fail(IF_ERR_NO_MEMORY, "session history for %d clicks at %dx%d", cap, f->padded_w, f->padded_h);
+        return if__fail(IF_ERR_NO_MEMORY, "session history for %d clicks at %dx%d", cap,
+                        f->padded_w, f->padded_h);
     }
     s->roi_input = ifg_find_tensor(&dec->rt->g, "roi") >= 0;
     for (int i = 0; i < IF_LEVELS && st == IF_OK; i++) {
@@ -296,7 +310,8 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
         return st;
     }
     s->bytes = sizeof *s + if_run_arena_bytes(s->run) + s->run->exec->prep_bytes +
-               (size_t)s->cap * (n + sizeof *s->clicks + sizeof *s->roi + 1) + 4 * n + (size_t)s->H * s->W +
+               (size_t)s->cap * (n + sizeof *s->clicks + sizeof *s->roi + 1) + 4 * n +
+               (size_t)s->H * s->W +
                (scaled ? (size_t)(s->W + s->H) * 8 + (size_t)s->Hw * s->Ww * sizeof *s->diff : 0);
     clear_state(s);
     *out = s;
@@ -318,19 +333,21 @@ static if_status predict(if_session *s, int k) {
     /* The graph file says what 'logits' is; it is read as the padded grid
      * of two classes below. */
     if (rank != 3 || d[0] != s->Hp || d[1] != s->Wp || d[2] != 2)
-        return sfail(s, IF_ERR_BAD_SHAPE, "decoder output 'logits' is %lldx%lldx%lld (rank %d), not %dx%dx2",
+        return sfail(s, IF_ERR_BAD_SHAPE,
+                     "decoder output 'logits' is %lldx%lldx%lld (rank %d), not %dx%dx2",
                      (long long)d[0], (long long)d[1], (long long)d[2], rank, s->Hp, s->Wp);
     for (size_t i = 0; i < n; i++) s->pred[i] = lg[2 * i + 1] > lg[2 * i]; /* ties: background */
     s->logits = lg;
-    if (!s->scaled) mask_from_pred(s, s->pred);
+    if (!s->scaled)
+        mask_from_pred(s, s->pred);
     else { /* the logits upsampled, then thresholded: never an upsampled binary mask */
         for (int y = 0; y < s->Hw; y++)
             for (int x = 0; x < s->Ww; x++) {
                 const float *l = lg + 2 * ((size_t)y * s->Wp + x);
                 s->diff[(size_t)y * s->Ww + x] = l[1] - l[0];
             }
-        rt_upsample_logit(s->diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy, s->W, s->H,
-                          s->mask, NULL);
+        rt_upsample_logit(s->diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy,
+                          s->W, s->H, s->mask, NULL);
     }
     return IF_OK;
 }
@@ -338,15 +355,18 @@ static if_status predict(if_session *s, int k) {
 if_status if_session_add_click(if_session *s, if_click c) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_add_click: session is NULL");
     if (c.x < 0 || c.y < 0 || c.x >= s->W || c.y >= s->H)
-        return sfail(s, IF_ERR_INVALID_ARG, "click (%d, %d) is outside the %dx%d image", c.x, c.y, s->W, s->H);
+        return sfail(s, IF_ERR_INVALID_ARG, "click (%d, %d) is outside the %dx%d image", c.x, c.y,
+                     s->W, s->H);
     if (s->n >= s->cap)
-        return sfail(s, IF_ERR_STATE, "the history holds %d clicks (if_options.max_clicks): undo or reset", s->cap);
+        return sfail(s, IF_ERR_STATE,
+                     "the history holds %d clicks (if_options.max_clicks): undo or reset", s->cap);
     int k = s->n;
     size_t n = (size_t)s->Hp * s->Wp;
     uint8_t *fed = s->fed + (size_t)k * n;
     memcpy(fed, s->label, n);
     /* The click lands on the working grid; the session keeps it as given. */
-    int cx = s->scaled ? rt_work_coord(c.x, s->W, s->Ww) : c.x, cy = s->scaled ? rt_work_coord(c.y, s->H, s->Hw) : c.y;
+    int cx = s->scaled ? rt_work_coord(c.x, s->W, s->Ww) : c.x,
+        cy = s->scaled ? rt_work_coord(c.y, s->H, s->Hw) : c.y;
     rt_stamp_click(fed, s->Hp, s->Wp, cy, cx, c.positive != 0, s->dec->info.click_radius);
     const if_model_info *mi = &s->dec->info;
     s->has_roi[k] = s->roi_input && mi->zoom_in && k >= mi->zoom_start_step;
@@ -373,8 +393,10 @@ if_status if_session_undo(if_session *s) {
     if (k == 0) {
         memcpy(s->label, s->base_label, n);
         memcpy(s->pred, s->base_pred, n);
-        if (s->base_mask_set) memcpy(s->mask, s->base_mask, (size_t)s->H * s->W);
-        else mask_from_pred(s, s->base_pred);
+        if (s->base_mask_set)
+            memcpy(s->mask, s->base_mask, (size_t)s->H * s->W);
+        else
+            mask_from_pred(s, s->base_pred);
         s->logits = NULL;
     } else {
         if_status st = predict(s, k - 1);
@@ -394,7 +416,9 @@ if_status if_session_reset(if_session *s) {
 
 if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_set_mask: session is NULL");
-    if (!mask || stride < (size_t)s->W) return sfail(s, IF_ERR_INVALID_ARG, "mask is NULL or its stride %zu < width %d", stride, s->W);
+    if (!mask || stride < (size_t)s->W)
+        return sfail(s, IF_ERR_INVALID_ARG, "mask is NULL or its stride %zu < width %d", stride,
+                     s->W);
     /* A resized session keeps the caller's mask to give it back exactly
      * (the working grid holds a coarser copy); made on first use. */
     if (s->scaled && !s->base_mask) {
@@ -405,9 +429,11 @@ if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride)
     clear_state(s);
     size_t n = (size_t)s->Hp * s->Wp;
     for (int y = 0; y < s->Hw; y++) {
-        const uint8_t *row = mask + (size_t)(s->scaled ? rt_work_coord(y, s->Hw, s->H) : y) * stride;
+        const uint8_t *row =
+            mask + (size_t)(s->scaled ? rt_work_coord(y, s->Hw, s->H) : y) * stride;
         for (int x = 0; x < s->Ww; x++)
-            s->base_pred[(size_t)y * s->Wp + x] = row[s->scaled ? rt_work_coord(x, s->Ww, s->W) : x] != 0;
+            s->base_pred[(size_t)y * s->Wp + x] =
+                row[s->scaled ? rt_work_coord(x, s->Ww, s->W) : x] != 0;
     }
     /* As the official demo does with a previous mask: fold it into the
      * label as a prediction. */
@@ -416,17 +442,20 @@ if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride)
     memcpy(s->pred, s->base_pred, n);
     if (s->scaled) {
         for (int y = 0; y < s->H; y++)
-            for (int x = 0; x < s->W; x++) s->base_mask[(size_t)y * s->W + x] = mask[(size_t)y * stride + x] != 0;
+            for (int x = 0; x < s->W; x++)
+                s->base_mask[(size_t)y * s->W + x] = mask[(size_t)y * stride + x] != 0;
         memcpy(s->mask, s->base_mask, (size_t)s->H * s->W);
         s->base_mask_set = 1;
-    } else mask_from_pred(s, s->base_pred);
+    } else
+        mask_from_pred(s, s->base_pred);
     return IF_OK;
 }
 
 int if_session_click_count(const if_session *s) { return s ? s->n : 0; }
 
 if_status if_session_get_click(const if_session *s, int i, if_click *c) {
-    if (!s || !c || i < 0 || i >= s->n) return if__fail(IF_ERR_INVALID_ARG, "if_session_get_click: no click %d", i);
+    if (!s || !c || i < 0 || i >= s->n)
+        return if__fail(IF_ERR_INVALID_ARG, "if_session_get_click: no click %d", i);
     *c = s->clicks[i];
     return IF_OK;
 }
@@ -437,8 +466,8 @@ if_status if_session_probability(const if_session *s, float *dst) {
     if (!s || !dst) return if__fail(IF_ERR_INVALID_ARG, "if_session_probability: NULL argument");
     if (!s->logits) return if__fail(IF_ERR_STATE, "no prediction yet");
     if (s->scaled) {
-        rt_upsample_logit(s->diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy, s->W, s->H,
-                          NULL, dst);
+        rt_upsample_logit(s->diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy,
+                          s->W, s->H, NULL, dst);
         return IF_OK;
     }
     for (int y = 0; y < s->H; y++)

@@ -12,7 +12,7 @@
 
 /* Dimensions are bounded so that element counts of any tensor fit easily in
  * int64 and indices of a single axis fit in int. */
-#define RT_MAX_DIM (1 << 24)
+#define RT_MAX_DIM   (1 << 24)
 #define RT_MAX_ELEMS ((int64_t)1 << 34)
 
 typedef struct {
@@ -75,10 +75,11 @@ static if_status roi_window(const ctx *c, const int32_t *roi, int64_t s, int64_t
                        "roi [%lld,%lld,%lld,%lld] is not a multiple of stride %lld", (long long)l,
                        (long long)u, (long long)r, (long long)b, (long long)s);
     if (l < 0 || u < 0 || l >= r || u >= b || r / s > w || b / s > h)
-        return rt_fail(c->err, c->cap, IF_ERR_INVALID_ARG,
-                       "roi [%lld,%lld,%lld,%lld] is empty or outside the %lldx%lld map of stride %lld",
-                       (long long)l, (long long)u, (long long)r, (long long)b, (long long)h,
-                       (long long)w, (long long)s);
+        return rt_fail(
+            c->err, c->cap, IF_ERR_INVALID_ARG,
+            "roi [%lld,%lld,%lld,%lld] is empty or outside the %lldx%lld map of stride %lld",
+            (long long)l, (long long)u, (long long)r, (long long)b, (long long)h, (long long)w,
+            (long long)s);
     win[0] = u / s;
     win[1] = l / s;
     win[2] = b / s - u / s;
@@ -104,11 +105,25 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         if (x->d[2] % g || w->d[0] % g || w->d[3] != x->d[2] / g)
             return bad(c, "channels do not match the weight and GROUPS");
         if (b && (b->rank != 1 || b->d[0] != w->d[0])) return bad(c, "bias size");
-        if (x->d[0] + pt + pb < kh || x->d[1] + pl + pr < kw) return bad(c, "input smaller than kernel");
+        if (x->d[0] + pt + pb < kh || x->d[1] + pl + pr < kw)
+            return bad(c, "input smaller than kernel");
         set3(o, (x->d[0] + pt + pb - kh) / sh + 1, (x->d[1] + pl + pr - kw) / sw + 1, w->d[0]);
-        const ifk_conv_params cp = {(int)x->d[0], (int)x->d[1], (int)x->d[2], (int)w->d[0], (int)kh,
-                                    (int)kw, (int)sh, (int)sw, (int)pt, (int)pl, (int)pb, (int)pr,
-                                    (int)g, 0, 0, 0};
+        const ifk_conv_params cp = {(int)x->d[0],
+                                    (int)x->d[1],
+                                    (int)x->d[2],
+                                    (int)w->d[0],
+                                    (int)kh,
+                                    (int)kw,
+                                    (int)sh,
+                                    (int)sw,
+                                    (int)pt,
+                                    (int)pl,
+                                    (int)pb,
+                                    (int)pr,
+                                    (int)g,
+                                    0,
+                                    0,
+                                    0};
         *scratch = ifk_conv2d_scratch_bytes(&cp);
         break;
     }
@@ -127,7 +142,8 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
     }
     case IFG_OP_LINEAR: {
         const rt_shape *w = in(c, 1), *b = in(c, 2);
-        if (w->rank != 2 || x->d[x->rank - 1] != w->d[1]) return bad(c, "weight (N,K) does not match input");
+        if (w->rank != 2 || x->d[x->rank - 1] != w->d[1])
+            return bad(c, "weight (N,K) does not match input");
         if (b && (b->rank != 1 || b->d[0] != w->d[0])) return bad(c, "bias size");
         *o = *x;
         o->d[o->rank - 1] = w->d[0];
@@ -142,7 +158,8 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
             return bad(c, "affine parameters do not match channels");
         if (n->op == IFG_OP_GROUP_NORM) {
             int64_t g = attr_i(n, IFG_ATTR_GROUPS, 0, 1);
-            if (x->rank != 3 || g < 1 || ch % g) return bad(c, "expects (H,W,C) with C divisible by GROUPS");
+            if (x->rank != 3 || g < 1 || ch % g)
+                return bad(c, "expects (H,W,C) with C divisible by GROUPS");
             *scratch = rt_group_norm_scratch(x->d[0] * x->d[1], g);
         }
         *o = *x;
@@ -192,7 +209,8 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         const ifg_attr *lim = ifg_node_attr(n, IFG_ATTR_POOL_LIMIT);
         int64_t oh, ow;
         if (lim) {
-            if (!(lim->v.f[0] > 0) || !(lim->v.f[1] > 0)) return bad(c, "POOL_LIMIT must be positive");
+            if (!(lim->v.f[0] > 0) || !(lim->v.f[1] > 0))
+                return bad(c, "POOL_LIMIT must be positive");
             oh = imsa_pool_size(x->d[0], lim->v.f[0]);
             ow = imsa_pool_size(x->d[1], lim->v.f[1]);
         } else {
@@ -209,7 +227,8 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         int64_t pt = attr_i(n, IFG_ATTR_PAD, 0, 0), pl = attr_i(n, IFG_ATTR_PAD, 1, 0);
         int64_t pb = attr_i(n, IFG_ATTR_PAD, 2, 0), pr = attr_i(n, IFG_ATTR_PAD, 3, 0);
         if (x->rank != 3) return bad(c, "expects a (H,W,C) map");
-        if (x->d[0] + pt + pb < kh || x->d[1] + pl + pr < kw) return bad(c, "input smaller than kernel");
+        if (x->d[0] + pt + pb < kh || x->d[1] + pl + pr < kw)
+            return bad(c, "input smaller than kernel");
         set3(o, (x->d[0] + pt + pb - kh) / sh + 1, (x->d[1] + pl + pr - kw) / sw + 1,
              x->d[2] * kh * kw);
         break;
@@ -220,14 +239,16 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         if ((x->rank != 2 && x->rank != 3) || kv->rank != 2 || kv->d[1] != 2 * ch || ch % heads)
             return bad(c, "expects q (...,C) and kv (M,2C) with C divisible by HEADS");
         *o = *x;
-        *scratch = ifk_attention_scratch_bytes(rt_shape_elems(x) / ch, kv->d[0], (int)ch, (int)heads);
+        *scratch =
+            ifk_attention_scratch_bytes(rt_shape_elems(x) / ch, kv->d[0], (int)ch, (int)heads);
         break;
     }
     case IFG_OP_VIT_ATTENTION: {
         const rt_shape *tab = in(c, 1), *grid = in(c, 2);
         int64_t heads = attr_i(n, IFG_ATTR_HEADS, 0, 1);
         int64_t gh = attr_i(n, IFG_ATTR_WINDOW, 0, 0), gw = attr_i(n, IFG_ATTR_WINDOW, 1, 0);
-        if (x->rank != 2 || x->d[1] % 3 || (x->d[1] / 3) % heads) return bad(c, "qkv must be (N,3C)");
+        if (x->rank != 2 || x->d[1] % 3 || (x->d[1] / 3) % heads)
+            return bad(c, "qkv must be (N,3C)");
         if (grid->rank < 2 || x->d[0] != 1 + grid->d[0] * grid->d[1])
             return bad(c, "token count does not match the grid");
         if (tab->rank != 2 || tab->d[1] != heads || tab->d[0] != (2 * gh - 1) * (2 * gw - 1) + 3)
@@ -235,8 +256,8 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         o->rank = 2;
         o->d[0] = x->d[0];
         o->d[1] = x->d[1] / 3;
-        *scratch = ifk_vit_attention_scratch_bytes((int)grid->d[0], (int)grid->d[1], (int)(x->d[1] / 3),
-                                                   (int)heads, (int)gh, (int)gw);
+        *scratch = ifk_vit_attention_scratch_bytes(
+            (int)grid->d[0], (int)grid->d[1], (int)(x->d[1] / 3), (int)heads, (int)gh, (int)gw);
         break;
     }
     case IFG_OP_TOKENS_FROM_GRID: {
@@ -259,15 +280,16 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
     }
     case IFG_OP_REF_EMBED: {
         const rt_shape *tab = in(c, 1), *like = in(c, 2);
-        if (x->rank != 2 || tab->rank != 2 || like->rank < 2) return bad(c, "expects (H,W) labels and a (K,C) table");
+        if (x->rank != 2 || tab->rank != 2 || like->rank < 2)
+            return bad(c, "expects (H,W) labels and a (K,C) table");
         set3(o, like->d[0], like->d[1], tab->d[1]);
         break;
     }
     case IFG_OP_CROP: {
         int64_t win[4];
         if (x->rank != 3) return bad(c, "expects a (H,W,C) map");
-        if_status s = roi_window(c, in(c, 1) ? roi : NULL, attr_i(n, IFG_ATTR_STRIDE, 0, 1), x->d[0],
-                                 x->d[1], win);
+        if_status s = roi_window(c, in(c, 1) ? roi : NULL, attr_i(n, IFG_ATTR_STRIDE, 0, 1),
+                                 x->d[0], x->d[1], win);
         if (s != IF_OK) return s;
         set3(o, win[2], win[3], x->d[2]);
         break;
@@ -276,16 +298,18 @@ static if_status infer_node(const ctx *c, const int32_t *roi, rt_shape *o, size_
         const rt_shape *patch = in(c, 1);
         int64_t win[4];
         if (x->rank != 3) return bad(c, "expects a (H,W,C) map");
-        if_status s = roi_window(c, in(c, 2) ? roi : NULL, attr_i(n, IFG_ATTR_STRIDE, 0, 1), x->d[0],
-                                 x->d[1], win);
+        if_status s = roi_window(c, in(c, 2) ? roi : NULL, attr_i(n, IFG_ATTR_STRIDE, 0, 1),
+                                 x->d[0], x->d[1], win);
         if (s != IF_OK) return s;
-        if (patch->rank != 3 || patch->d[0] != win[2] || patch->d[1] != win[3] || patch->d[2] != x->d[2])
+        if (patch->rank != 3 || patch->d[0] != win[2] || patch->d[1] != win[3] ||
+            patch->d[2] != x->d[2])
             return bad(c, "patch does not match the ROI window");
         *o = *x;
         break;
     }
-    default: return rt_fail(c->err, c->cap, IF_ERR_BAD_OP, "node '%.*s': op %u not supported",
-                            (int)n->name_len, n->name, n->op);
+    default:
+        return rt_fail(c->err, c->cap, IF_ERR_BAD_OP, "node '%.*s': op %u not supported",
+                       (int)n->name_len, n->name, n->op);
     }
     for (int i = 0; i < o->rank; i++)
         if (o->d[i] < 1 || o->d[i] > RT_MAX_DIM) return bad(c, "output dimension out of range");
@@ -335,8 +359,9 @@ if_status rt_infer_shapes(const rt_model *m, int H, int W, const int32_t *roi, r
              * the limits of computed tensors apply, checked before the
              * dimensions multiply (four of them can overflow int64_t). */
             if (s->d[k] > RT_MAX_DIM || elems > RT_MAX_ELEMS / s->d[k])
-                return rt_fail(err, cap, IF_ERR_BAD_SHAPE, "input '%.*s' is too large for a %dx%d image",
-                               (int)t->name_len, t->name, H, W);
+                return rt_fail(err, cap, IF_ERR_BAD_SHAPE,
+                               "input '%.*s' is too large for a %dx%d image", (int)t->name_len,
+                               t->name, H, W);
             elems *= s->d[k];
         }
     }
@@ -352,7 +377,8 @@ if_status rt_infer_shapes(const rt_model *m, int H, int W, const int32_t *roi, r
         /* Declared dimensions are checks, for the whole-image case (a ROI
          * legitimately shrinks the refined windows). */
         if (!roi) {
-            if ((int)t->rank != o.rank) return bad(&c, "inferred rank differs from the declared one");
+            if ((int)t->rank != o.rank)
+                return bad(&c, "inferred rank differs from the declared one");
             for (int k = 0; k < o.rank; k++)
                 if (shape[tid].d[k] >= 0 && shape[tid].d[k] != o.d[k])
                     return rt_fail(err, cap, IF_ERR_BAD_SHAPE,

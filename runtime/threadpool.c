@@ -16,13 +16,13 @@
 enum { SPIN_US = 200 };
 
 struct rt_pool {
-    int n;                 /* threads including the caller */
-    pthread_t *workers;    /* n - 1 */
+    int n;              /* threads including the caller */
+    pthread_t *workers; /* n - 1 */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     atomic_ulong generation;
     atomic_int stop;
-    atomic_int busy;       /* workers still in the current loop */
+    atomic_int busy; /* workers still in the current loop */
     /* the current loop, written before generation is bumped */
     rt_task_fn fn;
     void *ctx;
@@ -51,15 +51,18 @@ static int spin_until(rt_pool *p, int (*done)(rt_pool *, unsigned long), unsigne
         if (done(p, arg)) return 1;
         if ((i & 63) == 63) {
             const double t = now_us();
-            if (t0 == 0) t0 = t;
-            else if (t - t0 > SPIN_US) return 0;
+            if (t0 == 0)
+                t0 = t;
+            else if (t - t0 > SPIN_US)
+                return 0;
         }
         cpu_relax();
     }
 }
 
 static int new_loop(rt_pool *p, unsigned long seen) {
-    return atomic_load_explicit(&p->generation, memory_order_acquire) != seen || atomic_load(&p->stop);
+    return atomic_load_explicit(&p->generation, memory_order_acquire) != seen ||
+           atomic_load(&p->stop);
 }
 
 static int all_done(rt_pool *p, unsigned long unused) {

@@ -49,13 +49,14 @@ size_t rt_area_resize_scratch(int w, int h, int ww, int wh) {
     return words * sizeof(uint32_t);
 }
 
-void rt_area_resize_rgb8(const uint8_t *src, int w, int h, size_t stride, uint8_t *dst, int ww, int wh,
-                         void *scratch) {
+void rt_area_resize_rgb8(const uint8_t *src, int w, int h, size_t stride, uint8_t *dst, int ww,
+                         int wh, void *scratch) {
     const int tx = max_taps(w, ww);
     uint64_t *acc = scratch;
     uint32_t *xw = (uint32_t *)(acc + (size_t)ww * 3), *yw = xw + (size_t)ww * tx;
     int *xfirst = (int *)(yw + max_taps(h, wh)), *xcount = xfirst + ww;
-    for (int xo = 0; xo < ww; xo++) xcount[xo] = axis_span(xo, w, ww, &xfirst[xo], xw + (size_t)xo * tx);
+    for (int xo = 0; xo < ww; xo++)
+        xcount[xo] = axis_span(xo, w, ww, &xfirst[xo], xw + (size_t)xo * tx);
     /* mean = sum(wx * wy * v) / (w * h) exactly; halves up. The sum is at
      * most w * h * 255 < 2^48 for sides up to 2^20. */
     const uint64_t den = (uint64_t)w * (uint64_t)h;
@@ -107,8 +108,9 @@ void rt_axis_taps(int n, int nw, int32_t *i0, float *f) {
     }
 }
 
-void rt_upsample_logit(const float *d, size_t ds, int ww, int wh, const int32_t *x0, const float *fx,
-                       const int32_t *y0, const float *fy, int w, int h, uint8_t *mask, float *prob) {
+void rt_upsample_logit(const float *d, size_t ds, int ww, int wh, const int32_t *x0,
+                       const float *fx, const int32_t *y0, const float *fy, int w, int h,
+                       uint8_t *mask, float *prob) {
     for (int y = 0; y < h; y++) {
         const float *r0 = d + (size_t)y0[y] * ds, *r1 = y0[y] + 1 < wh ? r0 + ds : r0;
         float b = fy[y], a = 1.0f - b;

@@ -8,16 +8,16 @@
 
 static int passed, failed;
 
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            passed++;                                   \
-        } else {                                        \
-            failed++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            passed++;                                                                              \
+        } else {                                                                                   \
+            failed++;                                                                              \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+        }                                                                                          \
     } while (0)
 
 #define CHECK_SUMMARY() (printf("%d passed, %d failed\n", passed, failed), failed != 0)

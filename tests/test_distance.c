@@ -38,8 +38,8 @@ static void edt_case(int H, int W, int density, int border, unsigned seed) {
         for (int x = 0; x < W && !bad; x++)
             if (d[(size_t)y * W + x] != brute(m, H, W, border, y, x)) {
                 bad = 1;
-                printf("FAIL edt %dx%d density %d border %d at (%d,%d): %g vs %g\n", H, W, density, border,
-                       y, x, d[(size_t)y * W + x], brute(m, H, W, border, y, x));
+                printf("FAIL edt %dx%d density %d border %d at (%d,%d): %g vs %g\n", H, W, density,
+                       border, y, x, d[(size_t)y * W + x], brute(m, H, W, border, y, x));
             }
     bad ? failed++ : passed++;
     free(m);
@@ -61,7 +61,8 @@ int main(void) {
     for (int y = 3; y < 12; y++)
         for (int x = 4; x < 16; x++) gt[y * W + x] = 1;
     if_click c;
-    int ok = if_next_click(gt, pred, NULL, W, H, NULL, 0, &c) == IF_OK && c.positive && c.y == 7 && c.x >= 8 && c.x <= 11;
+    int ok = if_next_click(gt, pred, NULL, W, H, NULL, 0, &c) == IF_OK && c.positive && c.y == 7 &&
+             c.x >= 8 && c.x <= 11;
     ok ? passed++ : (failed++, printf("FAIL first click (%d,%d,%d)\n", c.x, c.y, c.positive));
     /* Predicting the object plus a bigger blob elsewhere: negative click. */
     for (int i = 0; i < H * W; i++) pred[i] = gt[i];

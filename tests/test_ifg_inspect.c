@@ -13,16 +13,16 @@
 
 static int n_pass, n_fail;
 
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            n_pass++;                                   \
-        } else {                                        \
-            n_fail++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            n_pass++;                                                                              \
+        } else {                                                                                   \
+            n_fail++;                                                                              \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+        }                                                                                          \
     } while (0)
 
 static char tool[1024], fixtures[512], tmpdir[256];
@@ -94,8 +94,8 @@ static void test_listing(void) {
         CHECK(strstr(out, want[i]) != NULL, "listing lacks \"%s\"", want[i]);
     snprintf(args, sizeof args, "'%s/all_ops.ifg'", fixtures);
     CHECK(run(args, out, sizeof out) == 0, "listing all_ops.ifg exits 0");
-    CHECK(strstr(out, "(2H, 2W, 4)") && strstr(out, "(H/2, W/2, 32)") && strstr(out, "ACT=hardswish") &&
-              strstr(out, "VIT_ATTENTION"),
+    CHECK(strstr(out, "(2H, 2W, 4)") && strstr(out, "(H/2, W/2, 32)") &&
+              strstr(out, "ACT=hardswish") && strstr(out, "VIT_ATTENTION"),
           "all_ops listing");
     snprintf(args, sizeof args, "'%s/small.ifg' --tensor conv.w", fixtures);
     CHECK(run(args, out, sizeof out) == 0 && strstr(out, "nbytes   288\n") &&
@@ -130,12 +130,13 @@ static void test_raw(const char *name) {
         const ifg_tensor *t = &g.tensors[i];
         if (t->storage != IFG_CONST) continue;
         count++;
-        snprintf(args, sizeof args, "'%s' --tensor '%.*s' --raw '%s'", path, (int)t->name_len, t->name, rawp);
+        snprintf(args, sizeof args, "'%s' --tensor '%.*s' --raw '%s'", path, (int)t->name_len,
+                 t->name, rawp);
         uint8_t *got = NULL;
         size_t gn = 0;
         remove(rawp);
-        if (run(args, out, sizeof out) != 0 || out[0] || !read_all(rawp, &got, &gn) || gn != t->nbytes ||
-            memcmp(got, t->data, gn) != 0) {
+        if (run(args, out, sizeof out) != 0 || out[0] || !read_all(rawp, &got, &gn) ||
+            gn != t->nbytes || memcmp(got, t->data, gn) != 0) {
             if (bad++ < 3) printf("FAIL --raw %s %.*s: %s\n", name, (int)t->name_len, t->name, out);
         }
         free(got);
@@ -189,8 +190,8 @@ static void test_errors(void) {
     snprintf(path, sizeof path, "%s/small.ifg", fixtures);
     snprintf(args, sizeof args, "'%s' --tensor nosuch", path);
     snprintf(want, sizeof want, "if-inspect: %s: invalid argument: ", path);
-    CHECK(run(args, out, sizeof out) == 1 && !strncmp(out, want, strlen(want)) && one_line(out), "nosuch: %s",
-          out);
+    CHECK(run(args, out, sizeof out) == 1 && !strncmp(out, want, strlen(want)) && one_line(out),
+          "nosuch: %s", out);
     snprintf(args, sizeof args, "'%s' --tensor c1 --raw '%s/x.bin'", path, tmpdir);
     CHECK(run(args, out, sizeof out) == 1 && !strncmp(out, want, strlen(want)) && one_line(out),
           "--raw VALUE: %s", out);

@@ -24,16 +24,16 @@
 
 static int n_pass, n_fail;
 
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (cond) {                                     \
-            n_pass++;                                   \
-        } else {                                        \
-            n_fail++;                                   \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-            printf(__VA_ARGS__);                        \
-            printf("\n");                               \
-        }                                               \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            n_pass++;                                                                              \
+        } else {                                                                                   \
+            n_fail++;                                                                              \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
+            printf(__VA_ARGS__);                                                                   \
+            printf("\n");                                                                          \
+        }                                                                                          \
     } while (0)
 
 typedef struct {
@@ -54,7 +54,9 @@ static buf_t buf_copy(const uint8_t *p, size_t n) {
 static uint32_t get32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
+static uint64_t get64(const uint8_t *p) {
+    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
+}
 static void put32(buf_t *b, size_t off, uint32_t v) {
     if (off + 4 > b->n) {
         printf("test bug: put32 at %zu of %zu\n", off, b->n);
@@ -128,7 +130,9 @@ typedef struct {
 
 static fixture SMALL = {.name = "small.ifg"}, ALL = {.name = "all_ops.ifg"};
 
-static size_t str_bytes(const uint8_t *p, size_t at) { return 4 + ((get32(p + at) + 3u) & ~(size_t)3); }
+static size_t str_bytes(const uint8_t *p, size_t at) {
+    return 4 + ((get32(p + at) + 3u) & ~(size_t)3);
+}
 
 static void field(layout *L, size_t off) {
     if (L->n_fields < sizeof L->fields / sizeof L->fields[0]) L->fields[L->n_fields++] = off;
@@ -240,7 +244,8 @@ static uint32_t T(const fixture *f, const char *name) {
 
 static uint32_t N(const fixture *f, const char *name) {
     for (uint32_t i = 0; i < f->g.n_nodes; i++)
-        if (f->g.nodes[i].name_len == strlen(name) && !memcmp(f->g.nodes[i].name, name, strlen(name)))
+        if (f->g.nodes[i].name_len == strlen(name) &&
+            !memcmp(f->g.nodes[i].name, name, strlen(name)))
             return i;
     printf("test bug: no node %s in %s\n", name, f->name);
     exit(2);
@@ -256,27 +261,31 @@ static size_t AT(const fixture *f, uint32_t i, uint32_t key) {
 
 static uint32_t M(const fixture *f, const char *key) {
     for (uint32_t i = 0; i < f->g.n_meta; i++)
-        if (f->g.meta[i].key_len == strlen(key) && !memcmp(f->g.meta[i].key, key, strlen(key))) return i;
+        if (f->g.meta[i].key_len == strlen(key) && !memcmp(f->g.meta[i].key, key, strlen(key)))
+            return i;
     printf("test bug: no meta %s\n", key);
     exit(2);
 }
 
 /* One-field edits with the CRC fixed afterwards. */
-static void edit32_at(int line, const fixture *f, size_t off, uint32_t v, if_status want, const char *what) {
+static void edit32_at(int line, const fixture *f, size_t off, uint32_t v, if_status want,
+                      const char *what) {
     buf_t m = buf_copy(f->b.p, f->b.n);
     put32(&m, off, v);
     fix_crc(&m);
     expect_at(line, what, &m, want);
     free(m.p);
 }
-static void edit64_at(int line, const fixture *f, size_t off, uint64_t v, if_status want, const char *what) {
+static void edit64_at(int line, const fixture *f, size_t off, uint64_t v, if_status want,
+                      const char *what) {
     buf_t m = buf_copy(f->b.p, f->b.n);
     put64(&m, off, v);
     fix_crc(&m);
     expect_at(line, what, &m, want);
     free(m.p);
 }
-static void edit8_at(int line, const fixture *f, size_t off, uint8_t v, if_status want, const char *what) {
+static void edit8_at(int line, const fixture *f, size_t off, uint8_t v, if_status want,
+                     const char *what) {
     buf_t m = buf_copy(f->b.p, f->b.n);
     m.p[off] = v;
     fix_crc(&m);
@@ -285,7 +294,7 @@ static void edit8_at(int line, const fixture *f, size_t off, uint8_t v, if_statu
 }
 #define EDIT32(f, off, v, want) edit32_at(__LINE__, f, off, v, want, #off " = " #v)
 #define EDIT64(f, off, v, want) edit64_at(__LINE__, f, off, v, want, #off " = " #v)
-#define EDIT8(f, off, v, want) edit8_at(__LINE__, f, off, v, want, #off " = " #v)
+#define EDIT8(f, off, v, want)  edit8_at(__LINE__, f, off, v, want, #off " = " #v)
 
 /* ------------------------------------------------------------------------
  * Small numeric helpers */
@@ -293,9 +302,12 @@ static void edit8_at(int line, const fixture *f, size_t off, uint8_t v, if_statu
 static float f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h >> 15) & 1u, e = (uint32_t)(h >> 10) & 31u, m = h & 1023u;
     float v;
-    if (e == 0) v = ldexpf((float)m, -24);
-    else if (e == 31) v = m ? NAN : INFINITY;
-    else v = ldexpf((float)(m | 1024u), (int)e - 25);
+    if (e == 0)
+        v = ldexpf((float)m, -24);
+    else if (e == 31)
+        v = m ? NAN : INFINITY;
+    else
+        v = ldexpf((float)(m | 1024u), (int)e - 25);
     return sign ? -v : v;
 }
 
@@ -347,7 +359,8 @@ static void test_crc(void) {
     CHECK(bad == 0, "crc32 differs from the bitwise reference in %d of 300 cases", bad);
     for (int k = 0; k < 2; k++) {
         const buf_t *b = k ? &ALL.b : &SMALL.b;
-        CHECK(ifg_crc32(0, b->p + 16, b->n - 16) == get32(b->p + 12), "fixture %d crc matches zlib's", k);
+        CHECK(ifg_crc32(0, b->p + 16, b->n - 16) == get32(b->p + 12),
+              "fixture %d crc matches zlib's", k);
     }
 }
 
@@ -365,21 +378,25 @@ static int dim_is(const ifg_dim *d, uint32_t sym, int32_t mul, int32_t div) {
 static void test_valid_small(void) {
     const fixture *f = &SMALL;
     const ifg_graph *g = &f->g;
-    CHECK(g->version == 1 && g->kind == IFG_KIND_DECODER && g->flags == 1, "header v%u kind %u flags %u",
-          g->version, g->kind, g->flags);
+    CHECK(g->version == 1 && g->kind == IFG_KIND_DECODER && g->flags == 1,
+          "header v%u kind %u flags %u", g->version, g->kind, g->flags);
     CHECK(g->file_bytes == f->b.n, "file_bytes");
-    CHECK(g->n_meta == 6 && g->n_tensors == 21 && g->n_nodes == 9 && g->n_inputs == 3 && g->n_outputs == 1,
+    CHECK(g->n_meta == 6 && g->n_tensors == 21 && g->n_nodes == 9 && g->n_inputs == 3 &&
+              g->n_outputs == 1,
           "counts %u %u %u %u %u", g->n_meta, g->n_tensors, g->n_nodes, g->n_inputs, g->n_outputs);
 
     /* Metadata. */
     char s[64];
     int64_t iv;
     double dv;
-    CHECK(ifg_meta_string(g, "model.family", s, sizeof s) && !strcmp(s, "interformer"), "model.family");
-    CHECK(ifg_meta_string(g, "model.name", s, sizeof s) && !strcmp(s, "tiny_fixture"), "model.name");
+    CHECK(ifg_meta_string(g, "model.family", s, sizeof s) && !strcmp(s, "interformer"),
+          "model.family");
+    CHECK(ifg_meta_string(g, "model.name", s, sizeof s) && !strcmp(s, "tiny_fixture"),
+          "model.name");
     CHECK(ifg_meta_string(g, "test.b", s, sizeof s) && !strcmp(s, "h\xc3\xa9llo \xe2\x9c\x93"),
           "utf-8 string");
-    CHECK(ifg_meta_string(g, "model.family", s, 6) && !strcmp(s, "inter"), "string truncated to cap-1");
+    CHECK(ifg_meta_string(g, "model.family", s, 6) && !strcmp(s, "inter"),
+          "string truncated to cap-1");
     CHECK(ifg_meta_string(g, "model.family", NULL, 0) == 1, "string presence only");
     CHECK(ifg_meta_float(g, "preprocess.mean", 0, &dv) && dv == 123.675, "mean[0]");
     CHECK(ifg_meta_float(g, "preprocess.mean", 2, &dv) && dv == 103.53, "mean[2]");
@@ -390,10 +407,12 @@ static void test_valid_small(void) {
     CHECK(!ifg_meta_int(g, "preprocess.mean", 0, &iv), "INT accessor on a FLOAT entry");
     CHECK(!ifg_meta_float(g, "features.strides", 0, &dv), "FLOAT accessor on an INT entry");
     CHECK(!ifg_meta_string(g, "test.a", s, sizeof s), "STRING accessor on an INT entry");
-    CHECK(!ifg_meta_int(g, "missing", 0, &iv) && !ifg_find_meta(g, "model") && !ifg_find_meta(g, ""),
+    CHECK(!ifg_meta_int(g, "missing", 0, &iv) && !ifg_find_meta(g, "model") &&
+              !ifg_find_meta(g, ""),
           "missing keys, prefixes");
     const ifg_meta *m = ifg_find_meta(g, "features.strides");
-    CHECK(m && m->type == IFG_META_INT && m->count == 4 && get64(m->payload + 8) == 8, "raw meta payload");
+    CHECK(m && m->type == IFG_META_INT && m->count == 4 && get64(m->payload + 8) == 8,
+          "raw meta payload");
 
     /* Tensors. */
     const ifg_tensor *t = &g->tensors[T(f, "feat")];
@@ -402,13 +421,16 @@ static void test_valid_small(void) {
               dim_is(&t->dims[2], IFG_SYM_ONE, 4, 1) && !t->data,
           "feat (H/4, W/4, 4) f32 VALUE");
     t = &g->tensors[T(f, "labels")];
-    CHECK(t->dtype == IFG_U8 && t->rank == 2 && dim_is(&t->dims[0], IFG_SYM_H, 1, 1), "labels (H, W) u8");
+    CHECK(t->dtype == IFG_U8 && t->rank == 2 && dim_is(&t->dims[0], IFG_SYM_H, 1, 1),
+          "labels (H, W) u8");
     t = &g->tensors[T(f, "roi")];
-    CHECK(t->dtype == IFG_I32 && t->rank == 1 && dim_is(&t->dims[0], IFG_SYM_ONE, 4, 1), "roi (4) i32");
+    CHECK(t->dtype == IFG_I32 && t->rank == 1 && dim_is(&t->dims[0], IFG_SYM_ONE, 4, 1),
+          "roi (4) i32");
     t = &g->tensors[T(f, "c1")];
     CHECK(t->rank == 3 && dim_is(&t->dims[0], IFG_SYM_ANY, 0, 0), "c1 dims ANY");
     t = &g->tensors[T(f, "kv")];
-    CHECK(t->rank == 2 && dim_is(&t->dims[0], IFG_SYM_ANY, 0, 0) && dim_is(&t->dims[1], IFG_SYM_ONE, 8, 1),
+    CHECK(t->rank == 2 && dim_is(&t->dims[0], IFG_SYM_ANY, 0, 0) &&
+              dim_is(&t->dims[1], IFG_SYM_ONE, 8, 1),
           "kv (?, 8)");
     CHECK(ifg_find_tensor(g, "conv") == -1 && ifg_find_tensor(g, "conv.w.") == -1 &&
               ifg_find_tensor(g, "") == -1,
@@ -421,11 +443,13 @@ static void test_valid_small(void) {
     CHECK(t->storage == IFG_CONST && t->dtype == IFG_F16 && t->rank == 4 && t->nbytes == 288 &&
               dim_is(&t->dims[0], IFG_SYM_ONE, 4, 1) && dim_is(&t->dims[1], IFG_SYM_ONE, 3, 1),
           "conv.w (4,3,3,4) f16 CONST");
-    for (size_t i = 0; i < 144; i++) bad += f16_at(t->data, i) != (float)((int)(i % 11) - 5) * 0.25f;
+    for (size_t i = 0; i < 144; i++)
+        bad += f16_at(t->data, i) != (float)((int)(i % 11) - 5) * 0.25f;
     t = &g->tensors[T(f, "emb")];
     for (size_t i = 0; i < 20; i++) bad += f16_at(t->data, i) != (float)i * 0.0625f - 0.5f;
     t = &g->tensors[T(f, "lin.w")];
-    for (size_t i = 0; i < 16; i++) bad += f16_at(t->data, i) != (float)((int)((i * 3) % 5) - 2) * 0.5f;
+    for (size_t i = 0; i < 16; i++)
+        bad += f16_at(t->data, i) != (float)((int)((i * 3) % 5) - 2) * 0.5f;
     t = &g->tensors[T(f, "kv.w")];
     CHECK(t->dtype == IFG_F32 && t->nbytes == 128, "kv.w (8,4) f32");
     for (size_t i = 0; i < 32; i++) bad += f32_at(t->data, i) != (float)((int)(i % 7) - 3) * 0.125f;
@@ -451,31 +475,36 @@ static void test_valid_small(void) {
     /* Nodes. */
     static const char *const names[9] = {"dec.conv", "dec.crop", "dec.pool", "dec.tok", "dec.kv",
                                          "dec.ref",  "dec.attn", "dec.ln",   "dec.head"};
-    static const uint32_t ops[9] = {IFG_OP_CONV2D,        IFG_OP_CROP,       IFG_OP_ADAPTIVE_MAX_POOL,
-                                    IFG_OP_CONCAT_TOKENS, IFG_OP_LINEAR,     IFG_OP_REF_EMBED,
-                                    IFG_OP_ATTENTION,     IFG_OP_LAYER_NORM, IFG_OP_LINEAR};
+    static const uint32_t ops[9] = {
+        IFG_OP_CONV2D,        IFG_OP_CROP,       IFG_OP_ADAPTIVE_MAX_POOL,
+        IFG_OP_CONCAT_TOKENS, IFG_OP_LINEAR,     IFG_OP_REF_EMBED,
+        IFG_OP_ATTENTION,     IFG_OP_LAYER_NORM, IFG_OP_LINEAR};
     for (uint32_t i = 0; i < 9; i++)
-        CHECK(name_is(g->nodes[i].name, g->nodes[i].name_len, names[i]) && g->nodes[i].op == ops[i] &&
-                  g->nodes[i].n_out == 1,
+        CHECK(name_is(g->nodes[i].name, g->nodes[i].name_len, names[i]) &&
+                  g->nodes[i].op == ops[i] && g->nodes[i].n_out == 1,
               "node %u is %s %s", i, names[i], ifg_op_name(ops[i]));
     const ifg_node *n = &g->nodes[0];
     CHECK(n->n_in == 3 && n->in[0] == T(f, "feat") && n->in[1] == T(f, "conv.w") &&
               n->in[2] == T(f, "conv.b") && n->out[0] == T(f, "c0") && n->n_attr == 5,
           "dec.conv operands");
     const ifg_attr *a = ifg_node_attr(n, IFG_ATTR_KERNEL);
-    CHECK(a && a->type == IFG_ATTR_INT && a->count == 2 && a->v.i[0] == 3 && a->v.i[1] == 3, "KERNEL 3x3");
+    CHECK(a && a->type == IFG_ATTR_INT && a->count == 2 && a->v.i[0] == 3 && a->v.i[1] == 3,
+          "KERNEL 3x3");
     a = ifg_node_attr(n, IFG_ATTR_PAD);
     CHECK(a && a->count == 4 && a->v.i[0] == 1 && a->v.i[3] == 1, "PAD");
     a = ifg_node_attr(n, IFG_ATTR_ACT);
     CHECK(a && a->count == 1 && a->v.i[0] == IFG_ACT_RELU, "ACT relu");
-    CHECK(ifg_node_attr(n, IFG_ATTR_EPS) == NULL && ifg_node_attr(NULL, IFG_ATTR_EPS) == NULL, "absent attr");
+    CHECK(ifg_node_attr(n, IFG_ATTR_EPS) == NULL && ifg_node_attr(NULL, IFG_ATTR_EPS) == NULL,
+          "absent attr");
     a = ifg_node_attr(&g->nodes[1], IFG_ATTR_STRIDE);
-    CHECK(a && a->count == 1 && a->v.i[0] == 4 && g->nodes[1].in[1] == T(f, "roi"), "CROP STRIDE 4 with roi");
+    CHECK(a && a->count == 1 && a->v.i[0] == 4 && g->nodes[1].in[1] == T(f, "roi"),
+          "CROP STRIDE 4 with roi");
     a = ifg_node_attr(&g->nodes[2], IFG_ATTR_POOL_LIMIT);
     CHECK(a && a->type == IFG_ATTR_FLOAT && a->count == 2 && a->v.f[0] == 7.0 && a->v.f[1] == 7.0,
           "POOL_LIMIT");
     CHECK(g->nodes[3].n_in == 2 && g->nodes[3].in[1] == T(f, "c1"), "CONCAT_TOKENS inputs");
-    CHECK(g->nodes[4].n_in == 3 && g->nodes[4].in[2] == IFG_NO_TENSOR, "LINEAR with an absent bias");
+    CHECK(g->nodes[4].n_in == 3 && g->nodes[4].in[2] == IFG_NO_TENSOR,
+          "LINEAR with an absent bias");
     a = ifg_node_attr(&g->nodes[6], IFG_ATTR_SCALE);
     CHECK(a && a->v.f[0] == 0.5 && ifg_node_attr(&g->nodes[6], IFG_ATTR_HEADS)->v.i[0] == 2,
           "ATTENTION attrs");
@@ -496,18 +525,22 @@ static void test_valid_small(void) {
 
 static void test_valid_all_ops(void) {
     const ifg_graph *g = &ALL.g;
-    CHECK(g->kind == IFG_KIND_ENCODER && g->flags == 0 && g->n_outputs == 2 && g->outputs[1] == T(&ALL, "ap"),
+    CHECK(g->kind == IFG_KIND_ENCODER && g->flags == 0 && g->n_outputs == 2 &&
+              g->outputs[1] == T(&ALL, "ap"),
           "all_ops header and outputs");
     /* The two fixtures together use every operator. */
     int seen[IFG_OP_COUNT_] = {0};
     for (uint32_t i = 0; i < SMALL.g.n_nodes; i++) seen[SMALL.g.nodes[i].op] = 1;
     for (uint32_t i = 0; i < g->n_nodes; i++) seen[g->nodes[i].op] = 1;
-    for (uint32_t op = 1; op < IFG_OP_COUNT_; op++) CHECK(seen[op], "no fixture uses %s", ifg_op_name(op));
+    for (uint32_t op = 1; op < IFG_OP_COUNT_; op++)
+        CHECK(seen[op], "no fixture uses %s", ifg_op_name(op));
     const ifg_tensor *u = &g->tensors[T(&ALL, "u")];
-    CHECK(dim_is(&u->dims[0], IFG_SYM_H, 2, 1) && dim_is(&u->dims[1], IFG_SYM_W, 2, 1), "u (2H, 2W, 4)");
+    CHECK(dim_is(&u->dims[0], IFG_SYM_H, 2, 1) && dim_is(&u->dims[1], IFG_SYM_W, 2, 1),
+          "u (2H, 2W, 4)");
     const ifg_tensor *pw = &g->tensors[T(&ALL, "proj.w")];
     int bad = 0;
-    for (size_t i = 0; i < 6 * 32; i++) bad += f32_at(pw->data, i) != (float)((int)(i % 9) - 4) * 0.125f;
+    for (size_t i = 0; i < 6 * 32; i++)
+        bad += f32_at(pw->data, i) != (float)((int)(i % 9) - 4) * 0.125f;
     CHECK(bad == 0, "proj.w values");
     const ifg_node *pj = &g->nodes[N(&ALL, "enc.proj")];
     CHECK(pj->n_in == 2 && pj->n_attr == 0, "LINEAR without a bias slot");
@@ -516,14 +549,17 @@ static void test_valid_all_ops(void) {
 }
 
 static void test_names(void) {
-    CHECK(!strcmp(ifg_op_name(IFG_OP_CONV2D), "CONV2D") && !strcmp(ifg_op_name(IFG_OP_PASTE), "PASTE"),
+    CHECK(!strcmp(ifg_op_name(IFG_OP_CONV2D), "CONV2D") &&
+              !strcmp(ifg_op_name(IFG_OP_PASTE), "PASTE"),
           "op names");
-    CHECK(ifg_op_name(0) && ifg_op_name(21) && ifg_op_name(0xFFFFFFFFu), "unknown op names are not NULL");
-    CHECK(!strcmp(ifg_attr_name(IFG_ATTR_POOL_LIMIT), "POOL_LIMIT") && ifg_attr_name(0) && ifg_attr_name(12),
+    CHECK(ifg_op_name(0) && ifg_op_name(21) && ifg_op_name(0xFFFFFFFFu),
+          "unknown op names are not NULL");
+    CHECK(!strcmp(ifg_attr_name(IFG_ATTR_POOL_LIMIT), "POOL_LIMIT") && ifg_attr_name(0) &&
+              ifg_attr_name(12),
           "attr names");
     CHECK(!strcmp(ifg_dtype_name(IFG_F16), "f16") && ifg_dtype_name(9) != NULL, "dtype names");
-    CHECK(ifg_dtype_size(IFG_F32) == 4 && ifg_dtype_size(IFG_F16) == 2 && ifg_dtype_size(IFG_U8) == 1 &&
-              ifg_dtype_size(IFG_I32) == 4 && ifg_dtype_size(4) == 0,
+    CHECK(ifg_dtype_size(IFG_F32) == 4 && ifg_dtype_size(IFG_F16) == 2 &&
+              ifg_dtype_size(IFG_U8) == 1 && ifg_dtype_size(IFG_I32) == 4 && ifg_dtype_size(4) == 0,
           "dtype sizes");
 }
 
@@ -541,7 +577,8 @@ static void test_args(void) {
     CHECK(ifg_parse(b->p, b->n, NULL, msg, sizeof msg) == IF_ERR_INVALID_ARG, "NULL out");
     CHECK(ifg_parse(b->p, 0, &g, msg, sizeof msg) == IF_ERR_TRUNCATED, "empty buffer");
     CHECK(status_of(b->p, b->n, NULL, 0) == IF_OK, "NULL msg on success");
-    CHECK(status_of(b->p, b->n - 1, NULL, 100) == IF_ERR_TRUNCATED, "NULL msg with a cap on failure");
+    CHECK(status_of(b->p, b->n - 1, NULL, 100) == IF_ERR_TRUNCATED,
+          "NULL msg with a cap on failure");
     msg[0] = 'q';
     CHECK(status_of(b->p, b->n - 1, msg, 0) == IF_ERR_TRUNCATED && msg[0] == 'q',
           "msg_cap 0 leaves msg alone");
@@ -549,7 +586,8 @@ static void test_args(void) {
     memset(small, 'x', sizeof small);
     CHECK(status_of(b->p, b->n - 1, small, sizeof small) == IF_ERR_TRUNCATED && small[7] == '\0',
           "message truncated and terminated");
-    CHECK(status_of(b->p, b->n, msg, sizeof msg) == IF_OK && msg[0] == '\0', "msg empty on success");
+    CHECK(status_of(b->p, b->n, msg, sizeof msg) == IF_OK && msg[0] == '\0',
+          "msg empty on success");
     ifg_free(NULL);
     ifg_graph g2;
     buf_t c = buf_copy(b->p, b->n);
@@ -557,7 +595,8 @@ static void test_args(void) {
     ifg_free(&g2);
     ifg_free(&g2); /* zeroed by the first call: a second is harmless */
     free(c.p);
-    CHECK(ifg_find_tensor(NULL, "x") == -1 && ifg_find_meta(NULL, "x") == NULL, "lookups on NULL graph");
+    CHECK(ifg_find_tensor(NULL, "x") == -1 && ifg_find_meta(NULL, "x") == NULL,
+          "lookups on NULL graph");
 }
 
 /* ------------------------------------------------------------------------
@@ -589,8 +628,10 @@ static void test_flips(const fixture *f) {
             buf_t m = buf_copy(f->b.p, f->b.n);
             m.p[pos] ^= (uint8_t)(1 + rnd() % 255);
             if_status want = IF_ERR_CHECKSUM;
-            if (pos < 8) want = IF_ERR_BAD_MAGIC;
-            else if (pos < 12) want = IF_ERR_BAD_VERSION;
+            if (pos < 8)
+                want = IF_ERR_BAD_MAGIC;
+            else if (pos < 12)
+                want = IF_ERR_BAD_VERSION;
             else if (pos >= 16 && pos < 24) /* file_bytes is checked before the CRC */
                 want = get64(m.p + 16) > m.n ? IF_ERR_TRUNCATED : IF_ERR_BAD_OFFSET;
             char msg[256];
@@ -714,11 +755,13 @@ static void test_meta(const fixture *f) {
     EDIT8(f, L->meta_key[fam] + 4, 0, IF_ERR_BAD_META);        /* NUL in key */
     EDIT8(f, L->meta_key[fam] + 4 + 3, 0xFF, IF_ERR_BAD_META); /* not UTF-8 */
     EDIT8(f, L->meta_key[fam] + 4 + 3, 0xC0, IF_ERR_BAD_META); /* overlong start */
-    EDIT8(f, L->meta_payload[fam] + 11, 1, IF_ERR_BAD_META);   /* value padding ("interformer" = 11) */
-    EDIT8(f, L->meta_payload[tb] + 1, 0x80, IF_ERR_BAD_META);  /* broken UTF-8 in the value */
-    EDIT8(f, L->meta_payload[tb] + 2, 0x41, IF_ERR_BAD_META);  /* lone continuation byte */
-    EDIT8(f, L->meta_payload[tb] + 1, 'e', IF_ERR_BAD_META);   /* lead byte 0xC3 replaced: orphan 0xA9 */
-    EDIT8(f, L->meta_payload[tb] + 0, 'H', IF_OK);             /* harmless edit: still valid */
+    EDIT8(f, L->meta_payload[fam] + 11, 1,
+          IF_ERR_BAD_META); /* value padding ("interformer" = 11) */
+    EDIT8(f, L->meta_payload[tb] + 1, 0x80, IF_ERR_BAD_META); /* broken UTF-8 in the value */
+    EDIT8(f, L->meta_payload[tb] + 2, 0x41, IF_ERR_BAD_META); /* lone continuation byte */
+    EDIT8(f, L->meta_payload[tb] + 1, 'e',
+          IF_ERR_BAD_META);                        /* lead byte 0xC3 replaced: orphan 0xA9 */
+    EDIT8(f, L->meta_payload[tb] + 0, 'H', IF_OK); /* harmless edit: still valid */
 }
 
 static void test_tensors(const fixture *f) {
@@ -799,9 +842,9 @@ static void test_tensors(const fixture *f) {
     EDIT64(f, L->t_offset[linb], (uint64_t)1 << 63, IF_ERR_BAD_OFFSET);
     EDIT64(f, L->t_offset[linb], UINT64_MAX - 63, IF_ERR_BAD_OFFSET); /* offset + nbytes wraps */
     EDIT64(f, L->t_offset[kvw], 0, IF_ERR_BAD_OFFSET);                /* same start as conv.w */
-    EDIT64(f, L->t_offset[linb], 64, IF_ERR_BAD_OFFSET);              /* inside conv.w's 288 bytes */
-    EDIT64(f, L->t_offset[feat], 64, IF_ERR_BAD_OFFSET);              /* VALUE with an offset */
-    EDIT64(f, L->t_nbytes[feat], 4, IF_ERR_BAD_SHAPE);                /* VALUE with a size */
+    EDIT64(f, L->t_offset[linb], 64, IF_ERR_BAD_OFFSET); /* inside conv.w's 288 bytes */
+    EDIT64(f, L->t_offset[feat], 64, IF_ERR_BAD_OFFSET); /* VALUE with an offset */
+    EDIT64(f, L->t_nbytes[feat], 4, IF_ERR_BAD_SHAPE);   /* VALUE with a size */
     /* roi must be declared (4) if declared at all */
     EDIT32(f, L->t_dims[roi] + 4, 5, IF_ERR_BAD_SHAPE);
     /* blob bytes outside every constant must be zero */
@@ -810,8 +853,10 @@ static void test_tensors(const fixture *f) {
     EDIT8(f, f->b.n - 1, 0x80, IF_ERR_BAD_OFFSET);
     EDIT8(f, cb_end - 1, 0x12, IF_OK); /* inside conv.b: just data */
     /* bytes between the records and data_offset must be zero */
-    if (L->end < L->data_offset) EDIT8(f, L->end, 1, IF_ERR_BAD_OFFSET);
-    else CHECK(0, "fixture has no padding before data_offset");
+    if (L->end < L->data_offset)
+        EDIT8(f, L->end, 1, IF_ERR_BAD_OFFSET);
+    else
+        CHECK(0, "fixture has no padding before data_offset");
 }
 
 static void test_nodes(const fixture *f) {
@@ -859,7 +904,8 @@ static void test_nodes(const fixture *f) {
         free(m.p);
     }
     /* attributes: key, type, count, values */
-    size_t k = AT(f, conv, IFG_ATTR_KERNEL), p = AT(f, conv, IFG_ATTR_PAD), gr = AT(f, conv, IFG_ATTR_GROUPS);
+    size_t k = AT(f, conv, IFG_ATTR_KERNEL), p = AT(f, conv, IFG_ATTR_PAD),
+           gr = AT(f, conv, IFG_ATTR_GROUPS);
     size_t act = AT(f, conv, IFG_ATTR_ACT), s = AT(f, conv, IFG_ATTR_STRIDE);
     EDIT32(f, k, 12, IF_ERR_BAD_ATTR); /* unknown key */
     EDIT32(f, k, 0, IF_ERR_BAD_ATTR);
@@ -914,9 +960,9 @@ static void test_nodes(const fixture *f) {
     putf64(&m, pl + 12 + 8, 0.0), fix_crc(&m);
     EXPECT("POOL_LIMIT 0", &m, IF_ERR_BAD_ATTR);
     free(m.p);
-    EDIT32(f, pl, IFG_ATTR_OUT_SIZE, IF_ERR_BAD_ATTR);               /* OUT_SIZE is INT */
-    EDIT32(f, L->n_nattr[pool], 0, IF_ERR_BAD_ATTR);                 /* neither OUT_SIZE nor POOL_LIMIT */
-    EDIT32(f, L->n_nattr[crop], 0, IF_ERR_BAD_ATTR);                 /* required STRIDE missing */
+    EDIT32(f, pl, IFG_ATTR_OUT_SIZE, IF_ERR_BAD_ATTR); /* OUT_SIZE is INT */
+    EDIT32(f, L->n_nattr[pool], 0, IF_ERR_BAD_ATTR);   /* neither OUT_SIZE nor POOL_LIMIT */
+    EDIT32(f, L->n_nattr[crop], 0, IF_ERR_BAD_ATTR);   /* required STRIDE missing */
     EDIT32(f, AT(f, crop, IFG_ATTR_STRIDE) + 8, 2, IF_ERR_BAD_ATTR); /* CROP STRIDE has 1 value */
     EDIT64(f, AT(f, crop, IFG_ATTR_STRIDE) + 12, 0, IF_ERR_BAD_ATTR);
 
@@ -930,9 +976,9 @@ static void test_nodes(const fixture *f) {
     EDIT32(f, L->n_ids[crop] + 4, IFG_NO_TENSOR, IF_OK); /* optional roi absent */
     EDIT32(f, co, IFG_NO_TENSOR, IF_ERR_BAD_TENSOR_ID);
     EDIT32(f, co, nt, IF_ERR_BAD_TENSOR_ID);
-    EDIT32(f, co, T(f, "conv.b"), IF_ERR_BAD_TENSOR_ID);           /* CONST as an output */
-    EDIT32(f, L->n_ids[crop], T(f, "a"), IF_ERR_BAD_TENSOR_ID);    /* used before node 6 produces it */
-    EDIT32(f, L->n_ids[ln], T(f, "n"), IF_ERR_BAD_TENSOR_ID);      /* its own output */
+    EDIT32(f, co, T(f, "conv.b"), IF_ERR_BAD_TENSOR_ID);        /* CONST as an output */
+    EDIT32(f, L->n_ids[crop], T(f, "a"), IF_ERR_BAD_TENSOR_ID); /* used before node 6 produces it */
+    EDIT32(f, L->n_ids[ln], T(f, "n"), IF_ERR_BAD_TENSOR_ID);   /* its own output */
     EDIT32(f, L->n_ids[ln] + 12, T(f, "a"), IF_ERR_BAD_TENSOR_ID); /* "a" produced twice */
     EDIT32(f, co, T(f, "feat"), IF_ERR_BAD_GRAPH);                 /* produces a graph input */
     /* operand kinds, element types, ranks */
@@ -943,18 +989,20 @@ static void test_nodes(const fixture *f) {
     EDIT32(f, L->t_dtype[T(f, "logits")], IFG_U8, IF_ERR_BAD_GRAPH); /* output not f32 */
     EDIT32(f, ci, T(f, "kv"), IF_ERR_BAD_SHAPE);                     /* rank-2 map into CONV2D */
     EDIT32(f, ci + 4, T(f, "kv.w"), IF_ERR_BAD_SHAPE);               /* rank-2 CONV2D weight */
-    EDIT32(f, L->n_ids[head], T(f, "ptok"), IF_ERR_BAD_SHAPE);       /* output rank 3 != input rank 2 */
-    EDIT32(f, L->n_ids[ref] + 8, T(f, "roi"), IF_ERR_BAD_SHAPE);     /* like of rank 1 */
-    EDIT32(f, L->n_ids[head] + 8, T(f, "kv.w"), IF_ERR_BAD_SHAPE);   /* bias of rank 2 */
-    EDIT32(f, L->n_ids[head] + 8, T(f, "spare"), IF_OK);             /* any (4) f32 CONST is a bias */
+    EDIT32(f, L->n_ids[head], T(f, "ptok"), IF_ERR_BAD_SHAPE);   /* output rank 3 != input rank 2 */
+    EDIT32(f, L->n_ids[ref] + 8, T(f, "roi"), IF_ERR_BAD_SHAPE); /* like of rank 1 */
+    EDIT32(f, L->n_ids[head] + 8, T(f, "kv.w"), IF_ERR_BAD_SHAPE); /* bias of rank 2 */
+    EDIT32(f, L->n_ids[head] + 8, T(f, "spare"), IF_OK);           /* any (4) f32 CONST is a bias */
     EDIT32(f, L->n_ids[ln] + 8, T(f, "conv.b"), IF_OK);
 }
 
 static void test_all_ops_edits(const fixture *f) {
     const layout *L = &f->L;
-    uint32_t up = N(f, "enc.up"), add = N(f, "enc.add"), vit = N(f, "enc.vit"), tfg = N(f, "enc.tokens");
+    uint32_t up = N(f, "enc.up"), add = N(f, "enc.add"), vit = N(f, "enc.vit"),
+             tfg = N(f, "enc.tokens");
     uint32_t gn = N(f, "enc.gn"), amp = N(f, "enc.amp"), paste = N(f, "enc.paste");
-    EDIT64(f, AT(f, up, IFG_ATTR_STRIDE) + 12, 1, IF_ERR_BAD_ATTR);   /* CONV_TRANSPOSE2D stride != kernel */
+    EDIT64(f, AT(f, up, IFG_ATTR_STRIDE) + 12, 1,
+           IF_ERR_BAD_ATTR); /* CONV_TRANSPOSE2D stride != kernel */
     EDIT32(f, L->n_ids[add] + 4, T(f, "tk"), IF_ERR_BAD_SHAPE);       /* ADD of rank 3 and rank 2 */
     EDIT64(f, AT(f, vit, IFG_ATTR_HEADS) + 12, 3, IF_ERR_BAD_SHAPE);  /* table has 2 head columns */
     EDIT64(f, AT(f, vit, IFG_ATTR_WINDOW) + 12, 3, IF_ERR_BAD_SHAPE); /* table rows (2*3-1)(3)+3 */
@@ -981,9 +1029,10 @@ static void test_io(const fixture *f) {
     EDIT32(f, L->inputs + 4, 0, IF_OK);
     /* An optional input may be absent at run time: only optional operands
      * (CROP's and PASTE's roi) can take it. */
-    EDIT32(f, L->inputs + 4, IFG_IN_OPTIONAL, IF_ERR_BAD_GRAPH);                      /* feat: CONV2D's x */
-    EDIT32(f, L->inputs + 12, IFG_IN_PER_CLICK | IFG_IN_OPTIONAL, IF_ERR_BAD_GRAPH); /* labels: REF_EMBED */
-    EDIT32(f, L->inputs + 20, IFG_IN_PER_CLICK, IF_OK);                               /* roi, required */
+    EDIT32(f, L->inputs + 4, IFG_IN_OPTIONAL, IF_ERR_BAD_GRAPH); /* feat: CONV2D's x */
+    EDIT32(f, L->inputs + 12, IFG_IN_PER_CLICK | IFG_IN_OPTIONAL,
+           IF_ERR_BAD_GRAPH);                                    /* labels: REF_EMBED */
+    EDIT32(f, L->inputs + 20, IFG_IN_PER_CLICK, IF_OK);          /* roi, required */
     EDIT32(f, L->inputs + 16, T(f, "labels"), IF_ERR_BAD_GRAPH); /* listed twice */
     EDIT32(f, L->outputs, nt, IF_ERR_BAD_TENSOR_ID);
     EDIT32(f, L->outputs, T(f, "feat"), IF_ERR_BAD_GRAPH);   /* a graph input */
@@ -1035,8 +1084,9 @@ static int pools_ok(const ifg_graph *g) {
  * key_ref per meta or tensor, whichever are more, a u32 per tensor). */
 static size_t graph_bytes(const ifg_graph *g) {
     size_t most = g->n_meta > g->n_tensors ? g->n_meta : g->n_tensors;
-    return g->n_meta * sizeof(ifg_meta) + g->n_tensors * sizeof(ifg_tensor) + g->n_nodes * sizeof(ifg_node) +
-           g->n_ids * sizeof(uint32_t) + g->n_attrs * sizeof(ifg_attr) + most * 32 + g->n_tensors * 4;
+    return g->n_meta * sizeof(ifg_meta) + g->n_tensors * sizeof(ifg_tensor) +
+           g->n_nodes * sizeof(ifg_node) + g->n_ids * sizeof(uint32_t) +
+           g->n_attrs * sizeof(ifg_attr) + most * 32 + g->n_tensors * 4;
 }
 
 /* A valid encoder: tensor t0 (4) f32 input, then n ACTIVATION nodes
@@ -1074,7 +1124,8 @@ static buf_t chain_file(uint32_t n, size_t *nodes_at, size_t *node_bytes) {
     b.n = data_offset; /* an empty data blob */
     memcpy(b.p, IFG_MAGIC, 8);
     put32(&b, 8, IFG_VERSION), put64(&b, 16, data_offset), put32(&b, 24, IFG_KIND_ENCODER);
-    put32(&b, 36, n + 1), put32(&b, 40, n), put32(&b, 44, 1), put32(&b, 48, 1), put64(&b, 56, data_offset);
+    put32(&b, 36, n + 1), put32(&b, 40, n), put32(&b, 44, 1), put32(&b, 48, 1),
+        put64(&b, 56, data_offset);
     fix_crc(&b);
     return b;
 }
@@ -1082,9 +1133,10 @@ static buf_t chain_file(uint32_t n, size_t *nodes_at, size_t *node_bytes) {
 static void test_memory(void) {
     CHECK(sizeof(ifg_node) <= 64, "sizeof(ifg_node) = %zu (> 64: nodes embed arrays again?)",
           sizeof(ifg_node));
-    CHECK(sizeof(ifg_attr) <= 4 * 20 && sizeof(ifg_tensor) <= 2 * 44 && sizeof(ifg_meta) <= 3 * 12,
-          "ifg_attr %zu, ifg_tensor %zu, ifg_meta %zu bytes: over 4x, 2x, 3x their smallest records",
-          sizeof(ifg_attr), sizeof(ifg_tensor), sizeof(ifg_meta));
+    CHECK(
+        sizeof(ifg_attr) <= 4 * 20 && sizeof(ifg_tensor) <= 2 * 44 && sizeof(ifg_meta) <= 3 * 12,
+        "ifg_attr %zu, ifg_tensor %zu, ifg_meta %zu bytes: over 4x, 2x, 3x their smallest records",
+        sizeof(ifg_attr), sizeof(ifg_tensor), sizeof(ifg_meta));
     for (int k = 0; k < 2; k++) {
         const fixture *f = k ? &ALL : &SMALL;
         size_t rec = f->L.data_offset - 64, used = graph_bytes(&f->g);
@@ -1102,15 +1154,17 @@ static void test_memory(void) {
     CHECK(s == IF_OK, "chain of %u nodes: %s: %s", n, if_status_str(s), msg);
     if (s == IF_OK) {
         size_t rec = (size_t)g.file_bytes - 64, used = graph_bytes(&g);
-        size_t node_used = g.n_nodes * sizeof(ifg_node) + g.n_ids * 4 + g.n_attrs * sizeof(ifg_attr);
+        size_t node_used =
+            g.n_nodes * sizeof(ifg_node) + g.n_ids * 4 + g.n_attrs * sizeof(ifg_attr);
         CHECK(g.n_nodes == n && g.n_ids == 2 * n && g.n_attrs == n && pools_ok(&g), "chain pools");
         CHECK(g.nodes[n - 1].in[0] == n - 1 && g.nodes[n - 1].out[0] == n &&
                   ifg_node_attr(&g.nodes[n - 1], IFG_ATTR_ACT) == &g.attr_pool[n - 1],
               "chain: last node's operands and attribute");
-        CHECK(node_used <= 4 * node_bytes, "chain: %zu bytes for %zu bytes of node records (> 4x)", node_used,
-              node_bytes);
+        CHECK(node_used <= 4 * node_bytes, "chain: %zu bytes for %zu bytes of node records (> 4x)",
+              node_used, node_bytes);
         CHECK(used <= 8 * rec, "chain: %zu bytes for a %zu-byte record section (> 8x)", used, rec);
-        printf("memory chain of %u nodes: %zu bytes of tables for %zu record bytes (%.2fx); nodes %zu for "
+        printf("memory chain of %u nodes: %zu bytes of tables for %zu record bytes (%.2fx); nodes "
+               "%zu for "
                "%zu (%.2fx; %.2fx with %d-byte nodes embedding their arrays)\n",
                n, used, rec, (double)used / (double)rec, node_used, node_bytes,
                (double)node_used / (double)node_bytes, (double)n * 1600 / (double)node_bytes, 1600);
@@ -1142,15 +1196,17 @@ static const uint32_t interesting[] = {
 static int check_graph_sane(const ifg_graph *g, const uint8_t *p, size_t n) {
     for (uint32_t i = 0; i < g->n_tensors; i++) {
         const ifg_tensor *t = &g->tensors[i];
-        if ((const uint8_t *)t->name < p || (const uint8_t *)t->name + t->name_len > p + n) return 0;
+        if ((const uint8_t *)t->name < p || (const uint8_t *)t->name + t->name_len > p + n)
+            return 0;
         if (t->rank < 1 || t->rank > 4) return 0;
-        if (t->storage == IFG_CONST &&
-            ((const uint8_t *)t->data < p || t->nbytes > (size_t)(p + n - (const uint8_t *)t->data)))
+        if (t->storage == IFG_CONST && ((const uint8_t *)t->data < p ||
+                                        t->nbytes > (size_t)(p + n - (const uint8_t *)t->data)))
             return 0;
     }
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         const ifg_node *nd = &g->nodes[i];
-        if (nd->n_in > IFG_MAX_NODE_IN || nd->n_out != 1 || nd->n_attr > IFG_MAX_NODE_ATTR) return 0;
+        if (nd->n_in > IFG_MAX_NODE_IN || nd->n_out != 1 || nd->n_attr > IFG_MAX_NODE_ATTR)
+            return 0;
         for (uint32_t k = 0; k < nd->n_in; k++)
             if (nd->in[k] >= g->n_tensors && nd->in[k] != IFG_NO_TENSOR) return 0;
         if (nd->out[0] >= g->n_tensors) return 0;
@@ -1179,7 +1235,9 @@ static void fuzz(const fixture *f, uint64_t seed, int iters) {
             case 0: m.p[any] = (uint8_t)rnd(); break;
             case 1: m.p[any] ^= (uint8_t)(1u << (rnd() % 8)); break;
             case 2:
-            case 3: put32(&m, fld, interesting[rnd() % (sizeof interesting / sizeof interesting[0])]); break;
+            case 3:
+                put32(&m, fld, interesting[rnd() % (sizeof interesting / sizeof interesting[0])]);
+                break;
             case 4: put32(&m, fld, get32(m.p + fld) + (uint32_t)(rnd() % 5) - 2u); break;
             case 5: put32(&m, fld, (uint32_t)(rnd() % (f->g.n_tensors + 2))); break;
             case 6: /* truncate, keeping the header consistent */

@@ -19,19 +19,16 @@ static int n_pass, n_fail;
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;
 
-static uint32_t rnd_u32(void)
-{
+static uint32_t rnd_u32(void) {
     rng = rng * 6364136223846793005ull + 1442695040888963407ull;
     return (uint32_t)(rng >> 32);
 }
 
-static float rnd_f(float lo, float hi)
-{
+static float rnd_f(float lo, float hi) {
     return lo + (hi - lo) * (float)((double)rnd_u32() / 4294967296.0);
 }
 
-static void *xmalloc(size_t n)
-{
+static void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
     if (!p) {
         fprintf(stderr, "out of memory\n");
@@ -40,22 +37,19 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-static float *rnd_buf(size_t n, float lo, float hi)
-{
+static float *rnd_buf(size_t n, float lo, float hi) {
     float *p = xmalloc(n * sizeof *p);
     for (size_t i = 0; i < n; i++) p[i] = rnd_f(lo, hi);
     return p;
 }
 
-static double *dbuf(size_t n)
-{
+static double *dbuf(size_t n) {
     double *p = xmalloc(n * sizeof *p);
     for (size_t i = 0; i < n; i++) p[i] = 0.0;
     return p;
 }
 
-static void result(int ok, const char *what)
-{
+static void result(int ok, const char *what) {
     if (ok) {
         n_pass++;
     } else {
@@ -66,8 +60,7 @@ static void result(int ok, const char *what)
 
 /* One check: every |got - ref| <= atol + rtol * |ref|. */
 static void check(const char *what, const float *got, const double *ref, size_t n, double atol,
-                  double rtol)
-{
+                  double rtol) {
     size_t bad = 0, first = 0;
     double worst = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -85,8 +78,7 @@ static void check(const char *what, const float *got, const double *ref, size_t 
 }
 
 /* Bitwise equality of float arrays. */
-static void check_exact(const char *what, const float *got, const float *want, size_t n)
-{
+static void check_exact(const char *what, const float *got, const float *want, size_t n) {
     size_t bad = 0, first = 0;
     for (size_t i = 0; i < n; i++)
         if (memcmp(got + i, want + i, sizeof *got) && !bad++) first = i;
@@ -98,8 +90,7 @@ static void check_exact(const char *what, const float *got, const float *want, s
 
 static const char *act_name[] = {"none", "relu", "gelu", "hardswish"};
 
-static double ref_act(double v, int act)
-{
+static double ref_act(double v, int act) {
     switch (act) {
     case IFK_ACT_RELU: return v < 0 ? 0 : v;
     case IFK_ACT_GELU: return 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
@@ -109,8 +100,7 @@ static double ref_act(double v, int act)
 }
 
 /* PyTorch 'nearest' source index, restated from FORMAT.md. */
-static int ref_nearest(int i, int n, int g)
-{
+static int ref_nearest(int i, int n, int g) {
     if (n == g) return i;
     if (n == 2 * g) return i >> 1;
     const float s = (float)g / (float)n;
@@ -119,8 +109,7 @@ static int ref_nearest(int i, int n, int g)
 }
 
 /* Native cell (P, Q) of runtime cell (i, j) of an h x w grid over gh x gw. */
-static void ref_native(int h, int w, int gh, int gw, int i, int j, int *P, int *Q)
-{
+static void ref_native(int h, int w, int gh, int gw, int i, int j, int *P, int *Q) {
     if (h * w == gh * gw) {
         const int f = i * w + j;
         *P = f / gw;
@@ -135,8 +124,7 @@ static void ref_native(int h, int w, int gh, int gw, int i, int j, int *P, int *
  * float arithmetic as FORMAT.md (and PyTorch) define it -- far from the
  * origin its rounding is part of the result -- the weights are then used
  * in double. */
-static void ref_lin(int dst, int in, int out, int *i0, int *i1, double *l0, double *l1)
-{
+static void ref_lin(int dst, int in, int out, int *i0, int *i1, double *l0, double *l1) {
     if (in == out) {
         *i0 = *i1 = dst;
         *l0 = 1;
@@ -155,11 +143,11 @@ static void ref_lin(int dst, int in, int out, int *i0, int *i1, double *l0, doub
 
 /* ---------------------------------------------------------- elementwise */
 
-static void test_activation(void)
-{
+static void test_activation(void) {
     enum { N = 1031 };
     float *x = rnd_buf(N, -8.0f, 8.0f);
-    const float special[] = {0.0f, -0.0f, 3.0f, -3.0f, 1e-30f, -1e-30f, 100.0f, -100.0f, 6.0f, -6.0f};
+    const float special[] = {0.0f,    -0.0f,  3.0f,    -3.0f, 1e-30f,
+                             -1e-30f, 100.0f, -100.0f, 6.0f,  -6.0f};
     memcpy(x, special, sizeof special);
     float *y = xmalloc(N * sizeof *y), *z = xmalloc(N * sizeof *z);
     double *r = dbuf(N);
@@ -189,8 +177,7 @@ static void test_activation(void)
     free(r);
 }
 
-static void test_add(void)
-{
+static void test_add(void) {
     enum { N = 37 };
     float *a = rnd_buf(N, -1, 1), *b = rnd_buf(N, -1, 1), *y = xmalloc(N * sizeof *y);
     float *want = xmalloc(N * sizeof *want);
@@ -213,11 +200,10 @@ static void test_add(void)
 
 /* ---------------------------------------------------------------- linear */
 
-static void test_linear(void)
-{
+static void test_linear(void) {
     static const int sizes[][3] = {
-        {1, 1, 1}, {3, 7, 5}, {4, 4, 4}, {13, 17, 9}, {17, 33, 13}, {5, 300, 7},
-        {8, 16, 12}, {9, 600, 130}, {2, 1, 6}, {1, 64, 1},
+        {1, 1, 1},   {3, 7, 5},   {4, 4, 4},     {13, 17, 9}, {17, 33, 13},
+        {5, 300, 7}, {8, 16, 12}, {9, 600, 130}, {2, 1, 6},   {1, 64, 1},
     };
     char what[160];
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -248,9 +234,8 @@ static void test_linear(void)
 
 /* ------------------------------------------------------------------ conv */
 
-static void ref_conv2d(const float *x, const ifk_conv_params *p, const float *wt,
-                       const float *bias, double *y, int ho, int wo)
-{
+static void ref_conv2d(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
+                       double *y, int ho, int wo) {
     const int cig = p->cin / p->groups, cog = p->cout / p->groups;
     for (int Y = 0; Y < ho; Y++)
         for (int X = 0; X < wo; X++)
@@ -269,8 +254,7 @@ static void ref_conv2d(const float *x, const ifk_conv_params *p, const float *wt
             }
 }
 
-static void test_conv2d(void)
-{
+static void test_conv2d(void) {
     /* h, w, cin, cout, kh, kw, sh, sw, pt, pl, pb, pr, groups */
     static const int cfg[][13] = {
         {7, 13, 5, 9, 1, 1, 1, 1, 0, 0, 0, 0, 1},       /* 1x1 (GEMM path) */
@@ -304,17 +288,30 @@ static void test_conv2d(void)
     char what[200];
     for (size_t s = 0; s < sizeof cfg / sizeof cfg[0]; s++) {
         const int *c = cfg[s];
-        ifk_conv_params p = {.h = c[0], .w = c[1], .cin = c[2], .cout = c[3], .kh = c[4], .kw = c[5],
-                             .sh = c[6], .sw = c[7], .pt = c[8], .pl = c[9], .pb = c[10], .pr = c[11],
+        ifk_conv_params p = {.h = c[0],
+                             .w = c[1],
+                             .cin = c[2],
+                             .cout = c[3],
+                             .kh = c[4],
+                             .kw = c[5],
+                             .sh = c[6],
+                             .sw = c[7],
+                             .pt = c[8],
+                             .pl = c[9],
+                             .pb = c[10],
+                             .pr = c[11],
                              .groups = c[12]};
         int ho, wo;
         ifk_conv2d_out_size(&p, &ho, &wo);
-        const int eho = (p.h + p.pt + p.pb - p.kh) / p.sh + 1, ewo = (p.w + p.pl + p.pr - p.kw) / p.sw + 1;
+        const int eho = (p.h + p.pt + p.pb - p.kh) / p.sh + 1,
+                  ewo = (p.w + p.pl + p.pr - p.kw) / p.sw + 1;
         snprintf(what, sizeof what, "conv2d_out_size case %zu", s);
         result(ho == eho && wo == ewo, what);
-        const size_t nx = (size_t)p.h * p.w * p.cin, nw = (size_t)p.cout * p.kh * p.kw * (p.cin / p.groups);
+        const size_t nx = (size_t)p.h * p.w * p.cin,
+                     nw = (size_t)p.cout * p.kh * p.kw * (p.cin / p.groups);
         const size_t ny = (size_t)ho * wo * p.cout;
-        float *x = rnd_buf(nx, -1, 1), *wt = rnd_buf(nw, -1, 1), *b = rnd_buf((size_t)p.cout, -1, 1);
+        float *x = rnd_buf(nx, -1, 1), *wt = rnd_buf(nw, -1, 1),
+              *b = rnd_buf((size_t)p.cout, -1, 1);
         float *y = xmalloc(ny * sizeof *y);
         double *r = dbuf(ny);
         for (int variant = 0; variant < 8; variant++) {
@@ -336,10 +333,12 @@ static void test_conv2d(void)
     }
 }
 
-static void test_conv_transpose(void)
-{
+static void test_conv_transpose(void) {
     static const int cfg[][6] = {
-        {3, 5, 7, 9, 2, 2}, {1, 1, 1, 1, 1, 1}, {4, 3, 17, 5, 3, 2}, {2, 7, 6, 13, 2, 2},
+        {3, 5, 7, 9, 2, 2},
+        {1, 1, 1, 1, 1, 1},
+        {4, 3, 17, 5, 3, 2},
+        {2, 7, 6, 13, 2, 2},
     };
     char what[160];
     for (size_t s = 0; s < sizeof cfg / sizeof cfg[0]; s++) {
@@ -377,11 +376,11 @@ static void test_conv_transpose(void)
 
 /* ------------------------------------------------------------------ norms */
 
-static void test_layer_norm(void)
-{
+static void test_layer_norm(void) {
     /* rows, c, offset, spread */
     static const double cfg[][4] = {
-        {1, 1, 0, 1}, {3, 17, 0, 1}, {5, 768, 0, 2}, {2, 3, 0, 1}, {4, 33, 100, 0.1}, {3, 64, -50, 3},
+        {1, 1, 0, 1}, {3, 17, 0, 1},     {5, 768, 0, 2},
+        {2, 3, 0, 1}, {4, 33, 100, 0.1}, {3, 64, -50, 3},
     };
     char what[160];
     for (size_t s = 0; s < sizeof cfg / sizeof cfg[0]; s++) {
@@ -412,12 +411,11 @@ static void test_layer_norm(void)
     }
 }
 
-static void test_group_norm(void)
-{
+static void test_group_norm(void) {
     /* hw, c, groups, offset, spread */
     static const double cfg[][5] = {
-        {13, 12, 1, 0, 1},  {13, 12, 3, 0, 1},   {7, 12, 12, 0, 1},  {49, 600, 2, 0, 1},
-        {17, 520, 260, 0, 1}, {5, 257, 257, 0, 1}, {1, 6, 3, 0, 1},    {3, 7, 1, 0, 1},
+        {13, 12, 1, 0, 1},      {13, 12, 3, 0, 1},   {7, 12, 12, 0, 1}, {49, 600, 2, 0, 1},
+        {17, 520, 260, 0, 1},   {5, 257, 257, 0, 1}, {1, 6, 3, 0, 1},   {3, 7, 1, 0, 1},
         {31, 64, 32, 20, 0.05}, {9, 300, 300, 0, 1},
     };
     char what[160];
@@ -455,8 +453,8 @@ static void test_group_norm(void)
             check(what, y, r, n, 1e-5, 1e-5);
             memcpy(z, x, n * sizeof *z);
             ifk_group_norm(z, hw, c, G, g, b, eps, act, z);
-            snprintf(what, sizeof what, "group_norm in place hw=%d c=%d groups=%d act=%s", hw, c,
-                     G, act_name[act]);
+            snprintf(what, sizeof what, "group_norm in place hw=%d c=%d groups=%d act=%s", hw, c, G,
+                     act_name[act]);
             check_exact(what, z, y, n);
             /* The pieces (sums, moments, sums, moments, apply) over the whole map: the same floats. */
             double mean[600], sq[600];
@@ -482,8 +480,7 @@ static void test_group_norm(void)
 
 /* ------------------------------------------------------ resize and pools */
 
-static void ref_bilinear(const double *x, int h, int w, int c, double *y, int oh, int ow)
-{
+static void ref_bilinear(const double *x, int h, int w, int c, double *y, int oh, int ow) {
     for (int oy = 0; oy < oh; oy++) {
         int i0, i1;
         double a0, a1;
@@ -493,18 +490,18 @@ static void ref_bilinear(const double *x, int h, int w, int c, double *y, int oh
             double b0, b1;
             ref_lin(ox, w, ow, &j0, &j1, &b0, &b1);
             for (int k = 0; k < c; k++)
-                y[((size_t)oy * ow + ox) * c + k] =
-                    a0 * (b0 * x[((size_t)i0 * w + j0) * c + k] + b1 * x[((size_t)i0 * w + j1) * c + k]) +
-                    a1 * (b0 * x[((size_t)i1 * w + j0) * c + k] + b1 * x[((size_t)i1 * w + j1) * c + k]);
+                y[((size_t)oy * ow + ox) * c + k] = a0 * (b0 * x[((size_t)i0 * w + j0) * c + k] +
+                                                          b1 * x[((size_t)i0 * w + j1) * c + k]) +
+                                                    a1 * (b0 * x[((size_t)i1 * w + j0) * c + k] +
+                                                          b1 * x[((size_t)i1 * w + j1) * c + k]);
         }
     }
 }
 
-static void test_resize(void)
-{
+static void test_resize(void) {
     /* h, w, oh, ow, c */
     static const int cfg[][5] = {
-        {3, 5, 7, 13, 3}, {17, 13, 5, 3, 2}, {7, 7, 7, 7, 5}, {1, 1, 5, 3, 4}, {1, 7, 4, 3, 1},
+        {3, 5, 7, 13, 3}, {17, 13, 5, 3, 2}, {7, 7, 7, 7, 5},   {1, 1, 5, 3, 4},  {1, 7, 4, 3, 1},
         {5, 17, 9, 4, 3}, {4, 4, 64, 64, 2}, {8, 8, 16, 16, 1}, {9, 6, 9, 11, 2}, {64, 48, 7, 5, 3},
     };
     char what[160];
@@ -537,11 +534,10 @@ static void test_resize(void)
     result(out2[0] == 1.5f && out2[1] == 6.0f, "resize_bilinear PyTorch values 4 -> 2");
 }
 
-static void test_pools(void)
-{
+static void test_pools(void) {
     /* h, w, oh, ow, c */
     static const int cfg[][5] = {
-        {7, 5, 3, 2, 3}, {5, 5, 7, 9, 2}, {13, 17, 4, 5, 5}, {1, 1, 2, 3, 4},
+        {7, 5, 3, 2, 3}, {5, 5, 7, 9, 2},   {13, 17, 4, 5, 5}, {1, 1, 2, 3, 4},
         {6, 6, 6, 6, 3}, {10, 3, 3, 10, 1}, {64, 48, 7, 5, 2}, {5, 7, 1, 1, 3},
     };
     char what[160];
@@ -552,9 +548,11 @@ static void test_pools(void)
         double *ra = dbuf(ny);
         float *rm = xmalloc(ny * sizeof *rm);
         for (int oy = 0; oy < oh; oy++) {
-            const int y0 = (int)floor((double)oy * h / oh), y1 = (int)ceil((double)(oy + 1) * h / oh);
+            const int y0 = (int)floor((double)oy * h / oh),
+                      y1 = (int)ceil((double)(oy + 1) * h / oh);
             for (int ox = 0; ox < ow; ox++) {
-                const int x0 = (int)floor((double)ox * w / ow), x1 = (int)ceil((double)(ox + 1) * w / ow);
+                const int x0 = (int)floor((double)ox * w / ow),
+                          x1 = (int)ceil((double)(ox + 1) * w / ow);
                 for (int k = 0; k < c; k++) {
                     double sum = 0;
                     float mx = -INFINITY;
@@ -589,8 +587,7 @@ static void test_pools(void)
 
 /* ----------------------------------------------------------------- im2col */
 
-static void test_im2col(void)
-{
+static void test_im2col(void) {
     /* h, w, c, kh, kw, sh, sw, pt, pl, pb, pr */
     static const int cfg[][11] = {
         {7, 9, 3, 3, 3, 2, 2, 1, 1, 1, 1}, {5, 5, 2, 2, 2, 2, 2, 0, 0, 0, 0},
@@ -613,8 +610,9 @@ static void test_im2col(void)
                     for (int ky = 0; ky < kh; ky++)
                         for (int kx = 0; kx < kw; kx++) {
                             const int iy = Y * sh - pt + ky, ix = X * sw - pl + kx;
-                            const float v = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0.0f
-                                          : x[((size_t)iy * w + ix) * c + ci];
+                            const float v = iy < 0 || iy >= h || ix < 0 || ix >= w
+                                                ? 0.0f
+                                                : x[((size_t)iy * w + ix) * c + ci];
                             r[((size_t)Y * wo + X) * oc + ci * kh * kw + ky * kw + kx] = v;
                         }
         /* In two row ranges, as threads run it. */
@@ -632,8 +630,8 @@ static void test_im2col(void)
 /* -------------------------------------------------------------- attention */
 
 /* softmax(s) . v in double for one head of one query. */
-static void ref_softmax_av(const double *sc, int m, const float *v, size_t ldv, int d, double *out)
-{
+static void ref_softmax_av(const double *sc, int m, const float *v, size_t ldv, int d,
+                           double *out) {
     double mx = sc[0], sum = 0;
     for (int j = 1; j < m; j++) mx = sc[j] > mx ? sc[j] : mx;
     for (int j = 0; j < m; j++) sum += exp(sc[j] - mx);
@@ -644,31 +642,33 @@ static void ref_softmax_av(const double *sc, int m, const float *v, size_t ldv, 
     }
 }
 
-static void test_attention(void)
-{
+static void test_attention(void) {
     /* nq, m, c, heads, logit scale multiplier (40: logits far beyond expf's
      * range, so softmax must subtract the maximum) */
     static const int cfg[][5] = {
-        {1, 1, 4, 1, 1},  {7, 5, 12, 3, 2},  {13, 17, 6, 1, 1}, {5, 33, 40, 4, 2},
-        {3, 2, 9, 3, 1},  {4, 64, 64, 2, 1}, {6, 9, 16, 2, 40}, {5, 300, 20, 2, 1},
-        {6, 257, 8, 1, 40},
+        {1, 1, 4, 1, 1},   {7, 5, 12, 3, 2},   {13, 17, 6, 1, 1},
+        {5, 33, 40, 4, 2}, {3, 2, 9, 3, 1},    {4, 64, 64, 2, 1},
+        {6, 9, 16, 2, 40}, {5, 300, 20, 2, 1}, {6, 257, 8, 1, 40},
     };
     char what[160];
     for (size_t s = 0; s < sizeof cfg / sizeof cfg[0]; s++) {
         const int nq = cfg[s][0], m = cfg[s][1], c = cfg[s][2], heads = cfg[s][3], d = c / heads;
         const float scale = 1.0f / sqrtf((float)d) * (float)cfg[s][4];
         float *q = rnd_buf((size_t)nq * c, -2, 2), *kv = rnd_buf((size_t)m * 2 * c, -2, 2);
-        float *y = xmalloc((size_t)nq * c * sizeof *y), *scratch = xmalloc((size_t)m * sizeof *scratch);
+        float *y = xmalloc((size_t)nq * c * sizeof *y),
+              *scratch = xmalloc((size_t)m * sizeof *scratch);
         double *r = dbuf((size_t)nq * c), *sc = dbuf((size_t)m);
         for (int hd = 0; hd < heads; hd++)
             for (int i = 0; i < nq; i++) {
                 for (int j = 0; j < m; j++) {
                     double acc = 0;
                     for (int t = 0; t < d; t++)
-                        acc += (double)q[(size_t)i * c + hd * d + t] * kv[(size_t)j * 2 * c + hd * d + t];
+                        acc += (double)q[(size_t)i * c + hd * d + t] *
+                               kv[(size_t)j * 2 * c + hd * d + t];
                     sc[j] = scale * acc;
                 }
-                ref_softmax_av(sc, m, kv + c + hd * d, (size_t)2 * c, d, r + (size_t)i * c + hd * d);
+                ref_softmax_av(sc, m, kv + c + hd * d, (size_t)2 * c, d,
+                               r + (size_t)i * c + hd * d);
             }
         ifk_attention(q, nq, kv, m, c, heads, scale, y, scratch);
         snprintf(what, sizeof what, "attention nq=%d m=%d c=%d heads=%d scale=%g", nq, m, c, heads,
@@ -686,14 +686,13 @@ static void test_attention(void)
 /* h, w, gh, gw, c, heads, logit scale multiplier: native, flat
  * (h*w == gh*gw, h != gh), 2x, odd ratios up and down, one axis native, 1x1. */
 static const int vit_cfg[][7] = {
-    {3, 4, 3, 4, 6, 1, 1},  {2, 6, 3, 4, 6, 3, 1}, {6, 2, 3, 4, 12, 3, 1}, {4, 3, 3, 4, 6, 2, 1},
-    {6, 8, 3, 4, 6, 2, 1},  {5, 7, 3, 4, 6, 3, 1}, {2, 3, 3, 4, 6, 1, 1},  {1, 1, 2, 2, 4, 2, 1},
-    {3, 8, 3, 4, 6, 1, 1},  {7, 5, 2, 5, 9, 3, 1}, {4, 10, 2, 5, 8, 4, 1}, {12, 12, 5, 5, 6, 2, 1},
+    {3, 4, 3, 4, 6, 1, 1},   {2, 6, 3, 4, 6, 3, 1}, {6, 2, 3, 4, 12, 3, 1}, {4, 3, 3, 4, 6, 2, 1},
+    {6, 8, 3, 4, 6, 2, 1},   {5, 7, 3, 4, 6, 3, 1}, {2, 3, 3, 4, 6, 1, 1},  {1, 1, 2, 2, 4, 2, 1},
+    {3, 8, 3, 4, 6, 1, 1},   {7, 5, 2, 5, 9, 3, 1}, {4, 10, 2, 5, 8, 4, 1}, {12, 12, 5, 5, 6, 2, 1},
     {2, 6, 3, 4, 16, 2, 40},
 };
 
-static void test_vit_attention(void)
-{
+static void test_vit_attention(void) {
     char what[160];
     for (size_t s = 0; s < sizeof vit_cfg / sizeof vit_cfg[0]; s++) {
         const int h = vit_cfg[s][0], w = vit_cfg[s][1], gh = vit_cfg[s][2], gw = vit_cfg[s][3];
@@ -727,7 +726,8 @@ static void test_vit_attention(void)
                     }
                     sc[b] = scale * acc + table[(size_t)idx * heads + hd];
                 }
-                ref_softmax_av(sc, n, qkv + 2 * c + hd * d, (size_t)3 * c, d, r + (size_t)a * c + hd * d);
+                ref_softmax_av(sc, n, qkv + 2 * c + hd * d, (size_t)3 * c, d,
+                               r + (size_t)a * c + hd * d);
             }
         ifk_vit_attention(qkv, h, w, c, heads, scale, table, gh, gw, y, scratch);
         snprintf(what, sizeof what, "vit_attention grid %dx%d native %dx%d c=%d heads=%d scale=%g",
@@ -742,14 +742,13 @@ static void test_vit_attention(void)
     }
 }
 
-static void test_native_cells(void)
-{
+static void test_native_cells(void) {
     /* Spot values of PyTorch's nearest rule. */
     static const int pts[][4] = {
         /* i, n, g, want */
-        {0, 5, 3, 0}, {1, 5, 3, 0}, {2, 5, 3, 1}, {3, 5, 3, 1}, {4, 5, 3, 2}, /* scale 0.6 */
-        {0, 3, 4, 0}, {1, 3, 4, 1}, {2, 3, 4, 2},                             /* 1.3333334 */
-        {7, 8, 4, 3}, {5, 8, 4, 2}, {3, 4, 4, 3},                             /* 2x, same */
+        {0, 5, 3, 0}, {1, 5, 3, 0},   {2, 5, 3, 1}, {3, 5, 3, 1}, {4, 5, 3, 2}, /* scale 0.6 */
+        {0, 3, 4, 0}, {1, 3, 4, 1},   {2, 3, 4, 2},                             /* 1.3333334 */
+        {7, 8, 4, 3}, {5, 8, 4, 2},   {3, 4, 4, 3},                             /* 2x, same */
         {6, 7, 3, 2}, {13, 14, 5, 4}, {2, 3, 2, 1}, {0, 1, 4, 0},
     };
     int bad = 0;
@@ -795,8 +794,7 @@ static void test_native_cells(void)
     }
 }
 
-static void test_tokens_from_grid(void)
-{
+static void test_tokens_from_grid(void) {
     char what[160];
     for (size_t s = 0; s < sizeof vit_cfg / sizeof vit_cfg[0]; s++) {
         const int h = vit_cfg[s][0], w = vit_cfg[s][1], gh = vit_cfg[s][2], gw = vit_cfg[s][3];
@@ -814,7 +812,8 @@ static void test_tokens_from_grid(void)
                         x[(size_t)(i * w + j) * c + k] + pos[(size_t)(1 + P * gw + Q) * c + k];
             }
         ifk_tokens_from_grid(x, h, w, c, cls, pos, gh, gw, y);
-        snprintf(what, sizeof what, "tokens_from_grid grid %dx%d native %dx%d c=%d", h, w, gh, gw, c);
+        snprintf(what, sizeof what, "tokens_from_grid grid %dx%d native %dx%d c=%d", h, w, gh, gw,
+                 c);
         check_exact(what, y, r, (size_t)n * c);
         free(x);
         free(cls);
@@ -826,11 +825,10 @@ static void test_tokens_from_grid(void)
 
 /* -------------------------------------------------------------- ref_embed */
 
-static void test_ref_embed(void)
-{
+static void test_ref_embed(void) {
     /* H, W, h, w, k, c */
     static const int cfg[][6] = {
-        {17, 13, 5, 7, 5, 3}, {16, 16, 4, 4, 5, 1}, {9, 11, 9, 11, 5, 7}, {1, 1, 3, 3, 2, 2},
+        {17, 13, 5, 7, 5, 3}, {16, 16, 4, 4, 5, 1}, {9, 11, 9, 11, 5, 7},   {1, 1, 3, 3, 2, 2},
         {3, 5, 8, 9, 5, 3},   {20, 8, 5, 8, 3, 2},  {64, 64, 16, 16, 5, 8}, {32, 24, 8, 6, 256, 4},
     };
     char what[160];
@@ -858,11 +856,13 @@ static void test_ref_embed(void)
 
 /* ----------------------------------------------------------- crop, paste */
 
-static void test_crop_paste(void)
-{
+static void test_crop_paste(void) {
     /* h, w, c, y0, x0, wh, ww */
     static const int cfg[][7] = {
-        {7, 9, 3, 2, 3, 4, 5}, {7, 9, 3, 0, 0, 7, 9}, {5, 6, 2, 4, 5, 1, 1}, {1, 1, 4, 0, 0, 1, 1},
+        {7, 9, 3, 2, 3, 4, 5},
+        {7, 9, 3, 0, 0, 7, 9},
+        {5, 6, 2, 4, 5, 1, 1},
+        {1, 1, 4, 0, 0, 1, 1},
     };
     char what[160];
     for (size_t s = 0; s < sizeof cfg / sizeof cfg[0]; s++) {
@@ -878,13 +878,15 @@ static void test_crop_paste(void)
         snprintf(what, sizeof what, "crop %dx%dx%d at %d,%d size %dx%d", h, w, c, y0, x0, wh, ww);
         check_exact(what, y, r, nw);
 
-        float *patch = rnd_buf(nw, -1, 1), *dst = xmalloc(n * sizeof *dst), *want = xmalloc(n * sizeof *want);
+        float *patch = rnd_buf(nw, -1, 1), *dst = xmalloc(n * sizeof *dst),
+              *want = xmalloc(n * sizeof *want);
         memcpy(dst, x, n * sizeof *dst);
         memcpy(want, x, n * sizeof *want);
         for (int i = 0; i < wh; i++)
             for (int j = 0; j < ww; j++)
                 for (int k = 0; k < c; k++)
-                    want[((size_t)(y0 + i) * w + x0 + j) * c + k] = patch[((size_t)i * ww + j) * c + k];
+                    want[((size_t)(y0 + i) * w + x0 + j) * c + k] =
+                        patch[((size_t)i * ww + j) * c + k];
         ifk_paste(dst, h, w, c, y0, x0, wh, ww, patch);
         snprintf(what, sizeof what, "paste %dx%dx%d at %d,%d size %dx%d", h, w, c, y0, x0, wh, ww);
         check_exact(what, dst, want, n);
@@ -899,8 +901,7 @@ static void test_crop_paste(void)
 
 /* -------------------------------------------------------------------- f16 */
 
-static void test_f16(void)
-{
+static void test_f16(void) {
     enum { N = 65536 };
     uint16_t *src = xmalloc(N * sizeof *src);
     float *dst = xmalloc(N * sizeof *dst);
@@ -940,18 +941,16 @@ static void test_f16(void)
  * the value rounded (nearbyint: ties to even) to a multiple of the half
  * spacing at its binade, then compared through the (separately tested)
  * half -> float decoder. */
-static double ref_half_round(double v)
-{
+static double ref_half_round(double v) {
     const double a = fabs(v);
     if (a >= 65520.0) return copysign(INFINITY, v); /* halfway to 2^16 rounds up (even) */
     int e;
-    frexp(a, &e);                                  /* a in [2^(e-1), 2^e) */
+    frexp(a, &e);                                 /* a in [2^(e-1), 2^e) */
     const int q = e - 1 < -14 ? -24 : e - 1 - 10; /* spacing 2^q */
     return copysign(ldexp(nearbyint(ldexp(a, -q)), q), v);
 }
 
-static void test_f32_to_f16(void)
-{
+static void test_f32_to_f16(void) {
     enum { NR = 4000 };
     /* Every finite half and infinity round-trips; NaNs stay NaN. */
     uint16_t *h = xmalloc(65536 * sizeof *h), *back = xmalloc(65536 * sizeof *back);
@@ -962,9 +961,11 @@ static void test_f32_to_f16(void)
     int bad = 0;
     for (int i = 0; i < 65536; i++) {
         const int nan = ((i >> 10) & 31) == 31 && (i & 1023);
-        const int ok = nan ? ((back[i] & 0x7c00) == 0x7c00 && (back[i] & 0x3ff) && (back[i] >> 15) == (i >> 15))
+        const int ok = nan ? ((back[i] & 0x7c00) == 0x7c00 && (back[i] & 0x3ff) &&
+                              (back[i] >> 15) == (i >> 15))
                            : back[i] == h[i];
-        if (!ok && bad++ < 5) printf("  f32_to_f16 round trip 0x%04x -> 0x%04x\n", (unsigned)i, (unsigned)back[i]);
+        if (!ok && bad++ < 5)
+            printf("  f32_to_f16 round trip 0x%04x -> 0x%04x\n", (unsigned)i, (unsigned)back[i]);
     }
     result(bad == 0, "f32_to_f16 round trip of all halves");
 
@@ -973,9 +974,9 @@ static void test_f32_to_f16(void)
     float *x = xmalloc(NR * sizeof *x);
     uint16_t *y = xmalloc(NR * sizeof *y);
     int n = 0;
-    const float edges[] = {65504.0f, 65519.996f, 65520.0f, 65536.0f, 1e30f, 0x1p-24f, 0x1p-25f,
-                           0x1.0002p-25f, 0x1p-26f, 0x1.8p-24f, 0x1p-14f, 0x1.ffcp-15f, 0.0f, -0.0f,
-                           INFINITY, -INFINITY};
+    const float edges[] = {65504.0f, 65519.996f,    65520.0f, 65536.0f,   1e30f,    0x1p-24f,
+                           0x1p-25f, 0x1.0002p-25f, 0x1p-26f, 0x1.8p-24f, 0x1p-14f, 0x1.ffcp-15f,
+                           0.0f,     -0.0f,         INFINITY, -INFINITY};
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) x[n++] = edges[i];
     while (n < NR / 2) {
         const float m = rnd_f(1.0f, 2.0f);
@@ -1009,8 +1010,7 @@ static void test_f32_to_f16(void)
     free(yf);
 }
 
-int main(void)
-{
+int main(void) {
     test_activation();
     test_add();
     test_linear();

@@ -29,19 +29,16 @@
 static int n_pass, n_fail;
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
-static uint32_t rnd_u32(void)
-{
+static uint32_t rnd_u32(void) {
     rng = rng * 6364136223846793005ull + 1442695040888963407ull;
     return (uint32_t)(rng >> 32);
 }
 
-static float rnd_f(float lo, float hi)
-{
+static float rnd_f(float lo, float hi) {
     return lo + (hi - lo) * (float)((double)rnd_u32() / 4294967296.0);
 }
 
-static void *xmalloc(size_t n)
-{
+static void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
     if (!p) {
         fprintf(stderr, "out of memory\n");
@@ -50,15 +47,13 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-static float *rnd_buf(size_t n, float lo, float hi)
-{
+static float *rnd_buf(size_t n, float lo, float hi) {
     float *p = xmalloc(n * sizeof *p);
     for (size_t i = 0; i < n; i++) p[i] = rnd_f(lo, hi);
     return p;
 }
 
-static float *fill(size_t n, float v)
-{
+static float *fill(size_t n, float v) {
     float *p = xmalloc(n * sizeof *p);
     for (size_t i = 0; i < n; i++) p[i] = v;
     return p;
@@ -66,15 +61,13 @@ static float *fill(size_t n, float v)
 
 /* Scratch of exactly `bytes`, deliberately 4 bytes off a 64-byte boundary;
  * the block pointer to free is in *base. */
-static void *scratch_of(size_t bytes, void **base)
-{
+static void *scratch_of(size_t bytes, void **base) {
     char *p = xmalloc(bytes + 4);
     *base = p;
     return p + 4;
 }
 
-static void result(int ok, const char *what)
-{
+static void result(int ok, const char *what) {
     if (ok) {
         n_pass++;
     } else {
@@ -85,8 +78,7 @@ static void result(int ok, const char *what)
 
 /* |got - want| <= atol + rtol * |want| everywhere (NaN must match NaN). */
 static void check(const char *what, const float *got, const float *want, size_t n, double atol,
-                  double rtol)
-{
+                  double rtol) {
     size_t bad = 0, first = 0;
     double worst = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -105,8 +97,7 @@ static void check(const char *what, const float *got, const float *want, size_t 
     result(bad == 0, what);
 }
 
-static void check_exact(const char *what, const float *got, const float *want, size_t n)
-{
+static void check_exact(const char *what, const float *got, const float *want, size_t n) {
     size_t bad = 0, first = 0;
     for (size_t i = 0; i < n; i++)
         if (memcmp(got + i, want + i, sizeof *got) && !bad++) first = i;
@@ -131,8 +122,7 @@ enum { MAX_VARS = sizeof var_names / sizeof var_names[0] };
 static variant vars[MAX_VARS];
 static int n_vars;
 
-static void find_variants(void)
-{
+static void find_variants(void) {
     const char *const *names = var_names;
     for (int i = 0; i < MAX_VARS; i++) {
         char why[160];
@@ -156,17 +146,17 @@ static void find_variants(void)
 
 /* ------------------------------------------------------------- dispatch */
 
-static void test_select(void)
-{
+static void test_select(void) {
     char why[160];
     const ifk_ops *s = ifk_select("scalar", why, sizeof why);
     result(s && !strcmp(s->name, "scalar") && s->linear && s->conv2d && s->conv_transpose2d &&
                s->attention && s->vit_attention && s->layer_norm && s->group_norm &&
-               s->group_norm_sums && s->group_norm_apply &&
-               s->activation && s->add && s->resize_bilinear,
+               s->group_norm_sums && s->group_norm_apply && s->activation && s->add &&
+               s->resize_bilinear,
            "select scalar: complete table");
     why[0] = 0;
-    result(!ifk_select("sse9", why, sizeof why) && strstr(why, "sse9"), "select unknown: NULL + reason");
+    result(!ifk_select("sse9", why, sizeof why) && strstr(why, "sse9"),
+           "select unknown: NULL + reason");
 #ifdef IFK_HAVE_NEON
     const ifk_ops *nn = ifk_select("neon", why, sizeof why);
     result(nn && !strcmp(nn->name, "neon"), "select neon on an AArch64 NEON build");
@@ -192,11 +182,14 @@ static void test_select(void)
     result(ifk_select("generic", why, sizeof why) == &*ifk_select("generic", NULL, 0),
            "an explicit name wins over IF_ISA");
     setenv("IF_ISA", "nonsense", 1);
-    result(!ifk_select(NULL, why, sizeof why) && strstr(why, "nonsense"), "bad IF_ISA: NULL + reason");
+    result(!ifk_select(NULL, why, sizeof why) && strstr(why, "nonsense"),
+           "bad IF_ISA: NULL + reason");
     setenv("IF_ISA", "", 1);
     result(ifk_select(NULL, why, sizeof why) == best, "empty IF_ISA: best");
-    if (old) setenv("IF_ISA", saved, 1);
-    else unsetenv("IF_ISA");
+    if (old)
+        setenv("IF_ISA", saved, 1);
+    else
+        unsetenv("IF_ISA");
 }
 
 /* -------------------------------------------------------- micro-kernel */
@@ -205,8 +198,7 @@ static void test_select(void)
  * (every remainder of the 4-step unrolls), with and
  * without LOAD / FINAL, bias, every activation and a residual; a and c at
  * odd strides. Reference in double with float-rounded terms. */
-static void test_ukr(const variant *v)
-{
+static void test_ukr(const variant *v) {
     const ifk_isa *I = v->isa;
     const int MR = I->mr, NR = I->nr;
     static const int ks[] = {0, 1, 2, 3, 5, 7, 10, 37};
@@ -215,7 +207,8 @@ static void test_ukr(const variant *v)
     float *a = rnd_buf((size_t)MR * lda, -1, 1), *b = rnd_buf(37 * (size_t)NR, -1, 1);
     float *bias = rnd_buf((size_t)NR, -1, 1), *res = rnd_buf((size_t)MR * ldr, -1, 1);
     float *c0 = rnd_buf((size_t)MR * ldc, -1, 1);
-    float *c = xmalloc((size_t)MR * ldc * sizeof *c), *want = xmalloc((size_t)MR * ldc * sizeof *want);
+    float *c = xmalloc((size_t)MR * ldc * sizeof *c),
+          *want = xmalloc((size_t)MR * ldc * sizeof *want);
     int bad = 0;
     char what[160];
     for (int ki = 0; ki < NK; ki++)
@@ -249,13 +242,15 @@ static void test_ukr(const variant *v)
                         const double d = fabs((double)c[t] - want[t]);
                         if (!(d <= 1e-5 + 1e-5 * fabs(want[t]))) {
                             if (!bad++)
-                                printf("  %s ukr k=%d mode=%d mr=%d nr=%d at %zu: got %.9g want %.9g\n",
+                                printf("  %s ukr k=%d mode=%d mr=%d nr=%d at %zu: got %.9g want "
+                                       "%.9g\n",
                                        v->name, k, mode, mr, nr, t, (double)c[t], (double)want[t]);
                         }
                     }
                 }
-    snprintf(what, sizeof what, "%s micro-kernel %dx%d: every edge, LOAD/FINAL, bias, acts, residual",
-             v->name, MR, NR);
+    snprintf(what, sizeof what,
+             "%s micro-kernel %dx%d: every edge, LOAD/FINAL, bias, acts, residual", v->name, MR,
+             NR);
     result(bad == 0, what);
     free(a);
     free(b);
@@ -268,11 +263,10 @@ static void test_ukr(const variant *v)
 
 /* ------------------------------------------------------------- linear */
 
-static void test_linear(const variant *v)
-{
+static void test_linear(const variant *v) {
     static const int64_t shapes[][3] = {
-        {1, 1, 1},    {7, 13, 5},     {15, 16, 17},  {37, 300, 70}, {50, 19, 3100},
-        {29, 64, 33}, {3, 513, 2},    {61, 1024, 9}, {100, 32, 32}, {14, 3072, 40},
+        {1, 1, 1},    {7, 13, 5},  {15, 16, 17},  {37, 300, 70}, {50, 19, 3100},
+        {29, 64, 33}, {3, 513, 2}, {61, 1024, 9}, {100, 32, 32}, {14, 3072, 40},
     };
     char what[160];
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -280,7 +274,8 @@ static void test_linear(const variant *v)
         const int act = (int)(s % 4);
         /* x starts one float into its block: unaligned rows. */
         float *xb = rnd_buf((size_t)(m * k) + 1, -1, 1), *x = xb + 1;
-        float *w = rnd_buf((size_t)(n * k), -1, 1), *bias = s % 3 ? rnd_buf((size_t)n, -1, 1) : NULL;
+        float *w = rnd_buf((size_t)(n * k), -1, 1),
+              *bias = s % 3 ? rnd_buf((size_t)n, -1, 1) : NULL;
         float *want = fill((size_t)(m * n), 0), *got = fill((size_t)(m * n), NAN);
         void *sb, *scr = scratch_of(ifk_linear_scratch_bytes(m, k, n), &sb);
         ifk_linear(x, m, k, w, bias, n, act, want);
@@ -316,8 +311,7 @@ typedef struct {
     int h, w, cin, cout, kh, kw, sh, sw, pt, pl, pb, pr, groups, act;
 } conv_case;
 
-static void test_conv2d(const variant *v)
-{
+static void test_conv2d(const variant *v) {
     static const conv_case cases[] = {
         /* 3x3 s1 p1: the UPerHead shape, tails in both directions */
         {17, 40, 16, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, IFK_ACT_RELU},
@@ -353,13 +347,15 @@ static void test_conv2d(const variant *v)
     char what[200];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
         const conv_case *c = &cases[s];
-        ifk_conv_params p = {c->h, c->w, c->cin, c->cout, c->kh, c->kw, c->sh, c->sw,
-                             c->pt, c->pl, c->pb, c->pr, c->groups, c->act, 0, 0};
+        ifk_conv_params p = {c->h,  c->w,  c->cin, c->cout, c->kh,     c->kw,  c->sh, c->sw,
+                             c->pt, c->pl, c->pb,  c->pr,   c->groups, c->act, 0,     0};
         int ho, wo;
         ifk_conv2d_out_size(&p, &ho, &wo);
-        const size_t K = (size_t)c->kh * c->kw * (c->cin / c->groups), ny = (size_t)ho * wo * c->cout;
+        const size_t K = (size_t)c->kh * c->kw * (c->cin / c->groups),
+                     ny = (size_t)ho * wo * c->cout;
         float *xb = rnd_buf((size_t)c->h * c->w * c->cin + 1, -1, 1), *x = xb + 1;
-        float *wt = rnd_buf((size_t)c->cout * K, -1, 1), *bias = s % 4 != 1 ? rnd_buf((size_t)c->cout, -1, 1) : NULL;
+        float *wt = rnd_buf((size_t)c->cout * K, -1, 1),
+              *bias = s % 4 != 1 ? rnd_buf((size_t)c->cout, -1, 1) : NULL;
         float *want = fill(ny, 0), *got = fill(ny, NAN);
         void *sb, *scr = scratch_of(ifk_conv2d_scratch_bytes(&p), &sb);
         ifk_conv2d(x, &p, wt, bias, want);
@@ -406,7 +402,8 @@ static void test_conv2d(const variant *v)
                 q.oy1 = cut[r + 1];
                 ifk_conv2d(x, &q, wt, bias, want2);
             }
-            snprintf(what, sizeof what, "reference conv2d case %zu output-row ranges (%s run)", s, v->name);
+            snprintf(what, sizeof what, "reference conv2d case %zu output-row ranges (%s run)", s,
+                     v->name);
             check_exact(what, want2, want, ny);
             free(want2);
             free(got2);
@@ -423,31 +420,36 @@ static void test_conv2d(const variant *v)
 
 /* ---------------------------------------------------- conv_transpose2d */
 
-static void test_conv_transpose(const variant *v)
-{
+static void test_conv_transpose(const variant *v) {
     static const int cases[][6] = {
-        {3, 5, 7, 9, 2, 2}, {4, 4, 64, 33, 2, 2}, {2, 3, 20, 40, 4, 4}, {5, 17, 1024, 16, 2, 2}, {1, 1, 1, 1, 1, 1},
+        {3, 5, 7, 9, 2, 2},      {4, 4, 64, 33, 2, 2}, {2, 3, 20, 40, 4, 4},
+        {5, 17, 1024, 16, 2, 2}, {1, 1, 1, 1, 1, 1},
     };
     char what[160];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
         const int h = cases[s][0], w = cases[s][1], cin = cases[s][2], cout = cases[s][3];
         const int kh = cases[s][4], kw = cases[s][5];
         const size_t ny = (size_t)h * kh * w * kw * cout;
-        float *x = rnd_buf((size_t)h * w * cin, -1, 1), *wt = rnd_buf((size_t)kh * kw * cout * cin, -1, 1);
+        float *x = rnd_buf((size_t)h * w * cin, -1, 1),
+              *wt = rnd_buf((size_t)kh * kw * cout * cin, -1, 1);
         float *bias = s % 2 ? NULL : rnd_buf((size_t)cout, -1, 1);
         float *want = fill(ny, 0), *got = fill(ny, NAN);
-        void *sb, *scr = scratch_of(ifk_conv_transpose2d_scratch_bytes(h, w, cin, cout, kh, kw), &sb);
+        void *sb,
+            *scr = scratch_of(ifk_conv_transpose2d_scratch_bytes(h, w, cin, cout, kh, kw), &sb);
         ifk_conv_transpose2d(x, h, w, cin, wt, bias, cout, kh, kw, want);
         v->ops->conv_transpose2d(x, h, w, cin, wt, bias, cout, kh, kw, got, scr);
         const double atol = 2e-6 * sqrt((double)cin) + 1e-6;
-        snprintf(what, sizeof what, "%s conv_transpose2d %dx%dx%d->%d k%dx%d", v->name, h, w, cin, cout, kh, kw);
+        snprintf(what, sizeof what, "%s conv_transpose2d %dx%dx%d->%d k%dx%d", v->name, h, w, cin,
+                 cout, kh, kw);
         check(what, got, want, ny, atol, 1e-5);
         if (h >= 2) { /* input-row slices */
             float *got2 = fill(ny, NAN);
             const size_t orow = (size_t)kh * w * kw * cout;
             v->ops->conv_transpose2d(x, 1, w, cin, wt, bias, cout, kh, kw, got2, scr);
-            v->ops->conv_transpose2d(x + (size_t)w * cin, h - 1, w, cin, wt, bias, cout, kh, kw, got2 + orow, scr);
-            snprintf(what, sizeof what, "%s conv_transpose2d %dx%d input-row slices", v->name, h, w);
+            v->ops->conv_transpose2d(x + (size_t)w * cin, h - 1, w, cin, wt, bias, cout, kh, kw,
+                                     got2 + orow, scr);
+            snprintf(what, sizeof what, "%s conv_transpose2d %dx%d input-row slices", v->name, h,
+                     w);
             check(what, got2, want, ny, atol, 1e-5);
             free(got2);
         }
@@ -462,12 +464,13 @@ static void test_conv_transpose(const variant *v)
 
 /* ---------------------------------------------------------- attention */
 
-static void test_attention(const variant *v)
-{
-    static const int cases[][4] = {
-        {1, 1, 4, 1}, {13, 7, 8, 2}, {37, 225, 32, 1}, {50, 250, 64, 2}, {30, 100, 128, 4}, {9, 300, 256, 8}, {20, 17, 48, 3},
-        {300, 246, 32, 1}, {130, 600, 64, 2}, /* several query blocks; keys beyond KC */
-    };
+static void test_attention(const variant *v) {
+    static const int cases[][4] =
+        {
+            {1, 1, 4, 1},      {13, 7, 8, 2},    {37, 225, 32, 1}, {50, 250, 64, 2},
+            {30, 100, 128, 4}, {9, 300, 256, 8}, {20, 17, 48, 3},  {300, 246, 32, 1},
+            {130, 600, 64, 2}, /* several query blocks; keys beyond KC */
+        };
     char what[160];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
         const int64_t nq = cases[s][0], m = cases[s][1];
@@ -489,7 +492,8 @@ static void test_attention(const variant *v)
             for (int r = 0; r < 3; r++)
                 v->ops->attention(q + cut[r] * c, cut[r + 1] - cut[r], kv, m, c, heads, scale,
                                   got2 + cut[r] * c, scr);
-            snprintf(what, sizeof what, "%s attention nq=%lld query slices", v->name, (long long)nq);
+            snprintf(what, sizeof what, "%s attention nq=%lld query slices", v->name,
+                     (long long)nq);
             check(what, got2, want, (size_t)(nq * c), 2e-6, 2e-5);
             free(got2);
         }
@@ -502,16 +506,15 @@ static void test_attention(const variant *v)
     }
 }
 
-static void test_vit_attention(const variant *v)
-{
+static void test_vit_attention(const variant *v) {
     /* h, w, gh, gw, c, heads */
     static const int cases[][6] = {
-        {3, 4, 3, 4, 24, 2},  /* native grid, flat */
-        {2, 8, 4, 4, 16, 2},  /* h*w == gh*gw but another shape: flat rule */
-        {5, 3, 4, 4, 12, 3},  /* nearest, downscale and upscale */
-        {10, 8, 8, 8, 64, 4}, /* the tiny_vit case */
-        {7, 14, 7, 7, 32, 1}, /* 2G on one axis */
-        {6, 6, 6, 6, 128, 2}, /* d = 64 */
+        {3, 4, 3, 4, 24, 2},   /* native grid, flat */
+        {2, 8, 4, 4, 16, 2},   /* h*w == gh*gw but another shape: flat rule */
+        {5, 3, 4, 4, 12, 3},   /* nearest, downscale and upscale */
+        {10, 8, 8, 8, 64, 4},  /* the tiny_vit case */
+        {7, 14, 7, 7, 32, 1},  /* 2G on one axis */
+        {6, 6, 6, 6, 128, 2},  /* d = 64 */
         {12, 13, 8, 8, 64, 1}, /* 157 tokens: several query blocks */
     };
     char what[160];
@@ -533,14 +536,17 @@ static void test_vit_attention(const variant *v)
         float *got2 = fill((size_t)n * c, NAN);
         const int cut[] = {0, 1, n / 2 + 1, n};
         for (int r = 0; r < 3; r++)
-            v->ops->vit_attention(qkv, h, w, c, heads, scale, tab, gh, gw, cut[r], cut[r + 1], got2, scr);
+            v->ops->vit_attention(qkv, h, w, c, heads, scale, tab, gh, gw, cut[r], cut[r + 1], got2,
+                                  scr);
         snprintf(what, sizeof what, "%s vit_attention %dx%d query ranges", v->name, h, w);
         check(what, got2, want, (size_t)n * c, 2e-6, 2e-5);
         /* The reference's range form agrees with itself. */
         float *want2 = fill((size_t)n * c, NAN);
         for (int r = 0; r < 3; r++)
-            ifk_vit_attention_range(qkv, h, w, c, heads, scale, tab, gh, gw, cut[r], cut[r + 1], want2, rs);
-        snprintf(what, sizeof what, "reference vit_attention %dx%d query ranges (%s run)", h, w, v->name);
+            ifk_vit_attention_range(qkv, h, w, c, heads, scale, tab, gh, gw, cut[r], cut[r + 1],
+                                    want2, rs);
+        snprintf(what, sizeof what, "reference vit_attention %dx%d query ranges (%s run)", h, w,
+                 v->name);
         check_exact(what, want2, want, (size_t)n * c);
         free(qkv);
         free(tab);
@@ -555,8 +561,7 @@ static void test_vit_attention(const variant *v)
 
 /* ------------------------------------------------ norms and element-wise */
 
-static void test_layer_norm(const variant *v)
-{
+static void test_layer_norm(const variant *v) {
     static const int64_t cases[][2] = {{1, 1}, {5, 7}, {3, 768}, {10, 33}, {4, 8}, {2, 1000}};
     char what[160];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
@@ -564,11 +569,13 @@ static void test_layer_norm(const variant *v)
         float *x = rnd_buf((size_t)(rows * c), -3, 3), *g = rnd_buf((size_t)c, 0.5f, 1.5f);
         float *b = rnd_buf((size_t)c, -1, 1);
         if (s == 5)
-            for (int64_t i = 0; i < rows * c; i++) x[i] = 1000.0f + x[i] * 1e-3f; /* mean >> spread */
+            for (int64_t i = 0; i < rows * c; i++)
+                x[i] = 1000.0f + x[i] * 1e-3f; /* mean >> spread */
         float *want = fill((size_t)(rows * c), 0), *got = fill((size_t)(rows * c), NAN);
         ifk_layer_norm(x, rows, c, g, b, 1e-5f, want);
         v->ops->layer_norm(x, rows, c, g, b, 1e-5f, got);
-        snprintf(what, sizeof what, "%s layer_norm %lldx%lld", v->name, (long long)rows, (long long)c);
+        snprintf(what, sizeof what, "%s layer_norm %lldx%lld", v->name, (long long)rows,
+                 (long long)c);
         check(what, got, want, (size_t)(rows * c), 1e-5, 1e-5);
         free(x);
         free(g);
@@ -578,16 +585,17 @@ static void test_layer_norm(const variant *v)
     }
 }
 
-static void test_group_norm(const variant *v)
-{
+static void test_group_norm(const variant *v) {
     /* hw, c, groups */
-    static const int64_t cases[][3] = {{1, 4, 1}, {17, 32, 1}, {50, 64, 32}, {33, 300, 3}, {10, 520, 2}, {9, 13, 13}, {40, 600, 1}};
+    static const int64_t cases[][3] = {{1, 4, 1},    {17, 32, 1}, {50, 64, 32}, {33, 300, 3},
+                                       {10, 520, 2}, {9, 13, 13}, {40, 600, 1}};
     char what[160];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
         const int64_t hw = cases[s][0], c = cases[s][1];
         const int groups = (int)cases[s][2], act = (int)(s % 4);
         const size_t n = (size_t)(hw * c);
-        float *x = rnd_buf(n, -3, 3), *g = rnd_buf((size_t)c, 0.5f, 1.5f), *b = rnd_buf((size_t)c, -1, 1);
+        float *x = rnd_buf(n, -3, 3), *g = rnd_buf((size_t)c, 0.5f, 1.5f),
+              *b = rnd_buf((size_t)c, -1, 1);
         if (s == 6)
             for (size_t i = 0; i < n; i++) x[i] = -500.0f + x[i] * 1e-3f;
         float *want = fill(n, 0), *got = fill(n, NAN);
@@ -598,7 +606,8 @@ static void test_group_norm(const variant *v)
         check(what, got, want, n, 1e-5, 1e-5);
         memcpy(got, x, n * sizeof *got);
         v->ops->group_norm(got, hw, c, groups, g, b, 1e-5f, act, got);
-        snprintf(what, sizeof what, "%s group_norm hw=%lld c=%lld in place", v->name, (long long)hw, (long long)c);
+        snprintf(what, sizeof what, "%s group_norm hw=%lld c=%lld in place", v->name, (long long)hw,
+                 (long long)c);
         check(what, got, want, n, 1e-5, 1e-5);
         /* The pieces over two pixel ranges, as the runtime's threads run them. */
         double mean[32], sq[32], part[32];
@@ -618,9 +627,11 @@ static void test_group_norm(const variant *v)
         }
         ifk_group_norm_moments(groups, (double)hw * cg, 1e-5f, mean, sq, mhi, mlo, rstd);
         for (size_t i = 0; i < n; i++) got[i] = NAN;
-        v->ops->group_norm_apply(x + cut * c, hw - cut, c, groups, mhi, mlo, rstd, g, b, act, got + cut * c);
+        v->ops->group_norm_apply(x + cut * c, hw - cut, c, groups, mhi, mlo, rstd, g, b, act,
+                                 got + cut * c);
         v->ops->group_norm_apply(x, cut, c, groups, mhi, mlo, rstd, g, b, act, got);
-        snprintf(what, sizeof what, "%s group_norm pieces in pixel ranges [0, %lld) + [%lld, %lld) c=%lld groups=%d",
+        snprintf(what, sizeof what,
+                 "%s group_norm pieces in pixel ranges [0, %lld) + [%lld, %lld) c=%lld groups=%d",
                  v->name, (long long)cut, (long long)cut, (long long)hw, (long long)c, groups);
         check(what, got, want, n, 1e-5, 1e-5);
         free(x);
@@ -631,29 +642,31 @@ static void test_group_norm(const variant *v)
     }
 }
 
-static void test_elementwise(const variant *v)
-{
+static void test_elementwise(const variant *v) {
     static const int64_t sizes[] = {0, 1, 7, 8, 9, 17, 23, 1031};
-    const float special[] = {0.0f, -0.0f, 3.0f, -3.0f, 1e-30f, -1e-30f, 100.0f, -100.0f, 6.0f, -6.0f,
-                             INFINITY, -INFINITY, NAN, 0.5f, -0.5f, 1.0f, -1.0f, 1e-40f, -1e-39f,
-                             3e-38f, 1e38f, -1e38f, 2.5f, -2.5f};
+    const float special[] = {0.0f,  -0.0f,  3.0f,     -3.0f,     1e-30f, -1e-30f, 100.0f, -100.0f,
+                             6.0f,  -6.0f,  INFINITY, -INFINITY, NAN,    0.5f,    -0.5f,  1.0f,
+                             -1.0f, 1e-40f, -1e-39f,  3e-38f,    1e38f,  -1e38f,  2.5f,   -2.5f};
     char what[160];
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         const int64_t n = sizes[s];
         float *xb = rnd_buf((size_t)n + 1, -8, 8), *x = xb + 1;
-        for (int64_t i = 0; i < n && i < (int64_t)(sizeof special / sizeof special[0]); i++) x[i] = special[i];
+        for (int64_t i = 0; i < n && i < (int64_t)(sizeof special / sizeof special[0]); i++)
+            x[i] = special[i];
         float *want = fill((size_t)n, 0), *got = fill((size_t)n, 0);
         for (int act = 0; act < 4; act++) {
             ifk_activation(x, n, act, want);
             v->ops->activation(x, n, act, got);
-            snprintf(what, sizeof what, "%s activation %s n=%lld", v->name, act_name[act], (long long)n);
+            snprintf(what, sizeof what, "%s activation %s n=%lld", v->name, act_name[act],
+                     (long long)n);
             if (act == IFK_ACT_GELU)
                 check(what, got, want, (size_t)n, 2e-7, 2e-6);
             else
                 check_exact(what, got, want, (size_t)n);
             memcpy(got, x, (size_t)n * sizeof *got);
             v->ops->activation(got, n, act, got);
-            snprintf(what, sizeof what, "%s activation %s n=%lld in place", v->name, act_name[act], (long long)n);
+            snprintf(what, sizeof what, "%s activation %s n=%lld in place", v->name, act_name[act],
+                     (long long)n);
             check(what, got, want, (size_t)n, 2e-7, 2e-6);
         }
         float *b = rnd_buf((size_t)n, -1, 1);
@@ -676,7 +689,8 @@ static void test_elementwise(const variant *v)
      * (aarch64 glibc is built with fused multiply-adds): the bound against
      * the reference is the sum of the two, the one against exact is tight. */
     enum { NG = 200001 };
-    float *x = xmalloc(NG * sizeof *x), *want = xmalloc(NG * sizeof *want), *got = xmalloc(NG * sizeof *got);
+    float *x = xmalloc(NG * sizeof *x), *want = xmalloc(NG * sizeof *want),
+          *got = xmalloc(NG * sizeof *got);
     for (int i = 0; i < NG; i++) x[i] = -10.0f + 20.0f * (float)i / (NG - 1);
     ifk_activation(x, NG, IFK_ACT_GELU, want);
     v->ops->activation(x, NG, IFK_ACT_GELU, got);
@@ -688,8 +702,10 @@ static void test_elementwise(const variant *v)
         worst_exact = fmax(worst_exact, fabs((double)got[i] - exact) / s);
         ref_exact = fmax(ref_exact, fabs((double)want[i] - exact) / s);
     }
-    snprintf(what, sizeof what, "%s gelu on [-10, 10]: max |err| / max(1, |x|) = %.2g <= 1.5e-7 (exact), "
-             "%.2g <= 2.5e-7 (reference, itself %.2g off)", v->name, worst_exact, worst, ref_exact);
+    snprintf(what, sizeof what,
+             "%s gelu on [-10, 10]: max |err| / max(1, |x|) = %.2g <= 1.5e-7 (exact), "
+             "%.2g <= 2.5e-7 (reference, itself %.2g off)",
+             v->name, worst_exact, worst, ref_exact);
     result(worst_exact <= 1.5e-7 && worst <= 2.5e-7, what);
     if (worst_exact > 1.5e-7 || worst > 2.5e-7) printf("  %s\n", what);
     free(x);
@@ -697,17 +713,19 @@ static void test_elementwise(const variant *v)
     free(got);
 }
 
-static void test_resize(const variant *v)
-{
-    static const int cases[][5] = {{4, 4, 8, 8, 8}, {3, 5, 13, 7, 11}, {16, 16, 64, 33, 47}, {5, 5, 2, 20, 20}, {6, 7, 9, 6, 7}, {8, 6, 16, 3, 2}};
+static void test_resize(const variant *v) {
+    static const int cases[][5] = {{4, 4, 8, 8, 8},   {3, 5, 13, 7, 11}, {16, 16, 64, 33, 47},
+                                   {5, 5, 2, 20, 20}, {6, 7, 9, 6, 7},   {8, 6, 16, 3, 2}};
     char what[160];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
-        const int h = cases[s][0], w = cases[s][1], c = cases[s][2], oh = cases[s][3], ow = cases[s][4];
+        const int h = cases[s][0], w = cases[s][1], c = cases[s][2], oh = cases[s][3],
+                  ow = cases[s][4];
         const size_t ny = (size_t)oh * ow * c;
         float *x = rnd_buf((size_t)h * w * c, -1, 1), *want = fill(ny, 0), *got = fill(ny, NAN);
         ifk_resize_bilinear(x, h, w, c, want, oh, ow, 0, oh);
         v->ops->resize_bilinear(x, h, w, c, got, oh, ow, 0, oh);
-        snprintf(what, sizeof what, "%s resize_bilinear %dx%dx%d -> %dx%d", v->name, h, w, c, oh, ow);
+        snprintf(what, sizeof what, "%s resize_bilinear %dx%dx%d -> %dx%d", v->name, h, w, c, oh,
+                 ow);
         check_exact(what, got, want, ny);
         /* In row ranges, as threads run it: the same values, rows outside untouched. */
         for (size_t i = 0; i < ny; i++) got[i] = NAN;
@@ -716,8 +734,9 @@ static void test_resize(const variant *v)
         int outside = 1;
         for (size_t i = 0; i < (size_t)mid * ow * c; i++) outside &= isnan(got[i]);
         v->ops->resize_bilinear(x, h, w, c, got, oh, ow, 0, mid);
-        snprintf(what, sizeof what, "%s resize_bilinear %dx%dx%d -> %dx%d in rows [0, %d) + [%d, %d)", v->name,
-                 h, w, c, oh, ow, mid, mid, oh);
+        snprintf(what, sizeof what,
+                 "%s resize_bilinear %dx%dx%d -> %dx%d in rows [0, %d) + [%d, %d)", v->name, h, w,
+                 c, oh, ow, mid, mid, oh);
         result(outside, what);
         check_exact(what, got, want, ny);
         free(x);
@@ -727,8 +746,7 @@ static void test_resize(const variant *v)
 }
 
 /* Softmax rows and the bias gather alone: every tail length. */
-static void test_vector_loops(const variant *v)
-{
+static void test_vector_loops(const variant *v) {
     char what[160];
     int bad = 0;
     for (int m = 1; m <= 70; m++) {
@@ -741,10 +759,12 @@ static void test_vector_loops(const variant *v)
             const float sw = ifk__softmax_row_c(want, m, scale, wb == 2 ? bias : NULL);
             const float sg = v->isa->softmax_row(got, m, scale, wb == 2 ? bias : NULL);
             if (!(fabsf(sg - sw) <= 2e-6f * sw) && !bad++)
-                printf("  %s softmax m=%d: sum %.9g want %.9g\n", v->name, m, (double)sg, (double)sw);
+                printf("  %s softmax m=%d: sum %.9g want %.9g\n", v->name, m, (double)sg,
+                       (double)sw);
             for (int j = 0; j < m; j++)
                 if (!(fabs((double)got[j] - want[j]) <= 1e-7 + 2e-6 * fabs(want[j])) && !bad++)
-                    printf("  %s softmax m=%d j=%d: got %.9g want %.9g\n", v->name, m, j, (double)got[j], (double)want[j]);
+                    printf("  %s softmax m=%d j=%d: got %.9g want %.9g\n", v->name, m, j,
+                           (double)got[j], (double)want[j]);
         }
         int32_t idx[70];
         float tab[200];
@@ -752,7 +772,8 @@ static void test_vector_loops(const variant *v)
         for (int j = 0; j < m; j++) idx[j] = (int32_t)(rnd_u32() % 100);
         v->isa->gather(got, m, tab, 120, idx);
         for (int j = 0; j < m; j++)
-            if (got[j] != (float)(120 - idx[j]) && !bad++) printf("  %s gather m=%d j=%d\n", v->name, m, j);
+            if (got[j] != (float)(120 - idx[j]) && !bad++)
+                printf("  %s gather m=%d j=%d\n", v->name, m, j);
         free(row);
         free(bias);
         free(want);
@@ -762,8 +783,7 @@ static void test_vector_loops(const variant *v)
     result(bad == 0, what);
 }
 
-int main(void)
-{
+int main(void) {
     test_select();
     find_variants();
     for (int i = 0; i < n_vars; i++) {

@@ -37,7 +37,8 @@ static if_model *load(const char *path, size_t mem_limit, int max_clicks) {
     if (max_clicks) o.max_clicks = max_clicks;
     if_model *m = NULL;
     if_status s = if_model_load(path, &o, &m);
-    CHECK(s == IF_OK, "load %s with mem_limit %zu: %s: %s", path, mem_limit, if_status_str(s), if_last_error());
+    CHECK(s == IF_OK, "load %s with mem_limit %zu: %s: %s", path, mem_limit, if_status_str(s),
+          if_last_error());
     return m;
 }
 
@@ -57,7 +58,8 @@ static double needs_bytes(const char *detail) {
  * PROT_NONE where the call must refuse without reading a pixel (a read
  * would crash the test), PROT_READ where it might legitimately proceed. */
 static uint8_t *huge_image(int n, int prot) {
-    void *p = mmap(NULL, (size_t)n * n * 3, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p =
+        mmap(NULL, (size_t)n * n * 3, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     CHECK(p != MAP_FAILED, "mmap of a %dx%d image", n, n);
     return p == MAP_FAILED ? NULL : p;
 }
@@ -72,18 +74,24 @@ static void test_helper(void) {
 #endif
     char err[RT_ERR_CAP] = "";
     const rt_mem_part ok[] = {{"a", 100}, {"b", 200}};
-    CHECK(rt_mem_check(300, 1, ok, 2, err, sizeof err, "x") == IF_OK && !err[0], "300 of 300 refused: %s", err);
-    CHECK(rt_mem_check(299, 1, ok, 2, err, sizeof err, "job %d", 7) == IF_ERR_NO_MEMORY, "301 of 300 accepted");
-    CHECK(!strcmp(err, "job 7 needs 300 bytes (a 100 bytes, b 200 bytes); the budget is 299 bytes (if_options.mem_limit)"),
+    CHECK(rt_mem_check(300, 1, ok, 2, err, sizeof err, "x") == IF_OK && !err[0],
+          "300 of 300 refused: %s", err);
+    CHECK(rt_mem_check(299, 1, ok, 2, err, sizeof err, "job %d", 7) == IF_ERR_NO_MEMORY,
+          "301 of 300 accepted");
+    CHECK(!strcmp(err, "job 7 needs 300 bytes (a 100 bytes, b 200 bytes); the budget is 299 bytes "
+                       "(if_options.mem_limit)"),
           "detail: %s", err);
     /* Absurd parts saturate instead of wrapping round to a small total. */
     const rt_mem_part absurd[] = {{"a", UINT64_MAX}, {"b", UINT64_MAX}, {"c", 5}};
-    CHECK(rt_mem_check(0, 0, absurd, 3, err, sizeof err, "absurd") == IF_ERR_NO_MEMORY, "absurd accepted");
-    CHECK(rt_mem_check(1000, 0, absurd, 3, NULL, 0, "absurd") == IF_ERR_NO_MEMORY, "absurd accepted without err");
+    CHECK(rt_mem_check(0, 0, absurd, 3, err, sizeof err, "absurd") == IF_ERR_NO_MEMORY,
+          "absurd accepted");
+    CHECK(rt_mem_check(1000, 0, absurd, 3, NULL, 0, "absurd") == IF_ERR_NO_MEMORY,
+          "absurd accepted without err");
     /* A zero part is left out of the detail. */
     const rt_mem_part zero[] = {{"a", 0}, {"b", 2000000}};
     rt_mem_check(1000, 0, zero, 2, err, sizeof err, "z");
-    CHECK(!strcmp(err, "z needs 2.0 MB (b 2.0 MB); the budget is 1.0 kB (if_options.mem_limit)"), "detail: %s", err);
+    CHECK(!strcmp(err, "z needs 2.0 MB (b 2.0 MB); the budget is 1.0 kB (if_options.mem_limit)"),
+          "detail: %s", err);
 }
 
 /* 64x64 and 512x512 RGB with some structure. */
@@ -99,7 +107,8 @@ static void test_limits(const char *enc_path, const char *dec_path) {
     if_options o = if_default_options();
     o.mem_limit = 1000;
     CHECK(if_model_load(enc_path, &o, &m) == IF_ERR_NO_MEMORY && !m, "load within 1000 bytes");
-    CHECK(has(if_last_error(), "file image") && has(if_last_error(), "if_options.mem_limit"), "detail: %s", if_last_error());
+    CHECK(has(if_last_error(), "file image") && has(if_last_error(), "if_options.mem_limit"),
+          "detail: %s", if_last_error());
 
     if_model *enc = load(enc_path, 4 * MB, 0), *free_enc = load(enc_path, 0, 0);
     if_model *dec = load(dec_path, 4 * MB, 0), *free_dec = load(dec_path, 0, 0);
@@ -119,10 +128,12 @@ static void test_limits(const char *enc_path, const char *dec_path) {
     /* The same model then encodes what fits, exactly as without a limit. */
     s = if_encode_rgb8(enc, small, 64, 64, 64 * 3, &f);
     CHECK(s == IF_OK, "64x64 encode within 4 MB: %s", if_last_error());
-    CHECK(if_encode_rgb8(free_enc, small, 64, 64, 64 * 3, &f_ref) == IF_OK, "64x64 encode: %s", if_last_error());
+    CHECK(if_encode_rgb8(free_enc, small, 64, 64, 64 * 3, &f_ref) == IF_OK, "64x64 encode: %s",
+          if_last_error());
     for (int l = 0; f && f_ref && l < 4; l++) {
         int h, w, c;
-        const float *a = if_features_level(f, l, &h, &w, &c), *b = if_features_level(f_ref, l, NULL, NULL, NULL);
+        const float *a = if_features_level(f, l, &h, &w, &c),
+                    *b = if_features_level(f_ref, l, NULL, NULL, NULL);
         CHECK(!memcmp(a, b, (size_t)h * w * c * sizeof(float)), "level %d differs with a limit", l);
     }
 
@@ -130,22 +141,27 @@ static void test_limits(const char *enc_path, const char *dec_path) {
     if_run *r = NULL;
     s = if_run_new(dec, 512, 512, &r);
     CHECK(s == IF_ERR_NO_MEMORY && !r, "512x512 decoder run within 4 MB: %s", if_status_str(s));
-    CHECK(has(if_last_error(), "a 512x512 run needs") && has(if_last_error(), "arena"), "detail: %s", if_last_error());
+    CHECK(has(if_last_error(), "a 512x512 run needs") && has(if_last_error(), "arena"),
+          "detail: %s", if_last_error());
     CHECK(if_run_new(dec, 64, 64, &r) == IF_OK, "64x64 run: %s", if_last_error());
     if_run_free(r);
 
     /* Sessions: the history and maps count with the run. */
     if_session *ss = NULL;
-    CHECK(if_encode_rgb8(free_enc, mid, 512, 512, 512 * 3, &f_mid) == IF_OK, "512x512 encode: %s", if_last_error());
+    CHECK(if_encode_rgb8(free_enc, mid, 512, 512, 512 * 3, &f_mid) == IF_OK, "512x512 encode: %s",
+          if_last_error());
     s = f_mid ? if_session_new(dec, f_mid, &ss) : IF_ERR_STATE;
     e = if_last_error();
     CHECK(s == IF_ERR_NO_MEMORY && !ss, "512x512 session within 4 MB: %s", if_status_str(s));
-    CHECK(has(e, "a session on a 512x512 image needs") && has(e, "arena") && has(e, "click history") && has(e, "maps"),
+    CHECK(has(e, "a session on a 512x512 image needs") && has(e, "arena") &&
+              has(e, "click history") && has(e, "maps"),
           "detail: %s", e);
     printf("refused: %s\n", e);
     if (f) {
-        CHECK(if_session_new(dec, f, &ss) == IF_OK, "64x64 session within 4 MB: %s", if_last_error());
-        CHECK(ss && if_session_add_click(ss, (if_click){20, 30, 1}) == IF_OK, "click: %s", if_session_error(ss));
+        CHECK(if_session_new(dec, f, &ss) == IF_OK, "64x64 session within 4 MB: %s",
+              if_last_error());
+        CHECK(ss && if_session_add_click(ss, (if_click){20, 30, 1}) == IF_OK, "click: %s",
+              if_session_error(ss));
         if_session_free(ss);
         ss = NULL;
         /* A longer history alone tips it over: 1000 steps of 64x64 labels. */
@@ -168,7 +184,8 @@ static void test_limits(const char *enc_path, const char *dec_path) {
         s = if_encode_rgb8(enc, huge, 30000, 30000, 30000 * 3, &f);
         double dt = now_s() - t0;
         CHECK(s == IF_ERR_NO_MEMORY && !f, "30000x30000 encode within 4 MB: %s", if_status_str(s));
-        CHECK(has(if_last_error(), "encoding a 30000x30000 image needs"), "detail: %s", if_last_error());
+        CHECK(has(if_last_error(), "encoding a 30000x30000 image needs"), "detail: %s",
+              if_last_error());
         CHECK(dt < 5, "refusal took %.1f s", dt);
         printf("refused in %.3f s: %s\n", dt, if_last_error());
         munmap(huge, (size_t)30000 * 30000 * 3);
@@ -198,16 +215,18 @@ static void test_automatic(const char *enc_path) {
     uint64_t budget = rt_mem_budget(0, &src);
     printf("%s at 30000x30000: %s\n", enc_path, if_last_error());
     if (!budget || need <= 1.05 * (double)budget) { /* a margin: the figure is rounded */
-        printf("SKIP automatic refusal with %s: it needs %.1f GB, the budget is %.1f GB (%s)\n", enc_path,
-               need / 1e9, (double)budget / 1e9, src);
+        printf("SKIP automatic refusal with %s: it needs %.1f GB, the budget is %.1f GB (%s)\n",
+               enc_path, need / 1e9, (double)budget / 1e9, src);
         goto out;
     }
     if_model *enc = load(enc_path, 0, 0);
     double t0 = now_s();
     if_status s = enc ? if_encode_rgb8(enc, huge, 30000, 30000, 30000 * 3, &f) : IF_ERR_STATE;
     double dt = now_s() - t0;
-    CHECK(s == IF_ERR_NO_MEMORY && !f, "30000x30000 encode with the automatic budget: %s", if_status_str(s));
-    CHECK(has(if_last_error(), "available") || has(if_last_error(), "physical") || has(if_last_error(), "cgroup"),
+    CHECK(s == IF_ERR_NO_MEMORY && !f, "30000x30000 encode with the automatic budget: %s",
+          if_status_str(s));
+    CHECK(has(if_last_error(), "available") || has(if_last_error(), "physical") ||
+              has(if_last_error(), "cgroup"),
           "detail: %s", if_last_error());
     CHECK(dt < 5, "refusal took %.1f s", dt);
     printf("refused in %.3f s: %s\n", dt, if_last_error());
@@ -219,7 +238,8 @@ out:
 }
 
 int main(int argc, char **argv) {
-    const char *enc = "build/models/tiny_vit.encoder.ifg", *dec = "build/models/tiny_vit.decoder.ifg";
+    const char *enc = "build/models/tiny_vit.encoder.ifg",
+               *dec = "build/models/tiny_vit.decoder.ifg";
     if (argc == 3) {
         enc = argv[1];
         dec = argv[2];

@@ -29,7 +29,8 @@ static void check_no_overlap(const rt_plan *p) {
             uint32_t t = g->nodes[i].in[j];
             if (t == IFG_NO_TENSOR || def[t] == UINT32_MAX) continue;
             /* per-image results read by per-click nodes live to the end */
-            uint32_t u = (p->per_click[i] && pos[i] >= p->n_image && def[t] < p->n_image) ? nn : pos[i];
+            uint32_t u =
+                (p->per_click[i] && pos[i] >= p->n_image && def[t] < p->n_image) ? nn : pos[i];
             if (u > use[t]) use[t] = u;
         }
     for (uint32_t i = 0; i < g->n_outputs; i++) use[g->outputs[i]] = nn;
@@ -77,18 +78,24 @@ int main(int argc, char **argv) {
     static const int sizes[][2] = {{128, 128}, {160, 128}, {64, 96}, {256, 32}};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
         rt_plan *p = NULL;
-        CHECK(rt_plan_new(dec, sizes[i][0], sizes[i][1], 1 + (int)(i % 2), &p, err, sizeof err) == IF_OK, "plan: %s", err);
+        CHECK(rt_plan_new(dec, sizes[i][0], sizes[i][1], 1 + (int)(i % 2), &p, err, sizeof err) ==
+                  IF_OK,
+              "plan: %s", err);
         if (p) check_no_overlap(p);
         rt_plan_free(p);
-        CHECK(rt_plan_new(enc, sizes[i][0], sizes[i][1], 1 + (int)(i % 2), &p, err, sizeof err) == IF_OK, "plan: %s", err);
+        CHECK(rt_plan_new(enc, sizes[i][0], sizes[i][1], 1 + (int)(i % 2), &p, err, sizeof err) ==
+                  IF_OK,
+              "plan: %s", err);
         if (p) check_no_overlap(p);
         rt_plan_free(p);
     }
 
     /* Sizes that are not multiples of the pad are refused. */
     rt_plan *p = NULL;
-    CHECK(rt_plan_new(dec, 100, 128, 1, &p, err, sizeof err) == IF_ERR_INVALID_ARG, "size 100 accepted");
-    CHECK(rt_plan_new(dec, 0, 128, 1, &p, err, sizeof err) == IF_ERR_INVALID_ARG, "size 0 accepted");
+    CHECK(rt_plan_new(dec, 100, 128, 1, &p, err, sizeof err) == IF_ERR_INVALID_ARG,
+          "size 100 accepted");
+    CHECK(rt_plan_new(dec, 0, 128, 1, &p, err, sizeof err) == IF_ERR_INVALID_ARG,
+          "size 0 accepted");
 
     /* The keys/values of each stage's first block depend on the image only:
      * they are in the per-image part, never in the per-click part. */
@@ -98,10 +105,13 @@ int main(int argc, char **argv) {
     for (uint32_t k = 0; k < dec->g.n_nodes; k++) {
         const ifg_node *n = &dec->g.nodes[p->order[k]];
         if (!name_has(n, "blocks.0.attn.key_value_proj") || !name_has(n, "neck.stages.")) continue;
-        if (k < p->n_image) kv_per_image++;
-        else kv_per_click++;
+        if (k < p->n_image)
+            kv_per_image++;
+        else
+            kv_per_click++;
     }
-    printf("decoder: %u nodes, %u per image, %u per click; first-block kv projections: %d per image, %d per click\n",
+    printf("decoder: %u nodes, %u per image, %u per click; first-block kv projections: %d per "
+           "image, %d per click\n",
            dec->g.n_nodes, p->n_image, dec->g.n_nodes - p->n_image, kv_per_image, kv_per_click);
     CHECK(kv_per_image == 4 && kv_per_click == 0, "first-block kv projections not per image");
 
@@ -119,8 +129,10 @@ int main(int argc, char **argv) {
         c[i] = p->shape[t].d[2];
         size_t n = (size_t)(128 >> (2 + i)) * (128 >> (2 + i)) * (size_t)c[i];
         feat[i] = malloc(n * sizeof(float));
-        for (size_t j = 0; j < n; j++) feat[i][j] = (float)((j * 2654435761u) % 1000) / 500.0f - 1.0f;
-        CHECK(rt_exec_bind(e, name, feat[i], n * sizeof(float)) == IF_OK, "bind %s: %s", name, e->err);
+        for (size_t j = 0; j < n; j++)
+            feat[i][j] = (float)((j * 2654435761u) % 1000) / 500.0f - 1.0f;
+        CHECK(rt_exec_bind(e, name, feat[i], n * sizeof(float)) == IF_OK, "bind %s: %s", name,
+              e->err);
     }
     CHECK(rt_exec_run_click(e) == IF_ERR_STATE, "click before image accepted");
     CHECK(rt_exec_bind(e, "ref_label", lab, 128 * 128) == IF_OK, "bind labels: %s", e->err);

@@ -39,7 +39,8 @@ static int read_clicks(const char *dir, if_click *c, int cap) {
         if (!y || !x || !pos) return -1;
         c[k].y = atoi(strchr(y, ':') + 1);
         c[k].x = atoi(strchr(x, ':') + 1);
-        c[k].positive = strstr(strchr(pos, ':'), "true") == strchr(pos, ':') + 1 + strspn(strchr(pos, ':') + 1, " ");
+        c[k].positive = strstr(strchr(pos, ':'), "true") ==
+                        strchr(pos, ':') + 1 + strspn(strchr(pos, ':') + 1, " ");
         k++;
     }
     return k;
@@ -103,14 +104,15 @@ static void replay(const char *dir, const if_model *dec, const if_features *feat
         npy_array lab, logits, roi;
         snprintf(name, sizeof name, "ref_label_%d.npy", k);
         if (load(dir, name, &lab) == 0) {
-            CHECK(!memcmp(lab.data, v->fed + (size_t)k * n, n), "%s: step %d label differs from the official", dir, k);
+            CHECK(!memcmp(lab.data, v->fed + (size_t)k * n, n),
+                  "%s: step %d label differs from the official", dir, k);
             npy_free(&lab);
         }
         snprintf(name, sizeof name, "roi_%d.npy", k);
         if (load(dir, name, &roi) == 0) {
             const int64_t *r = roi.data;
-            CHECK(v->has_roi[k] && v->roi[k][0] == r[0] && v->roi[k][1] == r[1] && v->roi[k][2] == r[2] &&
-                      v->roi[k][3] == r[3],
+            CHECK(v->has_roi[k] && v->roi[k][0] == r[0] && v->roi[k][1] == r[1] &&
+                      v->roi[k][2] == r[2] && v->roi[k][3] == r[3],
                   "%s: step %d roi", dir, k);
             npy_free(&roi);
         } else {
@@ -130,7 +132,8 @@ static void replay(const char *dir, const if_model *dec, const if_features *feat
                         if (fabsf(r[n + p] - r[p]) > 1e-3f) bad++;
                     }
                 }
-            CHECK(bad == 0, "%s: step %d mask differs at %ld confident pixels (%ld in all)", dir, k, bad, flips);
+            CHECK(bad == 0, "%s: step %d mask differs at %ld confident pixels (%ld in all)", dir, k,
+                  bad, flips);
             npy_free(&logits);
         }
     }
@@ -148,7 +151,8 @@ static void replay(const char *dir, const if_model *dec, const if_features *feat
         CHECK(if_session_add_click(s, clicks[nc - 1]) == IF_OK, "redo");
         CHECK(if_session_undo(s) == IF_OK, "undo");
         CHECK(!memcmp(m_before, if_session_mask(s), hw), "undo does not restore the mask");
-        CHECK(!memcmp(l_before, if_session_logits(s, NULL, NULL), n * 2 * sizeof(float)), "undo does not restore the logits");
+        CHECK(!memcmp(l_before, if_session_logits(s, NULL, NULL), n * 2 * sizeof(float)),
+              "undo does not restore the logits");
         while (if_session_click_count(s) > 0) CHECK(if_session_undo(s) == IF_OK, "undo");
         CHECK(if_session_undo(s) == IF_ERR_STATE, "undo with no click");
         CHECK(if_session_logits(s, NULL, NULL) == NULL, "logits after undoing everything");
@@ -159,7 +163,8 @@ static void replay(const char *dir, const if_model *dec, const if_features *feat
     }
     /* Bad clicks leave the session unchanged. */
     CHECK(if_session_add_click(s, (if_click){-1, 0, 1}) == IF_ERR_INVALID_ARG, "negative x");
-    CHECK(if_session_add_click(s, (if_click){0, feat->height, 1}) == IF_ERR_INVALID_ARG, "y = height");
+    CHECK(if_session_add_click(s, (if_click){0, feat->height, 1}) == IF_ERR_INVALID_ARG,
+          "y = height");
     CHECK(strstr(if_session_error(s), "outside") != NULL, "message: %s", if_session_error(s));
     CHECK(if_session_click_count(s) == 0, "failed click counted");
     if_click got;
@@ -172,7 +177,8 @@ static void replay(const char *dir, const if_model *dec, const if_features *feat
     CHECK(if_session_set_mask(s, mk, (size_t)feat->width) == IF_OK, "set_mask");
     CHECK(if_session_mask(s)[0] == 1 && if_session_mask(s)[hw - 1] == 0, "set mask not shown");
     CHECK(if_session_add_click(s, clicks[0]) == IF_OK, "click after set_mask");
-    CHECK(v->fed[0] == 3 || v->fed[0] == 4 || v->fed[0] == 0, "mask not folded into the label (code %d)", v->fed[0]);
+    CHECK(v->fed[0] == 3 || v->fed[0] == 4 || v->fed[0] == 0,
+          "mask not folded into the label (code %d)", v->fed[0]);
     CHECK(if_session_reset(s) == IF_OK && if_session_click_count(s) == 0, "reset");
     CHECK(if_session_mask(s)[0] == 0, "reset keeps the mask");
     free(mk);
@@ -188,13 +194,15 @@ static void feature_files(const if_model *dec, const if_features *feat) {
     CHECK(if_features_save(feat, path, IF_DTYPE_F32) == IF_OK, "save: %s", if_last_error());
     CHECK(if_features_load(path, &back) == IF_OK, "load: %s", if_last_error());
     if (back) {
-        int same = back->width == feat->width && back->height == feat->height && !strcmp(back->identity, feat->identity);
+        int same = back->width == feat->width && back->height == feat->height &&
+                   !strcmp(back->identity, feat->identity);
         for (int i = 0; i < 4 && same; i++) {
             size_t cnt = (size_t)feat->lh[i] * feat->lw[i] * feat->channels[i];
             same = !memcmp(back->level[i], feat->level[i], cnt * sizeof(float));
         }
         CHECK(same, "f32 round trip is not exact");
-        CHECK(if_features_check(dec, back) == IF_OK, "loaded features rejected: %s", if_last_error());
+        CHECK(if_features_check(dec, back) == IF_OK, "loaded features rejected: %s",
+              if_last_error());
         if_features_free(back);
     }
     /* f16: within half-precision rounding. */
@@ -224,7 +232,8 @@ static void feature_files(const if_model *dec, const if_features *feat) {
     CHECK(if_features_load_buffer(buf, (size_t)size, &back) == IF_OK, "buffer load");
     if_features_free(back);
     for (long cut = 0; cut < size; cut += (cut < 300 ? 1 : 997))
-        CHECK(if_features_load_buffer(buf, (size_t)cut, &back) != IF_OK && !back, "truncated at %ld accepted", cut);
+        CHECK(if_features_load_buffer(buf, (size_t)cut, &back) != IF_OK && !back,
+              "truncated at %ld accepted", cut);
     buf[size / 2] ^= 0x40;
     CHECK(if_features_load_buffer(buf, (size_t)size, &back) == IF_ERR_CHECKSUM, "flipped byte");
     buf[size / 2] ^= 0x40;
@@ -235,22 +244,27 @@ static void feature_files(const if_model *dec, const if_features *feat) {
     CHECK(if_features_load_buffer(buf, (size_t)size, &back) == IF_ERR_BAD_VERSION, "bad version");
     free(buf);
     CHECK(if_features_load("/nonexistent/x.iff", &back) == IF_ERR_IO, "missing file");
-    CHECK(strstr(if_last_error(), "/nonexistent/x.iff") != NULL, "message names the file: %s", if_last_error());
-    CHECK(if_features_save(feat, "/nonexistent/dir/x.iff", IF_DTYPE_F32) == IF_ERR_IO, "unwritable path");
+    CHECK(strstr(if_last_error(), "/nonexistent/x.iff") != NULL, "message names the file: %s",
+          if_last_error());
+    CHECK(if_features_save(feat, "/nonexistent/dir/x.iff", IF_DTYPE_F32) == IF_ERR_IO,
+          "unwritable path");
     unlink(path);
 
     /* Features of another model are refused, with the reason. */
     if_features *other = NULL;
-    if__features_alloc(feat->height, feat->width, feat->padded_h, feat->padded_w, feat->channels, feat->strides,
+    if__features_alloc(feat->height, feat->width, feat->padded_h, feat->padded_w, feat->channels,
+                       feat->strides,
                        "0000000000000000000000000000000000000000000000000000000000000000", &other);
     if_session *s = NULL;
-    CHECK(if_session_new(dec, other, &s) == IF_ERR_MISMATCH && !s, "features of another model accepted");
+    CHECK(if_session_new(dec, other, &s) == IF_ERR_MISMATCH && !s,
+          "features of another model accepted");
     CHECK(strstr(if_last_error(), "model") != NULL, "mismatch message: %s", if_last_error());
     if_features_free(other);
     int ch[4] = {feat->channels[0] + 1, feat->channels[1], feat->channels[2], feat->channels[3]};
     if__features_alloc(feat->height, feat->width, feat->padded_h, feat->padded_w, ch, feat->strides,
                        feat->identity, &other);
-    CHECK(if_session_new(dec, other, &s) == IF_ERR_MISMATCH, "features with other channels accepted");
+    CHECK(if_session_new(dec, other, &s) == IF_ERR_MISMATCH,
+          "features with other channels accepted");
     if_features_free(other);
 }
 
@@ -281,7 +295,9 @@ int main(int argc, char **argv) {
     if (enc && feat) {
         /* Encoding a 1x1 image works (padding) and records the identity. */
         CHECK(if_encode_rgb8(enc, px, 1, 1, 3, &f2) == IF_OK, "encode 1x1: %s", if_last_error());
-        if (f2) CHECK(if_features_check(dec, f2) == IF_OK, "own features rejected: %s", if_last_error());
+        if (f2)
+            CHECK(if_features_check(dec, f2) == IF_OK, "own features rejected: %s",
+                  if_last_error());
         if_features_free(f2);
     }
     if_features_free(feat);

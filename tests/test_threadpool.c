@@ -38,7 +38,8 @@ int main(void) {
             for (int t = 0; t < MAX_TASKS; t++) ok &= l.hits[t] == (t < n);
             ok &= !l.bad_slot;
         }
-        if (ok) passed++;
+        if (ok)
+            passed++;
         else {
             failed++;
             printf("FAIL: %d threads: a task ran twice, never, or on a bad slot\n", threads);

@@ -10,17 +10,18 @@
 
 #include "interformer.h"
 
-#define W 150
-#define H 110
+#define W     150
+#define H     110
 #define STEPS 5
 
-static const if_click clicks[STEPS] = {{70, 50, 1}, {20, 20, 0}, {100, 60, 1}, {140, 100, 0}, {60, 70, 1}};
+static const if_click clicks[STEPS] = {
+    {70, 50, 1}, {20, 20, 0}, {100, 60, 1}, {140, 100, 0}, {60, 70, 1}};
 
 typedef struct {
     const if_model *dec;
     const if_features *feat;
     uint8_t masks[STEPS][W * H];
-    float logits[STEPS][2];   /* two probes of each step's logits */
+    float logits[STEPS][2]; /* two probes of each step's logits */
     if_status status;
 } job;
 
@@ -71,14 +72,16 @@ int main(int argc, char **argv) {
     pthread_join(tb, NULL);
     for (int k = 0; k < STEPS; k++) {
         int ok = ref->status == IF_OK && a->status == IF_OK && b->status == IF_OK &&
-                 !memcmp(ref->masks[k], a->masks[k], W * H) && !memcmp(ref->masks[k], b->masks[k], W * H) &&
+                 !memcmp(ref->masks[k], a->masks[k], W * H) &&
+                 !memcmp(ref->masks[k], b->masks[k], W * H) &&
                  !memcmp(ref->logits[k], a->logits[k], sizeof a->logits[k]) &&
                  !memcmp(ref->logits[k], b->logits[k], sizeof b->logits[k]);
-        if (ok) passed++;
+        if (ok)
+            passed++;
         else {
             failed++;
-            printf("FAIL step %d: threads disagree with the single-thread run (status %d %d %d)\n", k,
-                   ref->status, a->status, b->status);
+            printf("FAIL step %d: threads disagree with the single-thread run (status %d %d %d)\n",
+                   k, ref->status, a->status, b->status);
         }
     }
     free(ref);

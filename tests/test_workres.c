@@ -61,16 +61,21 @@ static void test_work_size(void) {
 /* The area average of one output pixel, as FEATURES.md says it, in exact
  * integers: source pixel x covers [x*ww, (x+1)*ww) and output pixel xo
  * [xo*w, (xo+1)*w) in units of 1/ww pixel (likewise y); halves round up. */
-static int area_ref(const uint8_t *src, int w, int h, size_t stride, int ww, int wh, int xo, int yo, int c) {
+static int area_ref(const uint8_t *src, int w, int h, size_t stride, int ww, int wh, int xo, int yo,
+                    int c) {
     uint64_t sum = 0;
     for (int y = 0; y < h; y++) {
-        int64_t oy = (int64_t)((y + 1) * (int64_t)wh < (yo + 1) * (int64_t)h ? (y + 1) * (int64_t)wh : (yo + 1) * (int64_t)h) -
-                     (y * (int64_t)wh > yo * (int64_t)h ? y * (int64_t)wh : yo * (int64_t)h);
+        int64_t oy =
+            (int64_t)((y + 1) * (int64_t)wh < (yo + 1) * (int64_t)h ? (y + 1) * (int64_t)wh
+                                                                    : (yo + 1) * (int64_t)h) -
+            (y * (int64_t)wh > yo * (int64_t)h ? y * (int64_t)wh : yo * (int64_t)h);
         if (oy <= 0) continue;
         for (int x = 0; x < w; x++) {
-            int64_t ox = ((x + 1) * (int64_t)ww < (xo + 1) * (int64_t)w ? (x + 1) * (int64_t)ww : (xo + 1) * (int64_t)w) -
+            int64_t ox = ((x + 1) * (int64_t)ww < (xo + 1) * (int64_t)w ? (x + 1) * (int64_t)ww
+                                                                        : (xo + 1) * (int64_t)w) -
                          (x * (int64_t)ww > xo * (int64_t)w ? x * (int64_t)ww : xo * (int64_t)w);
-            if (ox > 0) sum += (uint64_t)ox * (uint64_t)oy * src[(size_t)y * stride + (size_t)x * 3 + c];
+            if (ox > 0)
+                sum += (uint64_t)ox * (uint64_t)oy * src[(size_t)y * stride + (size_t)x * 3 + c];
         }
     }
     uint64_t den = (uint64_t)w * (uint64_t)h;
@@ -80,8 +85,9 @@ static int area_ref(const uint8_t *src, int w, int h, size_t stride, int ww, int
 static void test_area_resize(void) {
     /* {100, 100, 50, 50}: 2x2 boxes, a quarter of the random sums are exact
      * halves, which must round up. */
-    static const int sizes[][4] = {{37, 23, 10, 6}, {100, 100, 33, 33}, {64, 48, 64, 48}, {1001, 3, 100, 1},
-                                   {9, 200, 2, 41}, {100, 100, 50, 50}, {110, 150, 47, 64}};
+    static const int sizes[][4] = {{37, 23, 10, 6},   {100, 100, 33, 33}, {64, 48, 64, 48},
+                                   {1001, 3, 100, 1}, {9, 200, 2, 41},    {100, 100, 50, 50},
+                                   {110, 150, 47, 64}};
     for (size_t t = 0; t < sizeof sizes / sizeof *sizes; t++) {
         int w = sizes[t][0], h = sizes[t][1], ww = sizes[t][2], wh = sizes[t][3];
         size_t stride = (size_t)w * 3 + 5; /* rows with padding */
@@ -93,12 +99,13 @@ static void test_area_resize(void) {
         for (int y = 0; y < wh; y++)
             for (int x = 0; x < ww; x++)
                 for (int c = 0; c < 3; c++) {
-                    int d = abs(dst[((size_t)y * ww + x) * 3 + c] - area_ref(src, w, h, stride, ww, wh, x, y, c));
+                    int d = abs(dst[((size_t)y * ww + x) * 3 + c] -
+                                area_ref(src, w, h, stride, ww, wh, x, y, c));
                     bad += d != 0;
                     if (d > worst) worst = d;
                 }
-        CHECK(bad == 0, "%dx%d -> %dx%d: %d values differ from the reference, worst by %d", w, h, ww, wh, bad,
-              worst);
+        CHECK(bad == 0, "%dx%d -> %dx%d: %d values differ from the reference, worst by %d", w, h,
+              ww, wh, bad, worst);
         free(src);
         free(dst);
         free(scratch);
@@ -130,7 +137,8 @@ static uint8_t *synthetic_rgb(int w, int h) {
 }
 
 /* The mask and probability a resized session must give, from its logits. */
-static void expected(const if_session *s, int W, int H, int ww, int wh, uint8_t *mask, float *prob) {
+static void expected(const if_session *s, int W, int H, int ww, int wh, uint8_t *mask,
+                     float *prob) {
     int ph, pw;
     const float *lg = if_session_logits(s, &ph, &pw);
     for (int y = 0; y < H; y++)
@@ -141,8 +149,9 @@ static void expected(const if_session *s, int W, int H, int ww, int wh, uint8_t 
             if (x0 >= ww - 1) x0 = ww - 1, fx = 0;
             if (y0 >= wh - 1) y0 = wh - 1, fy = 0;
             int x1 = x0 + 1 < ww ? x0 + 1 : x0, y1 = y0 + 1 < wh ? y0 + 1 : y0;
-#define D(yy, xx) ((double)lg[2 * ((size_t)(yy) * pw + (xx)) + 1] - lg[2 * ((size_t)(yy) * pw + (xx))])
-            double v = (1 - fy) * ((1 - fx) * D(y0, x0) + fx * D(y0, x1)) + fy * ((1 - fx) * D(y1, x0) + fx * D(y1, x1));
+#define D(yy, xx) ((double)lg[2 * ((size_t)(yy)*pw + (xx)) + 1] - lg[2 * ((size_t)(yy)*pw + (xx))])
+            double v = (1 - fy) * ((1 - fx) * D(y0, x0) + fx * D(y0, x1)) +
+                       fy * ((1 - fx) * D(y1, x0) + fx * D(y1, x1));
 #undef D
             mask[(size_t)y * W + x] = v > 0;
             prob[(size_t)y * W + x] = (float)(1 / (1 + exp(-v)));
@@ -161,8 +170,10 @@ static int on_progress(void *user, double f) {
 
 static void test_session(const char *enc_path, const char *dec_path) {
     if_model *enc = NULL, *dec = NULL;
-    if (if_model_load(enc_path, NULL, &enc) != IF_OK || if_model_load(dec_path, NULL, &dec) != IF_OK) {
-        printf("SKIP sessions: %s / %s not loadable (make models): %s\n", enc_path, dec_path, if_last_error());
+    if (if_model_load(enc_path, NULL, &enc) != IF_OK ||
+        if_model_load(dec_path, NULL, &dec) != IF_OK) {
+        printf("SKIP sessions: %s / %s not loadable (make models): %s\n", enc_path, dec_path,
+               if_last_error());
         if_model_free(enc);
         return;
     }
@@ -175,14 +186,15 @@ static void test_session(const char *enc_path, const char *dec_path) {
     monotone = 1;
     if_status st = if_encode(enc, rgb, W, H, (size_t)W * 3, &eo, &f);
     CHECK(st == IF_OK, "if_encode max_side %d: %s %s", M, if_status_str(st), if_last_error());
-    CHECK(progress_calls > 3 && monotone && last_fraction == 1.0, "progress: %d calls, monotone %d, last %g",
-          progress_calls, monotone, last_fraction);
+    CHECK(progress_calls > 3 && monotone && last_fraction == 1.0,
+          "progress: %d calls, monotone %d, last %g", progress_calls, monotone, last_fraction);
     if (st != IF_OK) goto out;
     if_features_info fi;
     if_features_get_info(f, &fi);
-    CHECK(fi.width == W && fi.height == H && fi.work_w == M && fi.work_h == 63, "sizes %dx%d work %dx%d",
-          fi.width, fi.height, fi.work_w, fi.work_h);
-    CHECK(fi.padded_w >= M && fi.padded_w < M + 64 && fi.padded_h >= 63, "padded %dx%d", fi.padded_w, fi.padded_h);
+    CHECK(fi.width == W && fi.height == H && fi.work_w == M && fi.work_h == 63,
+          "sizes %dx%d work %dx%d", fi.width, fi.height, fi.work_w, fi.work_h);
+    CHECK(fi.padded_w >= M && fi.padded_w < M + 64 && fi.padded_h >= 63, "padded %dx%d",
+          fi.padded_w, fi.padded_h);
 
     /* The same features as encoding the area-averaged image at its size. */
     {
@@ -190,12 +202,15 @@ static void test_session(const char *enc_path, const char *dec_path) {
         void *scratch = malloc(rt_area_resize_scratch(W, H, M, 63));
         rt_area_resize_rgb8(rgb, W, H, (size_t)W * 3, small, M, 63, scratch);
         if_features *g = NULL;
-        CHECK(if_encode_rgb8(enc, small, M, 63, (size_t)M * 3, &g) == IF_OK, "native encode of the small image");
+        CHECK(if_encode_rgb8(enc, small, M, 63, (size_t)M * 3, &g) == IF_OK,
+              "native encode of the small image");
         int same = g != NULL;
         for (int l = 0; same && l < 4; l++) {
             int h1, w1, c1, h2, w2, c2;
-            const float *a = if_features_level(f, l, &h1, &w1, &c1), *b = if_features_level(g, l, &h2, &w2, &c2);
-            same = h1 == h2 && w1 == w2 && c1 == c2 && !memcmp(a, b, (size_t)h1 * w1 * c1 * sizeof *a);
+            const float *a = if_features_level(f, l, &h1, &w1, &c1),
+                        *b = if_features_level(g, l, &h2, &w2, &c2);
+            same =
+                h1 == h2 && w1 == w2 && c1 == c2 && !memcmp(a, b, (size_t)h1 * w1 * c1 * sizeof *a);
         }
         CHECK(same, "resized encode == encode of the resized image");
         if_features_free(g);
@@ -213,7 +228,8 @@ static void test_session(const char *enc_path, const char *dec_path) {
     for (int k = 0; k < 3; k++) {
         CHECK(if_session_add_click(s, clicks[k]) == IF_OK, "click %d: %s", k, if_session_error(s));
         expected(s, W, H, M, 63, want, pw);
-        CHECK(!memcmp(if_session_mask(s), want, (size_t)W * H), "click %d: mask = upsampled logits > 0", k);
+        CHECK(!memcmp(if_session_mask(s), want, (size_t)W * H),
+              "click %d: mask = upsampled logits > 0", k);
         CHECK(if_session_probability(s, pr) == IF_OK, "probability");
         double worst = 0;
         for (size_t i = 0; i < (size_t)W * H; i++) worst = fmax(worst, fabs(pr[i] - pw[i]));
@@ -223,9 +239,12 @@ static void test_session(const char *enc_path, const char *dec_path) {
         CHECK(if_session_get_click(s, k, &c) == IF_OK && c.x == clicks[k].x && c.y == clicks[k].y,
               "clicks are kept in original pixels");
     }
-    CHECK(rt_alloc_count() == allocs, "no allocation per click (%llu)", (unsigned long long)(rt_alloc_count() - allocs));
-    CHECK(if_session_undo(s) == IF_OK && !memcmp(if_session_mask(s), m1, (size_t)W * H), "undo: the exact mask");
-    CHECK(if_session_add_click(s, (if_click){301, 0, 1}) == IF_ERR_INVALID_ARG, "x = W is outside the image");
+    CHECK(rt_alloc_count() == allocs, "no allocation per click (%llu)",
+          (unsigned long long)(rt_alloc_count() - allocs));
+    CHECK(if_session_undo(s) == IF_OK && !memcmp(if_session_mask(s), m1, (size_t)W * H),
+          "undo: the exact mask");
+    CHECK(if_session_add_click(s, (if_click){301, 0, 1}) == IF_ERR_INVALID_ARG,
+          "x = W is outside the image");
     /* set_mask: the caller's mask back exactly, also after undo to it. */
     for (size_t i = 0; i < (size_t)W * H; i++) m2[i] = (i % W) > (size_t)W / 3 && (i / W) % 17 != 3;
     CHECK(if_session_set_mask(s, m2, (size_t)W) == IF_OK, "set_mask");
@@ -249,7 +268,8 @@ static void test_session(const char *enc_path, const char *dec_path) {
         CHECK(if_features_load(path, &g) == IF_OK, "load: %s", if_last_error());
         if_features_info gi;
         if (g) if_features_get_info(g, &gi);
-        CHECK(g && gi.work_w == M && gi.work_h == 63 && gi.width == W && gi.height == H, "v2 round trip");
+        CHECK(g && gi.work_w == M && gi.work_h == 63 && gi.width == W && gi.height == H,
+              "v2 round trip");
         if_features_free(g);
         /* A native encode saved, then rewritten as version 1. */
         if_features *n = NULL;
@@ -266,16 +286,19 @@ static void test_session(const char *enc_path, const char *dec_path) {
         memset(buf + 48, 0, 8);
         uint32_t crc = ifg_crc32(0, buf + 16, (size_t)size - 16);
         for (int i = 0; i < 4; i++) buf[12 + i] = (uint8_t)(crc >> (8 * i));
-        CHECK(if_features_load_buffer(buf, (size_t)size, &g) == IF_OK, "version 1 loads: %s", if_last_error());
+        CHECK(if_features_load_buffer(buf, (size_t)size, &g) == IF_OK, "version 1 loads: %s",
+              if_last_error());
         if (g) if_features_get_info(g, &gi);
-        CHECK(g && gi.work_w == 64 && gi.work_h == 48 && gi.width == 64, "version 1: working size = image");
+        CHECK(g && gi.work_w == 64 && gi.work_h == 48 && gi.width == 64,
+              "version 1: working size = image");
         if_features_free(g);
         /* A version 2 file whose working size exceeds its image is refused. */
         buf[8] = 2;
         buf[52] = 65; /* work_w 65 > image_w 64 */
         crc = ifg_crc32(0, buf + 16, (size_t)size - 16);
         for (int i = 0; i < 4; i++) buf[12 + i] = (uint8_t)(crc >> (8 * i));
-        CHECK(if_features_load_buffer(buf, (size_t)size, &g) == IF_ERR_BAD_SHAPE, "work > image refused");
+        CHECK(if_features_load_buffer(buf, (size_t)size, &g) == IF_ERR_BAD_SHAPE,
+              "work > image refused");
         free(buf);
         if_features_free(n);
         remove(path);
@@ -287,14 +310,15 @@ static void test_session(const char *enc_path, const char *dec_path) {
         progress_calls = 0;
         cancel_at_call = 5;
         st = if_encode(enc, rgb, W, H, (size_t)W * 3, &eo, &g);
-        CHECK(st == IF_ERR_CANCELLED && !g && progress_calls == 5, "cancel: %s after %d calls", if_status_str(st),
-              progress_calls);
+        CHECK(st == IF_ERR_CANCELLED && !g && progress_calls == 5, "cancel: %s after %d calls",
+              if_status_str(st), progress_calls);
         cancel_at_call = 0;
         st = if_encode(enc, rgb, W, H, (size_t)W * 3, &eo, &g);
         int same = st == IF_OK;
         for (int l = 0; same && l < 4; l++) {
             int h1, w1, c1;
-            const float *a = if_features_level(f, l, &h1, &w1, &c1), *b = if_features_level(g, l, NULL, NULL, NULL);
+            const float *a = if_features_level(f, l, &h1, &w1, &c1),
+                        *b = if_features_level(g, l, NULL, NULL, NULL);
             same = !memcmp(a, b, (size_t)h1 * w1 * c1 * sizeof *a);
         }
         CHECK(same, "after a cancel the model encodes the same features");
@@ -308,7 +332,8 @@ out:
 }
 
 int main(int argc, char **argv) {
-    const char *enc = "build/models/tiny_vit.encoder.ifg", *dec = "build/models/tiny_vit.decoder.ifg";
+    const char *enc = "build/models/tiny_vit.encoder.ifg",
+               *dec = "build/models/tiny_vit.decoder.ifg";
     if (argc == 3) {
         enc = argv[1];
         dec = argv[2];

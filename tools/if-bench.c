@@ -49,7 +49,8 @@ static double node_flops(const ifg_node *n, const rt_shape *shape) {
     case IFG_OP_CONV_TRANSPOSE2D:
     case IFG_OP_LINEAR: return 2.0 * (double)rt_shape_elems(y) * (double)x->d[x->rank - 1];
     case IFG_OP_ATTENTION: return 4.0 * (double)rt_shape_elems(x) * (double)shape[n->in[1]].d[0];
-    case IFG_OP_VIT_ATTENTION: return 4.0 * (double)x->d[0] * (double)x->d[0] * (double)(x->d[1] / 3);
+    case IFG_OP_VIT_ATTENTION:
+        return 4.0 * (double)x->d[0] * (double)x->d[0] * (double)(x->d[1] / 3);
     default: return 0;
     }
 }
@@ -67,7 +68,11 @@ static void print_profile(const rt_exec *e, int clicks) {
     const rt_plan *p = e->p;
     const ifg_graph *g = &p->m->g;
     enum { MAX_ROWS = 64 };
-    struct { char name[48]; double ms, flops; int nodes; } row[MAX_ROWS];
+    struct {
+        char name[48];
+        double ms, flops;
+        int nodes;
+    } row[MAX_ROWS];
     int n_rows = 0;
     double total = 0;
     for (uint32_t k = p->n_image; k < g->n_nodes; k++) {
@@ -75,7 +80,8 @@ static void print_profile(const rt_exec *e, int clicks) {
         char name[48];
         if (n->op == IFG_OP_CONV2D) {
             const rt_shape *w = &e->shape[n->in[1]];
-            snprintf(name, sizeof name, "CONV2D %lldx%lld%s", (long long)w->d[1], (long long)w->d[2],
+            snprintf(name, sizeof name, "CONV2D %lldx%lld%s", (long long)w->d[1],
+                     (long long)w->d[2],
                      w->d[3] == 1 && e->shape[n->in[0]].d[2] > 1 ? " depthwise" : "");
         } else {
             snprintf(name, sizeof name, "%s", ifg_op_name(n->op));
@@ -93,13 +99,15 @@ static void print_profile(const rt_exec *e, int clicks) {
         row[r].nodes++;
         total += e->node_ms[p->order[k]] / clicks;
     }
-    fprintf(stderr, "%-28s %5s %9s %6s %8s\n", "per-click op", "nodes", "ms/click", "share", "GFLOP/s");
+    fprintf(stderr, "%-28s %5s %9s %6s %8s\n", "per-click op", "nodes", "ms/click", "share",
+            "GFLOP/s");
     for (int pass = 0; pass < n_rows; pass++) { /* largest first */
         int best = -1;
         for (int r = 0; r < n_rows; r++)
             if (row[r].nodes && (best < 0 || row[r].ms > row[best].ms)) best = r;
-        fprintf(stderr, "%-28s %5d %9.3f %5.1f%% %8.1f\n", row[best].name, row[best].nodes, row[best].ms,
-                100 * row[best].ms / total, row[best].ms > 0 ? row[best].flops / 1e6 / row[best].ms : 0);
+        fprintf(stderr, "%-28s %5d %9.3f %5.1f%% %8.1f\n", row[best].name, row[best].nodes,
+                row[best].ms, 100 * row[best].ms / total,
+                row[best].ms > 0 ? row[best].flops / 1e6 / row[best].ms : 0);
         row[best].nodes = 0;
     }
     fprintf(stderr, "%-28s %5s %9.3f\n", "total", "", total);
@@ -108,9 +116,11 @@ static void print_profile(const rt_exec *e, int clicks) {
             const ifg_node *n = &g->nodes[p->order[k]];
             const rt_shape *x = &e->shape[n->in[0]], *y = &e->shape[n->out[0]];
             fprintf(stderr, "%4u %-18s in", p->order[k], ifg_op_name(n->op));
-            for (int d = 0; d < (int)x->rank; d++) fprintf(stderr, "%s%lld", d ? "x" : " ", (long long)x->d[d]);
+            for (int d = 0; d < (int)x->rank; d++)
+                fprintf(stderr, "%s%lld", d ? "x" : " ", (long long)x->d[d]);
             fprintf(stderr, " out");
-            for (int d = 0; d < (int)y->rank; d++) fprintf(stderr, "%s%lld", d ? "x" : " ", (long long)y->d[d]);
+            for (int d = 0; d < (int)y->rank; d++)
+                fprintf(stderr, "%s%lld", d ? "x" : " ", (long long)y->d[d]);
             fprintf(stderr, "  %.3f ms\n", e->node_ms[p->order[k]] / clicks);
         }
     }
@@ -125,7 +135,8 @@ static double graph_flops(const char *path, int size, int threads, int per_click
     double f = 0;
     if (rt_model_load_file(path, 0, &m, err, sizeof err) == IF_OK &&
         rt_plan_new(m, size, size, threads, &p, err, sizeof err) == IF_OK)
-        f = per_click ? count_flops(p, p->shape, p->n_image, m->g.n_nodes) : count_flops(p, p->shape, 0, m->g.n_nodes);
+        f = per_click ? count_flops(p, p->shape, p->n_image, m->g.n_nodes)
+                      : count_flops(p, p->shape, 0, m->g.n_nodes);
     if (arena) *arena = p ? p->arena_bytes : 0;
     rt_plan_free(p);
     rt_model_free(m);
@@ -136,19 +147,29 @@ int main(int argc, char **argv) {
     const char *enc_path = NULL, *dec_path = NULL;
     int size = 512, threads = 1, clicks = 20, enc_runs = 3;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--encoder") && i + 1 < argc) enc_path = argv[++i];
-        else if (!strcmp(argv[i], "--decoder") && i + 1 < argc) dec_path = argv[++i];
-        else if (!strcmp(argv[i], "--size") && i + 1 < argc) size = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--clicks") && i + 1 < argc) clicks = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--encoder-runs") && i + 1 < argc) enc_runs = atoi(argv[++i]);
+        if (!strcmp(argv[i], "--encoder") && i + 1 < argc)
+            enc_path = argv[++i];
+        else if (!strcmp(argv[i], "--decoder") && i + 1 < argc)
+            dec_path = argv[++i];
+        else if (!strcmp(argv[i], "--size") && i + 1 < argc)
+            size = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--clicks") && i + 1 < argc)
+            clicks = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--encoder-runs") && i + 1 < argc)
+            enc_runs = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: if-bench --encoder E.ifg --decoder D.ifg [--size 512] [--threads N] [--clicks 20] [--encoder-runs 3]\n");
+            fprintf(stderr, "usage: if-bench --encoder E.ifg --decoder D.ifg [--size 512] "
+                            "[--threads N] [--clicks 20] [--encoder-runs 3]\n");
             return 2;
         }
     }
-    if (!enc_path || !dec_path || size < 32 || threads < 1 || clicks < 1 || clicks > 1000 || enc_runs < 1) {
-        fprintf(stderr, "if-bench: need --encoder and --decoder, size >= 32, threads, clicks and runs >= 1\n");
+    if (!enc_path || !dec_path || size < 32 || threads < 1 || clicks < 1 || clicks > 1000 ||
+        enc_runs < 1) {
+        fprintf(
+            stderr,
+            "if-bench: need --encoder and --decoder, size >= 32, threads, clicks and runs >= 1\n");
         return 2;
     }
     if_options opt = if_default_options();
@@ -160,9 +181,11 @@ int main(int argc, char **argv) {
         return 1;
     }
     uint8_t *rgb = malloc((size_t)size * size * 3);
-    for (size_t i = 0; i < (size_t)size * size * 3; i++) rgb[i] = (uint8_t)((i * 2654435761u) >> 24);
+    for (size_t i = 0; i < (size_t)size * size * 3; i++)
+        rgb[i] = (uint8_t)((i * 2654435761u) >> 24);
 
-    double *enc_ms = calloc((size_t)enc_runs, sizeof *enc_ms), *dec_ms = calloc((size_t)clicks, sizeof *dec_ms);
+    double *enc_ms = calloc((size_t)enc_runs, sizeof *enc_ms),
+           *dec_ms = calloc((size_t)clicks, sizeof *dec_ms);
     if_features *feat = NULL;
     for (int r = 0; r < enc_runs; r++) {
         if_features_free(feat);
@@ -202,15 +225,17 @@ int main(int argc, char **argv) {
     double enc_med = median(enc_ms, enc_runs), dec_med = median(dec_ms, clicks);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"size\": %d, \"threads\": %d, \"isa\": \"%s\", \"model\": \"%s\", \"zoom_in\": %d, "
-           "\"encoder_ms\": %.2f, \"encoder_gflop\": %.3f, \"encoder_gflops\": %.2f, "
-           "\"decoder_image_ms\": %.2f, \"decoder_click_ms\": %.3f, \"decoder_click_gflop\": %.3f, "
-           "\"decoder_click_gflops\": %.2f, \"encoder_arena_mb\": %.2f, \"decoder_arena_mb\": %.2f, "
-           "\"session_mb\": %.2f, "
-           "\"peak_rss_mb\": %.1f}\n",
-           size, threads, di.isa, di.name, di.zoom_in, enc_med, enc_flops / 1e9, enc_flops / 1e6 / enc_med,
-           session_ms, dec_med, click_flops / 1e9, click_flops / 1e6 / dec_med,
-           enc_arena / 1e6, dec_arena / 1e6, if_session_memory_bytes(s) / 1e6, ru.ru_maxrss / 1024.0);
+    printf(
+        "{\"size\": %d, \"threads\": %d, \"isa\": \"%s\", \"model\": \"%s\", \"zoom_in\": %d, "
+        "\"encoder_ms\": %.2f, \"encoder_gflop\": %.3f, \"encoder_gflops\": %.2f, "
+        "\"decoder_image_ms\": %.2f, \"decoder_click_ms\": %.3f, \"decoder_click_gflop\": %.3f, "
+        "\"decoder_click_gflops\": %.2f, \"encoder_arena_mb\": %.2f, \"decoder_arena_mb\": %.2f, "
+        "\"session_mb\": %.2f, "
+        "\"peak_rss_mb\": %.1f}\n",
+        size, threads, di.isa, di.name, di.zoom_in, enc_med, enc_flops / 1e9,
+        enc_flops / 1e6 / enc_med, session_ms, dec_med, click_flops / 1e9,
+        click_flops / 1e6 / dec_med, enc_arena / 1e6, dec_arena / 1e6,
+        if_session_memory_bytes(s) / 1e6, ru.ru_maxrss / 1024.0);
     if_session_free(s);
     if_features_free(feat);
     if_model_free(enc);

@@ -73,15 +73,20 @@ static if_status read_file(const char *path, uint8_t **out, size_t *size, char *
 static void put_str(FILE *o, const char *s, uint32_t len) {
     for (uint32_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') fprintf(o, "\\%c", c);
-        else if (c < 0x20 || c == 0x7F) fprintf(o, "\\x%02x", c);
-        else fputc(c, o);
+        if (c == '"' || c == '\\')
+            fprintf(o, "\\%c", c);
+        else if (c < 0x20 || c == 0x7F)
+            fprintf(o, "\\x%02x", c);
+        else
+            fputc(c, o);
     }
 }
 
 static void put_name(FILE *o, const ifg_graph *g, uint32_t id) {
-    if (id == IFG_NO_TENSOR) fputc('-', o);
-    else put_str(o, g->tensors[id].name, g->tensors[id].name_len);
+    if (id == IFG_NO_TENSOR)
+        fputc('-', o);
+    else
+        put_str(o, g->tensors[id].name, g->tensors[id].name_len);
 }
 
 static void put_dim(FILE *o, const ifg_dim *d) {
@@ -116,8 +121,10 @@ static void put_attr(FILE *o, const ifg_attr *a) {
     }
     for (uint32_t k = 0; k < a->count; k++) {
         if (k) fputc(',', o);
-        if (a->type == IFG_ATTR_INT) fprintf(o, "%lld", (long long)a->v.i[k]);
-        else fprintf(o, "%.9g", a->v.f[k]);
+        if (a->type == IFG_ATTR_INT)
+            fprintf(o, "%lld", (long long)a->v.i[k]);
+        else
+            fprintf(o, "%.9g", a->v.f[k]);
     }
 }
 
@@ -165,7 +172,8 @@ static void put_tensor(FILE *o, const ifg_graph *g, uint32_t i, int w, const uin
     fprintf(o, "  #%-4u ", i);
     put_str(o, t->name, t->name_len);
     for (int pad = w - (int)t->name_len; pad > 0; pad--) fputc(' ', o);
-    fprintf(o, "  %-3s %-5s ", ifg_dtype_name(t->dtype), t->storage == IFG_CONST ? "const" : "value");
+    fprintf(o, "  %-3s %-5s ", ifg_dtype_name(t->dtype),
+            t->storage == IFG_CONST ? "const" : "value");
     put_shape(o, t);
     if (t->storage == IFG_CONST)
         fprintf(o, "  offset %llu nbytes %llu",
@@ -182,13 +190,14 @@ static void print_graph(FILE *o, const char *path, const ifg_graph *g, const uin
     uint32_t crc = (uint32_t)(le64(image + 8) >> 32); /* bytes 12..15 */
     fprintf(o, "file         %s\n", path);
     fprintf(o, "version      %u\n", g->version);
-    fprintf(o, "kind         %u (%s)\n", g->kind, g->kind == IFG_KIND_ENCODER ? "encoder" : "decoder");
+    fprintf(o, "kind         %u (%s)\n", g->kind,
+            g->kind == IFG_KIND_ENCODER ? "encoder" : "decoder");
     fprintf(o, "flags        0x%x%s\n", g->flags, (g->flags & 1u) ? " (f16 weights)" : "");
     fprintf(o, "file_bytes   %llu\n", (unsigned long long)g->file_bytes);
     fprintf(o, "data_offset  %llu\n", (unsigned long long)data_offset);
     fprintf(o, "crc32        0x%08x\n", crc);
-    fprintf(o, "counts       %u meta, %u tensors, %u nodes, %u inputs, %u outputs\n", g->n_meta, g->n_tensors,
-            g->n_nodes, g->n_inputs, g->n_outputs);
+    fprintf(o, "counts       %u meta, %u tensors, %u nodes, %u inputs, %u outputs\n", g->n_meta,
+            g->n_tensors, g->n_nodes, g->n_inputs, g->n_outputs);
 
     fprintf(o, "\nmetadata (%u):\n", g->n_meta);
     uint32_t kw = 8;
@@ -282,7 +291,8 @@ static void print_tensor(FILE *o, const ifg_graph *g, uint32_t id, const uint8_t
         uint64_t data_offset = le64(image + 56);
         fprintf(o, "offset   %llu (file offset %llu)\nnbytes   %llu\n",
                 (unsigned long long)((const uint8_t *)t->data - image - data_offset),
-                (unsigned long long)((const uint8_t *)t->data - image), (unsigned long long)t->nbytes);
+                (unsigned long long)((const uint8_t *)t->data - image),
+                (unsigned long long)t->nbytes);
     }
     for (uint32_t k = 0; k < g->n_inputs; k++)
         if (g->inputs[k].tensor == id) fprintf(o, "role     graph input %u\n", k);
@@ -313,12 +323,18 @@ static int usage(void) {
 int main(int argc, char **argv) {
     const char *path = NULL, *tensor = NULL, *raw = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tensor") && i + 1 < argc) tensor = argv[++i];
-        else if (!strcmp(argv[i], "--raw") && i + 1 < argc) raw = argv[++i];
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(), 0;
-        else if (argv[i][0] == '-' && argv[i][1]) return usage();
-        else if (!path) path = argv[i];
-        else return usage();
+        if (!strcmp(argv[i], "--tensor") && i + 1 < argc)
+            tensor = argv[++i];
+        else if (!strcmp(argv[i], "--raw") && i + 1 < argc)
+            raw = argv[++i];
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return usage(), 0;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return usage();
+        else if (!path)
+            path = argv[i];
+        else
+            return usage();
     }
     if (!path || (raw && !tensor)) return usage();
 
@@ -358,7 +374,8 @@ int main(int argc, char **argv) {
             }
         }
     }
-    if (!rc && (fflush(stdout) != 0 || ferror(stdout))) rc = fail(path, IF_ERR_IO, "cannot write to stdout");
+    if (!rc && (fflush(stdout) != 0 || ferror(stdout)))
+        rc = fail(path, IF_ERR_IO, "cannot write to stdout");
     ifg_free(&g);
     free(image);
     return rc;

@@ -10,7 +10,8 @@
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static inline int errbuf_fail(char *err, size_t cap, const char *fmt, ...) {
+static inline int
+errbuf_fail(char *err, size_t cap, const char *fmt, ...) {
     if (err && cap) {
         va_list ap;
         va_start(ap, fmt);

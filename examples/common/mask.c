@@ -13,9 +13,9 @@
 
 #include <stb/stb_image.h>
 
-#define MAX_SIDE (1 << 24)
+#define MAX_SIDE   (1 << 24)
 #define MAX_PIXELS ((size_t)1 << 31)
-#define MAX_FILE ((size_t)1 << 30)
+#define MAX_FILE   ((size_t)1 << 30)
 
 static int size_ok(int w, int h) {
     return w > 0 && h > 0 && w <= MAX_SIDE && h <= MAX_SIDE && (size_t)w * (size_t)h <= MAX_PIXELS;
@@ -46,7 +46,9 @@ static const int adam7[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0,
                                 {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
 static const int single_pass[1][4] = {{0, 0, 1, 1}};
 
-static int pass_dim(int full, int first, int step) { return full > first ? (full - first + step - 1) / step : 0; }
+static int pass_dim(int full, int first, int step) {
+    return full > first ? (full - first + step - 1) / step : 0;
+}
 
 static int paeth(int a, int b, int c) {
     int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
@@ -97,11 +99,12 @@ static int png_palette(const unsigned char *buf, size_t n, uint8_t **idx, int *w
         return 0;
     const unsigned char *ih = buf + 16;
     if (ih[9] != 3) return 0;
-    int width = (int)(be32(ih) > INT_MAX ? 0 : be32(ih)), height = (int)(be32(ih + 4) > INT_MAX ? 0 : be32(ih + 4));
+    int width = (int)(be32(ih) > INT_MAX ? 0 : be32(ih)),
+        height = (int)(be32(ih + 4) > INT_MAX ? 0 : be32(ih + 4));
     int depth = ih[8], interlace = ih[12];
     if (!size_ok(width, height))
-        return errbuf_fail(err, cap, "PNG: size %ux%u is outside 1..%d per side, %zu pixels", be32(ih),
-                     be32(ih + 4), MAX_SIDE, MAX_PIXELS);
+        return errbuf_fail(err, cap, "PNG: size %ux%u is outside 1..%d per side, %zu pixels",
+                           be32(ih), be32(ih + 4), MAX_SIDE, MAX_PIXELS);
     if (depth != 1 && depth != 2 && depth != 4 && depth != 8)
         return errbuf_fail(err, cap, "PNG: bit depth %d is not allowed for a palette image", depth);
     if (ih[10] || ih[11] || interlace > 1)
@@ -110,10 +113,11 @@ static int png_palette(const unsigned char *buf, size_t n, uint8_t **idx, int *w
     /* Chunks: lengths within the file, every CRC right; IDAT bytes summed. */
     size_t idat_n = 0, pos = 8;
     int seen_end = 0;
-    for (; pos + 12 <= n; ) {
+    for (; pos + 12 <= n;) {
         size_t len = be32(buf + pos);
         const unsigned char *type = buf + pos + 4;
-        if (len > n - pos - 12) return errbuf_fail(err, cap, "PNG: truncated (chunk %.4s)", (const char *)type);
+        if (len > n - pos - 12)
+            return errbuf_fail(err, cap, "PNG: truncated (chunk %.4s)", (const char *)type);
         if (png_crc(type, len + 4) != be32(type + 4 + len))
             return errbuf_fail(err, cap, "PNG: CRC mismatch in chunk %.4s", (const char *)type);
         if (!memcmp(type, "PLTE", 4)) {
@@ -139,13 +143,15 @@ static int png_palette(const unsigned char *buf, size_t n, uint8_t **idx, int *w
     const int(*passes)[4] = interlaced ? adam7 : single_pass;
     size_t raw_n = 0, max_row = 0;
     for (int p = 0; p < n_pass; p++) {
-        int pw = pass_dim(width, passes[p][0], passes[p][2]), ph = pass_dim(height, passes[p][1], passes[p][3]);
+        int pw = pass_dim(width, passes[p][0], passes[p][2]),
+            ph = pass_dim(height, passes[p][1], passes[p][3]);
         if (!pw || !ph) continue;
         size_t rb = ((size_t)pw * (size_t)depth + 7) / 8;
         raw_n += (size_t)ph * (rb + 1);
         if (rb > max_row) max_row = rb;
     }
-    if (raw_n > INT_MAX) return errbuf_fail(err, cap, "PNG: %dx%d is too large to inflate", width, height);
+    if (raw_n > INT_MAX)
+        return errbuf_fail(err, cap, "PNG: %dx%d is too large to inflate", width, height);
     unsigned char *idat = malloc(idat_n), *raw = malloc(raw_n), *zero = calloc(1, max_row + 1);
     uint8_t *out = malloc((size_t)width * (size_t)height);
     int rc = -1;
@@ -170,9 +176,11 @@ static int png_palette(const unsigned char *buf, size_t n, uint8_t **idx, int *w
     }
     size_t off = 0;
     for (int p = 0; p < n_pass; p++) {
-        int pw = pass_dim(width, passes[p][0], passes[p][2]), ph = pass_dim(height, passes[p][1], passes[p][3]);
+        int pw = pass_dim(width, passes[p][0], passes[p][2]),
+            ph = pass_dim(height, passes[p][1], passes[p][3]);
         if (!pw || !ph) continue;
-        if (unfilter_pass(raw + off, pw, ph, depth, passes[p], width, zero, out, err, cap)) goto done;
+        if (unfilter_pass(raw + off, pw, ph, depth, passes[p], width, zero, out, err, cap))
+            goto done;
         off += (size_t)ph * (((size_t)pw * (size_t)depth + 7) / 8 + 1);
     }
     *idx = out;
@@ -196,8 +204,10 @@ static const char *gray_to_labels(uint8_t *v, size_t n) {
     for (size_t i = 0; i < n; i++) hist[v[i]]++;
     int other = 0;
     for (int k = 1; k < 255; k++) {
-        if (k <= 63) n_small += hist[k];
-        else other |= hist[k] != 0;
+        if (k <= 63)
+            n_small += hist[k];
+        else
+            other |= hist[k] != 0;
     }
     /* In a label map 255 is a void band around objects, not many times
      * their area; a 0/255 mask with a few stray small values is binary. */
@@ -259,8 +269,10 @@ int mask_decode(const unsigned char *buf, size_t n, mask_image *out, char *err, 
     } else {
         int comp;
         if (n > INT_MAX || !stbi_info_from_memory(buf, (int)n, &w, &h, &comp))
-            return errbuf_fail(err, cap, "not an image stb_image can read: %s", stbi_failure_reason());
-        if (!size_ok(w, h)) return errbuf_fail(err, cap, "size %dx%d is outside 1..%d per side", w, h, MAX_SIDE);
+            return errbuf_fail(err, cap, "not an image stb_image can read: %s",
+                               stbi_failure_reason());
+        if (!size_ok(w, h))
+            return errbuf_fail(err, cap, "size %dx%d is outside 1..%d per side", w, h, MAX_SIDE);
         np = (size_t)w * (size_t)h;
         if (stbi_is_16_bit_from_memory(buf, (int)n) && comp <= 2) {
             /* 16-bit gray: id maps store small values; scaled 8-bit files
@@ -302,8 +314,9 @@ int mask_decode(const unsigned char *buf, size_t n, mask_image *out, char *err, 
                     label[i] = m > p[2] ? m : p[2];
                 }
                 gray_to_labels(label, np);
-                enc = "colour with more than 254 colours, by its brightest channel (> 128 = object, "
-                      "128 = ignore)";
+                enc =
+                    "colour with more than 254 colours, by its brightest channel (> 128 = object, "
+                    "128 = ignore)";
             } else if (!colour) {
                 for (size_t i = 0; i < np; i++) label[i] = px[i * (size_t)comp];
                 enc = gray_to_labels(label, np);

@@ -46,12 +46,18 @@ int npy_parse(const void *buf, size_t n, npy_array *a, char *err, size_t cap) {
     const char *why = NULL;
     size_t esize = 0;
     const char *d = dict_value(h, "descr");
-    if (!d) why = "no descr";
-    else if (!strncmp(d, "'<f4'", 5)) a->dtype = NPY_F32, esize = 4;
-    else if (!strncmp(d, "'|u1'", 5)) a->dtype = NPY_U8, esize = 1;
-    else if (!strncmp(d, "'<i4'", 5)) a->dtype = NPY_I32, esize = 4;
-    else if (!strncmp(d, "'<i8'", 5)) a->dtype = NPY_I64, esize = 8;
-    else why = "unsupported dtype";
+    if (!d)
+        why = "no descr";
+    else if (!strncmp(d, "'<f4'", 5))
+        a->dtype = NPY_F32, esize = 4;
+    else if (!strncmp(d, "'|u1'", 5))
+        a->dtype = NPY_U8, esize = 1;
+    else if (!strncmp(d, "'<i4'", 5))
+        a->dtype = NPY_I32, esize = 4;
+    else if (!strncmp(d, "'<i8'", 5))
+        a->dtype = NPY_I64, esize = 8;
+    else
+        why = "unsupported dtype";
     const char *fo = why ? NULL : dict_value(h, "fortran_order");
     if (!why && (!fo || strncmp(fo, "False", 5))) why = "fortran order not supported";
     const char *sp = why ? NULL : dict_value(h, "shape");
@@ -100,9 +106,12 @@ int npy_read(const char *path, npy_array *a, char *err, size_t cap) {
     if (f && fseek(f, 0, SEEK_END) == 0) size = ftell(f);
     if (f && size >= 0 && fseek(f, 0, SEEK_SET) == 0) {
         buf = malloc(size ? (size_t)size : 1);
-        if (!buf) snprintf(what, sizeof what, "out of memory");
-        else if (fread(buf, 1, (size_t)size, f) != (size_t)size) snprintf(what, sizeof what, "read failed");
-        else if (npy_parse(buf, (size_t)size, a, what, sizeof what) == 0) what[0] = 0;
+        if (!buf)
+            snprintf(what, sizeof what, "out of memory");
+        else if (fread(buf, 1, (size_t)size, f) != (size_t)size)
+            snprintf(what, sizeof what, "read failed");
+        else if (npy_parse(buf, (size_t)size, a, what, sizeof what) == 0)
+            what[0] = 0;
     }
     if (f) fclose(f);
     free(buf);
@@ -129,8 +138,8 @@ int npy_write_f32_to(FILE *f, const float *data, const int64_t *shape, int rank)
     int total = 10 + n + 1;
     int padn = (64 - total % 64) % 64;
     unsigned short hl = (unsigned short)(n + padn + 1);
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 255),
-                             (unsigned char)(hl >> 8)};
+    unsigned char pre[10] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 255), (unsigned char)(hl >> 8)};
     int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
     for (int i = 0; ok && i < padn; i++) ok = fputc(' ', f) != EOF;
     ok = ok && fputc('\n', f) != EOF;

@@ -4,8 +4,8 @@
 #define IF_EXAMPLES_NPY_H
 
 #include <stddef.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum { NPY_F32, NPY_U8, NPY_I32, NPY_I64 } npy_dtype;
 

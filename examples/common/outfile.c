@@ -54,7 +54,9 @@ int out_check(const char *path, char *err, size_t cap) {
     if (!*path) return errbuf_fail(err, cap, "empty file name");
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) return errbuf_fail(err, cap, "is a folder, not a file name");
-        if (!S_ISREG(st.st_mode)) return access(path, W_OK) ? errbuf_fail(err, cap, "cannot write: %s", strerror(errno)) : 0;
+        if (!S_ISREG(st.st_mode))
+            return access(path, W_OK) ? errbuf_fail(err, cap, "cannot write: %s", strerror(errno))
+                                      : 0;
     }
     char *real = realpath(path, NULL); /* an existing link: its target's folder counts */
     char *dir = dir_of(real ? real : path);
@@ -77,8 +79,7 @@ static char *canonical(const char *path) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     char *out = NULL;
-    if (rdir && (out = malloc(strlen(rdir) + strlen(base) + 2)))
-        sprintf(out, "%s/%s", rdir, base);
+    if (rdir && (out = malloc(strlen(rdir) + strlen(base) + 2))) sprintf(out, "%s/%s", rdir, base);
     free(dir);
     free(rdir);
     return out;
@@ -86,7 +87,8 @@ static char *canonical(const char *path) {
 
 int out_same_file(const char *a, const char *b) {
     struct stat sa, sb;
-    if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     char *ca = canonical(a), *cb = canonical(b);
     int same = ca && cb ? !strcmp(ca, cb) : !strcmp(a, b);
     free(ca);
@@ -100,7 +102,8 @@ int out_check_outputs(const char *const *outs, int n_outs, const char *const *in
         if (!outs[i]) continue;
         for (size_t j = 0; j < n_ins; j++)
             if (ins[j] && out_same_file(outs[i], ins[j])) {
-                errbuf_fail(err, cap, "%s: is the input %s: refusing to overwrite an input", outs[i], ins[j]);
+                errbuf_fail(err, cap, "%s: is the input %s: refusing to overwrite an input",
+                            outs[i], ins[j]);
                 return 1;
             }
         for (int j = 0; j < i; j++)
@@ -159,7 +162,8 @@ int out_open(out_file *o, const char *path, char *err, size_t cap) {
     /* mkstemp makes the file private; the output gets the mode a new file
      * gets (or the mode of the file it replaces). */
     mode_t mode;
-    if (exists) mode = st.st_mode & 07777;
+    if (exists)
+        mode = st.st_mode & 07777;
     else {
         mode_t mask = umask(0);
         umask(mask);

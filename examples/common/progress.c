@@ -26,8 +26,10 @@ int progress_update(void *user, double fraction) {
     bar[WIDTH] = 0;
     /* The time left, once there is enough done to estimate it. */
     if (fraction > 0.05 && fraction < 1)
-        fprintf(stderr, "\r%s [%s] %3.0f%%  %.0f s left ", p->label, bar, fraction * 100, t / fraction - t);
-    else fprintf(stderr, "\r%s [%s] %3.0f%%           ", p->label, bar, fraction * 100);
+        fprintf(stderr, "\r%s [%s] %3.0f%%  %.0f s left ", p->label, bar, fraction * 100,
+                t / fraction - t);
+    else
+        fprintf(stderr, "\r%s [%s] %3.0f%%           ", p->label, bar, fraction * 100);
     fflush(stderr);
     p->shown = 1;
     return 0;

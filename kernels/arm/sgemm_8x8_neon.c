@@ -35,24 +35,21 @@
 enum { MR = 8, NR = 8 };
 
 /* Columns [0, 4) and [4, 8) of a C-shaped row when only nr are valid. */
-static inline float32x4_t ld_lo(const float *p, int full, int nr)
-{
+static inline float32x4_t ld_lo(const float *p, int full, int nr) {
     return full ? vld1q_f32(p) : ifk_load4(p, nr < 4 ? nr : 4);
 }
-static inline float32x4_t ld_hi(const float *p, int full, int nr)
-{
+static inline float32x4_t ld_hi(const float *p, int full, int nr) {
     return full ? vld1q_f32(p + 4) : ifk_load4(p + 4, nr > 4 ? nr - 4 : 0);
 }
 
 /* One k step of all M rows with lane L of the A registers. */
-#define STEP(L)                                                                                   \
-    do {                                                                                          \
-        const float32x4_t b0 = vld1q_f32(b + (L) * NR), b1 = vld1q_f32(b + (L) * NR + 4);        \
-        _Pragma("GCC unroll 8") for (int i = 0; i < M; i++)                                       \
-        {                                                                                         \
-            c0[i] = vfmaq_laneq_f32(c0[i], b0, av[i], L);                                         \
-            c1[i] = vfmaq_laneq_f32(c1[i], b1, av[i], L);                                         \
-        }                                                                                         \
+#define STEP(L)                                                                                    \
+    do {                                                                                           \
+        const float32x4_t b0 = vld1q_f32(b + (L)*NR), b1 = vld1q_f32(b + (L)*NR + 4);              \
+        _Pragma("GCC unroll 8") for (int i = 0; i < M; i++) {                                      \
+            c0[i] = vfmaq_laneq_f32(c0[i], b0, av[i], L);                                          \
+            c1[i] = vfmaq_laneq_f32(c1[i], b1, av[i], L);                                          \
+        }                                                                                          \
     } while (0)
 
 /* The full 8-row block over k4 = 4 n4 > 0 steps, in assembly: gcc (12)
@@ -69,27 +66,26 @@ static inline float32x4_t ld_hi(const float *p, int full, int nr)
  * intrinsics as gcc 12 compiles them in brackets): Cortex-A57/A72 model
  * 64.1 (68.1), Apple A13 21.4 (24.1), A64FX 36.1 (44.1), Cortex-A55 69
  * (68), Cortex-A53 119 (119). */
-#define LANE(L, b0, b1)                                                                           \
-    "fmla v16.4s, " b0 ".4s, v0.s[" #L "]\n\t"                                                   \
-    "fmla v17.4s, " b1 ".4s, v0.s[" #L "]\n\t"                                                   \
-    "fmla v18.4s, " b0 ".4s, v1.s[" #L "]\n\t"                                                   \
-    "fmla v19.4s, " b1 ".4s, v1.s[" #L "]\n\t"                                                   \
-    "fmla v20.4s, " b0 ".4s, v2.s[" #L "]\n\t"                                                   \
-    "fmla v21.4s, " b1 ".4s, v2.s[" #L "]\n\t"                                                   \
-    "fmla v22.4s, " b0 ".4s, v3.s[" #L "]\n\t"                                                   \
-    "fmla v23.4s, " b1 ".4s, v3.s[" #L "]\n\t"                                                   \
-    "fmla v24.4s, " b0 ".4s, v4.s[" #L "]\n\t"                                                   \
-    "fmla v25.4s, " b1 ".4s, v4.s[" #L "]\n\t"                                                   \
-    "fmla v26.4s, " b0 ".4s, v5.s[" #L "]\n\t"                                                   \
-    "fmla v27.4s, " b1 ".4s, v5.s[" #L "]\n\t"                                                   \
-    "fmla v28.4s, " b0 ".4s, v6.s[" #L "]\n\t"                                                   \
-    "fmla v29.4s, " b1 ".4s, v6.s[" #L "]\n\t"                                                   \
-    "fmla v30.4s, " b0 ".4s, v7.s[" #L "]\n\t"                                                   \
+#define LANE(L, b0, b1)                                                                            \
+    "fmla v16.4s, " b0 ".4s, v0.s[" #L "]\n\t"                                                     \
+    "fmla v17.4s, " b1 ".4s, v0.s[" #L "]\n\t"                                                     \
+    "fmla v18.4s, " b0 ".4s, v1.s[" #L "]\n\t"                                                     \
+    "fmla v19.4s, " b1 ".4s, v1.s[" #L "]\n\t"                                                     \
+    "fmla v20.4s, " b0 ".4s, v2.s[" #L "]\n\t"                                                     \
+    "fmla v21.4s, " b1 ".4s, v2.s[" #L "]\n\t"                                                     \
+    "fmla v22.4s, " b0 ".4s, v3.s[" #L "]\n\t"                                                     \
+    "fmla v23.4s, " b1 ".4s, v3.s[" #L "]\n\t"                                                     \
+    "fmla v24.4s, " b0 ".4s, v4.s[" #L "]\n\t"                                                     \
+    "fmla v25.4s, " b1 ".4s, v4.s[" #L "]\n\t"                                                     \
+    "fmla v26.4s, " b0 ".4s, v5.s[" #L "]\n\t"                                                     \
+    "fmla v27.4s, " b1 ".4s, v5.s[" #L "]\n\t"                                                     \
+    "fmla v28.4s, " b0 ".4s, v6.s[" #L "]\n\t"                                                     \
+    "fmla v29.4s, " b1 ".4s, v6.s[" #L "]\n\t"                                                     \
+    "fmla v30.4s, " b0 ".4s, v7.s[" #L "]\n\t"                                                     \
     "fmla v31.4s, " b1 ".4s, v7.s[" #L "]\n\t"
 
 static inline __attribute__((always_inline)) void loop8(int64_t n4, const float *a, size_t lda,
-                                                        const float *b, float acc[MR * NR])
-{
+                                                        const float *b, float acc[MR * NR]) {
     const float *a1, *a2, *a3, *a4, *a5, *a6, *a7;
     __asm__ volatile(
         "add %[a1], %[a0], %[ld]\n\t"
@@ -125,30 +121,25 @@ static inline __attribute__((always_inline)) void loop8(int64_t n4, const float 
         "ldr q6, [%[a6]], #16\n\t"
         "ldr q7, [%[a7]], #16\n\t"
         "ldp q8, q9, [%[b]]\n\t"
-        "ldp q10, q11, [%[b], #32]\n\t"
-        LANE(0, "v8", "v9")
-        "ldp q8, q9, [%[b], #64]\n\t"
-        LANE(1, "v10", "v11")
-        "ldp q10, q11, [%[b], #96]\n\t"
-        "add %[b], %[b], #128\n\t"
-        LANE(2, "v8", "v9")
-        LANE(3, "v10", "v11")
-        "subs %[n], %[n], #1\n\t"
-        "b.ne 1b\n\t"
-        "stp q16, q17, [%[acc]]\n\t"
-        "stp q18, q19, [%[acc], #32]\n\t"
-        "stp q20, q21, [%[acc], #64]\n\t"
-        "stp q22, q23, [%[acc], #96]\n\t"
-        "stp q24, q25, [%[acc], #128]\n\t"
-        "stp q26, q27, [%[acc], #160]\n\t"
-        "stp q28, q29, [%[acc], #192]\n\t"
-        "stp q30, q31, [%[acc], #224]\n\t"
-        : [a0] "+r"(a), [b] "+r"(b), [n] "+r"(n4), [a1] "=&r"(a1), [a2] "=&r"(a2),
-          [a3] "=&r"(a3), [a4] "=&r"(a4), [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7)
+        "ldp q10, q11, [%[b], #32]\n\t" LANE(0, "v8", "v9") "ldp q8, q9, [%[b], #64]\n\t" LANE(
+            1, "v10", "v11") "ldp q10, q11, [%[b], #96]\n\t"
+                             "add %[b], %[b], #128\n\t" LANE(2, "v8", "v9")
+                                 LANE(3, "v10", "v11") "subs %[n], %[n], #1\n\t"
+                                                       "b.ne 1b\n\t"
+                                                       "stp q16, q17, [%[acc]]\n\t"
+                                                       "stp q18, q19, [%[acc], #32]\n\t"
+                                                       "stp q20, q21, [%[acc], #64]\n\t"
+                                                       "stp q22, q23, [%[acc], #96]\n\t"
+                                                       "stp q24, q25, [%[acc], #128]\n\t"
+                                                       "stp q26, q27, [%[acc], #160]\n\t"
+                                                       "stp q28, q29, [%[acc], #192]\n\t"
+                                                       "stp q30, q31, [%[acc], #224]\n\t"
+        : [a0] "+r"(a), [b] "+r"(b), [n] "+r"(n4), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),
+          [a4] "=&r"(a4), [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7)
         : [ld] "r"(lda * sizeof(float)), [acc] "r"(acc)
-        : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16",
-          "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28",
-          "v29", "v30", "v31", "cc", "memory");
+        : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v16", "v17",
+          "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30",
+          "v31", "cc", "memory");
 }
 
 /* The hot loop of every GEMM-shaped op on AArch64. M is a constant in each
@@ -156,8 +147,7 @@ static inline __attribute__((always_inline)) void loop8(int64_t n4, const float 
 static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
                                                        const float *restrict a, size_t lda,
                                                        const float *restrict b, float *c,
-                                                       size_t ldc, int nr, const ifk_epi *e)
-{
+                                                       size_t ldc, int nr, const ifk_epi *e) {
     float32x4_t c0[MR], c1[MR];
     const float *ar[MR];
     const int full = nr == NR;
@@ -251,11 +241,10 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     }
 }
 
-#define ROWS(M)                                                                                   \
-    static void ukr_##M(int64_t k, const float *a, size_t lda, const float *b, float *c,          \
-                        size_t ldc, int nr, const ifk_epi *e)                                     \
-    {                                                                                             \
-        tile(M, k, a, lda, b, c, ldc, nr, e);                                                     \
+#define ROWS(M)                                                                                    \
+    static void ukr_##M(int64_t k, const float *a, size_t lda, const float *b, float *c,           \
+                        size_t ldc, int nr, const ifk_epi *e) {                                    \
+        tile(M, k, a, lda, b, c, ldc, nr, e);                                                      \
     }
 ROWS(1)
 ROWS(2)
@@ -267,8 +256,7 @@ ROWS(7)
 ROWS(8)
 
 static void sgemm_8x8_neon(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                           size_t ldc, int mr, int nr, const ifk_epi *e)
-{
+                           size_t ldc, int mr, int nr, const ifk_epi *e) {
     switch (mr) {
     case 8: ukr_8(k, a, lda, b, c, ldc, nr, e); break;
     case 7: ukr_7(k, a, lda, b, c, ldc, nr, e); break;

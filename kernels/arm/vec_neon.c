@@ -32,8 +32,7 @@
  * sum. Without a bias and with scale > 0 the first pass only reads: the
  * max of scale * row is scale * (max of row) (rounding is monotonic), and
  * the second pass forms scale * row[j] itself. */
-float ifk__softmax_row_neon(float *row, int64_t m, float scale, const float *bias)
-{
+float ifk__softmax_row_neon(float *row, int64_t m, float scale, const float *bias) {
     const float32x4_t vs = vdupq_n_f32(scale), ninf = vdupq_n_f32(-INFINITY);
     const int tail = (int)(m % 4);
     const int64_t mv = m - tail;
@@ -43,7 +42,8 @@ float ifk__softmax_row_neon(float *row, int64_t m, float scale, const float *bia
     int64_t j = 0;
     if (stored) { /* pass 1: (biased) scaled scores, stored, and their max */
         for (; j + 8 <= mv; j += 8) {
-            float32x4_t v0 = vmulq_f32(vs, vld1q_f32(row + j)), v1 = vmulq_f32(vs, vld1q_f32(row + j + 4));
+            float32x4_t v0 = vmulq_f32(vs, vld1q_f32(row + j)),
+                        v1 = vmulq_f32(vs, vld1q_f32(row + j + 4));
             if (bias) {
                 v0 = vaddq_f32(v0, vld1q_f32(bias + j));
                 v1 = vaddq_f32(v1, vld1q_f32(bias + j + 4));
@@ -103,8 +103,7 @@ float ifk__softmax_row_neon(float *row, int64_t m, float scale, const float *bia
 
 /* y = act(x), act a constant in each instantiation (no switch in the loop). */
 static inline __attribute__((always_inline)) void act_loop(const float *x, int64_t n, const int act,
-                                                           float *y)
-{
+                                                           float *y) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const float32x4_t v0 = ifk_act4(vld1q_f32(x + i), act);
@@ -116,8 +115,7 @@ static inline __attribute__((always_inline)) void act_loop(const float *x, int64
     if (i < n) ifk_store4(y + i, ifk_act4(ifk_load4(x + i, (int)(n - i)), act), (int)(n - i));
 }
 
-void ifk__activation_neon(const float *x, int64_t n, int act, float *y)
-{
+void ifk__activation_neon(const float *x, int64_t n, int act, float *y) {
     switch (act) {
     case IFK_ACT_RELU: act_loop(x, n, IFK_ACT_RELU, y); break;
     case IFK_ACT_GELU: act_loop(x, n, IFK_ACT_GELU, y); break;
@@ -128,8 +126,7 @@ void ifk__activation_neon(const float *x, int64_t n, int act, float *y)
     }
 }
 
-void ifk__add_neon(const float *a, const float *b, int64_t n, float *y)
-{
+void ifk__add_neon(const float *a, const float *b, int64_t n, float *y) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const float32x4_t s0 = vaddq_f32(vld1q_f32(a + i), vld1q_f32(b + i));
@@ -143,8 +140,7 @@ void ifk__add_neon(const float *a, const float *b, int64_t n, float *y)
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double. */
-double ifk__sum_d_neon(const float *x, int64_t n)
-{
+double ifk__sum_d_neon(const float *x, int64_t n) {
     float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -158,8 +154,7 @@ double ifk__sum_d_neon(const float *x, int64_t n)
 }
 
 /* Sum of (x - mean)^2 over n floats, in double. */
-double ifk__sumsq_d_neon(const float *x, int64_t n, double mean)
-{
+double ifk__sumsq_d_neon(const float *x, int64_t n, double mean) {
     const float64x2_t mv = vdupq_n_f64(mean);
     float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
     int64_t i = 0;
@@ -179,8 +174,7 @@ double ifk__sumsq_d_neon(const float *x, int64_t n, double mean)
 }
 
 void ifk__layer_norm_neon(const float *x, int64_t rows, int64_t c, const float *gamma,
-                          const float *beta, float eps, float *y)
-{
+                          const float *beta, float eps, float *y) {
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * c;
         float *yr = y + (size_t)r * c;
@@ -202,8 +196,7 @@ void ifk__layer_norm_neon(const float *x, int64_t rows, int64_t c, const float *
 /* Per-channel double sums over hw pixels of channels [c0, c0+nk) of x, or
  * of (x - mk)^2 when mk, added into cs[0..nk). */
 void ifk__gn_channel_sums_neon(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                               const double *mk, double *cs)
-{
+                               const double *mk, double *cs) {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c + c0;
         int64_t k = 0;
@@ -225,15 +218,16 @@ void ifk__gn_channel_sums_neon(const float *x, int64_t hw, int64_t c, int64_t c0
 
 /* y[p][k] = act(((x[p][k] - mk[k]) - lk[k]) * sk[k] + bk[k]) for hw pixels
  * of nk channels starting at x, y (rows c apart). */
-void ifk__gn_apply_neon(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
-                        const float *lk, const float *sk, const float *bk, int act)
-{
+void ifk__gn_apply_neon(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
+                        const float *mk, const float *lk, const float *sk, const float *bk,
+                        int act) {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c;
         float *yp = y + (size_t)p * c;
         int64_t k = 0;
         for (; k + 4 <= nk; k += 4) {
-            const float32x4_t t = vsubq_f32(vsubq_f32(vld1q_f32(xp + k), vld1q_f32(mk + k)), vld1q_f32(lk + k));
+            const float32x4_t t =
+                vsubq_f32(vsubq_f32(vld1q_f32(xp + k), vld1q_f32(mk + k)), vld1q_f32(lk + k));
             const float32x4_t v = vaddq_f32(vmulq_f32(t, vld1q_f32(sk + k)), vld1q_f32(bk + k));
             vst1q_f32(yp + k, ifk_act4(v, act));
         }
@@ -241,7 +235,8 @@ void ifk__gn_apply_neon(const float *x, float *y, int64_t hw, int64_t c, int64_t
             const int n = (int)(nk - k);
             const float32x4_t t = vsubq_f32(vsubq_f32(ifk_load4(xp + k, n), ifk_load4(mk + k, n)),
                                             ifk_load4(lk + k, n));
-            const float32x4_t v = vaddq_f32(vmulq_f32(t, ifk_load4(sk + k, n)), ifk_load4(bk + k, n));
+            const float32x4_t v =
+                vaddq_f32(vmulq_f32(t, ifk_load4(sk + k, n)), ifk_load4(bk + k, n));
             ifk_store4(yp + k, ifk_act4(v, act), n);
         }
     }
@@ -252,8 +247,7 @@ void ifk__gn_apply_neon(const float *x, float *y, int64_t hw, int64_t c, int64_t
 enum { DW_CB = 64, DW3_CB = 512 };
 
 /* The channel vector at q: all 4 lanes, or the first n. */
-static inline float32x4_t ldc4(const float *q, int full, int n)
-{
+static inline float32x4_t ldc4(const float *q, int full, int n) {
     return full ? vld1q_f32(q) : ifk_load4(q, n);
 }
 
@@ -261,8 +255,7 @@ static inline float32x4_t ldc4(const float *q, int full, int n)
  * the [tap][channel] block wbv). */
 static inline float32x4_t dw3_pixel(const float *x, const ifk_conv_params *p, int c, int cv,
                                     int iy0, int ky0, int ky1, int ix0, const float *wbv, int full,
-                                    int n)
-{
+                                    int n) {
     const int kx0 = ix0 < 0 ? -ix0 : 0;
     const int kx1 = p->w - ix0 < 3 ? p->w - ix0 : 3;
     float32x4_t acc = vdupq_n_f32(0.0f);
@@ -280,8 +273,7 @@ static inline float32x4_t dw3_pixel(const float *x, const ifk_conv_params *p, in
  * FMAs). Taps are summed in (ky, kx) order, as the reference, then bias
  * and the activation. */
 static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
-                  float *y)
-{
+                  float *y) {
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int c = p->cin;
@@ -291,7 +283,8 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
         const int nb = c - c0 < DW3_CB ? c - c0 : DW3_CB;
         const int nv = (nb + 3) / 4;
         for (int t = 0; t < 9; t++)
-            for (int j = 0; j < nv * 4; j++) wb[t * DW3_CB + j] = j < nb ? wt[(size_t)(c0 + j) * 9 + t] : 0.0f;
+            for (int j = 0; j < nv * 4; j++)
+                wb[t * DW3_CB + j] = j < nb ? wt[(size_t)(c0 + j) * 9 + t] : 0.0f;
         for (int j = 0; j < nv * 4; j++) bb[j] = bias && j < nb ? bias[c0 + j] : 0.0f;
         /* Output columns [xlo, xhi) have all three kernel columns inside. */
         int xlo = (p->pl + p->sw - 1) / p->sw;
@@ -312,7 +305,8 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
                     const float32x4_t bv = vld1q_f32(bb + 4 * v);
                     float *yp = yr + (size_t)X * c + 4 * v;
                     if (npix == 1) {
-                        const float32x4_t acc = dw3_pixel(x, p, c, cv, iy0, ky0, ky1, ix0, wb + 4 * v, full, n);
+                        const float32x4_t acc =
+                            dw3_pixel(x, p, c, cv, iy0, ky0, ky1, ix0, wb + 4 * v, full, n);
                         const float32x4_t r = ifk_act4(vaddq_f32(acc, bv), p->act);
                         if (full)
                             vst1q_f32(yp, r);
@@ -379,9 +373,8 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
  * 3x3: dw3x3. Otherwise per block of 64 channels the weights go to the
  * stack as [tap][channel]; per output pixel 16 vector accumulators over
  * the in-image taps, in (ky, kx) order, then bias and the activation. */
-void ifk__dwconv_neon(const float *x, const ifk_conv_params *p, const float *wt,
-                      const float *bias, float *y)
-{
+void ifk__dwconv_neon(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
+                      float *y) {
     if (p->kh == 3 && p->kw == 3) {
         dw3x3(x, p, wt, bias, y);
         return;
@@ -401,7 +394,8 @@ void ifk__dwconv_neon(const float *x, const ifk_conv_params *p, const float *wt,
 #pragma GCC unroll 16
         for (int v = 0; v < DW_CB / 4; v++) {
             const int n = nb - v * 4;
-            vb[v] = !bias || n <= 0 ? vdupq_n_f32(0.0f) : ifk_load4(bias + c0 + v * 4, n < 4 ? n : 4);
+            vb[v] =
+                !bias || n <= 0 ? vdupq_n_f32(0.0f) : ifk_load4(bias + c0 + v * 4, n < 4 ? n : 4);
         }
         for (int Y = p->oy0; Y < p->oy1; Y++) {
             const int iy0 = Y * p->sh - p->pt;
@@ -421,10 +415,12 @@ void ifk__dwconv_neon(const float *x, const ifk_conv_params *p, const float *wt,
                         if (nb == DW_CB) {
 #pragma GCC unroll 16
                             for (int v = 0; v < DW_CB / 4; v++)
-                                acc[v] = vfmaq_f32(acc[v], vld1q_f32(xp + 4 * v), vld1q_f32(wp + 4 * v));
+                                acc[v] =
+                                    vfmaq_f32(acc[v], vld1q_f32(xp + 4 * v), vld1q_f32(wp + 4 * v));
                         } else {
                             for (int v = 0; v < nv; v++) {
-                                const float32x4_t xv = v < nv - 1 ? vld1q_f32(xp + 4 * v) : ifk_load4(xp + 4 * v, nlast);
+                                const float32x4_t xv = v < nv - 1 ? vld1q_f32(xp + 4 * v)
+                                                                  : ifk_load4(xp + 4 * v, nlast);
                                 acc[v] = vfmaq_f32(acc[v], xv, vld1q_f32(wp + 4 * v));
                             }
                         }
@@ -446,12 +442,10 @@ void ifk__dwconv_neon(const float *x, const ifk_conv_params *p, const float *wt,
 
 /* ------------------------------------------------------ bilinear resize */
 
-
 /* Channel-wide vectors; few channels (< 4) go to the reference. Same
  * expression as the reference: h0*(w0*a + w1*b) + h1*(w0*d + w1*e). */
 void ifk__resize_bilinear_neon(const float *x, int h, int w, int c, float *y, int oh, int ow,
-                              int oy0, int oy1)
-{
+                               int oy0, int oy1) {
     if (c < 4 || (h == oh && w == ow)) {
         ifk_resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);
         return;
@@ -469,30 +463,33 @@ void ifk__resize_bilinear_neon(const float *x, int h, int w, int c, float *y, in
             float *yp = y + ((size_t)oy * ow + ox) * c;
             int k = 0;
             for (; k + 4 <= c; k += 4) {
-                const float32x4_t top = vaddq_f32(vmulq_f32(w0, vld1q_f32(a + k)), vmulq_f32(w1, vld1q_f32(b + k)));
-                const float32x4_t bot = vaddq_f32(vmulq_f32(w0, vld1q_f32(d + k)), vmulq_f32(w1, vld1q_f32(e + k)));
+                const float32x4_t top =
+                    vaddq_f32(vmulq_f32(w0, vld1q_f32(a + k)), vmulq_f32(w1, vld1q_f32(b + k)));
+                const float32x4_t bot =
+                    vaddq_f32(vmulq_f32(w0, vld1q_f32(d + k)), vmulq_f32(w1, vld1q_f32(e + k)));
                 vst1q_f32(yp + k, vaddq_f32(vmulq_f32(h0, top), vmulq_f32(h1, bot)));
             }
             for (; k < c; k++)
-                yp[k] = ty.l0 * (tx.l0 * a[k] + tx.l1 * b[k]) + ty.l1 * (tx.l0 * d[k] + tx.l1 * e[k]);
+                yp[k] =
+                    ty.l0 * (tx.l0 * a[k] + tx.l1 * b[k]) + ty.l1 * (tx.l0 * d[k] + tx.l1 * e[k]);
         }
     }
 }
 
 /* ---------------------------------------------- Winograd F(4x4, 3x3) */
 
-#define WT_V float32x4_t
-#define WT_N 4
-#define WT_LD(p) vld1q_f32(p)
-#define WT_ST(p, v) vst1q_f32((p), (v))
-#define WT_ADD(a, b) vaddq_f32((a), (b))
-#define WT_SUB(a, b) vsubq_f32((a), (b))
+#define WT_V          float32x4_t
+#define WT_N          4
+#define WT_LD(p)      vld1q_f32(p)
+#define WT_ST(p, v)   vst1q_f32((p), (v))
+#define WT_ADD(a, b)  vaddq_f32((a), (b))
+#define WT_SUB(a, b)  vsubq_f32((a), (b))
 #define WT_MULS(v, k) vmulq_n_f32((v), (k))
-#define WT_ZERO vdupq_n_f32(0.0f)
-#define WT_IN ifk__wino_in_neon
-#define WT_OUT ifk__wino_out_neon
-#define WT_TAIL_IN ifk__wino_in_c
-#define WT_TAIL_OUT ifk__wino_out_c
+#define WT_ZERO       vdupq_n_f32(0.0f)
+#define WT_IN         ifk__wino_in_neon
+#define WT_OUT        ifk__wino_out_neon
+#define WT_TAIL_IN    ifk__wino_in_c
+#define WT_TAIL_OUT   ifk__wino_out_c
 #include "kernels/winograd_tx.h"
 
 #else

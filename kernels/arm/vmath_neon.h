@@ -23,27 +23,27 @@
 #define IFK_EXP_C3 0.00833329848745336f
 #define IFK_EXP_C4 0.0013933656583582717f
 #define IFK_EXP_C5 0.0001989927200377935f
-#define IFK_LOG2E 1.4426950408889634f
+#define IFK_LOG2E  1.4426950408889634f
 #define IFK_LN2_HI 0.693145751953125f /* 12 significant bits: n * hi is exact */
 #define IFK_LN2_LO 1.42860682030941723212e-6f
 
-#define IFK_ERF_A0 1.1283791665931537f
-#define IFK_ERF_A1 -0.3761262987767585f
-#define IFK_ERF_A2 0.11283625725084433f
-#define IFK_ERF_A3 -0.026855399452039273f
-#define IFK_ERF_A4 0.005191218377340408f
-#define IFK_ERF_A5 -0.0008034846649690627f
-#define IFK_ERF_A6 7.933493885843026e-05f
-#define IFK_ERF_B0 0.21080635061357425f
-#define IFK_ERF_B1 -0.07434753826712638f
-#define IFK_ERF_B2 0.024938398786193167f
-#define IFK_ERF_B3 -0.007999814868031885f
-#define IFK_ERF_B4 0.0024651256635754674f
-#define IFK_ERF_B5 -0.0007380740961221304f
-#define IFK_ERF_B6 0.00021426347414121296f
-#define IFK_ERF_B7 -5.42458003303635e-05f
-#define IFK_ERF_B8 1.3570739259687666e-05f
-#define IFK_ERF_B9 -6.231158515208286e-06f
+#define IFK_ERF_A0  1.1283791665931537f
+#define IFK_ERF_A1  -0.3761262987767585f
+#define IFK_ERF_A2  0.11283625725084433f
+#define IFK_ERF_A3  -0.026855399452039273f
+#define IFK_ERF_A4  0.005191218377340408f
+#define IFK_ERF_A5  -0.0008034846649690627f
+#define IFK_ERF_A6  7.933493885843026e-05f
+#define IFK_ERF_B0  0.21080635061357425f
+#define IFK_ERF_B1  -0.07434753826712638f
+#define IFK_ERF_B2  0.024938398786193167f
+#define IFK_ERF_B3  -0.007999814868031885f
+#define IFK_ERF_B4  0.0024651256635754674f
+#define IFK_ERF_B5  -0.0007380740961221304f
+#define IFK_ERF_B6  0.00021426347414121296f
+#define IFK_ERF_B7  -5.42458003303635e-05f
+#define IFK_ERF_B8  1.3570739259687666e-05f
+#define IFK_ERF_B9  -6.231158515208286e-06f
 #define IFK_ERF_B10 1.8360435089053422e-06f
 
 /* p*x + c, one rounding. */
@@ -54,8 +54,7 @@ static inline int ifk_any4(uint32x4_t m) { return vmaxvq_u32(m) != 0; }
 static inline int ifk_all4(uint32x4_t m) { return vminvq_u32(m) != 0; }
 
 /* e^x: 2^n * e^r, |r| <= ln2/2, input clamped to [-87.336, 88]. */
-static inline float32x4_t ifk_exp4(float32x4_t x)
-{
+static inline float32x4_t ifk_exp4(float32x4_t x) {
     x = vmaxq_f32(x, vdupq_n_f32(-87.336f));
     x = vminq_f32(x, vdupq_n_f32(88.0f));
     const float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(IFK_LOG2E)));
@@ -75,8 +74,7 @@ static inline float32x4_t ifk_exp4(float32x4_t x)
 
 /* erf: |x| < 1: x P(x^2); 1 <= |x| < 3.92: 1 - exp(-x^2) G(|x| - 2.5);
  * beyond, +-1; NaN stays NaN. */
-static inline float32x4_t ifk_erf4(float32x4_t x)
-{
+static inline float32x4_t ifk_erf4(float32x4_t x) {
     const uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x80000000u));
     const float32x4_t a = vabsq_f32(x), one = vdupq_n_f32(1.0f);
     const float32x4_t t = vmulq_f32(a, a);
@@ -117,8 +115,7 @@ static inline float32x4_t ifk_erf4(float32x4_t x)
  * ifk_div6_8 (vmath_avx2.h, exhaustively checked): q = a * (1/6), one
  * fused correction with the exact residual; subnormal results, infinities
  * and NaN take the divide; zeros keep their sign. */
-static inline float32x4_t ifk_div6_4(float32x4_t a)
-{
+static inline float32x4_t ifk_div6_4(float32x4_t a) {
     const float32x4_t six = vdupq_n_f32(6.0f), inv = vdupq_n_f32(1.0f / 6.0f);
     const float32x4_t q = vmulq_f32(a, inv);
     const float32x4_t y = vfmaq_f32(q, vfmsq_f32(a, q, six), inv);
@@ -131,12 +128,10 @@ static inline float32x4_t ifk_div6_4(float32x4_t a)
 }
 
 /* The fused activations, as kernels/scalar/scalar.h evaluates them. */
-static inline float32x4_t ifk_act4(float32x4_t v, int act)
-{
+static inline float32x4_t ifk_act4(float32x4_t v, int act) {
     const float32x4_t zero = vdupq_n_f32(0.0f);
     switch (act) {
-    case IFK_ACT_RELU:
-        return vbslq_f32(vcltq_f32(v, zero), zero, v);
+    case IFK_ACT_RELU: return vbslq_f32(vcltq_f32(v, zero), zero, v);
     case IFK_ACT_GELU: {
         const float32x4_t e = ifk_erf4(vmulq_f32(v, vdupq_n_f32(0.70710678118654752440f)));
         return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), v), vaddq_f32(vdupq_n_f32(1.0f), e));
@@ -148,14 +143,12 @@ static inline float32x4_t ifk_act4(float32x4_t v, int act)
         t = vminq_f32(vmaxq_f32(t, zero), vdupq_n_f32(6.0f));
         return ifk_div6_4(vmulq_f32(v, t));
     }
-    default:
-        return v;
+    default: return v;
     }
 }
 
 /* The first n lanes of p (0 <= n <= 4), zeros after: no read past p[n-1]. */
-static inline float32x4_t ifk_load4(const float *p, int n)
-{
+static inline float32x4_t ifk_load4(const float *p, int n) {
     const float32x4_t z = vdupq_n_f32(0.0f);
     switch (n) {
     case 0: return z;
@@ -167,8 +160,7 @@ static inline float32x4_t ifk_load4(const float *p, int n)
 }
 
 /* Stores the first n lanes of v (0 <= n <= 4) to p. */
-static inline void ifk_store4(float *p, float32x4_t v, int n)
-{
+static inline void ifk_store4(float *p, float32x4_t v, int n) {
     switch (n) {
     case 0: break;
     case 1: vst1q_lane_f32(p, v, 0); break;
@@ -182,8 +174,7 @@ static inline void ifk_store4(float *p, float32x4_t v, int n)
 }
 
 /* Lanes [0, n) set. */
-static inline uint32x4_t ifk_mask4(int n)
-{
+static inline uint32x4_t ifk_mask4(int n) {
     static const int32_t lane[4] = {0, 1, 2, 3};
     return vcltq_s32(vld1q_s32(lane), vdupq_n_s32(n));
 }

@@ -16,12 +16,10 @@
 enum { MR = 4, NR = 16 };
 
 static void sgemm_4x16_c(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                         size_t ldc, int mr, int nr, const ifk_epi *e)
-{
+                         size_t ldc, int mr, int nr, const ifk_epi *e) {
     float acc[MR][NR];
     for (int i = 0; i < MR; i++)
-        for (int j = 0; j < NR; j++)
-            acc[i][j] = 0.0f;
+        for (int j = 0; j < NR; j++) acc[i][j] = 0.0f;
     if (mr == MR) {
         const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
         for (int64_t p = 0; p < k; p++) {

@@ -8,8 +8,7 @@
 
 #include "kernels/scalar/scalar.h"
 
-void ifk__act_inplace(float *y, int64_t n, int act)
-{
+void ifk__act_inplace(float *y, int64_t n, int act) {
     switch (act) {
     case IFK_ACT_RELU:
         for (int64_t i = 0; i < n; i++) y[i] = ifk__relu(y[i]);
@@ -20,13 +19,11 @@ void ifk__act_inplace(float *y, int64_t n, int act)
     case IFK_ACT_HARDSWISH:
         for (int64_t i = 0; i < n; i++) y[i] = ifk__hardswish(y[i]);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
-void ifk_activation(const float *x, int64_t n, int act, float *y)
-{
+void ifk_activation(const float *x, int64_t n, int act, float *y) {
     /* x and y may be the same buffer, so no restrict here. */
     switch (act) {
     case IFK_ACT_RELU:
@@ -45,7 +42,6 @@ void ifk_activation(const float *x, int64_t n, int act, float *y)
     }
 }
 
-void ifk_add(const float *a, const float *b, int64_t n, float *y)
-{
+void ifk_add(const float *a, const float *b, int64_t n, float *y) {
     for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
 }

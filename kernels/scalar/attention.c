@@ -20,8 +20,7 @@
 enum { QB = 4, ATT_STACK = 256 };
 
 /* Each of nr rows (lds apart) of m scores -> softmax. */
-static void softmax_rows(float *s, size_t lds, int nr, int64_t m)
-{
+static void softmax_rows(float *s, size_t lds, int nr, int64_t m) {
     if (m <= 0) return;
     for (int r = 0; r < nr; r++) {
         float *restrict row = s + (size_t)r * lds;
@@ -38,8 +37,7 @@ static void softmax_rows(float *s, size_t lds, int nr, int64_t m)
 }
 
 void ifk_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c, int heads,
-                   float scale, float *y, float *scratch)
-{
+                   float scale, float *y, float *scratch) {
     const int d = c / heads;
     const size_t ldkv = (size_t)2 * c;
     /* The contract gives m floats of scratch: one query row at a time, or
@@ -64,22 +62,19 @@ void ifk_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c
 /* Scratch: QB x N scores (N = 1 + h*w), then h*w cell codes
  * K = P*(2Gw-1) + Q (small integers, exact in float), so that the bias index
  * of cells p, q is K(p) - K(q) + (Gh-1)(2Gw-1) + (Gw-1). */
-size_t ifk_vit_attention_scratch(int h, int w)
-{
+size_t ifk_vit_attention_scratch(int h, int w) {
     const size_t cells = (size_t)h * w;
     return QB * (1 + cells) + cells;
 }
 
 void ifk_vit_attention(const float *qkv, int h, int w, int c, int heads, float scale,
-                       const float *table, int gh, int gw, float *y, float *scratch)
-{
+                       const float *table, int gh, int gw, float *y, float *scratch) {
     ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, 0, 1 + h * w, y, scratch);
 }
 
 void ifk_vit_attention_range(const float *qkv, int h, int w, int c, int heads, float scale,
                              const float *table, int gh, int gw, int q0, int q1, float *y,
-                             float *scratch)
-{
+                             float *scratch) {
     const int cells = h * w, n = 1 + cells, d = c / heads;
     const int R = (2 * gh - 1) * (2 * gw - 1) + 3;
     const int base = (gh - 1) * (2 * gw - 1) + (gw - 1);
@@ -102,7 +97,7 @@ void ifk_vit_attention_range(const float *qkv, int h, int w, int c, int heads, f
 
     for (int hd = 0; hd < heads; hd++) {
         const float *k = qkv + c + (size_t)hd * d, *v = qkv + 2 * (size_t)c + (size_t)hd * d;
-        const float *tb = table + hd;  /* bias of index r: tb[r * heads] */
+        const float *tb = table + hd; /* bias of index r: tb[r * heads] */
         for (int a0 = q0 < 0 ? 0 : q0; a0 < qe; a0 += QB) {
             const int nr = qe - a0 < QB ? qe - a0 : QB;
             ifk__gemm_nt(qkv + (size_t)a0 * ld + (size_t)hd * d, ld, nr, d, k, ld, NULL, n,

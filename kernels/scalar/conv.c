@@ -30,15 +30,13 @@
 
 enum { W_BLOCK_FLOATS = 32768, DW_CB = 64, DW_MAX_TAPS = 64 };
 
-void ifk_conv2d_out_size(const ifk_conv_params *p, int *ho, int *wo)
-{
+void ifk_conv2d_out_size(const ifk_conv_params *p, int *ho, int *wo) {
     *ho = (p->h + p->pt + p->pb - p->kh) / p->sh + 1;
     *wo = (p->w + p->pl + p->pr - p->kw) / p->sw + 1;
 }
 
 /* The output rows [oy0, oy1) a call computes: all when p->oy1 == 0. */
-static void out_rows(const ifk_conv_params *p, int ho, int *oy0, int *oy1)
-{
+static void out_rows(const ifk_conv_params *p, int ho, int *oy0, int *oy1) {
     *oy0 = p->oy0 < 0 ? 0 : p->oy0;
     *oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
 }
@@ -56,8 +54,7 @@ typedef struct {
  * multiply-adds, written as 4-wide rows as in linear.c. The accumulators
  * live in this function only, which keeps both gcc and clang at SIMD code. */
 static void taps_4x4(const float *restrict x, size_t ldx, const float *restrict w, size_t ldw,
-                     const tap_runs *t, float acc[4][4])
-{
+                     const tap_runs *t, float acc[4][4]) {
     float c0[4] = {0}, c1[4] = {0}, c2[4] = {0}, c3[4] = {0};
     for (int ky = 0; ky < t->nky; ky++) {
         for (int r = 0; r < t->nrun; r++) {
@@ -84,8 +81,7 @@ static void taps_4x4(const float *restrict x, size_t ldx, const float *restrict 
 
 /* 1 pixel x 4 output channels. */
 static void taps_1x4(const float *restrict x, const float *restrict w, size_t ldw,
-                     const tap_runs *t, float acc[4])
-{
+                     const tap_runs *t, float acc[4]) {
     float c[4] = {0};
     for (int ky = 0; ky < t->nky; ky++) {
         for (int r = 0; r < t->nrun; r++) {
@@ -102,8 +98,7 @@ static void taps_1x4(const float *restrict x, const float *restrict w, size_t ld
 }
 
 /* 1 pixel x 1 output channel. */
-static float taps_1x1(const float *restrict x, const float *restrict w, const tap_runs *t)
-{
+static float taps_1x1(const float *restrict x, const float *restrict w, const tap_runs *t) {
     float c = 0.0f;
     for (int ky = 0; ky < t->nky; ky++)
         for (int r = 0; r < t->nrun; r++) {
@@ -114,15 +109,14 @@ static float taps_1x1(const float *restrict x, const float *restrict w, const ta
 }
 
 static void conv_general(const float *x, const ifk_conv_params *p, const float *wt,
-                         const float *bias, float *y)
-{
+                         const float *bias, float *y) {
     int ho, wo, oy0, oy1;
     ifk_conv2d_out_size(p, &ho, &wo);
     out_rows(p, ho, &oy0, &oy1);
     const int cig = p->cin / p->groups, cog = p->cout / p->groups;
     const size_t K = (size_t)p->kh * p->kw * cig;
     const size_t ldx = (size_t)p->sw * p->cin;
-    const int merged = cig == p->cin;  /* one run of kw*cin per kernel row */
+    const int merged = cig == p->cin; /* one run of kw*cin per kernel row */
     int ob = K ? (int)(W_BLOCK_FLOATS / K) : cog;
     ob -= ob % 4;
     if (ob < 4) ob = 4;
@@ -163,7 +157,7 @@ static void conv_general(const float *x, const ifk_conv_params *p, const float *
                         t.xrun = (size_t)p->cin;
                         t.wrun = (size_t)cig;
                     }
-                    const float *xp = xg;  /* no taps: any in-bounds pointer */
+                    const float *xp = xg; /* no taps: any in-bounds pointer */
                     size_t wofs = 0;
                     if (t.nky) {
                         xp += ((size_t)(iy0 + ky0) * p->w + (ix + kx0)) * p->cin;
@@ -178,11 +172,12 @@ static void conv_general(const float *x, const ifk_conv_params *p, const float *
                         } else if (nr == 4) {
                             taps_1x4(xp, wo_, K, &t, acc[0]);
                         } else {
-                            for (int q = 0; q < np; q++) acc[q][0] = taps_1x1(xp + q * ldx, wo_, &t);
+                            for (int q = 0; q < np; q++)
+                                acc[q][0] = taps_1x1(xp + q * ldx, wo_, &t);
                         }
                         for (int q = 0; q < np; q++) {
-                            float *yq = y + ((size_t)Y * wo + X + q) * p->cout +
-                                        (size_t)gi * cog + o;
+                            float *yq =
+                                y + ((size_t)Y * wo + X + q) * p->cout + (size_t)gi * cog + o;
                             for (int j = 0; j < nr; j++) {
                                 float v = acc[q][j];
                                 if (bias) v += bias[(size_t)gi * cog + o + j];
@@ -200,13 +195,12 @@ static void conv_general(const float *x, const ifk_conv_params *p, const float *
 
 /* groups == cin == cout, kh*kw <= DW_MAX_TAPS. */
 static void conv_depthwise(const float *x, const ifk_conv_params *p, const float *wt,
-                           const float *bias, float *y)
-{
+                           const float *bias, float *y) {
     int ho, wo, oy0, oy1;
     ifk_conv2d_out_size(p, &ho, &wo);
     out_rows(p, ho, &oy0, &oy1);
     const int c = p->cin, taps = p->kh * p->kw;
-    float wb[DW_MAX_TAPS * DW_CB];  /* weights of a channel block, [tap][channel] */
+    float wb[DW_MAX_TAPS * DW_CB]; /* weights of a channel block, [tap][channel] */
     float acc[DW_CB];
 
     for (int c0 = 0; c0 < c; c0 += DW_CB) {
@@ -245,8 +239,7 @@ static void conv_depthwise(const float *x, const ifk_conv_params *p, const float
 }
 
 void ifk_conv2d(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
-                float *y)
-{
+                float *y) {
     if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->groups == 1 && p->pt == 0 &&
         p->pl == 0 && p->pb == 0 && p->pr == 0) {
         int ho, wo, oy0, oy1;
@@ -266,9 +259,8 @@ void ifk_conv2d(const float *x, const ifk_conv_params *p, const float *wt, const
 /* Kernel == stride: output pixel (Y*kh+dy, X*kw+dx) sees only input (Y, X),
  * so each tap (dy, dx) is a GEMM of an input row (w pixels) with that tap's
  * cout x cin weight matrix, written kw*cout floats apart. */
-void ifk_conv_transpose2d(const float *x, int h, int w, int cin, const float *wt,
-                          const float *bias, int cout, int kh, int kw, float *y)
-{
+void ifk_conv_transpose2d(const float *x, int h, int w, int cin, const float *wt, const float *bias,
+                          int cout, int kh, int kw, float *y) {
     const size_t ow = (size_t)w * kw;
     for (int dy = 0; dy < kh; dy++) {
         for (int dx = 0; dx < kw; dx++) {
@@ -276,8 +268,8 @@ void ifk_conv_transpose2d(const float *x, int h, int w, int cin, const float *wt
             for (int Y = 0; Y < h; Y++) {
                 const float *xr = x + (size_t)Y * w * cin;
                 float *yr = y + (((size_t)Y * kh + dy) * ow + dx) * cout;
-                ifk__gemm_nt(xr, (size_t)cin, w, cin, wd, (size_t)cin, bias, cout, IFK_ACT_NONE,
-                             yr, (size_t)kw * cout);
+                ifk__gemm_nt(xr, (size_t)cin, w, cin, wd, (size_t)cin, bias, cout, IFK_ACT_NONE, yr,
+                             (size_t)kw * cout);
             }
         }
     }

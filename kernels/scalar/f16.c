@@ -12,8 +12,7 @@
 
 #include "kernels/scalar/scalar.h"
 
-static uint32_t half_to_bits(uint16_t h)
-{
+static uint32_t half_to_bits(uint16_t h) {
     const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     const uint32_t e = (h >> 10) & 0x1fu;
     uint32_t m = h & 0x3ffu;
@@ -29,8 +28,7 @@ static uint32_t half_to_bits(uint16_t h)
     return sign | ((113u - s) << 23) | ((m & 0x3ffu) << 13);
 }
 
-void ifk_f16_to_f32(const uint16_t *src, int64_t n, float *dst)
-{
+void ifk_f16_to_f32(const uint16_t *src, int64_t n, float *dst) {
     for (int64_t i = 0; i < n; i++) {
         const uint32_t b = half_to_bits(src[i]);
         memcpy(dst + i, &b, sizeof b);

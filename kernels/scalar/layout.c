@@ -10,9 +10,8 @@
 
 #include "kernels/scalar/scalar.h"
 
-void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int sh, int sw, int pt,
-                int pl, int pb, int pr, float *y, int oy0, int oy1)
-{
+void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int sh, int sw, int pt, int pl,
+                int pb, int pr, float *y, int oy0, int oy1) {
     const int wo = (w + pl + pr - kw) / sw + 1;
     const size_t kk = (size_t)kh * kw;
     (void)pb;
@@ -25,7 +24,7 @@ void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int sh, int
                 const int iy = iy0 + ky;
                 for (int kx = 0; kx < kw; kx++) {
                     const int ix = ix0 + kx;
-                    float *restrict yk = yp + (size_t)ky * kw + kx;  /* channel ci at yk[ci*kk] */
+                    float *restrict yk = yp + (size_t)ky * kw + kx; /* channel ci at yk[ci*kk] */
                     if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
                         for (int ci = 0; ci < c; ci++) yk[ci * kk] = 0.0f;
                     } else {
@@ -38,8 +37,7 @@ void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int sh, int
     }
 }
 
-void ifk_crop(const float *x, int h, int w, int c, int y0, int x0, int wh, int ww, float *y)
-{
+void ifk_crop(const float *x, int h, int w, int c, int y0, int x0, int wh, int ww, float *y) {
     (void)h;
     const size_t row = (size_t)ww * c * sizeof *y;
     for (int r = 0; r < wh; r++)
@@ -47,8 +45,7 @@ void ifk_crop(const float *x, int h, int w, int c, int y0, int x0, int wh, int w
 }
 
 void ifk_paste(float *dst, int h, int w, int c, int y0, int x0, int wh, int ww,
-               const float *patch)
-{
+               const float *patch) {
     (void)h;
     const size_t row = (size_t)ww * c * sizeof *dst;
     for (int r = 0; r < wh; r++)

@@ -29,8 +29,7 @@ enum { MR = 4, NR = 4, W_BLOCK_FLOATS = 32768 };
  * a_i * b[j]) so that gcc and clang both turn it into SIMD multiply-adds
  * with a broadcast a_i (about 2x the plain scalar form at -O2). */
 static void micro_4x4(const float *restrict x, size_t ldx, const float *restrict w, size_t ldw,
-                      int64_t k, float acc[MR][NR])
-{
+                      int64_t k, float acc[MR][NR]) {
     const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
     float c0[NR] = {0}, c1[NR] = {0}, c2[NR] = {0}, c3[NR] = {0};
@@ -52,8 +51,7 @@ static void micro_4x4(const float *restrict x, size_t ldx, const float *restrict
 
 /* A row edge: 1 row x 4 columns. */
 static void micro_1x4(const float *restrict x, const float *restrict w, size_t ldw, int64_t k,
-                      float acc[NR])
-{
+                      float acc[NR]) {
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
     float c[NR] = {0};
     for (int64_t p = 0; p < k; p++) {
@@ -67,8 +65,7 @@ static void micro_1x4(const float *restrict x, const float *restrict w, size_t l
 /* Edges: mr x nr (each <= 4); 1x4 strips when nr == 4, else one
  * accumulator per output. */
 static void micro_edge(const float *restrict x, size_t ldx, const float *restrict w, size_t ldw,
-                       int64_t k, int mr, int nr, float acc[MR][NR])
-{
+                       int64_t k, int mr, int nr, float acc[MR][NR]) {
     for (int i = 0; i < mr; i++) {
         const float *xi = x + (size_t)i * ldx;
         if (nr == NR) {
@@ -85,8 +82,7 @@ static void micro_edge(const float *restrict x, size_t ldx, const float *restric
 }
 
 void ifk__gemm_nt(const float *x, size_t ldx, int64_t m, int64_t k, const float *w, size_t ldw,
-                  const float *bias, int64_t n, int act, float *y, size_t ldy)
-{
+                  const float *bias, int64_t n, int act, float *y, size_t ldy) {
     int64_t nc = k > 0 ? W_BLOCK_FLOATS / k : n;
     nc -= nc % NR;
     if (nc < NR) nc = NR;
@@ -118,8 +114,7 @@ void ifk__gemm_nt(const float *x, size_t ldx, int64_t m, int64_t k, const float 
 }
 
 void ifk_linear(const float *x, int64_t m, int64_t k, const float *w, const float *bias, int64_t n,
-                int act, float *y)
-{
+                int act, float *y) {
     ifk__gemm_nt(x, (size_t)k, m, k, w, (size_t)k, bias, n, act, y, (size_t)n);
 }
 
@@ -131,8 +126,7 @@ void ifk_linear(const float *x, int64_t m, int64_t k, const float *w, const floa
  * clang's SLP vectorizer starts from the stores and gives up on strided
  * ones (5x slower). */
 static void nn_4x8(const float *restrict a, size_t lda, const float *restrict b, size_t ldb,
-                   int64_t k, float *restrict y, size_t ldy)
-{
+                   int64_t k, float *restrict y, size_t ldy) {
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
     float c0[8] = {0}, c1[8] = {0}, c2[8] = {0}, c3[8] = {0};
     for (int64_t p = 0; p < k; p++) {
@@ -155,8 +149,7 @@ static void nn_4x8(const float *restrict a, size_t lda, const float *restrict b,
 }
 
 static void nn_1x8(const float *restrict a, const float *restrict b, size_t ldb, int64_t k,
-                   float *restrict y)
-{
+                   float *restrict y) {
     float c[8] = {0};
     for (int64_t p = 0; p < k; p++) {
         const float *restrict v = b + (size_t)p * ldb;
@@ -167,8 +160,7 @@ static void nn_1x8(const float *restrict a, const float *restrict b, size_t ldb,
 }
 
 void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
-                  int64_t n, float *y, size_t ldy)
-{
+                  int64_t n, float *y, size_t ldy) {
     for (int64_t i = 0; i < m; i += MR) {
         const int64_t mr = m - i < MR ? m - i : MR;
         const float *ai = a + (size_t)i * lda;

@@ -15,9 +15,8 @@
 
 #include "kernels/scalar/scalar.h"
 
-void ifk_layer_norm(const float *x, int64_t rows, int64_t c, const float *gamma,
-                    const float *beta, float eps, float *y)
-{
+void ifk_layer_norm(const float *x, int64_t rows, int64_t c, const float *gamma, const float *beta,
+                    float eps, float *y) {
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * c;
         float *yr = y + (size_t)r * c;
@@ -31,8 +30,7 @@ void ifk_layer_norm(const float *x, int64_t rows, int64_t c, const float *gamma,
         }
         const float rstd = (float)(1.0 / sqrt(q / (double)c + (double)eps));
         const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
-        for (int64_t i = 0; i < c; i++)
-            yr[i] = ((xr[i] - mhi) - mlo) * (rstd * gamma[i]) + beta[i];
+        for (int64_t i = 0; i < c; i++) yr[i] = ((xr[i] - mhi) - mlo) * (rstd * gamma[i]) + beta[i];
     }
 }
 
@@ -45,8 +43,7 @@ enum { GN_CH = 256 };
 /* Per-channel sums over all pixels of channels [c0, c0+n) of either x or
  * (x - mean of the channel's group)^2, folded into gsum[group - g0]. */
 static void gn_sums(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t n, int64_t cg,
-                    int64_t g0, const double *gmean, double *gsum)
-{
+                    int64_t g0, const double *gmean, double *gsum) {
     double cs[GN_CH];
     for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
         const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
@@ -73,8 +70,7 @@ static void gn_sums(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t n
 }
 
 void ifk_group_norm_moments(int64_t n, double count, float eps, const double *mean,
-                            const double *sq, float *mhi, float *mlo, float *rstd)
-{
+                            const double *sq, float *mhi, float *mlo, float *rstd) {
     for (int64_t g = 0; g < n; g++) {
         mhi[g] = (float)mean[g];
         mlo[g] = (float)(mean[g] - (double)mhi[g]);
@@ -83,15 +79,13 @@ void ifk_group_norm_moments(int64_t n, double count, float eps, const double *me
 }
 
 void ifk_group_norm_sums(const float *x, int64_t hw, int64_t c, int groups, const double *mean,
-                         double *sums)
-{
+                         double *sums) {
     gn_sums(x, hw, c, 0, c, c / groups, 0, mean, sums);
 }
 
 void ifk_group_norm_apply(const float *x, int64_t hw, int64_t c, int groups, const float *mhi,
                           const float *mlo, const float *rstd, const float *gamma,
-                          const float *beta, int act, float *y)
-{
+                          const float *beta, int act, float *y) {
     const int64_t cg = c / groups;
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c;
@@ -105,10 +99,9 @@ void ifk_group_norm_apply(const float *x, int64_t hw, int64_t c, int groups, con
 }
 
 void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, const float *gamma,
-                    const float *beta, float eps, int act, float *y)
-{
+                    const float *beta, float eps, int act, float *y) {
     const int64_t cg = c / groups;
-    int64_t gpc = GN_CH / cg;  /* groups per chunk */
+    int64_t gpc = GN_CH / cg; /* groups per chunk */
     if (gpc < 1) gpc = 1;
     double gmean[GN_CH], gvar[GN_CH];
     float mhi[GN_CH], mlo[GN_CH], rstd[GN_CH];

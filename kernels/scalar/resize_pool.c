@@ -11,10 +11,8 @@
 
 #include "kernels/scalar/scalar.h"
 
-
 void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
-                         int oy1)
-{
+                         int oy1) {
     if (h == oh && w == ow) {
         const size_t row = (size_t)w * c;
         memcpy(y + oy0 * row, x + oy0 * row, (size_t)(oy1 - oy0) * row * sizeof *x);
@@ -31,15 +29,15 @@ void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, 
             const float *restrict a = r0 + (size_t)tx.i0 * c, *restrict b = r0 + (size_t)tx.i1 * c;
             const float *restrict d = r1 + (size_t)tx.i0 * c, *restrict e = r1 + (size_t)tx.i1 * c;
             float *restrict yp = y + ((size_t)oy * ow + ox) * c;
-            for (int k = 0; k < c; k++) yp[k] = h0 * (w0 * a[k] + w1 * b[k]) + h1 * (w0 * d[k] + w1 * e[k]);
+            for (int k = 0; k < c; k++)
+                yp[k] = h0 * (w0 * a[k] + w1 * b[k]) + h1 * (w0 * d[k] + w1 * e[k]);
         }
     }
 }
 
-void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int k, int c,
-                   float *y, int h, int w, int oy0, int oy1)
-{
-    (void)k;  /* labels < k is the caller's check */
+void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int k, int c, float *y,
+                   int h, int w, int oy0, int oy1) {
+    (void)k; /* labels < k is the caller's check */
     if (H == h && W == w) {
         for (size_t p = (size_t)oy0 * w; p < (size_t)oy1 * w; p++)
             memcpy(y + p * c, table + (size_t)labels[p] * c, (size_t)c * sizeof *y);
@@ -58,22 +56,21 @@ void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int 
             const float *restrict d = table + (size_t)l1[tx.i0] * c;
             const float *restrict e = table + (size_t)l1[tx.i1] * c;
             float *restrict yp = y + ((size_t)oy * w + ox) * c;
-            for (int q = 0; q < c; q++) yp[q] = h0 * (w0 * a[q] + w1 * b[q]) + h1 * (w0 * d[q] + w1 * e[q]);
+            for (int q = 0; q < c; q++)
+                yp[q] = h0 * (w0 * a[q] + w1 * b[q]) + h1 * (w0 * d[q] + w1 * e[q]);
         }
     }
 }
 
 /* Adaptive bin of output index i of an axis in -> out:
  * [floor(i*in/out), ceil((i+1)*in/out)). */
-static void pool_bin(int i, int in, int out, int *lo, int *hi)
-{
+static void pool_bin(int i, int in, int out, int *lo, int *hi) {
     *lo = (int)(((int64_t)i * in) / out);
     *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
 }
 
 void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
-                           int oy1)
-{
+                           int oy1) {
     for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
         pool_bin(oy, h, oh, &y0, &y1);
@@ -94,8 +91,7 @@ void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh
 }
 
 void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
-                           int oy1)
-{
+                           int oy1) {
     for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
         pool_bin(oy, h, oh, &y0, &y1);

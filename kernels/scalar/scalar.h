@@ -17,15 +17,13 @@
  * Hardswish x * min(max(x + 3, 0), 6) / 6. */
 static inline float ifk__relu(float x) { return x < 0.0f ? 0.0f : x; }
 static inline float ifk__gelu(float x) { return 0.5f * x * (1.0f + erff(x * IFK_SQRT1_2)); }
-static inline float ifk__hardswish(float x)
-{
+static inline float ifk__hardswish(float x) {
     float t = x + 3.0f;
     t = t < 0.0f ? 0.0f : t;
     t = t > 6.0f ? 6.0f : t;
     return x * t / 6.0f;
 }
-static inline float ifk__act(float x, int act)
-{
+static inline float ifk__act(float x, int act) {
     switch (act) {
     case IFK_ACT_RELU: return ifk__relu(x);
     case IFK_ACT_GELU: return ifk__gelu(x);
@@ -63,8 +61,7 @@ typedef struct {
  * scale = (float)in / out; src = max(scale * (dst + 0.5) - 0.5, 0) in float;
  * i0 = min((int)src, in-1); l1 = clamp(src - i0, 0, 1); i1 = i0 + (i0 < in-1).
  * Equal sizes copy. */
-static inline ifk__lin_tap ifk__lin_index(int dst, int in, int out, float scale)
-{
+static inline ifk__lin_tap ifk__lin_index(int dst, int in, int out, float scale) {
     ifk__lin_tap t;
     if (in == out) {
         t.i0 = t.i1 = dst;

@@ -10,8 +10,7 @@
 #include "kernels/scalar/scalar.h"
 
 /* PyTorch upsample_nearest2d (mode 'nearest', size given), nearest_idx(). */
-int ifk_nearest_index(int i, int n, int g)
-{
+int ifk_nearest_index(int i, int n, int g) {
     if (n == g) return i;
     if (n == 2 * g) return i >> 1;
     const float scale = (float)g / (float)n;
@@ -19,8 +18,7 @@ int ifk_nearest_index(int i, int n, int g)
     return src < g - 1 ? src : g - 1;
 }
 
-int ifk_native_cells(int h, int w, int gh, int gw, int *map_h, int *map_w, int *native)
-{
+int ifk_native_cells(int h, int w, int gh, int gw, int *map_h, int *map_w, int *native) {
     if (h * w == gh * gw) {
         /* cell f stands for native (f / gw, f % gw), i.e. native flat index f. */
         if (native)
@@ -34,9 +32,8 @@ int ifk_native_cells(int h, int w, int gh, int gw, int *map_h, int *map_w, int *
     return 0;
 }
 
-void ifk_tokens_from_grid(const float *x, int h, int w, int c, const float *cls,
-                          const float *pos, int gh, int gw, float *y)
-{
+void ifk_tokens_from_grid(const float *x, int h, int w, int c, const float *cls, const float *pos,
+                          int gh, int gw, float *y) {
     for (int k = 0; k < c; k++) y[k] = cls[k] + pos[k];
     const int flat = h * w == gh * gw;
     for (int i = 0; i < h; i++) {

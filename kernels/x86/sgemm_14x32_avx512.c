@@ -26,8 +26,7 @@ enum { MR = 14, NR = 32 };
 static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
                                                        const float *restrict a, size_t lda,
                                                        const float *restrict b, float *c,
-                                                       size_t ldc, int nr, const ifk_epi *e)
-{
+                                                       size_t ldc, int nr, const ifk_epi *e) {
     __m512 c0[MR], c1[MR];
     const __mmask16 m0 = ifk_mask16(nr), m1 = ifk_mask16(nr - 16);
     /* C is only read (if at all) after the k loop: prefetch its lines now,
@@ -63,27 +62,27 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
         if (e->bias) {
             const __m512 s0 = _mm512_maskz_loadu_ps(m0, e->bias);
             const __m512 s1 = _mm512_maskz_loadu_ps(m1, e->bias + 16);
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 c0[i] = _mm512_add_ps(c0[i], s0);
                 c1[i] = _mm512_add_ps(c1[i], s1);
             }
         }
         if (e->act != IFK_ACT_NONE)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 c0[i] = ifk_act16(c0[i], e->act);
                 c1[i] = ifk_act16(c1[i], e->act);
             }
         if (e->res)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 const float *ri = e->res + (size_t)i * e->ldr;
                 c0[i] = _mm512_add_ps(c0[i], _mm512_maskz_loadu_ps(m0, ri));
                 c1[i] = _mm512_add_ps(c1[i], _mm512_maskz_loadu_ps(m1, ri + 16));
             }
     }
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int i = 0; i < M; i++) {
         float *ci = c + (size_t)i * ldc;
         _mm512_mask_storeu_ps(ci, m0, c0[i]);
@@ -91,11 +90,10 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     }
 }
 
-#define ROWS(M)                                                                                   \
-    static void ukr_##M(int64_t k, const float *a, size_t lda, const float *b, float *c,          \
-                        size_t ldc, int nr, const ifk_epi *e)                                     \
-    {                                                                                             \
-        tile(M, k, a, lda, b, c, ldc, nr, e);                                                     \
+#define ROWS(M)                                                                                    \
+    static void ukr_##M(int64_t k, const float *a, size_t lda, const float *b, float *c,           \
+                        size_t ldc, int nr, const ifk_epi *e) {                                    \
+        tile(M, k, a, lda, b, c, ldc, nr, e);                                                      \
     }
 ROWS(1)
 ROWS(2)
@@ -114,13 +112,11 @@ ROWS(14)
 
 typedef void (*rows_fn)(int64_t, const float *, size_t, const float *, float *, size_t, int,
                         const ifk_epi *);
-static const rows_fn by_rows[MR + 1] = {NULL,  ukr_1,  ukr_2,  ukr_3,  ukr_4,
-                                        ukr_5, ukr_6,  ukr_7,  ukr_8,  ukr_9,
-                                        ukr_10, ukr_11, ukr_12, ukr_13, ukr_14};
+static const rows_fn by_rows[MR + 1] = {NULL,  ukr_1, ukr_2,  ukr_3,  ukr_4,  ukr_5,  ukr_6, ukr_7,
+                                        ukr_8, ukr_9, ukr_10, ukr_11, ukr_12, ukr_13, ukr_14};
 
 static void sgemm_14x32_avx512(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                               size_t ldc, int mr, int nr, const ifk_epi *e)
-{
+                               size_t ldc, int mr, int nr, const ifk_epi *e) {
     if (mr >= 1 && mr <= MR) by_rows[mr](k, a, lda, b, c, ldc, nr, e);
 }
 

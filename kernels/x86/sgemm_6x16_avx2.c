@@ -24,8 +24,7 @@ enum { MR = 6, NR = 16 };
 static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
                                                        const float *restrict a, size_t lda,
                                                        const float *restrict b, float *c,
-                                                       size_t ldc, int nr, const ifk_epi *e)
-{
+                                                       size_t ldc, int nr, const ifk_epi *e) {
     __m256 c0[MR], c1[MR];
     const int full = nr == NR;
     const __m256i m0 = ifk_mask8(nr), m1 = ifk_mask8(nr - 8);
@@ -38,7 +37,7 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
         c0[i] = c1[i] = _mm256_setzero_ps();
     }
     const float *ar[MR];
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int i = 0; i < M; i++) ar[i] = a + (size_t)i * lda;
 #pragma GCC unroll 4
     for (int64_t p = 0; p < k; p++) {
@@ -56,34 +55,38 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
         for (int i = 0; i < M; i++) {
             const float *ci = c + (size_t)i * ldc;
             c0[i] = _mm256_add_ps(full ? _mm256_loadu_ps(ci) : _mm256_maskload_ps(ci, m0), c0[i]);
-            c1[i] = _mm256_add_ps(full ? _mm256_loadu_ps(ci + 8) : _mm256_maskload_ps(ci + 8, m1), c1[i]);
+            c1[i] = _mm256_add_ps(full ? _mm256_loadu_ps(ci + 8) : _mm256_maskload_ps(ci + 8, m1),
+                                  c1[i]);
         }
     }
     if (e->flags & IFK_EPI_FINAL) {
         if (e->bias) {
             const __m256 s0 = full ? _mm256_loadu_ps(e->bias) : _mm256_maskload_ps(e->bias, m0);
-            const __m256 s1 = full ? _mm256_loadu_ps(e->bias + 8) : _mm256_maskload_ps(e->bias + 8, m1);
-    #pragma GCC unroll 16
+            const __m256 s1 =
+                full ? _mm256_loadu_ps(e->bias + 8) : _mm256_maskload_ps(e->bias + 8, m1);
+#pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 c0[i] = _mm256_add_ps(c0[i], s0);
                 c1[i] = _mm256_add_ps(c1[i], s1);
             }
         }
         if (e->act != IFK_ACT_NONE)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 c0[i] = ifk_act8(c0[i], e->act);
                 c1[i] = ifk_act8(c1[i], e->act);
             }
         if (e->res)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
             for (int i = 0; i < M; i++) {
                 const float *ri = e->res + (size_t)i * e->ldr;
-                c0[i] = _mm256_add_ps(c0[i], full ? _mm256_loadu_ps(ri) : _mm256_maskload_ps(ri, m0));
-                c1[i] = _mm256_add_ps(c1[i], full ? _mm256_loadu_ps(ri + 8) : _mm256_maskload_ps(ri + 8, m1));
+                c0[i] =
+                    _mm256_add_ps(c0[i], full ? _mm256_loadu_ps(ri) : _mm256_maskload_ps(ri, m0));
+                c1[i] = _mm256_add_ps(c1[i], full ? _mm256_loadu_ps(ri + 8)
+                                                  : _mm256_maskload_ps(ri + 8, m1));
             }
     }
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
     for (int i = 0; i < M; i++) {
         float *ci = c + (size_t)i * ldc;
         if (full) {
@@ -96,11 +99,10 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     }
 }
 
-#define ROWS(M)                                                                                   \
-    static void ukr_##M(int64_t k, const float *a, size_t lda, const float *b, float *c,          \
-                        size_t ldc, int nr, const ifk_epi *e)                                     \
-    {                                                                                             \
-        tile(M, k, a, lda, b, c, ldc, nr, e);                                                     \
+#define ROWS(M)                                                                                    \
+    static void ukr_##M(int64_t k, const float *a, size_t lda, const float *b, float *c,           \
+                        size_t ldc, int nr, const ifk_epi *e) {                                    \
+        tile(M, k, a, lda, b, c, ldc, nr, e);                                                      \
     }
 ROWS(1)
 ROWS(2)
@@ -110,8 +112,7 @@ ROWS(5)
 ROWS(6)
 
 static void sgemm_6x16_avx2(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                            size_t ldc, int mr, int nr, const ifk_epi *e)
-{
+                            size_t ldc, int mr, int nr, const ifk_epi *e) {
     switch (mr) {
     case 6: ukr_6(k, a, lda, b, c, ldc, nr, e); break;
     case 5: ukr_5(k, a, lda, b, c, ldc, nr, e); break;

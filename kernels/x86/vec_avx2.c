@@ -22,24 +22,21 @@
 #include "kernels/x86/vmath_avx2.h"
 #include "kernels/x86/x86.h"
 
-static inline float hsum8(__m256 v)
-{
+static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
 
-static inline float hmax8(__m256 v)
-{
+static inline float hmax8(__m256 v) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
 
-static inline double hsum4d(__m256d v)
-{
+static inline double hsum4d(__m256d v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
     return _mm_cvtsd_f64(s);
@@ -47,8 +44,7 @@ static inline double hsum4d(__m256d v)
 
 /* ---------------------------------------------------------------- softmax */
 
-float ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bias)
-{
+float ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bias) {
     const __m256 vs = _mm256_set1_ps(scale);
     __m256 vmax = _mm256_set1_ps(-INFINITY);
     const int tail = (int)(m % 8);
@@ -68,14 +64,16 @@ float ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bia
             __m256 v = _mm256_mul_ps(vs, _mm256_maskload_ps(row + j, tm));
             if (bias) v = _mm256_add_ps(v, _mm256_maskload_ps(bias + j, tm));
             _mm256_maskstore_ps(row + j, tm, v);
-            vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, _mm256_castsi256_ps(tm)));
+            vmax = _mm256_max_ps(
+                vmax, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), v, _mm256_castsi256_ps(tm)));
         }
         mx = _mm256_set1_ps(hmax8(vmax));
     } else { /* pass 1: max of the raw scores (scale > 0 keeps the argmax) */
         int64_t j = 0;
         for (; j < mv; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(row + j));
         if (tail)
-            vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(row + j, tm),
+            vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(_mm256_set1_ps(-INFINITY),
+                                                        _mm256_maskload_ps(row + j, tm),
                                                         _mm256_castsi256_ps(tm)));
         mx = _mm256_set1_ps(scale * hmax8(vmax));
     }
@@ -97,8 +95,7 @@ float ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bia
     return hsum8(vsum);
 }
 
-void ifk__gather_avx2(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)
-{
+void ifk__gather_avx2(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx) {
     const __m256i vb = _mm256_set1_epi32(base);
     int64_t j = 0;
     for (; j + 8 <= n; j += 8) {
@@ -110,8 +107,7 @@ void ifk__gather_avx2(float *dst, int64_t n, const float *tab, int32_t base, con
 
 /* ---------------------------------------------------------- element-wise */
 
-void ifk__activation_avx2(const float *x, int64_t n, int act, float *y)
-{
+void ifk__activation_avx2(const float *x, int64_t n, int act, float *y) {
     if (act == IFK_ACT_NONE) {
         if (y != x) memmove(y, x, (size_t)n * sizeof *x);
         return;
@@ -124,8 +120,7 @@ void ifk__activation_avx2(const float *x, int64_t n, int act, float *y)
     }
 }
 
-void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y)
-{
+void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
@@ -135,8 +130,7 @@ void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y)
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double. */
-double ifk__sum_d_avx2(const float *x, int64_t n)
-{
+double ifk__sum_d_avx2(const float *x, int64_t n) {
     __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -150,8 +144,7 @@ double ifk__sum_d_avx2(const float *x, int64_t n)
 }
 
 /* Sum of (x - mean)^2 over n floats, in double. */
-double ifk__sumsq_d_avx2(const float *x, int64_t n, double mean)
-{
+double ifk__sumsq_d_avx2(const float *x, int64_t n, double mean) {
     const __m256d mv = _mm256_set1_pd(mean);
     __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
     int64_t i = 0;
@@ -171,8 +164,7 @@ double ifk__sumsq_d_avx2(const float *x, int64_t n, double mean)
 }
 
 void ifk__layer_norm_avx2(const float *x, int64_t rows, int64_t c, const float *gamma,
-                          const float *beta, float eps, float *y)
-{
+                          const float *beta, float eps, float *y) {
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * c;
         float *yr = y + (size_t)r * c;
@@ -194,8 +186,7 @@ void ifk__layer_norm_avx2(const float *x, int64_t rows, int64_t c, const float *
 /* Per-channel double sums over hw pixels of channels [c0, c0+nk) of x, or
  * of (x - mk)^2 when mk, added into cs[0..nk). */
 void ifk__gn_channel_sums_avx2(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                               const double *mk, double *cs)
-{
+                               const double *mk, double *cs) {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c + c0;
         int64_t k = 0;
@@ -213,23 +204,26 @@ void ifk__gn_channel_sums_avx2(const float *x, int64_t hw, int64_t c, int64_t c0
 
 /* y[p][k] = act(((x[p][k] - mk[k]) - lk[k]) * sk[k] + bk[k]), hw pixels of nk
  * channels (rows c apart). */
-void ifk__gn_apply_avx2(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
-                        const float *lk, const float *sk, const float *bk, int act)
-{
+void ifk__gn_apply_avx2(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
+                        const float *mk, const float *lk, const float *sk, const float *bk,
+                        int act) {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c;
         float *yp = y + (size_t)p * c;
         int64_t k = 0;
         for (; k + 8 <= nk; k += 8) {
-            const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + k), _mm256_loadu_ps(mk + k)),
-                                           _mm256_loadu_ps(lk + k));
-            const __m256 v = _mm256_add_ps(_mm256_mul_ps(t, _mm256_loadu_ps(sk + k)), _mm256_loadu_ps(bk + k));
+            const __m256 t =
+                _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xp + k), _mm256_loadu_ps(mk + k)),
+                              _mm256_loadu_ps(lk + k));
+            const __m256 v =
+                _mm256_add_ps(_mm256_mul_ps(t, _mm256_loadu_ps(sk + k)), _mm256_loadu_ps(bk + k));
             _mm256_storeu_ps(yp + k, ifk_act8(v, act));
         }
         if (k < nk) {
             const __m256i m = ifk_mask8((int)(nk - k));
-            const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(xp + k, m), _mm256_maskload_ps(mk + k, m)),
-                                           _mm256_maskload_ps(lk + k, m));
+            const __m256 t = _mm256_sub_ps(
+                _mm256_sub_ps(_mm256_maskload_ps(xp + k, m), _mm256_maskload_ps(mk + k, m)),
+                _mm256_maskload_ps(lk + k, m));
             const __m256 v = _mm256_add_ps(_mm256_mul_ps(t, _mm256_maskload_ps(sk + k, m)),
                                            _mm256_maskload_ps(bk + k, m));
             _mm256_maskstore_ps(yp + k, m, ifk_act8(v, act));
@@ -244,8 +238,7 @@ enum { DW_CB = 64, DW3_CB = 512 };
 /* One output pixel, 8 channels, taps clipped to the image (weights from
  * the [tap][channel] block wb). */
 static inline __m256 dw3_pixel(const float *x, const ifk_conv_params *p, int c, int cv, int iy0,
-                               int ky0, int ky1, int ix0, const float *wbv, int full, __m256i tm)
-{
+                               int ky0, int ky1, int ix0, const float *wbv, int full, __m256i tm) {
     const int kx0 = ix0 < 0 ? -ix0 : 0;
     const int kx1 = p->w - ix0 < 3 ? p->w - ix0 : 3;
     __m256 acc = _mm256_setzero_ps();
@@ -264,8 +257,7 @@ static inline __m256 dw3_pixel(const float *x, const ifk_conv_params *p, int c, 
  * vectors go by). Taps are summed in (ky, kx) order, as the reference,
  * then bias and the activation. */
 static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
-                  float *y)
-{
+                  float *y) {
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int c = p->cin;
@@ -275,7 +267,8 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
         const int nb = c - c0 < DW3_CB ? c - c0 : DW3_CB;
         const int nv = (nb + 7) / 8;
         for (int t = 0; t < 9; t++)
-            for (int j = 0; j < nv * 8; j++) wb[t * DW3_CB + j] = j < nb ? wt[(size_t)(c0 + j) * 9 + t] : 0.0f;
+            for (int j = 0; j < nv * 8; j++)
+                wb[t * DW3_CB + j] = j < nb ? wt[(size_t)(c0 + j) * 9 + t] : 0.0f;
         for (int j = 0; j < nv * 8; j++) bb[j] = bias && j < nb ? bias[c0 + j] : 0.0f;
         /* Output columns [xlo, xhi) have all three kernel columns inside. */
         int xlo = (p->pl + p->sw - 1) / p->sw;
@@ -315,8 +308,10 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
                                 } else {
                                     a0 = _mm256_fmadd_ps(_mm256_maskload_ps(q, tm), wv, a0);
                                     a1 = _mm256_fmadd_ps(_mm256_maskload_ps(q + ps, tm), wv, a1);
-                                    a2 = _mm256_fmadd_ps(_mm256_maskload_ps(q + 2 * ps, tm), wv, a2);
-                                    a3 = _mm256_fmadd_ps(_mm256_maskload_ps(q + 3 * ps, tm), wv, a3);
+                                    a2 =
+                                        _mm256_fmadd_ps(_mm256_maskload_ps(q + 2 * ps, tm), wv, a2);
+                                    a3 =
+                                        _mm256_fmadd_ps(_mm256_maskload_ps(q + 3 * ps, tm), wv, a3);
                                 }
                             }
                         a0 = ifk_act8(_mm256_add_ps(a0, bv), p->act);
@@ -335,7 +330,8 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
                             _mm256_maskstore_ps(yp + 3 * (size_t)c, tm, a3);
                         }
                     } else {
-                        const __m256 acc = dw3_pixel(x, p, c, cv, iy0, ky0, ky1, ix0, wb + 8 * v, full, tm);
+                        const __m256 acc =
+                            dw3_pixel(x, p, c, cv, iy0, ky0, ky1, ix0, wb + 8 * v, full, tm);
                         const __m256 r = ifk_act8(_mm256_add_ps(acc, bv), p->act);
                         if (full)
                             _mm256_storeu_ps(yp, r);
@@ -353,9 +349,8 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
  * 3x3: dw3x3. Otherwise per block of 64 channels the weights go to the
  * stack as [tap][channel]; per output pixel 8 vector accumulators over the
  * in-image taps, in (ky, kx) order, then bias and the activation. */
-void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt,
-                      const float *bias, float *y)
-{
+void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
+                      float *y) {
     if (p->kh == 3 && p->kw == 3) {
         dw3x3(x, p, wt, bias, y);
         return;
@@ -397,7 +392,8 @@ void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt,
                         if (nb == DW_CB) {
 #pragma GCC unroll 8
                             for (int v = 0; v < DW_CB / 8; v++)
-                                acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8 * v), _mm256_loadu_ps(wp + 8 * v), acc[v]);
+                                acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8 * v),
+                                                         _mm256_loadu_ps(wp + 8 * v), acc[v]);
                         } else {
 #pragma GCC unroll 8
                             for (int v = 0; v < DW_CB / 8; v++) {
@@ -425,12 +421,10 @@ void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt,
 
 /* ------------------------------------------------------ bilinear resize */
 
-
 /* Channels-wide vectors; few channels (< 8) go to the reference. Same
  * expression as the reference: h0*(w0*a + w1*b) + h1*(w0*d + w1*e). */
 void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, int oh, int ow,
-                              int oy0, int oy1)
-{
+                               int oy0, int oy1) {
     if (c < 8 || (h == oh && w == ow)) {
         ifk_resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);
         return;
@@ -453,14 +447,16 @@ void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, in
                                                  _mm256_mul_ps(w1, _mm256_loadu_ps(b + k)));
                 const __m256 bot = _mm256_add_ps(_mm256_mul_ps(w0, _mm256_loadu_ps(d + k)),
                                                  _mm256_mul_ps(w1, _mm256_loadu_ps(e + k)));
-                _mm256_storeu_ps(yp + k, _mm256_add_ps(_mm256_mul_ps(h0, top), _mm256_mul_ps(h1, bot)));
+                _mm256_storeu_ps(yp + k,
+                                 _mm256_add_ps(_mm256_mul_ps(h0, top), _mm256_mul_ps(h1, bot)));
             }
             if (k < c) {
                 const __m256 top = _mm256_add_ps(_mm256_mul_ps(w0, _mm256_maskload_ps(a + k, tm)),
                                                  _mm256_mul_ps(w1, _mm256_maskload_ps(b + k, tm)));
                 const __m256 bot = _mm256_add_ps(_mm256_mul_ps(w0, _mm256_maskload_ps(d + k, tm)),
                                                  _mm256_mul_ps(w1, _mm256_maskload_ps(e + k, tm)));
-                _mm256_maskstore_ps(yp + k, tm, _mm256_add_ps(_mm256_mul_ps(h0, top), _mm256_mul_ps(h1, bot)));
+                _mm256_maskstore_ps(yp + k, tm,
+                                    _mm256_add_ps(_mm256_mul_ps(h0, top), _mm256_mul_ps(h1, bot)));
             }
         }
     }
@@ -468,18 +464,18 @@ void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, in
 
 /* ---------------------------------------------- Winograd F(4x4, 3x3) */
 
-#define WT_V __m256
-#define WT_N 8
-#define WT_LD(p) _mm256_loadu_ps(p)
-#define WT_ST(p, v) _mm256_storeu_ps((p), (v))
-#define WT_ADD(a, b) _mm256_add_ps((a), (b))
-#define WT_SUB(a, b) _mm256_sub_ps((a), (b))
+#define WT_V          __m256
+#define WT_N          8
+#define WT_LD(p)      _mm256_loadu_ps(p)
+#define WT_ST(p, v)   _mm256_storeu_ps((p), (v))
+#define WT_ADD(a, b)  _mm256_add_ps((a), (b))
+#define WT_SUB(a, b)  _mm256_sub_ps((a), (b))
 #define WT_MULS(v, k) _mm256_mul_ps((v), _mm256_set1_ps(k))
-#define WT_ZERO _mm256_setzero_ps()
-#define WT_IN ifk__wino_in_avx2
-#define WT_OUT ifk__wino_out_avx2
-#define WT_TAIL_IN ifk__wino_in_c
-#define WT_TAIL_OUT ifk__wino_out_c
+#define WT_ZERO       _mm256_setzero_ps()
+#define WT_IN         ifk__wino_in_avx2
+#define WT_OUT        ifk__wino_out_avx2
+#define WT_TAIL_IN    ifk__wino_in_c
+#define WT_TAIL_OUT   ifk__wino_out_c
 #include "kernels/winograd_tx.h"
 
 #else

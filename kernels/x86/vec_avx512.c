@@ -19,8 +19,7 @@
 
 /* exp for x <= 0 (softmax): as ifk_exp16 with the 2^n scaling by scalef,
  * which also takes care of underflow (no clamp needed). */
-static inline __m512 exp_neg16(__m512 x)
-{
+static inline __m512 exp_neg16(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); /* exp underflows to 0 below */
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(IFK_LOG2E)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -37,8 +36,7 @@ static inline __m512 exp_neg16(__m512 x)
     return _mm512_scalef_ps(p, n);
 }
 
-float ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *bias)
-{
+float ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *bias) {
     const __m512 vs = _mm512_set1_ps(scale);
     __m512 vmax = _mm512_set1_ps(-INFINITY);
     const int64_t mv = m - m % 16;
@@ -76,15 +74,15 @@ float ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *b
         vsum = _mm512_add_ps(vsum, e);
     }
     if (tm) {
-        const __m512 e = exp_neg16(_mm512_sub_ps(_mm512_mul_ps(s2, _mm512_maskz_loadu_ps(tm, row + j)), mx));
+        const __m512 e =
+            exp_neg16(_mm512_sub_ps(_mm512_mul_ps(s2, _mm512_maskz_loadu_ps(tm, row + j)), mx));
         _mm512_mask_storeu_ps(row + j, tm, e);
         vsum = _mm512_mask_add_ps(vsum, tm, vsum, e);
     }
     return _mm512_reduce_add_ps(vsum);
 }
 
-void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)
-{
+void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx) {
     const __m512i vb = _mm512_set1_epi32(base);
     int64_t j = 0;
     for (; j + 16 <= n; j += 16) {
@@ -94,24 +92,25 @@ void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base, c
     const __mmask16 tm = ifk_mask16((int)(n - j));
     if (tm) {
         const __m512i ix = _mm512_sub_epi32(vb, _mm512_maskz_loadu_epi32(tm, idx + j));
-        _mm512_mask_storeu_ps(dst + j, tm, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), tm, ix, tab, 4));
+        _mm512_mask_storeu_ps(dst + j, tm,
+                              _mm512_mask_i32gather_ps(_mm512_setzero_ps(), tm, ix, tab, 4));
     }
 }
 
 /* ---------------------------------------------- Winograd F(4x4, 3x3) */
 
-#define WT_V __m512
-#define WT_N 16
-#define WT_LD(p) _mm512_loadu_ps(p)
-#define WT_ST(p, v) _mm512_storeu_ps((p), (v))
-#define WT_ADD(a, b) _mm512_add_ps((a), (b))
-#define WT_SUB(a, b) _mm512_sub_ps((a), (b))
+#define WT_V          __m512
+#define WT_N          16
+#define WT_LD(p)      _mm512_loadu_ps(p)
+#define WT_ST(p, v)   _mm512_storeu_ps((p), (v))
+#define WT_ADD(a, b)  _mm512_add_ps((a), (b))
+#define WT_SUB(a, b)  _mm512_sub_ps((a), (b))
 #define WT_MULS(v, k) _mm512_mul_ps((v), _mm512_set1_ps(k))
-#define WT_ZERO _mm512_setzero_ps()
-#define WT_IN ifk__wino_in_avx512
-#define WT_OUT ifk__wino_out_avx512
-#define WT_TAIL_IN ifk__wino_in_c
-#define WT_TAIL_OUT ifk__wino_out_c
+#define WT_ZERO       _mm512_setzero_ps()
+#define WT_IN         ifk__wino_in_avx512
+#define WT_OUT        ifk__wino_out_avx512
+#define WT_TAIL_IN    ifk__wino_in_c
+#define WT_TAIL_OUT   ifk__wino_out_c
 #include "kernels/winograd_tx.h"
 
 #else

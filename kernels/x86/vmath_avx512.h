@@ -9,8 +9,7 @@
 #include "kernels/kernels.h"
 #include "kernels/x86/vmath_avx2.h"
 
-static inline __m512 ifk_exp16(__m512 x)
-{
+static inline __m512 ifk_exp16(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-87.336f));
     x = _mm512_min_ps(x, _mm512_set1_ps(88.0f));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(IFK_LOG2E)),
@@ -25,12 +24,12 @@ static inline __m512 ifk_exp16(__m512 x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C0));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
     p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
-    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    const __m512i e =
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
-static inline __m512 ifk_erf16(__m512 x)
-{
+static inline __m512 ifk_erf16(__m512 x) {
     const __m512i signbit = _mm512_set1_epi32((int)0x80000000u);
     const __m512i xi = _mm512_castps_si512(x);
     const __m512i sign = _mm512_and_si512(xi, signbit);
@@ -47,7 +46,8 @@ static inline __m512 ifk_erf16(__m512 x)
     s = _mm512_mul_ps(s, a);
     const __mmask16 large = _mm512_cmp_ps_mask(a, one, _CMP_GE_OQ);
     if (large) {
-        const __m512 u = _mm512_sub_ps(_mm512_min_ps(a, _mm512_set1_ps(3.92f)), _mm512_set1_ps(2.5f));
+        const __m512 u =
+            _mm512_sub_ps(_mm512_min_ps(a, _mm512_set1_ps(3.92f)), _mm512_set1_ps(2.5f));
         __m512 g = _mm512_set1_ps(IFK_ERF_B10);
         g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B9));
         g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B8));
@@ -70,13 +70,12 @@ static inline __m512 ifk_erf16(__m512 x)
 }
 
 /* a / 6 without a divide: see ifk_div6_8. */
-static inline __m512 ifk_div6_16(__m512 a)
-{
+static inline __m512 ifk_div6_16(__m512 a) {
     const __m512 six = _mm512_set1_ps(6.0f), inv = _mm512_set1_ps(1.0f / 6.0f);
     const __m512 q = _mm512_mul_ps(a, inv);
     const __m512 y = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, six, a), inv, q);
-    const __m512 abs = _mm512_castsi512_ps(_mm512_andnot_si512(_mm512_set1_epi32((int)0x80000000u),
-                                                               _mm512_castps_si512(a)));
+    const __m512 abs = _mm512_castsi512_ps(
+        _mm512_andnot_si512(_mm512_set1_epi32((int)0x80000000u), _mm512_castps_si512(a)));
     const __mmask16 bad =
         (__mmask16)(_mm512_cmp_ps_mask(abs, _mm512_set1_ps(0x1p-124f), _CMP_LT_OQ) &
                     _mm512_cmp_ps_mask(abs, _mm512_setzero_ps(), _CMP_NEQ_OQ)) |
@@ -85,15 +84,14 @@ static inline __m512 ifk_div6_16(__m512 a)
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(abs, _mm512_setzero_ps(), _CMP_EQ_OQ), y, a);
 }
 
-static inline __m512 ifk_act16(__m512 v, int act)
-{
+static inline __m512 ifk_act16(__m512 v, int act) {
     const __m512 zero = _mm512_setzero_ps();
     switch (act) {
-    case IFK_ACT_RELU:
-        return _mm512_max_ps(zero, v); /* second operand when NaN: NaN stays */
+    case IFK_ACT_RELU: return _mm512_max_ps(zero, v); /* second operand when NaN: NaN stays */
     case IFK_ACT_GELU: {
         const __m512 e = ifk_erf16(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752440f)));
-        return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+        return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v),
+                             _mm512_add_ps(_mm512_set1_ps(1.0f), e));
     }
     case IFK_ACT_HARDSWISH: {
         __m512 t = _mm512_add_ps(v, _mm512_set1_ps(3.0f));
@@ -101,14 +99,12 @@ static inline __m512 ifk_act16(__m512 v, int act)
         t = _mm512_min_ps(_mm512_set1_ps(6.0f), t);
         return ifk_div6_16(_mm512_mul_ps(v, t));
     }
-    default:
-        return v;
+    default: return v;
     }
 }
 
 /* Lanes [0, n) (n clamped to [0, 16]). */
-static inline __mmask16 ifk_mask16(int n)
-{
+static inline __mmask16 ifk_mask16(int n) {
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 

@@ -21,7 +21,8 @@ static void expect(int ok, const char *what) {
 
 int main(int argc, char **argv) {
     expect(!strcmp(if_status_str(IF_OK), "ok"), "if_status_str(IF_OK) is \"ok\"");
-    for (int s = 0; s < IF_STATUS_COUNT_; s++) expect(*if_status_str((if_status)s) != 0, "status names");
+    for (int s = 0; s < IF_STATUS_COUNT_; s++)
+        expect(*if_status_str((if_status)s) != 0, "status names");
     if_options opt = if_default_options();
     expect(opt.n_threads == 1 && opt.max_clicks == 64, "if_default_options");
     if_model *m = NULL;
@@ -31,7 +32,8 @@ int main(int argc, char **argv) {
     if (argc > 1) {
         if_status s = if_model_load(argv[1], &opt, &m);
         if (s != IF_OK) {
-            fprintf(stderr, "shared_link: FAIL: %s: %s: %s\n", argv[1], if_status_str(s), if_last_error());
+            fprintf(stderr, "shared_link: FAIL: %s: %s: %s\n", argv[1], if_status_str(s),
+                    if_last_error());
             failures++;
         } else {
             if_model_info info;

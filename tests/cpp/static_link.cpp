@@ -45,7 +45,8 @@ using Session = std::unique_ptr<if_session, SessionFree>;
 Model load(const char *path) {
     if_model *m = nullptr;
     if_status s = if_model_load(path, nullptr, &m);
-    expect(s == IF_OK, std::string("loading ") + path + ": " + if_status_str(s) + ": " + if_last_error());
+    expect(s == IF_OK,
+           std::string("loading ") + path + ": " + if_status_str(s) + ": " + if_last_error());
     return Model(m);
 }
 
@@ -58,7 +59,7 @@ void print_info(const if_model *m, const char *path) {
                 info.feature_channels[1], info.feature_channels[2], info.feature_channels[3]);
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char **argv) {
     for (int s = 0; s < IF_STATUS_COUNT_; s++) {
@@ -66,7 +67,8 @@ int main(int argc, char **argv) {
         expect(name && *name, "if_status_str(" + std::to_string(s) + ")");
     }
     expect(if_status_str(static_cast<if_status>(1000)) != nullptr, "if_status_str(1000)");
-    expect(std::strcmp(if_status_str(IF_OK), if_status_str(IF_ERR_IO)) != 0, "distinct status names");
+    expect(std::strcmp(if_status_str(IF_OK), if_status_str(IF_ERR_IO)) != 0,
+           "distinct status names");
 
     if_options opt = if_default_options();
     expect(opt.n_threads == 1 && opt.max_clicks == 64, "if_default_options");
@@ -106,7 +108,8 @@ int main(int argc, char **argv) {
             if_session *sp = nullptr;
             if (feat) {
                 s = if_session_new(dec.get(), feat.get(), &sp);
-                expect(s == IF_OK, std::string("session: ") + if_status_str(s) + ": " + if_last_error());
+                expect(s == IF_OK,
+                       std::string("session: ") + if_status_str(s) + ": " + if_last_error());
             }
             Session sess(sp);
             if (sess) {

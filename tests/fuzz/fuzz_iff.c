@@ -24,7 +24,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     const char *prefix = getenv("IF_FUZZ_MODEL");
     char path[4096];
-    snprintf(path, sizeof path, "%s.decoder.ifg", prefix ? prefix : IF_SOURCE_DIR "/build/models/tiny_vit");
+    snprintf(path, sizeof path, "%s.decoder.ifg",
+             prefix ? prefix : IF_SOURCE_DIR "/build/models/tiny_vit");
     if_options opt = if_default_options();
     opt.max_clicks = 2; /* the session's history: one click is all it gets */
     if (if_model_load(path, &opt, &decoder) != IF_OK) {

@@ -187,8 +187,10 @@ static void try_graph(const uint8_t *data, size_t size, int variant) {
             for (uint32_t i = 0; i < m->rt->g.n_inputs; i++) need += input_bytes(&m->rt->g, p, i);
             if (need <= RUN_BUDGET) {
                 run_graph(m, p, variant % 3);
-                if (info.kind == IF_MODEL_ENCODER) encode(m);
-                else session(m, &info, H, W);
+                if (info.kind == IF_MODEL_ENCODER)
+                    encode(m);
+                else
+                    session(m, &info, H, W);
             }
         }
         rt_plan_free(p);

@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Only what the probe sizes is decoded: stb's TGA loader takes some
      * headers its probe refuses, and makes gigabyte images of a few bytes
      * (corpus/image/stb-tga-55-bytes-18505x21060.bin and its mutants). */
-    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp) || (int64_t)w * h > PIXEL_BUDGET) return 0;
+    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp) || (int64_t)w * h > PIXEL_BUDGET)
+        return 0;
     decode(data, (int)size, 3); /* interformer.c, eval.c: images */
     decode(data, (int)size, 0); /* eval.c: masks, as stored */
     return 0;

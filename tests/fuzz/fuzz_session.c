@@ -36,7 +36,8 @@ static if_model *load(const char *prefix, const char *part, const if_options *op
     snprintf(path, sizeof path, "%s.%s.ifg", prefix, part);
     if_model *m = NULL;
     if (if_model_load(path, opt, &m) != IF_OK) {
-        fprintf(stderr, "fuzz_session: %s (set IF_FUZZ_MODEL to a model prefix)\n", if_last_error());
+        fprintf(stderr, "fuzz_session: %s (set IF_FUZZ_MODEL to a model prefix)\n",
+                if_last_error());
         abort();
     }
     return m;
@@ -83,12 +84,12 @@ static int coord(reader *r, int size) {
     return b % (size + 16) - 8;
 }
 
-#define CHECK(c)                                                                   \
-    do {                                                                           \
-        if (!(c)) {                                                                \
-            fprintf(stderr, "fuzz_session: %s:%d: %s\n", __FILE__, __LINE__, #c); \
-            abort();                                                               \
-        }                                                                          \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_session: %s:%d: %s\n", __FILE__, __LINE__, #c);                  \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 typedef struct {
@@ -123,9 +124,12 @@ static void check_state(const shadow *sh) {
 static void add_click(shadow *sh, if_click c) {
     int inside = c.x >= 0 && c.x < W && c.y >= 0 && c.y < H;
     if_status st = if_session_add_click(sh->s, c);
-    if (!inside) CHECK(st == IF_ERR_INVALID_ARG);
-    else if (sh->n == MAX_CLICKS) CHECK(st == IF_ERR_STATE);
-    else CHECK(st == IF_OK);
+    if (!inside)
+        CHECK(st == IF_ERR_INVALID_ARG);
+    else if (sh->n == MAX_CLICKS)
+        CHECK(st == IF_ERR_STATE);
+    else
+        CHECK(st == IF_OK);
     if (st != IF_OK) return;
     sh->n++;
     sh->predicted = 1;
@@ -147,7 +151,7 @@ static void undo(shadow *sh) {
 
 static void set_mask(shadow *sh, reader *r) {
     int x0 = next(r) % W, y0 = next(r) % H, x1 = next(r) % W, y1 = next(r) % H;
-    int pad = next(r) % 3; /* stride W, W+1, W+2 */
+    int pad = next(r) % 3;              /* stride W, W+1, W+2 */
     uint8_t v = (uint8_t)(next(r) | 1); /* any nonzero value is object */
     size_t stride = (size_t)W + pad;
     static uint8_t buf[H * (W + 2)];
