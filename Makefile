@@ -8,7 +8,11 @@ PYTHON  ?= /usr/bin/python3
 BUILD   ?= build
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-WARN     = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
+# The rules of every C compile: ISO C11, warnings as errors, and products
+# and sums rounded where the code writes them (-ffp-contract=off: no a*b+c
+# fused into an FMA behind the code's back; the kernels' results are
+# compared exactly across instruction sets). Set here once, for gcc and clang.
+CRULES   = -std=c11 -ffp-contract=off -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -I.
 LDLIBS  += -lm -lpthread
 CXX     ?= g++
@@ -31,7 +35,7 @@ SHLIB      = $(BUILD)/libinterformer.so
 TARGET_MACHINE := $(shell $(CC) -dumpmachine)
 X86_SRC := $(if $(filter x86_64-% amd64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/x86/*.c)))
 ARM_SRC := $(if $(filter aarch64-% arm64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/arm/*.c)))
-LIB_SRC := interformer.c $(sort $(wildcard format/*.c runtime/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC) $(ARM_SRC)
+LIB_SRC := interformer.c $(sort $(wildcard format/*.c runtime/*.c runtime/ops/*.c session/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC) $(ARM_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/%)
@@ -57,7 +61,7 @@ tests: $(TEST_BIN)
 # libinterformer.a and libinterformer.so.
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(ISA_FLAGS) $(WARN) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(ISA_FLAGS) $(CRULES) -fPIC -MMD -MP -c $< -o $@
 $(BUILD)/kernels/x86/%_avx2.o: ISA_FLAGS = -mavx2 -mfma
 $(BUILD)/kernels/x86/%_avx512.o: ISA_FLAGS = -mavx512f -mavx2 -mfma
 
@@ -79,10 +83,10 @@ $(SHLIB): $(SHLIB).$(SOVERSION)
 	ln -sf $(notdir $<) $@
 
 $(BUILD)/test_%: tests/test_%.c $(BUILD)/libinterformer.a
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
 $(BUILD)/if-%: tools/if-%.c $(BUILD)/libinterformer.a
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
 test: check-format test-c test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz
 
@@ -108,7 +112,7 @@ UNIT_TESTS := $(filter-out $(BUILD)/test_session $(BUILD)/test_threads,$(UNIT_TE
 # The session test replays a golden case from its clicks; it reads .npy files
 # with the examples' reader.
 $(BUILD)/test_session: tests/test_session.c examples/common/npy.c $(BUILD)/libinterformer.a
-	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(WARN) $(LDFLAGS) $< examples/common/npy.c $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(CRULES) $(LDFLAGS) $< examples/common/npy.c $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
 # Plain optimised build: every C test binary.
 test-c: $(TEST_BIN) $(TOOL_BIN) $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
@@ -165,7 +169,7 @@ test-arm: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
 # tests/test_mask.py runs the examples' mask reader through $(BUILD)/mask_dump.
 $(BUILD)/mask_dump: tests/mask_dump.c examples/common/mask.c examples/common/mask.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(WARN) $(LDFLAGS) tests/mask_dump.c examples/common/mask.c -o $@ -lstb $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(CRULES) $(LDFLAGS) tests/mask_dump.c examples/common/mask.c -o $@ -lstb $(LDLIBS)
 test-py: tools shared $(BUILD)/interformer $(BUILD)/mask_dump models
 	IF_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests
 
@@ -206,7 +210,7 @@ clean:
 install: lib shared default-model interformer.pc.in
 	@mkdir -p $(BUILD)/install
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(DATADIR)/models/default"' -DIF_VERSION='"$(VERSION)"' \
-	  $(CFLAGS) $(WARN) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a \
+	  $(CFLAGS) $(CRULES) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a \
 	  -o $(BUILD)/install/interformer -lstb $(LDLIBS)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	  -e 's|@VERSION@|$(VERSION)|g' interformer.pc.in > $(BUILD)/install/interformer.pc
@@ -232,7 +236,7 @@ uninstall:
 # Examples: built on the public API only (stb_image from libstb-dev here).
 EX_COMMON := $(sort $(wildcard examples/common/*.c))
 $(BUILD)/if-golden: examples/if-golden.c $(EX_COMMON) $(BUILD)/libinterformer.a
-	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(WARN) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
 
 # The CLI. Its default model is this tree's build/models/default (built by
 # `make` and `make models`); $IF_MODEL overrides it at run time.
@@ -240,7 +244,7 @@ $(BUILD)/if-golden: examples/if-golden.c $(EX_COMMON) $(BUILD)/libinterformer.a
 CLI_SRC := examples/interformer.c examples/eval.c examples/batch.c
 $(BUILD)/interformer: $(CLI_SRC) examples/eval.h examples/batch.h $(EX_COMMON) $(wildcard examples/common/*.h) interformer.h $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(CURDIR)/$(MODELS)/default"' -DIF_VERSION='"$(VERSION)"' \
-	  $(CFLAGS) $(WARN) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
+	  $(CFLAGS) $(CRULES) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
 
 # Speed against the PyTorch model, side by side (not part of `make test`;
 # needs `scripts/deps.sh bench`). Writes bench/results.json and the README table.
@@ -283,7 +287,7 @@ FUZZ_EXTRA_mask := examples/common/mask.c
 FUZZ_LIBS_image := -lstb
 FUZZ_LIBS_mask := -lstb
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libinterformer.a
-	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(WARN) $(LDFLAGS) \
+	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(CRULES) $(LDFLAGS) \
 	  $< $(FUZZ_EXTRA_$*) $(BUILD)/libinterformer.a -o $@ $(FUZZ_LIBS_$*) $(LDLIBS)
 
 # Each harness on its working corpus (kept between runs), seeded from the
