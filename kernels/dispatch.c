@@ -9,12 +9,6 @@
  * On AArch64, NEON (Advanced SIMD) is mandatory: a build with __ARM_NEON
  * has the "neon" table (kernels/arm/arm.h) and it is the default; on Linux
  * the kernel's HWCAP_ASIMD bit (getauxval) is checked all the same. */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include <stdio.h>
 #include <stdlib.h>

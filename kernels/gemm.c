@@ -23,12 +23,6 @@
  *                         chunks of keys, and each output row times 1/sum.
  *                         Never an N x N matrix.
  * All of them only use the caller's scratch (sizes: ifk__*_scratch). */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include <string.h>
 

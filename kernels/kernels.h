@@ -10,7 +10,16 @@
  * The ifk_* functions below are the portable reference implementations
  * (kernels/scalar/). Faster variants must produce the same results within
  * float rounding and are tested against these; kernels/dispatch.h chooses
- * among them at run time. */
+ * among them at run time.
+ *
+ * Floating point: products and sums are rounded where the code writes
+ * them, in every kernel file (reference and SIMD alike): the Makefile
+ * compiles everything with -ffp-contract=off (CRULES), so no compiler fuses
+ * a * b + c into an FMA behind the code's back -- clang would by default,
+ * and the kernels' results are compared exactly across instruction sets
+ * (tests/test_kernels_simd.c). An FMA is written as one (an intrinsic, or
+ * fmaf) where it is meant. A build outside the Makefile must pass the same
+ * flag. */
 #ifndef IF_KERNELS_H
 #define IF_KERNELS_H
 

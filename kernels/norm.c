@@ -6,9 +6,6 @@
  * here, once. The pieces (sums over a range of pixels, the normalisation
  * of a range of pixels) let the runtime split one map across threads: it
  * adds the per-range sums itself, in a fixed order. */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include "kernels/gemm.h"
 #include "kernels/scalar/scalar.h"

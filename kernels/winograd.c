@@ -21,12 +21,6 @@
  * rows [oy0, oy1) may start and end anywhere: tiles start at oy0 and the
  * last one stores only the rows in range, so threads can split rows
  * freely; likewise the last tile column. */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include <string.h>
 

@@ -17,15 +17,10 @@
  * (loop8: why there); row edges (mr < 8) run the intrinsics kernel with
  * fewer rows; column edges (nr < 8) load and store C, bias and the
  * residual lane-wise (NEON has no masked loads). */
+
 #include "kernels/arm/arm.h"
 
 #ifdef IFK_HAVE_NEON
-
-/* Products and sums stay separately rounded where the code writes them so
- * (the epilogue's additions); clang contracts by default, gcc not in ISO C. */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include <arm_neon.h>
 

@@ -11,13 +11,6 @@
 
 #ifdef IFK_HAVE_NEON
 
-/* Products and sums stay separately rounded where the code writes them so
- * (the reference's expressions); clang contracts a * b + c by default (gcc
- * does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
-
 #include <arm_neon.h>
 #include <math.h>
 #include <string.h>

@@ -3,12 +3,6 @@
  * C. It is the template of a port (an ISA replaces ukr and the vector
  * loops, nothing else) and keeps the drivers tested on every build; the
  * compiler vectorises the 16-wide rows with whatever the baseline has. */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include "kernels/gemm.h"
 #include "kernels/scalar/scalar.h"

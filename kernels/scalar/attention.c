@@ -8,12 +8,6 @@
  * Heads are the outer loop so that one head's keys and values (N x 2d
  * floats, strided) stay in cache for all queries. Every score and every
  * output is one float sum in increasing index order, whatever the block. */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include "kernels/scalar/scalar.h"
 

@@ -19,12 +19,6 @@
  * Fast paths: 1x1 stride-1 unpadded ungrouped -> GEMM; depthwise
  * (groups == cin == cout) -> per-channel-block loop with the weights
  * transposed to (tap, channel) on the stack, SIMD-friendly over channels. */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include "kernels/scalar/scalar.h"
 

@@ -1,12 +1,6 @@
 /* f16.c -- IEEE binary16 -> binary32, exact for every bit pattern
  * (zeros, subnormals, normals, infinities, NaNs with their payload), by
  * integer manipulation only (no _Float16, no FPU flags raised). */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include <string.h>
 

@@ -1,15 +1,9 @@
 /* f32_to_f16.c -- float -> IEEE half, round to nearest even (as numpy's
  * astype(float16)), without relying on _Float16. */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include <string.h>
 
-#include "../kernels.h"
+#include "kernels/kernels.h"
 
 static uint16_t to_half(float f) {
     uint32_t x;

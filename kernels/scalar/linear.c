@@ -13,12 +13,6 @@
  * in the micro-kernel and the edge kernels alike, so results do not depend
  * on where a row or column falls in the blocking.
  * A per-ISA packed micro-kernel replaces this later; the signature stays. */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include "kernels/scalar/scalar.h"
 

@@ -6,12 +6,6 @@
  * float: y = ((x - mean_hi) - mean_lo) * (rstd * gamma) + beta, with the
  * double mean split into two floats so that x - mean keeps full precision
  * when the spread is tiny next to the mean (x - mean_hi is then exact). */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include "kernels/scalar/scalar.h"
 

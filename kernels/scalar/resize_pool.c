@@ -1,11 +1,5 @@
 /* resize_pool.c -- RESIZE_BILINEAR, ADAPTIVE_AVG/MAX_POOL and REF_EMBED
  * (a bilinear resize of a table lookup). */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include <string.h>
 

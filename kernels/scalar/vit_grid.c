@@ -1,11 +1,5 @@
 /* vit_grid.c -- the runtime-grid -> native-ViT-grid mapping and
  * TOKENS_FROM_GRID (FORMAT.md, "Native cell of a runtime cell"). */
-/* Products and sums are rounded where the code writes them (the results are
- * compared exactly across instruction sets); clang would otherwise fuse
- * them into FMAs on targets that have them (gcc does not in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
 
 #include "kernels/scalar/scalar.h"
 

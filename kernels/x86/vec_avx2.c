@@ -6,13 +6,6 @@
  * sums that the reference makes sequential are vector partial sums here. */
 #if defined(__x86_64__) || defined(_M_X64)
 
-/* Products and sums stay separately rounded where the code writes them so
- * (the reference's expressions); clang would fuse them under -mfma (gcc
- * does not contract in ISO C mode). */
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#endif
-
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
