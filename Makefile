@@ -88,6 +88,13 @@ $(BUILD)/test_%: tests/test_%.c $(BUILD)/libinterformer.a
 $(BUILD)/if-%: tools/if-%.c $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
+# if-golden (golden parity, `make test-golden`) also reads images and .npy
+# files: the examples' readers (examples/common/) and stb_image. Its own rule
+# overrides the pattern above.
+EX_COMMON := $(sort $(wildcard examples/common/*.c))
+$(BUILD)/if-golden: tools/if-golden.c $(EX_COMMON) $(wildcard examples/common/*.h) $(BUILD)/libinterformer.a
+	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
+
 test: check-format test-c test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz
 
 # Models converted from the project's copy of the small golden case; the
@@ -233,11 +240,9 @@ uninstall:
 	  $(DESTDIR)$(DATADIR)/models/default.decoder.ifg
 	rmdir $(DESTDIR)$(DATADIR)/models $(DESTDIR)$(DATADIR) 2>/dev/null || true
 
-# Examples: built on the public API only (stb_image from libstb-dev here).
-EX_COMMON := $(sort $(wildcard examples/common/*.c))
-$(BUILD)/if-golden: examples/if-golden.c $(EX_COMMON) $(BUILD)/libinterformer.a
-	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
-
+# Examples: built on the public API only (stb_image from libstb-dev here);
+# their shared code is EX_COMMON (examples/common/, above). `make examples`
+# also builds if-golden (tools/if-golden.c), as it did when it lived here.
 # The CLI. Its default model is this tree's build/models/default (built by
 # `make` and `make models`); $IF_MODEL overrides it at run time.
 # (examples/eval.c: its eval command.)
