@@ -54,29 +54,46 @@ typedef enum { IFG_META_INT = 1, IFG_META_FLOAT = 2, IFG_META_STRING = 3 } ifg_m
 typedef enum { IFG_ATTR_INT = 1, IFG_ATTR_FLOAT = 2 } ifg_attr_type;
 enum { IFG_IN_PER_CLICK = 1, IFG_IN_OPTIONAL = 2 };
 
+/* The operators, in file-code order: X(NAME, CODE, name) for each. The
+ * list makes the ifg_op codes, ifg_op_name's names and the runtime's op
+ * table (runtime/ops/table.c: an op listed here without its rt_op_<name>
+ * does not link); codes are the file's and never change (the static
+ * asserts below keep them consecutive from 1). docs/adding-an-operator.md
+ * lists every place a new operator touches. */
+#define IFG_OP_LIST(X)                                                                             \
+    X(CONV2D, 1, conv2d)                                                                           \
+    X(CONV_TRANSPOSE2D, 2, conv_transpose2d)                                                       \
+    X(LINEAR, 3, linear)                                                                           \
+    X(LAYER_NORM, 4, layer_norm)                                                                   \
+    X(GROUP_NORM, 5, group_norm)                                                                   \
+    X(ACTIVATION, 6, activation)                                                                   \
+    X(ADD, 7, add)                                                                                 \
+    X(CONCAT_CHANNELS, 8, concat_channels)                                                         \
+    X(CONCAT_TOKENS, 9, concat_tokens)                                                             \
+    X(RESIZE_BILINEAR, 10, resize_bilinear)                                                        \
+    X(ADAPTIVE_AVG_POOL, 11, adaptive_avg_pool)                                                    \
+    X(ADAPTIVE_MAX_POOL, 12, adaptive_max_pool)                                                    \
+    X(IM2COL, 13, im2col)                                                                          \
+    X(ATTENTION, 14, attention)                                                                    \
+    X(VIT_ATTENTION, 15, vit_attention)                                                            \
+    X(TOKENS_FROM_GRID, 16, tokens_from_grid)                                                      \
+    X(TOKENS_TO_GRID, 17, tokens_to_grid)                                                          \
+    X(REF_EMBED, 18, ref_embed)                                                                    \
+    X(CROP, 19, crop)                                                                              \
+    X(PASTE, 20, paste)
+
 typedef enum {
-    IFG_OP_CONV2D = 1,
-    IFG_OP_CONV_TRANSPOSE2D = 2,
-    IFG_OP_LINEAR = 3,
-    IFG_OP_LAYER_NORM = 4,
-    IFG_OP_GROUP_NORM = 5,
-    IFG_OP_ACTIVATION = 6,
-    IFG_OP_ADD = 7,
-    IFG_OP_CONCAT_CHANNELS = 8,
-    IFG_OP_CONCAT_TOKENS = 9,
-    IFG_OP_RESIZE_BILINEAR = 10,
-    IFG_OP_ADAPTIVE_AVG_POOL = 11,
-    IFG_OP_ADAPTIVE_MAX_POOL = 12,
-    IFG_OP_IM2COL = 13,
-    IFG_OP_ATTENTION = 14,
-    IFG_OP_VIT_ATTENTION = 15,
-    IFG_OP_TOKENS_FROM_GRID = 16,
-    IFG_OP_TOKENS_TO_GRID = 17,
-    IFG_OP_REF_EMBED = 18,
-    IFG_OP_CROP = 19,
-    IFG_OP_PASTE = 20,
-    IFG_OP_COUNT_ /* one past the last code */
+    IFG_OP_NONE_ = 0, /* not an op: codes start at 1 */
+#define IFG_OP_ENUM_(NAME, CODE, name) IFG_OP_##NAME,
+    IFG_OP_LIST(IFG_OP_ENUM_)
+#undef IFG_OP_ENUM_
+        IFG_OP_COUNT_ /* one past the last code */
 } ifg_op;
+
+#define IFG_OP_CODE_CHECK_(NAME, CODE, name)                                                       \
+    _Static_assert(IFG_OP_##NAME == (CODE), "IFG_OP_LIST: " #NAME " must have file code " #CODE);
+IFG_OP_LIST(IFG_OP_CODE_CHECK_)
+#undef IFG_OP_CODE_CHECK_
 
 typedef enum {
     IFG_ATTR_KERNEL = 1,

@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../format/ifg.h"
-#include "../interformer.h"
+#include "format/ifg.h"
+#include "interformer.h"
 
 #define RT_ERR_CAP 256
 
@@ -80,12 +80,6 @@ typedef struct rt_exec {
     char err[RT_ERR_CAP];
 } rt_exec;
 
-/* GROUP_NORM runs across threads in pieces: sums per chunk of this many
- * pixels (fixed, so that results do not depend on the thread count), then
- * the normalisation; the scratch holds the per-chunk sums and the moments. */
-enum { RT_GN_PIXELS = 1024 };
-size_t rt_group_norm_scratch(int64_t hw, int64_t groups);
-
 /* Load from a file (read into memory) or from a caller buffer (borrowed:
  * must outlive the model, f32 weights are used in place). mem_limit: the
  * budget of the load's own allocations (file image, f16 -> f32 weights), as
@@ -122,6 +116,9 @@ if_status rt_exec_run_image(rt_exec *e);
 /* Runs the per-click nodes; needs rt_exec_run_image() after the last change
  * of a per-image input. */
 if_status rt_exec_run_click(rt_exec *e);
+/* Tensor t's data as a run sees it: a constant of the model, an arena
+ * tensor or a bound input; NULL for IFG_NO_TENSOR or an unbound input. */
+const void *rt_exec_tensor(const rt_exec *e, uint32_t t);
 /* Output by name; NULL when absent. */
 const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape *shape);
 

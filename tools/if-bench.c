@@ -20,6 +20,7 @@
 
 #include "interformer.h"
 #include "runtime/api.h"
+#include "runtime/op.h"
 #include "runtime/runtime.h"
 
 static double now_ms(void) {
@@ -38,27 +39,10 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* FLOPs of one node for shapes `shape`. */
-static double node_flops(const ifg_node *n, const rt_shape *shape) {
-    const rt_shape *x = &shape[n->in[0]], *y = &shape[n->out[0]];
-    switch (n->op) {
-    case IFG_OP_CONV2D: {
-        const rt_shape *w = &shape[n->in[1]];
-        return 2.0 * (double)rt_shape_elems(y) * (double)(w->d[1] * w->d[2] * w->d[3]);
-    }
-    case IFG_OP_CONV_TRANSPOSE2D:
-    case IFG_OP_LINEAR: return 2.0 * (double)rt_shape_elems(y) * (double)x->d[x->rank - 1];
-    case IFG_OP_ATTENTION: return 4.0 * (double)rt_shape_elems(x) * (double)shape[n->in[1]].d[0];
-    case IFG_OP_VIT_ATTENTION:
-        return 4.0 * (double)x->d[0] * (double)x->d[0] * (double)(x->d[1] / 3);
-    default: return 0;
-    }
-}
-
 /* FLOPs of the nodes in order[from, to) for shapes `shape`. */
 static double count_flops(const rt_plan *p, const rt_shape *shape, uint32_t from, uint32_t to) {
     double f = 0;
-    for (uint32_t k = from; k < to; k++) f += node_flops(&p->m->g.nodes[p->order[k]], shape);
+    for (uint32_t k = from; k < to; k++) f += rt_node_flops(&p->m->g.nodes[p->order[k]], shape);
     return f;
 }
 
@@ -95,7 +79,7 @@ static void print_profile(const rt_exec *e, int clicks) {
             row[n_rows++].nodes = 0;
         }
         row[r].ms += e->node_ms[p->order[k]] / clicks;
-        row[r].flops += node_flops(n, e->shape);
+        row[r].flops += rt_node_flops(n, e->shape);
         row[r].nodes++;
         total += e->node_ms[p->order[k]] / clicks;
     }

@@ -1,0 +1,132 @@
+/* op.h -- the operator table: everything the runtime knows of one op, in
+ * the op's own file (runtime/ops/<op>.c).
+ *
+ * An op is four functions over plain data, filled into one rt_op:
+ *
+ *   infer   the op's shape rule: checks its operands' shapes (the format's
+ *           reader has checked ranks, counts and attributes already) and
+ *           gives the output shape and the scratch one thread needs;
+ *   run     the kernel call: reads the node's inputs, splits the work over
+ *           the executor's threads (rt_parallel) and calls the kernels of
+ *           kernels/dispatch.h (or the portable ones of kernels/kernels.h);
+ *   flops   the arithmetic of one run, for profiles and benchmarks (NULL:
+ *           data movement only, counted as 0);
+ *   prep    optional: weights the kernels want prepared once per executor
+ *           (e.g. Winograd-transformed), its size and the preparation.
+ *
+ * runtime/ops/table.c puts them in rt_op_table, indexed by op code, from the
+ * op list of format/ifg.h (IFG_OP_LIST): an op in the list without its
+ * rt_op_<name> does not link. docs/adding-an-operator.md is the checklist.
+ *
+ * Layering: the graph engine (shape.c, exec.c, plan.c) calls ops only
+ * through this table; ops call only the helpers below (runtime/op.c), the
+ * thread pool and the kernels. */
+#ifndef IF_RUNTIME_OP_H
+#define IF_RUNTIME_OP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/dispatch.h"
+#include "runtime/runtime.h"
+
+/* ------------------------------------------------------------ shape rule */
+
+/* What infer sees: the node, the shapes of every tensor so far (inputs and
+ * constants first, then each node's output in node order) and the ROI of
+ * this run (NULL: the whole image). */
+typedef struct rt_infer_ctx {
+    const rt_model *m;
+    const ifg_node *n;
+    const rt_shape *shape;
+    const int32_t *roi;
+    char *err;
+    size_t cap;
+} rt_infer_ctx;
+
+/* Input i's shape; NULL for an absent optional input. */
+const rt_shape *rt_in_shape(const rt_infer_ctx *c, uint32_t i);
+
+/* IF_ERR_BAD_SHAPE with "node 'NAME' (OP): what". */
+if_status rt_bad_shape(const rt_infer_ctx *c, const char *what);
+
+/* Sets s to the rank-3 shape (a, b, c). */
+void rt_shape3(rt_shape *s, int64_t a, int64_t b, int64_t c);
+
+/* The window [y0, x0, h, w] a ROI (left, top, right, bottom in image
+ * pixels, multiples of the map's stride s) selects on an h x w map of
+ * stride s; the whole map when roi is NULL. IF_ERR_INVALID_ARG (with the
+ * ROI in the message) when it is not on the grid or not inside. */
+if_status rt_roi_window(const rt_infer_ctx *c, const int32_t *roi, int64_t s, int64_t h, int64_t w,
+                        int64_t win[4]);
+
+/* Attribute access with defaults (the reader has checked types and counts). */
+int64_t rt_attr_i(const ifg_node *n, ifg_attr_key k, uint32_t idx, int64_t dflt);
+double rt_attr_f(const ifg_node *n, ifg_attr_key k, double dflt);
+
+/* ------------------------------------------------------------------- run */
+
+/* What run sees: one node of one executor. Inputs are in the arena, the
+ * model's constants or the caller's bindings (rt_in); the output is the
+ * arena tensor y; scratch is this node's, one slice of scratch_stride
+ * bytes per thread; prep is what the op's prep made (or NULL). */
+typedef struct rt_node {
+    rt_exec *e;
+    const ifg_node *n;
+    const ifk_ops *k;
+    const rt_shape *shape; /* current shapes (a ROI changes the per-click ones) */
+    float *y;
+    uint8_t *scratch;
+    size_t scratch_stride;
+    const void *prep;
+} rt_node;
+
+/* Input i's data; NULL for an absent optional input. */
+const void *rt_in(const rt_node *nd, uint32_t i);
+/* Input i's and output 0's current shapes. */
+const rt_shape *rt_node_in_shape(const rt_node *nd, uint32_t i);
+const rt_shape *rt_node_out_shape(const rt_node *nd);
+
+/* Runs fn over [0, total) split into disjoint ranges [lo, hi), one task per
+ * thread (uniform work), fewer when a range would be shorter than
+ * min_per_task: not worth waking a thread. scratch is the calling thread's
+ * slice of the node's scratch (NULL when the node has none). Returns when
+ * every range is done. */
+typedef void (*rt_range_fn)(const void *arg, int64_t lo, int64_t hi, void *scratch);
+void rt_parallel(const rt_node *nd, int64_t total, int64_t min_per_task, rt_range_fn fn,
+                 const void *arg);
+
+/* IF_ERR_INVALID_ARG (or another status) with a message, from run: for
+ * input data the plan could not check (e.g. a label out of range). */
+if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* -------------------------------------------------------------- the table */
+
+typedef struct rt_op {
+    if_status (*infer)(const rt_infer_ctx *c, rt_shape *out, size_t *scratch_bytes);
+    if_status (*run)(const rt_node *nd);
+    double (*flops)(const ifg_node *n, const rt_shape *shape);
+    /* Prepared weights (both NULL when the op has none): bytes for the
+     * planned shapes and these kernels (0: nothing to prepare for this
+     * node), and the preparation into dst (64-byte aligned). */
+    size_t (*prep_bytes)(const rt_model *m, const ifg_node *n, const rt_shape *shape,
+                         const ifk_ops *k);
+    void (*prep)(const rt_model *m, const ifg_node *n, const rt_shape *shape, const ifk_ops *k,
+                 void *dst);
+} rt_op;
+
+/* Indexed by op code; every code of IFG_OP_LIST has its entry. */
+extern const rt_op *const rt_op_table[IFG_OP_COUNT_];
+
+/* The op of a node (NULL for a code outside the table: the reader refuses
+ * those, so only a corrupted graph in memory would see it). */
+const rt_op *rt_op_of(uint32_t op);
+
+/* FLOPs of a node for the given shapes (0 for data-movement ops). */
+double rt_node_flops(const ifg_node *n, const rt_shape *shape);
+
+#endif

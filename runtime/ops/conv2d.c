@@ -1,0 +1,89 @@
+/* CONV2D (format/FORMAT.md): nn.Conv2d on a channels-last map, OHWI
+ * weights, optional bias, fused activation. Split over output rows; the
+ * kernels choose the method (Winograd, implicit GEMM, depthwise) and may
+ * want the weights prepared once per executor. */
+#include "runtime/op.h"
+
+/* The kernel parameters for tensor shapes `shape` (all output rows). */
+static ifk_conv_params conv_params(const ifg_node *n, const rt_shape *shape) {
+    const rt_shape *sx = &shape[n->in[0]], *so = &shape[n->out[0]];
+    return (ifk_conv_params){.h = (int)sx->d[0],
+                             .w = (int)sx->d[1],
+                             .cin = (int)sx->d[2],
+                             .cout = (int)so->d[2],
+                             .kh = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 0, 1),
+                             .kw = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 1, 1),
+                             .sh = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1),
+                             .sw = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1),
+                             .pt = (int)rt_attr_i(n, IFG_ATTR_PAD, 0, 0),
+                             .pl = (int)rt_attr_i(n, IFG_ATTR_PAD, 1, 0),
+                             .pb = (int)rt_attr_i(n, IFG_ATTR_PAD, 2, 0),
+                             .pr = (int)rt_attr_i(n, IFG_ATTR_PAD, 3, 0),
+                             .groups = (int)rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1),
+                             .act = (int)rt_attr_i(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE)};
+}
+
+static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
+    const ifg_node *n = c->n;
+    const rt_shape *x = rt_in_shape(c, 0), *w = rt_in_shape(c, 1), *b = rt_in_shape(c, 2);
+    int64_t g = rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1);
+    int64_t kh = rt_attr_i(n, IFG_ATTR_KERNEL, 0, 0), kw = rt_attr_i(n, IFG_ATTR_KERNEL, 1, 0);
+    int64_t sh = rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1), sw = rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1);
+    int64_t pt = rt_attr_i(n, IFG_ATTR_PAD, 0, 0), pl = rt_attr_i(n, IFG_ATTR_PAD, 1, 0);
+    int64_t pb = rt_attr_i(n, IFG_ATTR_PAD, 2, 0), pr = rt_attr_i(n, IFG_ATTR_PAD, 3, 0);
+    if (x->rank != 3 || w->rank != 4)
+        return rt_bad_shape(c, "expects a (H,W,C) input and OHWI weight");
+    if (w->d[1] != kh || w->d[2] != kw) return rt_bad_shape(c, "weight does not match KERNEL");
+    if (x->d[2] % g || w->d[0] % g || w->d[3] != x->d[2] / g)
+        return rt_bad_shape(c, "channels do not match the weight and GROUPS");
+    if (b && (b->rank != 1 || b->d[0] != w->d[0])) return rt_bad_shape(c, "bias size");
+    if (x->d[0] + pt + pb < kh || x->d[1] + pl + pr < kw)
+        return rt_bad_shape(c, "input smaller than kernel");
+    rt_shape3(o, (x->d[0] + pt + pb - kh) / sh + 1, (x->d[1] + pl + pr - kw) / sw + 1, w->d[0]);
+    const ifk_conv_params cp = {
+        (int)x->d[0], (int)x->d[1], (int)x->d[2], (int)w->d[0], (int)kh, (int)kw, (int)sh, (int)sw,
+        (int)pt,      (int)pl,      (int)pb,      (int)pr,      (int)g,  0,       0,       0};
+    *scratch = ifk_conv2d_scratch_bytes(&cp);
+    return IF_OK;
+}
+
+typedef struct {
+    const rt_node *nd;
+    ifk_conv_params cp;
+    const float *x, *w, *b;
+} task;
+
+static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
+    const task *t = arg;
+    ifk_conv_params cp = t->cp;
+    cp.oy0 = (int)lo;
+    cp.oy1 = (int)hi;
+    t->nd->k->conv2d(t->x, &cp, t->w, t->nd->prep, t->b, t->nd->y, scratch);
+}
+
+static if_status run(const rt_node *nd) {
+    const task t = {nd, conv_params(nd->n, nd->shape), rt_in(nd, 0), rt_in(nd, 1), rt_in(nd, 2)};
+    rt_parallel(nd, rt_node_out_shape(nd)->d[0], 2, rows, &t);
+    return IF_OK;
+}
+
+static double flops(const ifg_node *n, const rt_shape *shape) {
+    const rt_shape *w = &shape[n->in[1]];
+    return 2.0 * (double)rt_shape_elems(&shape[n->out[0]]) * (double)(w->d[1] * w->d[2] * w->d[3]);
+}
+
+/* Constant weights only: a weight computed by the graph changes per run. */
+static size_t prep_bytes(const rt_model *m, const ifg_node *n, const rt_shape *shape,
+                         const ifk_ops *k) {
+    if (!m->weights[n->in[1]]) return 0;
+    const ifk_conv_params cp = conv_params(n, shape);
+    return k->conv2d_prep_bytes(&cp);
+}
+
+static void prep(const rt_model *m, const ifg_node *n, const rt_shape *shape, const ifk_ops *k,
+                 void *dst) {
+    const ifk_conv_params cp = conv_params(n, shape);
+    k->conv2d_prep(&cp, m->weights[n->in[1]], dst);
+}
+
+const rt_op rt_op_conv2d = {infer, run, flops, prep_bytes, prep};

@@ -1,0 +1,48 @@
+/* LINEAR (format/FORMAT.md): nn.Linear over the last dimension, optional
+ * bias, fused activation. Split over rows. */
+#include "runtime/op.h"
+
+static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
+    const rt_shape *x = rt_in_shape(c, 0), *w = rt_in_shape(c, 1), *b = rt_in_shape(c, 2);
+    if (w->rank != 2 || x->d[x->rank - 1] != w->d[1])
+        return rt_bad_shape(c, "weight (N,K) does not match input");
+    if (b && (b->rank != 1 || b->d[0] != w->d[0])) return rt_bad_shape(c, "bias size");
+    *o = *x;
+    o->d[o->rank - 1] = w->d[0];
+    *scratch = ifk_linear_scratch_bytes(rt_shape_elems(x) / w->d[1], w->d[1], w->d[0]);
+    return IF_OK;
+}
+
+typedef struct {
+    const rt_node *nd;
+    const float *x, *w, *b;
+    int64_t k, n;
+    int act;
+} task;
+
+static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
+    const task *t = arg;
+    t->nd->k->linear(t->x + lo * t->k, hi - lo, t->k, t->w, t->b, t->n, t->act,
+                     t->nd->y + lo * t->n, scratch);
+}
+
+static if_status run(const rt_node *nd) {
+    const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
+    const int64_t k = sx->d[sx->rank - 1];
+    const task t = {nd,
+                    rt_in(nd, 0),
+                    rt_in(nd, 1),
+                    rt_in(nd, 2),
+                    k,
+                    so->d[so->rank - 1],
+                    (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE)};
+    rt_parallel(nd, rt_shape_elems(sx) / k, 32, rows, &t);
+    return IF_OK;
+}
+
+static double flops(const ifg_node *n, const rt_shape *shape) {
+    const rt_shape *x = &shape[n->in[0]];
+    return 2.0 * (double)rt_shape_elems(&shape[n->out[0]]) * (double)x->d[x->rank - 1];
+}
+
+const rt_op rt_op_linear = {infer, run, flops, NULL, NULL};
