@@ -169,6 +169,8 @@ test-arm: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
 	@set -e; for t in $(ARM_UNIT); do echo "== qemu $$t"; $(QEMU) $$t; done
 	$(QEMU) $(ARM_BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 	$(QEMU) $(ARM_BUILD)/test_session $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) AR=aarch64-linux-gnu-ar LDFLAGS=-static $(ARM_BUILD)/op_run
+	IF_OP_RUNNER="$(QEMU) $(ARM_BUILD)/op_run" IF_OP_ISAS="scalar generic neon" $(PYTHON) -m pytest -q tests/test_ops.py
 
 # tests/test_cli.py runs $(BUILD)/interformer on the models above;
 # test_next_click.py and test_eval.py call libinterformer.so through ctypes
@@ -177,6 +179,10 @@ test-arm: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
 $(BUILD)/mask_dump: tests/mask_dump.c examples/common/mask.c examples/common/mask.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(CRULES) $(LDFLAGS) tests/mask_dump.c examples/common/mask.c -o $@ -lstb $(LDLIBS)
+# tests/test_ops.py (the op-level tier) runs every operator through $(BUILD)/op_run.
+$(BUILD)/op_run: tests/op_run.c examples/common/npy.c $(BUILD)/libinterformer.a
+	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(CRULES) $(LDFLAGS) $< examples/common/npy.c $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
+test-py: $(BUILD)/op_run
 test-py: tools shared $(BUILD)/interformer $(BUILD)/mask_dump models
 	IF_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests
 
