@@ -7,16 +7,16 @@
  * opmask and ZMM state.
  *
  * On AArch64, NEON (Advanced SIMD) is mandatory: a build with __ARM_NEON
- * has the "neon" table (kernels/arm/arm.h) and it is the default; on Linux
+ * has the "neon" table (kernels/isa_tables.c) and it is the default; on Linux
  * the kernel's HWCAP_ASIMD bit (getauxval) is checked all the same. */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/arm/arm.h"
 #include "kernels/dispatch.h"
-#include "kernels/gemm.h"
+#include "kernels/drivers.h"
+#include "kernels/isa.h"
 
 #if defined(IFK_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
@@ -91,6 +91,83 @@ static const ifk_ops scalar_ops = {
 
 /* ------------------------------------------------- the packed variants */
 
+/* Defines `static const ifk_ops NAME##_ops`, named "NAME", running the
+ * drivers of kernels/drivers.h on ISA (an ifk_isa of kernels/isa_tables.c). */
+#define IFK_DEFINE_OPS(NAME, ISA)                                                                  \
+    static void NAME##_linear(const float *x, int64_t m, int64_t k, const float *w,                \
+                              const float *bias, int64_t n, int act, float *y, void *s) {          \
+        ifk__gemm(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, NULL, 0, y, (size_t)n,   \
+                  s);                                                                              \
+    }                                                                                              \
+    static void NAME##_conv2d(const float *x, const ifk_conv_params *p, const float *wt,           \
+                              const void *prep, const float *bias, float *y, void *s) {            \
+        ifk__conv2d(&(ISA), x, p, wt, prep, bias, y, s);                                           \
+    }                                                                                              \
+    static size_t NAME##_prep_bytes(const ifk_conv_params *p) {                                    \
+        return ifk__conv2d_prep_bytes(&(ISA), p);                                                  \
+    }                                                                                              \
+    static void NAME##_prep(const ifk_conv_params *p, const float *wt, void *prep) {               \
+        ifk__conv2d_prep(&(ISA), p, wt, prep);                                                     \
+    }                                                                                              \
+    static void NAME##_convt(const float *x, int h, int w, int cin, const float *wt,               \
+                             const float *bias, int cout, int kh, int kw, float *y, void *s) {     \
+        ifk__conv_transpose2d(&(ISA), x, h, w, cin, wt, bias, cout, kh, kw, y, s);                 \
+    }                                                                                              \
+    static void NAME##_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c,    \
+                                 int heads, float scale, float *y, void *s) {                      \
+        ifk__attention(&(ISA), q, nq, kv, m, c, heads, scale, y, s);                               \
+    }                                                                                              \
+    static void NAME##_vit(const float *qkv, int h, int w, int c, int heads, float scale,          \
+                           const float *table, int gh, int gw, int q0, int q1, float *y,           \
+                           void *s) {                                                              \
+        ifk__vit_attention(&(ISA), qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, s);       \
+    }                                                                                              \
+    static void NAME##_ln(const float *x, int64_t rows, int64_t c, const float *g, const float *b, \
+                          float eps, float *y) {                                                   \
+        ifk__layer_norm(&(ISA), x, rows, c, g, b, eps, y);                                         \
+    }                                                                                              \
+    static void NAME##_gn(const float *x, int64_t hw, int64_t c, int groups, const float *g,       \
+                          const float *b, float eps, int act, float *y) {                          \
+        ifk__group_norm(&(ISA), x, hw, c, groups, g, b, eps, act, y);                              \
+    }                                                                                              \
+    static void NAME##_gn_sums(const float *x, int64_t hw, int64_t c, int groups,                  \
+                               const double *mean, double *sums) {                                 \
+        ifk__group_norm_sums(&(ISA), x, hw, c, groups, mean, sums);                                \
+    }                                                                                              \
+    static void NAME##_gn_apply(const float *x, int64_t hw, int64_t c, int groups,                 \
+                                const float *mhi, const float *mlo, const float *rstd,             \
+                                const float *g, const float *b, int act, float *y) {               \
+        ifk__group_norm_apply(&(ISA), x, hw, c, groups, mhi, mlo, rstd, g, b, act, y);             \
+    }                                                                                              \
+    static void NAME##_act(const float *x, int64_t n, int act, float *y) {                         \
+        (ISA).activation(x, n, act, y);                                                            \
+    }                                                                                              \
+    static void NAME##_add(const float *a, const float *b, int64_t n, float *y) {                  \
+        (ISA).add(a, b, n, y);                                                                     \
+    }                                                                                              \
+    static void NAME##_resize(const float *x, int h, int w, int c, float *y, int oh, int ow,       \
+                              int oy0, int oy1) {                                                  \
+        (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
+    }                                                                                              \
+    static const ifk_ops NAME##_ops = {                                                            \
+        .name = #NAME,                                                                             \
+        .linear = NAME##_linear,                                                                   \
+        .conv2d = NAME##_conv2d,                                                                   \
+        .conv2d_prep_bytes = NAME##_prep_bytes,                                                    \
+        .conv2d_prep = NAME##_prep,                                                                \
+        .conv_transpose2d = NAME##_convt,                                                          \
+        .attention = NAME##_attention,                                                             \
+        .vit_attention = NAME##_vit,                                                               \
+        .layer_norm = NAME##_ln,                                                                   \
+        .group_norm = NAME##_gn,                                                                   \
+        .group_norm_sums = NAME##_gn_sums,                                                         \
+        .group_norm_apply = NAME##_gn_apply,                                                       \
+        .activation = NAME##_act,                                                                  \
+        .add = NAME##_add,                                                                         \
+        .resize_bilinear = NAME##_resize,                                                          \
+    }
+;
+
 IFK_DEFINE_OPS(generic, ifk_isa_generic);
 #ifdef IFK_HAVE_X86
 IFK_DEFINE_OPS(avx2, ifk_isa_avx2);
@@ -99,19 +176,6 @@ IFK_DEFINE_OPS(avx512, ifk_isa_avx512);
 #ifdef IFK_HAVE_NEON
 IFK_DEFINE_OPS(neon, ifk_isa_neon);
 #endif
-
-/* Every ifk_isa of this build, for the scratch sizes. */
-static const ifk_isa *const isas[] = {
-    &ifk_isa_generic,
-#ifdef IFK_HAVE_X86
-    &ifk_isa_avx2,
-    &ifk_isa_avx512,
-#endif
-#ifdef IFK_HAVE_NEON
-    &ifk_isa_neon,
-#endif
-};
-enum { N_ISAS = sizeof isas / sizeof isas[0] };
 
 /* ------------------------------------------------------ CPU features */
 
@@ -211,8 +275,8 @@ const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
 
 size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n) {
     size_t b = 0;
-    for (int i = 0; i < N_ISAS; i++) {
-        const size_t s = ifk__gemm_scratch(isas[i], m, k, n);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__gemm_scratch(ifk_isas[i], m, k, n);
         if (s > b) b = s;
     }
     return b;
@@ -220,8 +284,8 @@ size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n) {
 
 size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p) {
     size_t b = 0;
-    for (int i = 0; i < N_ISAS; i++) {
-        const size_t s = ifk__conv2d_scratch(isas[i], p);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__conv2d_scratch(ifk_isas[i], p);
         if (s > b) b = s;
     }
     return b;
@@ -229,8 +293,8 @@ size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p) {
 
 size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int kh, int kw) {
     size_t b = 0;
-    for (int i = 0; i < N_ISAS; i++) {
-        const size_t s = ifk__conv_transpose2d_scratch(isas[i], h, w, cin, cout, kh, kw);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__conv_transpose2d_scratch(ifk_isas[i], h, w, cin, cout, kh, kw);
         if (s > b) b = s;
     }
     return b;
@@ -239,8 +303,8 @@ size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int k
 size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads) {
     (void)nq;
     size_t b = (size_t)m * sizeof(float); /* the reference's contract */
-    for (int i = 0; i < N_ISAS; i++) {
-        const size_t s = ifk__attention_scratch(isas[i], m, c, heads);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__attention_scratch(ifk_isas[i], m, c, heads);
         if (s > b) b = s;
     }
     return b;
@@ -248,8 +312,8 @@ size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads) {
 
 size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw) {
     size_t b = ifk_vit_attention_scratch(h, w) * sizeof(float);
-    for (int i = 0; i < N_ISAS; i++) {
-        const size_t s = ifk__vit_attention_scratch(isas[i], h, w, c, heads, gh, gw);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__vit_attention_scratch(ifk_isas[i], h, w, c, heads, gh, gw);
         if (s > b) b = s;
     }
     return b;

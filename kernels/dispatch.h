@@ -30,17 +30,29 @@
  * build, but never chosen by default.
  *
  * ------------------------------------------------------------------ ports
- * Adding an ISA (e.g. kernels/arm/sgemm_8x12_neon.c) means writing the
- * pieces of an ifk_isa (kernels/gemm.h) -- no packing, blocking or loop
- * nest code:
+ * Layers (docs/kernels.md has the whole map and checklists):
+ *   kernels/scalar/       the reference kernels (ifk_*, kernels.h): the truth;
+ *   kernels/ (top)        portable drivers over an ifk_isa (kernels/drivers.h:
+ *                         gemm.c, conv_gemm.c, winograd.c, fused_attention.c,
+ *                         layernorm.c, groupnorm.c);
+ *   kernels/generic/, x86/, arm/
+ *                         per-ISA micro-kernels and vector loops, by name
+ *                         (kernels/isa.h: ifk_f32_<op>[_<tile>]__<isa>);
+ *   kernels/isa_tables.c  every ifk_isa in one place: which kernels each runs;
+ *   kernels/dispatch.c    an ifk_ops per table, and ifk_select.
+ * Adding an ISA (e.g. kernels/arm/f32_gemm_8x12_neon.c) means writing the
+ * kernels an ifk_isa names (kernels/ukernel.h) -- no packing, blocking or
+ * loop nest code:
  *   - one micro-kernel ifk_ukr_fn with its MR x NR (register block) and the
- *     cache blocks KC, MC, NC; its contract is in kernels/gemm.h;
- *   - a few vector loops: softmax row, bias gather, layer norm, group norm,
- *     activation, add, depthwise convolution, bilinear resize (any of them
- *     may be the portable C one: kernels/gemm.c exports those);
- * then an ifk_ops built from it with IFK_DEFINE_OPS (kernels/gemm.h), and a
- * line in ifk_select (kernels/dispatch.c). tests/test_kernels_simd.c then
- * checks the new variant against the reference on every op. */
+ *     cache blocks KC, MC, NC; its contract is in kernels/ukernel.h;
+ *   - a few vector loops: softmax row, bias gather, the norms' loops,
+ *     activation, add, depthwise convolution, bilinear resize, the Winograd
+ *     transforms (any of them may be the portable C one of
+ *     kernels/generic/vec_c.c);
+ * then their names in kernels/isa.h, its table in kernels/isa_tables.c, an
+ * IFK_DEFINE_OPS line and a branch of ifk_select in kernels/dispatch.c.
+ * tests/test_kernels_simd.c then checks the new variant against the
+ * reference on every op. */
 #ifndef IF_KERNELS_DISPATCH_H
 #define IF_KERNELS_DISPATCH_H
 

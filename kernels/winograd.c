@@ -11,9 +11,11 @@
  *
  *   U = G g G^T   (per output and input channel; 3x3 -> 6x6; prepared once
  *                 by the caller through conv2d_prep, else per call)
- *   V = B^T d B   (per 6x6 input tile and channel; winograd_tx.h)
+ *   V = B^T d B   (per 6x6 input tile and channel; winograd_tx.h, the
+ *                 ISA's wino_in)
  *   M = U . V     (36 GEMMs over the channels)
- *   Y = A^T M A   (6x6 -> 4x4 outputs; winograd_tx.h), then bias, activation
+ *   Y = A^T M A   (6x6 -> 4x4 outputs; winograd_tx.h, the ISA's wino_out),
+ *                 then bias, activation
  *
  *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
  *
@@ -24,21 +26,7 @@
 
 #include <string.h>
 
-#include "kernels/gemm.h"
-#include "kernels/scalar/scalar.h"
-
-/* The portable transforms: winograd_tx.h over plain floats. */
-#define WT_V          float
-#define WT_N          1
-#define WT_LD(p)      (*(p))
-#define WT_ST(p, v)   (*(p) = (v))
-#define WT_ADD(a, b)  ((a) + (b))
-#define WT_SUB(a, b)  ((a) - (b))
-#define WT_MULS(v, k) ((v) * (k))
-#define WT_ZERO       0.0f
-#define WT_IN         ifk__wino_in_c
-#define WT_OUT        ifk__wino_out_c
-#include "kernels/winograd_tx.h"
+#include "kernels/drivers.h"
 
 enum { T = 6, T2 = 36, V_BUDGET = 1024 * 1024, TB_MAX = 256, WINO_MIN_PIXELS = 2048 };
 

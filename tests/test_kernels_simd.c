@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/arm/arm.h"
 #include "kernels/dispatch.h"
-#include "kernels/gemm.h"
+#include "kernels/drivers.h"
+#include "kernels/isa.h"
 #include "kernels/kernels.h"
 
 /* ------------------------------------------------------------------ harness */
@@ -131,14 +131,7 @@ static void find_variants(void) {
             printf("skip %s: %s\n", names[i], why);
             continue;
         }
-        variant v = {names[i], ops, &ifk_isa_generic};
-#ifdef IFK_HAVE_X86
-        if (!strcmp(names[i], "avx2")) v.isa = &ifk_isa_avx2;
-        if (!strcmp(names[i], "avx512")) v.isa = &ifk_isa_avx512;
-#endif
-#ifdef IFK_HAVE_NEON
-        if (!strcmp(names[i], "neon")) v.isa = &ifk_isa_neon;
-#endif
+        variant v = {names[i], ops, ifk__isa_named(names[i])};
         result(!strcmp(ops->name, names[i]), "ifk_select returns the table asked for");
         vars[n_vars++] = v;
     }
@@ -756,7 +749,7 @@ static void test_vector_loops(const variant *v) {
             memcpy(want, row, (size_t)m * sizeof *row);
             memcpy(got, row, (size_t)m * sizeof *row);
             const float scale = wb == 1 ? -0.7f : 0.7f; /* a negative scale too */
-            const float sw = ifk__softmax_row_c(want, m, scale, wb == 2 ? bias : NULL);
+            const float sw = ifk_f32_softmax_row__c(want, m, scale, wb == 2 ? bias : NULL);
             const float sg = v->isa->softmax_row(got, m, scale, wb == 2 ? bias : NULL);
             if (!(fabsf(sg - sw) <= 2e-6f * sw) && !bad++)
                 printf("  %s softmax m=%d: sum %.9g want %.9g\n", v->name, m, (double)sg,

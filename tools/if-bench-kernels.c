@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "kernels/dispatch.h"
-#include "kernels/gemm.h"
+#include "kernels/isa.h"
 
 static double now_s(void) {
     struct timespec t;
@@ -435,15 +435,8 @@ int main(int argc, char **argv) {
             printf("skip %s: %s\n", names[i], why);
             continue;
         }
-        variant v = {ops, NULL, peak_gflops(names[i])};
-        if (!strcmp(names[i], "generic")) v.isa = &ifk_isa_generic;
-#ifdef IFK_HAVE_X86
-        if (!strcmp(names[i], "avx2")) v.isa = &ifk_isa_avx2;
-        if (!strcmp(names[i], "avx512")) v.isa = &ifk_isa_avx512;
-#endif
-#ifdef IFK_HAVE_NEON
-        if (!strcmp(names[i], "neon")) v.isa = &ifk_isa_neon;
-#endif
+        /* isa: NULL for scalar (no ifk_isa: the reference kernels) */
+        variant v = {ops, ifk__isa_named(names[i]), peak_gflops(names[i])};
         if (v.peak > 0) printf("%s: measured FMA peak %.1f GFLOP/s (one core)\n", names[i], v.peak);
         vs[nv++] = v;
     }

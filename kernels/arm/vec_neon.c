@@ -7,7 +7,7 @@
  * sums that the reference makes sequential are vector partial sums here.
  * Tails shorter than a vector use lane-wise loads and stores
  * (vmath_neon.h): nothing is read or written outside the arrays. */
-#include "kernels/arm/arm.h"
+#include "kernels/isa.h"
 
 #ifdef IFK_HAVE_NEON
 
@@ -16,16 +16,15 @@
 #include <string.h>
 
 #include "kernels/arm/vmath_neon.h"
-#include "kernels/gemm.h"
 #include "kernels/scalar/scalar.h"
 
 /* ---------------------------------------------------------------- softmax */
 
-/* Unnormalised softmax (gemm.h): row[j] = exp(v[j] - max v), returns the
+/* Unnormalised softmax (kernels/ukernel.h): row[j] = exp(v[j] - max v), returns the
  * sum. Without a bias and with scale > 0 the first pass only reads: the
  * max of scale * row is scale * (max of row) (rounding is monotonic), and
  * the second pass forms scale * row[j] itself. */
-float ifk__softmax_row_neon(float *row, int64_t m, float scale, const float *bias) {
+float ifk_f32_softmax_row__neon(float *row, int64_t m, float scale, const float *bias) {
     const float32x4_t vs = vdupq_n_f32(scale), ninf = vdupq_n_f32(-INFINITY);
     const int tail = (int)(m % 4);
     const int64_t mv = m - tail;
@@ -108,7 +107,7 @@ static inline __attribute__((always_inline)) void act_loop(const float *x, int64
     if (i < n) ifk_store4(y + i, ifk_act4(ifk_load4(x + i, (int)(n - i)), act), (int)(n - i));
 }
 
-void ifk__activation_neon(const float *x, int64_t n, int act, float *y) {
+void ifk_f32_activation__neon(const float *x, int64_t n, int act, float *y) {
     switch (act) {
     case IFK_ACT_RELU: act_loop(x, n, IFK_ACT_RELU, y); break;
     case IFK_ACT_GELU: act_loop(x, n, IFK_ACT_GELU, y); break;
@@ -119,7 +118,7 @@ void ifk__activation_neon(const float *x, int64_t n, int act, float *y) {
     }
 }
 
-void ifk__add_neon(const float *a, const float *b, int64_t n, float *y) {
+void ifk_f32_add__neon(const float *a, const float *b, int64_t n, float *y) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const float32x4_t s0 = vaddq_f32(vld1q_f32(a + i), vld1q_f32(b + i));
@@ -133,7 +132,7 @@ void ifk__add_neon(const float *a, const float *b, int64_t n, float *y) {
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double. */
-double ifk__sum_d_neon(const float *x, int64_t n) {
+double ifk_f32_sum_d__neon(const float *x, int64_t n) {
     float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -147,7 +146,7 @@ double ifk__sum_d_neon(const float *x, int64_t n) {
 }
 
 /* Sum of (x - mean)^2 over n floats, in double. */
-double ifk__sumsq_d_neon(const float *x, int64_t n, double mean) {
+double ifk_f32_sumsq_d__neon(const float *x, int64_t n, double mean) {
     const float64x2_t mv = vdupq_n_f64(mean);
     float64x2_t s0 = vdupq_n_f64(0.0), s1 = s0;
     int64_t i = 0;
@@ -166,30 +165,23 @@ double ifk__sumsq_d_neon(const float *x, int64_t n, double mean) {
     return s;
 }
 
-void ifk__layer_norm_neon(const float *x, int64_t rows, int64_t c, const float *gamma,
-                          const float *beta, float eps, float *y) {
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * c;
-        float *yr = y + (size_t)r * c;
-        const double mean = ifk__sum_d_neon(xr, c) / (double)c;
-        const double q = ifk__sumsq_d_neon(xr, c, mean);
-        const float rstd = (float)(1.0 / sqrt(q / (double)c + (double)eps));
-        const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
-        const float32x4_t vr = vdupq_n_f32(rstd), vh = vdupq_n_f32(mhi), vl = vdupq_n_f32(mlo);
-        int64_t i = 0;
-        for (; i + 4 <= c; i += 4) {
-            const float32x4_t t = vsubq_f32(vsubq_f32(vld1q_f32(xr + i), vh), vl);
-            const float32x4_t g = vmulq_f32(vr, vld1q_f32(gamma + i));
-            vst1q_f32(yr + i, vaddq_f32(vmulq_f32(t, g), vld1q_f32(beta + i)));
-        }
-        for (; i < c; i++) yr[i] = ((xr[i] - mhi) - mlo) * (rstd * gamma[i]) + beta[i];
+/* One LayerNorm row: y = ((x - mhi) - mlo) * (rstd * gamma) + beta. */
+void ifk_f32_ln_apply__neon(const float *x, int64_t n, float mhi, float mlo, float rstd,
+                            const float *gamma, const float *beta, float *y) {
+    const float32x4_t vr = vdupq_n_f32(rstd), vh = vdupq_n_f32(mhi), vl = vdupq_n_f32(mlo);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t t = vsubq_f32(vsubq_f32(vld1q_f32(x + i), vh), vl);
+        const float32x4_t g = vmulq_f32(vr, vld1q_f32(gamma + i));
+        vst1q_f32(y + i, vaddq_f32(vmulq_f32(t, g), vld1q_f32(beta + i)));
     }
+    ifk_f32_ln_apply__c(x + i, n - i, mhi, mlo, rstd, gamma + i, beta + i, y + i);
 }
 
 /* Per-channel double sums over hw pixels of channels [c0, c0+nk) of x, or
  * of (x - mk)^2 when mk, added into cs[0..nk). */
-void ifk__gn_channel_sums_neon(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                               const double *mk, double *cs) {
+void ifk_f32_gn_channel_sums__neon(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                                   const double *mk, double *cs) {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c + c0;
         int64_t k = 0;
@@ -211,9 +203,9 @@ void ifk__gn_channel_sums_neon(const float *x, int64_t hw, int64_t c, int64_t c0
 
 /* y[p][k] = act(((x[p][k] - mk[k]) - lk[k]) * sk[k] + bk[k]) for hw pixels
  * of nk channels starting at x, y (rows c apart). */
-void ifk__gn_apply_neon(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
-                        const float *mk, const float *lk, const float *sk, const float *bk,
-                        int act) {
+void ifk_f32_gn_apply__neon(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
+                            const float *mk, const float *lk, const float *sk, const float *bk,
+                            int act) {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c;
         float *yp = y + (size_t)p * c;
@@ -366,8 +358,8 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
  * 3x3: dw3x3. Otherwise per block of 64 channels the weights go to the
  * stack as [tap][channel]; per output pixel 16 vector accumulators over
  * the in-image taps, in (ky, kx) order, then bias and the activation. */
-void ifk__dwconv_neon(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
-                      float *y) {
+void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const float *wt,
+                          const float *bias, float *y) {
     if (p->kh == 3 && p->kw == 3) {
         dw3x3(x, p, wt, bias, y);
         return;
@@ -437,8 +429,8 @@ void ifk__dwconv_neon(const float *x, const ifk_conv_params *p, const float *wt,
 
 /* Channel-wide vectors; few channels (< 4) go to the reference. Same
  * expression as the reference: h0*(w0*a + w1*b) + h1*(w0*d + w1*e). */
-void ifk__resize_bilinear_neon(const float *x, int h, int w, int c, float *y, int oh, int ow,
-                               int oy0, int oy1) {
+void ifk_f32_resize_bilinear__neon(const float *x, int h, int w, int c, float *y, int oh, int ow,
+                                   int oy0, int oy1) {
     if (c < 4 || (h == oh && w == ow)) {
         ifk_resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);
         return;
@@ -479,10 +471,10 @@ void ifk__resize_bilinear_neon(const float *x, int h, int w, int c, float *y, in
 #define WT_SUB(a, b)  vsubq_f32((a), (b))
 #define WT_MULS(v, k) vmulq_n_f32((v), (k))
 #define WT_ZERO       vdupq_n_f32(0.0f)
-#define WT_IN         ifk__wino_in_neon
-#define WT_OUT        ifk__wino_out_neon
-#define WT_TAIL_IN    ifk__wino_in_c
-#define WT_TAIL_OUT   ifk__wino_out_c
+#define WT_IN         ifk_f32_wino_in__neon
+#define WT_OUT        ifk_f32_wino_out__neon
+#define WT_TAIL_IN    ifk_f32_wino_in__c
+#define WT_TAIL_OUT   ifk_f32_wino_out__c
 #include "kernels/winograd_tx.h"
 
 #else

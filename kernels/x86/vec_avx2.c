@@ -4,16 +4,16 @@
  * expressions in the same order where that is cheap (norms, resize, the
  * activations), so most results are bit-identical to the reference;
  * sums that the reference makes sequential are vector partial sums here. */
-#if defined(__x86_64__) || defined(_M_X64)
+#include "kernels/isa.h"
+
+#ifdef IFK_HAVE_X86
 
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
 
-#include "kernels/gemm.h"
 #include "kernels/scalar/scalar.h"
 #include "kernels/x86/vmath_avx2.h"
-#include "kernels/x86/x86.h"
 
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -37,7 +37,7 @@ static inline double hsum4d(__m256d v) {
 
 /* ---------------------------------------------------------------- softmax */
 
-float ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bias) {
+float ifk_f32_softmax_row__avx2(float *row, int64_t m, float scale, const float *bias) {
     const __m256 vs = _mm256_set1_ps(scale);
     __m256 vmax = _mm256_set1_ps(-INFINITY);
     const int tail = (int)(m % 8);
@@ -88,7 +88,8 @@ float ifk__softmax_row_avx2(float *row, int64_t m, float scale, const float *bia
     return hsum8(vsum);
 }
 
-void ifk__gather_avx2(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx) {
+void ifk_f32_gather__avx2(float *dst, int64_t n, const float *tab, int32_t base,
+                          const int32_t *idx) {
     const __m256i vb = _mm256_set1_epi32(base);
     int64_t j = 0;
     for (; j + 8 <= n; j += 8) {
@@ -100,7 +101,7 @@ void ifk__gather_avx2(float *dst, int64_t n, const float *tab, int32_t base, con
 
 /* ---------------------------------------------------------- element-wise */
 
-void ifk__activation_avx2(const float *x, int64_t n, int act, float *y) {
+void ifk_f32_activation__avx2(const float *x, int64_t n, int act, float *y) {
     if (act == IFK_ACT_NONE) {
         if (y != x) memmove(y, x, (size_t)n * sizeof *x);
         return;
@@ -113,7 +114,7 @@ void ifk__activation_avx2(const float *x, int64_t n, int act, float *y) {
     }
 }
 
-void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y) {
+void ifk_f32_add__avx2(const float *a, const float *b, int64_t n, float *y) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
@@ -123,7 +124,7 @@ void ifk__add_avx2(const float *a, const float *b, int64_t n, float *y) {
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double. */
-double ifk__sum_d_avx2(const float *x, int64_t n) {
+double ifk_f32_sum_d__avx2(const float *x, int64_t n) {
     __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -137,7 +138,7 @@ double ifk__sum_d_avx2(const float *x, int64_t n) {
 }
 
 /* Sum of (x - mean)^2 over n floats, in double. */
-double ifk__sumsq_d_avx2(const float *x, int64_t n, double mean) {
+double ifk_f32_sumsq_d__avx2(const float *x, int64_t n, double mean) {
     const __m256d mv = _mm256_set1_pd(mean);
     __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
     int64_t i = 0;
@@ -156,30 +157,23 @@ double ifk__sumsq_d_avx2(const float *x, int64_t n, double mean) {
     return s;
 }
 
-void ifk__layer_norm_avx2(const float *x, int64_t rows, int64_t c, const float *gamma,
-                          const float *beta, float eps, float *y) {
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * c;
-        float *yr = y + (size_t)r * c;
-        const double mean = ifk__sum_d_avx2(xr, c) / (double)c;
-        const double q = ifk__sumsq_d_avx2(xr, c, mean);
-        const float rstd = (float)(1.0 / sqrt(q / (double)c + (double)eps));
-        const float mhi = (float)mean, mlo = (float)(mean - (double)mhi);
-        const __m256 vr = _mm256_set1_ps(rstd), vh = _mm256_set1_ps(mhi), vl = _mm256_set1_ps(mlo);
-        int64_t i = 0;
-        for (; i + 8 <= c; i += 8) {
-            const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vh), vl);
-            const __m256 g = _mm256_mul_ps(vr, _mm256_loadu_ps(gamma + i));
-            _mm256_storeu_ps(yr + i, _mm256_add_ps(_mm256_mul_ps(t, g), _mm256_loadu_ps(beta + i)));
-        }
-        for (; i < c; i++) yr[i] = ((xr[i] - mhi) - mlo) * (rstd * gamma[i]) + beta[i];
+/* One LayerNorm row: y = ((x - mhi) - mlo) * (rstd * gamma) + beta. */
+void ifk_f32_ln_apply__avx2(const float *x, int64_t n, float mhi, float mlo, float rstd,
+                            const float *gamma, const float *beta, float *y) {
+    const __m256 vr = _mm256_set1_ps(rstd), vh = _mm256_set1_ps(mhi), vl = _mm256_set1_ps(mlo);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 t = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vh), vl);
+        const __m256 g = _mm256_mul_ps(vr, _mm256_loadu_ps(gamma + i));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_mul_ps(t, g), _mm256_loadu_ps(beta + i)));
     }
+    ifk_f32_ln_apply__c(x + i, n - i, mhi, mlo, rstd, gamma + i, beta + i, y + i);
 }
 
 /* Per-channel double sums over hw pixels of channels [c0, c0+nk) of x, or
  * of (x - mk)^2 when mk, added into cs[0..nk). */
-void ifk__gn_channel_sums_avx2(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                               const double *mk, double *cs) {
+void ifk_f32_gn_channel_sums__avx2(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                                   const double *mk, double *cs) {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c + c0;
         int64_t k = 0;
@@ -197,9 +191,9 @@ void ifk__gn_channel_sums_avx2(const float *x, int64_t hw, int64_t c, int64_t c0
 
 /* y[p][k] = act(((x[p][k] - mk[k]) - lk[k]) * sk[k] + bk[k]), hw pixels of nk
  * channels (rows c apart). */
-void ifk__gn_apply_avx2(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
-                        const float *mk, const float *lk, const float *sk, const float *bk,
-                        int act) {
+void ifk_f32_gn_apply__avx2(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
+                            const float *mk, const float *lk, const float *sk, const float *bk,
+                            int act) {
     for (int64_t p = 0; p < hw; p++) {
         const float *xp = x + (size_t)p * c;
         float *yp = y + (size_t)p * c;
@@ -342,8 +336,8 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
  * 3x3: dw3x3. Otherwise per block of 64 channels the weights go to the
  * stack as [tap][channel]; per output pixel 8 vector accumulators over the
  * in-image taps, in (ky, kx) order, then bias and the activation. */
-void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
-                      float *y) {
+void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float *wt,
+                          const float *bias, float *y) {
     if (p->kh == 3 && p->kw == 3) {
         dw3x3(x, p, wt, bias, y);
         return;
@@ -416,8 +410,8 @@ void ifk__dwconv_avx2(const float *x, const ifk_conv_params *p, const float *wt,
 
 /* Channels-wide vectors; few channels (< 8) go to the reference. Same
  * expression as the reference: h0*(w0*a + w1*b) + h1*(w0*d + w1*e). */
-void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, int oh, int ow,
-                               int oy0, int oy1) {
+void ifk_f32_resize_bilinear__avx2(const float *x, int h, int w, int c, float *y, int oh, int ow,
+                                   int oy0, int oy1) {
     if (c < 8 || (h == oh && w == ow)) {
         ifk_resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);
         return;
@@ -465,10 +459,10 @@ void ifk__resize_bilinear_avx2(const float *x, int h, int w, int c, float *y, in
 #define WT_SUB(a, b)  _mm256_sub_ps((a), (b))
 #define WT_MULS(v, k) _mm256_mul_ps((v), _mm256_set1_ps(k))
 #define WT_ZERO       _mm256_setzero_ps()
-#define WT_IN         ifk__wino_in_avx2
-#define WT_OUT        ifk__wino_out_avx2
-#define WT_TAIL_IN    ifk__wino_in_c
-#define WT_TAIL_OUT   ifk__wino_out_c
+#define WT_IN         ifk_f32_wino_in__avx2
+#define WT_OUT        ifk_f32_wino_out__avx2
+#define WT_TAIL_IN    ifk_f32_wino_in__c
+#define WT_TAIL_OUT   ifk_f32_wino_out__c
 #include "kernels/winograd_tx.h"
 
 #else

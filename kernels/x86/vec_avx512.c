@@ -1,14 +1,14 @@
 /* vec_avx512.c -- the AVX-512F vector loops of attention (softmax of a
  * score row, the relative-position bias gather) and of the Winograd
- * transforms (semantics: gemm.h). */
-#if defined(__x86_64__) || defined(_M_X64)
+ * transforms (semantics: kernels/ukernel.h). */
+#include "kernels/isa.h"
+
+#ifdef IFK_HAVE_X86
 
 #include <immintrin.h>
 #include <math.h>
 
-#include "kernels/gemm.h"
 #include "kernels/x86/vmath_avx512.h"
-#include "kernels/x86/x86.h"
 
 /* exp for x <= 0 (softmax): as ifk_exp16 with the 2^n scaling by scalef,
  * which also takes care of underflow (no clamp needed). */
@@ -29,7 +29,7 @@ static inline __m512 exp_neg16(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-float ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *bias) {
+float ifk_f32_softmax_row__avx512(float *row, int64_t m, float scale, const float *bias) {
     const __m512 vs = _mm512_set1_ps(scale);
     __m512 vmax = _mm512_set1_ps(-INFINITY);
     const int64_t mv = m - m % 16;
@@ -75,7 +75,8 @@ float ifk__softmax_row_avx512(float *row, int64_t m, float scale, const float *b
     return _mm512_reduce_add_ps(vsum);
 }
 
-void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx) {
+void ifk_f32_gather__avx512(float *dst, int64_t n, const float *tab, int32_t base,
+                            const int32_t *idx) {
     const __m512i vb = _mm512_set1_epi32(base);
     int64_t j = 0;
     for (; j + 16 <= n; j += 16) {
@@ -100,10 +101,10 @@ void ifk__gather_avx512(float *dst, int64_t n, const float *tab, int32_t base, c
 #define WT_SUB(a, b)  _mm512_sub_ps((a), (b))
 #define WT_MULS(v, k) _mm512_mul_ps((v), _mm512_set1_ps(k))
 #define WT_ZERO       _mm512_setzero_ps()
-#define WT_IN         ifk__wino_in_avx512
-#define WT_OUT        ifk__wino_out_avx512
-#define WT_TAIL_IN    ifk__wino_in_c
-#define WT_TAIL_OUT   ifk__wino_out_c
+#define WT_IN         ifk_f32_wino_in__avx512
+#define WT_OUT        ifk_f32_wino_out__avx512
+#define WT_TAIL_IN    ifk_f32_wino_in__c
+#define WT_TAIL_OUT   ifk_f32_wino_out__c
 #include "kernels/winograd_tx.h"
 
 #else

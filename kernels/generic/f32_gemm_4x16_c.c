@@ -1,16 +1,16 @@
-/* sgemm_4x16_c.c -- the portable micro-kernel (4 rows x 16 columns) and the
- * "generic" instruction set: the packed drivers of kernels/gemm.c on plain
- * C. It is the template of a port (an ISA replaces ukr and the vector
+/* f32_gemm_4x16_c.c -- the portable micro-kernel (4 rows x 16 columns,
+ * contract: kernels/ukernel.h) of the "generic" instruction set
+ * (kernels/isa_tables.c): the packed drivers on plain C. It is the template of a port (an ISA replaces ukr and the vector
  * loops, nothing else) and keeps the drivers tested on every build; the
  * compiler vectorises the 16-wide rows with whatever the baseline has. */
 
-#include "kernels/gemm.h"
+#include "kernels/isa.h"
 #include "kernels/scalar/scalar.h"
 
 enum { MR = 4, NR = 16 };
 
-static void sgemm_4x16_c(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                         size_t ldc, int mr, int nr, const ifk_epi *e) {
+void ifk_f32_gemm_4x16__c(int64_t k, const float *a, size_t lda, const float *b, float *c,
+                          size_t ldc, int mr, int nr, const ifk_epi *e) {
     float acc[MR][NR];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++) acc[i][j] = 0.0f;
@@ -46,26 +46,3 @@ static void sgemm_4x16_c(int64_t k, const float *a, size_t lda, const float *b, 
             c[(size_t)i * ldc + j] = v;
         }
 }
-
-const ifk_isa ifk_isa_generic = {
-    .name = "generic",
-    .mr = MR,
-    .nr = NR,
-    .kc = 256,
-    .mc = 64,
-    .nc = 2048,
-    .ukr = sgemm_4x16_c,
-    .softmax_row = ifk__softmax_row_c,
-    .gather = ifk__gather_c,
-    .dwconv = ifk__dwconv_c,
-    .layer_norm = ifk_layer_norm,
-    .sum_d = ifk__sum_d_c,
-    .sumsq_d = ifk__sumsq_d_c,
-    .gn_channel_sums = ifk__gn_channel_sums_c,
-    .gn_apply = ifk__gn_apply_c,
-    .activation = ifk_activation,
-    .add = ifk_add,
-    .resize_bilinear = ifk_resize_bilinear,
-    .wino_in = ifk__wino_in_c,
-    .wino_out = ifk__wino_out_c,
-};

@@ -1,6 +1,6 @@
-/* sgemm_8x8_neon.c -- the AArch64 NEON micro-kernel: 8 rows x 8 columns,
- * 16 q-register accumulators (contract: kernels/gemm.h), and the "neon"
- * instruction set built on it.
+/* f32_gemm_8x8_neon.c -- the AArch64 NEON micro-kernel: 8 rows x 8 columns,
+ * 16 q-register accumulators (contract: kernels/ukernel.h), the micro-kernel
+ * of the "neon" instruction set (kernels/isa_tables.c).
  *
  * Register block. A is not packed column-wise (the drivers hand over rows,
  * lda apart, k contiguous), so its values come in as q registers of 4
@@ -18,14 +18,13 @@
  * fewer rows; column edges (nr < 8) load and store C, bias and the
  * residual lane-wise (NEON has no masked loads). */
 
-#include "kernels/arm/arm.h"
+#include "kernels/isa.h"
 
 #ifdef IFK_HAVE_NEON
 
 #include <arm_neon.h>
 
 #include "kernels/arm/vmath_neon.h"
-#include "kernels/gemm.h"
 
 enum { MR = 8, NR = 8 };
 
@@ -250,8 +249,8 @@ ROWS(6)
 ROWS(7)
 ROWS(8)
 
-static void sgemm_8x8_neon(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                           size_t ldc, int mr, int nr, const ifk_epi *e) {
+void ifk_f32_gemm_8x8__neon(int64_t k, const float *a, size_t lda, const float *b, float *c,
+                            size_t ldc, int mr, int nr, const ifk_epi *e) {
     switch (mr) {
     case 8: ukr_8(k, a, lda, b, c, ldc, nr, e); break;
     case 7: ukr_7(k, a, lda, b, c, ldc, nr, e); break;
@@ -264,32 +263,6 @@ static void sgemm_8x8_neon(int64_t k, const float *a, size_t lda, const float *b
     default: break;
     }
 }
-
-/* Cache blocks: a kc x 8 panel of B is 8 KiB and the 8 rows of A it meets
- * another 8 KiB (L1 is 32-64 KiB on these cores); an mc x kc block of A is
- * 128 KiB (L2 is 256 KiB - 1 MiB); a kc x nc block of B is 2 MiB. */
-const ifk_isa ifk_isa_neon = {
-    .name = "neon",
-    .mr = MR,
-    .nr = NR,
-    .kc = 256,
-    .mc = 128,
-    .nc = 2048,
-    .ukr = sgemm_8x8_neon,
-    .softmax_row = ifk__softmax_row_neon,
-    .gather = ifk__gather_c,
-    .dwconv = ifk__dwconv_neon,
-    .layer_norm = ifk__layer_norm_neon,
-    .sum_d = ifk__sum_d_neon,
-    .sumsq_d = ifk__sumsq_d_neon,
-    .gn_channel_sums = ifk__gn_channel_sums_neon,
-    .gn_apply = ifk__gn_apply_neon,
-    .activation = ifk__activation_neon,
-    .add = ifk__add_neon,
-    .resize_bilinear = ifk__resize_bilinear_neon,
-    .wino_in = ifk__wino_in_neon,
-    .wino_out = ifk__wino_out_neon,
-};
 
 #else
 typedef int ifk_no_neon; /* not an AArch64 NEON build: nothing here */

@@ -1,14 +1,14 @@
-/* sgemm_6x16_avx2.c -- the AVX2+FMA micro-kernel: 6 rows x 16 columns,
+/* f32_gemm_6x16_avx2.c -- the AVX2+FMA micro-kernel: 6 rows x 16 columns,
  * 12 ymm accumulators, per k step 2 loads of B, 6 broadcasts of A and 12
- * FMAs (contract: kernels/gemm.h). Row edges (mr < 6) run a copy of the
+ * FMAs (contract: kernels/ukernel.h). Row edges (mr < 6) run a copy of the
  * kernel with fewer rows, column edges mask the loads and stores of C. */
-#if defined(__x86_64__) || defined(_M_X64)
+#include "kernels/isa.h"
+
+#ifdef IFK_HAVE_X86
 
 #include <immintrin.h>
 
-#include "kernels/gemm.h"
 #include "kernels/x86/vmath_avx2.h"
-#include "kernels/x86/x86.h"
 
 enum { MR = 6, NR = 16 };
 
@@ -104,8 +104,8 @@ ROWS(4)
 ROWS(5)
 ROWS(6)
 
-static void sgemm_6x16_avx2(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                            size_t ldc, int mr, int nr, const ifk_epi *e) {
+void ifk_f32_gemm_6x16__avx2(int64_t k, const float *a, size_t lda, const float *b, float *c,
+                             size_t ldc, int mr, int nr, const ifk_epi *e) {
     switch (mr) {
     case 6: ukr_6(k, a, lda, b, c, ldc, nr, e); break;
     case 5: ukr_5(k, a, lda, b, c, ldc, nr, e); break;
@@ -116,29 +116,6 @@ static void sgemm_6x16_avx2(int64_t k, const float *a, size_t lda, const float *
     default: break;
     }
 }
-
-const ifk_isa ifk_isa_avx2 = {
-    .name = "avx2",
-    .mr = MR,
-    .nr = NR,
-    .kc = 256,
-    .mc = 72,
-    .nc = 3072,
-    .ukr = sgemm_6x16_avx2,
-    .softmax_row = ifk__softmax_row_avx2,
-    .gather = ifk__gather_avx2,
-    .dwconv = ifk__dwconv_avx2,
-    .layer_norm = ifk__layer_norm_avx2,
-    .sum_d = ifk__sum_d_avx2,
-    .sumsq_d = ifk__sumsq_d_avx2,
-    .gn_channel_sums = ifk__gn_channel_sums_avx2,
-    .gn_apply = ifk__gn_apply_avx2,
-    .activation = ifk__activation_avx2,
-    .add = ifk__add_avx2,
-    .resize_bilinear = ifk__resize_bilinear_avx2,
-    .wino_in = ifk__wino_in_avx2,
-    .wino_out = ifk__wino_out_avx2,
-};
 
 #else
 typedef int ifk_no_avx2; /* not an x86-64 build: nothing here */

@@ -1,50 +1,16 @@
-/* norm.c -- GroupNorm over an instruction set's vector loops, whole or in
+/* groupnorm.c -- GroupNorm over an instruction set's vector loops, whole or in
  * pieces (semantics: kernels.h, ifk_group_norm*).
  *
  * An instruction set provides four loops (ifk_isa: sum_d, sumsq_d,
- * gn_channel_sums, gn_apply); the chunking over groups and channels is
+ * gn_channel_sums, gn_apply; e.g. ifk_f32_gn_apply__avx2 in
+ * kernels/x86/vec_avx2.c); the chunking over groups and channels is
  * here, once. The pieces (sums over a range of pixels, the normalisation
  * of a range of pixels) let the runtime split one map across threads: it
  * adds the per-range sums itself, in a fixed order. */
 
-#include "kernels/gemm.h"
-#include "kernels/scalar/scalar.h"
+#include "kernels/drivers.h"
 
 enum { GN_CH = 256 }; /* channels per block: the per-channel sums stay in L1 */
-
-/* ------------------------------------------------- the portable loops */
-
-double ifk__sum_d_c(const float *x, int64_t n) {
-    double s = 0.0;
-    for (int64_t i = 0; i < n; i++) s += x[i];
-    return s;
-}
-
-double ifk__sumsq_d_c(const float *x, int64_t n, double mean) {
-    double s = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        const double d = x[i] - mean;
-        s += d * d;
-    }
-    return s;
-}
-
-void ifk__gn_channel_sums_c(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                            const double *mk, double *cs) {
-    for (int64_t p = 0; p < hw; p++) ifk__gn_sums_tail(x + (size_t)p * c + c0, mk, cs, 0, nk);
-}
-
-void ifk__gn_apply_c(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,
-                     const float *lk, const float *sk, const float *bk, int act) {
-    for (int64_t p = 0; p < hw; p++) {
-        const float *xp = x + (size_t)p * c;
-        float *yp = y + (size_t)p * c;
-        for (int64_t k = 0; k < nk; k++) yp[k] = ((xp[k] - mk[k]) - lk[k]) * sk[k] + bk[k];
-        ifk__act_inplace(yp, nk, act);
-    }
-}
-
-/* ------------------------------------------------------------ drivers */
 
 /* Sums over hw pixels of channels [c0, c0 + n) (whole groups of cg), into
  * gsum[g] for the groups from c0's on: of x, or of (x - gmean[g])^2. */

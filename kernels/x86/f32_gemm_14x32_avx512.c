@@ -1,14 +1,14 @@
-/* sgemm_14x32_avx512.c -- the AVX-512F micro-kernel: 14 rows x 32 columns,
+/* f32_gemm_14x32_avx512.c -- the AVX-512F micro-kernel: 14 rows x 32 columns,
  * 28 zmm accumulators, per k step 2 loads of B, 14 broadcasts of A and 28
- * FMAs (contract: kernels/gemm.h). Row edges run a copy of the kernel with
+ * FMAs (contract: kernels/ukernel.h). Row edges run a copy of the kernel with
  * fewer rows; column edges use masked loads and stores of C. */
-#if defined(__x86_64__) || defined(_M_X64)
+#include "kernels/isa.h"
+
+#ifdef IFK_HAVE_X86
 
 #include <immintrin.h>
 
-#include "kernels/gemm.h"
 #include "kernels/x86/vmath_avx512.h"
-#include "kernels/x86/x86.h"
 
 enum { MR = 14, NR = 32 };
 
@@ -108,35 +108,10 @@ typedef void (*rows_fn)(int64_t, const float *, size_t, const float *, float *, 
 static const rows_fn by_rows[MR + 1] = {NULL,  ukr_1, ukr_2,  ukr_3,  ukr_4,  ukr_5,  ukr_6, ukr_7,
                                         ukr_8, ukr_9, ukr_10, ukr_11, ukr_12, ukr_13, ukr_14};
 
-static void sgemm_14x32_avx512(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                               size_t ldc, int mr, int nr, const ifk_epi *e) {
+void ifk_f32_gemm_14x32__avx512(int64_t k, const float *a, size_t lda, const float *b, float *c,
+                                size_t ldc, int mr, int nr, const ifk_epi *e) {
     if (mr >= 1 && mr <= MR) by_rows[mr](k, a, lda, b, c, ldc, nr, e);
 }
-
-/* Softmax and the bias gather in 16 lanes; the element-wise loops and the
- * depthwise convolution are memory-bound: the AVX2 ones serve here too. */
-const ifk_isa ifk_isa_avx512 = {
-    .name = "avx512",
-    .mr = MR,
-    .nr = NR,
-    .kc = 256,
-    .mc = 168,
-    .nc = 3072,
-    .ukr = sgemm_14x32_avx512,
-    .softmax_row = ifk__softmax_row_avx512,
-    .gather = ifk__gather_avx512,
-    .dwconv = ifk__dwconv_avx2,
-    .layer_norm = ifk__layer_norm_avx2,
-    .sum_d = ifk__sum_d_avx2,
-    .sumsq_d = ifk__sumsq_d_avx2,
-    .gn_channel_sums = ifk__gn_channel_sums_avx2,
-    .gn_apply = ifk__gn_apply_avx2,
-    .activation = ifk__activation_avx2,
-    .add = ifk__add_avx2,
-    .resize_bilinear = ifk__resize_bilinear_avx2,
-    .wino_in = ifk__wino_in_avx512,
-    .wino_out = ifk__wino_out_avx512,
-};
 
 #else
 typedef int ifk_no_avx512; /* not an x86-64 build: nothing here */

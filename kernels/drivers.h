@@ -1,0 +1,82 @@
+/* drivers.h -- the portable drivers: each op of kernels/dispatch.h's
+ * ifk_ops run on an instruction set's ifk_isa (kernels/ukernel.h), one op
+ * a file (internal to kernels/):
+ *
+ *   linear, 1x1 conv    kernels/gemm.c             (ifk__gemm, gemm.h)
+ *   conv2d's choice,    kernels/conv_gemm.c        pointwise GEMM, Winograd,
+ *   conv_transpose2d                               depthwise, implicit GEMM
+ *   3x3 convolutions    kernels/winograd.c         F(4x4, 3x3)
+ *   attention,          kernels/fused_attention.c  packed, never N x N
+ *   vit_attention
+ *   layer_norm          kernels/layernorm.c
+ *   group_norm          kernels/groupnorm.c
+ *
+ * (activation, add and resize_bilinear are an ISA's vector loops as they
+ * are.) Every driver works in the caller's scratch only (sizes: the
+ * *_scratch functions), allocates nothing and is re-entrant. */
+#ifndef IF_KERNELS_DRIVERS_H
+#define IF_KERNELS_DRIVERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/gemm.h"
+#include "kernels/kernels.h"
+#include "kernels/ukernel.h"
+
+/* -------------------------------------------------- kernels/conv_gemm.c */
+
+void ifk__conv2d(const ifk_isa *isa, const float *x, const ifk_conv_params *p, const float *wt,
+                 const void *prep, const float *bias, float *y, void *scratch);
+size_t ifk__conv2d_prep_bytes(const ifk_isa *isa, const ifk_conv_params *p);
+void ifk__conv2d_prep(const ifk_isa *isa, const ifk_conv_params *p, const float *wt, void *prep);
+size_t ifk__conv2d_scratch(const ifk_isa *isa, const ifk_conv_params *p);
+
+void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int cin,
+                           const float *wt, const float *bias, int cout, int kh, int kw, float *y,
+                           void *scratch);
+size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, int cout, int kh,
+                                     int kw);
+
+/* ------------------------------------------------ kernels/winograd.c */
+
+/* 3x3 stride-1 dense convolutions by Winograd F(4x4, 3x3); ifk__conv2d
+ * takes this path where ifk__winograd_ok. */
+int ifk__winograd_ok(const ifk_conv_params *p);
+void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
+                           const float *wt, const void *prep, const float *bias, float *y,
+                           void *scratch);
+size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p);
+/* The transformed weights (U, packed), conv3x3_winograd's prep. */
+size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p);
+void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const float *wt,
+                           void *prep);
+
+/* ----------------------------------------- kernels/fused_attention.c */
+
+void ifk__attention(const ifk_isa *isa, const float *q, int64_t nq, const float *kv, int64_t m,
+                    int c, int heads, float scale, float *y, void *scratch);
+size_t ifk__attention_scratch(const ifk_isa *isa, int64_t m, int c, int heads);
+
+void ifk__vit_attention(const ifk_isa *isa, const float *qkv, int h, int w, int c, int heads,
+                        float scale, const float *table, int gh, int gw, int q0, int q1, float *y,
+                        void *scratch);
+size_t ifk__vit_attention_scratch(const ifk_isa *isa, int h, int w, int c, int heads, int gh,
+                                  int gw);
+
+/* ------------------------------ kernels/layernorm.c, kernels/groupnorm.c */
+
+void ifk__layer_norm(const ifk_isa *isa, const float *x, int64_t rows, int64_t c,
+                     const float *gamma, const float *beta, float eps, float *y);
+
+/* GroupNorm whole, and the two pieces of kernels.h's ifk_group_norm_sums /
+ * _apply. */
+void ifk__group_norm(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int groups,
+                     const float *gamma, const float *beta, float eps, int act, float *y);
+void ifk__group_norm_sums(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int groups,
+                          const double *mean, double *sums);
+void ifk__group_norm_apply(const ifk_isa *isa, const float *x, int64_t hw, int64_t c, int groups,
+                           const float *mhi, const float *mlo, const float *rstd,
+                           const float *gamma, const float *beta, int act, float *y);
+
+#endif
