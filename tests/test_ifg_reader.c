@@ -17,24 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "format/ifg.h"
 
 /* ------------------------------------------------------------------------
  * Harness */
-
-static int n_pass, n_fail;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (cond) {                                                                                \
-            n_pass++;                                                                              \
-        } else {                                                                                   \
-            n_fail++;                                                                              \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                            \
-            printf(__VA_ARGS__);                                                                   \
-            printf("\n");                                                                          \
-        }                                                                                          \
-    } while (0)
 
 typedef struct {
     uint8_t *p;
@@ -89,14 +76,9 @@ static void expect_at(int line, const char *what, const buf_t *b, if_status want
     char msg[512];
     memset(msg, 'x', sizeof msg);
     if_status s = status_of(b->p, b->n, msg, sizeof msg);
-    if (s == want) {
-        n_pass++;
-    } else {
-        n_fail++;
-        printf("FAIL %s:%d: %s: got %s, want %s (%s)\n", __FILE__, line, what, if_status_str(s),
-               if_status_str(want), s == IF_OK ? "" : msg);
-        return;
-    }
+    CHECK(s == want, "(line %d) %s: got %s, want %s (%s)", line, what, if_status_str(s),
+          if_status_str(want), s == IF_OK ? "" : msg);
+    if (s != want) return;
     if (s != IF_OK) {
         size_t len = strnlen(msg, sizeof msg);
         if (len == 0 || len == sizeof msg || strchr(msg, '\n'))
@@ -1306,6 +1288,5 @@ int main(void) {
     ifg_free(&ALL.g);
     free(SMALL.b.p);
     free(ALL.b.p);
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    return CHECK_SUMMARY();
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "runtime/threadpool.h"
 
 #define MAX_TASKS 97
@@ -20,14 +21,10 @@ static void task(void *ctx, int t, int slot) {
 }
 
 int main(void) {
-    int passed = 0, failed = 0;
     for (int threads = 1; threads <= 4; threads++) {
         rt_pool *p = rt_pool_new(threads);
-        if (!p || rt_pool_threads(p) != threads) {
-            printf("FAIL: pool of %d\n", threads);
-            failed++;
-            continue;
-        }
+        CHECK(p && rt_pool_threads(p) == threads, "pool of %d", threads);
+        if (!p || rt_pool_threads(p) != threads) continue;
         int ok = 1;
         for (int iter = 0; iter < 500 && ok; iter++) {
             loop l;
@@ -38,14 +35,8 @@ int main(void) {
             for (int t = 0; t < MAX_TASKS; t++) ok &= l.hits[t] == (t < n);
             ok &= !l.bad_slot;
         }
-        if (ok)
-            passed++;
-        else {
-            failed++;
-            printf("FAIL: %d threads: a task ran twice, never, or on a bad slot\n", threads);
-        }
+        CHECK(ok, "%d threads: a task ran twice, never, or on a bad slot", threads);
         rt_pool_free(p);
     }
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return CHECK_SUMMARY();
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "interformer.h"
 
 #define W     150
@@ -47,18 +48,17 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: test_threads ENCODER.ifg DECODER.ifg\n");
         return 2;
     }
-    int passed = 0, failed = 0;
     if_model *enc = NULL, *dec = NULL;
     if (if_model_load(argv[1], NULL, &enc) || if_model_load(argv[2], NULL, &dec)) {
-        printf("load: %s\n0 passed, 1 failed\n", if_last_error());
-        return 1;
+        CHECK(0, "load: %s", if_last_error());
+        return CHECK_SUMMARY();
     }
     uint8_t *rgb = malloc(W * H * 3);
     for (int i = 0; i < W * H * 3; i++) rgb[i] = (uint8_t)((i * 7 + (i / (W * 3)) * 13) & 255);
     if_features *feat = NULL;
     if (if_encode_rgb8(enc, rgb, W, H, W * 3, &feat)) {
-        printf("encode: %s\n0 passed, 1 failed\n", if_last_error());
-        return 1;
+        CHECK(0, "encode: %s", if_last_error());
+        return CHECK_SUMMARY();
     }
     job *ref = calloc(1, sizeof *ref), *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
     *ref = (job){.dec = dec, .feat = feat};
@@ -76,13 +76,8 @@ int main(int argc, char **argv) {
                  !memcmp(ref->masks[k], b->masks[k], W * H) &&
                  !memcmp(ref->logits[k], a->logits[k], sizeof a->logits[k]) &&
                  !memcmp(ref->logits[k], b->logits[k], sizeof b->logits[k]);
-        if (ok)
-            passed++;
-        else {
-            failed++;
-            printf("FAIL step %d: threads disagree with the single-thread run (status %d %d %d)\n",
-                   k, ref->status, a->status, b->status);
-        }
+        CHECK(ok, "step %d: threads disagree with the single-thread run (status %d %d %d)", k,
+              ref->status, a->status, b->status);
     }
     free(ref);
     free(a);
@@ -91,6 +86,5 @@ int main(int argc, char **argv) {
     if_features_free(feat);
     if_model_free(enc);
     if_model_free(dec);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return CHECK_SUMMARY();
 }
