@@ -13,49 +13,15 @@
 
 #include "kernels/kernels.h"
 
+#define KH_SEED 0x2545F4914F6CDD1Dull
+#include "tests/kernel_harness.h"
+
 /* ------------------------------------------------------------------ harness */
-
-static int n_pass, n_fail;
-
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-
-static uint32_t rnd_u32(void) {
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(rng >> 32);
-}
-
-static float rnd_f(float lo, float hi) {
-    return lo + (hi - lo) * (float)((double)rnd_u32() / 4294967296.0);
-}
-
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
-static float *rnd_buf(size_t n, float lo, float hi) {
-    float *p = xmalloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++) p[i] = rnd_f(lo, hi);
-    return p;
-}
 
 static double *dbuf(size_t n) {
     double *p = xmalloc(n * sizeof *p);
     for (size_t i = 0; i < n; i++) p[i] = 0.0;
     return p;
-}
-
-static void result(int ok, const char *what) {
-    if (ok) {
-        n_pass++;
-    } else {
-        n_fail++;
-        printf("FAIL %s\n", what);
-    }
 }
 
 /* One check: every |got - ref| <= atol + rtol * |ref|. */
@@ -74,21 +40,8 @@ static void check(const char *what, const float *got, const double *ref, size_t 
     if (bad)
         printf("  %s: %zu/%zu mismatches, first at %zu: got %.9g want %.9g (max abs err %.3g)\n",
                what, bad, n, first, (double)got[first], ref[first], worst);
-    result(bad == 0, what);
+    CHECK(bad == 0, "%s", what);
 }
-
-/* Bitwise equality of float arrays. */
-static void check_exact(const char *what, const float *got, const float *want, size_t n) {
-    size_t bad = 0, first = 0;
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(got + i, want + i, sizeof *got) && !bad++) first = i;
-    if (bad)
-        printf("  %s: %zu/%zu differ, first at %zu: got %.9g want %.9g\n", what, bad, n, first,
-               (double)got[first], (double)want[first]);
-    result(bad == 0, what);
-}
-
-static const char *act_name[] = {"none", "relu", "gelu", "hardswish"};
 
 static double ref_act(double v, int act) {
     switch (act) {
@@ -166,11 +119,11 @@ static void test_activation(void) {
     const float pts[] = {-3.0f, 0.0f, 3.0f, 1.0f};
     float out[4];
     ifk_activation(pts, 4, IFK_ACT_HARDSWISH, out);
-    result(out[0] == 0.0f && out[1] == 0.0f && out[2] == 3.0f && out[3] == 1.0f * 4.0f / 6.0f,
-           "hardswish fixed points");
+    CHECK(out[0] == 0.0f && out[1] == 0.0f && out[2] == 3.0f && out[3] == 1.0f * 4.0f / 6.0f,
+          "hardswish fixed points");
     ifk_activation(pts, 4, IFK_ACT_RELU, out);
-    result(out[0] == 0.0f && out[1] == 0.0f && out[2] == 3.0f && out[3] == 1.0f,
-           "relu fixed points");
+    CHECK(out[0] == 0.0f && out[1] == 0.0f && out[2] == 3.0f && out[3] == 1.0f,
+          "relu fixed points");
     free(x);
     free(y);
     free(z);
@@ -306,7 +259,7 @@ static void test_conv2d(void) {
         const int eho = (p.h + p.pt + p.pb - p.kh) / p.sh + 1,
                   ewo = (p.w + p.pl + p.pr - p.kw) / p.sw + 1;
         snprintf(what, sizeof what, "conv2d_out_size case %zu", s);
-        result(ho == eho && wo == ewo, what);
+        CHECK(ho == eho && wo == ewo, "%s", what);
         const size_t nx = (size_t)p.h * p.w * p.cin,
                      nw = (size_t)p.cout * p.kh * p.kw * (p.cin / p.groups);
         const size_t ny = (size_t)ho * wo * p.cout;
@@ -525,13 +478,13 @@ static void test_resize(void) {
     const float in[2] = {0.0f, 1.0f};
     float out[4];
     ifk_resize_bilinear(in, 1, 2, 1, out, 1, 4, 0, 1);
-    result(out[0] == 0.0f && out[1] == 0.25f && out[2] == 0.75f && out[3] == 1.0f,
-           "resize_bilinear PyTorch values 2 -> 4");
+    CHECK(out[0] == 0.0f && out[1] == 0.25f && out[2] == 0.75f && out[3] == 1.0f,
+          "resize_bilinear PyTorch values 2 -> 4");
     /* 4 -> 2: src = 2*(dst+.5)-.5 = 0.5, 2.5: [(a+b)/2, (c+d)/2]. */
     const float in4[4] = {1.0f, 2.0f, 4.0f, 8.0f};
     float out2[2];
     ifk_resize_bilinear(in4, 4, 1, 1, out2, 2, 1, 0, 2);
-    result(out2[0] == 1.5f && out2[1] == 6.0f, "resize_bilinear PyTorch values 4 -> 2");
+    CHECK(out2[0] == 1.5f && out2[1] == 6.0f, "resize_bilinear PyTorch values 4 -> 2");
 }
 
 static void test_pools(void) {
@@ -582,7 +535,7 @@ static void test_pools(void) {
     /* NaN propagates through max pooling (PyTorch). */
     float xn[4] = {1.0f, NAN, 2.0f, 3.0f}, yn[1];
     ifk_adaptive_max_pool(xn, 2, 2, 1, yn, 1, 1, 0, 1);
-    result(isnan(yn[0]), "adaptive_max_pool propagates NaN");
+    CHECK(isnan(yn[0]), "adaptive_max_pool propagates NaN");
 }
 
 /* ----------------------------------------------------------------- im2col */
@@ -766,7 +719,7 @@ static void test_native_cells(void) {
                 const int got = ifk_nearest_index(i, n, g);
                 if (got != ref_nearest(i, n, g) || got < 0 || got >= g) bad++;
             }
-    result(bad == 0, "nearest_index");
+    CHECK(bad == 0, "nearest_index");
 
     char what[160];
     for (size_t s = 0; s < sizeof vit_cfg / sizeof vit_cfg[0]; s++) {
@@ -790,7 +743,7 @@ static void test_native_cells(void) {
             ok &= mh[h] == -7 && mw[w] == -7 && nat[0] == -7;
         }
         snprintf(what, sizeof what, "native_cells grid %dx%d native %dx%d", h, w, gh, gw);
-        result(ok, what);
+        CHECK(ok, "%s", what);
     }
 }
 
@@ -925,14 +878,14 @@ static void test_f16(void) {
         }
         if (!ok && bad++ < 5) printf("  f16 0x%04x -> bits 0x%08x\n", (unsigned)i, (unsigned)got);
     }
-    result(bad == 0, "f16_to_f32 all 65536 patterns");
+    CHECK(bad == 0, "f16_to_f32 all 65536 patterns");
     /* A few known values. */
     const uint16_t k[] = {0x3c00, 0xc000, 0x7bff, 0x0001, 0x0400, 0x3555};
     float kv[6];
     ifk_f16_to_f32(k, 6, kv);
-    result(kv[0] == 1.0f && kv[1] == -2.0f && kv[2] == 65504.0f && kv[3] == 0x1p-24f &&
-               kv[4] == 0x1p-14f && kv[5] == 0x1.554p-2f,
-           "f16_to_f32 known values");
+    CHECK(kv[0] == 1.0f && kv[1] == -2.0f && kv[2] == 65504.0f && kv[3] == 0x1p-24f &&
+              kv[4] == 0x1p-14f && kv[5] == 0x1.554p-2f,
+          "f16_to_f32 known values");
     free(src);
     free(dst);
 }
@@ -967,7 +920,7 @@ static void test_f32_to_f16(void) {
         if (!ok && bad++ < 5)
             printf("  f32_to_f16 round trip 0x%04x -> 0x%04x\n", (unsigned)i, (unsigned)back[i]);
     }
-    result(bad == 0, "f32_to_f16 round trip of all halves");
+    CHECK(bad == 0, "f32_to_f16 round trip of all halves");
 
     /* Random floats over the whole half range and beyond, exact midpoints
      * between neighbouring halves (ties), and the edges. */
@@ -1001,7 +954,7 @@ static void test_f32_to_f16(void) {
             printf("  f32_to_f16(%a) = 0x%04x (%a), want %a\n", (double)x[i], (unsigned)y[i],
                    (double)yf[i], want);
     }
-    result(bad == 0, "f32_to_f16 rounding (random, ties, edges)");
+    CHECK(bad == 0, "f32_to_f16 rounding (random, ties, edges)");
     free(h);
     free(back);
     free(f);
@@ -1029,6 +982,5 @@ int main(void) {
     test_crop_paste();
     test_f16();
     test_f32_to_f16();
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    return CHECK_SUMMARY();
 }

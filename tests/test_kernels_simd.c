@@ -24,34 +24,10 @@
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
 
+#define KH_SEED 0x9E3779B97F4A7C15ull
+#include "tests/kernel_harness.h"
+
 /* ------------------------------------------------------------------ harness */
-
-static int n_pass, n_fail;
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static uint32_t rnd_u32(void) {
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return (uint32_t)(rng >> 32);
-}
-
-static float rnd_f(float lo, float hi) {
-    return lo + (hi - lo) * (float)((double)rnd_u32() / 4294967296.0);
-}
-
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
-static float *rnd_buf(size_t n, float lo, float hi) {
-    float *p = xmalloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++) p[i] = rnd_f(lo, hi);
-    return p;
-}
 
 static float *fill(size_t n, float v) {
     float *p = xmalloc(n * sizeof *p);
@@ -65,15 +41,6 @@ static void *scratch_of(size_t bytes, void **base) {
     char *p = xmalloc(bytes + 4);
     *base = p;
     return p + 4;
-}
-
-static void result(int ok, const char *what) {
-    if (ok) {
-        n_pass++;
-    } else {
-        n_fail++;
-        printf("FAIL %s\n", what);
-    }
 }
 
 /* |got - want| <= atol + rtol * |want| everywhere (NaN must match NaN). */
@@ -94,20 +61,8 @@ static void check(const char *what, const float *got, const float *want, size_t 
     if (bad)
         printf("  %s: %zu/%zu mismatches, first at %zu: got %.9g want %.9g (max abs err %.3g)\n",
                what, bad, n, first, (double)got[first], (double)want[first], worst);
-    result(bad == 0, what);
+    CHECK(bad == 0, "%s", what);
 }
-
-static void check_exact(const char *what, const float *got, const float *want, size_t n) {
-    size_t bad = 0, first = 0;
-    for (size_t i = 0; i < n; i++)
-        if (memcmp(got + i, want + i, sizeof *got) && !bad++) first = i;
-    if (bad)
-        printf("  %s: %zu/%zu differ, first at %zu: got %.9g want %.9g\n", what, bad, n, first,
-               (double)got[first], (double)want[first]);
-    result(bad == 0, what);
-}
-
-static const char *act_name[] = {"none", "relu", "gelu", "hardswish"};
 
 /* ------------------------------------------------------------ variants */
 
@@ -132,7 +87,7 @@ static void find_variants(void) {
             continue;
         }
         variant v = {names[i], ops, ifk__isa_named(names[i])};
-        result(!strcmp(ops->name, names[i]), "ifk_select returns the table asked for");
+        CHECK(!strcmp(ops->name, names[i]), "ifk_select returns the table asked for");
         vars[n_vars++] = v;
     }
 }
@@ -142,43 +97,43 @@ static void find_variants(void) {
 static void test_select(void) {
     char why[160];
     const ifk_ops *s = ifk_select("scalar", why, sizeof why);
-    result(s && !strcmp(s->name, "scalar") && s->linear && s->conv2d && s->conv_transpose2d &&
-               s->attention && s->vit_attention && s->layer_norm && s->group_norm &&
-               s->group_norm_sums && s->group_norm_apply && s->activation && s->add &&
-               s->resize_bilinear,
-           "select scalar: complete table");
+    CHECK(s && !strcmp(s->name, "scalar") && s->linear && s->conv2d && s->conv_transpose2d &&
+              s->attention && s->vit_attention && s->layer_norm && s->group_norm &&
+              s->group_norm_sums && s->group_norm_apply && s->activation && s->add &&
+              s->resize_bilinear,
+          "select scalar: complete table");
     why[0] = 0;
-    result(!ifk_select("sse9", why, sizeof why) && strstr(why, "sse9"),
-           "select unknown: NULL + reason");
+    CHECK(!ifk_select("sse9", why, sizeof why) && strstr(why, "sse9"),
+          "select unknown: NULL + reason");
 #ifdef IFK_HAVE_NEON
     const ifk_ops *nn = ifk_select("neon", why, sizeof why);
-    result(nn && !strcmp(nn->name, "neon"), "select neon on an AArch64 NEON build");
+    CHECK(nn && !strcmp(nn->name, "neon"), "select neon on an AArch64 NEON build");
 #else
     why[0] = 0;
-    result(!ifk_select("neon", why, sizeof why) && strstr(why, "neon"),
-           "select neon elsewhere: NULL + reason");
+    CHECK(!ifk_select("neon", why, sizeof why) && strstr(why, "neon"),
+          "select neon elsewhere: NULL + reason");
 #endif
-    result(!ifk_select("bogus", NULL, 0), "select with no reason buffer");
+    CHECK(!ifk_select("bogus", NULL, 0), "select with no reason buffer");
     const char *old = getenv("IF_ISA");
     char saved[64] = "";
     if (old) snprintf(saved, sizeof saved, "%s", old);
     unsetenv("IF_ISA");
     const ifk_ops *best = ifk_select(NULL, why, sizeof why);
-    result(best != NULL, "select best");
+    CHECK(best != NULL, "select best");
     printf("best: %s\n", why);
 #ifdef IFK_HAVE_NEON
-    result(best && !strcmp(best->name, "neon"), "AArch64: neon is the default");
+    CHECK(best && !strcmp(best->name, "neon"), "AArch64: neon is the default");
 #endif
     setenv("IF_ISA", "scalar", 1);
     const ifk_ops *e = ifk_select(NULL, why, sizeof why);
-    result(e && !strcmp(e->name, "scalar") && strstr(why, "IF_ISA"), "IF_ISA overrides");
-    result(ifk_select("generic", why, sizeof why) == &*ifk_select("generic", NULL, 0),
-           "an explicit name wins over IF_ISA");
+    CHECK(e && !strcmp(e->name, "scalar") && strstr(why, "IF_ISA"), "IF_ISA overrides");
+    CHECK(ifk_select("generic", why, sizeof why) == &*ifk_select("generic", NULL, 0),
+          "an explicit name wins over IF_ISA");
     setenv("IF_ISA", "nonsense", 1);
-    result(!ifk_select(NULL, why, sizeof why) && strstr(why, "nonsense"),
-           "bad IF_ISA: NULL + reason");
+    CHECK(!ifk_select(NULL, why, sizeof why) && strstr(why, "nonsense"),
+          "bad IF_ISA: NULL + reason");
     setenv("IF_ISA", "", 1);
-    result(ifk_select(NULL, why, sizeof why) == best, "empty IF_ISA: best");
+    CHECK(ifk_select(NULL, why, sizeof why) == best, "empty IF_ISA: best");
     if (old)
         setenv("IF_ISA", saved, 1);
     else
@@ -244,7 +199,7 @@ static void test_ukr(const variant *v) {
     snprintf(what, sizeof what,
              "%s micro-kernel %dx%d: every edge, LOAD/FINAL, bias, acts, residual", v->name, MR,
              NR);
-    result(bad == 0, what);
+    CHECK(bad == 0, "%s", what);
     free(a);
     free(b);
     free(bias);
@@ -699,7 +654,7 @@ static void test_elementwise(const variant *v) {
              "%s gelu on [-10, 10]: max |err| / max(1, |x|) = %.2g <= 1.5e-7 (exact), "
              "%.2g <= 2.5e-7 (reference, itself %.2g off)",
              v->name, worst_exact, worst, ref_exact);
-    result(worst_exact <= 1.5e-7 && worst <= 2.5e-7, what);
+    CHECK(worst_exact <= 1.5e-7 && worst <= 2.5e-7, "%s", what);
     if (worst_exact > 1.5e-7 || worst > 2.5e-7) printf("  %s\n", what);
     free(x);
     free(want);
@@ -730,7 +685,7 @@ static void test_resize(const variant *v) {
         snprintf(what, sizeof what,
                  "%s resize_bilinear %dx%dx%d -> %dx%d in rows [0, %d) + [%d, %d)", v->name, h, w,
                  c, oh, ow, mid, mid, oh);
-        result(outside, what);
+        CHECK(outside, "%s", what);
         check_exact(what, got, want, ny);
         free(x);
         free(want);
@@ -773,7 +728,7 @@ static void test_vector_loops(const variant *v) {
         free(got);
     }
     snprintf(what, sizeof what, "%s softmax_row and gather, m = 1..70", v->name);
-    result(bad == 0, what);
+    CHECK(bad == 0, "%s", what);
 }
 
 int main(void) {
@@ -794,6 +749,5 @@ int main(void) {
         test_resize(v);
         test_vector_loops(v);
     }
-    printf("%d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    return CHECK_SUMMARY();
 }
