@@ -7,7 +7,7 @@
 #include "interformer.h"
 #include "kernels/dispatch.h"
 #include "runtime/api.h"
-#include "runtime/interact.h"
+#include "session/interact.h"
 
 static _Thread_local char last_error[RT_ERR_CAP];
 

@@ -8,7 +8,7 @@
  *   T[0][i] = i, then 8 times: c = (c >> 1) ^ (c & 1 ? 0xEDB88320 : 0)
  *   T[k][i] = (T[k-1][i] >> 8) ^ T[0][T[k-1][i] & 0xFF]      (k = 1..7)
  * and tests/test_ifg_reader.c checks them against a bitwise CRC. */
-#include "ifg.h"
+#include "format/ifg.h"
 
 static const uint32_t crc_tab[8][256] = {
     {

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../interformer.h" /* if_status */
+#include "interformer.h" /* if_status */
 
 #define IFG_MAGIC          "IFGRAPH\0"
 #define IFG_VERSION        1u

@@ -81,7 +81,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ifg.h"
+#include "format/ifg.h"
 
 #define IFG_ATTR_INT_LIMIT (1 << 20)
 

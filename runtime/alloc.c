@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "runtime.h"
+#include "runtime/runtime.h"
 
 /* Counted so that tests can assert that a run allocates nothing. */
 static atomic_uint_fast64_t alloc_count;

@@ -141,15 +141,20 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     const ifg_node *n = &p->m->g.nodes[idx];
     const rt_op *op = rt_op_of(n->op);
     if (!op) return rt_fail(e->err, sizeof e->err, IF_ERR_BAD_OP, "op %u not supported", n->op);
+    const void *in[IFG_MAX_NODE_IN];
+    for (uint32_t i = 0; i < n->n_in; i++) in[i] = rt_exec_tensor(e, n->in[i]);
     const rt_node nd = {
-        .e = e,
         .n = n,
+        .in = in,
         .k = e->ops,
         .shape = e->shape,
         .y = (float *)(e->arena + p->offset[n->out[0]]),
         .scratch = p->scratch[idx] != UINT64_MAX ? e->arena + p->scratch[idx] : NULL,
         .scratch_stride = p->scratch_bytes[idx],
         .prep = e->prep ? e->prep[idx] : NULL,
+        .pool = e->pool,
+        .err = e->err,
+        .err_cap = sizeof e->err,
     };
     return op->run(&nd);
 }

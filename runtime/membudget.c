@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime.h"
+#include "runtime/runtime.h"
 
 /* MemAvailable + SwapFree from /proc/meminfo, in bytes; 0 when absent. */
 static uint64_t meminfo_available(void) {

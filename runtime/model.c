@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../kernels/kernels.h"
-#include "runtime.h"
+#include "kernels/kernels.h"
+#include "runtime/runtime.h"
 
 /* Files larger than this are refused before reading (a ViT-L f32 encoder is
  * about 1.2 GB). */

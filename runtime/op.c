@@ -62,11 +62,6 @@ double rt_attr_f(const ifg_node *n, ifg_attr_key k, double dflt) {
 
 /* ---------------------------------------------------------------------- */
 
-const void *rt_in(const rt_node *nd, uint32_t i) {
-    if (i >= nd->n->n_in) return NULL;
-    return rt_exec_tensor(nd->e, nd->n->in[i]);
-}
-
 const rt_shape *rt_node_in_shape(const rt_node *nd, uint32_t i) { return &nd->shape[nd->n->in[i]]; }
 
 const rt_shape *rt_node_out_shape(const rt_node *nd) { return &nd->shape[nd->n->out[0]]; }
@@ -89,17 +84,17 @@ static void split_task(void *ctx, int task, int thread) {
 
 void rt_parallel(const rt_node *nd, int64_t total, int64_t min_per_task, rt_range_fn fn,
                  const void *arg) {
-    int t = rt_pool_threads(nd->e->pool);
+    int t = rt_pool_threads(nd->pool);
     if (min_per_task < 1) min_per_task = 1;
     if (total / min_per_task < t) t = (int)(total / min_per_task);
     split s = {nd, fn, arg, total, t < 1 ? 1 : t};
-    rt_pool_run(nd->e->pool, s.tasks, split_task, &s);
+    rt_pool_run(nd->pool, s.tasks, split_task, &s);
 }
 
 if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(nd->e->err, sizeof nd->e->err, fmt, ap);
+    vsnprintf(nd->err, nd->err_cap, fmt, ap);
     va_end(ap);
     return s;
 }

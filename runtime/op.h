@@ -18,9 +18,9 @@
  * op list of format/ifg.h (IFG_OP_LIST): an op in the list without its
  * rt_op_<name> does not link. docs/adding-an-operator.md is the checklist.
  *
- * Layering: the graph engine (shape.c, exec.c, plan.c) calls ops only
- * through this table; ops call only the helpers below (runtime/op.c), the
- * thread pool and the kernels. */
+ * Layering: the graph engine (shape.c, exec.c) calls ops only through this
+ * table; ops call only the helpers below (runtime/op.c), the thread pool
+ * and the kernels, never the engine. */
 #ifndef IF_RUNTIME_OP_H
 #define IF_RUNTIME_OP_H
 
@@ -66,23 +66,32 @@ double rt_attr_f(const ifg_node *n, ifg_attr_key k, double dflt);
 
 /* ------------------------------------------------------------------- run */
 
-/* What run sees: one node of one executor. Inputs are in the arena, the
- * model's constants or the caller's bindings (rt_in); the output is the
- * arena tensor y; scratch is this node's, one slice of scratch_stride
- * bytes per thread; prep is what the op's prep made (or NULL). */
+/* What run sees: one node of one executor, resolved by the executor
+ * (exec.c) beforehand, so that ops never call back into it: the inputs'
+ * data (constants of the model, arena tensors or the caller's bindings;
+ * NULL for an absent optional input), the current shapes of every tensor
+ * (a ROI changes the per-click ones), the output y in the arena, the
+ * node's scratch (one slice of scratch_stride bytes per thread), what the
+ * op's prep made (or NULL), the pool to split work on and the executor's
+ * error buffer. */
 typedef struct rt_node {
-    rt_exec *e;
     const ifg_node *n;
     const ifk_ops *k;
-    const rt_shape *shape; /* current shapes (a ROI changes the per-click ones) */
+    const void *const *in; /* n->n_in entries */
+    const rt_shape *shape;
     float *y;
     uint8_t *scratch;
     size_t scratch_stride;
     const void *prep;
+    struct rt_pool *pool;
+    char *err;
+    size_t err_cap;
 } rt_node;
 
 /* Input i's data; NULL for an absent optional input. */
-const void *rt_in(const rt_node *nd, uint32_t i);
+static inline const void *rt_in(const rt_node *nd, uint32_t i) {
+    return i < nd->n->n_in ? nd->in[i] : NULL;
+}
 /* Input i's and output 0's current shapes. */
 const rt_shape *rt_node_in_shape(const rt_node *nd, uint32_t i);
 const rt_shape *rt_node_out_shape(const rt_node *nd);
@@ -96,7 +105,7 @@ typedef void (*rt_range_fn)(const void *arg, int64_t lo, int64_t hi, void *scrat
 void rt_parallel(const rt_node *nd, int64_t total, int64_t min_per_task, rt_range_fn fn,
                  const void *arg);
 
-/* IF_ERR_INVALID_ARG (or another status) with a message, from run: for
+/* Status s with a message in the executor's error buffer, from run: for
  * input data the plan could not check (e.g. a label out of range). */
 if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -5,13 +5,13 @@
  * ops of a click come every few tens of microseconds, and a futex wake-up
  * costs about as much as many of them take. The caller waits for the last
  * worker the same way. */
-#include "threadpool.h"
+#include "runtime/threadpool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
-#include "runtime.h"
+#include "runtime/runtime.h"
 
 enum { SPIN_US = 200 };
 

@@ -13,7 +13,7 @@
 
 #include "common/npy.h"
 #include "interformer.h"
-#include "runtime/api.h"
+#include "session/session.h"
 
 #include "check.h"
 

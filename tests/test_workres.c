@@ -22,7 +22,7 @@
 #include "format/ifg.h"
 #include "interformer.h"
 #include "runtime/runtime.h"
-#include "runtime/workres.h"
+#include "session/workres.h"
 
 static uint32_t rng = 12345;
 static uint8_t rnd8(void) {

@@ -22,6 +22,7 @@
 #include "runtime/api.h"
 #include "runtime/op.h"
 #include "runtime/runtime.h"
+#include "session/session.h"
 
 static double now_ms(void) {
     struct timespec t;

@@ -5,7 +5,7 @@
  * round-half-to-even where it uses them, so that ROIs match exactly. */
 #include <math.h>
 
-#include "interact.h"
+#include "session/interact.h"
 
 void rt_stamp_click(uint8_t *label, int H, int W, int y, int x, int positive, int radius) {
     uint8_t code = positive ? RT_REF_FG : RT_REF_BG;

@@ -1,5 +1,5 @@
 /* distance.c -- see distance.h. */
-#include "distance.h"
+#include "session/distance.h"
 
 #include <float.h>
 

@@ -4,8 +4,8 @@
 #include <float.h>
 #include <string.h>
 
-#include "api.h"
-#include "distance.h"
+#include "session/distance.h"
+#include "session/session.h"
 
 /* Max of d2 over the map and the first pixel (row-major) attaining it. */
 static float arg_max(const float *d2, size_t n, size_t *at) {

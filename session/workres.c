@@ -1,5 +1,5 @@
 /* workres.c -- see workres.h. */
-#include "workres.h"
+#include "session/workres.h"
 
 #include <math.h>
 #include <string.h>

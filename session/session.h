@@ -1,0 +1,68 @@
+/* session.h -- the objects behind if_features and if_session (internal):
+ * an encoded image and the interactive sessions on it. Shared by the
+ * files of session/ and by tests that read a session's history.
+ *
+ * Layering: session/ is the click semantics (encoding an image, sessions,
+ * clicks, reference labels, the distance transform, evaluation helpers)
+ * over the graph engine of runtime/; the engine knows nothing of it. */
+#ifndef IF_SESSION_SESSION_H
+#define IF_SESSION_SESSION_H
+
+#include "format/features.h"
+#include "interformer.h"
+#include "runtime/api.h"
+
+_Static_assert(IF_LEVELS == IFF_LEVELS, "the API's feature levels are the file's");
+
+struct if_features {
+    int width, height;  /* the original image */
+    int work_w, work_h; /* the image as the encoder saw it (<= width, height) */
+    int padded_w, padded_h;
+    int channels[IF_LEVELS], strides[IF_LEVELS], lh[IF_LEVELS], lw[IF_LEVELS];
+    char identity[72];
+    float *level[IF_LEVELS]; /* h x w x c each, inside block */
+    float *block;
+};
+
+/* One interactive session (session/session.c). Tests read its history. */
+struct if_session {
+    const if_model *dec;
+    const if_features *feat;
+    if_run *run;
+    int H, W, Hp, Wp;   /* original and padded size */
+    int Hw, Ww;         /* working size (the encoder's view: <= H, W); the
+                         * maps and the history live on its padded grid */
+    int scaled;         /* Hw, Ww != H, W: masks are upsampled from logits */
+    int32_t *tx0, *ty0; /* W, H: working taps of each original column / row */
+    float *tfx, *tfy;
+    float *diff;        /* Hw*Ww: foreground minus background logit (scaled only) */
+    uint8_t *base_mask; /* H*W: the mask set by if_session_set_mask (scaled only,
+                         * made on first use); valid when base_mask_set */
+    int base_mask_set;
+    int cap, n;    /* history capacity, clicks made */
+    int roi_input; /* the decoder has a "roi" input */
+    if_click *clicks;
+    uint8_t *fed;                    /* cap x Hp*Wp: label fed at each step */
+    int32_t (*roi)[4];               /* cap: ROI of each step */
+    uint8_t *has_roi;                /* cap */
+    uint8_t *label;                  /* Hp*Wp: label the next click starts from */
+    uint8_t *pred;                   /* Hp*Wp: current prediction (padded grid) */
+    uint8_t *base_label, *base_pred; /* the state with no clicks */
+    uint8_t *mask;                   /* H*W: current prediction, original size */
+    const float *logits;             /* in the run's arena; NULL when no prediction */
+    size_t bytes;
+    char err[RT_ERR_CAP];
+};
+
+/* Bytes of the level block of features for a padded_h x padded_w image at
+ * these strides and channels (0 for a level that does not fit). */
+uint64_t if__features_bytes(int padded_h, int padded_w, const int channels[IF_LEVELS],
+                            const int strides[IF_LEVELS]);
+
+/* A features object with room for the levels of a padded_h x padded_w image
+ * at the given strides and channels (uninitialised values). */
+if_status if__features_alloc(int height, int width, int padded_h, int padded_w,
+                             const int channels[IF_LEVELS], const int strides[IF_LEVELS],
+                             const char *identity, if_features **out);
+
+#endif
