@@ -217,3 +217,15 @@ def test_config_file_for_bare_state_dict(tmp_path):
     for part in ("encoder", "decoder"):
         assert (tmp_path / "a" / f"m.{part}.ifg").read_bytes() == \
             (tmp_path / "b" / f"m.{part}.ifg").read_bytes()
+
+
+@pytest.mark.parametrize("case", ["tiny_vit", "tiny_vit_exact"])
+def test_golden_config_file_is_the_checkpoints(case):
+    """The project copy of a golden case's config.py (tiny_vit_exact's:
+    tiny_vit's plus its difference, through _base_; tests/data/golden/NOTE.md)
+    reads as the config embedded in its model.pth."""
+    from converter.checkpoint import load_checkpoint
+    d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "golden", case)
+    embedded = load_checkpoint(os.path.join(d, "model.pth")).meta["config"]
+    assert config.load_config_file(os.path.join(d, "config.py")) == \
+        config.parse_embedded_config(embedded, f"{case}/model.pth")
