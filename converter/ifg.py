@@ -10,6 +10,8 @@ import os
 import struct
 import tempfile
 import zlib
+from dataclasses import dataclass
+from typing import Tuple
 
 import numpy as np
 
@@ -34,14 +36,44 @@ NO_TENSOR = 0xFFFFFFFF
 META_INT, META_FLOAT, META_STRING = 1, 2, 3
 ATTR_INT, ATTR_FLOAT = 1, 2
 
-OPS = {
-    "CONV2D": 1, "CONV_TRANSPOSE2D": 2, "LINEAR": 3, "LAYER_NORM": 4,
-    "GROUP_NORM": 5, "ACTIVATION": 6, "ADD": 7, "CONCAT_CHANNELS": 8,
-    "CONCAT_TOKENS": 9, "RESIZE_BILINEAR": 10, "ADAPTIVE_AVG_POOL": 11,
-    "ADAPTIVE_MAX_POOL": 12, "IM2COL": 13, "ATTENTION": 14,
-    "VIT_ATTENTION": 15, "TOKENS_FROM_GRID": 16, "TOKENS_TO_GRID": 17,
-    "REF_EMBED": 18, "CROP": 19, "PASTE": 20,
+# -- the operators (FORMAT.md, "Operators"; format/ifg.h's IFG_OP_LIST) ------
+# One row an op: its file code and what it takes. tests/test_op_tables.py
+# checks this table against format/ifg.h, the reader's rules and the
+# reference interpreter; docs/adding-an-operator.md is the checklist.
+
+@dataclass(frozen=True)
+class OpSig:
+    n_in: Tuple[int, int]                 # min, max inputs
+    optional: Tuple[int, ...] = ()        # input positions that may be absent
+    const: Tuple[int, ...] = ()           # input positions that must be CONST weights
+    required: Tuple[str, ...] = ()
+    allowed: Tuple[str, ...] = ()         # optional attributes
+
+
+OP_TABLE = {
+    "CONV2D": (1, OpSig((2, 3), (2,), (1, 2), ("KERNEL", "STRIDE", "PAD", "GROUPS"), ("ACT",))),
+    "CONV_TRANSPOSE2D": (2, OpSig((2, 3), (2,), (1, 2), ("KERNEL", "STRIDE"))),
+    "LINEAR": (3, OpSig((2, 3), (2,), (1, 2), (), ("ACT",))),
+    "LAYER_NORM": (4, OpSig((3, 3), (), (1, 2), ("EPS",))),
+    "GROUP_NORM": (5, OpSig((3, 3), (), (1, 2), ("GROUPS", "EPS"), ("ACT",))),
+    "ACTIVATION": (6, OpSig((1, 1), (), (), ("ACT",))),
+    "ADD": (7, OpSig((2, 2))),
+    "CONCAT_CHANNELS": (8, OpSig((1, 64))),
+    "CONCAT_TOKENS": (9, OpSig((1, 64))),
+    "RESIZE_BILINEAR": (10, OpSig((2, 2))),
+    "ADAPTIVE_AVG_POOL": (11, OpSig((1, 1), (), (), ("OUT_SIZE",))),
+    "ADAPTIVE_MAX_POOL": (12, OpSig((1, 1), (), (), (), ("OUT_SIZE", "POOL_LIMIT"))),
+    "IM2COL": (13, OpSig((1, 1), (), (), ("KERNEL", "STRIDE", "PAD"))),
+    "ATTENTION": (14, OpSig((2, 2), (), (), ("HEADS", "SCALE"))),
+    "VIT_ATTENTION": (15, OpSig((3, 3), (), (1,), ("HEADS", "SCALE", "WINDOW"))),
+    "TOKENS_FROM_GRID": (16, OpSig((3, 3), (), (1, 2), ("WINDOW",))),
+    "TOKENS_TO_GRID": (17, OpSig((2, 2))),
+    "REF_EMBED": (18, OpSig((3, 3), (), (1,))),
+    "CROP": (19, OpSig((1, 2), (1,), (), ("STRIDE",))),
+    "PASTE": (20, OpSig((2, 3), (2,), (), ("STRIDE",))),
 }
+OPS = {name: code for name, (code, _) in OP_TABLE.items()}
+OP_SIGS = {name: sig for name, (_, sig) in OP_TABLE.items()}
 OP_NAMES = {v: k for k, v in OPS.items()}
 
 # attribute name -> (key, type)

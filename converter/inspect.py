@@ -24,39 +24,9 @@ class IfgError(Exception):
     """The file is not a valid IFG file; str(e) says which field is wrong."""
 
 
-# -- what each operator takes (FORMAT.md, "Operators") ------------------------
-
-@dataclass(frozen=True)
-class OpSig:
-    n_in: Tuple[int, int]                 # min, max inputs
-    optional: Tuple[int, ...] = ()        # input positions that may be absent
-    const: Tuple[int, ...] = ()           # input positions that must be CONST weights
-    required: Tuple[str, ...] = ()
-    allowed: Tuple[str, ...] = ()         # optional attributes
-
-
-OP_SIGS = {
-    "CONV2D": OpSig((2, 3), (2,), (1, 2), ("KERNEL", "STRIDE", "PAD", "GROUPS"), ("ACT",)),
-    "CONV_TRANSPOSE2D": OpSig((2, 3), (2,), (1, 2), ("KERNEL", "STRIDE")),
-    "LINEAR": OpSig((2, 3), (2,), (1, 2), (), ("ACT",)),
-    "LAYER_NORM": OpSig((3, 3), (), (1, 2), ("EPS",)),
-    "GROUP_NORM": OpSig((3, 3), (), (1, 2), ("GROUPS", "EPS"), ("ACT",)),
-    "ACTIVATION": OpSig((1, 1), (), (), ("ACT",)),
-    "ADD": OpSig((2, 2)),
-    "CONCAT_CHANNELS": OpSig((1, 64)),
-    "CONCAT_TOKENS": OpSig((1, 64)),
-    "RESIZE_BILINEAR": OpSig((2, 2)),
-    "ADAPTIVE_AVG_POOL": OpSig((1, 1), (), (), ("OUT_SIZE",)),
-    "ADAPTIVE_MAX_POOL": OpSig((1, 1), (), (), (), ("OUT_SIZE", "POOL_LIMIT")),
-    "IM2COL": OpSig((1, 1), (), (), ("KERNEL", "STRIDE", "PAD")),
-    "ATTENTION": OpSig((2, 2), (), (), ("HEADS", "SCALE")),
-    "VIT_ATTENTION": OpSig((3, 3), (), (1,), ("HEADS", "SCALE", "WINDOW")),
-    "TOKENS_FROM_GRID": OpSig((3, 3), (), (1, 2), ("WINDOW",)),
-    "TOKENS_TO_GRID": OpSig((2, 2)),
-    "REF_EMBED": OpSig((3, 3), (), (1,)),
-    "CROP": OpSig((1, 2), (1,), (), ("STRIDE",)),
-    "PASTE": OpSig((2, 3), (2,), (), ("STRIDE",)),
-}
+# What each operator takes: the op table of converter/ifg.py (OP_SIGS).
+OpSig = ifg.OpSig
+OP_SIGS = ifg.OP_SIGS
 
 # attribute -> (count, validity check on the values)
 _ATTR_RULES = {
