@@ -6,10 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check.h"
 #include "interformer.h"
-#include "runtime/distance.h"
-
-static int passed, failed;
+#include "session/distance.h"
 
 static float brute(const uint8_t *m, int H, int W, int border, int y, int x) {
     if (!m[(size_t)y * W + x]) return 0;
@@ -33,15 +32,16 @@ static void edt_case(int H, int W, int density, int border, unsigned seed) {
         m[i] = (int)((seed >> 16) % 100) < density;
     }
     rt_edt_sq(m, H, W, border, d, scratch);
-    int bad = 0;
+    int bad = 0, by = 0, bx = 0;
     for (int y = 0; y < H && !bad; y++)
         for (int x = 0; x < W && !bad; x++)
             if (d[(size_t)y * W + x] != brute(m, H, W, border, y, x)) {
                 bad = 1;
-                printf("FAIL edt %dx%d density %d border %d at (%d,%d): %g vs %g\n", H, W, density,
-                       border, y, x, d[(size_t)y * W + x], brute(m, H, W, border, y, x));
+                by = y;
+                bx = x;
             }
-    bad ? failed++ : passed++;
+    CHECK(!bad, "edt %dx%d density %d border %d at (%d,%d): %g vs %g", H, W, density, border, by,
+          bx, d[(size_t)by * W + bx], brute(m, H, W, border, by, bx));
     free(m);
     free(d);
     free(scratch);
@@ -63,17 +63,17 @@ int main(void) {
     if_click c;
     int ok = if_next_click(gt, pred, NULL, W, H, NULL, 0, &c) == IF_OK && c.positive && c.y == 7 &&
              c.x >= 8 && c.x <= 11;
-    ok ? passed++ : (failed++, printf("FAIL first click (%d,%d,%d)\n", c.x, c.y, c.positive));
+    CHECK(ok, "first click (%d,%d,%d)", c.x, c.y, c.positive);
     /* Predicting the object plus a bigger blob elsewhere: negative click. */
     for (int i = 0; i < H * W; i++) pred[i] = gt[i];
     for (int y = 0; y < 15; y++) pred[y * W + 17] = pred[y * W + 18] = pred[y * W + 19] = 1;
     ok = if_next_click(gt, pred, NULL, W, H, NULL, 0, &c) == IF_OK && !c.positive && c.x == 18;
-    ok ? passed++ : (failed++, printf("FAIL negative click (%d,%d,%d)\n", c.x, c.y, c.positive));
+    CHECK(ok, "negative click (%d,%d,%d)", c.x, c.y, c.positive);
     /* Ignored pixels are not errors; a perfect prediction has no click. */
     uint8_t ign[H * W] = {0};
     for (int y = 0; y < 15; y++) ign[y * W + 17] = ign[y * W + 18] = ign[y * W + 19] = 1;
     ok = if_next_click(gt, pred, ign, W, H, NULL, 0, &c) == IF_ERR_STATE;
-    ok ? passed++ : (failed++, printf("FAIL ignore mask\n"));
+    CHECK(ok, "ignore mask");
     /* A clicked pixel is not clicked again. */
     for (int i = 0; i < H * W; i++) pred[i] = 0;
     pred[5 * W + 5] = 0;
@@ -82,10 +82,9 @@ int main(void) {
     one[5 * W + 5] = 1;
     if_click prev = {5, 5, 1};
     ok = if_next_click(one, pred, NULL, W, H, &prev, 1, &c) == IF_ERR_STATE;
-    ok ? passed++ : (failed++, printf("FAIL repeated click\n"));
+    CHECK(ok, "repeated click");
     ok = if_next_click(NULL, pred, NULL, W, H, NULL, 0, &c) == IF_ERR_INVALID_ARG &&
          if_next_click(gt, pred, NULL, 0, H, NULL, 0, &c) == IF_ERR_INVALID_ARG;
-    ok ? passed++ : (failed++, printf("FAIL bad arguments\n"));
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    CHECK(ok, "bad arguments");
+    return CHECK_SUMMARY();
 }
