@@ -7,7 +7,6 @@
 #include "interformer.h"
 #include "kernels/dispatch.h"
 #include "runtime/api.h"
-#include "session/interact.h"
 
 static _Thread_local char last_error[RT_ERR_CAP];
 
@@ -280,17 +279,5 @@ if_status if_preprocess_rgb8(const if_model *m, const uint8_t *rgb, int width, i
         float *o = dst + (size_t)y * padded_w * 3;
         for (int x = 0; x < width * 3; x++) o[x] = ((float)row[x] - mean[x % 3]) * inv[x % 3];
     }
-    return IF_OK;
-}
-
-if_status if_zoom_roi(const if_model *decoder, const uint8_t *prev_mask, const uint8_t *ref_label,
-                      int padded_h, int padded_w, int32_t roi[4]) {
-    if (!decoder || !prev_mask || !ref_label || !roi || padded_h < 1 || padded_w < 1)
-        return if__fail(IF_ERR_INVALID_ARG, "if_zoom_roi: NULL argument or empty grid");
-    const if_model_info info = decoder->info;
-    float ratio = info.zoom_expand_ratio > 0 ? info.zoom_expand_ratio : 1.4f;
-    int min_size = info.zoom_min_size > 0 ? info.zoom_min_size : 32;
-    int stride = info.zoom_max_stride > 0 ? info.zoom_max_stride : 32;
-    rt_zoom_roi(prev_mask, ref_label, padded_h, padded_w, ratio, min_size, stride, roi);
     return IF_OK;
 }

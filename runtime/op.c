@@ -98,10 +98,3 @@ if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) {
     va_end(ap);
     return s;
 }
-
-const rt_op *rt_op_of(uint32_t op) { return op < IFG_OP_COUNT_ ? rt_op_table[op] : NULL; }
-
-double rt_node_flops(const ifg_node *n, const rt_shape *shape) {
-    const rt_op *op = rt_op_of(n->op);
-    return op && op->flops ? op->flops(n, shape) : 0.0;
-}

@@ -336,3 +336,20 @@ const float *if_session_logits(const if_session *s, int *padded_h, int *padded_w
 size_t if_session_memory_bytes(const if_session *s) { return s ? s->bytes : 0; }
 
 const char *if_session_error(const if_session *s) { return s ? s->err : ""; }
+
+/* ------------------------------------------------- zoom-in, by hand */
+
+/* For callers that drive a decoder's if_run themselves: the ROI a session
+ * would give the next click (session/interact.c's rule, with the model's
+ * zoom-in settings). */
+if_status if_zoom_roi(const if_model *decoder, const uint8_t *prev_mask, const uint8_t *ref_label,
+                      int padded_h, int padded_w, int32_t roi[4]) {
+    if (!decoder || !prev_mask || !ref_label || !roi || padded_h < 1 || padded_w < 1)
+        return if__fail(IF_ERR_INVALID_ARG, "if_zoom_roi: NULL argument or empty grid");
+    const if_model_info info = decoder->info;
+    float ratio = info.zoom_expand_ratio > 0 ? info.zoom_expand_ratio : 1.4f;
+    int min_size = info.zoom_min_size > 0 ? info.zoom_min_size : 32;
+    int stride = info.zoom_max_stride > 0 ? info.zoom_max_stride : 32;
+    rt_zoom_roi(prev_mask, ref_label, padded_h, padded_w, ratio, min_size, stride, roi);
+    return IF_OK;
+}
