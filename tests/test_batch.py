@@ -18,50 +18,30 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from cli_util import CLI, DEFAULT, TINY, cli_env, ok, require_built, run_cli
+from cli_util import error as cli_error
 from pngwrite import rgb_png
 
-BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
-CLI = os.path.join(BUILD, "interformer")
-MODELS = os.path.join(ROOT, "build", "models")
-TINY = os.path.join(MODELS, "tiny_vit")
-DEFAULT = os.path.join(MODELS, "default")
 TMP_RE = re.compile(r"\.iff\.tmp-[A-Za-z0-9]{6}$")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def built():
-    for p in (CLI, TINY + ".encoder.ifg", DEFAULT + ".encoder.ifg"):
-        if not os.path.isfile(p):
-            pytest.skip(f"{os.path.relpath(p, ROOT)} is not built: run `make "
-                        f"{os.path.relpath(CLI, ROOT)} models` (or `make test-py`) first")
+    require_built(CLI, TINY + ".encoder.ifg", DEFAULT + ".encoder.ifg")
 
 
 def clean_env(extra=None):
-    e = {k: v for k, v in os.environ.items() if k != "IF_MODEL" and not k.startswith("SLURM_")}
-    e.update(extra or {})
-    return e
+    """Without $IF_MODEL and the SLURM_* variables (--shard slurm reads them)."""
+    return cli_env(drop=("IF_MODEL", "SLURM_"), **(extra or {}))
 
 
 def run(*args, env=None, cwd=None):
-    return subprocess.run([CLI, *map(str, args)], env=clean_env(env), cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-
-
-def ok(r):
-    assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
-    return r
+    return run_cli(args, clean_env(env), cwd)
 
 
 def error(r, code, *needles):
-    """Exit `code` and one line 'interformer: <what>: <detail>' on stderr."""
-    assert r.returncode == code, f"exit {r.returncode}, wanted {code}\nstdout: {r.stdout}\nstderr: {r.stderr}"
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1, f"wanted one line on stderr, got: {r.stderr!r}"
-    assert lines[0].startswith("interformer: "), lines[0]
-    for n in needles:
-        assert n in lines[0], f"{n!r} not in {lines[0]!r}"
-    return lines[0]
+    """The CLI's error contract (stdout may hold the run's progress lines)."""
+    return cli_error(r, code, *needles, quiet=False)
 
 
 def write_image(path, w, h, seed):

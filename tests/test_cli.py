@@ -21,15 +21,11 @@ import zlib
 import numpy as np
 import pytest
 
+from cli_util import CLI, DEFAULT, TINY, cli_env, error, ok, require_built, run_cli
 from conftest import ROOT, TESTS, run_converter
 from pngread import read_png
 from pngwrite import rgb_png
 
-BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
-CLI = os.path.join(BUILD, "interformer")
-MODELS = os.path.join(ROOT, "build", "models")
-TINY = os.path.join(MODELS, "tiny_vit")
-DEFAULT = os.path.join(MODELS, "default")
 IMAGE = os.path.join(TESTS, "data", "golden", "tiny_vit", "image.png")
 W, H = 110, 150            # the image: width, height
 PH, PW = 160, 128          # its padded size for a pad multiple of 32
@@ -44,36 +40,13 @@ EXAMPLE_CLICKS = ["100,120,+", "235,79,-"]
 
 @pytest.fixture(scope="module", autouse=True)
 def built():
-    for p in (CLI, TINY + ".encoder.ifg", TINY + ".decoder.ifg",
-              DEFAULT + ".encoder.ifg", DEFAULT + ".decoder.ifg"):
-        if not os.path.isfile(p):
-            pytest.skip(f"{os.path.relpath(p, ROOT)} is not built: run `make "
-                        f"{os.path.relpath(CLI, ROOT)} models` (or `make test-py`) first")
+    require_built(CLI, TINY + ".encoder.ifg", TINY + ".decoder.ifg",
+                  DEFAULT + ".encoder.ifg", DEFAULT + ".decoder.ifg")
 
 
 def run(*args, env=None, cwd=None):
     """Runs the CLI without $IF_MODEL unless env sets it; CompletedProcess (text)."""
-    e = {k: v for k, v in os.environ.items() if k != "IF_MODEL"}
-    e.update(env or {})
-    return subprocess.run([CLI, *map(str, args)], env=e, cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
-
-
-def ok(r):
-    assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
-    return r
-
-
-def error(r, code, *needles):
-    """The error contract: exit `code`, one line 'interformer: <what>: <detail>' on stderr."""
-    assert r.returncode == code, f"exit {r.returncode}, wanted {code}\nstderr: {r.stderr}"
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1, f"wanted one line on stderr, got: {r.stderr!r}"
-    assert lines[0].startswith("interformer: ") and lines[0].count(": ") >= 2, lines[0]
-    for n in needles:
-        assert n in lines[0], f"{n!r} not in {lines[0]!r}"
-    assert r.stdout == ""
-    return lines[0]
+    return run_cli(args, cli_env(**(env or {})), cwd, timeout=300)
 
 
 def clicks_args(clicks):

@@ -16,21 +16,17 @@ import ctypes
 import json
 import os
 import struct
-import subprocess
 import xml.etree.ElementTree as ET
 import zlib
 
 import numpy as np
 import pytest
 
+from cli_util import CLI, DEFAULT, TINY, cli_env, error, ok, require_built, run_cli
 from conftest import ROOT
 from pngread import read_png
 from pngwrite import palette_png
 
-BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
-CLI = os.path.join(BUILD, "interformer")
-DEFAULT = os.path.join(ROOT, "build", "models", "default")
-TINY = os.path.join(ROOT, "build", "models", "tiny_vit")
 LIB = os.path.join(ROOT, "build", "libinterformer.so")
 GRABCUT = os.path.join(os.path.dirname(ROOT), "shared", "data", "GrabCut")
 K = 6  # --max-clicks of the synthetic runs
@@ -38,34 +34,12 @@ K = 6  # --max-clicks of the synthetic runs
 
 @pytest.fixture(scope="module", autouse=True)
 def built():
-    for p in (CLI, DEFAULT + ".encoder.ifg", DEFAULT + ".decoder.ifg", TINY + ".decoder.ifg"):
-        if not os.path.isfile(p):
-            pytest.skip(f"{os.path.relpath(p, ROOT)} is not built: run `make "
-                        f"{os.path.relpath(CLI, ROOT)} models` (or `make test-py`) first")
+    require_built(CLI, DEFAULT + ".encoder.ifg", DEFAULT + ".decoder.ifg", TINY + ".decoder.ifg")
 
 
 def run(*args, cwd=None, model=TINY):
     """The CLI with IF_MODEL = model (the tiny test model unless said)."""
-    e = dict(os.environ, IF_MODEL=str(model))
-    return subprocess.run([CLI, *map(str, args)], env=e, cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
-
-
-def ok(r):
-    assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
-    return r
-
-
-def error(r, code, *needles):
-    """The CLI's error contract: exit `code`, one line 'interformer: <what>: <detail>'."""
-    assert r.returncode == code, f"exit {r.returncode}, wanted {code}\nstderr: {r.stderr}"
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1, f"wanted one line on stderr, got: {r.stderr!r}"
-    assert lines[0].startswith("interformer: ") and lines[0].count(": ") >= 2, lines[0]
-    for n in needles:
-        assert n in lines[0], f"{n!r} not in {lines[0]!r}"
-    assert r.stdout == ""
-    return lines[0]
+    return run_cli(args, cli_env(drop=(), IF_MODEL=model), cwd)
 
 
 # ------------------------------------------------------- writing images
