@@ -249,34 +249,24 @@ static uint32_t M(const fixture *f, const char *key) {
     exit(2);
 }
 
-/* One-field edits with the CRC fixed afterwards. */
-static void edit32_at(int line, const fixture *f, size_t off, uint32_t v, if_status want,
-                      const char *what) {
+/* One-field edits: a `width`-byte little-endian value at off, the CRC fixed
+ * afterwards. */
+static void edit_at(int line, const fixture *f, size_t off, int width, uint64_t v, if_status want,
+                    const char *what) {
     buf_t m = buf_copy(f->b.p, f->b.n);
-    put32(&m, off, v);
+    if (width == 8)
+        put64(&m, off, v);
+    else if (width == 4)
+        put32(&m, off, (uint32_t)v);
+    else
+        m.p[off] = (uint8_t)v;
     fix_crc(&m);
     expect_at(line, what, &m, want);
     free(m.p);
 }
-static void edit64_at(int line, const fixture *f, size_t off, uint64_t v, if_status want,
-                      const char *what) {
-    buf_t m = buf_copy(f->b.p, f->b.n);
-    put64(&m, off, v);
-    fix_crc(&m);
-    expect_at(line, what, &m, want);
-    free(m.p);
-}
-static void edit8_at(int line, const fixture *f, size_t off, uint8_t v, if_status want,
-                     const char *what) {
-    buf_t m = buf_copy(f->b.p, f->b.n);
-    m.p[off] = v;
-    fix_crc(&m);
-    expect_at(line, what, &m, want);
-    free(m.p);
-}
-#define EDIT32(f, off, v, want) edit32_at(__LINE__, f, off, v, want, #off " = " #v)
-#define EDIT64(f, off, v, want) edit64_at(__LINE__, f, off, v, want, #off " = " #v)
-#define EDIT8(f, off, v, want)  edit8_at(__LINE__, f, off, v, want, #off " = " #v)
+#define EDIT32(f, off, v, want) edit_at(__LINE__, f, off, 4, (uint32_t)(v), want, #off " = " #v)
+#define EDIT64(f, off, v, want) edit_at(__LINE__, f, off, 8, (uint64_t)(v), want, #off " = " #v)
+#define EDIT8(f, off, v, want)  edit_at(__LINE__, f, off, 1, (uint8_t)(v), want, #off " = " #v)
 
 /* ------------------------------------------------------------------------
  * Small numeric helpers */
