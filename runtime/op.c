@@ -91,6 +91,23 @@ void rt_parallel(const rt_node *nd, int64_t total, int64_t min_per_task, rt_rang
     rt_pool_run(nd->pool, s.tasks, split_task, &s);
 }
 
+typedef struct {
+    rt_range_fn fn;
+    const void *arg;
+    int64_t n;
+} elems;
+
+static void elem_chunks(const void *arg, int64_t lo, int64_t hi, void *scratch) {
+    const elems *e = arg;
+    const int64_t end = hi * RT_ELEM_CHUNK < e->n ? hi * RT_ELEM_CHUNK : e->n;
+    e->fn(e->arg, lo * RT_ELEM_CHUNK, end, scratch);
+}
+
+void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, const void *arg) {
+    const elems e = {fn, arg, n};
+    rt_parallel(nd, (n + RT_ELEM_CHUNK - 1) / RT_ELEM_CHUNK, RT_ELEM_MIN_CHUNKS, elem_chunks, &e);
+}
+
 if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

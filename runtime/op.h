@@ -105,6 +105,12 @@ typedef void (*rt_range_fn)(const void *arg, int64_t lo, int64_t hi, void *scrat
 void rt_parallel(const rt_node *nd, int64_t total, int64_t min_per_task, rt_range_fn fn,
                  const void *arg);
 
+/* rt_parallel for element-wise work on n floats: ranges of whole chunks of
+ * RT_ELEM_CHUNK floats (whole cache lines: no two threads write one), at
+ * least RT_ELEM_MIN_CHUNKS a task; fn gets element ranges [lo, hi). */
+enum { RT_ELEM_CHUNK = 4096, RT_ELEM_MIN_CHUNKS = 4 };
+void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, const void *arg);
+
 /* Status s with a message in the executor's error buffer, from run: for
  * input data the plan could not check (e.g. a label out of range). */
 if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...)

@@ -13,31 +13,19 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
     return IF_OK;
 }
 
-typedef struct {
-    const rt_node *nd;
-    const float *q, *kv;
-    int64_t m;
-    int c, heads;
-    float scale;
-} task;
-
 static void queries(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const task *t = arg;
-    t->nd->k->attention(t->q + lo * t->c, hi - lo, t->kv, t->m, t->c, t->heads, t->scale,
-                        t->nd->y + lo * t->c, scratch);
+    const rt_node *nd = arg;
+    const rt_shape *sx = rt_node_in_shape(nd, 0);
+    const int c = (int)sx->d[sx->rank - 1];
+    const float *q = rt_in(nd, 0);
+    nd->k->attention(q + lo * c, hi - lo, rt_in(nd, 1), rt_node_in_shape(nd, 1)->d[0], c,
+                     (int)rt_attr_i(nd->n, IFG_ATTR_HEADS, 0, 1),
+                     (float)rt_attr_f(nd->n, IFG_ATTR_SCALE, 1.0), nd->y + lo * c, scratch);
 }
 
 static if_status run(const rt_node *nd) {
     const rt_shape *sx = rt_node_in_shape(nd, 0);
-    const int64_t c = sx->d[sx->rank - 1];
-    const task t = {nd,
-                    rt_in(nd, 0),
-                    rt_in(nd, 1),
-                    rt_node_in_shape(nd, 1)->d[0],
-                    (int)c,
-                    (int)rt_attr_i(nd->n, IFG_ATTR_HEADS, 0, 1),
-                    (float)rt_attr_f(nd->n, IFG_ATTR_SCALE, 1.0)};
-    rt_parallel(nd, rt_shape_elems(sx) / c, 16, queries, &t);
+    rt_parallel(nd, rt_shape_elems(sx) / sx->d[sx->rank - 1], 16, queries, nd);
     return IF_OK;
 }
 

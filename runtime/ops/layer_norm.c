@@ -12,30 +12,19 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
     return IF_OK;
 }
 
-typedef struct {
-    const rt_node *nd;
-    const float *x, *gamma, *beta;
-    int64_t c;
-    float eps;
-} task;
-
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const task *t = arg;
+    const rt_node *nd = arg;
+    const rt_shape *sx = rt_node_in_shape(nd, 0);
+    const int64_t c = sx->d[sx->rank - 1];
+    const float *x = rt_in(nd, 0);
     (void)scratch;
-    t->nd->k->layer_norm(t->x + lo * t->c, hi - lo, t->c, t->gamma, t->beta, t->eps,
-                         t->nd->y + lo * t->c);
+    nd->k->layer_norm(x + lo * c, hi - lo, c, rt_in(nd, 1), rt_in(nd, 2),
+                      (float)rt_attr_f(nd->n, IFG_ATTR_EPS, 1e-5), nd->y + lo * c);
 }
 
 static if_status run(const rt_node *nd) {
     const rt_shape *sx = rt_node_in_shape(nd, 0);
-    const int64_t c = sx->d[sx->rank - 1];
-    const task t = {nd,
-                    rt_in(nd, 0),
-                    rt_in(nd, 1),
-                    rt_in(nd, 2),
-                    c,
-                    (float)rt_attr_f(nd->n, IFG_ATTR_EPS, 1e-5)};
-    rt_parallel(nd, rt_shape_elems(sx) / c, 64, rows, &t);
+    rt_parallel(nd, rt_shape_elems(sx) / sx->d[sx->rank - 1], 64, rows, nd);
     return IF_OK;
 }
 

@@ -13,30 +13,18 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
     return IF_OK;
 }
 
-typedef struct {
-    const rt_node *nd;
-    const float *x, *w, *b;
-    int64_t k, n;
-    int act;
-} task;
-
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const task *t = arg;
-    t->nd->k->linear(t->x + lo * t->k, hi - lo, t->k, t->w, t->b, t->n, t->act,
-                     t->nd->y + lo * t->n, scratch);
+    const rt_node *nd = arg;
+    const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
+    const int64_t k = sx->d[sx->rank - 1], n = so->d[so->rank - 1];
+    const float *x = rt_in(nd, 0);
+    nd->k->linear(x + lo * k, hi - lo, k, rt_in(nd, 1), rt_in(nd, 2), n,
+                  (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE), nd->y + lo * n, scratch);
 }
 
 static if_status run(const rt_node *nd) {
-    const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
-    const int64_t k = sx->d[sx->rank - 1];
-    const task t = {nd,
-                    rt_in(nd, 0),
-                    rt_in(nd, 1),
-                    rt_in(nd, 2),
-                    k,
-                    so->d[so->rank - 1],
-                    (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE)};
-    rt_parallel(nd, rt_shape_elems(sx) / k, 32, rows, &t);
+    const rt_shape *sx = rt_node_in_shape(nd, 0);
+    rt_parallel(nd, rt_shape_elems(sx) / sx->d[sx->rank - 1], 32, rows, nd);
     return IF_OK;
 }
 
