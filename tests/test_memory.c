@@ -238,15 +238,8 @@ out:
 }
 
 int main(int argc, char **argv) {
-    const char *enc = "build/models/tiny_vit.encoder.ifg",
-               *dec = "build/models/tiny_vit.decoder.ifg";
-    if (argc == 3) {
-        enc = argv[1];
-        dec = argv[2];
-    } else if (argc != 1) {
-        fprintf(stderr, "usage: test_memory [ENCODER.ifg DECODER.ifg]\n");
-        return 2;
-    }
+    const char *enc, *dec;
+    if (check_model_args(argc, argv, &enc, &dec)) return 2;
     test_helper();
     test_limits(enc, dec);
     test_automatic(enc);

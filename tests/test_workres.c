@@ -332,12 +332,8 @@ out:
 }
 
 int main(int argc, char **argv) {
-    const char *enc = "build/models/tiny_vit.encoder.ifg",
-               *dec = "build/models/tiny_vit.decoder.ifg";
-    if (argc == 3) {
-        enc = argv[1];
-        dec = argv[2];
-    }
+    const char *enc, *dec;
+    if (check_model_args(argc, argv, &enc, &dec)) return 2;
     test_work_size();
     test_area_resize();
     test_session(enc, dec);
