@@ -264,6 +264,18 @@ static void edit_at(int line, const fixture *f, size_t off, int width, uint64_t 
     expect_at(line, what, &m, want);
     free(m.p);
 }
+/* A node's n_in and n_out set together. */
+static void edit_io_at(int line, const fixture *f, uint32_t node, uint32_t n_in, uint32_t n_out,
+                       if_status want, const char *what) {
+    buf_t m = buf_copy(f->b.p, f->b.n);
+    put32(&m, f->L.n_nin[node], n_in);
+    put32(&m, f->L.n_nout[node], n_out);
+    fix_crc(&m);
+    expect_at(line, what, &m, want);
+    free(m.p);
+}
+#define EDIT_IO(f, node, n_in, n_out, want, what)                                                  \
+    edit_io_at(__LINE__, f, node, n_in, n_out, want, what)
 #define EDIT32(f, off, v, want) edit_at(__LINE__, f, off, 4, (uint32_t)(v), want, #off " = " #v)
 #define EDIT64(f, off, v, want) edit_at(__LINE__, f, off, 8, (uint64_t)(v), want, #off " = " #v)
 #define EDIT8(f, off, v, want)  edit_at(__LINE__, f, off, 1, (uint8_t)(v), want, #off " = " #v)
@@ -853,28 +865,10 @@ static void test_nodes(const fixture *f) {
     EDIT32(f, L->n_nattr[conv], 17, IF_ERR_BAD_COUNT);
     EDIT32(f, L->n_nattr[conv], 0xFFFFFFFFu, IF_ERR_BAD_COUNT);
     /* operand counts per op (n_in + n_out unchanged, so the layout holds) */
-    {
-        buf_t m = buf_copy(f->b.p, f->b.n);
-        put32(&m, L->n_nin[attn], 1), put32(&m, L->n_nout[attn], 2);
-        fix_crc(&m);
-        EXPECT("ATTENTION with 1 input, 2 outputs", &m, IF_ERR_BAD_OP);
-        free(m.p);
-        m = buf_copy(f->b.p, f->b.n);
-        put32(&m, L->n_nin[attn], 3), put32(&m, L->n_nout[attn], 0);
-        fix_crc(&m);
-        EXPECT("ATTENTION with 3 inputs", &m, IF_ERR_BAD_OP);
-        free(m.p);
-        m = buf_copy(f->b.p, f->b.n);
-        put32(&m, L->n_nin[crop], 1), put32(&m, L->n_nout[crop], 2);
-        fix_crc(&m);
-        EXPECT("CROP with 2 outputs", &m, IF_ERR_BAD_OP);
-        free(m.p);
-        m = buf_copy(f->b.p, f->b.n);
-        put32(&m, L->n_nin[conv], 1), put32(&m, L->n_nout[conv], 3);
-        fix_crc(&m);
-        EXPECT("CONV2D with 1 input", &m, IF_ERR_BAD_OP);
-        free(m.p);
-    }
+    EDIT_IO(f, attn, 1, 2, IF_ERR_BAD_OP, "ATTENTION with 1 input, 2 outputs");
+    EDIT_IO(f, attn, 3, 0, IF_ERR_BAD_OP, "ATTENTION with 3 inputs");
+    EDIT_IO(f, crop, 1, 2, IF_ERR_BAD_OP, "CROP with 2 outputs");
+    EDIT_IO(f, conv, 1, 3, IF_ERR_BAD_OP, "CONV2D with 1 input");
     /* attributes: key, type, count, values */
     size_t k = AT(f, conv, IFG_ATTR_KERNEL), p = AT(f, conv, IFG_ATTR_PAD),
            gr = AT(f, conv, IFG_ATTR_GROUPS);
