@@ -120,6 +120,13 @@ static void field(layout *L, size_t off) {
     if (L->n_fields < sizeof L->fields / sizeof L->fields[0]) L->fields[L->n_fields++] = off;
 }
 
+/* The offset of the record's name string at *at, which moves past it. */
+static size_t name_at(const uint8_t *p, size_t *at) {
+    const size_t start = *at;
+    *at += str_bytes(p, start);
+    return start;
+}
+
 /* Walks a VALID file (only used on the fixtures) and records field offsets. */
 static int walk(const buf_t *b, layout *L) {
     const uint8_t *p = b->p;
@@ -130,8 +137,7 @@ static int walk(const buf_t *b, layout *L) {
     L->data_offset = (size_t)get64(p + 56);
     size_t at = 64;
     for (uint32_t i = 0; i < n_meta; i++) {
-        L->meta_key[i] = at;
-        at += str_bytes(p, at);
+        L->meta_key[i] = name_at(p, &at);
         L->meta_type[i] = at;
         L->meta_count[i] = at + 4;
         L->meta_payload[i] = at + 8;
@@ -140,8 +146,7 @@ static int walk(const buf_t *b, layout *L) {
         at += 8 + (type == IFG_META_STRING ? ((count + 3u) & ~3u) : (size_t)count * 8);
     }
     for (uint32_t i = 0; i < n_t; i++) {
-        L->t_name[i] = at;
-        at += str_bytes(p, at);
+        L->t_name[i] = name_at(p, &at);
         L->t_dtype[i] = at;
         L->t_storage[i] = at + 4;
         L->t_rank[i] = at + 8;
@@ -155,9 +160,8 @@ static int walk(const buf_t *b, layout *L) {
         at += 16;
     }
     for (uint32_t i = 0; i < n_n; i++) {
-        L->n_name[i] = at;
-        field(L, at);
-        at += str_bytes(p, at);
+        L->n_name[i] = name_at(p, &at);
+        field(L, L->n_name[i]);
         L->n_op[i] = at;
         L->n_nin[i] = at + 4;
         L->n_nout[i] = at + 8;
