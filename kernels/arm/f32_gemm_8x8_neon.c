@@ -26,15 +26,32 @@
 
 #include "kernels/arm/vmath_neon.h"
 
-enum { MR = 8, NR = 8 };
+#define UK_MR 8              /* rows, for kernels/ukernel_rows.h */
+enum { MR = UK_MR, NR = 8 }; /* as ifk_isa_neon (kernels/isa_tables.c) says */
 
-/* Columns [0, 4) and [4, 8) of a C-shaped row when only nr are valid. */
-static inline float32x4_t ld_lo(const float *p, int full, int nr) {
-    return full ? vld1q_f32(p) : ifk_load4(p, nr < 4 ? nr : 4);
+/* The columns of a row of C that a tile may touch: all 8, or the first nr
+ * (lane-wise loads and stores: NEON has no masked ones). Half h is columns
+ * [4h, 4h + 4), of which n[h] are valid. */
+typedef struct {
+    int full, n[2];
+} uk_cols;
+static inline uk_cols cols_of(int nr) {
+    const uk_cols g = {nr == NR, {nr < 4 ? nr : 4, nr > 4 ? nr - 4 : 0}};
+    return g;
 }
-static inline float32x4_t ld_hi(const float *p, int full, int nr) {
-    return full ? vld1q_f32(p + 4) : ifk_load4(p + 4, nr > 4 ? nr - 4 : 0);
+static inline float32x4_t uk_ld(const float *p, int h, uk_cols g) {
+    return g.full ? vld1q_f32(p + 4 * h) : ifk_load4(p + 4 * h, g.n[h]);
 }
+static inline void uk_st(float *p, int h, float32x4_t v, uk_cols g) {
+    if (g.full)
+        vst1q_f32(p + 4 * h, v);
+    else
+        ifk_store4(p + 4 * h, v, g.n[h]);
+}
+#define UK_V           float32x4_t
+#define UK_ADD(a, b)   vaddq_f32((a), (b))
+#define UK_ACT(v, act) ifk_act4((v), (act))
+#include "kernels/ukernel_epilogue.h"
 
 /* One k step of all M rows with lane L of the A registers. */
 #define STEP(L)                                                                                    \
@@ -144,7 +161,6 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
                                                        size_t ldc, int nr, const ifk_epi *e) {
     float32x4_t c0[MR], c1[MR];
     const float *ar[MR];
-    const int full = nr == NR;
     /* C is only read (if at all) after the k loop: ask for its lines now,
      * so that a tile of a C bigger than the caches costs no stall. */
 #pragma GCC unroll 8
@@ -191,78 +207,12 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
             c1[i] = vfmaq_f32(c1[i], b1, ai);
         }
     }
-    if (e->flags & IFK_EPI_LOAD) {
-#pragma GCC unroll 8
-        for (int i = 0; i < M; i++) {
-            const float *ci = c + (size_t)i * ldc;
-            c0[i] = vaddq_f32(ld_lo(ci, full, nr), c0[i]);
-            c1[i] = vaddq_f32(ld_hi(ci, full, nr), c1[i]);
-        }
-    }
-    if (e->flags & IFK_EPI_FINAL) {
-        if (e->bias) {
-            const float32x4_t s0 = ld_lo(e->bias, full, nr), s1 = ld_hi(e->bias, full, nr);
-#pragma GCC unroll 8
-            for (int i = 0; i < M; i++) {
-                c0[i] = vaddq_f32(c0[i], s0);
-                c1[i] = vaddq_f32(c1[i], s1);
-            }
-        }
-        if (e->act != IFK_ACT_NONE)
-#pragma GCC unroll 8
-            for (int i = 0; i < M; i++) {
-                c0[i] = ifk_act4(c0[i], e->act);
-                c1[i] = ifk_act4(c1[i], e->act);
-            }
-        if (e->res)
-#pragma GCC unroll 8
-            for (int i = 0; i < M; i++) {
-                const float *ri = e->res + (size_t)i * e->ldr;
-                c0[i] = vaddq_f32(c0[i], ld_lo(ri, full, nr));
-                c1[i] = vaddq_f32(c1[i], ld_hi(ri, full, nr));
-            }
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < M; i++) {
-        float *ci = c + (size_t)i * ldc;
-        if (full) {
-            vst1q_f32(ci, c0[i]);
-            vst1q_f32(ci + 4, c1[i]);
-        } else {
-            ifk_store4(ci, c0[i], nr < 4 ? nr : 4);
-            ifk_store4(ci + 4, c1[i], nr > 4 ? nr - 4 : 0);
-        }
-    }
+    uk_epilogue(M, c0, c1, c, ldc, e, cols_of(nr));
 }
 
-#define ROWS(M)                                                                                    \
-    static void ukr_##M(int64_t k, const float *a, size_t lda, const float *b, float *c,           \
-                        size_t ldc, int nr, const ifk_epi *e) {                                    \
-        tile(M, k, a, lda, b, c, ldc, nr, e);                                                      \
-    }
-ROWS(1)
-ROWS(2)
-ROWS(3)
-ROWS(4)
-ROWS(5)
-ROWS(6)
-ROWS(7)
-ROWS(8)
-
-void ifk_f32_gemm_8x8__neon(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                            size_t ldc, int mr, int nr, const ifk_epi *e) {
-    switch (mr) {
-    case 8: ukr_8(k, a, lda, b, c, ldc, nr, e); break;
-    case 7: ukr_7(k, a, lda, b, c, ldc, nr, e); break;
-    case 6: ukr_6(k, a, lda, b, c, ldc, nr, e); break;
-    case 5: ukr_5(k, a, lda, b, c, ldc, nr, e); break;
-    case 4: ukr_4(k, a, lda, b, c, ldc, nr, e); break;
-    case 3: ukr_3(k, a, lda, b, c, ldc, nr, e); break;
-    case 2: ukr_2(k, a, lda, b, c, ldc, nr, e); break;
-    case 1: ukr_1(k, a, lda, b, c, ldc, nr, e); break;
-    default: break;
-    }
-}
+#define UK_TILE tile
+#define UK_NAME ifk_f32_gemm_8x8__neon
+#include "kernels/ukernel_rows.h"
 
 #else
 typedef int ifk_no_neon; /* not an AArch64 NEON build: nothing here */

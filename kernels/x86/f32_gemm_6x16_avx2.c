@@ -10,7 +10,32 @@
 
 #include "kernels/x86/vmath_avx2.h"
 
-enum { MR = 6, NR = 16 };
+#define UK_MR 6               /* rows, for kernels/ukernel_rows.h */
+enum { MR = UK_MR, NR = 16 }; /* as ifk_isa_avx2 (kernels/isa_tables.c) says */
+
+/* The columns of a row of C that a tile may touch: all 16, or the first nr
+ * (masked loads and stores). */
+typedef struct {
+    int full;
+    __m256i m0, m1;
+} uk_cols;
+static inline uk_cols cols_of(int nr) {
+    const uk_cols g = {nr == NR, ifk_mask8(nr), ifk_mask8(nr - 8)};
+    return g;
+}
+static inline __m256 uk_ld(const float *p, int h, uk_cols g) {
+    return g.full ? _mm256_loadu_ps(p + 8 * h) : _mm256_maskload_ps(p + 8 * h, h ? g.m1 : g.m0);
+}
+static inline void uk_st(float *p, int h, __m256 v, uk_cols g) {
+    if (g.full)
+        _mm256_storeu_ps(p + 8 * h, v);
+    else
+        _mm256_maskstore_ps(p + 8 * h, h ? g.m1 : g.m0, v);
+}
+#define UK_V           __m256
+#define UK_ADD(a, b)   _mm256_add_ps((a), (b))
+#define UK_ACT(v, act) ifk_act8((v), (act))
+#include "kernels/ukernel_epilogue.h"
 
 /* The hot loop of every GEMM-shaped op on AVX2. M is a constant in each
  * instantiation below, so acc[][] lives in registers. */
@@ -19,8 +44,6 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
                                                        const float *restrict b, float *c,
                                                        size_t ldc, int nr, const ifk_epi *e) {
     __m256 c0[MR], c1[MR];
-    const int full = nr == NR;
-    const __m256i m0 = ifk_mask8(nr), m1 = ifk_mask8(nr - 8);
     /* C is only read (if at all) after the k loop: prefetch its lines now,
      * so that a tile of a C bigger than the caches costs no stall. */
 #pragma GCC unroll 16
@@ -43,79 +66,12 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
             c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
         }
     }
-    if (e->flags & IFK_EPI_LOAD) {
-#pragma GCC unroll 16
-        for (int i = 0; i < M; i++) {
-            const float *ci = c + (size_t)i * ldc;
-            c0[i] = _mm256_add_ps(full ? _mm256_loadu_ps(ci) : _mm256_maskload_ps(ci, m0), c0[i]);
-            c1[i] = _mm256_add_ps(full ? _mm256_loadu_ps(ci + 8) : _mm256_maskload_ps(ci + 8, m1),
-                                  c1[i]);
-        }
-    }
-    if (e->flags & IFK_EPI_FINAL) {
-        if (e->bias) {
-            const __m256 s0 = full ? _mm256_loadu_ps(e->bias) : _mm256_maskload_ps(e->bias, m0);
-            const __m256 s1 =
-                full ? _mm256_loadu_ps(e->bias + 8) : _mm256_maskload_ps(e->bias + 8, m1);
-#pragma GCC unroll 16
-            for (int i = 0; i < M; i++) {
-                c0[i] = _mm256_add_ps(c0[i], s0);
-                c1[i] = _mm256_add_ps(c1[i], s1);
-            }
-        }
-        if (e->act != IFK_ACT_NONE)
-#pragma GCC unroll 16
-            for (int i = 0; i < M; i++) {
-                c0[i] = ifk_act8(c0[i], e->act);
-                c1[i] = ifk_act8(c1[i], e->act);
-            }
-        if (e->res)
-#pragma GCC unroll 16
-            for (int i = 0; i < M; i++) {
-                const float *ri = e->res + (size_t)i * e->ldr;
-                c0[i] =
-                    _mm256_add_ps(c0[i], full ? _mm256_loadu_ps(ri) : _mm256_maskload_ps(ri, m0));
-                c1[i] = _mm256_add_ps(c1[i], full ? _mm256_loadu_ps(ri + 8)
-                                                  : _mm256_maskload_ps(ri + 8, m1));
-            }
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < M; i++) {
-        float *ci = c + (size_t)i * ldc;
-        if (full) {
-            _mm256_storeu_ps(ci, c0[i]);
-            _mm256_storeu_ps(ci + 8, c1[i]);
-        } else {
-            _mm256_maskstore_ps(ci, m0, c0[i]);
-            _mm256_maskstore_ps(ci + 8, m1, c1[i]);
-        }
-    }
+    uk_epilogue(M, c0, c1, c, ldc, e, cols_of(nr));
 }
 
-#define ROWS(M)                                                                                    \
-    static void ukr_##M(int64_t k, const float *a, size_t lda, const float *b, float *c,           \
-                        size_t ldc, int nr, const ifk_epi *e) {                                    \
-        tile(M, k, a, lda, b, c, ldc, nr, e);                                                      \
-    }
-ROWS(1)
-ROWS(2)
-ROWS(3)
-ROWS(4)
-ROWS(5)
-ROWS(6)
-
-void ifk_f32_gemm_6x16__avx2(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                             size_t ldc, int mr, int nr, const ifk_epi *e) {
-    switch (mr) {
-    case 6: ukr_6(k, a, lda, b, c, ldc, nr, e); break;
-    case 5: ukr_5(k, a, lda, b, c, ldc, nr, e); break;
-    case 4: ukr_4(k, a, lda, b, c, ldc, nr, e); break;
-    case 3: ukr_3(k, a, lda, b, c, ldc, nr, e); break;
-    case 2: ukr_2(k, a, lda, b, c, ldc, nr, e); break;
-    case 1: ukr_1(k, a, lda, b, c, ldc, nr, e); break;
-    default: break;
-    }
-}
+#define UK_TILE tile
+#define UK_NAME ifk_f32_gemm_6x16__avx2
+#include "kernels/ukernel_rows.h"
 
 #else
 typedef int ifk_no_avx2; /* not an x86-64 build: nothing here */
