@@ -6,10 +6,10 @@
  * for AVX2, ifk_f32_gn_apply__neon GroupNorm's normalisation loop on
  * NEON. The suffix is the instruction set of kernels/dispatch.h: c
  * (portable C), avx2 (AVX2 + FMA: the Makefile's -mavx2 -mfma), avx512
- * (AVX-512F on top of that), neon (AArch64 Advanced SIMD). Each kernel has the semantics of the ifk_isa member of the same op
- * (kernels/ukernel.h); the file that defines it is named by the section
- * below. The reference kernels of kernels/scalar/ keep their ifk_* names
- * (kernels/kernels.h). */
+ * (AVX-512F on top of that), neon (AArch64 Advanced SIMD). Each kernel has
+ * the semantics of the ifk_isa member of its op (kernels/ukernel.h); the
+ * suffix names its file (below). The reference kernels of kernels/scalar/
+ * keep their ifk_* names (kernels/kernels.h). */
 #ifndef IF_KERNELS_ISA_H
 #define IF_KERNELS_ISA_H
 
@@ -44,26 +44,109 @@ extern const ifk_isa *const ifk_isas[];
 extern const int ifk_n_isas;
 const ifk_isa *ifk__isa_named(const char *name);
 
-/* -------------- portable C: kernels/generic/ (f32_gemm_4x16_c.c, vec_c.c) */
+/* The signatures, once: those of the ifk_isa members (kernels/ukernel.h),
+ * XNNPACK-style; the names stay literal below, for grep. */
+#define IFK_GEMM(fn)                                                                               \
+    void fn(int64_t k, const float *a, size_t lda, const float *b, float *c, size_t ldc, int mr,   \
+            int nr, const ifk_epi *e)
+#define IFK_SOFTMAX_ROW(fn) float fn(float *row, int64_t m, float scale, const float *bias)
+#define IFK_GATHER(fn)                                                                             \
+    void fn(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)
+#define IFK_DWCONV(fn)                                                                             \
+    void fn(const float *x, const ifk_conv_params *p, const float *wt, const float *bias, float *y)
+#define IFK_SUM_D(fn)   double fn(const float *x, int64_t n)
+#define IFK_SUMSQ_D(fn) double fn(const float *x, int64_t n, double mean)
+#define IFK_LN_APPLY(fn)                                                                           \
+    void fn(const float *x, int64_t n, float mhi, float mlo, float rstd, const float *gamma,       \
+            const float *beta, float *y)
+#define IFK_GN_CHANNEL_SUMS(fn)                                                                    \
+    void fn(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk, const double *mk,       \
+            double *cs)
+#define IFK_GN_APPLY(fn)                                                                           \
+    void fn(const float *x, float *y, int64_t hw, int64_t c, int64_t nk, const float *mk,          \
+            const float *lk, const float *sk, const float *bk, int act)
+#define IFK_ACTIVATION(fn) void fn(const float *x, int64_t n, int act, float *y)
+#define IFK_ADD(fn)        void fn(const float *a, const float *b, int64_t n, float *y)
+#define IFK_RESIZE_BILINEAR(fn)                                                                    \
+    void fn(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0, int oy1)
+#define IFK_WINO_IN(fn) void fn(const float *const d[36], int64_t n, float *v, size_t ldv)
+#define IFK_WINO_OUT(fn)                                                                           \
+    void fn(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4], int cols, \
+            size_t ldy)
 
-void ifk_f32_gemm_4x16__c(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                          size_t ldc, int mr, int nr, const ifk_epi *e);
-float ifk_f32_softmax_row__c(float *row, int64_t m, float scale, const float *bias);
-void ifk_f32_gather__c(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx);
-void ifk_f32_dwconv__c(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
-                       float *y);
-double ifk_f32_sum_d__c(const float *x, int64_t n);
-double ifk_f32_sumsq_d__c(const float *x, int64_t n, double mean);
-void ifk_f32_ln_apply__c(const float *x, int64_t n, float mhi, float mlo, float rstd,
-                         const float *gamma, const float *beta, float *y);
-void ifk_f32_gn_channel_sums__c(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                                const double *mk, double *cs);
-void ifk_f32_gn_apply__c(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
-                         const float *mk, const float *lk, const float *sk, const float *bk,
-                         int act);
-void ifk_f32_wino_in__c(const float *const d[36], int64_t n, float *v, size_t ldv);
-void ifk_f32_wino_out__c(const float *m, size_t ldm, int64_t n, const float *bias,
-                         float *const y[4], int cols, size_t ldy);
+/* ------------------------------------------------------------ the kernels
+ * By op, every instruction set's version. Declared on every build; defined
+ * where the target has them (kernels/isa_tables.c refers to them under the
+ * same #if). The suffix says the file: __c kernels/generic/vec_c.c,
+ * __avx2 kernels/x86/vec_avx2.c, __avx512 kernels/x86/vec_avx512.c,
+ * __neon kernels/arm/vec_neon.c; the micro-kernels have files of their own
+ * names (kernels/x86/f32_gemm_6x16_avx2.c). */
+
+/* GEMM micro-kernels (ukr): f32_gemm_<MR>x<NR>_<isa>.c */
+IFK_GEMM(ifk_f32_gemm_4x16__c);
+IFK_GEMM(ifk_f32_gemm_6x16__avx2);
+IFK_GEMM(ifk_f32_gemm_14x32__avx512);
+IFK_GEMM(ifk_f32_gemm_8x8__neon);
+
+/* attention: the softmax of a score row */
+IFK_SOFTMAX_ROW(ifk_f32_softmax_row__c);
+IFK_SOFTMAX_ROW(ifk_f32_softmax_row__avx2);
+IFK_SOFTMAX_ROW(ifk_f32_softmax_row__avx512);
+IFK_SOFTMAX_ROW(ifk_f32_softmax_row__neon);
+
+/* ViT attention: the relative position bias gather */
+IFK_GATHER(ifk_f32_gather__c);
+IFK_GATHER(ifk_f32_gather__avx2);
+IFK_GATHER(ifk_f32_gather__avx512);
+
+/* depthwise convolution */
+IFK_DWCONV(ifk_f32_dwconv__c);
+IFK_DWCONV(ifk_f32_dwconv__avx2);
+IFK_DWCONV(ifk_f32_dwconv__neon);
+
+/* the norms: sums in double */
+IFK_SUM_D(ifk_f32_sum_d__c);
+IFK_SUM_D(ifk_f32_sum_d__avx2);
+IFK_SUM_D(ifk_f32_sum_d__neon);
+IFK_SUMSQ_D(ifk_f32_sumsq_d__c);
+IFK_SUMSQ_D(ifk_f32_sumsq_d__avx2);
+IFK_SUMSQ_D(ifk_f32_sumsq_d__neon);
+
+/* LayerNorm: the normalisation of a row (driver: kernels/layernorm.c) */
+IFK_LN_APPLY(ifk_f32_ln_apply__c);
+IFK_LN_APPLY(ifk_f32_ln_apply__avx2);
+IFK_LN_APPLY(ifk_f32_ln_apply__neon);
+
+/* GroupNorm: per-channel sums and the normalisation (driver:
+ * kernels/groupnorm.c) */
+IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__c);
+IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__avx2);
+IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__neon);
+IFK_GN_APPLY(ifk_f32_gn_apply__c);
+IFK_GN_APPLY(ifk_f32_gn_apply__avx2);
+IFK_GN_APPLY(ifk_f32_gn_apply__neon);
+
+/* element-wise (the generic set runs the reference kernels ifk_activation,
+ * ifk_add, ifk_resize_bilinear) */
+IFK_ACTIVATION(ifk_f32_activation__avx2);
+IFK_ACTIVATION(ifk_f32_activation__neon);
+IFK_ADD(ifk_f32_add__avx2);
+IFK_ADD(ifk_f32_add__neon);
+
+/* bilinear resize */
+IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__avx2);
+IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__neon);
+
+/* Winograd F(4x4, 3x3) transforms (kernels/winograd_tx.h; driver:
+ * kernels/winograd.c) */
+IFK_WINO_IN(ifk_f32_wino_in__c);
+IFK_WINO_IN(ifk_f32_wino_in__avx2);
+IFK_WINO_IN(ifk_f32_wino_in__avx512);
+IFK_WINO_IN(ifk_f32_wino_in__neon);
+IFK_WINO_OUT(ifk_f32_wino_out__c);
+IFK_WINO_OUT(ifk_f32_wino_out__avx2);
+IFK_WINO_OUT(ifk_f32_wino_out__avx512);
+IFK_WINO_OUT(ifk_f32_wino_out__neon);
 
 /* One pixel's channels [k, nk) of gn_channel_sums, in double: cs[k] += x or
  * (x - mk)^2. The portable loop's body and the vector loops' tail. */
@@ -74,67 +157,5 @@ static inline void ifk__gn_sums_tail(const float *xp, const double *mk, double *
         cs[k] += mk ? d * d : d;
     }
 }
-
-/* ------------- x86-64 AVX2: kernels/x86/ (f32_gemm_6x16_avx2.c, vec_avx2.c) */
-#ifdef IFK_HAVE_X86
-void ifk_f32_gemm_6x16__avx2(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                             size_t ldc, int mr, int nr, const ifk_epi *e);
-float ifk_f32_softmax_row__avx2(float *row, int64_t m, float scale, const float *bias);
-void ifk_f32_gather__avx2(float *dst, int64_t n, const float *tab, int32_t base,
-                          const int32_t *idx);
-void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float *wt,
-                          const float *bias, float *y);
-double ifk_f32_sum_d__avx2(const float *x, int64_t n);
-double ifk_f32_sumsq_d__avx2(const float *x, int64_t n, double mean);
-void ifk_f32_ln_apply__avx2(const float *x, int64_t n, float mhi, float mlo, float rstd,
-                            const float *gamma, const float *beta, float *y);
-void ifk_f32_gn_channel_sums__avx2(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                                   const double *mk, double *cs);
-void ifk_f32_gn_apply__avx2(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
-                            const float *mk, const float *lk, const float *sk, const float *bk,
-                            int act);
-void ifk_f32_activation__avx2(const float *x, int64_t n, int act, float *y);
-void ifk_f32_add__avx2(const float *a, const float *b, int64_t n, float *y);
-void ifk_f32_resize_bilinear__avx2(const float *x, int h, int w, int c, float *y, int oh, int ow,
-                                   int oy0, int oy1);
-void ifk_f32_wino_in__avx2(const float *const d[36], int64_t n, float *v, size_t ldv);
-void ifk_f32_wino_out__avx2(const float *m, size_t ldm, int64_t n, const float *bias,
-                            float *const y[4], int cols, size_t ldy);
-
-/* ------------- x86-64 AVX-512F: kernels/x86/ (f32_gemm_14x32_avx512.c, vec_avx512.c) */
-void ifk_f32_gemm_14x32__avx512(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                                size_t ldc, int mr, int nr, const ifk_epi *e);
-float ifk_f32_softmax_row__avx512(float *row, int64_t m, float scale, const float *bias);
-void ifk_f32_gather__avx512(float *dst, int64_t n, const float *tab, int32_t base,
-                            const int32_t *idx);
-void ifk_f32_wino_in__avx512(const float *const d[36], int64_t n, float *v, size_t ldv);
-void ifk_f32_wino_out__avx512(const float *m, size_t ldm, int64_t n, const float *bias,
-                              float *const y[4], int cols, size_t ldy);
-#endif
-
-/* ------------ AArch64 NEON: kernels/arm/ (f32_gemm_8x8_neon.c, vec_neon.c) */
-#ifdef IFK_HAVE_NEON
-void ifk_f32_gemm_8x8__neon(int64_t k, const float *a, size_t lda, const float *b, float *c,
-                            size_t ldc, int mr, int nr, const ifk_epi *e);
-float ifk_f32_softmax_row__neon(float *row, int64_t m, float scale, const float *bias);
-void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const float *wt,
-                          const float *bias, float *y);
-double ifk_f32_sum_d__neon(const float *x, int64_t n);
-double ifk_f32_sumsq_d__neon(const float *x, int64_t n, double mean);
-void ifk_f32_ln_apply__neon(const float *x, int64_t n, float mhi, float mlo, float rstd,
-                            const float *gamma, const float *beta, float *y);
-void ifk_f32_gn_channel_sums__neon(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
-                                   const double *mk, double *cs);
-void ifk_f32_gn_apply__neon(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
-                            const float *mk, const float *lk, const float *sk, const float *bk,
-                            int act);
-void ifk_f32_activation__neon(const float *x, int64_t n, int act, float *y);
-void ifk_f32_add__neon(const float *a, const float *b, int64_t n, float *y);
-void ifk_f32_resize_bilinear__neon(const float *x, int h, int w, int c, float *y, int oh, int ow,
-                                   int oy0, int oy1);
-void ifk_f32_wino_in__neon(const float *const d[36], int64_t n, float *v, size_t ldv);
-void ifk_f32_wino_out__neon(const float *m, size_t ldm, int64_t n, const float *bias,
-                            float *const y[4], int cols, size_t ldy);
-#endif
 
 #endif
