@@ -37,6 +37,15 @@ const ifk_isa ifk_isa_generic = {
 };
 
 #ifdef IFK_HAVE_X86
+/* The memory-bound loops (depthwise convolution, the norms, element-wise,
+ * resize): AVX2's serve AVX-512 too, as wider vectors do not pay there. */
+#define IFK_AVX2_MEMORY_BOUND_LOOPS                                                                \
+    .dwconv = ifk_f32_dwconv__avx2, .sum_d = ifk_f32_sum_d__avx2,                                  \
+    .sumsq_d = ifk_f32_sumsq_d__avx2, .ln_apply = ifk_f32_ln_apply__avx2,                          \
+    .gn_channel_sums = ifk_f32_gn_channel_sums__avx2, .gn_apply = ifk_f32_gn_apply__avx2,          \
+    .activation = ifk_f32_activation__avx2, .add = ifk_f32_add__avx2,                              \
+    .resize_bilinear = ifk_f32_resize_bilinear__avx2
+
 const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
     .mr = 6,
@@ -47,21 +56,12 @@ const ifk_isa ifk_isa_avx2 = {
     .ukr = ifk_f32_gemm_6x16__avx2,
     .softmax_row = ifk_f32_softmax_row__avx2,
     .gather = ifk_f32_gather__avx2,
-    .dwconv = ifk_f32_dwconv__avx2,
-    .sum_d = ifk_f32_sum_d__avx2,
-    .sumsq_d = ifk_f32_sumsq_d__avx2,
-    .ln_apply = ifk_f32_ln_apply__avx2,
-    .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,
-    .gn_apply = ifk_f32_gn_apply__avx2,
-    .activation = ifk_f32_activation__avx2,
-    .add = ifk_f32_add__avx2,
-    .resize_bilinear = ifk_f32_resize_bilinear__avx2,
+    IFK_AVX2_MEMORY_BOUND_LOOPS,
     .wino_in = ifk_f32_wino_in__avx2,
     .wino_out = ifk_f32_wino_out__avx2,
 };
 
-/* Softmax and the bias gather in 16 lanes; the element-wise loops and the
- * depthwise convolution are memory-bound: the AVX2 ones serve here too. */
+/* Softmax, the bias gather and the Winograd transforms in 16 lanes. */
 const ifk_isa ifk_isa_avx512 = {
     .name = "avx512",
     .mr = 14,
@@ -72,15 +72,7 @@ const ifk_isa ifk_isa_avx512 = {
     .ukr = ifk_f32_gemm_14x32__avx512,
     .softmax_row = ifk_f32_softmax_row__avx512,
     .gather = ifk_f32_gather__avx512,
-    .dwconv = ifk_f32_dwconv__avx2,
-    .sum_d = ifk_f32_sum_d__avx2,
-    .sumsq_d = ifk_f32_sumsq_d__avx2,
-    .ln_apply = ifk_f32_ln_apply__avx2,
-    .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,
-    .gn_apply = ifk_f32_gn_apply__avx2,
-    .activation = ifk_f32_activation__avx2,
-    .add = ifk_f32_add__avx2,
-    .resize_bilinear = ifk_f32_resize_bilinear__avx2,
+    IFK_AVX2_MEMORY_BOUND_LOOPS,
     .wino_in = ifk_f32_wino_in__avx512,
     .wino_out = ifk_f32_wino_out__avx512,
 };

@@ -199,21 +199,16 @@ static void conv_depthwise(const float *x, const ifk_conv_params *p, const float
 
     for (int c0 = 0; c0 < c; c0 += DW_CB) {
         const int nb = c - c0 < DW_CB ? c - c0 : DW_CB;
-        for (int t = 0; t < taps; t++)
-            for (int j = 0; j < nb; j++) wb[t * DW_CB + j] = wt[(size_t)(c0 + j) * taps + t];
+        ifk__dw_weights(wt, taps, c0, nb, nb, DW_CB, wb);
         for (int Y = oy0; Y < oy1; Y++) {
-            const int iy0 = Y * p->sh - p->pt;
-            const int ky0 = iy0 < 0 ? -iy0 : 0;
-            const int ky1 = p->h - iy0 < p->kh ? p->h - iy0 : p->kh;
+            const ifk__window wy = ifk__window_at(Y, p->sh, p->pt, p->kh, p->h);
             for (int X = 0; X < wo; X++) {
-                const int ix0 = X * p->sw - p->pl;
-                const int kx0 = ix0 < 0 ? -ix0 : 0;
-                const int kx1 = p->w - ix0 < p->kw ? p->w - ix0 : p->kw;
+                const ifk__window wx = ifk__window_at(X, p->sw, p->pl, p->kw, p->w);
                 for (int j = 0; j < DW_CB; j++) acc[j] = 0.0f;
-                for (int ky = ky0; ky < ky1; ky++) {
-                    for (int kx = kx0; kx < kx1; kx++) {
+                for (int ky = wy.k0; ky < wy.k1; ky++) {
+                    for (int kx = wx.k0; kx < wx.k1; kx++) {
                         const float *restrict xp =
-                            x + ((size_t)(iy0 + ky) * p->w + (ix0 + kx)) * c + c0;
+                            x + ((size_t)(wy.i0 + ky) * p->w + (wx.i0 + kx)) * c + c0;
                         const float *restrict wp = wb + (ky * p->kw + kx) * DW_CB;
                         if (nb == DW_CB)
                             for (int j = 0; j < DW_CB; j++) acc[j] += xp[j] * wp[j];

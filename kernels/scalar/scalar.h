@@ -82,4 +82,38 @@ static inline ifk__lin_tap ifk__lin_index(int dst, int in, int out, float scale)
     return t;
 }
 
+/* The taps of a kernel window that fall inside the input: output index o
+ * of a convolution with stride s and leading padding pad reads from input
+ * index i0 = o*s - pad on (negative in the padding); of its k taps,
+ * [k0, k1) land inside an input of n. */
+typedef struct {
+    int i0, k0, k1;
+} ifk__window;
+static inline ifk__window ifk__window_at(int o, int s, int pad, int k, int n) {
+    ifk__window w;
+    w.i0 = o * s - pad;
+    w.k0 = w.i0 < 0 ? -w.i0 : 0;
+    w.k1 = n - w.i0 < k ? n - w.i0 : k;
+    return w;
+}
+
+/* Depthwise weights (c x taps, OHWI) of channels [c0, c0 + nb), transposed
+ * tap-major for loops that run over channels: wb[t * ld + j] for j < npad,
+ * zero from nb on. */
+static inline void ifk__dw_weights(const float *wt, int taps, int c0, int nb, int npad, int ld,
+                                   float *wb) {
+    for (int t = 0; t < taps; t++)
+        for (int j = 0; j < npad; j++)
+            wb[t * ld + j] = j < nb ? wt[(size_t)(c0 + j) * taps + t] : 0.0f;
+}
+
+/* Output columns [*xlo, *xhi) (of wo) whose three kernel columns are all
+ * inside the input: a 3-wide convolution's interior. */
+static inline void ifk__interior3(const ifk_conv_params *p, int wo, int *xlo, int *xhi) {
+    *xlo = (p->pl + p->sw - 1) / p->sw;
+    *xhi = p->w + p->pl - 3 >= 0 ? (p->w + p->pl - 3) / p->sw + 1 : 0;
+    if (*xhi > wo) *xhi = wo;
+    if (*xlo > *xhi) *xlo = *xhi;
+}
+
 #endif

@@ -226,11 +226,10 @@ enum { DW_CB = 64, DW3_CB = 512 };
  * the [tap][channel] block wb). */
 static inline __m256 dw3_pixel(const float *x, const ifk_conv_params *p, int c, int cv, int iy0,
                                int ky0, int ky1, int ix0, const float *wbv, int full, __m256i tm) {
-    const int kx0 = ix0 < 0 ? -ix0 : 0;
-    const int kx1 = p->w - ix0 < 3 ? p->w - ix0 : 3;
+    const ifk__window wx = ifk__window_at(ix0, 1, 0, 3, p->w);
     __m256 acc = _mm256_setzero_ps();
     for (int ky = ky0; ky < ky1; ky++)
-        for (int kx = kx0; kx < kx1; kx++) {
+        for (int kx = wx.k0; kx < wx.k1; kx++) {
             const float *q = x + ((size_t)(iy0 + ky) * p->w + ix0 + kx) * c + cv;
             const __m256 xv = full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, tm);
             acc = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wbv + (ky * 3 + kx) * DW3_CB), acc);
@@ -253,20 +252,13 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
     for (int c0 = 0; c0 < c; c0 += DW3_CB) {
         const int nb = c - c0 < DW3_CB ? c - c0 : DW3_CB;
         const int nv = (nb + 7) / 8;
-        for (int t = 0; t < 9; t++)
-            for (int j = 0; j < nv * 8; j++)
-                wb[t * DW3_CB + j] = j < nb ? wt[(size_t)(c0 + j) * 9 + t] : 0.0f;
+        ifk__dw_weights(wt, 9, c0, nb, nv * 8, DW3_CB, wb);
         for (int j = 0; j < nv * 8; j++) bb[j] = bias && j < nb ? bias[c0 + j] : 0.0f;
-        /* Output columns [xlo, xhi) have all three kernel columns inside. */
-        int xlo = (p->pl + p->sw - 1) / p->sw;
-        int xhi = p->w + p->pl - 3 >= 0 ? (p->w + p->pl - 3) / p->sw + 1 : 0;
-        if (xhi > wo) xhi = wo;
-        if (xlo > xhi) xlo = xhi;
+        int xlo, xhi; /* output columns with all three kernel columns inside */
+        ifk__interior3(p, wo, &xlo, &xhi);
         for (int Y = p->oy0; Y < p->oy1; Y++) {
-            const int iy0 = Y * p->sh - p->pt;
-            const int ky0 = iy0 < 0 ? -iy0 : 0;
-            const int ky1 = p->h - iy0 < 3 ? p->h - iy0 : 3;
-            const int quad_end = ky0 == 0 && ky1 == 3 ? xlo + (xhi - xlo) / 4 * 4 : xlo;
+            const ifk__window wy = ifk__window_at(Y, p->sh, p->pt, 3, p->h);
+            const int quad_end = wy.k0 == 0 && wy.k1 == 3 ? xlo + (xhi - xlo) / 4 * 4 : xlo;
             float *yr = y + (size_t)Y * wo * c + c0;
             for (int X = 0; X < wo;) {
                 const int n = X >= xlo && X < quad_end ? 4 : 1;
@@ -280,7 +272,7 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
                         __m256 w[9], a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
 #pragma GCC unroll 9
                         for (int t = 0; t < 9; t++) w[t] = _mm256_loadu_ps(wb + t * DW3_CB + 8 * v);
-                        const float *xp = x + ((size_t)iy0 * p->w + ix0) * c + cv;
+                        const float *xp = x + ((size_t)wy.i0 * p->w + ix0) * c + cv;
 #pragma GCC unroll 3
                         for (int ky = 0; ky < 3; ky++)
 #pragma GCC unroll 3
@@ -318,7 +310,7 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
                         }
                     } else {
                         const __m256 acc =
-                            dw3_pixel(x, p, c, cv, iy0, ky0, ky1, ix0, wb + 8 * v, full, tm);
+                            dw3_pixel(x, p, c, cv, wy.i0, wy.k0, wy.k1, ix0, wb + 8 * v, full, tm);
                         const __m256 r = ifk_act8(_mm256_add_ps(acc, bv), p->act);
                         if (full)
                             _mm256_storeu_ps(yp, r);
@@ -350,9 +342,7 @@ void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float 
         const int nb = c - c0 < DW_CB ? c - c0 : DW_CB;
         const int nv = (nb + 7) / 8;
         const __m256i tm = ifk_mask8(nb - (nv - 1) * 8); /* lanes of the last vector */
-        for (int t = 0; t < taps; t++)
-            for (int j = 0; j < DW_CB; j++)
-                wb[t * DW_CB + j] = j < nb ? wt[(size_t)(c0 + j) * taps + t] : 0.0f;
+        ifk__dw_weights(wt, taps, c0, nb, DW_CB, DW_CB, wb);
         __m256 vb[DW_CB / 8];
 #pragma GCC unroll 8
         for (int v = 0; v < DW_CB / 8; v++) {
@@ -362,19 +352,15 @@ void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float 
                                     : _mm256_maskload_ps(bias + c0 + v * 8, ifk_mask8(n));
         }
         for (int Y = p->oy0; Y < p->oy1; Y++) {
-            const int iy0 = Y * p->sh - p->pt;
-            const int ky0 = iy0 < 0 ? -iy0 : 0;
-            const int ky1 = p->h - iy0 < p->kh ? p->h - iy0 : p->kh;
+            const ifk__window wy = ifk__window_at(Y, p->sh, p->pt, p->kh, p->h);
             for (int X = 0; X < wo; X++) {
-                const int ix0 = X * p->sw - p->pl;
-                const int kx0 = ix0 < 0 ? -ix0 : 0;
-                const int kx1 = p->w - ix0 < p->kw ? p->w - ix0 : p->kw;
+                const ifk__window wx = ifk__window_at(X, p->sw, p->pl, p->kw, p->w);
                 __m256 acc[DW_CB / 8];
 #pragma GCC unroll 8
                 for (int v = 0; v < DW_CB / 8; v++) acc[v] = _mm256_setzero_ps();
-                for (int ky = ky0; ky < ky1; ky++)
-                    for (int kx = kx0; kx < kx1; kx++) {
-                        const float *xp = x + ((size_t)(iy0 + ky) * p->w + (ix0 + kx)) * c + c0;
+                for (int ky = wy.k0; ky < wy.k1; ky++)
+                    for (int kx = wx.k0; kx < wx.k1; kx++) {
+                        const float *xp = x + ((size_t)(wy.i0 + ky) * p->w + (wx.i0 + kx)) * c + c0;
                         const float *wp = wb + (ky * p->kw + kx) * DW_CB;
                         if (nb == DW_CB) {
 #pragma GCC unroll 8
