@@ -47,10 +47,6 @@
 /* Most names the summary lists; the lines above it name every failure. */
 #define SUMMARY_NAMES 10
 
-/* ---------------------------------------------------------------- errors */
-
-static double now_ms(void) { return cli_now_s() * 1e3; }
-
 /* ----------------------------------------------------------------- shard */
 
 #define MAX_SHARDS 1000000L
@@ -197,9 +193,9 @@ static int add_item(batch *b, const char *name, const char *path, int line) {
     it->stem = stem;
     it->name = cli_strdupf("%s", name);
     it->path = cli_strdupf("%s", path);
-    size_t n = strlen(b->o.out_dir);
-    it->out =
-        cli_strdupf("%s%s%s.iff", b->o.out_dir, n && b->o.out_dir[n - 1] == '/' ? "" : "/", stem);
+    char *file = cli_strdupf("%s.iff", stem);
+    it->out = file ? cli_join(b->o.out_dir, file) : NULL;
+    free(file);
     if (!it->name || !it->path || !it->out) {
         free_item(it);
         return cli_fail("encode", "out of memory");
@@ -279,18 +275,7 @@ static const char *const image_exts[] = {".jpg", ".jpeg", ".png", ".bmp", ".tga"
                                          ".psd", ".hdr",  ".pic", ".pnm", ".ppm", ".pgm"};
 
 static int has_image_ext(const char *name) {
-    size_t n = strlen(name);
-    for (size_t k = 0; k < sizeof image_exts / sizeof *image_exts; k++) {
-        size_t e = strlen(image_exts[k]), i = 0;
-        if (n <= e) continue;
-        for (; i < e; i++) {
-            char c = name[n - e + i];
-            if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-            if (c != image_exts[k][i]) break;
-        }
-        if (i == e) return 1;
-    }
-    return 0;
+    return cli_ext_len(name, image_exts, sizeof image_exts / sizeof *image_exts) != 0;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -303,8 +288,6 @@ static int read_folder(batch *b) {
     if (!d) return cli_fail(dir, "cannot open the folder: %s", strerror(errno));
     char **names = NULL;
     int n = 0, cap = 0, rc = 0;
-    size_t dl = strlen(dir);
-    const char *sep = dl && dir[dl - 1] == '/' ? "" : "/";
     struct dirent *de;
     errno = 0;
     while (!rc && (de = readdir(d))) {
@@ -330,7 +313,7 @@ static int read_folder(batch *b) {
      * whim, byte order of the names is not. */
     if (!rc) qsort(names, (size_t)n, sizeof *names, cmp_str);
     for (int i = 0; !rc && i < n; i++) {
-        char *path = cli_strdupf("%s%s%s", dir, sep, names[i]);
+        char *path = cli_join(dir, names[i]);
         struct stat st;
         if (!path)
             rc = cli_fail("encode", "out of memory");
@@ -466,7 +449,7 @@ static int remove_leftovers(const batch *b, batch_item **by_stem) {
     DIR *d = opendir(b->o.out_dir);
     if (!d) return 0;
     int removed = 0;
-    size_t dl = strlen(b->o.out_dir), ml = strlen(TMP_MARK);
+    size_t ml = strlen(TMP_MARK);
     struct dirent *de;
     while ((de = readdir(d))) {
         const char *name = de->d_name, *mark = NULL;
@@ -484,8 +467,7 @@ static int remove_leftovers(const batch *b, batch_item **by_stem) {
                 lo = mid + 1;
         }
         if (!hit) continue;
-        char *path =
-            cli_strdupf("%s%s%s", b->o.out_dir, dl && b->o.out_dir[dl - 1] == '/' ? "" : "/", name);
+        char *path = cli_join(b->o.out_dir, name);
         if (path && unlink(path) == 0) removed++;
         free(path);
     }
@@ -585,9 +567,9 @@ static outcome do_item(const batch *b, const if_model *enc, const batch_item *it
     progress_bar bar;
     progress_start(&bar, "encoding");
     eo.user = &bar;
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     if_status s = if_encode(enc, rgb, w, h, (size_t)w * 3, &eo, &feat);
-    double t = now_ms() - t0;
+    double t = cli_now_ms() - t0;
     progress_end(&bar);
     stbi_image_free(rgb);
     if (s == IF_ERR_CANCELLED) return DONE_STOPPED;
@@ -618,7 +600,7 @@ static const char *signal_name(int sig) {
 int batch_run(batch *b, const if_model *enc) {
     if_model_info mi;
     if_model_get_info(enc, &mi);
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     batch_item **by_stem = malloc(((size_t)b->n_share + 1) * sizeof *by_stem);
     int *failed = malloc(((size_t)b->n_share + 1) * sizeof *failed);
     if (!by_stem || !failed) {
@@ -675,7 +657,7 @@ int batch_run(batch *b, const if_model *enc) {
     for (int k = 0; k < n_fail && k < SUMMARY_NAMES; k++)
         printf("%s%s", k ? ", " : " (", b->share[failed[k]]->name);
     if (n_fail > SUMMARY_NAMES) printf(" and %d more", n_fail - SUMMARY_NAMES);
-    printf("%s in %.1f s", n_fail ? ")" : "", (now_ms() - t0) / 1e3);
+    printf("%s in %.1f s", n_fail ? ")" : "", (cli_now_ms() - t0) / 1e3);
     if (sig)
         printf("; stopped by %s with %d not done: run it again to finish", signal_name(sig),
                b->n_share - n_done);

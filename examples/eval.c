@@ -67,8 +67,6 @@
 #include "common/outfile.h"
 #include "eval.h"
 
-/* ---------------------------------------------------------------- errors */
-
 /* --------------------------------------------------------------- dataset */
 
 typedef struct {
@@ -108,19 +106,8 @@ static const char *const image_exts[] = {".jpg", ".jpeg", ".png", ".bmp"};
 
 /* Length of `name` without an image extension, or 0 if it has none. */
 static size_t image_stem_len(const char *name) {
-    size_t n = strlen(name);
-    for (size_t k = 0; k < sizeof image_exts / sizeof *image_exts; k++) {
-        size_t e = strlen(image_exts[k]);
-        if (n <= e) continue;
-        size_t i = 0;
-        for (; i < e; i++) {
-            char c = name[n - e + i];
-            if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-            if (c != image_exts[k][i]) break;
-        }
-        if (i == e) return n - e;
-    }
-    return 0;
+    size_t e = cli_ext_len(name, image_exts, sizeof image_exts / sizeof *image_exts);
+    return e ? strlen(name) - e : 0;
 }
 
 /* Length of a "#NNN" suffix (a '#' and one or more digits) of s[0..n), or 0. */
@@ -129,11 +116,6 @@ static size_t hash_suffix_len(const char *s, size_t n) {
     while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9') i--;
     if (i == n || i == 0 || s[i - 1] != '#') return 0;
     return n - i + 1;
-}
-
-static char *join(const char *dir, const char *name) {
-    size_t n = strlen(dir);
-    return cli_strdupf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
 }
 
 static int is_dir(const char *path) {
@@ -167,7 +149,7 @@ static int files_push(ev_files *f, const char *dir, const char *file, size_t key
     ev_file *e = &f->v[f->n];
     e->key = cli_strdupf("%.*s", (int)key_len, file);
     e->file = cli_strdupf("%s", file);
-    e->path = join(dir, file);
+    e->path = cli_join(dir, file);
     if (!e->key || !e->file || !e->path) {
         free(e->key);
         free(e->file);
@@ -211,7 +193,7 @@ static int scan_dir(const char *dir, int what, ev_files *images, ev_files *masks
         if (name[0] == '.') continue;
         size_t stem = image_stem_len(name);
         if (!stem) continue;
-        char *path = join(dir, name);
+        char *path = cli_join(dir, name);
         if (!path) {
             rc = cli_fail("eval", "out of memory");
             break;
@@ -452,15 +434,15 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
         return cli_fail(dir, "not a directory (DATASET_DIR is a folder of images and masks)");
     eval_dataset *ds = calloc(1, sizeof *ds);
     ev_files images = {0}, masks = {0};
-    char *list_path = join(dir, "list/val.txt"), *pair_dirs[N_PAIRS][2] = {{0}};
+    char *list_path = cli_join(dir, "list/val.txt"), *pair_dirs[N_PAIRS][2] = {{0}};
     int rc = 0, pair = -1, partial = -1, cap = 0;
     if (!ds || !list_path || !(ds->dir = cli_strdupf("%s", dir))) {
         rc = cli_fail("eval", "out of memory");
         goto done;
     }
     for (int p = 0; p < N_PAIRS; p++) {
-        pair_dirs[p][0] = join(dir, folder_pairs[p][0]);
-        pair_dirs[p][1] = join(dir, folder_pairs[p][1]);
+        pair_dirs[p][0] = cli_join(dir, folder_pairs[p][0]);
+        pair_dirs[p][1] = cli_join(dir, folder_pairs[p][1]);
         if (!pair_dirs[p][0] || !pair_dirs[p][1]) {
             rc = cli_fail("eval", "out of memory");
             goto done;
@@ -512,7 +494,7 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
     ds->n_found = ds->n_items + ds->n_skipped;
     if (ds->n_skipped && !sel->allow_skip) {
         for (int i = 0; i < ds->n_skipped; i++)
-            fprintf(stderr, PROG ": warning: %s: %s\n", ds->skipped[i].name, ds->skipped[i].reason);
+            cli_warn(ds->skipped[i].name, "%s", ds->skipped[i].reason);
         rc = cli_fail(dir,
                       "%d of %d instance%s cannot be evaluated (listed above): fix them, or give "
                       "--allow-skip to evaluate the other %d and report a partial result",
@@ -521,7 +503,7 @@ int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **ou
     }
     if (!ds->n_items) {
         for (int i = 0; i < ds->n_skipped; i++)
-            fprintf(stderr, PROG ": warning: %s: %s\n", ds->skipped[i].name, ds->skipped[i].reason);
+            cli_warn(ds->skipped[i].name, "%s", ds->skipped[i].reason);
         rc = cli_fail(dir, "none of the %d instance%s can be evaluated (listed above)", ds->n_found,
                       ds->n_found == 1 ? "" : "s");
         goto done;
@@ -1001,20 +983,15 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec,
         for (int i = 0; i < ds->n_files; i++) ins[i] = ds->files[i];
         ins[ds->n_files] = o->encoder_path;
         ins[ds->n_files + 1] = o->decoder_path;
-        char err[1024];
-        int r = out_check_outputs(paths, 3, ins, (size_t)ds->n_files + 2, err, sizeof err);
+        rc = cli_check_outputs("eval", paths, 3, ins, (size_t)ds->n_files + 2);
         free(ins);
-        if (r) {
-            fprintf(stderr, PROG ": %s\n", err);
-            rc = r == 1 ? 2 : EXIT_RUNTIME;
-            goto done;
-        }
+        if (rc) goto done;
     }
     if_model_info mi;
     if_model_get_info(dec, &mi);
     for (int i = 0; i < ds->n_skipped; i++) {
         skip[i] = ds->skipped[i];
-        fprintf(stderr, PROG ": warning: %s: %s (skipped)\n", skip[i].name, skip[i].reason);
+        cli_warn(skip[i].name, "%s (skipped)", skip[i].reason);
     }
     if (!o->quiet)
         fprintf(stderr, PROG ": eval: %s (%s): %d instance%s%s, up to %d click%s each\n", ds->dir,
@@ -1048,7 +1025,7 @@ int eval_run(const eval_dataset *ds, const if_model *enc, const if_model *dec,
             }
             reasons[i] = why;
             skip[n_skip++] = (ev_skip){r->item->name, why};
-            fprintf(stderr, PROG ": warning: %s: %s (skipped)\n", r->item->name, why);
+            cli_warn(r->item->name, "%s (skipped)", why);
             continue;
         }
         n_res++;

@@ -19,7 +19,7 @@
  * status 1 for runtime and input errors, 2 for usage errors. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +58,51 @@
 #define STR_(x)      #x
 #define XSTR(x)      STR_(x)
 
+/* --------------------------------------------------------------- options */
+
+/* The options every model-using command takes, in its argument struct. */
+typedef struct {
+    const char *model, *encoder, *decoder;
+    int threads;      /* 0: the library's default */
+    size_t mem_limit; /* --mem-limit, bytes; 0 = the library's automatic budget */
+    int max_side;     /* --max-side: the working resolution (0 = native); -1: not given */
+} model_opts;
+
+#define MO(field) offsetof(model_opts, field)
+
+/* Parsed by every model-using command; 'interformer --help' shows them,
+ * except --max-side: each command's help says what it means there. */
+static const cli_opt model_rows[] = {
+    CLI_ROW(CLI_STR, MO(model), "--model PREFIX",
+            "PREFIX.encoder.ifg and PREFIX.decoder.ifg, as written by\n"
+            "'python3 -m converter CHECKPOINT -o DIR --name NAME'"),
+    CLI_ROW(CLI_STR, MO(encoder), "--encoder FILE", NULL),
+    CLI_ROW(CLI_STR, MO(decoder), "--decoder FILE", NULL),
+    CLI_DOC_ROW("--encoder FILE, --decoder FILE",
+                "the two graph files separately (override --model)"),
+    CLI_INT_ROW(MO(threads), "--threads N", "worker threads (default 1)", 1, 1024,
+                "a number from 1 to 1024"),
+    {.kind = CLI_SIZE,
+     .off = MO(mem_limit),
+     .spec = "--mem-limit SIZE",
+     .help = "the most one step (loading, encoding, a session) may\n"
+             "allocate, e.g. 4G or 512M (1G = 10^9 bytes); over it\n"
+             "the command fails with the figures instead of running\n"
+             "out of memory (default: 7/8 of what the machine can\n"
+             "give now)",
+     .expect = "a size such as 4G, 512M or 1000000"},
+    CLI_INT_ROW(MO(max_side), "--max-side N", NULL, 0, 32768,
+                "0 (native size) or a number of pixels up to 32768"),
+    CLI_END_ROW,
+};
+
+/* A command's model options: one row in its help. */
+#define MODEL_ROWS(T, s, h)                                                                        \
+    { .kind = CLI_TABLE, .off = offsetof(T, mo), .spec = (s), .help = (h), .sub = model_rows }
+#define MODEL_ENC_DEC                                                                              \
+    "--model PREFIX | --encoder FILE --decoder FILE, --threads N, --mem-limit SIZE"
+#define MODEL_SEE "the model (see 'interformer --help')"
+
 /* ------------------------------------------------------------------ help */
 
 static const char help_main[] =
@@ -76,17 +121,9 @@ static const char help_main[] =
     "\n"
     "'interformer COMMAND --help' describes a command. --version prints the version.\n"
     "\n"
-    "model (encode, segment, eval):\n"
-    "  --model PREFIX      PREFIX.encoder.ifg and PREFIX.decoder.ifg, as written by\n"
-    "                      'python3 -m converter CHECKPOINT -o DIR --name NAME'\n"
-    "  --encoder FILE, --decoder FILE\n"
-    "                      the two graph files separately (override --model)\n"
-    "  --threads N         worker threads (default 1)\n"
-    "  --mem-limit SIZE    the most one step (loading, encoding, a session) may\n"
-    "                      allocate, e.g. 4G or 512M (1G = 10^9 bytes); over it\n"
-    "                      the command fails with the figures instead of running\n"
-    "                      out of memory (default: 7/8 of what the machine can\n"
-    "                      give now)\n"
+    "model (encode, segment, eval):\n";
+
+static const char help_main_model[] =
     "  Without --model, --encoder and --decoder: the bundled default model,\n"
     "  PREFIX = $IF_MODEL if set, else\n"
     "    %s\n"
@@ -99,300 +136,226 @@ static const char help_main[] =
     "Errors print one line 'interformer: <what>: <detail>' on stderr; the exit\n"
     "status is 1 for runtime and input errors, 2 for usage errors.\n";
 
-static const char help_encode[] =
-    "usage: interformer encode IMAGE -o FEATURES [--f16] [model options]\n"
+typedef struct {
+    model_opts mo;
+    const char *input, *output, *list, *shard;
+    int f16;
+} encode_args;
+
+#define ENC(field) offsetof(encode_args, field)
+
+static const cli_opt encode_rows[] = {
+    CLI_TEXT_ROW("\n"
+                 "Runs the encoder (the heavy part, once per image) on IMAGE and saves the\n"
+                 "features, the image size and the model's identity to FEATURES (format\n"
+                 "format/FEATURES.md), for 'interformer segment FEATURES' later, possibly on\n"
+                 "another machine.\n"
+                 "\n"),
+    CLI_DOC_ROW("IMAGE", "any image stb_image reads (PNG, JPEG, BMP, TGA, GIF,\n"
+                         "PSD, HDR, PIC, PNM); used as RGB"),
+    CLI_ROW(CLI_STR, ENC(output), "-o, --output FILE", "the feature file to write (atomically)"),
+    CLI_ROW(CLI_FLAG, ENC(f16), "--f16",
+            "store values as IEEE half floats: half the size,\n"
+            "rounded (default: float32, exact)"),
+    CLI_DOC_ROW("--max-side N",
+                "the working resolution: the model sees the image\n"
+                "area-averaged to N pixels on its longer side when it\n"
+                "is longer (default " XSTR(
+                    CLI_MAX_SIDE) "; 0 = native size); the file\n"
+                                  "records both sizes, and 'segment FEATURES' takes clicks\n"
+                                  "and gives masks in the image's own pixels"),
+    MODEL_ROWS(encode_args, "--model PREFIX | --encoder FILE, --threads N, --mem-limit SIZE",
+               "the model (see 'interformer --help'; only the encoder\n"
+               "is loaded)"),
+    CLI_TEXT_ROW("\n"
+                 "Prints one line: image size, padded size, file size, encoding time.\n"
+                 "\n"
+                 "Many images (docs/batch-encoding.md): each to OUTDIR/STEM.iff (STEM: the\n"
+                 "image's file name without its extension), skipping those whose feature file\n"
+                 "is up to date (it loads, checksum right, and is of this model and of the\n"
+                 "image at its size now), so that a run stopped at any point and started again\n"
+                 "finishes the rest.\n"),
+    CLI_ROW(CLI_STR, ENC(list), "--list FILE",
+            "the images: a path a line, relative ones relative to\n"
+            "FILE's folder; blank lines and lines starting with #\n"
+            "skipped"),
+    CLI_DOC_ROW("FOLDER", "or the images of a folder (names ending in an image\n"
+                          "extension, not starting with '.'), in name order"),
+    CLI_DOC_ROW("-o, --output OUTDIR", "made when missing"),
+    CLI_ROW(CLI_STR, ENC(shard), "--shard I/N",
+            "only images k (0-based, in list order) with k mod N = I,\n"
+            "0 <= I < N: N runs, e.g. on N machines, share the list\n"
+            "without writing the same file; 'slurm' takes I and N\n"
+            "from a Slurm job array's environment"),
+    CLI_TEXT_ROW("Two images with the same STEM are refused before any work. Prints one line\n"
+                 "per image (encoded, skipped or FAILED and why) and a summary; an image that\n"
+                 "fails does not stop the others, but the exit status is then 1. SIGTERM and\n"
+                 "SIGINT stop it after the file being written.\n"),
+    CLI_END_ROW,
+};
+
+static const cli_command encode_cmd = {
+    "encode",
+    "interformer encode IMAGE -o FEATURES [--f16] [model options]\n"
     "       interformer encode (--list FILE | FOLDER) -o OUTDIR [--shard I/N] [--f16]\n"
-    "                          [model options]\n"
-    "\n"
-    "Runs the encoder (the heavy part, once per image) on IMAGE and saves the\n"
-    "features, the image size and the model's identity to FEATURES (format\n"
-    "format/FEATURES.md), for 'interformer segment FEATURES' later, possibly on\n"
-    "another machine.\n"
-    "\n"
-    "  IMAGE               any image stb_image reads (PNG, JPEG, BMP, TGA, GIF,\n"
-    "                      PSD, HDR, PIC, PNM); used as RGB\n"
-    "  -o, --output FILE   the feature file to write (atomically)\n"
-    "  --f16               store values as IEEE half floats: half the size,\n"
-    "                      rounded (default: float32, exact)\n"
-    "  --max-side N        the working resolution: the model sees the image\n"
-    "                      area-averaged to N pixels on its longer side when it\n"
-    "                      is longer (default " XSTR(
-        CLI_MAX_SIDE) "; 0 = native size); the file\n"
-                      "                      records both sizes, and 'segment FEATURES' takes "
-                      "clicks\n"
-                      "                      and gives masks in the image's own pixels\n"
-                      "  --model PREFIX | --encoder FILE, --threads N, --mem-limit SIZE\n"
-                      "                      the model (see 'interformer --help'; only the "
-                      "encoder\n"
-                      "                      is loaded)\n"
-                      "\n"
-                      "Prints one line: image size, padded size, file size, encoding time.\n"
-                      "\n"
-                      "Many images (docs/batch-encoding.md): each to OUTDIR/STEM.iff (STEM: the\n"
-                      "image's file name without its extension), skipping those whose feature "
-                      "file\n"
-                      "is up to date (it loads, checksum right, and is of this model and of the\n"
-                      "image at its size now), so that a run stopped at any point and started "
-                      "again\n"
-                      "finishes the rest.\n"
-                      "  --list FILE         the images: a path a line, relative ones relative to\n"
-                      "                      FILE's folder; blank lines and lines starting with #\n"
-                      "                      skipped\n"
-                      "  FOLDER              or the images of a folder (names ending in an image\n"
-                      "                      extension, not starting with '.'), in name order\n"
-                      "  -o, --output OUTDIR made when missing\n"
-                      "  --shard I/N         only images k (0-based, in list order) with k mod N = "
-                      "I,\n"
-                      "                      0 <= I < N: N runs, e.g. on N machines, share the "
-                      "list\n"
-                      "                      without writing the same file; 'slurm' takes I and N\n"
-                      "                      from a Slurm job array's environment\n"
-                      "Two images with the same STEM are refused before any work. Prints one line\n"
-                      "per image (encoded, skipped or FAILED and why) and a summary; an image "
-                      "that\n"
-                      "fails does not stop the others, but the exit status is then 1. SIGTERM and\n"
-                      "SIGINT stop it after the file being written.\n";
-
-static const char help_segment[] =
-    "usage: interformer segment (IMAGE|FEATURES) --click X,Y,+|- [--click ...] -o MASK.png\n"
-    "                           [--overlay OUT.png [--image IMAGE]] [--prob OUT.png]\n"
-    "                           [--logits OUT.npy] [model options]\n"
-    "\n"
-    "Segments one object: the clicks are applied in order, as a user would click,\n"
-    "each refining the previous prediction.\n"
-    "\n"
-    "  IMAGE | FEATURES    an image stb_image reads, or a feature file written by\n"
-    "                      'interformer encode' (recognised by its contents, not\n"
-    "                      its name; then only the decoder is loaded)\n"
-    "  --click X,Y,S       X = column, Y = row (pixels of the original image,\n"
-    "                      0-based), S = '+' (the object is here) or '-' (it is\n"
-    "                      not); repeat for more clicks\n"
-    "  -o, --output FILE   the mask: 8-bit gray, 255 = object, 0 = not, at the\n"
-    "                      image's size\n"
-    "  --overlay FILE      the image with the mask tinted red, its boundary in\n"
-    "                      yellow and the clicks as green (+) and red (-) dots\n"
-    "  --image IMAGE       the image, for --overlay when the input is FEATURES\n"
-    "  --prob FILE         foreground probability as 8-bit gray (255 = 1.0)\n"
-    "  --logits FILE       the last prediction's logits on the model's padded grid\n"
-    "                      (the working size, padded), .npy float32 (padded_h,\n"
-    "                      padded_w, 2): background, foreground\n"
-    "  --max-side N        the working resolution for IMAGE input: the model sees\n"
-    "                      the image area-averaged to N pixels on its longer side\n"
-    "                      when it is longer (default " XSTR(
-        CLI_MAX_SIDE) "; 0 = native size, the\n"
-                      "                      papers' protocol); clicks and outputs stay in the\n"
-                      "                      image's own pixels, the mask upsampled from the "
-                      "logits\n"
-                      "  -v, --verbose       also print the session's memory\n"
-                      "  --model PREFIX | --encoder FILE --decoder FILE, --threads N, --mem-limit "
-                      "SIZE\n"
-                      "                      the model (see 'interformer --help')\n"
-                      "\n"
-                      "Images are written as PNG, or JPEG / BMP / TGA for names ending in .jpg,\n"
-                      ".jpeg, .bmp, .tga. Prints one line: size, clicks, mask pixels, time per\n"
-                      "click (and the encoding time when IMAGE was encoded).\n";
-
-static const char help_info[] =
-    "usage: interformer info FILE\n"
-    "\n"
-    "Describes a graph file (.ifg: kind, name, identity, parameters, metadata,\n"
-    "inputs and outputs) or a feature file (image size, padded size, levels,\n"
-    "identity of the model that made it). The file is fully validated first.\n";
-
-static const char help_eval[] =
-    "usage: interformer eval DATASET_DIR [--max-clicks N] [--limit N] [--per-object]\n"
-    "                        [--allow-skip] [--out R.json] [--csv R.csv] [--svg R.svg]\n"
-    "                        [-q] [model options]\n"
-    "\n"
-    "The standard interactive-segmentation benchmark (RITM, InterFormer papers):\n"
-    "for each instance (an image and one object's mask) the image is encoded once,\n"
-    "then up to N clicks are simulated, each at the point of the current mask's\n"
-    "errors farthest from their border (positive in a missed part of the object,\n"
-    "negative in a wrongly added part), and the IoU with the mask is taken after\n"
-    "each click, leaving out the mask's 'ignore' pixels. When no error is left, no\n"
-    "more clicks are made and the IoU stays.\n"
-    "\n"
-    "  DATASET_DIR         one of these layouts (images and masks matched by file\n"
-    "                      stem; .jpg, .jpeg, .png, .bmp):\n"
-    "                        data_GT/ + boundary_GT/   GrabCut\n"
-    "                        img/ + gt/                COCO_MVal, Berkeley, DAVIS\n"
-    "                        images/ + masks/\n"
-    "                        list/val.txt              the names to use, one per\n"
-    "                                  line, in one of the folder pairs above or:\n"
-    "                        NAME.jpg + NAME#001.png   one folder (the official\n"
-    "                                  InterFormer conversion)\n"
-    "                      Masks are read by their stored values: palette PNGs by\n"
-    "                      index (0 = background, 255 = ignore, others = objects:\n"
-    "                      DAVIS, PASCAL VOC); gray label maps with values 0..63\n"
-    "                      and 255 likewise (0/1 masks, the official conversion);\n"
-    "                      other gray masks by threshold (> 128 = object, 128 =\n"
-    "                      ignore: GrabCut's band); colour masks by colour (black =\n"
-    "                      background, (224,224,192) = ignore). The summary says\n"
-    "                      how the masks were read.\n"
-    "  --max-clicks N      clicks per instance, 1..1000 (default 20)\n"
-    "  --limit N           only the first N instances (in name order)\n"
-    "  --per-object        one instance per object of a multi-object mask (named\n"
-    "                      NAME#ID); by default all objects of a mask together\n"
-    "  --allow-skip        evaluate the rest when some instances cannot be\n"
-    "                      evaluated (by default that is an error, before any\n"
-    "                      encoding)\n"
-    "  -o, --out FILE      a JSON report: the summary, the mIoU curve, timings and\n"
-    "                      one row per instance (IoU after each click, the clicks)\n"
-    "  --csv FILE          one row per instance: name, width, height, NoC@85,\n"
-    "                      NoC@90, the IoU after each click\n"
-    "  --svg FILE          a line plot of mIoU against the number of clicks\n"
-    "  -q, --quiet         no progress lines on stderr\n"
-    "  --max-side N        encode each image at a working resolution of N pixels on\n"
-    "                      its longer side (default 0: native size, the protocol\n"
-    "                      the papers report)\n"
-    "  --model PREFIX | --encoder FILE --decoder FILE, --threads N, --mem-limit SIZE\n"
-    "                      the model (see 'interformer --help')\n"
-    "\n"
-    "Prints on stdout: how many instances were evaluated of how many found,\n"
-    "NoC@85 and NoC@90 (mean number of clicks to reach IoU 0.85 / 0.90; N when\n"
-    "never reached), failures (instances never reaching 0.90 within N clicks),\n"
-    "mIoU after 1, 5 and 20 clicks, seconds per click (the decoder only), PIE\n"
-    "(seconds per click per image pixel, the mean over clicks; also per megapixel)\n"
-    "and the encoder's seconds per image. Progress goes to stderr.\n"
-    "Instances that cannot be evaluated (an image without a mask or the reverse, an\n"
-    "unreadable file, a mask of another size, a mask without object) are an error\n"
-    "listing them all, unless --allow-skip: then they are skipped with a warning,\n"
-    "listed in the JSON, and the summary marks the result PARTIAL (as --limit does).\n"
-    "The reports are written at the end, each whole or not at all; a report path\n"
-    "that is a dataset or model file is refused before the run.\n";
-
-/* ---------------------------------------------------------------- errors */
-
-static int usage_error(const char *cmd, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": %s: ", cmd ? cmd : "usage");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see '" PROG "%s%s --help')\n", cmd ? " " : "", cmd ? cmd : "");
-    va_end(ap);
-    return EXIT_USAGE;
-}
-
-/* --------------------------------------------------------------- options */
-
-/* Matches argv[*i] against option `name` (and `alias`, may be NULL). A flag
- * (val == NULL) must match exactly; an option with a value takes it from
- * "--name=V" or the next argument. Returns 1 on a match, 0 if not, -1 when
- * the value is missing (message printed). */
-static int match_opt(const char *cmd, int argc, char **argv, int *i, const char *name,
-                     const char *alias, const char **val) {
-    const char *a = argv[*i];
-    const char *names[2] = {name, alias};
-    for (int k = 0; k < 2; k++) {
-        const char *n = names[k];
-        if (!n) continue;
-        size_t len = strlen(n);
-        if (strncmp(a, n, len)) continue;
-        if (!val) {
-            if (a[len] == 0) return 1;
-            continue;
-        }
-        if (a[len] == '=') {
-            *val = a + len + 1;
-            return 1;
-        }
-        if (a[len]) continue;
-        if (*i + 1 >= argc) {
-            usage_error(cmd, "option %s needs a value", n);
-            return -1;
-        }
-        *val = argv[++*i];
-        return 1;
-    }
-    return 0;
-}
+    "                          [model options]\n",
+    encode_rows, ENC(input)};
 
 typedef struct {
-    const char *model, *encoder, *decoder;
-    int threads;
-    size_t mem_limit; /* --mem-limit, bytes; 0 = the library's automatic budget */
-    int max_side;     /* --max-side: the working resolution (0 = native) */
-    int max_side_given;
-} model_opts;
+    model_opts mo;
+    const char *input, *output, *overlay, *logits, *prob, *image;
+    cli_list clicks;
+    int verbose;
+} segment_args;
 
-/* "SIZE" of --mem-limit: a number of bytes with an optional k, M, G or T
- * (decimal, as the library prints its figures: 1G = 10^9; "1.5G" allowed).
- * 0 when it is not one. */
-static size_t parse_size(const char *s) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v > 0)) return 0;
-    double scale = 1;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        scale = 1e3;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        scale = 1e6;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        scale = 1e9;
-        end++;
-        break;
-    case 't':
-    case 'T':
-        scale = 1e12;
-        end++;
-        break;
-    default: break;
-    }
-    if (*end == 'B' || *end == 'b') end++;
-    if (*end) return 0;
-    v *= scale;
-    return v >= 1 && v < 1.8e19 ? (size_t)v : 0;
-}
+#define SEG(field) offsetof(segment_args, field)
 
-/* The options every model-using command takes. Returns as match_opt, and
- * -1 for a bad --threads value. */
-static int model_opt(const char *cmd, int argc, char **argv, int *i, model_opts *mo) {
-    const char *v = NULL;
-    int r;
-    if ((r = match_opt(cmd, argc, argv, i, "--model", NULL, &mo->model))) return r;
-    if ((r = match_opt(cmd, argc, argv, i, "--encoder", NULL, &mo->encoder))) return r;
-    if ((r = match_opt(cmd, argc, argv, i, "--decoder", NULL, &mo->decoder))) return r;
-    if ((r = match_opt(cmd, argc, argv, i, "--max-side", NULL, &v))) {
-        if (r < 0) return r;
-        long n = cli_parse_long(v, 0, 32768);
-        if (n < 0) {
-            usage_error(
-                cmd,
-                "bad --max-side '%s': expected 0 (native size) or a number of pixels up to 32768",
-                v);
-            return -1;
-        }
-        mo->max_side = (int)n;
-        mo->max_side_given = 1;
-        return 1;
-    }
-    if ((r = match_opt(cmd, argc, argv, i, "--mem-limit", NULL, &v))) {
-        if (r < 0) return r;
-        if (!(mo->mem_limit = parse_size(v))) {
-            usage_error(cmd, "bad --mem-limit '%s': expected a size such as 4G, 512M or 1000000",
-                        v);
-            return -1;
-        }
-        return 1;
-    }
-    if ((r = match_opt(cmd, argc, argv, i, "--threads", NULL, &v)) <= 0) return r;
-    long n = cli_parse_long(v, 1, 1024);
-    if (n < 0) {
-        usage_error(cmd, "bad --threads '%s': expected a number from 1 to 1024", v);
-        return -1;
-    }
-    mo->threads = (int)n;
-    return 1;
-}
+static const cli_opt segment_rows[] = {
+    CLI_TEXT_ROW("\n"
+                 "Segments one object: the clicks are applied in order, as a user would click,\n"
+                 "each refining the previous prediction.\n"
+                 "\n"),
+    CLI_DOC_ROW("IMAGE | FEATURES", "an image stb_image reads, or a feature file written by\n"
+                                    "'interformer encode' (recognised by its contents, not\n"
+                                    "its name; then only the decoder is loaded)"),
+    CLI_ROW(CLI_LIST, SEG(clicks), "--click X,Y,S",
+            "X = column, Y = row (pixels of the original image,\n"
+            "0-based), S = '+' (the object is here) or '-' (it is\n"
+            "not); repeat for more clicks"),
+    CLI_ROW(CLI_STR, SEG(output), "-o, --output FILE",
+            "the mask: 8-bit gray, 255 = object, 0 = not, at the\n"
+            "image's size"),
+    CLI_ROW(CLI_STR, SEG(overlay), "--overlay FILE",
+            "the image with the mask tinted red, its boundary in\n"
+            "yellow and the clicks as green (+) and red (-) dots"),
+    CLI_ROW(CLI_STR, SEG(image), "--image IMAGE",
+            "the image, for --overlay when the input is FEATURES"),
+    CLI_ROW(CLI_STR, SEG(prob), "--prob FILE", "foreground probability as 8-bit gray (255 = 1.0)"),
+    CLI_ROW(CLI_STR, SEG(logits), "--logits FILE",
+            "the last prediction's logits on the model's padded grid\n"
+            "(the working size, padded), .npy float32 (padded_h,\n"
+            "padded_w, 2): background, foreground"),
+    CLI_DOC_ROW("--max-side N",
+                "the working resolution for IMAGE input: the model sees\n"
+                "the image area-averaged to N pixels on its longer side\n"
+                "when it is longer (default " XSTR(
+                    CLI_MAX_SIDE) "; 0 = native size, the\n"
+                                  "papers' protocol); clicks and outputs stay in the\n"
+                                  "image's own pixels, the mask upsampled from the logits"),
+    CLI_ROW(CLI_FLAG, SEG(verbose), "-v, --verbose", "also print the session's memory"),
+    MODEL_ROWS(segment_args, MODEL_ENC_DEC, MODEL_SEE),
+    CLI_TEXT_ROW("\n"
+                 "Images are written as PNG, or JPEG / BMP / TGA for names ending in .jpg,\n"
+                 ".jpeg, .bmp, .tga. Prints one line: size, clicks, mask pixels, time per\n"
+                 "click (and the encoding time when IMAGE was encoded).\n"),
+    CLI_END_ROW,
+};
+
+static const cli_command segment_cmd = {
+    "segment",
+    "interformer segment (IMAGE|FEATURES) --click X,Y,+|- [--click ...] -o MASK.png\n"
+    "                           [--overlay OUT.png [--image IMAGE]] [--prob OUT.png]\n"
+    "                           [--logits OUT.npy] [model options]\n",
+    segment_rows, SEG(input)};
+
+typedef struct {
+    const char *path;
+} info_args;
+
+static const cli_opt info_rows[] = {
+    CLI_TEXT_ROW("\n"
+                 "Describes a graph file (.ifg: kind, name, identity, parameters, metadata,\n"
+                 "inputs and outputs) or a feature file (image size, padded size, levels,\n"
+                 "identity of the model that made it). The file is fully validated first.\n"),
+    CLI_END_ROW,
+};
+
+static const cli_command info_cmd = {"info", "interformer info FILE\n", info_rows,
+                                     offsetof(info_args, path)};
+
+typedef struct {
+    model_opts mo;
+    const char *dir, *json, *csv, *svg;
+    int max_clicks, limit, per_object, allow_skip, quiet;
+} eval_args;
+
+#define EV(field) offsetof(eval_args, field)
+
+static const cli_opt eval_rows[] = {
+    CLI_TEXT_ROW("\n"
+                 "The standard interactive-segmentation benchmark (RITM, InterFormer papers):\n"
+                 "for each instance (an image and one object's mask) the image is encoded once,\n"
+                 "then up to N clicks are simulated, each at the point of the current mask's\n"
+                 "errors farthest from their border (positive in a missed part of the object,\n"
+                 "negative in a wrongly added part), and the IoU with the mask is taken after\n"
+                 "each click, leaving out the mask's 'ignore' pixels. When no error is left, no\n"
+                 "more clicks are made and the IoU stays.\n"
+                 "\n"),
+    CLI_DOC_ROW("DATASET_DIR", "one of these layouts (images and masks matched by file\n"
+                               "stem; .jpg, .jpeg, .png, .bmp):\n"
+                               "  data_GT/ + boundary_GT/   GrabCut\n"
+                               "  img/ + gt/                COCO_MVal, Berkeley, DAVIS\n"
+                               "  images/ + masks/\n"
+                               "  list/val.txt              the names to use, one per\n"
+                               "            line, in one of the folder pairs above or:\n"
+                               "  NAME.jpg + NAME#001.png   one folder (the official\n"
+                               "            InterFormer conversion)\n"
+                               "Masks are read by their stored values: palette PNGs by\n"
+                               "index (0 = background, 255 = ignore, others = objects:\n"
+                               "DAVIS, PASCAL VOC); gray label maps with values 0..63\n"
+                               "and 255 likewise (0/1 masks, the official conversion);\n"
+                               "other gray masks by threshold (> 128 = object, 128 =\n"
+                               "ignore: GrabCut's band); colour masks by colour (black =\n"
+                               "background, (224,224,192) = ignore). The summary says\n"
+                               "how the masks were read."),
+    CLI_INT_ROW(EV(max_clicks), "--max-clicks N",
+                "clicks per instance, 1.." XSTR(EVAL_MAX_CLICKS_LIMIT) " (default 20)", 1,
+                EVAL_MAX_CLICKS_LIMIT, "a number from 1 to " XSTR(EVAL_MAX_CLICKS_LIMIT)),
+    CLI_INT_ROW(EV(limit), "--limit N", "only the first N instances (in name order)", 1, 1000000000,
+                "a positive number"),
+    CLI_ROW(CLI_FLAG, EV(per_object), "--per-object",
+            "one instance per object of a multi-object mask (named\n"
+            "NAME#ID); by default all objects of a mask together"),
+    CLI_ROW(CLI_FLAG, EV(allow_skip), "--allow-skip",
+            "evaluate the rest when some instances cannot be\n"
+            "evaluated (by default that is an error, before any\n"
+            "encoding)"),
+    CLI_ROW(CLI_STR, EV(json), "-o, --out FILE",
+            "a JSON report: the summary, the mIoU curve, timings and\n"
+            "one row per instance (IoU after each click, the clicks)"),
+    CLI_ROW(CLI_STR, EV(csv), "--csv FILE",
+            "one row per instance: name, width, height, NoC@85,\n"
+            "NoC@90, the IoU after each click"),
+    CLI_ROW(CLI_STR, EV(svg), "--svg FILE", "a line plot of mIoU against the number of clicks"),
+    CLI_ROW(CLI_FLAG, EV(quiet), "-q, --quiet", "no progress lines on stderr"),
+    CLI_DOC_ROW("--max-side N", "encode each image at a working resolution of N pixels on\n"
+                                "its longer side (default 0: native size, the protocol\n"
+                                "the papers report)"),
+    MODEL_ROWS(eval_args, MODEL_ENC_DEC, MODEL_SEE),
+    CLI_TEXT_ROW("\n"
+                 "Prints on stdout: how many instances were evaluated of how many found,\n"
+                 "NoC@85 and NoC@90 (mean number of clicks to reach IoU 0.85 / 0.90; N when\n"
+                 "never reached), failures (instances never reaching 0.90 within N clicks),\n"
+                 "mIoU after 1, 5 and 20 clicks, seconds per click (the decoder only), PIE\n"
+                 "(seconds per click per image pixel, the mean over clicks; also per megapixel)\n"
+                 "and the encoder's seconds per image. Progress goes to stderr.\n"
+                 "Instances that cannot be evaluated (an image without a mask or the reverse, an\n"
+                 "unreadable file, a mask of another size, a mask without object) are an error\n"
+                 "listing them all, unless --allow-skip: then they are skipped with a warning,\n"
+                 "listed in the JSON, and the summary marks the result PARTIAL (as --limit does).\n"
+                 "The reports are written at the end, each whole or not at all; a report path\n"
+                 "that is a dataset or model file is refused before the run.\n"),
+    CLI_END_ROW,
+};
+
+static const cli_command eval_cmd = {
+    "eval",
+    "interformer eval DATASET_DIR [--max-clicks N] [--limit N] [--per-object]\n"
+    "                        [--allow-skip] [--out R.json] [--csv R.csv] [--svg R.svg]\n"
+    "                        [-q] [model options]\n",
+    eval_rows, EV(dir)};
+
+/* ----------------------------------------------------------------- model */
 
 /* Paths of the graph files a command needs (NULL when not needed). A path
  * that is needed but not given is a usage error; with none of --model,
@@ -425,9 +388,9 @@ static int resolve_model(const char *cmd, const model_opts *mo, int need_enc, in
         else if (prefix)
             n = snprintf(f[k].dst, PATH_CAP, "%s%s", prefix, f[k].suffix);
         else
-            return usage_error(cmd, "this needs the %s too: give %s FILE or --model PREFIX",
-                               k ? "decoder" : "encoder", f[k].opt);
-        if (n < 0 || n >= PATH_CAP) return usage_error(cmd, "model path too long");
+            return cli_usage(cmd, "this needs the %s too: give %s FILE or --model PREFIX",
+                             k ? "decoder" : "encoder", f[k].opt);
+        if (n < 0 || n >= PATH_CAP) return cli_usage(cmd, "model path too long");
     }
     return 0;
 }
@@ -451,6 +414,34 @@ static int load_model(const char *path, if_model_kind kind, const if_options *op
         return cli_fail(role, "%s is %s graph file", path,
                         info.kind == IF_MODEL_ENCODER ? "an encoder" : "a decoder");
     }
+    return 0;
+}
+
+/* The library options of --threads and --mem-limit. */
+static if_options model_options(const model_opts *mo) {
+    if_options opt = if_default_options();
+    if (mo->threads) opt.n_threads = mo->threads;
+    opt.mem_limit = mo->mem_limit;
+    return opt;
+}
+
+/* Loads the decoder (when dec is not NULL), then the encoder (when enc is
+ * not NULL) of mp; both: they must be of the same model. Returns 0 or an
+ * exit status (what is loaded is freed by the caller either way). */
+static int load_models(const model_paths *mp, const if_options *opt, if_model **enc,
+                       if_model **dec) {
+    int rc;
+    if (dec && (rc = load_model(mp->dec, IF_MODEL_DECODER, opt, mp->is_default, dec))) return rc;
+    if (enc && (rc = load_model(mp->enc, IF_MODEL_ENCODER, opt, mp->is_default, enc))) return rc;
+    if (!enc || !dec) return 0;
+    if_model_info einfo, dinfo;
+    if_model_get_info(*enc, &einfo);
+    if_model_get_info(*dec, &dinfo);
+    if (strcmp(einfo.identity, dinfo.identity))
+        return cli_fail("model",
+                        "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
+                        "are of different models",
+                        if_status_str(IF_ERR_MISMATCH), einfo.identity, dinfo.identity);
     return 0;
 }
 
@@ -519,17 +510,6 @@ static int load_image(const char *path, image *img) {
     return 0;
 }
 
-static int has_ext(const char *path, const char *ext) {
-    size_t n = strlen(path), e = strlen(ext);
-    if (n < e) return 0;
-    for (size_t i = 0; i < e; i++) {
-        char c = path[n - e + i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != ext[i]) return 0;
-    }
-    return 1;
-}
-
 /* stb_image_write's sink: into an out_file, which remembers a failure. */
 static void write_sink(void *ctx, void *data, int size) { out_write(ctx, data, (size_t)size); }
 
@@ -540,11 +520,13 @@ static int write_image(const char *path, int w, int h, int comp, const unsigned 
     char err[512];
     if (out_open(&o, path, err, sizeof err)) return cli_fail(path, "%s", err);
     int ok;
-    if (has_ext(path, ".jpg") || has_ext(path, ".jpeg"))
+    static const char *const jpeg[] = {".jpg", ".jpeg"}, *const bmp[] = {".bmp"},
+                             *const tga[] = {".tga"};
+    if (cli_ext_len(path, jpeg, 2))
         ok = stbi_write_jpg_to_func(write_sink, &o, w, h, comp, px, 95);
-    else if (has_ext(path, ".bmp"))
+    else if (cli_ext_len(path, bmp, 1))
         ok = stbi_write_bmp_to_func(write_sink, &o, w, h, comp, px);
-    else if (has_ext(path, ".tga"))
+    else if (cli_ext_len(path, tga, 1))
         ok = stbi_write_tga_to_func(write_sink, &o, w, h, comp, px);
     else
         ok = stbi_write_png_to_func(write_sink, &o, w, h, comp, px, w * comp);
@@ -556,26 +538,9 @@ static int write_image(const char *path, int w, int h, int comp, const unsigned 
     return 0;
 }
 
-/* An output that is also an input (the same file, also through links) or
- * another output of the same command would destroy data or lose a result:
- * refused before any work, as is an output that cannot be written. */
-static int check_outputs(const char *cmd, const char *const *outs, int n_outs,
-                         const char *const *ins, int n_ins) {
-    char err[1024];
-    int r = out_check_outputs(outs, n_outs, ins, (size_t)n_ins, err, sizeof err);
-    if (r == 1) return usage_error(cmd, "%s", err);
-    if (r) {
-        fprintf(stderr, PROG ": %s\n", err);
-        return EXIT_RUNTIME;
-    }
-    return 0;
-}
-
-static double now_ms(void) { return cli_now_s() * 1e3; }
-
 /* The working resolution a command uses: --max-side, else the CLI's. */
 static int max_side_of(const model_opts *mo) {
-    return mo->max_side_given ? mo->max_side : CLI_MAX_SIDE;
+    return mo->max_side >= 0 ? mo->max_side : CLI_MAX_SIDE;
 }
 
 /* Encodes img at max_side with a progress bar on a terminal (for long
@@ -603,50 +568,25 @@ static const char *work_note(const if_features_info *fi, char *buf, size_t cap) 
 /* ---------------------------------------------------------------- encode */
 
 static int cmd_encode(int argc, char **argv) {
-    const char *cmd = "encode", *input = NULL, *output = NULL, *list = NULL, *shard = NULL;
-    model_opts mo = {0};
-    int f16 = 0, only_pos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        int r = 0;
-        if (!only_pos && a[0] == '-' && a[1]) {
-            if (!strcmp(a, "--")) {
-                only_pos = 1;
-                continue;
-            }
-            if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-                fputs(help_encode, stdout);
-                return 0;
-            }
-            if ((r = match_opt(cmd, argc, argv, &i, "--output", "-o", &output)) ||
-                (r = match_opt(cmd, argc, argv, &i, "--list", NULL, &list)) ||
-                (r = match_opt(cmd, argc, argv, &i, "--shard", NULL, &shard)) ||
-                (r = model_opt(cmd, argc, argv, &i, &mo))) {
-                if (r < 0) return EXIT_USAGE;
-                continue;
-            }
-            if (!strcmp(a, "--f16"))
-                f16 = 1;
-            else
-                return usage_error(cmd, "unknown option '%s'", a);
-        } else if (!input)
-            input = a;
-        else
-            return usage_error(cmd, "unexpected argument '%s'", a);
-    }
+    const char *cmd = "encode";
+    encode_args a = {.mo.max_side = -1};
+    int rc;
+    if (!cli_parse(&encode_cmd, &a, argc, argv, &rc)) return rc;
+    const char *input = a.input, *output = a.output, *list = a.list, *shard = a.shard;
+    const model_opts mo = a.mo;
+    int f16 = a.f16;
     struct stat in_st;
     int folder = !list && input && stat(input, &in_st) == 0 && S_ISDIR(in_st.st_mode);
-    if (list && input) return usage_error(cmd, "give --list FILE or IMAGE, not both");
-    if (!input && !list) return usage_error(cmd, "no IMAGE given (or --list FILE, or a FOLDER)");
+    if (list && input) return cli_usage(cmd, "give --list FILE or IMAGE, not both");
+    if (!input && !list) return cli_usage(cmd, "no IMAGE given (or --list FILE, or a FOLDER)");
     if (!output)
-        return usage_error(cmd, list || folder ? "no output folder given (-o OUTDIR)"
-                                               : "no output file given (-o FEATURES)");
-    if (mo.decoder) return usage_error(cmd, "encode uses no decoder (--decoder)");
+        return cli_usage(cmd, list || folder ? "no output folder given (-o OUTDIR)"
+                                             : "no output file given (-o FEATURES)");
+    if (mo.decoder) return cli_usage(cmd, "encode uses no decoder (--decoder)");
     if (shard && !list && !folder)
-        return usage_error(cmd, "--shard is for many images: --list FILE or a FOLDER");
+        return cli_usage(cmd, "--shard is for many images: --list FILE or a FOLDER");
     model_paths mp;
-    int rc = resolve_model(cmd, &mo, 1, 0, &mp);
-    if (rc) return rc;
+    if ((rc = resolve_model(cmd, &mo, 1, 0, &mp))) return rc;
     if (list || folder) { /* examples/batch.c */
         batch_options bo = {.list = list,
                             .folder = folder ? input : NULL,
@@ -656,34 +596,27 @@ static int cmd_encode(int argc, char **argv) {
                             .max_side = max_side_of(&mo)};
         char err[512];
         if (shard && batch_parse_shard(shard, &bo.shard, &bo.n_shards, err, sizeof err))
-            return usage_error(cmd, "%s", err);
+            return cli_usage(cmd, "%s", err);
         batch *b = NULL;
         if_model *enc = NULL;
-        if_options opt = if_default_options();
-        if (mo.threads) opt.n_threads = mo.threads;
-        opt.mem_limit = mo.mem_limit;
-        if (!(rc = batch_open(&bo, &b)) &&
-            !(rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
+        if_options opt = model_options(&mo);
+        if (!(rc = batch_open(&bo, &b)) && !(rc = load_models(&mp, &opt, &enc, NULL)))
             rc = batch_run(b, enc);
         if_model_free(enc);
         batch_free(b);
         return rc;
     }
     const char *ins[] = {input, mp.enc};
-    if ((rc = check_outputs(cmd, &output, 1, ins, 2))) return rc;
+    if ((rc = cli_check_outputs(cmd, &output, 1, ins, 2))) return rc;
 
     image img = {0};
     if_model *enc = NULL;
     if_features *feat = NULL;
-    if_options opt = if_default_options();
-    if (mo.threads) opt.n_threads = mo.threads;
-    opt.mem_limit = mo.mem_limit;
-    if ((rc = load_image(input, &img)) ||
-        (rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
-        goto done;
-    double t0 = now_ms();
+    if_options opt = model_options(&mo);
+    if ((rc = load_image(input, &img)) || (rc = load_models(&mp, &opt, &enc, NULL))) goto done;
+    double t0 = cli_now_ms();
     if_status s = encode_image(enc, &img, max_side_of(&mo), &feat);
-    double t_enc = now_ms() - t0;
+    double t_enc = cli_now_ms() - t0;
     if (s != IF_OK) {
         rc = cli_fail_api("encoding", s, if_last_error());
         goto done;
@@ -782,11 +715,9 @@ static unsigned char *make_overlay(const image *img, const uint8_t *mask, const 
 static int is_placeholder(const char *identity) { return !strcmp(identity, PLACEHOLDER_IDENTITY); }
 
 static int cmd_segment(int argc, char **argv) {
-    const char *cmd = "segment", *input = NULL, *output = NULL, *overlay = NULL, *logits = NULL,
-               *prob = NULL, *image_path = NULL;
-    model_opts mo = {0};
-    int n_clicks = 0, only_pos = 0, verbose = 0;
-    const char **click_args = calloc((size_t)argc + 1, sizeof *click_args);
+    const char *cmd = "segment";
+    segment_args a = {.mo.max_side = -1};
+    const char **click_args = a.clicks.v = calloc((size_t)argc + 1, sizeof *click_args);
     if_click *clicks = calloc((size_t)argc + 1, sizeof *clicks);
     image img = {0};
     if_model *enc = NULL, *dec = NULL;
@@ -799,54 +730,21 @@ static int cmd_segment(int argc, char **argv) {
         rc = cli_fail(cmd, "out of memory");
         goto done;
     }
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int r = 0;
-        if (!only_pos && a[0] == '-' && a[1]) {
-            if (!strcmp(a, "--")) {
-                only_pos = 1;
-                continue;
-            }
-            if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-                fputs(help_segment, stdout);
-                goto done;
-            }
-            if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
-                verbose = 1;
-                continue;
-            }
-            if ((r = match_opt(cmd, argc, argv, &i, "--click", NULL, &v)) > 0)
-                click_args[n_clicks++] = v;
-            else if (!r && !(r = match_opt(cmd, argc, argv, &i, "--output", "-o", &output)) &&
-                     !(r = match_opt(cmd, argc, argv, &i, "--overlay", NULL, &overlay)) &&
-                     !(r = match_opt(cmd, argc, argv, &i, "--logits", NULL, &logits)) &&
-                     !(r = match_opt(cmd, argc, argv, &i, "--prob", NULL, &prob)) &&
-                     !(r = match_opt(cmd, argc, argv, &i, "--image", NULL, &image_path)))
-                r = model_opt(cmd, argc, argv, &i, &mo);
-            if (r < 0) {
-                rc = EXIT_USAGE;
-                goto done;
-            }
-            if (r > 0) continue;
-            rc = usage_error(cmd, "unknown option '%s'", a);
-            goto done;
-        } else if (!input)
-            input = a;
-        else {
-            rc = usage_error(cmd, "unexpected argument '%s'", a);
-            goto done;
-        }
-    }
+    if (!cli_parse(&segment_cmd, &a, argc, argv, &rc)) goto done;
+    const char *input = a.input, *output = a.output, *overlay = a.overlay, *logits = a.logits,
+               *prob = a.prob, *image_path = a.image;
+    const model_opts mo = a.mo;
+    const int n_clicks = a.clicks.n, verbose = a.verbose;
     if (!input)
-        rc = usage_error(cmd, "no IMAGE or FEATURES given");
+        rc = cli_usage(cmd, "no IMAGE or FEATURES given");
     else if (!output)
-        rc = usage_error(cmd, "no output file given (-o MASK.png)");
+        rc = cli_usage(cmd, "no output file given (-o MASK.png)");
     else if (!n_clicks)
-        rc = usage_error(cmd, "no clicks given (--click X,Y,+)");
+        rc = cli_usage(cmd, "no clicks given (--click X,Y,+)");
     for (int k = 0; !rc && k < n_clicks; k++)
         if (parse_click(click_args[k], &clicks[k]))
-            rc = usage_error(cmd, "bad click '%s': expected X,Y,+ or X,Y,- (column, row, sign)",
-                             click_args[k]);
+            rc = cli_usage(cmd, "bad click '%s': expected X,Y,+ or X,Y,- (column, row, sign)",
+                           click_args[k]);
     if (rc) goto done;
 
     /* The input: features or an image, told apart by the file's magic. */
@@ -855,16 +753,16 @@ static int cmd_segment(int argc, char **argv) {
     if ((rc = read_head(input, head, &head_n))) goto done;
     int from_features = is_features(head, head_n);
     if (!from_features && image_path) {
-        rc = usage_error(cmd, "--image is for FEATURES input; %s is an image already", input);
+        rc = cli_usage(cmd, "--image is for FEATURES input; %s is an image already", input);
         goto done;
     }
-    if (from_features && mo.max_side_given) {
-        rc = usage_error(
-            cmd, "--max-side is for IMAGE input; %s was encoded at its own working size", input);
+    if (from_features && mo.max_side >= 0) {
+        rc = cli_usage(cmd, "--max-side is for IMAGE input; %s was encoded at its own working size",
+                       input);
         goto done;
     }
     if (from_features && overlay && !image_path) {
-        rc = usage_error(cmd, "--overlay with FEATURES input needs the image: add --image IMAGE");
+        rc = cli_usage(cmd, "--overlay with FEATURES input needs the image: add --image IMAGE");
         goto done;
     }
     model_paths mp;
@@ -872,7 +770,7 @@ static int cmd_segment(int argc, char **argv) {
     {
         const char *outs[] = {output, overlay, prob, logits};
         const char *ins[] = {input, image_path, from_features ? NULL : mp.enc, mp.dec};
-        if ((rc = check_outputs(cmd, outs, 4, ins, 4))) goto done;
+        if ((rc = cli_check_outputs(cmd, outs, 4, ins, 4))) goto done;
     }
 
     int W, H;
@@ -906,29 +804,17 @@ static int cmd_segment(int argc, char **argv) {
             goto done;
         }
 
-    if_options opt = if_default_options();
-    if (mo.threads) opt.n_threads = mo.threads;
-    opt.mem_limit = mo.mem_limit;
+    if_options opt = model_options(&mo);
     if (n_clicks > opt.max_clicks) opt.max_clicks = n_clicks;
-    if ((rc = load_model(mp.dec, IF_MODEL_DECODER, &opt, mp.is_default, &dec))) goto done;
+    if ((rc = load_models(&mp, &opt, from_features ? NULL : &enc, &dec))) goto done;
     if_model_info dinfo;
     if_model_get_info(dec, &dinfo);
 
     double t_enc = -1;
     if (!from_features) {
-        if ((rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc))) goto done;
-        if_model_info einfo;
-        if_model_get_info(enc, &einfo);
-        if (strcmp(einfo.identity, dinfo.identity)) {
-            rc = cli_fail("model",
-                          "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
-                          "are of different models",
-                          if_status_str(IF_ERR_MISMATCH), einfo.identity, dinfo.identity);
-            goto done;
-        }
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         if_status s = encode_image(enc, &img, max_side_of(&mo), &feat);
-        t_enc = now_ms() - t0;
+        t_enc = cli_now_ms() - t0;
         if (s != IF_OK) {
             rc = cli_fail_api("encoding", s, if_last_error());
             goto done;
@@ -951,9 +837,9 @@ static int cmd_segment(int argc, char **argv) {
     }
     double t_clicks = 0;
     for (int k = 0; k < n_clicks; k++) {
-        double t0 = now_ms();
+        double t0 = cli_now_ms();
         s = if_session_add_click(sess, clicks[k]);
-        t_clicks += now_ms() - t0;
+        t_clicks += cli_now_ms() - t0;
         if (s != IF_OK) {
             char what[64];
             snprintf(what, sizeof what, "click %d (%s)", k + 1, click_args[k]);
@@ -1061,82 +947,35 @@ done:
 /* ------------------------------------------------------------------ eval */
 
 static int cmd_eval(int argc, char **argv) {
-    const char *cmd = "eval", *dir = NULL, *max_s = NULL, *limit_s = NULL;
-    eval_options eo = {.max_clicks = 20, .version = IF_VERSION};
-    eval_select sel = {0};
-    model_opts mo = {0};
-    int only_pos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        int r = 0;
-        if (!only_pos && a[0] == '-' && a[1]) {
-            if (!strcmp(a, "--")) {
-                only_pos = 1;
-                continue;
-            }
-            if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-                fputs(help_eval, stdout);
-                return 0;
-            }
-            if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-                eo.quiet = 1;
-                continue;
-            }
-            if (!strcmp(a, "--per-object")) {
-                sel.per_object = 1;
-                continue;
-            }
-            if (!strcmp(a, "--allow-skip")) {
-                sel.allow_skip = eo.allow_skip = 1;
-                continue;
-            }
-            if ((r = match_opt(cmd, argc, argv, &i, "--max-clicks", NULL, &max_s)) ||
-                (r = match_opt(cmd, argc, argv, &i, "--limit", NULL, &limit_s)) ||
-                (r = match_opt(cmd, argc, argv, &i, "--out", "-o", &eo.json_path)) ||
-                (r = match_opt(cmd, argc, argv, &i, "--csv", NULL, &eo.csv_path)) ||
-                (r = match_opt(cmd, argc, argv, &i, "--svg", NULL, &eo.svg_path)) ||
-                (r = model_opt(cmd, argc, argv, &i, &mo))) {
-                if (r < 0) return EXIT_USAGE;
-                continue;
-            }
-            return usage_error(cmd, "unknown option '%s'", a);
-        } else if (!dir)
-            dir = a;
-        else
-            return usage_error(cmd, "unexpected argument '%s'", a);
-    }
-    if (!dir) return usage_error(cmd, "no DATASET_DIR given");
-    if (max_s && (eo.max_clicks = (int)cli_parse_long(max_s, 1, EVAL_MAX_CLICKS_LIMIT)) < 0)
-        return usage_error(cmd, "bad --max-clicks '%s': expected a number from 1 to %d", max_s,
-                           EVAL_MAX_CLICKS_LIMIT);
-    if (limit_s && (sel.limit = (int)cli_parse_long(limit_s, 1, 1000000000)) < 0)
-        return usage_error(cmd, "bad --limit '%s': expected a positive number", limit_s);
+    const char *cmd = "eval";
+    eval_args a = {.mo.max_side = -1, .max_clicks = 20};
+    int rc;
+    if (!cli_parse(&eval_cmd, &a, argc, argv, &rc)) return rc;
+    if (!a.dir) return cli_usage(cmd, "no DATASET_DIR given");
+    const char *dir = a.dir;
+    const model_opts mo = a.mo;
+    eval_select sel = {.limit = a.limit, .per_object = a.per_object, .allow_skip = a.allow_skip};
+    eval_options eo = {.max_clicks = a.max_clicks,
+                       .quiet = a.quiet,
+                       .allow_skip = a.allow_skip,
+                       .json_path = a.json,
+                       .csv_path = a.csv,
+                       .svg_path = a.svg,
+                       .version = IF_VERSION};
     model_paths mp;
-    int rc = resolve_model(cmd, &mo, 1, 1, &mp);
-    if (rc) return rc;
+    if ((rc = resolve_model(cmd, &mo, 1, 1, &mp))) return rc;
 
     eval_dataset *ds = NULL;
     if_model *enc = NULL, *dec = NULL;
     if ((rc = eval_dataset_open(dir, &sel, &ds))) return rc;
-    if_options opt = if_default_options();
-    if (mo.threads) opt.n_threads = mo.threads;
-    opt.mem_limit = mo.mem_limit;
+    if_options opt = model_options(&mo);
     opt.max_clicks = eo.max_clicks; /* the session history: no undo needed */
-    if ((rc = load_model(mp.dec, IF_MODEL_DECODER, &opt, mp.is_default, &dec)) ||
-        (rc = load_model(mp.enc, IF_MODEL_ENCODER, &opt, mp.is_default, &enc)))
-        goto done;
-    if_model_info einfo, dinfo;
-    if_model_get_info(enc, &einfo);
+    if ((rc = load_models(&mp, &opt, &enc, &dec))) goto done;
+    if_model_info dinfo;
     if_model_get_info(dec, &dinfo);
-    if (strcmp(einfo.identity, dinfo.identity)) {
-        rc = cli_fail("model",
-                      "%s: the encoder (identity %.12s...) and the decoder (identity %.12s...) "
-                      "are of different models",
-                      if_status_str(IF_ERR_MISMATCH), einfo.identity, dinfo.identity);
-        goto done;
-    }
     eo.threads = opt.n_threads;
-    eo.max_side = mo.max_side; /* native unless --max-side: the papers' protocol */
+    eo.max_side =
+        mo.max_side > 0 ? mo.max_side : 0; /* native unless --max-side: the papers' protocol */
     eo.encoder_path = mp.enc;
     eo.decoder_path = mp.dec;
     eo.placeholder = is_placeholder(dinfo.identity);
@@ -1243,28 +1082,15 @@ static int info_features(const char *path, const unsigned char *head, size_t hea
 }
 
 static int cmd_info(int argc, char **argv) {
-    const char *cmd = "info", *path = NULL;
-    int only_pos = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_pos && a[0] == '-' && a[1]) {
-            if (!strcmp(a, "--"))
-                only_pos = 1;
-            else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-                fputs(help_info, stdout);
-                return 0;
-            } else
-                return usage_error(cmd, "unknown option '%s'", a);
-        } else if (!path)
-            path = a;
-        else
-            return usage_error(cmd, "unexpected argument '%s'", a);
-    }
-    if (!path) return usage_error(cmd, "no FILE given");
+    const char *cmd = "info";
+    info_args a = {0};
+    int rc;
+    if (!cli_parse(&info_cmd, &a, argc, argv, &rc)) return rc;
+    const char *path = a.path;
+    if (!path) return cli_usage(cmd, "no FILE given");
     unsigned char head[64];
     size_t n;
-    int rc = read_head(path, head, &n);
-    if (rc) return rc;
+    if ((rc = read_head(path, head, &n))) return rc;
     if (is_features(head, n)) return info_features(path, head, n);
     if (n >= 8 && memcmp(head, graph_magic, 8))
         return cli_fail(path, "neither a graph file (.ifg) nor a feature file (unknown magic)");
@@ -1273,39 +1099,50 @@ static int cmd_info(int argc, char **argv) {
 
 /* ------------------------------------------------------------------ main */
 
+/* The commands, for main and 'interformer help COMMAND'. */
+static const struct {
+    const cli_command *cmd;
+    int (*run)(int argc, char **argv);
+} commands[] = {{&encode_cmd, cmd_encode},
+                {&segment_cmd, cmd_segment},
+                {&info_cmd, cmd_info},
+                {&eval_cmd, cmd_eval}};
+#define N_COMMANDS ((int)(sizeof commands / sizeof *commands))
+
+static int find_command(const char *name) {
+    for (int k = 0; k < N_COMMANDS; k++)
+        if (!strcmp(name, commands[k].cmd->name)) return k;
+    return -1;
+}
+
 static int print_help(const char *topic) {
-    if (!topic)
-        printf(help_main, IF_DEFAULT_MODEL);
-    else if (!strcmp(topic, "encode"))
-        fputs(help_encode, stdout);
-    else if (!strcmp(topic, "segment"))
-        fputs(help_segment, stdout);
-    else if (!strcmp(topic, "info"))
-        fputs(help_info, stdout);
-    else if (!strcmp(topic, "eval"))
-        fputs(help_eval, stdout);
-    else
-        return usage_error(NULL, "no help for '%s': not a command", topic);
+    if (!topic) {
+        fputs(help_main, stdout);
+        cli_print_rows(stdout, model_rows);
+        printf(help_main_model, IF_DEFAULT_MODEL);
+        return 0;
+    }
+    int k = find_command(topic);
+    if (k < 0) return cli_usage(NULL, "no help for '%s': not a command", topic);
+    cli_print_help(stdout, commands[k].cmd);
     return 0;
 }
 
 int main(int argc, char **argv) {
     out_install_signal_handlers();
-    if (argc < 2) return usage_error(NULL, "no command given");
+    if (argc < 2) return cli_usage(NULL, "no command given");
     const char *c = argv[1];
-    if (!strcmp(c, "encode")) return cmd_encode(argc - 2, argv + 2);
-    if (!strcmp(c, "segment")) return cmd_segment(argc - 2, argv + 2);
-    if (!strcmp(c, "info")) return cmd_info(argc - 2, argv + 2);
-    if (!strcmp(c, "eval")) return cmd_eval(argc - 2, argv + 2);
+    int k = find_command(c);
+    if (k >= 0) return commands[k].run(argc - 2, argv + 2);
     if (!strcmp(c, "--help") || !strcmp(c, "-h")) return print_help(NULL);
     if (!strcmp(c, "help")) {
-        if (argc > 3) return usage_error(NULL, "help takes one COMMAND at most");
+        if (argc > 3) return cli_usage(NULL, "help takes one COMMAND at most");
         return print_help(argc > 2 ? argv[2] : NULL);
     }
     if (!strcmp(c, "--version")) {
         printf(PROG " " IF_VERSION "\n");
         return 0;
     }
-    if (c[0] == '-') return usage_error(NULL, "unknown option '%s'", c);
-    return usage_error(NULL, "unknown command '%s'", c);
+    if (c[0] == '-') return cli_usage(NULL, "unknown option '%s'", c);
+    return cli_usage(NULL, "unknown command '%s'", c);
 }
