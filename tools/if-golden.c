@@ -16,6 +16,7 @@
  * when a relative error exceeds 1e-4 or a mask pixel differs where the
  * reference margin |l1 - l0| exceeds 1e-3; 2 on usage or I/O errors. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 #include <stb/stb_image.h>
 
+#include "common/cli.h"
 #include "common/npy.h"
 #include "interformer.h"
 
@@ -33,10 +35,32 @@
 #define REL_TOL    1e-4
 #define MARGIN_TOL 1e-3
 
-static int usage(void) {
-    fprintf(stderr, "usage: if-golden CASE_DIR [--encoder E.ifg --decoder D.ifg] [--threads N]\n");
-    return 2;
-}
+typedef struct {
+    const char *case_dir, *enc_path, *dec_path;
+    int threads;
+} golden_args;
+
+#define GA(field) offsetof(golden_args, field)
+
+/* The command line (examples/common/cli.h parses it and prints the help). */
+static const cli_opt golden_rows[] = {
+    CLI_TEXT_ROW("\n"
+                 "Checks InterFormer-C against a golden case of the official PyTorch model.\n"
+                 "\n"),
+    CLI_DOC_ROW("CASE_DIR", "the case (../shared/golden/README.md); only read"),
+    CLI_ROW(CLI_STR, GA(enc_path), "--encoder E.ifg", NULL),
+    CLI_ROW(CLI_STR, GA(dec_path), "--decoder D.ifg", NULL),
+    CLI_DOC_ROW("--encoder E.ifg --decoder D.ifg",
+                "the graph files to check (default: the case's model.pth,\n"
+                "converted into a temporary folder)"),
+    CLI_INT_ROW(GA(threads), "--threads N", "worker threads (default 1)", 1, 1024,
+                "a number from 1 to 1024"),
+    CLI_END_ROW,
+};
+
+static const cli_command golden_cmd = {
+    NULL, "if-golden CASE_DIR [--encoder E.ifg --decoder D.ifg] [--threads N]\n", golden_rows,
+    GA(case_dir)};
 
 static int file_exists(const char *p) { return access(p, R_OK) == 0; }
 
@@ -86,23 +110,14 @@ static int check(if_status s, const char *what, const char *detail) {
 }
 
 int main(int argc, char **argv) {
-    const char *case_dir = NULL, *enc_path = NULL, *dec_path = NULL;
+    golden_args a = {0};
+    int st;
+    cli_prog = "if-golden";
+    if (!cli_parse(&golden_cmd, &a, argc - 1, argv + 1, &st)) return st;
+    if (!a.case_dir) return cli_usage(NULL, "no CASE_DIR given");
+    const char *case_dir = a.case_dir, *enc_path = a.enc_path, *dec_path = a.dec_path;
     if_options opt = if_default_options();
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--encoder") && i + 1 < argc)
-            enc_path = argv[++i];
-        else if (!strcmp(argv[i], "--decoder") && i + 1 < argc)
-            dec_path = argv[++i];
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            opt.n_threads = atoi(argv[++i]);
-        else if (argv[i][0] == '-')
-            return usage();
-        else if (!case_dir)
-            case_dir = argv[i];
-        else
-            return usage();
-    }
-    if (!case_dir) return usage();
+    if (a.threads) opt.n_threads = a.threads;
 
     char tmpdir[] = "/tmp/if-golden-XXXXXX", enc_buf[4200], dec_buf[4200], path[4096];
     int made_tmp = 0, rc = 2;
