@@ -1,9 +1,9 @@
 /* mask.c -- see mask.h. Palette PNGs are read here (chunks, CRCs, filters,
  * Adam7), with stb_image's zlib inflater for the pixel data, because
  * stb_image only returns a palette image expanded to its colours. */
-#include "mask.h"
+#include "common/mask.h"
 
-#include "errbuf.h"
+#include "common/errbuf.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -2,7 +2,7 @@
  * are understood; anything else is an error, never a guess. The parser
  * works on a memory image (npy_parse) so that it can be fuzzed without
  * files; npy_read is a file read around it. */
-#include "npy.h"
+#include "common/npy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* outfile.c -- see outfile.h. POSIX: mkstemp, fsync, rename, realpath. */
 /* realpath is an XSI function in glibc's headers, also under POSIX 2008. */
 #define _XOPEN_SOURCE 700
-#include "outfile.h"
+#include "common/outfile.h"
 
-#include "errbuf.h"
+#include "common/errbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* progress.c -- see progress.h. */
-#include "progress.h"
+#include "common/progress.h"
 
-#include "cli.h"
+#include "common/cli.h"
 
 #include <stdio.h>
 #include <unistd.h>
