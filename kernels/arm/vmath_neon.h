@@ -2,7 +2,7 @@
  * NEON), and loads/stores of the first n lanes (NEON has no masked
  * loads). Included only by the files of kernels/arm/, under IFK_HAVE_NEON.
  *
- * The approximations and their constants are those of vmath_avx2.h (error
+ * The approximations and their constants are kernels/vmath_coef.h's (error
  * bounds there), evaluated with the same fused multiply-adds (FMLA/FMLS
  * round like VFMADD/VFNMADD), so NEON and AVX2 agree bit for bit on them.
  * Where the two ISAs differ the code follows the reference, not AVX2:
@@ -16,38 +16,16 @@
 #include <arm_neon.h>
 
 #include "kernels/kernels.h"
+#include "kernels/vmath_coef.h"
 
-#define IFK_EXP_C0 0.5000000013521099f
-#define IFK_EXP_C1 0.1666666671898093f
-#define IFK_EXP_C2 0.04166646478003304f
-#define IFK_EXP_C3 0.00833329848745336f
-#define IFK_EXP_C4 0.0013933656583582717f
-#define IFK_EXP_C5 0.0001989927200377935f
-#define IFK_LOG2E  1.4426950408889634f
-#define IFK_LN2_HI 0.693145751953125f /* 12 significant bits: n * hi is exact */
-#define IFK_LN2_LO 1.42860682030941723212e-6f
-
-#define IFK_ERF_A0  1.1283791665931537f
-#define IFK_ERF_A1  -0.3761262987767585f
-#define IFK_ERF_A2  0.11283625725084433f
-#define IFK_ERF_A3  -0.026855399452039273f
-#define IFK_ERF_A4  0.005191218377340408f
-#define IFK_ERF_A5  -0.0008034846649690627f
-#define IFK_ERF_A6  7.933493885843026e-05f
-#define IFK_ERF_B0  0.21080635061357425f
-#define IFK_ERF_B1  -0.07434753826712638f
-#define IFK_ERF_B2  0.024938398786193167f
-#define IFK_ERF_B3  -0.007999814868031885f
-#define IFK_ERF_B4  0.0024651256635754674f
-#define IFK_ERF_B5  -0.0007380740961221304f
-#define IFK_ERF_B6  0.00021426347414121296f
-#define IFK_ERF_B7  -5.42458003303635e-05f
-#define IFK_ERF_B8  1.3570739259687666e-05f
-#define IFK_ERF_B9  -6.231158515208286e-06f
-#define IFK_ERF_B10 1.8360435089053422e-06f
-
-/* p*x + c, one rounding. */
-#define IFK_POLY(p, x, c) vfmaq_f32(vdupq_n_f32(c), (p), (x))
+/* Horner: p = c[0], then p = p * x + c[i] for i < n, one rounding each. */
+static inline __attribute__((always_inline)) float32x4_t ifk_horner4(float32x4_t x, const float *c,
+                                                                     int n) {
+    float32x4_t p = vdupq_n_f32(c[0]);
+#pragma GCC unroll 16
+    for (int i = 1; i < n; i++) p = vfmaq_f32(vdupq_n_f32(c[i]), p, x);
+    return p;
+}
 
 /* Whether any lane of a mask is set / all lanes are. */
 static inline int ifk_any4(uint32x4_t m) { return vmaxvq_u32(m) != 0; }
@@ -60,12 +38,7 @@ static inline float32x4_t ifk_exp4(float32x4_t x) {
     const float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(IFK_LOG2E)));
     float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(IFK_LN2_HI));
     r = vfmsq_f32(r, n, vdupq_n_f32(IFK_LN2_LO));
-    float32x4_t p = vdupq_n_f32(IFK_EXP_C5);
-    p = IFK_POLY(p, r, IFK_EXP_C4);
-    p = IFK_POLY(p, r, IFK_EXP_C3);
-    p = IFK_POLY(p, r, IFK_EXP_C2);
-    p = IFK_POLY(p, r, IFK_EXP_C1);
-    p = IFK_POLY(p, r, IFK_EXP_C0);
+    float32x4_t p = ifk_horner4(r, ifk_exp_p, 6);
     p = vfmaq_f32(r, p, vmulq_f32(r, r));
     p = vaddq_f32(p, vdupq_n_f32(1.0f));
     const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
@@ -78,28 +51,12 @@ static inline float32x4_t ifk_erf4(float32x4_t x) {
     const uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x80000000u));
     const float32x4_t a = vabsq_f32(x), one = vdupq_n_f32(1.0f);
     const float32x4_t t = vmulq_f32(a, a);
-    float32x4_t s = vdupq_n_f32(IFK_ERF_A6);
-    s = IFK_POLY(s, t, IFK_ERF_A5);
-    s = IFK_POLY(s, t, IFK_ERF_A4);
-    s = IFK_POLY(s, t, IFK_ERF_A3);
-    s = IFK_POLY(s, t, IFK_ERF_A2);
-    s = IFK_POLY(s, t, IFK_ERF_A1);
-    s = IFK_POLY(s, t, IFK_ERF_A0);
+    float32x4_t s = ifk_horner4(t, ifk_erf_p, 7);
     s = vmulq_f32(s, a);
     const uint32x4_t small = vcltq_f32(a, one);
     if (!ifk_all4(small)) {
         const float32x4_t u = vsubq_f32(vminq_f32(a, vdupq_n_f32(3.92f)), vdupq_n_f32(2.5f));
-        float32x4_t g = vdupq_n_f32(IFK_ERF_B10);
-        g = IFK_POLY(g, u, IFK_ERF_B9);
-        g = IFK_POLY(g, u, IFK_ERF_B8);
-        g = IFK_POLY(g, u, IFK_ERF_B7);
-        g = IFK_POLY(g, u, IFK_ERF_B6);
-        g = IFK_POLY(g, u, IFK_ERF_B5);
-        g = IFK_POLY(g, u, IFK_ERF_B4);
-        g = IFK_POLY(g, u, IFK_ERF_B3);
-        g = IFK_POLY(g, u, IFK_ERF_B2);
-        g = IFK_POLY(g, u, IFK_ERF_B1);
-        g = IFK_POLY(g, u, IFK_ERF_B0);
+        const float32x4_t g = ifk_horner4(u, ifk_erf_g, 11);
         const float32x4_t e = ifk_exp4(vnegq_f32(t));
         float32x4_t l = vfmsq_f32(one, e, g);
         l = vbslq_f32(vcgeq_f32(a, vdupq_n_f32(3.92f)), one, l);

@@ -14,18 +14,8 @@
  * which also takes care of underflow (no clamp needed). */
 static inline __m512 exp_neg16(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); /* exp underflows to 0 below */
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(IFK_LOG2E)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(IFK_LN2_HI), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(IFK_LN2_LO), r);
-    __m512 p = _mm512_set1_ps(IFK_EXP_C5);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C0));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
-    p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+    __m512 n;
+    const __m512 p = ifk_exp16_r(x, &n);
     return _mm512_scalef_ps(p, n);
 }
 

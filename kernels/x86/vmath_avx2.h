@@ -1,49 +1,21 @@
 /* vmath_avx2.h -- exp, erf and the fused activations on 8 floats (AVX2+FMA).
- * Included only by files compiled with -mavx2 -mfma.
- *
- * exp: 2^n * e^r, |r| <= ln2/2, e^r = 1 + r + r^2 P(r) with P of degree 5
- * (least squares on Chebyshev nodes, rel. error 2e-10 before rounding);
- * input clamped to [-87.336, 88] (the normal range: softmax and erf only
- * feed it values <= 0).
- * erf: |x| < 1: x P(x^2), P of degree 6 (abs. error 1.3e-9); 1 <= |x| <
- * 3.92: 1 - exp(-x^2) G(|x| - 2.5), G of degree 10 (abs. error 1.3e-8);
- * beyond, +-1 (erf rounds to 1 there in float). Both fitted for this file;
- * the sum is within ~1 ulp of glibc's erff (tests/test_kernels_simd.c). */
+ * Included only by files compiled with -mavx2 -mfma. The approximations,
+ * their constants and error bounds: kernels/vmath_coef.h. */
 #ifndef IF_KERNELS_X86_VMATH_AVX2_H
 #define IF_KERNELS_X86_VMATH_AVX2_H
 
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/vmath_coef.h"
 
-#define IFK_EXP_C0 0.5000000013521099f
-#define IFK_EXP_C1 0.1666666671898093f
-#define IFK_EXP_C2 0.04166646478003304f
-#define IFK_EXP_C3 0.00833329848745336f
-#define IFK_EXP_C4 0.0013933656583582717f
-#define IFK_EXP_C5 0.0001989927200377935f
-#define IFK_LOG2E  1.4426950408889634f
-#define IFK_LN2_HI 0.693145751953125f /* 12 significant bits: n * hi is exact */
-#define IFK_LN2_LO 1.42860682030941723212e-6f
-
-#define IFK_ERF_A0  1.1283791665931537f
-#define IFK_ERF_A1  -0.3761262987767585f
-#define IFK_ERF_A2  0.11283625725084433f
-#define IFK_ERF_A3  -0.026855399452039273f
-#define IFK_ERF_A4  0.005191218377340408f
-#define IFK_ERF_A5  -0.0008034846649690627f
-#define IFK_ERF_A6  7.933493885843026e-05f
-#define IFK_ERF_B0  0.21080635061357425f
-#define IFK_ERF_B1  -0.07434753826712638f
-#define IFK_ERF_B2  0.024938398786193167f
-#define IFK_ERF_B3  -0.007999814868031885f
-#define IFK_ERF_B4  0.0024651256635754674f
-#define IFK_ERF_B5  -0.0007380740961221304f
-#define IFK_ERF_B6  0.00021426347414121296f
-#define IFK_ERF_B7  -5.42458003303635e-05f
-#define IFK_ERF_B8  1.3570739259687666e-05f
-#define IFK_ERF_B9  -6.231158515208286e-06f
-#define IFK_ERF_B10 1.8360435089053422e-06f
+/* Horner: p = c[0], then p = p * x + c[i] for i < n, one rounding each. */
+static inline __attribute__((always_inline)) __m256 ifk_horner8(__m256 x, const float *c, int n) {
+    __m256 p = _mm256_set1_ps(c[0]);
+#pragma GCC unroll 16
+    for (int i = 1; i < n; i++) p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(c[i]));
+    return p;
+}
 
 static inline __m256 ifk_exp8(__m256 x) {
     x = _mm256_max_ps(x, _mm256_set1_ps(-87.336f));
@@ -52,12 +24,7 @@ static inline __m256 ifk_exp8(__m256 x) {
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(IFK_LN2_HI), x);
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(IFK_LN2_LO), r);
-    __m256 p = _mm256_set1_ps(IFK_EXP_C5);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(IFK_EXP_C4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(IFK_EXP_C3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(IFK_EXP_C2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(IFK_EXP_C1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(IFK_EXP_C0));
+    __m256 p = ifk_horner8(r, ifk_exp_p, 6);
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
     p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
     const __m256i e =
@@ -71,30 +38,14 @@ static inline __m256 ifk_erf8(__m256 x) {
     const __m256 one = _mm256_set1_ps(1.0f);
     /* small: a * P(a^2) */
     const __m256 t = _mm256_mul_ps(a, a);
-    __m256 s = _mm256_set1_ps(IFK_ERF_A6);
-    s = _mm256_fmadd_ps(s, t, _mm256_set1_ps(IFK_ERF_A5));
-    s = _mm256_fmadd_ps(s, t, _mm256_set1_ps(IFK_ERF_A4));
-    s = _mm256_fmadd_ps(s, t, _mm256_set1_ps(IFK_ERF_A3));
-    s = _mm256_fmadd_ps(s, t, _mm256_set1_ps(IFK_ERF_A2));
-    s = _mm256_fmadd_ps(s, t, _mm256_set1_ps(IFK_ERF_A1));
-    s = _mm256_fmadd_ps(s, t, _mm256_set1_ps(IFK_ERF_A0));
+    __m256 s = ifk_horner8(t, ifk_erf_p, 7);
     s = _mm256_mul_ps(s, a);
     const __m256 small = _mm256_cmp_ps(a, one, _CMP_LT_OQ);
     if (_mm256_movemask_ps(small) != 0xff) {
         /* large: 1 - exp(-a^2) G(a - 2.5) */
         const __m256 u =
             _mm256_sub_ps(_mm256_min_ps(a, _mm256_set1_ps(3.92f)), _mm256_set1_ps(2.5f));
-        __m256 g = _mm256_set1_ps(IFK_ERF_B10);
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B9));
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B8));
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B7));
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B6));
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B5));
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B4));
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B3));
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B2));
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B1));
-        g = _mm256_fmadd_ps(g, u, _mm256_set1_ps(IFK_ERF_B0));
+        const __m256 g = ifk_horner8(u, ifk_erf_g, 11);
         const __m256 e = ifk_exp8(_mm256_sub_ps(_mm256_setzero_ps(), t));
         __m256 l = _mm256_fnmadd_ps(e, g, one);
         l = _mm256_blendv_ps(l, one, _mm256_cmp_ps(a, _mm256_set1_ps(3.92f), _CMP_GE_OQ));

@@ -1,6 +1,6 @@
 /* vmath_avx512.h -- exp, erf and the fused activations on 16 floats
- * (AVX-512F). The same approximations as vmath_avx2.h (whose constants it
- * uses). Included only by files compiled with -mavx512f. */
+ * (AVX-512F). The same approximations as vmath_avx2.h (kernels/vmath_coef.h).
+ * Included only by files compiled with -mavx512f. */
 #ifndef IF_KERNELS_X86_VMATH_AVX512_H
 #define IF_KERNELS_X86_VMATH_AVX512_H
 
@@ -9,21 +9,31 @@
 #include "kernels/kernels.h"
 #include "kernels/x86/vmath_avx2.h"
 
+/* Horner: p = c[0], then p = p * x + c[i] for i < n, one rounding each. */
+static inline __attribute__((always_inline)) __m512 ifk_horner16(__m512 x, const float *c, int n) {
+    __m512 p = _mm512_set1_ps(c[0]);
+#pragma GCC unroll 16
+    for (int i = 1; i < n; i++) p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(c[i]));
+    return p;
+}
+
+/* e^r of x = n ln2 + r, |r| <= ln2/2, and n (the 2^n scaling is the
+ * caller's): the body of ifk_exp16 and of the softmax's exp. */
+static inline __m512 ifk_exp16_r(__m512 x, __m512 *n) {
+    *n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(IFK_LOG2E)),
+                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(*n, _mm512_set1_ps(IFK_LN2_HI), x);
+    r = _mm512_fnmadd_ps(*n, _mm512_set1_ps(IFK_LN2_LO), r);
+    __m512 p = ifk_horner16(r, ifk_exp_p, 6);
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
+    return _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+}
+
 static inline __m512 ifk_exp16(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-87.336f));
     x = _mm512_min_ps(x, _mm512_set1_ps(88.0f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(IFK_LOG2E)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(IFK_LN2_HI), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(IFK_LN2_LO), r);
-    __m512 p = _mm512_set1_ps(IFK_EXP_C5);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(IFK_EXP_C0));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
-    p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
+    __m512 n;
+    const __m512 p = ifk_exp16_r(x, &n);
     const __m512i e =
         _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
@@ -36,29 +46,13 @@ static inline __m512 ifk_erf16(__m512 x) {
     const __m512 a = _mm512_castsi512_ps(_mm512_andnot_si512(signbit, xi));
     const __m512 one = _mm512_set1_ps(1.0f);
     const __m512 t = _mm512_mul_ps(a, a);
-    __m512 s = _mm512_set1_ps(IFK_ERF_A6);
-    s = _mm512_fmadd_ps(s, t, _mm512_set1_ps(IFK_ERF_A5));
-    s = _mm512_fmadd_ps(s, t, _mm512_set1_ps(IFK_ERF_A4));
-    s = _mm512_fmadd_ps(s, t, _mm512_set1_ps(IFK_ERF_A3));
-    s = _mm512_fmadd_ps(s, t, _mm512_set1_ps(IFK_ERF_A2));
-    s = _mm512_fmadd_ps(s, t, _mm512_set1_ps(IFK_ERF_A1));
-    s = _mm512_fmadd_ps(s, t, _mm512_set1_ps(IFK_ERF_A0));
+    __m512 s = ifk_horner16(t, ifk_erf_p, 7);
     s = _mm512_mul_ps(s, a);
     const __mmask16 large = _mm512_cmp_ps_mask(a, one, _CMP_GE_OQ);
     if (large) {
         const __m512 u =
             _mm512_sub_ps(_mm512_min_ps(a, _mm512_set1_ps(3.92f)), _mm512_set1_ps(2.5f));
-        __m512 g = _mm512_set1_ps(IFK_ERF_B10);
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B9));
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B8));
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B7));
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B6));
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B5));
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B4));
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B3));
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B2));
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B1));
-        g = _mm512_fmadd_ps(g, u, _mm512_set1_ps(IFK_ERF_B0));
+        const __m512 g = ifk_horner16(u, ifk_erf_g, 11);
         const __m512 e = ifk_exp16(_mm512_sub_ps(_mm512_setzero_ps(), t));
         __m512 l = _mm512_fnmadd_ps(e, g, one);
         l = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, _mm512_set1_ps(3.92f), _CMP_GE_OQ), l, one);
