@@ -148,6 +148,20 @@ IFK_WINO_OUT(ifk_f32_wino_out__avx2);
 IFK_WINO_OUT(ifk_f32_wino_out__avx512);
 IFK_WINO_OUT(ifk_f32_wino_out__neon);
 
+/* sum_d and sumsq_d continued from s over x[i], i < n, in increasing i:
+ * the portable loops' body and the vector loops' tail. */
+static inline double ifk__sum_d_tail(double s, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) s += x[i];
+    return s;
+}
+static inline double ifk__sumsq_d_tail(double s, const float *x, int64_t n, double mean) {
+    for (int64_t i = 0; i < n; i++) {
+        const double d = x[i] - mean;
+        s += d * d;
+    }
+    return s;
+}
+
 /* One pixel's channels [k, nk) of gn_channel_sums, in double: cs[k] += x or
  * (x - mk)^2. The portable loop's body and the vector loops' tail. */
 static inline void ifk__gn_sums_tail(const float *xp, const double *mk, double *cs, int64_t k,

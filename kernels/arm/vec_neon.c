@@ -140,9 +140,7 @@ double ifk_f32_sum_d__neon(const float *x, int64_t n) {
         s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(v)));
         s1 = vaddq_f64(s1, vcvt_high_f64_f32(v));
     }
-    double s = vaddvq_f64(vaddq_f64(s0, s1));
-    for (; i < n; i++) s += x[i];
-    return s;
+    return ifk__sum_d_tail(vaddvq_f64(vaddq_f64(s0, s1)), x + i, n - i);
 }
 
 /* Sum of (x - mean)^2 over n floats, in double. */
@@ -157,12 +155,7 @@ double ifk_f32_sumsq_d__neon(const float *x, int64_t n, double mean) {
         s0 = vfmaq_f64(s0, d0, d0);
         s1 = vfmaq_f64(s1, d1, d1);
     }
-    double s = vaddvq_f64(vaddq_f64(s0, s1));
-    for (; i < n; i++) {
-        const double d = x[i] - mean;
-        s += d * d;
-    }
-    return s;
+    return ifk__sumsq_d_tail(vaddvq_f64(vaddq_f64(s0, s1)), x + i, n - i, mean);
 }
 
 /* One LayerNorm row: y = ((x - mhi) - mlo) * (rstd * gamma) + beta. */

@@ -38,19 +38,10 @@ void ifk_f32_dwconv__c(const float *x, const ifk_conv_params *p, const float *wt
 
 /* ------------------------------------------------------------------ norms */
 
-double ifk_f32_sum_d__c(const float *x, int64_t n) {
-    double s = 0.0;
-    for (int64_t i = 0; i < n; i++) s += x[i];
-    return s;
-}
+double ifk_f32_sum_d__c(const float *x, int64_t n) { return ifk__sum_d_tail(0.0, x, n); }
 
 double ifk_f32_sumsq_d__c(const float *x, int64_t n, double mean) {
-    double s = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        const double d = x[i] - mean;
-        s += d * d;
-    }
-    return s;
+    return ifk__sumsq_d_tail(0.0, x, n, mean);
 }
 
 void ifk_f32_ln_apply__c(const float *x, int64_t n, float mhi, float mlo, float rstd,

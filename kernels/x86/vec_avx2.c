@@ -132,9 +132,7 @@ double ifk_f32_sum_d__avx2(const float *x, int64_t n) {
         s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
         s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
     }
-    double s = hsum4d(_mm256_add_pd(s0, s1));
-    for (; i < n; i++) s += x[i];
-    return s;
+    return ifk__sum_d_tail(hsum4d(_mm256_add_pd(s0, s1)), x + i, n - i);
 }
 
 /* Sum of (x - mean)^2 over n floats, in double. */
@@ -149,12 +147,7 @@ double ifk_f32_sumsq_d__avx2(const float *x, int64_t n, double mean) {
         s0 = _mm256_fmadd_pd(d0, d0, s0);
         s1 = _mm256_fmadd_pd(d1, d1, s1);
     }
-    double s = hsum4d(_mm256_add_pd(s0, s1));
-    for (; i < n; i++) {
-        const double d = x[i] - mean;
-        s += d * d;
-    }
-    return s;
+    return ifk__sumsq_d_tail(hsum4d(_mm256_add_pd(s0, s1)), x + i, n - i, mean);
 }
 
 /* One LayerNorm row: y = ((x - mhi) - mlo) * (rstd * gamma) + beta. */
