@@ -57,11 +57,9 @@ void ifk_f32_gn_channel_sums__c(const float *x, int64_t hw, int64_t c, int64_t c
 void ifk_f32_gn_apply__c(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
                          const float *mk, const float *lk, const float *sk, const float *bk,
                          int act) {
-    for (int64_t p = 0; p < hw; p++) {
-        const float *xp = x + (size_t)p * c;
-        float *yp = y + (size_t)p * c;
-        for (int64_t k = 0; k < nk; k++) yp[k] = ((xp[k] - mk[k]) - lk[k]) * sk[k] + bk[k];
-        ifk__act_inplace(yp, nk, act);
+    for (int64_t p = 0; p < hw; p++, x += c, y += c) { /* pixel p */
+        for (int64_t k = 0; k < nk; k++) y[k] = ((x[k] - mk[k]) - lk[k]) * sk[k] + bk[k];
+        ifk__act_inplace(y, nk, act);
     }
 }
 
