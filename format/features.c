@@ -5,7 +5,6 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,21 +37,6 @@ static void wr64(uint8_t *p, uint64_t v) {
     wr32(p + 4, (uint32_t)(v >> 32));
 }
 static uint64_t align64(uint64_t n) { return (n + IFF_ALIGN - 1) / IFF_ALIGN * IFF_ALIGN; }
-
-static if_status fail(char *msg, size_t cap, if_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-static if_status fail(char *msg, size_t cap, if_status s, const char *fmt, ...) {
-    if (msg && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, cap, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}
 
 /* ---------------------------------------------------------------- write */
 
@@ -127,12 +111,13 @@ if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *m
     struct stat st;
     int e;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode)) return fail(msg, cap, IF_ERR_IO, "%s: is a folder", path);
+        if (S_ISDIR(st.st_mode)) return ifg_fail(msg, cap, IF_ERR_IO, "%s: is a folder", path);
         int fd = open(path, O_WRONLY | O_TRUNC);
-        if (fd < 0) return fail(msg, cap, IF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        if (fd < 0)
+            return ifg_fail(msg, cap, IF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
         e = write_all(fd, buf, n);
         if (close(fd) != 0 && !e) e = errno;
-        return e ? fail(msg, cap, IF_ERR_IO, "%s: write failed: %s", path, strerror(e)) : IF_OK;
+        return e ? ifg_fail(msg, cap, IF_ERR_IO, "%s: write failed: %s", path, strerror(e)) : IF_OK;
     }
     char *real = realpath(path, NULL); /* NULL for a new file: path itself */
     const char *target = real ? real : path;
@@ -140,14 +125,14 @@ if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *m
     char *tmp = malloc(plen + 16);
     if (!tmp) {
         free(real);
-        return fail(msg, cap, IF_ERR_NO_MEMORY, "path");
+        return ifg_fail(msg, cap, IF_ERR_NO_MEMORY, "path");
     }
     snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", target);
     if_status s = IF_OK;
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        s = fail(msg, cap, IF_ERR_IO, "%s: cannot create a temporary file: %s", path,
-                 strerror(errno));
+        s = ifg_fail(msg, cap, IF_ERR_IO, "%s: cannot create a temporary file: %s", path,
+                     strerror(errno));
     } else {
         /* mkstemp makes the file private; a feature file is not (or keeps
          * the mode of the file it replaces). */
@@ -157,7 +142,7 @@ if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *m
         if (close(fd) != 0 && !e) e = errno;
         if (!e && rename(tmp, target) != 0) e = errno;
         if (e) {
-            s = fail(msg, cap, IF_ERR_IO, "%s: write failed: %s", path, strerror(e));
+            s = ifg_fail(msg, cap, IF_ERR_IO, "%s: write failed: %s", path, strerror(e));
             unlink(tmp);
         }
     }
@@ -172,48 +157,48 @@ if_status iff_parse(const void *data, size_t size, iff_file *out, char *msg, siz
     memset(out, 0, sizeof *out);
     const uint8_t *b = data;
     if (!b || size < 8)
-        return fail(msg, cap, b ? IF_ERR_TRUNCATED : IF_ERR_INVALID_ARG, "feature file: %zu bytes",
-                    size);
+        return ifg_fail(msg, cap, b ? IF_ERR_TRUNCATED : IF_ERR_INVALID_ARG,
+                        "feature file: %zu bytes", size);
     if (memcmp(b, IFF_MAGIC, 8))
-        return fail(msg, cap, IF_ERR_BAD_MAGIC, "not a feature file (magic)");
+        return ifg_fail(msg, cap, IF_ERR_BAD_MAGIC, "not a feature file (magic)");
     if (size < IFF_HEADER)
-        return fail(msg, cap, IF_ERR_TRUNCATED, "feature file: %zu-byte header", size);
+        return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "feature file: %zu-byte header", size);
     uint32_t version = rd32(b + 8);
     if (version != 1 && version != IFF_VERSION)
-        return fail(msg, cap, IF_ERR_BAD_VERSION,
-                    "feature file version %u, this build reads 1 and %u", version, IFF_VERSION);
+        return ifg_fail(msg, cap, IF_ERR_BAD_VERSION,
+                        "feature file version %u, this build reads 1 and %u", version, IFF_VERSION);
     uint64_t file_bytes = rd64(b + 16);
     if (file_bytes > size)
-        return fail(msg, cap, IF_ERR_TRUNCATED, "feature file: %zu of %llu bytes", size,
-                    (unsigned long long)file_bytes);
+        return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "feature file: %zu of %llu bytes", size,
+                        (unsigned long long)file_bytes);
     if (file_bytes < size)
-        return fail(msg, cap, IF_ERR_BAD_OFFSET, "feature file: %zu bytes, header says %llu", size,
-                    (unsigned long long)file_bytes);
+        return ifg_fail(msg, cap, IF_ERR_BAD_OFFSET, "feature file: %zu bytes, header says %llu",
+                        size, (unsigned long long)file_bytes);
     uint32_t crc = ifg_crc32(0, b + 16, size - 16);
     if (crc != rd32(b + 12))
-        return fail(msg, cap, IF_ERR_CHECKSUM, "feature file: crc %08x, stored %08x", crc,
-                    rd32(b + 12));
+        return ifg_fail(msg, cap, IF_ERR_CHECKSUM, "feature file: crc %08x, stored %08x", crc,
+                        rd32(b + 12));
     uint32_t dtype = rd32(b + 24), nl = rd32(b + 28);
     uint32_t ih = rd32(b + 32), iw = rd32(b + 36), ph = rd32(b + 40), pw = rd32(b + 44);
     /* Version 1 has no working size: the encoder saw the image itself. */
     uint32_t wh = version == 1 ? ih : rd32(b + 48), ww = version == 1 ? iw : rd32(b + 52);
     uint32_t max_image = version == 1 ? IFF_MAX_SIDE : IFF_MAX_IMAGE_SIDE;
-    if (dtype > 1) return fail(msg, cap, IF_ERR_BAD_DTYPE, "feature file: dtype %u", dtype);
+    if (dtype > 1) return ifg_fail(msg, cap, IF_ERR_BAD_DTYPE, "feature file: dtype %u", dtype);
     if (nl != IFF_LEVELS)
-        return fail(msg, cap, IF_ERR_BAD_COUNT, "feature file: %u levels, expected %d", nl,
-                    IFF_LEVELS);
+        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT, "feature file: %u levels, expected %d", nl,
+                        IFF_LEVELS);
     if (!ih || !iw || ih > max_image || iw > max_image || !wh || !ww || wh > ih || ww > iw ||
         wh > IFF_MAX_SIDE || ww > IFF_MAX_SIDE || ph < wh || pw < ww || ph > IFF_MAX_SIDE * 2 ||
         pw > IFF_MAX_SIDE * 2)
-        return fail(msg, cap, IF_ERR_BAD_SHAPE,
-                    "feature file: image %ux%u, working size %ux%u, padded %ux%u", iw, ih, ww, wh,
-                    pw, ph);
+        return ifg_fail(msg, cap, IF_ERR_BAD_SHAPE,
+                        "feature file: image %ux%u, working size %ux%u, padded %ux%u", iw, ih, ww,
+                        wh, pw, ph);
     for (int i = version == 1 ? 16 : 24; i < 32; i++)
         if (b[32 + i])
-            return fail(msg, cap, IF_ERR_BAD_GRAPH, "feature file: reserved byte %d is not zero",
-                        32 + i);
+            return ifg_fail(msg, cap, IF_ERR_BAD_GRAPH,
+                            "feature file: reserved byte %d is not zero", 32 + i);
     uint64_t table_end = IFF_HEADER + IFF_IDENT + (uint64_t)IFF_LEVEL_REC * nl;
-    if (size < table_end) return fail(msg, cap, IF_ERR_TRUNCATED, "feature file: level table");
+    if (size < table_end) return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "feature file: level table");
     char ident[IFF_IDENT_BYTES + 1];
     memcpy(ident, b + IFF_HEADER, IFF_IDENT);
     ident[IFF_IDENT] = 0;
@@ -225,21 +210,21 @@ if_status iff_parse(const void *data, size_t size, iff_file *out, char *msg, siz
         off[i] = rd64(rec + 16);
         nbytes[i] = rd64(rec + 24);
         if (!c || c > IFF_MAX_CHANNELS || !s || ph % s || pw % s || h != ph / s || w != pw / s)
-            return fail(msg, cap, IF_ERR_BAD_SHAPE,
-                        "feature file: level %u is %ux%ux%u at stride %u for a %ux%u grid", i, h, w,
-                        c, s, ph, pw);
+            return ifg_fail(msg, cap, IF_ERR_BAD_SHAPE,
+                            "feature file: level %u is %ux%ux%u at stride %u for a %ux%u grid", i,
+                            h, w, c, s, ph, pw);
         if (nbytes[i] != (uint64_t)h * w * c * esize)
-            return fail(msg, cap, IF_ERR_BAD_SHAPE,
-                        "feature file: level %u holds %llu bytes, not %ux%ux%u values", i,
-                        (unsigned long long)nbytes[i], h, w, c);
+            return ifg_fail(msg, cap, IF_ERR_BAD_SHAPE,
+                            "feature file: level %u holds %llu bytes, not %ux%ux%u values", i,
+                            (unsigned long long)nbytes[i], h, w, c);
         if (off[i] % IFF_ALIGN || off[i] < table_end || off[i] > size || nbytes[i] > size - off[i])
-            return fail(msg, cap, IF_ERR_BAD_OFFSET,
-                        "feature file: level %u at %llu+%llu in a %zu-byte file", i,
-                        (unsigned long long)off[i], (unsigned long long)nbytes[i], size);
+            return ifg_fail(msg, cap, IF_ERR_BAD_OFFSET,
+                            "feature file: level %u at %llu+%llu in a %zu-byte file", i,
+                            (unsigned long long)off[i], (unsigned long long)nbytes[i], size);
         for (uint32_t j = 0; j < i; j++)
             if (off[i] < off[j] + nbytes[j] && off[j] < off[i] + nbytes[i])
-                return fail(msg, cap, IF_ERR_BAD_OFFSET, "feature file: levels %u and %u overlap",
-                            j, i);
+                return ifg_fail(msg, cap, IF_ERR_BAD_OFFSET,
+                                "feature file: levels %u and %u overlap", j, i);
         channels[i] = (int)c;
         strides[i] = (int)s;
     }

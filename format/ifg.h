@@ -213,6 +213,15 @@ const char *ifg_attr_name(uint32_t key); /* "KERNEL", ...; never NULL */
 const char *ifg_dtype_name(uint32_t dtype);
 size_t ifg_dtype_size(uint32_t dtype);
 
+/* Formats a one-line reason into msg[0..cap) (nothing when msg is NULL or
+ * cap is 0) and returns s: how every reader (and the runtime, as rt_fail)
+ * reports a failure. */
+if_status ifg_fail(char *msg, size_t cap, if_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
 /* CRC-32 (IEEE, zlib-compatible); crc starts at 0. */
 uint32_t ifg_crc32(uint32_t crc, const void *data, size_t n);
 

@@ -101,6 +101,16 @@
 /* ------------------------------------------------------------------------
  * Names and sizes */
 
+if_status ifg_fail(char *msg, size_t cap, if_status s, const char *fmt, ...) {
+    if (msg && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, cap, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
 const char *ifg_op_name(uint32_t op) {
     static const char *const names[IFG_OP_COUNT_] = {
 #define IFG_OP_NAME_(NAME, CODE, name) [IFG_OP_##NAME] = #NAME,

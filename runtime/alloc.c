@@ -1,5 +1,4 @@
 /* alloc.c -- the library's one allocator, and error formatting. */
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +30,3 @@ void *rt_aligned_alloc(size_t align, size_t n) {
 void rt_aligned_free(void *p) { free(p); }
 
 uint64_t rt_alloc_count(void) { return (uint64_t)atomic_load(&alloc_count); }
-
-if_status rt_fail(char *err, size_t cap, if_status s, const char *fmt, ...) {
-    if (err && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return s;
-}

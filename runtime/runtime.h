@@ -156,11 +156,8 @@ if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *parts, i
 #endif
     ;
 
-/* Formats into err (may be NULL) and returns s. */
-if_status rt_fail(char *err, size_t cap, if_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
+/* Formats into err (may be NULL) and returns s: the readers' convention
+ * (format/ifg.h's ifg_fail) under the runtime's name. */
+#define rt_fail ifg_fail
 
 #endif
