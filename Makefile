@@ -186,6 +186,17 @@ test-py: $(BUILD)/op_run
 test-py: tools shared $(BUILD)/interformer $(BUILD)/mask_dump models
 	IF_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests
 
+# The Python binding (python/, README "Python"; its tests are in test-py's
+# run too): `make test-python` runs them alone; `make python-package` puts
+# the shared library into the package (python/interformer/libinterformer.so,
+# gitignored) so that `pip install ./python` ships it.
+.PHONY: test-python python-package
+test-python: shared $(BUILD)/interformer models
+	IF_BUILD=$(BUILD) $(PYTHON) -m pytest -q tests/test_python.py tests/test_python_serve.py
+python-package: shared
+	cp $(SHLIB).$(VERSION) python/interformer/libinterformer.so.tmp
+	mv -f python/interformer/libinterformer.so.tmp python/interformer/libinterformer.so
+
 # The CLI tests (and eval's, and the mask reader's) again on the sanitizer build: a leak or memory error fails them.
 # (The demo model's full GrabCut run, a quality check, runs in test-py only:
 # under the sanitizers it takes minutes; the GrabCut smoke run stays.)
