@@ -344,7 +344,8 @@ def test_options(itf):
 
 
 def test_halves(itf, image):
-    with itf.load(encoder=DEMO + ".encoder.ifg") as enc, itf.load(decoder=DEMO + ".decoder.ifg") as dec:
+    with itf.load(encoder=DEMO + ".encoder.ifg") as enc, \
+            itf.load(decoder=DEMO + ".decoder.ifg") as dec:
         assert enc.has_encoder and not enc.has_decoder and dec.has_decoder
         with enc.encode(image) as f, pytest.raises(ValueError, match="no decoder"):
             f.session()
