@@ -530,10 +530,12 @@ def test_pip_install_into_a_venv(tmp_path, image):
     require_built(LIB, target="shared")
     try:
         import ensurepip  # noqa: F401
+        import setuptools  # noqa: F401
         import venv  # noqa: F401
         import wheel  # noqa: F401
     except ImportError as e:
-        pytest.skip(f"cannot make a venv or a wheel offline here: {e}")
+        pytest.skip(f"cannot make a venv or a wheel offline here: {e} (Debian: python3-venv, "
+                    "python3-setuptools, python3-wheel; `scripts/deps.sh test`)")
     src = tmp_path / "src"
     shutil.copytree(PYDIR, src, ignore=shutil.ignore_patterns(
         "*.so*", "__pycache__", "build", "*.egg-info", "examples"))
