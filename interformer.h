@@ -402,7 +402,10 @@ const float *if_session_logits(const if_session *s, int *padded_h, int *padded_w
  * maps), fixed at creation. */
 size_t if_session_memory_bytes(const if_session *s);
 
-/* Detail of the last failure on this session ("" if none). */
+/* Detail of the last failure on this session ("" if none). The calls that
+ * take a const session (if_session_get_click, if_session_probability)
+ * cannot record in it: they report in if_last_error(), as calls without
+ * an object do. */
 const char *if_session_error(const if_session *s);
 
 /* ------------------------------------------------------------------------
