@@ -27,9 +27,10 @@ INCLUDEDIR ?= $(PREFIX)/include
 DATADIR   ?= $(PREFIX)/share/interformer
 SHLIB      = $(BUILD)/libinterformer.so
 
-# SIMD kernels (kernels/x86/) only on x86-64 targets, each file with its own
-# instruction set flags (the rest of the library stays baseline x86-64, and
-# the run-time dispatcher only calls them on CPUs that have them).
+# SIMD kernels (kernels/x86/) only on x86-64 targets, with no extra flags:
+# each file sets its instruction set in the code (kernels/x86/target.h), the
+# rest of the library stays baseline x86-64, and the run-time dispatcher only
+# calls them on CPUs that have them.
 # The NEON kernels (kernels/arm/) only on AArch64 targets, with no extra
 # flags: Advanced SIMD is part of the base architecture there.
 TARGET_MACHINE := $(shell $(CC) -dumpmachine)
@@ -61,9 +62,7 @@ tests: $(TEST_BIN)
 # libinterformer.a and libinterformer.so.
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(ISA_FLAGS) $(CRULES) -fPIC -MMD -MP -c $< -o $@
-$(BUILD)/kernels/x86/%_avx2.o: ISA_FLAGS = -mavx2 -mfma
-$(BUILD)/kernels/x86/%_avx512.o: ISA_FLAGS = -mavx512f -mavx2 -mfma
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CRULES) -fPIC -MMD -MP -c $< -o $@
 
 $(BUILD)/libinterformer.a: $(LIB_OBJ)
 	@rm -f $@

@@ -5,7 +5,7 @@
  * e.g. ifk_f32_gemm_6x16__avx2 is the 6 x 16 float GEMM micro-kernel
  * for AVX2, ifk_f32_gn_apply__neon GroupNorm's normalisation loop on
  * NEON. The suffix is the instruction set of kernels/dispatch.h: c
- * (portable C), avx2 (AVX2 + FMA: the Makefile's -mavx2 -mfma), avx512
+ * (portable C), avx2 (AVX2 + FMA: kernels/x86/target.h), avx512
  * (AVX-512F on top of that), neon (AArch64 Advanced SIMD). Each kernel has
  * the semantics of the ifk_isa member of its op (kernels/ukernel.h); the
  * suffix names its file (below). The reference kernels of kernels/scalar/

@@ -10,6 +10,8 @@
 
 #include "kernels/x86/vmath_avx512.h"
 
+IFK_TARGET_AVX512_BEGIN
+
 #define UK_MR 14              /* rows, for kernels/ukernel_rows.h */
 enum { MR = UK_MR, NR = 32 }; /* as ifk_isa_avx512 (kernels/isa_tables.c) says */
 
@@ -69,6 +71,8 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
 #define UK_TILE tile
 #define UK_NAME ifk_f32_gemm_14x32__avx512
 #include "kernels/ukernel_rows.h"
+
+IFK_TARGET_END
 
 #else
 typedef int ifk_no_avx512; /* not an x86-64 build: nothing here */

@@ -10,6 +10,8 @@
 
 #include "kernels/x86/vmath_avx2.h"
 
+IFK_TARGET_AVX2_BEGIN
+
 #define UK_MR 6               /* rows, for kernels/ukernel_rows.h */
 enum { MR = UK_MR, NR = 16 }; /* as ifk_isa_avx2 (kernels/isa_tables.c) says */
 
@@ -72,6 +74,8 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
 #define UK_TILE tile
 #define UK_NAME ifk_f32_gemm_6x16__avx2
 #include "kernels/ukernel_rows.h"
+
+IFK_TARGET_END
 
 #else
 typedef int ifk_no_avx2; /* not an x86-64 build: nothing here */

@@ -15,6 +15,8 @@
 #include "kernels/scalar/scalar.h"
 #include "kernels/x86/vmath_avx2.h"
 
+IFK_TARGET_AVX2_BEGIN
+
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -443,6 +445,8 @@ void ifk_f32_resize_bilinear__avx2(const float *x, int h, int w, int c, float *y
 #define WT_TAIL_IN    ifk_f32_wino_in__c
 #define WT_TAIL_OUT   ifk_f32_wino_out__c
 #include "kernels/winograd_tx.h"
+
+IFK_TARGET_END
 
 #else
 typedef int ifk_no_avx2_vec; /* not an x86-64 build: nothing here */

@@ -10,6 +10,8 @@
 
 #include "kernels/x86/vmath_avx512.h"
 
+IFK_TARGET_AVX512_BEGIN
+
 /* exp for x <= 0 (softmax): as ifk_exp16 with the 2^n scaling by scalef,
  * which also takes care of underflow (no clamp needed). */
 static inline __m512 exp_neg16(__m512 x) {
@@ -96,6 +98,8 @@ void ifk_f32_gather__avx512(float *dst, int64_t n, const float *tab, int32_t bas
 #define WT_TAIL_IN    ifk_f32_wino_in__c
 #define WT_TAIL_OUT   ifk_f32_wino_out__c
 #include "kernels/winograd_tx.h"
+
+IFK_TARGET_END
 
 #else
 typedef int ifk_no_avx512_vec; /* not an x86-64 build: nothing here */

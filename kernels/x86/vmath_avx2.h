@@ -1,6 +1,7 @@
 /* vmath_avx2.h -- exp, erf and the fused activations on 8 floats (AVX2+FMA).
- * Included only by files compiled with -mavx2 -mfma. The approximations,
- * their constants and error bounds: kernels/vmath_coef.h. */
+ * Compiled for AVX2 + FMA (kernels/x86/target.h) wherever it is included.
+ * The approximations, their constants and error bounds:
+ * kernels/vmath_coef.h. */
 #ifndef IF_KERNELS_X86_VMATH_AVX2_H
 #define IF_KERNELS_X86_VMATH_AVX2_H
 
@@ -8,6 +9,9 @@
 
 #include "kernels/kernels.h"
 #include "kernels/vmath_coef.h"
+#include "kernels/x86/target.h"
+
+IFK_TARGET_AVX2_BEGIN
 
 /* Horner: p = c[0], then p = p * x + c[i] for i < n, one rounding each. */
 static inline __attribute__((always_inline)) __m256 ifk_horner8(__m256 x, const float *c, int n) {
@@ -99,5 +103,7 @@ static inline __m256 ifk_act8(__m256 v, int act) {
 static inline __m256i ifk_mask8(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
+
+IFK_TARGET_END
 
 #endif

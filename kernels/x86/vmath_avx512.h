@@ -1,13 +1,16 @@
 /* vmath_avx512.h -- exp, erf and the fused activations on 16 floats
  * (AVX-512F). The same approximations as vmath_avx2.h (kernels/vmath_coef.h).
- * Included only by files compiled with -mavx512f. */
+ * Compiled for AVX-512F (kernels/x86/target.h) wherever it is included. */
 #ifndef IF_KERNELS_X86_VMATH_AVX512_H
 #define IF_KERNELS_X86_VMATH_AVX512_H
 
 #include <immintrin.h>
 
 #include "kernels/kernels.h"
+#include "kernels/x86/target.h"
 #include "kernels/x86/vmath_avx2.h"
+
+IFK_TARGET_AVX512_BEGIN
 
 /* Horner: p = c[0], then p = p * x + c[i] for i < n, one rounding each. */
 static inline __attribute__((always_inline)) __m512 ifk_horner16(__m512 x, const float *c, int n) {
@@ -101,5 +104,7 @@ static inline __m512 ifk_act16(__m512 v, int act) {
 static inline __mmask16 ifk_mask16(int n) {
     return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
+
+IFK_TARGET_END
 
 #endif
