@@ -1,0 +1,84 @@
+#!/bin/sh
+# test_single_header.sh -- dist/interformer.h as a user gets it (`make
+# test-single-header`, which first checks that it is up to date).
+#
+#   tests/test_single_header.sh OUTDIR LIBRARY.a
+#
+# tests/single_header_app.c (encode a synthetic image, six clicks) built
+# on dist/interformer.h alone (-I dist, no -m flag, no -D but the app's):
+#   - gcc and clang, C11 with -Wall -Wextra -Werror, and plain `cc -O2`
+#     (GNU C: the compiler's own floating-point defaults);
+#   - SH_CXX="g++ clang++" (when set): C++11, 17 and 20 too;
+#   - nm: the API (if_*) and main are its only global symbols; main alone
+#     with INTERFORMER_STATIC;
+#   - run: every build's masks equal, byte for byte, those of the same
+#     program linked with the library; it runs the kernels the library
+#     chooses ("isa avx2" on an AVX2 machine); gcc's median time per click
+#     is at most 1.4 times the library's (the best of three runs each,
+#     interleaved).
+set -e
+out=$1
+lib=$2
+app=tests/single_header_app.c
+model="models/demo.encoder.ifg models/demo.decoder.ifg"
+mkdir -p "$out"
+: "${SH_CC:=gcc clang}"
+: "${SH_CXX:=}"
+
+warn="-Wall -Wextra -Werror"
+for cc in $SH_CC; do
+    echo "== $cc -std=c11 $warn -O2 -I dist"
+    $cc -std=c11 $warn -O2 -Idist -DSINGLE_HEADER $app -o "$out/app-$cc" -lm -lpthread
+    echo "== $cc -O2 -I dist"
+    $cc -O2 -Idist -DSINGLE_HEADER $app -o "$out/app-$cc-gnu" -lm -lpthread
+    for mode in api static; do
+        def=; [ $mode = api ] || def=-DINTERFORMER_STATIC
+        $cc -std=c11 $warn -O2 -Idist -DSINGLE_HEADER $def -c $app -o "$out/app-$cc-$mode.o"
+        other=$(nm -g --defined-only "$out/app-$cc-$mode.o" | awk '{print $3}' | grep -v '^main$' |
+            { if [ $mode = api ]; then grep -v '^if_[a-z]'; else cat; fi; } || true)
+        if [ -n "$other" ]; then
+            echo "nm $cc ($mode): global symbols beyond the API:" $other
+            exit 1
+        fi
+        echo "nm $cc ($mode): $(nm -g --defined-only "$out/app-$cc-$mode.o" | wc -l) global symbols" \
+            "($(nm -g --defined-only "$out/app-$cc-$mode.o" | grep -c ' if_[a-z]' || true) of them if_*)," \
+            "$(nm --defined-only "$out/app-$cc-$mode.o" | grep -c ' [tT] ') functions"
+    done
+done
+for cxx in $SH_CXX; do
+    for std in c++11 c++17 c++20; do
+        echo "== $cxx -std=$std $warn -O2 -I dist"
+        $cxx -x c++ -std=$std $warn -O2 -Idist -DSINGLE_HEADER $app -o "$out/app-$cxx-$std" -lm -lpthread
+    done
+done
+
+# the library's build of the same program, and the runs
+builds=$(cd "$out" && ls app-* | grep -v '\.o$')
+ms() { sed -n 's/^ms_per_click //p' "$1"; }
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a + 0 < b + 0) ? a : b }'; }
+t_lib=
+t_one=
+for rep in 1 2 3; do
+    "$out/lib-app" $model "$out/mask-lib" >"$out/out-lib"
+    t_lib=$(min "$(ms "$out/out-lib")" "$t_lib")
+    "$out/app-gcc" $model "$out/mask-app-gcc" >"$out/out-app-gcc"
+    t_one=$(min "$(ms "$out/out-app-gcc")" "$t_one")
+done
+isa=$(sed -n 's/^isa //p' "$out/out-lib")
+for b in $builds; do
+    [ $b = app-gcc ] || "$out/$b" $model "$out/mask-$b" >"$out/out-$b"
+    cmp "$out/mask-lib" "$out/mask-$b"
+    got=$(sed -n 's/^isa //p' "$out/out-$b")
+    if [ "$got" != "$isa" ]; then
+        echo "$b runs the $got kernels, the library $isa"
+        exit 1
+    fi
+    echo "$b: masks equal the library's, kernels $got, $(ms "$out/out-$b") ms per click"
+done
+ratio=$(awk -v a="$t_one" -v b="$t_lib" 'BEGIN { printf "%.2f", a / b }')
+echo "ms per click (best of 3 medians): library $t_lib, single header (gcc) $t_one: ${ratio}x"
+awk -v r="$ratio" 'BEGIN { exit !(r <= 1.4) }' || {
+    echo "the single header is over 1.4x the library's time per click"
+    exit 1
+}
+echo "test-single-header: dist/interformer.h builds alone (C: $SH_CC${SH_CXX:+; C++: $SH_CXX}), exports only the API, and gives the library's masks"
