@@ -500,6 +500,7 @@ INTERFORMER_DEF if_status if_next_click(const uint8_t *gt, const uint8_t *pred, 
 #ifdef __cplusplus
 /* g++ 12 warns in its own <avx512fintrin.h> (_mm512_undefined_ps), GCC PR 105593 */
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")

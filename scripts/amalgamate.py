@@ -634,6 +634,7 @@ PROLOGUE = '''
 #ifdef __cplusplus
 /* g++ 12 warns in its own <avx512fintrin.h> (_mm512_undefined_ps), GCC PR 105593 */
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")
