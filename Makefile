@@ -15,6 +15,9 @@ CFLAGS  ?= $(OPT) -g
 CRULES   = -std=c11 -ffp-contract=off -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -I.
 LDLIBS  += -lm -lpthread
+# stb_image (the CLI, if-golden, mask_dump): Debian's libstb; the Windows build
+# links its own compile of the header instead (test-windows).
+STB_LIBS ?= -lstb
 CXX     ?= g++
 
 # Packaging: `make install PREFIX=... [DESTDIR=...]`.
@@ -36,7 +39,7 @@ SHLIB      = $(BUILD)/libinterformer.so
 TARGET_MACHINE := $(shell $(CC) -dumpmachine)
 X86_SRC := $(if $(filter x86_64-% amd64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/x86/*.c)))
 ARM_SRC := $(if $(filter aarch64-% arm64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/arm/*.c)))
-LIB_SRC := interformer.c $(sort $(wildcard format/*.c runtime/*.c runtime/ops/*.c session/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC) $(ARM_SRC)
+LIB_SRC := interformer.c $(sort $(wildcard platform/*.c format/*.c runtime/*.c runtime/ops/*.c session/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC) $(ARM_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/%)
@@ -46,7 +49,7 @@ TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 # Sanitizer build of the same sources, in its own directory.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib tools tests test test-c test-san test-tsan test-arm test-golden test-py clean
+.PHONY: all lib tools tests test test-c test-cxx test-san test-tsan test-arm test-golden test-py clean
 .PHONY: shared examples models default-model test-install test-cli-san install uninstall
 .PHONY: format check-format
 # `make`: both libraries, the tools, the examples (the CLI among them) and the
@@ -92,9 +95,9 @@ $(BUILD)/if-%: tools/if-%.c $(BUILD)/libinterformer.a
 # overrides the pattern above.
 EX_COMMON := $(sort $(wildcard examples/common/*.c))
 $(BUILD)/if-golden: tools/if-golden.c $(EX_COMMON) $(wildcard examples/common/*.h) $(BUILD)/libinterformer.a
-	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ $(STB_LIBS) $(LDLIBS)
 
-test: check-format test-c test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz test-single-header
+test: check-format test-c test-cxx test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz test-single-header
 
 # Models converted from the project's copy of the small golden case; the
 # runtime tests run on them. Shared by the plain and sanitizer builds.
@@ -171,13 +174,65 @@ test-arm: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
 	$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) AR=aarch64-linux-gnu-ar LDFLAGS=-static $(ARM_BUILD)/op_run
 	IF_OP_RUNNER="$(QEMU) $(ARM_BUILD)/op_run" IF_OP_ISAS="scalar generic neon" $(PYTHON) -m pytest -q tests/test_ops.py
 
+# Windows: cross-built with MinGW-w64 (Debian's gcc-mingw-w64-x86-64, its
+# posix thread model: winpthreads) and linked statically, so the .exe files
+# need no DLL, then run under Wine in a private prefix under the build dir
+# (made on the first run): the unit tests that are not about Linux itself,
+# the runtime, session and thread tests, a golden case (if-golden on the
+# graphs converted here: the converter is Python) and the CLI, whose mask
+# must equal the native CLI's byte for byte, once more through UTF-8 file
+# names. stb_image is compiled from Debian's header (examples/stb_image_impl.c).
+# -muse-unaligned-vector-move: GCC cannot align the stack to 32 bytes on
+# 64-bit Windows (GCC bug 54412); the assembler makes every aligned vector
+# move an unaligned one, so a spilled AVX register cannot fault.
+WIN_CC ?= x86_64-w64-mingw32-gcc-posix
+WIN_AR ?= x86_64-w64-mingw32-ar
+WIN_BUILD := $(BUILD)-win
+WINE ?= $(firstword $(wildcard /usr/lib/wine/wine64) wine64)
+STB_INCLUDE ?= /usr/include
+WIN_RUN = WINEPREFIX=$(abspath $(WIN_BUILD))/wine WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" LC_ALL=C.UTF-8 $(WINE)
+WIN_MAKE = $(MAKE) --no-print-directory BUILD=$(WIN_BUILD) CC=$(WIN_CC) AR=$(WIN_AR) LDFLAGS=-static \
+  CFLAGS="$(OPT) -g -Wa,-muse-unaligned-vector-move -idirafter $(WIN_BUILD)/stb-include" \
+  STB_LIBS=$(WIN_BUILD)/stb_image.o
+# (test_ifg_inspect runs the host's if-inspect; test_memory maps memory with mmap.)
+WIN_UNIT := $(patsubst $(BUILD)/%,$(WIN_BUILD)/%,$(filter-out $(BUILD)/test_ifg_inspect $(BUILD)/test_memory,$(UNIT_TESTS)))
+WIN_CLICKS = --click 100,120,+ --click 100,70,+ --click 145,120,+ --click 235,79,-
+$(WIN_BUILD)/stb_image.o: examples/stb_image_impl.c
+	@mkdir -p $(WIN_BUILD)/stb-include
+	ln -sfn $(STB_INCLUDE)/stb $(WIN_BUILD)/stb-include/stb
+	$(WIN_CC) $(OPT) -idirafter $(WIN_BUILD)/stb-include -c $< -o $@
+test-windows: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg $(BUILD)/interformer $(WIN_BUILD)/stb_image.o
+	$(WIN_MAKE) $(WIN_UNIT) $(WIN_BUILD)/test_runtime $(WIN_BUILD)/test_session $(WIN_BUILD)/test_threads \
+	  $(WIN_BUILD)/if-golden $(WIN_BUILD)/interformer
+	@dlls=$$($(WIN_CC:gcc-posix=objdump) -p $(WIN_BUILD)/interformer.exe | sed -n 's/^\tDLL Name: //p' | tr '\n' ' '); \
+	  echo "interformer.exe imports: $$dlls"; case "$$dlls" in *pthread*|*libgcc*|*stdc++*) echo "not static"; exit 1;; esac
+	@mkdir -p $(WIN_BUILD)/wine; [ -f $(WIN_BUILD)/wine/system.reg ] || { echo "== making the Wine prefix $(WIN_BUILD)/wine"; \
+	  $(WIN_RUN) wineboot -i >/dev/null 2>&1 || true; }
+	@set -e; for t in $(WIN_UNIT); do echo "== wine $$t.exe"; $(WIN_RUN) $$t.exe; done
+	$(WIN_RUN) $(WIN_BUILD)/test_runtime.exe $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(WIN_RUN) $(WIN_BUILD)/test_session.exe $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(WIN_RUN) $(WIN_BUILD)/test_threads.exe $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(WIN_RUN) $(WIN_BUILD)/if-golden.exe $(GOLDEN_COPY)/tiny_vit --threads 2 \
+	  --encoder $(MODELS)/tiny_vit.encoder.ifg --decoder $(MODELS)/tiny_vit.decoder.ifg
+	rm -rf $(WIN_BUILD)/cli && mkdir -p $(WIN_BUILD)/cli && cp examples/data/shapes.png $(WIN_BUILD)/cli/fïgure-形.png
+	$(BUILD)/interformer segment examples/data/shapes.png --model $(MODELS)/default $(WIN_CLICKS) -o $(WIN_BUILD)/cli/native.png
+	$(WIN_RUN) $(WIN_BUILD)/interformer.exe segment examples/data/shapes.png --model $(MODELS)/default $(WIN_CLICKS) \
+	  -o $(WIN_BUILD)/cli/wine.png
+	cmp $(WIN_BUILD)/cli/native.png $(WIN_BUILD)/cli/wine.png
+	$(WIN_RUN) $(WIN_BUILD)/interformer.exe segment $(WIN_BUILD)/cli/fïgure-形.png --model $(MODELS)/default \
+	  $(WIN_CLICKS) -o $(WIN_BUILD)/cli/mäsk-形.png
+	$(WIN_RUN) $(WIN_BUILD)/interformer.exe segment $(WIN_BUILD)/cli/fïgure-形.png --model $(MODELS)/default \
+	  $(WIN_CLICKS) -o $(WIN_BUILD)/cli/mäsk-形.png
+	cmp $(WIN_BUILD)/cli/native.png $(WIN_BUILD)/cli/mäsk-形.png
+	@echo "test-windows: every test passed under Wine; the CLI's masks equal the native one"
+
 # tests/test_cli.py runs $(BUILD)/interformer on the models above;
 # test_next_click.py and test_eval.py call libinterformer.so through ctypes
 # (without it they skip, as a fresh clone's CI once did unnoticed).
 # tests/test_mask.py runs the examples' mask reader through $(BUILD)/mask_dump.
-$(BUILD)/mask_dump: tests/mask_dump.c examples/common/mask.c examples/common/mask.h
+$(BUILD)/mask_dump: tests/mask_dump.c examples/common/mask.c examples/common/mask.h $(BUILD)/libinterformer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(CRULES) $(LDFLAGS) tests/mask_dump.c examples/common/mask.c -o $@ -lstb $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(CRULES) $(LDFLAGS) tests/mask_dump.c examples/common/mask.c $(BUILD)/libinterformer.a -o $@ $(STB_LIBS) $(LDLIBS)
 # tests/test_ops.py (the op-level tier) runs every operator through $(BUILD)/op_run.
 $(BUILD)/op_run: tests/op_run.c examples/common/npy.c $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(CRULES) $(LDFLAGS) $< examples/common/npy.c $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
@@ -203,6 +258,34 @@ test-cli-san: models
 	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/interformer $(BUILD)-san/mask_dump
 	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py tests/test_eval.py tests/test_mask.py -k "not demo_model_on_grabcut"
 
+# The library as C++ (the single header's implementation may be compiled in
+# a C++ file): every library source, syntax only, through the object rule
+# above (so with whatever flags it gives a file) with C++ rules instead of
+# CRULES, into $(BUILD)-cxx/<check>/; then interformer.h alone. g++ in
+# C++11, 17 and 20 and clang++ in C++17 on this machine's sources; the
+# AArch64 ones (kernels/arm/ instead of kernels/x86/) with the cross g++
+# (scripts/deps.sh test) in C++11 and 20 and clang++ --target in C++17.
+# What C and C++ spell differently is in kernels/compat.h.
+CXX_RULES = -Wall -Wextra -Werror -Wshadow
+ARM_CXX ?= aarch64-linux-gnu-g++
+CXX_CHECKS := gxx11 gxx17 gxx20 clangxx17 arm-gxx11 arm-gxx20 arm-clangxx17
+CXX_CC_gxx11 := g++
+CXX_CC_gxx17 := g++
+CXX_CC_gxx20 := g++
+CXX_CC_clangxx17 := clang++
+CXX_CC_arm-gxx11 = $(ARM_CXX)
+CXX_CC_arm-gxx20 = $(ARM_CXX)
+CXX_CC_arm-clangxx17 := clang++ --target=aarch64-linux-gnu
+CXX_STD = c++$(lastword $(subst x, ,$*))
+.PHONY: test-cxx cxx-lib $(CXX_CHECKS:%=test-cxx-%)
+cxx-lib: $(LIB_OBJ)
+test-cxx: $(CXX_CHECKS:%=test-cxx-%)
+	@echo "test-cxx: every library source and interformer.h compile as C++ ($(CXX_CHECKS))"
+$(CXX_CHECKS:%=test-cxx-%): test-cxx-%:
+	+$(MAKE) --no-print-directory BUILD=$(BUILD)-cxx/$* CC="$(CXX_CC_$*) -x c++" CFLAGS=-fsyntax-only \
+	  CRULES="-std=$(CXX_STD) $(CXX_RULES)" cxx-lib
+	$(CXX_CC_$*) -x c++ -std=$(CXX_STD) $(CXX_RULES) -fsyntax-only interformer.h
+
 # Installs into a temporary prefix (and a DESTDIR staging tree), then builds
 # and runs a C++ program linked statically against the installed archive and
 # a C program linked against the installed shared library, both through
@@ -224,7 +307,7 @@ check-format:
 	echo "check-format: every C file follows .clang-format"
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan $(BUILD)-arm $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan $(BUILD)-arm $(BUILD)-fuzz $(BUILD)-win
 
 -include $(LIB_OBJ:.o=.d)
 
@@ -235,7 +318,7 @@ install: lib shared default-model interformer.pc.in
 	@mkdir -p $(BUILD)/install
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(DATADIR)/models/default"' -DIF_VERSION='"$(VERSION)"' \
 	  $(CFLAGS) $(CRULES) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a \
-	  -o $(BUILD)/install/interformer -lstb $(LDLIBS)
+	  -o $(BUILD)/install/interformer $(STB_LIBS) $(LDLIBS)
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	  -e 's|@VERSION@|$(VERSION)|g' interformer.pc.in > $(BUILD)/install/interformer.pc
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
@@ -266,7 +349,7 @@ uninstall:
 CLI_SRC := examples/interformer.c examples/eval.c examples/batch.c
 $(BUILD)/interformer: $(CLI_SRC) examples/eval.h examples/batch.h $(EX_COMMON) $(wildcard examples/common/*.h) interformer.h $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(CURDIR)/$(MODELS)/default"' -DIF_VERSION='"$(VERSION)"' \
-	  $(CFLAGS) $(CRULES) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ -lstb $(LDLIBS)
+	  $(CFLAGS) $(CRULES) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ $(STB_LIBS) $(LDLIBS)
 
 # Speed against the PyTorch model, side by side (not part of `make test`;
 # needs `scripts/deps.sh bench`). Writes bench/results.json and the README table.

@@ -28,14 +28,11 @@
  * A run must therefore not be started twice for the same shard at once:
  * the second would remove the first's temporary files (whose renames then
  * fail: an image FAILED, never a broken file). */
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <stb/stb_image.h>
 
@@ -43,6 +40,7 @@
 #include "common/cli.h"
 #include "common/outfile.h"
 #include "common/progress.h"
+#include "platform/platform.h"
 
 /* Most names the summary lists; the lines above it name every failure. */
 #define SUMMARY_NAMES 10
@@ -206,7 +204,7 @@ static int add_item(batch *b, const char *name, const char *path, int line) {
 
 /* Reads the whole list file into a NUL-terminated buffer. */
 static int read_text(const char *path, char **text, size_t *len) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = ifp_fopen(path, "rb");
     if (!f) return cli_fail(path, "cannot open the list: %s", strerror(errno));
     size_t cap = 1 << 16, n = 0;
     char *buf = malloc(cap);
@@ -284,14 +282,15 @@ static int cmp_str(const void *a, const void *b) {
 
 static int read_folder(batch *b) {
     const char *dir = b->o.folder;
-    DIR *d = opendir(dir);
-    if (!d) return cli_fail(dir, "cannot open the folder: %s", strerror(errno));
+    int e;
+    ifp_dir *d = ifp_opendir(dir, &e);
+    if (!d) return cli_fail(dir, "cannot open the folder: %s", strerror(e));
     char **names = NULL;
     int n = 0, cap = 0, rc = 0;
-    struct dirent *de;
+    const char *de;
     errno = 0;
-    while (!rc && (de = readdir(d))) {
-        if (de->d_name[0] == '.' || !has_image_ext(de->d_name)) continue;
+    while (!rc && (de = ifp_readdir(d))) {
+        if (de[0] == '.' || !has_image_ext(de)) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
             char **v = realloc(names, (size_t)cap * sizeof *v);
@@ -301,23 +300,23 @@ static int read_folder(batch *b) {
             }
             names = v;
         }
-        if (!(names[n++] = cli_strdupf("%s", de->d_name))) {
+        if (!(names[n++] = cli_strdupf("%s", de))) {
             n--;
             rc = cli_fail("encode", "out of memory");
         }
         errno = 0;
     }
     if (!rc && errno) rc = cli_fail(dir, "cannot read the folder: %s", strerror(errno));
-    closedir(d);
+    ifp_closedir(d);
     /* Every shard must see the same order: readdir's is the file system's
      * whim, byte order of the names is not. */
     if (!rc) qsort(names, (size_t)n, sizeof *names, cmp_str);
     for (int i = 0; !rc && i < n; i++) {
         char *path = cli_join(dir, names[i]);
-        struct stat st;
+        ifp_stat_info st;
         if (!path)
             rc = cli_fail("encode", "out of memory");
-        else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        else if (ifp_stat(path, &st) == 0 && st.kind != IFP_FILE) {
             /* a folder named like an image: not one */
         } else
             rc = add_item(b, names[i], path, 0);
@@ -393,17 +392,19 @@ static int make_dirs(const char *path) {
         if (*s && *s != '/') continue;
         char c = *s;
         *s = 0;
-        struct stat st;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            rc = cli_fail(path, "cannot make the output folder %s: %s", p, strerror(errno));
-        else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+        ifp_stat_info st;
+        int e = ifp_mkdir(p);
+        if (e && e != EEXIST)
+            rc = cli_fail(path, "cannot make the output folder %s: %s", p, strerror(e));
+        else if (ifp_stat(p, &st) != 0 || st.kind != IFP_DIR)
             rc = cli_fail(path, "the output folder cannot be made: %s is not a folder", p);
         *s = c;
         if (!c) break;
     }
     free(p);
-    if (!rc && access(path, W_OK | X_OK))
-        rc = cli_fail(path, "cannot write in the output folder: %s", strerror(errno));
+    int e;
+    if (!rc && (e = ifp_writable(path)))
+        rc = cli_fail(path, "cannot write in the output folder: %s", strerror(e));
     return rc;
 }
 
@@ -446,13 +447,14 @@ static int cmp_stem_key(const char *key, size_t n, const char *stem) {
  * OUTDIR (STEM.iff.tmp-XXXXXX with STEM in this share). Other shards'
  * are theirs: they may be writing them now. Returns how many went. */
 static int remove_leftovers(const batch *b, batch_item **by_stem) {
-    DIR *d = opendir(b->o.out_dir);
+    int e;
+    ifp_dir *d = ifp_opendir(b->o.out_dir, &e);
     if (!d) return 0;
     int removed = 0;
     size_t ml = strlen(TMP_MARK);
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        const char *name = de->d_name, *mark = NULL;
+    const char *de;
+    while ((de = ifp_readdir(d))) {
+        const char *name = de, *mark = NULL;
         for (const char *s = strstr(name, TMP_MARK); s; s = strstr(s + 1, TMP_MARK)) mark = s;
         if (!mark || strlen(mark + ml) != TMP_RANDOM) continue;
         size_t n = (size_t)(mark - name);
@@ -468,10 +470,10 @@ static int remove_leftovers(const batch *b, batch_item **by_stem) {
         }
         if (!hit) continue;
         char *path = cli_join(b->o.out_dir, name);
-        if (path && unlink(path) == 0) removed++;
+        if (path && ifp_remove(path) == 0) removed++;
         free(path);
     }
-    closedir(d);
+    ifp_closedir(d);
     return removed;
 }
 
@@ -481,9 +483,9 @@ static int remove_leftovers(const batch *b, batch_item **by_stem) {
  * no (absent: why = ""; else why says what is wrong with it). */
 static int up_to_date(const char *out, const char *identity, int w, int h, int ww, int wh,
                       char *why, size_t cap) {
-    struct stat st;
+    ifp_stat_info st;
     why[0] = 0;
-    if (stat(out, &st) != 0) return 0;
+    if (ifp_stat(out, &st) != 0) return 0;
     if_features *f = NULL;
     if_status s = if_features_load(out, &f);
     if (s != IF_OK) {
@@ -521,7 +523,7 @@ static int cancel_on_stop(void *user, double fraction) {
     return stop_signal != 0;
 }
 
-static const int stop_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+static const int stop_sigs[] = {SIGINT, SIGTERM, IFP_SIGHUP};
 #define N_STOP_SIGS ((int)(sizeof stop_sigs / sizeof *stop_sigs))
 
 typedef enum { DONE_ENCODED, DONE_SKIPPED, DONE_FAILED, DONE_STOPPED } outcome;
@@ -530,7 +532,7 @@ typedef enum { DONE_ENCODED, DONE_SKIPPED, DONE_FAILED, DONE_STOPPED } outcome;
 static outcome do_item(const batch *b, const if_model *enc, const batch_item *it,
                        const char *identity, char *msg, size_t cap) {
     int w, h, comp;
-    FILE *f = fopen(it->path, "rb");
+    FILE *f = ifp_fopen(it->path, "rb");
     if (!f) {
         snprintf(msg, cap, "cannot open %s: %s", it->path, strerror(errno));
         return DONE_FAILED;
@@ -591,10 +593,10 @@ static outcome do_item(const batch *b, const if_model *enc, const batch_item *it
 }
 
 static const char *signal_name(int sig) {
-    return sig == SIGINT    ? "SIGINT"
-           : sig == SIGTERM ? "SIGTERM"
-           : sig == SIGHUP  ? "SIGHUP"
-                            : "a signal";
+    return sig == SIGINT       ? "SIGINT"
+           : sig == SIGTERM    ? "SIGTERM"
+           : sig == IFP_SIGHUP ? "SIGHUP"
+                               : "a signal";
 }
 
 int batch_run(batch *b, const if_model *enc) {
@@ -619,16 +621,9 @@ int batch_run(batch *b, const if_model *enc) {
     /* Schedulers stop jobs with SIGTERM (Slurm at the time limit, Kubernetes
      * on eviction) and wait a while before SIGKILL: finishing the file being
      * written and a summary are worth that while. */
-    struct sigaction old[N_STOP_SIGS];
+    ifp_sig_fn old[N_STOP_SIGS];
     stop_signal = 0;
-    for (int k = 0; k < N_STOP_SIGS; k++) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_stop;
-        sa.sa_flags = SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        sigaction(stop_sigs[k], &sa, &old[k]);
-    }
+    for (int k = 0; k < N_STOP_SIGS; k++) old[k] = ifp_signal(stop_sigs[k], on_stop);
     int n_enc = 0, n_skip = 0, n_fail = 0, n_done = 0;
     for (int p = 0; p < b->n_share && !stop_signal; p++) {
         const batch_item *it = b->share[p];
@@ -647,7 +642,8 @@ int batch_run(batch *b, const if_model *enc) {
         fflush(stdout);
     }
     int sig = stop_signal;
-    for (int k = 0; k < N_STOP_SIGS; k++) sigaction(stop_sigs[k], &old[k], NULL);
+    for (int k = 0; k < N_STOP_SIGS; k++)
+        if (old[k] != SIG_ERR) ifp_signal(stop_sigs[k], old[k]);
 
     if (b->o.n_shards > 1)
         printf("shard %d/%d: %d of %d images", b->o.shard, b->o.n_shards, b->n_share, b->n_items);

@@ -53,12 +53,10 @@
  * counted in the summary and listed in the JSON ("skipped"); the exit status
  * stays 0 as long as one instance was evaluated. Encoder and decoder failures
  * stop the run (exit status 1). */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <stb/stb_image.h>
 
@@ -66,6 +64,7 @@
 #include "common/mask.h"
 #include "common/outfile.h"
 #include "eval.h"
+#include "platform/platform.h"
 
 /* --------------------------------------------------------------- dataset */
 
@@ -119,13 +118,13 @@ static size_t hash_suffix_len(const char *s, size_t n) {
 }
 
 static int is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    ifp_stat_info st;
+    return ifp_stat(path, &st) == 0 && st.kind == IFP_DIR;
 }
 
 static int is_file(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    ifp_stat_info st;
+    return ifp_stat(path, &st) == 0 && st.kind == IFP_FILE;
 }
 
 static void files_free(ev_files *f) {
@@ -183,13 +182,13 @@ static const ev_file *files_find(const ev_files *f, const char *key) {
 enum { SCAN_IMAGES = 1, SCAN_MASKS = 2 };
 
 static int scan_dir(const char *dir, int what, ev_files *images, ev_files *masks) {
-    DIR *d = opendir(dir);
-    if (!d) return cli_fail(dir, "cannot open: %s", strerror(errno));
-    struct dirent *de;
+    int e;
+    ifp_dir *d = ifp_opendir(dir, &e);
+    if (!d) return cli_fail(dir, "cannot open: %s", strerror(e));
+    const char *name;
     int rc = 0;
     errno = 0;
-    while (!rc && (de = readdir(d))) {
-        const char *name = de->d_name;
+    while (!rc && (name = ifp_readdir(d))) {
         if (name[0] == '.') continue;
         size_t stem = image_stem_len(name);
         if (!stem) continue;
@@ -217,7 +216,7 @@ static int scan_dir(const char *dir, int what, ev_files *images, ev_files *masks
         errno = 0;
     }
     if (!rc && errno) rc = cli_fail(dir, "cannot read: %s", strerror(errno));
-    closedir(d);
+    ifp_closedir(d);
     if (images && images->n) qsort(images->v, (size_t)images->n, sizeof *images->v, file_cmp);
     if (masks && masks->n) qsort(masks->v, (size_t)masks->n, sizeof *masks->v, file_cmp);
     return rc;
@@ -362,7 +361,7 @@ static const char *const folder_pairs[][2] = {
  * extension is dropped). Adds items and skips. */
 static int match_list(eval_dataset *ds, const char *list_path, const ev_files *images,
                       const ev_files *masks, int *cap) {
-    FILE *f = fopen(list_path, "r");
+    FILE *f = ifp_fopen(list_path, "r");
     if (!f) return cli_fail(list_path, "cannot open: %s", strerror(errno));
     char line[4096];
     int rc = 0, lineno = 0;
@@ -428,9 +427,10 @@ static int match_all(eval_dataset *ds, const ev_files *images, const ev_files *m
 
 int eval_dataset_open(const char *dir, const eval_select *sel, eval_dataset **out) {
     *out = NULL;
-    struct stat st;
-    if (stat(dir, &st)) return cli_fail(dir, "cannot open: %s", strerror(errno));
-    if (!S_ISDIR(st.st_mode))
+    ifp_stat_info st;
+    int e = ifp_stat(dir, &st);
+    if (e) return cli_fail(dir, "cannot open: %s", strerror(e));
+    if (st.kind != IFP_DIR)
         return cli_fail(dir, "not a directory (DATASET_DIR is a folder of images and masks)");
     eval_dataset *ds = calloc(1, sizeof *ds);
     ev_files images = {0}, masks = {0};
@@ -596,7 +596,7 @@ static int eval_instance(const if_model *enc, const if_model *dec, int max_click
     if_features *feat = NULL;
     if_session *sess = NULL;
     uint8_t *gt = NULL;
-    FILE *f = fopen(it->image, "rb");
+    FILE *f = ifp_fopen(it->image, "rb");
     if (!f) {
         *why = cli_strdupf("cannot open %s: %s", it->image, strerror(errno));
         return -1;

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
@@ -35,6 +34,7 @@
 #include "common/progress.h"
 #include "eval.h"
 #include "interformer.h"
+#include "platform/platform.h"
 
 #ifndef IF_DEFAULT_MODEL
 #define IF_DEFAULT_MODEL "/usr/local/share/interformer/models/default"
@@ -452,7 +452,7 @@ static const char graph_magic[8] = {'I', 'F', 'G', 'R', 'A', 'P', 'H', 0};
 
 /* Reads up to 64 bytes of the file's start. Returns 0 or an exit status. */
 static int read_head(const char *path, unsigned char head[64], size_t *n) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = ifp_fopen(path, "rb");
     if (!f) return cli_fail(path, "cannot open: %s", strerror(errno));
     *n = fread(head, 1, 64, f);
     int err = ferror(f) ? errno : 0;
@@ -466,8 +466,8 @@ static int is_features(const unsigned char *head, size_t n) {
 }
 
 static long long file_size(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    ifp_stat_info st;
+    return ifp_stat(path, &st) == 0 ? (long long)st.size : -1;
 }
 
 typedef struct {
@@ -476,7 +476,7 @@ typedef struct {
 } image;
 
 static int load_image(const char *path, image *img) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = ifp_fopen(path, "rb");
     if (!f) return cli_fail(path, "cannot open: %s", strerror(errno));
     int comp;
     img->rgb = stbi_load_from_file(f, &img->w, &img->h, &comp, 3);
@@ -575,8 +575,8 @@ static int cmd_encode(int argc, char **argv) {
     const char *input = a.input, *output = a.output, *list = a.list, *shard = a.shard;
     const model_opts mo = a.mo;
     int f16 = a.f16;
-    struct stat in_st;
-    int folder = !list && input && stat(input, &in_st) == 0 && S_ISDIR(in_st.st_mode);
+    ifp_stat_info in_st;
+    int folder = !list && input && ifp_stat(input, &in_st) == 0 && in_st.kind == IFP_DIR;
     if (list && input) return cli_usage(cmd, "give --list FILE or IMAGE, not both");
     if (!input && !list) return cli_usage(cmd, "no IMAGE given (or --list FILE, or a FOLDER)");
     if (!output)
@@ -1129,6 +1129,7 @@ static int print_help(const char *topic) {
 }
 
 int main(int argc, char **argv) {
+    if (ifp_utf8_args(&argc, &argv)) return cli_fail("interformer", "out of memory");
     out_install_signal_handlers();
     if (argc < 2) return cli_usage(NULL, "no command given");
     const char *c = argv[1];

@@ -23,6 +23,7 @@
 #include "kernels/drivers.h"
 #include "kernels/isa.h"
 #include "kernels/kernels.h"
+#include "platform/platform.h"
 
 #define KH_SEED 0x9E3779B97F4A7C15ull
 #include "tests/kernel_harness.h"
@@ -117,27 +118,27 @@ static void test_select(void) {
     const char *old = getenv("IF_ISA");
     char saved[64] = "";
     if (old) snprintf(saved, sizeof saved, "%s", old);
-    unsetenv("IF_ISA");
+    ifp_setenv("IF_ISA", NULL);
     const ifk_ops *best = ifk_select(NULL, why, sizeof why);
     CHECK(best != NULL, "select best");
     printf("best: %s\n", why);
 #ifdef IFK_HAVE_NEON
     CHECK(best && !strcmp(best->name, "neon"), "AArch64: neon is the default");
 #endif
-    setenv("IF_ISA", "scalar", 1);
+    ifp_setenv("IF_ISA", "scalar");
     const ifk_ops *e = ifk_select(NULL, why, sizeof why);
     CHECK(e && !strcmp(e->name, "scalar") && strstr(why, "IF_ISA"), "IF_ISA overrides");
     CHECK(ifk_select("generic", why, sizeof why) == &*ifk_select("generic", NULL, 0),
           "an explicit name wins over IF_ISA");
-    setenv("IF_ISA", "nonsense", 1);
+    ifp_setenv("IF_ISA", "nonsense");
     CHECK(!ifk_select(NULL, why, sizeof why) && strstr(why, "nonsense"),
           "bad IF_ISA: NULL + reason");
-    setenv("IF_ISA", "", 1);
+    ifp_setenv("IF_ISA", "");
     CHECK(ifk_select(NULL, why, sizeof why) == best, "empty IF_ISA: best");
     if (old)
-        setenv("IF_ISA", saved, 1);
+        ifp_setenv("IF_ISA", saved);
     else
-        unsetenv("IF_ISA");
+        ifp_setenv("IF_ISA", NULL);
 }
 
 /* -------------------------------------------------------- micro-kernel */
@@ -321,7 +322,7 @@ static void test_conv2d(const variant *v) {
         check(what, got, want, ny, atol, 1e-5);
         /* Prepared weights (as the runtime passes them): the same values. */
         const size_t pb = v->ops->conv2d_prep_bytes(&p);
-        void *prep = pb ? aligned_alloc(64, (pb + 63) / 64 * 64) : NULL;
+        void *prep = pb ? ifp_aligned_alloc(64, pb) : NULL;
         if (prep) {
             v->ops->conv2d_prep(&p, wt, prep);
             float *got3 = fill(ny, NAN);
@@ -362,7 +363,7 @@ static void test_conv2d(const variant *v) {
         free(want);
         free(got);
         free(sb);
-        free(prep);
+        ifp_aligned_free(prep);
     }
 }
 

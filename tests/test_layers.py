@@ -1,5 +1,6 @@
 """The library's layering, checked on its sources and its objects.
 
+    platform/ the operating-system calls: nothing of the library
     format/   the file formats: may use kernels/ (f16) and interformer.h
     kernels/  the compute kernels: nothing above them
     runtime/  the graph engine: format/ and kernels/, never session/
@@ -23,6 +24,7 @@ BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
 
 # folder -> folders it must not include from
 FORBIDDEN = {
+    "platform": ("format", "kernels", "runtime", "session"),
     "format": ("runtime", "session"),
     "kernels": ("format", "runtime", "session"),
     "runtime": ("session",),

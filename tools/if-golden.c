@@ -20,13 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <stb/stb_image.h>
 
 #include "common/cli.h"
 #include "common/npy.h"
 #include "interformer.h"
+#include "platform/platform.h"
 
 #ifndef IF_SOURCE_DIR
 #define IF_SOURCE_DIR "."
@@ -62,7 +62,11 @@ static const cli_command golden_cmd = {
     NULL, "if-golden CASE_DIR [--encoder E.ifg --decoder D.ifg] [--threads N]\n", golden_rows,
     GA(case_dir)};
 
-static int file_exists(const char *p) { return access(p, R_OK) == 0; }
+static int file_exists(const char *p) { /* and readable */
+    FILE *f = ifp_fopen(p, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
 
 /* Converts CASE/model.pth into dir; returns 0 on success. */
 static int convert(const char *case_dir, const char *dir) {
@@ -122,8 +126,9 @@ int main(int argc, char **argv) {
     char tmpdir[] = "/tmp/if-golden-XXXXXX", enc_buf[4200], dec_buf[4200], path[4096];
     int made_tmp = 0, rc = 2;
     if (!dec_path) {
-        if (!mkdtemp(tmpdir)) {
-            perror("if-golden: mkdtemp");
+        int e = ifp_mkdtemp(tmpdir);
+        if (e) {
+            fprintf(stderr, "if-golden: %s: %s\n", tmpdir, strerror(e));
             return 2;
         }
         made_tmp = 1;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/outfile.h"
 
@@ -256,8 +255,4 @@ char *cli_join(const char *dir, const char *name) {
 
 double cli_now_ms(void) { return cli_now_s() * 1e3; }
 
-double cli_now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+double cli_now_s(void) { return ifp_now_us() / 1e6; }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "interformer.h"
+#include "platform/platform.h" /* IFP_PRINTF, and the CLI's few system calls */
 
 #define PROG "interformer"
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
@@ -22,11 +23,7 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
  * (tools/if-golden.c) sets its own first. */
 extern const char *cli_prog;
 
-#if defined(__GNUC__)
-#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define CLI_PRINTF(f, a)
-#endif
+#define CLI_PRINTF(f, a) IFP_PRINTF(f, a)
 
 /* ---------------------------------------------------------------- errors
  * One line on stderr, "interformer: <what>: <detail>" (cli_prog). */

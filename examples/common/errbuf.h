@@ -7,11 +7,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static inline int
-errbuf_fail(char *err, size_t cap, const char *fmt, ...) {
+#include "platform/platform.h" /* IFP_PRINTF */
+
+IFP_PRINTF(3, 4)
+static inline int errbuf_fail(char *err, size_t cap, const char *fmt, ...) {
     if (err && cap) {
         va_list ap;
         va_start(ap, fmt);

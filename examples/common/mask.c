@@ -13,6 +13,8 @@
 
 #include <stb/stb_image.h>
 
+#include "platform/platform.h"
+
 #define MAX_SIDE   (1 << 24)
 #define MAX_PIXELS ((size_t)1 << 31)
 #define MAX_FILE   ((size_t)1 << 30)
@@ -338,7 +340,7 @@ int mask_decode(const unsigned char *buf, size_t n, mask_image *out, char *err, 
 
 int mask_read(const char *path, mask_image *out, char *err, size_t cap) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
+    FILE *f = ifp_fopen(path, "rb");
     if (!f) return errbuf_fail(err, cap, "cannot open: %s", strerror(errno));
     size_t n = 0, room = 1 << 16;
     unsigned char *buf = malloc(room);

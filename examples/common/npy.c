@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/platform.h"
+
 /* Elements an array may have: the readers' users index with int64_t and
  * the data must fit in memory anyway. */
 #define NPY_MAX_COUNT ((int64_t)1 << 31)
@@ -102,7 +104,7 @@ int npy_read(const char *path, npy_array *a, char *err, size_t cap) {
     char what[128] = "cannot open";
     unsigned char *buf = NULL;
     long size = -1;
-    FILE *f = fopen(path, "rb");
+    FILE *f = ifp_fopen(path, "rb");
     if (f && fseek(f, 0, SEEK_END) == 0) size = ftell(f);
     if (f && size >= 0 && fseek(f, 0, SEEK_SET) == 0) {
         buf = malloc(size ? (size_t)size : 1);

@@ -1,18 +1,16 @@
-/* outfile.c -- see outfile.h. POSIX: mkstemp, fsync, rename, realpath. */
-/* realpath is an XSI function in glibc's headers, also under POSIX 2008. */
-#define _XOPEN_SOURCE 700
+/* outfile.c -- see outfile.h. The system calls (a temporary file, sync,
+ * replacing rename, canonical paths) through platform/platform.h. */
 #include "common/outfile.h"
 
 #include "common/errbuf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "platform/platform.h"
 
 /* The temporary file being written, for the signal handler (one at a time:
  * the CLI writes its outputs one after another). */
@@ -20,27 +18,22 @@ static char *volatile live_tmp;
 
 static void on_signal(int sig) {
     char *t = live_tmp;
-    if (t) unlink(t); /* async-signal-safe */
+    if (t) ifp_remove(t); /* unlink: async-signal-safe */
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
 void out_install_signal_handlers(void) {
-    signal(SIGXFSZ, SIG_IGN);
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(sigs[i], &sa, NULL);
-    }
+    ifp_signal(IFP_SIGXFSZ, SIG_IGN);
+    static const int sigs[] = {SIGINT, SIGTERM, IFP_SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) ifp_signal(sigs[i], on_signal);
 }
 
 /* The folder part of path ("." when there is none), malloc'ed. */
 static char *dir_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) return strdup(".");
+    const char *base = ifp_path_base(path);
+    if (base == path) return strdup(".");
+    const char *slash = base - 1;
     size_t n = slash == path ? 1 : (size_t)(slash - path);
     char *d = malloc(n + 1);
     if (!d) return NULL;
@@ -50,34 +43,34 @@ static char *dir_of(const char *path) {
 }
 
 int out_check(const char *path, char *err, size_t cap) {
-    struct stat st;
+    ifp_stat_info st;
+    int e;
     if (!*path) return errbuf_fail(err, cap, "empty file name");
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return errbuf_fail(err, cap, "is a folder, not a file name");
-        if (!S_ISREG(st.st_mode))
-            return access(path, W_OK) ? errbuf_fail(err, cap, "cannot write: %s", strerror(errno))
-                                      : 0;
+    if (ifp_stat(path, &st) == 0) {
+        if (st.kind == IFP_DIR) return errbuf_fail(err, cap, "is a folder, not a file name");
+        if (st.kind != IFP_FILE)
+            return (e = ifp_writable(path)) ? errbuf_fail(err, cap, "cannot write: %s", strerror(e))
+                                            : 0;
     }
-    char *real = realpath(path, NULL); /* an existing link: its target's folder counts */
+    char *real = ifp_realpath(path); /* an existing link: its target's folder counts */
     char *dir = dir_of(real ? real : path);
     free(real);
     if (!dir) return errbuf_fail(err, cap, "out of memory");
     int rc = 0;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+    if (ifp_stat(dir, &st) || st.kind != IFP_DIR)
         rc = errbuf_fail(err, cap, "cannot write: the folder %s does not exist", dir);
-    else if (access(dir, W_OK | X_OK))
-        rc = errbuf_fail(err, cap, "cannot write in the folder %s: %s", dir, strerror(errno));
+    else if ((e = ifp_writable(dir)))
+        rc = errbuf_fail(err, cap, "cannot write in the folder %s: %s", dir, strerror(e));
     free(dir);
     return rc;
 }
 
 /* path with its folder made canonical (the file itself need not exist). */
 static char *canonical(const char *path) {
-    char *real = realpath(path, NULL);
+    char *real = ifp_realpath(path);
     if (real) return real;
-    char *dir = dir_of(path), *rdir = dir ? realpath(dir, NULL) : NULL;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
+    char *dir = dir_of(path), *rdir = dir ? ifp_realpath(dir) : NULL;
+    const char *base = ifp_path_base(path);
     char *out = NULL;
     if (rdir && (out = malloc(strlen(rdir) + strlen(base) + 2))) sprintf(out, "%s/%s", rdir, base);
     free(dir);
@@ -86,9 +79,9 @@ static char *canonical(const char *path) {
 }
 
 int out_same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    ifp_stat_info sa, sb; /* (a device on Windows has no identity: by its name) */
+    if (ifp_stat(a, &sa) == 0 && ifp_stat(b, &sb) == 0 && (sa.dev || sa.ino) && (sb.dev || sb.ino))
+        return sa.dev == sb.dev && sa.ino == sb.ino;
     char *ca = canonical(a), *cb = canonical(b);
     int same = ca && cb ? !strcmp(ca, cb) : !strcmp(a, b);
     free(ca);
@@ -122,23 +115,22 @@ int out_check_outputs(const char *const *outs, int n_outs, const char *const *in
 
 int out_open(out_file *o, const char *path, char *err, size_t cap) {
     memset(o, 0, sizeof *o);
-    struct stat st;
-    int exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) return errbuf_fail(err, cap, "is a folder, not a file name");
-    if (exists && !S_ISREG(st.st_mode)) { /* a device or FIFO: in place */
+    ifp_stat_info st;
+    int exists = ifp_stat(path, &st) == 0;
+    if (exists && st.kind == IFP_DIR) return errbuf_fail(err, cap, "is a folder, not a file name");
+    if (exists && st.kind != IFP_FILE) { /* a device or FIFO: in place */
         if (!(o->target = strdup(path))) return errbuf_fail(err, cap, "out of memory");
-        if (!(o->f = fopen(path, "wb"))) {
+        if (!(o->f = ifp_fopen(path, "wb"))) {
             int e = errno;
             out_discard(o);
             return errbuf_fail(err, cap, "cannot write: %s", strerror(e));
         }
         return 0;
     }
-    o->target = exists ? realpath(path, NULL) : strdup(path);
+    o->target = exists ? ifp_realpath(path) : strdup(path);
     if (!o->target) return errbuf_fail(err, cap, "out of memory");
     char *dir = dir_of(o->target);
-    const char *base = strrchr(o->target, '/');
-    base = base ? base + 1 : o->target;
+    const char *base = ifp_path_base(o->target);
     /* ".NAME.XXXXXX" in the target's folder: rename is atomic only within a
      * file system, and a hidden name keeps the half-written file out of
      * dataset scans and globs. */
@@ -150,30 +142,16 @@ int out_open(out_file *o, const char *path, char *err, size_t cap) {
     }
     sprintf(o->tmp, "%s/.%s.XXXXXX", dir, base);
     free(dir);
-    int fd = mkstemp(o->tmp);
-    if (fd >= 0) live_tmp = o->tmp;
-    if (fd < 0) {
-        int e = errno;
+    /* The output gets the mode a new file gets (or the mode of the file it
+     * replaces). */
+    int e = 0;
+    o->f = ifp_create_temp(o->tmp, exists ? o->target : NULL, &e);
+    if (o->f) live_tmp = o->tmp;
+    if (!o->f) {
         free(o->tmp);
         o->tmp = NULL;
         out_discard(o);
         return errbuf_fail(err, cap, "cannot create a file in its folder: %s", strerror(e));
-    }
-    /* mkstemp makes the file private; the output gets the mode a new file
-     * gets (or the mode of the file it replaces). */
-    mode_t mode;
-    if (exists)
-        mode = st.st_mode & 07777;
-    else {
-        mode_t mask = umask(0);
-        umask(mask);
-        mode = 0666 & ~mask;
-    }
-    if (fchmod(fd, mode) != 0 || !(o->f = fdopen(fd, "wb"))) {
-        int e = errno;
-        if (!o->f) close(fd);
-        out_discard(o);
-        return errbuf_fail(err, cap, "cannot write: %s", strerror(e));
     }
     return 0;
 }
@@ -196,10 +174,10 @@ int out_commit(out_file *o, char *err, size_t cap) {
     if (!e && (fflush(o->f) != 0 || ferror(o->f))) e = errno ? errno : EIO;
     /* fsync before rename: otherwise a crash soon after can leave an empty
      * file under the new name on common file systems. Devices need not. */
-    if (!e && o->tmp && fsync(fileno(o->f)) != 0) e = errno;
+    if (!e && o->tmp) e = ifp_sync(o->f);
     if (fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
     o->f = NULL;
-    if (!e && o->tmp && rename(o->tmp, o->target) != 0) e = errno;
+    if (!e && o->tmp) e = ifp_replace(o->tmp, o->target);
     if (e) {
         out_discard(o);
         return errbuf_fail(err, cap, "cannot write: %s", strerror(e));
@@ -213,7 +191,7 @@ int out_commit(out_file *o, char *err, size_t cap) {
 
 void out_discard(out_file *o) {
     if (o->f) fclose(o->f);
-    if (o->tmp) unlink(o->tmp);
+    if (o->tmp) ifp_remove(o->tmp);
     if (o->tmp && live_tmp == o->tmp) live_tmp = NULL;
     free(o->tmp);
     free(o->target);

@@ -4,12 +4,13 @@
 #include "common/cli.h"
 
 #include <stdio.h>
-#include <unistd.h>
+
+#include "platform/platform.h"
 
 void progress_start(progress_bar *p, const char *label) {
     p->label = label;
     p->t0 = cli_now_s();
-    p->tty = isatty(fileno(stderr));
+    p->tty = ifp_isatty(stderr);
     p->shown = 0;
 }
 
