@@ -27,7 +27,7 @@ from conftest import ROOT
 from pngread import read_png
 from pngwrite import palette_png
 
-LIB = os.path.join(ROOT, "build", "libinterformer.so")
+LIB = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"), "libinterformer.so")
 GRABCUT = os.path.join(os.path.dirname(ROOT), "shared", "data", "GrabCut")
 K = 6  # --max-clicks of the synthetic runs
 

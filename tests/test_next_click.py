@@ -14,7 +14,7 @@ from conftest import GOLDEN_CASES, golden_case
 from pngread import read_png
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LIB = os.path.join(ROOT, "build", "libinterformer.so")
+LIB = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"), "libinterformer.so")
 
 
 class Click(ctypes.Structure):
