@@ -432,7 +432,10 @@ fuzz-corpus: $(BUILD)/interformer models
 # sources give now, then runs tests/test_single_header.sh: the single
 # header alone, with no build flag, in gcc and clang (C11 -Wall -Wextra
 # -Werror, and GNU C), only the API exported (nm), and the masks of
-# tests/single_header_app.c equal to the library's, byte for byte.
+# tests/single_header_app.c equal to the library's, byte for byte. In C++
+# too (g++ and clang++, C++11/17/20) once the sources are C++ as well
+# (kernels/compat.h; make test-cxx): SH_CXX.
+SH_CXX ?= $(if $(wildcard kernels/compat.h),g++ clang++)
 SH_SRC = $(filter-out kernels/x86/% kernels/arm/%,$(LIB_SRC)) $(sort $(wildcard kernels/x86/*.c kernels/arm/*.c))
 SH_BUILD := $(BUILD)-sh
 .PHONY: single-header test-single-header
@@ -445,4 +448,4 @@ test-single-header: $(BUILD)/libinterformer.a
 	  { echo "dist/interformer.h is not what the sources give: run make single-header"; exit 1; }
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CRULES) $(LDFLAGS) tests/single_header_app.c $(BUILD)/libinterformer.a \
 	  -o $(SH_BUILD)/lib-app $(LDLIBS)
-	sh tests/test_single_header.sh $(SH_BUILD) $(BUILD)/libinterformer.a
+	SH_CXX="$(SH_CXX)" sh tests/test_single_header.sh $(SH_BUILD) $(BUILD)/libinterformer.a

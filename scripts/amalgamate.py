@@ -660,17 +660,33 @@ ARCH_GUARD = {
 }
 
 
-def cond_depth(toks_before):
-    d = 0
+def cond_stack(toks_before):
+    """The #if blocks open after toks_before, outermost first, each by its
+    directive's text ('else:' before it in an #else or #elif branch)."""
+    stack = []
     for t in toks_before:
         if t.kind != 'pp':
             continue
         kw, _ = pp_name(t)
         if kw in ('if', 'ifdef', 'ifndef'):
-            d += 1
-        elif kw == 'endif':
-            d -= 1
-    return d
+            stack.append(' '.join(t.val.split()))
+        elif kw in ('else', 'elif') and stack:
+            stack[-1] = 'else:' + stack[-1]
+        elif kw == 'endif' and stack:
+            stack.pop()
+    return stack
+
+
+def covered(stack, emitted_under):
+    """A header emitted under one of emitted_under (stacks of #if
+    blocks) is already there at `stack` when one of them is a prefix of
+    it, with no #else branch (the same conditions hold again: the
+    project's configuration macros are never redefined)."""
+    for s in emitted_under:
+        if len(s) <= len(stack) and list(stack[:len(s)]) == list(s) and \
+                not any(x.startswith('else:') for x in s):
+            return True
+    return False
 
 
 class Builder(Amalgamation):
@@ -775,11 +791,11 @@ class Builder(Amalgamation):
                                  [p for p in self.sources if p not in done])
         return out
 
-    def expand(self, path, owner, emitted, depth, pieces, owned):
+    def expand(self, path, owner, emitted, outer, pieces, owned):
         """Appends (text, owner) pieces: path with its project includes
-        inlined (a guarded header once, where it is first included outside
-        any #if; a header without guard, a template, every time, as its
-        includer's text)."""
+        inlined (a guarded header where it is first included, and again
+        only where the #if blocks around that place may not hold; a header
+        without guard, a template, every time, as its includer's text)."""
         text, local, _, macros = self.relinked_of(path)
         if owner is not None:
             owned.setdefault(owner, [set(), []])
@@ -803,19 +819,18 @@ class Builder(Amalgamation):
                 continue
             h = self.resolve(inc, path)
             hs = self.load(h)
-            d = depth + cond_depth(toks[:k]) - own_guard
+            stack = outer + cond_stack(toks[:k])[own_guard:]
             if hs.guard:
-                if h in emitted:
+                if covered(stack, emitted.get(h, [])):
                     pieces.append(('/* #include "%s": above */' % inc, None))
                     continue
-                if d == 0:
-                    emitted.add(h)
+                emitted.setdefault(h, []).append(stack)
                 pieces.append(('// ---- %s ----\n' % h, None))
-                self.expand(h, None, emitted, d, pieces, owned)
+                self.expand(h, None, emitted, stack, pieces, owned)
                 pieces.append(('// ---- %s (end) ----\n' % h, None))
             else:
                 pieces.append(('// ---- %s (template, as %s) ----\n' % (h, owner), None))
-                self.expand(h, owner, emitted, d, pieces, owned)
+                self.expand(h, owner, emitted, stack, pieces, owned)
                 pieces.append(('// ---- %s (end) ----\n' % h, None))
         pieces.append((text[pos:], owner))
 
@@ -834,7 +849,7 @@ class Builder(Amalgamation):
     def build(self):
         out = [BANNER, FEATURES, '\n// ---- %s ----\n' % self.public_path, self.public_header(),
                PROLOGUE]
-        emitted = set()
+        emitted = {}
         tags = {}
         for p in self.order():
             tag = file_tag(p)
@@ -846,7 +861,7 @@ class Builder(Amalgamation):
             out.append('\n// ---- %s ----\n' % p)
             if guard:
                 out.append(guard + '\n')
-            self.expand(p, p, emitted, 1 if guard else 0, pieces, owned)
+            self.expand(p, p, emitted, [guard] if guard else [], pieces, owned)
             names, macros = owned.get(p, [set(), []])
             names = names - self.shared_names - self.public
             mapping = {n: '%s__%s' % (tag, n) for n in sorted(names)}

@@ -81,4 +81,5 @@ awk -v r="$ratio" 'BEGIN { exit !(r <= 1.4) }' || {
     echo "the single header is over 1.4x the library's time per click"
     exit 1
 }
+[ -n "$SH_CXX" ] || echo "C++: not checked (SH_CXX is empty: the sources are not C++ yet)"
 echo "test-single-header: dist/interformer.h builds alone (C: $SH_CC${SH_CXX:+; C++: $SH_CXX}), exports only the API, and gives the library's masks"
