@@ -6661,6 +6661,730 @@ static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_
 }
 // ---- kernels/winograd.c (end) ----
 
+// ---- platform/platform.c ----
+/* platform.c -- see platform.h: the POSIX implementation, then the
+ * Windows one. Nothing else in the library includes a system header
+ * beyond the C standard's and pthread.h. */
+#if !defined(_WIN32)
+/* realpath, fchmod: XSI functions in glibc's headers. */
+/* _XOPEN_SOURCE: set before the first #include */
+#endif
+// ---- platform/platform.h ----
+/* platform.h -- the few operating-system calls InterFormer-C makes, in one
+ * place: the rest of the library (and the CLI, which links the static
+ * library) has no #ifdef for an operating system. Two implementations in
+ * platform.c: POSIX (Linux; macOS should need little) and Windows
+ * (MinGW-w64: Win32 calls, the C runtime's wide-character file functions).
+ *
+ * Paths are UTF-8 strings everywhere; on Windows they are converted to
+ * UTF-16 for the wide-character calls (_wfopen, MoveFileExW, ...), so a
+ * file name in any script works, not only those of the ANSI code page.
+ * Functions that can fail return 0 or an errno value (EIO when the system
+ * gave no better one), unless they say otherwise. */
+#ifndef IF_PLATFORM_H
+#define IF_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* printf-style format checking where the compiler has it. MinGW's
+ * "printf" archetype is Microsoft's (no %zu); the library's formatting
+ * goes through the C99 printf family that _POSIX_C_SOURCE selects there
+ * (__USE_MINGW_ANSI_STDIO), whose archetype is gnu_printf. */
+#if defined(__MINGW32__)
+#define IFP_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define IFP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define IFP_PRINTF(f, a)
+#endif
+
+/* ------------------------------------------------------------ memory */
+
+/* n bytes (at least 1) aligned to align (a power of two, at least
+ * sizeof(void *)), or NULL; freed with ifp_aligned_free only (Windows'
+ * _aligned_malloc blocks cannot go to free()). */
+static void *ifp_aligned_alloc(size_t align, size_t n);
+static void ifp_aligned_free(void *p);
+
+/* What the machine can give this process now, in bytes, 0 when unknown.
+ * Linux: MemAvailable + SwapFree (/proc/meminfo). Windows: the commit
+ * charge still available (physical memory plus page file, what
+ * GlobalMemoryStatusEx calls ullAvailPageFile). */
+static uint64_t ifp_mem_available(void);
+/* Installed physical memory in bytes, 0 when unknown. */
+static uint64_t ifp_mem_physical(void);
+/* A limit imposed on this process from outside, 0 when none: a cgroup
+ * memory limit (v2, then v1) on Linux, a job object's process or job
+ * memory limit on Windows. *what (when what is not NULL) names it:
+ * "cgroup" or "job object". */
+static uint64_t ifp_mem_limit(const char **what);
+
+/* ----------------------------------------------------------- threads */
+
+/* Logical processors this process may run on (at least 1). */
+static int ifp_cpu_count(void);
+
+/* -------------------------------------------------------------- time */
+
+/* A monotonic clock in microseconds (its origin is arbitrary). */
+static double ifp_now_us(void);
+
+/* ------------------------------------------------------------- files */
+
+/* fopen of a UTF-8 path; mode as fopen's (say "b" for binary data:
+ * Windows translates line ends otherwise). */
+static FILE *ifp_fopen(const char *path, const char *mode);
+
+/* What is at a path. */
+typedef enum { IFP_NONE = 0, IFP_FILE, IFP_DIR, IFP_OTHER } ifp_kind;
+typedef struct {
+    ifp_kind kind; /* IFP_NONE: nothing there (or it cannot be seen) */
+    uint64_t size; /* bytes, for a file */
+    unsigned mode; /* permission bits (POSIX), 0 on Windows */
+    uint64_t dev;  /* with ino: the file's identity, the same through links */
+    uint64_t ino;  /* (Windows: volume serial number and file index) */
+} ifp_stat_info;
+/* Follows links. Returns 0, or an errno value with info->kind IFP_NONE. */
+static int ifp_stat(const char *path, ifp_stat_info *info);
+
+/* The canonical absolute path of an existing file or folder (links
+ * resolved), malloc'ed; NULL when it does not exist. */
+static char *ifp_realpath(const char *path);
+
+/* Creates a new file from a template whose last six characters are
+ * "XXXXXX" (replaced in place by a name no file has) and opens it for
+ * binary writing. The file gets the permissions of the file like_path
+ * when that exists, else those a new file gets (0666 less the umask);
+ * NULL if none. Returns the stream, or NULL with *err an errno value. */
+static FILE *ifp_create_temp(char *tmpl, const char *like_path, int *err);
+
+/* Flushes f's buffer and then the operating system's to the disk (fsync;
+ * _commit on Windows), for a file about to replace another. */
+static int ifp_sync(FILE *f);
+
+/* Renames from to to, replacing to if it exists, atomically where the
+ * system can (rename; MoveFileExW with MOVEFILE_REPLACE_EXISTING |
+ * MOVEFILE_WRITE_THROUGH on Windows). */
+static int ifp_replace(const char *from, const char *to);
+
+/* Removes a file. */
+static int ifp_remove(const char *path);
+
+/* Makes a folder (0777 less the umask); EEXIST when one is there. */
+static int ifp_mkdir(const char *path);
+
+/* mkdtemp: makes a new folder from a template ending in "XXXXXX" (replaced
+ * in place); returns 0 or an errno value. */
+static int ifp_mkdtemp(char *tmpl);
+
+/* Whether this process may write the existing file, or create files in
+ * the existing folder, path: 0, or an errno value. */
+static int ifp_writable(const char *path);
+
+/* The last component of path: what follows its last separator ('/'; on
+ * Windows also '\' and a drive's ':'), path itself when it has none. */
+static const char *ifp_path_base(const char *path);
+
+/* A folder's entries, "." and ".." included, names in UTF-8. */
+typedef struct ifp_dir ifp_dir;
+static ifp_dir *ifp_opendir(const char *path, int *err);
+/* The next entry's name (valid until the next call), NULL at the end. */
+static const char *ifp_readdir(ifp_dir *d);
+static void ifp_closedir(ifp_dir *d);
+
+/* Sets an environment variable (value NULL: removes it; on Windows an
+ * empty value removes it too). */
+static int ifp_setenv(const char *name, const char *value);
+
+/* Signals: SIGHUP and SIGXFSZ where the system has them, else -1 (which
+ * ifp_signal ignores), so a program lists them without an #ifdef. */
+#include <signal.h>
+#ifdef SIGHUP
+#define IFP_SIGHUP SIGHUP
+#else
+#define IFP_SIGHUP (-1)
+#endif
+#ifdef SIGXFSZ
+#define IFP_SIGXFSZ SIGXFSZ
+#else
+#define IFP_SIGXFSZ (-1)
+#endif
+typedef void (*ifp_sig_fn)(int);
+/* Sets sig's handler (a function, SIG_DFL or SIG_IGN), with restartable
+ * system calls where the system has them (sigaction's SA_RESTART: a read
+ * is not cut short by the signal); returns the previous one (SIG_DFL for
+ * a signal the system does not have). */
+static ifp_sig_fn ifp_signal(int sig, ifp_sig_fn handler);
+
+/* 1 when the stream is a terminal (a console on Windows). */
+static int ifp_isatty(FILE *f);
+
+/* The command line's arguments in UTF-8: on Windows main's argv is in the
+ * ANSI code page, so this replaces *argv with the UTF-8 form of the
+ * command line (allocated once, for the life of the process); elsewhere it
+ * leaves them as they are. Returns 0, or -1 when out of memory. */
+static int ifp_utf8_args(int *argc, char ***argv);
+
+#endif
+// ---- platform/platform.h (end) ----
+
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if !defined(_WIN32)
+/* ================================================================ POSIX */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void *ifp_aligned_alloc(size_t align, size_t n) {
+    void *p = NULL;
+    return posix_memalign(&p, align, n ? n : 1) ? NULL : p;
+}
+
+static void ifp_aligned_free(void *p) { free(p); }
+
+/* MemAvailable + SwapFree from /proc/meminfo, in bytes; 0 when absent. */
+static uint64_t ifp_mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[128];
+    unsigned long long kb, avail = 0, swap = 0;
+    int have = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+            avail = kb;
+            have = 1;
+        } else if (sscanf(line, "SwapFree: %llu kB", &kb) == 1) {
+            swap = kb;
+        }
+    }
+    fclose(f);
+    return have ? (uint64_t)(avail + swap) * 1024u : 0;
+}
+
+static uint64_t ifp_mem_physical(void) {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0) return (uint64_t)pages * (uint64_t)page;
+#endif
+    return 0;
+}
+
+/* The memory limit of the cgroup this process sees as its root (cgroup v2,
+ * then v1), or 0 when there is none: "max", or v1's "no limit" value (a
+ * number near 2^63). */
+static uint64_t ifp_mem_limit(const char **what) {
+    static const char *const paths[] = {"/sys/fs/cgroup/memory.max",
+                                        "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
+    if (what) *what = "cgroup";
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        FILE *f = fopen(paths[i], "r");
+        if (!f) continue;
+        unsigned long long v = 0;
+        int got = fscanf(f, "%llu", &v) == 1;
+        fclose(f);
+        if (got && v > 0 && v < ((uint64_t)1 << 60)) return (uint64_t)v;
+    }
+    return 0;
+}
+
+static int ifp_cpu_count(void) {
+#if defined(_SC_NPROCESSORS_ONLN)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n > 0) return n > 4096 ? 4096 : (int)n;
+#endif
+    return 1;
+}
+
+static double ifp_now_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static FILE *ifp_fopen(const char *path, const char *mode) { return fopen(path, mode); }
+
+static int ifp_stat(const char *path, ifp_stat_info *info) {
+    struct stat st;
+    memset(info, 0, sizeof *info);
+    if (stat(path, &st) != 0) return errno ? errno : EIO;
+    info->kind = S_ISREG(st.st_mode) ? IFP_FILE : S_ISDIR(st.st_mode) ? IFP_DIR : IFP_OTHER;
+    info->size = (uint64_t)st.st_size;
+    info->mode = (unsigned)(st.st_mode & 07777);
+    info->dev = (uint64_t)st.st_dev;
+    info->ino = (uint64_t)st.st_ino;
+    return 0;
+}
+
+static char *ifp_realpath(const char *path) { return realpath(path, NULL); }
+
+static FILE *ifp_create_temp(char *tmpl, const char *like_path, int *err) {
+    int fd = mkstemp(tmpl);
+    if (fd < 0) {
+        *err = errno ? errno : EIO;
+        return NULL;
+    }
+    /* mkstemp makes the file private; give it the mode of the file it
+     * will replace, or the one a new file gets. */
+    struct stat st;
+    mode_t mode;
+    if (like_path && stat(like_path, &st) == 0) {
+        mode = st.st_mode & 07777;
+    } else {
+        mode_t mask = umask(0);
+        umask(mask);
+        mode = 0666 & ~mask;
+    }
+    FILE *f = NULL;
+    if (fchmod(fd, mode) != 0 || !(f = fdopen(fd, "wb"))) {
+        *err = errno ? errno : EIO;
+        close(fd);
+        unlink(tmpl);
+        return NULL;
+    }
+    return f;
+}
+
+static int ifp_sync(FILE *f) {
+    if (fflush(f) != 0) return errno ? errno : EIO;
+    return fsync(fileno(f)) != 0 ? (errno ? errno : EIO) : 0;
+}
+
+static int ifp_replace(const char *from, const char *to) {
+    return rename(from, to) != 0 ? (errno ? errno : EIO) : 0;
+}
+
+static int ifp_remove(const char *path) { return unlink(path) != 0 ? (errno ? errno : EIO) : 0; }
+
+static int ifp_mkdir(const char *path) { return mkdir(path, 0777) != 0 ? (errno ? errno : EIO) : 0; }
+
+static int ifp_mkdtemp(char *tmpl) { return mkdtemp(tmpl) ? 0 : (errno ? errno : EIO); }
+
+static int ifp_writable(const char *path) {
+    struct stat st;
+    int mode = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? W_OK | X_OK : W_OK;
+    return access(path, mode) != 0 ? (errno ? errno : EIO) : 0;
+}
+
+static const char *ifp_path_base(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static ifp_sig_fn ifp_signal(int sig, ifp_sig_fn handler) {
+    struct sigaction sa, old;
+    if (sig < 0) return SIG_DFL;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, &old) == 0 ? old.sa_handler : SIG_ERR;
+}
+
+struct ifp_dir {
+    DIR *d;
+};
+
+static ifp_dir *ifp_opendir(const char *path, int *err) {
+    ifp_dir *d = (ifp_dir *)malloc(sizeof *d);
+    if (!d) {
+        *err = ENOMEM;
+        return NULL;
+    }
+    if (!(d->d = opendir(path))) {
+        *err = errno ? errno : EIO;
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static const char *ifp_readdir(ifp_dir *d) {
+    struct dirent *de = readdir(d->d);
+    return de ? de->d_name : NULL;
+}
+
+static void ifp_closedir(ifp_dir *d) {
+    if (!d) return;
+    closedir(d->d);
+    free(d);
+}
+
+static int ifp_setenv(const char *name, const char *value) {
+    int rc = value ? setenv(name, value, 1) : unsetenv(name);
+    return rc ? (errno ? errno : EINVAL) : 0;
+}
+
+static int ifp_isatty(FILE *f) { return isatty(fileno(f)); }
+
+static int ifp_utf8_args(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    return 0;
+}
+
+#else
+/* ============================================================== Windows */
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601 /* Windows 7: GetFinalPathNameByHandleW */
+#endif
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+
+#include <direct.h>
+#include <fcntl.h>
+#include <io.h>
+#include <malloc.h>
+#include <shellapi.h>
+#include <wchar.h>
+
+/* A Win32 error code as the errno value closest to it. */
+static int platform_platform__errno_of(DWORD e) {
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_INVALID_NAME:
+    case ERROR_INVALID_DRIVE:
+    case ERROR_BAD_NETPATH: return ENOENT;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_WRITE_PROTECT: return EACCES;
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION: return EBUSY;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS: return EEXIST;
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL: return ENOSPC;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY: return ENOMEM;
+    case ERROR_NOT_SAME_DEVICE: return EXDEV;
+    case ERROR_DIRECTORY: return ENOTDIR;
+    case ERROR_FILENAME_EXCED_RANGE: return ENAMETOOLONG;
+    default: return EIO;
+    }
+}
+
+/* UTF-8 -> UTF-16, malloc'ed; NULL (errno EINVAL or ENOMEM) if it cannot. */
+static wchar_t *platform_platform__widen(const char *s) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    if (n <= 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    wchar_t *w = (wchar_t *)malloc((size_t)n * sizeof *w);
+    if (!w) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
+    return w;
+}
+
+/* UTF-16 -> UTF-8, malloc'ed; NULL if it cannot. */
+static char *platform_platform__narrow(const wchar_t *w) {
+    int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
+    if (n <= 0) return NULL;
+    char *s = (char *)malloc((size_t)n);
+    if (s) WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+    return s;
+}
+
+static void *ifp_aligned_alloc(size_t align, size_t n) { return _aligned_malloc(n ? n : 1, align); }
+
+static void ifp_aligned_free(void *p) { _aligned_free(p); }
+
+static uint64_t ifp_mem_available(void) {
+    MEMORYSTATUSEX m;
+    m.dwLength = sizeof m;
+    return GlobalMemoryStatusEx(&m) ? (uint64_t)m.ullAvailPageFile : 0;
+}
+
+static uint64_t ifp_mem_physical(void) {
+    MEMORYSTATUSEX m;
+    m.dwLength = sizeof m;
+    return GlobalMemoryStatusEx(&m) ? (uint64_t)m.ullTotalPhys : 0;
+}
+
+static uint64_t ifp_mem_limit(const char **what) {
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION j;
+    uint64_t lim = 0;
+    if (what) *what = "job object";
+    memset(&j, 0, sizeof j);
+    if (!QueryInformationJobObject(NULL, JobObjectExtendedLimitInformation, &j, sizeof j, NULL))
+        return 0;
+    if (j.BasicLimitInformation.LimitFlags & JOB_OBJECT_LIMIT_PROCESS_MEMORY)
+        lim = (uint64_t)j.ProcessMemoryLimit;
+    if ((j.BasicLimitInformation.LimitFlags & JOB_OBJECT_LIMIT_JOB_MEMORY) &&
+        (!lim || (uint64_t)j.JobMemoryLimit < lim))
+        lim = (uint64_t)j.JobMemoryLimit;
+    return lim;
+}
+
+static int ifp_cpu_count(void) {
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
+}
+
+static double ifp_now_us(void) {
+    LARGE_INTEGER f, t;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&t);
+    return (double)t.QuadPart * 1e6 / (double)f.QuadPart;
+}
+
+static FILE *ifp_fopen(const char *path, const char *mode) {
+    wchar_t *wp = platform_platform__widen(path), *wm = platform_platform__widen(mode);
+    FILE *f = wp && wm ? _wfopen(wp, wm) : NULL;
+    free(wp);
+    free(wm);
+    return f;
+}
+
+/* A handle on path for reading its attributes (folders too), or
+ * INVALID_HANDLE_VALUE with errno set. */
+static HANDLE platform_platform__open_attr(const char *path) {
+    wchar_t *w = platform_platform__widen(path);
+    if (!w) return INVALID_HANDLE_VALUE;
+    HANDLE h = CreateFileW(w, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h == INVALID_HANDLE_VALUE) errno = platform_platform__errno_of(GetLastError());
+    free(w);
+    return h;
+}
+
+static int ifp_stat(const char *path, ifp_stat_info *info) {
+    memset(info, 0, sizeof *info);
+    HANDLE h = platform_platform__open_attr(path);
+    if (h == INVALID_HANDLE_VALUE) return errno;
+    BY_HANDLE_FILE_INFORMATION fi;
+    if (GetFileType(h) != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi)) {
+        info->kind = IFP_OTHER; /* a device: NUL, CON, a pipe */
+    } else {
+        info->kind = (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ? IFP_DIR : IFP_FILE;
+        info->size = (uint64_t)fi.nFileSizeHigh << 32 | fi.nFileSizeLow;
+        info->dev = fi.dwVolumeSerialNumber;
+        info->ino = (uint64_t)fi.nFileIndexHigh << 32 | fi.nFileIndexLow;
+    }
+    CloseHandle(h);
+    return 0;
+}
+
+static char *ifp_realpath(const char *path) {
+    HANDLE h = platform_platform__open_attr(path);
+    if (h == INVALID_HANDLE_VALUE) return NULL;
+    wchar_t buf[32768];
+    DWORD n = GetFinalPathNameByHandleW(h, buf, 32768, FILE_NAME_NORMALIZED | VOLUME_NAME_DOS);
+    CloseHandle(h);
+    if (n == 0 || n >= 32768) return NULL;
+    /* "\\?\C:\dir\file" -> "C:\dir\file"; "\\?\UNC\host\share" -> "\\host\share" */
+    const wchar_t *p = buf;
+    if (!wcsncmp(p, L"\\\\?\\UNC\\", 8)) {
+        p += 6;
+        buf[6] = L'\\';
+    } else if (!wcsncmp(p, L"\\\\?\\", 4)) {
+        p += 4;
+    }
+    return platform_platform__narrow(p);
+}
+
+/* The template's trailing "XXXXXX", or NULL when it has none. */
+static char *platform_platform__template_x(char *tmpl) {
+    size_t len = strlen(tmpl);
+    return len >= 6 && !strcmp(tmpl + len - 6, "XXXXXX") ? tmpl + len - 6 : NULL;
+}
+
+/* Six random name characters into x: 36^6 names. */
+static void platform_platform__fill_x(char *x) {
+    static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    static volatile LONG counter;
+    uint64_t r = (uint64_t)GetCurrentProcessId() * 2654435761u ^
+                 (uint64_t)InterlockedIncrement(&counter) * 0x9E3779B97F4A7C15u ^
+                 (uint64_t)GetTickCount64() * 40503u;
+    for (int i = 0; i < 6; i++, r /= 36) x[i] = digits[r % 36];
+}
+
+static FILE *ifp_create_temp(char *tmpl, const char *like_path, int *err) {
+    (void)like_path; /* no POSIX permissions to copy */
+    char *x = platform_platform__template_x(tmpl);
+    if (!x) {
+        *err = EINVAL;
+        return NULL;
+    }
+    for (int attempt = 0; attempt < 100; attempt++) {
+        platform_platform__fill_x(x);
+        wchar_t *w = platform_platform__widen(tmpl);
+        if (!w) {
+            *err = errno;
+            return NULL;
+        }
+        HANDLE h = CreateFileW(w, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
+                               CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
+        DWORD e = h == INVALID_HANDLE_VALUE ? GetLastError() : 0;
+        free(w);
+        if (h == INVALID_HANDLE_VALUE) {
+            if (e == ERROR_FILE_EXISTS || e == ERROR_ALREADY_EXISTS) continue;
+            *err = platform_platform__errno_of(e);
+            return NULL;
+        }
+        int fd = _open_osfhandle((intptr_t)h, _O_WRONLY | _O_BINARY);
+        FILE *f = fd >= 0 ? _fdopen(fd, "wb") : NULL;
+        if (!f) {
+            *err = errno ? errno : EIO;
+            if (fd >= 0)
+                _close(fd);
+            else
+                CloseHandle(h);
+            ifp_remove(tmpl);
+            return NULL;
+        }
+        return f;
+    }
+    *err = EEXIST;
+    return NULL;
+}
+
+static int ifp_sync(FILE *f) {
+    if (fflush(f) != 0) return errno ? errno : EIO;
+    return _commit(_fileno(f)) != 0 ? (errno ? errno : EIO) : 0;
+}
+
+static int ifp_replace(const char *from, const char *to) {
+    wchar_t *wf = platform_platform__widen(from), *wt = platform_platform__widen(to);
+    int e = 0;
+    if (!wf || !wt)
+        e = errno;
+    else if (!MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+        e = platform_platform__errno_of(GetLastError());
+    free(wf);
+    free(wt);
+    return e;
+}
+
+static int ifp_remove(const char *path) {
+    wchar_t *w = platform_platform__widen(path);
+    int e = !w ? errno : _wremove(w) != 0 ? (errno ? errno : EIO) : 0;
+    free(w);
+    return e;
+}
+
+static int ifp_mkdir(const char *path) {
+    wchar_t *w = platform_platform__widen(path);
+    int e = !w ? errno : _wmkdir(w) != 0 ? (errno ? errno : EIO) : 0;
+    free(w);
+    return e;
+}
+
+static int ifp_mkdtemp(char *tmpl) {
+    char *x = platform_platform__template_x(tmpl);
+    int e = x ? EEXIST : EINVAL;
+    for (int attempt = 0; attempt < 100 && e == EEXIST; attempt++) {
+        platform_platform__fill_x(x);
+        e = ifp_mkdir(tmpl);
+    }
+    return e;
+}
+
+static int ifp_writable(const char *path) {
+    wchar_t *w = platform_platform__widen(path);
+    int e = !w ? errno : _waccess(w, 2) != 0 ? (errno ? errno : EIO) : 0;
+    free(w);
+    return e;
+}
+
+static const char *ifp_path_base(const char *path) {
+    const char *base = path;
+    for (const char *s = path; *s; s++)
+        if (*s == '/' || *s == '\\' || (*s == ':' && s == path + 1)) base = s + 1;
+    return base;
+}
+
+static ifp_sig_fn ifp_signal(int sig, ifp_sig_fn handler) {
+    if (sig < 0) return SIG_DFL;
+    return signal(sig, handler);
+}
+
+struct ifp_dir {
+    HANDLE h;
+    WIN32_FIND_DATAW fd;
+    int first; /* fd holds the first entry, not yet returned */
+    char *name;
+};
+
+static ifp_dir *ifp_opendir(const char *path, int *err) {
+    size_t n = strlen(path);
+    char *pattern = (char *)malloc(n + 3);
+    ifp_dir *d = (ifp_dir *)calloc(1, sizeof *d);
+    wchar_t *w = NULL;
+    if (pattern && d) {
+        memcpy(pattern, path, n);
+        strcpy(pattern + n, n && (path[n - 1] == '/' || path[n - 1] == '\\') ? "*" : "\\*");
+        w = platform_platform__widen(pattern);
+    }
+    free(pattern);
+    if (!d || !w) {
+        *err = d ? errno : ENOMEM;
+        free(d);
+        free(w);
+        return NULL;
+    }
+    d->h = FindFirstFileW(w, &d->fd);
+    free(w);
+    if (d->h == INVALID_HANDLE_VALUE) {
+        *err = platform_platform__errno_of(GetLastError());
+        free(d);
+        return NULL;
+    }
+    d->first = 1;
+    return d;
+}
+
+static const char *ifp_readdir(ifp_dir *d) {
+    if (!d->first && !FindNextFileW(d->h, &d->fd)) return NULL;
+    d->first = 0;
+    free(d->name);
+    d->name = platform_platform__narrow(d->fd.cFileName);
+    return d->name ? d->name : "";
+}
+
+static void ifp_closedir(ifp_dir *d) {
+    if (!d) return;
+    FindClose(d->h);
+    free(d->name);
+    free(d);
+}
+
+static int ifp_setenv(const char *name, const char *value) {
+    return _putenv_s(name, value ? value : "") ? (errno ? errno : EINVAL) : 0;
+}
+
+static int ifp_isatty(FILE *f) { return _isatty(_fileno(f)) != 0; }
+
+static int ifp_utf8_args(int *argc, char ***argv) {
+    int n = 0;
+    wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
+    if (!w) return -1;
+    char **a = (char **)calloc((size_t)n + 1, sizeof *a);
+    for (int i = 0; a && i < n; i++)
+        if (!(a[i] = platform_platform__narrow(w[i]))) a = NULL; /* kept: the process ends soon */
+    LocalFree(w);
+    if (!a) return -1;
+    *argc = n;
+    *argv = a;
+    return 0;
+}
+#endif
+
+#undef WIN32_LEAN_AND_MEAN
+#undef _WIN32_WINNT
+// ---- platform/platform.c (end) ----
+
 // ---- runtime/alloc.c ----
 /* alloc.c -- the library's one allocator, and error formatting. */
 #include <stdatomic.h>
