@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "interformer.h"
+#include "kernels/compat.h"
 #include "kernels/dispatch.h"
 #include "runtime/api.h"
 
-static _Thread_local char last_error[RT_ERR_CAP];
+static IF_THREAD_LOCAL char last_error[RT_ERR_CAP];
 
 const char *if_last_error(void) { return last_error; }
 
@@ -26,35 +27,37 @@ if_status if__fail(if_status s, const char *fmt, ...) {
 }
 
 const char *if_status_str(if_status s) {
-    static const char *const names[IF_STATUS_COUNT_] = {
-        [IF_OK] = "ok",
-        [IF_ERR_INVALID_ARG] = "invalid argument",
-        [IF_ERR_NO_MEMORY] = "out of memory",
-        [IF_ERR_IO] = "i/o error",
-        [IF_ERR_TRUNCATED] = "file truncated",
-        [IF_ERR_BAD_MAGIC] = "bad magic (not a file of this kind)",
-        [IF_ERR_BAD_VERSION] = "unsupported format version",
-        [IF_ERR_CHECKSUM] = "checksum mismatch",
-        [IF_ERR_BAD_OFFSET] = "offset or size out of range",
-        [IF_ERR_BAD_COUNT] = "count out of range",
-        [IF_ERR_BAD_DTYPE] = "bad element type",
-        [IF_ERR_BAD_SHAPE] = "bad shape",
-        [IF_ERR_BAD_OP] = "bad operator",
-        [IF_ERR_BAD_ATTR] = "bad attribute",
-        [IF_ERR_BAD_TENSOR_ID] = "bad tensor reference",
-        [IF_ERR_BAD_GRAPH] = "bad graph structure",
-        [IF_ERR_BAD_META] = "bad or missing metadata",
-        [IF_ERR_MISMATCH] = "inputs do not belong together",
-        [IF_ERR_UNSUPPORTED] = "unsupported",
-        [IF_ERR_STATE] = "invalid state for this call",
-        [IF_ERR_CANCELLED] = "cancelled",
-    };
-    if ((unsigned)s >= IF_STATUS_COUNT_ || !names[s]) return "unknown status";
-    return names[s];
+    switch (s) {
+    case IF_OK: return "ok";
+    case IF_ERR_INVALID_ARG: return "invalid argument";
+    case IF_ERR_NO_MEMORY: return "out of memory";
+    case IF_ERR_IO: return "i/o error";
+    case IF_ERR_TRUNCATED: return "file truncated";
+    case IF_ERR_BAD_MAGIC: return "bad magic (not a file of this kind)";
+    case IF_ERR_BAD_VERSION: return "unsupported format version";
+    case IF_ERR_CHECKSUM: return "checksum mismatch";
+    case IF_ERR_BAD_OFFSET: return "offset or size out of range";
+    case IF_ERR_BAD_COUNT: return "count out of range";
+    case IF_ERR_BAD_DTYPE: return "bad element type";
+    case IF_ERR_BAD_SHAPE: return "bad shape";
+    case IF_ERR_BAD_OP: return "bad operator";
+    case IF_ERR_BAD_ATTR: return "bad attribute";
+    case IF_ERR_BAD_TENSOR_ID: return "bad tensor reference";
+    case IF_ERR_BAD_GRAPH: return "bad graph structure";
+    case IF_ERR_BAD_META: return "bad or missing metadata";
+    case IF_ERR_MISMATCH: return "inputs do not belong together";
+    case IF_ERR_UNSUPPORTED: return "unsupported";
+    case IF_ERR_STATE: return "invalid state for this call";
+    case IF_ERR_CANCELLED: return "cancelled";
+    default: return "unknown status";
+    }
 }
 
 if_options if_default_options(void) {
-    if_options o = {.n_threads = 1, .max_clicks = 64, .mem_limit = 0};
+    if_options o = IF_ZERO_INIT;
+    o.n_threads = 1;
+    o.max_clicks = 64;
+    o.mem_limit = 0;
     return o;
 }
 
@@ -111,7 +114,7 @@ if_status if_model_get_info(const if_model *m, if_model_info *info) {
 }
 
 static if_status wrap_model(rt_model *rt, const if_options *opt, if_model **out) {
-    if_model *m = rt_calloc(1, sizeof *m);
+    if_model *m = (if_model *)rt_calloc(1, sizeof *m);
     if (!m) {
         rt_model_free(rt);
         return if__fail(IF_ERR_NO_MEMORY, "model");
@@ -165,7 +168,7 @@ void if_model_free(if_model *m) {
 if_status if__run_new(const if_model *m, int padded_h, int padded_w, const rt_mem_part *extra,
                       int n_extra, const char *what, if_run **out) {
     *out = NULL;
-    if_run *r = rt_calloc(1, sizeof *r);
+    if_run *r = (if_run *)rt_calloc(1, sizeof *r);
     if (!r) return if__fail(IF_ERR_NO_MEMORY, "run");
     r->m = m;
     if_status s = rt_plan_new(m->rt, padded_h, padded_w, m->opt.n_threads, &r->plan, last_error,

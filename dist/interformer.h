@@ -514,6 +514,79 @@ INTERFORMER_DEF if_status if_next_click(const uint8_t *gt, const uint8_t *pred, 
 #include <string.h>
 
 /* #include "interformer.h": above */
+// ---- kernels/compat.h ----
+/* compat.h -- the few spellings that differ between C11 and C++ (internal).
+ *
+ * The library is C11, and every library source also compiles as C++ (11 to
+ * 20, g++ and clang++: `make test-cxx`), so that the single-header build
+ * (INTERFORMER_IMPLEMENTATION) works in a C++ file too. The code stays the
+ * common subset of the two languages; what has no common spelling is here,
+ * once. It lives in kernels/, the lowest layer, as every layer uses it
+ * (tests/test_layers.py: kernels/ include nothing above them).
+ *
+ *   IF_STATIC_ASSERT(cond, msg)  _Static_assert in C, static_assert in C++
+ *   IF_RESTRICT                  restrict in C, __restrict in C++
+ *   IF_THREAD_LOCAL              _Thread_local in C, thread_local in C++
+ *   IF_ZERO_INIT                 a struct's initializer that zeroes it: {0}
+ *                                in C, {} in C++ (where {0} warns of the
+ *                                members it leaves out); then assign the
+ *                                members that are not zero (C++ before 20
+ *                                has no designated initializers)
+ *   IF_ATOMIC(T)                 _Atomic(T) in C, std::atomic<T> in C++,
+ *                                with the operations the library uses:
+ *   if_atomic_load / _store / _fetch_add / _fetch_sub (sequentially
+ *   consistent) and if_atomic_load_explicit / _fetch_add_explicit /
+ *   _fetch_sub_explicit with IF_MO_ACQUIRE, IF_MO_RELEASE, IF_MO_ACQ_REL
+ *   (<stdatomic.h> in C, unless the compiler has no C11 atomics; <atomic>
+ *   in C++, which has no <stdatomic.h> before C++23). */
+#ifndef IF_KERNELS_COMPAT_H
+#define IF_KERNELS_COMPAT_H
+
+#ifdef __cplusplus
+#define IF_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#define IF_RESTRICT                 __restrict
+#define IF_THREAD_LOCAL             thread_local
+#define IF_ZERO_INIT                                                                               \
+    {}
+#else
+#define IF_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#define IF_RESTRICT                 restrict
+#define IF_THREAD_LOCAL             _Thread_local
+#define IF_ZERO_INIT                                                                               \
+    { 0 }
+#endif
+
+#ifdef __cplusplus
+#include <atomic>
+#define IF_ATOMIC(T)                           std::atomic<T>
+#define IF_MO_ACQUIRE                          std::memory_order_acquire
+#define IF_MO_RELEASE                          std::memory_order_release
+#define IF_MO_ACQ_REL                          std::memory_order_acq_rel
+#define if_atomic_load(p)                      std::atomic_load(p)
+#define if_atomic_store(p, v)                  std::atomic_store((p), (v))
+#define if_atomic_fetch_add(p, v)              std::atomic_fetch_add((p), (v))
+#define if_atomic_fetch_sub(p, v)              std::atomic_fetch_sub((p), (v))
+#define if_atomic_load_explicit(p, mo)         std::atomic_load_explicit((p), (mo))
+#define if_atomic_fetch_add_explicit(p, v, mo) std::atomic_fetch_add_explicit((p), (v), (mo))
+#define if_atomic_fetch_sub_explicit(p, v, mo) std::atomic_fetch_sub_explicit((p), (v), (mo))
+#elif !defined(__STDC_NO_ATOMICS__)
+#include <stdatomic.h>
+#define IF_ATOMIC(T)                           _Atomic(T)
+#define IF_MO_ACQUIRE                          memory_order_acquire
+#define IF_MO_RELEASE                          memory_order_release
+#define IF_MO_ACQ_REL                          memory_order_acq_rel
+#define if_atomic_load(p)                      atomic_load(p)
+#define if_atomic_store(p, v)                  atomic_store((p), (v))
+#define if_atomic_fetch_add(p, v)              atomic_fetch_add((p), (v))
+#define if_atomic_fetch_sub(p, v)              atomic_fetch_sub((p), (v))
+#define if_atomic_load_explicit(p, mo)         atomic_load_explicit((p), (mo))
+#define if_atomic_fetch_add_explicit(p, v, mo) atomic_fetch_add_explicit((p), (v), (mo))
+#define if_atomic_fetch_sub_explicit(p, v, mo) atomic_fetch_sub_explicit((p), (v), (mo))
+#endif
+
+#endif /* IF_KERNELS_COMPAT_H */
+// ---- kernels/compat.h (end) ----
+
 // ---- kernels/dispatch.h ----
 /* dispatch.h -- run-time choice of kernel implementations (internal).
  *
@@ -604,6 +677,8 @@ INTERFORMER_DEF if_status if_next_click(const uint8_t *gt, const uint8_t *pred, 
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* #include "kernels/compat.h": above */
 
 enum { IFK_ACT_NONE = 0, IFK_ACT_RELU = 1, IFK_ACT_GELU = 2, IFK_ACT_HARDSWISH = 3 };
 
@@ -879,6 +954,7 @@ static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, in
 #include <stdint.h>
 
 /* #include "interformer.h": above */
+/* #include "kernels/compat.h": above */
 
 #define IFG_MAGIC          "IFGRAPH\0"
 #define IFG_VERSION        1u
@@ -941,7 +1017,7 @@ typedef enum {
 } ifg_op;
 
 #define IFG_OP_CODE_CHECK_(NAME, CODE, name)                                                       \
-    _Static_assert(IFG_OP_##NAME == (CODE), "IFG_OP_LIST: " #NAME " must have file code " #CODE);
+    IF_STATIC_ASSERT(IFG_OP_##NAME == (CODE), "IFG_OP_LIST: " #NAME " must have code " #CODE);
 IFG_OP_LIST(IFG_OP_CODE_CHECK_)
 #undef IFG_OP_CODE_CHECK_
 
@@ -1262,7 +1338,7 @@ static if_status if__run_new(const if_model *m, int padded_h, int padded_w, cons
 // ---- runtime/api.h (end) ----
 
 
-static _Thread_local char interformer__last_error[RT_ERR_CAP];
+static IF_THREAD_LOCAL char interformer__last_error[RT_ERR_CAP];
 
 INTERFORMER_DEF const char *if_last_error(void) { return interformer__last_error; }
 
@@ -1280,35 +1356,37 @@ static if_status if__fail(if_status s, const char *fmt, ...) {
 }
 
 INTERFORMER_DEF const char *if_status_str(if_status s) {
-    static const char *const names[IF_STATUS_COUNT_] = {
-        [IF_OK] = "ok",
-        [IF_ERR_INVALID_ARG] = "invalid argument",
-        [IF_ERR_NO_MEMORY] = "out of memory",
-        [IF_ERR_IO] = "i/o error",
-        [IF_ERR_TRUNCATED] = "file truncated",
-        [IF_ERR_BAD_MAGIC] = "bad magic (not a file of this kind)",
-        [IF_ERR_BAD_VERSION] = "unsupported format version",
-        [IF_ERR_CHECKSUM] = "checksum mismatch",
-        [IF_ERR_BAD_OFFSET] = "offset or size out of range",
-        [IF_ERR_BAD_COUNT] = "count out of range",
-        [IF_ERR_BAD_DTYPE] = "bad element type",
-        [IF_ERR_BAD_SHAPE] = "bad shape",
-        [IF_ERR_BAD_OP] = "bad operator",
-        [IF_ERR_BAD_ATTR] = "bad attribute",
-        [IF_ERR_BAD_TENSOR_ID] = "bad tensor reference",
-        [IF_ERR_BAD_GRAPH] = "bad graph structure",
-        [IF_ERR_BAD_META] = "bad or missing metadata",
-        [IF_ERR_MISMATCH] = "inputs do not belong together",
-        [IF_ERR_UNSUPPORTED] = "unsupported",
-        [IF_ERR_STATE] = "invalid state for this call",
-        [IF_ERR_CANCELLED] = "cancelled",
-    };
-    if ((unsigned)s >= IF_STATUS_COUNT_ || !names[s]) return "unknown status";
-    return names[s];
+    switch (s) {
+    case IF_OK: return "ok";
+    case IF_ERR_INVALID_ARG: return "invalid argument";
+    case IF_ERR_NO_MEMORY: return "out of memory";
+    case IF_ERR_IO: return "i/o error";
+    case IF_ERR_TRUNCATED: return "file truncated";
+    case IF_ERR_BAD_MAGIC: return "bad magic (not a file of this kind)";
+    case IF_ERR_BAD_VERSION: return "unsupported format version";
+    case IF_ERR_CHECKSUM: return "checksum mismatch";
+    case IF_ERR_BAD_OFFSET: return "offset or size out of range";
+    case IF_ERR_BAD_COUNT: return "count out of range";
+    case IF_ERR_BAD_DTYPE: return "bad element type";
+    case IF_ERR_BAD_SHAPE: return "bad shape";
+    case IF_ERR_BAD_OP: return "bad operator";
+    case IF_ERR_BAD_ATTR: return "bad attribute";
+    case IF_ERR_BAD_TENSOR_ID: return "bad tensor reference";
+    case IF_ERR_BAD_GRAPH: return "bad graph structure";
+    case IF_ERR_BAD_META: return "bad or missing metadata";
+    case IF_ERR_MISMATCH: return "inputs do not belong together";
+    case IF_ERR_UNSUPPORTED: return "unsupported";
+    case IF_ERR_STATE: return "invalid state for this call";
+    case IF_ERR_CANCELLED: return "cancelled";
+    default: return "unknown status";
+    }
 }
 
 INTERFORMER_DEF if_options if_default_options(void) {
-    if_options o = {.n_threads = 1, .max_clicks = 64, .mem_limit = 0};
+    if_options o = IF_ZERO_INIT;
+    o.n_threads = 1;
+    o.max_clicks = 64;
+    o.mem_limit = 0;
     return o;
 }
 
@@ -1365,7 +1443,7 @@ INTERFORMER_DEF if_status if_model_get_info(const if_model *m, if_model_info *in
 }
 
 static if_status interformer__wrap_model(rt_model *rt, const if_options *opt, if_model **out) {
-    if_model *m = rt_calloc(1, sizeof *m);
+    if_model *m = (if_model *)rt_calloc(1, sizeof *m);
     if (!m) {
         rt_model_free(rt);
         return if__fail(IF_ERR_NO_MEMORY, "model");
@@ -1419,7 +1497,7 @@ INTERFORMER_DEF void if_model_free(if_model *m) {
 static if_status if__run_new(const if_model *m, int padded_h, int padded_w, const rt_mem_part *extra,
                       int n_extra, const char *what, if_run **out) {
     *out = NULL;
-    if_run *r = rt_calloc(1, sizeof *r);
+    if_run *r = (if_run *)rt_calloc(1, sizeof *r);
     if (!r) return if__fail(IF_ERR_NO_MEMORY, "run");
     r->m = m;
     if_status s = rt_plan_new(m->rt, padded_h, padded_w, m->opt.n_threads, &r->plan, interformer__last_error,
@@ -2066,7 +2144,7 @@ static if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, 
     char *real = realpath(path, NULL); /* NULL for a new file: path itself */
     const char *target = real ? real : path;
     size_t plen = strlen(target);
-    char *tmp = malloc(plen + 16);
+    char *tmp = (char *)malloc(plen + 16);
     if (!tmp) {
         free(real);
         return ifg_fail(msg, cap, IF_ERR_NO_MEMORY, "path");
@@ -2099,7 +2177,7 @@ static if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, 
 
 static if_status iff_parse(const void *data, size_t size, iff_file *out, char *msg, size_t cap) {
     memset(out, 0, sizeof *out);
-    const uint8_t *b = data;
+    const uint8_t *b = (const uint8_t *)data;
     if (!b || size < 8)
         return ifg_fail(msg, cap, b ? IF_ERR_TRUNCATED : IF_ERR_INVALID_ARG,
                         "feature file: %zu bytes", size);
@@ -2317,28 +2395,33 @@ static if_status ifg_fail(char *msg, size_t cap, if_status s, const char *fmt, .
 }
 
 static const char *ifg_op_name(uint32_t op) {
-    static const char *const names[IFG_OP_COUNT_] = {
-#define IFG_OP_NAME_(NAME, CODE, name) [IFG_OP_##NAME] = #NAME,
+    /* by code: the list is in code order from 1 (ifg.h checks it) */
+    static const char *const names[] = {
+#define IFG_OP_NAME_(NAME, CODE, name) #NAME,
+        NULL, /* IFG_OP_NONE_ */
         IFG_OP_LIST(IFG_OP_NAME_)
 #undef IFG_OP_NAME_
     };
+    IF_STATIC_ASSERT(sizeof names / sizeof names[0] == IFG_OP_COUNT_, "one name per op code");
     if (op >= IFG_OP_COUNT_ || !names[op]) return "UNKNOWN_OP";
     return names[op];
 }
 
 static const char *ifg_attr_name(uint32_t key) {
-    /* clang-format off */
-    static const char *const names[IFG_ATTR_COUNT_] = {
-        [IFG_ATTR_KERNEL] = "KERNEL",     [IFG_ATTR_STRIDE] = "STRIDE",
-        [IFG_ATTR_PAD] = "PAD",           [IFG_ATTR_GROUPS] = "GROUPS",
-        [IFG_ATTR_ACT] = "ACT",           [IFG_ATTR_EPS] = "EPS",
-        [IFG_ATTR_HEADS] = "HEADS",       [IFG_ATTR_SCALE] = "SCALE",
-        [IFG_ATTR_OUT_SIZE] = "OUT_SIZE", [IFG_ATTR_POOL_LIMIT] = "POOL_LIMIT",
-        [IFG_ATTR_WINDOW] = "WINDOW",
-    };
-    /* clang-format on */
-    if (key >= IFG_ATTR_COUNT_ || !names[key]) return "UNKNOWN_ATTR";
-    return names[key];
+    switch (key) {
+    case IFG_ATTR_KERNEL: return "KERNEL";
+    case IFG_ATTR_STRIDE: return "STRIDE";
+    case IFG_ATTR_PAD: return "PAD";
+    case IFG_ATTR_GROUPS: return "GROUPS";
+    case IFG_ATTR_ACT: return "ACT";
+    case IFG_ATTR_EPS: return "EPS";
+    case IFG_ATTR_HEADS: return "HEADS";
+    case IFG_ATTR_SCALE: return "SCALE";
+    case IFG_ATTR_OUT_SIZE: return "OUT_SIZE";
+    case IFG_ATTR_POOL_LIMIT: return "POOL_LIMIT";
+    case IFG_ATTR_WINDOW: return "WINDOW";
+    default: return "UNKNOWN_ATTR";
+    }
 }
 
 static const char *ifg_dtype_name(uint32_t dtype) {
@@ -2555,7 +2638,8 @@ static if_status format_ifg_reader__parse_meta(format_ifg_reader__rd *r, ifg_gra
             return format_ifg_reader__fail(r, IF_ERR_BAD_META, "%s: type %u is not 1 (INT), 2 (FLOAT) or 3 (STRING)",
                         r->rec, m->type);
         }
-        scratch[i] = (format_ifg_reader__key_ref){m->key, m->key_len, 0, i};
+        const format_ifg_reader__key_ref k = {m->key, m->key_len, 0, i};
+        scratch[i] = k;
     }
     if (g->n_meta > 1) {
         qsort(scratch, g->n_meta, sizeof *scratch, format_ifg_reader__cmp_name);
@@ -2689,8 +2773,10 @@ static if_status format_ifg_reader__parse_tensor(format_ifg_reader__rd *r, const
 static if_status format_ifg_reader__parse_tensors(format_ifg_reader__rd *r, ifg_graph *g, format_ifg_reader__key_ref *scratch) {
     for (uint32_t i = 0; i < g->n_tensors; i++) TRY(format_ifg_reader__parse_tensor(r, g, i, &g->tensors[i]));
     if (g->n_tensors > 1) {
-        for (uint32_t i = 0; i < g->n_tensors; i++)
-            scratch[i] = (format_ifg_reader__key_ref){g->tensors[i].name, g->tensors[i].name_len, 0, i};
+        for (uint32_t i = 0; i < g->n_tensors; i++) {
+            const format_ifg_reader__key_ref k = {g->tensors[i].name, g->tensors[i].name_len, 0, i};
+            scratch[i] = k;
+        }
         qsort(scratch, g->n_tensors, sizeof *scratch, format_ifg_reader__cmp_name);
         for (uint32_t i = 1; i < g->n_tensors; i++)
             if (scratch[i - 1].a == scratch[i].a &&
@@ -2711,9 +2797,11 @@ static if_status format_ifg_reader__check_blob(format_ifg_reader__rd *r, const i
     uint32_t nc = 0;
     for (uint32_t i = 0; i < g->n_tensors; i++) {
         const ifg_tensor *t = &g->tensors[i];
-        if (t->storage == IFG_CONST)
-            scratch[nc++] = (format_ifg_reader__key_ref){
-                t->name, (uint64_t)((const uint8_t *)t->data - r->p) - r->blob, t->nbytes, i};
+        if (t->storage == IFG_CONST) {
+            const format_ifg_reader__key_ref k = {t->name, (uint64_t)((const uint8_t *)t->data - r->p) - r->blob,
+                               t->nbytes, i};
+            scratch[nc++] = k;
+        }
     }
     if (nc > 1) qsort(scratch, nc, sizeof *scratch, format_ifg_reader__cmp_range);
     uint64_t at = 0, blob = r->file_bytes - r->blob;
@@ -2769,42 +2857,45 @@ typedef struct {
     format_ifg_reader__slot_rule s[3];
 } format_ifg_reader__op_rule;
 
-/* The operator table of FORMAT.md, one row per op:
+/* The operator table of FORMAT.md, one row per op in code order (row i is
+ * op code i; IFG_OP_LIST's order, the static assert below counts them):
  *   {min_in, max_in, out_rank, variadic, required attrs, optional attrs,
  *    {slot kind, min rank, max rank} per input}
  * Inputs past min_in are the optional ones in brackets (bias, roi); an
  * optional input may also be present as 0xFFFFFFFF. */
 /* clang-format off */
-static const format_ifg_reader__op_rule format_ifg_reader__op_rules[IFG_OP_COUNT_] = {
-    [IFG_OP_CONV2D] = {2, 3, 3, 0, A(KERNEL) | A(STRIDE) | A(PAD) | A(GROUPS), A(ACT),
-                       {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_W, 4, 4}, {format_ifg_reader__SLOT_W, 1, 1}}},
-    [IFG_OP_CONV_TRANSPOSE2D] = {2, 3, 3, 0, A(KERNEL) | A(STRIDE), 0,
-                                 {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_W, 4, 4}, {format_ifg_reader__SLOT_W, 1, 1}}},
-    [IFG_OP_LINEAR] = {2, 3, 0, 0, 0, A(ACT), {{format_ifg_reader__SLOT_X, 1, 4}, {format_ifg_reader__SLOT_W, 2, 2}, {format_ifg_reader__SLOT_W, 1, 1}}},
-    [IFG_OP_LAYER_NORM] = {3, 3, 0, 0, A(EPS), 0, {{format_ifg_reader__SLOT_X, 1, 4}, {format_ifg_reader__SLOT_W, 1, 1}, {format_ifg_reader__SLOT_W, 1, 1}}},
-    [IFG_OP_GROUP_NORM] = {3, 3, 3, 0, A(GROUPS) | A(EPS), A(ACT),
-                           {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_W, 1, 1}, {format_ifg_reader__SLOT_W, 1, 1}}},
-    [IFG_OP_ACTIVATION] = {1, 1, 0, 0, A(ACT), 0, {{format_ifg_reader__SLOT_X, 1, 4}}},
-    [IFG_OP_ADD] = {2, 2, 0, 0, 0, 0, {{format_ifg_reader__SLOT_X, 1, 4}, {format_ifg_reader__SLOT_X, 1, 4}}},
-    [IFG_OP_CONCAT_CHANNELS] = {1, IFG_MAX_NODE_IN, 3, 1, 0, 0, {{format_ifg_reader__SLOT_X, 3, 3}}},
-    [IFG_OP_CONCAT_TOKENS] = {1, IFG_MAX_NODE_IN, 2, 1, 0, 0, {{format_ifg_reader__SLOT_X, 2, 3}}},
-    [IFG_OP_RESIZE_BILINEAR] = {2, 2, 3, 0, 0, 0, {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_SHAPE, 2, 4}}},
-    [IFG_OP_ADAPTIVE_AVG_POOL] = {1, 1, 3, 0, A(OUT_SIZE), 0, {{format_ifg_reader__SLOT_X, 3, 3}}},
+static const format_ifg_reader__op_rule format_ifg_reader__op_rules[] = {
+    /* NONE_ */ {0, 0, 0, 0, 0, 0, {{0, 0, 0}}},
+    /* CONV2D */ {2, 3, 3, 0, A(KERNEL) | A(STRIDE) | A(PAD) | A(GROUPS), A(ACT),
+                   {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_W, 4, 4}, {format_ifg_reader__SLOT_W, 1, 1}}},
+    /* CONV_TRANSPOSE2D */ {2, 3, 3, 0, A(KERNEL) | A(STRIDE), 0,
+                             {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_W, 4, 4}, {format_ifg_reader__SLOT_W, 1, 1}}},
+    /* LINEAR */ {2, 3, 0, 0, 0, A(ACT), {{format_ifg_reader__SLOT_X, 1, 4}, {format_ifg_reader__SLOT_W, 2, 2}, {format_ifg_reader__SLOT_W, 1, 1}}},
+    /* LAYER_NORM */ {3, 3, 0, 0, A(EPS), 0, {{format_ifg_reader__SLOT_X, 1, 4}, {format_ifg_reader__SLOT_W, 1, 1}, {format_ifg_reader__SLOT_W, 1, 1}}},
+    /* GROUP_NORM */ {3, 3, 3, 0, A(GROUPS) | A(EPS), A(ACT),
+                       {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_W, 1, 1}, {format_ifg_reader__SLOT_W, 1, 1}}},
+    /* ACTIVATION */ {1, 1, 0, 0, A(ACT), 0, {{format_ifg_reader__SLOT_X, 1, 4}}},
+    /* ADD */ {2, 2, 0, 0, 0, 0, {{format_ifg_reader__SLOT_X, 1, 4}, {format_ifg_reader__SLOT_X, 1, 4}}},
+    /* CONCAT_CHANNELS */ {1, IFG_MAX_NODE_IN, 3, 1, 0, 0, {{format_ifg_reader__SLOT_X, 3, 3}}},
+    /* CONCAT_TOKENS */ {1, IFG_MAX_NODE_IN, 2, 1, 0, 0, {{format_ifg_reader__SLOT_X, 2, 3}}},
+    /* RESIZE_BILINEAR */ {2, 2, 3, 0, 0, 0, {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_SHAPE, 2, 4}}},
+    /* ADAPTIVE_AVG_POOL */ {1, 1, 3, 0, A(OUT_SIZE), 0, {{format_ifg_reader__SLOT_X, 3, 3}}},
     /* exactly one of OUT_SIZE and POOL_LIMIT: checked in parse_node */
-    [IFG_OP_ADAPTIVE_MAX_POOL] = {1, 1, 3, 0, 0, A(OUT_SIZE) | A(POOL_LIMIT), {{format_ifg_reader__SLOT_X, 3, 3}}},
-    [IFG_OP_IM2COL] = {1, 1, 3, 0, A(KERNEL) | A(STRIDE) | A(PAD), 0, {{format_ifg_reader__SLOT_X, 3, 3}}},
-    [IFG_OP_ATTENTION] = {2, 2, 0, 0, A(HEADS) | A(SCALE), 0, {{format_ifg_reader__SLOT_X, 2, 3}, {format_ifg_reader__SLOT_X, 2, 2}}},
-    [IFG_OP_VIT_ATTENTION] = {3, 3, 2, 0, A(HEADS) | A(SCALE) | A(WINDOW), 0,
-                              {{format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_SHAPE, 2, 4}}},
-    [IFG_OP_TOKENS_FROM_GRID] = {3, 3, 2, 0, A(WINDOW), 0, {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_X, 2, 2}}},
-    [IFG_OP_TOKENS_TO_GRID] = {2, 2, 3, 0, 0, 0, {{format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_SHAPE, 2, 4}}},
-    [IFG_OP_REF_EMBED] = {3, 3, 3, 0, 0, 0, {{format_ifg_reader__SLOT_LABEL, 2, 2}, {format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_SHAPE, 2, 4}}},
-    [IFG_OP_CROP] = {1, 2, 3, 0, A(STRIDE), 0, {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_ROI, 1, 1}}},
-    [IFG_OP_PASTE] = {2, 3, 3, 0, A(STRIDE), 0, {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_ROI, 1, 1}}},
+    /* ADAPTIVE_MAX_POOL */ {1, 1, 3, 0, 0, A(OUT_SIZE) | A(POOL_LIMIT), {{format_ifg_reader__SLOT_X, 3, 3}}},
+    /* IM2COL */ {1, 1, 3, 0, A(KERNEL) | A(STRIDE) | A(PAD), 0, {{format_ifg_reader__SLOT_X, 3, 3}}},
+    /* ATTENTION */ {2, 2, 0, 0, A(HEADS) | A(SCALE), 0, {{format_ifg_reader__SLOT_X, 2, 3}, {format_ifg_reader__SLOT_X, 2, 2}}},
+    /* VIT_ATTENTION */ {3, 3, 2, 0, A(HEADS) | A(SCALE) | A(WINDOW), 0,
+                          {{format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_SHAPE, 2, 4}}},
+    /* TOKENS_FROM_GRID */ {3, 3, 2, 0, A(WINDOW), 0, {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_X, 2, 2}}},
+    /* TOKENS_TO_GRID */ {2, 2, 3, 0, 0, 0, {{format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_SHAPE, 2, 4}}},
+    /* REF_EMBED */ {3, 3, 3, 0, 0, 0, {{format_ifg_reader__SLOT_LABEL, 2, 2}, {format_ifg_reader__SLOT_X, 2, 2}, {format_ifg_reader__SLOT_SHAPE, 2, 4}}},
+    /* CROP */ {1, 2, 3, 0, A(STRIDE), 0, {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_ROI, 1, 1}}},
+    /* PASTE */ {2, 3, 3, 0, A(STRIDE), 0, {{format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_X, 3, 3}, {format_ifg_reader__SLOT_ROI, 1, 1}}},
 };
 
 /* clang-format on */
 #undef A
+IF_STATIC_ASSERT(sizeof format_ifg_reader__op_rules / sizeof format_ifg_reader__op_rules[0] == IFG_OP_COUNT_, "one rule per op code");
 
 /* Reads one attribute and checks its key, type, count and values. */
 static if_status format_ifg_reader__parse_attr(format_ifg_reader__rd *r, uint32_t op, uint32_t j, ifg_attr *a) {
@@ -3334,15 +3425,15 @@ static if_status format_ifg_reader__parse_all(format_ifg_reader__rd *r, size_t s
     TRY(format_ifg_reader__parse_header(r, size, g));
     uint32_t most = g->n_meta > g->n_tensors ? g->n_meta : g->n_tensors;
     /* Counts are bounded by the record section now; calloc checks n*size. */
-    if (most && !(*scratch = calloc(most, sizeof **scratch)))
+    if (most && !(*scratch = (format_ifg_reader__key_ref *)calloc(most, sizeof **scratch)))
         return format_ifg_reader__fail(r, IF_ERR_NO_MEMORY, "cannot allocate a %u-entry scratch table", most);
-    if (g->n_tensors && !(*prod = calloc(g->n_tensors, sizeof **prod)))
+    if (g->n_tensors && !(*prod = (uint32_t *)calloc(g->n_tensors, sizeof **prod)))
         return format_ifg_reader__fail(r, IF_ERR_NO_MEMORY, "cannot allocate a %u-entry producer table", g->n_tensors);
-    if (g->n_meta && !(g->meta = calloc(g->n_meta, sizeof *g->meta)))
+    if (g->n_meta && !(g->meta = (ifg_meta *)calloc(g->n_meta, sizeof *g->meta)))
         return format_ifg_reader__fail(r, IF_ERR_NO_MEMORY, "cannot allocate %u metadata entries", g->n_meta);
-    if (g->n_tensors && !(g->tensors = calloc(g->n_tensors, sizeof *g->tensors)))
+    if (g->n_tensors && !(g->tensors = (ifg_tensor *)calloc(g->n_tensors, sizeof *g->tensors)))
         return format_ifg_reader__fail(r, IF_ERR_NO_MEMORY, "cannot allocate %u tensor records", g->n_tensors);
-    if (g->n_nodes && !(g->nodes = calloc(g->n_nodes, sizeof *g->nodes)))
+    if (g->n_nodes && !(g->nodes = (ifg_node *)calloc(g->n_nodes, sizeof *g->nodes)))
         return format_ifg_reader__fail(r, IF_ERR_NO_MEMORY, "cannot allocate %u node records", g->n_nodes);
 
     TRY(format_ifg_reader__parse_meta(r, g, *scratch));
@@ -3352,10 +3443,10 @@ static if_status format_ifg_reader__parse_all(format_ifg_reader__rd *r, size_t s
     format_ifg_reader__count_node_slots(r, g->n_nodes, &n_ids, &n_attrs);
     g->n_ids = (uint32_t)n_ids; /* <= 72 * IFG_MAX_NODES */
     g->n_attrs = (uint32_t)n_attrs;
-    if (n_ids && !(g->ids = calloc((size_t)n_ids, sizeof *g->ids)))
+    if (n_ids && !(g->ids = (uint32_t *)calloc((size_t)n_ids, sizeof *g->ids)))
         return format_ifg_reader__fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu operand ids",
                     (unsigned long long)n_ids);
-    if (n_attrs && !(g->attr_pool = calloc((size_t)n_attrs, sizeof *g->attr_pool)))
+    if (n_attrs && !(g->attr_pool = (ifg_attr *)calloc((size_t)n_attrs, sizeof *g->attr_pool)))
         return format_ifg_reader__fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu node attributes",
                     (unsigned long long)n_attrs);
     format_ifg_reader__pool_use use = {0, 0};
@@ -4166,13 +4257,14 @@ static int kernels_gemm__rows_conflict(size_t lda, int mr) {
 static void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, int nr, float *bp) {
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)ifk__min64(nr, n - j0);
-        float *restrict dst = bp + (size_t)(j0 / nr) * (size_t)kc * nr;
+        float *IF_RESTRICT dst = bp + (size_t)(j0 / nr) * (size_t)kc * nr;
         int jj = 0;
         for (; jj + 4 <= nn; jj += 4) { /* 4 rows at a time: 16-byte stores */
-            const float *restrict s0 = w + (size_t)(j0 + jj) * ldw + k0;
-            const float *restrict s1 = s0 + ldw, *restrict s2 = s1 + ldw, *restrict s3 = s2 + ldw;
+            const float *IF_RESTRICT s0 = w + (size_t)(j0 + jj) * ldw + k0;
+            const float *IF_RESTRICT s1 = s0 + ldw, *IF_RESTRICT s2 = s1 + ldw,
+                                     *IF_RESTRICT s3 = s2 + ldw;
             for (int64_t p = 0; p < kc; p++) {
-                float *restrict d = dst + (size_t)p * nr + jj;
+                float *IF_RESTRICT d = dst + (size_t)p * nr + jj;
                 d[0] = s0[p];
                 d[1] = s1[p];
                 d[2] = s2[p];
@@ -4180,7 +4272,7 @@ static void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64
             }
         }
         for (; jj < nn; jj++) {
-            const float *restrict src = w + (size_t)(j0 + jj) * ldw + k0;
+            const float *IF_RESTRICT src = w + (size_t)(j0 + jj) * ldw + k0;
             for (int64_t p = 0; p < kc; p++) dst[(size_t)p * nr + jj] = src[p];
         }
         for (jj = nn; jj < nr; jj++)
@@ -4191,10 +4283,10 @@ static void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64
 static void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp) {
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)ifk__min64(nr, n - j0);
-        float *restrict dst = bp + (size_t)(j0 / nr) * (size_t)k * nr;
+        float *IF_RESTRICT dst = bp + (size_t)(j0 / nr) * (size_t)k * nr;
         for (int64_t p = 0; p < k; p++) {
-            const float *restrict src = v + (size_t)p * ldv + j0;
-            float *restrict d = dst + (size_t)p * nr;
+            const float *IF_RESTRICT src = v + (size_t)p * ldv + j0;
+            float *IF_RESTRICT d = dst + (size_t)p * nr;
             memcpy(d, src, (size_t)nn * sizeof(float));
             for (int jj = nn; jj < nr; jj++) d[jj] = 0.0f;
         }
@@ -4899,7 +4991,7 @@ static void kernels_groupnorm__sums_range(const ifk_isa *isa, const float *x, in
     }
     double cs[kernels_groupnorm__GN_CH], mk[kernels_groupnorm__GN_CH];
     for (int64_t k0 = 0; k0 < n; k0 += kernels_groupnorm__GN_CH) {
-        const int64_t nk = n - k0 < kernels_groupnorm__GN_CH ? n - k0 : kernels_groupnorm__GN_CH;
+        const int64_t nk = n - k0 < kernels_groupnorm__GN_CH ? n - k0 : (int64_t)kernels_groupnorm__GN_CH;
         for (int64_t k = 0; k < nk; k++) {
             cs[k] = 0.0;
             mk[k] = gmean ? gmean[(k0 + k) / cg] : 0.0;
@@ -4917,7 +5009,7 @@ static void kernels_groupnorm__apply_range(const ifk_isa *isa, const float *x, i
                         float *y) {
     float mk[kernels_groupnorm__GN_CH], lk[kernels_groupnorm__GN_CH], sk[kernels_groupnorm__GN_CH], bk[kernels_groupnorm__GN_CH];
     for (int64_t k0 = 0; k0 < n; k0 += kernels_groupnorm__GN_CH) {
-        const int64_t nk = n - k0 < kernels_groupnorm__GN_CH ? n - k0 : kernels_groupnorm__GN_CH, base = c0 + k0;
+        const int64_t nk = n - k0 < kernels_groupnorm__GN_CH ? n - k0 : (int64_t)kernels_groupnorm__GN_CH, base = c0 + k0;
         for (int64_t k = 0; k < nk; k++) {
             const int64_t g = (k0 + k) / cg;
             mk[k] = mhi[g];
@@ -5160,13 +5252,13 @@ static void kernels_dispatch__scalar_convt(const float *x, int h, int w, int cin
 
 static void kernels_dispatch__scalar_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c,
                              int heads, float scale, float *y, void *scratch) {
-    ifk_attention(q, nq, kv, m, c, heads, scale, y, scratch);
+    ifk_attention(q, nq, kv, m, c, heads, scale, y, (float *)scratch);
 }
 
 static void kernels_dispatch__scalar_vit(const float *qkv, int h, int w, int c, int heads, float scale,
                        const float *table, int gh, int gw, int q0, int q1, float *y,
                        void *scratch) {
-    ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, scratch);
+    ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, (float *)scratch);
 }
 
 static const ifk_ops kernels_dispatch__scalar_ops = {
@@ -5511,7 +5603,7 @@ enum { scalar_attention__QB = 4, scalar_attention__ATT_STACK = 256 };
 static void scalar_attention__softmax_rows(float *s, size_t lds, int nr, int64_t m) {
     if (m <= 0) return;
     for (int r = 0; r < nr; r++) {
-        float *restrict row = s + (size_t)r * lds;
+        float *IF_RESTRICT row = s + (size_t)r * lds;
         float mx = row[0];
         for (int64_t j = 1; j < m; j++) mx = row[j] > mx ? row[j] : mx;
         float sum = 0.0f;
@@ -5591,7 +5683,7 @@ static void ifk_vit_attention_range(const float *qkv, int h, int w, int c, int h
             ifk__gemm_nt(qkv + (size_t)a0 * ld + (size_t)hd * d, ld, nr, d, k, ld, NULL, n,
                          IFK_ACT_NONE, s, (size_t)n);
             for (int r = 0; r < nr; r++) {
-                float *restrict row = s + (size_t)r * n;
+                float *IF_RESTRICT row = s + (size_t)r * n;
                 const int a = a0 + r;
                 if (a == 0) {
                     row[0] = scale * row[0] + tb[(size_t)(R - 1) * heads];
@@ -5662,7 +5754,7 @@ typedef struct {
  * (x + i*ldx) and 4 output channels (w + j*ldw); per step 8 loads and 16
  * multiply-adds, written as 4-wide rows as in linear.c. The accumulators
  * live in this function only, which keeps both gcc and clang at SIMD code. */
-static void scalar_conv__taps_4x4(const float *restrict x, size_t ldx, const float *restrict w, size_t ldw,
+static void scalar_conv__taps_4x4(const float *IF_RESTRICT x, size_t ldx, const float *IF_RESTRICT w, size_t ldw,
                      const scalar_conv__tap_runs *t, float acc[4][4]) {
     float c0[4] = {0}, c1[4] = {0}, c2[4] = {0}, c3[4] = {0};
     for (int ky = 0; ky < t->nky; ky++) {
@@ -5689,7 +5781,7 @@ static void scalar_conv__taps_4x4(const float *restrict x, size_t ldx, const flo
 }
 
 /* 1 pixel x 4 output channels. */
-static void scalar_conv__taps_1x4(const float *restrict x, const float *restrict w, size_t ldw,
+static void scalar_conv__taps_1x4(const float *IF_RESTRICT x, const float *IF_RESTRICT w, size_t ldw,
                      const scalar_conv__tap_runs *t, float acc[4]) {
     float c[4] = {0};
     for (int ky = 0; ky < t->nky; ky++) {
@@ -5707,7 +5799,7 @@ static void scalar_conv__taps_1x4(const float *restrict x, const float *restrict
 }
 
 /* 1 pixel x 1 output channel. */
-static float scalar_conv__taps_1x1(const float *restrict x, const float *restrict w, const scalar_conv__tap_runs *t) {
+static float scalar_conv__taps_1x1(const float *IF_RESTRICT x, const float *IF_RESTRICT w, const scalar_conv__tap_runs *t) {
     float c = 0.0f;
     for (int ky = 0; ky < t->nky; ky++)
         for (int r = 0; r < t->nrun; r++) {
@@ -5822,9 +5914,9 @@ static void scalar_conv__conv_depthwise(const float *x, const ifk_conv_params *p
                 for (int j = 0; j < scalar_conv__DW_CB; j++) acc[j] = 0.0f;
                 for (int ky = wy.k0; ky < wy.k1; ky++) {
                     for (int kx = wx.k0; kx < wx.k1; kx++) {
-                        const float *restrict xp =
+                        const float *IF_RESTRICT xp =
                             x + ((size_t)(wy.i0 + ky) * p->w + (wx.i0 + kx)) * c + c0;
-                        const float *restrict wp = wb + (ky * p->kw + kx) * scalar_conv__DW_CB;
+                        const float *IF_RESTRICT wp = wb + (ky * p->kw + kx) * scalar_conv__DW_CB;
                         if (nb == scalar_conv__DW_CB)
                             for (int j = 0; j < scalar_conv__DW_CB; j++) acc[j] += xp[j] * wp[j];
                         else
@@ -5963,16 +6055,16 @@ static void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int 
         const int iy0 = Y * sh - pt;
         for (int X = 0; X < wo; X++) {
             const int ix0 = X * sw - pl;
-            float *restrict yp = y + ((size_t)Y * wo + X) * c * kk;
+            float *IF_RESTRICT yp = y + ((size_t)Y * wo + X) * c * kk;
             for (int ky = 0; ky < kh; ky++) {
                 const int iy = iy0 + ky;
                 for (int kx = 0; kx < kw; kx++) {
                     const int ix = ix0 + kx;
-                    float *restrict yk = yp + (size_t)ky * kw + kx; /* channel ci at yk[ci*kk] */
+                    float *IF_RESTRICT yk = yp + (size_t)ky * kw + kx; /* channel ci at yk[ci*kk] */
                     if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
                         for (int ci = 0; ci < c; ci++) yk[ci * kk] = 0.0f;
                     } else {
-                        const float *restrict xp = x + ((size_t)iy * w + ix) * c;
+                        const float *IF_RESTRICT xp = x + ((size_t)iy * w + ix) * c;
                         for (int ci = 0; ci < c; ci++) yk[ci * kk] = xp[ci];
                     }
                 }
@@ -6022,8 +6114,8 @@ enum { scalar_linear__MR = 4, scalar_linear__NR = 4, scalar_linear__W_BLOCK_FLOA
  * into 16 independent accumulators. Written as four 4-wide rows (c_i[j] +=
  * a_i * b[j]) so that gcc and clang both turn it into SIMD multiply-adds
  * with a broadcast a_i (about 2x the plain scalar form at -O2). */
-static void scalar_linear__micro_4x4(const float *restrict x, size_t ldx, const float *restrict w, size_t ldw,
-                      int64_t k, float acc[scalar_linear__MR][scalar_linear__NR]) {
+static void scalar_linear__micro_4x4(const float *IF_RESTRICT x, size_t ldx, const float *IF_RESTRICT w,
+                      size_t ldw, int64_t k, float acc[scalar_linear__MR][scalar_linear__NR]) {
     const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
     float c0[scalar_linear__NR] = {0}, c1[scalar_linear__NR] = {0}, c2[scalar_linear__NR] = {0}, c3[scalar_linear__NR] = {0};
@@ -6044,7 +6136,7 @@ static void scalar_linear__micro_4x4(const float *restrict x, size_t ldx, const 
 }
 
 /* A row edge: 1 row x 4 columns. */
-static void scalar_linear__micro_1x4(const float *restrict x, const float *restrict w, size_t ldw, int64_t k,
+static void scalar_linear__micro_1x4(const float *IF_RESTRICT x, const float *IF_RESTRICT w, size_t ldw, int64_t k,
                       float acc[scalar_linear__NR]) {
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
     float c[scalar_linear__NR] = {0};
@@ -6058,8 +6150,8 @@ static void scalar_linear__micro_1x4(const float *restrict x, const float *restr
 
 /* Edges: mr x nr (each <= 4); 1x4 strips when nr == 4, else one
  * accumulator per output. */
-static void scalar_linear__micro_edge(const float *restrict x, size_t ldx, const float *restrict w, size_t ldw,
-                       int64_t k, int mr, int nr, float acc[scalar_linear__MR][scalar_linear__NR]) {
+static void scalar_linear__micro_edge(const float *IF_RESTRICT x, size_t ldx, const float *IF_RESTRICT w,
+                       size_t ldw, int64_t k, int mr, int nr, float acc[scalar_linear__MR][scalar_linear__NR]) {
     for (int i = 0; i < mr; i++) {
         const float *xi = x + (size_t)i * ldx;
         if (nr == scalar_linear__NR) {
@@ -6119,12 +6211,12 @@ static void ifk_linear(const float *x, int64_t m, int64_t k, const float *w, con
  * The results go through the contiguous t[][] before the strided stores:
  * clang's SLP vectorizer starts from the stores and gives up on strided
  * ones (5x slower). */
-static void scalar_linear__nn_4x8(const float *restrict a, size_t lda, const float *restrict b, size_t ldb,
-                   int64_t k, float *restrict y, size_t ldy) {
+static void scalar_linear__nn_4x8(const float *IF_RESTRICT a, size_t lda, const float *IF_RESTRICT b, size_t ldb,
+                   int64_t k, float *IF_RESTRICT y, size_t ldy) {
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
     float c0[8] = {0}, c1[8] = {0}, c2[8] = {0}, c3[8] = {0};
     for (int64_t p = 0; p < k; p++) {
-        const float *restrict v = b + (size_t)p * ldb;
+        const float *IF_RESTRICT v = b + (size_t)p * ldb;
         const float s0 = a0[p], s1 = a1[p], s2 = a2[p], s3 = a3[p];
         for (int u = 0; u < 8; u++) c0[u] += s0 * v[u];
         for (int u = 0; u < 8; u++) c1[u] += s1 * v[u];
@@ -6142,11 +6234,11 @@ static void scalar_linear__nn_4x8(const float *restrict a, size_t lda, const flo
         for (int u = 0; u < 8; u++) y[(size_t)r * ldy + u] = t[r][u];
 }
 
-static void scalar_linear__nn_1x8(const float *restrict a, const float *restrict b, size_t ldb, int64_t k,
-                   float *restrict y) {
+static void scalar_linear__nn_1x8(const float *IF_RESTRICT a, const float *IF_RESTRICT b, size_t ldb, int64_t k,
+                   float *IF_RESTRICT y) {
     float c[8] = {0};
     for (int64_t p = 0; p < k; p++) {
-        const float *restrict v = b + (size_t)p * ldb;
+        const float *IF_RESTRICT v = b + (size_t)p * ldb;
         const float s = a[p];
         for (int u = 0; u < 8; u++) c[u] += s * v[u];
     }
@@ -6156,7 +6248,7 @@ static void scalar_linear__nn_1x8(const float *restrict a, const float *restrict
 static void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
                   int64_t n, float *y, size_t ldy) {
     for (int64_t i = 0; i < m; i += scalar_linear__MR) {
-        const int64_t mr = m - i < scalar_linear__MR ? m - i : scalar_linear__MR;
+        const int64_t mr = m - i < scalar_linear__MR ? m - i : (int64_t)scalar_linear__MR;
         const float *ai = a + (size_t)i * lda;
         float *yi = y + (size_t)i * ldy;
         int64_t t = 0;
@@ -6221,7 +6313,7 @@ static void scalar_norm__gn_sums(const float *x, int64_t hw, int64_t c, int64_t 
                     int64_t g0, const double *gmean, double *gsum) {
     double cs[scalar_norm__GN_CH];
     for (int64_t k0 = 0; k0 < n; k0 += scalar_norm__GN_CH) {
-        const int64_t nk = n - k0 < scalar_norm__GN_CH ? n - k0 : scalar_norm__GN_CH;
+        const int64_t nk = n - k0 < scalar_norm__GN_CH ? n - k0 : (int64_t)scalar_norm__GN_CH;
         const int64_t base = c0 + k0;
         for (int64_t k = 0; k < nk; k++) cs[k] = 0.0;
         if (!gmean) {
@@ -6292,7 +6384,7 @@ static void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, co
         ifk_group_norm_moments(gn, count, eps, gmean, gvar, mhi, mlo, rstd);
         /* Apply, channel sub-blocks of GN_CH with scale and shift hoisted. */
         for (int64_t k0 = 0; k0 < n; k0 += scalar_norm__GN_CH) {
-            const int64_t nk = n - k0 < scalar_norm__GN_CH ? n - k0 : scalar_norm__GN_CH;
+            const int64_t nk = n - k0 < scalar_norm__GN_CH ? n - k0 : (int64_t)scalar_norm__GN_CH;
             const int64_t base = c0 + k0;
             float mk[scalar_norm__GN_CH], lk[scalar_norm__GN_CH], sk[scalar_norm__GN_CH], bk[scalar_norm__GN_CH];
             for (int64_t k = 0; k < nk; k++) {
@@ -6336,9 +6428,11 @@ static void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, i
         for (int ox = 0; ox < ow; ox++) {
             const ifk__lin_tap tx = ifk__lin_index(ox, w, ow, sx);
             const float w0 = tx.l0, w1 = tx.l1;
-            const float *restrict a = r0 + (size_t)tx.i0 * c, *restrict b = r0 + (size_t)tx.i1 * c;
-            const float *restrict d = r1 + (size_t)tx.i0 * c, *restrict e = r1 + (size_t)tx.i1 * c;
-            float *restrict yp = y + ((size_t)oy * ow + ox) * c;
+            const float *IF_RESTRICT a = r0 + (size_t)tx.i0 * c,
+                                     *IF_RESTRICT b = r0 + (size_t)tx.i1 * c;
+            const float *IF_RESTRICT d = r1 + (size_t)tx.i0 * c,
+                                     *IF_RESTRICT e = r1 + (size_t)tx.i1 * c;
+            float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             for (int k = 0; k < c; k++)
                 yp[k] = h0 * (w0 * a[k] + w1 * b[k]) + h1 * (w0 * d[k] + w1 * e[k]);
         }
@@ -6361,11 +6455,11 @@ static void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *tabl
         for (int ox = 0; ox < w; ox++) {
             const ifk__lin_tap tx = ifk__lin_index(ox, W, w, sx);
             const float w0 = tx.l0, w1 = tx.l1;
-            const float *restrict a = table + (size_t)l0[tx.i0] * c;
-            const float *restrict b = table + (size_t)l0[tx.i1] * c;
-            const float *restrict d = table + (size_t)l1[tx.i0] * c;
-            const float *restrict e = table + (size_t)l1[tx.i1] * c;
-            float *restrict yp = y + ((size_t)oy * w + ox) * c;
+            const float *IF_RESTRICT a = table + (size_t)l0[tx.i0] * c;
+            const float *IF_RESTRICT b = table + (size_t)l0[tx.i1] * c;
+            const float *IF_RESTRICT d = table + (size_t)l1[tx.i0] * c;
+            const float *IF_RESTRICT e = table + (size_t)l1[tx.i1] * c;
+            float *IF_RESTRICT yp = y + ((size_t)oy * w + ox) * c;
             for (int q = 0; q < c; q++)
                 yp[q] = h0 * (w0 * a[q] + w1 * b[q]) + h1 * (w0 * d[q] + w1 * e[q]);
         }
@@ -6387,11 +6481,11 @@ static void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y,
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
             scalar_resize_pool__pool_bin(ox, w, ow, &x0, &x1);
-            float *restrict yp = y + ((size_t)oy * ow + ox) * c;
+            float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             for (int k = 0; k < c; k++) yp[k] = 0.0f;
             for (int iy = y0; iy < y1; iy++)
                 for (int ix = x0; ix < x1; ix++) {
-                    const float *restrict xp = x + ((size_t)iy * w + ix) * c;
+                    const float *IF_RESTRICT xp = x + ((size_t)iy * w + ix) * c;
                     for (int k = 0; k < c; k++) yp[k] += xp[k];
                 }
             const float n = (float)((y1 - y0) * (x1 - x0));
@@ -6408,11 +6502,11 @@ static void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y,
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
             scalar_resize_pool__pool_bin(ox, w, ow, &x0, &x1);
-            float *restrict yp = y + ((size_t)oy * ow + ox) * c;
+            float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             memcpy(yp, x + ((size_t)y0 * w + x0) * c, (size_t)c * sizeof *y);
             for (int iy = y0; iy < y1; iy++)
                 for (int ix = x0; ix < x1; ix++) {
-                    const float *restrict xp = x + ((size_t)iy * w + ix) * c;
+                    const float *IF_RESTRICT xp = x + ((size_t)iy * w + ix) * c;
                     /* NaN propagates, as in PyTorch. */
                     for (int k = 0; k < c; k++)
                         if (xp[k] > yp[k] || isnan(xp[k])) yp[k] = xp[k];
@@ -6460,9 +6554,9 @@ static void ifk_tokens_from_grid(const float *x, int h, int w, int c, const floa
         for (int j = 0; j < w; j++) {
             const int f = i * w + j;
             const int nat = flat ? f : P * gw + ifk_nearest_index(j, w, gw);
-            const float *restrict xp = x + (size_t)f * c;
-            const float *restrict pp = pos + (size_t)(1 + nat) * c;
-            float *restrict yp = y + (size_t)(1 + f) * c;
+            const float *IF_RESTRICT xp = x + (size_t)f * c;
+            const float *IF_RESTRICT pp = pos + (size_t)(1 + nat) * c;
+            float *IF_RESTRICT yp = y + (size_t)(1 + f) * c;
             for (int k = 0; k < c; k++) yp[k] = xp[k] + pp[k];
         }
     }
@@ -6549,7 +6643,7 @@ static void kernels_winograd__g_rows(double g0, double g1, double g2, double t[]
  * sequentially (the 9 taps are the strided reads). */
 static void kernels_winograd__transform_weights(const float *wt, int cin, int cout, int nr, void *out) {
     const size_t per_e = ifk__round_up((size_t)cout, (size_t)nr) * cin;
-    float *up = out;
+    float *up = (float *)out;
     for (int j0 = 0; j0 < cout; j0 += nr) {
         float *panel = up + (size_t)j0 * cin; /* (j0 / nr) * cin * nr */
         for (int c = 0; c < cin; c++) {
@@ -6602,7 +6696,7 @@ static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_
     float *mm = ifk__carve(&cur, kernels_winograd__T2 * (size_t)TB * cout);
     float *zero = ifk__carve(&cur, (size_t)cin);
     memset(zero, 0, (size_t)cin * sizeof *zero);
-    const float *up = prep;
+    const float *up = (const float *)prep;
     if (!up) {
         float *u = ifk__carve(&cur, kernels_winograd__T2 * per_e);
         kernels_winograd__transform_weights(wt, cin, cout, NR, u);
@@ -7387,22 +7481,22 @@ static int ifp_utf8_args(int *argc, char ***argv) {
 
 // ---- runtime/alloc.c ----
 /* alloc.c -- the library's one allocator, and error formatting. */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+/* #include "kernels/compat.h": above */
 /* #include "runtime/runtime.h": above */
 
 /* Counted so that tests can assert that a run allocates nothing. */
-static atomic_uint_fast64_t runtime_alloc__alloc_count;
+static IF_ATOMIC(uint_fast64_t) runtime_alloc__alloc_count;
 
 static void *rt_malloc(size_t n) {
-    atomic_fetch_add(&runtime_alloc__alloc_count, 1);
+    if_atomic_fetch_add(&runtime_alloc__alloc_count, 1);
     return malloc(n ? n : 1);
 }
 
 static void *rt_calloc(size_t n, size_t size) {
-    atomic_fetch_add(&runtime_alloc__alloc_count, 1);
+    if_atomic_fetch_add(&runtime_alloc__alloc_count, 1);
     return calloc(n ? n : 1, size ? size : 1);
 }
 
@@ -7410,14 +7504,14 @@ static void rt_free(void *p) { free(p); }
 
 static void *rt_aligned_alloc(size_t align, size_t n) {
     void *p = NULL;
-    atomic_fetch_add(&runtime_alloc__alloc_count, 1);
+    if_atomic_fetch_add(&runtime_alloc__alloc_count, 1);
     if (posix_memalign(&p, align, n ? n : 1)) return NULL;
     return p;
 }
 
 static void rt_aligned_free(void *p) { free(p); }
 
-static uint64_t rt_alloc_count(void) { return (uint64_t)atomic_load(&runtime_alloc__alloc_count); }
+static uint64_t rt_alloc_count(void) { return (uint64_t)if_atomic_load(&runtime_alloc__alloc_count); }
 // ---- runtime/alloc.c (end) ----
 
 // ---- runtime/exec.c ----
@@ -7570,6 +7664,32 @@ typedef struct rt_op {
                  void *dst);
 } rt_op;
 
+/* Each op's entry, one per IFG_OP_LIST line, defined in
+ * runtime/ops/<name>.c. Declared here, by name, so that its definition sees
+ * the declaration: in C++ a const object without an earlier extern
+ * declaration would be local to its file (and dist/interformer.h's
+ * generator drops object declarations it can read, not macro-made ones). */
+/* rt_op_conv2d: declared by its definition */
+/* rt_op_conv_transpose2d: declared by its definition */
+/* rt_op_linear: declared by its definition */
+/* rt_op_layer_norm: declared by its definition */
+/* rt_op_group_norm: declared by its definition */
+/* rt_op_activation: declared by its definition */
+/* rt_op_add: declared by its definition */
+/* rt_op_concat_channels: declared by its definition */
+/* rt_op_concat_tokens: declared by its definition */
+/* rt_op_resize_bilinear: declared by its definition */
+/* rt_op_adaptive_avg_pool: declared by its definition */
+/* rt_op_adaptive_max_pool: declared by its definition */
+/* rt_op_im2col: declared by its definition */
+/* rt_op_attention: declared by its definition */
+/* rt_op_vit_attention: declared by its definition */
+/* rt_op_tokens_from_grid: declared by its definition */
+/* rt_op_tokens_to_grid: declared by its definition */
+/* rt_op_ref_embed: declared by its definition */
+/* rt_op_crop: declared by its definition */
+/* rt_op_paste: declared by its definition */
+
 /* Indexed by op code; every code of IFG_OP_LIST has its entry. */
 /* rt_op_table: declared by its definition */
 
@@ -7616,14 +7736,14 @@ static if_status runtime_exec__prepare_weights(rt_exec *e);
 static if_status rt_exec_new(const rt_plan *p, const ifk_ops *ops, rt_exec **out) {
     if (!p || !out || !ops) return IF_ERR_INVALID_ARG;
     *out = NULL;
-    rt_exec *e = rt_calloc(1, sizeof *e);
+    rt_exec *e = (rt_exec *)rt_calloc(1, sizeof *e);
     if (!e) return IF_ERR_NO_MEMORY;
     uint32_t nt = p->m->g.n_tensors;
     e->p = p;
     e->ops = ops;
-    e->bound = rt_calloc(nt, sizeof *e->bound);
-    e->shape = rt_calloc(nt, sizeof *e->shape);
-    e->arena = rt_aligned_alloc(64, p->arena_bytes);
+    e->bound = (const void **)rt_calloc(nt, sizeof *e->bound);
+    e->shape = (rt_shape *)rt_calloc(nt, sizeof *e->shape);
+    e->arena = (uint8_t *)rt_aligned_alloc(64, p->arena_bytes);
     e->pool = rt_pool_new(p->threads);
     if (!e->bound || !e->shape || !e->arena || !e->pool) {
         rt_exec_free(e);
@@ -7633,7 +7753,7 @@ static if_status rt_exec_new(const rt_plan *p, const ifk_ops *ops, rt_exec **out
      * of clock reads and allocations unless asked for. */
     const char *prof = getenv("IF_PROFILE");
     if (prof && *prof && strcmp(prof, "0") &&
-        !(e->node_ms = rt_calloc(p->m->g.n_nodes, sizeof *e->node_ms))) {
+        !(e->node_ms = (double *)rt_calloc(p->m->g.n_nodes, sizeof *e->node_ms))) {
         rt_exec_free(e);
         return IF_ERR_NO_MEMORY;
     }
@@ -7716,8 +7836,8 @@ static if_status runtime_exec__prepare_weights(rt_exec *e) {
     const rt_plan *p = e->p;
     const size_t total = rt_exec_prep_bytes(p, e->ops);
     if (!total) return IF_OK;
-    e->prep = rt_calloc(p->m->g.n_nodes, sizeof *e->prep);
-    e->prep_block = rt_aligned_alloc(64, total);
+    e->prep = (const void **)rt_calloc(p->m->g.n_nodes, sizeof *e->prep);
+    e->prep_block = (uint8_t *)rt_aligned_alloc(64, total);
     if (!e->prep || !e->prep_block) return IF_ERR_NO_MEMORY;
     e->prep_bytes = total;
     size_t at = 0;
@@ -7742,8 +7862,8 @@ static if_status runtime_exec__run_node(rt_exec *e, uint32_t idx) {
     for (uint32_t i = 0; i < n->n_in; i++) in[i] = rt_exec_tensor(e, n->in[i]);
     const rt_node nd = {
         .n = n,
+        .k = e->ops, /* in declaration order, as C++ requires */
         .in = in,
-        .k = e->ops,
         .shape = e->shape,
         .y = (float *)(e->arena + p->offset[n->out[0]]),
         .scratch = p->scratch[idx] != UINT64_MAX ? e->arena + p->scratch[idx] : NULL,
@@ -7820,7 +7940,7 @@ static if_status rt_exec_run_click(rt_exec *e) {
     for (uint32_t i = 0; i < g->n_inputs; i++)
         if ((g->inputs[i].flags & IFG_IN_OPTIONAL) &&
             g->tensors[g->inputs[i].tensor].dtype == IFG_I32)
-            roi = e->bound[g->inputs[i].tensor];
+            roi = (const int32_t *)e->bound[g->inputs[i].tensor];
     if (roi)
         s = rt_infer_shapes(p->m, p->H, p->W, roi, e->shape, NULL, e->err, sizeof e->err);
     else
@@ -8017,7 +8137,7 @@ static if_status runtime_model__finish_load(rt_model *m, size_t mem_limit, char 
     ifg_graph *g = &m->g;
     if_status s = ifg_parse(m->image, m->image_size, g, err, cap);
     if (s != IF_OK) return s;
-    m->weights = rt_calloc(g->n_tensors, sizeof *m->weights);
+    m->weights = (const float **)rt_calloc(g->n_tensors, sizeof *m->weights);
     if (!m->weights) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "weight table");
     size_t f16_elems = 0;
     for (uint32_t i = 0; i < g->n_tensors; i++)
@@ -8030,7 +8150,7 @@ static if_status runtime_model__finish_load(rt_model *m, size_t mem_limit, char 
                                      {"f16 -> f32 weights", (uint64_t)f16_elems * sizeof(float)}};
         s = rt_mem_check(mem_limit, 1, parts, 2, err, cap, "loading a model");
         if (s != IF_OK) return s;
-        m->converted = rt_malloc(f16_elems * sizeof(float));
+        m->converted = (float *)rt_malloc(f16_elems * sizeof(float));
         if (!m->converted) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "f16 weights");
     }
     size_t used = 0;
@@ -8039,12 +8159,12 @@ static if_status runtime_model__finish_load(rt_model *m, size_t mem_limit, char 
         if (t->storage != IFG_CONST) continue;
         if (t->dtype == IFG_F16) {
             size_t n = (size_t)(t->nbytes / 2);
-            ifk_f16_to_f32(t->data, (int64_t)n, m->converted + used);
+            ifk_f16_to_f32((const uint16_t *)t->data, (int64_t)n, m->converted + used);
             m->weights[i] = m->converted + used;
             used += n;
         } else {
             /* 64-aligned in the file; the image itself is 64-aligned. */
-            m->weights[i] = t->data;
+            m->weights[i] = (const float *)t->data;
         }
     }
     for (uint32_t i = 0; i < g->n_nodes; i++) {
@@ -8065,7 +8185,7 @@ static if_status rt_model_load_buffer(const void *buf, size_t size, int copy, si
     if (!out) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "out is NULL");
     *out = NULL;
     if (!buf || !size) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "empty buffer");
-    rt_model *m = rt_calloc(1, sizeof *m);
+    rt_model *m = (rt_model *)rt_calloc(1, sizeof *m);
     if (!m) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "model");
     /* A borrowed buffer that is not 64-byte aligned is copied: weights are
      * used in place and the kernels may rely on their alignment. */
@@ -8107,13 +8227,14 @@ static if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model
     void *img = NULL;
     long size = -1;
     if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    const rt_mem_part image = {"file image", (uint64_t)size}; /* checked when size is valid */
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
         s = rt_fail(err, cap, IF_ERR_IO, "%s: cannot determine size", path);
     } else if ((uint64_t)size > RT_MAX_FILE_BYTES) {
         s = rt_fail(err, cap, IF_ERR_BAD_COUNT, "%s: %ld bytes is over the %llu-byte limit", path,
                     size, (unsigned long long)RT_MAX_FILE_BYTES);
-    } else if ((s = rt_mem_check(mem_limit, 1, &(rt_mem_part){"file image", (uint64_t)size}, 1, err,
-                                 cap, "%s: loading", path)) != IF_OK) {
+    } else if ((s = rt_mem_check(mem_limit, 1, &image, 1, err, cap, "%s: loading", path)) !=
+               IF_OK) {
         /* refused before reading */
     } else if (!(img = runtime_model__aligned_image((size_t)size))) {
         s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "%s: cannot allocate %ld bytes", path, size);
@@ -8125,7 +8246,7 @@ static if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model
         rt_aligned_free(img);
         return s;
     }
-    rt_model *m = rt_calloc(1, sizeof *m);
+    rt_model *m = (rt_model *)rt_calloc(1, sizeof *m);
     if (!m) {
         rt_aligned_free(img);
         return rt_fail(err, cap, IF_ERR_NO_MEMORY, "model");
@@ -8238,7 +8359,7 @@ typedef struct {
 } runtime_op__split;
 
 static void runtime_op__split_task(void *ctx, int task, int thread) {
-    const runtime_op__split *s = ctx;
+    const runtime_op__split *s = (const runtime_op__split *)ctx;
     const int64_t lo = s->total * task / s->tasks, hi = s->total * (task + 1) / s->tasks;
     if (lo >= hi) return;
     void *scratch = s->nd->scratch ? s->nd->scratch + (size_t)thread * s->nd->scratch_stride : NULL;
@@ -8261,7 +8382,7 @@ typedef struct {
 } runtime_op__elems;
 
 static void runtime_op__elem_chunks(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const runtime_op__elems *e = arg;
+    const runtime_op__elems *e = (const runtime_op__elems *)arg;
     const int64_t end = hi * RT_ELEM_CHUNK < e->n ? hi * RT_ELEM_CHUNK : e->n;
     e->fn(e->arg, lo * RT_ELEM_CHUNK, end, scratch);
 }
@@ -8292,8 +8413,8 @@ static if_status ops_activation__infer(const rt_infer_ctx *c, rt_shape *o, size_
 }
 
 static void ops_activation__elements(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
-    const float *x = rt_in(nd, 0);
+    const rt_node *nd = (const rt_node *)arg;
+    const float *x = (const float *)rt_in(nd, 0);
     (void)scratch;
     nd->k->activation(x + lo, hi - lo, (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE),
                       nd->y + lo);
@@ -8352,12 +8473,12 @@ static if_status ops_adaptive_pool__infer(const rt_infer_ctx *c, rt_shape *o, si
 }
 
 static void ops_adaptive_pool__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
     (void)scratch;
     (nd->n->op == IFG_OP_ADAPTIVE_MAX_POOL ? ifk_adaptive_max_pool : ifk_adaptive_avg_pool)(
-        rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], nd->y, (int)so->d[0],
-        (int)so->d[1], (int)lo, (int)hi);
+        (const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], nd->y,
+        (int)so->d[0], (int)so->d[1], (int)lo, (int)hi);
 }
 
 static if_status ops_adaptive_pool__run(const rt_node *nd) {
@@ -8386,8 +8507,8 @@ static if_status ops_add__infer(const rt_infer_ctx *c, rt_shape *o, size_t *scra
 }
 
 static void ops_add__elements(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
-    const float *a = rt_in(nd, 0), *b = rt_in(nd, 1);
+    const rt_node *nd = (const rt_node *)arg;
+    const float *a = (const float *)rt_in(nd, 0), *b = (const float *)rt_in(nd, 1);
     (void)scratch;
     nd->k->add(a + lo, b + lo, hi - lo, nd->y + lo);
 }
@@ -8417,12 +8538,12 @@ static if_status ops_attention__infer(const rt_infer_ctx *c, rt_shape *o, size_t
 }
 
 static void ops_attention__queries(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     const int c = (int)sx->d[sx->rank - 1];
-    const float *q = rt_in(nd, 0);
-    nd->k->attention(q + lo * c, hi - lo, rt_in(nd, 1), rt_node_in_shape(nd, 1)->d[0], c,
-                     (int)rt_attr_i(nd->n, IFG_ATTR_HEADS, 0, 1),
+    const float *q = (const float *)rt_in(nd, 0);
+    nd->k->attention(q + lo * c, hi - lo, (const float *)rt_in(nd, 1),
+                     rt_node_in_shape(nd, 1)->d[0], c, (int)rt_attr_i(nd->n, IFG_ATTR_HEADS, 0, 1),
                      (float)rt_attr_f(nd->n, IFG_ATTR_SCALE, 1.0), nd->y + lo * c, scratch);
 }
 
@@ -8462,12 +8583,12 @@ static if_status ops_concat_channels__infer(const rt_infer_ctx *c, rt_shape *o, 
 }
 
 static void ops_concat_channels__pixels(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     (void)scratch;
     const int64_t c = rt_node_out_shape(nd)->d[2];
     int64_t off = 0;
     for (uint32_t k = 0; k < nd->n->n_in; k++) {
-        const float *src = rt_in(nd, k);
+        const float *src = (const float *)rt_in(nd, k);
         const int64_t ck = rt_node_in_shape(nd, k)->d[2];
         for (int64_t i = lo; i < hi; i++)
             memcpy(nd->y + i * c + off, src + i * ck, (size_t)ck * sizeof(float));
@@ -8531,20 +8652,22 @@ static const rt_op rt_op_concat_tokens = {ops_concat_tokens__infer, ops_concat_t
 /* The kernel parameters for tensor shapes `shape` (all output rows). */
 static ifk_conv_params ops_conv2d__conv_params(const ifg_node *n, const rt_shape *shape) {
     const rt_shape *sx = &shape[n->in[0]], *so = &shape[n->out[0]];
-    return (ifk_conv_params){.h = (int)sx->d[0],
-                             .w = (int)sx->d[1],
-                             .cin = (int)sx->d[2],
-                             .cout = (int)so->d[2],
-                             .kh = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 0, 1),
-                             .kw = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 1, 1),
-                             .sh = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1),
-                             .sw = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1),
-                             .pt = (int)rt_attr_i(n, IFG_ATTR_PAD, 0, 0),
-                             .pl = (int)rt_attr_i(n, IFG_ATTR_PAD, 1, 0),
-                             .pb = (int)rt_attr_i(n, IFG_ATTR_PAD, 2, 0),
-                             .pr = (int)rt_attr_i(n, IFG_ATTR_PAD, 3, 0),
-                             .groups = (int)rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1),
-                             .act = (int)rt_attr_i(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE)};
+    ifk_conv_params p = IF_ZERO_INIT; /* oy0 = oy1 = 0: all output rows */
+    p.h = (int)sx->d[0];
+    p.w = (int)sx->d[1];
+    p.cin = (int)sx->d[2];
+    p.cout = (int)so->d[2];
+    p.kh = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 0, 1);
+    p.kw = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 1, 1);
+    p.sh = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1);
+    p.sw = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1);
+    p.pt = (int)rt_attr_i(n, IFG_ATTR_PAD, 0, 0);
+    p.pl = (int)rt_attr_i(n, IFG_ATTR_PAD, 1, 0);
+    p.pb = (int)rt_attr_i(n, IFG_ATTR_PAD, 2, 0);
+    p.pr = (int)rt_attr_i(n, IFG_ATTR_PAD, 3, 0);
+    p.groups = (int)rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1);
+    p.act = (int)rt_attr_i(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    return p;
 }
 
 static if_status ops_conv2d__infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
@@ -8583,7 +8706,7 @@ typedef struct {
 enum { ops_conv2d__ROW_BLOCK = 4 };
 
 static void ops_conv2d__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const ops_conv2d__task *t = arg;
+    const ops_conv2d__task *t = (const ops_conv2d__task *)arg;
     ifk_conv_params cp = t->cp;
     const int64_t ho = t->nd->shape[t->nd->n->out[0]].d[0];
     cp.oy0 = (int)(lo * ops_conv2d__ROW_BLOCK);
@@ -8592,7 +8715,8 @@ static void ops_conv2d__rows(const void *arg, int64_t lo, int64_t hi, void *scra
 }
 
 static if_status ops_conv2d__run(const rt_node *nd) {
-    const ops_conv2d__task t = {nd, ops_conv2d__conv_params(nd->n, nd->shape), rt_in(nd, 0), rt_in(nd, 1), rt_in(nd, 2)};
+    const ops_conv2d__task t = {nd, ops_conv2d__conv_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
+                    (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2)};
     rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + ops_conv2d__ROW_BLOCK - 1) / ops_conv2d__ROW_BLOCK, 1, ops_conv2d__rows, &t);
     return IF_OK;
 }
@@ -8647,7 +8771,7 @@ typedef struct {
 } ops_conv_transpose2d__task;
 
 static void ops_conv_transpose2d__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const ops_conv_transpose2d__task *t = arg;
+    const ops_conv_transpose2d__task *t = (const ops_conv_transpose2d__task *)arg;
     t->nd->k->conv_transpose2d(t->x + lo * t->w_in * t->cin, (int)(hi - lo), t->w_in, t->cin, t->w,
                                t->b, t->cout, t->kh, t->kw,
                                t->nd->y + lo * t->kh * t->w_in * t->kw * t->cout, scratch);
@@ -8656,9 +8780,9 @@ static void ops_conv_transpose2d__rows(const void *arg, int64_t lo, int64_t hi, 
 static if_status ops_conv_transpose2d__run(const rt_node *nd) {
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     const ops_conv_transpose2d__task t = {nd,
-                    rt_in(nd, 0),
-                    rt_in(nd, 1),
-                    rt_in(nd, 2),
+                    (const float *)rt_in(nd, 0),
+                    (const float *)rt_in(nd, 1),
+                    (const float *)rt_in(nd, 2),
                     (int)sx->d[1],
                     (int)sx->d[2],
                     (int)rt_node_out_shape(nd)->d[2],
@@ -8695,10 +8819,11 @@ static if_status ops_crop__infer(const rt_infer_ctx *c, rt_shape *o, size_t *scr
 
 static if_status ops_crop__run(const rt_node *nd) {
     const int64_t s = rt_attr_i(nd->n, IFG_ATTR_STRIDE, 0, 1);
-    const int32_t *roi = rt_in(nd, 1);
+    const int32_t *roi = (const int32_t *)rt_in(nd, 1);
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
-    ifk_crop(rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], roi ? (int)(roi[1] / s) : 0,
-             roi ? (int)(roi[0] / s) : 0, (int)so->d[0], (int)so->d[1], nd->y);
+    ifk_crop((const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2],
+             roi ? (int)(roi[1] / s) : 0, roi ? (int)(roi[0] / s) : 0, (int)so->d[0], (int)so->d[1],
+             nd->y);
     return IF_OK;
 }
 
@@ -8747,10 +8872,11 @@ typedef struct {
 } ops_group_norm__task;
 
 static void ops_group_norm__chunks(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const ops_group_norm__task *t = arg;
+    const ops_group_norm__task *t = (const ops_group_norm__task *)arg;
     (void)scratch;
     for (int64_t ch = lo; ch < hi; ch++) {
-        const int64_t p0 = ch * ops_group_norm__GN_PIXELS, np = t->hw - p0 < ops_group_norm__GN_PIXELS ? t->hw - p0 : ops_group_norm__GN_PIXELS;
+        const int64_t p0 = ch * ops_group_norm__GN_PIXELS,
+                      np = t->hw - p0 < ops_group_norm__GN_PIXELS ? t->hw - p0 : (int64_t)ops_group_norm__GN_PIXELS;
         if (t->phase < 2) {
             double *sums = t->part + ch * t->groups;
             for (int g = 0; g < t->groups; g++) sums[g] = 0.0;
@@ -8770,7 +8896,8 @@ static if_status ops_group_norm__run(const rt_node *nd) {
     const int64_t n_chunks = (hw + ops_group_norm__GN_PIXELS - 1) / ops_group_norm__GN_PIXELS;
     double *mean = (double *)nd->scratch, *sq = mean + groups;
     float *mhi = (float *)(sq + groups), *mlo = mhi + groups, *rstd = mlo + groups;
-    ops_group_norm__task t = {nd, rt_in(nd, 0), rt_in(nd, 1), rt_in(nd, 2), hw, c, groups,
+    ops_group_norm__task t = {nd, (const float *)rt_in(nd, 0), (const float *)rt_in(nd, 1),
+              (const float *)rt_in(nd, 2), hw, c, groups,
               (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE), 0,
               /* 8-byte aligned after 3*groups floats */
               (double *)(rstd + groups + (groups & 1)), mean, mhi, mlo, rstd};
@@ -8803,10 +8930,11 @@ typedef struct {
 } ops_im2col__window;
 
 static ops_im2col__window ops_im2col__window_of(const ifg_node *n) {
-    return (ops_im2col__window){rt_attr_i(n, IFG_ATTR_KERNEL, 0, 0), rt_attr_i(n, IFG_ATTR_KERNEL, 1, 0),
-                    rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1), rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1),
-                    rt_attr_i(n, IFG_ATTR_PAD, 0, 0),    rt_attr_i(n, IFG_ATTR_PAD, 1, 0),
-                    rt_attr_i(n, IFG_ATTR_PAD, 2, 0),    rt_attr_i(n, IFG_ATTR_PAD, 3, 0)};
+    const ops_im2col__window w = {rt_attr_i(n, IFG_ATTR_KERNEL, 0, 0), rt_attr_i(n, IFG_ATTR_KERNEL, 1, 0),
+                      rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1), rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1),
+                      rt_attr_i(n, IFG_ATTR_PAD, 0, 0),    rt_attr_i(n, IFG_ATTR_PAD, 1, 0),
+                      rt_attr_i(n, IFG_ATTR_PAD, 2, 0),    rt_attr_i(n, IFG_ATTR_PAD, 3, 0)};
+    return w;
 }
 
 static if_status ops_im2col__infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
@@ -8822,13 +8950,13 @@ static if_status ops_im2col__infer(const rt_infer_ctx *c, rt_shape *o, size_t *s
 }
 
 static void ops_im2col__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     const ops_im2col__window k = ops_im2col__window_of(nd->n);
     (void)scratch;
-    ifk_im2col(rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], (int)k.kh, (int)k.kw,
-               (int)k.sh, (int)k.sw, (int)k.pt, (int)k.pl, (int)k.pb, (int)k.pr, nd->y, (int)lo,
-               (int)hi);
+    ifk_im2col((const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], (int)k.kh,
+               (int)k.kw, (int)k.sh, (int)k.sw, (int)k.pt, (int)k.pl, (int)k.pb, (int)k.pr, nd->y,
+               (int)lo, (int)hi);
 }
 
 static if_status ops_im2col__run(const rt_node *nd) {
@@ -8855,13 +8983,14 @@ static if_status ops_layer_norm__infer(const rt_infer_ctx *c, rt_shape *o, size_
 }
 
 static void ops_layer_norm__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     const int64_t c = sx->d[sx->rank - 1];
-    const float *x = rt_in(nd, 0);
+    const float *x = (const float *)rt_in(nd, 0);
     (void)scratch;
-    nd->k->layer_norm(x + lo * c, hi - lo, c, rt_in(nd, 1), rt_in(nd, 2),
-                      (float)rt_attr_f(nd->n, IFG_ATTR_EPS, 1e-5), nd->y + lo * c);
+    nd->k->layer_norm(x + lo * c, hi - lo, c, (const float *)rt_in(nd, 1),
+                      (const float *)rt_in(nd, 2), (float)rt_attr_f(nd->n, IFG_ATTR_EPS, 1e-5),
+                      nd->y + lo * c);
 }
 
 static if_status ops_layer_norm__run(const rt_node *nd) {
@@ -8890,12 +9019,12 @@ static if_status ops_linear__infer(const rt_infer_ctx *c, rt_shape *o, size_t *s
 }
 
 static void ops_linear__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
     const int64_t k = sx->d[sx->rank - 1], n = so->d[so->rank - 1];
-    const float *x = rt_in(nd, 0);
-    nd->k->linear(x + lo * k, hi - lo, k, rt_in(nd, 1), rt_in(nd, 2), n,
-                  (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE), nd->y + lo * n, scratch);
+    const float *x = (const float *)rt_in(nd, 0);
+    nd->k->linear(x + lo * k, hi - lo, k, (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2),
+                  n, (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE), nd->y + lo * n, scratch);
 }
 
 static if_status ops_linear__run(const rt_node *nd) {
@@ -8937,11 +9066,12 @@ static if_status ops_paste__infer(const rt_infer_ctx *c, rt_shape *o, size_t *sc
 
 static if_status ops_paste__run(const rt_node *nd) {
     const int64_t s = rt_attr_i(nd->n, IFG_ATTR_STRIDE, 0, 1);
-    const int32_t *roi = rt_in(nd, 2);
+    const int32_t *roi = (const int32_t *)rt_in(nd, 2);
     const rt_shape *sx = rt_node_in_shape(nd, 0), *sp = rt_node_in_shape(nd, 1);
     memcpy(nd->y, rt_in(nd, 0), (size_t)rt_shape_elems(sx) * sizeof(float));
     ifk_paste(nd->y, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], roi ? (int)(roi[1] / s) : 0,
-              roi ? (int)(roi[0] / s) : 0, (int)sp->d[0], (int)sp->d[1], rt_in(nd, 1));
+              roi ? (int)(roi[0] / s) : 0, (int)sp->d[0], (int)sp->d[1],
+              (const float *)rt_in(nd, 1));
     return IF_OK;
 }
 
@@ -8965,16 +9095,17 @@ static if_status ops_ref_embed__infer(const rt_infer_ctx *c, rt_shape *o, size_t
 }
 
 static void ops_ref_embed__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *tab = rt_node_in_shape(nd, 1);
     const rt_shape *so = rt_node_out_shape(nd);
     (void)scratch;
-    ifk_ref_embed(rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], rt_in(nd, 1), (int)tab->d[0],
-                  (int)tab->d[1], nd->y, (int)so->d[0], (int)so->d[1], (int)lo, (int)hi);
+    ifk_ref_embed((const uint8_t *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1],
+                  (const float *)rt_in(nd, 1), (int)tab->d[0], (int)tab->d[1], nd->y, (int)so->d[0],
+                  (int)so->d[1], (int)lo, (int)hi);
 }
 
 static if_status ops_ref_embed__run(const rt_node *nd) {
-    const uint8_t *lab = rt_in(nd, 0);
+    const uint8_t *lab = (const uint8_t *)rt_in(nd, 0);
     const rt_shape *sx = rt_node_in_shape(nd, 0), *tab = rt_node_in_shape(nd, 1);
     const int64_t hw = sx->d[0] * sx->d[1];
     for (int64_t i = 0; i < hw; i++)
@@ -9005,11 +9136,11 @@ static if_status ops_resize_bilinear__infer(const rt_infer_ctx *c, rt_shape *o, 
 }
 
 static void ops_resize_bilinear__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
     (void)scratch;
-    nd->k->resize_bilinear(rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], nd->y,
-                           (int)so->d[0], (int)so->d[1], (int)lo, (int)hi);
+    nd->k->resize_bilinear((const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2],
+                           nd->y, (int)so->d[0], (int)so->d[1], (int)lo, (int)hi);
 }
 
 static if_status ops_resize_bilinear__run(const rt_node *nd) {
@@ -9042,8 +9173,9 @@ static if_status ops_tokens_from_grid__infer(const rt_infer_ctx *c, rt_shape *o,
 
 static if_status ops_tokens_from_grid__run(const rt_node *nd) {
     const rt_shape *sx = rt_node_in_shape(nd, 0);
-    ifk_tokens_from_grid(rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], rt_in(nd, 1),
-                         rt_in(nd, 2), (int)rt_attr_i(nd->n, IFG_ATTR_WINDOW, 0, 1),
+    ifk_tokens_from_grid((const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2],
+                         (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2),
+                         (int)rt_attr_i(nd->n, IFG_ATTR_WINDOW, 0, 1),
                          (int)rt_attr_i(nd->n, IFG_ATTR_WINDOW, 1, 1), nd->y);
     return IF_OK;
 }
@@ -9068,7 +9200,7 @@ static if_status ops_tokens_to_grid__infer(const rt_infer_ctx *c, rt_shape *o, s
 }
 
 static if_status ops_tokens_to_grid__run(const rt_node *nd) {
-    const float *x = rt_in(nd, 0);
+    const float *x = (const float *)rt_in(nd, 0);
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     memcpy(nd->y, x + sx->d[sx->rank - 1],
            (size_t)rt_shape_elems(rt_node_out_shape(nd)) * sizeof(float));
@@ -9111,7 +9243,7 @@ typedef struct {
 } ops_vit_attention__task;
 
 static void ops_vit_attention__queries(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const ops_vit_attention__task *t = arg;
+    const ops_vit_attention__task *t = (const ops_vit_attention__task *)arg;
     t->nd->k->vit_attention(t->qkv, t->h, t->w, t->c, t->heads, t->scale, t->table, t->gh, t->gw,
                             (int)lo, (int)hi, t->nd->y, scratch);
 }
@@ -9119,8 +9251,8 @@ static void ops_vit_attention__queries(const void *arg, int64_t lo, int64_t hi, 
 static if_status ops_vit_attention__run(const rt_node *nd) {
     const rt_shape *sx = rt_node_in_shape(nd, 0), *grid = rt_node_in_shape(nd, 2);
     const ops_vit_attention__task t = {nd,
-                    rt_in(nd, 0),
-                    rt_in(nd, 1),
+                    (const float *)rt_in(nd, 0),
+                    (const float *)rt_in(nd, 1),
                     (int)grid->d[0],
                     (int)grid->d[1],
                     (int)(sx->d[1] / 3),
@@ -9143,18 +9275,17 @@ static const rt_op rt_op_vit_attention = {ops_vit_attention__infer, ops_vit_atte
 
 // ---- runtime/ops/table.c ----
 /* table.c -- rt_op_table: every op of format/ifg.h's IFG_OP_LIST, by code.
- * Each rt_op_<name> is defined in runtime/ops/<name>.c (ADAPTIVE_AVG_POOL
- * and ADAPTIVE_MAX_POOL share adaptive_pool.c); an op listed there without
- * one is a link error, so the table cannot miss an entry. The engine
+ * Each rt_op_<name> is declared in runtime/op.h and defined in
+ * runtime/ops/<name>.c (ADAPTIVE_AVG_POOL and ADAPTIVE_MAX_POOL share
+ * adaptive_pool.c); an op listed there without both is a compile or link
+ * error, so the table cannot miss an entry. The engine
  * (shape.c, exec.c) and the tools reach ops only through here. */
 /* #include "runtime/op.h": above */
 
-#define RT_OP_DECLARE_(NAME, CODE, name) extern const rt_op rt_op_##name;
-IFG_OP_LIST(RT_OP_DECLARE_)
-#undef RT_OP_DECLARE_
-
+/* By code: the list is in code order from 1 (format/ifg.h checks it). */
 static const rt_op *const rt_op_table[IFG_OP_COUNT_] = {
-#define RT_OP_ENTRY_(NAME, CODE, name) [IFG_OP_##NAME] = &rt_op_##name,
+#define RT_OP_ENTRY_(NAME, CODE, name) &rt_op_##name,
+    NULL, /* IFG_OP_NONE_ */
     IFG_OP_LIST(RT_OP_ENTRY_)
 #undef RT_OP_ENTRY_
 };
@@ -9166,7 +9297,6 @@ static double rt_node_flops(const ifg_node *n, const rt_shape *shape) {
     return op && op->flops ? op->flops(n, shape) : 0.0;
 }
 
-#undef RT_OP_DECLARE_
 #undef RT_OP_ENTRY_
 // ---- runtime/ops/table.c (end) ----
 
@@ -9204,13 +9334,13 @@ static size_t runtime_plan__tensor_bytes(const rt_shape *s, uint32_t dtype) {
 }
 
 static int runtime_plan__by_size_desc(const void *a, const void *b) {
-    const runtime_plan__item *x = a, *y = b;
+    const runtime_plan__item *x = (const runtime_plan__item *)a, *y = (const runtime_plan__item *)b;
     if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
 static int runtime_plan__by_offset(const void *a, const void *b) {
-    const runtime_plan__item *const *x = a, *const *y = b;
+    const runtime_plan__item *const *x = (const runtime_plan__item *const *)a, *const *y = (const runtime_plan__item *const *)b;
     return *(*x)->slot < *(*y)->slot ? -1 : *(*x)->slot > *(*y)->slot;
 }
 
@@ -9266,16 +9396,18 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
                        "padded size %dx%d must be positive multiples of %lld, at most 65536", H, W,
                        (long long)pad);
     uint32_t nt = g->n_tensors, nn = g->n_nodes;
-    rt_plan *p = rt_calloc(1, sizeof *p);
-    size_t *tbytes = rt_calloc(nt, sizeof *tbytes);
-    uint8_t *dyn = rt_calloc(nt, 1);
-    uint32_t *pos = rt_calloc(nn, sizeof *pos);
-    uint32_t *first = rt_calloc(nt, sizeof *first), *last = rt_calloc(nt, sizeof *last);
-    runtime_plan__item *it = rt_calloc((size_t)nt + nn, sizeof *it);
-    const runtime_plan__item **live = rt_calloc((size_t)nt + nn, sizeof *live);
-    rt_shape *tmp = rt_calloc(nt, sizeof *tmp);
-    size_t *tmp_s = rt_calloc(nn, sizeof *tmp_s);
+    rt_plan *p = (rt_plan *)rt_calloc(1, sizeof *p);
+    size_t *tbytes = (size_t *)rt_calloc(nt, sizeof *tbytes);
+    uint8_t *dyn = (uint8_t *)rt_calloc(nt, 1);
+    uint32_t *pos = (uint32_t *)rt_calloc(nn, sizeof *pos);
+    uint32_t *first = (uint32_t *)rt_calloc(nt, sizeof *first),
+             *last = (uint32_t *)rt_calloc(nt, sizeof *last);
+    runtime_plan__item *it = (runtime_plan__item *)rt_calloc((size_t)nt + nn, sizeof *it);
+    const runtime_plan__item **live = (const runtime_plan__item **)rt_calloc((size_t)nt + nn, sizeof *live);
+    rt_shape *tmp = (rt_shape *)rt_calloc(nt, sizeof *tmp);
+    size_t *tmp_s = (size_t *)rt_calloc(nn, sizeof *tmp_s);
     if_status s = IF_OK;
+    uint32_t at = 0, end = nn ? nn - 1 : 0, ni = 0; /* here: C++ gotos may not skip them */
     if (!p || !tbytes || !dyn || !pos || !first || !last || !it || !live || !tmp || !tmp_s) {
         s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
         goto done;
@@ -9284,12 +9416,12 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
     p->H = H;
     p->W = W;
     p->threads = threads < 1 ? 1 : threads > 256 ? 256 : threads;
-    p->shape = rt_calloc(nt, sizeof *p->shape);
-    p->offset = rt_calloc(nt, sizeof *p->offset);
-    p->scratch = rt_calloc(nn, sizeof *p->scratch);
-    p->scratch_bytes = rt_calloc(nn, sizeof *p->scratch_bytes);
-    p->order = rt_calloc(nn, sizeof *p->order);
-    p->per_click = rt_calloc(nn, 1);
+    p->shape = (rt_shape *)rt_calloc(nt, sizeof *p->shape);
+    p->offset = (uint64_t *)rt_calloc(nt, sizeof *p->offset);
+    p->scratch = (uint64_t *)rt_calloc(nn, sizeof *p->scratch);
+    p->scratch_bytes = (size_t *)rt_calloc(nn, sizeof *p->scratch_bytes);
+    p->order = (uint32_t *)rt_calloc(nn, sizeof *p->order);
+    p->per_click = (uint8_t *)rt_calloc(nn, 1);
     if (!p->shape || !p->offset || !p->scratch || !p->scratch_bytes || !p->order || !p->per_click) {
         s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
         goto done;
@@ -9312,18 +9444,16 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
             if (n->in[k] != IFG_NO_TENSOR && dyn[n->in[k]]) p->per_click[i] = 1;
         for (uint32_t k = 0; k < n->n_out; k++) dyn[n->out[k]] = p->per_click[i];
     }
-    uint32_t k = 0;
     for (int phase = 0; phase < 2; phase++)
         for (uint32_t i = 0; i < nn; i++)
             if (p->per_click[i] == phase) {
                 if (phase == 0) p->n_image++;
-                pos[i] = k;
-                p->order[k++] = i;
+                pos[i] = at;
+                p->order[at++] = i;
             }
 
     /* Lifetimes in execution positions. A per-image result read by a
      * per-click node, and every graph output, lives to the end. */
-    uint32_t end = nn ? nn - 1 : 0;
     for (uint32_t t = 0; t < nt; t++) {
         first[t] = UINT32_MAX;
         p->offset[t] = UINT64_MAX;
@@ -9343,16 +9473,19 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) last[g->outputs[i]] = end;
 
-    uint32_t ni = 0;
     for (uint32_t t = 0; t < nt; t++)
-        if (first[t] != UINT32_MAX)
-            it[ni++] = (runtime_plan__item){runtime_plan__align_up(tbytes[t]), first[t], last[t], &p->offset[t]};
+        if (first[t] != UINT32_MAX) {
+            const runtime_plan__item x = {runtime_plan__align_up(tbytes[t]), first[t], last[t], &p->offset[t]};
+            it[ni++] = x;
+        }
     for (uint32_t i = 0; i < nn; i++) {
         p->scratch[i] = UINT64_MAX;
         p->scratch_bytes[i] = runtime_plan__align_up(p->scratch_bytes[i]);
-        if (p->scratch_bytes[i])
-            it[ni++] =
-                (runtime_plan__item){p->scratch_bytes[i] * (size_t)p->threads, pos[i], pos[i], &p->scratch[i]};
+        if (p->scratch_bytes[i]) {
+            const runtime_plan__item x = {p->scratch_bytes[i] * (size_t)p->threads, pos[i], pos[i],
+                            &p->scratch[i]};
+            it[ni++] = x;
+        }
     }
     qsort(it, ni, sizeof *it, runtime_plan__by_size_desc);
     p->arena_bytes = runtime_plan__place(it, ni, live);
@@ -9513,9 +9646,9 @@ static if_status rt_infer_shapes(const rt_model *m, int H, int W, const int32_t 
 /* #include "runtime/threadpool.h": above */
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <time.h>
 
+/* #include "kernels/compat.h": above */
 /* #include "runtime/runtime.h": above */
 
 enum { runtime_threadpool__SPIN_US = 200 };
@@ -9525,14 +9658,14 @@ struct rt_pool {
     pthread_t *workers; /* n - 1 */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    atomic_ulong generation;
-    atomic_int stop;
-    atomic_int busy; /* workers still in the current loop */
+    IF_ATOMIC(unsigned long) generation;
+    IF_ATOMIC(int) stop;
+    IF_ATOMIC(int) busy; /* workers still in the current loop */
     /* the current loop, written before generation is bumped */
     rt_task_fn fn;
     void *ctx;
     int n_tasks;
-    atomic_int next;
+    IF_ATOMIC(int) next;
 };
 
 static void runtime_threadpool__cpu_relax(void) {
@@ -9558,7 +9691,7 @@ static int runtime_threadpool__spin_until(rt_pool *p, int (*done)(rt_pool *, uns
             const double t = runtime_threadpool__now_us();
             if (t0 == 0)
                 t0 = t;
-            else if (t - t0 > runtime_threadpool__SPIN_US)
+            else if (t - t0 > (double)runtime_threadpool__SPIN_US)
                 return 0;
         }
         runtime_threadpool__cpu_relax();
@@ -9566,13 +9699,13 @@ static int runtime_threadpool__spin_until(rt_pool *p, int (*done)(rt_pool *, uns
 }
 
 static int runtime_threadpool__new_loop(rt_pool *p, unsigned long seen) {
-    return atomic_load_explicit(&p->generation, memory_order_acquire) != seen ||
-           atomic_load(&p->stop);
+    return if_atomic_load_explicit(&p->generation, IF_MO_ACQUIRE) != seen ||
+           if_atomic_load(&p->stop);
 }
 
 static int runtime_threadpool__all_done(rt_pool *p, unsigned long unused) {
     (void)unused;
-    return atomic_load_explicit(&p->busy, memory_order_acquire) == 0;
+    return if_atomic_load_explicit(&p->busy, IF_MO_ACQUIRE) == 0;
 }
 
 typedef struct {
@@ -9582,7 +9715,7 @@ typedef struct {
 
 static void runtime_threadpool__drain(rt_pool *p, int slot) {
     for (;;) {
-        int t = atomic_fetch_add(&p->next, 1);
+        int t = if_atomic_fetch_add(&p->next, 1);
         if (t >= p->n_tasks) break;
         p->fn(p->ctx, t, slot);
     }
@@ -9599,10 +9732,10 @@ static void *runtime_threadpool__worker(void *arg) {
             while (!runtime_threadpool__new_loop(p, seen)) pthread_cond_wait(&p->wake, &p->mu);
             pthread_mutex_unlock(&p->mu);
         }
-        if (atomic_load(&p->stop)) break;
-        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+        if (if_atomic_load(&p->stop)) break;
+        seen = if_atomic_load_explicit(&p->generation, IF_MO_ACQUIRE);
         runtime_threadpool__drain(p, slot);
-        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+        if (if_atomic_fetch_sub_explicit(&p->busy, 1, IF_MO_ACQ_REL) == 1) {
             pthread_mutex_lock(&p->mu); /* the caller may be asleep on `done` */
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->mu);
@@ -9613,20 +9746,20 @@ static void *runtime_threadpool__worker(void *arg) {
 
 static rt_pool *rt_pool_new(int n_threads) {
     if (n_threads < 1) n_threads = 1;
-    rt_pool *p = rt_calloc(1, sizeof *p);
+    rt_pool *p = (rt_pool *)rt_calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n = 1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     if (n_threads > 1) {
-        p->workers = rt_calloc((size_t)n_threads - 1, sizeof *p->workers);
+        p->workers = (pthread_t *)rt_calloc((size_t)n_threads - 1, sizeof *p->workers);
         if (!p->workers) {
             rt_pool_free(p);
             return NULL;
         }
         for (int i = 1; i < n_threads; i++) {
-            runtime_threadpool__worker_arg *a = rt_malloc(sizeof *a);
+            runtime_threadpool__worker_arg *a = (runtime_threadpool__worker_arg *)rt_malloc(sizeof *a);
             if (!a) break;
             *a = (runtime_threadpool__worker_arg){p, i};
             if (pthread_create(&p->workers[i - 1], NULL, runtime_threadpool__worker, a) != 0) {
@@ -9646,7 +9779,7 @@ static rt_pool *rt_pool_new(int n_threads) {
 static void rt_pool_free(rt_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    atomic_store(&p->stop, 1);
+    if_atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i + 1 < p->n; i++) pthread_join(p->workers[i], NULL);
@@ -9669,9 +9802,9 @@ static void rt_pool_run(rt_pool *p, int n_tasks, rt_task_fn fn, void *ctx) {
     p->fn = fn;
     p->ctx = ctx;
     p->n_tasks = n_tasks;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->busy, p->n - 1);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    if_atomic_store(&p->next, 0);
+    if_atomic_store(&p->busy, p->n - 1);
+    if_atomic_fetch_add_explicit(&p->generation, 1, IF_MO_RELEASE);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     runtime_threadpool__drain(p, 0);
@@ -9753,7 +9886,7 @@ static void session_distance__dt1d(const double *f, int n, double *d, int *v, do
 
 static void rt_edt_sq(const uint8_t *mask, int H, int W, int border, float *d2, void *scratch) {
     size_t L = session_distance__line_len(H, W);
-    double *col = scratch, *f = col + (size_t)H * W, *d = f + L, *z = d + L;
+    double *col = (double *)scratch, *f = col + (size_t)H * W, *d = f + L, *z = d + L;
     int *v = (int *)(void *)(z + L + 1);
     int b = border ? 1 : 0;
     for (int x = 0; x < W; x++) { /* columns; padding rows are sites */
@@ -9802,9 +9935,10 @@ static void rt_edt_sq(const uint8_t *mask, int H, int W, int border, float *d2, 
 
 /* #include "format/features.h": above */
 /* #include "interformer.h": above */
+/* #include "kernels/compat.h": above */
 /* #include "runtime/api.h": above */
 
-_Static_assert(IF_LEVELS == IFF_LEVELS, "the API's feature levels are the file's");
+IF_STATIC_ASSERT(IF_LEVELS == IFF_LEVELS, "the API's feature levels are the file's");
 
 struct if_features {
     int width, height;  /* the original image */
@@ -9965,7 +10099,7 @@ INTERFORMER_DEF if_status if_encode(const if_model *enc, const uint8_t *rgb, int
     float *input = NULL;
     if ((s = if__run_new(enc, ph, pw, extra, 3, what, &run)) != IF_OK) return s;
     if (resized) {
-        work = rt_malloc((size_t)ww * wh * 3);
+        work = (uint8_t *)rt_malloc((size_t)ww * wh * 3);
         scratch = rt_malloc(rt_area_resize_scratch(width, height, ww, wh));
         if (!work || !scratch) {
             s = if__fail(IF_ERR_NO_MEMORY, "resizing %dx%d to %dx%d", width, height, ww, wh);
@@ -9975,7 +10109,7 @@ INTERFORMER_DEF if_status if_encode(const if_model *enc, const uint8_t *rgb, int
         rt_free(scratch);
         scratch = NULL;
     }
-    input = rt_aligned_alloc(64, (size_t)input_bytes);
+    input = (float *)rt_aligned_alloc(64, (size_t)input_bytes);
     if (!input) {
         s = if__fail(IF_ERR_NO_MEMORY, "encoder input %dx%d", pw, ph);
         goto done;
@@ -10070,8 +10204,8 @@ INTERFORMER_DEF if_status if_next_click(const uint8_t *gt, const uint8_t *pred, 
     if_status st =
         rt_mem_check(0, 0, parts, 3, ebuf, ecap, "if_next_click on %dx%d masks", width, height);
     if (st != IF_OK) return st;
-    uint8_t *fn = rt_malloc(2 * n);
-    float *dn = rt_malloc(2 * n * sizeof(float));
+    uint8_t *fn = (uint8_t *)rt_malloc(2 * n);
+    float *dn = (float *)rt_malloc(2 * n * sizeof(float));
     void *scratch = rt_malloc(rt_edt_scratch_bytes(height, width));
     if (!fn || !dn || !scratch) {
         rt_free(fn);
@@ -10146,8 +10280,8 @@ static if_status if__features_alloc(int height, int width, int padded_h, int pad
         total +=
             (size_t)(padded_h / strides[i]) * (size_t)(padded_w / strides[i]) * (size_t)channels[i];
     }
-    if_features *f = rt_calloc(1, sizeof *f);
-    float *block = f ? rt_aligned_alloc(64, total * sizeof(float)) : NULL;
+    if_features *f = (if_features *)rt_calloc(1, sizeof *f);
+    float *block = f ? (float *)rt_aligned_alloc(64, total * sizeof(float)) : NULL;
     if (!block) {
         rt_free(f);
         return if__fail(IF_ERR_NO_MEMORY, "features: %zu floats", total);
@@ -10210,14 +10344,15 @@ INTERFORMER_DEF if_status if_features_save(const if_features *f, const char *pat
     if (!f || !path) return if__fail(IF_ERR_INVALID_ARG, "if_features_save: NULL argument");
     if (dtype != IF_DTYPE_F32 && dtype != IF_DTYPE_F16)
         return if__fail(IF_ERR_INVALID_ARG, "if_features_save: dtype %d", (int)dtype);
-    iff_file file = {.version = 2,
-                     .dtype = dtype == IF_DTYPE_F16 ? IFG_F16 : IFG_F32,
-                     .width = f->width,
-                     .height = f->height,
-                     .work_w = f->work_w,
-                     .work_h = f->work_h,
-                     .padded_w = f->padded_w,
-                     .padded_h = f->padded_h};
+    iff_file file = IF_ZERO_INIT;
+    file.version = 2;
+    file.dtype = dtype == IF_DTYPE_F16 ? IFG_F16 : IFG_F32;
+    file.width = f->width;
+    file.height = f->height;
+    file.work_w = f->work_w;
+    file.work_h = f->work_h;
+    file.padded_w = f->padded_w;
+    file.padded_h = f->padded_h;
     snprintf(file.identity, sizeof file.identity, "%s", f->identity);
     for (int i = 0; i < IF_LEVELS; i++) {
         file.channels[i] = f->channels[i];
@@ -10231,7 +10366,7 @@ INTERFORMER_DEF if_status if_features_save(const if_features *f, const char *pat
     char *ebuf = if__last_error_buf(&ecap);
     if_status s = rt_mem_check(0, 0, &part, 1, ebuf, ecap, "%s: saving", path);
     if (s != IF_OK) return s;
-    uint8_t *buf = rt_calloc(1, (size_t)file_bytes);
+    uint8_t *buf = (uint8_t *)rt_calloc(1, (size_t)file_bytes);
     if (!buf)
         return if__fail(IF_ERR_NO_MEMORY, "%s: %llu bytes", path, (unsigned long long)file_bytes);
     iff_encode(&file, (const float *const *)f->level, buf);
@@ -10285,6 +10420,7 @@ INTERFORMER_DEF if_status if_features_load(const char *path, if_features **out) 
     if (!fp) return if__fail(IF_ERR_IO, "%s: %s", path, strerror(errno));
     long size = -1;
     if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
+    const rt_mem_part image = {"file image", (uint64_t)size}; /* checked when size is valid */
     uint8_t *buf = NULL;
     if_status s = IF_OK;
     size_t ecap;
@@ -10293,10 +10429,9 @@ INTERFORMER_DEF if_status if_features_load(const char *path, if_features **out) 
         s = if__fail(IF_ERR_IO, "%s: cannot determine size", path);
     else if ((uint64_t)size > ((uint64_t)4 << 30))
         s = if__fail(IF_ERR_BAD_COUNT, "%s: %ld bytes is over the 4 GiB limit", path, size);
-    else if ((s = rt_mem_check(0, 0, &(rt_mem_part){"file image", (uint64_t)size}, 1, ebuf, ecap,
-                               "%s: loading", path)) != IF_OK) {
+    else if ((s = rt_mem_check(0, 0, &image, 1, ebuf, ecap, "%s: loading", path)) != IF_OK) {
         /* refused before reading; the level block is checked once the header is known */
-    } else if (!(buf = rt_malloc((size_t)size)))
+    } else if (!(buf = (uint8_t *)rt_malloc((size_t)size)))
         s = if__fail(IF_ERR_NO_MEMORY, "%s: %ld bytes", path, size);
     else if (size && fread(buf, 1, (size_t)size, fp) != (size_t)size)
         s = if__fail(IF_ERR_IO, "%s: read failed", path);
@@ -10570,7 +10705,7 @@ INTERFORMER_DEF if_status if_session_new(const if_model *dec, const if_features 
     snprintf(what, sizeof what, "a session on a %dx%d image", f->width, f->height);
     if_run *run;
     if ((st = if__run_new(dec, f->padded_h, f->padded_w, extra, 2, what, &run)) != IF_OK) return st;
-    if_session *s = rt_calloc(1, sizeof *s);
+    if_session *s = (if_session *)rt_calloc(1, sizeof *s);
     if (!s) {
         if_run_free(run);
         return if__fail(IF_ERR_NO_MEMORY, "session");
@@ -10586,21 +10721,21 @@ INTERFORMER_DEF if_status if_session_new(const if_model *dec, const if_features 
     s->Ww = f->work_w;
     s->scaled = scaled;
     s->cap = cap;
-    s->clicks = rt_calloc((size_t)s->cap, sizeof *s->clicks);
-    s->fed = rt_malloc((size_t)s->cap * n);
-    s->roi = rt_calloc((size_t)s->cap, sizeof *s->roi);
-    s->has_roi = rt_calloc((size_t)s->cap, 1);
-    s->label = rt_malloc(n);
-    s->pred = rt_malloc(n);
-    s->base_label = rt_malloc(n);
-    s->base_pred = rt_malloc(n);
-    s->mask = rt_malloc((size_t)s->H * s->W);
+    s->clicks = (if_click *)rt_calloc((size_t)s->cap, sizeof *s->clicks);
+    s->fed = (uint8_t *)rt_malloc((size_t)s->cap * n);
+    s->roi = (int32_t(*)[4])rt_calloc((size_t)s->cap, sizeof *s->roi);
+    s->has_roi = (uint8_t *)rt_calloc((size_t)s->cap, 1);
+    s->label = (uint8_t *)rt_malloc(n);
+    s->pred = (uint8_t *)rt_malloc(n);
+    s->base_label = (uint8_t *)rt_malloc(n);
+    s->base_pred = (uint8_t *)rt_malloc(n);
+    s->mask = (uint8_t *)rt_malloc((size_t)s->H * s->W);
     if (scaled) {
-        s->tx0 = rt_malloc((size_t)s->W * sizeof *s->tx0);
-        s->tfx = rt_malloc((size_t)s->W * sizeof *s->tfx);
-        s->ty0 = rt_malloc((size_t)s->H * sizeof *s->ty0);
-        s->tfy = rt_malloc((size_t)s->H * sizeof *s->tfy);
-        s->diff = rt_malloc((size_t)s->Hw * s->Ww * sizeof *s->diff);
+        s->tx0 = (int32_t *)rt_malloc((size_t)s->W * sizeof *s->tx0);
+        s->tfx = (float *)rt_malloc((size_t)s->W * sizeof *s->tfx);
+        s->ty0 = (int32_t *)rt_malloc((size_t)s->H * sizeof *s->ty0);
+        s->tfy = (float *)rt_malloc((size_t)s->H * sizeof *s->tfy);
+        s->diff = (float *)rt_malloc((size_t)s->Hw * s->Ww * sizeof *s->diff);
         if (s->tx0 && s->tfx && s->ty0 && s->tfy) {
             rt_axis_taps(s->W, s->Ww, s->tx0, s->tfx);
             rt_axis_taps(s->H, s->Hw, s->ty0, s->tfy);
@@ -10738,7 +10873,7 @@ INTERFORMER_DEF if_status if_session_set_mask(if_session *s, const uint8_t *mask
     /* A resized session keeps the caller's mask to give it back exactly
      * (the working grid holds a coarser copy); made on first use. */
     if (s->scaled && !s->base_mask) {
-        if (!(s->base_mask = rt_malloc((size_t)s->H * s->W)))
+        if (!(s->base_mask = (uint8_t *)rt_malloc((size_t)s->H * s->W)))
             return session_session__sfail(s, IF_ERR_NO_MEMORY, "a %dx%d mask", s->W, s->H);
         s->bytes += (size_t)s->H * s->W;
     }
@@ -10878,7 +11013,7 @@ static size_t rt_area_resize_scratch(int w, int h, int ww, int wh) {
 static void rt_area_resize_rgb8(const uint8_t *src, int w, int h, size_t stride, uint8_t *dst, int ww,
                          int wh, void *scratch) {
     const int tx = session_workres__max_taps(w, ww);
-    uint64_t *acc = scratch;
+    uint64_t *acc = (uint64_t *)scratch;
     uint32_t *xw = (uint32_t *)(acc + (size_t)ww * 3), *yw = xw + (size_t)ww * tx;
     int *xfirst = (int *)(yw + session_workres__max_taps(h, wh)), *xcount = xfirst + ww;
     for (int xo = 0; xo < ww; xo++)
@@ -11019,6 +11154,8 @@ static void rt_upsample_logit(const float *d, size_t ds, int ww, int wh, const i
 #ifndef IF_KERNELS_VMATH_COEF_H
 #define IF_KERNELS_VMATH_COEF_H
 
+#include <float.h>
+
 #define IFK_LOG2E  1.4426950408889634f
 #define IFK_LN2_HI 0.693145751953125f /* 12 significant bits: n * hi is exact */
 #define IFK_LN2_LO 1.42860682030941723212e-6f
@@ -11042,6 +11179,11 @@ static const float ifk_erf_g[11] = {
     0.0024651256635754674f,  -0.007999814868031885f,  0.024938398786193167f,
     -0.07434753826712638f,   0.21080635061357425f,
 };
+
+/* The division by 6 (ifk_div6_*) takes the divide below this magnitude,
+ * 2^-124 (0x1p-124f: C++ has hexadecimal floats only from C++17), and
+ * above FLT_MAX. */
+#define IFK_DIV6_TINY (4 * FLT_MIN)
 
 #endif
 // ---- kernels/vmath_coef.h (end) ----
@@ -11107,8 +11249,8 @@ static inline float32x4_t ifk_div6_4(float32x4_t a) {
     const float32x4_t y = vfmaq_f32(q, vfmsq_f32(a, q, six), inv);
     const float32x4_t abs = vabsq_f32(a);
     const uint32x4_t zero = vceqq_f32(abs, vdupq_n_f32(0.0f));
-    const uint32x4_t tiny = vbicq_u32(vcltq_f32(abs, vdupq_n_f32(0x1p-124f)), zero);
-    const uint32x4_t big = vmvnq_u32(vcleq_f32(abs, vdupq_n_f32(0x1.fffffep127f))); /* inf, NaN */
+    const uint32x4_t tiny = vbicq_u32(vcltq_f32(abs, vdupq_n_f32(IFK_DIV6_TINY)), zero);
+    const uint32x4_t big = vmvnq_u32(vcleq_f32(abs, vdupq_n_f32(FLT_MAX))); /* inf, NaN */
     if (ifk_any4(vorrq_u32(tiny, big))) return vdivq_f32(a, six);
     return vbslq_f32(zero, a, y);
 }
@@ -11364,8 +11506,8 @@ static inline __attribute__((always_inline)) void arm_f32_gemm_8x8_neon__loop8(i
 /* The hot loop of every GEMM-shaped op on AArch64. M is a constant in each
  * instantiation below, so c0[], c1[] and av[] live in registers. */
 static inline __attribute__((always_inline)) void arm_f32_gemm_8x8_neon__tile(const int M, int64_t k,
-                                                       const float *restrict a, size_t lda,
-                                                       const float *restrict b, float *c,
+                                                       const float *IF_RESTRICT a, size_t lda,
+                                                       const float *IF_RESTRICT b, float *c,
                                                        size_t ldc, int nr, const ifk_epi *e) {
     float32x4_t c0[arm_f32_gemm_8x8_neon__MR], c1[arm_f32_gemm_8x8_neon__MR];
     const float *ar[arm_f32_gemm_8x8_neon__MR];
@@ -11905,7 +12047,7 @@ static void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int c = p->cin, taps = p->kh * p->kw;
-    float wb[IFK_DW_MAX_TAPS * arm_vec_neon__DW_CB];
+    float wb[(int)IFK_DW_MAX_TAPS * arm_vec_neon__DW_CB];
     for (int c0 = 0; c0 < c; c0 += arm_vec_neon__DW_CB) {
         const int nb = c - c0 < arm_vec_neon__DW_CB ? c - c0 : arm_vec_neon__DW_CB;
         const int nv = (nb + 3) / 4;
@@ -12242,6 +12384,8 @@ typedef int arm_vec_neon__ifk_no_neon_vec; /* not an AArch64 NEON build: nothing
 #ifndef IF_KERNELS_VMATH_COEF_H
 #define IF_KERNELS_VMATH_COEF_H
 
+#include <float.h>
+
 #define IFK_LOG2E  1.4426950408889634f
 #define IFK_LN2_HI 0.693145751953125f /* 12 significant bits: n * hi is exact */
 #define IFK_LN2_LO 1.42860682030941723212e-6f
@@ -12265,6 +12409,11 @@ static const float ifk_erf_g[11] = {
     0.0024651256635754674f,  -0.007999814868031885f,  0.024938398786193167f,
     -0.07434753826712638f,   0.21080635061357425f,
 };
+
+/* The division by 6 (ifk_div6_*) takes the divide below this magnitude,
+ * 2^-124 (0x1p-124f: C++ has hexadecimal floats only from C++17), and
+ * above FLT_MAX. */
+#define IFK_DIV6_TINY (4 * FLT_MIN)
 
 #endif
 // ---- kernels/vmath_coef.h (end) ----
@@ -12332,9 +12481,9 @@ static inline __m256 ifk_div6_8(__m256 a) {
     const __m256 y = _mm256_fmadd_ps(_mm256_fnmadd_ps(q, six, a), inv, q);
     const __m256 abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a);
     const __m256 bad =
-        _mm256_or_ps(_mm256_and_ps(_mm256_cmp_ps(abs, _mm256_set1_ps(0x1p-124f), _CMP_LT_OQ),
+        _mm256_or_ps(_mm256_and_ps(_mm256_cmp_ps(abs, _mm256_set1_ps(IFK_DIV6_TINY), _CMP_LT_OQ),
                                    _mm256_cmp_ps(abs, _mm256_setzero_ps(), _CMP_NEQ_OQ)),
-                     _mm256_cmp_ps(abs, _mm256_set1_ps(0x1.fffffep127f), _CMP_NLE_UQ));
+                     _mm256_cmp_ps(abs, _mm256_set1_ps(FLT_MAX), _CMP_NLE_UQ));
     if (_mm256_movemask_ps(bad)) return _mm256_div_ps(a, six);
     return _mm256_blendv_ps(y, a, _mm256_cmp_ps(abs, _mm256_setzero_ps(), _CMP_EQ_OQ));
 }
@@ -12434,9 +12583,9 @@ static inline __m512 ifk_div6_16(__m512 a) {
     const __m512 abs = _mm512_castsi512_ps(
         _mm512_andnot_si512(_mm512_set1_epi32((int)0x80000000u), _mm512_castps_si512(a)));
     const __mmask16 bad =
-        (__mmask16)(_mm512_cmp_ps_mask(abs, _mm512_set1_ps(0x1p-124f), _CMP_LT_OQ) &
+        (__mmask16)(_mm512_cmp_ps_mask(abs, _mm512_set1_ps(IFK_DIV6_TINY), _CMP_LT_OQ) &
                     _mm512_cmp_ps_mask(abs, _mm512_setzero_ps(), _CMP_NEQ_OQ)) |
-        _mm512_cmp_ps_mask(abs, _mm512_set1_ps(0x1.fffffep127f), _CMP_NLE_UQ);
+        _mm512_cmp_ps_mask(abs, _mm512_set1_ps(FLT_MAX), _CMP_NLE_UQ);
     if (bad) return _mm512_div_ps(a, six);
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(abs, _mm512_setzero_ps(), _CMP_EQ_OQ), y, a);
 }
@@ -12566,8 +12715,8 @@ static inline __attribute__((always_inline)) void x86_f32_gemm_14x32_avx512__uk_
  * bases (rows 0-6 and 7-13) with index registers lda, 3 lda and 5 lda, so
  * no row pointer is spilled. */
 static inline __attribute__((always_inline)) void x86_f32_gemm_14x32_avx512__tile(const int M, int64_t k,
-                                                       const float *restrict a, size_t lda,
-                                                       const float *restrict b, float *c,
+                                                       const float *IF_RESTRICT a, size_t lda,
+                                                       const float *IF_RESTRICT b, float *c,
                                                        size_t ldc, int nr, const ifk_epi *e) {
     __m512 c0[x86_f32_gemm_14x32_avx512__MR], c1[x86_f32_gemm_14x32_avx512__MR];
     /* C is only read (if at all) after the k loop: prefetch its lines now,
@@ -12836,8 +12985,8 @@ static inline __attribute__((always_inline)) void x86_f32_gemm_6x16_avx2__uk_epi
 /* The hot loop of every GEMM-shaped op on AVX2. M is a constant in each
  * instantiation below, so acc[][] lives in registers. */
 static inline __attribute__((always_inline)) void x86_f32_gemm_6x16_avx2__tile(const int M, int64_t k,
-                                                       const float *restrict a, size_t lda,
-                                                       const float *restrict b, float *c,
+                                                       const float *IF_RESTRICT a, size_t lda,
+                                                       const float *IF_RESTRICT b, float *c,
                                                        size_t ldc, int nr, const ifk_epi *e) {
     __m256 c0[x86_f32_gemm_6x16_avx2__MR], c1[x86_f32_gemm_6x16_avx2__MR];
     /* C is only read (if at all) after the k loop: prefetch its lines now,
@@ -13332,7 +13481,7 @@ static void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int c = p->cin, taps = p->kh * p->kw;
-    float wb[IFK_DW_MAX_TAPS * x86_vec_avx2__DW_CB];
+    float wb[(int)IFK_DW_MAX_TAPS * x86_vec_avx2__DW_CB];
     for (int c0 = 0; c0 < c; c0 += x86_vec_avx2__DW_CB) {
         const int nb = c - c0 < x86_vec_avx2__DW_CB ? c - c0 : x86_vec_avx2__DW_CB;
         const int nv = (nb + 7) / 8;

@@ -122,7 +122,7 @@ if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *m
     char *real = realpath(path, NULL); /* NULL for a new file: path itself */
     const char *target = real ? real : path;
     size_t plen = strlen(target);
-    char *tmp = malloc(plen + 16);
+    char *tmp = (char *)malloc(plen + 16);
     if (!tmp) {
         free(real);
         return ifg_fail(msg, cap, IF_ERR_NO_MEMORY, "path");
@@ -155,7 +155,7 @@ if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *m
 
 if_status iff_parse(const void *data, size_t size, iff_file *out, char *msg, size_t cap) {
     memset(out, 0, sizeof *out);
-    const uint8_t *b = data;
+    const uint8_t *b = (const uint8_t *)data;
     if (!b || size < 8)
         return ifg_fail(msg, cap, b ? IF_ERR_TRUNCATED : IF_ERR_INVALID_ARG,
                         "feature file: %zu bytes", size);

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "interformer.h" /* if_status */
+#include "kernels/compat.h"
 
 #define IFG_MAGIC          "IFGRAPH\0"
 #define IFG_VERSION        1u
@@ -91,7 +92,7 @@ typedef enum {
 } ifg_op;
 
 #define IFG_OP_CODE_CHECK_(NAME, CODE, name)                                                       \
-    _Static_assert(IFG_OP_##NAME == (CODE), "IFG_OP_LIST: " #NAME " must have file code " #CODE);
+    IF_STATIC_ASSERT(IFG_OP_##NAME == (CODE), "IFG_OP_LIST: " #NAME " must have code " #CODE);
 IFG_OP_LIST(IFG_OP_CODE_CHECK_)
 #undef IFG_OP_CODE_CHECK_
 

@@ -112,28 +112,33 @@ if_status ifg_fail(char *msg, size_t cap, if_status s, const char *fmt, ...) {
 }
 
 const char *ifg_op_name(uint32_t op) {
-    static const char *const names[IFG_OP_COUNT_] = {
-#define IFG_OP_NAME_(NAME, CODE, name) [IFG_OP_##NAME] = #NAME,
+    /* by code: the list is in code order from 1 (ifg.h checks it) */
+    static const char *const names[] = {
+#define IFG_OP_NAME_(NAME, CODE, name) #NAME,
+        NULL, /* IFG_OP_NONE_ */
         IFG_OP_LIST(IFG_OP_NAME_)
 #undef IFG_OP_NAME_
     };
+    IF_STATIC_ASSERT(sizeof names / sizeof names[0] == IFG_OP_COUNT_, "one name per op code");
     if (op >= IFG_OP_COUNT_ || !names[op]) return "UNKNOWN_OP";
     return names[op];
 }
 
 const char *ifg_attr_name(uint32_t key) {
-    /* clang-format off */
-    static const char *const names[IFG_ATTR_COUNT_] = {
-        [IFG_ATTR_KERNEL] = "KERNEL",     [IFG_ATTR_STRIDE] = "STRIDE",
-        [IFG_ATTR_PAD] = "PAD",           [IFG_ATTR_GROUPS] = "GROUPS",
-        [IFG_ATTR_ACT] = "ACT",           [IFG_ATTR_EPS] = "EPS",
-        [IFG_ATTR_HEADS] = "HEADS",       [IFG_ATTR_SCALE] = "SCALE",
-        [IFG_ATTR_OUT_SIZE] = "OUT_SIZE", [IFG_ATTR_POOL_LIMIT] = "POOL_LIMIT",
-        [IFG_ATTR_WINDOW] = "WINDOW",
-    };
-    /* clang-format on */
-    if (key >= IFG_ATTR_COUNT_ || !names[key]) return "UNKNOWN_ATTR";
-    return names[key];
+    switch (key) {
+    case IFG_ATTR_KERNEL: return "KERNEL";
+    case IFG_ATTR_STRIDE: return "STRIDE";
+    case IFG_ATTR_PAD: return "PAD";
+    case IFG_ATTR_GROUPS: return "GROUPS";
+    case IFG_ATTR_ACT: return "ACT";
+    case IFG_ATTR_EPS: return "EPS";
+    case IFG_ATTR_HEADS: return "HEADS";
+    case IFG_ATTR_SCALE: return "SCALE";
+    case IFG_ATTR_OUT_SIZE: return "OUT_SIZE";
+    case IFG_ATTR_POOL_LIMIT: return "POOL_LIMIT";
+    case IFG_ATTR_WINDOW: return "WINDOW";
+    default: return "UNKNOWN_ATTR";
+    }
 }
 
 const char *ifg_dtype_name(uint32_t dtype) {
@@ -350,7 +355,8 @@ static if_status parse_meta(rd *r, ifg_graph *g, key_ref *scratch) {
             return fail(r, IF_ERR_BAD_META, "%s: type %u is not 1 (INT), 2 (FLOAT) or 3 (STRING)",
                         r->rec, m->type);
         }
-        scratch[i] = (key_ref){m->key, m->key_len, 0, i};
+        const key_ref k = {m->key, m->key_len, 0, i};
+        scratch[i] = k;
     }
     if (g->n_meta > 1) {
         qsort(scratch, g->n_meta, sizeof *scratch, cmp_name);
@@ -484,8 +490,10 @@ static if_status parse_tensor(rd *r, const ifg_graph *g, uint32_t i, ifg_tensor 
 static if_status parse_tensors(rd *r, ifg_graph *g, key_ref *scratch) {
     for (uint32_t i = 0; i < g->n_tensors; i++) TRY(parse_tensor(r, g, i, &g->tensors[i]));
     if (g->n_tensors > 1) {
-        for (uint32_t i = 0; i < g->n_tensors; i++)
-            scratch[i] = (key_ref){g->tensors[i].name, g->tensors[i].name_len, 0, i};
+        for (uint32_t i = 0; i < g->n_tensors; i++) {
+            const key_ref k = {g->tensors[i].name, g->tensors[i].name_len, 0, i};
+            scratch[i] = k;
+        }
         qsort(scratch, g->n_tensors, sizeof *scratch, cmp_name);
         for (uint32_t i = 1; i < g->n_tensors; i++)
             if (scratch[i - 1].a == scratch[i].a &&
@@ -506,9 +514,11 @@ static if_status check_blob(rd *r, const ifg_graph *g, key_ref *scratch) {
     uint32_t nc = 0;
     for (uint32_t i = 0; i < g->n_tensors; i++) {
         const ifg_tensor *t = &g->tensors[i];
-        if (t->storage == IFG_CONST)
-            scratch[nc++] = (key_ref){
-                t->name, (uint64_t)((const uint8_t *)t->data - r->p) - r->blob, t->nbytes, i};
+        if (t->storage == IFG_CONST) {
+            const key_ref k = {t->name, (uint64_t)((const uint8_t *)t->data - r->p) - r->blob,
+                               t->nbytes, i};
+            scratch[nc++] = k;
+        }
     }
     if (nc > 1) qsort(scratch, nc, sizeof *scratch, cmp_range);
     uint64_t at = 0, blob = r->file_bytes - r->blob;
@@ -564,42 +574,45 @@ typedef struct {
     slot_rule s[3];
 } op_rule;
 
-/* The operator table of FORMAT.md, one row per op:
+/* The operator table of FORMAT.md, one row per op in code order (row i is
+ * op code i; IFG_OP_LIST's order, the static assert below counts them):
  *   {min_in, max_in, out_rank, variadic, required attrs, optional attrs,
  *    {slot kind, min rank, max rank} per input}
  * Inputs past min_in are the optional ones in brackets (bias, roi); an
  * optional input may also be present as 0xFFFFFFFF. */
 /* clang-format off */
-static const op_rule op_rules[IFG_OP_COUNT_] = {
-    [IFG_OP_CONV2D] = {2, 3, 3, 0, A(KERNEL) | A(STRIDE) | A(PAD) | A(GROUPS), A(ACT),
-                       {{SLOT_X, 3, 3}, {SLOT_W, 4, 4}, {SLOT_W, 1, 1}}},
-    [IFG_OP_CONV_TRANSPOSE2D] = {2, 3, 3, 0, A(KERNEL) | A(STRIDE), 0,
-                                 {{SLOT_X, 3, 3}, {SLOT_W, 4, 4}, {SLOT_W, 1, 1}}},
-    [IFG_OP_LINEAR] = {2, 3, 0, 0, 0, A(ACT), {{SLOT_X, 1, 4}, {SLOT_W, 2, 2}, {SLOT_W, 1, 1}}},
-    [IFG_OP_LAYER_NORM] = {3, 3, 0, 0, A(EPS), 0, {{SLOT_X, 1, 4}, {SLOT_W, 1, 1}, {SLOT_W, 1, 1}}},
-    [IFG_OP_GROUP_NORM] = {3, 3, 3, 0, A(GROUPS) | A(EPS), A(ACT),
-                           {{SLOT_X, 3, 3}, {SLOT_W, 1, 1}, {SLOT_W, 1, 1}}},
-    [IFG_OP_ACTIVATION] = {1, 1, 0, 0, A(ACT), 0, {{SLOT_X, 1, 4}}},
-    [IFG_OP_ADD] = {2, 2, 0, 0, 0, 0, {{SLOT_X, 1, 4}, {SLOT_X, 1, 4}}},
-    [IFG_OP_CONCAT_CHANNELS] = {1, IFG_MAX_NODE_IN, 3, 1, 0, 0, {{SLOT_X, 3, 3}}},
-    [IFG_OP_CONCAT_TOKENS] = {1, IFG_MAX_NODE_IN, 2, 1, 0, 0, {{SLOT_X, 2, 3}}},
-    [IFG_OP_RESIZE_BILINEAR] = {2, 2, 3, 0, 0, 0, {{SLOT_X, 3, 3}, {SLOT_SHAPE, 2, 4}}},
-    [IFG_OP_ADAPTIVE_AVG_POOL] = {1, 1, 3, 0, A(OUT_SIZE), 0, {{SLOT_X, 3, 3}}},
+static const op_rule op_rules[] = {
+    /* NONE_ */ {0, 0, 0, 0, 0, 0, {{0, 0, 0}}},
+    /* CONV2D */ {2, 3, 3, 0, A(KERNEL) | A(STRIDE) | A(PAD) | A(GROUPS), A(ACT),
+                   {{SLOT_X, 3, 3}, {SLOT_W, 4, 4}, {SLOT_W, 1, 1}}},
+    /* CONV_TRANSPOSE2D */ {2, 3, 3, 0, A(KERNEL) | A(STRIDE), 0,
+                             {{SLOT_X, 3, 3}, {SLOT_W, 4, 4}, {SLOT_W, 1, 1}}},
+    /* LINEAR */ {2, 3, 0, 0, 0, A(ACT), {{SLOT_X, 1, 4}, {SLOT_W, 2, 2}, {SLOT_W, 1, 1}}},
+    /* LAYER_NORM */ {3, 3, 0, 0, A(EPS), 0, {{SLOT_X, 1, 4}, {SLOT_W, 1, 1}, {SLOT_W, 1, 1}}},
+    /* GROUP_NORM */ {3, 3, 3, 0, A(GROUPS) | A(EPS), A(ACT),
+                       {{SLOT_X, 3, 3}, {SLOT_W, 1, 1}, {SLOT_W, 1, 1}}},
+    /* ACTIVATION */ {1, 1, 0, 0, A(ACT), 0, {{SLOT_X, 1, 4}}},
+    /* ADD */ {2, 2, 0, 0, 0, 0, {{SLOT_X, 1, 4}, {SLOT_X, 1, 4}}},
+    /* CONCAT_CHANNELS */ {1, IFG_MAX_NODE_IN, 3, 1, 0, 0, {{SLOT_X, 3, 3}}},
+    /* CONCAT_TOKENS */ {1, IFG_MAX_NODE_IN, 2, 1, 0, 0, {{SLOT_X, 2, 3}}},
+    /* RESIZE_BILINEAR */ {2, 2, 3, 0, 0, 0, {{SLOT_X, 3, 3}, {SLOT_SHAPE, 2, 4}}},
+    /* ADAPTIVE_AVG_POOL */ {1, 1, 3, 0, A(OUT_SIZE), 0, {{SLOT_X, 3, 3}}},
     /* exactly one of OUT_SIZE and POOL_LIMIT: checked in parse_node */
-    [IFG_OP_ADAPTIVE_MAX_POOL] = {1, 1, 3, 0, 0, A(OUT_SIZE) | A(POOL_LIMIT), {{SLOT_X, 3, 3}}},
-    [IFG_OP_IM2COL] = {1, 1, 3, 0, A(KERNEL) | A(STRIDE) | A(PAD), 0, {{SLOT_X, 3, 3}}},
-    [IFG_OP_ATTENTION] = {2, 2, 0, 0, A(HEADS) | A(SCALE), 0, {{SLOT_X, 2, 3}, {SLOT_X, 2, 2}}},
-    [IFG_OP_VIT_ATTENTION] = {3, 3, 2, 0, A(HEADS) | A(SCALE) | A(WINDOW), 0,
-                              {{SLOT_X, 2, 2}, {SLOT_X, 2, 2}, {SLOT_SHAPE, 2, 4}}},
-    [IFG_OP_TOKENS_FROM_GRID] = {3, 3, 2, 0, A(WINDOW), 0, {{SLOT_X, 3, 3}, {SLOT_X, 2, 2}, {SLOT_X, 2, 2}}},
-    [IFG_OP_TOKENS_TO_GRID] = {2, 2, 3, 0, 0, 0, {{SLOT_X, 2, 2}, {SLOT_SHAPE, 2, 4}}},
-    [IFG_OP_REF_EMBED] = {3, 3, 3, 0, 0, 0, {{SLOT_LABEL, 2, 2}, {SLOT_X, 2, 2}, {SLOT_SHAPE, 2, 4}}},
-    [IFG_OP_CROP] = {1, 2, 3, 0, A(STRIDE), 0, {{SLOT_X, 3, 3}, {SLOT_ROI, 1, 1}}},
-    [IFG_OP_PASTE] = {2, 3, 3, 0, A(STRIDE), 0, {{SLOT_X, 3, 3}, {SLOT_X, 3, 3}, {SLOT_ROI, 1, 1}}},
+    /* ADAPTIVE_MAX_POOL */ {1, 1, 3, 0, 0, A(OUT_SIZE) | A(POOL_LIMIT), {{SLOT_X, 3, 3}}},
+    /* IM2COL */ {1, 1, 3, 0, A(KERNEL) | A(STRIDE) | A(PAD), 0, {{SLOT_X, 3, 3}}},
+    /* ATTENTION */ {2, 2, 0, 0, A(HEADS) | A(SCALE), 0, {{SLOT_X, 2, 3}, {SLOT_X, 2, 2}}},
+    /* VIT_ATTENTION */ {3, 3, 2, 0, A(HEADS) | A(SCALE) | A(WINDOW), 0,
+                          {{SLOT_X, 2, 2}, {SLOT_X, 2, 2}, {SLOT_SHAPE, 2, 4}}},
+    /* TOKENS_FROM_GRID */ {3, 3, 2, 0, A(WINDOW), 0, {{SLOT_X, 3, 3}, {SLOT_X, 2, 2}, {SLOT_X, 2, 2}}},
+    /* TOKENS_TO_GRID */ {2, 2, 3, 0, 0, 0, {{SLOT_X, 2, 2}, {SLOT_SHAPE, 2, 4}}},
+    /* REF_EMBED */ {3, 3, 3, 0, 0, 0, {{SLOT_LABEL, 2, 2}, {SLOT_X, 2, 2}, {SLOT_SHAPE, 2, 4}}},
+    /* CROP */ {1, 2, 3, 0, A(STRIDE), 0, {{SLOT_X, 3, 3}, {SLOT_ROI, 1, 1}}},
+    /* PASTE */ {2, 3, 3, 0, A(STRIDE), 0, {{SLOT_X, 3, 3}, {SLOT_X, 3, 3}, {SLOT_ROI, 1, 1}}},
 };
 
 /* clang-format on */
 #undef A
+IF_STATIC_ASSERT(sizeof op_rules / sizeof op_rules[0] == IFG_OP_COUNT_, "one rule per op code");
 
 /* Reads one attribute and checks its key, type, count and values. */
 static if_status parse_attr(rd *r, uint32_t op, uint32_t j, ifg_attr *a) {
@@ -1129,15 +1142,15 @@ static if_status parse_all(rd *r, size_t size, ifg_graph *g, key_ref **scratch, 
     TRY(parse_header(r, size, g));
     uint32_t most = g->n_meta > g->n_tensors ? g->n_meta : g->n_tensors;
     /* Counts are bounded by the record section now; calloc checks n*size. */
-    if (most && !(*scratch = calloc(most, sizeof **scratch)))
+    if (most && !(*scratch = (key_ref *)calloc(most, sizeof **scratch)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate a %u-entry scratch table", most);
-    if (g->n_tensors && !(*prod = calloc(g->n_tensors, sizeof **prod)))
+    if (g->n_tensors && !(*prod = (uint32_t *)calloc(g->n_tensors, sizeof **prod)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate a %u-entry producer table", g->n_tensors);
-    if (g->n_meta && !(g->meta = calloc(g->n_meta, sizeof *g->meta)))
+    if (g->n_meta && !(g->meta = (ifg_meta *)calloc(g->n_meta, sizeof *g->meta)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %u metadata entries", g->n_meta);
-    if (g->n_tensors && !(g->tensors = calloc(g->n_tensors, sizeof *g->tensors)))
+    if (g->n_tensors && !(g->tensors = (ifg_tensor *)calloc(g->n_tensors, sizeof *g->tensors)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %u tensor records", g->n_tensors);
-    if (g->n_nodes && !(g->nodes = calloc(g->n_nodes, sizeof *g->nodes)))
+    if (g->n_nodes && !(g->nodes = (ifg_node *)calloc(g->n_nodes, sizeof *g->nodes)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %u node records", g->n_nodes);
 
     TRY(parse_meta(r, g, *scratch));
@@ -1147,10 +1160,10 @@ static if_status parse_all(rd *r, size_t size, ifg_graph *g, key_ref **scratch, 
     count_node_slots(r, g->n_nodes, &n_ids, &n_attrs);
     g->n_ids = (uint32_t)n_ids; /* <= 72 * IFG_MAX_NODES */
     g->n_attrs = (uint32_t)n_attrs;
-    if (n_ids && !(g->ids = calloc((size_t)n_ids, sizeof *g->ids)))
+    if (n_ids && !(g->ids = (uint32_t *)calloc((size_t)n_ids, sizeof *g->ids)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu operand ids",
                     (unsigned long long)n_ids);
-    if (n_attrs && !(g->attr_pool = calloc((size_t)n_attrs, sizeof *g->attr_pool)))
+    if (n_attrs && !(g->attr_pool = (ifg_attr *)calloc((size_t)n_attrs, sizeof *g->attr_pool)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu node attributes",
                     (unsigned long long)n_attrs);
     pool_use use = {0, 0};

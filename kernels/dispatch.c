@@ -62,13 +62,13 @@ static void scalar_convt(const float *x, int h, int w, int cin, const float *wt,
 
 static void scalar_attention(const float *q, int64_t nq, const float *kv, int64_t m, int c,
                              int heads, float scale, float *y, void *scratch) {
-    ifk_attention(q, nq, kv, m, c, heads, scale, y, scratch);
+    ifk_attention(q, nq, kv, m, c, heads, scale, y, (float *)scratch);
 }
 
 static void scalar_vit(const float *qkv, int h, int w, int c, int heads, float scale,
                        const float *table, int gh, int gw, int q0, int q1, float *y,
                        void *scratch) {
-    ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, scratch);
+    ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, (float *)scratch);
 }
 
 static const ifk_ops scalar_ops = {

@@ -26,13 +26,14 @@ static int rows_conflict(size_t lda, int mr) {
 void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, int nr, float *bp) {
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)ifk__min64(nr, n - j0);
-        float *restrict dst = bp + (size_t)(j0 / nr) * (size_t)kc * nr;
+        float *IF_RESTRICT dst = bp + (size_t)(j0 / nr) * (size_t)kc * nr;
         int jj = 0;
         for (; jj + 4 <= nn; jj += 4) { /* 4 rows at a time: 16-byte stores */
-            const float *restrict s0 = w + (size_t)(j0 + jj) * ldw + k0;
-            const float *restrict s1 = s0 + ldw, *restrict s2 = s1 + ldw, *restrict s3 = s2 + ldw;
+            const float *IF_RESTRICT s0 = w + (size_t)(j0 + jj) * ldw + k0;
+            const float *IF_RESTRICT s1 = s0 + ldw, *IF_RESTRICT s2 = s1 + ldw,
+                                     *IF_RESTRICT s3 = s2 + ldw;
             for (int64_t p = 0; p < kc; p++) {
-                float *restrict d = dst + (size_t)p * nr + jj;
+                float *IF_RESTRICT d = dst + (size_t)p * nr + jj;
                 d[0] = s0[p];
                 d[1] = s1[p];
                 d[2] = s2[p];
@@ -40,7 +41,7 @@ void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, 
             }
         }
         for (; jj < nn; jj++) {
-            const float *restrict src = w + (size_t)(j0 + jj) * ldw + k0;
+            const float *IF_RESTRICT src = w + (size_t)(j0 + jj) * ldw + k0;
             for (int64_t p = 0; p < kc; p++) dst[(size_t)p * nr + jj] = src[p];
         }
         for (jj = nn; jj < nr; jj++)
@@ -51,10 +52,10 @@ void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, 
 void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp) {
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)ifk__min64(nr, n - j0);
-        float *restrict dst = bp + (size_t)(j0 / nr) * (size_t)k * nr;
+        float *IF_RESTRICT dst = bp + (size_t)(j0 / nr) * (size_t)k * nr;
         for (int64_t p = 0; p < k; p++) {
-            const float *restrict src = v + (size_t)p * ldv + j0;
-            float *restrict d = dst + (size_t)p * nr;
+            const float *IF_RESTRICT src = v + (size_t)p * ldv + j0;
+            float *IF_RESTRICT d = dst + (size_t)p * nr;
             memcpy(d, src, (size_t)nn * sizeof(float));
             for (int jj = nn; jj < nr; jj++) d[jj] = 0.0f;
         }

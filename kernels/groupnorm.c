@@ -22,7 +22,7 @@ static void sums_range(const ifk_isa *isa, const float *x, int64_t hw, int64_t c
     }
     double cs[GN_CH], mk[GN_CH];
     for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
-        const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
+        const int64_t nk = n - k0 < GN_CH ? n - k0 : (int64_t)GN_CH;
         for (int64_t k = 0; k < nk; k++) {
             cs[k] = 0.0;
             mk[k] = gmean ? gmean[(k0 + k) / cg] : 0.0;
@@ -40,7 +40,7 @@ static void apply_range(const ifk_isa *isa, const float *x, int64_t hw, int64_t 
                         float *y) {
     float mk[GN_CH], lk[GN_CH], sk[GN_CH], bk[GN_CH];
     for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
-        const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH, base = c0 + k0;
+        const int64_t nk = n - k0 < GN_CH ? n - k0 : (int64_t)GN_CH, base = c0 + k0;
         for (int64_t k = 0; k < nk; k++) {
             const int64_t g = (k0 + k) / cg;
             mk[k] = mhi[g];

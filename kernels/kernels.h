@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/compat.h" /* IF_RESTRICT, IF_STATIC_ASSERT */
+
 enum { IFK_ACT_NONE = 0, IFK_ACT_RELU = 1, IFK_ACT_GELU = 2, IFK_ACT_HARDSWISH = 3 };
 
 /* y[i] = act(x[i]) for n elements; y may equal x. */

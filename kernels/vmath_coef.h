@@ -18,6 +18,8 @@
 #ifndef IF_KERNELS_VMATH_COEF_H
 #define IF_KERNELS_VMATH_COEF_H
 
+#include <float.h>
+
 #define IFK_LOG2E  1.4426950408889634f
 #define IFK_LN2_HI 0.693145751953125f /* 12 significant bits: n * hi is exact */
 #define IFK_LN2_LO 1.42860682030941723212e-6f
@@ -41,5 +43,10 @@ static const float ifk_erf_g[11] = {
     0.0024651256635754674f,  -0.007999814868031885f,  0.024938398786193167f,
     -0.07434753826712638f,   0.21080635061357425f,
 };
+
+/* The division by 6 (ifk_div6_*) takes the divide below this magnitude,
+ * 2^-124 (0x1p-124f: C++ has hexadecimal floats only from C++17), and
+ * above FLT_MAX. */
+#define IFK_DIV6_TINY (4 * FLT_MIN)
 
 #endif

@@ -77,7 +77,7 @@ static void g_rows(double g0, double g1, double g2, double t[][3], int s) {
  * sequentially (the 9 taps are the strided reads). */
 static void transform_weights(const float *wt, int cin, int cout, int nr, void *out) {
     const size_t per_e = ifk__round_up((size_t)cout, (size_t)nr) * cin;
-    float *up = out;
+    float *up = (float *)out;
     for (int j0 = 0; j0 < cout; j0 += nr) {
         float *panel = up + (size_t)j0 * cin; /* (j0 / nr) * cin * nr */
         for (int c = 0; c < cin; c++) {
@@ -130,7 +130,7 @@ void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_pa
     float *mm = ifk__carve(&cur, T2 * (size_t)TB * cout);
     float *zero = ifk__carve(&cur, (size_t)cin);
     memset(zero, 0, (size_t)cin * sizeof *zero);
-    const float *up = prep;
+    const float *up = (const float *)prep;
     if (!up) {
         float *u = ifk__carve(&cur, T2 * per_e);
         transform_weights(wt, cin, cout, NR, u);

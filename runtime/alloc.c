@@ -1,20 +1,20 @@
 /* alloc.c -- the library's one allocator, and error formatting. */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kernels/compat.h"
 #include "runtime/runtime.h"
 
 /* Counted so that tests can assert that a run allocates nothing. */
-static atomic_uint_fast64_t alloc_count;
+static IF_ATOMIC(uint_fast64_t) alloc_count;
 
 void *rt_malloc(size_t n) {
-    atomic_fetch_add(&alloc_count, 1);
+    if_atomic_fetch_add(&alloc_count, 1);
     return malloc(n ? n : 1);
 }
 
 void *rt_calloc(size_t n, size_t size) {
-    atomic_fetch_add(&alloc_count, 1);
+    if_atomic_fetch_add(&alloc_count, 1);
     return calloc(n ? n : 1, size ? size : 1);
 }
 
@@ -22,11 +22,11 @@ void rt_free(void *p) { free(p); }
 
 void *rt_aligned_alloc(size_t align, size_t n) {
     void *p = NULL;
-    atomic_fetch_add(&alloc_count, 1);
+    if_atomic_fetch_add(&alloc_count, 1);
     if (posix_memalign(&p, align, n ? n : 1)) return NULL;
     return p;
 }
 
 void rt_aligned_free(void *p) { free(p); }
 
-uint64_t rt_alloc_count(void) { return (uint64_t)atomic_load(&alloc_count); }
+uint64_t rt_alloc_count(void) { return (uint64_t)if_atomic_load(&alloc_count); }

@@ -19,14 +19,14 @@ static if_status prepare_weights(rt_exec *e);
 if_status rt_exec_new(const rt_plan *p, const ifk_ops *ops, rt_exec **out) {
     if (!p || !out || !ops) return IF_ERR_INVALID_ARG;
     *out = NULL;
-    rt_exec *e = rt_calloc(1, sizeof *e);
+    rt_exec *e = (rt_exec *)rt_calloc(1, sizeof *e);
     if (!e) return IF_ERR_NO_MEMORY;
     uint32_t nt = p->m->g.n_tensors;
     e->p = p;
     e->ops = ops;
-    e->bound = rt_calloc(nt, sizeof *e->bound);
-    e->shape = rt_calloc(nt, sizeof *e->shape);
-    e->arena = rt_aligned_alloc(64, p->arena_bytes);
+    e->bound = (const void **)rt_calloc(nt, sizeof *e->bound);
+    e->shape = (rt_shape *)rt_calloc(nt, sizeof *e->shape);
+    e->arena = (uint8_t *)rt_aligned_alloc(64, p->arena_bytes);
     e->pool = rt_pool_new(p->threads);
     if (!e->bound || !e->shape || !e->arena || !e->pool) {
         rt_exec_free(e);
@@ -36,7 +36,7 @@ if_status rt_exec_new(const rt_plan *p, const ifk_ops *ops, rt_exec **out) {
      * of clock reads and allocations unless asked for. */
     const char *prof = getenv("IF_PROFILE");
     if (prof && *prof && strcmp(prof, "0") &&
-        !(e->node_ms = rt_calloc(p->m->g.n_nodes, sizeof *e->node_ms))) {
+        !(e->node_ms = (double *)rt_calloc(p->m->g.n_nodes, sizeof *e->node_ms))) {
         rt_exec_free(e);
         return IF_ERR_NO_MEMORY;
     }
@@ -119,8 +119,8 @@ static if_status prepare_weights(rt_exec *e) {
     const rt_plan *p = e->p;
     const size_t total = rt_exec_prep_bytes(p, e->ops);
     if (!total) return IF_OK;
-    e->prep = rt_calloc(p->m->g.n_nodes, sizeof *e->prep);
-    e->prep_block = rt_aligned_alloc(64, total);
+    e->prep = (const void **)rt_calloc(p->m->g.n_nodes, sizeof *e->prep);
+    e->prep_block = (uint8_t *)rt_aligned_alloc(64, total);
     if (!e->prep || !e->prep_block) return IF_ERR_NO_MEMORY;
     e->prep_bytes = total;
     size_t at = 0;
@@ -145,8 +145,8 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     for (uint32_t i = 0; i < n->n_in; i++) in[i] = rt_exec_tensor(e, n->in[i]);
     const rt_node nd = {
         .n = n,
+        .k = e->ops, /* in declaration order, as C++ requires */
         .in = in,
-        .k = e->ops,
         .shape = e->shape,
         .y = (float *)(e->arena + p->offset[n->out[0]]),
         .scratch = p->scratch[idx] != UINT64_MAX ? e->arena + p->scratch[idx] : NULL,
@@ -223,7 +223,7 @@ if_status rt_exec_run_click(rt_exec *e) {
     for (uint32_t i = 0; i < g->n_inputs; i++)
         if ((g->inputs[i].flags & IFG_IN_OPTIONAL) &&
             g->tensors[g->inputs[i].tensor].dtype == IFG_I32)
-            roi = e->bound[g->inputs[i].tensor];
+            roi = (const int32_t *)e->bound[g->inputs[i].tensor];
     if (roi)
         s = rt_infer_shapes(p->m, p->H, p->W, roi, e->shape, NULL, e->err, sizeof e->err);
     else

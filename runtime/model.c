@@ -14,7 +14,7 @@ static if_status finish_load(rt_model *m, size_t mem_limit, char *err, size_t ca
     ifg_graph *g = &m->g;
     if_status s = ifg_parse(m->image, m->image_size, g, err, cap);
     if (s != IF_OK) return s;
-    m->weights = rt_calloc(g->n_tensors, sizeof *m->weights);
+    m->weights = (const float **)rt_calloc(g->n_tensors, sizeof *m->weights);
     if (!m->weights) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "weight table");
     size_t f16_elems = 0;
     for (uint32_t i = 0; i < g->n_tensors; i++)
@@ -27,7 +27,7 @@ static if_status finish_load(rt_model *m, size_t mem_limit, char *err, size_t ca
                                      {"f16 -> f32 weights", (uint64_t)f16_elems * sizeof(float)}};
         s = rt_mem_check(mem_limit, 1, parts, 2, err, cap, "loading a model");
         if (s != IF_OK) return s;
-        m->converted = rt_malloc(f16_elems * sizeof(float));
+        m->converted = (float *)rt_malloc(f16_elems * sizeof(float));
         if (!m->converted) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "f16 weights");
     }
     size_t used = 0;
@@ -36,12 +36,12 @@ static if_status finish_load(rt_model *m, size_t mem_limit, char *err, size_t ca
         if (t->storage != IFG_CONST) continue;
         if (t->dtype == IFG_F16) {
             size_t n = (size_t)(t->nbytes / 2);
-            ifk_f16_to_f32(t->data, (int64_t)n, m->converted + used);
+            ifk_f16_to_f32((const uint16_t *)t->data, (int64_t)n, m->converted + used);
             m->weights[i] = m->converted + used;
             used += n;
         } else {
             /* 64-aligned in the file; the image itself is 64-aligned. */
-            m->weights[i] = t->data;
+            m->weights[i] = (const float *)t->data;
         }
     }
     for (uint32_t i = 0; i < g->n_nodes; i++) {
@@ -62,7 +62,7 @@ if_status rt_model_load_buffer(const void *buf, size_t size, int copy, size_t me
     if (!out) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "out is NULL");
     *out = NULL;
     if (!buf || !size) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "empty buffer");
-    rt_model *m = rt_calloc(1, sizeof *m);
+    rt_model *m = (rt_model *)rt_calloc(1, sizeof *m);
     if (!m) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "model");
     /* A borrowed buffer that is not 64-byte aligned is copied: weights are
      * used in place and the kernels may rely on their alignment. */
@@ -104,13 +104,14 @@ if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model **out,
     void *img = NULL;
     long size = -1;
     if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    const rt_mem_part image = {"file image", (uint64_t)size}; /* checked when size is valid */
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
         s = rt_fail(err, cap, IF_ERR_IO, "%s: cannot determine size", path);
     } else if ((uint64_t)size > RT_MAX_FILE_BYTES) {
         s = rt_fail(err, cap, IF_ERR_BAD_COUNT, "%s: %ld bytes is over the %llu-byte limit", path,
                     size, (unsigned long long)RT_MAX_FILE_BYTES);
-    } else if ((s = rt_mem_check(mem_limit, 1, &(rt_mem_part){"file image", (uint64_t)size}, 1, err,
-                                 cap, "%s: loading", path)) != IF_OK) {
+    } else if ((s = rt_mem_check(mem_limit, 1, &image, 1, err, cap, "%s: loading", path)) !=
+               IF_OK) {
         /* refused before reading */
     } else if (!(img = aligned_image((size_t)size))) {
         s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "%s: cannot allocate %ld bytes", path, size);
@@ -122,7 +123,7 @@ if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model **out,
         rt_aligned_free(img);
         return s;
     }
-    rt_model *m = rt_calloc(1, sizeof *m);
+    rt_model *m = (rt_model *)rt_calloc(1, sizeof *m);
     if (!m) {
         rt_aligned_free(img);
         return rt_fail(err, cap, IF_ERR_NO_MEMORY, "model");

@@ -75,7 +75,7 @@ typedef struct {
 } split;
 
 static void split_task(void *ctx, int task, int thread) {
-    const split *s = ctx;
+    const split *s = (const split *)ctx;
     const int64_t lo = s->total * task / s->tasks, hi = s->total * (task + 1) / s->tasks;
     if (lo >= hi) return;
     void *scratch = s->nd->scratch ? s->nd->scratch + (size_t)thread * s->nd->scratch_stride : NULL;
@@ -98,7 +98,7 @@ typedef struct {
 } elems;
 
 static void elem_chunks(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const elems *e = arg;
+    const elems *e = (const elems *)arg;
     const int64_t end = hi * RT_ELEM_CHUNK < e->n ? hi * RT_ELEM_CHUNK : e->n;
     e->fn(e->arg, lo * RT_ELEM_CHUNK, end, scratch);
 }

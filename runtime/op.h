@@ -134,6 +134,32 @@ typedef struct rt_op {
                  void *dst);
 } rt_op;
 
+/* Each op's entry, one per IFG_OP_LIST line, defined in
+ * runtime/ops/<name>.c. Declared here, by name, so that its definition sees
+ * the declaration: in C++ a const object without an earlier extern
+ * declaration would be local to its file (and dist/interformer.h's
+ * generator drops object declarations it can read, not macro-made ones). */
+extern const rt_op rt_op_conv2d;
+extern const rt_op rt_op_conv_transpose2d;
+extern const rt_op rt_op_linear;
+extern const rt_op rt_op_layer_norm;
+extern const rt_op rt_op_group_norm;
+extern const rt_op rt_op_activation;
+extern const rt_op rt_op_add;
+extern const rt_op rt_op_concat_channels;
+extern const rt_op rt_op_concat_tokens;
+extern const rt_op rt_op_resize_bilinear;
+extern const rt_op rt_op_adaptive_avg_pool;
+extern const rt_op rt_op_adaptive_max_pool;
+extern const rt_op rt_op_im2col;
+extern const rt_op rt_op_attention;
+extern const rt_op rt_op_vit_attention;
+extern const rt_op rt_op_tokens_from_grid;
+extern const rt_op rt_op_tokens_to_grid;
+extern const rt_op rt_op_ref_embed;
+extern const rt_op rt_op_crop;
+extern const rt_op rt_op_paste;
+
 /* Indexed by op code; every code of IFG_OP_LIST has its entry. */
 extern const rt_op *const rt_op_table[IFG_OP_COUNT_];
 

@@ -31,13 +31,13 @@ static size_t tensor_bytes(const rt_shape *s, uint32_t dtype) {
 }
 
 static int by_size_desc(const void *a, const void *b) {
-    const item *x = a, *y = b;
+    const item *x = (const item *)a, *y = (const item *)b;
     if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
     return x->start < y->start ? -1 : x->start > y->start;
 }
 
 static int by_offset(const void *a, const void *b) {
-    const item *const *x = a, *const *y = b;
+    const item *const *x = (const item *const *)a, *const *y = (const item *const *)b;
     return *(*x)->slot < *(*y)->slot ? -1 : *(*x)->slot > *(*y)->slot;
 }
 
@@ -93,16 +93,18 @@ if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **ou
                        "padded size %dx%d must be positive multiples of %lld, at most 65536", H, W,
                        (long long)pad);
     uint32_t nt = g->n_tensors, nn = g->n_nodes;
-    rt_plan *p = rt_calloc(1, sizeof *p);
-    size_t *tbytes = rt_calloc(nt, sizeof *tbytes);
-    uint8_t *dyn = rt_calloc(nt, 1);
-    uint32_t *pos = rt_calloc(nn, sizeof *pos);
-    uint32_t *first = rt_calloc(nt, sizeof *first), *last = rt_calloc(nt, sizeof *last);
-    item *it = rt_calloc((size_t)nt + nn, sizeof *it);
-    const item **live = rt_calloc((size_t)nt + nn, sizeof *live);
-    rt_shape *tmp = rt_calloc(nt, sizeof *tmp);
-    size_t *tmp_s = rt_calloc(nn, sizeof *tmp_s);
+    rt_plan *p = (rt_plan *)rt_calloc(1, sizeof *p);
+    size_t *tbytes = (size_t *)rt_calloc(nt, sizeof *tbytes);
+    uint8_t *dyn = (uint8_t *)rt_calloc(nt, 1);
+    uint32_t *pos = (uint32_t *)rt_calloc(nn, sizeof *pos);
+    uint32_t *first = (uint32_t *)rt_calloc(nt, sizeof *first),
+             *last = (uint32_t *)rt_calloc(nt, sizeof *last);
+    item *it = (item *)rt_calloc((size_t)nt + nn, sizeof *it);
+    const item **live = (const item **)rt_calloc((size_t)nt + nn, sizeof *live);
+    rt_shape *tmp = (rt_shape *)rt_calloc(nt, sizeof *tmp);
+    size_t *tmp_s = (size_t *)rt_calloc(nn, sizeof *tmp_s);
     if_status s = IF_OK;
+    uint32_t at = 0, end = nn ? nn - 1 : 0, ni = 0; /* here: C++ gotos may not skip them */
     if (!p || !tbytes || !dyn || !pos || !first || !last || !it || !live || !tmp || !tmp_s) {
         s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
         goto done;
@@ -111,12 +113,12 @@ if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **ou
     p->H = H;
     p->W = W;
     p->threads = threads < 1 ? 1 : threads > 256 ? 256 : threads;
-    p->shape = rt_calloc(nt, sizeof *p->shape);
-    p->offset = rt_calloc(nt, sizeof *p->offset);
-    p->scratch = rt_calloc(nn, sizeof *p->scratch);
-    p->scratch_bytes = rt_calloc(nn, sizeof *p->scratch_bytes);
-    p->order = rt_calloc(nn, sizeof *p->order);
-    p->per_click = rt_calloc(nn, 1);
+    p->shape = (rt_shape *)rt_calloc(nt, sizeof *p->shape);
+    p->offset = (uint64_t *)rt_calloc(nt, sizeof *p->offset);
+    p->scratch = (uint64_t *)rt_calloc(nn, sizeof *p->scratch);
+    p->scratch_bytes = (size_t *)rt_calloc(nn, sizeof *p->scratch_bytes);
+    p->order = (uint32_t *)rt_calloc(nn, sizeof *p->order);
+    p->per_click = (uint8_t *)rt_calloc(nn, 1);
     if (!p->shape || !p->offset || !p->scratch || !p->scratch_bytes || !p->order || !p->per_click) {
         s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
         goto done;
@@ -139,18 +141,16 @@ if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **ou
             if (n->in[k] != IFG_NO_TENSOR && dyn[n->in[k]]) p->per_click[i] = 1;
         for (uint32_t k = 0; k < n->n_out; k++) dyn[n->out[k]] = p->per_click[i];
     }
-    uint32_t k = 0;
     for (int phase = 0; phase < 2; phase++)
         for (uint32_t i = 0; i < nn; i++)
             if (p->per_click[i] == phase) {
                 if (phase == 0) p->n_image++;
-                pos[i] = k;
-                p->order[k++] = i;
+                pos[i] = at;
+                p->order[at++] = i;
             }
 
     /* Lifetimes in execution positions. A per-image result read by a
      * per-click node, and every graph output, lives to the end. */
-    uint32_t end = nn ? nn - 1 : 0;
     for (uint32_t t = 0; t < nt; t++) {
         first[t] = UINT32_MAX;
         p->offset[t] = UINT64_MAX;
@@ -170,16 +170,19 @@ if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **ou
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) last[g->outputs[i]] = end;
 
-    uint32_t ni = 0;
     for (uint32_t t = 0; t < nt; t++)
-        if (first[t] != UINT32_MAX)
-            it[ni++] = (item){align_up(tbytes[t]), first[t], last[t], &p->offset[t]};
+        if (first[t] != UINT32_MAX) {
+            const item x = {align_up(tbytes[t]), first[t], last[t], &p->offset[t]};
+            it[ni++] = x;
+        }
     for (uint32_t i = 0; i < nn; i++) {
         p->scratch[i] = UINT64_MAX;
         p->scratch_bytes[i] = align_up(p->scratch_bytes[i]);
-        if (p->scratch_bytes[i])
-            it[ni++] =
-                (item){p->scratch_bytes[i] * (size_t)p->threads, pos[i], pos[i], &p->scratch[i]};
+        if (p->scratch_bytes[i]) {
+            const item x = {p->scratch_bytes[i] * (size_t)p->threads, pos[i], pos[i],
+                            &p->scratch[i]};
+            it[ni++] = x;
+        }
     }
     qsort(it, ni, sizeof *it, by_size_desc);
     p->arena_bytes = place(it, ni, live);

@@ -8,9 +8,9 @@
 #include "runtime/threadpool.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <time.h>
 
+#include "kernels/compat.h"
 #include "runtime/runtime.h"
 
 enum { SPIN_US = 200 };
@@ -20,14 +20,14 @@ struct rt_pool {
     pthread_t *workers; /* n - 1 */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    atomic_ulong generation;
-    atomic_int stop;
-    atomic_int busy; /* workers still in the current loop */
+    IF_ATOMIC(unsigned long) generation;
+    IF_ATOMIC(int) stop;
+    IF_ATOMIC(int) busy; /* workers still in the current loop */
     /* the current loop, written before generation is bumped */
     rt_task_fn fn;
     void *ctx;
     int n_tasks;
-    atomic_int next;
+    IF_ATOMIC(int) next;
 };
 
 static void cpu_relax(void) {
@@ -53,7 +53,7 @@ static int spin_until(rt_pool *p, int (*done)(rt_pool *, unsigned long), unsigne
             const double t = now_us();
             if (t0 == 0)
                 t0 = t;
-            else if (t - t0 > SPIN_US)
+            else if (t - t0 > (double)SPIN_US)
                 return 0;
         }
         cpu_relax();
@@ -61,13 +61,13 @@ static int spin_until(rt_pool *p, int (*done)(rt_pool *, unsigned long), unsigne
 }
 
 static int new_loop(rt_pool *p, unsigned long seen) {
-    return atomic_load_explicit(&p->generation, memory_order_acquire) != seen ||
-           atomic_load(&p->stop);
+    return if_atomic_load_explicit(&p->generation, IF_MO_ACQUIRE) != seen ||
+           if_atomic_load(&p->stop);
 }
 
 static int all_done(rt_pool *p, unsigned long unused) {
     (void)unused;
-    return atomic_load_explicit(&p->busy, memory_order_acquire) == 0;
+    return if_atomic_load_explicit(&p->busy, IF_MO_ACQUIRE) == 0;
 }
 
 typedef struct {
@@ -77,7 +77,7 @@ typedef struct {
 
 static void drain(rt_pool *p, int slot) {
     for (;;) {
-        int t = atomic_fetch_add(&p->next, 1);
+        int t = if_atomic_fetch_add(&p->next, 1);
         if (t >= p->n_tasks) break;
         p->fn(p->ctx, t, slot);
     }
@@ -94,10 +94,10 @@ static void *worker(void *arg) {
             while (!new_loop(p, seen)) pthread_cond_wait(&p->wake, &p->mu);
             pthread_mutex_unlock(&p->mu);
         }
-        if (atomic_load(&p->stop)) break;
-        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+        if (if_atomic_load(&p->stop)) break;
+        seen = if_atomic_load_explicit(&p->generation, IF_MO_ACQUIRE);
         drain(p, slot);
-        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+        if (if_atomic_fetch_sub_explicit(&p->busy, 1, IF_MO_ACQ_REL) == 1) {
             pthread_mutex_lock(&p->mu); /* the caller may be asleep on `done` */
             pthread_cond_signal(&p->done);
             pthread_mutex_unlock(&p->mu);
@@ -108,20 +108,20 @@ static void *worker(void *arg) {
 
 rt_pool *rt_pool_new(int n_threads) {
     if (n_threads < 1) n_threads = 1;
-    rt_pool *p = rt_calloc(1, sizeof *p);
+    rt_pool *p = (rt_pool *)rt_calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n = 1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     if (n_threads > 1) {
-        p->workers = rt_calloc((size_t)n_threads - 1, sizeof *p->workers);
+        p->workers = (pthread_t *)rt_calloc((size_t)n_threads - 1, sizeof *p->workers);
         if (!p->workers) {
             rt_pool_free(p);
             return NULL;
         }
         for (int i = 1; i < n_threads; i++) {
-            worker_arg *a = rt_malloc(sizeof *a);
+            worker_arg *a = (worker_arg *)rt_malloc(sizeof *a);
             if (!a) break;
             *a = (worker_arg){p, i};
             if (pthread_create(&p->workers[i - 1], NULL, worker, a) != 0) {
@@ -141,7 +141,7 @@ rt_pool *rt_pool_new(int n_threads) {
 void rt_pool_free(rt_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    atomic_store(&p->stop, 1);
+    if_atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i + 1 < p->n; i++) pthread_join(p->workers[i], NULL);
@@ -164,9 +164,9 @@ void rt_pool_run(rt_pool *p, int n_tasks, rt_task_fn fn, void *ctx) {
     p->fn = fn;
     p->ctx = ctx;
     p->n_tasks = n_tasks;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->busy, p->n - 1);
-    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    if_atomic_store(&p->next, 0);
+    if_atomic_store(&p->busy, p->n - 1);
+    if_atomic_fetch_add_explicit(&p->generation, 1, IF_MO_RELEASE);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     drain(p, 0);

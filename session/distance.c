@@ -45,7 +45,7 @@ static void dt1d(const double *f, int n, double *d, int *v, double *z) {
 
 void rt_edt_sq(const uint8_t *mask, int H, int W, int border, float *d2, void *scratch) {
     size_t L = line_len(H, W);
-    double *col = scratch, *f = col + (size_t)H * W, *d = f + L, *z = d + L;
+    double *col = (double *)scratch, *f = col + (size_t)H * W, *d = f + L, *z = d + L;
     int *v = (int *)(void *)(z + L + 1);
     int b = border ? 1 : 0;
     for (int x = 0; x < W; x++) { /* columns; padding rows are sites */

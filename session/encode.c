@@ -69,7 +69,7 @@ if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int heig
     float *input = NULL;
     if ((s = if__run_new(enc, ph, pw, extra, 3, what, &run)) != IF_OK) return s;
     if (resized) {
-        work = rt_malloc((size_t)ww * wh * 3);
+        work = (uint8_t *)rt_malloc((size_t)ww * wh * 3);
         scratch = rt_malloc(rt_area_resize_scratch(width, height, ww, wh));
         if (!work || !scratch) {
             s = if__fail(IF_ERR_NO_MEMORY, "resizing %dx%d to %dx%d", width, height, ww, wh);
@@ -79,7 +79,7 @@ if_status if_encode(const if_model *enc, const uint8_t *rgb, int width, int heig
         rt_free(scratch);
         scratch = NULL;
     }
-    input = rt_aligned_alloc(64, (size_t)input_bytes);
+    input = (float *)rt_aligned_alloc(64, (size_t)input_bytes);
     if (!input) {
         s = if__fail(IF_ERR_NO_MEMORY, "encoder input %dx%d", pw, ph);
         goto done;

@@ -34,8 +34,8 @@ if_status if_next_click(const uint8_t *gt, const uint8_t *pred, const uint8_t *i
     if_status st =
         rt_mem_check(0, 0, parts, 3, ebuf, ecap, "if_next_click on %dx%d masks", width, height);
     if (st != IF_OK) return st;
-    uint8_t *fn = rt_malloc(2 * n);
-    float *dn = rt_malloc(2 * n * sizeof(float));
+    uint8_t *fn = (uint8_t *)rt_malloc(2 * n);
+    float *dn = (float *)rt_malloc(2 * n * sizeof(float));
     void *scratch = rt_malloc(rt_edt_scratch_bytes(height, width));
     if (!fn || !dn || !scratch) {
         rt_free(fn);

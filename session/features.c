@@ -34,8 +34,8 @@ if_status if__features_alloc(int height, int width, int padded_h, int padded_w,
         total +=
             (size_t)(padded_h / strides[i]) * (size_t)(padded_w / strides[i]) * (size_t)channels[i];
     }
-    if_features *f = rt_calloc(1, sizeof *f);
-    float *block = f ? rt_aligned_alloc(64, total * sizeof(float)) : NULL;
+    if_features *f = (if_features *)rt_calloc(1, sizeof *f);
+    float *block = f ? (float *)rt_aligned_alloc(64, total * sizeof(float)) : NULL;
     if (!block) {
         rt_free(f);
         return if__fail(IF_ERR_NO_MEMORY, "features: %zu floats", total);
@@ -98,14 +98,15 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
     if (!f || !path) return if__fail(IF_ERR_INVALID_ARG, "if_features_save: NULL argument");
     if (dtype != IF_DTYPE_F32 && dtype != IF_DTYPE_F16)
         return if__fail(IF_ERR_INVALID_ARG, "if_features_save: dtype %d", (int)dtype);
-    iff_file file = {.version = 2,
-                     .dtype = dtype == IF_DTYPE_F16 ? IFG_F16 : IFG_F32,
-                     .width = f->width,
-                     .height = f->height,
-                     .work_w = f->work_w,
-                     .work_h = f->work_h,
-                     .padded_w = f->padded_w,
-                     .padded_h = f->padded_h};
+    iff_file file = IF_ZERO_INIT;
+    file.version = 2;
+    file.dtype = dtype == IF_DTYPE_F16 ? IFG_F16 : IFG_F32;
+    file.width = f->width;
+    file.height = f->height;
+    file.work_w = f->work_w;
+    file.work_h = f->work_h;
+    file.padded_w = f->padded_w;
+    file.padded_h = f->padded_h;
     snprintf(file.identity, sizeof file.identity, "%s", f->identity);
     for (int i = 0; i < IF_LEVELS; i++) {
         file.channels[i] = f->channels[i];
@@ -119,7 +120,7 @@ if_status if_features_save(const if_features *f, const char *path, if_dtype dtyp
     char *ebuf = if__last_error_buf(&ecap);
     if_status s = rt_mem_check(0, 0, &part, 1, ebuf, ecap, "%s: saving", path);
     if (s != IF_OK) return s;
-    uint8_t *buf = rt_calloc(1, (size_t)file_bytes);
+    uint8_t *buf = (uint8_t *)rt_calloc(1, (size_t)file_bytes);
     if (!buf)
         return if__fail(IF_ERR_NO_MEMORY, "%s: %llu bytes", path, (unsigned long long)file_bytes);
     iff_encode(&file, (const float *const *)f->level, buf);
@@ -173,6 +174,7 @@ if_status if_features_load(const char *path, if_features **out) {
     if (!fp) return if__fail(IF_ERR_IO, "%s: %s", path, strerror(errno));
     long size = -1;
     if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
+    const rt_mem_part image = {"file image", (uint64_t)size}; /* checked when size is valid */
     uint8_t *buf = NULL;
     if_status s = IF_OK;
     size_t ecap;
@@ -181,10 +183,9 @@ if_status if_features_load(const char *path, if_features **out) {
         s = if__fail(IF_ERR_IO, "%s: cannot determine size", path);
     else if ((uint64_t)size > ((uint64_t)4 << 30))
         s = if__fail(IF_ERR_BAD_COUNT, "%s: %ld bytes is over the 4 GiB limit", path, size);
-    else if ((s = rt_mem_check(0, 0, &(rt_mem_part){"file image", (uint64_t)size}, 1, ebuf, ecap,
-                               "%s: loading", path)) != IF_OK) {
+    else if ((s = rt_mem_check(0, 0, &image, 1, ebuf, ecap, "%s: loading", path)) != IF_OK) {
         /* refused before reading; the level block is checked once the header is known */
-    } else if (!(buf = rt_malloc((size_t)size)))
+    } else if (!(buf = (uint8_t *)rt_malloc((size_t)size)))
         s = if__fail(IF_ERR_NO_MEMORY, "%s: %ld bytes", path, size);
     else if (size && fread(buf, 1, (size_t)size, fp) != (size_t)size)
         s = if__fail(IF_ERR_IO, "%s: read failed", path);

@@ -102,7 +102,7 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
     snprintf(what, sizeof what, "a session on a %dx%d image", f->width, f->height);
     if_run *run;
     if ((st = if__run_new(dec, f->padded_h, f->padded_w, extra, 2, what, &run)) != IF_OK) return st;
-    if_session *s = rt_calloc(1, sizeof *s);
+    if_session *s = (if_session *)rt_calloc(1, sizeof *s);
     if (!s) {
         if_run_free(run);
         return if__fail(IF_ERR_NO_MEMORY, "session");
@@ -118,21 +118,21 @@ if_status if_session_new(const if_model *dec, const if_features *f, if_session *
     s->Ww = f->work_w;
     s->scaled = scaled;
     s->cap = cap;
-    s->clicks = rt_calloc((size_t)s->cap, sizeof *s->clicks);
-    s->fed = rt_malloc((size_t)s->cap * n);
-    s->roi = rt_calloc((size_t)s->cap, sizeof *s->roi);
-    s->has_roi = rt_calloc((size_t)s->cap, 1);
-    s->label = rt_malloc(n);
-    s->pred = rt_malloc(n);
-    s->base_label = rt_malloc(n);
-    s->base_pred = rt_malloc(n);
-    s->mask = rt_malloc((size_t)s->H * s->W);
+    s->clicks = (if_click *)rt_calloc((size_t)s->cap, sizeof *s->clicks);
+    s->fed = (uint8_t *)rt_malloc((size_t)s->cap * n);
+    s->roi = (int32_t(*)[4])rt_calloc((size_t)s->cap, sizeof *s->roi);
+    s->has_roi = (uint8_t *)rt_calloc((size_t)s->cap, 1);
+    s->label = (uint8_t *)rt_malloc(n);
+    s->pred = (uint8_t *)rt_malloc(n);
+    s->base_label = (uint8_t *)rt_malloc(n);
+    s->base_pred = (uint8_t *)rt_malloc(n);
+    s->mask = (uint8_t *)rt_malloc((size_t)s->H * s->W);
     if (scaled) {
-        s->tx0 = rt_malloc((size_t)s->W * sizeof *s->tx0);
-        s->tfx = rt_malloc((size_t)s->W * sizeof *s->tfx);
-        s->ty0 = rt_malloc((size_t)s->H * sizeof *s->ty0);
-        s->tfy = rt_malloc((size_t)s->H * sizeof *s->tfy);
-        s->diff = rt_malloc((size_t)s->Hw * s->Ww * sizeof *s->diff);
+        s->tx0 = (int32_t *)rt_malloc((size_t)s->W * sizeof *s->tx0);
+        s->tfx = (float *)rt_malloc((size_t)s->W * sizeof *s->tfx);
+        s->ty0 = (int32_t *)rt_malloc((size_t)s->H * sizeof *s->ty0);
+        s->tfy = (float *)rt_malloc((size_t)s->H * sizeof *s->tfy);
+        s->diff = (float *)rt_malloc((size_t)s->Hw * s->Ww * sizeof *s->diff);
         if (s->tx0 && s->tfx && s->ty0 && s->tfy) {
             rt_axis_taps(s->W, s->Ww, s->tx0, s->tfx);
             rt_axis_taps(s->H, s->Hw, s->ty0, s->tfy);
@@ -270,7 +270,7 @@ if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride)
     /* A resized session keeps the caller's mask to give it back exactly
      * (the working grid holds a coarser copy); made on first use. */
     if (s->scaled && !s->base_mask) {
-        if (!(s->base_mask = rt_malloc((size_t)s->H * s->W)))
+        if (!(s->base_mask = (uint8_t *)rt_malloc((size_t)s->H * s->W)))
             return sfail(s, IF_ERR_NO_MEMORY, "a %dx%d mask", s->W, s->H);
         s->bytes += (size_t)s->H * s->W;
     }

@@ -10,9 +10,10 @@
 
 #include "format/features.h"
 #include "interformer.h"
+#include "kernels/compat.h"
 #include "runtime/api.h"
 
-_Static_assert(IF_LEVELS == IFF_LEVELS, "the API's feature levels are the file's");
+IF_STATIC_ASSERT(IF_LEVELS == IFF_LEVELS, "the API's feature levels are the file's");
 
 struct if_features {
     int width, height;  /* the original image */

@@ -52,7 +52,7 @@ size_t rt_area_resize_scratch(int w, int h, int ww, int wh) {
 void rt_area_resize_rgb8(const uint8_t *src, int w, int h, size_t stride, uint8_t *dst, int ww,
                          int wh, void *scratch) {
     const int tx = max_taps(w, ww);
-    uint64_t *acc = scratch;
+    uint64_t *acc = (uint64_t *)scratch;
     uint32_t *xw = (uint32_t *)(acc + (size_t)ww * 3), *yw = xw + (size_t)ww * tx;
     int *xfirst = (int *)(yw + max_taps(h, wh)), *xcount = xfirst + ww;
     for (int xo = 0; xo < ww; xo++)

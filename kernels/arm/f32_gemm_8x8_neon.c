@@ -156,8 +156,8 @@ static inline __attribute__((always_inline)) void loop8(int64_t n4, const float 
 /* The hot loop of every GEMM-shaped op on AArch64. M is a constant in each
  * instantiation below, so c0[], c1[] and av[] live in registers. */
 static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
-                                                       const float *restrict a, size_t lda,
-                                                       const float *restrict b, float *c,
+                                                       const float *IF_RESTRICT a, size_t lda,
+                                                       const float *IF_RESTRICT b, float *c,
                                                        size_t ldc, int nr, const ifk_epi *e) {
     float32x4_t c0[MR], c1[MR];
     const float *ar[MR];

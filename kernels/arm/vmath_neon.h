@@ -78,8 +78,8 @@ static inline float32x4_t ifk_div6_4(float32x4_t a) {
     const float32x4_t y = vfmaq_f32(q, vfmsq_f32(a, q, six), inv);
     const float32x4_t abs = vabsq_f32(a);
     const uint32x4_t zero = vceqq_f32(abs, vdupq_n_f32(0.0f));
-    const uint32x4_t tiny = vbicq_u32(vcltq_f32(abs, vdupq_n_f32(0x1p-124f)), zero);
-    const uint32x4_t big = vmvnq_u32(vcleq_f32(abs, vdupq_n_f32(0x1.fffffep127f))); /* inf, NaN */
+    const uint32x4_t tiny = vbicq_u32(vcltq_f32(abs, vdupq_n_f32(IFK_DIV6_TINY)), zero);
+    const uint32x4_t big = vmvnq_u32(vcleq_f32(abs, vdupq_n_f32(FLT_MAX))); /* inf, NaN */
     if (ifk_any4(vorrq_u32(tiny, big))) return vdivq_f32(a, six);
     return vbslq_f32(zero, a, y);
 }

@@ -17,7 +17,7 @@ enum { QB = 4, ATT_STACK = 256 };
 static void softmax_rows(float *s, size_t lds, int nr, int64_t m) {
     if (m <= 0) return;
     for (int r = 0; r < nr; r++) {
-        float *restrict row = s + (size_t)r * lds;
+        float *IF_RESTRICT row = s + (size_t)r * lds;
         float mx = row[0];
         for (int64_t j = 1; j < m; j++) mx = row[j] > mx ? row[j] : mx;
         float sum = 0.0f;
@@ -97,7 +97,7 @@ void ifk_vit_attention_range(const float *qkv, int h, int w, int c, int heads, f
             ifk__gemm_nt(qkv + (size_t)a0 * ld + (size_t)hd * d, ld, nr, d, k, ld, NULL, n,
                          IFK_ACT_NONE, s, (size_t)n);
             for (int r = 0; r < nr; r++) {
-                float *restrict row = s + (size_t)r * n;
+                float *IF_RESTRICT row = s + (size_t)r * n;
                 const int a = a0 + r;
                 if (a == 0) {
                     row[0] = scale * row[0] + tb[(size_t)(R - 1) * heads];

@@ -47,7 +47,7 @@ typedef struct {
  * (x + i*ldx) and 4 output channels (w + j*ldw); per step 8 loads and 16
  * multiply-adds, written as 4-wide rows as in linear.c. The accumulators
  * live in this function only, which keeps both gcc and clang at SIMD code. */
-static void taps_4x4(const float *restrict x, size_t ldx, const float *restrict w, size_t ldw,
+static void taps_4x4(const float *IF_RESTRICT x, size_t ldx, const float *IF_RESTRICT w, size_t ldw,
                      const tap_runs *t, float acc[4][4]) {
     float c0[4] = {0}, c1[4] = {0}, c2[4] = {0}, c3[4] = {0};
     for (int ky = 0; ky < t->nky; ky++) {
@@ -74,7 +74,7 @@ static void taps_4x4(const float *restrict x, size_t ldx, const float *restrict 
 }
 
 /* 1 pixel x 4 output channels. */
-static void taps_1x4(const float *restrict x, const float *restrict w, size_t ldw,
+static void taps_1x4(const float *IF_RESTRICT x, const float *IF_RESTRICT w, size_t ldw,
                      const tap_runs *t, float acc[4]) {
     float c[4] = {0};
     for (int ky = 0; ky < t->nky; ky++) {
@@ -92,7 +92,7 @@ static void taps_1x4(const float *restrict x, const float *restrict w, size_t ld
 }
 
 /* 1 pixel x 1 output channel. */
-static float taps_1x1(const float *restrict x, const float *restrict w, const tap_runs *t) {
+static float taps_1x1(const float *IF_RESTRICT x, const float *IF_RESTRICT w, const tap_runs *t) {
     float c = 0.0f;
     for (int ky = 0; ky < t->nky; ky++)
         for (int r = 0; r < t->nrun; r++) {
@@ -207,9 +207,9 @@ static void conv_depthwise(const float *x, const ifk_conv_params *p, const float
                 for (int j = 0; j < DW_CB; j++) acc[j] = 0.0f;
                 for (int ky = wy.k0; ky < wy.k1; ky++) {
                     for (int kx = wx.k0; kx < wx.k1; kx++) {
-                        const float *restrict xp =
+                        const float *IF_RESTRICT xp =
                             x + ((size_t)(wy.i0 + ky) * p->w + (wx.i0 + kx)) * c + c0;
-                        const float *restrict wp = wb + (ky * p->kw + kx) * DW_CB;
+                        const float *IF_RESTRICT wp = wb + (ky * p->kw + kx) * DW_CB;
                         if (nb == DW_CB)
                             for (int j = 0; j < DW_CB; j++) acc[j] += xp[j] * wp[j];
                         else

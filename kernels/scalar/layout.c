@@ -13,16 +13,16 @@ void ifk_im2col(const float *x, int h, int w, int c, int kh, int kw, int sh, int
         const int iy0 = Y * sh - pt;
         for (int X = 0; X < wo; X++) {
             const int ix0 = X * sw - pl;
-            float *restrict yp = y + ((size_t)Y * wo + X) * c * kk;
+            float *IF_RESTRICT yp = y + ((size_t)Y * wo + X) * c * kk;
             for (int ky = 0; ky < kh; ky++) {
                 const int iy = iy0 + ky;
                 for (int kx = 0; kx < kw; kx++) {
                     const int ix = ix0 + kx;
-                    float *restrict yk = yp + (size_t)ky * kw + kx; /* channel ci at yk[ci*kk] */
+                    float *IF_RESTRICT yk = yp + (size_t)ky * kw + kx; /* channel ci at yk[ci*kk] */
                     if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
                         for (int ci = 0; ci < c; ci++) yk[ci * kk] = 0.0f;
                     } else {
-                        const float *restrict xp = x + ((size_t)iy * w + ix) * c;
+                        const float *IF_RESTRICT xp = x + ((size_t)iy * w + ix) * c;
                         for (int ci = 0; ci < c; ci++) yk[ci * kk] = xp[ci];
                     }
                 }

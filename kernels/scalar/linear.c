@@ -22,8 +22,8 @@ enum { MR = 4, NR = 4, W_BLOCK_FLOATS = 32768 };
  * into 16 independent accumulators. Written as four 4-wide rows (c_i[j] +=
  * a_i * b[j]) so that gcc and clang both turn it into SIMD multiply-adds
  * with a broadcast a_i (about 2x the plain scalar form at -O2). */
-static void micro_4x4(const float *restrict x, size_t ldx, const float *restrict w, size_t ldw,
-                      int64_t k, float acc[MR][NR]) {
+static void micro_4x4(const float *IF_RESTRICT x, size_t ldx, const float *IF_RESTRICT w,
+                      size_t ldw, int64_t k, float acc[MR][NR]) {
     const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
     float c0[NR] = {0}, c1[NR] = {0}, c2[NR] = {0}, c3[NR] = {0};
@@ -44,7 +44,7 @@ static void micro_4x4(const float *restrict x, size_t ldx, const float *restrict
 }
 
 /* A row edge: 1 row x 4 columns. */
-static void micro_1x4(const float *restrict x, const float *restrict w, size_t ldw, int64_t k,
+static void micro_1x4(const float *IF_RESTRICT x, const float *IF_RESTRICT w, size_t ldw, int64_t k,
                       float acc[NR]) {
     const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw;
     float c[NR] = {0};
@@ -58,8 +58,8 @@ static void micro_1x4(const float *restrict x, const float *restrict w, size_t l
 
 /* Edges: mr x nr (each <= 4); 1x4 strips when nr == 4, else one
  * accumulator per output. */
-static void micro_edge(const float *restrict x, size_t ldx, const float *restrict w, size_t ldw,
-                       int64_t k, int mr, int nr, float acc[MR][NR]) {
+static void micro_edge(const float *IF_RESTRICT x, size_t ldx, const float *IF_RESTRICT w,
+                       size_t ldw, int64_t k, int mr, int nr, float acc[MR][NR]) {
     for (int i = 0; i < mr; i++) {
         const float *xi = x + (size_t)i * ldx;
         if (nr == NR) {
@@ -119,12 +119,12 @@ void ifk_linear(const float *x, int64_t m, int64_t k, const float *w, const floa
  * The results go through the contiguous t[][] before the strided stores:
  * clang's SLP vectorizer starts from the stores and gives up on strided
  * ones (5x slower). */
-static void nn_4x8(const float *restrict a, size_t lda, const float *restrict b, size_t ldb,
-                   int64_t k, float *restrict y, size_t ldy) {
+static void nn_4x8(const float *IF_RESTRICT a, size_t lda, const float *IF_RESTRICT b, size_t ldb,
+                   int64_t k, float *IF_RESTRICT y, size_t ldy) {
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
     float c0[8] = {0}, c1[8] = {0}, c2[8] = {0}, c3[8] = {0};
     for (int64_t p = 0; p < k; p++) {
-        const float *restrict v = b + (size_t)p * ldb;
+        const float *IF_RESTRICT v = b + (size_t)p * ldb;
         const float s0 = a0[p], s1 = a1[p], s2 = a2[p], s3 = a3[p];
         for (int u = 0; u < 8; u++) c0[u] += s0 * v[u];
         for (int u = 0; u < 8; u++) c1[u] += s1 * v[u];
@@ -142,11 +142,11 @@ static void nn_4x8(const float *restrict a, size_t lda, const float *restrict b,
         for (int u = 0; u < 8; u++) y[(size_t)r * ldy + u] = t[r][u];
 }
 
-static void nn_1x8(const float *restrict a, const float *restrict b, size_t ldb, int64_t k,
-                   float *restrict y) {
+static void nn_1x8(const float *IF_RESTRICT a, const float *IF_RESTRICT b, size_t ldb, int64_t k,
+                   float *IF_RESTRICT y) {
     float c[8] = {0};
     for (int64_t p = 0; p < k; p++) {
-        const float *restrict v = b + (size_t)p * ldb;
+        const float *IF_RESTRICT v = b + (size_t)p * ldb;
         const float s = a[p];
         for (int u = 0; u < 8; u++) c[u] += s * v[u];
     }
@@ -156,7 +156,7 @@ static void nn_1x8(const float *restrict a, const float *restrict b, size_t ldb,
 void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
                   int64_t n, float *y, size_t ldy) {
     for (int64_t i = 0; i < m; i += MR) {
-        const int64_t mr = m - i < MR ? m - i : MR;
+        const int64_t mr = m - i < MR ? m - i : (int64_t)MR;
         const float *ai = a + (size_t)i * lda;
         float *yi = y + (size_t)i * ldy;
         int64_t t = 0;

@@ -40,7 +40,7 @@ static void gn_sums(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t n
                     int64_t g0, const double *gmean, double *gsum) {
     double cs[GN_CH];
     for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
-        const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
+        const int64_t nk = n - k0 < GN_CH ? n - k0 : (int64_t)GN_CH;
         const int64_t base = c0 + k0;
         for (int64_t k = 0; k < nk; k++) cs[k] = 0.0;
         if (!gmean) {
@@ -111,7 +111,7 @@ void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, const flo
         ifk_group_norm_moments(gn, count, eps, gmean, gvar, mhi, mlo, rstd);
         /* Apply, channel sub-blocks of GN_CH with scale and shift hoisted. */
         for (int64_t k0 = 0; k0 < n; k0 += GN_CH) {
-            const int64_t nk = n - k0 < GN_CH ? n - k0 : GN_CH;
+            const int64_t nk = n - k0 < GN_CH ? n - k0 : (int64_t)GN_CH;
             const int64_t base = c0 + k0;
             float mk[GN_CH], lk[GN_CH], sk[GN_CH], bk[GN_CH];
             for (int64_t k = 0; k < nk; k++) {

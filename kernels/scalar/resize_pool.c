@@ -20,9 +20,11 @@ void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, 
         for (int ox = 0; ox < ow; ox++) {
             const ifk__lin_tap tx = ifk__lin_index(ox, w, ow, sx);
             const float w0 = tx.l0, w1 = tx.l1;
-            const float *restrict a = r0 + (size_t)tx.i0 * c, *restrict b = r0 + (size_t)tx.i1 * c;
-            const float *restrict d = r1 + (size_t)tx.i0 * c, *restrict e = r1 + (size_t)tx.i1 * c;
-            float *restrict yp = y + ((size_t)oy * ow + ox) * c;
+            const float *IF_RESTRICT a = r0 + (size_t)tx.i0 * c,
+                                     *IF_RESTRICT b = r0 + (size_t)tx.i1 * c;
+            const float *IF_RESTRICT d = r1 + (size_t)tx.i0 * c,
+                                     *IF_RESTRICT e = r1 + (size_t)tx.i1 * c;
+            float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             for (int k = 0; k < c; k++)
                 yp[k] = h0 * (w0 * a[k] + w1 * b[k]) + h1 * (w0 * d[k] + w1 * e[k]);
         }
@@ -45,11 +47,11 @@ void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int 
         for (int ox = 0; ox < w; ox++) {
             const ifk__lin_tap tx = ifk__lin_index(ox, W, w, sx);
             const float w0 = tx.l0, w1 = tx.l1;
-            const float *restrict a = table + (size_t)l0[tx.i0] * c;
-            const float *restrict b = table + (size_t)l0[tx.i1] * c;
-            const float *restrict d = table + (size_t)l1[tx.i0] * c;
-            const float *restrict e = table + (size_t)l1[tx.i1] * c;
-            float *restrict yp = y + ((size_t)oy * w + ox) * c;
+            const float *IF_RESTRICT a = table + (size_t)l0[tx.i0] * c;
+            const float *IF_RESTRICT b = table + (size_t)l0[tx.i1] * c;
+            const float *IF_RESTRICT d = table + (size_t)l1[tx.i0] * c;
+            const float *IF_RESTRICT e = table + (size_t)l1[tx.i1] * c;
+            float *IF_RESTRICT yp = y + ((size_t)oy * w + ox) * c;
             for (int q = 0; q < c; q++)
                 yp[q] = h0 * (w0 * a[q] + w1 * b[q]) + h1 * (w0 * d[q] + w1 * e[q]);
         }
@@ -71,11 +73,11 @@ void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
             pool_bin(ox, w, ow, &x0, &x1);
-            float *restrict yp = y + ((size_t)oy * ow + ox) * c;
+            float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             for (int k = 0; k < c; k++) yp[k] = 0.0f;
             for (int iy = y0; iy < y1; iy++)
                 for (int ix = x0; ix < x1; ix++) {
-                    const float *restrict xp = x + ((size_t)iy * w + ix) * c;
+                    const float *IF_RESTRICT xp = x + ((size_t)iy * w + ix) * c;
                     for (int k = 0; k < c; k++) yp[k] += xp[k];
                 }
             const float n = (float)((y1 - y0) * (x1 - x0));
@@ -92,11 +94,11 @@ void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y, int oh
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
             pool_bin(ox, w, ow, &x0, &x1);
-            float *restrict yp = y + ((size_t)oy * ow + ox) * c;
+            float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             memcpy(yp, x + ((size_t)y0 * w + x0) * c, (size_t)c * sizeof *y);
             for (int iy = y0; iy < y1; iy++)
                 for (int ix = x0; ix < x1; ix++) {
-                    const float *restrict xp = x + ((size_t)iy * w + ix) * c;
+                    const float *IF_RESTRICT xp = x + ((size_t)iy * w + ix) * c;
                     /* NaN propagates, as in PyTorch. */
                     for (int k = 0; k < c; k++)
                         if (xp[k] > yp[k] || isnan(xp[k])) yp[k] = xp[k];

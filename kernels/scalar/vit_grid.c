@@ -35,9 +35,9 @@ void ifk_tokens_from_grid(const float *x, int h, int w, int c, const float *cls,
         for (int j = 0; j < w; j++) {
             const int f = i * w + j;
             const int nat = flat ? f : P * gw + ifk_nearest_index(j, w, gw);
-            const float *restrict xp = x + (size_t)f * c;
-            const float *restrict pp = pos + (size_t)(1 + nat) * c;
-            float *restrict yp = y + (size_t)(1 + f) * c;
+            const float *IF_RESTRICT xp = x + (size_t)f * c;
+            const float *IF_RESTRICT pp = pos + (size_t)(1 + nat) * c;
+            float *IF_RESTRICT yp = y + (size_t)(1 + f) * c;
             for (int k = 0; k < c; k++) yp[k] = xp[k] + pp[k];
         }
     }

@@ -40,8 +40,8 @@ static inline void uk_st(float *p, int h, __m512 v, uk_cols g) {
  * bases (rows 0-6 and 7-13) with index registers lda, 3 lda and 5 lda, so
  * no row pointer is spilled. */
 static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
-                                                       const float *restrict a, size_t lda,
-                                                       const float *restrict b, float *c,
+                                                       const float *IF_RESTRICT a, size_t lda,
+                                                       const float *IF_RESTRICT b, float *c,
                                                        size_t ldc, int nr, const ifk_epi *e) {
     __m512 c0[MR], c1[MR];
     /* C is only read (if at all) after the k loop: prefetch its lines now,

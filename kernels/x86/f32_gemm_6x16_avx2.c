@@ -42,8 +42,8 @@ static inline void uk_st(float *p, int h, __m256 v, uk_cols g) {
 /* The hot loop of every GEMM-shaped op on AVX2. M is a constant in each
  * instantiation below, so acc[][] lives in registers. */
 static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
-                                                       const float *restrict a, size_t lda,
-                                                       const float *restrict b, float *c,
+                                                       const float *IF_RESTRICT a, size_t lda,
+                                                       const float *IF_RESTRICT b, float *c,
                                                        size_t ldc, int nr, const ifk_epi *e) {
     __m256 c0[MR], c1[MR];
     /* C is only read (if at all) after the k loop: prefetch its lines now,

@@ -332,7 +332,7 @@ void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float 
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int c = p->cin, taps = p->kh * p->kw;
-    float wb[IFK_DW_MAX_TAPS * DW_CB];
+    float wb[(int)IFK_DW_MAX_TAPS * DW_CB];
     for (int c0 = 0; c0 < c; c0 += DW_CB) {
         const int nb = c - c0 < DW_CB ? c - c0 : DW_CB;
         const int nv = (nb + 7) / 8;

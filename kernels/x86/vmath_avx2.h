@@ -72,9 +72,9 @@ static inline __m256 ifk_div6_8(__m256 a) {
     const __m256 y = _mm256_fmadd_ps(_mm256_fnmadd_ps(q, six, a), inv, q);
     const __m256 abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a);
     const __m256 bad =
-        _mm256_or_ps(_mm256_and_ps(_mm256_cmp_ps(abs, _mm256_set1_ps(0x1p-124f), _CMP_LT_OQ),
+        _mm256_or_ps(_mm256_and_ps(_mm256_cmp_ps(abs, _mm256_set1_ps(IFK_DIV6_TINY), _CMP_LT_OQ),
                                    _mm256_cmp_ps(abs, _mm256_setzero_ps(), _CMP_NEQ_OQ)),
-                     _mm256_cmp_ps(abs, _mm256_set1_ps(0x1.fffffep127f), _CMP_NLE_UQ));
+                     _mm256_cmp_ps(abs, _mm256_set1_ps(FLT_MAX), _CMP_NLE_UQ));
     if (_mm256_movemask_ps(bad)) return _mm256_div_ps(a, six);
     return _mm256_blendv_ps(y, a, _mm256_cmp_ps(abs, _mm256_setzero_ps(), _CMP_EQ_OQ));
 }

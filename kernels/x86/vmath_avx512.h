@@ -74,9 +74,9 @@ static inline __m512 ifk_div6_16(__m512 a) {
     const __m512 abs = _mm512_castsi512_ps(
         _mm512_andnot_si512(_mm512_set1_epi32((int)0x80000000u), _mm512_castps_si512(a)));
     const __mmask16 bad =
-        (__mmask16)(_mm512_cmp_ps_mask(abs, _mm512_set1_ps(0x1p-124f), _CMP_LT_OQ) &
+        (__mmask16)(_mm512_cmp_ps_mask(abs, _mm512_set1_ps(IFK_DIV6_TINY), _CMP_LT_OQ) &
                     _mm512_cmp_ps_mask(abs, _mm512_setzero_ps(), _CMP_NEQ_OQ)) |
-        _mm512_cmp_ps_mask(abs, _mm512_set1_ps(0x1.fffffep127f), _CMP_NLE_UQ);
+        _mm512_cmp_ps_mask(abs, _mm512_set1_ps(FLT_MAX), _CMP_NLE_UQ);
     if (bad) return _mm512_div_ps(a, six);
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(abs, _mm512_setzero_ps(), _CMP_EQ_OQ), y, a);
 }

@@ -9,8 +9,8 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static void elements(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
-    const float *x = rt_in(nd, 0);
+    const rt_node *nd = (const rt_node *)arg;
+    const float *x = (const float *)rt_in(nd, 0);
     (void)scratch;
     nd->k->activation(x + lo, hi - lo, (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE),
                       nd->y + lo);

@@ -14,8 +14,8 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static void elements(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
-    const float *a = rt_in(nd, 0), *b = rt_in(nd, 1);
+    const rt_node *nd = (const rt_node *)arg;
+    const float *a = (const float *)rt_in(nd, 0), *b = (const float *)rt_in(nd, 1);
     (void)scratch;
     nd->k->add(a + lo, b + lo, hi - lo, nd->y + lo);
 }

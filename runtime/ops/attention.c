@@ -14,12 +14,12 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static void queries(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     const int c = (int)sx->d[sx->rank - 1];
-    const float *q = rt_in(nd, 0);
-    nd->k->attention(q + lo * c, hi - lo, rt_in(nd, 1), rt_node_in_shape(nd, 1)->d[0], c,
-                     (int)rt_attr_i(nd->n, IFG_ATTR_HEADS, 0, 1),
+    const float *q = (const float *)rt_in(nd, 0);
+    nd->k->attention(q + lo * c, hi - lo, (const float *)rt_in(nd, 1),
+                     rt_node_in_shape(nd, 1)->d[0], c, (int)rt_attr_i(nd->n, IFG_ATTR_HEADS, 0, 1),
                      (float)rt_attr_f(nd->n, IFG_ATTR_SCALE, 1.0), nd->y + lo * c, scratch);
 }
 

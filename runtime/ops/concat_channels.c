@@ -19,12 +19,12 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static void pixels(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     (void)scratch;
     const int64_t c = rt_node_out_shape(nd)->d[2];
     int64_t off = 0;
     for (uint32_t k = 0; k < nd->n->n_in; k++) {
-        const float *src = rt_in(nd, k);
+        const float *src = (const float *)rt_in(nd, k);
         const int64_t ck = rt_node_in_shape(nd, k)->d[2];
         for (int64_t i = lo; i < hi; i++)
             memcpy(nd->y + i * c + off, src + i * ck, (size_t)ck * sizeof(float));

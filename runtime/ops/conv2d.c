@@ -7,20 +7,22 @@
 /* The kernel parameters for tensor shapes `shape` (all output rows). */
 static ifk_conv_params conv_params(const ifg_node *n, const rt_shape *shape) {
     const rt_shape *sx = &shape[n->in[0]], *so = &shape[n->out[0]];
-    return (ifk_conv_params){.h = (int)sx->d[0],
-                             .w = (int)sx->d[1],
-                             .cin = (int)sx->d[2],
-                             .cout = (int)so->d[2],
-                             .kh = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 0, 1),
-                             .kw = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 1, 1),
-                             .sh = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1),
-                             .sw = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1),
-                             .pt = (int)rt_attr_i(n, IFG_ATTR_PAD, 0, 0),
-                             .pl = (int)rt_attr_i(n, IFG_ATTR_PAD, 1, 0),
-                             .pb = (int)rt_attr_i(n, IFG_ATTR_PAD, 2, 0),
-                             .pr = (int)rt_attr_i(n, IFG_ATTR_PAD, 3, 0),
-                             .groups = (int)rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1),
-                             .act = (int)rt_attr_i(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE)};
+    ifk_conv_params p = IF_ZERO_INIT; /* oy0 = oy1 = 0: all output rows */
+    p.h = (int)sx->d[0];
+    p.w = (int)sx->d[1];
+    p.cin = (int)sx->d[2];
+    p.cout = (int)so->d[2];
+    p.kh = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 0, 1);
+    p.kw = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 1, 1);
+    p.sh = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1);
+    p.sw = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1);
+    p.pt = (int)rt_attr_i(n, IFG_ATTR_PAD, 0, 0);
+    p.pl = (int)rt_attr_i(n, IFG_ATTR_PAD, 1, 0);
+    p.pb = (int)rt_attr_i(n, IFG_ATTR_PAD, 2, 0);
+    p.pr = (int)rt_attr_i(n, IFG_ATTR_PAD, 3, 0);
+    p.groups = (int)rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1);
+    p.act = (int)rt_attr_i(n, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    return p;
 }
 
 static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
@@ -59,7 +61,7 @@ typedef struct {
 enum { ROW_BLOCK = 4 };
 
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const task *t = arg;
+    const task *t = (const task *)arg;
     ifk_conv_params cp = t->cp;
     const int64_t ho = t->nd->shape[t->nd->n->out[0]].d[0];
     cp.oy0 = (int)(lo * ROW_BLOCK);
@@ -68,7 +70,8 @@ static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
 }
 
 static if_status run(const rt_node *nd) {
-    const task t = {nd, conv_params(nd->n, nd->shape), rt_in(nd, 0), rt_in(nd, 1), rt_in(nd, 2)};
+    const task t = {nd, conv_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
+                    (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2)};
     rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + ROW_BLOCK - 1) / ROW_BLOCK, 1, rows, &t);
     return IF_OK;
 }

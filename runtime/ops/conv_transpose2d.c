@@ -25,7 +25,7 @@ typedef struct {
 } task;
 
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const task *t = arg;
+    const task *t = (const task *)arg;
     t->nd->k->conv_transpose2d(t->x + lo * t->w_in * t->cin, (int)(hi - lo), t->w_in, t->cin, t->w,
                                t->b, t->cout, t->kh, t->kw,
                                t->nd->y + lo * t->kh * t->w_in * t->kw * t->cout, scratch);
@@ -34,9 +34,9 @@ static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
 static if_status run(const rt_node *nd) {
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     const task t = {nd,
-                    rt_in(nd, 0),
-                    rt_in(nd, 1),
-                    rt_in(nd, 2),
+                    (const float *)rt_in(nd, 0),
+                    (const float *)rt_in(nd, 1),
+                    (const float *)rt_in(nd, 2),
                     (int)sx->d[1],
                     (int)sx->d[2],
                     (int)rt_node_out_shape(nd)->d[2],

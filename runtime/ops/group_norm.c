@@ -39,10 +39,11 @@ typedef struct {
 } task;
 
 static void chunks(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const task *t = arg;
+    const task *t = (const task *)arg;
     (void)scratch;
     for (int64_t ch = lo; ch < hi; ch++) {
-        const int64_t p0 = ch * GN_PIXELS, np = t->hw - p0 < GN_PIXELS ? t->hw - p0 : GN_PIXELS;
+        const int64_t p0 = ch * GN_PIXELS,
+                      np = t->hw - p0 < GN_PIXELS ? t->hw - p0 : (int64_t)GN_PIXELS;
         if (t->phase < 2) {
             double *sums = t->part + ch * t->groups;
             for (int g = 0; g < t->groups; g++) sums[g] = 0.0;
@@ -62,7 +63,8 @@ static if_status run(const rt_node *nd) {
     const int64_t n_chunks = (hw + GN_PIXELS - 1) / GN_PIXELS;
     double *mean = (double *)nd->scratch, *sq = mean + groups;
     float *mhi = (float *)(sq + groups), *mlo = mhi + groups, *rstd = mlo + groups;
-    task t = {nd, rt_in(nd, 0), rt_in(nd, 1), rt_in(nd, 2), hw, c, groups,
+    task t = {nd, (const float *)rt_in(nd, 0), (const float *)rt_in(nd, 1),
+              (const float *)rt_in(nd, 2), hw, c, groups,
               (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE), 0,
               /* 8-byte aligned after 3*groups floats */
               (double *)(rstd + groups + (groups & 1)), mean, mhi, mlo, rstd};

@@ -7,10 +7,11 @@ typedef struct {
 } window;
 
 static window window_of(const ifg_node *n) {
-    return (window){rt_attr_i(n, IFG_ATTR_KERNEL, 0, 0), rt_attr_i(n, IFG_ATTR_KERNEL, 1, 0),
-                    rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1), rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1),
-                    rt_attr_i(n, IFG_ATTR_PAD, 0, 0),    rt_attr_i(n, IFG_ATTR_PAD, 1, 0),
-                    rt_attr_i(n, IFG_ATTR_PAD, 2, 0),    rt_attr_i(n, IFG_ATTR_PAD, 3, 0)};
+    const window w = {rt_attr_i(n, IFG_ATTR_KERNEL, 0, 0), rt_attr_i(n, IFG_ATTR_KERNEL, 1, 0),
+                      rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1), rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1),
+                      rt_attr_i(n, IFG_ATTR_PAD, 0, 0),    rt_attr_i(n, IFG_ATTR_PAD, 1, 0),
+                      rt_attr_i(n, IFG_ATTR_PAD, 2, 0),    rt_attr_i(n, IFG_ATTR_PAD, 3, 0)};
+    return w;
 }
 
 static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
@@ -26,13 +27,13 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     const window k = window_of(nd->n);
     (void)scratch;
-    ifk_im2col(rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], (int)k.kh, (int)k.kw,
-               (int)k.sh, (int)k.sw, (int)k.pt, (int)k.pl, (int)k.pb, (int)k.pr, nd->y, (int)lo,
-               (int)hi);
+    ifk_im2col((const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], (int)k.kh,
+               (int)k.kw, (int)k.sh, (int)k.sw, (int)k.pt, (int)k.pl, (int)k.pb, (int)k.pr, nd->y,
+               (int)lo, (int)hi);
 }
 
 static if_status run(const rt_node *nd) {

@@ -13,13 +13,14 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     const int64_t c = sx->d[sx->rank - 1];
-    const float *x = rt_in(nd, 0);
+    const float *x = (const float *)rt_in(nd, 0);
     (void)scratch;
-    nd->k->layer_norm(x + lo * c, hi - lo, c, rt_in(nd, 1), rt_in(nd, 2),
-                      (float)rt_attr_f(nd->n, IFG_ATTR_EPS, 1e-5), nd->y + lo * c);
+    nd->k->layer_norm(x + lo * c, hi - lo, c, (const float *)rt_in(nd, 1),
+                      (const float *)rt_in(nd, 2), (float)rt_attr_f(nd->n, IFG_ATTR_EPS, 1e-5),
+                      nd->y + lo * c);
 }
 
 static if_status run(const rt_node *nd) {

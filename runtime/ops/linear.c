@@ -14,12 +14,12 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
     const int64_t k = sx->d[sx->rank - 1], n = so->d[so->rank - 1];
-    const float *x = rt_in(nd, 0);
-    nd->k->linear(x + lo * k, hi - lo, k, rt_in(nd, 1), rt_in(nd, 2), n,
-                  (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE), nd->y + lo * n, scratch);
+    const float *x = (const float *)rt_in(nd, 0);
+    nd->k->linear(x + lo * k, hi - lo, k, (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2),
+                  n, (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE), nd->y + lo * n, scratch);
 }
 
 static if_status run(const rt_node *nd) {

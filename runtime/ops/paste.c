@@ -22,11 +22,12 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 
 static if_status run(const rt_node *nd) {
     const int64_t s = rt_attr_i(nd->n, IFG_ATTR_STRIDE, 0, 1);
-    const int32_t *roi = rt_in(nd, 2);
+    const int32_t *roi = (const int32_t *)rt_in(nd, 2);
     const rt_shape *sx = rt_node_in_shape(nd, 0), *sp = rt_node_in_shape(nd, 1);
     memcpy(nd->y, rt_in(nd, 0), (size_t)rt_shape_elems(sx) * sizeof(float));
     ifk_paste(nd->y, (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], roi ? (int)(roi[1] / s) : 0,
-              roi ? (int)(roi[0] / s) : 0, (int)sp->d[0], (int)sp->d[1], rt_in(nd, 1));
+              roi ? (int)(roi[0] / s) : 0, (int)sp->d[0], (int)sp->d[1],
+              (const float *)rt_in(nd, 1));
     return IF_OK;
 }
 

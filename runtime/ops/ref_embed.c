@@ -14,16 +14,17 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *tab = rt_node_in_shape(nd, 1);
     const rt_shape *so = rt_node_out_shape(nd);
     (void)scratch;
-    ifk_ref_embed(rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], rt_in(nd, 1), (int)tab->d[0],
-                  (int)tab->d[1], nd->y, (int)so->d[0], (int)so->d[1], (int)lo, (int)hi);
+    ifk_ref_embed((const uint8_t *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1],
+                  (const float *)rt_in(nd, 1), (int)tab->d[0], (int)tab->d[1], nd->y, (int)so->d[0],
+                  (int)so->d[1], (int)lo, (int)hi);
 }
 
 static if_status run(const rt_node *nd) {
-    const uint8_t *lab = rt_in(nd, 0);
+    const uint8_t *lab = (const uint8_t *)rt_in(nd, 0);
     const rt_shape *sx = rt_node_in_shape(nd, 0), *tab = rt_node_in_shape(nd, 1);
     const int64_t hw = sx->d[0] * sx->d[1];
     for (int64_t i = 0; i < hw; i++)

@@ -12,11 +12,11 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const rt_node *nd = arg;
+    const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
     (void)scratch;
-    nd->k->resize_bilinear(rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], nd->y,
-                           (int)so->d[0], (int)so->d[1], (int)lo, (int)hi);
+    nd->k->resize_bilinear((const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2],
+                           nd->y, (int)so->d[0], (int)so->d[1], (int)lo, (int)hi);
 }
 
 static if_status run(const rt_node *nd) {

@@ -19,8 +19,9 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 
 static if_status run(const rt_node *nd) {
     const rt_shape *sx = rt_node_in_shape(nd, 0);
-    ifk_tokens_from_grid(rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], rt_in(nd, 1),
-                         rt_in(nd, 2), (int)rt_attr_i(nd->n, IFG_ATTR_WINDOW, 0, 1),
+    ifk_tokens_from_grid((const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2],
+                         (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2),
+                         (int)rt_attr_i(nd->n, IFG_ATTR_WINDOW, 0, 1),
                          (int)rt_attr_i(nd->n, IFG_ATTR_WINDOW, 1, 1), nd->y);
     return IF_OK;
 }

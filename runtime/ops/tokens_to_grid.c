@@ -14,7 +14,7 @@ static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
 }
 
 static if_status run(const rt_node *nd) {
-    const float *x = rt_in(nd, 0);
+    const float *x = (const float *)rt_in(nd, 0);
     const rt_shape *sx = rt_node_in_shape(nd, 0);
     memcpy(nd->y, x + sx->d[sx->rank - 1],
            (size_t)rt_shape_elems(rt_node_out_shape(nd)) * sizeof(float));

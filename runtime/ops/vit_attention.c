@@ -30,7 +30,7 @@ typedef struct {
 } task;
 
 static void queries(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const task *t = arg;
+    const task *t = (const task *)arg;
     t->nd->k->vit_attention(t->qkv, t->h, t->w, t->c, t->heads, t->scale, t->table, t->gh, t->gw,
                             (int)lo, (int)hi, t->nd->y, scratch);
 }
@@ -38,8 +38,8 @@ static void queries(const void *arg, int64_t lo, int64_t hi, void *scratch) {
 static if_status run(const rt_node *nd) {
     const rt_shape *sx = rt_node_in_shape(nd, 0), *grid = rt_node_in_shape(nd, 2);
     const task t = {nd,
-                    rt_in(nd, 0),
-                    rt_in(nd, 1),
+                    (const float *)rt_in(nd, 0),
+                    (const float *)rt_in(nd, 1),
                     (int)grid->d[0],
                     (int)grid->d[1],
                     (int)(sx->d[1] / 3),
