@@ -265,24 +265,27 @@ test-cli-san: models
 # C++11, 17 and 20 and clang++ in C++17 on this machine's sources; the
 # AArch64 ones (kernels/arm/ instead of kernels/x86/) with the cross g++
 # (scripts/deps.sh test) in C++11 and 20 and clang++ --target in C++17.
-# What C and C++ spell differently is in kernels/compat.h.
+# gxx17-O2 compiles with g++ -O2 for the warnings only the optimiser
+# gives. What C and C++ spell differently is in kernels/compat.h.
 CXX_RULES = -Wall -Wextra -Werror -Wshadow
 ARM_CXX ?= aarch64-linux-gnu-g++
-CXX_CHECKS := gxx11 gxx17 gxx20 clangxx17 arm-gxx11 arm-gxx20 arm-clangxx17
+CXX_CHECKS := gxx11 gxx17 gxx20 clangxx17 gxx17-O2 arm-gxx11 arm-gxx20 arm-clangxx17
 CXX_CC_gxx11 := g++
 CXX_CC_gxx17 := g++
 CXX_CC_gxx20 := g++
 CXX_CC_clangxx17 := clang++
+CXX_CC_gxx17-O2 := g++
 CXX_CC_arm-gxx11 = $(ARM_CXX)
 CXX_CC_arm-gxx20 = $(ARM_CXX)
 CXX_CC_arm-clangxx17 := clang++ --target=aarch64-linux-gnu
-CXX_STD = c++$(lastword $(subst x, ,$*))
+CXX_STD = c++$(patsubst %-O2,%,$(lastword $(subst x, ,$*)))
+CXX_OPT = $(if $(filter %-O2,$*),-O2,-fsyntax-only)
 .PHONY: test-cxx cxx-lib $(CXX_CHECKS:%=test-cxx-%)
 cxx-lib: $(LIB_OBJ)
 test-cxx: $(CXX_CHECKS:%=test-cxx-%)
 	@echo "test-cxx: every library source and interformer.h compile as C++ ($(CXX_CHECKS))"
 $(CXX_CHECKS:%=test-cxx-%): test-cxx-%:
-	+$(MAKE) --no-print-directory BUILD=$(BUILD)-cxx/$* CC="$(CXX_CC_$*) -x c++" CFLAGS=-fsyntax-only \
+	+$(MAKE) --no-print-directory BUILD=$(BUILD)-cxx/$* CC="$(CXX_CC_$*) -x c++" CFLAGS=$(CXX_OPT) \
 	  CRULES="-std=$(CXX_STD) $(CXX_RULES)" cxx-lib
 	$(CXX_CC_$*) -x c++ -std=$(CXX_STD) $(CXX_RULES) -fsyntax-only interformer.h
 
