@@ -118,8 +118,10 @@ typedef struct {
                        * 0 = automatic: 7/8 of what the machine can give
                        * now (Linux: MemAvailable + SwapFree from
                        * /proc/meminfo, capped by a cgroup memory limit;
-                       * elsewhere the physical memory; no budget where
-                       * neither is known). */
+                       * Windows: the available commit charge, capped by
+                       * a job object's memory limit; elsewhere the
+                       * physical memory; no budget where neither is
+                       * known). */
 } if_options;
 
 /* The defaults: 1 thread, 64 clicks of history, the best kernels, the

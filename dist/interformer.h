@@ -161,8 +161,10 @@ typedef struct {
                        * 0 = automatic: 7/8 of what the machine can give
                        * now (Linux: MemAvailable + SwapFree from
                        * /proc/meminfo, capped by a cgroup memory limit;
-                       * elsewhere the physical memory; no budget where
-                       * neither is known). */
+                       * Windows: the available commit charge, capped by
+                       * a job object's memory limit; elsewhere the
+                       * physical memory; no budget where neither is
+                       * known). */
 } if_options;
 
 /* The defaults: 1 thread, 64 clicks of history, the best kernels, the
@@ -955,6 +957,172 @@ static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, in
 
 /* #include "interformer.h": above */
 /* #include "kernels/compat.h": above */
+// ---- platform/platform.h ----
+/* platform.h -- the few operating-system calls InterFormer-C makes, in one
+ * place: the rest of the library (and the CLI, which links the static
+ * library) has no #ifdef for an operating system. Two implementations in
+ * platform.c: POSIX (Linux; macOS should need little) and Windows
+ * (MinGW-w64: Win32 calls, the C runtime's wide-character file functions).
+ *
+ * Paths are UTF-8 strings everywhere; on Windows they are converted to
+ * UTF-16 for the wide-character calls (_wfopen, MoveFileExW, ...), so a
+ * file name in any script works, not only those of the ANSI code page.
+ * Functions that can fail return 0 or an errno value (EIO when the system
+ * gave no better one), unless they say otherwise. */
+#ifndef IF_PLATFORM_H
+#define IF_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* printf-style format checking where the compiler has it. MinGW's
+ * "printf" archetype is Microsoft's (no %zu); the library's formatting
+ * goes through the C99 printf family that _POSIX_C_SOURCE selects there
+ * (__USE_MINGW_ANSI_STDIO), whose archetype is gnu_printf. */
+#if defined(__MINGW32__)
+#define IFP_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define IFP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define IFP_PRINTF(f, a)
+#endif
+
+/* ------------------------------------------------------------ memory */
+
+/* n bytes (at least 1) aligned to align (a power of two, at least
+ * sizeof(void *)), or NULL; freed with ifp_aligned_free only (Windows'
+ * _aligned_malloc blocks cannot go to free()). */
+static void *ifp_aligned_alloc(size_t align, size_t n);
+static void ifp_aligned_free(void *p);
+
+/* What the machine can give this process now, in bytes, 0 when unknown.
+ * Linux: MemAvailable + SwapFree (/proc/meminfo). Windows: the commit
+ * charge still available (physical memory plus page file, what
+ * GlobalMemoryStatusEx calls ullAvailPageFile). */
+static uint64_t ifp_mem_available(void);
+/* Installed physical memory in bytes, 0 when unknown. */
+static uint64_t ifp_mem_physical(void);
+/* A limit imposed on this process from outside, 0 when none: a cgroup
+ * memory limit (v2, then v1) on Linux, a job object's process or job
+ * memory limit on Windows. *what (when what is not NULL) names it:
+ * "cgroup" or "job object". */
+static uint64_t ifp_mem_limit(const char **what);
+
+/* ----------------------------------------------------------- threads */
+
+/* Logical processors this process may run on (at least 1). */
+static int ifp_cpu_count(void);
+
+/* -------------------------------------------------------------- time */
+
+/* A monotonic clock in microseconds (its origin is arbitrary). */
+static double ifp_now_us(void);
+
+/* ------------------------------------------------------------- files */
+
+/* fopen of a UTF-8 path; mode as fopen's (say "b" for binary data:
+ * Windows translates line ends otherwise). */
+static FILE *ifp_fopen(const char *path, const char *mode);
+
+/* The size of the regular file open as f, in bytes (64-bit everywhere:
+ * ftell's long is 32 bits on Windows). Returns 0, or an errno value
+ * (EINVAL for a pipe or device). */
+static int ifp_file_size(FILE *f, uint64_t *size);
+
+/* What is at a path. */
+typedef enum { IFP_NONE = 0, IFP_FILE, IFP_DIR, IFP_OTHER } ifp_kind;
+typedef struct {
+    ifp_kind kind; /* IFP_NONE: nothing there (or it cannot be seen) */
+    uint64_t size; /* bytes, for a file */
+    unsigned mode; /* permission bits (POSIX), 0 on Windows */
+    uint64_t dev;  /* with ino: the file's identity, the same through links */
+    uint64_t ino;  /* (Windows: volume serial number and file index) */
+} ifp_stat_info;
+/* Follows links. Returns 0, or an errno value with info->kind IFP_NONE. */
+static int ifp_stat(const char *path, ifp_stat_info *info);
+
+/* The canonical absolute path of an existing file or folder (links
+ * resolved), malloc'ed; NULL when it does not exist. */
+static char *ifp_realpath(const char *path);
+
+/* Creates a new file from a template whose last six characters are
+ * "XXXXXX" (replaced in place by a name no file has) and opens it for
+ * binary writing. The file gets the permissions of the file like_path
+ * when that exists, else those a new file gets (0666 less the umask);
+ * NULL if none. Returns the stream, or NULL with *err an errno value. */
+static FILE *ifp_create_temp(char *tmpl, const char *like_path, int *err);
+
+/* Flushes f's buffer and then the operating system's to the disk (fsync;
+ * _commit on Windows), for a file about to replace another. */
+static int ifp_sync(FILE *f);
+
+/* Renames from to to, replacing to if it exists, atomically where the
+ * system can (rename; MoveFileExW with MOVEFILE_REPLACE_EXISTING |
+ * MOVEFILE_WRITE_THROUGH on Windows). */
+static int ifp_replace(const char *from, const char *to);
+
+/* Removes a file. */
+static int ifp_remove(const char *path);
+
+/* Makes a folder (0777 less the umask); EEXIST when one is there. */
+static int ifp_mkdir(const char *path);
+
+/* mkdtemp: makes a new folder from a template ending in "XXXXXX" (replaced
+ * in place); returns 0 or an errno value. */
+static int ifp_mkdtemp(char *tmpl);
+
+/* Whether this process may write the existing file, or create files in
+ * the existing folder, path: 0, or an errno value. */
+static int ifp_writable(const char *path);
+
+/* The last component of path: what follows its last separator ('/'; on
+ * Windows also '\' and a drive's ':'), path itself when it has none. */
+static const char *ifp_path_base(const char *path);
+
+/* A folder's entries, "." and ".." included, names in UTF-8. */
+typedef struct ifp_dir ifp_dir;
+static ifp_dir *ifp_opendir(const char *path, int *err);
+/* The next entry's name (valid until the next call), NULL at the end. */
+static const char *ifp_readdir(ifp_dir *d);
+static void ifp_closedir(ifp_dir *d);
+
+/* Sets an environment variable (value NULL: removes it; on Windows an
+ * empty value removes it too). */
+static int ifp_setenv(const char *name, const char *value);
+
+/* Signals: SIGHUP and SIGXFSZ where the system has them, else -1 (which
+ * ifp_signal ignores), so a program lists them without an #ifdef. */
+#include <signal.h>
+#ifdef SIGHUP
+#define IFP_SIGHUP SIGHUP
+#else
+#define IFP_SIGHUP (-1)
+#endif
+#ifdef SIGXFSZ
+#define IFP_SIGXFSZ SIGXFSZ
+#else
+#define IFP_SIGXFSZ (-1)
+#endif
+typedef void (*ifp_sig_fn)(int);
+/* Sets sig's handler (a function, SIG_DFL or SIG_IGN), with restartable
+ * system calls where the system has them (sigaction's SA_RESTART: a read
+ * is not cut short by the signal); returns the previous one (SIG_DFL for
+ * a signal the system does not have). */
+static ifp_sig_fn ifp_signal(int sig, ifp_sig_fn handler);
+
+/* 1 when the stream is a terminal (a console on Windows). */
+static int ifp_isatty(FILE *f);
+
+/* The command line's arguments in UTF-8: on Windows main's argv is in the
+ * ANSI code page, so this replaces *argv with the UTF-8 form of the
+ * command line (allocated once, for the life of the process); elsewhere it
+ * leaves them as they are. Returns 0, or -1 when out of memory. */
+static int ifp_utf8_args(int *argc, char ***argv);
+
+#endif
+// ---- platform/platform.h (end) ----
+
 
 #define IFG_MAGIC          "IFGRAPH\0"
 #define IFG_VERSION        1u
@@ -1142,11 +1310,7 @@ static size_t ifg_dtype_size(uint32_t dtype);
 /* Formats a one-line reason into msg[0..cap) (nothing when msg is NULL or
  * cap is 0) and returns s: how every reader (and the runtime, as rt_fail)
  * reports a failure. */
-static if_status ifg_fail(char *msg, size_t cap, if_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
+static if_status ifg_fail(char *msg, size_t cap, if_status s, const char *fmt, ...) IFP_PRINTF(4, 5);
 
 /* CRC-32 (IEEE, zlib-compatible); crc starts at 0. */
 static uint32_t ifg_crc32(uint32_t crc, const void *data, size_t n);
@@ -1284,11 +1448,7 @@ static uint64_t rt_mem_budget(size_t limit, const char **source);
  * ...); the budget is N (source)". has_option: the call has if_options, so
  * the detail may point at if_options.mem_limit. */
 static if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *parts, int n, char *err,
-                       size_t cap, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 7, 8)))
-#endif
-    ;
+                       size_t cap, const char *fmt, ...) IFP_PRINTF(7, 8);
 
 /* Formats into err (may be NULL) and returns s: the readers' convention
  * (format/ifg.h's ifg_fail) under the runtime's name. */
@@ -1316,11 +1476,7 @@ struct if_run {
 
 /* Records a failure of a call without an object to keep it in (the
  * thread's if_last_error()) and returns s. */
-static if_status if__fail(if_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+static if_status if__fail(if_status s, const char *fmt, ...) IFP_PRINTF(2, 3);
 
 /* The thread's last-error buffer, for rt_* calls that format into one. */
 static char *if__last_error_buf(size_t *cap);
@@ -1970,15 +2126,10 @@ static uint32_t ifg_crc32(uint32_t crc, const void *data, size_t n) {
 /* features.c -- the per-image feature file (format/FEATURES.md): a reader
  * that validates every field before anything uses it, the writer's layout
  * and encoding, and the atomic write of a file image. */
-/* realpath: an XSI function in glibc's headers. */
-/* _XOPEN_SOURCE: set before the first #include */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 // ---- format/features.h ----
 /* features.h -- the per-image feature file (format/FEATURES.md): its
@@ -2036,6 +2187,7 @@ static if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, 
 
 /* #include "format/ifg.h": above */
 /* #include "kernels/kernels.h": above */
+/* #include "platform/platform.h": above */
 
 #define IFF_MAGIC          "IFFEAT\0\0"
 #define IFF_VERSION        2u /* 2: the working size at 48..55; readers take 1 too */
@@ -2111,16 +2263,15 @@ static void iff_encode(const iff_file *f, const float *const level[IFF_LEVELS], 
     format_features__wr32(buf + 12, ifg_crc32(0, buf + 16, (size_t)file_bytes - 16));
 }
 
-/* Writes all of fd's n bytes; 0, or the errno of the failure. */
-static int format_features__write_all(int fd, const uint8_t *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return w < 0 ? errno : EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+/* Writes n bytes to f and closes it (synced first when sync); 0, or the
+ * errno of the first failure. */
+static int format_features__write_close(FILE *f, const uint8_t *p, size_t n, int sync) {
+    errno = 0;
+    int e = fwrite(p, 1, n, f) != n ? (errno ? errno : EIO) : 0;
+    if (!e && sync) e = ifp_sync(f);
+    if (!e && fflush(f) != 0) e = errno ? errno : EIO;
+    if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
+    return e;
 }
 
 /* Atomic: a reader sees the old file or the whole new one. The data goes to
@@ -2130,18 +2281,16 @@ static int format_features__write_all(int fd, const uint8_t *p, size_t n) {
  * stays); a target that is not a regular file (/dev/stdout, a FIFO) is
  * written in place, since renaming over it would replace the device node. */
 static if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *msg, size_t cap) {
-    struct stat st;
+    ifp_stat_info st;
     int e;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode)) return ifg_fail(msg, cap, IF_ERR_IO, "%s: is a folder", path);
-        int fd = open(path, O_WRONLY | O_TRUNC);
-        if (fd < 0)
-            return ifg_fail(msg, cap, IF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        e = format_features__write_all(fd, buf, n);
-        if (close(fd) != 0 && !e) e = errno;
+    if (ifp_stat(path, &st) == 0 && st.kind != IFP_FILE) {
+        if (st.kind == IFP_DIR) return ifg_fail(msg, cap, IF_ERR_IO, "%s: is a folder", path);
+        FILE *f = ifp_fopen(path, "wb");
+        if (!f) return ifg_fail(msg, cap, IF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        e = format_features__write_close(f, buf, n, 0);
         return e ? ifg_fail(msg, cap, IF_ERR_IO, "%s: write failed: %s", path, strerror(e)) : IF_OK;
     }
-    char *real = realpath(path, NULL); /* NULL for a new file: path itself */
+    char *real = ifp_realpath(path); /* NULL for a new file: path itself */
     const char *target = real ? real : path;
     size_t plen = strlen(target);
     char *tmp = (char *)malloc(plen + 16);
@@ -2151,21 +2300,18 @@ static if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, 
     }
     snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", target);
     if_status s = IF_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    /* A feature file is not private: it gets the mode of the file it
+     * replaces, or a new file's. */
+    FILE *f = ifp_create_temp(tmp, real, &e);
+    if (!f) {
         s = ifg_fail(msg, cap, IF_ERR_IO, "%s: cannot create a temporary file: %s", path,
-                     strerror(errno));
+                     strerror(e));
     } else {
-        /* mkstemp makes the file private; a feature file is not (or keeps
-         * the mode of the file it replaces). */
-        fchmod(fd, real ? (st.st_mode & 07777) : 0644);
-        e = format_features__write_all(fd, buf, n);
-        if (!e && fsync(fd) != 0) e = errno;
-        if (close(fd) != 0 && !e) e = errno;
-        if (!e && rename(tmp, target) != 0) e = errno;
+        e = format_features__write_close(f, buf, n, 1);
+        if (!e) e = ifp_replace(tmp, target);
         if (e) {
             s = ifg_fail(msg, cap, IF_ERR_IO, "%s: write failed: %s", path, strerror(e));
-            unlink(tmp);
+            ifp_remove(tmp);
         }
     }
     free(tmp);
@@ -2375,11 +2521,7 @@ static if_status iff_parse(const void *data, size_t size, iff_file *out, char *m
 #define MIN_INPUT_BYTES  8u
 #define MIN_OUTPUT_BYTES 4u
 
-#if defined(__GNUC__) || defined(__clang__)
-#define IFG_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define IFG_PRINTF(a, b)
-#endif
+#define IFG_PRINTF(a, b) IFP_PRINTF(a, b)
 
 /* ------------------------------------------------------------------------
  * Names and sizes */
@@ -6763,167 +6905,7 @@ static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_
 /* realpath, fchmod: XSI functions in glibc's headers. */
 /* _XOPEN_SOURCE: set before the first #include */
 #endif
-// ---- platform/platform.h ----
-/* platform.h -- the few operating-system calls InterFormer-C makes, in one
- * place: the rest of the library (and the CLI, which links the static
- * library) has no #ifdef for an operating system. Two implementations in
- * platform.c: POSIX (Linux; macOS should need little) and Windows
- * (MinGW-w64: Win32 calls, the C runtime's wide-character file functions).
- *
- * Paths are UTF-8 strings everywhere; on Windows they are converted to
- * UTF-16 for the wide-character calls (_wfopen, MoveFileExW, ...), so a
- * file name in any script works, not only those of the ANSI code page.
- * Functions that can fail return 0 or an errno value (EIO when the system
- * gave no better one), unless they say otherwise. */
-#ifndef IF_PLATFORM_H
-#define IF_PLATFORM_H
-
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-
-/* printf-style format checking where the compiler has it. MinGW's
- * "printf" archetype is Microsoft's (no %zu); the library's formatting
- * goes through the C99 printf family that _POSIX_C_SOURCE selects there
- * (__USE_MINGW_ANSI_STDIO), whose archetype is gnu_printf. */
-#if defined(__MINGW32__)
-#define IFP_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
-#elif defined(__GNUC__) || defined(__clang__)
-#define IFP_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define IFP_PRINTF(f, a)
-#endif
-
-/* ------------------------------------------------------------ memory */
-
-/* n bytes (at least 1) aligned to align (a power of two, at least
- * sizeof(void *)), or NULL; freed with ifp_aligned_free only (Windows'
- * _aligned_malloc blocks cannot go to free()). */
-static void *ifp_aligned_alloc(size_t align, size_t n);
-static void ifp_aligned_free(void *p);
-
-/* What the machine can give this process now, in bytes, 0 when unknown.
- * Linux: MemAvailable + SwapFree (/proc/meminfo). Windows: the commit
- * charge still available (physical memory plus page file, what
- * GlobalMemoryStatusEx calls ullAvailPageFile). */
-static uint64_t ifp_mem_available(void);
-/* Installed physical memory in bytes, 0 when unknown. */
-static uint64_t ifp_mem_physical(void);
-/* A limit imposed on this process from outside, 0 when none: a cgroup
- * memory limit (v2, then v1) on Linux, a job object's process or job
- * memory limit on Windows. *what (when what is not NULL) names it:
- * "cgroup" or "job object". */
-static uint64_t ifp_mem_limit(const char **what);
-
-/* ----------------------------------------------------------- threads */
-
-/* Logical processors this process may run on (at least 1). */
-static int ifp_cpu_count(void);
-
-/* -------------------------------------------------------------- time */
-
-/* A monotonic clock in microseconds (its origin is arbitrary). */
-static double ifp_now_us(void);
-
-/* ------------------------------------------------------------- files */
-
-/* fopen of a UTF-8 path; mode as fopen's (say "b" for binary data:
- * Windows translates line ends otherwise). */
-static FILE *ifp_fopen(const char *path, const char *mode);
-
-/* What is at a path. */
-typedef enum { IFP_NONE = 0, IFP_FILE, IFP_DIR, IFP_OTHER } ifp_kind;
-typedef struct {
-    ifp_kind kind; /* IFP_NONE: nothing there (or it cannot be seen) */
-    uint64_t size; /* bytes, for a file */
-    unsigned mode; /* permission bits (POSIX), 0 on Windows */
-    uint64_t dev;  /* with ino: the file's identity, the same through links */
-    uint64_t ino;  /* (Windows: volume serial number and file index) */
-} ifp_stat_info;
-/* Follows links. Returns 0, or an errno value with info->kind IFP_NONE. */
-static int ifp_stat(const char *path, ifp_stat_info *info);
-
-/* The canonical absolute path of an existing file or folder (links
- * resolved), malloc'ed; NULL when it does not exist. */
-static char *ifp_realpath(const char *path);
-
-/* Creates a new file from a template whose last six characters are
- * "XXXXXX" (replaced in place by a name no file has) and opens it for
- * binary writing. The file gets the permissions of the file like_path
- * when that exists, else those a new file gets (0666 less the umask);
- * NULL if none. Returns the stream, or NULL with *err an errno value. */
-static FILE *ifp_create_temp(char *tmpl, const char *like_path, int *err);
-
-/* Flushes f's buffer and then the operating system's to the disk (fsync;
- * _commit on Windows), for a file about to replace another. */
-static int ifp_sync(FILE *f);
-
-/* Renames from to to, replacing to if it exists, atomically where the
- * system can (rename; MoveFileExW with MOVEFILE_REPLACE_EXISTING |
- * MOVEFILE_WRITE_THROUGH on Windows). */
-static int ifp_replace(const char *from, const char *to);
-
-/* Removes a file. */
-static int ifp_remove(const char *path);
-
-/* Makes a folder (0777 less the umask); EEXIST when one is there. */
-static int ifp_mkdir(const char *path);
-
-/* mkdtemp: makes a new folder from a template ending in "XXXXXX" (replaced
- * in place); returns 0 or an errno value. */
-static int ifp_mkdtemp(char *tmpl);
-
-/* Whether this process may write the existing file, or create files in
- * the existing folder, path: 0, or an errno value. */
-static int ifp_writable(const char *path);
-
-/* The last component of path: what follows its last separator ('/'; on
- * Windows also '\' and a drive's ':'), path itself when it has none. */
-static const char *ifp_path_base(const char *path);
-
-/* A folder's entries, "." and ".." included, names in UTF-8. */
-typedef struct ifp_dir ifp_dir;
-static ifp_dir *ifp_opendir(const char *path, int *err);
-/* The next entry's name (valid until the next call), NULL at the end. */
-static const char *ifp_readdir(ifp_dir *d);
-static void ifp_closedir(ifp_dir *d);
-
-/* Sets an environment variable (value NULL: removes it; on Windows an
- * empty value removes it too). */
-static int ifp_setenv(const char *name, const char *value);
-
-/* Signals: SIGHUP and SIGXFSZ where the system has them, else -1 (which
- * ifp_signal ignores), so a program lists them without an #ifdef. */
-#include <signal.h>
-#ifdef SIGHUP
-#define IFP_SIGHUP SIGHUP
-#else
-#define IFP_SIGHUP (-1)
-#endif
-#ifdef SIGXFSZ
-#define IFP_SIGXFSZ SIGXFSZ
-#else
-#define IFP_SIGXFSZ (-1)
-#endif
-typedef void (*ifp_sig_fn)(int);
-/* Sets sig's handler (a function, SIG_DFL or SIG_IGN), with restartable
- * system calls where the system has them (sigaction's SA_RESTART: a read
- * is not cut short by the signal); returns the previous one (SIG_DFL for
- * a signal the system does not have). */
-static ifp_sig_fn ifp_signal(int sig, ifp_sig_fn handler);
-
-/* 1 when the stream is a terminal (a console on Windows). */
-static int ifp_isatty(FILE *f);
-
-/* The command line's arguments in UTF-8: on Windows main's argv is in the
- * ANSI code page, so this replaces *argv with the UTF-8 form of the
- * command line (allocated once, for the life of the process); elsewhere it
- * leaves them as they are. Returns 0, or -1 when out of memory. */
-static int ifp_utf8_args(int *argc, char ***argv);
-
-#endif
-// ---- platform/platform.h (end) ----
-
+/* #include "platform/platform.h": above */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7004,6 +6986,14 @@ static double ifp_now_us(void) {
 }
 
 static FILE *ifp_fopen(const char *path, const char *mode) { return fopen(path, mode); }
+
+static int ifp_file_size(FILE *f, uint64_t *size) {
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) return errno ? errno : EIO;
+    if (!S_ISREG(st.st_mode)) return EINVAL;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
 
 static int ifp_stat(const char *path, ifp_stat_info *info) {
     struct stat st;
@@ -7137,6 +7127,7 @@ static int ifp_utf8_args(int *argc, char ***argv) {
 #include <io.h>
 #include <malloc.h>
 #include <shellapi.h>
+#include <sys/stat.h>
 #include <wchar.h>
 
 /* A Win32 error code as the errno value closest to it. */
@@ -7239,6 +7230,14 @@ static FILE *ifp_fopen(const char *path, const char *mode) {
     free(wp);
     free(wm);
     return f;
+}
+
+static int ifp_file_size(FILE *f, uint64_t *size) {
+    struct _stat64 st;
+    if (_fstat64(_fileno(f), &st) != 0) return errno ? errno : EIO;
+    if (!(st.st_mode & _S_IFREG)) return EINVAL;
+    *size = (uint64_t)st.st_size;
+    return 0;
 }
 
 /* A handle on path for reading its attributes (folders too), or
@@ -7485,6 +7484,7 @@ static int ifp_utf8_args(int *argc, char ***argv) {
 #include <stdlib.h>
 
 /* #include "kernels/compat.h": above */
+/* #include "platform/platform.h": above */
 /* #include "runtime/runtime.h": above */
 
 /* Counted so that tests can assert that a run allocates nothing. */
@@ -7503,13 +7503,11 @@ static void *rt_calloc(size_t n, size_t size) {
 static void rt_free(void *p) { free(p); }
 
 static void *rt_aligned_alloc(size_t align, size_t n) {
-    void *p = NULL;
     if_atomic_fetch_add(&runtime_alloc__alloc_count, 1);
-    if (posix_memalign(&p, align, n ? n : 1)) return NULL;
-    return p;
+    return ifp_aligned_alloc(align, n);
 }
 
-static void rt_aligned_free(void *p) { free(p); }
+static void rt_aligned_free(void *p) { ifp_aligned_free(p); }
 
 static uint64_t rt_alloc_count(void) { return (uint64_t)if_atomic_load(&runtime_alloc__alloc_count); }
 // ---- runtime/alloc.c (end) ----
@@ -7524,9 +7522,9 @@ static uint64_t rt_alloc_count(void) { return (uint64_t)if_atomic_load(&runtime_
  * its own slice of the node's scratch. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* #include "kernels/dispatch.h": above */
+/* #include "platform/platform.h": above */
 // ---- runtime/op.h ----
 /* op.h -- the operator table: everything the runtime knows of one op, in
  * the op's own file (runtime/ops/<op>.c).
@@ -7643,11 +7641,7 @@ static void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, cons
 
 /* Status s with a message in the executor's error buffer, from run: for
  * input data the plan could not check (e.g. a label out of range). */
-static if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+static if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) IFP_PRINTF(3, 4);
 
 /* -------------------------------------------------------------- the table */
 
@@ -7876,11 +7870,7 @@ static if_status runtime_exec__run_node(rt_exec *e, uint32_t idx) {
     return op->run(&nd);
 }
 
-static double runtime_exec__now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
+static double runtime_exec__now_ms(void) { return ifp_now_us() / 1e3; }
 
 /* run_node, timed into node_ms when profiling. */
 static if_status runtime_exec__run_timed(rt_exec *e, uint32_t idx) {
@@ -7981,7 +7971,10 @@ static const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape 
  * is for. The price is that the answer depends on what else runs; a caller
  * who wants a fixed answer sets if_options.mem_limit. Containers: a cgroup
  * memory limit caps it, since the OOM killer acts at that limit, not at the
- * host's. Where /proc/meminfo does not exist the physical memory is the
+ * host's. On Windows (platform/platform.c) the figures are
+ * GlobalMemoryStatusEx's commit charge still available (physical memory
+ * and page file: Windows does not overcommit, an allocation over it fails)
+ * and a job object's memory limit. Where neither exists the physical memory is the
  * budget; where that is unknown too there is no automatic budget (only an
  * explicit limit applies).
  *
@@ -7996,67 +7989,25 @@ static const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
+/* #include "platform/platform.h": above */
 /* #include "runtime/runtime.h": above */
-
-/* MemAvailable + SwapFree from /proc/meminfo, in bytes; 0 when absent. */
-static uint64_t runtime_membudget__meminfo_available(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[128];
-    unsigned long long kb, avail = 0, swap = 0;
-    int have = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-            avail = kb;
-            have = 1;
-        } else if (sscanf(line, "SwapFree: %llu kB", &kb) == 1) {
-            swap = kb;
-        }
-    }
-    fclose(f);
-    return have ? (uint64_t)(avail + swap) * 1024u : 0;
-}
-
-/* The memory limit of the cgroup this process sees as its root (cgroup v2,
- * then v1), or 0 when there is none: "max", or v1's "no limit" value (a
- * number near 2^63). */
-static uint64_t runtime_membudget__cgroup_limit(void) {
-    static const char *const paths[] = {"/sys/fs/cgroup/memory.max",
-                                        "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
-    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
-        FILE *f = fopen(paths[i], "r");
-        if (!f) continue;
-        unsigned long long v = 0;
-        int got = fscanf(f, "%llu", &v) == 1;
-        fclose(f);
-        if (got && v > 0 && v < ((uint64_t)1 << 60)) return (uint64_t)v;
-    }
-    return 0;
-}
-
-static uint64_t runtime_membudget__physical_memory(void) {
-#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages > 0 && page > 0) return (uint64_t)pages * (uint64_t)page;
-#endif
-    return 0;
-}
 
 static uint64_t rt_mem_budget(size_t limit, const char **source) {
     const char *src = "if_options.mem_limit";
     uint64_t b = limit;
     if (!limit) {
         src = "7/8 of the memory available now";
-        b = runtime_membudget__meminfo_available();
+        b = ifp_mem_available();
         if (!b) {
             src = "7/8 of the physical memory";
-            b = runtime_membudget__physical_memory();
+            b = ifp_mem_physical();
         }
-        uint64_t cg = runtime_membudget__cgroup_limit();
+        const char *what = "cgroup";
+        uint64_t cg = ifp_mem_limit(&what);
         if (cg && (!b || cg < b)) {
-            src = "7/8 of the cgroup memory limit";
+            src = strcmp(what, "cgroup") ? "7/8 of the job object memory limit"
+                                         : "7/8 of the cgroup memory limit";
             b = cg;
         }
         b -= b / 8;
@@ -8127,6 +8078,7 @@ static if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *p
 #include <string.h>
 
 /* #include "kernels/kernels.h": above */
+/* #include "platform/platform.h": above */
 /* #include "runtime/runtime.h": above */
 
 /* Files larger than this are refused before reading (a ViT-L f32 encoder is
@@ -8221,23 +8173,24 @@ static if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model
     if (!out) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "out is NULL");
     *out = NULL;
     if (!path) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "path is NULL");
-    FILE *f = fopen(path, "rb");
+    FILE *f = ifp_fopen(path, "rb");
     if (!f) return rt_fail(err, cap, IF_ERR_IO, "%s: %s", path, strerror(errno));
     if_status s = IF_OK;
     void *img = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    long long size = -1; /* (ftell's long is 32 bits on Windows) */
+    uint64_t fsize = 0;
+    if (ifp_file_size(f, &fsize) == 0) size = (long long)fsize;
     const rt_mem_part image = {"file image", (uint64_t)size}; /* checked when size is valid */
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
         s = rt_fail(err, cap, IF_ERR_IO, "%s: cannot determine size", path);
     } else if ((uint64_t)size > RT_MAX_FILE_BYTES) {
-        s = rt_fail(err, cap, IF_ERR_BAD_COUNT, "%s: %ld bytes is over the %llu-byte limit", path,
+        s = rt_fail(err, cap, IF_ERR_BAD_COUNT, "%s: %lld bytes is over the %llu-byte limit", path,
                     size, (unsigned long long)RT_MAX_FILE_BYTES);
     } else if ((s = rt_mem_check(mem_limit, 1, &image, 1, err, cap, "%s: loading", path)) !=
                IF_OK) {
         /* refused before reading */
     } else if (!(img = runtime_model__aligned_image((size_t)size))) {
-        s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "%s: cannot allocate %ld bytes", path, size);
+        s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "%s: cannot allocate %lld bytes", path, size);
     } else if (size && fread(img, 1, (size_t)size, f) != (size_t)size) {
         s = rt_fail(err, cap, IF_ERR_IO, "%s: read failed", path);
     }
@@ -9646,9 +9599,9 @@ static if_status rt_infer_shapes(const rt_model *m, int H, int W, const int32_t 
 /* #include "runtime/threadpool.h": above */
 
 #include <pthread.h>
-#include <time.h>
 
 /* #include "kernels/compat.h": above */
+/* #include "platform/platform.h": above */
 /* #include "runtime/runtime.h": above */
 
 enum { runtime_threadpool__SPIN_US = 200 };
@@ -9676,11 +9629,7 @@ static void runtime_threadpool__cpu_relax(void) {
 #endif
 }
 
-static double runtime_threadpool__now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
+static double runtime_threadpool__now_us(void) { return ifp_now_us(); }
 
 /* Spins until done(p, arg) or SPIN_US pass; returns done(p, arg). */
 static int runtime_threadpool__spin_until(rt_pool *p, int (*done)(rt_pool *, unsigned long), unsigned long arg) {
@@ -10255,6 +10204,7 @@ INTERFORMER_DEF if_status if_next_click(const uint8_t *gt, const uint8_t *pred, 
 /* #include "format/features.h": above */
 /* #include "format/ifg.h": above */
 /* #include "kernels/kernels.h": above */
+/* #include "platform/platform.h": above */
 /* #include "session/session.h": above */
 
 static uint64_t if__features_bytes(int padded_h, int padded_w, const int channels[IF_LEVELS],
@@ -10416,10 +10366,11 @@ INTERFORMER_DEF if_status if_features_load_buffer(const void *data, size_t size,
 INTERFORMER_DEF if_status if_features_load(const char *path, if_features **out) {
     if (!path || !out) return if__fail(IF_ERR_INVALID_ARG, "if_features_load: NULL argument");
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = ifp_fopen(path, "rb");
     if (!fp) return if__fail(IF_ERR_IO, "%s: %s", path, strerror(errno));
-    long size = -1;
-    if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
+    long long size = -1; /* (ftell's long is 32 bits on Windows) */
+    uint64_t fsize = 0;
+    if (ifp_file_size(fp, &fsize) == 0) size = (long long)fsize;
     const rt_mem_part image = {"file image", (uint64_t)size}; /* checked when size is valid */
     uint8_t *buf = NULL;
     if_status s = IF_OK;
@@ -10428,11 +10379,11 @@ INTERFORMER_DEF if_status if_features_load(const char *path, if_features **out) 
     if (size < 0 || fseek(fp, 0, SEEK_SET) != 0)
         s = if__fail(IF_ERR_IO, "%s: cannot determine size", path);
     else if ((uint64_t)size > ((uint64_t)4 << 30))
-        s = if__fail(IF_ERR_BAD_COUNT, "%s: %ld bytes is over the 4 GiB limit", path, size);
+        s = if__fail(IF_ERR_BAD_COUNT, "%s: %lld bytes is over the 4 GiB limit", path, size);
     else if ((s = rt_mem_check(0, 0, &image, 1, ebuf, ecap, "%s: loading", path)) != IF_OK) {
         /* refused before reading; the level block is checked once the header is known */
     } else if (!(buf = (uint8_t *)rt_malloc((size_t)size)))
-        s = if__fail(IF_ERR_NO_MEMORY, "%s: %ld bytes", path, size);
+        s = if__fail(IF_ERR_NO_MEMORY, "%s: %lld bytes", path, size);
     else if (size && fread(buf, 1, (size_t)size, fp) != (size_t)size)
         s = if__fail(IF_ERR_IO, "%s: read failed", path);
     fclose(fp);
@@ -10614,15 +10565,12 @@ static void rt_zoom_roi(const uint8_t *prev_pred, const uint8_t *label, int H, i
 #include <stdio.h>
 #include <string.h>
 
+/* #include "platform/platform.h": above */
 /* #include "session/interact.h": above */
 /* #include "session/session.h": above */
 /* #include "session/workres.h": above */
 
-static if_status session_session__sfail(if_session *s, if_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+static if_status session_session__sfail(if_session *s, if_status st, const char *fmt, ...) IFP_PRINTF(3, 4);
 static if_status session_session__sfail(if_session *s, if_status st, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -12339,24 +12287,9 @@ typedef int arm_vec_neon__ifk_no_neon_vec; /* not an AArch64 NEON build: nothing
     _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx2,fma\"))), apply_to = function)")
 #define IFK_TARGET_END _Pragma("clang attribute pop")
 #elif defined(__GNUC__)
-/* g++ before 13 warns, at -O1 and up, of the self-initialised variable
- * (__Y = __Y) of _mm512_undefined_ps() in every AVX-512 intrinsic that
- * uses it (GCC bug 105593; C++'s -Wall has -Winit-self): not ours to fix,
- * so not warned of in the AVX-512 regions of a C++ build (C builds keep
- * the warning). Each BEGIN pushes the diagnostic state, END pops it. */
-#if defined(__cplusplus) && __GNUC__ < 13
-#define IFK_TARGET_NO_INIT_SELF_                                                                   \
-    _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                                          \
-        _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
-#else
-#define IFK_TARGET_NO_INIT_SELF_
-#endif
-#define IFK_TARGET_AVX2_BEGIN                                                                      \
-    _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")") _Pragma("GCC diagnostic push")
-#define IFK_TARGET_AVX512_BEGIN                                                                    \
-    _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx2,fma\")")                        \
-        _Pragma("GCC diagnostic push") IFK_TARGET_NO_INIT_SELF_
-#define IFK_TARGET_END _Pragma("GCC diagnostic pop") _Pragma("GCC pop_options")
+#define IFK_TARGET_AVX2_BEGIN   _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")")
+#define IFK_TARGET_AVX512_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx2,fma\")")
+#define IFK_TARGET_END          _Pragma("GCC pop_options")
 #else
 #define IFK_TARGET_AVX2_BEGIN
 #define IFK_TARGET_AVX512_BEGIN

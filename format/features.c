@@ -1,19 +1,15 @@
 /* features.c -- the per-image feature file (format/FEATURES.md): a reader
  * that validates every field before anything uses it, the writer's layout
  * and encoding, and the atomic write of a file image. */
-/* realpath: an XSI function in glibc's headers. */
-#define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "format/features.h"
 #include "format/ifg.h"
 #include "kernels/kernels.h" /* f16 <-> f32 */
+#include "platform/platform.h"
 
 #define IFF_MAGIC          "IFFEAT\0\0"
 #define IFF_VERSION        2u /* 2: the working size at 48..55; readers take 1 too */
@@ -89,16 +85,15 @@ void iff_encode(const iff_file *f, const float *const level[IFF_LEVELS], uint8_t
     wr32(buf + 12, ifg_crc32(0, buf + 16, (size_t)file_bytes - 16));
 }
 
-/* Writes all of fd's n bytes; 0, or the errno of the failure. */
-static int write_all(int fd, const uint8_t *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return w < 0 ? errno : EIO;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
+/* Writes n bytes to f and closes it (synced first when sync); 0, or the
+ * errno of the first failure. */
+static int write_close(FILE *f, const uint8_t *p, size_t n, int sync) {
+    errno = 0;
+    int e = fwrite(p, 1, n, f) != n ? (errno ? errno : EIO) : 0;
+    if (!e && sync) e = ifp_sync(f);
+    if (!e && fflush(f) != 0) e = errno ? errno : EIO;
+    if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
+    return e;
 }
 
 /* Atomic: a reader sees the old file or the whole new one. The data goes to
@@ -108,18 +103,16 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
  * stays); a target that is not a regular file (/dev/stdout, a FIFO) is
  * written in place, since renaming over it would replace the device node. */
 if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *msg, size_t cap) {
-    struct stat st;
+    ifp_stat_info st;
     int e;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (S_ISDIR(st.st_mode)) return ifg_fail(msg, cap, IF_ERR_IO, "%s: is a folder", path);
-        int fd = open(path, O_WRONLY | O_TRUNC);
-        if (fd < 0)
-            return ifg_fail(msg, cap, IF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        e = write_all(fd, buf, n);
-        if (close(fd) != 0 && !e) e = errno;
+    if (ifp_stat(path, &st) == 0 && st.kind != IFP_FILE) {
+        if (st.kind == IFP_DIR) return ifg_fail(msg, cap, IF_ERR_IO, "%s: is a folder", path);
+        FILE *f = ifp_fopen(path, "wb");
+        if (!f) return ifg_fail(msg, cap, IF_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        e = write_close(f, buf, n, 0);
         return e ? ifg_fail(msg, cap, IF_ERR_IO, "%s: write failed: %s", path, strerror(e)) : IF_OK;
     }
-    char *real = realpath(path, NULL); /* NULL for a new file: path itself */
+    char *real = ifp_realpath(path); /* NULL for a new file: path itself */
     const char *target = real ? real : path;
     size_t plen = strlen(target);
     char *tmp = (char *)malloc(plen + 16);
@@ -129,21 +122,18 @@ if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *m
     }
     snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", target);
     if_status s = IF_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    /* A feature file is not private: it gets the mode of the file it
+     * replaces, or a new file's. */
+    FILE *f = ifp_create_temp(tmp, real, &e);
+    if (!f) {
         s = ifg_fail(msg, cap, IF_ERR_IO, "%s: cannot create a temporary file: %s", path,
-                     strerror(errno));
+                     strerror(e));
     } else {
-        /* mkstemp makes the file private; a feature file is not (or keeps
-         * the mode of the file it replaces). */
-        fchmod(fd, real ? (st.st_mode & 07777) : 0644);
-        e = write_all(fd, buf, n);
-        if (!e && fsync(fd) != 0) e = errno;
-        if (close(fd) != 0 && !e) e = errno;
-        if (!e && rename(tmp, target) != 0) e = errno;
+        e = write_close(f, buf, n, 1);
+        if (!e) e = ifp_replace(tmp, target);
         if (e) {
             s = ifg_fail(msg, cap, IF_ERR_IO, "%s: write failed: %s", path, strerror(e));
-            unlink(tmp);
+            ifp_remove(tmp);
         }
     }
     free(tmp);

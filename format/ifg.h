@@ -30,6 +30,7 @@
 
 #include "interformer.h" /* if_status */
 #include "kernels/compat.h"
+#include "platform/platform.h" /* IFP_PRINTF */
 
 #define IFG_MAGIC          "IFGRAPH\0"
 #define IFG_VERSION        1u
@@ -217,11 +218,7 @@ size_t ifg_dtype_size(uint32_t dtype);
 /* Formats a one-line reason into msg[0..cap) (nothing when msg is NULL or
  * cap is 0) and returns s: how every reader (and the runtime, as rt_fail)
  * reports a failure. */
-if_status ifg_fail(char *msg, size_t cap, if_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
+if_status ifg_fail(char *msg, size_t cap, if_status s, const char *fmt, ...) IFP_PRINTF(4, 5);
 
 /* CRC-32 (IEEE, zlib-compatible); crc starts at 0. */
 uint32_t ifg_crc32(uint32_t crc, const void *data, size_t n);

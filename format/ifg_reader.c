@@ -92,11 +92,7 @@
 #define MIN_INPUT_BYTES  8u
 #define MIN_OUTPUT_BYTES 4u
 
-#if defined(__GNUC__) || defined(__clang__)
-#define IFG_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define IFG_PRINTF(a, b)
-#endif
+#define IFG_PRINTF(a, b) IFP_PRINTF(a, b)
 
 /* ------------------------------------------------------------------------
  * Names and sizes */

@@ -87,6 +87,14 @@ double ifp_now_us(void) {
 
 FILE *ifp_fopen(const char *path, const char *mode) { return fopen(path, mode); }
 
+int ifp_file_size(FILE *f, uint64_t *size) {
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) return errno ? errno : EIO;
+    if (!S_ISREG(st.st_mode)) return EINVAL;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
 int ifp_stat(const char *path, ifp_stat_info *info) {
     struct stat st;
     memset(info, 0, sizeof *info);
@@ -219,6 +227,7 @@ int ifp_utf8_args(int *argc, char ***argv) {
 #include <io.h>
 #include <malloc.h>
 #include <shellapi.h>
+#include <sys/stat.h>
 #include <wchar.h>
 
 /* A Win32 error code as the errno value closest to it. */
@@ -321,6 +330,14 @@ FILE *ifp_fopen(const char *path, const char *mode) {
     free(wp);
     free(wm);
     return f;
+}
+
+int ifp_file_size(FILE *f, uint64_t *size) {
+    struct _stat64 st;
+    if (_fstat64(_fileno(f), &st) != 0) return errno ? errno : EIO;
+    if (!(st.st_mode & _S_IFREG)) return EINVAL;
+    *size = (uint64_t)st.st_size;
+    return 0;
 }
 
 /* A handle on path for reading its attributes (folders too), or

@@ -65,6 +65,11 @@ double ifp_now_us(void);
  * Windows translates line ends otherwise). */
 FILE *ifp_fopen(const char *path, const char *mode);
 
+/* The size of the regular file open as f, in bytes (64-bit everywhere:
+ * ftell's long is 32 bits on Windows). Returns 0, or an errno value
+ * (EINVAL for a pipe or device). */
+int ifp_file_size(FILE *f, uint64_t *size);
+
 /* What is at a path. */
 typedef enum { IFP_NONE = 0, IFP_FILE, IFP_DIR, IFP_OTHER } ifp_kind;
 typedef struct {

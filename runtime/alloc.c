@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "kernels/compat.h"
+#include "platform/platform.h"
 #include "runtime/runtime.h"
 
 /* Counted so that tests can assert that a run allocates nothing. */
@@ -21,12 +22,10 @@ void *rt_calloc(size_t n, size_t size) {
 void rt_free(void *p) { free(p); }
 
 void *rt_aligned_alloc(size_t align, size_t n) {
-    void *p = NULL;
     if_atomic_fetch_add(&alloc_count, 1);
-    if (posix_memalign(&p, align, n ? n : 1)) return NULL;
-    return p;
+    return ifp_aligned_alloc(align, n);
 }
 
-void rt_aligned_free(void *p) { free(p); }
+void rt_aligned_free(void *p) { ifp_aligned_free(p); }
 
 uint64_t rt_alloc_count(void) { return (uint64_t)if_atomic_load(&alloc_count); }

@@ -26,11 +26,7 @@ struct if_run {
 
 /* Records a failure of a call without an object to keep it in (the
  * thread's if_last_error()) and returns s. */
-if_status if__fail(if_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+if_status if__fail(if_status s, const char *fmt, ...) IFP_PRINTF(2, 3);
 
 /* The thread's last-error buffer, for rt_* calls that format into one. */
 char *if__last_error_buf(size_t *cap);

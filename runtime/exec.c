@@ -7,9 +7,9 @@
  * its own slice of the node's scratch. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kernels/dispatch.h"
+#include "platform/platform.h"
 #include "runtime/op.h"
 #include "runtime/runtime.h"
 #include "runtime/threadpool.h"
@@ -159,11 +159,7 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     return op->run(&nd);
 }
 
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
+static double now_ms(void) { return ifp_now_us() / 1e3; }
 
 /* run_node, timed into node_ms when profiling. */
 static if_status run_timed(rt_exec *e, uint32_t idx) {

@@ -15,7 +15,10 @@
  * is for. The price is that the answer depends on what else runs; a caller
  * who wants a fixed answer sets if_options.mem_limit. Containers: a cgroup
  * memory limit caps it, since the OOM killer acts at that limit, not at the
- * host's. Where /proc/meminfo does not exist the physical memory is the
+ * host's. On Windows (platform/platform.c) the figures are
+ * GlobalMemoryStatusEx's commit charge still available (physical memory
+ * and page file: Windows does not overcommit, an allocation over it fails)
+ * and a job object's memory limit. Where neither exists the physical memory is the
  * budget; where that is unknown too there is no automatic budget (only an
  * explicit limit applies).
  *
@@ -30,67 +33,25 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "platform/platform.h"
 #include "runtime/runtime.h"
-
-/* MemAvailable + SwapFree from /proc/meminfo, in bytes; 0 when absent. */
-static uint64_t meminfo_available(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[128];
-    unsigned long long kb, avail = 0, swap = 0;
-    int have = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-            avail = kb;
-            have = 1;
-        } else if (sscanf(line, "SwapFree: %llu kB", &kb) == 1) {
-            swap = kb;
-        }
-    }
-    fclose(f);
-    return have ? (uint64_t)(avail + swap) * 1024u : 0;
-}
-
-/* The memory limit of the cgroup this process sees as its root (cgroup v2,
- * then v1), or 0 when there is none: "max", or v1's "no limit" value (a
- * number near 2^63). */
-static uint64_t cgroup_limit(void) {
-    static const char *const paths[] = {"/sys/fs/cgroup/memory.max",
-                                        "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
-    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
-        FILE *f = fopen(paths[i], "r");
-        if (!f) continue;
-        unsigned long long v = 0;
-        int got = fscanf(f, "%llu", &v) == 1;
-        fclose(f);
-        if (got && v > 0 && v < ((uint64_t)1 << 60)) return (uint64_t)v;
-    }
-    return 0;
-}
-
-static uint64_t physical_memory(void) {
-#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages > 0 && page > 0) return (uint64_t)pages * (uint64_t)page;
-#endif
-    return 0;
-}
 
 uint64_t rt_mem_budget(size_t limit, const char **source) {
     const char *src = "if_options.mem_limit";
     uint64_t b = limit;
     if (!limit) {
         src = "7/8 of the memory available now";
-        b = meminfo_available();
+        b = ifp_mem_available();
         if (!b) {
             src = "7/8 of the physical memory";
-            b = physical_memory();
+            b = ifp_mem_physical();
         }
-        uint64_t cg = cgroup_limit();
+        const char *what = "cgroup";
+        uint64_t cg = ifp_mem_limit(&what);
         if (cg && (!b || cg < b)) {
-            src = "7/8 of the cgroup memory limit";
+            src = strcmp(what, "cgroup") ? "7/8 of the job object memory limit"
+                                         : "7/8 of the cgroup memory limit";
             b = cg;
         }
         b -= b / 8;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "platform/platform.h"
 #include "runtime/runtime.h"
 
 /* Files larger than this are refused before reading (a ViT-L f32 encoder is
@@ -98,23 +99,24 @@ if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model **out,
     if (!out) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "out is NULL");
     *out = NULL;
     if (!path) return rt_fail(err, cap, IF_ERR_INVALID_ARG, "path is NULL");
-    FILE *f = fopen(path, "rb");
+    FILE *f = ifp_fopen(path, "rb");
     if (!f) return rt_fail(err, cap, IF_ERR_IO, "%s: %s", path, strerror(errno));
     if_status s = IF_OK;
     void *img = NULL;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    long long size = -1; /* (ftell's long is 32 bits on Windows) */
+    uint64_t fsize = 0;
+    if (ifp_file_size(f, &fsize) == 0) size = (long long)fsize;
     const rt_mem_part image = {"file image", (uint64_t)size}; /* checked when size is valid */
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
         s = rt_fail(err, cap, IF_ERR_IO, "%s: cannot determine size", path);
     } else if ((uint64_t)size > RT_MAX_FILE_BYTES) {
-        s = rt_fail(err, cap, IF_ERR_BAD_COUNT, "%s: %ld bytes is over the %llu-byte limit", path,
+        s = rt_fail(err, cap, IF_ERR_BAD_COUNT, "%s: %lld bytes is over the %llu-byte limit", path,
                     size, (unsigned long long)RT_MAX_FILE_BYTES);
     } else if ((s = rt_mem_check(mem_limit, 1, &image, 1, err, cap, "%s: loading", path)) !=
                IF_OK) {
         /* refused before reading */
     } else if (!(img = aligned_image((size_t)size))) {
-        s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "%s: cannot allocate %ld bytes", path, size);
+        s = rt_fail(err, cap, IF_ERR_NO_MEMORY, "%s: cannot allocate %lld bytes", path, size);
     } else if (size && fread(img, 1, (size_t)size, f) != (size_t)size) {
         s = rt_fail(err, cap, IF_ERR_IO, "%s: read failed", path);
     }

@@ -113,11 +113,7 @@ void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, const void 
 
 /* Status s with a message in the executor's error buffer, from run: for
  * input data the plan could not check (e.g. a label out of range). */
-if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) IFP_PRINTF(3, 4);
 
 /* -------------------------------------------------------------- the table */
 

@@ -150,11 +150,7 @@ uint64_t rt_mem_budget(size_t limit, const char **source);
  * ...); the budget is N (source)". has_option: the call has if_options, so
  * the detail may point at if_options.mem_limit. */
 if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *parts, int n, char *err,
-                       size_t cap, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 7, 8)))
-#endif
-    ;
+                       size_t cap, const char *fmt, ...) IFP_PRINTF(7, 8);
 
 /* Formats into err (may be NULL) and returns s: the readers' convention
  * (format/ifg.h's ifg_fail) under the runtime's name. */

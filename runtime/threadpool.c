@@ -8,9 +8,9 @@
 #include "runtime/threadpool.h"
 
 #include <pthread.h>
-#include <time.h>
 
 #include "kernels/compat.h"
+#include "platform/platform.h"
 #include "runtime/runtime.h"
 
 enum { SPIN_US = 200 };
@@ -38,11 +38,7 @@ static void cpu_relax(void) {
 #endif
 }
 
-static double now_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
+static double now_us(void) { return ifp_now_us(); }
 
 /* Spins until done(p, arg) or SPIN_US pass; returns done(p, arg). */
 static int spin_until(rt_pool *p, int (*done)(rt_pool *, unsigned long), unsigned long arg) {

@@ -6,7 +6,7 @@
 #   scripts/deps.sh bench  also PyTorch on OpenBLAS for `make bench`
 set -euo pipefail
 run=(build-essential python3-numpy libstb-dev)
-test=(clang clang-format libclang-rt-14-dev python3-pytest python3-torch python3-pil gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user pkg-config python3-venv python3-setuptools python3-wheel)
+test=(clang clang-format libclang-rt-14-dev python3-pytest python3-torch python3-pil gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user pkg-config python3-venv python3-setuptools python3-wheel gcc-mingw-w64-x86-64 wine64)
 pkgs=("${run[@]}")
 [ "${1:-}" = test ] && pkgs+=("${test[@]}")
 [ "${1:-}" = bench ] && pkgs+=(python3-torch libopenblas0-pthread)

@@ -9,6 +9,7 @@
 #include "format/features.h"
 #include "format/ifg.h"
 #include "kernels/kernels.h" /* f16 -> f32 */
+#include "platform/platform.h"
 #include "session/session.h"
 
 uint64_t if__features_bytes(int padded_h, int padded_w, const int channels[IF_LEVELS],
@@ -170,10 +171,11 @@ if_status if_features_load_buffer(const void *data, size_t size, if_features **o
 if_status if_features_load(const char *path, if_features **out) {
     if (!path || !out) return if__fail(IF_ERR_INVALID_ARG, "if_features_load: NULL argument");
     *out = NULL;
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = ifp_fopen(path, "rb");
     if (!fp) return if__fail(IF_ERR_IO, "%s: %s", path, strerror(errno));
-    long size = -1;
-    if (fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
+    long long size = -1; /* (ftell's long is 32 bits on Windows) */
+    uint64_t fsize = 0;
+    if (ifp_file_size(fp, &fsize) == 0) size = (long long)fsize;
     const rt_mem_part image = {"file image", (uint64_t)size}; /* checked when size is valid */
     uint8_t *buf = NULL;
     if_status s = IF_OK;
@@ -182,11 +184,11 @@ if_status if_features_load(const char *path, if_features **out) {
     if (size < 0 || fseek(fp, 0, SEEK_SET) != 0)
         s = if__fail(IF_ERR_IO, "%s: cannot determine size", path);
     else if ((uint64_t)size > ((uint64_t)4 << 30))
-        s = if__fail(IF_ERR_BAD_COUNT, "%s: %ld bytes is over the 4 GiB limit", path, size);
+        s = if__fail(IF_ERR_BAD_COUNT, "%s: %lld bytes is over the 4 GiB limit", path, size);
     else if ((s = rt_mem_check(0, 0, &image, 1, ebuf, ecap, "%s: loading", path)) != IF_OK) {
         /* refused before reading; the level block is checked once the header is known */
     } else if (!(buf = (uint8_t *)rt_malloc((size_t)size)))
-        s = if__fail(IF_ERR_NO_MEMORY, "%s: %ld bytes", path, size);
+        s = if__fail(IF_ERR_NO_MEMORY, "%s: %lld bytes", path, size);
     else if (size && fread(buf, 1, (size_t)size, fp) != (size_t)size)
         s = if__fail(IF_ERR_IO, "%s: read failed", path);
     fclose(fp);

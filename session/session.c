@@ -11,15 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "platform/platform.h"
 #include "session/interact.h"
 #include "session/session.h"
 #include "session/workres.h"
 
-static if_status sfail(if_session *s, if_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+static if_status sfail(if_session *s, if_status st, const char *fmt, ...) IFP_PRINTF(3, 4);
 static if_status sfail(if_session *s, if_status st, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
