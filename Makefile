@@ -49,7 +49,7 @@ TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 # Sanitizer build of the same sources, in its own directory.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all lib tools tests test test-c test-cxx test-san test-tsan test-arm test-golden test-py clean
+.PHONY: all lib tools tests test test-c test-cxx test-san test-tsan test-arm test-golden test-py test-windows clean
 .PHONY: shared examples models default-model test-install test-cli-san install uninstall
 .PHONY: format check-format
 # `make`: both libraries, the tools, the examples (the CLI among them) and the
@@ -97,7 +97,7 @@ EX_COMMON := $(sort $(wildcard examples/common/*.c))
 $(BUILD)/if-golden: tools/if-golden.c $(EX_COMMON) $(wildcard examples/common/*.h) $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ $(STB_LIBS) $(LDLIBS)
 
-test: check-format test-c test-cxx test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz test-single-header
+test: check-format test-c test-cxx test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz test-single-header test-windows
 
 # Models converted from the project's copy of the small golden case; the
 # runtime tests run on them. Shared by the plain and sanitizer builds.
@@ -181,7 +181,9 @@ test-arm: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
 # the runtime, session and thread tests, a golden case (if-golden on the
 # graphs converted here: the converter is Python) and the CLI, whose mask
 # must equal the native CLI's byte for byte, once more through UTF-8 file
-# names. stb_image is compiled from Debian's header (examples/stb_image_impl.c).
+# names, and a program on the single header (dist/interformer.h), whose
+# masks must equal the native library's. stb_image is compiled from
+# Debian's header (examples/stb_image_impl.c).
 # -muse-unaligned-vector-move: GCC cannot align the stack to 32 bytes on
 # 64-bit Windows (GCC bug 54412); the assembler makes every aligned vector
 # move an unaligned one, so a spilled AVX register cannot fault.
@@ -224,7 +226,15 @@ test-windows: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg $(BUI
 	$(WIN_RUN) $(WIN_BUILD)/interformer.exe segment $(WIN_BUILD)/cli/fïgure-形.png --model $(MODELS)/default \
 	  $(WIN_CLICKS) -o $(WIN_BUILD)/cli/mäsk-形.png
 	cmp $(WIN_BUILD)/cli/native.png $(WIN_BUILD)/cli/mäsk-形.png
-	@echo "test-windows: every test passed under Wine; the CLI's masks equal the native one"
+	$(WIN_CC) -std=c11 -O2 -Wall -Wextra -Werror -static -DSINGLE_HEADER -Idist tests/single_header_app.c \
+	  -o $(WIN_BUILD)/single_header_app.exe
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CRULES) $(LDFLAGS) tests/single_header_app.c $(BUILD)/libinterformer.a \
+	  -o $(WIN_BUILD)/lib-app $(LDLIBS)
+	$(WIN_BUILD)/lib-app $(MODELS)/default.encoder.ifg $(MODELS)/default.decoder.ifg $(WIN_BUILD)/masks-native.bin
+	$(WIN_RUN) $(WIN_BUILD)/single_header_app.exe $(MODELS)/default.encoder.ifg $(MODELS)/default.decoder.ifg \
+	  $(WIN_BUILD)/masks-wine.bin
+	cmp $(WIN_BUILD)/masks-native.bin $(WIN_BUILD)/masks-wine.bin
+	@echo "test-windows: every test passed under Wine; the CLI's and the single header's masks equal the native ones"
 
 # tests/test_cli.py runs $(BUILD)/interformer on the models above;
 # test_next_click.py and test_eval.py call libinterformer.so through ctypes
