@@ -76,14 +76,25 @@ OPS = {name: code for name, (code, _) in OP_TABLE.items()}
 OP_SIGS = {name: sig for name, (_, sig) in OP_TABLE.items()}
 OP_NAMES = {v: k for k, v in OPS.items()}
 
-# attribute name -> (key, type)
-ATTRS = {
-    "KERNEL": (1, ATTR_INT), "STRIDE": (2, ATTR_INT), "PAD": (3, ATTR_INT),
-    "GROUPS": (4, ATTR_INT), "ACT": (5, ATTR_INT), "EPS": (6, ATTR_FLOAT),
-    "HEADS": (7, ATTR_INT), "SCALE": (8, ATTR_FLOAT),
-    "OUT_SIZE": (9, ATTR_INT), "POOL_LIMIT": (10, ATTR_FLOAT),
-    "WINDOW": (11, ATTR_INT),
+# -- the attributes (format/ifg.h's IFG_ATTR_LIST) ----------------------------
+# name -> (key, type, count, range). STRIDE has 1 value on CROP and PASTE.
+# Ranges: POSITIVE (INT >= 1, FLOAT finite and > 0), NONNEGATIVE (INT >= 0),
+# FINITE (FLOAT), ACTIVATION (an ACT_* code). tests/test_op_tables.py checks
+# this table against the header's.
+ATTR_TABLE = {
+    "KERNEL": (1, ATTR_INT, 2, "POSITIVE"),
+    "STRIDE": (2, ATTR_INT, 2, "POSITIVE"),
+    "PAD": (3, ATTR_INT, 4, "NONNEGATIVE"),
+    "GROUPS": (4, ATTR_INT, 1, "POSITIVE"),
+    "ACT": (5, ATTR_INT, 1, "ACTIVATION"),
+    "EPS": (6, ATTR_FLOAT, 1, "POSITIVE"),
+    "HEADS": (7, ATTR_INT, 1, "POSITIVE"),
+    "SCALE": (8, ATTR_FLOAT, 1, "FINITE"),
+    "OUT_SIZE": (9, ATTR_INT, 2, "POSITIVE"),
+    "POOL_LIMIT": (10, ATTR_FLOAT, 2, "POSITIVE"),
+    "WINDOW": (11, ATTR_INT, 2, "POSITIVE"),
 }
+ATTRS = {name: (key, typ) for name, (key, typ, _, _) in ATTR_TABLE.items()}
 ATTR_NAMES = {v[0]: k for k, v in ATTRS.items()}
 
 ACT_NONE, ACT_RELU, ACT_GELU, ACT_HARDSWISH = 0, 1, 2, 3

@@ -28,20 +28,14 @@ class IfgError(Exception):
 OpSig = ifg.OpSig
 OP_SIGS = ifg.OP_SIGS
 
-# attribute -> (count, validity check on the values)
-_ATTR_RULES = {
-    "KERNEL": (2, lambda v: all(x >= 1 for x in v)),
-    "STRIDE": (2, lambda v: all(x >= 1 for x in v)),
-    "PAD": (4, lambda v: all(x >= 0 for x in v)),
-    "GROUPS": (1, lambda v: v[0] >= 1),
-    "ACT": (1, lambda v: 0 <= v[0] <= 3),
-    "EPS": (1, lambda v: np.isfinite(v[0]) and v[0] >= 0),
-    "HEADS": (1, lambda v: v[0] >= 1),
-    "SCALE": (1, lambda v: np.isfinite(v[0])),
-    "OUT_SIZE": (2, lambda v: all(x >= 1 for x in v)),
-    "POOL_LIMIT": (2, lambda v: all(np.isfinite(x) and x > 0 for x in v)),
-    "WINDOW": (2, lambda v: all(x >= 1 for x in v)),
+# attribute -> (count, validity check on the values), from ifg.ATTR_TABLE
+_RANGE_OK = {
+    "POSITIVE": lambda v: all(np.isfinite(x) and x > 0 for x in v),
+    "NONNEGATIVE": lambda v: all(x >= 0 for x in v),
+    "FINITE": lambda v: all(np.isfinite(x) for x in v),
+    "ACTIVATION": lambda v: all(ifg.ACT_NONE <= x <= ifg.ACT_HARDSWISH for x in v),
 }
+_ATTR_RULES = {name: (count, _RANGE_OK[rng]) for name, (_, _, count, rng) in ifg.ATTR_TABLE.items()}
 
 DTYPE_SIZE = {ifg.DT_F32: 4, ifg.DT_F16: 2, ifg.DT_U8: 1, ifg.DT_I32: 4}
 KIND_NAMES = {ifg.KIND_ENCODER: "encoder", ifg.KIND_DECODER: "decoder"}

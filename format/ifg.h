@@ -97,20 +97,50 @@ typedef enum {
 IFG_OP_LIST(IFG_OP_CODE_CHECK_)
 #undef IFG_OP_CODE_CHECK_
 
+/* The node attributes, in key order: X(NAME, KEY, TYPE, COUNT, RANGE) for
+ * each. TYPE is INT or FLOAT (ifg_attr_type); COUNT the number of values
+ * (STRIDE has 1 on CROP and PASTE, 2 elsewhere); RANGE what every value must
+ * be (ifg_attr_range). The list makes the ifg_attr_key codes,
+ * ifg_attr_name's names and the reader's type, count and range checks;
+ * keys are the file's and never change (static asserts below).
+ * docs/adding-an-operator.md, "Adding an attribute", lists the rest. */
+#define IFG_ATTR_LIST(X)                                                                           \
+    X(KERNEL, 1, INT, 2, POSITIVE)                                                                 \
+    X(STRIDE, 2, INT, 2, POSITIVE)                                                                 \
+    X(PAD, 3, INT, 4, NONNEGATIVE)                                                                 \
+    X(GROUPS, 4, INT, 1, POSITIVE)                                                                 \
+    X(ACT, 5, INT, 1, ACTIVATION)                                                                  \
+    X(EPS, 6, FLOAT, 1, POSITIVE)                                                                  \
+    X(HEADS, 7, INT, 1, POSITIVE)                                                                  \
+    X(SCALE, 8, FLOAT, 1, FINITE)                                                                  \
+    X(OUT_SIZE, 9, INT, 2, POSITIVE)                                                               \
+    X(POOL_LIMIT, 10, FLOAT, 2, POSITIVE)                                                          \
+    X(WINDOW, 11, INT, 2, POSITIVE)
+
+/* What an attribute's values must be: POSITIVE (INT >= 1, FLOAT finite and
+ * > 0), NONNEGATIVE (INT >= 0), FINITE (FLOAT: any finite value),
+ * ACTIVATION (an ifg_act code). INT values are also at most
+ * IFG_ATTR_INT_LIMIT. */
 typedef enum {
-    IFG_ATTR_KERNEL = 1,
-    IFG_ATTR_STRIDE = 2,
-    IFG_ATTR_PAD = 3,
-    IFG_ATTR_GROUPS = 4,
-    IFG_ATTR_ACT = 5,
-    IFG_ATTR_EPS = 6,
-    IFG_ATTR_HEADS = 7,
-    IFG_ATTR_SCALE = 8,
-    IFG_ATTR_OUT_SIZE = 9,
-    IFG_ATTR_POOL_LIMIT = 10,
-    IFG_ATTR_WINDOW = 11,
-    IFG_ATTR_COUNT_
+    IFG_RANGE_POSITIVE = 1,
+    IFG_RANGE_NONNEGATIVE = 2,
+    IFG_RANGE_FINITE = 3,
+    IFG_RANGE_ACTIVATION = 4
+} ifg_attr_range;
+
+typedef enum {
+    IFG_ATTR_NONE_ = 0, /* not a key: keys start at 1 */
+#define IFG_ATTR_ENUM_(NAME, KEY, TYPE, COUNT, RANGE) IFG_ATTR_##NAME,
+    IFG_ATTR_LIST(IFG_ATTR_ENUM_)
+#undef IFG_ATTR_ENUM_
+        IFG_ATTR_COUNT_ /* one past the last key */
 } ifg_attr_key;
+
+#define IFG_ATTR_KEY_CHECK_(NAME, KEY, TYPE, COUNT, RANGE)                                         \
+    IF_STATIC_ASSERT(IFG_ATTR_##NAME == (KEY), "IFG_ATTR_LIST: " #NAME " must have file "          \
+                                                                       "key " #KEY);
+IFG_ATTR_LIST(IFG_ATTR_KEY_CHECK_)
+#undef IFG_ATTR_KEY_CHECK_
 
 typedef enum {
     IFG_ACT_NONE = 0,
@@ -211,6 +241,17 @@ int ifg_meta_float(const ifg_graph *g, const char *key, uint32_t idx, double *v)
 int ifg_meta_string(const ifg_graph *g, const char *key, char *dst, size_t cap);
 
 const char *ifg_op_name(uint32_t op);
+
+/* What op `op` takes, as the reader checks it (its operand rule): inputs
+ * min_in..max_in (those past min_in optional, up to IFG_MAX_NODE_IN for
+ * the concatenations), const_inputs bit i set when input i must be a CONST
+ * weight, and the required and optional attributes (bit k for key k).
+ * Returns 0 for a code the reader does not know. For tools and the test
+ * that compares the Python reader's table with this one. */
+typedef struct {
+    uint32_t min_in, max_in, const_inputs, required_attrs, optional_attrs;
+} ifg_op_signature;
+int ifg_op_signature_of(uint32_t op, ifg_op_signature *sig);
 const char *ifg_attr_name(uint32_t key); /* "KERNEL", ...; never NULL */
 const char *ifg_dtype_name(uint32_t dtype);
 size_t ifg_dtype_size(uint32_t dtype);

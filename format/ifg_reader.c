@@ -121,20 +121,16 @@ const char *ifg_op_name(uint32_t op) {
 }
 
 const char *ifg_attr_name(uint32_t key) {
-    switch (key) {
-    case IFG_ATTR_KERNEL: return "KERNEL";
-    case IFG_ATTR_STRIDE: return "STRIDE";
-    case IFG_ATTR_PAD: return "PAD";
-    case IFG_ATTR_GROUPS: return "GROUPS";
-    case IFG_ATTR_ACT: return "ACT";
-    case IFG_ATTR_EPS: return "EPS";
-    case IFG_ATTR_HEADS: return "HEADS";
-    case IFG_ATTR_SCALE: return "SCALE";
-    case IFG_ATTR_OUT_SIZE: return "OUT_SIZE";
-    case IFG_ATTR_POOL_LIMIT: return "POOL_LIMIT";
-    case IFG_ATTR_WINDOW: return "WINDOW";
-    default: return "UNKNOWN_ATTR";
-    }
+    /* by key: the list is in key order from 1 (ifg.h checks it) */
+    static const char *const names[] = {
+#define IFG_ATTR_NAME_(NAME, KEY, TYPE, COUNT, RANGE) #NAME,
+        NULL, /* IFG_ATTR_NONE_ */
+        IFG_ATTR_LIST(IFG_ATTR_NAME_)
+#undef IFG_ATTR_NAME_
+    };
+    IF_STATIC_ASSERT(sizeof names / sizeof names[0] == IFG_ATTR_COUNT_, "one name per key");
+    if (key >= IFG_ATTR_COUNT_ || !names[key]) return "UNKNOWN_ATTR";
+    return names[key];
 }
 
 const char *ifg_dtype_name(uint32_t dtype) {
@@ -610,6 +606,19 @@ static const op_rule op_rules[] = {
 #undef A
 IF_STATIC_ASSERT(sizeof op_rules / sizeof op_rules[0] == IFG_OP_COUNT_, "one rule per op code");
 
+int ifg_op_signature_of(uint32_t op, ifg_op_signature *sig) {
+    if (op < 1 || op >= IFG_OP_COUNT_ || !op_rules[op].max_in || !sig) return 0;
+    const op_rule *ru = &op_rules[op];
+    sig->min_in = ru->min_in;
+    sig->max_in = ru->max_in;
+    sig->const_inputs = 0;
+    for (uint32_t i = 0; i < 3 && i < ru->max_in; i++)
+        if (ru->s[i].kind == SLOT_W) sig->const_inputs |= 1u << i;
+    sig->required_attrs = ru->req;
+    sig->optional_attrs = ru->opt;
+    return 1;
+}
+
 /* Reads one attribute and checks its key, type, count and values. */
 static if_status parse_attr(rd *r, uint32_t op, uint32_t j, ifg_attr *a) {
     const uint8_t *q = NULL;
@@ -632,19 +641,20 @@ static if_status parse_attr(rd *r, uint32_t op, uint32_t j, ifg_attr *a) {
         else
             a->v.f[k] = f64_of(le64(q + 8 * k));
     }
-    /* Type and count per key. */
-    uint32_t want_type = IFG_ATTR_INT, want_count;
-    switch (a->key) {
-    case IFG_ATTR_KERNEL:
-    case IFG_ATTR_OUT_SIZE:
-    case IFG_ATTR_WINDOW: want_count = 2; break;
-    case IFG_ATTR_STRIDE: want_count = (op == IFG_OP_CROP || op == IFG_OP_PASTE) ? 1 : 2; break;
-    case IFG_ATTR_PAD: want_count = 4; break;
-    case IFG_ATTR_EPS:
-    case IFG_ATTR_SCALE: want_type = IFG_ATTR_FLOAT, want_count = 1; break;
-    case IFG_ATTR_POOL_LIMIT: want_type = IFG_ATTR_FLOAT, want_count = 2; break;
-    default: want_count = 1; break; /* GROUPS, ACT, HEADS */
-    }
+    /* Type, count and range per key: format/ifg.h's IFG_ATTR_LIST. */
+    static const struct {
+        uint8_t type, count, range;
+    } rule[] = {
+#define IFG_ATTR_RULE_(NAME, KEY, TYPE, COUNT, RANGE) {IFG_ATTR_##TYPE, COUNT, IFG_RANGE_##RANGE},
+        {0, 0, 0}, /* IFG_ATTR_NONE_ */
+        IFG_ATTR_LIST(IFG_ATTR_RULE_)
+#undef IFG_ATTR_RULE_
+    };
+    IF_STATIC_ASSERT(sizeof rule / sizeof rule[0] == IFG_ATTR_COUNT_, "one rule per key");
+    const uint32_t want_type = rule[a->key].type, range = rule[a->key].range;
+    const uint32_t want_count =
+        a->key == IFG_ATTR_STRIDE && (op == IFG_OP_CROP || op == IFG_OP_PASTE) ? 1
+                                                                               : rule[a->key].count;
     if (a->type != want_type)
         return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s has type %s (must be %s)", r->rec, an,
                     a->type == IFG_ATTR_INT ? "INT" : "FLOAT",
@@ -654,16 +664,15 @@ static if_status parse_attr(rd *r, uint32_t op, uint32_t j, ifg_attr *a) {
                     a->count, want_count);
     for (uint32_t k = 0; k < a->count; k++) {
         if (a->type == IFG_ATTR_FLOAT) {
-            double f = a->v.f[k];
-            int pos = a->key != IFG_ATTR_SCALE; /* EPS and POOL_LIMIT must be > 0 */
+            const double f = a->v.f[k];
+            const int pos = range == IFG_RANGE_POSITIVE;
             if (!isfinite(f) || (pos && !(f > 0)))
                 return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s[%u] = %g (must be finite%s)", r->rec,
                             an, k, f, pos ? " and > 0" : "");
             continue;
         }
-        int64_t v = a->v.i[k], lo = 1, hi = IFG_ATTR_INT_LIMIT;
-        if (a->key == IFG_ATTR_PAD) lo = 0;
-        if (a->key == IFG_ATTR_ACT) lo = IFG_ACT_NONE, hi = IFG_ACT_HARDSWISH;
+        int64_t v = a->v.i[k], lo = range == IFG_RANGE_NONNEGATIVE ? 0 : 1, hi = IFG_ATTR_INT_LIMIT;
+        if (range == IFG_RANGE_ACTIVATION) lo = IFG_ACT_NONE, hi = IFG_ACT_HARDSWISH;
         if (v < lo || v > hi)
             return fail(r, IF_ERR_BAD_ATTR, "%s: attr %s[%u] = %lld (must be in %lld..%lld)",
                         r->rec, an, k, (long long)v, (long long)lo, (long long)hi);
@@ -875,8 +884,11 @@ static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n, 
     /* An op without its operand rule (max_in 0) is one that was added to
      * IFG_OP_LIST and not here: refused as unknown rather than read with
      * no rules (tests/test_ops.py parses every op). */
-    if (n->op < 1 || n->op >= IFG_OP_COUNT_ || op_rules[n->op].max_in == 0)
+    if (n->op < 1 || n->op >= IFG_OP_COUNT_)
         return fail(r, IF_ERR_BAD_OP, "%s: unknown op code %u", r->rec, n->op);
+    if (op_rules[n->op].max_in == 0)
+        return fail(r, IF_ERR_BAD_OP, "%s: op %s has no operand rule in this reader (op_rules)",
+                    r->rec, ifg_op_name(n->op));
     snprintf(r->rec, sizeof r->rec, "node %u '%s' (%s)", i, nm, ifg_op_name(n->op));
     TRY(rd_u32(r, "n_in", &n->n_in));
     TRY(rd_u32(r, "n_out", &n->n_out));

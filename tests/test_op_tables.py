@@ -8,6 +8,7 @@ the missing or mismatched entry."""
 
 import os
 import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -67,11 +68,29 @@ def test_ops_match_header():
     compare("op name", {v: k for k, v in c.items()}, ifg.OP_NAMES)
 
 
+def header_attrs():
+    """The attributes of ifg.h's IFG_ATTR_LIST X-macro:
+    {NAME: (key, type name, count, range name)}."""
+    m = re.search(r"#define\s+IFG_ATTR_LIST\(X\)((?:.*\\\n)*.*)", header_text())
+    assert m, f"no IFG_ATTR_LIST in {HEADER}"
+    rows = re.findall(r"X\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,\s*(\d+)\s*,\s*(\w+)\s*\)", m.group(1))
+    assert rows, f"IFG_ATTR_LIST in {HEADER} has no X(NAME, KEY, TYPE, COUNT, RANGE) rows"
+    return {n: (int(k), t, int(c), r) for n, k, t, c, r in rows}
+
+
 def test_attrs_match_header():
-    c = header_enum("ATTR_", exclude=("INT", "FLOAT"))   # IFG_ATTR_INT/FLOAT: the value types
-    compare("attribute", c, {k: v[0] for k, v in ifg.ATTRS.items()})
-    compare("attribute value type", header_enum("ATTR_", exclude=c),
-            {"INT": ifg.ATTR_INT, "FLOAT": ifg.ATTR_FLOAT})
+    c = header_attrs()
+    types = header_enum("ATTR_")   # IFG_ATTR_INT/FLOAT: the value types
+    compare("attribute value type", types, {"INT": ifg.ATTR_INT, "FLOAT": ifg.ATTR_FLOAT})
+    compare("attribute", {k: v[0] for k, v in c.items()}, {k: v[0] for k, v in ifg.ATTRS.items()})
+    compare("attribute (key, type, count, range)",
+            {k: (key, types[t], n, r) for k, (key, t, n, r) in c.items()}, ifg.ATTR_TABLE)
+    ranges = set(re.findall(r"\bIFG_RANGE_(\w+)\s*=", header_text()))
+    bad = [f"attribute {k}: range {r} is not one of ifg.h's IFG_RANGE_* {sorted(ranges)}"
+           for k, (_, _, _, r) in ifg.ATTR_TABLE.items() if r not in ranges]
+    bad += [f"range {r} of ifg.h has no check in converter/inspect.py _RANGE_OK"
+            for r in sorted(ranges - inspect._RANGE_OK.keys())]
+    assert not bad, "\n".join(bad)
     bad = [f"attribute {k}: ATTRS says type {t}, not ATTR_INT/ATTR_FLOAT"
            for k, (_, t) in ifg.ATTRS.items() if t not in (ifg.ATTR_INT, ifg.ATTR_FLOAT)]
     assert not bad, "\n".join(bad)
@@ -127,3 +146,48 @@ def test_reference_rejects_unknown_op():
     """The check above means something: an unknown op does raise 'unknown op'."""
     with pytest.raises(ifg_reference.ReferenceError, match="unknown op"):
         ifg_reference.execute("NO_SUCH_OP", [np.zeros((1, 1, 1))], {})
+
+
+# Inputs the Python reader requires to be CONST and the C reader does not:
+# the converter always writes these as weights, and inspect.py checks what
+# the converter writes; the C reader takes any f32 tensor there.
+PYTHON_ONLY_CONST = {"VIT_ATTENTION": {1}, "TOKENS_FROM_GRID": {1, 2}, "REF_EMBED": {1}}
+
+
+def c_op_signatures():
+    """The C reader's operand rules, from `if-inspect --ops` of the build."""
+    tool = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"), "if-inspect")
+    if not os.access(tool, os.X_OK):
+        pytest.skip(f"{tool} not built (make tools)")
+    out = subprocess.run([tool, "--ops"], capture_output=True, text=True, check=True).stdout
+    sigs = {}
+    for line in out.splitlines():
+        m = re.fullmatch(r"(\d+) (\w+) in=(\d+)\.\.(\d+) const=([\d,]*) required=([\w,]*) "
+                         r"optional=([\w,]*)", line)
+        assert m, f"if-inspect --ops printed {line!r}"
+        split = lambda s: set(s.split(",")) - {""}
+        sigs[m.group(2)] = (int(m.group(1)), int(m.group(3)), int(m.group(4)),
+                            {int(i) for i in split(m.group(5))}, split(m.group(6)),
+                            split(m.group(7)))
+    return sigs
+
+
+def test_python_signatures_match_the_c_reader():
+    c = c_op_signatures()
+    errors = [f"op {op}: the C reader has no rule (if-inspect --ops)" for op in ifg.OPS if op not in c]
+    for op, (code, lo, hi, const, req, opt) in sorted(c.items()):
+        sig = ifg.OP_SIGS.get(op)
+        if sig is None:
+            errors.append(f"op {op}: in the C reader, not in converter/ifg.py OP_TABLE")
+            continue
+        py = (ifg.OPS[op], *sig.n_in, set(sig.const) - PYTHON_ONLY_CONST.get(op, set()),
+              set(sig.required), set(sig.allowed))
+        for what, a, b in zip(("code", "min inputs", "max inputs", "CONST inputs",
+                               "required attributes", "optional attributes"),
+                              (code, lo, hi, const, req, opt), py):
+            if a != b:
+                errors.append(f"op {op}: {what}: C reader {a}, converter/ifg.py {b}")
+        if set(sig.optional) != set(range(lo, hi)) and op not in ("CONCAT_CHANNELS", "CONCAT_TOKENS"):
+            errors.append(f"op {op}: optional inputs {sorted(sig.optional)}, "
+                          f"the C reader's are {list(range(lo, hi))}")
+    assert not errors, "\n".join(errors)

@@ -5,6 +5,8 @@
  *   if-inspect FILE --tensor NAME            one tensor record
  *   if-inspect FILE --tensor NAME --raw OUT  write a CONST tensor's bytes, as
  *                                            stored (little-endian f32/f16), to OUT
+ *   if-inspect --ops                         the operators this build reads: code,
+ *                                            name, inputs, CONST inputs, attributes
  *
  * The file is validated by ifg_parse() before anything is printed. On any
  * error a single line goes to stderr,
@@ -315,8 +317,32 @@ static void print_tensor(FILE *o, const ifg_graph *g, uint32_t id, const uint8_t
     }
 }
 
+/* One line an op: "CODE NAME in=MIN..MAX const=I,J required=A,B optional=C". */
+static int print_ops(void) {
+    for (uint32_t op = 1; op < IFG_OP_COUNT_; op++) {
+        ifg_op_signature sig;
+        if (!ifg_op_signature_of(op, &sig)) {
+            printf("%u %s unread\n", op, ifg_op_name(op));
+            continue;
+        }
+        printf("%u %s in=%u..%u const=", op, ifg_op_name(op), sig.min_in, sig.max_in);
+        const char *sep = "";
+        for (uint32_t i = 0; i < 32; i++)
+            if (sig.const_inputs >> i & 1) printf("%s%u", sep, i), sep = ",";
+        const uint32_t masks[2] = {sig.required_attrs, sig.optional_attrs};
+        for (int m = 0; m < 2; m++) {
+            printf(m ? " optional=" : " required=");
+            sep = "";
+            for (uint32_t k = 1; k < IFG_ATTR_COUNT_; k++)
+                if (masks[m] >> k & 1) printf("%s%s", sep, ifg_attr_name(k)), sep = ",";
+        }
+        printf("\n");
+    }
+    return 0;
+}
+
 static int usage(void) {
-    fprintf(stderr, "usage: %s FILE [--tensor NAME [--raw OUT]]\n", prog);
+    fprintf(stderr, "usage: %s FILE [--tensor NAME [--raw OUT]] | %s --ops\n", prog, prog);
     return 2;
 }
 
@@ -327,6 +353,8 @@ int main(int argc, char **argv) {
             tensor = argv[++i];
         else if (!strcmp(argv[i], "--raw") && i + 1 < argc)
             raw = argv[++i];
+        else if (!strcmp(argv[i], "--ops") && argc == 2)
+            return print_ops();
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return usage(), 0;
         else if (argv[i][0] == '-' && argv[i][1])
