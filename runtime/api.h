@@ -8,8 +8,6 @@
 #include "interformer.h"
 #include "runtime/runtime.h"
 
-#define IF_LEVELS 4
-
 struct if_model {
     rt_model *rt;
     if_options opt;

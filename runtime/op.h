@@ -92,7 +92,8 @@ typedef struct rt_node {
 static inline const void *rt_in(const rt_node *nd, uint32_t i) {
     return i < nd->n->n_in ? nd->in[i] : NULL;
 }
-/* Input i's and output 0's current shapes. */
+/* Input i's current shape (NULL for an absent optional input, as
+ * rt_in_shape) and output 0's. */
 const rt_shape *rt_node_in_shape(const rt_node *nd, uint32_t i);
 const rt_shape *rt_node_out_shape(const rt_node *nd);
 

@@ -1,6 +1,6 @@
 /* distance.h -- exact Euclidean distance transform (internal). */
-#ifndef IF_RUNTIME_DISTANCE_H
-#define IF_RUNTIME_DISTANCE_H
+#ifndef IF_SESSION_DISTANCE_H
+#define IF_SESSION_DISTANCE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* interact.h -- reference labels, clicks and the zoom-in region (internal).
  * All maps are on the padded H x W grid, row-major, one byte per pixel. */
-#ifndef IF_RUNTIME_INTERACT_H
-#define IF_RUNTIME_INTERACT_H
+#ifndef IF_SESSION_INTERACT_H
+#define IF_SESSION_INTERACT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -13,14 +13,14 @@
 #include "kernels/compat.h"
 #include "runtime/api.h"
 
-IF_STATIC_ASSERT(IF_LEVELS == IFF_LEVELS, "the API's feature levels are the file's");
+#define IF_LEVELS IFF_LEVELS /* feature levels: the file's */
 
 struct if_features {
     int width, height;  /* the original image */
     int work_w, work_h; /* the image as the encoder saw it (<= width, height) */
     int padded_w, padded_h;
     int channels[IF_LEVELS], strides[IF_LEVELS], lh[IF_LEVELS], lw[IF_LEVELS];
-    char identity[72];
+    char identity[IFF_IDENT_BYTES];
     float *level[IF_LEVELS]; /* h x w x c each, inside block */
     float *block;
 };

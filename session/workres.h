@@ -3,8 +3,8 @@
  * clicks and predictions between it and the original image. The rules are
  * format/FEATURES.md's "Working resolution" (a PyTorch encoder implements
  * the same ones). */
-#ifndef IF_RUNTIME_WORKRES_H
-#define IF_RUNTIME_WORKRES_H
+#ifndef IF_SESSION_WORKRES_H
+#define IF_SESSION_WORKRES_H
 
 #include <stddef.h>
 #include <stdint.h>

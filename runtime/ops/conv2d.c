@@ -4,14 +4,15 @@
  * want the weights prepared once per executor. */
 #include "runtime/op.h"
 
-/* The kernel parameters for tensor shapes `shape` (all output rows). */
-static ifk_conv_params conv_params(const ifg_node *n, const rt_shape *shape) {
-    const rt_shape *sx = &shape[n->in[0]], *so = &shape[n->out[0]];
+/* The kernel parameters for input shape x and cout output channels (all
+ * output rows). The attributes are required (the reader checks), so the
+ * defaults are never used. */
+static ifk_conv_params conv_params(const ifg_node *n, const rt_shape *x, int64_t cout) {
     ifk_conv_params p = IF_ZERO_INIT; /* oy0 = oy1 = 0: all output rows */
-    p.h = (int)sx->d[0];
-    p.w = (int)sx->d[1];
-    p.cin = (int)sx->d[2];
-    p.cout = (int)so->d[2];
+    p.h = (int)x->d[0];
+    p.w = (int)x->d[1];
+    p.cin = (int)x->d[2];
+    p.cout = (int)cout;
     p.kh = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 0, 1);
     p.kw = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 1, 1);
     p.sh = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1);
@@ -25,27 +26,25 @@ static ifk_conv_params conv_params(const ifg_node *n, const rt_shape *shape) {
     return p;
 }
 
+/* The same for a node's current shapes. */
+static ifk_conv_params node_params(const ifg_node *n, const rt_shape *shape) {
+    return conv_params(n, &shape[n->in[0]], shape[n->out[0]].d[2]);
+}
+
 static if_status infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
-    const ifg_node *n = c->n;
     const rt_shape *x = rt_in_shape(c, 0), *w = rt_in_shape(c, 1), *b = rt_in_shape(c, 2);
-    int64_t g = rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1);
-    int64_t kh = rt_attr_i(n, IFG_ATTR_KERNEL, 0, 0), kw = rt_attr_i(n, IFG_ATTR_KERNEL, 1, 0);
-    int64_t sh = rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1), sw = rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1);
-    int64_t pt = rt_attr_i(n, IFG_ATTR_PAD, 0, 0), pl = rt_attr_i(n, IFG_ATTR_PAD, 1, 0);
-    int64_t pb = rt_attr_i(n, IFG_ATTR_PAD, 2, 0), pr = rt_attr_i(n, IFG_ATTR_PAD, 3, 0);
     if (x->rank != 3 || w->rank != 4)
         return rt_bad_shape(c, "expects a (H,W,C) input and OHWI weight");
-    if (w->d[1] != kh || w->d[2] != kw) return rt_bad_shape(c, "weight does not match KERNEL");
-    if (x->d[2] % g || w->d[0] % g || w->d[3] != x->d[2] / g)
+    const ifk_conv_params p = conv_params(c->n, x, w->d[0]);
+    if (w->d[1] != p.kh || w->d[2] != p.kw) return rt_bad_shape(c, "weight does not match KERNEL");
+    if (x->d[2] % p.groups || w->d[0] % p.groups || w->d[3] != x->d[2] / p.groups)
         return rt_bad_shape(c, "channels do not match the weight and GROUPS");
     if (b && (b->rank != 1 || b->d[0] != w->d[0])) return rt_bad_shape(c, "bias size");
-    if (x->d[0] + pt + pb < kh || x->d[1] + pl + pr < kw)
+    if (x->d[0] + p.pt + p.pb < p.kh || x->d[1] + p.pl + p.pr < p.kw)
         return rt_bad_shape(c, "input smaller than kernel");
-    rt_shape3(o, (x->d[0] + pt + pb - kh) / sh + 1, (x->d[1] + pl + pr - kw) / sw + 1, w->d[0]);
-    const ifk_conv_params cp = {
-        (int)x->d[0], (int)x->d[1], (int)x->d[2], (int)w->d[0], (int)kh, (int)kw, (int)sh, (int)sw,
-        (int)pt,      (int)pl,      (int)pb,      (int)pr,      (int)g,  0,       0,       0};
-    *scratch = ifk_conv2d_scratch_bytes(&cp);
+    rt_shape3(o, (x->d[0] + p.pt + p.pb - p.kh) / p.sh + 1,
+              (x->d[1] + p.pl + p.pr - p.kw) / p.sw + 1, w->d[0]);
+    *scratch = ifk_conv2d_scratch_bytes(&p);
     return IF_OK;
 }
 
@@ -70,7 +69,7 @@ static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
 }
 
 static if_status run(const rt_node *nd) {
-    const task t = {nd, conv_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
+    const task t = {nd, node_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
                     (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2)};
     rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + ROW_BLOCK - 1) / ROW_BLOCK, 1, rows, &t);
     return IF_OK;
@@ -85,13 +84,13 @@ static double flops(const ifg_node *n, const rt_shape *shape) {
 static size_t prep_bytes(const rt_model *m, const ifg_node *n, const rt_shape *shape,
                          const ifk_ops *k) {
     if (!m->weights[n->in[1]]) return 0;
-    const ifk_conv_params cp = conv_params(n, shape);
+    const ifk_conv_params cp = node_params(n, shape);
     return k->conv2d_prep_bytes(&cp);
 }
 
 static void prep(const rt_model *m, const ifg_node *n, const rt_shape *shape, const ifk_ops *k,
                  void *dst) {
-    const ifk_conv_params cp = conv_params(n, shape);
+    const ifk_conv_params cp = node_params(n, shape);
     k->conv2d_prep(&cp, m->weights[n->in[1]], dst);
 }
 
