@@ -196,7 +196,7 @@ WIN_RUN = WINEPREFIX=$(abspath $(WIN_BUILD))/wine WINEDEBUG=-all WINEDLLOVERRIDE
 WIN_MAKE = $(MAKE) --no-print-directory BUILD=$(WIN_BUILD) CC=$(WIN_CC) AR=$(WIN_AR) LDFLAGS=-static \
   CFLAGS="$(OPT) -g -Wa,-muse-unaligned-vector-move -idirafter $(WIN_BUILD)/stb-include" \
   STB_LIBS=$(WIN_BUILD)/stb_image.o
-# (test_ifg_inspect runs the host's if-inspect; test_memory maps memory with mmap.)
+# (test_ifg_inspect runs the host's if-inspect; test_memory runs below, on $(MODELS).)
 WIN_UNIT := $(patsubst $(BUILD)/%,$(WIN_BUILD)/%,$(filter-out $(BUILD)/test_ifg_inspect $(BUILD)/test_memory,$(UNIT_TESTS)))
 WIN_CLICKS = --click 100,120,+ --click 100,70,+ --click 145,120,+ --click 235,79,-
 $(WIN_BUILD)/stb_image.o: examples/stb_image_impl.c
@@ -205,7 +205,7 @@ $(WIN_BUILD)/stb_image.o: examples/stb_image_impl.c
 	$(WIN_CC) $(OPT) -idirafter $(WIN_BUILD)/stb-include -c $< -o $@
 test-windows: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg $(BUILD)/interformer $(WIN_BUILD)/stb_image.o
 	$(WIN_MAKE) $(WIN_UNIT) $(WIN_BUILD)/test_runtime $(WIN_BUILD)/test_session $(WIN_BUILD)/test_threads \
-	  $(WIN_BUILD)/if-golden $(WIN_BUILD)/interformer
+	  $(WIN_BUILD)/test_memory $(WIN_BUILD)/if-golden $(WIN_BUILD)/interformer
 	@dlls=$$($(WIN_CC:gcc-posix=objdump) -p $(WIN_BUILD)/interformer.exe | sed -n 's/^\tDLL Name: //p' | tr '\n' ' '); \
 	  echo "interformer.exe imports: $$dlls"; case "$$dlls" in *pthread*|*libgcc*|*stdc++*) echo "not static"; exit 1;; esac
 	@mkdir -p $(WIN_BUILD)/wine; [ -f $(WIN_BUILD)/wine/system.reg ] || { echo "== making the Wine prefix $(WIN_BUILD)/wine"; \
@@ -214,6 +214,7 @@ test-windows: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg $(BUI
 	$(WIN_RUN) $(WIN_BUILD)/test_runtime.exe $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 	$(WIN_RUN) $(WIN_BUILD)/test_session.exe $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 	$(WIN_RUN) $(WIN_BUILD)/test_threads.exe $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(WIN_RUN) $(WIN_BUILD)/test_memory.exe $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 	$(WIN_RUN) $(WIN_BUILD)/if-golden.exe $(GOLDEN_COPY)/tiny_vit --threads 2 \
 	  --encoder $(MODELS)/tiny_vit.encoder.ifg --decoder $(MODELS)/tiny_vit.decoder.ifg
 	rm -rf $(WIN_BUILD)/cli && mkdir -p $(WIN_BUILD)/cli && cp examples/data/shapes.png $(WIN_BUILD)/cli/fïgure-形.png

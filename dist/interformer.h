@@ -996,6 +996,14 @@ static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, in
 static void *ifp_aligned_alloc(size_t align, size_t n);
 static void ifp_aligned_free(void *p);
 
+/* n bytes of address space that take no memory until touched (mmap with
+ * MAP_NORESERVE; VirtualAlloc on Windows): readable, as zeros, or (readable
+ * 0) not accessible at all, so that a read faults. NULL when the system
+ * refuses. For tests that hand the library an image too large to exist;
+ * ifp_unreserve(p, n) gives it back. */
+static void *ifp_reserve(size_t n, int readable);
+static void ifp_unreserve(void *p, size_t n);
+
 /* What the machine can give this process now, in bytes, 0 when unknown.
  * Linux: MemAvailable + SwapFree (/proc/meminfo). Windows: the commit
  * charge still available (physical memory plus page file, what
@@ -1189,20 +1197,50 @@ typedef enum {
 IFG_OP_LIST(IFG_OP_CODE_CHECK_)
 #undef IFG_OP_CODE_CHECK_
 
+/* The node attributes, in key order: X(NAME, KEY, TYPE, COUNT, RANGE) for
+ * each. TYPE is INT or FLOAT (ifg_attr_type); COUNT the number of values
+ * (STRIDE has 1 on CROP and PASTE, 2 elsewhere); RANGE what every value must
+ * be (ifg_attr_range). The list makes the ifg_attr_key codes,
+ * ifg_attr_name's names and the reader's type, count and range checks;
+ * keys are the file's and never change (static asserts below).
+ * docs/adding-an-operator.md, "Adding an attribute", lists the rest. */
+#define IFG_ATTR_LIST(X)                                                                           \
+    X(KERNEL, 1, INT, 2, POSITIVE)                                                                 \
+    X(STRIDE, 2, INT, 2, POSITIVE)                                                                 \
+    X(PAD, 3, INT, 4, NONNEGATIVE)                                                                 \
+    X(GROUPS, 4, INT, 1, POSITIVE)                                                                 \
+    X(ACT, 5, INT, 1, ACTIVATION)                                                                  \
+    X(EPS, 6, FLOAT, 1, POSITIVE)                                                                  \
+    X(HEADS, 7, INT, 1, POSITIVE)                                                                  \
+    X(SCALE, 8, FLOAT, 1, FINITE)                                                                  \
+    X(OUT_SIZE, 9, INT, 2, POSITIVE)                                                               \
+    X(POOL_LIMIT, 10, FLOAT, 2, POSITIVE)                                                          \
+    X(WINDOW, 11, INT, 2, POSITIVE)
+
+/* What an attribute's values must be: POSITIVE (INT >= 1, FLOAT finite and
+ * > 0), NONNEGATIVE (INT >= 0), FINITE (FLOAT: any finite value),
+ * ACTIVATION (an ifg_act code). INT values are also at most
+ * IFG_ATTR_INT_LIMIT. */
 typedef enum {
-    IFG_ATTR_KERNEL = 1,
-    IFG_ATTR_STRIDE = 2,
-    IFG_ATTR_PAD = 3,
-    IFG_ATTR_GROUPS = 4,
-    IFG_ATTR_ACT = 5,
-    IFG_ATTR_EPS = 6,
-    IFG_ATTR_HEADS = 7,
-    IFG_ATTR_SCALE = 8,
-    IFG_ATTR_OUT_SIZE = 9,
-    IFG_ATTR_POOL_LIMIT = 10,
-    IFG_ATTR_WINDOW = 11,
-    IFG_ATTR_COUNT_
+    IFG_RANGE_POSITIVE = 1,
+    IFG_RANGE_NONNEGATIVE = 2,
+    IFG_RANGE_FINITE = 3,
+    IFG_RANGE_ACTIVATION = 4
+} ifg_attr_range;
+
+typedef enum {
+    IFG_ATTR_NONE_ = 0, /* not a key: keys start at 1 */
+#define IFG_ATTR_ENUM_(NAME, KEY, TYPE, COUNT, RANGE) IFG_ATTR_##NAME,
+    IFG_ATTR_LIST(IFG_ATTR_ENUM_)
+#undef IFG_ATTR_ENUM_
+        IFG_ATTR_COUNT_ /* one past the last key */
 } ifg_attr_key;
+
+#define IFG_ATTR_KEY_CHECK_(NAME, KEY, TYPE, COUNT, RANGE)                                         \
+    IF_STATIC_ASSERT(IFG_ATTR_##NAME == (KEY), "IFG_ATTR_LIST: " #NAME " must have file "          \
+                                                                       "key " #KEY);
+IFG_ATTR_LIST(IFG_ATTR_KEY_CHECK_)
+#undef IFG_ATTR_KEY_CHECK_
 
 typedef enum {
     IFG_ACT_NONE = 0,
@@ -1303,6 +1341,17 @@ static int ifg_meta_float(const ifg_graph *g, const char *key, uint32_t idx, dou
 static int ifg_meta_string(const ifg_graph *g, const char *key, char *dst, size_t cap);
 
 static const char *ifg_op_name(uint32_t op);
+
+/* What op `op` takes, as the reader checks it (its operand rule): inputs
+ * min_in..max_in (those past min_in optional, up to IFG_MAX_NODE_IN for
+ * the concatenations), const_inputs bit i set when input i must be a CONST
+ * weight, and the required and optional attributes (bit k for key k).
+ * Returns 0 for a code the reader does not know. For tools and the test
+ * that compares the Python reader's table with this one. */
+typedef struct {
+    uint32_t min_in, max_in, const_inputs, required_attrs, optional_attrs;
+} ifg_op_signature;
+static int ifg_op_signature_of(uint32_t op, ifg_op_signature *sig);
 static const char *ifg_attr_name(uint32_t key); /* "KERNEL", ...; never NULL */
 static const char *ifg_dtype_name(uint32_t dtype);
 static size_t ifg_dtype_size(uint32_t dtype);
@@ -1457,8 +1506,6 @@ static if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *p
 #endif
 // ---- runtime/runtime.h (end) ----
 
-
-#define IF_LEVELS 4
 
 struct if_model {
     rt_model *rt;
@@ -2550,20 +2597,16 @@ static const char *ifg_op_name(uint32_t op) {
 }
 
 static const char *ifg_attr_name(uint32_t key) {
-    switch (key) {
-    case IFG_ATTR_KERNEL: return "KERNEL";
-    case IFG_ATTR_STRIDE: return "STRIDE";
-    case IFG_ATTR_PAD: return "PAD";
-    case IFG_ATTR_GROUPS: return "GROUPS";
-    case IFG_ATTR_ACT: return "ACT";
-    case IFG_ATTR_EPS: return "EPS";
-    case IFG_ATTR_HEADS: return "HEADS";
-    case IFG_ATTR_SCALE: return "SCALE";
-    case IFG_ATTR_OUT_SIZE: return "OUT_SIZE";
-    case IFG_ATTR_POOL_LIMIT: return "POOL_LIMIT";
-    case IFG_ATTR_WINDOW: return "WINDOW";
-    default: return "UNKNOWN_ATTR";
-    }
+    /* by key: the list is in key order from 1 (ifg.h checks it) */
+    static const char *const names[] = {
+#define IFG_ATTR_NAME_(NAME, KEY, TYPE, COUNT, RANGE) #NAME,
+        NULL, /* IFG_ATTR_NONE_ */
+        IFG_ATTR_LIST(IFG_ATTR_NAME_)
+#undef IFG_ATTR_NAME_
+    };
+    IF_STATIC_ASSERT(sizeof names / sizeof names[0] == IFG_ATTR_COUNT_, "one name per key");
+    if (key >= IFG_ATTR_COUNT_ || !names[key]) return "UNKNOWN_ATTR";
+    return names[key];
 }
 
 static const char *ifg_dtype_name(uint32_t dtype) {
@@ -3039,6 +3082,19 @@ static const format_ifg_reader__op_rule format_ifg_reader__op_rules[] = {
 #undef A
 IF_STATIC_ASSERT(sizeof format_ifg_reader__op_rules / sizeof format_ifg_reader__op_rules[0] == IFG_OP_COUNT_, "one rule per op code");
 
+static int ifg_op_signature_of(uint32_t op, ifg_op_signature *sig) {
+    if (op < 1 || op >= IFG_OP_COUNT_ || !format_ifg_reader__op_rules[op].max_in || !sig) return 0;
+    const format_ifg_reader__op_rule *ru = &format_ifg_reader__op_rules[op];
+    sig->min_in = ru->min_in;
+    sig->max_in = ru->max_in;
+    sig->const_inputs = 0;
+    for (uint32_t i = 0; i < 3 && i < ru->max_in; i++)
+        if (ru->s[i].kind == format_ifg_reader__SLOT_W) sig->const_inputs |= 1u << i;
+    sig->required_attrs = ru->req;
+    sig->optional_attrs = ru->opt;
+    return 1;
+}
+
 /* Reads one attribute and checks its key, type, count and values. */
 static if_status format_ifg_reader__parse_attr(format_ifg_reader__rd *r, uint32_t op, uint32_t j, ifg_attr *a) {
     const uint8_t *q = NULL;
@@ -3061,19 +3117,20 @@ static if_status format_ifg_reader__parse_attr(format_ifg_reader__rd *r, uint32_
         else
             a->v.f[k] = format_ifg_reader__f64_of(format_ifg_reader__le64(q + 8 * k));
     }
-    /* Type and count per key. */
-    uint32_t want_type = IFG_ATTR_INT, want_count;
-    switch (a->key) {
-    case IFG_ATTR_KERNEL:
-    case IFG_ATTR_OUT_SIZE:
-    case IFG_ATTR_WINDOW: want_count = 2; break;
-    case IFG_ATTR_STRIDE: want_count = (op == IFG_OP_CROP || op == IFG_OP_PASTE) ? 1 : 2; break;
-    case IFG_ATTR_PAD: want_count = 4; break;
-    case IFG_ATTR_EPS:
-    case IFG_ATTR_SCALE: want_type = IFG_ATTR_FLOAT, want_count = 1; break;
-    case IFG_ATTR_POOL_LIMIT: want_type = IFG_ATTR_FLOAT, want_count = 2; break;
-    default: want_count = 1; break; /* GROUPS, ACT, HEADS */
-    }
+    /* Type, count and range per key: format/ifg.h's IFG_ATTR_LIST. */
+    static const struct {
+        uint8_t type, count, range;
+    } rule[] = {
+#define IFG_ATTR_RULE_(NAME, KEY, TYPE, COUNT, RANGE) {IFG_ATTR_##TYPE, COUNT, IFG_RANGE_##RANGE},
+        {0, 0, 0}, /* IFG_ATTR_NONE_ */
+        IFG_ATTR_LIST(IFG_ATTR_RULE_)
+#undef IFG_ATTR_RULE_
+    };
+    IF_STATIC_ASSERT(sizeof rule / sizeof rule[0] == IFG_ATTR_COUNT_, "one rule per key");
+    const uint32_t want_type = rule[a->key].type, range = rule[a->key].range;
+    const uint32_t want_count =
+        a->key == IFG_ATTR_STRIDE && (op == IFG_OP_CROP || op == IFG_OP_PASTE) ? 1
+                                                                               : rule[a->key].count;
     if (a->type != want_type)
         return format_ifg_reader__fail(r, IF_ERR_BAD_ATTR, "%s: attr %s has type %s (must be %s)", r->rec, an,
                     a->type == IFG_ATTR_INT ? "INT" : "FLOAT",
@@ -3083,16 +3140,15 @@ static if_status format_ifg_reader__parse_attr(format_ifg_reader__rd *r, uint32_
                     a->count, want_count);
     for (uint32_t k = 0; k < a->count; k++) {
         if (a->type == IFG_ATTR_FLOAT) {
-            double f = a->v.f[k];
-            int pos = a->key != IFG_ATTR_SCALE; /* EPS and POOL_LIMIT must be > 0 */
+            const double f = a->v.f[k];
+            const int pos = range == IFG_RANGE_POSITIVE;
             if (!isfinite(f) || (pos && !(f > 0)))
                 return format_ifg_reader__fail(r, IF_ERR_BAD_ATTR, "%s: attr %s[%u] = %g (must be finite%s)", r->rec,
                             an, k, f, pos ? " and > 0" : "");
             continue;
         }
-        int64_t v = a->v.i[k], lo = 1, hi = IFG_ATTR_INT_LIMIT;
-        if (a->key == IFG_ATTR_PAD) lo = 0;
-        if (a->key == IFG_ATTR_ACT) lo = IFG_ACT_NONE, hi = IFG_ACT_HARDSWISH;
+        int64_t v = a->v.i[k], lo = range == IFG_RANGE_NONNEGATIVE ? 0 : 1, hi = IFG_ATTR_INT_LIMIT;
+        if (range == IFG_RANGE_ACTIVATION) lo = IFG_ACT_NONE, hi = IFG_ACT_HARDSWISH;
         if (v < lo || v > hi)
             return format_ifg_reader__fail(r, IF_ERR_BAD_ATTR, "%s: attr %s[%u] = %lld (must be in %lld..%lld)",
                         r->rec, an, k, (long long)v, (long long)lo, (long long)hi);
@@ -3304,8 +3360,11 @@ static if_status format_ifg_reader__parse_node(format_ifg_reader__rd *r, const i
     /* An op without its operand rule (max_in 0) is one that was added to
      * IFG_OP_LIST and not here: refused as unknown rather than read with
      * no rules (tests/test_ops.py parses every op). */
-    if (n->op < 1 || n->op >= IFG_OP_COUNT_ || format_ifg_reader__op_rules[n->op].max_in == 0)
+    if (n->op < 1 || n->op >= IFG_OP_COUNT_)
         return format_ifg_reader__fail(r, IF_ERR_BAD_OP, "%s: unknown op code %u", r->rec, n->op);
+    if (format_ifg_reader__op_rules[n->op].max_in == 0)
+        return format_ifg_reader__fail(r, IF_ERR_BAD_OP, "%s: op %s has no operand rule in this reader (op_rules)",
+                    r->rec, ifg_op_name(n->op));
     snprintf(r->rec, sizeof r->rec, "node %u '%s' (%s)", i, nm, ifg_op_name(n->op));
     TRY(format_ifg_reader__rd_u32(r, "n_in", &n->n_in));
     TRY(format_ifg_reader__rd_u32(r, "n_out", &n->n_out));
@@ -3699,6 +3758,8 @@ static int ifg_meta_string(const ifg_graph *g, const char *key, char *dst, size_
 #undef A
 #undef D
 #undef IFG_ATTR_INT_LIMIT
+#undef IFG_ATTR_NAME_
+#undef IFG_ATTR_RULE_
 #undef IFG_OP_NAME_
 #undef IFG_PRINTF
 #undef MIN_INPUT_BYTES
@@ -6902,8 +6963,10 @@ static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_
  * Windows one. Nothing else in the library includes a system header
  * beyond the C standard's and pthread.h. */
 #if !defined(_WIN32)
-/* realpath, fchmod: XSI functions in glibc's headers. */
+/* realpath, fchmod: XSI functions in glibc's headers; MAP_ANONYMOUS and
+ * MAP_NORESERVE (ifp_reserve): glibc's defaults. */
 /* _XOPEN_SOURCE: set before the first #include */
+/* _DEFAULT_SOURCE: set before the first #include */
 #endif
 /* #include "platform/platform.h": above */
 
@@ -6915,6 +6978,7 @@ static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_
 /* ================================================================ POSIX */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -6925,6 +6989,22 @@ static void *ifp_aligned_alloc(size_t align, size_t n) {
 }
 
 static void ifp_aligned_free(void *p) { free(p); }
+
+static void *ifp_reserve(size_t n, int readable) {
+#if defined(MAP_ANONYMOUS) && defined(MAP_NORESERVE)
+    void *p = mmap(NULL, n, readable ? PROT_READ : PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+#else
+    (void)n;
+    (void)readable;
+    return NULL;
+#endif
+}
+
+static void ifp_unreserve(void *p, size_t n) {
+    if (p) munmap(p, n);
+}
 
 /* MemAvailable + SwapFree from /proc/meminfo, in bytes; 0 when absent. */
 static uint64_t ifp_mem_available(void) {
@@ -7183,6 +7263,18 @@ static char *platform_platform__narrow(const wchar_t *w) {
 static void *ifp_aligned_alloc(size_t align, size_t n) { return _aligned_malloc(n ? n : 1, align); }
 
 static void ifp_aligned_free(void *p) { _aligned_free(p); }
+
+static void *ifp_reserve(size_t n, int readable) {
+    /* Committed pages count against the commit charge but take no memory
+     * until touched; reserved ones cannot be read. */
+    return readable ? VirtualAlloc(NULL, n, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY)
+                    : VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS);
+}
+
+static void ifp_unreserve(void *p, size_t n) {
+    (void)n;
+    if (p) VirtualFree(p, 0, MEM_RELEASE);
+}
 
 static uint64_t ifp_mem_available(void) {
     MEMORYSTATUSEX m;
@@ -7620,7 +7712,8 @@ typedef struct rt_node {
 static inline const void *rt_in(const rt_node *nd, uint32_t i) {
     return i < nd->n->n_in ? nd->in[i] : NULL;
 }
-/* Input i's and output 0's current shapes. */
+/* Input i's current shape (NULL for an absent optional input, as
+ * rt_in_shape) and output 0's. */
 static const rt_shape *rt_node_in_shape(const rt_node *nd, uint32_t i);
 static const rt_shape *rt_node_out_shape(const rt_node *nd);
 
@@ -8602,14 +8695,15 @@ static const rt_op rt_op_concat_tokens = {ops_concat_tokens__infer, ops_concat_t
  * want the weights prepared once per executor. */
 /* #include "runtime/op.h": above */
 
-/* The kernel parameters for tensor shapes `shape` (all output rows). */
-static ifk_conv_params ops_conv2d__conv_params(const ifg_node *n, const rt_shape *shape) {
-    const rt_shape *sx = &shape[n->in[0]], *so = &shape[n->out[0]];
+/* The kernel parameters for input shape x and cout output channels (all
+ * output rows). The attributes are required (the reader checks), so the
+ * defaults are never used. */
+static ifk_conv_params ops_conv2d__conv_params(const ifg_node *n, const rt_shape *x, int64_t cout) {
     ifk_conv_params p = IF_ZERO_INIT; /* oy0 = oy1 = 0: all output rows */
-    p.h = (int)sx->d[0];
-    p.w = (int)sx->d[1];
-    p.cin = (int)sx->d[2];
-    p.cout = (int)so->d[2];
+    p.h = (int)x->d[0];
+    p.w = (int)x->d[1];
+    p.cin = (int)x->d[2];
+    p.cout = (int)cout;
     p.kh = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 0, 1);
     p.kw = (int)rt_attr_i(n, IFG_ATTR_KERNEL, 1, 1);
     p.sh = (int)rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1);
@@ -8623,27 +8717,25 @@ static ifk_conv_params ops_conv2d__conv_params(const ifg_node *n, const rt_shape
     return p;
 }
 
+/* The same for a node's current shapes. */
+static ifk_conv_params ops_conv2d__node_params(const ifg_node *n, const rt_shape *shape) {
+    return ops_conv2d__conv_params(n, &shape[n->in[0]], shape[n->out[0]].d[2]);
+}
+
 static if_status ops_conv2d__infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
-    const ifg_node *n = c->n;
     const rt_shape *x = rt_in_shape(c, 0), *w = rt_in_shape(c, 1), *b = rt_in_shape(c, 2);
-    int64_t g = rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1);
-    int64_t kh = rt_attr_i(n, IFG_ATTR_KERNEL, 0, 0), kw = rt_attr_i(n, IFG_ATTR_KERNEL, 1, 0);
-    int64_t sh = rt_attr_i(n, IFG_ATTR_STRIDE, 0, 1), sw = rt_attr_i(n, IFG_ATTR_STRIDE, 1, 1);
-    int64_t pt = rt_attr_i(n, IFG_ATTR_PAD, 0, 0), pl = rt_attr_i(n, IFG_ATTR_PAD, 1, 0);
-    int64_t pb = rt_attr_i(n, IFG_ATTR_PAD, 2, 0), pr = rt_attr_i(n, IFG_ATTR_PAD, 3, 0);
     if (x->rank != 3 || w->rank != 4)
         return rt_bad_shape(c, "expects a (H,W,C) input and OHWI weight");
-    if (w->d[1] != kh || w->d[2] != kw) return rt_bad_shape(c, "weight does not match KERNEL");
-    if (x->d[2] % g || w->d[0] % g || w->d[3] != x->d[2] / g)
+    const ifk_conv_params p = ops_conv2d__conv_params(c->n, x, w->d[0]);
+    if (w->d[1] != p.kh || w->d[2] != p.kw) return rt_bad_shape(c, "weight does not match KERNEL");
+    if (x->d[2] % p.groups || w->d[0] % p.groups || w->d[3] != x->d[2] / p.groups)
         return rt_bad_shape(c, "channels do not match the weight and GROUPS");
     if (b && (b->rank != 1 || b->d[0] != w->d[0])) return rt_bad_shape(c, "bias size");
-    if (x->d[0] + pt + pb < kh || x->d[1] + pl + pr < kw)
+    if (x->d[0] + p.pt + p.pb < p.kh || x->d[1] + p.pl + p.pr < p.kw)
         return rt_bad_shape(c, "input smaller than kernel");
-    rt_shape3(o, (x->d[0] + pt + pb - kh) / sh + 1, (x->d[1] + pl + pr - kw) / sw + 1, w->d[0]);
-    const ifk_conv_params cp = {
-        (int)x->d[0], (int)x->d[1], (int)x->d[2], (int)w->d[0], (int)kh, (int)kw, (int)sh, (int)sw,
-        (int)pt,      (int)pl,      (int)pb,      (int)pr,      (int)g,  0,       0,       0};
-    *scratch = ifk_conv2d_scratch_bytes(&cp);
+    rt_shape3(o, (x->d[0] + p.pt + p.pb - p.kh) / p.sh + 1,
+              (x->d[1] + p.pl + p.pr - p.kw) / p.sw + 1, w->d[0]);
+    *scratch = ifk_conv2d_scratch_bytes(&p);
     return IF_OK;
 }
 
@@ -8668,7 +8760,7 @@ static void ops_conv2d__rows(const void *arg, int64_t lo, int64_t hi, void *scra
 }
 
 static if_status ops_conv2d__run(const rt_node *nd) {
-    const ops_conv2d__task t = {nd, ops_conv2d__conv_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
+    const ops_conv2d__task t = {nd, ops_conv2d__node_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
                     (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2)};
     rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + ops_conv2d__ROW_BLOCK - 1) / ops_conv2d__ROW_BLOCK, 1, ops_conv2d__rows, &t);
     return IF_OK;
@@ -8683,13 +8775,13 @@ static double ops_conv2d__flops(const ifg_node *n, const rt_shape *shape) {
 static size_t ops_conv2d__prep_bytes(const rt_model *m, const ifg_node *n, const rt_shape *shape,
                          const ifk_ops *k) {
     if (!m->weights[n->in[1]]) return 0;
-    const ifk_conv_params cp = ops_conv2d__conv_params(n, shape);
+    const ifk_conv_params cp = ops_conv2d__node_params(n, shape);
     return k->conv2d_prep_bytes(&cp);
 }
 
 static void ops_conv2d__prep(const rt_model *m, const ifg_node *n, const rt_shape *shape, const ifk_ops *k,
                  void *dst) {
-    const ifk_conv_params cp = ops_conv2d__conv_params(n, shape);
+    const ifk_conv_params cp = ops_conv2d__node_params(n, shape);
     k->conv2d_prep(&cp, m->weights[n->in[1]], dst);
 }
 
@@ -9769,8 +9861,8 @@ static void rt_pool_run(rt_pool *p, int n_tasks, rt_task_fn fn, void *ctx) {
 /* distance.c -- see distance.h. */
 // ---- session/distance.h ----
 /* distance.h -- exact Euclidean distance transform (internal). */
-#ifndef IF_RUNTIME_DISTANCE_H
-#define IF_RUNTIME_DISTANCE_H
+#ifndef IF_SESSION_DISTANCE_H
+#define IF_SESSION_DISTANCE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -9887,14 +9979,14 @@ static void rt_edt_sq(const uint8_t *mask, int H, int W, int border, float *d2, 
 /* #include "kernels/compat.h": above */
 /* #include "runtime/api.h": above */
 
-IF_STATIC_ASSERT(IF_LEVELS == IFF_LEVELS, "the API's feature levels are the file's");
+#define IF_LEVELS IFF_LEVELS /* feature levels: the file's */
 
 struct if_features {
     int width, height;  /* the original image */
     int work_w, work_h; /* the image as the encoder saw it (<= width, height) */
     int padded_w, padded_h;
     int channels[IF_LEVELS], strides[IF_LEVELS], lh[IF_LEVELS], lw[IF_LEVELS];
-    char identity[72];
+    char identity[IFF_IDENT_BYTES];
     float *level[IF_LEVELS]; /* h x w x c each, inside block */
     float *block;
 };
@@ -9949,8 +10041,8 @@ static if_status if__features_alloc(int height, int width, int padded_h, int pad
  * clicks and predictions between it and the original image. The rules are
  * format/FEATURES.md's "Working resolution" (a PyTorch encoder implements
  * the same ones). */
-#ifndef IF_RUNTIME_WORKRES_H
-#define IF_RUNTIME_WORKRES_H
+#ifndef IF_SESSION_WORKRES_H
+#define IF_SESSION_WORKRES_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -10432,8 +10524,8 @@ INTERFORMER_DEF if_status if_features_check(const if_model *dec, const if_featur
 // ---- session/interact.h ----
 /* interact.h -- reference labels, clicks and the zoom-in region (internal).
  * All maps are on the padded H x W grid, row-major, one byte per pixel. */
-#ifndef IF_RUNTIME_INTERACT_H
-#define IF_RUNTIME_INTERACT_H
+#ifndef IF_SESSION_INTERACT_H
+#define IF_SESSION_INTERACT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,8 +2,10 @@
  * Windows one. Nothing else in the library includes a system header
  * beyond the C standard's and pthread.h. */
 #if !defined(_WIN32)
-/* realpath, fchmod: XSI functions in glibc's headers. */
+/* realpath, fchmod: XSI functions in glibc's headers; MAP_ANONYMOUS and
+ * MAP_NORESERVE (ifp_reserve): glibc's defaults. */
 #define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
 #endif
 #include "platform/platform.h"
 
@@ -15,6 +17,7 @@
 /* ================================================================ POSIX */
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +28,22 @@ void *ifp_aligned_alloc(size_t align, size_t n) {
 }
 
 void ifp_aligned_free(void *p) { free(p); }
+
+void *ifp_reserve(size_t n, int readable) {
+#if defined(MAP_ANONYMOUS) && defined(MAP_NORESERVE)
+    void *p = mmap(NULL, n, readable ? PROT_READ : PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+#else
+    (void)n;
+    (void)readable;
+    return NULL;
+#endif
+}
+
+void ifp_unreserve(void *p, size_t n) {
+    if (p) munmap(p, n);
+}
 
 /* MemAvailable + SwapFree from /proc/meminfo, in bytes; 0 when absent. */
 uint64_t ifp_mem_available(void) {
@@ -283,6 +302,18 @@ static char *narrow(const wchar_t *w) {
 void *ifp_aligned_alloc(size_t align, size_t n) { return _aligned_malloc(n ? n : 1, align); }
 
 void ifp_aligned_free(void *p) { _aligned_free(p); }
+
+void *ifp_reserve(size_t n, int readable) {
+    /* Committed pages count against the commit charge but take no memory
+     * until touched; reserved ones cannot be read. */
+    return readable ? VirtualAlloc(NULL, n, MEM_RESERVE | MEM_COMMIT, PAGE_READONLY)
+                    : VirtualAlloc(NULL, n, MEM_RESERVE, PAGE_NOACCESS);
+}
+
+void ifp_unreserve(void *p, size_t n) {
+    (void)n;
+    if (p) VirtualFree(p, 0, MEM_RELEASE);
+}
 
 uint64_t ifp_mem_available(void) {
     MEMORYSTATUSEX m;

@@ -36,6 +36,14 @@
 void *ifp_aligned_alloc(size_t align, size_t n);
 void ifp_aligned_free(void *p);
 
+/* n bytes of address space that take no memory until touched (mmap with
+ * MAP_NORESERVE; VirtualAlloc on Windows): readable, as zeros, or (readable
+ * 0) not accessible at all, so that a read faults. NULL when the system
+ * refuses. For tests that hand the library an image too large to exist;
+ * ifp_unreserve(p, n) gives it back. */
+void *ifp_reserve(size_t n, int readable);
+void ifp_unreserve(void *p, size_t n);
+
 /* What the machine can give this process now, in bytes, 0 when unknown.
  * Linux: MemAvailable + SwapFree (/proc/meminfo). Windows: the commit
  * charge still available (physical memory plus page file, what
