@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_single_header.sh -- dist/interformer.h as a user gets it (`make
-# test-single-header`, which first checks that it is up to date).
+# test-single-header`, which first regenerates it from the sources).
 #
 #   tests/test_single_header.sh OUTDIR LIBRARY.a
 #
