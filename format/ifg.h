@@ -138,7 +138,7 @@ typedef enum {
 
 #define IFG_ATTR_KEY_CHECK_(NAME, KEY, TYPE, COUNT, RANGE)                                         \
     IF_STATIC_ASSERT(IFG_ATTR_##NAME == (KEY), "IFG_ATTR_LIST: " #NAME " must have file "          \
-                                                                       "key " #KEY);
+                                               "key " #KEY);
 IFG_ATTR_LIST(IFG_ATTR_KEY_CHECK_)
 #undef IFG_ATTR_KEY_CHECK_
 
