@@ -363,23 +363,27 @@ def typedef_names(st, d0):
     return object_names(st, d0)
 
 
-def signature_macros(text):
-    """Function-like macros of one parameter that declare a function named
-    by it: #define IFK_GEMM(fn) void fn(...)."""
-    out = set()
+def one_param_macros(text):
+    """(name, parameter, body tokens) of each #define NAME(P) BODY."""
     for t in tokenize(text):
         if t.kind != 'pp':
             continue
         m = re.match(r'#\s*define\s+(\w+)\((\w+)\)\s*(.*)', t.val, re.S)
-        if not m:
-            continue
-        body = tokenize(m.group(3).replace('\\\n', ' '), directives=False)
+        if m:
+            yield m.group(1), m.group(2), tokenize(m.group(3).replace('\\\n', ' '), directives=False)
+
+
+def signature_macros(text):
+    """Function-like macros of one parameter that declare a function named
+    by it: #define IFK_GEMM(fn) void fn(...)."""
+    out = set()
+    for name, param, body in one_param_macros(text):
         if any(b.val == 'static' for b in body):
             continue
         for a, b in zip(body, body[1:]):
-            if a.val == m.group(2) and b.val == '(':
-                if body and body[0].kind == 'id' and body[0].val != m.group(2):
-                    out.add(m.group(1))
+            if a.val == param and b.val == '(':
+                if body and body[0].kind == 'id' and body[0].val != param:
+                    out.add(name)
                 break
     return out
 
@@ -388,18 +392,12 @@ def paste_macros(text):
     """Function-like macros of one parameter that define a static function
     named PREFIX##param: {macro: PREFIX} (UK_ROWS(3) defines uk_rows_3)."""
     out = {}
-    for t in tokenize(text):
-        if t.kind != 'pp':
-            continue
-        m = re.match(r'#\s*define\s+(\w+)\((\w+)\)\s*(.*)', t.val, re.S)
-        if not m:
-            continue
-        body = tokenize(m.group(3).replace('\\\n', ' '), directives=False)
+    for name, param, body in one_param_macros(text):
         if not body or body[0].val != 'static':
             continue
         for a, b, c in zip(body, body[1:], body[2:]):
-            if a.kind == 'id' and b.val == '##' and c.val == m.group(2):
-                out[m.group(1)] = a.val
+            if a.kind == 'id' and b.val == '##' and c.val == param:
+                out[name] = a.val
                 break
     return out
 
