@@ -63,24 +63,23 @@ if_options if_default_options(void) {
 
 /* ---------------------------------------------------------------- models */
 
-/* Metadata entry `key`'s n numbers into ints (INT entries) or floats (FLOAT
- * entries); 0, leaving the rest untouched, when it is missing or shorter. */
-static int meta_numbers(const ifg_graph *g, const char *key, int *ints, float *floats, int n) {
+static int meta_ints(const ifg_graph *g, const char *key, int *dst, int n) {
     for (int i = 0; i < n; i++) {
-        int64_t iv;
-        double fv;
-        if (ints ? !ifg_meta_int(g, key, (uint32_t)i, &iv)
-                 : !ifg_meta_float(g, key, (uint32_t)i, &fv))
-            return 0;
-        if (ints)
-            ints[i] = (int)iv;
-        else
-            floats[i] = (float)fv;
+        int64_t v;
+        if (!ifg_meta_int(g, key, (uint32_t)i, &v)) return 0;
+        dst[i] = (int)v;
     }
     return 1;
 }
-#define meta_ints(g, key, dst, n)   meta_numbers(g, key, dst, NULL, n)
-#define meta_floats(g, key, dst, n) meta_numbers(g, key, NULL, dst, n)
+
+static int meta_floats(const ifg_graph *g, const char *key, float *dst, int n) {
+    for (int i = 0; i < n; i++) {
+        double v;
+        if (!ifg_meta_float(g, key, (uint32_t)i, &v)) return 0;
+        dst[i] = (float)v;
+    }
+    return 1;
+}
 
 static void fill_info(if_model *m) {
     if_model_info *info = &m->info;
