@@ -24,7 +24,7 @@ static inline __attribute__((always_inline)) void uk_epilogue(const int M, UK_V 
                                                               float *c, size_t ldc,
                                                               const ifk_epi *e, const uk_cols g) {
     if (e->flags & IFK_EPI_LOAD) {
-#pragma GCC unroll 16
+        IF_UNROLL_FULL
         for (int i = 0; i < M; i++) {
             const float *ci = c + (size_t)i * ldc;
             c0[i] = UK_ADD(uk_ld(ci, 0, g), c0[i]);
@@ -34,27 +34,25 @@ static inline __attribute__((always_inline)) void uk_epilogue(const int M, UK_V 
     if (e->flags & IFK_EPI_FINAL) {
         if (e->bias) {
             const UK_V s0 = uk_ld(e->bias, 0, g), s1 = uk_ld(e->bias, 1, g);
-#pragma GCC unroll 16
+            IF_UNROLL_FULL
             for (int i = 0; i < M; i++) {
                 c0[i] = UK_ADD(c0[i], s0);
                 c1[i] = UK_ADD(c1[i], s1);
             }
         }
-        if (e->act != IFK_ACT_NONE)
-#pragma GCC unroll 16
-            for (int i = 0; i < M; i++) {
-                c0[i] = UK_ACT(c0[i], e->act);
-                c1[i] = UK_ACT(c1[i], e->act);
-            }
-        if (e->res)
-#pragma GCC unroll 16
-            for (int i = 0; i < M; i++) {
-                const float *ri = e->res + (size_t)i * e->ldr;
-                c0[i] = UK_ADD(c0[i], uk_ld(ri, 0, g));
-                c1[i] = UK_ADD(c1[i], uk_ld(ri, 1, g));
-            }
+        if (e->act != IFK_ACT_NONE) IF_UNROLL_FULL
+        for (int i = 0; i < M; i++) {
+            c0[i] = UK_ACT(c0[i], e->act);
+            c1[i] = UK_ACT(c1[i], e->act);
+        }
+        if (e->res) IF_UNROLL_FULL
+        for (int i = 0; i < M; i++) {
+            const float *ri = e->res + (size_t)i * e->ldr;
+            c0[i] = UK_ADD(c0[i], uk_ld(ri, 0, g));
+            c1[i] = UK_ADD(c1[i], uk_ld(ri, 1, g));
+        }
     }
-#pragma GCC unroll 16
+    IF_UNROLL_FULL
     for (int i = 0; i < M; i++) {
         float *ci = c + (size_t)i * ldc;
         uk_st(ci, 0, c0[i], g);

@@ -163,7 +163,7 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     const float *ar[MR];
     /* C is only read (if at all) after the k loop: ask for its lines now,
      * so that a tile of a C bigger than the caches costs no stall. */
-#pragma GCC unroll 8
+    IF_UNROLL_FULL
     for (int i = 0; i < M; i++) {
         __builtin_prefetch(c + (size_t)i * ldc, 1, 3);
         __builtin_prefetch(c + (size_t)i * ldc + NR - 1, 1, 3);
@@ -174,7 +174,7 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
         if (k >= 4) {
             float acc[MR * NR];
             loop8(k >> 2, a, lda, b, acc);
-#pragma GCC unroll 8
+            IF_UNROLL_FULL
             for (int i = 0; i < M; i++) {
                 c0[i] = vld1q_f32(acc + i * NR);
                 c1[i] = vld1q_f32(acc + i * NR + 4);
@@ -185,7 +185,7 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     } else {
         for (int64_t n4 = k >> 2; n4 > 0; n4--) {
             float32x4_t av[MR];
-#pragma GCC unroll 8
+            IF_UNROLL_FULL
             for (int i = 0; i < M; i++) {
                 av[i] = vld1q_f32(ar[i]);
                 ar[i] += 4;
@@ -200,7 +200,7 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     for (int64_t p = 0; p < (k & 3); p++) {
         const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
         b += NR;
-#pragma GCC unroll 8
+        IF_UNROLL_FULL
         for (int i = 0; i < M; i++) {
             const float32x4_t ai = vld1q_dup_f32(ar[i] + p);
             c0[i] = vfmaq_f32(c0[i], b0, ai);

@@ -285,17 +285,17 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
                         continue;
                     }
                     float32x4_t w[9], a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
-#pragma GCC unroll 9
+                    IF_UNROLL_FULL
                     for (int t = 0; t < 9; t++) w[t] = vld1q_f32(wb + t * DW3_CB + 4 * v);
                     const float *xp = x + ((size_t)wy.i0 * p->w + ix0) * c + cv;
                     if (p->sw == 1) {
-#pragma GCC unroll 3
+                        IF_UNROLL_FULL
                         for (int ky = 0; ky < 3; ky++) {
                             const float *q = xp + ky * rs;
                             float32x4_t xs[6];
-#pragma GCC unroll 6
+                            IF_UNROLL_FULL
                             for (int j = 0; j < 6; j++) xs[j] = ldc4(q + (size_t)j * c, full, n);
-#pragma GCC unroll 3
+                            IF_UNROLL_FULL
                             for (int kx = 0; kx < 3; kx++) {
                                 const float32x4_t wv = w[ky * 3 + kx];
                                 a0 = vfmaq_f32(a0, xs[kx], wv);
@@ -305,17 +305,16 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
                             }
                         }
                     } else {
-#pragma GCC unroll 3
-                        for (int ky = 0; ky < 3; ky++)
-#pragma GCC unroll 3
-                            for (int kx = 0; kx < 3; kx++) {
-                                const float *q = xp + ky * rs + (size_t)kx * c;
-                                const float32x4_t wv = w[ky * 3 + kx];
-                                a0 = vfmaq_f32(a0, ldc4(q, full, n), wv);
-                                a1 = vfmaq_f32(a1, ldc4(q + ps, full, n), wv);
-                                a2 = vfmaq_f32(a2, ldc4(q + 2 * ps, full, n), wv);
-                                a3 = vfmaq_f32(a3, ldc4(q + 3 * ps, full, n), wv);
-                            }
+                        IF_UNROLL_FULL
+                        for (int ky = 0; ky < 3; ky++) IF_UNROLL_FULL
+                        for (int kx = 0; kx < 3; kx++) {
+                            const float *q = xp + ky * rs + (size_t)kx * c;
+                            const float32x4_t wv = w[ky * 3 + kx];
+                            a0 = vfmaq_f32(a0, ldc4(q, full, n), wv);
+                            a1 = vfmaq_f32(a1, ldc4(q + ps, full, n), wv);
+                            a2 = vfmaq_f32(a2, ldc4(q + 2 * ps, full, n), wv);
+                            a3 = vfmaq_f32(a3, ldc4(q + 3 * ps, full, n), wv);
+                        }
                     }
                     a0 = ifk_act4(vaddq_f32(a0, bv), p->act);
                     a1 = ifk_act4(vaddq_f32(a1, bv), p->act);
@@ -359,7 +358,7 @@ void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const float 
         const int nlast = nb - (nv - 1) * 4; /* lanes of the last vector */
         ifk__dw_weights(wt, taps, c0, nb, DW_CB, DW_CB, wb);
         float32x4_t vb[DW_CB / 4];
-#pragma GCC unroll 16
+        IF_UNROLL_FULL
         for (int v = 0; v < DW_CB / 4; v++) {
             const int n = nb - v * 4;
             vb[v] =
@@ -370,14 +369,14 @@ void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const float 
             for (int X = 0; X < wo; X++) {
                 const ifk__window wx = ifk__window_at(X, p->sw, p->pl, p->kw, p->w);
                 float32x4_t acc[DW_CB / 4];
-#pragma GCC unroll 16
+                IF_UNROLL_FULL
                 for (int v = 0; v < DW_CB / 4; v++) acc[v] = vdupq_n_f32(0.0f);
                 for (int ky = wy.k0; ky < wy.k1; ky++)
                     for (int kx = wx.k0; kx < wx.k1; kx++) {
                         const float *xp = x + ((size_t)(wy.i0 + ky) * p->w + (wx.i0 + kx)) * c + c0;
                         const float *wp = wb + (ky * p->kw + kx) * DW_CB;
                         if (nb == DW_CB) {
-#pragma GCC unroll 16
+                            IF_UNROLL_FULL
                             for (int v = 0; v < DW_CB / 4; v++)
                                 acc[v] =
                                     vfmaq_f32(acc[v], vld1q_f32(xp + 4 * v), vld1q_f32(wp + 4 * v));
@@ -390,14 +389,12 @@ void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const float 
                         }
                     }
                 float *yp = y + ((size_t)Y * wo + X) * c + c0;
-#pragma GCC unroll 16
+                IF_UNROLL_FULL
                 for (int v = 0; v < DW_CB / 4; v++) {
-                    if (v >= nv) break;
-                    const float32x4_t r = ifk_act4(vaddq_f32(acc[v], vb[v]), p->act);
                     if (v < nv - 1 || nb == DW_CB)
-                        vst1q_f32(yp + 4 * v, r);
-                    else
-                        ifk_store4(yp + 4 * v, r, nlast);
+                        vst1q_f32(yp + 4 * v, ifk_act4(vaddq_f32(acc[v], vb[v]), p->act));
+                    else if (v == nv - 1) /* no break: clang unrolls no loop that exits */
+                        ifk_store4(yp + 4 * v, ifk_act4(vaddq_f32(acc[v], vb[v]), p->act), nlast);
                 }
             }
         }

@@ -22,7 +22,7 @@
 static inline __attribute__((always_inline)) float32x4_t ifk_horner4(float32x4_t x, const float *c,
                                                                      int n) {
     float32x4_t p = vdupq_n_f32(c[0]);
-#pragma GCC unroll 16
+    IF_UNROLL_FULL
     for (int i = 1; i < n; i++) p = vfmaq_f32(vdupq_n_f32(c[i]), p, x);
     return p;
 }

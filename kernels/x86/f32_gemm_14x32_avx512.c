@@ -46,18 +46,18 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     __m512 c0[MR], c1[MR];
     /* C is only read (if at all) after the k loop: prefetch its lines now,
      * so that a tile of a C bigger than the caches costs no stall. */
-#pragma GCC unroll 16
+    IF_UNROLL_FULL
     for (int i = 0; i < M; i++) {
         _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + (size_t)i * ldc + NR - 1), _MM_HINT_T0);
         c0[i] = c1[i] = _mm512_setzero_ps();
     }
     const float *a0 = a, *a7 = a + 7 * lda;
-#pragma GCC unroll 2
+    IF_UNROLL(2)
     for (int64_t p = 0; p < k; p++) {
         const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
         b += NR;
-#pragma GCC unroll 16
+        IF_UNROLL_FULL
         for (int i = 0; i < M; i++) {
             const float *ap = i < 7 ? a0 + (size_t)i * lda : a7 + (size_t)(i - 7) * lda;
             const __m512 ai = _mm512_set1_ps(ap[p]);

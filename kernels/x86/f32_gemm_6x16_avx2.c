@@ -48,20 +48,20 @@ static inline __attribute__((always_inline)) void tile(const int M, int64_t k,
     __m256 c0[MR], c1[MR];
     /* C is only read (if at all) after the k loop: prefetch its lines now,
      * so that a tile of a C bigger than the caches costs no stall. */
-#pragma GCC unroll 16
+    IF_UNROLL_FULL
     for (int i = 0; i < M; i++) {
         _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + (size_t)i * ldc + NR - 1), _MM_HINT_T0);
         c0[i] = c1[i] = _mm256_setzero_ps();
     }
     const float *ar[MR];
-#pragma GCC unroll 16
+    IF_UNROLL_FULL
     for (int i = 0; i < M; i++) ar[i] = a + (size_t)i * lda;
-#pragma GCC unroll 4
+    IF_UNROLL(4)
     for (int64_t p = 0; p < k; p++) {
         const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
         b += NR;
-#pragma GCC unroll 16
+        IF_UNROLL_FULL
         for (int i = 0; i < M; i++) {
             const __m256 ai = _mm256_broadcast_ss(ar[i] + p);
             c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);

@@ -265,29 +265,26 @@ static void dw3x3(const float *x, const ifk_conv_params *p, const float *wt, con
                     float *yp = yr + (size_t)X * c + 8 * v;
                     if (n == 4) {
                         __m256 w[9], a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-#pragma GCC unroll 9
+                        IF_UNROLL_FULL
                         for (int t = 0; t < 9; t++) w[t] = _mm256_loadu_ps(wb + t * DW3_CB + 8 * v);
                         const float *xp = x + ((size_t)wy.i0 * p->w + ix0) * c + cv;
-#pragma GCC unroll 3
-                        for (int ky = 0; ky < 3; ky++)
-#pragma GCC unroll 3
-                            for (int kx = 0; kx < 3; kx++) {
-                                const float *q = xp + ky * rs + (size_t)kx * c;
-                                const __m256 wv = w[ky * 3 + kx];
-                                if (full) {
-                                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q), wv, a0);
-                                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + ps), wv, a1);
-                                    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 2 * ps), wv, a2);
-                                    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 3 * ps), wv, a3);
-                                } else {
-                                    a0 = _mm256_fmadd_ps(_mm256_maskload_ps(q, tm), wv, a0);
-                                    a1 = _mm256_fmadd_ps(_mm256_maskload_ps(q + ps, tm), wv, a1);
-                                    a2 =
-                                        _mm256_fmadd_ps(_mm256_maskload_ps(q + 2 * ps, tm), wv, a2);
-                                    a3 =
-                                        _mm256_fmadd_ps(_mm256_maskload_ps(q + 3 * ps, tm), wv, a3);
-                                }
+                        IF_UNROLL_FULL
+                        for (int ky = 0; ky < 3; ky++) IF_UNROLL_FULL
+                        for (int kx = 0; kx < 3; kx++) {
+                            const float *q = xp + ky * rs + (size_t)kx * c;
+                            const __m256 wv = w[ky * 3 + kx];
+                            if (full) {
+                                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q), wv, a0);
+                                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + ps), wv, a1);
+                                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 2 * ps), wv, a2);
+                                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + 3 * ps), wv, a3);
+                            } else {
+                                a0 = _mm256_fmadd_ps(_mm256_maskload_ps(q, tm), wv, a0);
+                                a1 = _mm256_fmadd_ps(_mm256_maskload_ps(q + ps, tm), wv, a1);
+                                a2 = _mm256_fmadd_ps(_mm256_maskload_ps(q + 2 * ps, tm), wv, a2);
+                                a3 = _mm256_fmadd_ps(_mm256_maskload_ps(q + 3 * ps, tm), wv, a3);
                             }
+                        }
                         a0 = ifk_act8(_mm256_add_ps(a0, bv), p->act);
                         a1 = ifk_act8(_mm256_add_ps(a1, bv), p->act);
                         a2 = ifk_act8(_mm256_add_ps(a2, bv), p->act);
@@ -339,7 +336,7 @@ void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float 
         const __m256i tm = ifk_mask8(nb - (nv - 1) * 8); /* lanes of the last vector */
         ifk__dw_weights(wt, taps, c0, nb, DW_CB, DW_CB, wb);
         __m256 vb[DW_CB / 8];
-#pragma GCC unroll 8
+        IF_UNROLL_FULL
         for (int v = 0; v < DW_CB / 8; v++) {
             const int n = nb - v * 8;
             vb[v] = !bias || n <= 0 ? _mm256_setzero_ps()
@@ -351,19 +348,19 @@ void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float 
             for (int X = 0; X < wo; X++) {
                 const ifk__window wx = ifk__window_at(X, p->sw, p->pl, p->kw, p->w);
                 __m256 acc[DW_CB / 8];
-#pragma GCC unroll 8
+                IF_UNROLL_FULL
                 for (int v = 0; v < DW_CB / 8; v++) acc[v] = _mm256_setzero_ps();
                 for (int ky = wy.k0; ky < wy.k1; ky++)
                     for (int kx = wx.k0; kx < wx.k1; kx++) {
                         const float *xp = x + ((size_t)(wy.i0 + ky) * p->w + (wx.i0 + kx)) * c + c0;
                         const float *wp = wb + (ky * p->kw + kx) * DW_CB;
                         if (nb == DW_CB) {
-#pragma GCC unroll 8
+                            IF_UNROLL_FULL
                             for (int v = 0; v < DW_CB / 8; v++)
                                 acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(xp + 8 * v),
                                                          _mm256_loadu_ps(wp + 8 * v), acc[v]);
                         } else {
-#pragma GCC unroll 8
+                            IF_UNROLL_FULL
                             for (int v = 0; v < DW_CB / 8; v++) {
                                 if (v >= nv) break;
                                 const __m256 xv = v < nv - 1 ? _mm256_loadu_ps(xp + 8 * v)
@@ -373,14 +370,15 @@ void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float 
                         }
                     }
                 float *yp = y + ((size_t)Y * wo + X) * c + c0;
-#pragma GCC unroll 8
+                IF_UNROLL_FULL
                 for (int v = 0; v < DW_CB / 8; v++) {
-                    if (v >= nv) break;
-                    const __m256 r = ifk_act8(_mm256_add_ps(acc[v], vb[v]), p->act);
-                    if (v < nv - 1 || nb == DW_CB)
-                        _mm256_storeu_ps(yp + 8 * v, r);
-                    else
-                        _mm256_maskstore_ps(yp + 8 * v, tm, r);
+                    if (v < nv - 1 || nb == DW_CB) {
+                        _mm256_storeu_ps(yp + 8 * v,
+                                         ifk_act8(_mm256_add_ps(acc[v], vb[v]), p->act));
+                    } else if (v == nv - 1) { /* no break: clang unrolls no loop that exits */
+                        _mm256_maskstore_ps(yp + 8 * v, tm,
+                                            ifk_act8(_mm256_add_ps(acc[v], vb[v]), p->act));
+                    }
                 }
             }
         }

@@ -16,7 +16,7 @@ IFK_TARGET_AVX2_BEGIN
 /* Horner: p = c[0], then p = p * x + c[i] for i < n, one rounding each. */
 static inline __attribute__((always_inline)) __m256 ifk_horner8(__m256 x, const float *c, int n) {
     __m256 p = _mm256_set1_ps(c[0]);
-#pragma GCC unroll 16
+    IF_UNROLL_FULL
     for (int i = 1; i < n; i++) p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(c[i]));
     return p;
 }

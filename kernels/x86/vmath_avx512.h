@@ -15,7 +15,7 @@ IFK_TARGET_AVX512_BEGIN
 /* Horner: p = c[0], then p = p * x + c[i] for i < n, one rounding each. */
 static inline __attribute__((always_inline)) __m512 ifk_horner16(__m512 x, const float *c, int n) {
     __m512 p = _mm512_set1_ps(c[0]);
-#pragma GCC unroll 16
+    IF_UNROLL_FULL
     for (int i = 1; i < n; i++) p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(c[i]));
     return p;
 }
