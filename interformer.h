@@ -42,6 +42,14 @@
  *     allocating any of it, when that is over the budget (if_options.
  *     mem_limit; by default what the machine can give): an absurd size is
  *     an error with the figures in its detail, not an OOM kill.
+ *   - Your own allocator: every block the library allocates comes from
+ *     INTERFORMER_MALLOC(size) and goes back through INTERFORMER_FREE(ptr)
+ *     (defaults: malloc and free; no realloc, no aligned variant needed:
+ *     aligned blocks are carved from ordinary ones). Define both (or
+ *     neither) where the implementation is compiled: before including
+ *     the single header with INTERFORMER_IMPLEMENTATION, or as -D flags
+ *     when building the library. Only the system's own allocations (thread
+ *     stacks, stdio buffers) bypass them.
  */
 #ifndef INTERFORMER_H
 #define INTERFORMER_H

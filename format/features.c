@@ -115,9 +115,9 @@ if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *m
     char *real = ifp_realpath(path); /* NULL for a new file: path itself */
     const char *target = real ? real : path;
     size_t plen = strlen(target);
-    char *tmp = (char *)malloc(plen + 16);
+    char *tmp = (char *)ifp_malloc(plen + 16);
     if (!tmp) {
-        free(real);
+        ifp_free(real);
         return ifg_fail(msg, cap, IF_ERR_NO_MEMORY, "path");
     }
     snprintf(tmp, plen + 16, "%s.tmp-XXXXXX", target);
@@ -136,8 +136,8 @@ if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *m
             ifp_remove(tmp);
         }
     }
-    free(tmp);
-    free(real);
+    ifp_free(tmp);
+    ifp_free(real);
     return s;
 }
 

@@ -82,6 +82,7 @@
 #include <string.h>
 
 #include "format/ifg.h"
+#include "platform/platform.h"
 
 #define IFG_ATTR_INT_LIMIT (1 << 20)
 
@@ -1150,15 +1151,15 @@ static if_status parse_all(rd *r, size_t size, ifg_graph *g, key_ref **scratch, 
     TRY(parse_header(r, size, g));
     uint32_t most = g->n_meta > g->n_tensors ? g->n_meta : g->n_tensors;
     /* Counts are bounded by the record section now; calloc checks n*size. */
-    if (most && !(*scratch = (key_ref *)calloc(most, sizeof **scratch)))
+    if (most && !(*scratch = (key_ref *)ifp_calloc(most, sizeof **scratch)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate a %u-entry scratch table", most);
-    if (g->n_tensors && !(*prod = (uint32_t *)calloc(g->n_tensors, sizeof **prod)))
+    if (g->n_tensors && !(*prod = (uint32_t *)ifp_calloc(g->n_tensors, sizeof **prod)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate a %u-entry producer table", g->n_tensors);
-    if (g->n_meta && !(g->meta = (ifg_meta *)calloc(g->n_meta, sizeof *g->meta)))
+    if (g->n_meta && !(g->meta = (ifg_meta *)ifp_calloc(g->n_meta, sizeof *g->meta)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %u metadata entries", g->n_meta);
-    if (g->n_tensors && !(g->tensors = (ifg_tensor *)calloc(g->n_tensors, sizeof *g->tensors)))
+    if (g->n_tensors && !(g->tensors = (ifg_tensor *)ifp_calloc(g->n_tensors, sizeof *g->tensors)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %u tensor records", g->n_tensors);
-    if (g->n_nodes && !(g->nodes = (ifg_node *)calloc(g->n_nodes, sizeof *g->nodes)))
+    if (g->n_nodes && !(g->nodes = (ifg_node *)ifp_calloc(g->n_nodes, sizeof *g->nodes)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %u node records", g->n_nodes);
 
     TRY(parse_meta(r, g, *scratch));
@@ -1168,10 +1169,10 @@ static if_status parse_all(rd *r, size_t size, ifg_graph *g, key_ref **scratch, 
     count_node_slots(r, g->n_nodes, &n_ids, &n_attrs);
     g->n_ids = (uint32_t)n_ids; /* <= 72 * IFG_MAX_NODES */
     g->n_attrs = (uint32_t)n_attrs;
-    if (n_ids && !(g->ids = (uint32_t *)calloc((size_t)n_ids, sizeof *g->ids)))
+    if (n_ids && !(g->ids = (uint32_t *)ifp_calloc((size_t)n_ids, sizeof *g->ids)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu operand ids",
                     (unsigned long long)n_ids);
-    if (n_attrs && !(g->attr_pool = (ifg_attr *)calloc((size_t)n_attrs, sizeof *g->attr_pool)))
+    if (n_attrs && !(g->attr_pool = (ifg_attr *)ifp_calloc((size_t)n_attrs, sizeof *g->attr_pool)))
         return fail(r, IF_ERR_NO_MEMORY, "cannot allocate %llu node attributes",
                     (unsigned long long)n_attrs);
     pool_use use = {0, 0};
@@ -1209,19 +1210,19 @@ if_status ifg_parse(const void *buf, size_t size, ifg_graph *out, char *msg, siz
     key_ref *scratch = NULL;
     uint32_t *prod = NULL;
     if_status s = parse_all(&r, size, out, &scratch, &prod);
-    free(scratch);
-    free(prod);
+    ifp_free(scratch);
+    ifp_free(prod);
     if (s != IF_OK) ifg_free(out);
     return s;
 }
 
 void ifg_free(ifg_graph *g) {
     if (!g) return;
-    free(g->meta);
-    free(g->tensors);
-    free(g->nodes);
-    free(g->ids);
-    free(g->attr_pool);
+    ifp_free(g->meta);
+    ifp_free(g->tensors);
+    ifp_free(g->nodes);
+    ifp_free(g->ids);
+    ifp_free(g->attr_pool);
     memset(g, 0, sizeof *g);
 }
 

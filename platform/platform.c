@@ -13,21 +13,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ============================================================ allocator */
+
+/* The override knob (interformer.h): both or neither. */
+#if defined(INTERFORMER_MALLOC) != defined(INTERFORMER_FREE)
+#error "define both INTERFORMER_MALLOC and INTERFORMER_FREE, or neither"
+#endif
+#ifndef INTERFORMER_MALLOC
+#define INTERFORMER_MALLOC(size) malloc(size)
+#define INTERFORMER_FREE(ptr)    free(ptr)
+#endif
+
+void *ifp_malloc(size_t n) { return INTERFORMER_MALLOC(n ? n : 1); }
+
+void *ifp_calloc(size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    size_t bytes = n * size;
+    if (!bytes) bytes = 1;
+    void *p = INTERFORMER_MALLOC(bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void ifp_free(void *p) {
+    if (p) INTERFORMER_FREE(p);
+}
+
+char *ifp_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = (char *)ifp_malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+/* An aligned block is carved from a larger one: the start of the block
+ * is stored just below the aligned address. */
+void *ifp_aligned_alloc(size_t align, size_t n) {
+    if (align < sizeof(void *) || (align & (align - 1)) || align > 4096) return NULL;
+    if (n > SIZE_MAX - align - sizeof(void *)) return NULL;
+    unsigned char *raw = (unsigned char *)ifp_malloc(n + align + sizeof(void *));
+    if (!raw) return NULL;
+    uintptr_t at = ((uintptr_t)(raw + sizeof(void *)) + align - 1) & ~(uintptr_t)(align - 1);
+    memcpy((unsigned char *)at - sizeof(void *), &raw, sizeof raw);
+    return (void *)at;
+}
+
+void ifp_aligned_free(void *p) {
+    if (!p) return;
+    void *raw;
+    memcpy(&raw, (unsigned char *)p - sizeof(void *), sizeof raw);
+    ifp_free(raw);
+}
+
 #if !defined(_WIN32)
 /* ================================================================ POSIX */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-void *ifp_aligned_alloc(size_t align, size_t n) {
-    void *p = NULL;
-    return posix_memalign(&p, align, n ? n : 1) ? NULL : p;
-}
-
-void ifp_aligned_free(void *p) { free(p); }
 
 void *ifp_reserve(size_t n, int readable) {
 #if defined(MAP_ANONYMOUS) && defined(MAP_NORESERVE)
@@ -126,7 +172,12 @@ int ifp_stat(const char *path, ifp_stat_info *info) {
     return 0;
 }
 
-char *ifp_realpath(const char *path) { return realpath(path, NULL); }
+/* Into a buffer of ours: realpath(path, NULL) would return libc's
+ * malloc block, which an overriding allocator must not be handed. */
+char *ifp_realpath(const char *path) {
+    char buf[PATH_MAX];
+    return realpath(path, buf) ? ifp_strdup(buf) : NULL;
+}
 
 FILE *ifp_create_temp(char *tmpl, const char *like_path, int *err) {
     int fd = mkstemp(tmpl);
@@ -196,14 +247,14 @@ struct ifp_dir {
 };
 
 ifp_dir *ifp_opendir(const char *path, int *err) {
-    ifp_dir *d = (ifp_dir *)malloc(sizeof *d);
+    ifp_dir *d = (ifp_dir *)ifp_malloc(sizeof *d);
     if (!d) {
         *err = ENOMEM;
         return NULL;
     }
     if (!(d->d = opendir(path))) {
         *err = errno ? errno : EIO;
-        free(d);
+        ifp_free(d);
         return NULL;
     }
     return d;
@@ -217,7 +268,7 @@ const char *ifp_readdir(ifp_dir *d) {
 void ifp_closedir(ifp_dir *d) {
     if (!d) return;
     closedir(d->d);
-    free(d);
+    ifp_free(d);
 }
 
 int ifp_setenv(const char *name, const char *value) {
@@ -244,7 +295,6 @@ int ifp_utf8_args(int *argc, char ***argv) {
 #include <direct.h>
 #include <fcntl.h>
 #include <io.h>
-#include <malloc.h>
 #include <shellapi.h>
 #include <sys/stat.h>
 #include <wchar.h>
@@ -274,14 +324,14 @@ static int errno_of(DWORD e) {
     }
 }
 
-/* UTF-8 -> UTF-16, malloc'ed; NULL (errno EINVAL or ENOMEM) if it cannot. */
+/* UTF-8 -> UTF-16, from ifp_malloc; NULL (errno EINVAL or ENOMEM) if it cannot. */
 static wchar_t *widen(const char *s) {
     int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
     if (n <= 0) {
         errno = EINVAL;
         return NULL;
     }
-    wchar_t *w = (wchar_t *)malloc((size_t)n * sizeof *w);
+    wchar_t *w = (wchar_t *)ifp_malloc((size_t)n * sizeof *w);
     if (!w) {
         errno = ENOMEM;
         return NULL;
@@ -290,18 +340,14 @@ static wchar_t *widen(const char *s) {
     return w;
 }
 
-/* UTF-16 -> UTF-8, malloc'ed; NULL if it cannot. */
+/* UTF-16 -> UTF-8, from ifp_malloc; NULL if it cannot. */
 static char *narrow(const wchar_t *w) {
     int n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
     if (n <= 0) return NULL;
-    char *s = (char *)malloc((size_t)n);
+    char *s = (char *)ifp_malloc((size_t)n);
     if (s) WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
     return s;
 }
-
-void *ifp_aligned_alloc(size_t align, size_t n) { return _aligned_malloc(n ? n : 1, align); }
-
-void ifp_aligned_free(void *p) { _aligned_free(p); }
 
 void *ifp_reserve(size_t n, int readable) {
     /* Committed pages count against the commit charge but take no memory
@@ -358,8 +404,8 @@ double ifp_now_us(void) {
 FILE *ifp_fopen(const char *path, const char *mode) {
     wchar_t *wp = widen(path), *wm = widen(mode);
     FILE *f = wp && wm ? _wfopen(wp, wm) : NULL;
-    free(wp);
-    free(wm);
+    ifp_free(wp);
+    ifp_free(wm);
     return f;
 }
 
@@ -379,7 +425,7 @@ static HANDLE open_attr(const char *path) {
     HANDLE h = CreateFileW(w, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
                            OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
     if (h == INVALID_HANDLE_VALUE) errno = errno_of(GetLastError());
-    free(w);
+    ifp_free(w);
     return h;
 }
 
@@ -451,7 +497,7 @@ FILE *ifp_create_temp(char *tmpl, const char *like_path, int *err) {
         HANDLE h = CreateFileW(w, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE, NULL,
                                CREATE_NEW, FILE_ATTRIBUTE_NORMAL, NULL);
         DWORD e = h == INVALID_HANDLE_VALUE ? GetLastError() : 0;
-        free(w);
+        ifp_free(w);
         if (h == INVALID_HANDLE_VALUE) {
             if (e == ERROR_FILE_EXISTS || e == ERROR_ALREADY_EXISTS) continue;
             *err = errno_of(e);
@@ -486,22 +532,22 @@ int ifp_replace(const char *from, const char *to) {
         e = errno;
     else if (!MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
         e = errno_of(GetLastError());
-    free(wf);
-    free(wt);
+    ifp_free(wf);
+    ifp_free(wt);
     return e;
 }
 
 int ifp_remove(const char *path) {
     wchar_t *w = widen(path);
     int e = !w ? errno : _wremove(w) != 0 ? (errno ? errno : EIO) : 0;
-    free(w);
+    ifp_free(w);
     return e;
 }
 
 int ifp_mkdir(const char *path) {
     wchar_t *w = widen(path);
     int e = !w ? errno : _wmkdir(w) != 0 ? (errno ? errno : EIO) : 0;
-    free(w);
+    ifp_free(w);
     return e;
 }
 
@@ -518,7 +564,7 @@ int ifp_mkdtemp(char *tmpl) {
 int ifp_writable(const char *path) {
     wchar_t *w = widen(path);
     int e = !w ? errno : _waccess(w, 2) != 0 ? (errno ? errno : EIO) : 0;
-    free(w);
+    ifp_free(w);
     return e;
 }
 
@@ -543,26 +589,26 @@ struct ifp_dir {
 
 ifp_dir *ifp_opendir(const char *path, int *err) {
     size_t n = strlen(path);
-    char *pattern = (char *)malloc(n + 3);
-    ifp_dir *d = (ifp_dir *)calloc(1, sizeof *d);
+    char *pattern = (char *)ifp_malloc(n + 3);
+    ifp_dir *d = (ifp_dir *)ifp_calloc(1, sizeof *d);
     wchar_t *w = NULL;
     if (pattern && d) {
         memcpy(pattern, path, n);
         strcpy(pattern + n, n && (path[n - 1] == '/' || path[n - 1] == '\\') ? "*" : "\\*");
         w = widen(pattern);
     }
-    free(pattern);
+    ifp_free(pattern);
     if (!d || !w) {
         *err = d ? errno : ENOMEM;
-        free(d);
-        free(w);
+        ifp_free(d);
+        ifp_free(w);
         return NULL;
     }
     d->h = FindFirstFileW(w, &d->fd);
-    free(w);
+    ifp_free(w);
     if (d->h == INVALID_HANDLE_VALUE) {
         *err = errno_of(GetLastError());
-        free(d);
+        ifp_free(d);
         return NULL;
     }
     d->first = 1;
@@ -572,7 +618,7 @@ ifp_dir *ifp_opendir(const char *path, int *err) {
 const char *ifp_readdir(ifp_dir *d) {
     if (!d->first && !FindNextFileW(d->h, &d->fd)) return NULL;
     d->first = 0;
-    free(d->name);
+    ifp_free(d->name);
     d->name = narrow(d->fd.cFileName);
     return d->name ? d->name : "";
 }
@@ -580,8 +626,8 @@ const char *ifp_readdir(ifp_dir *d) {
 void ifp_closedir(ifp_dir *d) {
     if (!d) return;
     FindClose(d->h);
-    free(d->name);
-    free(d);
+    ifp_free(d->name);
+    ifp_free(d);
 }
 
 int ifp_setenv(const char *name, const char *value) {
@@ -594,7 +640,7 @@ int ifp_utf8_args(int *argc, char ***argv) {
     int n = 0;
     wchar_t **w = CommandLineToArgvW(GetCommandLineW(), &n);
     if (!w) return -1;
-    char **a = (char **)calloc((size_t)n + 1, sizeof *a);
+    char **a = (char **)ifp_calloc((size_t)n + 1, sizeof *a);
     for (int i = 0; a && i < n; i++)
         if (!(a[i] = narrow(w[i]))) a = NULL; /* kept: the process ends soon */
     LocalFree(w);

@@ -30,9 +30,24 @@
 
 /* ------------------------------------------------------------ memory */
 
-/* n bytes (at least 1) aligned to align (a power of two, at least
- * sizeof(void *)), or NULL; freed with ifp_aligned_free only (Windows'
- * _aligned_malloc blocks cannot go to free()). */
+/* Every block the library allocates comes from INTERFORMER_MALLOC and goes
+ * back through INTERFORMER_FREE (default: malloc and free; interformer.h
+ * documents the knob), through the four calls below: nothing else in the
+ * library calls malloc, calloc or free, and a block from one allocator is
+ * never handed to another. */
+
+/* n bytes (at least 1), or NULL; freed with ifp_free. */
+void *ifp_malloc(size_t n);
+/* n * size zeroed bytes (at least 1), or NULL, also when n * size does
+ * not fit a size_t; freed with ifp_free. */
+void *ifp_calloc(size_t n, size_t size);
+void ifp_free(void *p);
+/* A copy of the string s from ifp_malloc, or NULL. */
+char *ifp_strdup(const char *s);
+
+/* n bytes (at least 1) aligned to align (a power of two, at most 4096),
+ * or NULL; freed with ifp_aligned_free only. Carved from an ifp_malloc
+ * block, so that an overriding allocator needs no aligned variant. */
 void *ifp_aligned_alloc(size_t align, size_t n);
 void ifp_aligned_free(void *p);
 
@@ -91,7 +106,8 @@ typedef struct {
 int ifp_stat(const char *path, ifp_stat_info *info);
 
 /* The canonical absolute path of an existing file or folder (links
- * resolved), malloc'ed; NULL when it does not exist. */
+ * resolved), from ifp_malloc (free it with ifp_free); NULL when it does
+ * not exist. */
 char *ifp_realpath(const char *path);
 
 /* Creates a new file from a template whose last six characters are

@@ -1,6 +1,6 @@
-/* alloc.c -- the library's one allocator, and error formatting. */
+/* alloc.c -- the runtime's allocations, counted, over platform/'s
+ * allocator (which INTERFORMER_MALLOC / INTERFORMER_FREE override). */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "kernels/compat.h"
 #include "platform/platform.h"
@@ -11,15 +11,15 @@ static IF_ATOMIC(uint_fast64_t) alloc_count;
 
 void *rt_malloc(size_t n) {
     if_atomic_fetch_add(&alloc_count, 1);
-    return malloc(n ? n : 1);
+    return ifp_malloc(n);
 }
 
 void *rt_calloc(size_t n, size_t size) {
     if_atomic_fetch_add(&alloc_count, 1);
-    return calloc(n ? n : 1, size ? size : 1);
+    return ifp_calloc(n, size);
 }
 
-void rt_free(void *p) { free(p); }
+void rt_free(void *p) { ifp_free(p); }
 
 void *rt_aligned_alloc(size_t align, size_t n) {
     if_atomic_fetch_add(&alloc_count, 1);

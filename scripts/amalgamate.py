@@ -579,11 +579,16 @@ BANNER = '''/* interformer.h -- InterFormer-C in one file, stb-style. GENERATED 
  *   INTERFORMER_STATIC   the API functions static too (private to that
  *                        file: nothing of InterFormer-C is then visible
  *                        outside it).
+ *   INTERFORMER_MALLOC(size), INTERFORMER_FREE(ptr)
+ *                        your allocator for every block the library
+ *                        allocates (both or neither; default malloc and
+ *                        free).
  * Everything but the API (if_*) has internal linkage. With -std=c11 (ISO
  * mode, no POSIX declarations) include the implementation before any
- * system header, or define _POSIX_C_SOURCE 200809L yourself: the
- * implementation asks for _XOPEN_SOURCE 700 only when nothing else was
- * included.
+ * system header, or define _XOPEN_SOURCE 700 (or _DEFAULT_SOURCE, or
+ * _GNU_SOURCE) yourself: the implementation asks for _XOPEN_SOURCE 700
+ * only when nothing else was included. _POSIX_C_SOURCE alone is not
+ * enough: glibc then hides realpath, an XSI function.
  *
  * The API, below, is the library's interformer.h as it is.
  */
@@ -593,6 +598,7 @@ FEATURES = '''#if defined(INTERFORMER_IMPLEMENTATION) && !defined(INTERFORMER_H)
     !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) &&              \\
     !defined(_DEFAULT_SOURCE)
 #define _XOPEN_SOURCE 700 /* POSIX 2008 + XSI (realpath), as the library's build */
+#define _DEFAULT_SOURCE   /* glibc: mmap's MAP_ANONYMOUS and MAP_NORESERVE */
 #endif
 '''
 

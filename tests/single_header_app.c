@@ -9,9 +9,22 @@
  * Encodes a synthetic 256x224 image (a disk, a square, a gradient), clicks
  * six times (five inside the disk, one on the square) and writes every
  * click's mask, concatenated, to MASK_OUT. Prints the kernels the model
- * runs ("isa avx2") and the median milliseconds per click. */
+ * runs ("isa avx2") and the median milliseconds per click. With
+ * -DAPP_ALLOCATOR (and tests/counting_alloc.c linked in), the library
+ * allocates through INTERFORMER_MALLOC / INTERFORMER_FREE, and the program
+ * prints what went through them once everything is freed. */
 #ifdef SINGLE_HEADER
 #define INTERFORMER_IMPLEMENTATION
+#endif
+#ifdef APP_ALLOCATOR
+/* The allocator knob: the library's every block from tests/counting_alloc.c
+ * (another file, so that `nm` of this one shows no malloc or free left). */
+#include <stddef.h>
+void *app_malloc(size_t size);
+void app_free(void *ptr);
+void app_alloc_report(void);
+#define INTERFORMER_MALLOC(size) app_malloc(size)
+#define INTERFORMER_FREE(ptr)    app_free(ptr)
 #endif
 #include "interformer.h"
 
@@ -104,5 +117,8 @@ int main(int argc, char **argv) {
     if_features_free(feat);
     if_model_free(dec);
     if_model_free(enc);
+#ifdef APP_ALLOCATOR
+    app_alloc_report();
+#endif
     return 0;
 }

@@ -32,10 +32,10 @@ void out_install_signal_handlers(void) {
 /* The folder part of path ("." when there is none), malloc'ed. */
 static char *dir_of(const char *path) {
     const char *base = ifp_path_base(path);
-    if (base == path) return strdup(".");
+    if (base == path) return ifp_strdup(".");
     const char *slash = base - 1;
     size_t n = slash == path ? 1 : (size_t)(slash - path);
-    char *d = malloc(n + 1);
+    char *d = ifp_malloc(n + 1);
     if (!d) return NULL;
     memcpy(d, path, n);
     d[n] = 0;
@@ -54,14 +54,14 @@ int out_check(const char *path, char *err, size_t cap) {
     }
     char *real = ifp_realpath(path); /* an existing link: its target's folder counts */
     char *dir = dir_of(real ? real : path);
-    free(real);
+    ifp_free(real);
     if (!dir) return errbuf_fail(err, cap, "out of memory");
     int rc = 0;
     if (ifp_stat(dir, &st) || st.kind != IFP_DIR)
         rc = errbuf_fail(err, cap, "cannot write: the folder %s does not exist", dir);
     else if ((e = ifp_writable(dir)))
         rc = errbuf_fail(err, cap, "cannot write in the folder %s: %s", dir, strerror(e));
-    free(dir);
+    ifp_free(dir);
     return rc;
 }
 
@@ -72,9 +72,10 @@ static char *canonical(const char *path) {
     char *dir = dir_of(path), *rdir = dir ? ifp_realpath(dir) : NULL;
     const char *base = ifp_path_base(path);
     char *out = NULL;
-    if (rdir && (out = malloc(strlen(rdir) + strlen(base) + 2))) sprintf(out, "%s/%s", rdir, base);
-    free(dir);
-    free(rdir);
+    if (rdir && (out = ifp_malloc(strlen(rdir) + strlen(base) + 2)))
+        sprintf(out, "%s/%s", rdir, base);
+    ifp_free(dir);
+    ifp_free(rdir);
     return out;
 }
 
@@ -84,8 +85,8 @@ int out_same_file(const char *a, const char *b) {
         return sa.dev == sb.dev && sa.ino == sb.ino;
     char *ca = canonical(a), *cb = canonical(b);
     int same = ca && cb ? !strcmp(ca, cb) : !strcmp(a, b);
-    free(ca);
-    free(cb);
+    ifp_free(ca);
+    ifp_free(cb);
     return same;
 }
 
@@ -119,7 +120,7 @@ int out_open(out_file *o, const char *path, char *err, size_t cap) {
     int exists = ifp_stat(path, &st) == 0;
     if (exists && st.kind == IFP_DIR) return errbuf_fail(err, cap, "is a folder, not a file name");
     if (exists && st.kind != IFP_FILE) { /* a device or FIFO: in place */
-        if (!(o->target = strdup(path))) return errbuf_fail(err, cap, "out of memory");
+        if (!(o->target = ifp_strdup(path))) return errbuf_fail(err, cap, "out of memory");
         if (!(o->f = ifp_fopen(path, "wb"))) {
             int e = errno;
             out_discard(o);
@@ -127,28 +128,28 @@ int out_open(out_file *o, const char *path, char *err, size_t cap) {
         }
         return 0;
     }
-    o->target = exists ? ifp_realpath(path) : strdup(path);
+    o->target = exists ? ifp_realpath(path) : ifp_strdup(path);
     if (!o->target) return errbuf_fail(err, cap, "out of memory");
     char *dir = dir_of(o->target);
     const char *base = ifp_path_base(o->target);
     /* ".NAME.XXXXXX" in the target's folder: rename is atomic only within a
      * file system, and a hidden name keeps the half-written file out of
      * dataset scans and globs. */
-    if (dir) o->tmp = malloc(strlen(dir) + strlen(base) + 10);
+    if (dir) o->tmp = ifp_malloc(strlen(dir) + strlen(base) + 10);
     if (!dir || !o->tmp) {
-        free(dir);
+        ifp_free(dir);
         out_discard(o);
         return errbuf_fail(err, cap, "out of memory");
     }
     sprintf(o->tmp, "%s/.%s.XXXXXX", dir, base);
-    free(dir);
+    ifp_free(dir);
     /* The output gets the mode a new file gets (or the mode of the file it
      * replaces). */
     int e = 0;
     o->f = ifp_create_temp(o->tmp, exists ? o->target : NULL, &e);
     if (o->f) live_tmp = o->tmp;
     if (!o->f) {
-        free(o->tmp);
+        ifp_free(o->tmp);
         o->tmp = NULL;
         out_discard(o);
         return errbuf_fail(err, cap, "cannot create a file in its folder: %s", strerror(e));
@@ -183,8 +184,8 @@ int out_commit(out_file *o, char *err, size_t cap) {
         return errbuf_fail(err, cap, "cannot write: %s", strerror(e));
     }
     live_tmp = NULL;
-    free(o->tmp);
-    free(o->target);
+    ifp_free(o->tmp);
+    ifp_free(o->target);
     memset(o, 0, sizeof *o);
     return 0;
 }
@@ -193,7 +194,7 @@ void out_discard(out_file *o) {
     if (o->f) fclose(o->f);
     if (o->tmp) ifp_remove(o->tmp);
     if (o->tmp && live_tmp == o->tmp) live_tmp = NULL;
-    free(o->tmp);
-    free(o->target);
+    ifp_free(o->tmp);
+    ifp_free(o->target);
     memset(o, 0, sizeof *o);
 }
