@@ -21,20 +21,30 @@
  *                        your allocator for every block the library
  *                        allocates (both or neither; default malloc and
  *                        free).
- * Everything but the API (if_*) has internal linkage. With -std=c11 (ISO
- * mode, no POSIX declarations) include the implementation before any
- * system header, or define _XOPEN_SOURCE 700 (or _DEFAULT_SOURCE, or
- * _GNU_SOURCE) yourself: the implementation asks for _XOPEN_SOURCE 700
- * only when nothing else was included. _POSIX_C_SOURCE alone is not
- * enough: glibc then hides realpath, an XSI function.
+ * Everything but the API (if_*) has internal linkage. The implementation
+ * asks for the POSIX declarations it needs itself (_XOPEN_SOURCE 700),
+ * also in ISO C mode (-std=c11) and after system headers (with glibc); on
+ * another C library in ISO C mode, include it before any system header or
+ * define _XOPEN_SOURCE 700 first.
  *
  * The API, below, is the library's interformer.h as it is.
  */
-#if defined(INTERFORMER_IMPLEMENTATION) && !defined(INTERFORMER_H) && defined(__STRICT_ANSI__) && \
-    !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) &&              \
-    !defined(_DEFAULT_SOURCE)
-#define _XOPEN_SOURCE 700 /* POSIX 2008 + XSI (realpath), as the library's build */
-#define _DEFAULT_SOURCE   /* glibc: mmap's MAP_ANONYMOUS and MAP_NORESERVE */
+#if defined(INTERFORMER_IMPLEMENTATION) && !defined(INTERFORMER_H) && !defined(_XOPEN_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+/* The implementation needs POSIX (files, clocks, memory queries), which ISO
+ * C mode (-std=c11) and _POSIX_C_SOURCE alone (no realpath) hide: ask for
+ * POSIX 2008 + XSI, as the library's build, and glibc's MAP_NORESERVE. */
+#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
+#if defined(__GLIBC__)
+/* A system header came first, and glibc fixed its feature set then: have it
+ * worked out again for the headers included from here on; the POSIX
+ * functions of those already read are declared at the implementation's
+ * start. */
+#undef _FEATURES_H
+#include <features.h>
+#define INTERFORMER_POSIX_LATE_ 1
+#endif
 #endif
 
 // ---- interformer.h ----
@@ -495,6 +505,20 @@ INTERFORMER_DEF if_status if_next_click(const uint8_t *gt, const uint8_t *pred, 
 #ifdef INTERFORMER_IMPLEMENTATION
 #ifndef INTERFORMER_IMPLEMENTATION_INCLUDED_
 #define INTERFORMER_IMPLEMENTATION_INCLUDED_
+
+#if defined(INTERFORMER_POSIX_LATE_) && !defined(__cplusplus)
+#include <stdio.h>
+#include <stdlib.h>
+/* Read before the feature macros above (FEATURES): POSIX's own prototypes
+ * of what these headers then left out. */
+int fileno(FILE *stream);
+FILE *fdopen(int fd, const char *mode);
+char *realpath(const char *path, char *resolved);
+int mkstemp(char *tmpl);
+char *mkdtemp(char *tmpl);
+int setenv(const char *name, const char *value, int overwrite);
+int unsetenv(const char *name);
+#endif
 
 /* The library's build rules, in the code: products and sums rounded where
  * the code writes them (no contraction into FMAs: -ffp-contract=off), and
@@ -2335,7 +2359,8 @@ static void iff_encode(const iff_file *f, const float *const level[IFF_LEVELS], 
     format_features__wr32(buf + 44, (uint32_t)f->padded_w);
     format_features__wr32(buf + 48, (uint32_t)f->work_h);
     format_features__wr32(buf + 52, (uint32_t)f->work_w);
-    memcpy(buf + IFF_HEADER, f->identity, strnlen(f->identity, IFF_IDENT));
+    const char *end = (const char *)memchr(f->identity, 0, IFF_IDENT); /* strnlen is POSIX */
+    memcpy(buf + IFF_HEADER, f->identity, end ? (size_t)(end - f->identity) : IFF_IDENT);
     for (int i = 0; i < IFF_LEVELS; i++) {
         uint8_t *rec = buf + IFF_HEADER + IFF_IDENT + IFF_LEVEL_REC * (unsigned)i;
         format_features__wr32(rec, (uint32_t)f->channels[i]);
@@ -7151,7 +7176,11 @@ static int ifp_cpu_count(void) {
 
 static double ifp_now_us(void) {
     struct timespec t;
+#if defined(CLOCK_MONOTONIC)
     clock_gettime(CLOCK_MONOTONIC, &t);
+#else /* <time.h> read in ISO C mode (single header): C11's wall clock */
+    timespec_get(&t, TIME_UTC);
+#endif
     return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
@@ -7179,6 +7208,9 @@ static int ifp_stat(const char *path, ifp_stat_info *info) {
 
 /* Into a buffer of ours: realpath(path, NULL) would return libc's
  * malloc block, which an overriding allocator must not be handed. */
+#ifndef PATH_MAX /* <limits.h> read in ISO C mode (single header): Linux's */
+#define PATH_MAX 4096
+#endif
 static char *ifp_realpath(const char *path) {
     char buf[PATH_MAX];
     return realpath(path, buf) ? ifp_strdup(buf) : NULL;
@@ -7238,13 +7270,17 @@ static const char *ifp_path_base(const char *path) {
 }
 
 static ifp_sig_fn ifp_signal(int sig, ifp_sig_fn handler) {
-    struct sigaction sa, old;
     if (sig < 0) return SIG_DFL;
+#if defined(SA_RESTART)
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     return sigaction(sig, &sa, &old) == 0 ? old.sa_handler : SIG_ERR;
+#else /* <signal.h> read in ISO C mode (single header): C's signal() */
+    return signal(sig, handler);
+#endif
 }
 
 struct ifp_dir {
@@ -7658,6 +7694,7 @@ static int ifp_utf8_args(int *argc, char ***argv) {
 
 #undef INTERFORMER_FREE
 #undef INTERFORMER_MALLOC
+#undef PATH_MAX
 #undef WIN32_LEAN_AND_MEAN
 #undef _WIN32_WINNT
 // ---- platform/platform.c (end) ----

@@ -67,7 +67,8 @@ void iff_encode(const iff_file *f, const float *const level[IFF_LEVELS], uint8_t
     wr32(buf + 44, (uint32_t)f->padded_w);
     wr32(buf + 48, (uint32_t)f->work_h);
     wr32(buf + 52, (uint32_t)f->work_w);
-    memcpy(buf + IFF_HEADER, f->identity, strnlen(f->identity, IFF_IDENT));
+    const char *end = (const char *)memchr(f->identity, 0, IFF_IDENT); /* strnlen is POSIX */
+    memcpy(buf + IFF_HEADER, f->identity, end ? (size_t)(end - f->identity) : IFF_IDENT);
     for (int i = 0; i < IFF_LEVELS; i++) {
         uint8_t *rec = buf + IFF_HEADER + IFF_IDENT + IFF_LEVEL_REC * (unsigned)i;
         wr32(rec, (uint32_t)f->channels[i]);

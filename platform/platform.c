@@ -146,7 +146,11 @@ int ifp_cpu_count(void) {
 
 double ifp_now_us(void) {
     struct timespec t;
+#if defined(CLOCK_MONOTONIC)
     clock_gettime(CLOCK_MONOTONIC, &t);
+#else /* <time.h> read in ISO C mode (single header): C11's wall clock */
+    timespec_get(&t, TIME_UTC);
+#endif
     return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
@@ -174,6 +178,9 @@ int ifp_stat(const char *path, ifp_stat_info *info) {
 
 /* Into a buffer of ours: realpath(path, NULL) would return libc's
  * malloc block, which an overriding allocator must not be handed. */
+#ifndef PATH_MAX /* <limits.h> read in ISO C mode (single header): Linux's */
+#define PATH_MAX 4096
+#endif
 char *ifp_realpath(const char *path) {
     char buf[PATH_MAX];
     return realpath(path, buf) ? ifp_strdup(buf) : NULL;
@@ -233,13 +240,17 @@ const char *ifp_path_base(const char *path) {
 }
 
 ifp_sig_fn ifp_signal(int sig, ifp_sig_fn handler) {
-    struct sigaction sa, old;
     if (sig < 0) return SIG_DFL;
+#if defined(SA_RESTART)
+    struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     return sigaction(sig, &sa, &old) == 0 ? old.sa_handler : SIG_ERR;
+#else /* <signal.h> read in ISO C mode (single header): C's signal() */
+    return signal(sig, handler);
+#endif
 }
 
 struct ifp_dir {

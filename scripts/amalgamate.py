@@ -583,22 +583,50 @@ BANNER = '''/* interformer.h -- InterFormer-C in one file, stb-style. GENERATED 
  *                        your allocator for every block the library
  *                        allocates (both or neither; default malloc and
  *                        free).
- * Everything but the API (if_*) has internal linkage. With -std=c11 (ISO
- * mode, no POSIX declarations) include the implementation before any
- * system header, or define _XOPEN_SOURCE 700 (or _DEFAULT_SOURCE, or
- * _GNU_SOURCE) yourself: the implementation asks for _XOPEN_SOURCE 700
- * only when nothing else was included. _POSIX_C_SOURCE alone is not
- * enough: glibc then hides realpath, an XSI function.
+ * Everything but the API (if_*) has internal linkage. The implementation
+ * asks for the POSIX declarations it needs itself (_XOPEN_SOURCE 700),
+ * also in ISO C mode (-std=c11) and after system headers (with glibc); on
+ * another C library in ISO C mode, include it before any system header or
+ * define _XOPEN_SOURCE 700 first.
  *
  * The API, below, is the library's interformer.h as it is.
  */
 '''
 
-FEATURES = '''#if defined(INTERFORMER_IMPLEMENTATION) && !defined(INTERFORMER_H) && defined(__STRICT_ANSI__) && \\
-    !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) &&              \\
-    !defined(_DEFAULT_SOURCE)
-#define _XOPEN_SOURCE 700 /* POSIX 2008 + XSI (realpath), as the library's build */
-#define _DEFAULT_SOURCE   /* glibc: mmap's MAP_ANONYMOUS and MAP_NORESERVE */
+FEATURES = '''#if defined(INTERFORMER_IMPLEMENTATION) && !defined(INTERFORMER_H) && !defined(_XOPEN_SOURCE) && \\
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+/* The implementation needs POSIX (files, clocks, memory queries), which ISO
+ * C mode (-std=c11) and _POSIX_C_SOURCE alone (no realpath) hide: ask for
+ * POSIX 2008 + XSI, as the library's build, and glibc's MAP_NORESERVE. */
+#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
+#if defined(__GLIBC__)
+/* A system header came first, and glibc fixed its feature set then: have it
+ * worked out again for the headers included from here on; the POSIX
+ * functions of those already read are declared at the implementation's
+ * start. */
+#undef _FEATURES_H
+#include <features.h>
+#define INTERFORMER_POSIX_LATE_ 1
+#endif
+#endif
+'''
+
+# What <stdio.h> and <stdlib.h> hide in ISO C mode and the implementation
+# calls (POSIX's prototypes; C only: C++ compilers define _GNU_SOURCE).
+POSIX_LATE = '''
+#if defined(INTERFORMER_POSIX_LATE_) && !defined(__cplusplus)
+#include <stdio.h>
+#include <stdlib.h>
+/* Read before the feature macros above (FEATURES): POSIX's own prototypes
+ * of what these headers then left out. */
+int fileno(FILE *stream);
+FILE *fdopen(int fd, const char *mode);
+char *realpath(const char *path, char *resolved);
+int mkstemp(char *tmpl);
+char *mkdtemp(char *tmpl);
+int setenv(const char *name, const char *value, int overwrite);
+int unsetenv(const char *name);
 #endif
 '''
 
@@ -617,7 +645,7 @@ PROLOGUE = '''
 #ifdef INTERFORMER_IMPLEMENTATION
 #ifndef INTERFORMER_IMPLEMENTATION_INCLUDED_
 #define INTERFORMER_IMPLEMENTATION_INCLUDED_
-
+''' + POSIX_LATE + '''
 /* The library's build rules, in the code: products and sums rounded where
  * the code writes them (no contraction into FMAs: -ffp-contract=off), and
  * no warning for what a static library would not warn about (internal

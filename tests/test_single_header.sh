@@ -11,6 +11,8 @@
 #   - SH_CXX="g++ clang++" (when set): C++11, 17 and 20 too;
 #   - nm: the API (if_*) and main are its only global symbols; main alone
 #     with INTERFORMER_STATIC;
+#   - system headers first, in ISO C mode (the implementation then asks
+#     glibc for POSIX again);
 #   - INTERFORMER_MALLOC / INTERFORMER_FREE (tests/counting_alloc.c): no
 #     libc allocator left in the object (nm), every block given back;
 #   - run: every build's masks equal, byte for byte, those of the same
@@ -53,6 +55,32 @@ for cxx in $SH_CXX; do
         echo "== $cxx -std=$std $warn -O2 -I dist"
         $cxx -x c++ -std=$std $warn -O2 -Idist -DSINGLE_HEADER $app -o "$out/app-$cxx-$std" -lm -lpthread
     done
+done
+
+# system headers before the implementation (the usual order in a program):
+# glibc has then fixed its feature set, in ISO C mode without POSIX; the
+# implementation must still build, with the POSIX it needs
+cat >"$out/order.c" <<'EOF_ORDER'
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#define INTERFORMER_IMPLEMENTATION
+#include "interformer.h"
+int main(void) { return if_status_str(IF_OK) == NULL; }
+EOF_ORDER
+for cc in $SH_CC; do
+    for def in "" -D_POSIX_C_SOURCE=200809L; do
+        echo "== $cc -std=c11 $def $warn: system headers first"
+        $cc -std=c11 $def $warn -O1 -Idist "$out/order.c" -o "$out/order" -lm -lpthread
+        "$out/order"
+    done
+done
+for cxx in $SH_CXX; do
+    echo "== $cxx -std=c++17 $warn: system headers first"
+    $cxx -x c++ -std=c++17 $warn -O1 -Idist "$out/order.c" -o "$out/order" -lm -lpthread
 done
 
 # the allocator knob: with INTERFORMER_MALLOC / INTERFORMER_FREE defined, the
