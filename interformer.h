@@ -404,8 +404,10 @@ const uint8_t *if_session_mask(const if_session *s);
 if_status if_session_probability(const if_session *s, float *dst);
 
 /* The last prediction's logits on the padded grid: padded_h x padded_w x 2
- * floats (background, foreground), owned by the session; NULL before the
- * first click. */
+ * floats (background, foreground), in the decoder run's memory: NULL
+ * before the first click, and after a run made for something else (a
+ * preview, or another object of the same annotation) until this session
+ * predicts again; if_session_probability has no such limit. */
 const float *if_session_logits(const if_session *s, int *padded_h, int *padded_w);
 
 /* Bytes the session holds (arena, weights prepared for its kernels, history,
@@ -417,6 +419,131 @@ size_t if_session_memory_bytes(const if_session *s);
  * cannot record in it: they report in if_last_error(), as calls without
  * an object do. */
 const char *if_session_error(const if_session *s);
+
+/* ---- Editing the clicks (every call below allocates nothing) ---------- */
+
+/* Re-applies the click the last if_session_undo removed, with its exact
+ * result (one decoder run). Undone clicks stay redoable until a click is
+ * added (or tried), removed or set, or the session is reset or given a
+ * mask.
+ * IF_ERR_STATE when there is nothing to redo. */
+if_status if_session_redo(if_session *s);
+/* How many undone clicks if_session_redo can re-apply (0 for NULL). */
+int if_session_redo_count(const if_session *s);
+
+/* Removes click i (0 = first) as if it had never been made: the state
+ * before it is restored and the clicks after it replayed, so the result is
+ * exactly that of making the other clicks alone. Costs one decoder run per
+ * replayed click, plus one to restore the state before click i when i > 0.
+ * IF_ERR_INVALID_ARG when there is no click i. On a decoder failure the
+ * session holds the clicks before i and those replayed so far. */
+if_status if_session_remove_click(if_session *s, int i);
+
+/* Makes the session's clicks exactly clicks[0..n) (n = 0: none), for
+ * stateless servers that send the whole list with every request. The
+ * longest common prefix of the session's clicks and the list is kept
+ * without running the decoder; the session steps back to it (one decoder
+ * run, none when the prefix is empty or all of the session's clicks) and
+ * adds the rest of the list, one decoder run each: appending one click to
+ * the list costs one run, as if_session_add_click. The list is checked
+ * before anything changes (IF_ERR_INVALID_ARG for a click outside the
+ * image, IF_ERR_STATE for n > max_clicks); a set mask stays the base the
+ * clicks start from. On a decoder failure the session holds the prefix
+ * and the clicks added before the failing one. */
+if_status if_session_set_clicks(if_session *s, const if_click *clicks, int n);
+
+/* if_session_set_clicks for callers that send positive and negative
+ * clicks as two lists with no order between them (CVAT's interactor
+ * protocol). The policy: the lists are interleaved, pos[0], neg[0],
+ * pos[1], neg[1], ..., the longer list's remainder last, each list in its
+ * own order; so a click appended to either list changes the click order
+ * only from that click's place on (usually the end: one decoder run). The
+ * `positive` fields of the given clicks are ignored. */
+if_status if_session_set_click_lists(if_session *s, const if_click *pos, int n_pos,
+                                     const if_click *neg, int n_neg);
+
+/* A preview of "what if I clicked here": writes to mask (width*height
+ * bytes, 1 = object) the mask the session would have after
+ * if_session_add_click(s, click), without changing the session: its
+ * clicks, mask, probability and redo list stay as they were. One decoder
+ * run; allocates nothing. Afterwards if_session_logits returns NULL until
+ * the session's next prediction (the preview's run replaced the logits in
+ * the decoder's memory). Errors: IF_ERR_INVALID_ARG (NULL mask, a click
+ * outside the image); a full history is no error here. */
+if_status if_session_preview(if_session *s, if_click click, uint8_t *mask);
+
+/* How many times this session has run the decoder's per-click half (each
+ * click, undo, redo, replay and preview that ran it): a statistic to see
+ * what an edit cost. */
+uint64_t if_session_decoder_runs(const if_session *s);
+
+/* ------------------------------------------------------------------------
+ * Annotations: several objects on one image. An annotation holds one
+ * decoder run for the image (its arena, the weights prepared for its
+ * kernels and the per-image half of the decoder, made once), and any
+ * number of objects, each a session on that run with its own clicks,
+ * history, undo and redo: an object costs its click history and maps, not
+ * another decoder. Objects are numbered 1, 2, ... in the order they are
+ * made (an id is never reused), and are open or finished. By default
+ * (exclusive) an object's mask never takes the pixels of a finished
+ * object: they are cleared from each of its predictions. A finished
+ * object's claim is its mask when it was finished: reopen it before
+ * clicking it again.
+ *
+ * Like a session, an annotation is used by one thread at a time, and the
+ * decoder and features must outlive it.
+ * ---------------------------------------------------------------------- */
+
+typedef struct if_annotation if_annotation;
+
+/* Errors as if_session_new (the budget check covers the decoder's run and
+ * the instance map; each object is checked when it is made). */
+if_status if_annotation_new(const if_model *decoder, const if_features *features,
+                            if_annotation **out);
+/* Frees the annotation and every object's session. */
+void if_annotation_free(if_annotation *a);
+
+/* Makes a new open object and returns its id in *id. Allocates the
+ * object's session (not on the click path). IF_ERR_STATE after 65535 ids,
+ * IF_ERR_NO_MEMORY. */
+if_status if_annotation_add_object(if_annotation *a, int *id);
+
+/* The object's session, owned by the annotation (never if_session_free
+ * it): every if_session_* call works on it. NULL for an id that is not
+ * there (deleted, never made). */
+if_session *if_annotation_object(if_annotation *a, int id);
+
+/* Finishes an object: its mask, as it is, becomes the pixels later
+ * predictions of the other objects leave out (when exclusive). Reopening
+ * gives those pixels back (its clicks and mask are kept; it can be
+ * clicked again). Deleting frees the object and its pixels. Errors:
+ * IF_ERR_INVALID_ARG for an id that is not there. */
+if_status if_annotation_finish(if_annotation *a, int id);
+if_status if_annotation_reopen(if_annotation *a, int id);
+if_status if_annotation_delete(if_annotation *a, int id);
+
+/* Objects there are; the id of the i-th (0 = the oldest), 0 when out of
+ * range; whether an object is finished (0 for an id that is not there). */
+int if_annotation_count(const if_annotation *a);
+int if_annotation_id(const if_annotation *a, int index);
+int if_annotation_is_finished(const if_annotation *a, int id);
+
+/* Exclusive (1, the default) or not (0): whether predictions leave out
+ * finished objects' pixels from now on. */
+if_status if_annotation_set_exclusive(if_annotation *a, int exclusive);
+
+/* The instance map: width x height 16-bit ids (0 = background), rows
+ * `stride` elements apart; each pixel gets the oldest object whose mask
+ * has it (objects overlap only when not exclusive). */
+if_status if_annotation_instance_map(const if_annotation *a, uint16_t *dst, size_t stride);
+
+/* Bytes the annotation holds: the decoder's run and prepared weights once,
+ * plus every object's session. */
+size_t if_annotation_memory_bytes(const if_annotation *a);
+
+/* Detail of the last failure on this annotation ("" if none; a failure in
+ * an object's session is in if_session_error of that session). */
+const char *if_annotation_error(const if_annotation *a);
 
 /* ------------------------------------------------------------------------
  * Evaluation

@@ -463,8 +463,10 @@ INTERFORMER_DEF const uint8_t *if_session_mask(const if_session *s);
 INTERFORMER_DEF if_status if_session_probability(const if_session *s, float *dst);
 
 /* The last prediction's logits on the padded grid: padded_h x padded_w x 2
- * floats (background, foreground), owned by the session; NULL before the
- * first click. */
+ * floats (background, foreground), in the decoder run's memory: NULL
+ * before the first click, and after a run made for something else (a
+ * preview, or another object of the same annotation) until this session
+ * predicts again; if_session_probability has no such limit. */
 INTERFORMER_DEF const float *if_session_logits(const if_session *s, int *padded_h, int *padded_w);
 
 /* Bytes the session holds (arena, weights prepared for its kernels, history,
@@ -476,6 +478,131 @@ INTERFORMER_DEF size_t if_session_memory_bytes(const if_session *s);
  * cannot record in it: they report in if_last_error(), as calls without
  * an object do. */
 INTERFORMER_DEF const char *if_session_error(const if_session *s);
+
+/* ---- Editing the clicks (every call below allocates nothing) ---------- */
+
+/* Re-applies the click the last if_session_undo removed, with its exact
+ * result (one decoder run). Undone clicks stay redoable until a click is
+ * added (or tried), removed or set, or the session is reset or given a
+ * mask.
+ * IF_ERR_STATE when there is nothing to redo. */
+INTERFORMER_DEF if_status if_session_redo(if_session *s);
+/* How many undone clicks if_session_redo can re-apply (0 for NULL). */
+INTERFORMER_DEF int if_session_redo_count(const if_session *s);
+
+/* Removes click i (0 = first) as if it had never been made: the state
+ * before it is restored and the clicks after it replayed, so the result is
+ * exactly that of making the other clicks alone. Costs one decoder run per
+ * replayed click, plus one to restore the state before click i when i > 0.
+ * IF_ERR_INVALID_ARG when there is no click i. On a decoder failure the
+ * session holds the clicks before i and those replayed so far. */
+INTERFORMER_DEF if_status if_session_remove_click(if_session *s, int i);
+
+/* Makes the session's clicks exactly clicks[0..n) (n = 0: none), for
+ * stateless servers that send the whole list with every request. The
+ * longest common prefix of the session's clicks and the list is kept
+ * without running the decoder; the session steps back to it (one decoder
+ * run, none when the prefix is empty or all of the session's clicks) and
+ * adds the rest of the list, one decoder run each: appending one click to
+ * the list costs one run, as if_session_add_click. The list is checked
+ * before anything changes (IF_ERR_INVALID_ARG for a click outside the
+ * image, IF_ERR_STATE for n > max_clicks); a set mask stays the base the
+ * clicks start from. On a decoder failure the session holds the prefix
+ * and the clicks added before the failing one. */
+INTERFORMER_DEF if_status if_session_set_clicks(if_session *s, const if_click *clicks, int n);
+
+/* if_session_set_clicks for callers that send positive and negative
+ * clicks as two lists with no order between them (CVAT's interactor
+ * protocol). The policy: the lists are interleaved, pos[0], neg[0],
+ * pos[1], neg[1], ..., the longer list's remainder last, each list in its
+ * own order; so a click appended to either list changes the click order
+ * only from that click's place on (usually the end: one decoder run). The
+ * `positive` fields of the given clicks are ignored. */
+INTERFORMER_DEF if_status if_session_set_click_lists(if_session *s, const if_click *pos, int n_pos,
+                                     const if_click *neg, int n_neg);
+
+/* A preview of "what if I clicked here": writes to mask (width*height
+ * bytes, 1 = object) the mask the session would have after
+ * if_session_add_click(s, click), without changing the session: its
+ * clicks, mask, probability and redo list stay as they were. One decoder
+ * run; allocates nothing. Afterwards if_session_logits returns NULL until
+ * the session's next prediction (the preview's run replaced the logits in
+ * the decoder's memory). Errors: IF_ERR_INVALID_ARG (NULL mask, a click
+ * outside the image); a full history is no error here. */
+INTERFORMER_DEF if_status if_session_preview(if_session *s, if_click click, uint8_t *mask);
+
+/* How many times this session has run the decoder's per-click half (each
+ * click, undo, redo, replay and preview that ran it): a statistic to see
+ * what an edit cost. */
+INTERFORMER_DEF uint64_t if_session_decoder_runs(const if_session *s);
+
+/* ------------------------------------------------------------------------
+ * Annotations: several objects on one image. An annotation holds one
+ * decoder run for the image (its arena, the weights prepared for its
+ * kernels and the per-image half of the decoder, made once), and any
+ * number of objects, each a session on that run with its own clicks,
+ * history, undo and redo: an object costs its click history and maps, not
+ * another decoder. Objects are numbered 1, 2, ... in the order they are
+ * made (an id is never reused), and are open or finished. By default
+ * (exclusive) an object's mask never takes the pixels of a finished
+ * object: they are cleared from each of its predictions. A finished
+ * object's claim is its mask when it was finished: reopen it before
+ * clicking it again.
+ *
+ * Like a session, an annotation is used by one thread at a time, and the
+ * decoder and features must outlive it.
+ * ---------------------------------------------------------------------- */
+
+typedef struct if_annotation if_annotation;
+
+/* Errors as if_session_new (the budget check covers the decoder's run and
+ * the instance map; each object is checked when it is made). */
+INTERFORMER_DEF if_status if_annotation_new(const if_model *decoder, const if_features *features,
+                            if_annotation **out);
+/* Frees the annotation and every object's session. */
+INTERFORMER_DEF void if_annotation_free(if_annotation *a);
+
+/* Makes a new open object and returns its id in *id. Allocates the
+ * object's session (not on the click path). IF_ERR_STATE after 65535 ids,
+ * IF_ERR_NO_MEMORY. */
+INTERFORMER_DEF if_status if_annotation_add_object(if_annotation *a, int *id);
+
+/* The object's session, owned by the annotation (never if_session_free
+ * it): every if_session_* call works on it. NULL for an id that is not
+ * there (deleted, never made). */
+INTERFORMER_DEF if_session *if_annotation_object(if_annotation *a, int id);
+
+/* Finishes an object: its mask, as it is, becomes the pixels later
+ * predictions of the other objects leave out (when exclusive). Reopening
+ * gives those pixels back (its clicks and mask are kept; it can be
+ * clicked again). Deleting frees the object and its pixels. Errors:
+ * IF_ERR_INVALID_ARG for an id that is not there. */
+INTERFORMER_DEF if_status if_annotation_finish(if_annotation *a, int id);
+INTERFORMER_DEF if_status if_annotation_reopen(if_annotation *a, int id);
+INTERFORMER_DEF if_status if_annotation_delete(if_annotation *a, int id);
+
+/* Objects there are; the id of the i-th (0 = the oldest), 0 when out of
+ * range; whether an object is finished (0 for an id that is not there). */
+INTERFORMER_DEF int if_annotation_count(const if_annotation *a);
+INTERFORMER_DEF int if_annotation_id(const if_annotation *a, int index);
+INTERFORMER_DEF int if_annotation_is_finished(const if_annotation *a, int id);
+
+/* Exclusive (1, the default) or not (0): whether predictions leave out
+ * finished objects' pixels from now on. */
+INTERFORMER_DEF if_status if_annotation_set_exclusive(if_annotation *a, int exclusive);
+
+/* The instance map: width x height 16-bit ids (0 = background), rows
+ * `stride` elements apart; each pixel gets the oldest object whose mask
+ * has it (objects overlap only when not exclusive). */
+INTERFORMER_DEF if_status if_annotation_instance_map(const if_annotation *a, uint16_t *dst, size_t stride);
+
+/* Bytes the annotation holds: the decoder's run and prepared weights once,
+ * plus every object's session. */
+INTERFORMER_DEF size_t if_annotation_memory_bytes(const if_annotation *a);
+
+/* Detail of the last failure on this annotation ("" if none; a failure in
+ * an object's session is in if_session_error of that session). */
+INTERFORMER_DEF const char *if_annotation_error(const if_annotation *a);
 
 /* ------------------------------------------------------------------------
  * Evaluation
@@ -9986,6 +10113,314 @@ static void rt_pool_run(rt_pool *p, int n_tasks, rt_task_fn fn, void *ctx) {
 }
 // ---- runtime/threadpool.c (end) ----
 
+// ---- session/annotation.c ----
+/* annotation.c -- several objects on one image (interformer.h): one decoder
+ * run for the image, and a session per object on it.
+ *
+ * The run's arena is shared: an object's click overwrites what the previous
+ * decoder run left there. Nothing an object keeps points into it but its
+ * logits, which session.c already treats as gone once the shared run
+ * counter has moved on (run_seq). The owner map holds the finished objects'
+ * pixels; each object's session reads it to leave them out of its
+ * predictions. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* #include "platform/platform.h": above */
+// ---- session/session.h ----
+/* session.h -- the objects behind if_features and if_session (internal):
+ * an encoded image and the interactive sessions on it. Shared by the
+ * files of session/ and by tests that read a session's history.
+ *
+ * Layering: session/ is the click semantics (encoding an image, sessions,
+ * clicks, reference labels, the distance transform, evaluation helpers)
+ * over the graph engine of runtime/; the engine knows nothing of it. */
+#ifndef IF_SESSION_SESSION_H
+#define IF_SESSION_SESSION_H
+
+/* #include "format/features.h": above */
+/* #include "interformer.h": above */
+/* #include "kernels/compat.h": above */
+/* #include "runtime/api.h": above */
+
+#define IF_LEVELS IFF_LEVELS /* feature levels: the file's */
+
+struct if_features {
+    int width, height;  /* the original image */
+    int work_w, work_h; /* the image as the encoder saw it (<= width, height) */
+    int padded_w, padded_h;
+    int channels[IF_LEVELS], strides[IF_LEVELS], lh[IF_LEVELS], lw[IF_LEVELS];
+    char identity[IFF_IDENT_BYTES];
+    float *level[IF_LEVELS]; /* h x w x c each, inside block */
+    float *block;
+};
+
+/* One interactive session (session/session.c). Tests read its history. */
+struct if_session {
+    const if_model *dec;
+    const if_features *feat;
+    if_run *run;
+    int H, W, Hp, Wp;   /* original and padded size */
+    int Hw, Ww;         /* working size (the encoder's view: <= H, W); the
+                         * maps and the history live on its padded grid */
+    int scaled;         /* Hw, Ww != H, W: masks are upsampled from logits */
+    int32_t *tx0, *ty0; /* W, H: working taps of each original column / row */
+    float *tfx, *tfy;
+    float *diff;        /* Hw*Ww: foreground minus background logit of the prediction */
+    uint8_t *base_mask; /* H*W: the mask set by if_session_set_mask (scaled only,
+                         * made on first use); valid when base_mask_set */
+    int base_mask_set;
+    int cap, n;    /* history capacity, clicks made */
+    int roi_input; /* the decoder has a "roi" input */
+    if_click *clicks;
+    uint8_t *fed;                    /* cap x Hp*Wp: label fed at each step */
+    int32_t (*roi)[4];               /* cap: ROI of each step */
+    uint8_t *has_roi;                /* cap */
+    uint8_t *label;                  /* Hp*Wp: label the next click starts from */
+    uint8_t *pred;                   /* Hp*Wp: current prediction (padded grid) */
+    uint8_t *base_label, *base_pred; /* the state with no clicks */
+    uint8_t *mask;                   /* H*W: current prediction, original size */
+    const float *logits;             /* in the run's arena; NULL when no prediction */
+    int n_redo;                      /* undone clicks after n that redo re-applies */
+    uint64_t runs;                   /* decoder runs (if_session_decoder_runs) */
+    uint64_t *run_seq;               /* runs of the decoder run, by whichever user */
+    uint64_t own_seq;                /* run_seq of a session with its own run */
+    uint64_t logits_seq;             /* *run_seq when logits were made */
+    if_click *list;                  /* cap: a click list being built (remove, lists) */
+    uint8_t *pv_label, *pv_pred;     /* Hp*Wp: a preview's label and prediction */
+    float *pv_diff;                  /* Hw*Ww: a preview's logit difference */
+    int shared_run;                  /* the run is an annotation's: not freed here */
+    const uint16_t *owner;           /* an annotation's object: H*W finished owners */
+    const int *exclusive;            /* ... and whether they are left out */
+    uint16_t id;                     /* ... and this object's id */
+    size_t bytes;
+    char err[RT_ERR_CAP];
+};
+
+/* A decoder run for features f, its inputs set and the per-image half of
+ * the decoder run (once per image); `extra` as if__run_new's. */
+static if_status if__decoder_run_new(const if_model *dec, const if_features *f, const rt_mem_part *extra,
+                              int n_extra, const char *what, if_run **out);
+
+/* if_session_new on a shared run (NULL: its own), which must come from
+ * if__decoder_run_new on the same features and outlive the session, its
+ * runs counted in *run_seq (NULL: the session's own counter). */
+static if_status if__session_new(const if_model *dec, const if_features *f, if_run *shared,
+                          uint64_t *run_seq, if_session **out);
+
+/* Bytes of the level block of features for a padded_h x padded_w image at
+ * these strides and channels (0 for a level that does not fit). */
+static uint64_t if__features_bytes(int padded_h, int padded_w, const int channels[IF_LEVELS],
+                            const int strides[IF_LEVELS]);
+
+/* A features object with room for the levels of a padded_h x padded_w image
+ * at the given strides and channels (uninitialised values). */
+static if_status if__features_alloc(int height, int width, int padded_h, int padded_w,
+                             const int channels[IF_LEVELS], const int strides[IF_LEVELS],
+                             const char *identity, if_features **out);
+
+#endif
+// ---- session/session.h (end) ----
+
+
+enum { session_annotation__MAX_ID = 65535 }; /* ids are the instance map's 16-bit values */
+
+typedef struct {
+    int id;
+    int finished;
+    if_session *s;
+} session_annotation__ann_object;
+
+struct if_annotation {
+    const if_model *dec;
+    const if_features *feat;
+    if_run *run;
+    uint64_t run_seq; /* shared by the objects' sessions */
+    int W, H;
+    int exclusive;
+    uint16_t *owner; /* H*W: the finished object owning each pixel, 0: none */
+    session_annotation__ann_object *obj; /* n of cap, oldest first */
+    int n, cap;
+    int last_id;
+    size_t base_bytes;
+    char err[RT_ERR_CAP];
+};
+
+static if_status session_annotation__afail(if_annotation *a, if_status st, const char *fmt, ...) IFP_PRINTF(3, 4);
+static if_status session_annotation__afail(if_annotation *a, if_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->err, sizeof a->err, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+INTERFORMER_DEF if_status if_annotation_new(const if_model *dec, const if_features *f, if_annotation **out) {
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_new: out is NULL");
+    *out = NULL;
+    if_status st = if_features_check(dec, f);
+    if (st != IF_OK) return st;
+    const rt_mem_part extra[] = {{"owner map", (uint64_t)f->width * f->height * sizeof(uint16_t)}};
+    char what[64];
+    snprintf(what, sizeof what, "an annotation of a %dx%d image", f->width, f->height);
+    if_run *run;
+    if ((st = if__decoder_run_new(dec, f, extra, 1, what, &run)) != IF_OK) return st;
+    if_annotation *a = (if_annotation *)rt_calloc(1, sizeof *a);
+    uint16_t *owner = (uint16_t *)rt_calloc((size_t)f->width * f->height, sizeof *owner);
+    if (!a || !owner) {
+        rt_free(a);
+        rt_free(owner);
+        if_run_free(run);
+        return if__fail(IF_ERR_NO_MEMORY, "%s", what);
+    }
+    a->dec = dec;
+    a->feat = f;
+    a->run = run;
+    a->W = f->width;
+    a->H = f->height;
+    a->exclusive = 1;
+    a->owner = owner;
+    a->base_bytes = sizeof *a + if_run_arena_bytes(run) + run->exec->prep_bytes +
+                    (size_t)a->W * a->H * sizeof *owner;
+    *out = a;
+    return IF_OK;
+}
+
+INTERFORMER_DEF void if_annotation_free(if_annotation *a) {
+    if (!a) return;
+    for (int i = 0; i < a->n; i++) if_session_free(a->obj[i].s);
+    rt_free(a->obj);
+    rt_free(a->owner);
+    if_run_free(a->run);
+    rt_free(a);
+}
+
+/* The object with this id, or NULL. */
+static session_annotation__ann_object *session_annotation__find(const if_annotation *a, int id) {
+    for (int i = 0; a && i < a->n; i++)
+        if (a->obj[i].id == id) return &a->obj[i];
+    return NULL;
+}
+
+INTERFORMER_DEF if_status if_annotation_add_object(if_annotation *a, int *id) {
+    if (!a || !id) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_add_object: NULL argument");
+    *id = 0;
+    if (a->last_id >= session_annotation__MAX_ID)
+        return session_annotation__afail(a, IF_ERR_STATE, "%d objects made: ids are 16-bit", a->last_id);
+    if (a->n == a->cap) {
+        const int cap = a->cap ? 2 * a->cap : 8;
+        session_annotation__ann_object *obj = (session_annotation__ann_object *)rt_calloc((size_t)cap, sizeof *obj);
+        if (!obj) return session_annotation__afail(a, IF_ERR_NO_MEMORY, "room for %d objects", cap);
+        if (a->n) memcpy(obj, a->obj, (size_t)a->n * sizeof *obj);
+        rt_free(a->obj);
+        a->obj = obj;
+        a->cap = cap;
+    }
+    if_session *s;
+    if_status st = if__session_new(a->dec, a->feat, a->run, &a->run_seq, &s);
+    if (st != IF_OK) return session_annotation__afail(a, st, "object %d: %s", a->last_id + 1, if_last_error());
+    s->owner = a->owner;
+    s->exclusive = &a->exclusive;
+    s->id = (uint16_t)++a->last_id;
+    a->obj[a->n++] = (session_annotation__ann_object){a->last_id, 0, s};
+    *id = a->last_id;
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_session *if_annotation_object(if_annotation *a, int id) {
+    session_annotation__ann_object *o = session_annotation__find(a, id);
+    return o ? o->s : NULL;
+}
+
+/* Gives back the pixels a finished object holds in the owner map. */
+static void session_annotation__release(if_annotation *a, int id) {
+    const size_t px = (size_t)a->W * a->H;
+    for (size_t i = 0; i < px; i++)
+        if (a->owner[i] == id) a->owner[i] = 0;
+}
+
+INTERFORMER_DEF if_status if_annotation_finish(if_annotation *a, int id) {
+    if (!a) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_finish: annotation is NULL");
+    session_annotation__ann_object *o = session_annotation__find(a, id);
+    if (!o) return session_annotation__afail(a, IF_ERR_INVALID_ARG, "no object %d", id);
+    if (o->finished) return IF_OK;
+    /* A pixel another finished object holds stays that object's: masks
+     * made while not exclusive may overlap. */
+    const uint8_t *m = if_session_mask(o->s);
+    const size_t px = (size_t)a->W * a->H;
+    for (size_t i = 0; i < px; i++)
+        if (m[i] && !a->owner[i]) a->owner[i] = (uint16_t)id;
+    o->finished = 1;
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_annotation_reopen(if_annotation *a, int id) {
+    if (!a) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_reopen: annotation is NULL");
+    session_annotation__ann_object *o = session_annotation__find(a, id);
+    if (!o) return session_annotation__afail(a, IF_ERR_INVALID_ARG, "no object %d", id);
+    if (o->finished) session_annotation__release(a, id);
+    o->finished = 0;
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_annotation_delete(if_annotation *a, int id) {
+    if (!a) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_delete: annotation is NULL");
+    session_annotation__ann_object *o = session_annotation__find(a, id);
+    if (!o) return session_annotation__afail(a, IF_ERR_INVALID_ARG, "no object %d", id);
+    if (o->finished) session_annotation__release(a, id);
+    if_session_free(o->s);
+    const int i = (int)(o - a->obj);
+    memmove(a->obj + i, a->obj + i + 1, (size_t)(a->n - i - 1) * sizeof *a->obj);
+    a->n--;
+    return IF_OK;
+}
+
+INTERFORMER_DEF int if_annotation_count(const if_annotation *a) { return a ? a->n : 0; }
+
+INTERFORMER_DEF int if_annotation_id(const if_annotation *a, int index) {
+    return a && index >= 0 && index < a->n ? a->obj[index].id : 0;
+}
+
+INTERFORMER_DEF int if_annotation_is_finished(const if_annotation *a, int id) {
+    const session_annotation__ann_object *o = session_annotation__find(a, id);
+    return o ? o->finished : 0;
+}
+
+INTERFORMER_DEF if_status if_annotation_set_exclusive(if_annotation *a, int exclusive) {
+    if (!a) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_set_exclusive: annotation is NULL");
+    a->exclusive = exclusive != 0;
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_annotation_instance_map(const if_annotation *a, uint16_t *dst, size_t stride) {
+    if (!a || !dst || stride < (size_t)(a ? a->W : 0))
+        return if__fail(IF_ERR_INVALID_ARG, "if_annotation_instance_map: NULL argument or stride "
+                                            "below the width");
+    for (int y = 0; y < a->H; y++) memset(dst + (size_t)y * stride, 0, (size_t)a->W * sizeof *dst);
+    for (int k = 0; k < a->n; k++) {
+        const uint8_t *m = if_session_mask(a->obj[k].s);
+        const uint16_t id = (uint16_t)a->obj[k].id;
+        for (int y = 0; y < a->H; y++) {
+            uint16_t *row = dst + (size_t)y * stride;
+            const uint8_t *mr = m + (size_t)y * a->W;
+            for (int x = 0; x < a->W; x++)
+                if (mr[x] && !row[x]) row[x] = id;
+        }
+    }
+    return IF_OK;
+}
+
+INTERFORMER_DEF size_t if_annotation_memory_bytes(const if_annotation *a) {
+    if (!a) return 0;
+    size_t b = a->base_bytes + (size_t)a->cap * sizeof *a->obj;
+    for (int i = 0; i < a->n; i++) b += if_session_memory_bytes(a->obj[i].s);
+    return b;
+}
+
+INTERFORMER_DEF const char *if_annotation_error(const if_annotation *a) { return a ? a->err : ""; }
+// ---- session/annotation.c (end) ----
+
 // ---- session/distance.c ----
 /* distance.c -- see distance.h. */
 // ---- session/distance.h ----
@@ -10092,78 +10527,7 @@ static void rt_edt_sq(const uint8_t *mask, int H, int W, int border, float *d2, 
 #include <stdio.h>
 #include <string.h>
 
-// ---- session/session.h ----
-/* session.h -- the objects behind if_features and if_session (internal):
- * an encoded image and the interactive sessions on it. Shared by the
- * files of session/ and by tests that read a session's history.
- *
- * Layering: session/ is the click semantics (encoding an image, sessions,
- * clicks, reference labels, the distance transform, evaluation helpers)
- * over the graph engine of runtime/; the engine knows nothing of it. */
-#ifndef IF_SESSION_SESSION_H
-#define IF_SESSION_SESSION_H
-
-/* #include "format/features.h": above */
-/* #include "interformer.h": above */
-/* #include "kernels/compat.h": above */
-/* #include "runtime/api.h": above */
-
-#define IF_LEVELS IFF_LEVELS /* feature levels: the file's */
-
-struct if_features {
-    int width, height;  /* the original image */
-    int work_w, work_h; /* the image as the encoder saw it (<= width, height) */
-    int padded_w, padded_h;
-    int channels[IF_LEVELS], strides[IF_LEVELS], lh[IF_LEVELS], lw[IF_LEVELS];
-    char identity[IFF_IDENT_BYTES];
-    float *level[IF_LEVELS]; /* h x w x c each, inside block */
-    float *block;
-};
-
-/* One interactive session (session/session.c). Tests read its history. */
-struct if_session {
-    const if_model *dec;
-    const if_features *feat;
-    if_run *run;
-    int H, W, Hp, Wp;   /* original and padded size */
-    int Hw, Ww;         /* working size (the encoder's view: <= H, W); the
-                         * maps and the history live on its padded grid */
-    int scaled;         /* Hw, Ww != H, W: masks are upsampled from logits */
-    int32_t *tx0, *ty0; /* W, H: working taps of each original column / row */
-    float *tfx, *tfy;
-    float *diff;        /* Hw*Ww: foreground minus background logit (scaled only) */
-    uint8_t *base_mask; /* H*W: the mask set by if_session_set_mask (scaled only,
-                         * made on first use); valid when base_mask_set */
-    int base_mask_set;
-    int cap, n;    /* history capacity, clicks made */
-    int roi_input; /* the decoder has a "roi" input */
-    if_click *clicks;
-    uint8_t *fed;                    /* cap x Hp*Wp: label fed at each step */
-    int32_t (*roi)[4];               /* cap: ROI of each step */
-    uint8_t *has_roi;                /* cap */
-    uint8_t *label;                  /* Hp*Wp: label the next click starts from */
-    uint8_t *pred;                   /* Hp*Wp: current prediction (padded grid) */
-    uint8_t *base_label, *base_pred; /* the state with no clicks */
-    uint8_t *mask;                   /* H*W: current prediction, original size */
-    const float *logits;             /* in the run's arena; NULL when no prediction */
-    size_t bytes;
-    char err[RT_ERR_CAP];
-};
-
-/* Bytes of the level block of features for a padded_h x padded_w image at
- * these strides and channels (0 for a level that does not fit). */
-static uint64_t if__features_bytes(int padded_h, int padded_w, const int channels[IF_LEVELS],
-                            const int strides[IF_LEVELS]);
-
-/* A features object with room for the levels of a padded_h x padded_w image
- * at the given strides and channels (uninitialised values). */
-static if_status if__features_alloc(int height, int width, int padded_h, int padded_w,
-                             const int channels[IF_LEVELS], const int strides[IF_LEVELS],
-                             const char *identity, if_features **out);
-
-#endif
-// ---- session/session.h (end) ----
-
+/* #include "session/session.h": above */
 // ---- session/workres.h ----
 /* workres.h -- the working resolution (internal): the image as the model
  * sees it when if_encode_options.max_side shrinks it, and the mapping of
@@ -10804,7 +11168,7 @@ static if_status session_session__sfail(if_session *s, if_status st, const char 
 
 INTERFORMER_DEF void if_session_free(if_session *s) {
     if (!s) return;
-    if_run_free(s->run);
+    if (!s->shared_run) if_run_free(s->run);
     rt_free(s->clicks);
     rt_free(s->fed);
     rt_free(s->roi);
@@ -10820,22 +11184,26 @@ INTERFORMER_DEF void if_session_free(if_session *s) {
     rt_free(s->tfy);
     rt_free(s->diff);
     rt_free(s->base_mask);
+    rt_free(s->list);
+    rt_free(s->pv_label);
+    rt_free(s->pv_pred);
+    rt_free(s->pv_diff);
     rt_free(s);
 }
 
 /* The working-grid prediction as the original-size mask: a copy at native
  * size; else nearest working pixel (used only for the state with no
  * prediction, which has no logits to interpolate). */
-static void session_session__mask_from_pred(if_session *s, const uint8_t *pred) {
+static void session_session__mask_from_pred(const if_session *s, const uint8_t *pred, uint8_t *mask) {
     if (!s->scaled) {
         for (int y = 0; y < s->H; y++)
-            memcpy(s->mask + (size_t)y * s->W, pred + (size_t)y * s->Wp, (size_t)s->W);
+            memcpy(mask + (size_t)y * s->W, pred + (size_t)y * s->Wp, (size_t)s->W);
         return;
     }
     for (int y = 0; y < s->H; y++) {
         const uint8_t *row = pred + (size_t)rt_work_coord(y, s->H, s->Hw) * s->Wp;
         for (int x = 0; x < s->W; x++)
-            s->mask[(size_t)y * s->W + x] = row[rt_work_coord(x, s->W, s->Ww)];
+            mask[(size_t)y * s->W + x] = row[rt_work_coord(x, s->W, s->Ww)];
     }
 }
 
@@ -10848,10 +11216,32 @@ static void session_session__clear_state(if_session *s) {
     memset(s->mask, 0, (size_t)s->H * s->W);
     s->base_mask_set = 0;
     s->n = 0;
+    s->n_redo = 0;
     s->logits = NULL;
 }
 
-INTERFORMER_DEF if_status if_session_new(const if_model *dec, const if_features *f, if_session **out) {
+static if_status if__decoder_run_new(const if_model *dec, const if_features *f, const rt_mem_part *extra,
+                              int n_extra, const char *what, if_run **out) {
+    if_run *run;
+    if_status st = if__run_new(dec, f->padded_h, f->padded_w, extra, n_extra, what, &run);
+    if (st != IF_OK) return st;
+    for (int i = 0; i < IF_LEVELS && st == IF_OK; i++) {
+        char name[3] = {'F', (char)('1' + i), 0};
+        size_t bytes = (size_t)f->lh[i] * f->lw[i] * f->channels[i] * sizeof(float);
+        st = if_run_set_input(run, name, f->level[i], bytes);
+    }
+    if (st == IF_OK) st = if_run_image(run); /* the per-image half of the decoder */
+    if (st != IF_OK) {
+        if__fail(st, "decoder: %s", if_run_error(run));
+        if_run_free(run);
+        return st;
+    }
+    *out = run;
+    return IF_OK;
+}
+
+static if_status if__session_new(const if_model *dec, const if_features *f, if_run *shared,
+                          uint64_t *run_seq, if_session **out) {
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_session_new: out is NULL");
     *out = NULL;
     if_status st = if_features_check(dec, f);
@@ -10863,23 +11253,30 @@ INTERFORMER_DEF if_status if_session_new(const if_model *dec, const if_features 
     const int scaled = f->work_w != f->width || f->work_h != f->height;
     /* Full-size: only the mask (and the taps); everything per click lives
      * at the working size. */
+    const uint64_t work = (uint64_t)f->work_w * f->work_h;
     const rt_mem_part extra[] = {
-        {"click history", (uint64_t)cap * (n + sizeof(if_click) + sizeof(int32_t[4]) + 1)},
-        {"maps",
-         4 * (uint64_t)n + (uint64_t)f->height * f->width +
-             (scaled ? (uint64_t)(f->width + f->height) * 8 + (uint64_t)f->work_w * f->work_h * 4
-                     : 0)},
+        {"click history", (uint64_t)cap * (n + 2 * sizeof(if_click) + sizeof(int32_t[4]) + 1)},
+        {"maps", 6 * (uint64_t)n + (uint64_t)f->height * f->width + 2 * work * sizeof(float) +
+                     (scaled ? (uint64_t)(f->width + f->height) * 8 : 0)},
     };
     char what[64];
     snprintf(what, sizeof what, "a session on a %dx%d image", f->width, f->height);
-    if_run *run;
-    if ((st = if__run_new(dec, f->padded_h, f->padded_w, extra, 2, what, &run)) != IF_OK) return st;
+    if_run *run = shared;
+    if (shared) { /* an annotation's object: the run is there, its image half done */
+        size_t cap_err;
+        char *err = if__last_error_buf(&cap_err);
+        st = rt_mem_check(dec->opt.mem_limit, 1, extra, 2, err, cap_err, "%s", what);
+    } else {
+        st = if__decoder_run_new(dec, f, extra, 2, what, &run);
+    }
+    if (st != IF_OK) return st;
     if_session *s = (if_session *)rt_calloc(1, sizeof *s);
     if (!s) {
-        if_run_free(run);
+        if (!shared) if_run_free(run);
         return if__fail(IF_ERR_NO_MEMORY, "session");
     }
     s->run = run;
+    s->shared_run = shared != NULL;
     s->dec = dec;
     s->feat = f;
     s->H = f->height;
@@ -10899,52 +11296,57 @@ INTERFORMER_DEF if_status if_session_new(const if_model *dec, const if_features 
     s->base_label = (uint8_t *)rt_malloc(n);
     s->base_pred = (uint8_t *)rt_malloc(n);
     s->mask = (uint8_t *)rt_malloc((size_t)s->H * s->W);
+    s->list = (if_click *)rt_calloc((size_t)s->cap, sizeof *s->list);
+    s->pv_label = (uint8_t *)rt_malloc(n);
+    s->pv_pred = (uint8_t *)rt_malloc(n);
+    s->diff = (float *)rt_malloc((size_t)work * sizeof *s->diff);
+    s->pv_diff = (float *)rt_malloc((size_t)work * sizeof *s->pv_diff);
     if (scaled) {
         s->tx0 = (int32_t *)rt_malloc((size_t)s->W * sizeof *s->tx0);
         s->tfx = (float *)rt_malloc((size_t)s->W * sizeof *s->tfx);
         s->ty0 = (int32_t *)rt_malloc((size_t)s->H * sizeof *s->ty0);
         s->tfy = (float *)rt_malloc((size_t)s->H * sizeof *s->tfy);
-        s->diff = (float *)rt_malloc((size_t)s->Hw * s->Ww * sizeof *s->diff);
         if (s->tx0 && s->tfx && s->ty0 && s->tfy) {
             rt_axis_taps(s->W, s->Ww, s->tx0, s->tfx);
             rt_axis_taps(s->H, s->Hw, s->ty0, s->tfy);
         }
     }
     if (!s->clicks || !s->fed || !s->roi || !s->has_roi || !s->label || !s->pred ||
-        !s->base_label || !s->base_pred || !s->mask ||
-        (scaled && (!s->tx0 || !s->tfx || !s->ty0 || !s->tfy || !s->diff))) {
+        !s->base_label || !s->base_pred || !s->mask || !s->list || !s->pv_label || !s->pv_pred ||
+        !s->diff || !s->pv_diff || (scaled && (!s->tx0 || !s->tfx || !s->ty0 || !s->tfy))) {
         if_session_free(s);
         return if__fail(IF_ERR_NO_MEMORY, "session history for %d clicks at %dx%d", cap,
                         f->padded_w, f->padded_h);
     }
     s->roi_input = ifg_find_tensor(&dec->rt->g, "roi") >= 0;
-    for (int i = 0; i < IF_LEVELS && st == IF_OK; i++) {
-        char name[3] = {'F', (char)('1' + i), 0};
-        size_t bytes = (size_t)f->lh[i] * f->lw[i] * f->channels[i] * sizeof(float);
-        st = if_run_set_input(s->run, name, f->level[i], bytes);
-    }
-    if (st == IF_OK) st = if_run_image(s->run); /* the per-image half of the decoder */
-    if (st != IF_OK) {
-        if__fail(st, "decoder: %s", if_run_error(s->run));
-        if_session_free(s);
-        return st;
-    }
-    s->bytes = sizeof *s + if_run_arena_bytes(s->run) + s->run->exec->prep_bytes +
-               (size_t)s->cap * (n + sizeof *s->clicks + sizeof *s->roi + 1) + 4 * n +
-               (size_t)s->H * s->W +
-               (scaled ? (size_t)(s->W + s->H) * 8 + (size_t)s->Hw * s->Ww * sizeof *s->diff : 0);
+    s->run_seq = run_seq ? run_seq : &s->own_seq;
+    s->bytes = sizeof *s + (size_t)s->cap * (n + 2 * sizeof *s->clicks + sizeof *s->roi + 1) +
+               6 * n + (size_t)s->H * s->W + 2 * (size_t)work * sizeof(float) +
+               (scaled ? (size_t)(s->W + s->H) * 8 : 0);
+    if (!shared) s->bytes += if_run_arena_bytes(s->run) + s->run->exec->prep_bytes;
     session_session__clear_state(s);
     *out = s;
     return IF_OK;
 }
 
-/* Runs the decoder on step k's stored input; updates pred, mask, logits. */
-static if_status session_session__predict(if_session *s, int k) {
+INTERFORMER_DEF if_status if_session_new(const if_model *dec, const if_features *f, if_session **out) {
+    return if__session_new(dec, f, NULL, NULL, out);
+}
+
+/* Runs the decoder on a reference label (and ROI, NULL for none) and writes
+ * its prediction: pred on the padded grid, the foreground-minus-background
+ * logit on the working grid (diff), the mask at the original size. *lg:
+ * the logits, in the run's arena. Nothing is written on failure. */
+static if_status session_session__decode(if_session *s, const uint8_t *label, const int32_t *roi, uint8_t *pred,
+                        float *diff, uint8_t *mask, const float **logits) {
     size_t n = (size_t)s->Hp * s->Wp;
-    if_status st = if_run_set_input(s->run, "ref_label", s->fed + (size_t)k * n, n);
-    if (st == IF_OK && s->roi_input)
-        st = if_run_set_input(s->run, "roi", s->has_roi[k] ? s->roi[k] : NULL, sizeof s->roi[k]);
-    if (st == IF_OK) st = if_run_click(s->run);
+    if_status st = if_run_set_input(s->run, "ref_label", label, n);
+    if (st == IF_OK && s->roi_input) st = if_run_set_input(s->run, "roi", roi, sizeof(int32_t[4]));
+    if (st == IF_OK) {
+        st = if_run_click(s->run);
+        ++*s->run_seq; /* the arena's logits are no longer any earlier run's */
+        s->runs++;
+    }
     const float *lg = NULL;
     int64_t d[4];
     int rank = 0;
@@ -10956,77 +11358,215 @@ static if_status session_session__predict(if_session *s, int k) {
         return session_session__sfail(s, IF_ERR_BAD_SHAPE,
                      "decoder output 'logits' is %lldx%lldx%lld (rank %d), not %dx%dx2",
                      (long long)d[0], (long long)d[1], (long long)d[2], rank, s->Hp, s->Wp);
-    for (size_t i = 0; i < n; i++) s->pred[i] = lg[2 * i + 1] > lg[2 * i]; /* ties: background */
-    s->logits = lg;
+    for (size_t i = 0; i < n; i++) pred[i] = lg[2 * i + 1] > lg[2 * i]; /* ties: background */
+    for (int y = 0; y < s->Hw; y++)
+        for (int x = 0; x < s->Ww; x++) {
+            const float *l = lg + 2 * ((size_t)y * s->Wp + x);
+            diff[(size_t)y * s->Ww + x] = l[1] - l[0];
+        }
     if (!s->scaled)
-        session_session__mask_from_pred(s, s->pred);
-    else { /* the logits upsampled, then thresholded: never an upsampled binary mask */
-        for (int y = 0; y < s->Hw; y++)
-            for (int x = 0; x < s->Ww; x++) {
-                const float *l = lg + 2 * ((size_t)y * s->Wp + x);
-                s->diff[(size_t)y * s->Ww + x] = l[1] - l[0];
-            }
-        rt_upsample_logit(s->diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy,
-                          s->W, s->H, s->mask, NULL);
+        session_session__mask_from_pred(s, pred, mask);
+    else /* the logits upsampled, then thresholded: never an upsampled binary mask */
+        rt_upsample_logit(diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy, s->W,
+                          s->H, mask, NULL);
+    if (s->owner && *s->exclusive) { /* an annotation's object: not on finished objects */
+        const size_t px = (size_t)s->H * s->W;
+        for (size_t i = 0; i < px; i++)
+            if (s->owner[i] && s->owner[i] != s->id) mask[i] = 0;
     }
+    if (logits) *logits = lg;
     return IF_OK;
 }
 
-INTERFORMER_DEF if_status if_session_add_click(if_session *s, if_click c) {
-    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_add_click: session is NULL");
-    if (c.x < 0 || c.y < 0 || c.x >= s->W || c.y >= s->H)
-        return session_session__sfail(s, IF_ERR_INVALID_ARG, "click (%d, %d) is outside the %dx%d image", c.x, c.y,
-                     s->W, s->H);
-    if (s->n >= s->cap)
-        return session_session__sfail(s, IF_ERR_STATE,
-                     "the history holds %d clicks (if_options.max_clicks): undo or reset", s->cap);
-    int k = s->n;
-    size_t n = (size_t)s->Hp * s->Wp;
-    uint8_t *fed = s->fed + (size_t)k * n;
-    memcpy(fed, s->label, n);
+/* Runs the decoder on step k's stored input; updates pred, mask, logits. */
+static if_status session_session__predict(if_session *s, int k) {
+    const float *lg;
+    if_status st = session_session__decode(s, s->fed + (size_t)k * s->Hp * s->Wp, s->has_roi[k] ? s->roi[k] : NULL,
+                          s->pred, s->diff, s->mask, &lg);
+    if (st != IF_OK) return st;
+    s->logits = lg;
+    s->logits_seq = *s->run_seq;
+    return IF_OK;
+}
+
+/* The label a click at c gives from `from` (stamped on the working grid),
+ * into `to`; and the ROI the zoom-in would use for step k (returns 0 when
+ * the step has none). */
+static void session_session__stamp(const if_session *s, const uint8_t *from, uint8_t *to, if_click c) {
+    memcpy(to, from, (size_t)s->Hp * s->Wp);
     /* The click lands on the working grid; the session keeps it as given. */
     int cx = s->scaled ? rt_work_coord(c.x, s->W, s->Ww) : c.x,
         cy = s->scaled ? rt_work_coord(c.y, s->H, s->Hw) : c.y;
-    rt_stamp_click(fed, s->Hp, s->Wp, cy, cx, c.positive != 0, s->dec->info.click_radius);
+    rt_stamp_click(to, s->Hp, s->Wp, cy, cx, c.positive != 0, s->dec->info.click_radius);
+}
+static int session_session__step_roi(const if_session *s, int k, const uint8_t *label, int32_t roi[4]) {
     const if_model_info *mi = &s->dec->info;
-    s->has_roi[k] = s->roi_input && mi->zoom_in && k >= mi->zoom_start_step;
-    if (s->has_roi[k])
-        rt_zoom_roi(s->pred, fed, s->Hp, s->Wp, mi->zoom_expand_ratio, mi->zoom_min_size,
-                    mi->zoom_max_stride, s->roi[k]);
-    if_status st = session_session__predict(s, k);
-    if (st != IF_OK) { /* leave the session as it was */
-        if (k > 0) session_session__predict(s, k - 1);
-        return st;
-    }
-    memcpy(s->label, fed, n);
-    rt_update_after_prediction(s->label, s->pred, n);
-    s->clicks[k] = (if_click){c.x, c.y, c.positive != 0};
-    s->n = k + 1;
+    if (!(s->roi_input && mi->zoom_in && k >= mi->zoom_start_step)) return 0;
+    rt_zoom_roi(s->pred, label, s->Hp, s->Wp, mi->zoom_expand_ratio, mi->zoom_min_size,
+                mi->zoom_max_stride, roi);
+    return 1;
+}
+
+static if_status session_session__check_click(if_session *s, if_click c) {
+    if (c.x < 0 || c.y < 0 || c.x >= s->W || c.y >= s->H)
+        return session_session__sfail(s, IF_ERR_INVALID_ARG, "click (%d, %d) is outside the %dx%d image", c.x, c.y,
+                     s->W, s->H);
     return IF_OK;
 }
 
-INTERFORMER_DEF if_status if_session_undo(if_session *s) {
-    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_undo: session is NULL");
-    if (s->n == 0) return session_session__sfail(s, IF_ERR_STATE, "no click to undo");
+/* The state after the first k clicks of the history (k <= n): the base
+ * state for k = 0, else step k-1's prediction again (one decoder run). The
+ * click count is the caller's to set. */
+static if_status session_session__state_at(if_session *s, int k) {
     size_t n = (size_t)s->Hp * s->Wp;
-    int k = s->n - 1;
     if (k == 0) {
         memcpy(s->label, s->base_label, n);
         memcpy(s->pred, s->base_pred, n);
         if (s->base_mask_set)
             memcpy(s->mask, s->base_mask, (size_t)s->H * s->W);
         else
-            session_session__mask_from_pred(s, s->base_pred);
+            session_session__mask_from_pred(s, s->base_pred, s->mask);
         s->logits = NULL;
-    } else {
-        if_status st = session_session__predict(s, k - 1);
-        if (st != IF_OK) return st;
-        memcpy(s->label, s->fed + (size_t)(k - 1) * n, n);
-        rt_update_after_prediction(s->label, s->pred, n);
+        return IF_OK;
     }
-    s->n = k;
+    if_status st = session_session__predict(s, k - 1);
+    if (st != IF_OK) return st;
+    memcpy(s->label, s->fed + (size_t)(k - 1) * n, n);
+    rt_update_after_prediction(s->label, s->pred, n);
     return IF_OK;
 }
+
+/* After a failed run the arena no longer holds the current prediction's
+ * logits: made again (the session is otherwise as it was). */
+static void session_session__restore(if_session *s) {
+    if (s->n > 0) session_session__predict(s, s->n - 1);
+}
+
+/* Step k = n from its stored input (add_click stores it first; redo finds
+ * it stored): predict, fold into the label, count it. */
+static if_status session_session__apply_step(if_session *s) {
+    const int k = s->n;
+    size_t n = (size_t)s->Hp * s->Wp;
+    if_status st = session_session__predict(s, k);
+    if (st != IF_OK) {
+        session_session__restore(s);
+        return st;
+    }
+    memcpy(s->label, s->fed + (size_t)k * n, n);
+    rt_update_after_prediction(s->label, s->pred, n);
+    s->n = k + 1;
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_session_add_click(if_session *s, if_click c) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_add_click: session is NULL");
+    if_status st = session_session__check_click(s, c);
+    if (st != IF_OK) return st;
+    if (s->n >= s->cap)
+        return session_session__sfail(s, IF_ERR_STATE,
+                     "the history holds %d clicks (if_options.max_clicks): undo or reset", s->cap);
+    const int k = s->n;
+    uint8_t *fed = s->fed + (size_t)k * s->Hp * s->Wp;
+    s->n_redo = 0; /* step k's stored input, which a redo would use, is replaced */
+    session_session__stamp(s, s->label, fed, c);
+    s->has_roi[k] = (uint8_t)session_session__step_roi(s, k, fed, s->roi[k]);
+    if ((st = session_session__apply_step(s)) != IF_OK) return st;
+    s->clicks[k] = (if_click){c.x, c.y, c.positive != 0};
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_session_undo(if_session *s) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_undo: session is NULL");
+    if (s->n == 0) return session_session__sfail(s, IF_ERR_STATE, "no click to undo");
+    if_status st = session_session__state_at(s, s->n - 1);
+    if (st != IF_OK) return st;
+    s->n--;
+    s->n_redo++;
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_session_redo(if_session *s) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_redo: session is NULL");
+    if (s->n_redo <= 0) return session_session__sfail(s, IF_ERR_STATE, "no undone click to redo");
+    /* The step's stored label and ROI are still valid: the state before it
+     * is the one they were made from. */
+    if_status st = session_session__apply_step(s);
+    if (st != IF_OK) return st;
+    s->n_redo--;
+    return IF_OK;
+}
+
+INTERFORMER_DEF int if_session_redo_count(const if_session *s) { return s ? s->n_redo : 0; }
+
+static int session_session__same_click(if_click a, if_click b) {
+    return a.x == b.x && a.y == b.y && (a.positive != 0) == (b.positive != 0);
+}
+
+INTERFORMER_DEF if_status if_session_set_clicks(if_session *s, const if_click *clicks, int m) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_set_clicks: session is NULL");
+    if (m < 0 || (m > 0 && !clicks))
+        return session_session__sfail(s, IF_ERR_INVALID_ARG, "if_session_set_clicks: %d clicks at %p", m,
+                     (const void *)clicks);
+    if (m > s->cap)
+        return session_session__sfail(s, IF_ERR_STATE, "%d clicks: the history holds %d (if_options.max_clicks)", m,
+                     s->cap);
+    for (int i = 0; i < m; i++) {
+        if_status st = session_session__check_click(s, clicks[i]);
+        if (st != IF_OK) return st;
+    }
+    int keep = 0;
+    while (keep < s->n && keep < m && session_session__same_click(s->clicks[keep], clicks[keep])) keep++;
+    if (keep < s->n) {
+        if_status st = session_session__state_at(s, keep);
+        if (st != IF_OK) return st;
+        s->n = keep;
+    }
+    s->n_redo = 0;
+    for (int i = keep; i < m; i++) {
+        if_status st = if_session_add_click(s, clicks[i]);
+        if (st != IF_OK) return st;
+    }
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_session_remove_click(if_session *s, int i) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_remove_click: session is NULL");
+    if (i < 0 || i >= s->n)
+        return session_session__sfail(s, IF_ERR_INVALID_ARG, "no click %d to remove (the session has %d)", i, s->n);
+    int m = 0;
+    for (int k = 0; k < s->n; k++)
+        if (k != i) s->list[m++] = s->clicks[k];
+    return if_session_set_clicks(s, s->list, m);
+}
+
+INTERFORMER_DEF if_status if_session_set_click_lists(if_session *s, const if_click *pos, int n_pos,
+                                     const if_click *neg, int n_neg) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_set_click_lists: session is NULL");
+    if (n_pos < 0 || n_neg < 0 || (n_pos > 0 && !pos) || (n_neg > 0 && !neg))
+        return session_session__sfail(s, IF_ERR_INVALID_ARG, "if_session_set_click_lists: bad list");
+    if (n_pos > s->cap - n_neg)
+        return session_session__sfail(s, IF_ERR_STATE, "%d clicks: the history holds %d (if_options.max_clicks)",
+                     n_pos + (n_neg < s->cap ? n_neg : 0), s->cap);
+    int m = 0;
+    for (int i = 0; i < n_pos || i < n_neg; i++) {
+        if (i < n_pos) s->list[m++] = (if_click){pos[i].x, pos[i].y, 1};
+        if (i < n_neg) s->list[m++] = (if_click){neg[i].x, neg[i].y, 0};
+    }
+    return if_session_set_clicks(s, s->list, m);
+}
+
+INTERFORMER_DEF if_status if_session_preview(if_session *s, if_click c, uint8_t *mask) {
+    if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_preview: session is NULL");
+    if (!mask) return session_session__sfail(s, IF_ERR_INVALID_ARG, "if_session_preview: mask is NULL");
+    if_status st = session_session__check_click(s, c);
+    if (st != IF_OK) return st;
+    int32_t roi[4];
+    session_session__stamp(s, s->label, s->pv_label, c);
+    const int has_roi = session_session__step_roi(s, s->n, s->pv_label, roi);
+    return session_session__decode(s, s->pv_label, has_roi ? roi : NULL, s->pv_pred, s->pv_diff, mask, NULL);
+}
+
+INTERFORMER_DEF uint64_t if_session_decoder_runs(const if_session *s) { return s ? s->runs : 0; }
 
 INTERFORMER_DEF if_status if_session_reset(if_session *s) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_reset: session is NULL");
@@ -11067,7 +11607,7 @@ INTERFORMER_DEF if_status if_session_set_mask(if_session *s, const uint8_t *mask
         memcpy(s->mask, s->base_mask, (size_t)s->H * s->W);
         s->base_mask_set = 1;
     } else
-        session_session__mask_from_pred(s, s->base_pred);
+        session_session__mask_from_pred(s, s->base_pred, s->mask);
     return IF_OK;
 }
 
@@ -11090,11 +11630,8 @@ INTERFORMER_DEF if_status if_session_probability(const if_session *s, float *dst
                           s->W, s->H, NULL, dst);
         return IF_OK;
     }
-    for (int y = 0; y < s->H; y++)
-        for (int x = 0; x < s->W; x++) {
-            const float *l = s->logits + 2 * ((size_t)y * s->Wp + x);
-            dst[(size_t)y * s->W + x] = 1.0f / (1.0f + expf(l[0] - l[1]));
-        }
+    const size_t n = (size_t)s->H * s->W; /* the working grid is the image's */
+    for (size_t i = 0; i < n; i++) dst[i] = 1.0f / (1.0f + expf(-s->diff[i]));
     return IF_OK;
 }
 
@@ -11102,7 +11639,7 @@ INTERFORMER_DEF const float *if_session_logits(const if_session *s, int *padded_
     if (!s) return NULL;
     if (padded_h) *padded_h = s->Hp;
     if (padded_w) *padded_w = s->Wp;
-    return s->logits;
+    return s->logits_seq == *s->run_seq ? s->logits : NULL;
 }
 
 INTERFORMER_DEF size_t if_session_memory_bytes(const if_session *s) { return s ? s->bytes : 0; }

@@ -36,7 +36,7 @@ struct if_session {
     int scaled;         /* Hw, Ww != H, W: masks are upsampled from logits */
     int32_t *tx0, *ty0; /* W, H: working taps of each original column / row */
     float *tfx, *tfy;
-    float *diff;        /* Hw*Ww: foreground minus background logit (scaled only) */
+    float *diff;        /* Hw*Ww: foreground minus background logit of the prediction */
     uint8_t *base_mask; /* H*W: the mask set by if_session_set_mask (scaled only,
                          * made on first use); valid when base_mask_set */
     int base_mask_set;
@@ -51,9 +51,32 @@ struct if_session {
     uint8_t *base_label, *base_pred; /* the state with no clicks */
     uint8_t *mask;                   /* H*W: current prediction, original size */
     const float *logits;             /* in the run's arena; NULL when no prediction */
+    int n_redo;                      /* undone clicks after n that redo re-applies */
+    uint64_t runs;                   /* decoder runs (if_session_decoder_runs) */
+    uint64_t *run_seq;               /* runs of the decoder run, by whichever user */
+    uint64_t own_seq;                /* run_seq of a session with its own run */
+    uint64_t logits_seq;             /* *run_seq when logits were made */
+    if_click *list;                  /* cap: a click list being built (remove, lists) */
+    uint8_t *pv_label, *pv_pred;     /* Hp*Wp: a preview's label and prediction */
+    float *pv_diff;                  /* Hw*Ww: a preview's logit difference */
+    int shared_run;                  /* the run is an annotation's: not freed here */
+    const uint16_t *owner;           /* an annotation's object: H*W finished owners */
+    const int *exclusive;            /* ... and whether they are left out */
+    uint16_t id;                     /* ... and this object's id */
     size_t bytes;
     char err[RT_ERR_CAP];
 };
+
+/* A decoder run for features f, its inputs set and the per-image half of
+ * the decoder run (once per image); `extra` as if__run_new's. */
+if_status if__decoder_run_new(const if_model *dec, const if_features *f, const rt_mem_part *extra,
+                              int n_extra, const char *what, if_run **out);
+
+/* if_session_new on a shared run (NULL: its own), which must come from
+ * if__decoder_run_new on the same features and outlive the session, its
+ * runs counted in *run_seq (NULL: the session's own counter). */
+if_status if__session_new(const if_model *dec, const if_features *f, if_run *shared,
+                          uint64_t *run_seq, if_session **out);
 
 /* Bytes of the level block of features for a padded_h x padded_w image at
  * these strides and channels (0 for a level that does not fit). */

@@ -197,6 +197,46 @@ def test_undo_and_reset(features):
         assert s.clicks == [] and s.mask.sum() == 0
 
 
+def test_editing_calls(features):
+    # Each edit against its definition: a fresh session given the resulting
+    # clicks one by one; and against its cost (decoder_runs).
+    def fresh(clicks):
+        with features.session() as r:
+            for x, y, p in clicks:
+                r.add_click(x, y, p)
+            return r.mask
+
+    with features.session() as s:
+        s.set_clicks(CLICKS[:4])
+        assert s.decoder_runs == 4 and np.array_equal(s.mask, fresh(CLICKS[:4]))
+        s.set_clicks(CLICKS[:5])
+        assert s.decoder_runs == 5, "appending one click to the list is one run"
+        s.remove_click(1)
+        rest = CLICKS[:1] + CLICKS[2:5]
+        assert [tuple(c) for c in s.clicks] == rest and np.array_equal(s.mask, fresh(rest))
+        assert s.decoder_runs == 5 + 1 + 3
+        s.undo()
+        assert s.redo_count == 1
+        s.redo()
+        assert np.array_equal(s.mask, fresh(rest)) and s.redo_count == 0
+        with pytest.raises(interformer.Error) as e:
+            s.redo()
+        assert e.value.status == "IF_ERR_STATE"
+        before, n = s.mask, len(s.clicks)
+        pv = s.preview(*CLICKS[5][:2], positive=False)
+        assert np.array_equal(s.mask, before) and len(s.clicks) == n and s.logits is None
+        s.add_click(*CLICKS[5])
+        assert np.array_equal(pv, s.mask)
+        s.set_click_lists([c[:2] for c in CLICKS[:2]], [CLICKS[5][:2]])
+        order = [CLICKS[0], CLICKS[5], CLICKS[1]]
+        assert [tuple(c) for c in s.clicks] == order and np.array_equal(s.mask, fresh(order))
+        with pytest.raises(interformer.Error) as e:
+            s.remove_click(7)
+        assert e.value.status == "IF_ERR_INVALID_ARG"
+        with pytest.raises(ValueError):
+            s.set_clicks([(1, 2, True, 4)])
+
+
 def test_set_mask(features):
     rect = np.zeros((240, 320), bool)
     rect[100:140, 80:120] = True

@@ -495,6 +495,70 @@ class Session(_Closable):
         """Back to no clicks and no mask."""
         self._call("if_session_reset")
 
+    def redo(self):
+        """Re-applies the click the last undo() removed, exactly (Error
+        IF_ERR_STATE when there is none)."""
+        self._call("if_session_redo")
+
+    @property
+    def redo_count(self):
+        """How many undone clicks redo() can re-apply."""
+        with self._h as p:
+            return int(_lib().if_session_redo_count(p))
+
+    def remove_click(self, i):
+        """Removes click i (0 = first) as if it had never been made: the
+        clicks after it are replayed (Error IF_ERR_INVALID_ARG when there is
+        no click i)."""
+        i = _int_arg(i, "i", -2**31, 2**31 - 1)
+        self._call("if_session_remove_click", i)
+
+    @staticmethod
+    def _click_array(clicks, positive=None):
+        arr = (_capi.Click * max(len(clicks), 1))()
+        for k, c in enumerate(clicks):
+            c = tuple(c)
+            if len(c) == 2:
+                c += (True,)
+            if len(c) != 3:
+                raise ValueError(f"click {k}: expected (x, y) or (x, y, positive), not {c!r}")
+            x, y, pos = c
+            if positive is not None:
+                pos = positive
+            arr[k] = _capi.Click(_int_arg(x, "x", -2**31, 2**31 - 1),
+                                 _int_arg(y, "y", -2**31, 2**31 - 1), 1 if pos else 0)
+        return arr
+
+    def set_clicks(self, clicks):
+        """Makes the clicks exactly `clicks` (Click or (x, y[, positive])
+        items), for stateless servers: the common prefix with the current
+        clicks is kept, the rest replayed (see decoder_runs)."""
+        clicks = list(clicks)
+        self._call("if_session_set_clicks", self._click_array(clicks), len(clicks))
+
+    def set_click_lists(self, positive, negative):
+        """set_clicks from two unordered lists of (x, y) points (CVAT's
+        protocol): interleaved, positive[0], negative[0], positive[1], ..."""
+        pos, neg = list(positive), list(negative)
+        self._call("if_session_set_click_lists", self._click_array(pos, True), len(pos),
+                   self._click_array(neg, False), len(neg))
+
+    def preview(self, x, y, positive=True):
+        """The mask add_click(x, y, positive) would give, (height, width)
+        uint8, without changing the session."""
+        out = np.empty((self.height, self.width), np.uint8)
+        x = _int_arg(x, "x", -2**31, 2**31 - 1)
+        y = _int_arg(y, "y", -2**31, 2**31 - 1)
+        self._call("if_session_preview", _capi.Click(x, y, 1 if positive else 0), out.ctypes.data)
+        return out
+
+    @property
+    def decoder_runs(self):
+        """How many times the session has run the decoder (clicks, undo,
+        redo, replays, previews)."""
+        with self._h as p:
+            return int(_lib().if_session_decoder_runs(p))
+
     def set_mask(self, mask):
         """Starts from an existing mask (height x width, bool or uint8,
         nonzero = object) as if it were the previous prediction; clears the

@@ -98,6 +98,13 @@ PROTOTYPES = {
     "if_session_logits": (_fp, [_p, _ip, _ip]),
     "if_session_memory_bytes": (ctypes.c_size_t, [_p]),
     "if_session_error": (ctypes.c_char_p, [_p]),
+    "if_session_redo": (_st, [_p]),
+    "if_session_redo_count": (_i, [_p]),
+    "if_session_remove_click": (_st, [_p, _i]),
+    "if_session_set_clicks": (_st, [_p, ctypes.POINTER(Click), _i]),
+    "if_session_set_click_lists": (_st, [_p, ctypes.POINTER(Click), _i, ctypes.POINTER(Click), _i]),
+    "if_session_preview": (_st, [_p, Click, _p]),
+    "if_session_decoder_runs": (ctypes.c_uint64, [_p]),
 }
 
 # ------------------------------------------------------- finding the library
