@@ -266,6 +266,181 @@ def test_set_mask(features):
         np.testing.assert_array_equal(s.mask, after)  # refused calls changed nothing
 
 
+# ------------------------------------------------------------- annotations
+
+# Clicks on the blue square (and one saying the disk is not it).
+SQUARE = [(235, 79, True), (100, 120, False), (205, 50, True)]
+
+
+def replay(features, clicks):
+    """A fresh session given `clicks` one by one: (mask, probability)."""
+    with features.session() as r:
+        for x, y, p in clicks:
+            r.add_click(x, y, p)
+        return r.mask, r.probability
+
+
+def test_annotation_objects_are_sessions(features):
+    with features.annotation() as a:
+        assert a.objects == [] and a.exclusive and a.shape == (240, 320)
+        disk, square = a.add_object(), a.add_object()
+        assert isinstance(disk, interformer.Session)
+        assert (disk.id, square.id) == (1, 2) and a.objects == [disk, square]
+        assert a.object(2) is square and not disk.finished
+        for k in range(3):  # interleaved: each click runs the shared decoder for its object
+            disk.add_click(*CLICKS[k])
+            square.add_click(*SQUARE[k])
+            if k == 1:
+                square_two = square.mask
+        assert disk.logits is None  # the square's run replaced them
+        for o, clicks in ((disk, CLICKS[:3]), (square, SQUARE)):
+            assert [tuple(c) for c in o.clicks] == clicks and o.decoder_runs == 3
+            m, p = replay(features, clicks)
+            np.testing.assert_array_equal(o.mask, m)
+            np.testing.assert_array_equal(o.probability, p)
+        square_three = square.mask
+        # Editing calls work on an object, with the same results.
+        disk.set_clicks(CLICKS[:5])
+        square.undo()
+        np.testing.assert_array_equal(square.mask, square_two)
+        disk.remove_click(1)
+        rest = CLICKS[:1] + CLICKS[2:5]
+        assert [tuple(c) for c in disk.clicks] == rest
+        np.testing.assert_array_equal(disk.mask, replay(features, rest)[0])
+        square.redo()
+        np.testing.assert_array_equal(square.mask, square_three)
+        pv = disk.preview(*CLICKS[5])
+        disk.add_click(*CLICKS[5])
+        np.testing.assert_array_equal(pv, disk.mask)
+        with pytest.raises(interformer.Error) as e:  # the object's session's detail
+            disk.add_click(320, 10)
+        assert e.value.status == "IF_ERR_INVALID_ARG" and "outside" in e.value.detail
+        assert len(disk.clicks) == 5
+        assert "2 objects" in repr(a) and "3 clicks" in repr(square)
+
+
+def test_annotation_exclusive(features):
+    disk_mask = replay(features, CLICKS[:1])[0]
+    assert disk_mask.sum() > 1000
+    with features.annotation() as a:
+        first, second = a.add_object(), a.add_object()
+        first.add_click(*CLICKS[0])
+        first.finish()
+        assert first.finished and a.exclusive
+        second.add_click(*CLICKS[0])  # the same disk: its pixels are taken
+        assert not (second.mask & first.mask).any()
+        # Not exclusive: predictions from now on keep them.
+        a.exclusive = False
+        assert a.exclusive is False
+        second.undo()
+        second.add_click(*CLICKS[0])
+        assert (second.mask & first.mask).sum() > 1000
+        np.testing.assert_array_equal(second.mask, disk_mask)
+        # Exclusive again, but the first object reopened: nothing to leave out.
+        a.exclusive = True
+        first.reopen()
+        assert not first.finished
+        second.undo()
+        second.add_click(*CLICKS[0])
+        np.testing.assert_array_equal(second.mask, disk_mask)
+
+
+def test_annotation_instance_map(features):
+    with features.annotation() as a:
+        disk, square = a.add_object(), a.add_object()
+        disk.add_click(*CLICKS[0])
+        square.add_click(*SQUARE[0])
+        ids = a.instance_map
+        assert ids.shape == (240, 320) and ids.dtype == np.uint16
+        assert set(np.unique(ids)) == {0, 1, 2}
+        for o in (disk, square):  # apart: each id's pixels are its mask
+            assert (ids == o.id).sum() == o.mask.sum() > 1000
+            np.testing.assert_array_equal(ids == o.id, o.mask == 1)
+        # Overlapping (not exclusive): a pixel goes to the oldest object.
+        a.exclusive = False
+        square.add_click(*CLICKS[0])
+        assert (disk.mask & square.mask).any()
+        ids = a.instance_map
+        np.testing.assert_array_equal(ids == 1, disk.mask == 1)
+        np.testing.assert_array_equal(ids == 2, (square.mask == 1) & (disk.mask == 0))
+
+
+def test_annotation_delete(features):
+    with features.annotation() as a:
+        o1, o2 = a.add_object(), a.add_object()
+        o1.add_click(*CLICKS[0])
+        o1.finish()
+        o2.add_click(*CLICKS[0])
+        assert not o2.mask.any()  # left out: o1 holds the disk
+        o1.delete()
+        assert a.objects == [o2] and o1.closed and not o2.closed
+        for use in (lambda: o1.mask, lambda: o1.add_click(10, 10), lambda: o1.clicks,
+                    lambda: o1.finished, o1.finish, o1.reopen, o1.delete, o1.undo,
+                    lambda: o1.memory_bytes, lambda: o1.probability):
+            with pytest.raises(ValueError, match="object 1 was deleted"):
+                use()
+        assert "deleted" in repr(o1)
+        with pytest.raises(KeyError, match="no object 1"):
+            a.object(1)
+        with pytest.raises(TypeError, match="integer"):
+            a.object("1")
+        # Its pixels went with it.
+        o2.undo()
+        o2.add_click(*CLICKS[0])
+        np.testing.assert_array_equal(o2.mask, replay(features, CLICKS[:1])[0])
+        assert a.add_object().id == 3  # ids are not reused
+        assert [o.id for o in a.objects] == [2, 3]
+        assert set(np.unique(a.instance_map)) == {0, 2}
+        # The library's own detail (if_annotation_error) on a failing call.
+        with pytest.raises(interformer.Error) as e:
+            a._call("if_annotation_finish", 1)
+        assert e.value.status == "IF_ERR_INVALID_ARG" and "no object 1" in e.value.detail
+
+
+def test_annotation_memory(features):
+    with features.session() as s:
+        session = s.memory_bytes
+    with features.annotation() as a:
+        base = a.memory_bytes
+        a.add_object()
+        first = a.memory_bytes
+        one = a.add_object()
+        added = a.memory_bytes - first
+        assert added == one.memory_bytes > 0  # an object adds its session's bytes
+        # ... which are a session's without the decoder's run (arena,
+        # prepared weights): the annotation holds that once.
+        assert added < 0.5 * session
+        owner_map = 240 * 320 * 2
+        assert abs(session - added - (base - owner_map)) < 64 * 1024
+        for _ in range(8):
+            a.add_object()
+        assert a.memory_bytes < 5 * session  # ten objects: less than half of ten sessions
+
+
+def test_annotation_threads(features):
+    import threading
+    want = {1: replay(features, CLICKS[:3])[0], 2: replay(features, SQUARE)[0]}
+    with features.annotation() as a:
+        objs = [a.add_object(), a.add_object()]
+        errors = []
+
+        def work(o, clicks):
+            try:
+                for c in clicks:
+                    o.add_click(*c)
+            except BaseException as e:  # noqa: B902 -- reported below
+                errors.append(e)
+        ts = [threading.Thread(target=work, args=(objs[0], CLICKS[:3])),
+              threading.Thread(target=work, args=(objs[1], SQUARE))]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not errors
+        for o in objs:  # the calls were serialised on the shared decoder run
+            np.testing.assert_array_equal(o.mask, want[o.id])
+
+
 def test_features_save_and_load(model, features, tmp_path):
     p32, p16 = tmp_path / "a.iff", tmp_path / "a16.iff"
     features.save(p32)
@@ -436,6 +611,10 @@ def test_mismatched_features(itf, features):
         with pytest.raises(interformer.Error) as e:
             other.session(features)
         assert e.value.status == "IF_ERR_MISMATCH" and e.value.detail
+        with pytest.raises(interformer.Error) as e:  # if_last_error's detail
+            other.annotation(features)
+        assert e.value.status == "IF_ERR_MISMATCH" and e.value.detail
+        assert e.value.call == "if_annotation_new"
 
 
 # ----------------------------------------------------------------- lifetime
@@ -467,6 +646,49 @@ def test_session_keeps_what_it_needs(itf, image):
     m.close()
 
 
+def test_annotation_lifetime(itf, image):
+    def make():  # model, features, annotation: only the object holds them
+        return itf.load(DEMO).encode(image).annotation().add_object()
+    o = make()
+    gc.collect()
+    o.add_click(100, 120)
+    assert o.mask[120, 100] == 1
+    a = o.annotation
+    m, f = a.model, a.features
+    m.close()
+    f.close()  # deferred: the annotation still uses both
+    with pytest.raises(ValueError, match="closed"):
+        f.annotation()
+    o.add_click(100, 70)
+    # close() or `with` on an object only lets go of that Python object.
+    with a.add_object() as o2:
+        o2.add_click(235, 79)
+    assert o2.closed
+    with pytest.raises(ValueError, match="object 2 is closed"):
+        o2.mask
+    again = a.object(2)
+    assert again is not o2 and again.clicks == [(235, 79, True)] and not again.closed
+    assert a.objects == [o, again]
+    # Closing the annotation while its objects are referenced.
+    assert m._dec._ptr is not None and f._h._ptr is not None
+    a.close()
+    assert a.closed and o.closed and again.closed
+    assert m._dec._ptr is None and f._h._ptr is None  # freed with their last user
+    for use in (lambda: o.mask, lambda: o.add_click(100, 120), o.finish, o.delete,
+                lambda: o.finished, lambda: o.clicks):
+        with pytest.raises(ValueError, match="annotation is closed"):
+            use()
+    with pytest.raises(ValueError, match="closed"):
+        a.add_object()
+    with pytest.raises(ValueError, match="closed"):
+        a.instance_map
+    assert "closed" in repr(a) and "closed" in repr(o)
+    a.close()  # twice is fine
+    o.close()
+    with pytest.raises(TypeError):
+        interformer.Annotation(f, m)
+
+
 def test_del_at_interpreter_exit(tmp_path):
     """Objects still alive at exit (in globals, in a cycle) are freed without
     an error."""
@@ -480,12 +702,21 @@ def test_del_at_interpreter_exit(tmp_path):
         s = f.session()
         s.add_click(10, 10)
         s.cycle = s
-        print("ok", s.mask.shape)
+        a = f.annotation()
+        o1, o2, o3 = a.add_object(), a.add_object(), a.add_object()
+        o1.add_click(10, 10)
+        o1.finish()
+        o2.add_click(10, 10)
+        o3.delete()
+        o2.cycle, a.cycle = (o1, o2, o3), a
+        lone = m.annotation(f).add_object()  # only the object holds its annotation
+        lone.add_click(20, 20)
+        print("ok", s.mask.shape, int(a.instance_map.max()))
     """)
     r = subprocess.run([sys.executable, "-c", code], env=python_env(INTERFORMER_LIBRARY=LIB),
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip() == "ok (40, 50)" and r.stderr == ""
+    assert r.stdout.strip() == "ok (40, 50) 1" and r.stderr == ""
 
 
 # ----------------------------------------------------------- finding the library

@@ -8,13 +8,18 @@
         s.add_click(40, 200, positive=False)
         mask = s.mask                                # HxW uint8, 1 = object
         s.undo()
+    with features.annotation() as a:                 # several objects, one decoder run
+        disk, square = a.add_object(), a.add_object()  # each works as a Session
+        disk.add_click(100, 120); disk.finish()      # later objects leave its pixels out
+        square.add_click(235, 79)
+        ids = a.instance_map                         # HxW uint16, 0 = background, 1, 2
 
 Errors of the library raise interformer.Error (a RuntimeError) with the
 status (.code, .status, .message) and the library's detail (.detail).
 Arguments of the wrong type or shape raise TypeError / ValueError before the
 library is called. Objects free their C handles on close() (or `with`, or
-when garbage-collected); a handle still used by an open session is freed
-when that session closes. The library is looked for as described in
+when garbage-collected); a handle still used by an open session or
+annotation is freed when that closes. The library is looked for as described in
 interformer._capi.candidates() (see use_library() and library_path()).
 """
 
@@ -22,6 +27,7 @@ import ctypes
 import operator
 import os
 import threading
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -29,7 +35,8 @@ import numpy as np
 from . import _capi
 from ._capi import LibraryNotFoundError, library_path
 
-__all__ = ["Error", "LibraryNotFoundError", "Model", "Features", "Session", "Click", "ModelInfo",
+__all__ = ["Error", "LibraryNotFoundError", "Model", "Features", "Session", "Annotation",
+           "AnnotationObject", "Click", "ModelInfo",
            "load", "load_features", "use_library", "library_path", "status_name"]
 __version__ = "0.1.0"
 
@@ -58,7 +65,8 @@ class Error(RuntimeError):
 
     code: the if_status value; status: its name ("IF_ERR_IO"); message: the
     library's text for it (if_status_str); detail: what was wrong
-    (if_last_error / if_session_error), possibly ""; call: the C function."""
+    (if_last_error / if_session_error / if_annotation_error), possibly "";
+    call: the C function."""
 
     def __init__(self, code, detail="", call=""):
         self.code = int(code)
@@ -320,6 +328,11 @@ class Model(_Closable):
         """A new Session of this model's decoder on `features`."""
         return Session(self, features)
 
+    def annotation(self, features):
+        """A new Annotation (several objects) of this model's decoder on
+        `features`."""
+        return Annotation(self, features)
+
     def __repr__(self):
         parts = [p for p in (self.encoder_path, self.decoder_path) if p]
         return f"<interformer.Model {' + '.join(parts)}{' (closed)' if self.closed else ''}>"
@@ -406,14 +419,23 @@ class Features(_Closable):
         with self._h as p:
             _check(_lib().if_features_save(p, _path(path), codes[key]), "if_features_save")
 
+    def _model_for(self, model, what):
+        model = model if model is not None else self.model
+        if model is None:
+            raise ValueError(f"these features were loaded from a file: pass the model "
+                             f"(features.{what}(model) or model.{what}(features))")
+        return model
+
     def session(self, model=None):
         """A new Session: `model`'s decoder, or by default the decoder of the
         model that encoded these features."""
-        model = model if model is not None else self.model
-        if model is None:
-            raise ValueError("these features were loaded from a file: pass the model "
-                             "(features.session(model) or model.session(features))")
-        return Session(model, self)
+        return Session(self._model_for(model, "session"), self)
+
+    def annotation(self, model=None):
+        """A new Annotation (several objects on this image): `model`'s
+        decoder, or by default the decoder of the model that encoded these
+        features."""
+        return Annotation(self._model_for(model, "annotation"), self)
 
     @property
     def closed(self):
@@ -425,42 +447,49 @@ class Features(_Closable):
                 f"{_str(i.identity)!r}{' (closed)' if self.closed else ''}>")
 
 
+def _new_on_decoder(model, features, new, free, what):
+    """The _Handle of a new C object on model's decoder and features
+    (if_session_new or if_annotation_new): it holds both until it is freed."""
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be an interformer.Model, not {type(model).__name__}")
+    if not isinstance(features, Features):
+        raise TypeError(f"features must be interformer.Features, not {type(features).__name__}")
+    dec_h, feat_h = model._need("decoder"), features._h
+    dec = dec_h.acquire()
+    try:
+        feat = feat_h.acquire()
+    except BaseException:
+        dec_h.release()
+        raise
+    lib = _lib()
+    out = ctypes.c_void_p()
+    st = getattr(lib, new)(dec, feat, ctypes.byref(out))
+    if st:
+        detail = _str(lib.if_last_error())
+        feat_h.release()
+        dec_h.release()
+        raise Error(st, detail, new)
+    free_c = getattr(lib, free)
+
+    def free_all(p):
+        free_c(p)
+        feat_h.release()
+        dec_h.release()
+    return _Handle(out.value, free_all, what)
+
+
 class Session(_Closable):
     """Interactive segmentation of one object in one image: a model's decoder
     on the image's features. Keeps both alive. One thread at a time uses a
     session (calls from several threads are serialised)."""
 
     def __init__(self, model, features):
-        if not isinstance(model, Model):
-            raise TypeError(f"model must be an interformer.Model, not {type(model).__name__}")
-        if not isinstance(features, Features):
-            raise TypeError("features must be interformer.Features, "
-                            f"not {type(features).__name__}")
         self._handles = ()
+        self._h = _new_on_decoder(model, features, "if_session_new", "if_session_free",
+                                  "session")
+        self._handles = (self._h,)
         self.model, self.features = model, features
         self._lock = threading.Lock()
-        dec_h, feat_h = model._need("decoder"), features._h
-        dec = dec_h.acquire()
-        try:
-            feat = feat_h.acquire()
-        except BaseException:
-            dec_h.release()
-            raise
-        out = ctypes.c_void_p()
-        st = _lib().if_session_new(dec, feat, ctypes.byref(out))
-        if st:
-            detail = _str(_lib().if_last_error())
-            feat_h.release()
-            dec_h.release()
-            raise Error(st, detail, "if_session_new")
-        lib = _lib()
-
-        def free(p):
-            lib.if_session_free(p)
-            feat_h.release()
-            dec_h.release()
-        self._h = _Handle(out.value, free, "session")
-        self._handles = (self._h,)
         self.width, self.height = features.width, features.height
 
     def _call(self, name, *args, thread_detail=False):
@@ -627,3 +656,232 @@ class Session(_Closable):
     def __repr__(self):
         n = "closed" if self.closed else f"{len(self.clicks)} clicks"
         return f"<interformer.Session {self.width}x{self.height}, {n}>"
+
+
+class Annotation(_Closable):
+    """Several objects on one image: one decoder run for the image (its
+    arena, prepared weights and per-image half, made once) and any number of
+    objects, each an AnnotationObject (a Session with its own clicks, undo
+    and redo) that costs its click history and maps, not another decoder.
+    Objects are numbered 1, 2, ... in the order they are made; an id is
+    never reused. By default (exclusive) an object's predictions leave out
+    the pixels of finished objects.
+
+    Keeps its model and features alive, and its objects keep it alive;
+    closing it makes its objects unusable (ValueError). One thread at a
+    time: calls on the annotation and on any of its objects are
+    serialised."""
+
+    def __init__(self, model, features):
+        self._handles = ()
+        self._h = _new_on_decoder(model, features, "if_annotation_new", "if_annotation_free",
+                                  "annotation")
+        self._handles = (self._h,)
+        self.model, self.features = model, features
+        # Reentrant: an object's calls hold it while they also take the
+        # annotation's handle, and the objects share one decoder run.
+        self._lock = threading.RLock()
+        self._wrappers = weakref.WeakValueDictionary()  # id -> its AnnotationObject
+        self._exclusive = True  # the library's default; it has no getter
+        self.width, self.height = features.width, features.height
+
+    def _call(self, name, *args):
+        with self._lock, self._h as p:
+            st = getattr(_lib(), name)(p, *args)
+            if st:
+                raise Error(st, _str(_lib().if_annotation_error(p)), name)
+
+    def _wrap(self, id_):
+        # Under self._lock. One wrapper per object while it is referenced
+        # (and not closed), so annotation.object(1) is the object add_object
+        # returned.
+        o = self._wrappers.get(id_)
+        if o is None or o._h._closed:
+            o = AnnotationObject(self, id_)
+            self._wrappers[id_] = o
+        return o
+
+    @property
+    def shape(self):
+        return (self.height, self.width)
+
+    def add_object(self):
+        """Makes a new open object (allocating its session: its click
+        history and maps) and returns it. Error IF_ERR_STATE after 65535
+        ids, IF_ERR_NO_MEMORY."""
+        id_ = ctypes.c_int()
+        with self._lock:
+            self._call("if_annotation_add_object", ctypes.byref(id_))
+            return self._wrap(id_.value)
+
+    def object(self, id):  # noqa: A002 -- the library's word
+        """The object with this id (KeyError when it was deleted or never
+        made)."""
+        id_ = _int_arg(id, "id", -2**31, 2**31 - 1)
+        with self._lock, self._h as p:
+            if not _lib().if_annotation_object(p, id_):
+                raise KeyError(f"the annotation has no object {id_} (deleted, or never made)")
+            return self._wrap(id_)
+
+    @property
+    def objects(self):
+        """The objects there are, oldest first."""
+        with self._lock, self._h as p:
+            lib = _lib()
+            return [self._wrap(lib.if_annotation_id(p, i))
+                    for i in range(lib.if_annotation_count(p))]
+
+    @property
+    def exclusive(self):
+        """True (the default): predictions leave out finished objects'
+        pixels. Setting it applies to predictions from then on."""
+        return self._exclusive
+
+    @exclusive.setter
+    def exclusive(self, value):
+        with self._lock:
+            self._call("if_annotation_set_exclusive", 1 if value else 0)
+            self._exclusive = bool(value)
+
+    @property
+    def instance_map(self):
+        """(height, width) uint16: each pixel the id of the oldest object
+        whose mask has it, 0 = background (objects overlap only when not
+        exclusive)."""
+        out = np.empty((self.height, self.width), np.uint16)
+        with self._lock, self._h as p:
+            lib = _lib()
+            st = lib.if_annotation_instance_map(p, out.ctypes.data, self.width)
+            if st:  # a const annotation: the detail is the thread's
+                raise Error(st, _str(lib.if_last_error()), "if_annotation_instance_map")
+        return out
+
+    @property
+    def memory_bytes(self):
+        """Bytes the annotation holds: the decoder's run and prepared weights
+        once, plus every object's session."""
+        with self._lock, self._h as p:
+            return int(_lib().if_annotation_memory_bytes(p))
+
+    @property
+    def closed(self):
+        return self._h.closed
+
+    def __repr__(self):
+        if self.closed:
+            return f"<interformer.Annotation {self.width}x{self.height} (closed)>"
+        with self._lock, self._h as p:
+            n = _lib().if_annotation_count(p)
+        return f"<interformer.Annotation {self.width}x{self.height}, {n} objects>"
+
+
+class _ObjectHandle:
+    """The if_session of an annotation's object, which the annotation owns
+    (it is never freed here). Using it holds the annotation's lock and
+    handle, and checks that the object is still there."""
+
+    def __init__(self, annotation, id_):
+        self._ann, self.id = annotation, id_
+        self._closed = False
+        self.what = f"annotation object {id_}"
+
+    def acquire(self):
+        ann = self._ann
+        ann._lock.acquire()
+        try:
+            if self._closed:
+                raise ValueError(f"{self.what} is closed (this wrapper: "
+                                 f"annotation.object({self.id}) gives the object again)")
+            try:
+                a = ann._h.acquire()
+            except ValueError:
+                raise ValueError(f"{self.what}: its annotation is closed") from None
+            s = _lib().if_annotation_object(a, self.id)
+            if not s:
+                ann._h.release()
+                raise ValueError(f"{self.what} was deleted")
+            return s
+        except BaseException:
+            ann._lock.release()
+            raise
+
+    def release(self):
+        self._ann._h.release()
+        self._ann._lock.release()
+
+    def close(self):
+        self._closed = True  # the object itself stays in the annotation
+
+    @property
+    def closed(self):
+        """Closed, deleted, or its annotation closed."""
+        try:
+            self.acquire()
+        except ValueError:
+            return True
+        self.release()
+        return False
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+class AnnotationObject(Session):
+    """One object of an Annotation (made by annotation.add_object()): a
+    Session on the annotation's decoder run, so every Session method and
+    property works on it, plus .id, .finished, finish(), reopen() and
+    delete(). Keeps its annotation alive. Once deleted, or once its
+    annotation is closed, using it raises ValueError. close() (or the end of
+    a `with`) only lets go of this Python object: the object stays in the
+    annotation (annotation.object(id)); delete() removes it."""
+
+    def __init__(self, annotation, id):  # noqa: A002
+        if not isinstance(annotation, Annotation):
+            raise TypeError("annotation must be an interformer.Annotation, "
+                            f"not {type(annotation).__name__}")
+        self._handles = ()
+        self.annotation, self.id = annotation, _int_arg(id, "id", 1, 65535)
+        self.model, self.features = annotation.model, annotation.features
+        self.width, self.height = annotation.width, annotation.height
+        self._lock = annotation._lock
+        self._h = _ObjectHandle(annotation, self.id)
+        self._handles = (self._h,)
+
+    def _annotation_call(self, name):
+        with self._h:  # the object is there (else ValueError); holds the lock
+            self.annotation._call(name, self.id)
+
+    def finish(self):
+        """Finishes the object: its mask as it is becomes the pixels the
+        other objects' later predictions leave out (when exclusive). Reopen
+        it before clicking it again."""
+        self._annotation_call("if_annotation_finish")
+
+    def reopen(self):
+        """Gives the finished object's pixels back; its clicks and mask are
+        kept and it can be clicked again."""
+        self._annotation_call("if_annotation_reopen")
+
+    def delete(self):
+        """Removes the object from the annotation, freeing it and its
+        pixels; this Python object is unusable afterwards. Its id is not
+        reused."""
+        self._annotation_call("if_annotation_delete")
+
+    @property
+    def finished(self):
+        with self._h, self.annotation._h as a:
+            return bool(_lib().if_annotation_is_finished(a, self.id))
+
+    def __repr__(self):
+        try:
+            with self._h as p:
+                n = _lib().if_session_click_count(p)
+            state = f"{n} clicks" + (", finished" if self.finished else "")
+        except ValueError:
+            state = "deleted or closed"
+        return (f"<interformer.AnnotationObject {self.id} of {self.width}x{self.height}, "
+                f"{state}>")

@@ -105,6 +105,20 @@ PROTOTYPES = {
     "if_session_set_click_lists": (_st, [_p, ctypes.POINTER(Click), _i, ctypes.POINTER(Click), _i]),
     "if_session_preview": (_st, [_p, Click, _p]),
     "if_session_decoder_runs": (ctypes.c_uint64, [_p]),
+    "if_annotation_new": (_st, [_p, _p, ctypes.POINTER(_p)]),
+    "if_annotation_free": (None, [_p]),
+    "if_annotation_add_object": (_st, [_p, _ip]),
+    "if_annotation_object": (_p, [_p, _i]),  # the object's if_session, owned by the annotation
+    "if_annotation_finish": (_st, [_p, _i]),
+    "if_annotation_reopen": (_st, [_p, _i]),
+    "if_annotation_delete": (_st, [_p, _i]),
+    "if_annotation_count": (_i, [_p]),
+    "if_annotation_id": (_i, [_p, _i]),
+    "if_annotation_is_finished": (_i, [_p, _i]),
+    "if_annotation_set_exclusive": (_st, [_p, _i]),
+    "if_annotation_instance_map": (_st, [_p, _p, ctypes.c_size_t]),
+    "if_annotation_memory_bytes": (ctypes.c_size_t, [_p]),
+    "if_annotation_error": (ctypes.c_char_p, [_p]),
 }
 
 # ------------------------------------------------------- finding the library
