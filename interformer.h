@@ -531,6 +531,8 @@ int if_annotation_is_finished(const if_annotation *a, int id);
 /* Exclusive (1, the default) or not (0): whether predictions leave out
  * finished objects' pixels from now on. */
 if_status if_annotation_set_exclusive(if_annotation *a, int exclusive);
+/* 1 when exclusive, 0 when not (and for NULL). */
+int if_annotation_is_exclusive(const if_annotation *a);
 
 /* The instance map: width x height 16-bit ids (0 = background), rows
  * `stride` elements apart; each pixel gets the oldest object whose mask
@@ -540,6 +542,28 @@ if_status if_annotation_instance_map(const if_annotation *a, uint16_t *dst, size
 /* Bytes the annotation holds: the decoder's run and prepared weights once,
  * plus every object's session. */
 size_t if_annotation_memory_bytes(const if_annotation *a);
+
+/* Saves the annotation to path (format/ANNOTATION.md: every object's
+ * clicks, the mask it was given by if_session_set_mask, finished or not;
+ * not the undone clicks), whole or not at all (a temporary file renamed
+ * over it). A few bytes per click: meant to sit next to the image's .iff.
+ * Errors: IF_ERR_INVALID_ARG, IF_ERR_IO, IF_ERR_NO_MEMORY. */
+if_status if_annotation_save(if_annotation *a, const char *path);
+
+/* Rebuilds a saved annotation on decoder and features, which must be of
+ * the same image and model (IF_ERR_MISMATCH otherwise), by replaying it:
+ * each object given its mask and clicks, in the order they were made, and
+ * finished if it was; exact when the objects were finished in that order
+ * (format/ANNOTATION.md). The whole file is checked before anything is
+ * made. Errors: IF_ERR_INVALID_ARG, IF_ERR_IO, the format errors
+ * (IF_ERR_TRUNCATED ... IF_ERR_BAD_META), IF_ERR_MISMATCH, IF_ERR_STATE (an
+ * object has more clicks than the decoder's max_clicks), IF_ERR_NO_MEMORY;
+ * detail in if_last_error(). The _buffer form reads a file image in
+ * memory (not kept). */
+if_status if_annotation_load(const if_model *decoder, const if_features *features, const char *path,
+                             if_annotation **out);
+if_status if_annotation_load_buffer(const if_model *decoder, const if_features *features,
+                                    const void *data, size_t size, if_annotation **out);
 
 /* Detail of the last failure on this annotation ("" if none; a failure in
  * an object's session is in if_session_error of that session). */

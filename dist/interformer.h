@@ -590,6 +590,8 @@ INTERFORMER_DEF int if_annotation_is_finished(const if_annotation *a, int id);
 /* Exclusive (1, the default) or not (0): whether predictions leave out
  * finished objects' pixels from now on. */
 INTERFORMER_DEF if_status if_annotation_set_exclusive(if_annotation *a, int exclusive);
+/* 1 when exclusive, 0 when not (and for NULL). */
+INTERFORMER_DEF int if_annotation_is_exclusive(const if_annotation *a);
 
 /* The instance map: width x height 16-bit ids (0 = background), rows
  * `stride` elements apart; each pixel gets the oldest object whose mask
@@ -599,6 +601,28 @@ INTERFORMER_DEF if_status if_annotation_instance_map(const if_annotation *a, uin
 /* Bytes the annotation holds: the decoder's run and prepared weights once,
  * plus every object's session. */
 INTERFORMER_DEF size_t if_annotation_memory_bytes(const if_annotation *a);
+
+/* Saves the annotation to path (format/ANNOTATION.md: every object's
+ * clicks, the mask it was given by if_session_set_mask, finished or not;
+ * not the undone clicks), whole or not at all (a temporary file renamed
+ * over it). A few bytes per click: meant to sit next to the image's .iff.
+ * Errors: IF_ERR_INVALID_ARG, IF_ERR_IO, IF_ERR_NO_MEMORY. */
+INTERFORMER_DEF if_status if_annotation_save(if_annotation *a, const char *path);
+
+/* Rebuilds a saved annotation on decoder and features, which must be of
+ * the same image and model (IF_ERR_MISMATCH otherwise), by replaying it:
+ * each object given its mask and clicks, in the order they were made, and
+ * finished if it was; exact when the objects were finished in that order
+ * (format/ANNOTATION.md). The whole file is checked before anything is
+ * made. Errors: IF_ERR_INVALID_ARG, IF_ERR_IO, the format errors
+ * (IF_ERR_TRUNCATED ... IF_ERR_BAD_META), IF_ERR_MISMATCH, IF_ERR_STATE (an
+ * object has more clicks than the decoder's max_clicks), IF_ERR_NO_MEMORY;
+ * detail in if_last_error(). The _buffer form reads a file image in
+ * memory (not kept). */
+INTERFORMER_DEF if_status if_annotation_load(const if_model *decoder, const if_features *features, const char *path,
+                             if_annotation **out);
+INTERFORMER_DEF if_status if_annotation_load_buffer(const if_model *decoder, const if_features *features,
+                                    const void *data, size_t size, if_annotation **out);
 
 /* Detail of the last failure on this annotation ("" if none; a failure in
  * an object's session is in if_session_error of that session). */
@@ -2015,6 +2039,322 @@ INTERFORMER_DEF if_status if_preprocess_rgb8(const if_model *m, const uint8_t *r
 }
 // ---- interformer.c (end) ----
 
+// ---- format/annotation.c ----
+/* annotation.c -- see annotation.h and format/ANNOTATION.md. */
+// ---- format/annotation.h ----
+/* annotation.h -- the annotation file (format/ANNOTATION.md): its reader and
+ * writer, internal to the library. The public calls are if_annotation_save
+ * and if_annotation_load (session/annotation.c).
+ *
+ * ifa_parse validates the whole file image before returning anything, as
+ * the other readers do. */
+#ifndef IF_FORMAT_ANNOTATION_H
+#define IF_FORMAT_ANNOTATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// ---- format/features.h ----
+/* features.h -- the per-image feature file (format/FEATURES.md): its
+ * reader and writer, internal to the library. The public object is
+ * if_features (interformer.h; session/features.c), which reads and writes
+ * files through these.
+ *
+ * iff_parse validates a whole file image before returning anything, as
+ * ifg_parse does: every field against the spec and the buffer size. */
+#ifndef IF_FORMAT_FEATURES_H
+#define IF_FORMAT_FEATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* #include "interformer.h": above */
+
+#define IFF_LEVELS      4
+#define IFF_IDENT_BYTES 72
+
+/* What a feature file holds. Sizes in pixels; level i is lh x lw x
+ * channels, channels-last, at stride strides[i] of the padded grid. */
+typedef struct {
+    uint32_t version;       /* 1 or 2 (2 records the working size) */
+    uint32_t dtype;         /* IFG_F32 or IFG_F16 (format/ifg.h) */
+    int width, height;      /* the original image */
+    int work_w, work_h;     /* the image as the encoder saw it */
+    int padded_w, padded_h; /* the model's grid */
+    int channels[IFF_LEVELS], strides[IFF_LEVELS], lh[IFF_LEVELS], lw[IFF_LEVELS];
+    char identity[IFF_IDENT_BYTES + 1]; /* the encoder's model identity, NUL-terminated */
+    const void *data[IFF_LEVELS];       /* iff_parse: level i's values in the buffer */
+} iff_file;
+
+/* Validates the file image buf[0..size) and fills *out (data[] point into
+ * buf). IF_OK, or a specific status with a one-line reason in msg. */
+static if_status iff_parse(const void *buf, size_t size, iff_file *out, char *msg, size_t cap);
+
+/* Bytes of the file for f's sizes and dtype (the levels' offsets follow
+ * FEATURES.md's layout). */
+static uint64_t iff_file_bytes(const iff_file *f);
+
+/* Writes the file image of f with level values level[i] (f32, lh x lw x
+ * channels each; converted to f16 when f->dtype says so) into buf, which
+ * holds iff_file_bytes(f) zeroed bytes. */
+static void iff_encode(const iff_file *f, const float *const level[IFF_LEVELS], uint8_t *buf);
+
+/* Writes buf[0..n) to path whole or not at all: a temporary file next to
+ * the target, synced, renamed over it (a symbolic link is followed; a
+ * device or FIFO is written in place). IF_OK or IF_ERR_IO with the reason
+ * in msg. */
+static if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *msg, size_t cap);
+
+#endif
+// ---- format/features.h (end) ----
+
+/* #include "interformer.h": above */
+
+#define IFA_HEADER     120u
+#define IFA_RECORD     16u
+#define IFA_MAX_ID     65535u
+#define IFA_MAX_CLICKS 65535u
+#define IFA_MAX_SIDE   1048576u
+
+typedef struct {
+    int id, finished;
+    int n_clicks;
+    const if_click *clicks;
+    uint32_t n_runs; /* 0: no set mask */
+    const uint32_t *runs;
+} ifa_object;
+
+typedef struct {
+    int width, height;
+    char identity[IFF_IDENT_BYTES + 1];
+    int exclusive;
+    int last_id, n_objects;
+    const ifa_object *objects;
+    void *block; /* ifa_parse's allocation (objects, clicks, runs) */
+} ifa_file;
+
+/* Validates the file image buf[0..size) and fills *out, its objects,
+ * clicks and runs in one block it allocates (ifa_release frees it). IF_OK,
+ * or a specific status with a one-line reason in msg. */
+static if_status ifa_parse(const void *buf, size_t size, ifa_file *out, char *msg, size_t cap);
+static void ifa_release(ifa_file *f);
+
+/* Bytes of the file image of f (0 when its counts are over the format's
+ * limits). */
+static uint64_t ifa_file_bytes(const ifa_file *f);
+
+/* Writes the file image of f into buf (ifa_file_bytes(f) bytes). */
+static void ifa_encode(const ifa_file *f, uint8_t *buf);
+
+#endif
+// ---- format/annotation.h (end) ----
+
+
+#include <string.h>
+
+/* #include "format/ifg.h": above */
+// ---- format/le.h ----
+/* le.h -- little-endian fields of the file formats (every format of
+ * InterFormer-C is little-endian), read and written byte by byte: no
+ * alignment or host byte order assumed. */
+#ifndef IF_FORMAT_LE_H
+#define IF_FORMAT_LE_H
+
+#include <stdint.h>
+
+static inline uint32_t fmt_rd32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t fmt_rd64(const uint8_t *p) {
+    return (uint64_t)fmt_rd32(p) | (uint64_t)fmt_rd32(p + 4) << 32;
+}
+static inline void fmt_wr32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void fmt_wr64(uint8_t *p, uint64_t v) {
+    fmt_wr32(p, (uint32_t)v);
+    fmt_wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+#endif
+// ---- format/le.h (end) ----
+
+/* #include "platform/platform.h": above */
+
+static const char format_annotation__MAGIC[8] = {'I', 'F', 'A', 'N', 'N', 'O', 'T', 0};
+
+static uint64_t format_annotation__record_bytes(uint64_t n_clicks, uint64_t n_runs) {
+    return IFA_RECORD + 12 * n_clicks + 4 * n_runs;
+}
+
+static uint64_t ifa_file_bytes(const ifa_file *f) {
+    if (f->n_objects < 0 || (uint64_t)f->n_objects > IFA_MAX_ID) return 0;
+    uint64_t n = IFA_HEADER;
+    for (int i = 0; i < f->n_objects; i++) {
+        const ifa_object *o = &f->objects[i];
+        if (o->n_clicks < 0 || (uint64_t)o->n_clicks > IFA_MAX_CLICKS) return 0;
+        n += format_annotation__record_bytes((uint64_t)o->n_clicks, o->n_runs);
+    }
+    return n;
+}
+
+static void ifa_encode(const ifa_file *f, uint8_t *buf) {
+    const uint64_t size = ifa_file_bytes(f);
+    memset(buf, 0, IFA_HEADER);
+    memcpy(buf, format_annotation__MAGIC, 8);
+    fmt_wr32(buf + 8, 1);
+    fmt_wr64(buf + 16, size);
+    fmt_wr32(buf + 24, (uint32_t)f->width);
+    fmt_wr32(buf + 28, (uint32_t)f->height);
+    const char *nul = (const char *)memchr(f->identity, 0, IFF_IDENT_BYTES - 1);
+    memcpy(buf + 32, f->identity, nul ? (size_t)(nul - f->identity) : IFF_IDENT_BYTES - 1);
+    fmt_wr32(buf + 104, f->exclusive ? 1u : 0u);
+    fmt_wr32(buf + 108, (uint32_t)f->last_id);
+    fmt_wr32(buf + 112, (uint32_t)f->n_objects);
+    uint8_t *p = buf + IFA_HEADER;
+    for (int i = 0; i < f->n_objects; i++) {
+        const ifa_object *o = &f->objects[i];
+        fmt_wr32(p, (uint32_t)o->id);
+        fmt_wr32(p + 4, (o->finished ? 1u : 0u) | (o->n_runs ? 2u : 0u));
+        fmt_wr32(p + 8, (uint32_t)o->n_clicks);
+        fmt_wr32(p + 12, o->n_runs);
+        p += IFA_RECORD;
+        for (int k = 0; k < o->n_clicks; k++, p += 12) {
+            fmt_wr32(p, (uint32_t)o->clicks[k].x);
+            fmt_wr32(p + 4, (uint32_t)o->clicks[k].y);
+            fmt_wr32(p + 8, o->clicks[k].positive ? 1u : 0u);
+        }
+        for (uint32_t k = 0; k < o->n_runs; k++, p += 4) fmt_wr32(p, o->runs[k]);
+    }
+    fmt_wr32(buf + 12, ifg_crc32(0, buf + 16, (size_t)(size - 16)));
+}
+
+static void ifa_release(ifa_file *f) {
+    if (!f) return;
+    ifp_free(f->block);
+    f->block = NULL;
+    f->objects = NULL;
+}
+
+/* One record at q (end: the file's end): its counts checked against the
+ * header and the bytes left; *next: where the next record starts. */
+static if_status format_annotation__check_record(const uint8_t *q, const uint8_t *end, const ifa_file *f, int prev_id,
+                              const uint8_t **next, char *msg, size_t cap) {
+    if ((size_t)(end - q) < IFA_RECORD)
+        return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "object after id %d: the file ends", prev_id);
+    const uint32_t id = fmt_rd32(q), flags = fmt_rd32(q + 4), n_clicks = fmt_rd32(q + 8),
+                   n_runs = fmt_rd32(q + 12);
+    if (id <= (uint32_t)prev_id || id > (uint32_t)f->last_id)
+        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT,
+                        "object id %u after %d (ids grow, up to last_id %d)", id, prev_id,
+                        f->last_id);
+    if (flags & ~3u) return ifg_fail(msg, cap, IF_ERR_BAD_META, "object %u: flags %#x", id, flags);
+    if (n_clicks > IFA_MAX_CLICKS)
+        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT, "object %u: %u clicks", id, n_clicks);
+    const uint64_t pixels = (uint64_t)f->width * (uint64_t)f->height;
+    if ((flags & 2u) ? (n_runs < 1 || n_runs > pixels + 1) : n_runs != 0)
+        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT, "object %u: %u runs for %s", id, n_runs,
+                        (flags & 2u) ? "a mask" : "no mask");
+    const uint64_t bytes = format_annotation__record_bytes(n_clicks, n_runs);
+    if (bytes > (uint64_t)(end - q))
+        return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "object %u: %llu bytes, %llu left", id,
+                        (unsigned long long)bytes, (unsigned long long)(end - q));
+    const uint8_t *p = q + IFA_RECORD;
+    for (uint32_t k = 0; k < n_clicks; k++, p += 12) {
+        const uint32_t x = fmt_rd32(p), y = fmt_rd32(p + 4), pos = fmt_rd32(p + 8);
+        if (x >= (uint32_t)f->width || y >= (uint32_t)f->height || pos > 1)
+            return ifg_fail(msg, cap, IF_ERR_BAD_META,
+                            "object %u, click %u: (%d, %d, %u) on a %dx%d image", id, k,
+                            (int32_t)x, (int32_t)y, pos, f->width, f->height);
+    }
+    uint64_t sum = 0;
+    for (uint32_t k = 0; k < n_runs; k++, p += 4) {
+        const uint32_t r = fmt_rd32(p);
+        if (k > 0 && r == 0)
+            return ifg_fail(msg, cap, IF_ERR_BAD_COUNT, "object %u: run %u is empty", id, k);
+        sum += r;
+    }
+    if (n_runs && sum != pixels)
+        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT, "object %u: the mask's runs cover %llu of %llu pixels",
+                        id, (unsigned long long)sum, (unsigned long long)pixels);
+    *next = q + bytes;
+    return IF_OK;
+}
+
+static if_status ifa_parse(const void *data, size_t size, ifa_file *out, char *msg, size_t cap) {
+    memset(out, 0, sizeof *out);
+    const uint8_t *buf = (const uint8_t *)data, *end = buf + size;
+    if (!buf || size < IFA_HEADER)
+        return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "%zu bytes: not even a header", size);
+    if (memcmp(buf, format_annotation__MAGIC, 8)) return ifg_fail(msg, cap, IF_ERR_BAD_MAGIC, "not an annotation file");
+    if (fmt_rd32(buf + 8) != 1)
+        return ifg_fail(msg, cap, IF_ERR_BAD_VERSION, "version %u (this build reads 1)",
+                        fmt_rd32(buf + 8));
+    if (fmt_rd64(buf + 16) != size)
+        return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "the header says %llu bytes, the file has %zu",
+                        (unsigned long long)fmt_rd64(buf + 16), size);
+    if (fmt_rd32(buf + 12) != ifg_crc32(0, buf + 16, size - 16))
+        return ifg_fail(msg, cap, IF_ERR_CHECKSUM, "the CRC does not match the contents");
+    const uint32_t w = fmt_rd32(buf + 24), h = fmt_rd32(buf + 28), flags = fmt_rd32(buf + 104),
+                   last_id = fmt_rd32(buf + 108), n_obj = fmt_rd32(buf + 112);
+    if (w < 1 || h < 1 || w > IFA_MAX_SIDE || h > IFA_MAX_SIDE)
+        return ifg_fail(msg, cap, IF_ERR_BAD_SHAPE, "image %ux%u", w, h);
+    if (!memchr(buf + 32, 0, IFF_IDENT_BYTES))
+        return ifg_fail(msg, cap, IF_ERR_BAD_META, "the identity has no terminating NUL");
+    if (flags & ~1u) return ifg_fail(msg, cap, IF_ERR_BAD_META, "flags %#x", flags);
+    if (last_id > IFA_MAX_ID || n_obj > last_id || fmt_rd32(buf + 116))
+        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT, "%u objects, last id %u, reserved %u", n_obj,
+                        last_id, fmt_rd32(buf + 116));
+    out->width = (int)w;
+    out->height = (int)h;
+    memcpy(out->identity, buf + 32, IFF_IDENT_BYTES);
+    out->exclusive = (int)(flags & 1u);
+    out->last_id = (int)last_id;
+    out->n_objects = (int)n_obj;
+    /* Every record checked, the space for their contents counted... */
+    uint64_t n_clicks = 0, n_runs = 0;
+    const uint8_t *q = buf + IFA_HEADER;
+    int prev = 0;
+    for (uint32_t i = 0; i < n_obj; i++) {
+        const uint8_t *next = NULL;
+        if_status s = format_annotation__check_record(q, end, out, prev, &next, msg, cap);
+        if (s != IF_OK) return s;
+        prev = (int)fmt_rd32(q);
+        n_clicks += fmt_rd32(q + 8);
+        n_runs += fmt_rd32(q + 12);
+        q = next;
+    }
+    if (q != end)
+        return ifg_fail(msg, cap, IF_ERR_BAD_OFFSET, "%zu bytes after the last object",
+                        (size_t)(end - q));
+    /* ... then copied out in one block. */
+    const uint64_t bytes = (uint64_t)n_obj * sizeof(ifa_object) + n_clicks * sizeof(if_click) +
+                           n_runs * sizeof(uint32_t);
+    if (bytes > SIZE_MAX || !(out->block = ifp_malloc((size_t)bytes)))
+        return ifg_fail(msg, cap, IF_ERR_NO_MEMORY, "%llu bytes for %u objects",
+                        (unsigned long long)bytes, n_obj);
+    ifa_object *obj = (ifa_object *)out->block;
+    if_click *clicks = (if_click *)(obj + n_obj);
+    uint32_t *runs = (uint32_t *)(clicks + n_clicks);
+    q = buf + IFA_HEADER;
+    for (uint32_t i = 0; i < n_obj; i++) {
+        ifa_object *o = &obj[i];
+        o->id = (int)fmt_rd32(q);
+        o->finished = (int)(fmt_rd32(q + 4) & 1u);
+        o->n_clicks = (int)fmt_rd32(q + 8);
+        o->n_runs = fmt_rd32(q + 12);
+        o->clicks = clicks;
+        o->runs = runs;
+        q += IFA_RECORD;
+        for (int k = 0; k < o->n_clicks; k++, q += 12)
+            *clicks++ = (if_click){(int)fmt_rd32(q), (int)fmt_rd32(q + 4), (int)fmt_rd32(q + 8)};
+        for (uint32_t k = 0; k < o->n_runs; k++, q += 4) *runs++ = fmt_rd32(q);
+    }
+    out->objects = obj;
+    return IF_OK;
+}
+// ---- format/annotation.c (end) ----
+
 // ---- format/crc32.c ----
 /* crc32.c -- CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), the same
  * function as zlib's crc32(): ifg_crc32(0, "123456789", 9) == 0xCBF43926.
@@ -2372,61 +2712,9 @@ static uint32_t ifg_crc32(uint32_t crc, const void *data, size_t n) {
 #include <stdlib.h>
 #include <string.h>
 
-// ---- format/features.h ----
-/* features.h -- the per-image feature file (format/FEATURES.md): its
- * reader and writer, internal to the library. The public object is
- * if_features (interformer.h; session/features.c), which reads and writes
- * files through these.
- *
- * iff_parse validates a whole file image before returning anything, as
- * ifg_parse does: every field against the spec and the buffer size. */
-#ifndef IF_FORMAT_FEATURES_H
-#define IF_FORMAT_FEATURES_H
-
-#include <stddef.h>
-#include <stdint.h>
-
-/* #include "interformer.h": above */
-
-#define IFF_LEVELS      4
-#define IFF_IDENT_BYTES 72
-
-/* What a feature file holds. Sizes in pixels; level i is lh x lw x
- * channels, channels-last, at stride strides[i] of the padded grid. */
-typedef struct {
-    uint32_t version;       /* 1 or 2 (2 records the working size) */
-    uint32_t dtype;         /* IFG_F32 or IFG_F16 (format/ifg.h) */
-    int width, height;      /* the original image */
-    int work_w, work_h;     /* the image as the encoder saw it */
-    int padded_w, padded_h; /* the model's grid */
-    int channels[IFF_LEVELS], strides[IFF_LEVELS], lh[IFF_LEVELS], lw[IFF_LEVELS];
-    char identity[IFF_IDENT_BYTES + 1]; /* the encoder's model identity, NUL-terminated */
-    const void *data[IFF_LEVELS];       /* iff_parse: level i's values in the buffer */
-} iff_file;
-
-/* Validates the file image buf[0..size) and fills *out (data[] point into
- * buf). IF_OK, or a specific status with a one-line reason in msg. */
-static if_status iff_parse(const void *buf, size_t size, iff_file *out, char *msg, size_t cap);
-
-/* Bytes of the file for f's sizes and dtype (the levels' offsets follow
- * FEATURES.md's layout). */
-static uint64_t iff_file_bytes(const iff_file *f);
-
-/* Writes the file image of f with level values level[i] (f32, lh x lw x
- * channels each; converted to f16 when f->dtype says so) into buf, which
- * holds iff_file_bytes(f) zeroed bytes. */
-static void iff_encode(const iff_file *f, const float *const level[IFF_LEVELS], uint8_t *buf);
-
-/* Writes buf[0..n) to path whole or not at all: a temporary file next to
- * the target, synced, renamed over it (a symbolic link is followed; a
- * device or FIFO is written in place). IF_OK or IF_ERR_IO with the reason
- * in msg. */
-static if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, char *msg, size_t cap);
-
-#endif
-// ---- format/features.h (end) ----
-
+/* #include "format/features.h": above */
 /* #include "format/ifg.h": above */
+/* #include "format/le.h": above */
 /* #include "kernels/kernels.h": above */
 /* #include "platform/platform.h": above */
 
@@ -2440,17 +2728,6 @@ static if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, 
 #define IFF_MAX_IMAGE_SIDE 1048576u /* the original image (version 2) */
 #define IFF_MAX_CHANNELS   65536u
 
-static uint32_t format_features__rd32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t format_features__rd64(const uint8_t *p) { return format_features__rd32(p) | (uint64_t)format_features__rd32(p + 4) << 32; }
-static void format_features__wr32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void format_features__wr64(uint8_t *p, uint64_t v) {
-    format_features__wr32(p, (uint32_t)v);
-    format_features__wr32(p + 4, (uint32_t)(v >> 32));
-}
 static uint64_t format_features__align64(uint64_t n) { return (n + IFF_ALIGN - 1) / IFF_ALIGN * IFF_ALIGN; }
 
 /* ---------------------------------------------------------------- write */
@@ -2476,33 +2753,33 @@ static void iff_encode(const iff_file *f, const float *const level[IFF_LEVELS], 
     uint64_t off[IFF_LEVELS], nbytes[IFF_LEVELS];
     const uint64_t file_bytes = format_features__layout(f, off, nbytes), esize = f->dtype == IFG_F16 ? 2 : 4;
     memcpy(buf, IFF_MAGIC, 8);
-    format_features__wr32(buf + 8, IFF_VERSION);
-    format_features__wr64(buf + 16, file_bytes);
-    format_features__wr32(buf + 24, f->dtype == IFG_F16 ? 1u : 0u);
-    format_features__wr32(buf + 28, IFF_LEVELS);
-    format_features__wr32(buf + 32, (uint32_t)f->height);
-    format_features__wr32(buf + 36, (uint32_t)f->width);
-    format_features__wr32(buf + 40, (uint32_t)f->padded_h);
-    format_features__wr32(buf + 44, (uint32_t)f->padded_w);
-    format_features__wr32(buf + 48, (uint32_t)f->work_h);
-    format_features__wr32(buf + 52, (uint32_t)f->work_w);
+    fmt_wr32(buf + 8, IFF_VERSION);
+    fmt_wr64(buf + 16, file_bytes);
+    fmt_wr32(buf + 24, f->dtype == IFG_F16 ? 1u : 0u);
+    fmt_wr32(buf + 28, IFF_LEVELS);
+    fmt_wr32(buf + 32, (uint32_t)f->height);
+    fmt_wr32(buf + 36, (uint32_t)f->width);
+    fmt_wr32(buf + 40, (uint32_t)f->padded_h);
+    fmt_wr32(buf + 44, (uint32_t)f->padded_w);
+    fmt_wr32(buf + 48, (uint32_t)f->work_h);
+    fmt_wr32(buf + 52, (uint32_t)f->work_w);
     const char *end = (const char *)memchr(f->identity, 0, IFF_IDENT); /* strnlen is POSIX */
     memcpy(buf + IFF_HEADER, f->identity, end ? (size_t)(end - f->identity) : IFF_IDENT);
     for (int i = 0; i < IFF_LEVELS; i++) {
         uint8_t *rec = buf + IFF_HEADER + IFF_IDENT + IFF_LEVEL_REC * (unsigned)i;
-        format_features__wr32(rec, (uint32_t)f->channels[i]);
-        format_features__wr32(rec + 4, (uint32_t)f->strides[i]);
-        format_features__wr32(rec + 8, (uint32_t)f->lh[i]);
-        format_features__wr32(rec + 12, (uint32_t)f->lw[i]);
-        format_features__wr64(rec + 16, off[i]);
-        format_features__wr64(rec + 24, nbytes[i]);
+        fmt_wr32(rec, (uint32_t)f->channels[i]);
+        fmt_wr32(rec + 4, (uint32_t)f->strides[i]);
+        fmt_wr32(rec + 8, (uint32_t)f->lh[i]);
+        fmt_wr32(rec + 12, (uint32_t)f->lw[i]);
+        fmt_wr64(rec + 16, off[i]);
+        fmt_wr64(rec + 24, nbytes[i]);
         const int64_t n = (int64_t)(nbytes[i] / esize);
         if (f->dtype == IFG_F16)
             ifk_f32_to_f16(level[i], n, (uint16_t *)(void *)(buf + off[i]));
         else
             memcpy(buf + off[i], level[i], (size_t)nbytes[i]); /* little-endian hosts */
     }
-    format_features__wr32(buf + 12, ifg_crc32(0, buf + 16, (size_t)file_bytes - 16));
+    fmt_wr32(buf + 12, ifg_crc32(0, buf + 16, (size_t)file_bytes - 16));
 }
 
 /* Writes n bytes to f and closes it (synced first when sync); 0, or the
@@ -2573,11 +2850,11 @@ static if_status iff_parse(const void *data, size_t size, iff_file *out, char *m
         return ifg_fail(msg, cap, IF_ERR_BAD_MAGIC, "not a feature file (magic)");
     if (size < IFF_HEADER)
         return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "feature file: %zu-byte header", size);
-    uint32_t version = format_features__rd32(b + 8);
+    uint32_t version = fmt_rd32(b + 8);
     if (version != 1 && version != IFF_VERSION)
         return ifg_fail(msg, cap, IF_ERR_BAD_VERSION,
                         "feature file version %u, this build reads 1 and %u", version, IFF_VERSION);
-    uint64_t file_bytes = format_features__rd64(b + 16);
+    uint64_t file_bytes = fmt_rd64(b + 16);
     if (file_bytes > size)
         return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "feature file: %zu of %llu bytes", size,
                         (unsigned long long)file_bytes);
@@ -2585,13 +2862,14 @@ static if_status iff_parse(const void *data, size_t size, iff_file *out, char *m
         return ifg_fail(msg, cap, IF_ERR_BAD_OFFSET, "feature file: %zu bytes, header says %llu",
                         size, (unsigned long long)file_bytes);
     uint32_t crc = ifg_crc32(0, b + 16, size - 16);
-    if (crc != format_features__rd32(b + 12))
+    if (crc != fmt_rd32(b + 12))
         return ifg_fail(msg, cap, IF_ERR_CHECKSUM, "feature file: crc %08x, stored %08x", crc,
-                        format_features__rd32(b + 12));
-    uint32_t dtype = format_features__rd32(b + 24), nl = format_features__rd32(b + 28);
-    uint32_t ih = format_features__rd32(b + 32), iw = format_features__rd32(b + 36), ph = format_features__rd32(b + 40), pw = format_features__rd32(b + 44);
+                        fmt_rd32(b + 12));
+    uint32_t dtype = fmt_rd32(b + 24), nl = fmt_rd32(b + 28);
+    uint32_t ih = fmt_rd32(b + 32), iw = fmt_rd32(b + 36), ph = fmt_rd32(b + 40),
+             pw = fmt_rd32(b + 44);
     /* Version 1 has no working size: the encoder saw the image itself. */
-    uint32_t wh = version == 1 ? ih : format_features__rd32(b + 48), ww = version == 1 ? iw : format_features__rd32(b + 52);
+    uint32_t wh = version == 1 ? ih : fmt_rd32(b + 48), ww = version == 1 ? iw : fmt_rd32(b + 52);
     uint32_t max_image = version == 1 ? IFF_MAX_SIDE : IFF_MAX_IMAGE_SIDE;
     if (dtype > 1) return ifg_fail(msg, cap, IF_ERR_BAD_DTYPE, "feature file: dtype %u", dtype);
     if (nl != IFF_LEVELS)
@@ -2616,9 +2894,10 @@ static if_status iff_parse(const void *data, size_t size, iff_file *out, char *m
     uint64_t off[IFF_LEVELS], nbytes[IFF_LEVELS], esize = dtype ? 2 : 4;
     for (uint32_t i = 0; i < nl; i++) {
         const uint8_t *rec = b + IFF_HEADER + IFF_IDENT + IFF_LEVEL_REC * i;
-        uint32_t c = format_features__rd32(rec), s = format_features__rd32(rec + 4), h = format_features__rd32(rec + 8), w = format_features__rd32(rec + 12);
-        off[i] = format_features__rd64(rec + 16);
-        nbytes[i] = format_features__rd64(rec + 24);
+        uint32_t c = fmt_rd32(rec), s = fmt_rd32(rec + 4), h = fmt_rd32(rec + 8),
+                 w = fmt_rd32(rec + 12);
+        off[i] = fmt_rd64(rec + 16);
+        nbytes[i] = fmt_rd64(rec + 24);
         if (!c || c > IFF_MAX_CHANNELS || !s || ph % s || pw % s || h != ph / s || w != pw / s)
             return ifg_fail(msg, cap, IF_ERR_BAD_SHAPE,
                             "feature file: level %u is %ux%ux%u at stride %u for a %ux%u grid", i,
@@ -2753,6 +3032,7 @@ static if_status iff_parse(const void *data, size_t size, iff_file *out, char *m
 #include <string.h>
 
 /* #include "format/ifg.h": above */
+/* #include "format/le.h": above */
 /* #include "platform/platform.h": above */
 
 #define IFG_ATTR_INT_LIMIT (1 << 20)
@@ -2855,12 +3135,6 @@ static if_status IFG_PRINTF(3, 4) format_ifg_reader__fail(format_ifg_reader__rd 
         if (try_s_ != IF_OK) return try_s_;                                                        \
     } while (0)
 
-static uint32_t format_ifg_reader__le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t format_ifg_reader__le64(const uint8_t *p) { return (uint64_t)format_ifg_reader__le32(p) | (uint64_t)format_ifg_reader__le32(p + 4) << 32; }
-
 static double format_ifg_reader__f64_of(uint64_t u) {
     double d;
     memcpy(&d, &u, sizeof d);
@@ -2897,14 +3171,14 @@ static if_status format_ifg_reader__take(format_ifg_reader__rd *r, uint64_t n, c
 static if_status format_ifg_reader__rd_u32(format_ifg_reader__rd *r, const char *what, uint32_t *v) {
     const uint8_t *q = NULL;
     TRY(format_ifg_reader__take(r, 4, what, &q));
-    *v = format_ifg_reader__le32(q);
+    *v = fmt_rd32(q);
     return IF_OK;
 }
 
 static if_status format_ifg_reader__rd_u64(format_ifg_reader__rd *r, const char *what, uint64_t *v) {
     const uint8_t *q = NULL;
     TRY(format_ifg_reader__take(r, 8, what, &q));
-    *v = format_ifg_reader__le64(q);
+    *v = fmt_rd64(q);
     return IF_OK;
 }
 
@@ -3045,9 +3319,9 @@ static if_status format_ifg_reader__parse_dims(format_ifg_reader__rd *r, ifg_ten
         ifg_dim *d = &t->dims[k];
         const uint8_t *q = NULL;
         TRY(format_ifg_reader__take(r, 12, field[k], &q));
-        d->sym = format_ifg_reader__le32(q);
-        d->mul = (int32_t)format_ifg_reader__le32(q + 4);
-        d->div = (int32_t)format_ifg_reader__le32(q + 8);
+        d->sym = fmt_rd32(q);
+        d->mul = (int32_t)fmt_rd32(q + 4);
+        d->div = (int32_t)fmt_rd32(q + 8);
         if (d->sym > IFG_SYM_ANY)
             return format_ifg_reader__fail(r, IF_ERR_BAD_SHAPE,
                         "%s: dims[%u].sym = %u is not 0 (ONE), 1 (H), 2 (W) or 3 (ANY)", r->rec, k,
@@ -3309,9 +3583,9 @@ static if_status format_ifg_reader__parse_attr(format_ifg_reader__rd *r, uint32_
     TRY(format_ifg_reader__take(r, (uint64_t)a->count * 8u, "attr values", &q));
     for (uint32_t k = 0; k < a->count; k++) {
         if (a->type == IFG_ATTR_INT)
-            a->v.i[k] = (int64_t)format_ifg_reader__le64(q + 8 * k);
+            a->v.i[k] = (int64_t)fmt_rd64(q + 8 * k);
         else
-            a->v.f[k] = format_ifg_reader__f64_of(format_ifg_reader__le64(q + 8 * k));
+            a->v.f[k] = format_ifg_reader__f64_of(fmt_rd64(q + 8 * k));
     }
     /* Type, count and range per key: format/ifg.h's IFG_ATTR_LIST. */
     static const struct {
@@ -3519,14 +3793,14 @@ static void format_ifg_reader__count_node_slots(const format_ifg_reader__rd *r, 
     } while (0)
     for (uint32_t i = 0; i < n_nodes; i++) {
         NEED(4);
-        uint32_t len = format_ifg_reader__le32(r->p + pos);
+        uint32_t len = fmt_rd32(r->p + pos);
         pos += 4;
         if (len > IFG_MAX_STRING) return;
         NEED(len + ((4u - (len & 3u)) & 3u));
         pos += len + ((4u - (len & 3u)) & 3u);
         NEED(16); /* op, n_in, n_out, n_attr */
-        uint32_t n_in = format_ifg_reader__le32(r->p + pos + 4), n_out = format_ifg_reader__le32(r->p + pos + 8),
-                 n_attr = format_ifg_reader__le32(r->p + pos + 12);
+        uint32_t n_in = fmt_rd32(r->p + pos + 4), n_out = fmt_rd32(r->p + pos + 8),
+                 n_attr = fmt_rd32(r->p + pos + 12);
         pos += 16;
         if (n_in > IFG_MAX_NODE_IN || n_out > IFG_MAX_NODE_OUT || n_attr > IFG_MAX_NODE_ATTR)
             return;
@@ -3536,7 +3810,7 @@ static void format_ifg_reader__count_node_slots(const format_ifg_reader__rd *r, 
         pos += 4u * (n_in + n_out);
         for (uint32_t j = 0; j < n_attr; j++) {
             NEED(12); /* key, type, count */
-            uint32_t count = format_ifg_reader__le32(r->p + pos + 8);
+            uint32_t count = fmt_rd32(r->p + pos + 8);
             pos += 12;
             if (count < 1 || count > IFG_MAX_ATTR_COUNT) return;
             NEED(8u * count);
@@ -3590,7 +3864,7 @@ static if_status format_ifg_reader__parse_node(format_ifg_reader__rd *r, const i
     const uint8_t *q = NULL;
     TRY(format_ifg_reader__take(r, 4u * (uint64_t)n_ids, "tensor ids", &q));
     for (uint32_t k = 0; k < n_ids; k++) {
-        uint32_t id = format_ifg_reader__le32(q + 4 * k);
+        uint32_t id = fmt_rd32(q + 4 * k);
         int is_in = k < n->n_in;
         ids[k] = id;
         if (id < g->n_tensors || (is_in && id == IFG_NO_TENSOR)) continue;
@@ -3743,14 +4017,14 @@ static if_status format_ifg_reader__parse_header(format_ifg_reader__rd *r, size_
     if (size < 12)
         return format_ifg_reader__fail(r, IF_ERR_TRUNCATED, "buffer of %zu bytes is shorter than the %u-byte header",
                     size, (unsigned)IFG_HEADER_BYTES);
-    g->version = format_ifg_reader__le32(p + 8);
+    g->version = fmt_rd32(p + 8);
     if (g->version != IFG_VERSION)
         return format_ifg_reader__fail(r, IF_ERR_BAD_VERSION, "header: version %u (this reader reads %u)", g->version,
                     (unsigned)IFG_VERSION);
     if (size < IFG_HEADER_BYTES)
         return format_ifg_reader__fail(r, IF_ERR_TRUNCATED, "buffer of %zu bytes is shorter than the %u-byte header",
                     size, (unsigned)IFG_HEADER_BYTES);
-    g->file_bytes = format_ifg_reader__le64(p + 16);
+    g->file_bytes = fmt_rd64(p + 16);
     if (g->file_bytes > size)
         return format_ifg_reader__fail(r, IF_ERR_TRUNCATED, "header: file_bytes %llu but the buffer has %zu bytes",
                     (unsigned long long)g->file_bytes, size);
@@ -3758,18 +4032,18 @@ static if_status format_ifg_reader__parse_header(format_ifg_reader__rd *r, size_
         return format_ifg_reader__fail(r, IF_ERR_BAD_OFFSET,
                     "header: file_bytes %llu but the buffer has %zu bytes (trailing data)",
                     (unsigned long long)g->file_bytes, size);
-    uint32_t stored = format_ifg_reader__le32(p + 12), crc = ifg_crc32(0, p + 16, size - 16);
+    uint32_t stored = fmt_rd32(p + 12), crc = ifg_crc32(0, p + 16, size - 16);
     if (stored != crc)
         return format_ifg_reader__fail(r, IF_ERR_CHECKSUM, "header: crc32 0x%08x, contents give 0x%08x", stored, crc);
-    g->kind = format_ifg_reader__le32(p + 24);
-    g->flags = format_ifg_reader__le32(p + 28);
-    g->n_meta = format_ifg_reader__le32(p + 32);
-    g->n_tensors = format_ifg_reader__le32(p + 36);
-    g->n_nodes = format_ifg_reader__le32(p + 40);
-    g->n_inputs = format_ifg_reader__le32(p + 44);
-    g->n_outputs = format_ifg_reader__le32(p + 48);
-    uint32_t reserved = format_ifg_reader__le32(p + 52);
-    uint64_t data_offset = format_ifg_reader__le64(p + 56);
+    g->kind = fmt_rd32(p + 24);
+    g->flags = fmt_rd32(p + 28);
+    g->n_meta = fmt_rd32(p + 32);
+    g->n_tensors = fmt_rd32(p + 36);
+    g->n_nodes = fmt_rd32(p + 40);
+    g->n_inputs = fmt_rd32(p + 44);
+    g->n_outputs = fmt_rd32(p + 48);
+    uint32_t reserved = fmt_rd32(p + 52);
+    uint64_t data_offset = fmt_rd64(p + 56);
     if (g->kind != IFG_KIND_ENCODER && g->kind != IFG_KIND_DECODER)
         return format_ifg_reader__fail(r, IF_ERR_BAD_GRAPH, "header: kind %u is not 1 (encoder) or 2 (decoder)",
                     g->kind);
@@ -3929,14 +4203,14 @@ static const ifg_attr *ifg_node_attr(const ifg_node *n, ifg_attr_key key) {
 static int ifg_meta_int(const ifg_graph *g, const char *key, uint32_t idx, int64_t *v) {
     const ifg_meta *m = ifg_find_meta(g, key);
     if (!m || m->type != IFG_META_INT || idx >= m->count) return 0;
-    if (v) *v = (int64_t)format_ifg_reader__le64(m->payload + 8 * (size_t)idx);
+    if (v) *v = (int64_t)fmt_rd64(m->payload + 8 * (size_t)idx);
     return 1;
 }
 
 static int ifg_meta_float(const ifg_graph *g, const char *key, uint32_t idx, double *v) {
     const ifg_meta *m = ifg_find_meta(g, key);
     if (!m || m->type != IFG_META_FLOAT || idx >= m->count) return 0;
-    if (v) *v = format_ifg_reader__f64_of(format_ifg_reader__le64(m->payload + 8 * (size_t)idx));
+    if (v) *v = format_ifg_reader__f64_of(fmt_rd64(m->payload + 8 * (size_t)idx));
     return 1;
 }
 
@@ -10127,6 +10401,7 @@ static void rt_pool_run(rt_pool *p, int n_tasks, rt_task_fn fn, void *ctx) {
 #include <stdio.h>
 #include <string.h>
 
+/* #include "format/annotation.h": above */
 /* #include "platform/platform.h": above */
 // ---- session/session.h ----
 /* session.h -- the objects behind if_features and if_session (internal):
@@ -10194,6 +10469,7 @@ struct if_session {
     const uint16_t *owner;           /* an annotation's object: H*W finished owners */
     const int *exclusive;            /* ... and whether they are left out */
     uint16_t id;                     /* ... and this object's id */
+    int has_base;                    /* if_session_set_mask gave the base state */
     size_t bytes;
     char err[RT_ERR_CAP];
 };
@@ -10208,6 +10484,12 @@ static if_status if__decoder_run_new(const if_model *dec, const if_features *f, 
  * runs counted in *run_seq (NULL: the session's own counter). */
 static if_status if__session_new(const if_model *dec, const if_features *f, if_run *shared,
                           uint64_t *run_seq, if_session **out);
+
+/* The whole file at path, in a block from rt_malloc (*data; rt_free it),
+ * refused over max_bytes or the memory budget. Details in if_last_error. */
+static if_status if__read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *n);
+/* Puts "path: " before the thread's last-error detail. */
+static void if__prefix_error(const char *path);
 
 /* Bytes of the level block of features for a padded_h x padded_w image at
  * these strides and channels (0 for a level that does not fit). */
@@ -10393,6 +10675,8 @@ INTERFORMER_DEF if_status if_annotation_set_exclusive(if_annotation *a, int excl
     return IF_OK;
 }
 
+INTERFORMER_DEF int if_annotation_is_exclusive(const if_annotation *a) { return a ? a->exclusive : 0; }
+
 INTERFORMER_DEF if_status if_annotation_instance_map(const if_annotation *a, uint16_t *dst, size_t stride) {
     if (!a || !dst || stride < (size_t)(a ? a->W : 0))
         return if__fail(IF_ERR_INVALID_ARG, "if_annotation_instance_map: NULL argument or stride "
@@ -10419,6 +10703,147 @@ INTERFORMER_DEF size_t if_annotation_memory_bytes(const if_annotation *a) {
 }
 
 INTERFORMER_DEF const char *if_annotation_error(const if_annotation *a) { return a ? a->err : ""; }
+
+/* ---------------------------------------------------------- save, load */
+
+/* The mask an object's session started from (if_session_set_mask), at the
+ * original size, as row-major runs from background: their count, and the
+ * runs when runs is not NULL. */
+static uint32_t session_annotation__base_runs(const if_session *s, uint32_t *runs) {
+    uint32_t n = 0, len = 0;
+    uint8_t cur = 0;
+    for (int y = 0; y < s->H; y++)
+        for (int x = 0; x < s->W; x++) {
+            const uint8_t v = s->base_mask_set ? s->base_mask[(size_t)y * s->W + x]
+                                               : s->base_pred[(size_t)y * s->Wp + x];
+            if ((v != 0) != cur) {
+                if (runs) runs[n] = len;
+                n++;
+                len = 0;
+                cur = v != 0;
+            }
+            len++;
+        }
+    if (runs) runs[n] = len;
+    return n + 1;
+}
+
+INTERFORMER_DEF if_status if_annotation_save(if_annotation *a, const char *path) {
+    if (!a || !path) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_save: NULL argument");
+    uint64_t total = 0;
+    for (int i = 0; i < a->n; i++)
+        if (a->obj[i].s->has_base) total += session_annotation__base_runs(a->obj[i].s, NULL);
+    ifa_object *obj = (ifa_object *)rt_calloc((size_t)a->n, sizeof *obj);
+    uint32_t *runs = (uint32_t *)rt_malloc((size_t)total * sizeof *runs);
+    if (!obj || !runs) {
+        rt_free(obj);
+        rt_free(runs);
+        return session_annotation__afail(a, IF_ERR_NO_MEMORY, "saving %d objects", a->n);
+    }
+    ifa_file f;
+    memset(&f, 0, sizeof f);
+    f.width = a->W;
+    f.height = a->H;
+    snprintf(f.identity, sizeof f.identity, "%s", a->feat->identity);
+    f.exclusive = a->exclusive;
+    f.last_id = a->last_id;
+    f.n_objects = a->n;
+    f.objects = obj;
+    uint32_t *r = runs;
+    for (int i = 0; i < a->n; i++) {
+        const if_session *s = a->obj[i].s;
+        obj[i] = (ifa_object){a->obj[i].id, a->obj[i].finished, s->n, s->clicks, 0, r};
+        if (s->has_base) r += obj[i].n_runs = session_annotation__base_runs(s, r);
+    }
+    const uint64_t bytes = ifa_file_bytes(&f);
+    uint8_t *buf = bytes && bytes <= SIZE_MAX ? (uint8_t *)rt_malloc((size_t)bytes) : NULL;
+    if_status st = IF_OK;
+    if (!buf)
+        st = session_annotation__afail(a, IF_ERR_NO_MEMORY, "%llu bytes for the file", (unsigned long long)bytes);
+    else {
+        ifa_encode(&f, buf);
+        st = iff_write_file(path, buf, (size_t)bytes, a->err, sizeof a->err);
+    }
+    rt_free(buf);
+    rt_free(runs);
+    rt_free(obj);
+    return st;
+}
+
+/* Replays the objects of file f on a new annotation (format/ANNOTATION.md). */
+static if_status session_annotation__replay(if_annotation *a, const ifa_file *f) {
+    uint8_t *mask = NULL;
+    if_status st = IF_OK;
+    a->exclusive = f->exclusive;
+    for (int i = 0; i < f->n_objects && st == IF_OK; i++) {
+        const ifa_object *o = &f->objects[i];
+        int id;
+        a->last_id = o->id - 1;
+        if ((st = if_annotation_add_object(a, &id)) != IF_OK) break;
+        if_session *s = if_annotation_object(a, id);
+        if (o->n_runs) {
+            if (!mask && !(mask = (uint8_t *)rt_malloc((size_t)a->W * a->H))) {
+                st = session_annotation__afail(a, IF_ERR_NO_MEMORY, "a %dx%d mask", a->W, a->H);
+                break;
+            }
+            size_t at = 0; /* the runs add up to W*H (ifa_parse) */
+            for (uint32_t k = 0; k < o->n_runs; at += o->runs[k], k++)
+                memset(mask + at, (int)(k & 1u), o->runs[k]);
+            st = if_session_set_mask(s, mask, (size_t)a->W);
+        }
+        if (st == IF_OK) st = if_session_set_clicks(s, o->clicks, o->n_clicks);
+        if (st != IF_OK) {
+            session_annotation__afail(a, st, "object %d: %s", o->id, if_session_error(s));
+            break;
+        }
+        if (o->finished) st = if_annotation_finish(a, id);
+    }
+    a->last_id = f->last_id;
+    rt_free(mask);
+    return st;
+}
+
+INTERFORMER_DEF if_status if_annotation_load_buffer(const if_model *dec, const if_features *feat, const void *data,
+                                    size_t size, if_annotation **out) {
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: out is NULL");
+    *out = NULL;
+    if (!data) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: data is NULL");
+    size_t cap;
+    char *err = if__last_error_buf(&cap);
+    ifa_file f;
+    if_status st = ifa_parse(data, size, &f, err, cap);
+    if (st != IF_OK) return st;
+    if (feat &&
+        (f.width != feat->width || f.height != feat->height || strcmp(f.identity, feat->identity)))
+        st = if__fail(IF_ERR_MISMATCH,
+                      "the annotation is of a %dx%d image from model %.16s..., the features of a "
+                      "%dx%d image from model %.16s...",
+                      f.width, f.height, f.identity, feat->width, feat->height, feat->identity);
+    if_annotation *a = NULL;
+    if (st == IF_OK) st = if_annotation_new(dec, feat, &a);
+    if (st == IF_OK && (st = session_annotation__replay(a, &f)) != IF_OK) {
+        if__fail(st, "%s", a->err);
+        if_annotation_free(a);
+        a = NULL;
+    }
+    ifa_release(&f);
+    *out = a;
+    return st;
+}
+
+INTERFORMER_DEF if_status if_annotation_load(const if_model *dec, const if_features *feat, const char *path,
+                             if_annotation **out) {
+    if (!path || !out) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load: NULL argument");
+    *out = NULL;
+    uint8_t *buf;
+    size_t size;
+    if_status st = if__read_file(path, (uint64_t)1 << 30, &buf, &size);
+    if (st != IF_OK) return st;
+    st = if_annotation_load_buffer(dec, feat, buf, size, out);
+    if (st != IF_OK) if__prefix_error(path);
+    rt_free(buf);
+    return st;
+}
 // ---- session/annotation.c (end) ----
 
 // ---- session/distance.c ----
@@ -10948,9 +11373,9 @@ INTERFORMER_DEF if_status if_features_load_buffer(const void *data, size_t size,
     return session_features__load_buffer(data, size, 0, out);
 }
 
-INTERFORMER_DEF if_status if_features_load(const char *path, if_features **out) {
-    if (!path || !out) return if__fail(IF_ERR_INVALID_ARG, "if_features_load: NULL argument");
-    *out = NULL;
+static if_status if__read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *n) {
+    *data = NULL;
+    *n = 0;
     FILE *fp = ifp_fopen(path, "rb");
     if (!fp) return if__fail(IF_ERR_IO, "%s: %s", path, strerror(errno));
     long long size = -1; /* (ftell's long is 32 bits on Windows) */
@@ -10963,24 +11388,42 @@ INTERFORMER_DEF if_status if_features_load(const char *path, if_features **out) 
     char *ebuf = if__last_error_buf(&ecap);
     if (size < 0 || fseek(fp, 0, SEEK_SET) != 0)
         s = if__fail(IF_ERR_IO, "%s: cannot determine size", path);
-    else if ((uint64_t)size > ((uint64_t)4 << 30))
-        s = if__fail(IF_ERR_BAD_COUNT, "%s: %lld bytes is over the 4 GiB limit", path, size);
+    else if ((uint64_t)size > max_bytes)
+        s = if__fail(IF_ERR_BAD_COUNT, "%s: %lld bytes is over the limit of %llu", path, size,
+                     (unsigned long long)max_bytes);
     else if ((s = rt_mem_check(0, 0, &image, 1, ebuf, ecap, "%s: loading", path)) != IF_OK) {
-        /* refused before reading; the level block is checked once the header is known */
+        /* refused before reading */
     } else if (!(buf = (uint8_t *)rt_malloc((size_t)size)))
         s = if__fail(IF_ERR_NO_MEMORY, "%s: %lld bytes", path, size);
     else if (size && fread(buf, 1, (size_t)size, fp) != (size_t)size)
         s = if__fail(IF_ERR_IO, "%s: read failed", path);
     fclose(fp);
-    if (s == IF_OK) {
-        s = session_features__load_buffer(buf, (size_t)size, (uint64_t)size, out);
-        if (s != IF_OK) {
-            size_t cap;
-            char *e = if__last_error_buf(&cap), tmp[RT_ERR_CAP];
-            snprintf(tmp, sizeof tmp, "%s", e);
-            snprintf(e, cap, "%s: %s", path, tmp);
-        }
+    if (s != IF_OK) {
+        rt_free(buf);
+        return s;
     }
+    *data = buf;
+    *n = (size_t)size;
+    return IF_OK;
+}
+
+static void if__prefix_error(const char *path) {
+    size_t cap;
+    char *e = if__last_error_buf(&cap), tmp[RT_ERR_CAP];
+    snprintf(tmp, sizeof tmp, "%s", e);
+    snprintf(e, cap, "%s: %s", path, tmp);
+}
+
+INTERFORMER_DEF if_status if_features_load(const char *path, if_features **out) {
+    if (!path || !out) return if__fail(IF_ERR_INVALID_ARG, "if_features_load: NULL argument");
+    *out = NULL;
+    uint8_t *buf;
+    size_t size;
+    /* the level block is checked once the header is known */
+    if_status s = if__read_file(path, (uint64_t)4 << 30, &buf, &size);
+    if (s != IF_OK) return s;
+    s = session_features__load_buffer(buf, size, (uint64_t)size, out);
+    if (s != IF_OK) if__prefix_error(path);
     rt_free(buf);
     return s;
 }
@@ -11215,6 +11658,7 @@ static void session_session__clear_state(if_session *s) {
     memcpy(s->pred, s->base_pred, n);
     memset(s->mask, 0, (size_t)s->H * s->W);
     s->base_mask_set = 0;
+    s->has_base = 0;
     s->n = 0;
     s->n_redo = 0;
     s->logits = NULL;
@@ -11587,6 +12031,7 @@ INTERFORMER_DEF if_status if_session_set_mask(if_session *s, const uint8_t *mask
         s->bytes += (size_t)s->H * s->W;
     }
     session_session__clear_state(s);
+    s->has_base = 1;
     size_t n = (size_t)s->Hp * s->Wp;
     for (int y = 0; y < s->Hw; y++) {
         const uint8_t *row =

@@ -8,6 +8,7 @@
 
 #include "format/features.h"
 #include "format/ifg.h"
+#include "format/le.h"
 #include "kernels/kernels.h" /* f16 <-> f32 */
 #include "platform/platform.h"
 
@@ -21,17 +22,6 @@
 #define IFF_MAX_IMAGE_SIDE 1048576u /* the original image (version 2) */
 #define IFF_MAX_CHANNELS   65536u
 
-static uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-static void wr32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void wr64(uint8_t *p, uint64_t v) {
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
 static uint64_t align64(uint64_t n) { return (n + IFF_ALIGN - 1) / IFF_ALIGN * IFF_ALIGN; }
 
 /* ---------------------------------------------------------------- write */
@@ -57,33 +47,33 @@ void iff_encode(const iff_file *f, const float *const level[IFF_LEVELS], uint8_t
     uint64_t off[IFF_LEVELS], nbytes[IFF_LEVELS];
     const uint64_t file_bytes = layout(f, off, nbytes), esize = f->dtype == IFG_F16 ? 2 : 4;
     memcpy(buf, IFF_MAGIC, 8);
-    wr32(buf + 8, IFF_VERSION);
-    wr64(buf + 16, file_bytes);
-    wr32(buf + 24, f->dtype == IFG_F16 ? 1u : 0u);
-    wr32(buf + 28, IFF_LEVELS);
-    wr32(buf + 32, (uint32_t)f->height);
-    wr32(buf + 36, (uint32_t)f->width);
-    wr32(buf + 40, (uint32_t)f->padded_h);
-    wr32(buf + 44, (uint32_t)f->padded_w);
-    wr32(buf + 48, (uint32_t)f->work_h);
-    wr32(buf + 52, (uint32_t)f->work_w);
+    fmt_wr32(buf + 8, IFF_VERSION);
+    fmt_wr64(buf + 16, file_bytes);
+    fmt_wr32(buf + 24, f->dtype == IFG_F16 ? 1u : 0u);
+    fmt_wr32(buf + 28, IFF_LEVELS);
+    fmt_wr32(buf + 32, (uint32_t)f->height);
+    fmt_wr32(buf + 36, (uint32_t)f->width);
+    fmt_wr32(buf + 40, (uint32_t)f->padded_h);
+    fmt_wr32(buf + 44, (uint32_t)f->padded_w);
+    fmt_wr32(buf + 48, (uint32_t)f->work_h);
+    fmt_wr32(buf + 52, (uint32_t)f->work_w);
     const char *end = (const char *)memchr(f->identity, 0, IFF_IDENT); /* strnlen is POSIX */
     memcpy(buf + IFF_HEADER, f->identity, end ? (size_t)(end - f->identity) : IFF_IDENT);
     for (int i = 0; i < IFF_LEVELS; i++) {
         uint8_t *rec = buf + IFF_HEADER + IFF_IDENT + IFF_LEVEL_REC * (unsigned)i;
-        wr32(rec, (uint32_t)f->channels[i]);
-        wr32(rec + 4, (uint32_t)f->strides[i]);
-        wr32(rec + 8, (uint32_t)f->lh[i]);
-        wr32(rec + 12, (uint32_t)f->lw[i]);
-        wr64(rec + 16, off[i]);
-        wr64(rec + 24, nbytes[i]);
+        fmt_wr32(rec, (uint32_t)f->channels[i]);
+        fmt_wr32(rec + 4, (uint32_t)f->strides[i]);
+        fmt_wr32(rec + 8, (uint32_t)f->lh[i]);
+        fmt_wr32(rec + 12, (uint32_t)f->lw[i]);
+        fmt_wr64(rec + 16, off[i]);
+        fmt_wr64(rec + 24, nbytes[i]);
         const int64_t n = (int64_t)(nbytes[i] / esize);
         if (f->dtype == IFG_F16)
             ifk_f32_to_f16(level[i], n, (uint16_t *)(void *)(buf + off[i]));
         else
             memcpy(buf + off[i], level[i], (size_t)nbytes[i]); /* little-endian hosts */
     }
-    wr32(buf + 12, ifg_crc32(0, buf + 16, (size_t)file_bytes - 16));
+    fmt_wr32(buf + 12, ifg_crc32(0, buf + 16, (size_t)file_bytes - 16));
 }
 
 /* Writes n bytes to f and closes it (synced first when sync); 0, or the
@@ -154,11 +144,11 @@ if_status iff_parse(const void *data, size_t size, iff_file *out, char *msg, siz
         return ifg_fail(msg, cap, IF_ERR_BAD_MAGIC, "not a feature file (magic)");
     if (size < IFF_HEADER)
         return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "feature file: %zu-byte header", size);
-    uint32_t version = rd32(b + 8);
+    uint32_t version = fmt_rd32(b + 8);
     if (version != 1 && version != IFF_VERSION)
         return ifg_fail(msg, cap, IF_ERR_BAD_VERSION,
                         "feature file version %u, this build reads 1 and %u", version, IFF_VERSION);
-    uint64_t file_bytes = rd64(b + 16);
+    uint64_t file_bytes = fmt_rd64(b + 16);
     if (file_bytes > size)
         return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "feature file: %zu of %llu bytes", size,
                         (unsigned long long)file_bytes);
@@ -166,13 +156,14 @@ if_status iff_parse(const void *data, size_t size, iff_file *out, char *msg, siz
         return ifg_fail(msg, cap, IF_ERR_BAD_OFFSET, "feature file: %zu bytes, header says %llu",
                         size, (unsigned long long)file_bytes);
     uint32_t crc = ifg_crc32(0, b + 16, size - 16);
-    if (crc != rd32(b + 12))
+    if (crc != fmt_rd32(b + 12))
         return ifg_fail(msg, cap, IF_ERR_CHECKSUM, "feature file: crc %08x, stored %08x", crc,
-                        rd32(b + 12));
-    uint32_t dtype = rd32(b + 24), nl = rd32(b + 28);
-    uint32_t ih = rd32(b + 32), iw = rd32(b + 36), ph = rd32(b + 40), pw = rd32(b + 44);
+                        fmt_rd32(b + 12));
+    uint32_t dtype = fmt_rd32(b + 24), nl = fmt_rd32(b + 28);
+    uint32_t ih = fmt_rd32(b + 32), iw = fmt_rd32(b + 36), ph = fmt_rd32(b + 40),
+             pw = fmt_rd32(b + 44);
     /* Version 1 has no working size: the encoder saw the image itself. */
-    uint32_t wh = version == 1 ? ih : rd32(b + 48), ww = version == 1 ? iw : rd32(b + 52);
+    uint32_t wh = version == 1 ? ih : fmt_rd32(b + 48), ww = version == 1 ? iw : fmt_rd32(b + 52);
     uint32_t max_image = version == 1 ? IFF_MAX_SIDE : IFF_MAX_IMAGE_SIDE;
     if (dtype > 1) return ifg_fail(msg, cap, IF_ERR_BAD_DTYPE, "feature file: dtype %u", dtype);
     if (nl != IFF_LEVELS)
@@ -197,9 +188,10 @@ if_status iff_parse(const void *data, size_t size, iff_file *out, char *msg, siz
     uint64_t off[IFF_LEVELS], nbytes[IFF_LEVELS], esize = dtype ? 2 : 4;
     for (uint32_t i = 0; i < nl; i++) {
         const uint8_t *rec = b + IFF_HEADER + IFF_IDENT + IFF_LEVEL_REC * i;
-        uint32_t c = rd32(rec), s = rd32(rec + 4), h = rd32(rec + 8), w = rd32(rec + 12);
-        off[i] = rd64(rec + 16);
-        nbytes[i] = rd64(rec + 24);
+        uint32_t c = fmt_rd32(rec), s = fmt_rd32(rec + 4), h = fmt_rd32(rec + 8),
+                 w = fmt_rd32(rec + 12);
+        off[i] = fmt_rd64(rec + 16);
+        nbytes[i] = fmt_rd64(rec + 24);
         if (!c || c > IFF_MAX_CHANNELS || !s || ph % s || pw % s || h != ph / s || w != pw / s)
             return ifg_fail(msg, cap, IF_ERR_BAD_SHAPE,
                             "feature file: level %u is %ux%ux%u at stride %u for a %ux%u grid", i,

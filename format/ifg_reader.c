@@ -82,6 +82,7 @@
 #include <string.h>
 
 #include "format/ifg.h"
+#include "format/le.h"
 #include "platform/platform.h"
 
 #define IFG_ATTR_INT_LIMIT (1 << 20)
@@ -184,12 +185,6 @@ static if_status IFG_PRINTF(3, 4) fail(rd *r, if_status s, const char *fmt, ...)
         if (try_s_ != IF_OK) return try_s_;                                                        \
     } while (0)
 
-static uint32_t le32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
-
 static double f64_of(uint64_t u) {
     double d;
     memcpy(&d, &u, sizeof d);
@@ -226,14 +221,14 @@ static if_status take(rd *r, uint64_t n, const char *what, const uint8_t **at) {
 static if_status rd_u32(rd *r, const char *what, uint32_t *v) {
     const uint8_t *q = NULL;
     TRY(take(r, 4, what, &q));
-    *v = le32(q);
+    *v = fmt_rd32(q);
     return IF_OK;
 }
 
 static if_status rd_u64(rd *r, const char *what, uint64_t *v) {
     const uint8_t *q = NULL;
     TRY(take(r, 8, what, &q));
-    *v = le64(q);
+    *v = fmt_rd64(q);
     return IF_OK;
 }
 
@@ -374,9 +369,9 @@ static if_status parse_dims(rd *r, ifg_tensor *t) {
         ifg_dim *d = &t->dims[k];
         const uint8_t *q = NULL;
         TRY(take(r, 12, field[k], &q));
-        d->sym = le32(q);
-        d->mul = (int32_t)le32(q + 4);
-        d->div = (int32_t)le32(q + 8);
+        d->sym = fmt_rd32(q);
+        d->mul = (int32_t)fmt_rd32(q + 4);
+        d->div = (int32_t)fmt_rd32(q + 8);
         if (d->sym > IFG_SYM_ANY)
             return fail(r, IF_ERR_BAD_SHAPE,
                         "%s: dims[%u].sym = %u is not 0 (ONE), 1 (H), 2 (W) or 3 (ANY)", r->rec, k,
@@ -638,9 +633,9 @@ static if_status parse_attr(rd *r, uint32_t op, uint32_t j, ifg_attr *a) {
     TRY(take(r, (uint64_t)a->count * 8u, "attr values", &q));
     for (uint32_t k = 0; k < a->count; k++) {
         if (a->type == IFG_ATTR_INT)
-            a->v.i[k] = (int64_t)le64(q + 8 * k);
+            a->v.i[k] = (int64_t)fmt_rd64(q + 8 * k);
         else
-            a->v.f[k] = f64_of(le64(q + 8 * k));
+            a->v.f[k] = f64_of(fmt_rd64(q + 8 * k));
     }
     /* Type, count and range per key: format/ifg.h's IFG_ATTR_LIST. */
     static const struct {
@@ -848,14 +843,14 @@ static void count_node_slots(const rd *r, uint32_t n_nodes, uint64_t *n_ids, uin
     } while (0)
     for (uint32_t i = 0; i < n_nodes; i++) {
         NEED(4);
-        uint32_t len = le32(r->p + pos);
+        uint32_t len = fmt_rd32(r->p + pos);
         pos += 4;
         if (len > IFG_MAX_STRING) return;
         NEED(len + ((4u - (len & 3u)) & 3u));
         pos += len + ((4u - (len & 3u)) & 3u);
         NEED(16); /* op, n_in, n_out, n_attr */
-        uint32_t n_in = le32(r->p + pos + 4), n_out = le32(r->p + pos + 8),
-                 n_attr = le32(r->p + pos + 12);
+        uint32_t n_in = fmt_rd32(r->p + pos + 4), n_out = fmt_rd32(r->p + pos + 8),
+                 n_attr = fmt_rd32(r->p + pos + 12);
         pos += 16;
         if (n_in > IFG_MAX_NODE_IN || n_out > IFG_MAX_NODE_OUT || n_attr > IFG_MAX_NODE_ATTR)
             return;
@@ -865,7 +860,7 @@ static void count_node_slots(const rd *r, uint32_t n_nodes, uint64_t *n_ids, uin
         pos += 4u * (n_in + n_out);
         for (uint32_t j = 0; j < n_attr; j++) {
             NEED(12); /* key, type, count */
-            uint32_t count = le32(r->p + pos + 8);
+            uint32_t count = fmt_rd32(r->p + pos + 8);
             pos += 12;
             if (count < 1 || count > IFG_MAX_ATTR_COUNT) return;
             NEED(8u * count);
@@ -919,7 +914,7 @@ static if_status parse_node(rd *r, const ifg_graph *g, uint32_t i, ifg_node *n, 
     const uint8_t *q = NULL;
     TRY(take(r, 4u * (uint64_t)n_ids, "tensor ids", &q));
     for (uint32_t k = 0; k < n_ids; k++) {
-        uint32_t id = le32(q + 4 * k);
+        uint32_t id = fmt_rd32(q + 4 * k);
         int is_in = k < n->n_in;
         ids[k] = id;
         if (id < g->n_tensors || (is_in && id == IFG_NO_TENSOR)) continue;
@@ -1072,14 +1067,14 @@ static if_status parse_header(rd *r, size_t size, ifg_graph *g) {
     if (size < 12)
         return fail(r, IF_ERR_TRUNCATED, "buffer of %zu bytes is shorter than the %u-byte header",
                     size, (unsigned)IFG_HEADER_BYTES);
-    g->version = le32(p + 8);
+    g->version = fmt_rd32(p + 8);
     if (g->version != IFG_VERSION)
         return fail(r, IF_ERR_BAD_VERSION, "header: version %u (this reader reads %u)", g->version,
                     (unsigned)IFG_VERSION);
     if (size < IFG_HEADER_BYTES)
         return fail(r, IF_ERR_TRUNCATED, "buffer of %zu bytes is shorter than the %u-byte header",
                     size, (unsigned)IFG_HEADER_BYTES);
-    g->file_bytes = le64(p + 16);
+    g->file_bytes = fmt_rd64(p + 16);
     if (g->file_bytes > size)
         return fail(r, IF_ERR_TRUNCATED, "header: file_bytes %llu but the buffer has %zu bytes",
                     (unsigned long long)g->file_bytes, size);
@@ -1087,18 +1082,18 @@ static if_status parse_header(rd *r, size_t size, ifg_graph *g) {
         return fail(r, IF_ERR_BAD_OFFSET,
                     "header: file_bytes %llu but the buffer has %zu bytes (trailing data)",
                     (unsigned long long)g->file_bytes, size);
-    uint32_t stored = le32(p + 12), crc = ifg_crc32(0, p + 16, size - 16);
+    uint32_t stored = fmt_rd32(p + 12), crc = ifg_crc32(0, p + 16, size - 16);
     if (stored != crc)
         return fail(r, IF_ERR_CHECKSUM, "header: crc32 0x%08x, contents give 0x%08x", stored, crc);
-    g->kind = le32(p + 24);
-    g->flags = le32(p + 28);
-    g->n_meta = le32(p + 32);
-    g->n_tensors = le32(p + 36);
-    g->n_nodes = le32(p + 40);
-    g->n_inputs = le32(p + 44);
-    g->n_outputs = le32(p + 48);
-    uint32_t reserved = le32(p + 52);
-    uint64_t data_offset = le64(p + 56);
+    g->kind = fmt_rd32(p + 24);
+    g->flags = fmt_rd32(p + 28);
+    g->n_meta = fmt_rd32(p + 32);
+    g->n_tensors = fmt_rd32(p + 36);
+    g->n_nodes = fmt_rd32(p + 40);
+    g->n_inputs = fmt_rd32(p + 44);
+    g->n_outputs = fmt_rd32(p + 48);
+    uint32_t reserved = fmt_rd32(p + 52);
+    uint64_t data_offset = fmt_rd64(p + 56);
     if (g->kind != IFG_KIND_ENCODER && g->kind != IFG_KIND_DECODER)
         return fail(r, IF_ERR_BAD_GRAPH, "header: kind %u is not 1 (encoder) or 2 (decoder)",
                     g->kind);
@@ -1258,14 +1253,14 @@ const ifg_attr *ifg_node_attr(const ifg_node *n, ifg_attr_key key) {
 int ifg_meta_int(const ifg_graph *g, const char *key, uint32_t idx, int64_t *v) {
     const ifg_meta *m = ifg_find_meta(g, key);
     if (!m || m->type != IFG_META_INT || idx >= m->count) return 0;
-    if (v) *v = (int64_t)le64(m->payload + 8 * (size_t)idx);
+    if (v) *v = (int64_t)fmt_rd64(m->payload + 8 * (size_t)idx);
     return 1;
 }
 
 int ifg_meta_float(const ifg_graph *g, const char *key, uint32_t idx, double *v) {
     const ifg_meta *m = ifg_find_meta(g, key);
     if (!m || m->type != IFG_META_FLOAT || idx >= m->count) return 0;
-    if (v) *v = f64_of(le64(m->payload + 8 * (size_t)idx));
+    if (v) *v = f64_of(fmt_rd64(m->payload + 8 * (size_t)idx));
     return 1;
 }
 

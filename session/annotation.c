@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "format/annotation.h"
 #include "platform/platform.h"
 #include "session/session.h"
 
@@ -183,6 +184,8 @@ if_status if_annotation_set_exclusive(if_annotation *a, int exclusive) {
     return IF_OK;
 }
 
+int if_annotation_is_exclusive(const if_annotation *a) { return a ? a->exclusive : 0; }
+
 if_status if_annotation_instance_map(const if_annotation *a, uint16_t *dst, size_t stride) {
     if (!a || !dst || stride < (size_t)(a ? a->W : 0))
         return if__fail(IF_ERR_INVALID_ARG, "if_annotation_instance_map: NULL argument or stride "
@@ -209,3 +212,144 @@ size_t if_annotation_memory_bytes(const if_annotation *a) {
 }
 
 const char *if_annotation_error(const if_annotation *a) { return a ? a->err : ""; }
+
+/* ---------------------------------------------------------- save, load */
+
+/* The mask an object's session started from (if_session_set_mask), at the
+ * original size, as row-major runs from background: their count, and the
+ * runs when runs is not NULL. */
+static uint32_t base_runs(const if_session *s, uint32_t *runs) {
+    uint32_t n = 0, len = 0;
+    uint8_t cur = 0;
+    for (int y = 0; y < s->H; y++)
+        for (int x = 0; x < s->W; x++) {
+            const uint8_t v = s->base_mask_set ? s->base_mask[(size_t)y * s->W + x]
+                                               : s->base_pred[(size_t)y * s->Wp + x];
+            if ((v != 0) != cur) {
+                if (runs) runs[n] = len;
+                n++;
+                len = 0;
+                cur = v != 0;
+            }
+            len++;
+        }
+    if (runs) runs[n] = len;
+    return n + 1;
+}
+
+if_status if_annotation_save(if_annotation *a, const char *path) {
+    if (!a || !path) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_save: NULL argument");
+    uint64_t total = 0;
+    for (int i = 0; i < a->n; i++)
+        if (a->obj[i].s->has_base) total += base_runs(a->obj[i].s, NULL);
+    ifa_object *obj = (ifa_object *)rt_calloc((size_t)a->n, sizeof *obj);
+    uint32_t *runs = (uint32_t *)rt_malloc((size_t)total * sizeof *runs);
+    if (!obj || !runs) {
+        rt_free(obj);
+        rt_free(runs);
+        return afail(a, IF_ERR_NO_MEMORY, "saving %d objects", a->n);
+    }
+    ifa_file f;
+    memset(&f, 0, sizeof f);
+    f.width = a->W;
+    f.height = a->H;
+    snprintf(f.identity, sizeof f.identity, "%s", a->feat->identity);
+    f.exclusive = a->exclusive;
+    f.last_id = a->last_id;
+    f.n_objects = a->n;
+    f.objects = obj;
+    uint32_t *r = runs;
+    for (int i = 0; i < a->n; i++) {
+        const if_session *s = a->obj[i].s;
+        obj[i] = (ifa_object){a->obj[i].id, a->obj[i].finished, s->n, s->clicks, 0, r};
+        if (s->has_base) r += obj[i].n_runs = base_runs(s, r);
+    }
+    const uint64_t bytes = ifa_file_bytes(&f);
+    uint8_t *buf = bytes && bytes <= SIZE_MAX ? (uint8_t *)rt_malloc((size_t)bytes) : NULL;
+    if_status st = IF_OK;
+    if (!buf)
+        st = afail(a, IF_ERR_NO_MEMORY, "%llu bytes for the file", (unsigned long long)bytes);
+    else {
+        ifa_encode(&f, buf);
+        st = iff_write_file(path, buf, (size_t)bytes, a->err, sizeof a->err);
+    }
+    rt_free(buf);
+    rt_free(runs);
+    rt_free(obj);
+    return st;
+}
+
+/* Replays the objects of file f on a new annotation (format/ANNOTATION.md). */
+static if_status replay(if_annotation *a, const ifa_file *f) {
+    uint8_t *mask = NULL;
+    if_status st = IF_OK;
+    a->exclusive = f->exclusive;
+    for (int i = 0; i < f->n_objects && st == IF_OK; i++) {
+        const ifa_object *o = &f->objects[i];
+        int id;
+        a->last_id = o->id - 1;
+        if ((st = if_annotation_add_object(a, &id)) != IF_OK) break;
+        if_session *s = if_annotation_object(a, id);
+        if (o->n_runs) {
+            if (!mask && !(mask = (uint8_t *)rt_malloc((size_t)a->W * a->H))) {
+                st = afail(a, IF_ERR_NO_MEMORY, "a %dx%d mask", a->W, a->H);
+                break;
+            }
+            size_t at = 0; /* the runs add up to W*H (ifa_parse) */
+            for (uint32_t k = 0; k < o->n_runs; at += o->runs[k], k++)
+                memset(mask + at, (int)(k & 1u), o->runs[k]);
+            st = if_session_set_mask(s, mask, (size_t)a->W);
+        }
+        if (st == IF_OK) st = if_session_set_clicks(s, o->clicks, o->n_clicks);
+        if (st != IF_OK) {
+            afail(a, st, "object %d: %s", o->id, if_session_error(s));
+            break;
+        }
+        if (o->finished) st = if_annotation_finish(a, id);
+    }
+    a->last_id = f->last_id;
+    rt_free(mask);
+    return st;
+}
+
+if_status if_annotation_load_buffer(const if_model *dec, const if_features *feat, const void *data,
+                                    size_t size, if_annotation **out) {
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: out is NULL");
+    *out = NULL;
+    if (!data) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: data is NULL");
+    size_t cap;
+    char *err = if__last_error_buf(&cap);
+    ifa_file f;
+    if_status st = ifa_parse(data, size, &f, err, cap);
+    if (st != IF_OK) return st;
+    if (feat &&
+        (f.width != feat->width || f.height != feat->height || strcmp(f.identity, feat->identity)))
+        st = if__fail(IF_ERR_MISMATCH,
+                      "the annotation is of a %dx%d image from model %.16s..., the features of a "
+                      "%dx%d image from model %.16s...",
+                      f.width, f.height, f.identity, feat->width, feat->height, feat->identity);
+    if_annotation *a = NULL;
+    if (st == IF_OK) st = if_annotation_new(dec, feat, &a);
+    if (st == IF_OK && (st = replay(a, &f)) != IF_OK) {
+        if__fail(st, "%s", a->err);
+        if_annotation_free(a);
+        a = NULL;
+    }
+    ifa_release(&f);
+    *out = a;
+    return st;
+}
+
+if_status if_annotation_load(const if_model *dec, const if_features *feat, const char *path,
+                             if_annotation **out) {
+    if (!path || !out) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load: NULL argument");
+    *out = NULL;
+    uint8_t *buf;
+    size_t size;
+    if_status st = if__read_file(path, (uint64_t)1 << 30, &buf, &size);
+    if (st != IF_OK) return st;
+    st = if_annotation_load_buffer(dec, feat, buf, size, out);
+    if (st != IF_OK) if__prefix_error(path);
+    rt_free(buf);
+    return st;
+}

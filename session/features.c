@@ -168,9 +168,9 @@ if_status if_features_load_buffer(const void *data, size_t size, if_features **o
     return load_buffer(data, size, 0, out);
 }
 
-if_status if_features_load(const char *path, if_features **out) {
-    if (!path || !out) return if__fail(IF_ERR_INVALID_ARG, "if_features_load: NULL argument");
-    *out = NULL;
+if_status if__read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *n) {
+    *data = NULL;
+    *n = 0;
     FILE *fp = ifp_fopen(path, "rb");
     if (!fp) return if__fail(IF_ERR_IO, "%s: %s", path, strerror(errno));
     long long size = -1; /* (ftell's long is 32 bits on Windows) */
@@ -183,24 +183,42 @@ if_status if_features_load(const char *path, if_features **out) {
     char *ebuf = if__last_error_buf(&ecap);
     if (size < 0 || fseek(fp, 0, SEEK_SET) != 0)
         s = if__fail(IF_ERR_IO, "%s: cannot determine size", path);
-    else if ((uint64_t)size > ((uint64_t)4 << 30))
-        s = if__fail(IF_ERR_BAD_COUNT, "%s: %lld bytes is over the 4 GiB limit", path, size);
+    else if ((uint64_t)size > max_bytes)
+        s = if__fail(IF_ERR_BAD_COUNT, "%s: %lld bytes is over the limit of %llu", path, size,
+                     (unsigned long long)max_bytes);
     else if ((s = rt_mem_check(0, 0, &image, 1, ebuf, ecap, "%s: loading", path)) != IF_OK) {
-        /* refused before reading; the level block is checked once the header is known */
+        /* refused before reading */
     } else if (!(buf = (uint8_t *)rt_malloc((size_t)size)))
         s = if__fail(IF_ERR_NO_MEMORY, "%s: %lld bytes", path, size);
     else if (size && fread(buf, 1, (size_t)size, fp) != (size_t)size)
         s = if__fail(IF_ERR_IO, "%s: read failed", path);
     fclose(fp);
-    if (s == IF_OK) {
-        s = load_buffer(buf, (size_t)size, (uint64_t)size, out);
-        if (s != IF_OK) {
-            size_t cap;
-            char *e = if__last_error_buf(&cap), tmp[RT_ERR_CAP];
-            snprintf(tmp, sizeof tmp, "%s", e);
-            snprintf(e, cap, "%s: %s", path, tmp);
-        }
+    if (s != IF_OK) {
+        rt_free(buf);
+        return s;
     }
+    *data = buf;
+    *n = (size_t)size;
+    return IF_OK;
+}
+
+void if__prefix_error(const char *path) {
+    size_t cap;
+    char *e = if__last_error_buf(&cap), tmp[RT_ERR_CAP];
+    snprintf(tmp, sizeof tmp, "%s", e);
+    snprintf(e, cap, "%s: %s", path, tmp);
+}
+
+if_status if_features_load(const char *path, if_features **out) {
+    if (!path || !out) return if__fail(IF_ERR_INVALID_ARG, "if_features_load: NULL argument");
+    *out = NULL;
+    uint8_t *buf;
+    size_t size;
+    /* the level block is checked once the header is known */
+    if_status s = if__read_file(path, (uint64_t)4 << 30, &buf, &size);
+    if (s != IF_OK) return s;
+    s = load_buffer(buf, size, (uint64_t)size, out);
+    if (s != IF_OK) if__prefix_error(path);
     rt_free(buf);
     return s;
 }

@@ -76,6 +76,7 @@ static void clear_state(if_session *s) {
     memcpy(s->pred, s->base_pred, n);
     memset(s->mask, 0, (size_t)s->H * s->W);
     s->base_mask_set = 0;
+    s->has_base = 0;
     s->n = 0;
     s->n_redo = 0;
     s->logits = NULL;
@@ -448,6 +449,7 @@ if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride)
         s->bytes += (size_t)s->H * s->W;
     }
     clear_state(s);
+    s->has_base = 1;
     size_t n = (size_t)s->Hp * s->Wp;
     for (int y = 0; y < s->Hw; y++) {
         const uint8_t *row =

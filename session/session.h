@@ -63,6 +63,7 @@ struct if_session {
     const uint16_t *owner;           /* an annotation's object: H*W finished owners */
     const int *exclusive;            /* ... and whether they are left out */
     uint16_t id;                     /* ... and this object's id */
+    int has_base;                    /* if_session_set_mask gave the base state */
     size_t bytes;
     char err[RT_ERR_CAP];
 };
@@ -77,6 +78,12 @@ if_status if__decoder_run_new(const if_model *dec, const if_features *f, const r
  * runs counted in *run_seq (NULL: the session's own counter). */
 if_status if__session_new(const if_model *dec, const if_features *f, if_run *shared,
                           uint64_t *run_seq, if_session **out);
+
+/* The whole file at path, in a block from rt_malloc (*data; rt_free it),
+ * refused over max_bytes or the memory budget. Details in if_last_error. */
+if_status if__read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *n);
+/* Puts "path: " before the thread's last-error detail. */
+void if__prefix_error(const char *path);
 
 /* Bytes of the level block of features for a padded_h x padded_w image at
  * these strides and channels (0 for a level that does not fit). */

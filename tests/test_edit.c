@@ -14,6 +14,9 @@
 #include <string.h>
 
 #include "check.h"
+#include "format/annotation.h"
+#include "format/ifg.h"
+#include "format/le.h"
 #include "interformer.h"
 #include "runtime/runtime.h"
 
@@ -37,8 +40,8 @@ static void draw(uint8_t *rgb) {
         }
 }
 
-static const if_click clicks[N] = {{70, 84, 1},  {70, 50, 1},  {150, 55, 0},
-                                   {40, 84, 1},  {100, 84, 1}, {20, 150, 0}};
+static const if_click clicks[N] = {{70, 84, 1}, {70, 50, 1},  {150, 55, 0},
+                                   {40, 84, 1}, {100, 84, 1}, {20, 150, 0}};
 
 /* A fresh session given clicks[0..n) one by one. */
 static if_session *replay(const if_features *f, const if_click *c, int n) {
@@ -159,8 +162,7 @@ static void test_edits(const if_features *f, const char *grid) {
     /* two unordered lists: interleaved */
     const if_click pos[3] = {clicks[0], clicks[1], clicks[3]}, neg[1] = {{150, 55, 1}};
     const if_click order[4] = {clicks[0], {150, 55, 0}, clicks[1], clicks[3]};
-    CHECK(if_session_set_click_lists(s, pos, 2, neg, 1) == IF_OK &&
-              same_as_replay(f, s, order, 3),
+    CHECK(if_session_set_click_lists(s, pos, 2, neg, 1) == IF_OK && same_as_replay(f, s, order, 3),
           "%s: lists (2 positive, 1 negative) are not pos0, neg0, pos1", grid);
     runs = if_session_decoder_runs(s);
     CHECK(if_session_set_click_lists(s, pos, 3, neg, 1) == IF_OK &&
@@ -244,7 +246,8 @@ static void test_annotation(const if_features *f) {
     }
     /* interleaved clicks on two objects: each is what it would be alone */
     uint64_t allocs = rt_alloc_count();
-    CHECK(if_session_add_click(o1, clicks[0]) == IF_OK && if_session_add_click(o2, clicks[2]) == IF_OK &&
+    CHECK(if_session_add_click(o1, clicks[0]) == IF_OK &&
+              if_session_add_click(o2, clicks[2]) == IF_OK &&
               if_session_add_click(o1, clicks[1]) == IF_OK,
           "clicks on two objects");
     CHECK(rt_alloc_count() == allocs, "clicks on objects allocated");
@@ -284,8 +287,8 @@ static void test_annotation(const if_features *f) {
           on1);
     CHECK(if_annotation_instance_map(a, map, W) == IF_OK && count_id(map, 1) == on1 &&
               count_id(map, 2) > 0,
-          "instance map: %zu pixels of object 1 (mask %zu), %zu of object 2", count_id(map, 1),
-          on1, count_id(map, 2));
+          "instance map: %zu pixels of object 1 (mask %zu), %zu of object 2", count_id(map, 1), on1,
+          count_id(map, 2));
     /* not exclusive: the same click takes them */
     CHECK(if_annotation_set_exclusive(a, 0) == IF_OK && if_session_undo(o3) == IF_OK &&
               if_session_add_click(o3, clicks[3]) == IF_OK,
@@ -329,6 +332,136 @@ static void test_annotation(const if_features *f) {
     if_annotation_free(NULL);
 }
 
+static uint8_t *slurp(const char *path, size_t *n) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return NULL;
+    fseek(fp, 0, SEEK_END);
+    *n = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    uint8_t *b = (uint8_t *)malloc(*n ? *n : 1);
+    if (b && fread(b, 1, *n, fp) != *n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(fp);
+    return b;
+}
+
+/* A corrupted copy of file image b (n bytes), its CRC made right again so
+ * that the field itself is what the reader must refuse. */
+static if_status load_patched2(const if_features *f, const uint8_t *b, size_t n, size_t at,
+                               uint32_t value, size_t at2, uint32_t value2, size_t new_n) {
+    uint8_t *c = (uint8_t *)calloc(new_n > n ? new_n : n, 1);
+    memcpy(c, b, n);
+    if (at < n && n - at >= 4) fmt_wr32(c + at, value);
+    if (at2 < n && n - at2 >= 4) fmt_wr32(c + at2, value2);
+    fmt_wr64(c + 16, new_n);
+    fmt_wr32(c + 12, ifg_crc32(0, c + 16, new_n - 16));
+    if_annotation *a = NULL;
+    if_status st = if_annotation_load_buffer(dec, f, c, new_n, &a);
+    if_annotation_free(a);
+    free(c);
+    return st;
+}
+static if_status load_patched(const if_features *f, const uint8_t *b, size_t n, size_t at,
+                              uint32_t value, size_t new_n) {
+    return load_patched2(f, b, n, at, value, SIZE_MAX, 0, new_n);
+}
+
+/* Save, load: the same objects, clicks, states and masks; and every kind of
+ * bad file refused with its status, never a crash. */
+static void test_save_load(const if_features *f, const char *path) {
+    if_annotation *a = NULL;
+    int id1, id2, id3;
+    CHECK(if_annotation_new(dec, f, &a) == IF_OK, "annotation: %s", if_last_error());
+    if (!a) return;
+    uint8_t *base = (uint8_t *)calloc((size_t)W * H, 1);
+    for (int y = 25; y < 85; y++) memset(base + (size_t)y * W + 125, 1, 60);
+    if_annotation_add_object(a, &id1);
+    if_session_set_clicks(if_annotation_object(a, id1), clicks, 3);
+    if_annotation_finish(a, id1);
+    if_annotation_add_object(a, &id2);
+    if_annotation_add_object(a, &id3);
+    if_session *o3 = if_annotation_object(a, id3);
+    CHECK(if_session_set_mask(o3, base, W) == IF_OK && if_session_add_click(o3, clicks[2]) == IF_OK,
+          "object 3: a mask and a click");
+    if_annotation_delete(a, id2);
+    CHECK(if_annotation_save(a, path) == IF_OK, "save: %s", if_annotation_error(a));
+    if_annotation *b = NULL;
+    CHECK(if_annotation_load(dec, f, path, &b) == IF_OK, "load: %s", if_last_error());
+    if (b) {
+        CHECK(if_annotation_count(b) == 2 && if_annotation_id(b, 0) == id1 &&
+                  if_annotation_id(b, 1) == id3 && if_annotation_is_finished(b, id1) &&
+                  !if_annotation_is_finished(b, id3),
+              "loaded objects: %d", if_annotation_count(b));
+        for (int k = 0; k < 2; k++) {
+            const int id = k ? id3 : id1;
+            if_session *x = if_annotation_object(a, id), *y = if_annotation_object(b, id);
+            CHECK(y && if_session_click_count(x) == if_session_click_count(y) &&
+                      !memcmp(if_session_mask(x), if_session_mask(y), (size_t)W * H),
+                  "object %d after loading", id);
+        }
+        /* the set mask came back too: no clicks on object 3 is that mask */
+        if_session *y3 = if_annotation_object(b, id3);
+        CHECK(y3 && if_session_set_clicks(y3, NULL, 0) == IF_OK &&
+                  !memcmp(if_session_mask(y3), base, (size_t)W * H),
+              "object 3's set mask after loading");
+        int id4 = 0;
+        CHECK(if_annotation_add_object(b, &id4) == IF_OK && id4 == 4, "next id %d, not 4", id4);
+    }
+    if_annotation_free(b);
+    size_t n = 0;
+    uint8_t *file = slurp(path, &n);
+    CHECK(file && n > IFA_HEADER, "the saved file: %zu bytes", n);
+    if (file) {
+        printf("annotation file: %zu bytes (2 objects, 4 clicks, a mask)\n", n);
+        /* every truncation, every flipped byte */
+        int bad = 0;
+        for (size_t k = 0; k < n; k++) {
+            if_annotation *x = NULL;
+            bad += if_annotation_load_buffer(dec, f, file, k, &x) == IF_OK || x;
+            if_annotation_free(x);
+        }
+        CHECK(!bad, "%d truncated files were taken", bad);
+        bad = 0;
+        for (size_t k = 0; k < n; k++) {
+            if_annotation *x = NULL;
+            file[k] ^= 0x40;
+            bad += if_annotation_load_buffer(dec, f, file, n, &x) == IF_OK || x;
+            file[k] ^= 0x40;
+            if_annotation_free(x);
+        }
+        CHECK(!bad, "%d files with a flipped byte were taken", bad);
+        /* fields out of range, with a right CRC */
+        const size_t rec = IFA_HEADER; /* object 1's record */
+        CHECK(load_patched(f, file, n, 8, 2, n) == IF_ERR_BAD_VERSION, "version 2");
+        CHECK(load_patched(f, file, n, 112, 4, n) == IF_ERR_BAD_COUNT, "more objects than ids");
+        CHECK(load_patched(f, file, n, 104, 2, n) == IF_ERR_BAD_META, "unknown header flag");
+        CHECK(load_patched2(f, file, n, 24, H, 28, W, n) == IF_ERR_MISMATCH, "another image size");
+        CHECK(load_patched(f, file, n, 24, 0, n) == IF_ERR_BAD_SHAPE, "width 0");
+        CHECK(load_patched(f, file, n, rec, 5, n) == IF_ERR_BAD_COUNT, "id over last_id");
+        CHECK(load_patched(f, file, n, rec + 4, 4, n) == IF_ERR_BAD_META, "unknown object flag");
+        CHECK(load_patched(f, file, n, rec + 16, W, n) == IF_ERR_BAD_META, "click outside");
+        CHECK(load_patched(f, file, n, rec + 24, 2, n) == IF_ERR_BAD_META, "click positive = 2");
+        CHECK(load_patched(f, file, n, rec + 8, 100, n) == IF_ERR_TRUNCATED, "100 clicks");
+        CHECK(load_patched(f, file, n, n - 4, 7, n) == IF_ERR_BAD_COUNT, "runs not adding up");
+        CHECK(load_patched(f, file, n, SIZE_MAX, 0, n + 4) == IF_ERR_BAD_OFFSET,
+              "bytes after the end");
+        CHECK(load_patched(f, file, n, 32, 0x41414141, n) == IF_ERR_MISMATCH,
+              "an identity of another model");
+    }
+    CHECK(if_annotation_load(dec, f, "/nonexistent/x.ifa", &b) == IF_ERR_IO && !b, "no file");
+    CHECK(if_annotation_load_buffer(dec, f, NULL, 10, &b) == IF_ERR_INVALID_ARG &&
+              if_annotation_load(dec, f, path, NULL) == IF_ERR_INVALID_ARG &&
+              if_annotation_save(NULL, path) == IF_ERR_INVALID_ARG &&
+              if_annotation_save(a, "/nonexistent/dir/x.ifa") == IF_ERR_IO,
+          "bad arguments of save and load");
+    free(file);
+    free(base);
+    if_annotation_free(a);
+    remove(path);
+}
+
 int main(int argc, char **argv) {
     const char *enc_path = "models/demo.encoder.ifg", *dec_path = "models/demo.decoder.ifg";
     if (argc == 3) {
@@ -357,6 +490,7 @@ int main(int argc, char **argv) {
         CHECK(if_encode(enc, rgb, W, H, W * 3, &eo, &f) == IF_OK, "encode: %s", if_last_error());
         if (f) test_edits(f, scaled ? "working grid 120" : "image grid");
         if (f) test_annotation(f);
+        if (f) test_save_load(f, "build/test_edit.ifa");
         if_features_free(f);
     }
     free(prob_a);

@@ -417,6 +417,36 @@ def test_annotation_memory(features):
         assert a.memory_bytes < 5 * session  # ten objects: less than half of ten sessions
 
 
+def test_annotation_save_and_load(features, tmp_path):
+    path = tmp_path / "shapes.ifa"
+    with features.annotation() as a:
+        a.exclusive = False
+        disk = a.add_object()
+        disk.set_clicks(CLICKS[:3])
+        disk.finish()
+        square = a.add_object()
+        square.set_mask(np.pad(np.ones((40, 40), np.uint8), ((60, features.height - 100),
+                                                            (215, features.width - 255))))
+        square.add_click(*CLICKS[5][:2], positive=True)
+        a.save(path)
+        want = {o.id: (o.clicks, o.mask, o.finished) for o in a.objects}
+        want_map = a.instance_map
+    assert 0 < path.stat().st_size < 1024  # clicks and run lengths, no pixels
+    with features.annotation(path=path) as b:
+        assert not b.exclusive
+        assert {o.id: (o.clicks, o.mask.tobytes(), o.finished) for o in b.objects} == \
+            {k: (c, m.tobytes(), f) for k, (c, m, f) in want.items()}
+        np.testing.assert_array_equal(b.instance_map, want_map)
+    data = path.read_bytes()
+    (tmp_path / "cut.ifa").write_bytes(data[:-3])
+    with pytest.raises(interformer.Error) as e:
+        features.annotation(path=tmp_path / "cut.ifa")
+    assert e.value.status == "IF_ERR_TRUNCATED" and "cut.ifa" in e.value.detail
+    with pytest.raises(interformer.Error) as e:
+        features.annotation(path=tmp_path / "missing.ifa")
+    assert e.value.status == "IF_ERR_IO"
+
+
 def test_annotation_threads(features):
     import threading
     want = {1: replay(features, CLICKS[:3])[0], 2: replay(features, SQUARE)[0]}

@@ -328,10 +328,10 @@ class Model(_Closable):
         """A new Session of this model's decoder on `features`."""
         return Session(self, features)
 
-    def annotation(self, features):
+    def annotation(self, features, path=None):
         """A new Annotation (several objects) of this model's decoder on
-        `features`."""
-        return Annotation(self, features)
+        `features`, or the one saved at `path` (Annotation.save)."""
+        return Annotation(self, features, path)
 
     def __repr__(self):
         parts = [p for p in (self.encoder_path, self.decoder_path) if p]
@@ -431,11 +431,11 @@ class Features(_Closable):
         model that encoded these features."""
         return Session(self._model_for(model, "session"), self)
 
-    def annotation(self, model=None):
-        """A new Annotation (several objects on this image): `model`'s
-        decoder, or by default the decoder of the model that encoded these
-        features."""
-        return Annotation(self._model_for(model, "annotation"), self)
+    def annotation(self, model=None, path=None):
+        """A new Annotation (several objects on this image), or the one
+        saved at `path` (Annotation.save): `model`'s decoder, or by default
+        the decoder of the model that encoded these features."""
+        return Annotation(self._model_for(model, "annotation"), self, path)
 
     @property
     def closed(self):
@@ -447,9 +447,10 @@ class Features(_Closable):
                 f"{_str(i.identity)!r}{' (closed)' if self.closed else ''}>")
 
 
-def _new_on_decoder(model, features, new, free, what):
+def _new_on_decoder(model, features, new, free, what, *args):
     """The _Handle of a new C object on model's decoder and features
-    (if_session_new or if_annotation_new): it holds both until it is freed."""
+    (if_session_new, if_annotation_new, or if_annotation_load with args
+    before the out pointer): it holds both until it is freed."""
     if not isinstance(model, Model):
         raise TypeError(f"model must be an interformer.Model, not {type(model).__name__}")
     if not isinstance(features, Features):
@@ -463,7 +464,7 @@ def _new_on_decoder(model, features, new, free, what):
         raise
     lib = _lib()
     out = ctypes.c_void_p()
-    st = getattr(lib, new)(dec, feat, ctypes.byref(out))
+    st = getattr(lib, new)(dec, feat, *args, ctypes.byref(out))
     if st:
         detail = _str(lib.if_last_error())
         feat_h.release()
@@ -672,17 +673,23 @@ class Annotation(_Closable):
     time: calls on the annotation and on any of its objects are
     serialised."""
 
-    def __init__(self, model, features):
+    def __init__(self, model, features, path=None):
+        """A new annotation, or (path) the one saved there by save(), rebuilt
+        on these features (format/ANNOTATION.md; Error IF_ERR_MISMATCH when
+        the file is of another image or model)."""
         self._handles = ()
-        self._h = _new_on_decoder(model, features, "if_annotation_new", "if_annotation_free",
-                                  "annotation")
+        if path is None:
+            self._h = _new_on_decoder(model, features, "if_annotation_new", "if_annotation_free",
+                                      "annotation")
+        else:
+            self._h = _new_on_decoder(model, features, "if_annotation_load", "if_annotation_free",
+                                      "annotation", os.fsencode(path))
         self._handles = (self._h,)
         self.model, self.features = model, features
         # Reentrant: an object's calls hold it while they also take the
         # annotation's handle, and the objects share one decoder run.
         self._lock = threading.RLock()
         self._wrappers = weakref.WeakValueDictionary()  # id -> its AnnotationObject
-        self._exclusive = True  # the library's default; it has no getter
         self.width, self.height = features.width, features.height
 
     def _call(self, name, *args):
@@ -735,13 +742,19 @@ class Annotation(_Closable):
     def exclusive(self):
         """True (the default): predictions leave out finished objects'
         pixels. Setting it applies to predictions from then on."""
-        return self._exclusive
+        with self._lock, self._h as p:
+            return bool(_lib().if_annotation_is_exclusive(p))
 
     @exclusive.setter
     def exclusive(self, value):
         with self._lock:
             self._call("if_annotation_set_exclusive", 1 if value else 0)
-            self._exclusive = bool(value)
+
+    def save(self, path):
+        """Saves every object's clicks, set mask and state to path (an .ifa
+        file, format/ANNOTATION.md), whole or not at all; Annotation(model,
+        features, path) rebuilds it."""
+        self._call("if_annotation_save", os.fsencode(path))
 
     @property
     def instance_map(self):
