@@ -2264,8 +2264,8 @@ static if_status format_annotation__check_record(const uint8_t *q, const uint8_t
         const uint32_t x = fmt_rd32(p), y = fmt_rd32(p + 4), pos = fmt_rd32(p + 8);
         if (x >= (uint32_t)f->width || y >= (uint32_t)f->height || pos > 1)
             return ifg_fail(msg, cap, IF_ERR_BAD_META,
-                            "object %u, click %u: (%d, %d, %u) on a %dx%d image", id, k,
-                            (int32_t)x, (int32_t)y, pos, f->width, f->height);
+                            "object %u, click %u: (%d, %d, %u) on a %dx%d image", id, k, (int32_t)x,
+                            (int32_t)y, pos, f->width, f->height);
     }
     uint64_t sum = 0;
     for (uint32_t k = 0; k < n_runs; k++, p += 4) {
@@ -2275,8 +2275,9 @@ static if_status format_annotation__check_record(const uint8_t *q, const uint8_t
         sum += r;
     }
     if (n_runs && sum != pixels)
-        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT, "object %u: the mask's runs cover %llu of %llu pixels",
-                        id, (unsigned long long)sum, (unsigned long long)pixels);
+        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT,
+                        "object %u: the mask's runs cover %llu of %llu pixels", id,
+                        (unsigned long long)sum, (unsigned long long)pixels);
     *next = q + bytes;
     return IF_OK;
 }
@@ -2286,7 +2287,8 @@ static if_status ifa_parse(const void *data, size_t size, ifa_file *out, char *m
     const uint8_t *buf = (const uint8_t *)data, *end = buf + size;
     if (!buf || size < IFA_HEADER)
         return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "%zu bytes: not even a header", size);
-    if (memcmp(buf, format_annotation__MAGIC, 8)) return ifg_fail(msg, cap, IF_ERR_BAD_MAGIC, "not an annotation file");
+    if (memcmp(buf, format_annotation__MAGIC, 8))
+        return ifg_fail(msg, cap, IF_ERR_BAD_MAGIC, "not an annotation file");
     if (fmt_rd32(buf + 8) != 1)
         return ifg_fail(msg, cap, IF_ERR_BAD_VERSION, "version %u (this build reads 1)",
                         fmt_rd32(buf + 8));
@@ -10479,6 +10481,10 @@ struct if_session {
 static if_status if__decoder_run_new(const if_model *dec, const if_features *f, const rt_mem_part *extra,
                               int n_extra, const char *what, if_run **out);
 
+/* What a session on f holds beside its decoder run: the click history and
+ * the maps (the parts if_session_new checks against the budget). */
+static void if__session_parts(const if_model *dec, const if_features *f, rt_mem_part parts[2]);
+
 /* if_session_new on a shared run (NULL: its own), which must come from
  * if__decoder_run_new on the same features and outlive the session, its
  * runs counted in *run_seq (NULL: the session's own counter). */
@@ -10807,7 +10813,8 @@ INTERFORMER_DEF if_status if_annotation_load_buffer(const if_model *dec, const i
                                     size_t size, if_annotation **out) {
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: out is NULL");
     *out = NULL;
-    if (!data) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: data is NULL");
+    if (!data || !dec || !feat)
+        return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: NULL argument");
     size_t cap;
     char *err = if__last_error_buf(&cap);
     ifa_file f;
@@ -10819,6 +10826,14 @@ INTERFORMER_DEF if_status if_annotation_load_buffer(const if_model *dec, const i
                       "the annotation is of a %dx%d image from model %.16s..., the features of a "
                       "%dx%d image from model %.16s...",
                       f.width, f.height, f.identity, feat->width, feat->height, feat->identity);
+    if (st == IF_OK && f.n_objects > 0) { /* every object's session, before any is made */
+        rt_mem_part parts[2];
+        if__session_parts(dec, feat, parts);
+        parts[0].bytes *= (uint64_t)f.n_objects;
+        parts[1].bytes *= (uint64_t)f.n_objects;
+        st = rt_mem_check(dec->opt.mem_limit, 1, parts, 2, err, cap,
+                          "loading an annotation of %d objects", f.n_objects);
+    }
     if_annotation *a = NULL;
     if (st == IF_OK) st = if_annotation_new(dec, feat, &a);
     if (st == IF_OK && (st = session_annotation__replay(a, &f)) != IF_OK) {
@@ -11684,6 +11699,19 @@ static if_status if__decoder_run_new(const if_model *dec, const if_features *f, 
     return IF_OK;
 }
 
+static void if__session_parts(const if_model *dec, const if_features *f, rt_mem_part parts[2]) {
+    const uint64_t cap = (uint64_t)dec->opt.max_clicks, n = (uint64_t)f->padded_h * f->padded_w,
+                   work = (uint64_t)f->work_w * f->work_h;
+    const int scaled = f->work_w != f->width || f->work_h != f->height;
+    /* Full-size: only the mask (and the taps); everything per click lives
+     * at the working size. */
+    parts[0] =
+        (rt_mem_part){"click history", cap * (n + 2 * sizeof(if_click) + sizeof(int32_t[4]) + 1)};
+    parts[1] =
+        (rt_mem_part){"maps", 6 * n + (uint64_t)f->height * f->width + 2 * work * sizeof(float) +
+                                  (scaled ? (uint64_t)(f->width + f->height) * 8 : 0)};
+}
+
 static if_status if__session_new(const if_model *dec, const if_features *f, if_run *shared,
                           uint64_t *run_seq, if_session **out) {
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_session_new: out is NULL");
@@ -11695,14 +11723,9 @@ static if_status if__session_new(const if_model *dec, const if_features *f, if_r
     const int cap = dec->opt.max_clicks;
     const size_t n = (size_t)f->padded_h * f->padded_w;
     const int scaled = f->work_w != f->width || f->work_h != f->height;
-    /* Full-size: only the mask (and the taps); everything per click lives
-     * at the working size. */
     const uint64_t work = (uint64_t)f->work_w * f->work_h;
-    const rt_mem_part extra[] = {
-        {"click history", (uint64_t)cap * (n + 2 * sizeof(if_click) + sizeof(int32_t[4]) + 1)},
-        {"maps", 6 * (uint64_t)n + (uint64_t)f->height * f->width + 2 * work * sizeof(float) +
-                     (scaled ? (uint64_t)(f->width + f->height) * 8 : 0)},
-    };
+    rt_mem_part extra[2];
+    if__session_parts(dec, f, extra);
     char what[64];
     snprintf(what, sizeof what, "a session on a %dx%d image", f->width, f->height);
     if_run *run = shared;

@@ -316,7 +316,8 @@ if_status if_annotation_load_buffer(const if_model *dec, const if_features *feat
                                     size_t size, if_annotation **out) {
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: out is NULL");
     *out = NULL;
-    if (!data) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: data is NULL");
+    if (!data || !dec || !feat)
+        return if__fail(IF_ERR_INVALID_ARG, "if_annotation_load_buffer: NULL argument");
     size_t cap;
     char *err = if__last_error_buf(&cap);
     ifa_file f;
@@ -328,6 +329,14 @@ if_status if_annotation_load_buffer(const if_model *dec, const if_features *feat
                       "the annotation is of a %dx%d image from model %.16s..., the features of a "
                       "%dx%d image from model %.16s...",
                       f.width, f.height, f.identity, feat->width, feat->height, feat->identity);
+    if (st == IF_OK && f.n_objects > 0) { /* every object's session, before any is made */
+        rt_mem_part parts[2];
+        if__session_parts(dec, feat, parts);
+        parts[0].bytes *= (uint64_t)f.n_objects;
+        parts[1].bytes *= (uint64_t)f.n_objects;
+        st = rt_mem_check(dec->opt.mem_limit, 1, parts, 2, err, cap,
+                          "loading an annotation of %d objects", f.n_objects);
+    }
     if_annotation *a = NULL;
     if (st == IF_OK) st = if_annotation_new(dec, feat, &a);
     if (st == IF_OK && (st = replay(a, &f)) != IF_OK) {

@@ -102,6 +102,19 @@ if_status if__decoder_run_new(const if_model *dec, const if_features *f, const r
     return IF_OK;
 }
 
+void if__session_parts(const if_model *dec, const if_features *f, rt_mem_part parts[2]) {
+    const uint64_t cap = (uint64_t)dec->opt.max_clicks, n = (uint64_t)f->padded_h * f->padded_w,
+                   work = (uint64_t)f->work_w * f->work_h;
+    const int scaled = f->work_w != f->width || f->work_h != f->height;
+    /* Full-size: only the mask (and the taps); everything per click lives
+     * at the working size. */
+    parts[0] =
+        (rt_mem_part){"click history", cap * (n + 2 * sizeof(if_click) + sizeof(int32_t[4]) + 1)};
+    parts[1] =
+        (rt_mem_part){"maps", 6 * n + (uint64_t)f->height * f->width + 2 * work * sizeof(float) +
+                                  (scaled ? (uint64_t)(f->width + f->height) * 8 : 0)};
+}
+
 if_status if__session_new(const if_model *dec, const if_features *f, if_run *shared,
                           uint64_t *run_seq, if_session **out) {
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_session_new: out is NULL");
@@ -113,14 +126,9 @@ if_status if__session_new(const if_model *dec, const if_features *f, if_run *sha
     const int cap = dec->opt.max_clicks;
     const size_t n = (size_t)f->padded_h * f->padded_w;
     const int scaled = f->work_w != f->width || f->work_h != f->height;
-    /* Full-size: only the mask (and the taps); everything per click lives
-     * at the working size. */
     const uint64_t work = (uint64_t)f->work_w * f->work_h;
-    const rt_mem_part extra[] = {
-        {"click history", (uint64_t)cap * (n + 2 * sizeof(if_click) + sizeof(int32_t[4]) + 1)},
-        {"maps", 6 * (uint64_t)n + (uint64_t)f->height * f->width + 2 * work * sizeof(float) +
-                     (scaled ? (uint64_t)(f->width + f->height) * 8 : 0)},
-    };
+    rt_mem_part extra[2];
+    if__session_parts(dec, f, extra);
     char what[64];
     snprintf(what, sizeof what, "a session on a %dx%d image", f->width, f->height);
     if_run *run = shared;

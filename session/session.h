@@ -73,6 +73,10 @@ struct if_session {
 if_status if__decoder_run_new(const if_model *dec, const if_features *f, const rt_mem_part *extra,
                               int n_extra, const char *what, if_run **out);
 
+/* What a session on f holds beside its decoder run: the click history and
+ * the maps (the parts if_session_new checks against the budget). */
+void if__session_parts(const if_model *dec, const if_features *f, rt_mem_part parts[2]);
+
 /* if_session_new on a shared run (NULL: its own), which must come from
  * if__decoder_run_new on the same features and outlive the session, its
  * runs counted in *run_seq (NULL: the session's own counter). */

@@ -3,7 +3,7 @@
 Small valid files and a few near-valid ones per harness: the graph fixtures,
 a minimal encoder and zoom-in decoder with the API's interface and metadata,
 feature files of a tiny image encoded by the CLI with the tiny test model
-(f32 and f16), .npy files of every dtype the reader takes, images in the
+(f32 and f16), annotation files of that image, .npy files of every dtype the reader takes, images in the
 formats stb_image reads, palette PNG masks. Nothing from ../shared/data.
 The session harness's seeds are byte programs written by hand (kept as
 they are), and so are the inputs fuzzing found problems with
@@ -178,6 +178,44 @@ def iff(build):
     put("iff", "tiny_f16_truncated.iff", data[: len(data) - 100])
 
 
+def ifa_file(identity, objects, exclusive=True, last_id=None, w=40, h=28):
+    """An annotation file (format/ANNOTATION.md) of the 40x28 tiny image:
+    objects are (id, finished, [(x, y, positive)], runs or None)."""
+    recs = b""
+    for oid, finished, clicks, runs in objects:
+        runs = runs or []
+        recs += struct.pack("<4I", oid, (1 if finished else 0) | (2 if runs else 0), len(clicks),
+                            len(runs))
+        recs += b"".join(struct.pack("<iiI", x, y, 1 if p else 0) for x, y, p in clicks)
+        recs += b"".join(struct.pack("<I", r) for r in runs)
+    if last_id is None:
+        last_id = max((o[0] for o in objects), default=0)
+    head = (b"IFANNOT\0" + struct.pack("<IIQII", 1, 0, 0, w, h) + identity.ljust(72, b"\0") +
+            struct.pack("<4I", 1 if exclusive else 0, last_id, len(objects), 0))
+    return refix_crc(head + recs)
+
+
+def ifa():
+    with open(os.path.join(CORPUS, "iff", "tiny_40x28_f32.iff"), "rb") as f:
+        identity = f.read()[64:136].rstrip(b"\0")  # the tiny test model's (FEATURES.md)
+    m = np.zeros((28, 40), np.uint8)
+    m[10:18, 10:18] = 1
+    flat = m.ravel()
+    edges = np.flatnonzero(np.diff(flat)) + 1  # row-major runs from background
+    square = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
+    assert sum(square) == 40 * 28 and flat[0] == 0
+    put("ifa", "empty.ifa", ifa_file(identity, []))
+    put("ifa", "two_objects.ifa", ifa_file(identity, [
+        (1, True, [(18, 13, True), (30, 5, False)], None),
+        (3, False, [(12, 12, True)], square)], last_id=3))
+    put("ifa", "not_exclusive.ifa", ifa_file(identity, [
+        (1, True, [(18, 13, True)], None), (2, False, [(18, 13, True)], None)], exclusive=False))
+    put("ifa", "too_many_clicks.ifa", ifa_file(identity, [
+        (1, False, [(k, k, k % 2 == 0) for k in range(9)], None)]))
+    put("ifa", "other_size.ifa", ifa_file(identity, [(1, False, [(1, 1, True)], None)], w=28, h=40))
+    put("ifa", "truncated.ifa", ifa_file(identity, [(1, False, [(18, 13, True)], None)])[:-5])
+
+
 def npy():
     def save(name, arr, version=None):
         f = io.BytesIO()
@@ -263,6 +301,7 @@ def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     ifg()
     iff(build)
+    ifa()
     npy()
     images()
     masks()
