@@ -433,8 +433,9 @@ int if_session_redo_count(const if_session *s);
 
 /* Removes click i (0 = first) as if it had never been made: the state
  * before it is restored and the clicks after it replayed, so the result is
- * exactly that of making the other clicks alone. Costs one decoder run per
- * replayed click, plus one to restore the state before click i when i > 0.
+ * exactly that of making the other clicks alone: if_session_set_clicks
+ * with the other clicks (at most one decoder run per replayed click, plus
+ * one to restore the state before click i when i > 0).
  * IF_ERR_INVALID_ARG when there is no click i. On a decoder failure the
  * session holds the clicks before i and those replayed so far. */
 if_status if_session_remove_click(if_session *s, int i);

@@ -90,8 +90,8 @@ static if_status check_record(const uint8_t *q, const uint8_t *end, const ifa_fi
         const uint32_t x = fmt_rd32(p), y = fmt_rd32(p + 4), pos = fmt_rd32(p + 8);
         if (x >= (uint32_t)f->width || y >= (uint32_t)f->height || pos > 1)
             return ifg_fail(msg, cap, IF_ERR_BAD_META,
-                            "object %u, click %u: (%d, %d, %u) on a %dx%d image", id, k,
-                            (int32_t)x, (int32_t)y, pos, f->width, f->height);
+                            "object %u, click %u: (%d, %d, %u) on a %dx%d image", id, k, (int32_t)x,
+                            (int32_t)y, pos, f->width, f->height);
     }
     uint64_t sum = 0;
     for (uint32_t k = 0; k < n_runs; k++, p += 4) {
@@ -101,8 +101,9 @@ static if_status check_record(const uint8_t *q, const uint8_t *end, const ifa_fi
         sum += r;
     }
     if (n_runs && sum != pixels)
-        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT, "object %u: the mask's runs cover %llu of %llu pixels",
-                        id, (unsigned long long)sum, (unsigned long long)pixels);
+        return ifg_fail(msg, cap, IF_ERR_BAD_COUNT,
+                        "object %u: the mask's runs cover %llu of %llu pixels", id,
+                        (unsigned long long)sum, (unsigned long long)pixels);
     *next = q + bytes;
     return IF_OK;
 }
@@ -112,7 +113,8 @@ if_status ifa_parse(const void *data, size_t size, ifa_file *out, char *msg, siz
     const uint8_t *buf = (const uint8_t *)data, *end = buf + size;
     if (!buf || size < IFA_HEADER)
         return ifg_fail(msg, cap, IF_ERR_TRUNCATED, "%zu bytes: not even a header", size);
-    if (memcmp(buf, MAGIC, 8)) return ifg_fail(msg, cap, IF_ERR_BAD_MAGIC, "not an annotation file");
+    if (memcmp(buf, MAGIC, 8))
+        return ifg_fail(msg, cap, IF_ERR_BAD_MAGIC, "not an annotation file");
     if (fmt_rd32(buf + 8) != 1)
         return ifg_fail(msg, cap, IF_ERR_BAD_VERSION, "version %u (this build reads 1)",
                         fmt_rd32(buf + 8));
