@@ -39,7 +39,7 @@ SHLIB      = $(BUILD)/libinterformer.so
 TARGET_MACHINE := $(shell $(CC) -dumpmachine)
 X86_SRC := $(if $(filter x86_64-% amd64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/x86/*.c)))
 ARM_SRC := $(if $(filter aarch64-% arm64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/arm/*.c)))
-LIB_SRC := interformer.c $(sort $(wildcard platform/*.c format/*.c runtime/*.c runtime/ops/*.c session/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC) $(ARM_SRC)
+LIB_SRC := interformer.c $(sort $(wildcard platform/*.c format/*.c runtime/*.c runtime/ops/*.c session/*.c output/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC) $(ARM_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/%)
