@@ -262,12 +262,12 @@ python-package: shared
 	cp $(SHLIB).$(VERSION) python/interformer/libinterformer.so.tmp
 	mv -f python/interformer/libinterformer.so.tmp python/interformer/libinterformer.so
 
-# The CLI tests (and eval's, and the mask reader's) again on the sanitizer build: a leak or memory error fails them.
+# The CLI tests (and eval's, the mask reader's and the COCO JSON output's) again on the sanitizer build: a leak or memory error fails them.
 # (The demo model's full GrabCut run, a quality check, runs in test-py only:
 # under the sanitizers it takes minutes; the GrabCut smoke run stays.)
 test-cli-san: models
 	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/interformer $(BUILD)-san/mask_dump
-	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py tests/test_eval.py tests/test_mask.py -k "not demo_model_on_grabcut"
+	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py tests/test_eval.py tests/test_mask.py tests/test_coco.py -k "not demo_model_on_grabcut"
 
 # The library as C++ (the single header's implementation may be compiled in
 # a C++ file): every library source, syntax only, through the object rule
