@@ -24,9 +24,10 @@
  * or a hole whose outer ring is already known.
  *
  * Memory: one working block (5 bytes per vertex, 17 bytes per corner) and
- * the result, allocated in poly_alloc only. */
+ * the result, from platform/'s ifp_malloc (so INTERFORMER_MALLOC /
+ * INTERFORMER_FREE override them, as every block of the library). */
 #include <math.h>
-#include <stdlib.h>
+#include <stdlib.h> /* abs */
 
 #include "output/output.h"
 
@@ -36,10 +37,6 @@ struct if_polygons {
     const int *parent;
     const float *xy;
 };
-
-/* The one place output/ allocates. */
-static void *poly_alloc(size_t n) { return malloc(n ? n : 1); }
-static void poly_free(void *p) { free(p); }
 
 /* Directions: a bit each in a vertex's byte (low nibble: the edges that
  * leave it; high nibble: those not followed yet). */
@@ -250,7 +247,7 @@ static int simplify_rings(work *w, double tol2, int *n_kept) {
 static if_polygons *make_result(const work *w, int n_rings, int n_pts) {
     size_t bytes = sizeof(if_polygons) + (size_t)(2 * n_rings + 1) * sizeof(int) +
                    (size_t)n_pts * 2 * sizeof(float);
-    if_polygons *res = (if_polygons *)poly_alloc(bytes);
+    if_polygons *res = (if_polygons *)ifp_malloc(bytes);
     if (!res) return NULL;
     int *start = (int *)(res + 1), *parent = start + n_rings + 1;
     float *xy = (float *)(parent + n_rings);
@@ -306,7 +303,7 @@ if_status if_mask_polygons(const uint8_t *mask, int width, int height, size_t st
     /* Sides up to 2^24 and corners under 2^30: every term under 2^56. */
     const uint64_t need = nv * (1 + sizeof(int32_t)) + (uint64_t)w.C * (4 * sizeof(int32_t) + 1) +
                           (uint64_t)(3 * w.R + 1) * sizeof(int32_t);
-    char *block = need <= SIZE_MAX ? (char *)poly_alloc((size_t)need) : NULL;
+    char *block = need <= SIZE_MAX ? (char *)ifp_malloc((size_t)need) : NULL;
     if (!block)
         return if__fail(IF_ERR_NO_MEMORY, "if_mask_polygons: %dx%d: %llu bytes of working memory",
                         width, height, (unsigned long long)need);
@@ -324,12 +321,12 @@ if_status if_mask_polygons(const uint8_t *mask, int width, int height, size_t st
             w.edges[(size_t)Y * VW + X] = (uint8_t)(e | e << 4);
         }
     if (trace(&g, &w)) {
-        poly_free(block);
+        ifp_free(block);
         return if__fail(IF_ERR_STATE, "if_mask_polygons: internal error: a boundary broke off");
     }
     int n_rings, n_pts = simplify_rings(&w, (double)tolerance * (double)tolerance, &n_rings);
     if_polygons *res = make_result(&w, n_rings, n_pts);
-    poly_free(block);
+    ifp_free(block);
     if (!res)
         return if__fail(IF_ERR_NO_MEMORY, "if_mask_polygons: %d rings of %d points", n_rings,
                         n_pts);
@@ -348,4 +345,4 @@ const float *if_polygons_ring(const if_polygons *p, int i, int *n_points, int *p
     return p->xy + 2 * (size_t)p->start[i];
 }
 
-void if_polygons_free(if_polygons *p) { poly_free(p); }
+void if_polygons_free(if_polygons *p) { ifp_free(p); }
