@@ -39,7 +39,7 @@ SHLIB      = $(BUILD)/libinterformer.so
 TARGET_MACHINE := $(shell $(CC) -dumpmachine)
 X86_SRC := $(if $(filter x86_64-% amd64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/x86/*.c)))
 ARM_SRC := $(if $(filter aarch64-% arm64-%,$(TARGET_MACHINE)),$(sort $(wildcard kernels/arm/*.c)))
-LIB_SRC := interformer.c $(sort $(wildcard platform/*.c format/*.c runtime/*.c runtime/ops/*.c session/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC) $(ARM_SRC)
+LIB_SRC := interformer.c $(sort $(wildcard platform/*.c format/*.c runtime/*.c runtime/ops/*.c session/*.c output/*.c kernels/*.c kernels/scalar/*.c kernels/generic/*.c)) $(X86_SRC) $(ARM_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/%)
@@ -262,12 +262,12 @@ python-package: shared
 	cp $(SHLIB).$(VERSION) python/interformer/libinterformer.so.tmp
 	mv -f python/interformer/libinterformer.so.tmp python/interformer/libinterformer.so
 
-# The CLI tests (and eval's, and the mask reader's) again on the sanitizer build: a leak or memory error fails them.
+# The CLI tests (and eval's, the mask reader's and the COCO JSON output's) again on the sanitizer build: a leak or memory error fails them.
 # (The demo model's full GrabCut run, a quality check, runs in test-py only:
 # under the sanitizers it takes minutes; the GrabCut smoke run stays.)
 test-cli-san: models
 	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/interformer $(BUILD)-san/mask_dump
-	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py tests/test_eval.py tests/test_mask.py -k "not demo_model_on_grabcut"
+	IF_BUILD=$(BUILD)-san $(PYTHON) -m pytest -q tests/test_cli.py tests/test_eval.py tests/test_mask.py tests/test_coco.py -k "not demo_model_on_grabcut"
 
 # The library as C++ (the single header's implementation may be compiled in
 # a C++ file): every library source, syntax only, through the object rule

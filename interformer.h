@@ -589,6 +589,123 @@ const char *if_annotation_error(const if_annotation *a);
 if_status if_next_click(const uint8_t *gt, const uint8_t *pred, const uint8_t *ignore, int width,
                         int height, const if_click *prev, int n_prev, if_click *out);
 
+/* ------------------------------------------------------------------------
+ * Outputs: COCO run-length encoding, box and area, polygons
+ *
+ * What annotation tools read (COCO JSON; CVAT, Label Studio, X-AnyLabeling),
+ * from a mask such as if_session_mask()'s. These calls need no model; they
+ * may be called from any thread. A mask is width x height bytes, row y at
+ * mask + y * stride (stride >= width), nonzero = object, x = column (to the
+ * right), y = row (down): the image's own pixel grid, as the session's
+ * masks are (original image size).
+ *
+ * COCO RLE ("segmentation": {"size": [height, width], "counts": ...}):
+ *   - Order: column-major (Fortran order), as COCO defines it: pixel (x, y)
+ *     is element x * height + y; the whole first column top to bottom, then
+ *     the second, ...
+ *   - counts: lengths of alternating runs, starting with a run of 0
+ *     (background) that may be empty, then 1s, 0s, ...; they sum to
+ *     width * height. No count after the first is 0 in what we write
+ *     (readers accept empty runs).
+ *   - The compressed string (the "counts" string of pycocotools and COCO
+ *     files): each count in turn, the 4th and later ones (index >= 3) as
+ *     the difference with the count two before (a run of the same value),
+ *     written as a signed number in 5-bit groups, least significant first,
+ *     one character per group: the group, plus 0x20 when more groups
+ *     follow, plus 48 ('0' .. 'o'); the last group's bit 0x10 is the sign
+ *     (the value is sign-extended from it).
+ * Sizes: 1 <= width, height and width * height <= UINT32_MAX (counts are
+ * 32-bit, as in pycocotools).
+ * ---------------------------------------------------------------------- */
+
+/* The COCO RLE counts of a mask into counts[0..cap). *n gets the number of
+ * counts (at most width * height + 1): call with counts NULL and cap 0 to
+ * learn it. Errors: IF_ERR_INVALID_ARG (NULL mask or n, a size out of range,
+ * stride < width, cap too small: *n still says how many are needed).
+ * Allocates nothing. */
+if_status if_mask_rle(const uint8_t *mask, int width, int height, size_t stride, uint32_t *counts,
+                      size_t cap, size_t *n);
+
+/* counts[0..n) as the compressed COCO string into dst[0..cap): *len gets
+ * its length, not counting the terminating NUL that is written after it
+ * (so cap must be at least *len + 1). Call with dst NULL and cap 0 to learn
+ * *len. Any counts are encoded (n = 0 gives ""); the decoder below checks
+ * them. Errors: IF_ERR_INVALID_ARG (NULL len, or counts NULL with n > 0,
+ * cap too small: *len still set). Allocates nothing. */
+if_status if_rle_encode_string(const uint32_t *counts, size_t n, char *dst, size_t cap,
+                               size_t *len);
+
+/* The compressed COCO string s[0..len) (need not be NUL-terminated; a NUL
+ * within it is an error) back into counts[0..cap); *n gets the number of
+ * counts (call with counts NULL and cap 0 to learn it: at most len). The
+ * string is checked: IF_ERR_INVALID_ARG (NULL s or n, cap too small),
+ * IF_ERR_BAD_COUNT with the offset in if_last_error() for a character
+ * outside '0'..'o', a value cut short (the string ends after a group with
+ * the continuation bit), a group too many (over 7 for one value) or a
+ * count outside 0..UINT32_MAX once its difference is added. Whether the
+ * counts fit an image is if_rle_to_mask's check. Allocates nothing. */
+if_status if_rle_decode_string(const char *s, size_t len, uint32_t *counts, size_t cap, size_t *n);
+
+/* Paints counts[0..n) (COCO RLE: column-major, alternating runs starting
+ * with 0) into mask: width x height bytes, rows stride bytes apart, 1 =
+ * object, 0 = not (the bytes between width and stride are not touched).
+ * Errors: IF_ERR_INVALID_ARG (NULL pointers, a size out of range, stride <
+ * width), IF_ERR_BAD_COUNT when the counts do not sum to width * height
+ * (checked before anything is written: the mask is then untouched).
+ * Allocates nothing. */
+if_status if_rle_to_mask(const uint32_t *counts, size_t n, int width, int height, uint8_t *mask,
+                         size_t stride);
+
+/* COCO's "bbox" and "area" of a mask: box = {x, y, w, h} of the smallest
+ * rectangle of whole pixels holding every nonzero pixel (x, y its top-left
+ * pixel; x + w, y + h one past its right and bottom pixels), area the
+ * number of nonzero pixels (either may be NULL when not wanted). An empty
+ * mask gives {0, 0, 0, 0} and 0. Errors: IF_ERR_INVALID_ARG (NULL mask, a
+ * size < 1, stride < width). Allocates nothing. */
+if_status if_mask_bbox(const uint8_t *mask, int width, int height, size_t stride, int box[4],
+                       int64_t *area);
+
+/* Polygons of a mask: the boundary of every connected component of the
+ * object (8-connected: pixels touching at a corner are one object; so the
+ * background, holes included, is 4-connected), as rings of vertices on
+ * pixel corners: vertex (x, y) is the top-left corner of pixel (x, y), so
+ * a single pixel (3, 5) is the square (3,5) (4,5) (4,6) (3,6). Each
+ * component gives one outer ring and one inner ring per hole; an object
+ * inside a hole is a component of its own (an outer ring). Outer rings run
+ * clockwise as seen on the image (y down: the object on the right of each
+ * edge), holes counter-clockwise; a ring is not closed by repeating its
+ * first vertex, and may touch itself at a corner (two object pixels that
+ * meet diagonally). Filling the outer rings and emptying the holes (the
+ * even-odd rule: a pixel is object when its centre is inside an odd
+ * number of rings) gives the mask back exactly when tolerance is 0.
+ *
+ * tolerance: each ring is simplified (Douglas-Peucker: a vertex is dropped
+ * when it is within tolerance pixels of the segment that replaces it);
+ * 0 drops only vertices on a straight line, the exact boundary. Rings left
+ * with fewer than 3 vertices are dropped, and the holes of a dropped outer
+ * ring with it. Rings are in the order of their top-left edge (row by row),
+ * an outer ring before its holes. Coordinates are whole numbers, exact in
+ * a float (sides up to 2^24).
+ *
+ * *out gets an object the caller frees with if_polygons_free. Allocates
+ * working memory of about 5 bytes per pixel plus 10 bytes per boundary
+ * corner, and the result. Errors: IF_ERR_INVALID_ARG (NULL mask or out, a
+ * size < 1 or > 2^24, stride < width, tolerance negative or not finite),
+ * IF_ERR_NO_MEMORY, IF_ERR_UNSUPPORTED (over 2^31 boundary corners); detail
+ * in if_last_error(). */
+typedef struct if_polygons if_polygons;
+if_status if_mask_polygons(const uint8_t *mask, int width, int height, size_t stride,
+                           float tolerance, if_polygons **out);
+/* The number of rings (0 for an empty mask or NULL). */
+int if_polygons_count(const if_polygons *p);
+/* Ring i (0 <= i < count): its n_points vertices as x0, y0, x1, y1, ...,
+ * owned by p; *parent (when not NULL) gets -1 for an outer ring, or the
+ * index of the outer ring whose hole it is. NULL (and *n_points 0) when i
+ * is out of range or p is NULL. */
+const float *if_polygons_ring(const if_polygons *p, int i, int *n_points, int *parent);
+/* Frees p (NULL is fine). */
+void if_polygons_free(if_polygons *p);
+
 #ifdef __cplusplus
 }
 #endif

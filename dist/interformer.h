@@ -648,6 +648,123 @@ INTERFORMER_DEF const char *if_annotation_error(const if_annotation *a);
 INTERFORMER_DEF if_status if_next_click(const uint8_t *gt, const uint8_t *pred, const uint8_t *ignore, int width,
                         int height, const if_click *prev, int n_prev, if_click *out);
 
+/* ------------------------------------------------------------------------
+ * Outputs: COCO run-length encoding, box and area, polygons
+ *
+ * What annotation tools read (COCO JSON; CVAT, Label Studio, X-AnyLabeling),
+ * from a mask such as if_session_mask()'s. These calls need no model; they
+ * may be called from any thread. A mask is width x height bytes, row y at
+ * mask + y * stride (stride >= width), nonzero = object, x = column (to the
+ * right), y = row (down): the image's own pixel grid, as the session's
+ * masks are (original image size).
+ *
+ * COCO RLE ("segmentation": {"size": [height, width], "counts": ...}):
+ *   - Order: column-major (Fortran order), as COCO defines it: pixel (x, y)
+ *     is element x * height + y; the whole first column top to bottom, then
+ *     the second, ...
+ *   - counts: lengths of alternating runs, starting with a run of 0
+ *     (background) that may be empty, then 1s, 0s, ...; they sum to
+ *     width * height. No count after the first is 0 in what we write
+ *     (readers accept empty runs).
+ *   - The compressed string (the "counts" string of pycocotools and COCO
+ *     files): each count in turn, the 4th and later ones (index >= 3) as
+ *     the difference with the count two before (a run of the same value),
+ *     written as a signed number in 5-bit groups, least significant first,
+ *     one character per group: the group, plus 0x20 when more groups
+ *     follow, plus 48 ('0' .. 'o'); the last group's bit 0x10 is the sign
+ *     (the value is sign-extended from it).
+ * Sizes: 1 <= width, height and width * height <= UINT32_MAX (counts are
+ * 32-bit, as in pycocotools).
+ * ---------------------------------------------------------------------- */
+
+/* The COCO RLE counts of a mask into counts[0..cap). *n gets the number of
+ * counts (at most width * height + 1): call with counts NULL and cap 0 to
+ * learn it. Errors: IF_ERR_INVALID_ARG (NULL mask or n, a size out of range,
+ * stride < width, cap too small: *n still says how many are needed).
+ * Allocates nothing. */
+INTERFORMER_DEF if_status if_mask_rle(const uint8_t *mask, int width, int height, size_t stride, uint32_t *counts,
+                      size_t cap, size_t *n);
+
+/* counts[0..n) as the compressed COCO string into dst[0..cap): *len gets
+ * its length, not counting the terminating NUL that is written after it
+ * (so cap must be at least *len + 1). Call with dst NULL and cap 0 to learn
+ * *len. Any counts are encoded (n = 0 gives ""); the decoder below checks
+ * them. Errors: IF_ERR_INVALID_ARG (NULL len, or counts NULL with n > 0,
+ * cap too small: *len still set). Allocates nothing. */
+INTERFORMER_DEF if_status if_rle_encode_string(const uint32_t *counts, size_t n, char *dst, size_t cap,
+                               size_t *len);
+
+/* The compressed COCO string s[0..len) (need not be NUL-terminated; a NUL
+ * within it is an error) back into counts[0..cap); *n gets the number of
+ * counts (call with counts NULL and cap 0 to learn it: at most len). The
+ * string is checked: IF_ERR_INVALID_ARG (NULL s or n, cap too small),
+ * IF_ERR_BAD_COUNT with the offset in if_last_error() for a character
+ * outside '0'..'o', a value cut short (the string ends after a group with
+ * the continuation bit), a group too many (over 7 for one value) or a
+ * count outside 0..UINT32_MAX once its difference is added. Whether the
+ * counts fit an image is if_rle_to_mask's check. Allocates nothing. */
+INTERFORMER_DEF if_status if_rle_decode_string(const char *s, size_t len, uint32_t *counts, size_t cap, size_t *n);
+
+/* Paints counts[0..n) (COCO RLE: column-major, alternating runs starting
+ * with 0) into mask: width x height bytes, rows stride bytes apart, 1 =
+ * object, 0 = not (the bytes between width and stride are not touched).
+ * Errors: IF_ERR_INVALID_ARG (NULL pointers, a size out of range, stride <
+ * width), IF_ERR_BAD_COUNT when the counts do not sum to width * height
+ * (checked before anything is written: the mask is then untouched).
+ * Allocates nothing. */
+INTERFORMER_DEF if_status if_rle_to_mask(const uint32_t *counts, size_t n, int width, int height, uint8_t *mask,
+                         size_t stride);
+
+/* COCO's "bbox" and "area" of a mask: box = {x, y, w, h} of the smallest
+ * rectangle of whole pixels holding every nonzero pixel (x, y its top-left
+ * pixel; x + w, y + h one past its right and bottom pixels), area the
+ * number of nonzero pixels (either may be NULL when not wanted). An empty
+ * mask gives {0, 0, 0, 0} and 0. Errors: IF_ERR_INVALID_ARG (NULL mask, a
+ * size < 1, stride < width). Allocates nothing. */
+INTERFORMER_DEF if_status if_mask_bbox(const uint8_t *mask, int width, int height, size_t stride, int box[4],
+                       int64_t *area);
+
+/* Polygons of a mask: the boundary of every connected component of the
+ * object (8-connected: pixels touching at a corner are one object; so the
+ * background, holes included, is 4-connected), as rings of vertices on
+ * pixel corners: vertex (x, y) is the top-left corner of pixel (x, y), so
+ * a single pixel (3, 5) is the square (3,5) (4,5) (4,6) (3,6). Each
+ * component gives one outer ring and one inner ring per hole; an object
+ * inside a hole is a component of its own (an outer ring). Outer rings run
+ * clockwise as seen on the image (y down: the object on the right of each
+ * edge), holes counter-clockwise; a ring is not closed by repeating its
+ * first vertex, and may touch itself at a corner (two object pixels that
+ * meet diagonally). Filling the outer rings and emptying the holes (the
+ * even-odd rule: a pixel is object when its centre is inside an odd
+ * number of rings) gives the mask back exactly when tolerance is 0.
+ *
+ * tolerance: each ring is simplified (Douglas-Peucker: a vertex is dropped
+ * when it is within tolerance pixels of the segment that replaces it);
+ * 0 drops only vertices on a straight line, the exact boundary. Rings left
+ * with fewer than 3 vertices are dropped, and the holes of a dropped outer
+ * ring with it. Rings are in the order of their top-left edge (row by row),
+ * an outer ring before its holes. Coordinates are whole numbers, exact in
+ * a float (sides up to 2^24).
+ *
+ * *out gets an object the caller frees with if_polygons_free. Allocates
+ * working memory of about 5 bytes per pixel plus 10 bytes per boundary
+ * corner, and the result. Errors: IF_ERR_INVALID_ARG (NULL mask or out, a
+ * size < 1 or > 2^24, stride < width, tolerance negative or not finite),
+ * IF_ERR_NO_MEMORY, IF_ERR_UNSUPPORTED (over 2^31 boundary corners); detail
+ * in if_last_error(). */
+typedef struct if_polygons if_polygons;
+INTERFORMER_DEF if_status if_mask_polygons(const uint8_t *mask, int width, int height, size_t stride,
+                           float tolerance, if_polygons **out);
+/* The number of rings (0 for an empty mask or NULL). */
+INTERFORMER_DEF int if_polygons_count(const if_polygons *p);
+/* Ring i (0 <= i < count): its n_points vertices as x0, y0, x1, y1, ...,
+ * owned by p; *parent (when not NULL) gets -1 for an outer ring, or the
+ * index of the outer ring whose hole it is. NULL (and *n_points 0) when i
+ * is out of range or p is NULL. */
+INTERFORMER_DEF const float *if_polygons_ring(const if_polygons *p, int i, int *n_points, int *parent);
+/* Frees p (NULL is fine). */
+INTERFORMER_DEF void if_polygons_free(if_polygons *p);
+
 #ifdef __cplusplus
 }
 #endif
@@ -7430,6 +7547,618 @@ static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_
     }
 }
 // ---- kernels/winograd.c (end) ----
+
+// ---- output/mask_stats.c ----
+/* mask_stats.c -- COCO's "bbox" and "area" of a mask (interformer.h,
+ * if_mask_bbox), and the argument checks the output calls share. */
+// ---- output/output.h ----
+/* output.h -- what the files of output/ share (internal): the check of a
+ * mask's arguments and the library's last-error mechanism.
+ *
+ * output/ turns masks into what annotation tools read (COCO RLE, boxes,
+ * polygons: interformer.h, "Outputs"). It stands on platform/ and
+ * interformer.h only; nothing in the library depends on it. */
+#ifndef IF_OUTPUT_H
+#define IF_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* #include "interformer.h": above */
+/* #include "platform/platform.h": above */
+
+/* Records a failure in the thread's if_last_error() and returns s: the
+ * library's one last-error buffer, defined in interformer.c (also declared
+ * in runtime/api.h, which output/ does not include). */
+static if_status if__fail(if_status s, const char *fmt, ...) IFP_PRINTF(2, 3);
+
+/* The checks every output call makes on a mask's arguments (fn names the
+ * call in the detail): mask not NULL, 1 <= width, height <= max_side,
+ * stride >= width, and (when fit32) width * height <= UINT32_MAX. IF_OK or
+ * IF_ERR_INVALID_ARG with the detail set. */
+static if_status ifo_check_mask(const char *fn, const void *mask, int width, int height, size_t stride,
+                         int64_t max_side, int fit32);
+
+#endif
+// ---- output/output.h (end) ----
+
+
+static if_status ifo_check_mask(const char *fn, const void *mask, int width, int height, size_t stride,
+                         int64_t max_side, int fit32) {
+    if (!mask) return if__fail(IF_ERR_INVALID_ARG, "%s: NULL mask", fn);
+    if (width < 1 || height < 1 || width > max_side || height > max_side)
+        return if__fail(IF_ERR_INVALID_ARG, "%s: size %dx%d (sides 1..%lld)", fn, width, height,
+                        (long long)max_side);
+    if (stride < (size_t)width)
+        return if__fail(IF_ERR_INVALID_ARG, "%s: stride %zu < width %d", fn, stride, width);
+    if (fit32 && (uint64_t)width * (uint64_t)height > UINT32_MAX)
+        return if__fail(IF_ERR_INVALID_ARG,
+                        "%s: %dx%d is over 2^32 - 1 pixels (COCO counts are 32-bit)", fn, width,
+                        height);
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_mask_bbox(const uint8_t *mask, int width, int height, size_t stride, int box[4],
+                       int64_t *area) {
+    if_status s = ifo_check_mask("if_mask_bbox", mask, width, height, stride, INT32_MAX, 0);
+    if (s != IF_OK) return s;
+    int x0 = width, y0 = height, x1 = -1, y1 = -1;
+    int64_t count = 0;
+    for (int y = 0; y < height; y++) {
+        const uint8_t *row = mask + (size_t)y * stride;
+        int first = -1, last = -1;
+        for (int x = 0; x < width; x++)
+            if (row[x]) {
+                if (first < 0) first = x;
+                last = x;
+                count++;
+            }
+        if (first < 0) continue;
+        if (y0 == height) y0 = y;
+        y1 = y;
+        if (first < x0) x0 = first;
+        if (last > x1) x1 = last;
+    }
+    if (box) {
+        if (count) {
+            box[0] = x0;
+            box[1] = y0;
+            box[2] = x1 - x0 + 1;
+            box[3] = y1 - y0 + 1;
+        } else
+            box[0] = box[1] = box[2] = box[3] = 0;
+    }
+    if (area) *area = count;
+    return IF_OK;
+}
+// ---- output/mask_stats.c (end) ----
+
+// ---- output/polygon.c ----
+/* polygon.c -- the polygons of a mask (interformer.h, if_mask_polygons):
+ * every boundary traced along pixel edges into rings of pixel corners,
+ * each ring simplified (Douglas-Peucker), holes linked to their outer ring.
+ *
+ * The grid. Vertex (X, Y), 0 <= X <= width, 0 <= Y <= height, is the
+ * top-left corner of pixel (X, Y). A boundary edge is a pixel side between
+ * an object pixel and a background one (or the outside), directed so that
+ * the object is on its right as seen on the image (y down): a pixel's top
+ * side runs east, its right side south, its bottom side west, its left
+ * side north. At every vertex as many boundary edges leave as arrive: one,
+ * or two at a saddle (two object pixels meeting diagonally, the other two
+ * background). Following edges from vertex to vertex closes a ring; at a
+ * saddle the ring turns left, around the background pixel, so the two
+ * object pixels stay in one ring (8-connected object) and the two
+ * background pixels in two (4-connected background).
+ *
+ * Rings are found by scanning the vertices row by row for an edge not yet
+ * followed: the first edge met of a ring starts at its top-left vertex and
+ * runs east on an outer ring (the top of the component's first pixel) and
+ * south on a hole's ring (the hole's left side). The outer ring of a hole
+ * is found by walking up from the object pixel above the hole's first
+ * pixel to the top of that column's run of object: the top side there
+ * belongs to a ring met earlier, of the same component: its outer ring,
+ * or a hole whose outer ring is already known.
+ *
+ * Memory: one working block (5 bytes per vertex, 17 bytes per corner) and
+ * the result, from platform/'s ifp_malloc (so INTERFORMER_MALLOC /
+ * INTERFORMER_FREE override them, as every block of the library). */
+#include <math.h>
+#include <stdlib.h> /* abs */
+
+/* #include "output/output.h": above */
+
+struct if_polygons {
+    int count;
+    const int *start; /* ring i: points start[i] .. start[i + 1] - 1 */
+    const int *parent;
+    const float *xy;
+};
+
+/* Directions: a bit each in a vertex's byte (low nibble: the edges that
+ * leave it; high nibble: those not followed yet). */
+enum { output_polygon__EAST = 1, output_polygon__SOUTH = 2, output_polygon__WEST = 4, output_polygon__NORTH = 8 };
+
+/* The left turn of a heading (east -> north -> west -> south -> east). */
+static int output_polygon__left_of(int d) {
+    return d == output_polygon__EAST ? output_polygon__NORTH : d == output_polygon__NORTH ? output_polygon__WEST : d == output_polygon__WEST ? output_polygon__SOUTH : output_polygon__EAST;
+}
+
+typedef struct {
+    const uint8_t *mask;
+    int w, h;
+    size_t stride;
+} output_polygon__grid;
+
+static int output_polygon__obj(const output_polygon__grid *g, int x, int y) {
+    return x >= 0 && y >= 0 && x < g->w && y < g->h && g->mask[(size_t)y * g->stride + x] != 0;
+}
+
+/* The edges leaving vertex (X, Y), from the four pixels around it, and
+ * (corners not NULL) how many corners it adds to the rings: 1 where one or
+ * three of the pixels are object, 2 at a saddle (two object pixels meeting
+ * diagonally: the boundary turns there twice), else 0. */
+static int output_polygon__vertex_edges(const output_polygon__grid *g, int X, int Y, int *corners) {
+    int tl = output_polygon__obj(g, X - 1, Y - 1), tr = output_polygon__obj(g, X, Y - 1), bl = output_polygon__obj(g, X - 1, Y), br = output_polygon__obj(g, X, Y);
+    int e = (br && !tr ? output_polygon__EAST : 0) | (bl && !br ? output_polygon__SOUTH : 0) | (tl && !bl ? output_polygon__WEST : 0) |
+            (tr && !tl ? output_polygon__NORTH : 0);
+    if (corners) {
+        int n = tl + tr + bl + br;
+        *corners = n == 1 || n == 3 ? 1 : n == 2 && tl == br ? 2 : 0;
+    }
+    return e;
+}
+
+/* Squared distance from p to the segment a-b, exact in its zero test: 0
+ * only when p is on the segment. */
+static double output_polygon__seg_dist2(const int32_t *p, const int32_t *a, const int32_t *b) {
+    int64_t dx = (int64_t)b[0] - a[0], dy = (int64_t)b[1] - a[1];
+    int64_t px = (int64_t)p[0] - a[0], py = (int64_t)p[1] - a[1];
+    int64_t dot = px * dx + py * dy, len2 = dx * dx + dy * dy;
+    if (len2 == 0 || dot <= 0) return (double)px * px + (double)py * py;
+    if (dot >= len2) {
+        int64_t qx = (int64_t)p[0] - b[0], qy = (int64_t)p[1] - b[1];
+        return (double)qx * qx + (double)qy * qy;
+    }
+    double cross = (double)(px * dy - py * dx);
+    return cross * cross / (double)len2;
+}
+
+/* Douglas-Peucker on the chain pts[i0 .. i1] (indices mod n, i1 may be n
+ * for point 0), marking the points kept; the ends are kept by the caller.
+ * stack: room for n index pairs. Among equally far points the one nearest
+ * the middle splits, so a long staircase costs n log n, not n^2. */
+static void output_polygon__simplify(const int32_t *pts, int n, int i0, int i1, double tol2, uint8_t *keep,
+                     int32_t *stack) {
+    int top = 0;
+    stack[top++] = i0;
+    stack[top++] = i1;
+    while (top) {
+        int b = stack[--top], a = stack[--top];
+        if (b - a < 2) continue;
+        const int32_t *pa = pts + 2 * (a % n), *pb = pts + 2 * (b % n);
+        double best = -1;
+        int at = -1, mid = a + (b - a) / 2;
+        for (int i = a + 1; i < b; i++) {
+            double d = output_polygon__seg_dist2(pts + 2 * i, pa, pb);
+            if (d > best || (d == best && abs(i - mid) < abs(at - mid))) {
+                best = d;
+                at = i;
+            }
+        }
+        if (best <= tol2) continue;
+        keep[at] = 1;
+        stack[top++] = a;
+        stack[top++] = at;
+        stack[top++] = at;
+        stack[top++] = b;
+    }
+}
+
+/* Whether the kept points of pts[0..n) enclose no area (shoelace; the
+ * sum wraps in unsigned arithmetic, its true value is under 2^50). */
+static int output_polygon__kept_area_is_zero(const int32_t *pts, int n, const uint8_t *keep) {
+    uint64_t s = 0;
+    int first = -1, prev = -1;
+    for (int i = 0; i < n; i++) {
+        if (!keep[i]) continue;
+        if (prev < 0)
+            first = i;
+        else
+            s += (uint64_t)((int64_t)pts[2 * prev] * pts[2 * i + 1]) -
+                 (uint64_t)((int64_t)pts[2 * i] * pts[2 * prev + 1]);
+        prev = i;
+    }
+    if (prev >= 0)
+        s += (uint64_t)((int64_t)pts[2 * prev] * pts[2 * first + 1]) -
+             (uint64_t)((int64_t)pts[2 * first] * pts[2 * prev + 1]);
+    return s == 0;
+}
+
+/* The working block: per vertex, its edges and the ring of the east edge
+ * leaving it; per corner, its point, the simplifier's stack and keep flag;
+ * per ring, its first point, parent and index in the result. */
+typedef struct {
+    int C, R;         /* corners (points before simplifying), rings (at most) */
+    int n_rings;      /* traced */
+    uint8_t *edges;   /* (w + 1) x (h + 1) */
+    int32_t *ring_of; /* (w + 1) x (h + 1) */
+    int32_t *pts;     /* 2 C: x, y */
+    int32_t *stack;   /* 2 C */
+    uint8_t *keep;    /* C */
+    int32_t *rstart;  /* R + 1 */
+    int32_t *rparent; /* R: -1 outer, else the outer ring */
+    int32_t *newidx;  /* R: index in the result, -1 dropped */
+} output_polygon__work;
+
+/* Follows every boundary into w's rings. 0, or -1 if the grid broke an
+ * invariant (a ring longer than the corners counted, or an edge that is not
+ * there: cannot happen, checked so that it cannot write out of bounds). */
+static int output_polygon__trace(const output_polygon__grid *g, output_polygon__work *w) {
+    const int VW = g->w + 1, VH = g->h + 1;
+    int nr = 0, np = 0;
+    for (int Y = 0; Y < VH; Y++)
+        for (int X = 0; X < VW; X++) {
+            size_t v0 = (size_t)Y * VW + X;
+            while (w->edges[v0] >> 4) {
+                /* A ring's first edge runs east (outer) or south (hole). */
+                int d0 = (w->edges[v0] >> 4) & output_polygon__EAST ? output_polygon__EAST : output_polygon__SOUTH, r = nr++;
+                if (r >= w->R) return -1;
+                w->rstart[r] = np;
+                int x = X, y = Y, d = d0, corner = 1;
+                size_t v = v0;
+                for (;;) {
+                    if (!(w->edges[v] & d)) return -1;
+                    if (corner) {
+                        if (np == w->C) return -1;
+                        w->pts[2 * np] = x;
+                        w->pts[2 * np + 1] = y;
+                        np++;
+                    }
+                    w->edges[v] &= (uint8_t) ~(d << 4);
+                    if (d == output_polygon__EAST) w->ring_of[v] = r;
+                    x += d == output_polygon__EAST ? 1 : d == output_polygon__WEST ? -1 : 0;
+                    y += d == output_polygon__SOUTH ? 1 : d == output_polygon__NORTH ? -1 : 0;
+                    v = (size_t)y * VW + x;
+                    int o = w->edges[v] & 15;
+                    int nd = (o & (o - 1)) ? output_polygon__left_of(d) : o; /* a saddle: two leave */
+                    if (v == v0 && nd == d0) break;
+                    corner = nd != d;
+                    d = nd;
+                }
+                if (d0 == output_polygon__EAST) {
+                    w->rparent[r] = -1;
+                } else {
+                    /* Up from pixel (X, Y - 1), above the hole's first
+                     * pixel, to the top of its run of object. */
+                    int yt = Y - 1;
+                    while (yt > 0 && output_polygon__obj(g, X, yt - 1)) yt--;
+                    int above = w->ring_of[(size_t)yt * VW + X];
+                    w->rparent[r] = w->rparent[above] < 0 ? above : w->rparent[above];
+                }
+            }
+        }
+    w->rstart[nr] = np;
+    w->n_rings = nr;
+    return 0;
+}
+
+/* Simplifies every ring from its first point and the point farthest from
+ * it (both kept), drops the degenerate ones (and the holes of a dropped
+ * outer ring) and numbers the rest (newidx). Returns the points kept;
+ * *n_kept the rings. */
+static int output_polygon__simplify_rings(output_polygon__work *w, double tol2, int *n_kept) {
+    int kept_rings = 0, kept_pts = 0;
+    for (int r = 0; r < w->n_rings; r++) {
+        const int32_t *p = w->pts + 2 * (size_t)w->rstart[r];
+        int n = w->rstart[r + 1] - w->rstart[r], far = 0;
+        uint8_t *k = w->keep + w->rstart[r];
+        double best = -1;
+        for (int i = 0; i < n; i++) {
+            double dx = (double)p[2 * i] - p[0], dy = (double)p[2 * i + 1] - p[1];
+            if (dx * dx + dy * dy > best) {
+                best = dx * dx + dy * dy;
+                far = i;
+            }
+            k[i] = 0;
+        }
+        k[0] = k[far] = 1;
+        output_polygon__simplify(p, n, 0, far, tol2, k, w->stack);
+        output_polygon__simplify(p, n, far, n, tol2, k, w->stack);
+        int m = 0;
+        for (int i = 0; i < n; i++) m += k[i];
+        int parent_gone = w->rparent[r] >= 0 && w->newidx[w->rparent[r]] < 0;
+        if (m < 3 || output_polygon__kept_area_is_zero(p, n, k) || parent_gone) {
+            w->newidx[r] = -1;
+            continue;
+        }
+        w->newidx[r] = kept_rings++;
+        kept_pts += m;
+    }
+    *n_kept = kept_rings;
+    return kept_pts;
+}
+
+/* The result, one block: the struct, then ring starts and parents, then
+ * the points as floats. NULL when out of memory. */
+static if_polygons *output_polygon__make_result(const output_polygon__work *w, int n_rings, int n_pts) {
+    size_t bytes = sizeof(if_polygons) + (size_t)(2 * n_rings + 1) * sizeof(int) +
+                   (size_t)n_pts * 2 * sizeof(float);
+    if_polygons *res = (if_polygons *)ifp_malloc(bytes);
+    if (!res) return NULL;
+    int *start = (int *)(res + 1), *parent = start + n_rings + 1;
+    float *xy = (float *)(parent + n_rings);
+    int q = 0;
+    for (int r = 0; r < w->n_rings; r++) {
+        int i = w->newidx[r];
+        if (i < 0) continue;
+        start[i] = q;
+        parent[i] = w->rparent[r] < 0 ? -1 : w->newidx[w->rparent[r]];
+        for (int j = w->rstart[r]; j < w->rstart[r + 1]; j++)
+            if (w->keep[j]) {
+                xy[2 * q] = (float)w->pts[2 * j];
+                xy[2 * q + 1] = (float)w->pts[2 * j + 1];
+                q++;
+            }
+    }
+    start[n_rings] = q;
+    res->count = n_rings;
+    res->start = start;
+    res->parent = parent;
+    res->xy = xy;
+    return res;
+}
+
+INTERFORMER_DEF if_status if_mask_polygons(const uint8_t *mask, int width, int height, size_t stride,
+                           float tolerance, if_polygons **out) {
+    if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_mask_polygons: NULL out");
+    *out = NULL;
+    if_status st = ifo_check_mask("if_mask_polygons", mask, width, height, stride, 1 << 24, 0);
+    if (st != IF_OK) return st;
+    if (!(tolerance >= 0) || !isfinite(tolerance))
+        return if__fail(IF_ERR_INVALID_ARG, "if_mask_polygons: tolerance %g (pixels, >= 0)",
+                        (double)tolerance);
+    const output_polygon__grid g = {mask, width, height, stride};
+    const int VW = width + 1, VH = height + 1;
+
+    /* Corners first, to size the working block in one go. */
+    uint64_t nc = 0;
+    for (int Y = 0; Y < VH; Y++)
+        for (int X = 0; X < VW; X++) {
+            int c;
+            output_polygon__vertex_edges(&g, X, Y, &c);
+            nc += (uint64_t)c;
+        }
+    if (nc > INT32_MAX / 2)
+        return if__fail(IF_ERR_UNSUPPORTED,
+                        "if_mask_polygons: %llu boundary corners (over 2^30) in a %dx%d mask",
+                        (unsigned long long)nc, width, height);
+    output_polygon__work w;
+    w.C = (int)nc;
+    w.R = w.C / 4 + 1; /* a ring has 4 corners at least */
+    const uint64_t nv = (uint64_t)VW * (uint64_t)VH;
+    /* Sides up to 2^24 and corners under 2^30: every term under 2^56. */
+    const uint64_t need = nv * (1 + sizeof(int32_t)) + (uint64_t)w.C * (4 * sizeof(int32_t) + 1) +
+                          (uint64_t)(3 * w.R + 1) * sizeof(int32_t);
+    char *block = need <= SIZE_MAX ? (char *)ifp_malloc((size_t)need) : NULL;
+    if (!block)
+        return if__fail(IF_ERR_NO_MEMORY, "if_mask_polygons: %dx%d: %llu bytes of working memory",
+                        width, height, (unsigned long long)need);
+    w.ring_of = (int32_t *)block;
+    w.pts = w.ring_of + nv;
+    w.stack = w.pts + 2 * (size_t)w.C;
+    w.rstart = w.stack + 2 * (size_t)w.C;
+    w.rparent = w.rstart + w.R + 1;
+    w.newidx = w.rparent + w.R;
+    w.edges = (uint8_t *)(w.newidx + w.R);
+    w.keep = w.edges + nv;
+    for (int Y = 0; Y < VH; Y++)
+        for (int X = 0; X < VW; X++) {
+            int e = output_polygon__vertex_edges(&g, X, Y, NULL);
+            w.edges[(size_t)Y * VW + X] = (uint8_t)(e | e << 4);
+        }
+    if (output_polygon__trace(&g, &w)) {
+        ifp_free(block);
+        return if__fail(IF_ERR_STATE, "if_mask_polygons: internal error: a boundary broke off");
+    }
+    int n_rings, n_pts = output_polygon__simplify_rings(&w, (double)tolerance * (double)tolerance, &n_rings);
+    if_polygons *res = output_polygon__make_result(&w, n_rings, n_pts);
+    ifp_free(block);
+    if (!res)
+        return if__fail(IF_ERR_NO_MEMORY, "if_mask_polygons: %d rings of %d points", n_rings,
+                        n_pts);
+    *out = res;
+    return IF_OK;
+}
+
+INTERFORMER_DEF int if_polygons_count(const if_polygons *p) { return p ? p->count : 0; }
+
+INTERFORMER_DEF const float *if_polygons_ring(const if_polygons *p, int i, int *n_points, int *parent) {
+    if (n_points) *n_points = 0;
+    if (parent) *parent = -1;
+    if (!p || i < 0 || i >= p->count) return NULL;
+    if (n_points) *n_points = p->start[i + 1] - p->start[i];
+    if (parent) *parent = p->parent[i];
+    return p->xy + 2 * (size_t)p->start[i];
+}
+
+INTERFORMER_DEF void if_polygons_free(if_polygons *p) { ifp_free(p); }
+// ---- output/polygon.c (end) ----
+
+// ---- output/rle.c ----
+/* rle.c -- COCO run-length encoding (interformer.h, "Outputs"): a mask's
+ * counts (column-major runs, starting with 0s), the compressed string of
+ * COCO files and pycocotools, and back. Written from the format's
+ * description; every count and length is checked, the decoders trust
+ * nothing they read. Nothing here allocates. */
+/* #include "output/output.h": above */
+
+/* A value's groups: 5 bits each, least significant first. */
+enum { output_rle__GROUP_BITS = 5, output_rle__MAX_GROUPS = 7 /* 35 bits: every difference of two 32-bit counts */ };
+
+INTERFORMER_DEF if_status if_mask_rle(const uint8_t *mask, int width, int height, size_t stride, uint32_t *counts,
+                      size_t cap, size_t *n) {
+    if (!n) return if__fail(IF_ERR_INVALID_ARG, "if_mask_rle: NULL n");
+    *n = 0;
+    if_status s = ifo_check_mask("if_mask_rle", mask, width, height, stride, INT32_MAX, 1);
+    if (s != IF_OK) return s;
+    if (!counts && cap)
+        return if__fail(IF_ERR_INVALID_ARG, "if_mask_rle: NULL counts, cap %zu", cap);
+    /* k <= width * height + 1 <= 2^32: counted in 64 bits. */
+    uint64_t k = 0;
+    uint32_t run = 0;
+    int cur = 0;
+    for (int x = 0; x < width; x++) {
+        const uint8_t *col = mask + x;
+        for (int y = 0; y < height; y++, col += stride) {
+            int v = *col != 0;
+            if (v != cur) {
+                if (k < cap) counts[k] = run;
+                k++;
+                run = 0;
+                cur = v;
+            }
+            run++;
+        }
+    }
+    if (k < cap) counts[k] = run;
+    k++;
+    if ((uint64_t)(size_t)k != k) /* a 32-bit size_t */
+        return if__fail(IF_ERR_INVALID_ARG, "if_mask_rle: %llu counts", (unsigned long long)k);
+    *n = (size_t)k;
+    if (k > cap && counts)
+        return if__fail(IF_ERR_INVALID_ARG, "if_mask_rle: %zu counts do not fit in %zu", *n, cap);
+    return IF_OK;
+}
+
+/* Writes x's groups at dst (when not NULL); returns how many. The last
+ * group is the first after which the rest of x is all sign: 0 when that
+ * group's bit 4 is clear, all ones (-1) when it is set. */
+static size_t output_rle__put_value(int64_t x, char *dst) {
+    int neg = x < 0;
+    uint64_t u = (uint64_t)x; /* two's complement, shifted with the sign below */
+    size_t k = 0;
+    for (;;) {
+        unsigned c = (unsigned)(u & 0x1f);
+        u = neg ? (u >> output_rle__GROUP_BITS) | ~(UINT64_MAX >> output_rle__GROUP_BITS) : u >> output_rle__GROUP_BITS;
+        int more = (c & 0x10) ? u != UINT64_MAX : u != 0;
+        if (more) c |= 0x20;
+        if (dst) dst[k] = (char)(c + 48);
+        k++;
+        if (!more) return k;
+    }
+}
+
+/* The value stored for count i: counts from index 3 on are stored as the
+ * difference with the count two before (pycocotools' rule, index > 2). */
+static int64_t output_rle__stored_value(const uint32_t *counts, size_t i) {
+    return (int64_t)counts[i] - (i > 2 ? (int64_t)counts[i - 2] : 0);
+}
+
+INTERFORMER_DEF if_status if_rle_encode_string(const uint32_t *counts, size_t n, char *dst, size_t cap,
+                               size_t *len) {
+    if (!len) return if__fail(IF_ERR_INVALID_ARG, "if_rle_encode_string: NULL len");
+    *len = 0;
+    if (!counts && n) return if__fail(IF_ERR_INVALID_ARG, "if_rle_encode_string: NULL counts");
+    if (!dst && cap)
+        return if__fail(IF_ERR_INVALID_ARG, "if_rle_encode_string: NULL dst, cap %zu", cap);
+    /* At most MAX_GROUPS characters per count: the length in 64 bits. */
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) total += output_rle__put_value(output_rle__stored_value(counts, i), NULL);
+    if (total >= SIZE_MAX)
+        return if__fail(IF_ERR_INVALID_ARG, "if_rle_encode_string: %zu counts are too many", n);
+    *len = (size_t)total;
+    if (!dst) return IF_OK;
+    if (cap <= total)
+        return if__fail(IF_ERR_INVALID_ARG,
+                        "if_rle_encode_string: %zu characters and a NUL do not fit in %zu", *len,
+                        cap);
+    size_t p = 0;
+    for (size_t i = 0; i < n; i++) p += output_rle__put_value(output_rle__stored_value(counts, i), dst + p);
+    dst[p] = 0;
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_rle_decode_string(const char *s, size_t len, uint32_t *counts, size_t cap, size_t *n) {
+    if (!n) return if__fail(IF_ERR_INVALID_ARG, "if_rle_decode_string: NULL n");
+    *n = 0;
+    if (!s && len) return if__fail(IF_ERR_INVALID_ARG, "if_rle_decode_string: NULL string");
+    if (!counts && cap)
+        return if__fail(IF_ERR_INVALID_ARG, "if_rle_decode_string: NULL counts, cap %zu", cap);
+    /* The two counts before the current one (for the differences), kept
+     * here so that a size query checks the values as well. */
+    uint32_t prev2 = 0, prev1 = 0;
+    size_t m = 0, start = 0;
+    uint64_t u = 0;
+    int k = 0;
+    for (size_t p = 0; p < len; p++) {
+        unsigned char ch = (unsigned char)s[p];
+        if (ch < 48 || ch > 48 + 63)
+            return if__fail(
+                IF_ERR_BAD_COUNT,
+                "COCO RLE string: character 0x%02x at offset %zu is not one of '0'..'o'", ch, p);
+        unsigned c = ch - 48u;
+        if (k == 0) start = p;
+        if (k == output_rle__MAX_GROUPS)
+            return if__fail(IF_ERR_BAD_COUNT,
+                            "COCO RLE string: count %zu (offset %zu) has more than %d groups", m,
+                            start, output_rle__MAX_GROUPS);
+        u |= (uint64_t)(c & 0x1f) << (output_rle__GROUP_BITS * k);
+        k++;
+        if (c & 0x20) continue;
+        /* The last group: its bit 4 is the sign. u < 2^35, so both fit. */
+        int64_t x = (int64_t)u - ((c & 0x10) ? (int64_t)1 << (output_rle__GROUP_BITS * k) : 0);
+        if (m > 2) x += prev2;
+        if (x < 0 || x > (int64_t)UINT32_MAX)
+            return if__fail(IF_ERR_BAD_COUNT,
+                            "COCO RLE string: count %zu (offset %zu) is %lld, outside 0..2^32-1", m,
+                            start, (long long)x);
+        if (m < cap) counts[m] = (uint32_t)x;
+        prev2 = prev1;
+        prev1 = (uint32_t)x;
+        m++;
+        u = 0;
+        k = 0;
+    }
+    if (k)
+        return if__fail(IF_ERR_BAD_COUNT,
+                        "COCO RLE string: ends inside count %zu (offset %zu: its last character "
+                        "says more follow)",
+                        m, start);
+    *n = m;
+    if (m > cap && counts)
+        return if__fail(IF_ERR_INVALID_ARG, "if_rle_decode_string: %zu counts do not fit in %zu", m,
+                        cap);
+    return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_rle_to_mask(const uint32_t *counts, size_t n, int width, int height, uint8_t *mask,
+                         size_t stride) {
+    if_status s = ifo_check_mask("if_rle_to_mask", mask, width, height, stride, INT32_MAX, 1);
+    if (s != IF_OK) return s;
+    if (!counts && n) return if__fail(IF_ERR_INVALID_ARG, "if_rle_to_mask: NULL counts");
+    /* Checked before anything is written: the sum, stopping as soon as it
+     * passes the pixels (so it stays under 2^33). */
+    uint64_t total = (uint64_t)width * (uint64_t)height, sum = 0;
+    for (size_t i = 0; i < n && sum <= total; i++) sum += counts[i];
+    if (sum != total)
+        return if__fail(IF_ERR_BAD_COUNT,
+                        "COCO RLE: %zu counts sum to %s%llu, not %dx%d = %llu pixels", n,
+                        sum > total ? "over " : "", (unsigned long long)sum, width, height,
+                        (unsigned long long)total);
+    int x = 0, y = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t v = (uint8_t)(i & 1);
+        for (uint32_t j = 0; j < counts[i]; j++) {
+            mask[(size_t)y * stride + (size_t)x] = v;
+            if (++y == height) {
+                y = 0;
+                x++;
+            }
+        }
+    }
+    return IF_OK;
+}
+// ---- output/rle.c (end) ----
 
 // ---- platform/platform.c ----
 /* platform.c -- see platform.h: the POSIX implementation, then the

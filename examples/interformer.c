@@ -3,7 +3,7 @@
  * stb_image_write (examples only: the library never touches image files).
  *
  *   interformer encode  IMAGE -o FEATURES [--f16]
- *   interformer segment (IMAGE|FEATURES) --click X,Y,+ [--click X,Y,- ...] -o MASK.png
+ *   interformer segment (IMAGE|FEATURES) --click X,Y,+ [--click X,Y,- ...] -o MASK.png|OUT.json
  *                       [--overlay OUT.png [--image IMAGE]] [--prob OUT.png] [--logits OUT.npy]
  *   interformer info    FILE
  *   interformer eval    DATASET_DIR [--max-clicks N] [--out R.json] [--csv R.csv] [--svg R.svg]
@@ -29,6 +29,7 @@
 
 #include "batch.h"
 #include "common/cli.h"
+#include "common/coco_json.h"
 #include "common/npy.h"
 #include "common/outfile.h"
 #include "common/progress.h"
@@ -114,6 +115,7 @@ static const char help_main[] =
     "  encode   IMAGE -o FEATURES      run the encoder once, save the features\n"
     "  segment  IMAGE|FEATURES --click X,Y,+|- ... -o MASK.png\n"
     "                                  apply clicks in order, write the mask\n"
+    "                                  (or COCO JSON: -o OUT.json)\n"
     "  info     FILE                   describe a graph (.ifg) or feature file\n"
     "  eval     DATASET_DIR            the standard click-simulation benchmark:\n"
     "                                  NoC@85/90, mIoU per click, time per click\n"
@@ -203,9 +205,9 @@ static const cli_command encode_cmd = {
 
 typedef struct {
     model_opts mo;
-    const char *input, *output, *overlay, *logits, *prob, *image;
+    const char *input, *output, *overlay, *logits, *prob, *image, *tolerance;
     cli_list clicks;
-    int verbose;
+    int verbose, polygons;
 } segment_args;
 
 #define SEG(field) offsetof(segment_args, field)
@@ -224,7 +226,17 @@ static const cli_opt segment_rows[] = {
             "not); repeat for more clicks"),
     CLI_ROW(CLI_STR, SEG(output), "-o, --output FILE",
             "the mask: 8-bit gray, 255 = object, 0 = not, at the\n"
-            "image's size"),
+            "image's size; or, for a name ending in .json, COCO\n"
+            "JSON (the image, one annotation with the mask as COCO\n"
+            "RLE, its area and bbox, category 1 \"object\"), which\n"
+            "annotation tools and pycocotools read"),
+    CLI_ROW(CLI_FLAG, SEG(polygons), "--polygons",
+            "with -o X.json: the segmentation as polygons (outer\n"
+            "outlines on pixel corners; COCO polygons cannot mark\n"
+            "holes, so holes are filled) instead of RLE"),
+    CLI_ROW(CLI_STR, SEG(tolerance), "--tolerance PX",
+            "with --polygons: how far (pixels) a simplified outline\n"
+            "may stray from the mask's; 0 = exact (default 1)"),
     CLI_ROW(CLI_STR, SEG(overlay), "--overlay FILE",
             "the image with the mask tinted red, its boundary in\n"
             "yellow and the clicks as green (+) and red (-) dots"),
@@ -246,14 +258,17 @@ static const cli_opt segment_rows[] = {
     MODEL_ROWS(segment_args, MODEL_ENC_DEC, MODEL_SEE),
     CLI_TEXT_ROW("\n"
                  "Images are written as PNG, or JPEG / BMP / TGA for names ending in .jpg,\n"
-                 ".jpeg, .bmp, .tga. Prints one line: size, clicks, mask pixels, time per\n"
-                 "click (and the encoding time when IMAGE was encoded).\n"),
+                 ".jpeg, .bmp, .tga. COCO JSON: \"file_name\" is IMAGE's name (with FEATURES,\n"
+                 "--image's, else the feature file's); an empty mask gives no annotation.\n"
+                 "Prints one line: size, clicks, mask pixels, time per click (and the\n"
+                 "encoding time when IMAGE was encoded).\n"),
     CLI_END_ROW,
 };
 
 static const cli_command segment_cmd = {
     "segment",
     "interformer segment (IMAGE|FEATURES) --click X,Y,+|- [--click ...] -o MASK.png\n"
+    "       interformer segment ... -o OUT.json [--polygons [--tolerance PX]]\n"
     "                           [--overlay OUT.png [--image IMAGE]] [--prob OUT.png]\n"
     "                           [--logits OUT.npy] [model options]\n",
     segment_rows, SEG(input)};
@@ -741,6 +756,21 @@ static int cmd_segment(int argc, char **argv) {
         rc = cli_usage(cmd, "no output file given (-o MASK.png)");
     else if (!n_clicks)
         rc = cli_usage(cmd, "no clicks given (--click X,Y,+)");
+    static const char *const json_ext[] = {".json"};
+    const int coco = output && cli_ext_len(output, json_ext, 1) != 0;
+    float tolerance = 1.0f;
+    if (!rc && (a.polygons || a.tolerance) && !coco)
+        rc = cli_usage(cmd, "%s is for COCO JSON output (-o NAME.json)",
+                       a.polygons ? "--polygons" : "--tolerance");
+    else if (!rc && a.tolerance && !a.polygons)
+        rc = cli_usage(cmd, "--tolerance is for --polygons");
+    else if (!rc && a.tolerance) {
+        char *end;
+        double t = strtod(a.tolerance, &end);
+        if (end == a.tolerance || *end || !(t >= 0 && t <= 1e6))
+            rc = cli_usage(cmd, "bad --tolerance '%s': expected pixels, 0 to 1e6", a.tolerance);
+        tolerance = (float)t;
+    }
     for (int k = 0; !rc && k < n_clicks; k++)
         if (parse_click(click_args[k], &clicks[k]))
             rc = cli_usage(cmd, "bad click '%s': expected X,Y,+ or X,Y,- (column, row, sign)",
@@ -868,7 +898,17 @@ static int cmd_segment(int argc, char **argv) {
         buf[p] = mask[p] ? 255 : 0;
         fg += mask[p] != 0;
     }
-    if ((rc = write_image(output, W, H, 1, buf))) goto done;
+    if (coco) {
+        /* "file_name": the image's, as a dataset lists it. */
+        const char *img_name = from_features && image_path ? image_path : input;
+        coco_opts co = {ifp_path_base(img_name), a.polygons, tolerance};
+        char err[512];
+        if (coco_write(output, mask, W, H, &co, err, sizeof err)) {
+            rc = cli_fail(output, "%s", err);
+            goto done;
+        }
+    } else if ((rc = write_image(output, W, H, 1, buf)))
+        goto done;
     if (prob) {
         if ((s = if_session_probability(sess, pbuf)) != IF_OK) {
             rc = cli_fail_api("probability", s, if_session_error(sess));

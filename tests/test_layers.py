@@ -5,6 +5,9 @@
     kernels/  the compute kernels: nothing above them
     runtime/  the graph engine: format/ and kernels/, never session/
     session/  the click semantics: everything below it
+    output/   masks to COCO RLE, boxes, polygons: platform/ and interformer.h
+              only, and nothing in the library depends on it (the CLI and
+              the examples may)
 
 and no two library files depend on each other in a circle: for every pair
 of object files, the symbols one uses from the other must not flow back
@@ -24,10 +27,12 @@ BUILD = os.path.join(ROOT, os.environ.get("IF_BUILD", "build"))
 
 # folder -> folders it must not include from
 FORBIDDEN = {
-    "platform": ("format", "kernels", "runtime", "session"),
-    "format": ("runtime", "session"),
-    "kernels": ("format", "runtime", "session"),
-    "runtime": ("session",),
+    "platform": ("format", "kernels", "runtime", "session", "output"),
+    "format": ("runtime", "session", "output"),
+    "kernels": ("format", "runtime", "session", "output"),
+    "runtime": ("session", "output"),
+    "session": ("output",),
+    "output": ("format", "kernels", "runtime", "session"),
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
@@ -96,7 +101,7 @@ def test_no_two_library_files_depend_on_each_other():
     if not shutil.which("nm"):
         pytest.skip("nm (binutils) not installed")
     objs = []
-    for folder in ("format", "kernels", "runtime", "session"):
+    for folder in ("format", "kernels", "runtime", "session", "output"):
         objs += glob.glob(os.path.join(BUILD, folder, "**", "*.o"), recursive=True)
     top = os.path.join(BUILD, "interformer.o")
     if os.path.exists(top):
@@ -112,3 +117,22 @@ def test_no_two_library_files_depend_on_each_other():
     graph = {o: {owner[s] for s in uses[o] if s in owner and owner[s] != o} for o in objs}
     cycles = [[os.path.relpath(o, BUILD) for o in c] for c in _cycles(graph)]
     assert not cycles, f"files that depend on each other in a circle: {cycles}"
+
+
+def test_nothing_in_the_library_uses_output():
+    """output/ is a leaf: no library object outside it (interformer.o
+    included) uses a symbol output/'s objects define."""
+    if not shutil.which("nm"):
+        pytest.skip("nm (binutils) not installed")
+    out_objs = glob.glob(os.path.join(BUILD, "output", "*.o"))
+    if not out_objs:
+        pytest.skip(f"output/ objects not built in {BUILD} (make lib)")
+    defined = set()
+    for o in out_objs:
+        defined |= _symbols(o)[0]
+    others = [os.path.join(BUILD, "interformer.o")]
+    for folder in ("platform", "format", "kernels", "runtime", "session"):
+        others += glob.glob(os.path.join(BUILD, folder, "**", "*.o"), recursive=True)
+    bad = [f"{os.path.relpath(o, BUILD)} uses {s}" for o in others if os.path.exists(o)
+           for s in sorted(_symbols(o)[1] & defined)]
+    assert not bad, "the library depends on output/:\n" + "\n".join(bad)

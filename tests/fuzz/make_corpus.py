@@ -297,6 +297,23 @@ def masks():
     save("colour.png", Image.fromarray(rgb, "RGB"))
 
 
+def coco():
+    """fuzz_coco: width, height and tolerance bytes, then a COCO RLE string
+    (also read as a mask's pixels, bit 0 of each byte)."""
+    checker = bytes((i + i // 5) & 1 for i in range(25))
+    ring = bytes(int(not (1 <= i % 6 <= 4 and 1 <= i // 6 <= 4)) for i in range(36))
+    for name, data in {
+        "full_2x2": b"\x01\x01\x00" + b"04",
+        "one_pixel_3x3": b"\x02\x02\x10" + b"414",
+        "deltas_4x5": b"\x03\x04\x08" + b"529O0",
+        "checker_5x5": b"\x04\x04\x00" + checker,
+        "ring_6x6": b"\x05\x05\x18" + ring,
+        "big_count_truncated": b"\x07\x07\x00" + b"0oooooo",
+        "bad_char": b"\x02\x02\x00" + b"0p",
+    }.items():
+        put("coco", name, data)
+
+
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     ifg()
@@ -305,6 +322,7 @@ def main():
     npy()
     images()
     masks()
+    coco()
 
 
 if __name__ == "__main__":
