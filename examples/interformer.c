@@ -224,6 +224,12 @@ static const cli_opt segment_rows[] = {
             "X = column, Y = row (pixels of the original image,\n"
             "0-based), S = '+' (the object is here) or '-' (it is\n"
             "not); repeat for more clicks"),
+    CLI_ROW(CLI_MARK, SEG(clicks), "--next-object",
+            "starts another object: the clicks after it are the\n"
+            "new object's, and its mask leaves out the pixels of\n"
+            "the objects before it; -o X.png then writes the\n"
+            "instance map (0 = background, k = object k), -o X.json\n"
+            "one annotation per object (at most 255 objects)"),
     CLI_ROW(CLI_STR, SEG(output), "-o, --output FILE",
             "the mask: 8-bit gray, 255 = object, 0 = not, at the\n"
             "image's size; or, for a name ending in .json, COCO\n"
@@ -729,6 +735,10 @@ static unsigned char *make_overlay(const image *img, const uint8_t *mask, const 
 /* True when the decoder is of the placeholder default model. */
 static int is_placeholder(const char *identity) { return !strcmp(identity, PLACEHOLDER_IDENTITY); }
 
+/* segment --next-object: objects in one command (the instance map's ids
+ * are 8-bit in the PNG). */
+#define MAX_OBJECTS 255
+
 static int cmd_segment(int argc, char **argv) {
     const char *cmd = "segment";
     segment_args a = {.mo.max_side = -1};
@@ -738,6 +748,9 @@ static int cmd_segment(int argc, char **argv) {
     if_model *enc = NULL, *dec = NULL;
     if_features *feat = NULL;
     if_session *sess = NULL;
+    if_annotation *ann = NULL;
+    const uint8_t *masks[MAX_OBJECTS];
+    int first[MAX_OBJECTS + 1];
     unsigned char *buf = NULL;
     float *pbuf = NULL;
     int rc = 0;
@@ -749,7 +762,8 @@ static int cmd_segment(int argc, char **argv) {
     const char *input = a.input, *output = a.output, *overlay = a.overlay, *logits = a.logits,
                *prob = a.prob, *image_path = a.image;
     const model_opts mo = a.mo;
-    const int n_clicks = a.clicks.n, verbose = a.verbose;
+    const int verbose = a.verbose;
+    int n_clicks = a.clicks.n; /* less the --next-object marks, below */
     if (!input)
         rc = cli_usage(cmd, "no IMAGE or FEATURES given");
     else if (!output)
@@ -771,10 +785,35 @@ static int cmd_segment(int argc, char **argv) {
             rc = cli_usage(cmd, "bad --tolerance '%s': expected pixels, 0 to 1e6", a.tolerance);
         tolerance = (float)t;
     }
-    for (int k = 0; !rc && k < n_clicks; k++)
-        if (parse_click(click_args[k], &clicks[k]))
+    /* The clicks, and where each object's start: --next-object marks stand
+     * among them (CLI_MARK); click_args keeps the clicks only. */
+    int n_objects = 1, most = 0;
+    first[0] = 0;
+    n_clicks = 0;
+    for (int k = 0; !rc && k < a.clicks.n; k++) {
+        if (!strcmp(click_args[k], "--next-object")) {
+            if (n_clicks == first[n_objects - 1])
+                rc = cli_usage(cmd, "--next-object after an object with no click");
+            else if (n_objects == MAX_OBJECTS)
+                rc =
+                    cli_usage(cmd, "more than %d objects (the instance map is 8-bit)", MAX_OBJECTS);
+            else
+                first[n_objects++] = n_clicks;
+        } else if (parse_click(click_args[k], &clicks[n_clicks])) {
             rc = cli_usage(cmd, "bad click '%s': expected X,Y,+ or X,Y,- (column, row, sign)",
                            click_args[k]);
+        } else {
+            click_args[n_clicks++] = click_args[k];
+        }
+    }
+    first[n_objects] = n_clicks;
+    if (!rc && n_objects > 1 && n_clicks == first[n_objects - 1])
+        rc = cli_usage(cmd, "--next-object with no click after it");
+    if (!rc && n_objects > 1 && (prob || logits))
+        rc =
+            cli_usage(cmd, "%s is for one object (no --next-object)", prob ? "--prob" : "--logits");
+    for (int o = 0; o < n_objects; o++)
+        if (first[o + 1] - first[o] > most) most = first[o + 1] - first[o];
     if (rc) goto done;
 
     /* The input: features or an image, told apart by the file's magic. */
@@ -835,7 +874,7 @@ static int cmd_segment(int argc, char **argv) {
         }
 
     if_options opt = model_options(&mo);
-    if (n_clicks > opt.max_clicks) opt.max_clicks = n_clicks;
+    if (most > opt.max_clicks) opt.max_clicks = most;
     if ((rc = load_models(&mp, &opt, from_features ? NULL : &enc, &dec))) goto done;
     if_model_info dinfo;
     if_model_get_info(dec, &dinfo);
@@ -861,33 +900,50 @@ static int cmd_segment(int argc, char **argv) {
         rc = cli_fail_api(from_features ? input : "features", s, if_last_error());
         goto done;
     }
-    if ((s = if_session_new(dec, feat, &sess)) != IF_OK) {
+    /* One object: a session. Several: an annotation, each object finished
+     * before the next starts, so that it keeps its pixels. */
+    if (n_objects == 1)
+        s = if_session_new(dec, feat, &sess);
+    else
+        s = if_annotation_new(dec, feat, &ann);
+    if (s != IF_OK) {
         rc = cli_fail_api("creating session", s, if_last_error());
         goto done;
     }
     double t_clicks = 0;
-    for (int k = 0; k < n_clicks; k++) {
-        double t0 = cli_now_ms();
-        s = if_session_add_click(sess, clicks[k]);
-        t_clicks += cli_now_ms() - t0;
-        if (s != IF_OK) {
-            char what[64];
-            snprintf(what, sizeof what, "click %d (%s)", k + 1, click_args[k]);
-            rc = cli_fail_api(what, s, if_session_error(sess));
+    for (int o = 0; o < n_objects; o++) {
+        int id = 0;
+        if (ann) {
+            if ((s = if_annotation_add_object(ann, &id)) != IF_OK) {
+                rc = cli_fail_api("next object", s, if_annotation_error(ann));
+                goto done;
+            }
+            sess = if_annotation_object(ann, id);
+        }
+        for (int k = first[o]; k < first[o + 1]; k++) {
+            double t0 = cli_now_ms();
+            s = if_session_add_click(sess, clicks[k]);
+            t_clicks += cli_now_ms() - t0;
+            if (s != IF_OK) {
+                char what[64];
+                snprintf(what, sizeof what, "click %d (%s)", k + 1, click_args[k]);
+                rc = cli_fail_api(what, s, if_session_error(sess));
+                goto done;
+            }
+        }
+        masks[o] = if_session_mask(sess); /* valid: the object gets no more calls */
+        if (ann && (s = if_annotation_finish(ann, id)) != IF_OK) {
+            rc = cli_fail_api("finishing an object", s, if_annotation_error(ann));
             goto done;
         }
     }
+    if (ann) sess = NULL; /* the annotation's: freed with it */
 
     /* Outputs. */
     size_t n_px = (size_t)W * H;
-    const uint8_t *mask = if_session_mask(sess);
-    if (!mask) {
-        rc = cli_fail(cmd, "the session has no mask: %s", if_session_error(sess));
-        goto done;
-    }
-    /* buf: the mask as 0/255 (our copy: the session's pointer is only valid
-     * until its next call), then room for the probability image. */
-    buf = malloc(prob ? n_px * 2 : n_px);
+    /* buf: the mask (all objects') as 0/255, then room for the probability
+     * image or the instance map. */
+    buf = malloc(prob || ann ? n_px * 2 : n_px);
     pbuf = prob ? malloc(n_px * sizeof *pbuf) : NULL;
     if (!buf || (prob && !pbuf)) {
         rc = cli_fail(cmd, "out of memory for a %dx%d image", W, H);
@@ -895,18 +951,35 @@ static int cmd_segment(int argc, char **argv) {
     }
     size_t fg = 0;
     for (size_t p = 0; p < n_px; p++) {
-        buf[p] = mask[p] ? 255 : 0;
-        fg += mask[p] != 0;
+        int on = 0;
+        for (int o = 0; o < n_objects; o++) on |= masks[o][p];
+        buf[p] = on ? 255 : 0;
+        fg += on != 0;
     }
     if (coco) {
         /* "file_name": the image's, as a dataset lists it. */
         const char *img_name = from_features && image_path ? image_path : input;
         coco_opts co = {ifp_path_base(img_name), a.polygons, tolerance};
         char err[512];
-        if (coco_write(output, mask, W, H, &co, err, sizeof err)) {
+        if (coco_write(output, masks, n_objects, W, H, &co, err, sizeof err)) {
             rc = cli_fail(output, "%s", err);
             goto done;
         }
+    } else if (ann) { /* the instance map: object k's pixels are k */
+        uint16_t *ids = malloc(n_px * sizeof *ids);
+        if (!ids) {
+            rc = cli_fail(cmd, "out of memory for a %dx%d image", W, H);
+            goto done;
+        }
+        if ((s = if_annotation_instance_map(ann, ids, (size_t)W)) != IF_OK) {
+            free(ids);
+            rc = cli_fail_api("instance map", s, if_last_error());
+            goto done;
+        }
+        unsigned char *map = buf + n_px;
+        for (size_t p = 0; p < n_px; p++) map[p] = (unsigned char)ids[p]; /* ids <= MAX_OBJECTS */
+        free(ids);
+        if ((rc = write_image(output, W, H, 1, map))) goto done;
     } else if ((rc = write_image(output, W, H, 1, buf)))
         goto done;
     if (prob) {
@@ -962,19 +1035,24 @@ static int cmd_segment(int argc, char **argv) {
     work[0] = 0;
     if (fi.work_w != W || fi.work_h != H)
         snprintf(work, sizeof work, " (model at %dx%d)", fi.work_w, fi.work_h);
-    printf("%s: %dx%d%s, %d click%s, mask %zu px (%.1f%%), %.2f ms/click%s%s\n", input, W, H, work,
-           n_clicks, n_clicks == 1 ? "" : "s", fg, 100.0 * fg / n_px, t_clicks / n_clicks, enc_note,
+    char objects[32] = "";
+    if (n_objects > 1) snprintf(objects, sizeof objects, " on %d objects", n_objects);
+    printf("%s: %dx%d%s, %d click%s%s, mask %zu px (%.1f%%), %.2f ms/click%s%s\n", input, W, H,
+           work, n_clicks, n_clicks == 1 ? "" : "s", objects, fg, 100.0 * fg / n_px,
+           t_clicks / n_clicks, enc_note,
            is_placeholder(dinfo.identity) ? " [placeholder model: random weights, meaningless mask]"
                                           : "");
     if (verbose)
         printf(
             "session      %.1f MB (decoder arena, prepared weights, click history and maps at the "
             "model's %dx%d; the mask at %dx%d)\n",
-            if_session_memory_bytes(sess) / 1e6, fi.work_w, fi.work_h, W, H);
+            (ann ? if_annotation_memory_bytes(ann) : if_session_memory_bytes(sess)) / 1e6,
+            fi.work_w, fi.work_h, W, H);
 done:
     free(pbuf);
     free(buf);
-    if_session_free(sess);
+    if (!ann) if_session_free(sess);
+    if_annotation_free(ann);
     if_features_free(feat);
     if_model_free(enc);
     if_model_free(dec);

@@ -233,6 +233,53 @@ def test_polygons(tmp_path):
     assert points["0"] > points["0.5"] > points[None] > points["3"]
 
 
+def test_next_object(tmp_path):
+    # Two objects in one command: the disk (five clicks), then the square.
+    disk, square = EXAMPLE_CLICKS[:5], ["235,79,+", "250,70,+"]
+    args = clicks_args(disk) + ["--next-object"] + clicks_args(square)
+    png, js, alone = tmp_path / "ids.png", tmp_path / "ids.json", tmp_path / "disk.png"
+    for out in (png, js):
+        r = ok(run("segment", EXAMPLE, *args, "-o", out, "--model", DEFAULT))
+        assert "7 clicks on 2 objects" in r.stdout
+    ids = read_png(str(png))
+    assert set(np.unique(ids)) == {0, 1, 2}, np.unique(ids)
+    # Object 1 is what the disk's clicks give alone: nothing was finished
+    # before it. Object 2 leaves it alone (an instance map cannot overlap,
+    # so compare with the square segmented alone: it is inside that).
+    segment(EXAMPLE, disk, alone)
+    assert np.array_equal(ids == 1, read_png(str(alone)) != 0)
+    square_alone = tmp_path / "square.png"
+    segment(EXAMPLE, square, square_alone)
+    sq = read_png(str(square_alone)) != 0
+    assert (ids == 2).sum() > 1000 and not ((ids == 2) & ~sq).any()
+    d = json.load(open(js, encoding="utf-8"))
+    anns = d["annotations"]
+    assert [a["id"] for a in anns] == [1, 2]
+    h, w = ids.shape
+    for a in anns:
+        k = a["id"]
+        got = paint(decode_counts(a["segmentation"]["counts"]), h, w)
+        assert np.array_equal(got, (ids == k).astype(np.uint8)), k
+        assert a["area"] == int((ids == k).sum()) and a["bbox"] == bbox_of(ids == k)
+    # --polygons: one polygon list per object
+    pj = tmp_path / "ids_poly.json"
+    ok(run("segment", EXAMPLE, *args, "-o", pj, "--polygons", "--model", DEFAULT))
+    for a in json.load(open(pj, encoding="utf-8"))["annotations"]:
+        check_polygons(ids == a["id"], a, 1.0)
+
+
+def test_next_object_usage(tmp_path):
+    out = str(tmp_path / "x.png")
+    for args, says in ((["--next-object", "--click", "5,5,+"], "no click"),
+                       (["--click", "5,5,+", "--next-object"], "no click after it"),
+                       (["--click", "5,5,+", "--next-object", "--next-object", "--click", "6,6,+"],
+                        "no click"),
+                       (["--click", "5,5,+", "--next-object", "--click", "6,6,+", "--prob", out + ".p.png"],
+                        "--prob is for one object")):
+        error(run("segment", EXAMPLE, *args, "-o", out, "--model", DEFAULT), 2, says)
+    assert not os.path.exists(out)
+
+
 def test_file_names_are_escaped(tmp_path):
     """file_name is the image's base name, escaped as JSON needs; bytes that are
     not UTF-8 become U+FFFD."""

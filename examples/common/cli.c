@@ -100,7 +100,7 @@ static int match_row(const char *cmd, const cli_opt *o, char *base, int argc, ch
         const char *n = names[k];
         size_t len = strlen(n);
         if (!len || strncmp(a, n, len)) continue;
-        if (o->kind == CLI_FLAG) {
+        if (o->kind == CLI_FLAG || o->kind == CLI_MARK) {
             hit = a[len] == 0;
         } else if (a[len] == '=') {
             v = a + len + 1;
@@ -119,6 +119,11 @@ static int match_row(const char *cmd, const cli_opt *o, char *base, int argc, ch
     case CLI_LIST: {
         cli_list *l = dst;
         l->v[l->n++] = v;
+        break;
+    }
+    case CLI_MARK: {
+        cli_list *l = dst;
+        l->v[l->n++] = o->spec; /* a mark has no alias or value: its spec is its name */
         break;
     }
     case CLI_INT: {

@@ -115,21 +115,27 @@ static int put_polygons(out_file *o, const uint8_t *mask, int w, int h, float to
     return 0;
 }
 
-int coco_write(const char *path, const uint8_t *mask, int width, int height, const coco_opts *c,
-               char *err, size_t cap) {
-    int box[4];
-    int64_t area;
-    if_status s = if_mask_bbox(mask, width, height, (size_t)width, box, &area);
-    if (s != IF_OK) return errbuf_fail(err, cap, "bbox: %s: %s", if_status_str(s), if_last_error());
+int coco_write(const char *path, const uint8_t *const *masks, int n, int width, int height,
+               const coco_opts *c, char *err, size_t cap) {
     out_file o;
     if (out_open(&o, path, err, cap)) return -1;
     putf(&o, "{\n  \"images\": [{\"id\": 1, \"file_name\": ");
     put_string(&o, c->file_name);
     putf(&o, ", \"width\": %d, \"height\": %d}],\n  \"annotations\": [", width, height);
-    if (area) {
-        putf(&o, "{\"id\": 1, \"image_id\": 1, \"category_id\": 1, \"segmentation\": ");
-        if (c->polygons ? put_polygons(&o, mask, width, height, c->tolerance, err, cap)
-                        : put_rle(&o, mask, width, height, err, cap)) {
+    int written = 0;
+    for (int k = 0; k < n; k++) {
+        int box[4];
+        int64_t area;
+        if_status s = if_mask_bbox(masks[k], width, height, (size_t)width, box, &area);
+        if (s != IF_OK) {
+            out_discard(&o);
+            return errbuf_fail(err, cap, "bbox: %s: %s", if_status_str(s), if_last_error());
+        }
+        if (!area) continue;
+        putf(&o, "%s{\"id\": %d, \"image_id\": 1, \"category_id\": 1, \"segmentation\": ",
+             written++ ? ",\n    " : "", k + 1);
+        if (c->polygons ? put_polygons(&o, masks[k], width, height, c->tolerance, err, cap)
+                        : put_rle(&o, masks[k], width, height, err, cap)) {
             out_discard(&o);
             return -1;
         }

@@ -1,4 +1,4 @@
-/* coco_json.h -- a COCO JSON file of one image and one object's mask, for
+/* coco_json.h -- a COCO JSON file of one image and its objects' masks, for
  * annotation tools (CVAT, Label Studio, X-AnyLabeling) and pycocotools:
  *
  *   {"images": [{"id": 1, "file_name": ..., "width": W, "height": H}],
@@ -12,8 +12,9 @@
  * rings on pixel corners, simplified by a tolerance in pixels: COCO
  * polygons cannot mark holes, so holes are left out (filled), and a
  * component simplified to nothing is left out. area and bbox are the
- * mask's (pixels), whichever segmentation is written. An empty mask has no
- * annotation ("annotations": []). */
+ * mask's (pixels), whichever segmentation is written. Object k (0-based)
+ * is annotation k + 1, as in the CLI's instance map; an empty mask has no
+ * annotation. */
 #ifndef IF_EXAMPLES_COCO_JSON_H
 #define IF_EXAMPLES_COCO_JSON_H
 
@@ -26,9 +27,9 @@ typedef struct {
     float tolerance;       /* polygons: simplification, pixels (0 = exact outline) */
 } coco_opts;
 
-/* Writes path (through outfile.h: atomically) for the mask (width x height
- * bytes, nonzero = object). Returns 0, or -1 with the reason in err. */
-int coco_write(const char *path, const uint8_t *mask, int width, int height, const coco_opts *o,
-               char *err, size_t cap);
+/* Writes path (through outfile.h: atomically) for n masks (width x height
+ * bytes each, nonzero = object). Returns 0, or -1 with the reason in err. */
+int coco_write(const char *path, const uint8_t *const *masks, int n, int width, int height,
+               const coco_opts *o, char *err, size_t cap);
 
 #endif
