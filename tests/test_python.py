@@ -237,6 +237,45 @@ def test_editing_calls(features):
             s.set_clicks([(1, 2, True, 4)])
 
 
+def test_coco_outputs(itf):
+    rng = np.random.default_rng(7)
+    masks = [np.zeros((1, 1), np.uint8), np.ones((3, 5), np.uint8),
+             (rng.random((37, 23)) < 0.3).astype(np.uint8), rng.random((8, 64)) < 0.7]
+    for m in masks:
+        m8 = np.asarray(m, np.uint8)
+        rle = itf.mask_to_rle(m)
+        assert rle["size"] == list(m8.shape) and isinstance(rle["counts"], str)
+        np.testing.assert_array_equal(itf.rle_to_mask(rle), m8)
+        # the counts as COCO defines them: column-major runs from background
+        flat = m8.T.ravel()
+        edges = np.flatnonzero(np.diff(flat)) + 1
+        counts = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
+        if flat[0]:
+            counts = [0] + counts
+        np.testing.assert_array_equal(itf.rle_to_mask({"size": rle["size"], "counts": counts}), m8)
+        ys, xs = np.nonzero(m8)
+        box = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
+               int(ys.max() - ys.min() + 1)] if len(xs) else [0, 0, 0, 0]
+        assert itf.mask_bbox(m) == (box, int(m8.sum()))
+    ring = np.zeros((10, 12), np.uint8)
+    ring[2:8, 3:9] = 1
+    ring[4:6, 5:7] = 0
+    polys = itf.mask_polygons(ring, tolerance=0)
+    assert [p for _, p in polys] == [-1, 0]                     # an outline and its hole
+    assert {tuple(v) for v in polys[0][0]} == {(3, 2), (9, 2), (9, 8), (3, 8)}
+    assert {tuple(v) for v in polys[1][0]} == {(5, 4), (7, 4), (7, 6), (5, 6)}
+    with pytest.raises(interformer.Error) as e:
+        itf.rle_to_mask({"size": [2, 2], "counts": "0~"})
+    assert e.value.status == "IF_ERR_BAD_COUNT"
+    with pytest.raises(interformer.Error) as e:
+        itf.rle_to_mask({"size": [2, 2], "counts": [1, 2]})
+    assert e.value.status == "IF_ERR_BAD_COUNT"
+    with pytest.raises(TypeError):
+        itf.mask_to_rle(np.zeros((2, 2), np.float32))
+    with pytest.raises(ValueError):
+        itf.mask_polygons(ring, tolerance=-1)
+
+
 def test_set_mask(features):
     rect = np.zeros((240, 320), bool)
     rect[100:140, 80:120] = True

@@ -37,7 +37,8 @@ from ._capi import LibraryNotFoundError, library_path
 
 __all__ = ["Error", "LibraryNotFoundError", "Model", "Features", "Session", "Annotation",
            "AnnotationObject", "Click", "ModelInfo",
-           "load", "load_features", "use_library", "library_path", "status_name"]
+           "load", "load_features", "use_library", "library_path", "status_name",
+           "mask_to_rle", "rle_to_mask", "mask_bbox", "mask_polygons"]
 __version__ = "0.1.0"
 
 
@@ -898,3 +899,105 @@ class AnnotationObject(Session):
             state = "deleted or closed"
         return (f"<interformer.AnnotationObject {self.id} of {self.width}x{self.height}, "
                 f"{state}>")
+
+
+# ------------------------------------------------------------- COCO outputs
+# The library's output/ calls (interformer.h, "Outputs"): no model needed.
+
+def _mask_arg(mask):
+    m = mask if isinstance(mask, np.ndarray) else np.asarray(mask)
+    if m.dtype == np.bool_:
+        m = m.view(np.uint8)
+    elif m.dtype != np.uint8:
+        raise TypeError(f"mask must be bool or uint8, not {m.dtype}")
+    if m.ndim != 2 or 0 in m.shape:
+        raise ValueError(f"mask must be a non-empty (height, width) array, not {m.shape}")
+    if not (m.strides[1] == 1 and m.strides[0] >= m.shape[1]):
+        m = np.ascontiguousarray(m)
+    return m
+
+
+def mask_to_rle(mask):
+    """COCO RLE of a (height, width) mask (nonzero = object), as COCO files
+    and pycocotools hold it: {"size": [height, width], "counts": "<the
+    compressed string>"}."""
+    m = _mask_arg(mask)
+    h, w = m.shape
+    lib = _lib()
+    n = ctypes.c_size_t()
+    lib.if_mask_rle(m.ctypes.data, w, h, m.strides[0], None, 0, ctypes.byref(n))
+    counts = np.empty(max(n.value, 1), np.uint32)
+    _check(lib.if_mask_rle(m.ctypes.data, w, h, m.strides[0], counts.ctypes.data, counts.size,
+                           ctypes.byref(n)), "if_mask_rle")
+    ln = ctypes.c_size_t()
+    lib.if_rle_encode_string(counts.ctypes.data, n.value, None, 0, ctypes.byref(ln))
+    buf = ctypes.create_string_buffer(ln.value + 1)
+    _check(lib.if_rle_encode_string(counts.ctypes.data, n.value, buf, len(buf), ctypes.byref(ln)),
+           "if_rle_encode_string")
+    return {"size": [h, w], "counts": buf.value.decode("ascii")}
+
+
+def rle_to_mask(rle):
+    """The (height, width) uint8 mask (1 = object) of a COCO RLE: a dict
+    with "size" and "counts" (the compressed string, or a list of counts).
+    A malformed string or counts that do not cover the image raise Error
+    (IF_ERR_BAD_COUNT) with where and why."""
+    h, w = (int(v) for v in rle["size"])
+    counts = rle["counts"]
+    lib = _lib()
+    if isinstance(counts, (str, bytes)):
+        s = counts.encode("ascii", "replace") if isinstance(counts, str) else counts
+        n = ctypes.c_size_t()
+        _check(lib.if_rle_decode_string(s, len(s), None, 0, ctypes.byref(n)),
+               "if_rle_decode_string")
+        arr = np.empty(max(n.value, 1), np.uint32)
+        _check(lib.if_rle_decode_string(s, len(s), arr.ctypes.data, arr.size, ctypes.byref(n)),
+               "if_rle_decode_string")
+        arr = arr[:n.value]
+    else:
+        arr = np.asarray(counts, np.int64)
+        if arr.ndim != 1 or (arr < 0).any() or (arr > 2**32 - 1).any():
+            raise ValueError("counts must be a list of run lengths, 0 to 2**32 - 1")
+        arr = np.ascontiguousarray(arr, np.uint32)
+    out = np.empty((h, w), np.uint8)
+    _check(lib.if_rle_to_mask(arr.ctypes.data, arr.size, w, h, out.ctypes.data, w),
+           "if_rle_to_mask")
+    return out
+
+
+def mask_bbox(mask):
+    """COCO's bbox [x, y, w, h] and area (pixels) of a mask: ([0, 0, 0, 0],
+    0) when it is empty."""
+    m = _mask_arg(mask)
+    box = (ctypes.c_int * 4)()
+    area = ctypes.c_int64()
+    _check(_lib().if_mask_bbox(m.ctypes.data, m.shape[1], m.shape[0], m.strides[0], box,
+                               ctypes.byref(area)), "if_mask_bbox")
+    return list(box), int(area.value)
+
+
+def mask_polygons(mask, tolerance=1.0):
+    """The outlines of a mask: a list of (ring, parent) with ring an (n, 2)
+    float32 array of (x, y) pixel corners and parent -1 for an outer ring,
+    else the index of the outer ring whose hole it is; simplified to within
+    `tolerance` pixels (0: exact; filling outer rings and emptying holes
+    gives the mask back)."""
+    m = _mask_arg(mask)
+    t = float(tolerance)
+    if not t >= 0:
+        raise ValueError(f"tolerance must be >= 0, not {tolerance!r}")
+    lib = _lib()
+    pg = ctypes.c_void_p()
+    _check(lib.if_mask_polygons(m.ctypes.data, m.shape[1], m.shape[0], m.strides[0], t,
+                                ctypes.byref(pg)), "if_mask_polygons")
+    try:
+        out = []
+        for i in range(lib.if_polygons_count(pg)):
+            n, parent = ctypes.c_int(), ctypes.c_int()
+            xy = lib.if_polygons_ring(pg, i, ctypes.byref(n), ctypes.byref(parent))
+            ring = np.ctypeslib.as_array(xy, (n.value, 2)).copy() if n.value else \
+                np.empty((0, 2), np.float32)
+            out.append((ring, parent.value))
+        return out
+    finally:
+        lib.if_polygons_free(pg)

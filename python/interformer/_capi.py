@@ -122,6 +122,19 @@ PROTOTYPES = {
     "if_annotation_instance_map": (_st, [_p, _p, ctypes.c_size_t]),
     "if_annotation_memory_bytes": (ctypes.c_size_t, [_p]),
     "if_annotation_error": (ctypes.c_char_p, [_p]),
+    "if_mask_rle": (_st, [_p, _i, _i, ctypes.c_size_t, _p, ctypes.c_size_t,
+                          ctypes.POINTER(ctypes.c_size_t)]),
+    "if_rle_encode_string": (_st, [_p, ctypes.c_size_t, _p, ctypes.c_size_t,
+                                   ctypes.POINTER(ctypes.c_size_t)]),
+    "if_rle_decode_string": (_st, [_p, ctypes.c_size_t, _p, ctypes.c_size_t,
+                                   ctypes.POINTER(ctypes.c_size_t)]),
+    "if_rle_to_mask": (_st, [_p, ctypes.c_size_t, _i, _i, _p, ctypes.c_size_t]),
+    "if_mask_bbox": (_st, [_p, _i, _i, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int),
+                           ctypes.POINTER(ctypes.c_int64)]),
+    "if_mask_polygons": (_st, [_p, _i, _i, ctypes.c_size_t, ctypes.c_float, ctypes.POINTER(_p)]),
+    "if_polygons_count": (_i, [_p]),
+    "if_polygons_ring": (_fp, [_p, _i, _ip, _ip]),
+    "if_polygons_free": (None, [_p]),
 }
 
 # ------------------------------------------------------- finding the library
