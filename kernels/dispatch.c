@@ -166,7 +166,6 @@ static const ifk_ops scalar_ops = {
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
     }
-;
 
 IFK_DEFINE_OPS(generic, ifk_isa_generic);
 #ifdef IFK_HAVE_X86

@@ -6,7 +6,7 @@
 #
 # tests/single_header_app.c (encode a synthetic image, six clicks) built
 # on dist/interformer.h alone (-I dist, no -m flag, no -D but the app's):
-#   - gcc and clang, C11 with -Wall -Wextra -Werror, and plain `cc -O2`
+#   - gcc and clang, C11 with -pedantic -Wall -Wextra -Werror, and plain `cc -O2`
 #     (GNU C: the compiler's own floating-point defaults);
 #   - SH_CXX="g++ clang++" (when set): C++11, 17 and 20 too;
 #   - nm: the API (if_*) and main are its only global symbols; main alone
@@ -32,8 +32,8 @@ rm -f "$out"/out-* "$out"/mask-* # a build that fails to run must not pass on an
 
 warn="-Wall -Wextra -Werror"
 for cc in $SH_CC; do
-    echo "== $cc -std=c11 $warn -O2 -I dist"
-    $cc -std=c11 $warn -O2 -Idist -DSINGLE_HEADER $app -o "$out/app-$cc" -lm -lpthread
+    echo "== $cc -std=c11 -pedantic $warn -O2 -I dist"
+    $cc -std=c11 -pedantic $warn -O2 -Idist -DSINGLE_HEADER $app -o "$out/app-$cc" -lm -lpthread
     echo "== $cc -O2 -I dist"
     $cc -O2 -Idist -DSINGLE_HEADER $app -o "$out/app-$cc-gnu" -lm -lpthread
     for mode in api static; do
