@@ -12,9 +12,11 @@ Endpoints (Label Studio's ML backend protocol):
                   -> {"results": [{"result": [brush region], "score": ..., "model_version": ...}]}
 
 Each request carries the whole click list (the context's keypointlabels
-results: x, y in percent of the image, is_positive, the label), so the
-server is stateless: it replays the clicks in a new session on the image's
-features, which it caches per image path (the encoder runs once per image).
+results: x, y in percent of the image, is_positive, the label). The server
+caches, per image path, the image's features (the encoder runs once per
+image) and a session on them, and hands each request's list to
+Session.set_clicks, which keeps what the list shares with the previous one
+and runs the decoder only for the rest: one run for one more click.
 The answer is one BrushLabels region per task, the mask as Label Studio's
 brush RLE, labelled with the clicks' label.
 
@@ -86,7 +88,8 @@ class Backend:
         self.args = args
         self.model = interformer.load(args.model, threads=args.threads)
         self.version = f"interformer-c/{self.model.name}/{self.model.identity[:12]}"
-        self.cache = OrderedDict()  # path -> Features, least recently used first
+        # path -> (Features, Session, lock), least recently used first
+        self.cache = OrderedDict()
         self.lock = threading.Lock()
 
     def resolve(self, value):
@@ -106,7 +109,9 @@ class Backend:
             raise ValueError(f"{value}: no such file ({path})")
         return os.path.realpath(path)
 
-    def features(self, path):
+    def image(self, path):
+        """(features, session, lock) of an image: its session is used under
+        its lock, one request at a time."""
         with self.lock:
             if path in self.cache:
                 self.cache.move_to_end(path)
@@ -115,11 +120,12 @@ class Backend:
             f = interformer.load_features(path)
         else:
             f = self.model.encode(read_image(path), max_side=self.args.max_side)
+        entry = (f, f.session(self.model), threading.Lock())
         with self.lock:
-            self.cache[path] = f
+            entry = self.cache.setdefault(path, entry)  # another request may have been first
             while len(self.cache) > self.args.cache:  # freed when no request uses it
                 self.cache.popitem(last=False)
-        return f
+        return entry
 
     def names(self, label_config):
         """(from_name, to_name) of the BrushLabels tag in the label config."""
@@ -148,16 +154,17 @@ class Backend:
                 value = next((v for v in data.values() if isinstance(v, str)), None)
             if value is None:
                 raise ValueError(f"task {task.get('id')}: no image in its data")
-            feat = self.features(self.resolve(value))
+            feat, s, lock = self.image(self.resolve(value))
             w, h = feat.width, feat.height
-            label = None
-            with feat.session(self.model) as s:
-                for p in points:
-                    v = p["value"]
-                    x = min(max(int(float(v["x"]) * w / 100), 0), w - 1)
-                    y = min(max(int(float(v["y"]) * h / 100), 0), h - 1)
-                    s.add_click(x, y, positive=bool(p.get("is_positive", True)))
-                    label = (v.get("keypointlabels") or [label])[0]
+            label, clicks = None, []
+            for p in points:
+                v = p["value"]
+                x = min(max(int(float(v["x"]) * w / 100), 0), w - 1)
+                y = min(max(int(float(v["y"]) * h / 100), 0), h - 1)
+                clicks.append((x, y, bool(p.get("is_positive", True))))
+                label = (v.get("keypointlabels") or [label])[0]
+            with lock:
+                s.set_clicks(clicks)
                 mask, prob = s.mask, s.probability
             score = float(prob[mask > 0].mean()) if mask.any() else 0.0
             region = {"from_name": from_name, "to_name": to_name, "type": "brushlabels",
