@@ -28,25 +28,14 @@ enum { W = 40, H = 28, REPLAY_CLICKS = 24, REPLAY_OBJECTS = 8 };
 static if_model *decoder;
 static if_features *features;
 
-static if_model *load(const char *prefix, const char *part, const if_options *opt) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s.%s.ifg", prefix, part);
-    if_model *m = NULL;
-    if (if_model_load(path, opt, &m) != IF_OK) {
-        fprintf(stderr, "fuzz_ifa: %s (set IF_FUZZ_MODEL to a model prefix)\n", if_last_error());
-        abort();
-    }
-    return m;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     const char *prefix = getenv("IF_FUZZ_MODEL");
     if (!prefix) prefix = IF_SOURCE_DIR "/build/models/tiny_vit";
     if_options opt = if_default_options();
     opt.max_clicks = 8; /* a file with more clicks for an object fails with IF_ERR_STATE */
-    if_model *encoder = load(prefix, "encoder", &opt);
-    decoder = load(prefix, "decoder", &opt);
+    if_model *encoder = fuzz_load_model("fuzz_ifa", prefix, "encoder", &opt);
+    decoder = fuzz_load_model("fuzz_ifa", prefix, "decoder", &opt);
     /* make_corpus.py's tiny_image: a disk on a gradient */
     static uint8_t rgb[H * W * 3];
     for (int y = 0; y < H; y++)

@@ -35,26 +35,14 @@ enum { W = 64, H = 48, MAX_CLICKS = 6, MAX_OPS = 24 };
 static if_model *encoder, *decoder;
 static if_features *features;
 
-static if_model *load(const char *prefix, const char *part, const if_options *opt) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s.%s.ifg", prefix, part);
-    if_model *m = NULL;
-    if (if_model_load(path, opt, &m) != IF_OK) {
-        fprintf(stderr, "fuzz_session: %s (set IF_FUZZ_MODEL to a model prefix)\n",
-                if_last_error());
-        abort();
-    }
-    return m;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     const char *prefix = getenv("IF_FUZZ_MODEL");
     if (!prefix) prefix = IF_SOURCE_DIR "/build/models/tiny_vit";
     if_options opt = if_default_options();
     opt.max_clicks = MAX_CLICKS; /* small, so that a full history is reached */
-    encoder = load(prefix, "encoder", &opt);
-    decoder = load(prefix, "decoder", &opt);
+    encoder = fuzz_load_model("fuzz_session", prefix, "encoder", &opt);
+    decoder = fuzz_load_model("fuzz_session", prefix, "decoder", &opt);
     /* A bright disk on a gradient: something for the clicks to find. */
     static uint8_t rgb[H * W * 3];
     for (int y = 0; y < H; y++)

@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "format/ifg.h" /* ifg_crc32: the same CRC both formats use */
+#include "interformer.h"
 
 static inline void fuzz_wr32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -48,6 +51,20 @@ static inline unsigned fuzz_touch(const void *p, size_t n) {
     unsigned s = 0;
     for (size_t i = 0; i < n; i++) s += b[i];
     return s;
+}
+
+/* The graph PREFIX.PART.ifg (the tiny test model, or $IF_FUZZ_MODEL's);
+ * a harness cannot run without it: aborts with a hint, naming itself. */
+static inline if_model *fuzz_load_model(const char *harness, const char *prefix, const char *part,
+                                        const if_options *opt) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s.%s.ifg", prefix, part);
+    if_model *m = NULL;
+    if (if_model_load(path, opt, &m) != IF_OK) {
+        fprintf(stderr, "%s: %s (set IF_FUZZ_MODEL to a model prefix)\n", harness, if_last_error());
+        abort();
+    }
+    return m;
 }
 
 #endif
