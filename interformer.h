@@ -424,8 +424,8 @@ const char *if_session_error(const if_session *s);
 
 /* Re-applies the click the last if_session_undo removed, with its exact
  * result (one decoder run). Undone clicks stay redoable until a click is
- * added (or tried), removed or set, or the session is reset or given a
- * mask.
+ * added, removed or set, or the session is reset or given a mask (a click
+ * refused for its coordinates changes nothing).
  * IF_ERR_STATE when there is nothing to redo. */
 if_status if_session_redo(if_session *s);
 /* How many undone clicks if_session_redo can re-apply (0 for NULL). */
@@ -487,9 +487,12 @@ uint64_t if_session_decoder_runs(const if_session *s);
  * another decoder. Objects are numbered 1, 2, ... in the order they are
  * made (an id is never reused), and are open or finished. By default
  * (exclusive) an object's mask never takes the pixels of a finished
- * object: they are cleared from each of its predictions. A finished
- * object's claim is its mask when it was finished: reopen it before
- * clicking it again.
+ * object: they are cleared from each of its predictions and from a mask
+ * it is given (if_session_set_mask; the mask is kept as given, to be
+ * saved), from then on (what it showed before is not redone). Open objects
+ * may overlap each other. if_session_probability is the model's, not
+ * cleared. A finished object's claim is its mask when it was finished:
+ * reopen it before clicking it again.
  *
  * Like a session, an annotation is used by one thread at a time, and the
  * decoder and features must outlive it.
@@ -537,7 +540,8 @@ int if_annotation_is_exclusive(const if_annotation *a);
 
 /* The instance map: width x height 16-bit ids (0 = background), rows
  * `stride` elements apart; each pixel gets the oldest object whose mask
- * has it (objects overlap only when not exclusive). */
+ * has it (open objects may overlap; objects overlap finished ones only
+ * when not exclusive). */
 if_status if_annotation_instance_map(const if_annotation *a, uint16_t *dst, size_t stride);
 
 /* Bytes the annotation holds: the decoder's run and prepared weights once,
@@ -554,8 +558,10 @@ if_status if_annotation_save(if_annotation *a, const char *path);
 /* Rebuilds a saved annotation on decoder and features, which must be of
  * the same image and model (IF_ERR_MISMATCH otherwise), by replaying it:
  * each object given its mask and clicks, in the order they were made, and
- * finished if it was; exact when the objects were finished in that order
- * (format/ANNOTATION.md). The whole file is checked before anything is
+ * finished if it was. Exact when each object was finished before the next
+ * one got its first click, with no object deleted after being finished and
+ * the exclusive setting never changed (format/ANNOTATION.md): the replay
+ * then sees the finished objects each click saw. The whole file is checked before anything is
  * made. Errors: IF_ERR_INVALID_ARG, IF_ERR_IO, the format errors
  * (IF_ERR_TRUNCATED ... IF_ERR_BAD_META), IF_ERR_MISMATCH, IF_ERR_STATE (an
  * object has more clicks than the decoder's max_clicks), IF_ERR_NO_MEMORY;

@@ -22,10 +22,12 @@
  *                        allocates (both or neither; default malloc and
  *                        free).
  * Everything but the API (if_*) has internal linkage. The implementation
- * asks for the POSIX declarations it needs itself (_XOPEN_SOURCE 700),
- * also in ISO C mode (-std=c11) and after system headers (with glibc); on
- * another C library in ISO C mode, include it before any system header or
- * define _XOPEN_SOURCE 700 first.
+ * asks for the POSIX declarations it needs itself, also in ISO C mode
+ * (-std=c11) and after system headers (with glibc): when the program
+ * defined no feature macro it defines _XOPEN_SOURCE 700 and
+ * _DEFAULT_SOURCE before its own includes (so code after it sees POSIX
+ * 2008's names). On another C library in ISO C mode, include it before any
+ * system header or define _XOPEN_SOURCE 700 first.
  *
  * The API, below, is the library's interformer.h as it is.
  */
@@ -483,8 +485,8 @@ INTERFORMER_DEF const char *if_session_error(const if_session *s);
 
 /* Re-applies the click the last if_session_undo removed, with its exact
  * result (one decoder run). Undone clicks stay redoable until a click is
- * added (or tried), removed or set, or the session is reset or given a
- * mask.
+ * added, removed or set, or the session is reset or given a mask (a click
+ * refused for its coordinates changes nothing).
  * IF_ERR_STATE when there is nothing to redo. */
 INTERFORMER_DEF if_status if_session_redo(if_session *s);
 /* How many undone clicks if_session_redo can re-apply (0 for NULL). */
@@ -546,9 +548,12 @@ INTERFORMER_DEF uint64_t if_session_decoder_runs(const if_session *s);
  * another decoder. Objects are numbered 1, 2, ... in the order they are
  * made (an id is never reused), and are open or finished. By default
  * (exclusive) an object's mask never takes the pixels of a finished
- * object: they are cleared from each of its predictions. A finished
- * object's claim is its mask when it was finished: reopen it before
- * clicking it again.
+ * object: they are cleared from each of its predictions and from a mask
+ * it is given (if_session_set_mask; the mask is kept as given, to be
+ * saved), from then on (what it showed before is not redone). Open objects
+ * may overlap each other. if_session_probability is the model's, not
+ * cleared. A finished object's claim is its mask when it was finished:
+ * reopen it before clicking it again.
  *
  * Like a session, an annotation is used by one thread at a time, and the
  * decoder and features must outlive it.
@@ -596,7 +601,8 @@ INTERFORMER_DEF int if_annotation_is_exclusive(const if_annotation *a);
 
 /* The instance map: width x height 16-bit ids (0 = background), rows
  * `stride` elements apart; each pixel gets the oldest object whose mask
- * has it (objects overlap only when not exclusive). */
+ * has it (open objects may overlap; objects overlap finished ones only
+ * when not exclusive). */
 INTERFORMER_DEF if_status if_annotation_instance_map(const if_annotation *a, uint16_t *dst, size_t stride);
 
 /* Bytes the annotation holds: the decoder's run and prepared weights once,
@@ -613,8 +619,10 @@ INTERFORMER_DEF if_status if_annotation_save(if_annotation *a, const char *path)
 /* Rebuilds a saved annotation on decoder and features, which must be of
  * the same image and model (IF_ERR_MISMATCH otherwise), by replaying it:
  * each object given its mask and clicks, in the order they were made, and
- * finished if it was; exact when the objects were finished in that order
- * (format/ANNOTATION.md). The whole file is checked before anything is
+ * finished if it was. Exact when each object was finished before the next
+ * one got its first click, with no object deleted after being finished and
+ * the exclusive setting never changed (format/ANNOTATION.md): the replay
+ * then sees the finished objects each click saw. The whole file is checked before anything is
  * made. Errors: IF_ERR_INVALID_ARG, IF_ERR_IO, the format errors
  * (IF_ERR_TRUNCATED ... IF_ERR_BAD_META), IF_ERR_MISMATCH, IF_ERR_STATE (an
  * object has more clicks than the decoder's max_clicks), IF_ERR_NO_MEMORY;
@@ -787,6 +795,9 @@ int mkstemp(char *tmpl);
 char *mkdtemp(char *tmpl);
 int setenv(const char *name, const char *value, int overwrite);
 int unsetenv(const char *name);
+#if defined(_SYS_STAT_H) /* <sys/stat.h> came first too */
+int fchmod(int fd, mode_t mode);
+#endif
 #endif
 
 /* The library's build rules, in the code: products and sums rounded where
@@ -857,7 +868,17 @@ int unsetenv(const char *name);
  * as "by 16", not "fully", and left the 6x16 AVX2 tile's accumulators on
  * the stack: half the speed of gcc's build. IF_UNROLL(n): unroll by n. */
 #define IF_PRAGMA(x) _Pragma(#x)
-#if defined(__clang__)
+#if defined(__clang__) && defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+/* Sanitizer builds check correctness, which unrolling does not change; the
+ * 14x32 AVX-512 tile unrolled under ASan took clang a minute to compile. */
+#define IF__NO_UNROLL 1
+#endif
+#endif
+#if defined(IF__NO_UNROLL)
+#define IF_UNROLL_FULL
+#define IF_UNROLL(n)
+#elif defined(__clang__)
 #define IF_UNROLL_FULL IF_PRAGMA(clang loop unroll(full))
 #define IF_UNROLL(n)   IF_PRAGMA(clang loop unroll_count(n))
 #elif defined(__GNUC__)
@@ -2233,6 +2254,7 @@ static if_status iff_write_file(const char *path, const uint8_t *buf, size_t n, 
 #define IFA_MAX_ID     65535u
 #define IFA_MAX_CLICKS 65535u
 #define IFA_MAX_SIDE   1048576u
+#define IFA_MAX_FILE   ((uint64_t)256 << 20) /* if_annotation_load reads no more */
 
 typedef struct {
     int id, finished;
@@ -2417,7 +2439,8 @@ static if_status ifa_parse(const void *data, size_t size, ifa_file *out, char *m
         return ifg_fail(msg, cap, IF_ERR_CHECKSUM, "the CRC does not match the contents");
     const uint32_t w = fmt_rd32(buf + 24), h = fmt_rd32(buf + 28), flags = fmt_rd32(buf + 104),
                    last_id = fmt_rd32(buf + 108), n_obj = fmt_rd32(buf + 112);
-    if (w < 1 || h < 1 || w > IFA_MAX_SIDE || h > IFA_MAX_SIDE)
+    if (w < 1 || h < 1 || w > IFA_MAX_SIDE || h > IFA_MAX_SIDE ||
+        (uint64_t)w * h > UINT32_MAX) /* runs are u32 */
         return ifg_fail(msg, cap, IF_ERR_BAD_SHAPE, "image %ux%u", w, h);
     if (!memchr(buf + 32, 0, IFF_IDENT_BYTES))
         return ifg_fail(msg, cap, IF_ERR_BAD_META, "the identity has no terminating NUL");
@@ -11273,16 +11296,23 @@ static if_status session_annotation__afail(if_annotation *a, if_status st, const
     return st;
 }
 
-INTERFORMER_DEF if_status if_annotation_new(const if_model *dec, const if_features *f, if_annotation **out) {
+/* A new annotation, its budget check covering `objects` objects' sessions
+ * too (a file's, before they are made) and `more` bytes (the replay's). */
+static if_status session_annotation__create(const if_model *dec, const if_features *f, int objects, uint64_t more,
+                        if_annotation **out) {
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_new: out is NULL");
     *out = NULL;
     if_status st = if_features_check(dec, f);
     if (st != IF_OK) return st;
-    const rt_mem_part extra[] = {{"owner map", (uint64_t)f->width * f->height * sizeof(uint16_t)}};
+    rt_mem_part extra[4] = {{"owner map", (uint64_t)f->width * f->height * sizeof(uint16_t)}};
+    if__session_parts(dec, f, extra + 1); /* objects' click histories and maps */
+    extra[1].bytes *= (uint64_t)objects;
+    extra[2].bytes *= (uint64_t)objects;
+    extra[3] = (rt_mem_part){"loading", more};
     char what[64];
     snprintf(what, sizeof what, "an annotation of a %dx%d image", f->width, f->height);
     if_run *run;
-    if ((st = if__decoder_run_new(dec, f, extra, 1, what, &run)) != IF_OK) return st;
+    if ((st = if__decoder_run_new(dec, f, extra, 4, what, &run)) != IF_OK) return st;
     if_annotation *a = (if_annotation *)rt_calloc(1, sizeof *a);
     uint16_t *owner = (uint16_t *)rt_calloc((size_t)f->width * f->height, sizeof *owner);
     if (!a || !owner) {
@@ -11302,6 +11332,10 @@ INTERFORMER_DEF if_status if_annotation_new(const if_model *dec, const if_featur
                     (size_t)a->W * a->H * sizeof *owner;
     *out = a;
     return IF_OK;
+}
+
+INTERFORMER_DEF if_status if_annotation_new(const if_model *dec, const if_features *f, if_annotation **out) {
+    return session_annotation__create(dec, f, 0, 0, out);
 }
 
 INTERFORMER_DEF void if_annotation_free(if_annotation *a) {
@@ -11465,6 +11499,11 @@ static uint32_t session_annotation__base_runs(const if_session *s, uint32_t *run
 
 INTERFORMER_DEF if_status if_annotation_save(if_annotation *a, const char *path) {
     if (!a || !path) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_save: NULL argument");
+    if ((uint64_t)a->W * a->H > UINT32_MAX) /* the file's runs are u32 */
+        return session_annotation__afail(a, IF_ERR_UNSUPPORTED,
+                     "a %dx%d image: the annotation file holds at most "
+                     "2^32 - 1 pixels",
+                     a->W, a->H);
     uint64_t total = 0;
     for (int i = 0; i < a->n; i++)
         if (a->obj[i].s->has_base) total += session_annotation__base_runs(a->obj[i].s, NULL);
@@ -11555,16 +11594,10 @@ INTERFORMER_DEF if_status if_annotation_load_buffer(const if_model *dec, const i
                       "the annotation is of a %dx%d image from model %.16s..., the features of a "
                       "%dx%d image from model %.16s...",
                       f.width, f.height, f.identity, feat->width, feat->height, feat->identity);
-    if (st == IF_OK && f.n_objects > 0) { /* every object's session, before any is made */
-        rt_mem_part parts[2];
-        if__session_parts(dec, feat, parts);
-        parts[0].bytes *= (uint64_t)f.n_objects;
-        parts[1].bytes *= (uint64_t)f.n_objects;
-        st = rt_mem_check(dec->opt.mem_limit, 1, parts, 2, err, cap,
-                          "loading an annotation of %d objects", f.n_objects);
-    }
+    /* One check for all of it before anything is made: the decoder's run,
+     * every object's session, the replay's mask. */
     if_annotation *a = NULL;
-    if (st == IF_OK) st = if_annotation_new(dec, feat, &a);
+    if (st == IF_OK) st = session_annotation__create(dec, feat, f.n_objects, (uint64_t)f.width * f.height, &a);
     if (st == IF_OK && (st = session_annotation__replay(a, &f)) != IF_OK) {
         if__fail(st, "%s", a->err);
         if_annotation_free(a);
@@ -11581,7 +11614,7 @@ INTERFORMER_DEF if_status if_annotation_load(const if_model *dec, const if_featu
     *out = NULL;
     uint8_t *buf;
     size_t size;
-    if_status st = if__read_file(path, (uint64_t)1 << 30, &buf, &size);
+    if_status st = if__read_file(path, IFA_MAX_FILE, &buf, &size);
     if (st != IF_OK) return st;
     st = if_annotation_load_buffer(dec, feat, buf, size, out);
     if (st != IF_OK) if__prefix_error(path);
@@ -12394,6 +12427,15 @@ static void session_session__mask_from_pred(const if_session *s, const uint8_t *
     }
 }
 
+/* An annotation's object (exclusive): the pixels of the other, finished
+ * objects cleared from a mask it shows. */
+static void session_session__exclude(const if_session *s, uint8_t *mask) {
+    if (!s->owner || !*s->exclusive) return;
+    const size_t px = (size_t)s->H * s->W;
+    for (size_t i = 0; i < px; i++)
+        if (s->owner[i] && s->owner[i] != s->id) mask[i] = 0;
+}
+
 static void session_session__clear_state(if_session *s) {
     size_t n = (size_t)s->Hp * s->Wp;
     memset(s->base_label, RT_REF_UNKNOWN, n);
@@ -12565,11 +12607,7 @@ static if_status session_session__decode(if_session *s, const uint8_t *label, co
     else /* the logits upsampled, then thresholded: never an upsampled binary mask */
         rt_upsample_logit(diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy, s->W,
                           s->H, mask, NULL);
-    if (s->owner && *s->exclusive) { /* an annotation's object: not on finished objects */
-        const size_t px = (size_t)s->H * s->W;
-        for (size_t i = 0; i < px; i++)
-            if (s->owner[i] && s->owner[i] != s->id) mask[i] = 0;
-    }
+    session_session__exclude(s, mask);
     if (logits) *logits = lg;
     return IF_OK;
 }
@@ -12622,6 +12660,7 @@ static if_status session_session__state_at(if_session *s, int k) {
             memcpy(s->mask, s->base_mask, (size_t)s->H * s->W);
         else
             session_session__mask_from_pred(s, s->base_pred, s->mask);
+        session_session__exclude(s, s->mask);
         s->logits = NULL;
         return IF_OK;
     }
@@ -12741,8 +12780,8 @@ INTERFORMER_DEF if_status if_session_set_click_lists(if_session *s, const if_cli
     if (n_pos < 0 || n_neg < 0 || (n_pos > 0 && !pos) || (n_neg > 0 && !neg))
         return session_session__sfail(s, IF_ERR_INVALID_ARG, "if_session_set_click_lists: bad list");
     if (n_pos > s->cap - n_neg)
-        return session_session__sfail(s, IF_ERR_STATE, "%d clicks: the history holds %d (if_options.max_clicks)",
-                     n_pos + (n_neg < s->cap ? n_neg : 0), s->cap);
+        return session_session__sfail(s, IF_ERR_STATE, "%lld clicks: the history holds %d (if_options.max_clicks)",
+                     (long long)n_pos + n_neg, s->cap);
     int m = 0;
     for (int i = 0; i < n_pos || i < n_neg; i++) {
         if (i < n_pos) s->list[m++] = (if_click){pos[i].x, pos[i].y, 1};
@@ -12805,6 +12844,7 @@ INTERFORMER_DEF if_status if_session_set_mask(if_session *s, const uint8_t *mask
         s->base_mask_set = 1;
     } else
         session_session__mask_from_pred(s, s->base_pred, s->mask);
+    session_session__exclude(s, s->mask); /* what is saved (base_pred, base_mask) stays as given */
     return IF_OK;
 }
 

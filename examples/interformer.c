@@ -212,6 +212,10 @@ typedef struct {
 
 #define SEG(field) offsetof(segment_args, field)
 
+/* The --next-object row's spec: the mark it leaves among the clicks is this
+ * very string (CLI_MARK), told apart from a click's value by its address. */
+static const char next_object[] = "--next-object";
+
 static const cli_opt segment_rows[] = {
     CLI_TEXT_ROW("\n"
                  "Segments one object: the clicks are applied in order, as a user would click,\n"
@@ -224,7 +228,7 @@ static const cli_opt segment_rows[] = {
             "X = column, Y = row (pixels of the original image,\n"
             "0-based), S = '+' (the object is here) or '-' (it is\n"
             "not); repeat for more clicks"),
-    CLI_ROW(CLI_MARK, SEG(clicks), "--next-object",
+    CLI_ROW(CLI_MARK, SEG(clicks), next_object,
             "starts another object: the clicks after it are the\n"
             "new object's, and its mask leaves out the pixels of\n"
             "the objects before it; -o X.png then writes the\n"
@@ -791,7 +795,7 @@ static int cmd_segment(int argc, char **argv) {
     first[0] = 0;
     n_clicks = 0;
     for (int k = 0; !rc && k < a.clicks.n; k++) {
-        if (!strcmp(click_args[k], "--next-object")) {
+        if (click_args[k] == next_object) {
             if (n_clicks == first[n_objects - 1])
                 rc = cli_usage(cmd, "--next-object after an object with no click");
             else if (n_objects == MAX_OBJECTS)
@@ -874,7 +878,9 @@ static int cmd_segment(int argc, char **argv) {
         }
 
     if_options opt = model_options(&mo);
-    if (most > opt.max_clicks) opt.max_clicks = most;
+    /* Nothing is undone here: several objects keep the history they need,
+     * not the default's (a 64-step history is 57 MB at 1024x768). */
+    if (most > opt.max_clicks || n_objects > 1) opt.max_clicks = most;
     if ((rc = load_models(&mp, &opt, from_features ? NULL : &enc, &dec))) goto done;
     if_model_info dinfo;
     if_model_get_info(dec, &dinfo);

@@ -125,7 +125,8 @@ if_status ifa_parse(const void *data, size_t size, ifa_file *out, char *msg, siz
         return ifg_fail(msg, cap, IF_ERR_CHECKSUM, "the CRC does not match the contents");
     const uint32_t w = fmt_rd32(buf + 24), h = fmt_rd32(buf + 28), flags = fmt_rd32(buf + 104),
                    last_id = fmt_rd32(buf + 108), n_obj = fmt_rd32(buf + 112);
-    if (w < 1 || h < 1 || w > IFA_MAX_SIDE || h > IFA_MAX_SIDE)
+    if (w < 1 || h < 1 || w > IFA_MAX_SIDE || h > IFA_MAX_SIDE ||
+        (uint64_t)w * h > UINT32_MAX) /* runs are u32 */
         return ifg_fail(msg, cap, IF_ERR_BAD_SHAPE, "image %ux%u", w, h);
     if (!memchr(buf + 32, 0, IFF_IDENT_BYTES))
         return ifg_fail(msg, cap, IF_ERR_BAD_META, "the identity has no terminating NUL");

@@ -18,6 +18,7 @@
 #define IFA_MAX_ID     65535u
 #define IFA_MAX_CLICKS 65535u
 #define IFA_MAX_SIDE   1048576u
+#define IFA_MAX_FILE   ((uint64_t)256 << 20) /* if_annotation_load reads no more */
 
 typedef struct {
     int id, finished;

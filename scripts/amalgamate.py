@@ -584,10 +584,12 @@ BANNER = '''/* interformer.h -- InterFormer-C in one file, stb-style. GENERATED 
  *                        allocates (both or neither; default malloc and
  *                        free).
  * Everything but the API (if_*) has internal linkage. The implementation
- * asks for the POSIX declarations it needs itself (_XOPEN_SOURCE 700),
- * also in ISO C mode (-std=c11) and after system headers (with glibc); on
- * another C library in ISO C mode, include it before any system header or
- * define _XOPEN_SOURCE 700 first.
+ * asks for the POSIX declarations it needs itself, also in ISO C mode
+ * (-std=c11) and after system headers (with glibc): when the program
+ * defined no feature macro it defines _XOPEN_SOURCE 700 and
+ * _DEFAULT_SOURCE before its own includes (so code after it sees POSIX
+ * 2008's names). On another C library in ISO C mode, include it before any
+ * system header or define _XOPEN_SOURCE 700 first.
  *
  * The API, below, is the library's interformer.h as it is.
  */
@@ -627,6 +629,9 @@ int mkstemp(char *tmpl);
 char *mkdtemp(char *tmpl);
 int setenv(const char *name, const char *value, int overwrite);
 int unsetenv(const char *name);
+#if defined(_SYS_STAT_H) /* <sys/stat.h> came first too */
+int fchmod(int fd, mode_t mode);
+#endif
 #endif
 '''
 

@@ -47,16 +47,23 @@ static if_status afail(if_annotation *a, if_status st, const char *fmt, ...) {
     return st;
 }
 
-if_status if_annotation_new(const if_model *dec, const if_features *f, if_annotation **out) {
+/* A new annotation, its budget check covering `objects` objects' sessions
+ * too (a file's, before they are made) and `more` bytes (the replay's). */
+static if_status create(const if_model *dec, const if_features *f, int objects, uint64_t more,
+                        if_annotation **out) {
     if (!out) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_new: out is NULL");
     *out = NULL;
     if_status st = if_features_check(dec, f);
     if (st != IF_OK) return st;
-    const rt_mem_part extra[] = {{"owner map", (uint64_t)f->width * f->height * sizeof(uint16_t)}};
+    rt_mem_part extra[4] = {{"owner map", (uint64_t)f->width * f->height * sizeof(uint16_t)}};
+    if__session_parts(dec, f, extra + 1); /* objects' click histories and maps */
+    extra[1].bytes *= (uint64_t)objects;
+    extra[2].bytes *= (uint64_t)objects;
+    extra[3] = (rt_mem_part){"loading", more};
     char what[64];
     snprintf(what, sizeof what, "an annotation of a %dx%d image", f->width, f->height);
     if_run *run;
-    if ((st = if__decoder_run_new(dec, f, extra, 1, what, &run)) != IF_OK) return st;
+    if ((st = if__decoder_run_new(dec, f, extra, 4, what, &run)) != IF_OK) return st;
     if_annotation *a = (if_annotation *)rt_calloc(1, sizeof *a);
     uint16_t *owner = (uint16_t *)rt_calloc((size_t)f->width * f->height, sizeof *owner);
     if (!a || !owner) {
@@ -76,6 +83,10 @@ if_status if_annotation_new(const if_model *dec, const if_features *f, if_annota
                     (size_t)a->W * a->H * sizeof *owner;
     *out = a;
     return IF_OK;
+}
+
+if_status if_annotation_new(const if_model *dec, const if_features *f, if_annotation **out) {
+    return create(dec, f, 0, 0, out);
 }
 
 void if_annotation_free(if_annotation *a) {
@@ -239,6 +250,11 @@ static uint32_t base_runs(const if_session *s, uint32_t *runs) {
 
 if_status if_annotation_save(if_annotation *a, const char *path) {
     if (!a || !path) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_save: NULL argument");
+    if ((uint64_t)a->W * a->H > UINT32_MAX) /* the file's runs are u32 */
+        return afail(a, IF_ERR_UNSUPPORTED,
+                     "a %dx%d image: the annotation file holds at most "
+                     "2^32 - 1 pixels",
+                     a->W, a->H);
     uint64_t total = 0;
     for (int i = 0; i < a->n; i++)
         if (a->obj[i].s->has_base) total += base_runs(a->obj[i].s, NULL);
@@ -329,16 +345,10 @@ if_status if_annotation_load_buffer(const if_model *dec, const if_features *feat
                       "the annotation is of a %dx%d image from model %.16s..., the features of a "
                       "%dx%d image from model %.16s...",
                       f.width, f.height, f.identity, feat->width, feat->height, feat->identity);
-    if (st == IF_OK && f.n_objects > 0) { /* every object's session, before any is made */
-        rt_mem_part parts[2];
-        if__session_parts(dec, feat, parts);
-        parts[0].bytes *= (uint64_t)f.n_objects;
-        parts[1].bytes *= (uint64_t)f.n_objects;
-        st = rt_mem_check(dec->opt.mem_limit, 1, parts, 2, err, cap,
-                          "loading an annotation of %d objects", f.n_objects);
-    }
+    /* One check for all of it before anything is made: the decoder's run,
+     * every object's session, the replay's mask. */
     if_annotation *a = NULL;
-    if (st == IF_OK) st = if_annotation_new(dec, feat, &a);
+    if (st == IF_OK) st = create(dec, feat, f.n_objects, (uint64_t)f.width * f.height, &a);
     if (st == IF_OK && (st = replay(a, &f)) != IF_OK) {
         if__fail(st, "%s", a->err);
         if_annotation_free(a);
@@ -355,7 +365,7 @@ if_status if_annotation_load(const if_model *dec, const if_features *feat, const
     *out = NULL;
     uint8_t *buf;
     size_t size;
-    if_status st = if__read_file(path, (uint64_t)1 << 30, &buf, &size);
+    if_status st = if__read_file(path, IFA_MAX_FILE, &buf, &size);
     if (st != IF_OK) return st;
     st = if_annotation_load_buffer(dec, feat, buf, size, out);
     if (st != IF_OK) if__prefix_error(path);

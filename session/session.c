@@ -68,6 +68,15 @@ static void mask_from_pred(const if_session *s, const uint8_t *pred, uint8_t *ma
     }
 }
 
+/* An annotation's object (exclusive): the pixels of the other, finished
+ * objects cleared from a mask it shows. */
+static void exclude(const if_session *s, uint8_t *mask) {
+    if (!s->owner || !*s->exclusive) return;
+    const size_t px = (size_t)s->H * s->W;
+    for (size_t i = 0; i < px; i++)
+        if (s->owner[i] && s->owner[i] != s->id) mask[i] = 0;
+}
+
 static void clear_state(if_session *s) {
     size_t n = (size_t)s->Hp * s->Wp;
     memset(s->base_label, RT_REF_UNKNOWN, n);
@@ -239,11 +248,7 @@ static if_status decode(if_session *s, const uint8_t *label, const int32_t *roi,
     else /* the logits upsampled, then thresholded: never an upsampled binary mask */
         rt_upsample_logit(diff, (size_t)s->Ww, s->Ww, s->Hw, s->tx0, s->tfx, s->ty0, s->tfy, s->W,
                           s->H, mask, NULL);
-    if (s->owner && *s->exclusive) { /* an annotation's object: not on finished objects */
-        const size_t px = (size_t)s->H * s->W;
-        for (size_t i = 0; i < px; i++)
-            if (s->owner[i] && s->owner[i] != s->id) mask[i] = 0;
-    }
+    exclude(s, mask);
     if (logits) *logits = lg;
     return IF_OK;
 }
@@ -296,6 +301,7 @@ static if_status state_at(if_session *s, int k) {
             memcpy(s->mask, s->base_mask, (size_t)s->H * s->W);
         else
             mask_from_pred(s, s->base_pred, s->mask);
+        exclude(s, s->mask);
         s->logits = NULL;
         return IF_OK;
     }
@@ -415,8 +421,8 @@ if_status if_session_set_click_lists(if_session *s, const if_click *pos, int n_p
     if (n_pos < 0 || n_neg < 0 || (n_pos > 0 && !pos) || (n_neg > 0 && !neg))
         return sfail(s, IF_ERR_INVALID_ARG, "if_session_set_click_lists: bad list");
     if (n_pos > s->cap - n_neg)
-        return sfail(s, IF_ERR_STATE, "%d clicks: the history holds %d (if_options.max_clicks)",
-                     n_pos + (n_neg < s->cap ? n_neg : 0), s->cap);
+        return sfail(s, IF_ERR_STATE, "%lld clicks: the history holds %d (if_options.max_clicks)",
+                     (long long)n_pos + n_neg, s->cap);
     int m = 0;
     for (int i = 0; i < n_pos || i < n_neg; i++) {
         if (i < n_pos) s->list[m++] = (if_click){pos[i].x, pos[i].y, 1};
@@ -479,6 +485,7 @@ if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride)
         s->base_mask_set = 1;
     } else
         mask_from_pred(s, s->base_pred, s->mask);
+    exclude(s, s->mask); /* what is saved (base_pred, base_mask) stays as given */
     return IF_OK;
 }
 

@@ -275,7 +275,8 @@ def test_next_object_usage(tmp_path):
                        (["--click", "5,5,+", "--next-object", "--next-object", "--click", "6,6,+"],
                         "no click"),
                        (["--click", "5,5,+", "--next-object", "--click", "6,6,+", "--prob", out + ".p.png"],
-                        "--prob is for one object")):
+                        "--prob is for one object"),
+                       (["--click", "--next-object"], "bad click '--next-object'")):
         error(run("segment", EXAMPLE, *args, "-o", out, "--model", DEFAULT), 2, says)
     assert not os.path.exists(out)
 

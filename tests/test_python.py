@@ -270,6 +270,10 @@ def test_coco_outputs(itf):
     with pytest.raises(interformer.Error) as e:
         itf.rle_to_mask({"size": [2, 2], "counts": [1, 2]})
     assert e.value.status == "IF_ERR_BAD_COUNT"
+    with pytest.raises(ValueError):
+        itf.rle_to_mask({"size": [3, 5], "counts": "0\u00e9"})  # not ASCII: not '?' either
+    with pytest.raises(ValueError):
+        itf.rle_to_mask({"size": [2, 2], "counts": [1.5, 2.5]})
     with pytest.raises(TypeError):
         itf.mask_to_rle(np.zeros((2, 2), np.float32))
     with pytest.raises(ValueError):

@@ -59,14 +59,27 @@ done
 
 # system headers before the implementation (the usual order in a program):
 # glibc has then fixed its feature set, in ISO C mode without POSIX; the
-# implementation must still build, with the POSIX it needs
+# implementation must still build, with the POSIX it needs (every POSIX and
+# C header it includes comes first here)
 cat >"$out/order.c" <<'EOF_ORDER'
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+#include <wchar.h>
 #define INTERFORMER_IMPLEMENTATION
 #include "interformer.h"
 int main(void) { return if_status_str(IF_OK) == NULL; }

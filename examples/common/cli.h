@@ -66,8 +66,9 @@ typedef enum {
     CLI_FLAG,  /* int, set to 1 */
     CLI_STR,   /* const char *: the value */
     CLI_LIST,  /* cli_list: the values in order (the option may repeat) */
-    CLI_MARK,  /* a flag that appends its own name to the cli_list at .off:
-                * where it stands among a list option's values matters
+    CLI_MARK,  /* a flag that appends its spec (the pointer itself: a value
+                * cannot be mistaken for it) to the cli_list at .off: where
+                * it stands among a list option's values matters
                 * (--next-object among the --click values) */
     CLI_INT,   /* int: a decimal from .lo to .hi */
     CLI_SIZE,  /* size_t: a size such as 4G or 512M (cli_parse_size) */

@@ -637,7 +637,8 @@ class Session(_Closable):
     def logits(self):
         """The last prediction's logits on the padded working grid,
         (padded_h, padded_w, 2) float32 (background, foreground), a copy;
-        None before the first click."""
+        None before the first click, and after a preview or (an annotation's
+        object) another object's click, until this session predicts again."""
         with self._lock, self._h as p:
             h, w = ctypes.c_int(), ctypes.c_int()
             d = _lib().if_session_logits(p, ctypes.byref(h), ctypes.byref(w))
@@ -942,11 +943,15 @@ def rle_to_mask(rle):
     with "size" and "counts" (the compressed string, or a list of counts).
     A malformed string or counts that do not cover the image raise Error
     (IF_ERR_BAD_COUNT) with where and why."""
-    h, w = (int(v) for v in rle["size"])
+    h, w = rle["size"]
+    h, w = _int_arg(h, "height", 1), _int_arg(w, "width", 1)
     counts = rle["counts"]
     lib = _lib()
     if isinstance(counts, (str, bytes)):
-        s = counts.encode("ascii", "replace") if isinstance(counts, str) else counts
+        try:
+            s = counts.encode("ascii") if isinstance(counts, str) else counts
+        except UnicodeEncodeError:
+            raise ValueError("counts: not a COCO string (a character outside '0'..'o')") from None
         n = ctypes.c_size_t()
         _check(lib.if_rle_decode_string(s, len(s), None, 0, ctypes.byref(n)),
                "if_rle_decode_string")
@@ -955,9 +960,12 @@ def rle_to_mask(rle):
                "if_rle_decode_string")
         arr = arr[:n.value]
     else:
-        arr = np.asarray(counts, np.int64)
-        if arr.ndim != 1 or (arr < 0).any() or (arr > 2**32 - 1).any():
-            raise ValueError("counts must be a list of run lengths, 0 to 2**32 - 1")
+        arr = np.asarray(counts)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+            raise ValueError("counts must be a string or a list of whole run lengths")
+        arr = arr.astype(np.int64)
+        if (arr < 0).any() or (arr > 2**32 - 1).any():
+            raise ValueError("counts must be run lengths from 0 to 2**32 - 1")
         arr = np.ascontiguousarray(arr, np.uint32)
     out = np.empty((h, w), np.uint8)
     _check(lib.if_rle_to_mask(arr.ctypes.data, arr.size, w, h, out.ctypes.data, w),
