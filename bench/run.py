@@ -154,7 +154,7 @@ def table(rows, ort_note):
     lines = [head, "|" + "---|" * 7]
     for r in rows:
         c, t, o = r["c"], r["torch"], r["ort"]
-        star = "*" if o.get("decoder_no_zoom") else ""
+        star = "†" if o.get("decoder_no_zoom") else ""
         lines.append(
             f"| {r['preset']} | {r['threads']} | {c['encoder_ms']:.0f} / "
             f"{_ms(o.get('encoder_ms'), '.0f')} / {t['encoder_ms']:.0f} "
@@ -166,8 +166,10 @@ def table(rows, ort_note):
             f"({r['enc_peak']:.0%} / {r['dec_peak']:.0%} of {r['fma_peak_gflops']:.0f}) | "
             f"{c['decoder_arena_mb']:.1f} | {c['peak_rss_mb']:.0f} |")
     notes = []
+    if any(r["ort"].get("decoder_ms") and not r["ort"].get("encoder_ms") for r in rows):
+        notes.append("ORT times the Light encoder only (n/a: not exported).")
     if any(r["ort"].get("decoder_no_zoom") for r in rows):
-        notes.append("\\* ORT's Tiny decoder runs without zoom-in (refine blocks on the whole "
+        notes.append("† ORT's Tiny decoder runs without zoom-in (refine blocks on the whole "
                      "map), C and PyTorch zoom in: ORT does more work per click there.")
     if ort_note:
         notes.append(f"ORT: {ort_note}.")
@@ -177,7 +179,7 @@ def table(rows, ort_note):
     isas = sorted({f"{r['c'].get('isa', '?')} {r['fma_peak_per_core']:.0f}" for r in rows})
     notes.append("FMA peak measured at bench time, GFLOP/s per core: " + ", ".join(isas)
                  + " (times the threads in the table).")
-    return "\n".join(lines) + "\n\n" + "\n".join(notes)
+    return "\n".join(lines) + "\n\n" + "\n\n".join(notes)
 
 
 def main():
