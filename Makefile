@@ -368,10 +368,10 @@ $(BUILD)/interformer: $(CLI_SRC) examples/eval.h examples/batch.h $(EX_COMMON) $
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_DEFAULT_MODEL='"$(CURDIR)/$(MODELS)/default"' -DIF_VERSION='"$(VERSION)"' \
 	  $(CFLAGS) $(CRULES) $(LDFLAGS) $(CLI_SRC) $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ $(STB_LIBS) $(LDLIBS)
 
-# Speed against the PyTorch model, side by side (not part of `make test`;
+# Speed against the PyTorch model and ONNX Runtime, side by side (not part of `make test`;
 # needs `scripts/deps.sh bench`). Writes bench/results.json and the README table.
 .PHONY: bench
-bench: all $(BUILD)/if-bench
+bench: all $(BUILD)/if-bench $(BUILD)/if-bench-kernels
 	$(PYTHON) bench/run.py
 
 # ----------------------------------------------------------------- fuzzing

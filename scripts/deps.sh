@@ -3,13 +3,13 @@
 # sudo when present).
 #   scripts/deps.sh        to build the library and CLI and segment an image
 #   scripts/deps.sh test   also everything `make test` uses
-#   scripts/deps.sh bench  also PyTorch on OpenBLAS for `make bench`
+#   scripts/deps.sh bench  also PyTorch on OpenBLAS and node/npm (ONNX Runtime) for `make bench`
 set -euo pipefail
 run=(build-essential python3-numpy libstb-dev)
 test=(clang clang-format libclang-rt-14-dev python3-pytest python3-torch python3-pil gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user pkg-config python3-venv python3-setuptools python3-wheel gcc-mingw-w64-x86-64 wine64)
 pkgs=("${run[@]}")
 [ "${1:-}" = test ] && pkgs+=("${test[@]}")
-[ "${1:-}" = bench ] && pkgs+=(python3-torch libopenblas0-pthread)
+[ "${1:-}" = bench ] && pkgs+=(python3-torch libopenblas0-pthread nodejs npm)
 as_root=()
 [ "$(id -u)" -ne 0 ] && as_root=(sudo)
 export DEBIAN_FRONTEND=noninteractive

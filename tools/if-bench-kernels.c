@@ -5,6 +5,7 @@
  *   if-bench-kernels [--isa scalar,avx2,avx512,neon] [--op ukr,gemm,conv,dw,attn,vit,all]
  *                    [--quick] [--reps N]
  *
+ * peak: only the measured FMA peak line of each ISA (`make bench` reads it);
  * ukr:  the micro-kernel alone on L1-resident packed panels (k = 256);
  * gemm: ops->linear on ViT/decoder shapes (M x K x N);
  * conv: 3x3 s1 p1 convolutions on 128x128 maps (the UPerHead), the 16x16
@@ -418,7 +419,7 @@ int main(int argc, char **argv) {
         else {
             fprintf(stderr,
                     "usage: %s [--isa scalar,generic,avx2,avx512,neon] "
-                    "[--op ukr,gemm,conv,dw,attn,vit,all] [--quick] [--reps N]\n",
+                    "[--op peak,ukr,gemm,conv,dw,attn,vit,all] [--quick] [--reps N]\n",
                     argv[0]);
             return 2;
         }
