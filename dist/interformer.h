@@ -12614,7 +12614,7 @@ static if_status session_session__decode(if_session *s, const uint8_t *label, co
 
 /* Runs the decoder on step k's stored input; updates pred, mask, logits. */
 static if_status session_session__predict(if_session *s, int k) {
-    const float *lg;
+    const float *lg = NULL;
     if_status st = session_session__decode(s, s->fed + (size_t)k * s->Hp * s->Wp, s->has_roi[k] ? s->roi[k] : NULL,
                           s->pred, s->diff, s->mask, &lg);
     if (st != IF_OK) return st;

@@ -255,7 +255,7 @@ static if_status decode(if_session *s, const uint8_t *label, const int32_t *roi,
 
 /* Runs the decoder on step k's stored input; updates pred, mask, logits. */
 static if_status predict(if_session *s, int k) {
-    const float *lg;
+    const float *lg = NULL;
     if_status st = decode(s, s->fed + (size_t)k * s->Hp * s->Wp, s->has_roi[k] ? s->roi[k] : NULL,
                           s->pred, s->diff, s->mask, &lg);
     if (st != IF_OK) return st;
