@@ -71,7 +71,9 @@ cat >"$out/order.c" <<'EOF_ORDER'
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#ifndef __cplusplus /* C's atomics: C++ has <atomic> (which the implementation includes) */
 #include <stdatomic.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
