@@ -5180,7 +5180,8 @@ static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m,
  * for AVX2, ifk_f32_gn_apply__neon GroupNorm's normalisation loop on
  * NEON. The suffix is the instruction set of kernels/dispatch.h: c
  * (portable C), avx2 (AVX2 + FMA: kernels/x86/target.h), avx512
- * (AVX-512F on top of that), neon (AArch64 Advanced SIMD). Each kernel has
+ * (AVX-512F on top of that), neon (AArch64 Advanced SIMD), wasm
+ * (WebAssembly SIMD128). Each kernel has
  * the semantics of the ifk_isa member of its op (kernels/ukernel.h); the
  * suffix names its file (below). The reference kernels of kernels/scalar/
  * keep their ifk_* names (kernels/kernels.h). */
@@ -5202,6 +5203,13 @@ static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m,
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #define IFK_HAVE_NEON 1
 #endif
+/* WebAssembly SIMD128: only when the compiler was asked for it (emcc
+ * -msimd128; engines without SIMD128 cannot load such a module at all, so
+ * `make wasm` also builds a module without it: then kernels/wasm/ compiles
+ * to nothing and the scalar and generic sets run). */
+#if defined(__wasm_simd128__)
+#define IFK_HAVE_WASM 1
+#endif
 
 /* The instruction sets of this build, best last, and one by name (NULL
  * when not in this build): kernels/isa_tables.c. "scalar" is no ifk_isa
@@ -5213,6 +5221,9 @@ static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m,
 #endif
 #ifdef IFK_HAVE_NEON
 /* ifk_isa_neon: declared by its definition */
+#endif
+#ifdef IFK_HAVE_WASM
+/* ifk_isa_wasm: declared by its definition */
 #endif
 /* ifk_isas: declared by its definition */
 /* ifk_n_isas: declared by its definition */
@@ -5253,8 +5264,9 @@ static const ifk_isa *ifk__isa_named(const char *name);
  * where the target has them (kernels/isa_tables.c refers to them under the
  * same #if). The suffix says the file: __c kernels/generic/vec_c.c,
  * __avx2 kernels/x86/vec_avx2.c, __avx512 kernels/x86/vec_avx512.c,
- * __neon kernels/arm/vec_neon.c; the micro-kernels have files of their own
- * names (kernels/x86/f32_gemm_6x16_avx2.c). */
+ * __neon kernels/arm/vec_neon.c, __wasm kernels/wasm/vec_wasm.c; the
+ * micro-kernels have files of their own names
+ * (kernels/x86/f32_gemm_6x16_avx2.c). */
 
 /* GEMM micro-kernels (ukr): f32_gemm_<MR>x<NR>_<isa>.c */
 static IFK_GEMM(ifk_f32_gemm_4x16__c);
@@ -5267,6 +5279,9 @@ static IFK_GEMM(ifk_f32_gemm_14x32__avx512);
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_GEMM(ifk_f32_gemm_8x8__neon);
 #endif
+#if defined(__wasm_simd128__)
+static IFK_GEMM(ifk_f32_gemm_6x8__wasm);
+#endif
 
 /* attention: the softmax of a score row */
 static IFK_SOFTMAX_ROW(ifk_f32_softmax_row__c);
@@ -5278,6 +5293,9 @@ static IFK_SOFTMAX_ROW(ifk_f32_softmax_row__avx512);
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_SOFTMAX_ROW(ifk_f32_softmax_row__neon);
+#endif
+#if defined(__wasm_simd128__)
+static IFK_SOFTMAX_ROW(ifk_f32_softmax_row__wasm);
 #endif
 
 /* ViT attention: the relative position bias gather */
@@ -5297,6 +5315,9 @@ static IFK_DWCONV(ifk_f32_dwconv__avx2);
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_DWCONV(ifk_f32_dwconv__neon);
 #endif
+#if defined(__wasm_simd128__)
+static IFK_DWCONV(ifk_f32_dwconv__wasm);
+#endif
 
 /* the norms: sums in double */
 static IFK_SUM_D(ifk_f32_sum_d__c);
@@ -5306,12 +5327,18 @@ static IFK_SUM_D(ifk_f32_sum_d__avx2);
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_SUM_D(ifk_f32_sum_d__neon);
 #endif
+#if defined(__wasm_simd128__)
+static IFK_SUM_D(ifk_f32_sum_d__wasm);
+#endif
 static IFK_SUMSQ_D(ifk_f32_sumsq_d__c);
 #if defined(__x86_64__) || defined(_M_X64)
 static IFK_SUMSQ_D(ifk_f32_sumsq_d__avx2);
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_SUMSQ_D(ifk_f32_sumsq_d__neon);
+#endif
+#if defined(__wasm_simd128__)
+static IFK_SUMSQ_D(ifk_f32_sumsq_d__wasm);
 #endif
 
 /* LayerNorm: the normalisation of a row (driver: kernels/layernorm.c) */
@@ -5321,6 +5348,9 @@ static IFK_LN_APPLY(ifk_f32_ln_apply__avx2);
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_LN_APPLY(ifk_f32_ln_apply__neon);
+#endif
+#if defined(__wasm_simd128__)
+static IFK_LN_APPLY(ifk_f32_ln_apply__wasm);
 #endif
 
 /* GroupNorm: per-channel sums and the normalisation (driver:
@@ -5332,12 +5362,18 @@ static IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__avx2);
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__neon);
 #endif
+#if defined(__wasm_simd128__)
+static IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__wasm);
+#endif
 static IFK_GN_APPLY(ifk_f32_gn_apply__c);
 #if defined(__x86_64__) || defined(_M_X64)
 static IFK_GN_APPLY(ifk_f32_gn_apply__avx2);
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_GN_APPLY(ifk_f32_gn_apply__neon);
+#endif
+#if defined(__wasm_simd128__)
+static IFK_GN_APPLY(ifk_f32_gn_apply__wasm);
 #endif
 
 /* element-wise (the generic set runs the reference kernels ifk_activation,
@@ -5353,6 +5389,9 @@ static IFK_ADD(ifk_f32_add__avx2);
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_ADD(ifk_f32_add__neon);
+#endif
+#if defined(__wasm_simd128__)
+static IFK_ADD(ifk_f32_add__wasm);
 #endif
 
 /* bilinear resize */
@@ -5375,6 +5414,9 @@ static IFK_WINO_IN(ifk_f32_wino_in__avx512);
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_WINO_IN(ifk_f32_wino_in__neon);
 #endif
+#if defined(__wasm_simd128__)
+static IFK_WINO_IN(ifk_f32_wino_in__wasm);
+#endif
 static IFK_WINO_OUT(ifk_f32_wino_out__c);
 #if defined(__x86_64__) || defined(_M_X64)
 static IFK_WINO_OUT(ifk_f32_wino_out__avx2);
@@ -5384,6 +5426,9 @@ static IFK_WINO_OUT(ifk_f32_wino_out__avx512);
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_WINO_OUT(ifk_f32_wino_out__neon);
+#endif
+#if defined(__wasm_simd128__)
+static IFK_WINO_OUT(ifk_f32_wino_out__wasm);
 #endif
 
 /* sum_d and sumsq_d continued from s over x[i], i < n, in increasing i:
@@ -5981,15 +6026,46 @@ static const ifk_isa ifk_isa_neon = {
 };
 #endif
 
+#ifdef IFK_HAVE_WASM
+/* WebAssembly SIMD128 (kernels/wasm/): one thread, so the blocks are for
+ * one core's caches as NEON's, with MC a multiple of MR = 6. No vector
+ * gather, activation (GELU goes lane-wise: kernels/wasm/vmath_wasm.h) or
+ * resize in SIMD128 yet: the portable loops and the reference. */
+static const ifk_isa ifk_isa_wasm = {
+    .name = "wasm",
+    .mr = 6,
+    .nr = 8,
+    .kc = 256,
+    .mc = 96,
+    .nc = 2048,
+    .ukr = ifk_f32_gemm_6x8__wasm,
+    .softmax_row = ifk_f32_softmax_row__wasm,
+    .gather = ifk_f32_gather__c,
+    .dwconv = ifk_f32_dwconv__wasm,
+    .sum_d = ifk_f32_sum_d__wasm,
+    .sumsq_d = ifk_f32_sumsq_d__wasm,
+    .ln_apply = ifk_f32_ln_apply__wasm,
+    .gn_channel_sums = ifk_f32_gn_channel_sums__wasm,
+    .gn_apply = ifk_f32_gn_apply__wasm,
+    .activation = ifk_activation,
+    .add = ifk_f32_add__wasm,
+    .resize_bilinear = ifk_resize_bilinear,
+    .wino_in = ifk_f32_wino_in__wasm,
+    .wino_out = ifk_f32_wino_out__wasm,
+};
+#endif
+
 /* Every table of this build (the scratch sizes are the maximum over them). */
 static const ifk_isa *const ifk_isas[] = {
     &ifk_isa_generic,
 #ifdef IFK_HAVE_X86
-    &ifk_isa_avx2,
-    &ifk_isa_avx512,
+    &ifk_isa_avx2,    &ifk_isa_avx512,
 #endif
 #ifdef IFK_HAVE_NEON
     &ifk_isa_neon,
+#endif
+#ifdef IFK_HAVE_WASM
+    &ifk_isa_wasm,
 #endif
 };
 static const int ifk_n_isas = (int)(sizeof ifk_isas / sizeof ifk_isas[0]);
@@ -6014,7 +6090,11 @@ static const ifk_isa *ifk__isa_named(const char *name) {
  *
  * On AArch64, NEON (Advanced SIMD) is mandatory: a build with __ARM_NEON
  * has the "neon" table (kernels/isa_tables.c) and it is the default; on Linux
- * the kernel's HWCAP_ASIMD bit (getauxval) is checked all the same. */
+ * the kernel's HWCAP_ASIMD bit (getauxval) is checked all the same.
+ *
+ * WebAssembly: a module built with SIMD128 (-msimd128) only loads in an
+ * engine that has it, so such a build has the "wasm" table and it is the
+ * default; a build without it runs "scalar" (`make wasm` makes both). */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -6181,6 +6261,9 @@ IFK_DEFINE_OPS(avx512, ifk_isa_avx512);
 #ifdef IFK_HAVE_NEON
 IFK_DEFINE_OPS(neon, ifk_isa_neon);
 #endif
+#ifdef IFK_HAVE_WASM
+IFK_DEFINE_OPS(wasm, ifk_isa_wasm);
+#endif
 
 /* ------------------------------------------------------ CPU features */
 
@@ -6206,7 +6289,7 @@ static int kernels_dispatch__cpu_features(void) {
 #elif defined(IFK_HAVE_NEON) && defined(__linux__)
     return (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? kernels_dispatch__CPU_NEON : 0;
 #elif defined(IFK_HAVE_NEON)
-    return kernels_dispatch__CPU_NEON; /* architectural on AArch64 */
+    return kernels_dispatch__CPU_NEON;     /* architectural on AArch64 */
 #else
     return 0;
 #endif
@@ -6238,6 +6321,8 @@ static const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
         ops = (f & kernels_dispatch__CPU_AVX512) ? &avx512_ops : (f & kernels_dispatch__CPU_AVX2) ? &avx2_ops : &kernels_dispatch__scalar_ops;
 #elif defined(IFK_HAVE_NEON)
         ops = (f & kernels_dispatch__CPU_NEON) ? &neon_ops : &kernels_dispatch__scalar_ops;
+#elif defined(IFK_HAVE_WASM)
+        ops = &wasm_ops; /* the module would not have loaded without SIMD128 */
 #else
         ops = &kernels_dispatch__scalar_ops;
 #endif
@@ -6268,8 +6353,15 @@ static const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
 #else
         return kernels_dispatch__fail(why, cap, "instruction set '%s': not an AArch64 build with NEON", isa);
 #endif
+    } else if (!strcmp(isa, "wasm")) {
+#ifdef IFK_HAVE_WASM
+        ops = &wasm_ops;
+#else
+        return kernels_dispatch__fail(why, cap, "instruction set '%s': not a WebAssembly build with SIMD128", isa);
+#endif
     } else {
-        return kernels_dispatch__fail(why, cap, "unknown instruction set '%s' (scalar, generic, avx2, avx512, neon)",
+        return kernels_dispatch__fail(why, cap,
+                    "unknown instruction set '%s' (scalar, generic, avx2, avx512, neon, wasm)",
                     isa);
     }
     if (why && cap) snprintf(why, cap, "kernels: %s (%s)", ops->name, from);
@@ -14219,6 +14311,964 @@ typedef int arm_vec_neon__ifk_no_neon_vec; /* not an AArch64 NEON build: nothing
 #undef WT_ZERO
 #endif /* defined(__aarch64__) || defined(_M_ARM64) */
 // ---- kernels/arm/vec_neon.c (end) ----
+
+// ---- kernels/wasm/f32_gemm_6x8_wasm.c ----
+#if defined(__wasm_simd128__)
+/* f32_gemm_6x8_wasm.c -- the WebAssembly SIMD128 micro-kernel: 6 rows x 8
+ * columns, 12 v128 accumulators (contract: kernels/ukernel.h), the
+ * micro-kernel of the "wasm" instruction set (kernels/isa_tables.c).
+ *
+ * Register block. A WebAssembly engine maps v128 values onto the host's
+ * vector registers: 16 on x86-64 (SSE/AVX), 32 on AArch64. 12 accumulators,
+ * the 2 vectors of a B row and the broadcast A value fit the smaller file
+ * without spilling; 8x8 would need 16 + 3. NR = 8 (two vectors) divides the
+ * head dimensions and channel counts of the model, as on NEON.
+ *
+ * SIMD128 has no fused multiply-add: each k step is a rounded product and
+ * a rounded sum per accumulator, in increasing k, as the contract allows
+ * (the portable kernel computes the same). Row edges (mr < 6) run the tile
+ * with fewer rows (kernels/ukernel_rows.h); column edges (nr < 8) load and
+ * store C, bias and the residual through vmath_wasm.h's tail helpers. */
+
+/* #include "kernels/isa.h": above */
+
+#ifdef IFK_HAVE_WASM
+
+#include <wasm_simd128.h>
+
+// ---- kernels/wasm/vmath_wasm.h ----
+/* vmath_wasm.h -- exp, the fused activations and the loads/stores of the
+ * first n lanes on 4 floats (WebAssembly SIMD128). Included only by the
+ * files of kernels/wasm/, under IFK_HAVE_WASM.
+ *
+ * SIMD128 has no fused multiply-add (relaxed SIMD is not in the Emscripten
+ * this is built with), so the polynomials of kernels/vmath_coef.h are
+ * evaluated here with a rounded product and a rounded sum per step: exp is
+ * within ~2 ulp of the FMA sets' rather than equal to them. GELU and
+ * Hardswish, whose reference results the tests compare exactly or within
+ * ~1 ulp, go lane by lane through the reference's own expressions
+ * (kernels/scalar/scalar.h): the decoder runs few of them, and an erf
+ * without FMA would not hold the tests' bound. ReLU is a compare and
+ * select (x < 0 ? 0 : x), as ifk__relu: ReLU(-0) = -0, ReLU(NaN) = NaN.
+ *
+ * Tail loads and stores go through a small stack array (clang 14 has no
+ * load_lane intrinsics): nothing is read or written outside the arrays. */
+#ifndef IF_KERNELS_WASM_VMATH_WASM_H
+#define IF_KERNELS_WASM_VMATH_WASM_H
+
+#include <string.h>
+#include <wasm_simd128.h>
+
+/* #include "kernels/kernels.h": above */
+/* #include "kernels/scalar/scalar.h": above */
+// ---- kernels/vmath_coef.h ----
+/* vmath_coef.h -- the polynomial approximations of exp and erf that every
+ * vector instruction set evaluates (kernels/x86/vmath_avx2.h,
+ * vmath_avx512.h, kernels/arm/vmath_neon.h), with the same fused
+ * multiply-adds in the same order, so that they agree bit for bit.
+ *
+ * exp: 2^n * e^r, |r| <= ln2/2, e^r = 1 + r + r^2 P(r) with P of degree 5
+ * (least squares on Chebyshev nodes, rel. error 2e-10 before rounding);
+ * input clamped to [-87.336, 88] (the normal range: softmax and erf only
+ * feed it values <= 0).
+ * erf: |x| < 1: x P(x^2), P of degree 6 (abs. error 1.3e-9); 1 <= |x| <
+ * 3.92: 1 - exp(-x^2) G(|x| - 2.5), G of degree 10 (abs. error 1.3e-8);
+ * beyond, +-1 (erf rounds to 1 there in float). Both fitted for these
+ * kernels; the sum is within ~1 ulp of glibc's erff
+ * (tests/test_kernels_simd.c).
+ *
+ * The coefficients are in Horner order, highest degree first: each ISA's
+ * horner helper computes p = c[0], then p = p * x + c[i] (one rounding). */
+#ifndef IF_KERNELS_VMATH_COEF_H
+#define IF_KERNELS_VMATH_COEF_H
+
+#include <float.h>
+
+#define IFK_LOG2E  1.4426950408889634f
+#define IFK_LN2_HI 0.693145751953125f /* 12 significant bits: n * hi is exact */
+#define IFK_LN2_LO 1.42860682030941723212e-6f
+
+/* P of exp (degree 5). */
+static const float ifk_exp_p[6] = {
+    0.0001989927200377935f, 0.0013933656583582717f, 0.00833329848745336f,
+    0.04166646478003304f,   0.1666666671898093f,    0.5000000013521099f,
+};
+
+/* P of erf, |x| < 1 (degree 6, in x^2). */
+static const float ifk_erf_p[7] = {
+    7.933493885843026e-05f, -0.0008034846649690627f, 0.005191218377340408f, -0.026855399452039273f,
+    0.11283625725084433f,   -0.3761262987767585f,    1.1283791665931537f,
+};
+
+/* G of erf, 1 <= |x| < 3.92 (degree 10, in |x| - 2.5). */
+static const float ifk_erf_g[11] = {
+    1.8360435089053422e-06f, -6.231158515208286e-06f, 1.3570739259687666e-05f,
+    -5.42458003303635e-05f,  0.00021426347414121296f, -0.0007380740961221304f,
+    0.0024651256635754674f,  -0.007999814868031885f,  0.024938398786193167f,
+    -0.07434753826712638f,   0.21080635061357425f,
+};
+
+/* The division by 6 (ifk_div6_*) takes the divide below this magnitude,
+ * 2^-124 (0x1p-124f: C++ has hexadecimal floats only from C++17), and
+ * above FLT_MAX. */
+#define IFK_DIV6_TINY (4 * FLT_MIN)
+
+#endif
+// ---- kernels/vmath_coef.h (end) ----
+
+
+/* p * x + c, rounded twice (no FMA in SIMD128). */
+static inline v128_t ifk_madd4(v128_t p, v128_t x, v128_t c) {
+    return wasm_f32x4_add(wasm_f32x4_mul(p, x), c);
+}
+
+/* Horner: p = c[0], then p = p * x + c[i] for i < n. */
+static inline __attribute__((always_inline)) v128_t ifk_horner4w(v128_t x, const float *c, int n) {
+    v128_t p = wasm_f32x4_splat(c[0]);
+    IF_UNROLL_FULL
+    for (int i = 1; i < n; i++) p = ifk_madd4(p, x, wasm_f32x4_splat(c[i]));
+    return p;
+}
+
+/* e^x: 2^n * e^r, |r| <= ln2/2, input clamped to [-87.336, 88]; a NaN
+ * lane stays NaN (the clamps are NaN-propagating min/max). */
+static inline v128_t ifk_exp4w(v128_t x) {
+    x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.336f));
+    x = wasm_f32x4_min(x, wasm_f32x4_splat(88.0f));
+    const v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(IFK_LOG2E)));
+    v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(IFK_LN2_HI)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(IFK_LN2_LO)));
+    v128_t p = ifk_horner4w(r, ifk_exp_p, 6);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r);
+    p = wasm_f32x4_add(p, wasm_f32x4_splat(1.0f));
+    const v128_t e =
+        wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+    return wasm_f32x4_mul(p, e);
+}
+
+/* The fused activations, as kernels/scalar/scalar.h evaluates them. */
+static inline v128_t ifk_act4w(v128_t v, int act) {
+    switch (act) {
+    case IFK_ACT_NONE: return v;
+    case IFK_ACT_RELU: {
+        const v128_t zero = wasm_f32x4_splat(0.0f);
+        return wasm_v128_bitselect(zero, v, wasm_f32x4_lt(v, zero));
+    }
+    default: {
+        float t[4];
+        wasm_v128_store(t, v);
+        for (int i = 0; i < 4; i++) t[i] = ifk__act(t[i], act);
+        return wasm_v128_load(t);
+    }
+    }
+}
+
+/* The first n lanes of p (0 <= n <= 4), zeros after: no read past p[n-1]. */
+static inline v128_t ifk_load4w(const float *p, int n) {
+    if (n >= 4) return wasm_v128_load(p);
+    float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    if (n > 0) memcpy(t, p, (size_t)n * sizeof *p);
+    return wasm_v128_load(t);
+}
+
+/* Stores the first n lanes of v (0 <= n <= 4) to p. */
+static inline void ifk_store4w(float *p, v128_t v, int n) {
+    if (n >= 4) {
+        wasm_v128_store(p, v);
+        return;
+    }
+    float t[4];
+    wasm_v128_store(t, v);
+    if (n > 0) memcpy(p, t, (size_t)n * sizeof *p);
+}
+
+/* Lanes [0, n) set. */
+static inline v128_t ifk_mask4w(int n) {
+    return wasm_i32x4_lt(wasm_i32x4_make(0, 1, 2, 3), wasm_i32x4_splat(n));
+}
+
+/* The sum of the 4 lanes, ((0 + 1) + (2 + 3)). */
+static inline float ifk_hsum4w(v128_t v) {
+    return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) +
+           (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+#endif
+// ---- kernels/wasm/vmath_wasm.h (end) ----
+
+
+#define UK_MR 6              /* rows, for kernels/ukernel_rows.h */
+enum { wasm_f32_gemm_6x8_wasm__MR = UK_MR, wasm_f32_gemm_6x8_wasm__NR = 8 }; /* as ifk_isa_wasm (kernels/isa_tables.c) says */
+
+/* The columns of a row of C that a tile may touch: all 8, or the first nr.
+ * Half h is columns [4h, 4h + 4), of which n[h] are valid. */
+typedef struct {
+    int full, n[2];
+} wasm_f32_gemm_6x8_wasm__uk_cols;
+static inline wasm_f32_gemm_6x8_wasm__uk_cols wasm_f32_gemm_6x8_wasm__cols_of(int nr) {
+    const wasm_f32_gemm_6x8_wasm__uk_cols g = {nr == wasm_f32_gemm_6x8_wasm__NR, {nr < 4 ? nr : 4, nr > 4 ? nr - 4 : 0}};
+    return g;
+}
+static inline v128_t wasm_f32_gemm_6x8_wasm__uk_ld(const float *p, int h, wasm_f32_gemm_6x8_wasm__uk_cols g) {
+    return g.full ? wasm_v128_load(p + 4 * h) : ifk_load4w(p + 4 * h, g.n[h]);
+}
+static inline void wasm_f32_gemm_6x8_wasm__uk_st(float *p, int h, v128_t v, wasm_f32_gemm_6x8_wasm__uk_cols g) {
+    if (g.full)
+        wasm_v128_store(p + 4 * h, v);
+    else
+        ifk_store4w(p + 4 * h, v, g.n[h]);
+}
+#define UK_V           v128_t
+#define UK_ADD(a, b)   wasm_f32x4_add((a), (b))
+#define UK_ACT(v, act) ifk_act4w((v), (act))
+// ---- kernels/ukernel_epilogue.h (template, as kernels/wasm/f32_gemm_6x8_wasm.c) ----
+/* ukernel_epilogue.h -- the end of a vector micro-kernel, written once:
+ * what kernels/ukernel.h's contract asks after the k loop (C added when
+ * LOAD; bias, activation and residual when FINAL; the store of the
+ * mr x nr tile), for kernels that hold a row of the tile in two vectors
+ * c0[i] (columns [0, NR/2)) and c1[i] (columns [NR/2, NR)).
+ *
+ * The including file (one per instruction set, XNNPACK-style templating as
+ * kernels/winograd_tx.h) defines first:
+ *
+ *   UK_V                 its vector type (NR/2 floats)
+ *   UK_ADD(a, b)         a + b
+ *   UK_ACT(v, act)       the activation act (IFK_ACT_*) of v
+ *   uk_cols              a type: what a load or store of the nr valid
+ *                        columns needs (masks, the count), made once per tile
+ *   uk_ld(p, h, g)       UK_V of half h (0 or 1) of the C-shaped row at p
+ *   uk_st(p, h, v, g)    the store of it; neither touches columns >= nr
+ *
+ * and calls uk_epilogue(M, c0, c1, c, ldc, e, g) at the end of its tile
+ * function, M a constant there (the loops unroll and c0, c1 stay in
+ * registers). kernels/ukernel_rows.h makes the micro-kernel of that tile. */
+
+/* Everything after the k loop for rows i < M of the tile at c. */
+static inline __attribute__((always_inline)) void wasm_f32_gemm_6x8_wasm__uk_epilogue(const int M, UK_V *c0, UK_V *c1,
+                                                              float *c, size_t ldc,
+                                                              const ifk_epi *e, const wasm_f32_gemm_6x8_wasm__uk_cols g) {
+    if (e->flags & IFK_EPI_LOAD) {
+        IF_UNROLL_FULL
+        for (int i = 0; i < M; i++) {
+            const float *ci = c + (size_t)i * ldc;
+            c0[i] = UK_ADD(wasm_f32_gemm_6x8_wasm__uk_ld(ci, 0, g), c0[i]);
+            c1[i] = UK_ADD(wasm_f32_gemm_6x8_wasm__uk_ld(ci, 1, g), c1[i]);
+        }
+    }
+    if (e->flags & IFK_EPI_FINAL) {
+        if (e->bias) {
+            const UK_V s0 = wasm_f32_gemm_6x8_wasm__uk_ld(e->bias, 0, g), s1 = wasm_f32_gemm_6x8_wasm__uk_ld(e->bias, 1, g);
+            IF_UNROLL_FULL
+            for (int i = 0; i < M; i++) {
+                c0[i] = UK_ADD(c0[i], s0);
+                c1[i] = UK_ADD(c1[i], s1);
+            }
+        }
+        if (e->act != IFK_ACT_NONE) IF_UNROLL_FULL
+        for (int i = 0; i < M; i++) {
+            c0[i] = UK_ACT(c0[i], e->act);
+            c1[i] = UK_ACT(c1[i], e->act);
+        }
+        if (e->res) IF_UNROLL_FULL
+        for (int i = 0; i < M; i++) {
+            const float *ri = e->res + (size_t)i * e->ldr;
+            c0[i] = UK_ADD(c0[i], wasm_f32_gemm_6x8_wasm__uk_ld(ri, 0, g));
+            c1[i] = UK_ADD(c1[i], wasm_f32_gemm_6x8_wasm__uk_ld(ri, 1, g));
+        }
+    }
+    IF_UNROLL_FULL
+    for (int i = 0; i < M; i++) {
+        float *ci = c + (size_t)i * ldc;
+        wasm_f32_gemm_6x8_wasm__uk_st(ci, 0, c0[i], g);
+        wasm_f32_gemm_6x8_wasm__uk_st(ci, 1, c1[i], g);
+    }
+}
+// ---- kernels/ukernel_epilogue.h (end) ----
+
+
+/* The hot loop of every GEMM-shaped op in the browser. M is a constant in
+ * each instantiation (kernels/ukernel_rows.h), so c0[], c1[] live in
+ * registers. Two k steps per iteration: the loop overhead of a
+ * WebAssembly engine (a bounds-checked branch) is paid half as often. */
+static inline __attribute__((always_inline)) void wasm_f32_gemm_6x8_wasm__tile(const int M, int64_t k,
+                                                       const float *IF_RESTRICT a, size_t lda,
+                                                       const float *IF_RESTRICT b, float *c,
+                                                       size_t ldc, int nr, const ifk_epi *e) {
+    v128_t c0[wasm_f32_gemm_6x8_wasm__MR], c1[wasm_f32_gemm_6x8_wasm__MR];
+    IF_UNROLL_FULL
+    for (int i = 0; i < M; i++) c0[i] = c1[i] = wasm_f32x4_splat(0.0f);
+    int64_t p = 0;
+    for (; p + 2 <= k; p += 2) {
+        const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+        const v128_t b2 = wasm_v128_load(b + wasm_f32_gemm_6x8_wasm__NR), b3 = wasm_v128_load(b + wasm_f32_gemm_6x8_wasm__NR + 4);
+        b += 2 * wasm_f32_gemm_6x8_wasm__NR;
+        IF_UNROLL_FULL
+        for (int i = 0; i < M; i++) {
+            const v128_t ai = wasm_v128_load32_splat(a + (size_t)i * lda + p);
+            c0[i] = wasm_f32x4_add(c0[i], wasm_f32x4_mul(ai, b0));
+            c1[i] = wasm_f32x4_add(c1[i], wasm_f32x4_mul(ai, b1));
+        }
+        IF_UNROLL_FULL
+        for (int i = 0; i < M; i++) {
+            const v128_t ai = wasm_v128_load32_splat(a + (size_t)i * lda + p + 1);
+            c0[i] = wasm_f32x4_add(c0[i], wasm_f32x4_mul(ai, b2));
+            c1[i] = wasm_f32x4_add(c1[i], wasm_f32x4_mul(ai, b3));
+        }
+    }
+    if (p < k) {
+        const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 4);
+        IF_UNROLL_FULL
+        for (int i = 0; i < M; i++) {
+            const v128_t ai = wasm_v128_load32_splat(a + (size_t)i * lda + p);
+            c0[i] = wasm_f32x4_add(c0[i], wasm_f32x4_mul(ai, b0));
+            c1[i] = wasm_f32x4_add(c1[i], wasm_f32x4_mul(ai, b1));
+        }
+    }
+    wasm_f32_gemm_6x8_wasm__uk_epilogue(M, c0, c1, c, ldc, e, wasm_f32_gemm_6x8_wasm__cols_of(nr));
+}
+
+#define UK_TILE wasm_f32_gemm_6x8_wasm__tile
+#define UK_NAME ifk_f32_gemm_6x8__wasm
+// ---- kernels/ukernel_rows.h (template, as kernels/wasm/f32_gemm_6x8_wasm.c) ----
+/* ukernel_rows.h -- a micro-kernel from its tile function, written once:
+ * the row edges (mr < MR) run a copy of the tile with fewer rows, one
+ * function per row count (each with its count a constant, so that its
+ * accumulators live in registers), chosen from a table.
+ *
+ * The including file defines first:
+ *   UK_MR        the register block's rows (1 to 16)
+ *   UK_TILE      its tile function: UK_TILE(M, k, a, lda, b, c, ldc, nr, e)
+ *                for M rows (always_inline)
+ *   UK_NAME      the micro-kernel's name (kernels/isa.h)
+ * and gets UK_NAME, an ifk_ukr_fn (kernels/ukernel.h). */
+
+typedef void (*wasm_f32_gemm_6x8_wasm__uk_rows_fn)(int64_t k, const float *a, size_t lda, const float *b, float *c,
+                           size_t ldc, int nr, const ifk_epi *e);
+
+#define UK_ROWS(M)                                                                                 \
+    static void wasm_f32_gemm_6x8_wasm__uk_rows_##M(int64_t k, const float *a, size_t lda, const float *b, float *c,       \
+                            size_t ldc, int nr, const ifk_epi *e) {                                \
+        UK_TILE(M, k, a, lda, b, c, ldc, nr, e);                                                   \
+    }
+UK_ROWS(1)
+UK_ROWS(2)
+UK_ROWS(3)
+UK_ROWS(4)
+#if UK_MR >= 5
+UK_ROWS(5)
+#endif
+#if UK_MR >= 6
+UK_ROWS(6)
+#endif
+#if UK_MR >= 7
+UK_ROWS(7)
+#endif
+#if UK_MR >= 8
+UK_ROWS(8)
+#endif
+#if UK_MR >= 9
+UK_ROWS(9)
+#endif
+#if UK_MR >= 10
+UK_ROWS(10)
+#endif
+#if UK_MR >= 11
+UK_ROWS(11)
+#endif
+#if UK_MR >= 12
+UK_ROWS(12)
+#endif
+#if UK_MR >= 13
+UK_ROWS(13)
+#endif
+#if UK_MR >= 14
+UK_ROWS(14)
+#endif
+#if UK_MR >= 15
+UK_ROWS(15)
+#endif
+#if UK_MR >= 16
+UK_ROWS(16)
+#endif
+#if UK_MR < 4 || UK_MR > 16
+#error "ukernel_rows.h: UK_MR must be 4 to 16"
+#endif
+#undef UK_ROWS
+
+static const wasm_f32_gemm_6x8_wasm__uk_rows_fn wasm_f32_gemm_6x8_wasm__uk_by_rows[UK_MR] = {
+    wasm_f32_gemm_6x8_wasm__uk_rows_1,  wasm_f32_gemm_6x8_wasm__uk_rows_2, wasm_f32_gemm_6x8_wasm__uk_rows_3, wasm_f32_gemm_6x8_wasm__uk_rows_4,
+#if UK_MR >= 5
+    wasm_f32_gemm_6x8_wasm__uk_rows_5,
+#endif
+#if UK_MR >= 6
+    wasm_f32_gemm_6x8_wasm__uk_rows_6,
+#endif
+#if UK_MR >= 7
+    wasm_f32_gemm_6x8_wasm__uk_rows_7,
+#endif
+#if UK_MR >= 8
+    wasm_f32_gemm_6x8_wasm__uk_rows_8,
+#endif
+#if UK_MR >= 9
+    wasm_f32_gemm_6x8_wasm__uk_rows_9,
+#endif
+#if UK_MR >= 10
+    wasm_f32_gemm_6x8_wasm__uk_rows_10,
+#endif
+#if UK_MR >= 11
+    wasm_f32_gemm_6x8_wasm__uk_rows_11,
+#endif
+#if UK_MR >= 12
+    wasm_f32_gemm_6x8_wasm__uk_rows_12,
+#endif
+#if UK_MR >= 13
+    wasm_f32_gemm_6x8_wasm__uk_rows_13,
+#endif
+#if UK_MR >= 14
+    wasm_f32_gemm_6x8_wasm__uk_rows_14,
+#endif
+#if UK_MR >= 15
+    wasm_f32_gemm_6x8_wasm__uk_rows_15,
+#endif
+#if UK_MR >= 16
+    wasm_f32_gemm_6x8_wasm__uk_rows_16,
+#endif
+};
+
+static void UK_NAME(int64_t k, const float *a, size_t lda, const float *b, float *c, size_t ldc, int mr,
+             int nr, const ifk_epi *e) {
+    if (mr >= 1 && mr <= UK_MR) wasm_f32_gemm_6x8_wasm__uk_by_rows[mr - 1](k, a, lda, b, c, ldc, nr, e);
+}
+// ---- kernels/ukernel_rows.h (end) ----
+
+
+#else
+typedef int wasm_f32_gemm_6x8_wasm__ifk_no_wasm; /* not a WebAssembly SIMD128 build: nothing here */
+#endif
+
+#undef UK_ACT
+#undef UK_ADD
+#undef UK_MR
+#undef UK_NAME
+#undef UK_ROWS
+#undef UK_TILE
+#undef UK_V
+#endif /* defined(__wasm_simd128__) */
+// ---- kernels/wasm/f32_gemm_6x8_wasm.c (end) ----
+
+// ---- kernels/wasm/vec_wasm.c ----
+#if defined(__wasm_simd128__)
+/* vec_wasm.c -- the WebAssembly SIMD128 vector loops (softmax, the norms,
+ * depthwise convolution, element-wise add, the Winograd transforms), the
+ * counterparts of kernels/arm/vec_neon.c on the same 4-float vectors. Each
+ * has the semantics of the reference kernel of the same name and evaluates
+ * the same float expressions in the same order where that is cheap (the
+ * norms' normalisation, add), so those results are bit-identical to the
+ * reference; sums the reference makes sequential are vector partial sums
+ * here, and products are rounded before they are added (SIMD128 has no
+ * FMA). Tails shorter than a vector go through vmath_wasm.h's helpers:
+ * nothing is read or written outside the arrays. */
+/* #include "kernels/isa.h": above */
+
+#ifdef IFK_HAVE_WASM
+
+#include <math.h>
+#include <string.h>
+#include <wasm_simd128.h>
+
+/* #include "kernels/scalar/scalar.h": above */
+/* #include "kernels/wasm/vmath_wasm.h": above */
+
+/* ---------------------------------------------------------------- softmax */
+
+/* Unnormalised softmax (kernels/ukernel.h): row[j] = exp(v[j] - max v),
+ * returns the sum. As on NEON, without a bias and with scale > 0 the first
+ * pass only reads: the max of scale * row is scale * (max of row). */
+static float ifk_f32_softmax_row__wasm(float *row, int64_t m, float scale, const float *bias) {
+    const v128_t vs = wasm_f32x4_splat(scale), ninf = wasm_f32x4_splat(-INFINITY);
+    const int tail = (int)(m % 4);
+    const int64_t mv = m - tail;
+    const v128_t tm = ifk_mask4w(tail);
+    const int stored = bias || !(scale > 0.0f);
+    v128_t mx0 = ninf, mx1 = ninf;
+    int64_t j = 0;
+    if (stored) { /* pass 1: (biased) scaled scores, stored, and their max */
+        for (; j < mv; j += 4) {
+            v128_t v = wasm_f32x4_mul(vs, wasm_v128_load(row + j));
+            if (bias) v = wasm_f32x4_add(v, wasm_v128_load(bias + j));
+            wasm_v128_store(row + j, v);
+            mx0 = wasm_f32x4_max(mx0, v);
+        }
+        if (tail) {
+            v128_t v = wasm_f32x4_mul(vs, ifk_load4w(row + j, tail));
+            if (bias) v = wasm_f32x4_add(v, ifk_load4w(bias + j, tail));
+            ifk_store4w(row + j, v, tail);
+            mx0 = wasm_f32x4_max(mx0, wasm_v128_bitselect(v, ninf, tm));
+        }
+    } else { /* pass 1: max of the raw scores */
+        for (; j + 8 <= mv; j += 8) {
+            mx0 = wasm_f32x4_max(mx0, wasm_v128_load(row + j));
+            mx1 = wasm_f32x4_max(mx1, wasm_v128_load(row + j + 4));
+        }
+        for (; j < mv; j += 4) mx0 = wasm_f32x4_max(mx0, wasm_v128_load(row + j));
+        if (tail)
+            mx0 = wasm_f32x4_max(mx0, wasm_v128_bitselect(ifk_load4w(row + j, tail), ninf, tm));
+    }
+    const v128_t mm = wasm_f32x4_max(mx0, mx1);
+    const float hmax = fmaxf(fmaxf(wasm_f32x4_extract_lane(mm, 0), wasm_f32x4_extract_lane(mm, 1)),
+                             fmaxf(wasm_f32x4_extract_lane(mm, 2), wasm_f32x4_extract_lane(mm, 3)));
+    const v128_t mx = wasm_f32x4_splat(stored ? hmax : scale * hmax);
+    /* pass 2: exp(v - max), stored, summed */
+    const v128_t s2 = wasm_f32x4_splat(stored ? 1.0f : scale);
+    v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0;
+    for (j = 0; j + 8 <= mv; j += 8) {
+        const v128_t e0 =
+            ifk_exp4w(wasm_f32x4_sub(wasm_f32x4_mul(s2, wasm_v128_load(row + j)), mx));
+        const v128_t e1 =
+            ifk_exp4w(wasm_f32x4_sub(wasm_f32x4_mul(s2, wasm_v128_load(row + j + 4)), mx));
+        wasm_v128_store(row + j, e0);
+        wasm_v128_store(row + j + 4, e1);
+        s0 = wasm_f32x4_add(s0, e0);
+        s1 = wasm_f32x4_add(s1, e1);
+    }
+    for (; j < mv; j += 4) {
+        const v128_t e0 =
+            ifk_exp4w(wasm_f32x4_sub(wasm_f32x4_mul(s2, wasm_v128_load(row + j)), mx));
+        wasm_v128_store(row + j, e0);
+        s0 = wasm_f32x4_add(s0, e0);
+    }
+    if (tail) {
+        const v128_t e0 =
+            ifk_exp4w(wasm_f32x4_sub(wasm_f32x4_mul(s2, ifk_load4w(row + j, tail)), mx));
+        ifk_store4w(row + j, e0, tail);
+        s0 = wasm_f32x4_add(s0, wasm_v128_and(e0, tm));
+    }
+    return ifk_hsum4w(wasm_f32x4_add(s0, s1));
+}
+
+/* ---------------------------------------------------------- element-wise */
+
+static void ifk_f32_add__wasm(const float *a, const float *b, int64_t n, float *y) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v128_t s0 = wasm_f32x4_add(wasm_v128_load(a + i), wasm_v128_load(b + i));
+        const v128_t s1 = wasm_f32x4_add(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4));
+        wasm_v128_store(y + i, s0);
+        wasm_v128_store(y + i + 4, s1);
+    }
+    for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
+/* ------------------------------------------------------------------ norms */
+
+/* Sum of n floats, in double (two f64x2 partial sums). */
+static double ifk_f32_sum_d__wasm(const float *x, int64_t n) {
+    v128_t s0 = wasm_f64x2_splat(0.0), s1 = s0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t v = wasm_v128_load(x + i);
+        s0 = wasm_f64x2_add(s0, wasm_f64x2_promote_low_f32x4(v));
+        s1 = wasm_f64x2_add(s1, wasm_f64x2_promote_low_f32x4(wasm_i64x2_shuffle(v, v, 1, 0)));
+    }
+    const v128_t s = wasm_f64x2_add(s0, s1);
+    return ifk__sum_d_tail(wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1), x + i,
+                           n - i);
+}
+
+/* Sum of (x - mean)^2 over n floats, in double. */
+static double ifk_f32_sumsq_d__wasm(const float *x, int64_t n, double mean) {
+    const v128_t mv = wasm_f64x2_splat(mean);
+    v128_t s0 = wasm_f64x2_splat(0.0), s1 = s0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t v = wasm_v128_load(x + i);
+        const v128_t d0 = wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(v), mv);
+        const v128_t d1 =
+            wasm_f64x2_sub(wasm_f64x2_promote_low_f32x4(wasm_i64x2_shuffle(v, v, 1, 0)), mv);
+        s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(d0, d0));
+        s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(d1, d1));
+    }
+    const v128_t s = wasm_f64x2_add(s0, s1);
+    return ifk__sumsq_d_tail(wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1), x + i,
+                             n - i, mean);
+}
+
+/* One LayerNorm row: y = ((x - mhi) - mlo) * (rstd * gamma) + beta. */
+static void ifk_f32_ln_apply__wasm(const float *x, int64_t n, float mhi, float mlo, float rstd,
+                            const float *gamma, const float *beta, float *y) {
+    const v128_t vr = wasm_f32x4_splat(rstd), vh = wasm_f32x4_splat(mhi),
+                 vl = wasm_f32x4_splat(mlo);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t t = wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(x + i), vh), vl);
+        const v128_t g = wasm_f32x4_mul(vr, wasm_v128_load(gamma + i));
+        wasm_v128_store(y + i, wasm_f32x4_add(wasm_f32x4_mul(t, g), wasm_v128_load(beta + i)));
+    }
+    ifk_f32_ln_apply__c(x + i, n - i, mhi, mlo, rstd, gamma + i, beta + i, y + i);
+}
+
+/* Per-channel double sums over hw pixels of channels [c0, c0+nk) of x, or
+ * of (x - mk)^2 when mk, added into cs[0..nk). */
+static void ifk_f32_gn_channel_sums__wasm(const float *x, int64_t hw, int64_t c, int64_t c0, int64_t nk,
+                                   const double *mk, double *cs) {
+    for (int64_t p = 0; p < hw; p++) {
+        const float *xp = x + (size_t)p * c + c0;
+        int64_t k = 0;
+        for (; k + 4 <= nk; k += 4) {
+            const v128_t v = wasm_v128_load(xp + k);
+            v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+            v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i64x2_shuffle(v, v, 1, 0));
+            if (mk) {
+                lo = wasm_f64x2_sub(lo, wasm_v128_load(mk + k));
+                hi = wasm_f64x2_sub(hi, wasm_v128_load(mk + k + 2));
+                lo = wasm_f64x2_mul(lo, lo);
+                hi = wasm_f64x2_mul(hi, hi);
+            }
+            wasm_v128_store(cs + k, wasm_f64x2_add(wasm_v128_load(cs + k), lo));
+            wasm_v128_store(cs + k + 2, wasm_f64x2_add(wasm_v128_load(cs + k + 2), hi));
+        }
+        ifk__gn_sums_tail(xp, mk, cs, k, nk);
+    }
+}
+
+/* y[p][k] = act(((x[p][k] - mk[k]) - lk[k]) * sk[k] + bk[k]) for hw pixels
+ * of nk channels starting at x, y (rows c apart). */
+static void ifk_f32_gn_apply__wasm(const float *x, float *y, int64_t hw, int64_t c, int64_t nk,
+                            const float *mk, const float *lk, const float *sk, const float *bk,
+                            int act) {
+    for (int64_t p = 0; p < hw; p++) {
+        const float *xp = x + (size_t)p * c;
+        float *yp = y + (size_t)p * c;
+        int64_t k = 0;
+        for (; k + 4 <= nk; k += 4) {
+            const v128_t t =
+                wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(xp + k), wasm_v128_load(mk + k)),
+                               wasm_v128_load(lk + k));
+            const v128_t v =
+                wasm_f32x4_add(wasm_f32x4_mul(t, wasm_v128_load(sk + k)), wasm_v128_load(bk + k));
+            wasm_v128_store(yp + k, ifk_act4w(v, act));
+        }
+        if (k < nk) {
+            const int n = (int)(nk - k);
+            const v128_t t =
+                wasm_f32x4_sub(wasm_f32x4_sub(ifk_load4w(xp + k, n), ifk_load4w(mk + k, n)),
+                               ifk_load4w(lk + k, n));
+            const v128_t v =
+                wasm_f32x4_add(wasm_f32x4_mul(t, ifk_load4w(sk + k, n)), ifk_load4w(bk + k, n));
+            ifk_store4w(yp + k, ifk_act4w(v, act), n);
+        }
+    }
+}
+
+/* ------------------------------------------------ depthwise convolution */
+
+enum { wasm_vec_wasm__DW_CB = 64, wasm_vec_wasm__DW3_CB = 512 };
+
+/* acc + x * w, the product rounded (no FMA). */
+static inline v128_t wasm_vec_wasm__madd(v128_t acc, v128_t x, v128_t w) {
+    return wasm_f32x4_add(acc, wasm_f32x4_mul(x, w));
+}
+
+/* The channel vector at q: all 4 lanes, or the first n. */
+static inline v128_t wasm_vec_wasm__ldc4(const float *q, int full, int n) {
+    return full ? wasm_v128_load(q) : ifk_load4w(q, n);
+}
+static inline void wasm_vec_wasm__stc4(float *q, v128_t v, int full, int n) {
+    if (full)
+        wasm_v128_store(q, v);
+    else
+        ifk_store4w(q, v, n);
+}
+
+/* One output pixel, 4 channels, taps clipped to the image (weights from
+ * the [tap][channel] block wbv). */
+static inline v128_t wasm_vec_wasm__dw3_pixel(const float *x, const ifk_conv_params *p, int c, int cv, int iy0,
+                               int ky0, int ky1, int ix0, const float *wbv, int full, int n) {
+    const ifk__window wx = ifk__window_at(ix0, 1, 0, 3, p->w);
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    for (int ky = ky0; ky < ky1; ky++)
+        for (int kx = wx.k0; kx < wx.k1; kx++) {
+            const float *q = x + ((size_t)(iy0 + ky) * p->w + ix0 + kx) * c + cv;
+            acc = wasm_vec_wasm__madd(acc, wasm_vec_wasm__ldc4(q, full, n), wasm_v128_load(wbv + (ky * 3 + kx) * wasm_vec_wasm__DW3_CB));
+        }
+    return acc;
+}
+
+/* 3x3 kernels, as NEON's dw3x3: interior pixels 4 at a time, the 9
+ * weights of a 4-channel vector held for the 4 pixels, and at stride 1
+ * the 6 input columns of a kernel row loaded once for them. Taps are
+ * summed in (ky, kx) order, as the reference, then bias and the
+ * activation. */
+static void wasm_vec_wasm__dw3x3(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
+                  float *y) {
+    int ho, wo;
+    ifk_conv2d_out_size(p, &ho, &wo);
+    const int c = p->cin;
+    const size_t rs = (size_t)p->w * c, ps = (size_t)p->sw * c;
+    float wb[9 * wasm_vec_wasm__DW3_CB], bb[wasm_vec_wasm__DW3_CB];
+    for (int c0 = 0; c0 < c; c0 += wasm_vec_wasm__DW3_CB) {
+        const int nb = c - c0 < wasm_vec_wasm__DW3_CB ? c - c0 : wasm_vec_wasm__DW3_CB;
+        const int nv = (nb + 3) / 4;
+        ifk__dw_weights(wt, 9, c0, nb, nv * 4, wasm_vec_wasm__DW3_CB, wb);
+        for (int j = 0; j < nv * 4; j++) bb[j] = bias && j < nb ? bias[c0 + j] : 0.0f;
+        int xlo, xhi; /* output columns with all three kernel columns inside */
+        ifk__interior3(p, wo, &xlo, &xhi);
+        for (int Y = p->oy0; Y < p->oy1; Y++) {
+            const ifk__window wy = ifk__window_at(Y, p->sh, p->pt, 3, p->h);
+            const int quad_end = wy.k0 == 0 && wy.k1 == 3 ? xlo + (xhi - xlo) / 4 * 4 : xlo;
+            float *yr = y + (size_t)Y * wo * c + c0;
+            for (int X = 0; X < wo;) {
+                const int npix = X >= xlo && X < quad_end ? 4 : 1;
+                const int ix0 = X * p->sw - p->pl;
+                for (int v = 0; v < nv; v++) {
+                    const int cv = c0 + 4 * v, n = nb - 4 * v, full = n >= 4;
+                    const v128_t bv = wasm_v128_load(bb + 4 * v);
+                    float *yp = yr + (size_t)X * c + 4 * v;
+                    if (npix == 1) {
+                        const v128_t acc =
+                            wasm_vec_wasm__dw3_pixel(x, p, c, cv, wy.i0, wy.k0, wy.k1, ix0, wb + 4 * v, full, n);
+                        wasm_vec_wasm__stc4(yp, ifk_act4w(wasm_f32x4_add(acc, bv), p->act), full, n);
+                        continue;
+                    }
+                    v128_t w[9], a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+                    IF_UNROLL_FULL
+                    for (int t = 0; t < 9; t++) w[t] = wasm_v128_load(wb + t * wasm_vec_wasm__DW3_CB + 4 * v);
+                    const float *xp = x + ((size_t)wy.i0 * p->w + ix0) * c + cv;
+                    if (p->sw == 1) {
+                        IF_UNROLL_FULL
+                        for (int ky = 0; ky < 3; ky++) {
+                            const float *q = xp + ky * rs;
+                            v128_t xs[6];
+                            IF_UNROLL_FULL
+                            for (int j = 0; j < 6; j++) xs[j] = wasm_vec_wasm__ldc4(q + (size_t)j * c, full, n);
+                            IF_UNROLL_FULL
+                            for (int kx = 0; kx < 3; kx++) {
+                                const v128_t wv = w[ky * 3 + kx];
+                                a0 = wasm_vec_wasm__madd(a0, xs[kx], wv);
+                                a1 = wasm_vec_wasm__madd(a1, xs[kx + 1], wv);
+                                a2 = wasm_vec_wasm__madd(a2, xs[kx + 2], wv);
+                                a3 = wasm_vec_wasm__madd(a3, xs[kx + 3], wv);
+                            }
+                        }
+                    } else {
+                        IF_UNROLL_FULL
+                        for (int ky = 0; ky < 3; ky++) IF_UNROLL_FULL
+                        for (int kx = 0; kx < 3; kx++) {
+                            const float *q = xp + ky * rs + (size_t)kx * c;
+                            const v128_t wv = w[ky * 3 + kx];
+                            a0 = wasm_vec_wasm__madd(a0, wasm_vec_wasm__ldc4(q, full, n), wv);
+                            a1 = wasm_vec_wasm__madd(a1, wasm_vec_wasm__ldc4(q + ps, full, n), wv);
+                            a2 = wasm_vec_wasm__madd(a2, wasm_vec_wasm__ldc4(q + 2 * ps, full, n), wv);
+                            a3 = wasm_vec_wasm__madd(a3, wasm_vec_wasm__ldc4(q + 3 * ps, full, n), wv);
+                        }
+                    }
+                    wasm_vec_wasm__stc4(yp, ifk_act4w(wasm_f32x4_add(a0, bv), p->act), full, n);
+                    wasm_vec_wasm__stc4(yp + c, ifk_act4w(wasm_f32x4_add(a1, bv), p->act), full, n);
+                    wasm_vec_wasm__stc4(yp + 2 * (size_t)c, ifk_act4w(wasm_f32x4_add(a2, bv), p->act), full, n);
+                    wasm_vec_wasm__stc4(yp + 3 * (size_t)c, ifk_act4w(wasm_f32x4_add(a3, bv), p->act), full, n);
+                }
+                X += npix;
+            }
+        }
+    }
+}
+
+/* groups == cin == cout, taps <= IFK_DW_MAX_TAPS; rows [p->oy0, p->oy1).
+ * 3x3: dw3x3. Otherwise per block of 64 channels the weights go to the
+ * stack as [tap][channel]; per output pixel 16 vector accumulators over
+ * the in-image taps, in (ky, kx) order, then bias and the activation. */
+static void ifk_f32_dwconv__wasm(const float *x, const ifk_conv_params *p, const float *wt,
+                          const float *bias, float *y) {
+    if (p->kh == 3 && p->kw == 3) {
+        wasm_vec_wasm__dw3x3(x, p, wt, bias, y);
+        return;
+    }
+    int ho, wo;
+    ifk_conv2d_out_size(p, &ho, &wo);
+    const int c = p->cin, taps = p->kh * p->kw;
+    float wb[(int)IFK_DW_MAX_TAPS * wasm_vec_wasm__DW_CB];
+    for (int c0 = 0; c0 < c; c0 += wasm_vec_wasm__DW_CB) {
+        const int nb = c - c0 < wasm_vec_wasm__DW_CB ? c - c0 : wasm_vec_wasm__DW_CB;
+        const int nv = (nb + 3) / 4;
+        const int nlast = nb - (nv - 1) * 4; /* lanes of the last vector */
+        ifk__dw_weights(wt, taps, c0, nb, wasm_vec_wasm__DW_CB, wasm_vec_wasm__DW_CB, wb);
+        v128_t vb[wasm_vec_wasm__DW_CB / 4];
+        for (int v = 0; v < wasm_vec_wasm__DW_CB / 4; v++) {
+            const int n = nb - v * 4;
+            vb[v] = !bias || n <= 0 ? wasm_f32x4_splat(0.0f)
+                                    : ifk_load4w(bias + c0 + v * 4, n < 4 ? n : 4);
+        }
+        for (int Y = p->oy0; Y < p->oy1; Y++) {
+            const ifk__window wy = ifk__window_at(Y, p->sh, p->pt, p->kh, p->h);
+            for (int X = 0; X < wo; X++) {
+                const ifk__window wx = ifk__window_at(X, p->sw, p->pl, p->kw, p->w);
+                v128_t acc[wasm_vec_wasm__DW_CB / 4];
+                for (int v = 0; v < wasm_vec_wasm__DW_CB / 4; v++) acc[v] = wasm_f32x4_splat(0.0f);
+                for (int ky = wy.k0; ky < wy.k1; ky++)
+                    for (int kx = wx.k0; kx < wx.k1; kx++) {
+                        const float *xp = x + ((size_t)(wy.i0 + ky) * p->w + (wx.i0 + kx)) * c + c0;
+                        const float *wp = wb + (ky * p->kw + kx) * wasm_vec_wasm__DW_CB;
+                        for (int v = 0; v < nv; v++) {
+                            const v128_t xv = v < nv - 1 ? wasm_v128_load(xp + 4 * v)
+                                                         : ifk_load4w(xp + 4 * v, nlast);
+                            acc[v] = wasm_vec_wasm__madd(acc[v], xv, wasm_v128_load(wp + 4 * v));
+                        }
+                    }
+                float *yp = y + ((size_t)Y * wo + X) * c + c0;
+                for (int v = 0; v < nv; v++)
+                    wasm_vec_wasm__stc4(yp + 4 * v, ifk_act4w(wasm_f32x4_add(acc[v], vb[v]), p->act), v < nv - 1,
+                         v < nv - 1 ? 4 : nlast);
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------- Winograd F(4x4, 3x3) */
+
+#define WT_V          v128_t
+#define WT_N          4
+#define WT_LD(p)      wasm_v128_load(p)
+#define WT_ST(p, v)   wasm_v128_store((p), (v))
+#define WT_ADD(a, b)  wasm_f32x4_add((a), (b))
+#define WT_SUB(a, b)  wasm_f32x4_sub((a), (b))
+#define WT_MULS(v, k) wasm_f32x4_mul((v), wasm_f32x4_splat(k))
+#define WT_ZERO       wasm_f32x4_splat(0.0f)
+#define WT_IN         ifk_f32_wino_in__wasm
+#define WT_OUT        ifk_f32_wino_out__wasm
+#define WT_TAIL_IN    ifk_f32_wino_in__c
+#define WT_TAIL_OUT   ifk_f32_wino_out__c
+// ---- kernels/winograd_tx.h (template, as kernels/wasm/vec_wasm.c) ----
+/* winograd_tx.h -- the Winograd F(4x4, 3x3) tile transforms, written once
+ * over a vector of channels (kernels/winograd.c has the maths).
+ *
+ * Each instruction set's file defines its vector and includes this file
+ * (XNNPACK-style templating, so the transforms exist once in source):
+ *
+ *   WT_V              the vector type
+ *   WT_N              its lanes
+ *   WT_LD(p)          load WT_N floats (any alignment)
+ *   WT_ST(p, v)       store them
+ *   WT_ADD, WT_SUB    (a, b) -> a + b, a - b
+ *   WT_MULS(v, k)     v * k for a float constant k
+ *   WT_SET1(x), WT_ZERO
+ *   WT_IN, WT_OUT     the names of the two functions to define
+ *   WT_TAIL_IN, WT_TAIL_OUT   functions of the same signatures for the
+ *                     last n % WT_N channels (the portable ones), or leave
+ *                     them undefined when WT_N is 1
+ *
+ * The sums are written in one fixed order with separately rounded
+ * products, so every instruction set computes the same floats.
+ *
+ *   V = B^T d B, B^T = [4  0 -5  0 1 0]      Y = A^T M A, A^T = [1 1  1 1  1 0]
+ *                      [0 -4 -4  1 1 0]                         [0 1 -1 2 -2 0]
+ *                      [0  4 -4 -1 1 0]                         [0 1  1 4  4 0]
+ *                      [0 -2 -1  2 1 0]                         [0 1 -1 8 -8 1]
+ *                      [0  2 -1 -2 1 0]
+ *                      [0  4  0 -5 0 1]
+ */
+
+/* One B^T pass over six values (a column or a row of a tile). */
+#define WT_BT(o, i)                                                                                \
+    do {                                                                                           \
+        const WT_V a_ = WT_SUB(i[4], i[2]), b_ = WT_SUB(i[3], i[1]);                               \
+        const WT_V c_ = WT_ADD(i[3], i[4]), d_ = WT_ADD(i[1], i[2]);                               \
+        const WT_V e_ = WT_SUB(i[4], i[3]), f_ = WT_SUB(i[1], i[2]);                               \
+        o[0] = WT_ADD(WT_SUB(WT_MULS(i[0], 4.0f), WT_MULS(i[2], 5.0f)), i[4]);                     \
+        o[1] = WT_SUB(c_, WT_MULS(d_, 4.0f));                                                      \
+        o[2] = WT_ADD(e_, WT_MULS(f_, 4.0f));                                                      \
+        o[3] = WT_ADD(a_, WT_MULS(b_, 2.0f));                                                      \
+        o[4] = WT_SUB(a_, WT_MULS(b_, 2.0f));                                                      \
+        o[5] = WT_ADD(WT_SUB(WT_MULS(i[1], 4.0f), WT_MULS(i[3], 5.0f)), i[5]);                     \
+    } while (0)
+
+/* One A^T pass: six values to four. */
+#define WT_AT(o, i)                                                                                \
+    do {                                                                                           \
+        const WT_V p_ = WT_ADD(i[1], i[2]), q_ = WT_SUB(i[1], i[2]);                               \
+        const WT_V r_ = WT_ADD(i[3], i[4]), s_ = WT_SUB(i[3], i[4]);                               \
+        o[0] = WT_ADD(WT_ADD(i[0], p_), r_);                                                       \
+        o[1] = WT_ADD(q_, WT_MULS(s_, 2.0f));                                                      \
+        o[2] = WT_ADD(p_, WT_MULS(r_, 4.0f));                                                      \
+        o[3] = WT_ADD(WT_ADD(q_, WT_MULS(s_, 8.0f)), i[5]);                                        \
+    } while (0)
+
+static void WT_IN(const float *const d[36], int64_t n, float *v, size_t ldv) {
+    int64_t c = 0;
+    for (; c + WT_N <= n; c += WT_N) {
+        WT_V t[6][6];
+        for (int s = 0; s < 6; s++) { /* columns: t[.][s] = B^T d[.][s] */
+            WT_V col[6], out[6];
+            for (int r = 0; r < 6; r++) col[r] = WT_LD(d[r * 6 + s] + c);
+            WT_BT(out, col);
+            for (int r = 0; r < 6; r++) t[r][s] = out[r];
+        }
+        for (int r = 0; r < 6; r++) { /* rows: V[r][.] = t[r][.] B */
+            WT_V out[6];
+            WT_BT(out, t[r]);
+            for (int s = 0; s < 6; s++) WT_ST(v + (size_t)(r * 6 + s) * ldv + c, out[s]);
+        }
+    }
+#ifdef WT_TAIL_IN
+    if (c < n) {
+        const float *dt[36];
+        for (int i = 0; i < 36; i++) dt[i] = d[i] + c;
+        WT_TAIL_IN(dt, n - c, v + c, ldv);
+    }
+#endif
+}
+
+static void WT_OUT(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4], int cols,
+            size_t ldy) {
+    int64_t c = 0;
+    for (; c + WT_N <= n; c += WT_N) {
+        WT_V t[4][6];
+        for (int s = 0; s < 6; s++) { /* columns: t[.][s] = A^T M[.][s] */
+            WT_V col[6], out[4];
+            for (int r = 0; r < 6; r++) col[r] = WT_LD(m + (size_t)(r * 6 + s) * ldm + c);
+            WT_AT(out, col);
+            for (int r = 0; r < 4; r++) t[r][s] = out[r];
+        }
+        const WT_V b = bias ? WT_LD(bias + c) : WT_ZERO;
+        for (int r = 0; r < 4 && y[r]; r++) { /* rows: Y[r][.] = t[r][.] A, + bias */
+            WT_V out[4];
+            WT_AT(out, t[r]);
+            for (int s = 0; s < cols; s++) WT_ST(y[r] + (size_t)s * ldy + c, WT_ADD(b, out[s]));
+        }
+    }
+#ifdef WT_TAIL_OUT
+    if (c < n) {
+        float *yt[4];
+        for (int r = 0; r < 4; r++) yt[r] = y[r] ? y[r] + c : NULL;
+        WT_TAIL_OUT(m + c, ldm, n - c, bias ? bias + c : NULL, yt, cols, ldy);
+    }
+#endif
+}
+
+#undef WT_BT
+#undef WT_AT
+// ---- kernels/winograd_tx.h (end) ----
+
+
+#else
+typedef int wasm_vec_wasm__ifk_no_wasm_vec; /* not a WebAssembly SIMD128 build: nothing here */
+#endif
+
+#undef WT_ADD
+#undef WT_AT
+#undef WT_BT
+#undef WT_IN
+#undef WT_LD
+#undef WT_MULS
+#undef WT_N
+#undef WT_OUT
+#undef WT_ST
+#undef WT_SUB
+#undef WT_TAIL_IN
+#undef WT_TAIL_OUT
+#undef WT_V
+#undef WT_ZERO
+#endif /* defined(__wasm_simd128__) */
+// ---- kernels/wasm/vec_wasm.c (end) ----
 
 // ---- kernels/x86/f32_gemm_14x32_avx512.c ----
 #if defined(__x86_64__) || defined(_M_X64)

@@ -8,7 +8,11 @@
  *
  * On AArch64, NEON (Advanced SIMD) is mandatory: a build with __ARM_NEON
  * has the "neon" table (kernels/isa_tables.c) and it is the default; on Linux
- * the kernel's HWCAP_ASIMD bit (getauxval) is checked all the same. */
+ * the kernel's HWCAP_ASIMD bit (getauxval) is checked all the same.
+ *
+ * WebAssembly: a module built with SIMD128 (-msimd128) only loads in an
+ * engine that has it, so such a build has the "wasm" table and it is the
+ * default; a build without it runs "scalar" (`make wasm` makes both). */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +179,9 @@ IFK_DEFINE_OPS(avx512, ifk_isa_avx512);
 #ifdef IFK_HAVE_NEON
 IFK_DEFINE_OPS(neon, ifk_isa_neon);
 #endif
+#ifdef IFK_HAVE_WASM
+IFK_DEFINE_OPS(wasm, ifk_isa_wasm);
+#endif
 
 /* ------------------------------------------------------ CPU features */
 
@@ -200,7 +207,7 @@ static int cpu_features(void) {
 #elif defined(IFK_HAVE_NEON) && defined(__linux__)
     return (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? CPU_NEON : 0;
 #elif defined(IFK_HAVE_NEON)
-    return CPU_NEON; /* architectural on AArch64 */
+    return CPU_NEON;     /* architectural on AArch64 */
 #else
     return 0;
 #endif
@@ -232,6 +239,8 @@ const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
         ops = (f & CPU_AVX512) ? &avx512_ops : (f & CPU_AVX2) ? &avx2_ops : &scalar_ops;
 #elif defined(IFK_HAVE_NEON)
         ops = (f & CPU_NEON) ? &neon_ops : &scalar_ops;
+#elif defined(IFK_HAVE_WASM)
+        ops = &wasm_ops; /* the module would not have loaded without SIMD128 */
 #else
         ops = &scalar_ops;
 #endif
@@ -262,8 +271,15 @@ const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
 #else
         return fail(why, cap, "instruction set '%s': not an AArch64 build with NEON", isa);
 #endif
+    } else if (!strcmp(isa, "wasm")) {
+#ifdef IFK_HAVE_WASM
+        ops = &wasm_ops;
+#else
+        return fail(why, cap, "instruction set '%s': not a WebAssembly build with SIMD128", isa);
+#endif
     } else {
-        return fail(why, cap, "unknown instruction set '%s' (scalar, generic, avx2, avx512, neon)",
+        return fail(why, cap,
+                    "unknown instruction set '%s' (scalar, generic, avx2, avx512, neon, wasm)",
                     isa);
     }
     if (why && cap) snprintf(why, cap, "kernels: %s (%s)", ops->name, from);

@@ -6,7 +6,8 @@
  * for AVX2, ifk_f32_gn_apply__neon GroupNorm's normalisation loop on
  * NEON. The suffix is the instruction set of kernels/dispatch.h: c
  * (portable C), avx2 (AVX2 + FMA: kernels/x86/target.h), avx512
- * (AVX-512F on top of that), neon (AArch64 Advanced SIMD). Each kernel has
+ * (AVX-512F on top of that), neon (AArch64 Advanced SIMD), wasm
+ * (WebAssembly SIMD128). Each kernel has
  * the semantics of the ifk_isa member of its op (kernels/ukernel.h); the
  * suffix names its file (below). The reference kernels of kernels/scalar/
  * keep their ifk_* names (kernels/kernels.h). */
@@ -28,6 +29,13 @@
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #define IFK_HAVE_NEON 1
 #endif
+/* WebAssembly SIMD128: only when the compiler was asked for it (emcc
+ * -msimd128; engines without SIMD128 cannot load such a module at all, so
+ * `make wasm` also builds a module without it: then kernels/wasm/ compiles
+ * to nothing and the scalar and generic sets run). */
+#if defined(__wasm_simd128__)
+#define IFK_HAVE_WASM 1
+#endif
 
 /* The instruction sets of this build, best last, and one by name (NULL
  * when not in this build): kernels/isa_tables.c. "scalar" is no ifk_isa
@@ -39,6 +47,9 @@ extern const ifk_isa ifk_isa_avx512;
 #endif
 #ifdef IFK_HAVE_NEON
 extern const ifk_isa ifk_isa_neon;
+#endif
+#ifdef IFK_HAVE_WASM
+extern const ifk_isa ifk_isa_wasm;
 #endif
 extern const ifk_isa *const ifk_isas[];
 extern const int ifk_n_isas;
@@ -79,20 +90,23 @@ const ifk_isa *ifk__isa_named(const char *name);
  * where the target has them (kernels/isa_tables.c refers to them under the
  * same #if). The suffix says the file: __c kernels/generic/vec_c.c,
  * __avx2 kernels/x86/vec_avx2.c, __avx512 kernels/x86/vec_avx512.c,
- * __neon kernels/arm/vec_neon.c; the micro-kernels have files of their own
- * names (kernels/x86/f32_gemm_6x16_avx2.c). */
+ * __neon kernels/arm/vec_neon.c, __wasm kernels/wasm/vec_wasm.c; the
+ * micro-kernels have files of their own names
+ * (kernels/x86/f32_gemm_6x16_avx2.c). */
 
 /* GEMM micro-kernels (ukr): f32_gemm_<MR>x<NR>_<isa>.c */
 IFK_GEMM(ifk_f32_gemm_4x16__c);
 IFK_GEMM(ifk_f32_gemm_6x16__avx2);
 IFK_GEMM(ifk_f32_gemm_14x32__avx512);
 IFK_GEMM(ifk_f32_gemm_8x8__neon);
+IFK_GEMM(ifk_f32_gemm_6x8__wasm);
 
 /* attention: the softmax of a score row */
 IFK_SOFTMAX_ROW(ifk_f32_softmax_row__c);
 IFK_SOFTMAX_ROW(ifk_f32_softmax_row__avx2);
 IFK_SOFTMAX_ROW(ifk_f32_softmax_row__avx512);
 IFK_SOFTMAX_ROW(ifk_f32_softmax_row__neon);
+IFK_SOFTMAX_ROW(ifk_f32_softmax_row__wasm);
 
 /* ViT attention: the relative position bias gather */
 IFK_GATHER(ifk_f32_gather__c);
@@ -103,28 +117,34 @@ IFK_GATHER(ifk_f32_gather__avx512);
 IFK_DWCONV(ifk_f32_dwconv__c);
 IFK_DWCONV(ifk_f32_dwconv__avx2);
 IFK_DWCONV(ifk_f32_dwconv__neon);
+IFK_DWCONV(ifk_f32_dwconv__wasm);
 
 /* the norms: sums in double */
 IFK_SUM_D(ifk_f32_sum_d__c);
 IFK_SUM_D(ifk_f32_sum_d__avx2);
 IFK_SUM_D(ifk_f32_sum_d__neon);
+IFK_SUM_D(ifk_f32_sum_d__wasm);
 IFK_SUMSQ_D(ifk_f32_sumsq_d__c);
 IFK_SUMSQ_D(ifk_f32_sumsq_d__avx2);
 IFK_SUMSQ_D(ifk_f32_sumsq_d__neon);
+IFK_SUMSQ_D(ifk_f32_sumsq_d__wasm);
 
 /* LayerNorm: the normalisation of a row (driver: kernels/layernorm.c) */
 IFK_LN_APPLY(ifk_f32_ln_apply__c);
 IFK_LN_APPLY(ifk_f32_ln_apply__avx2);
 IFK_LN_APPLY(ifk_f32_ln_apply__neon);
+IFK_LN_APPLY(ifk_f32_ln_apply__wasm);
 
 /* GroupNorm: per-channel sums and the normalisation (driver:
  * kernels/groupnorm.c) */
 IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__c);
 IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__avx2);
 IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__neon);
+IFK_GN_CHANNEL_SUMS(ifk_f32_gn_channel_sums__wasm);
 IFK_GN_APPLY(ifk_f32_gn_apply__c);
 IFK_GN_APPLY(ifk_f32_gn_apply__avx2);
 IFK_GN_APPLY(ifk_f32_gn_apply__neon);
+IFK_GN_APPLY(ifk_f32_gn_apply__wasm);
 
 /* element-wise (the generic set runs the reference kernels ifk_activation,
  * ifk_add, ifk_resize_bilinear) */
@@ -132,6 +152,7 @@ IFK_ACTIVATION(ifk_f32_activation__avx2);
 IFK_ACTIVATION(ifk_f32_activation__neon);
 IFK_ADD(ifk_f32_add__avx2);
 IFK_ADD(ifk_f32_add__neon);
+IFK_ADD(ifk_f32_add__wasm);
 
 /* bilinear resize */
 IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__avx2);
@@ -143,10 +164,12 @@ IFK_WINO_IN(ifk_f32_wino_in__c);
 IFK_WINO_IN(ifk_f32_wino_in__avx2);
 IFK_WINO_IN(ifk_f32_wino_in__avx512);
 IFK_WINO_IN(ifk_f32_wino_in__neon);
+IFK_WINO_IN(ifk_f32_wino_in__wasm);
 IFK_WINO_OUT(ifk_f32_wino_out__c);
 IFK_WINO_OUT(ifk_f32_wino_out__avx2);
 IFK_WINO_OUT(ifk_f32_wino_out__avx512);
 IFK_WINO_OUT(ifk_f32_wino_out__neon);
+IFK_WINO_OUT(ifk_f32_wino_out__wasm);
 
 /* sum_d and sumsq_d continued from s over x[i], i < n, in increasing i:
  * the portable loops' body and the vector loops' tail. */

@@ -107,15 +107,46 @@ const ifk_isa ifk_isa_neon = {
 };
 #endif
 
+#ifdef IFK_HAVE_WASM
+/* WebAssembly SIMD128 (kernels/wasm/): one thread, so the blocks are for
+ * one core's caches as NEON's, with MC a multiple of MR = 6. No vector
+ * gather, activation (GELU goes lane-wise: kernels/wasm/vmath_wasm.h) or
+ * resize in SIMD128 yet: the portable loops and the reference. */
+const ifk_isa ifk_isa_wasm = {
+    .name = "wasm",
+    .mr = 6,
+    .nr = 8,
+    .kc = 256,
+    .mc = 96,
+    .nc = 2048,
+    .ukr = ifk_f32_gemm_6x8__wasm,
+    .softmax_row = ifk_f32_softmax_row__wasm,
+    .gather = ifk_f32_gather__c,
+    .dwconv = ifk_f32_dwconv__wasm,
+    .sum_d = ifk_f32_sum_d__wasm,
+    .sumsq_d = ifk_f32_sumsq_d__wasm,
+    .ln_apply = ifk_f32_ln_apply__wasm,
+    .gn_channel_sums = ifk_f32_gn_channel_sums__wasm,
+    .gn_apply = ifk_f32_gn_apply__wasm,
+    .activation = ifk_activation,
+    .add = ifk_f32_add__wasm,
+    .resize_bilinear = ifk_resize_bilinear,
+    .wino_in = ifk_f32_wino_in__wasm,
+    .wino_out = ifk_f32_wino_out__wasm,
+};
+#endif
+
 /* Every table of this build (the scratch sizes are the maximum over them). */
 const ifk_isa *const ifk_isas[] = {
     &ifk_isa_generic,
 #ifdef IFK_HAVE_X86
-    &ifk_isa_avx2,
-    &ifk_isa_avx512,
+    &ifk_isa_avx2,    &ifk_isa_avx512,
 #endif
 #ifdef IFK_HAVE_NEON
     &ifk_isa_neon,
+#endif
+#ifdef IFK_HAVE_WASM
+    &ifk_isa_wasm,
 #endif
 };
 const int ifk_n_isas = (int)(sizeof ifk_isas / sizeof ifk_isas[0]);

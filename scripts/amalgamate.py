@@ -22,8 +22,9 @@ project's headers inlined where first included, each marked `// ---- path
   file's path, e.g. ops_conv2d__run), so that the `run` of every op file
   and the user's own names do not collide in one translation unit; the
   macros a file defines are #undef'd after it.
-- Targets. kernels/x86/ is compiled only for x86-64 and kernels/arm/ only
-  for AArch64 (the Makefile's rule), under the same #if the code uses.
+- Targets. kernels/x86/ is compiled only for x86-64, kernels/arm/ only
+  for AArch64 and kernels/wasm/ only for WebAssembly with SIMD128 (the
+  Makefile's rules), under the same #if the code uses.
 - Feature-test macros (_XOPEN_SOURCE ...) a file defines are dropped: the
   header asks for POSIX once, before its first #include.
 """
@@ -694,6 +695,7 @@ EPILOGUE = '''
 ARCH_GUARD = {
     'kernels/x86/': '#if defined(__x86_64__) || defined(_M_X64)',
     'kernels/arm/': '#if defined(__aarch64__) || defined(_M_ARM64)',
+    'kernels/wasm/': '#if defined(__wasm_simd128__)',
 }
 
 

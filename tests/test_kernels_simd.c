@@ -73,7 +73,7 @@ typedef struct {
     const ifk_isa *isa;
 } variant;
 
-static const char *const var_names[] = {"generic", "avx2", "avx512", "neon"};
+static const char *const var_names[] = {"generic", "avx2", "avx512", "neon", "wasm"};
 enum { MAX_VARS = sizeof var_names / sizeof var_names[0] };
 static variant vars[MAX_VARS];
 static int n_vars;
