@@ -97,7 +97,7 @@ EX_COMMON := $(sort $(wildcard examples/common/*.c))
 $(BUILD)/if-golden: tools/if-golden.c $(EX_COMMON) $(wildcard examples/common/*.h) $(BUILD)/libinterformer.a
 	$(CC) $(CPPFLAGS) -Iexamples -DIF_SOURCE_DIR='"$(CURDIR)"' $(CFLAGS) $(CRULES) $(LDFLAGS) $< $(EX_COMMON) $(BUILD)/libinterformer.a -o $@ $(STB_LIBS) $(LDLIBS)
 
-test: check-format check-single-header test-c test-cxx test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz test-single-header test-windows
+test: check-format check-single-header test-c test-cxx test-san test-tsan test-arm test-golden test-py test-cli-san test-install test-fuzz test-single-header test-windows test-web
 
 # Models converted from the project's copy of the small golden case; the
 # runtime tests run on them. Shared by the plain and sanitizer builds.
@@ -530,8 +530,8 @@ WASM_EXPORTS := malloc free if_status_str if_last_error if_model_free if_model_g
   if_annotation_finish if_annotation_reopen if_annotation_delete if_annotation_count \
   if_annotation_id if_annotation_is_finished if_annotation_instance_map if_annotation_error \
   if_mask_rle if_rle_encode_string if_mask_bbox \
-  ifw_session_add_click ifw_session_get_click ifw_model_load ifw_encode ifw_features_save
-WASM_LDFLAGS = -sMODULARIZE -sEXPORT_ES6 -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web,node \
+  ifw_session_add_click ifw_session_get_click ifw_model_load ifw_encode ifw_features_save if_features_save
+WASM_LDFLAGS = -sMODULARIZE -sEXPORT_ES6 -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web,worker,node \
   -sEXPORT_NAME=createInterFormer -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8 \
   -sEXPORTED_FUNCTIONS=$(subst $(eval) ,$(comma),$(WASM_EXPORTS:%=_%)) -sTOTAL_STACK=1048576
 comma := ,
@@ -569,3 +569,41 @@ wasm: $(WASM_WEB)/interformer-simd.mjs $(WASM_WEB)/interformer-scalar.mjs $(WASM
 	mkdir -p $(WASM_WEB)/models && cp models/demo.encoder.ifg models/demo.decoder.ifg $(WASM_WEB)/models/
 	cp examples/data/shapes.png $(WASM_WEB)/
 -include $(WASM_SIMD_OBJ:.o=.d) $(WASM_SCALAR_OBJ:.o=.d)
+# The test: the kernels (both builds; Node without its fetch, which
+# Emscripten 3.1.6 would use on file paths), node-segment's masks (both
+# builds) and the page's (the .iff, the scalar module, the image encoded in
+# the tab) against the native CLI's for the same clicks (tests/web/
+# compare_masks.py: at most 0.1% of the pixels may differ), the page's
+# screenshot in $(WEB_TEST)/web-page.png (README's docs/web-page.png).
+# playwright-core is installed from npm into $(WASM_BUILD)/node on the
+# first run; the browser is Debian's chromium.
+WEB_TEST := $(WASM_BUILD)/test-web
+WEB_CLICKS := 100,120,+ 100,70,+ 145,120,+ 235,79,-
+NODE ?= node
+PLAYWRIGHT := $(WASM_BUILD)/node/node_modules/playwright-core/package.json
+$(PLAYWRIGHT):
+	npm install --prefix $(WASM_BUILD)/node --no-audit --no-fund --no-save playwright-core
+test-web: wasm $(BUILD)/interformer $(MODELS)/default.decoder.ifg $(PLAYWRIGHT)
+	@set -e; for v in simd scalar; do echo "== WASM ($$v build) kernels against the reference, in Node"; \
+	  $(NODE) --no-experimental-fetch $(WASM_BUILD)/$$v/test_kernels_simd.js > $(WASM_BUILD)/$$v/test_kernels_simd.log 2>&1 || \
+	    { cat $(WASM_BUILD)/$$v/test_kernels_simd.log; exit 1; }; \
+	  grep '^== \|^skip' $(WASM_BUILD)/$$v/test_kernels_simd.log; tail -n 1 $(WASM_BUILD)/$$v/test_kernels_simd.log; done
+	rm -rf $(WEB_TEST) && mkdir -p $(WEB_TEST)
+	$(BUILD)/interformer encode examples/data/shapes.png -o $(WEB_TEST)/shapes.iff
+	$(BUILD)/interformer segment $(WEB_TEST)/shapes.iff $(WEB_CLICKS:%=--click %) -o $(WEB_TEST)/native-iff.png
+	$(BUILD)/interformer segment examples/data/shapes.png $(WEB_CLICKS:%=--click %) -o $(WEB_TEST)/native-image.png
+	$(NODE) examples/web/node-segment.mjs models/demo $(WEB_TEST)/shapes.iff $(WEB_CLICKS:%=--click %) -o $(WEB_TEST)/node-simd.pgm
+	$(NODE) examples/web/node-segment.mjs models/demo $(WEB_TEST)/shapes.iff $(WEB_CLICKS:%=--click %) -o $(WEB_TEST)/node-scalar.pgm --scalar
+	@st=0; $(NODE) examples/web/node-segment.mjs models/demo $(WEB_TEST)/shapes.iff -o $(WEB_TEST)/x.pgm 2>/dev/null || st=$$?; \
+	  [ $$st = 2 ] || { echo "node-segment with no click: status $$st, not 2"; exit 1; }; \
+	  st=0; $(NODE) examples/web/node-segment.mjs models/demo $(WEB_TEST)/shapes.iff --click 320,5,+ -o $(WEB_TEST)/x.pgm 2>/dev/null || st=$$?; \
+	  [ $$st = 1 ] || { echo "node-segment with a click outside the image: status $$st, not 1"; exit 1; }; \
+	  echo "node-segment: usage error 2, click outside the image 1"
+	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-iff.png $(WEB_TEST)/node-simd.pgm
+	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-iff.png $(WEB_TEST)/node-scalar.pgm
+	PLAYWRIGHT_DIR=$(WASM_BUILD)/node timeout 900 $(NODE) tests/web/test_page.mjs $(WASM_WEB) examples/data/shapes.png \
+	  $(WEB_TEST)/shapes.iff $(WEB_TEST) $(WEB_CLICKS)
+	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-iff.png $(WEB_TEST)/page-iff.pgm
+	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-iff.png $(WEB_TEST)/page-scalar.pgm
+	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-image.png $(WEB_TEST)/page-encoded.pgm
+	@echo "test-web: the WASM kernels, node-segment and the page in Chromium agree with the native library"

@@ -199,9 +199,15 @@ FILE *ifp_create_temp(char *tmpl, const char *like_path, int *err) {
     if (like_path && stat(like_path, &st) == 0) {
         mode = st.st_mode & 07777;
     } else {
+#if defined(__EMSCRIPTEN__)
+        /* Emscripten's umask() answers 0777 (its in-memory file system has
+         * no process umask): the file would come out unreadable. */
+        mode = 0644;
+#else
         mode_t mask = umask(0);
         umask(mask);
         mode = 0666 & ~mask;
+#endif
     }
     FILE *f = NULL;
     if (fchmod(fd, mode) != 0 || !(f = fdopen(fd, "wb"))) {

@@ -7,6 +7,11 @@
 set -euo pipefail
 run=(build-essential python3-numpy libstb-dev)
 test=(clang clang-format libclang-rt-14-dev python3-pytest python3-torch python3-pil gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user pkg-config python3-venv python3-setuptools python3-wheel gcc-mingw-w64-x86-64 wine64)
+# make test-web: Emscripten, Chromium, and Node with npm (playwright-core),
+# unless a Node with npm is there already (NodeSource's nodejs ships npm and
+# conflicts with Debian's npm package).
+test+=(emscripten chromium)
+command -v npm >/dev/null 2>&1 || test+=(nodejs npm)
 pkgs=("${run[@]}")
 [ "${1:-}" = test ] && pkgs+=("${test[@]}")
 [ "${1:-}" = bench ] && pkgs+=(python3-torch libopenblas0-pthread nodejs npm)
