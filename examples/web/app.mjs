@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const MAX_SIDE = 1024; // the CLI's working resolution (interformer encode)
 const COLOURS = [
-  [30, 144, 255],
+  [0, 200, 255],
   [255, 99, 71],
   [50, 205, 50],
   [255, 215, 0],
