@@ -552,19 +552,26 @@ $(WASM_WEB)/interformer-simd.mjs: $(WASM_SIMD_OBJ) $(WASM_BUILD)/simd/wasm/glue.
 $(WASM_WEB)/interformer-scalar.mjs: $(WASM_SCALAR_OBJ) $(WASM_BUILD)/scalar/wasm/glue.o
 	@mkdir -p $(dir $@)
 	$(WASM_ENV) $(EMCC) -O3 $(WASM_LDFLAGS) $^ -o $@
-# The kernel tests as Node programs (NODERAWFS: they read no file, but
-# print through Node's stdout).
-$(WASM_BUILD)/%/test_kernels_simd.js: tests/test_kernels_simd.c $(WASM_BUILD)/%/lib.a
-	$(WASM_ENV) $(EMCC) $(WASM_CFLAGS) $(if $(filter simd,$*),-msimd128) -sALLOW_MEMORY_GROWTH \
-	  -sENVIRONMENT=node -sTOTAL_STACK=4194304 $< $(WASM_BUILD)/$*/lib.a -o $@
+# C tests as Node programs, on each build's library: the kernels against
+# the reference, the ISA tables, and the golden case replayed through the
+# session API (NODERAWFS: they read the machine's files). Not test_runtime:
+# it plans runs of 2 threads, which a build without pthreads refuses (the
+# pool's pthread_create fails and the run is not made; nothing waits).
+WASM_TESTS := test_kernels_simd test_isa_tables test_session
+$(WASM_BUILD)/simd/test_%.js: tests/test_%.c $(WASM_BUILD)/simd/lib.a
+	$(WASM_ENV) $(EMCC) $(WASM_CFLAGS) -msimd128 -Iexamples -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 \
+	  -sTOTAL_STACK=4194304 $< $(if $(filter session,$*),examples/common/npy.c) $(WASM_BUILD)/simd/lib.a -o $@
+$(WASM_BUILD)/scalar/test_%.js: tests/test_%.c $(WASM_BUILD)/scalar/lib.a
+	$(WASM_ENV) $(EMCC) $(WASM_CFLAGS) -Iexamples -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 \
+	  -sTOTAL_STACK=4194304 $< $(if $(filter session,$*),examples/common/npy.c) $(WASM_BUILD)/scalar/lib.a -o $@
 $(WASM_BUILD)/simd/lib.a: $(WASM_SIMD_OBJ)
 	@rm -f $@
 	$(WASM_ENV) emar rcs $@ $^
 $(WASM_BUILD)/scalar/lib.a: $(WASM_SCALAR_OBJ)
 	@rm -f $@
 	$(WASM_ENV) emar rcs $@ $^
-wasm: $(WASM_WEB)/interformer-simd.mjs $(WASM_WEB)/interformer-scalar.mjs $(WASM_BUILD)/simd/test_kernels_simd.js \
-  $(WASM_BUILD)/scalar/test_kernels_simd.js wasm/interformer.mjs $(WASM_PAGE) models/demo.encoder.ifg models/demo.decoder.ifg
+wasm: $(WASM_WEB)/interformer-simd.mjs $(WASM_WEB)/interformer-scalar.mjs \
+  $(WASM_TESTS:%=$(WASM_BUILD)/simd/%.js) $(WASM_TESTS:%=$(WASM_BUILD)/scalar/%.js) wasm/interformer.mjs $(WASM_PAGE) models/demo.encoder.ifg models/demo.decoder.ifg
 	cp wasm/interformer.mjs $(WASM_PAGE) $(WASM_WEB)/
 	mkdir -p $(WASM_WEB)/models && cp models/demo.encoder.ifg models/demo.decoder.ifg $(WASM_WEB)/models/
 	cp examples/data/shapes.png $(WASM_WEB)/
@@ -583,11 +590,17 @@ NODE ?= node
 PLAYWRIGHT := $(WASM_BUILD)/node/node_modules/playwright-core/package.json
 $(PLAYWRIGHT):
 	npm install --prefix $(WASM_BUILD)/node --no-audit --no-fund --no-save playwright-core
-test-web: wasm $(BUILD)/interformer $(MODELS)/default.decoder.ifg $(PLAYWRIGHT)
+test-web: wasm $(BUILD)/interformer $(MODELS)/default.decoder.ifg $(MODELS)/tiny_vit.decoder.ifg $(PLAYWRIGHT)
 	@set -e; for v in simd scalar; do echo "== WASM ($$v build) kernels against the reference, in Node"; \
 	  $(NODE) --no-experimental-fetch $(WASM_BUILD)/$$v/test_kernels_simd.js > $(WASM_BUILD)/$$v/test_kernels_simd.log 2>&1 || \
 	    { cat $(WASM_BUILD)/$$v/test_kernels_simd.log; exit 1; }; \
-	  grep '^== \|^skip' $(WASM_BUILD)/$$v/test_kernels_simd.log; tail -n 1 $(WASM_BUILD)/$$v/test_kernels_simd.log; done
+	  grep '^== \|^skip' $(WASM_BUILD)/$$v/test_kernels_simd.log; tail -n 1 $(WASM_BUILD)/$$v/test_kernels_simd.log; \
+	  echo "== WASM ($$v build) ISA tables, the golden case through sessions"; \
+	  $(NODE) --no-experimental-fetch $(WASM_BUILD)/$$v/test_isa_tables.js > $(WASM_BUILD)/$$v/test_isa_tables.log 2>&1 || \
+	    { cat $(WASM_BUILD)/$$v/test_isa_tables.log; exit 1; }; tail -n 1 $(WASM_BUILD)/$$v/test_isa_tables.log; \
+	  $(NODE) --no-experimental-fetch $(WASM_BUILD)/$$v/test_session.js $(GOLDEN_COPY)/tiny_vit \
+	    $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg > $(WASM_BUILD)/$$v/test_session.log 2>&1 || \
+	    { cat $(WASM_BUILD)/$$v/test_session.log; exit 1; }; tail -n 1 $(WASM_BUILD)/$$v/test_session.log; done
 	rm -rf $(WEB_TEST) && mkdir -p $(WEB_TEST)
 	$(BUILD)/interformer encode examples/data/shapes.png -o $(WEB_TEST)/shapes.iff
 	$(BUILD)/interformer segment $(WEB_TEST)/shapes.iff $(WEB_CLICKS:%=--click %) -o $(WEB_TEST)/native-iff.png
