@@ -418,17 +418,18 @@ int main(int argc, char **argv) {
             quick = 1;
         else {
             fprintf(stderr,
-                    "usage: %s [--isa scalar,generic,avx2,avx512,neon] "
+                    "usage: %s [--isa scalar,generic,avx2,avx512,neon,wasm] "
                     "[--op peak,ukr,gemm,conv,dw,attn,vit,all] [--quick] [--reps N]\n",
                     argv[0]);
             return 2;
         }
     }
     if (reps < 1) reps = 1;
-    static const char *names[] = {"scalar", "generic", "avx2", "avx512", "neon"};
-    variant vs[5];
+    static const char *names[] = {"scalar", "generic", "avx2", "avx512", "neon", "wasm"};
+    enum { N_NAMES = sizeof names / sizeof names[0] };
+    variant vs[N_NAMES];
     int nv = 0;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < N_NAMES; i++) {
         if (!has(isa_list, names[i])) continue;
         char why[160];
         const ifk_ops *ops = ifk_select(names[i], why, sizeof why);

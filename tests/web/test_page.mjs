@@ -7,7 +7,8 @@
 //      checks undo and redo (the mask after redo is the mask before undo),
 //      takes the screenshot OUT/web-page.png;
 //   2. "Next object", one more click, "Export COCO JSON": two annotations
-//      with RLE counts over the image's pixels;
+//      with RLE counts over the image's pixels; "Export PNG": an image of
+//      the image's size (OUT/page-export.png);
 //   3. the example image with no .iff: encoded in the tab (the progress
 //      bar's messages seen), the same clicks, OUT/page-encoded.pgm;
 //   4. the scalar module (?scalar=1) on the .iff: OUT/page-scalar.pgm.
@@ -155,6 +156,16 @@ try {
       anns.every((x) => x.segmentation && x.segmentation.size[0] === a.h && x.segmentation.size[1] === a.w && x.segmentation.counts.length > 0) &&
       anns[0].area === fg,
     `COCO JSON: ${anns.length} annotations, the first of area ${anns[0] && anns[0].area} (mask ${fg})`,
+  );
+
+  // The PNG export of two objects: the instance map at the image's size.
+  const [pngDl] = await Promise.all([page.waitForEvent('download'), page.click('#png')]);
+  const png = fs.readFileSync(await pngDl.path());
+  fs.writeFileSync(path.join(outDir, 'page-export.png'), png);
+  const isPng = png.length > 24 && png.toString('latin1', 1, 4) === 'PNG';
+  check(
+    isPng && png.readUInt32BE(16) === a.w && png.readUInt32BE(20) === a.h,
+    `PNG export: ${isPng ? `${png.readUInt32BE(16)}x${png.readUInt32BE(20)}` : 'not a PNG'}`,
   );
 
   // 3. no .iff: the example image encoded in the tab
