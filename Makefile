@@ -324,7 +324,7 @@ check-format:
 	echo "check-format: every C file follows .clang-format"
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan $(BUILD)-arm $(BUILD)-fuzz $(BUILD)-win
+	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-tsan $(BUILD)-arm $(BUILD)-fuzz $(BUILD)-win $(WASM_BUILD)
 
 -include $(LIB_OBJ:.o=.d)
 
