@@ -112,7 +112,8 @@ typedef struct {
     int max_clicks;   /* sessions of this model keep this many steps of
                       * history (undo); 0 = 64 */
     const char *isa;  /* kernels: NULL = $IF_ISA if set, else the best this
-                      * CPU has; or "scalar", "avx2", "avx512", "neon".
+                      * CPU has; or "scalar", "avx2", "avx512", "neon",
+                      * "wasm" (WebAssembly SIMD128: make wasm).
                       * Loading fails with IF_ERR_UNSUPPORTED when the CPU
                       * or build lacks it. */
     size_t mem_limit; /* bytes one call with this model may allocate: the
@@ -168,7 +169,7 @@ typedef struct {
     float zoom_expand_ratio;
     int zoom_min_size, zoom_start_step, zoom_max_stride;
     int64_t n_params; /* weights in the file */
-    char isa[16];     /* kernels runs use: "scalar", "avx2", "avx512", "neon" */
+    char isa[16];     /* kernels runs use: "scalar", "avx2", "avx512", "neon", "wasm" */
     int n_threads;    /* threads per run/session */
 } if_model_info;
 
