@@ -588,8 +588,11 @@ WEB_TEST := $(WASM_BUILD)/test-web
 WEB_CLICKS := 100,120,+ 100,70,+ 145,120,+ 235,79,-
 NODE ?= node
 PLAYWRIGHT := $(WASM_BUILD)/node/node_modules/playwright-core/package.json
+# 1.61: the last playwright-core that runs on Debian 12's Node 18 (1.62
+# needs Node 20).
+PLAYWRIGHT_VERSION ?= 1.61
 $(PLAYWRIGHT):
-	npm install --prefix $(WASM_BUILD)/node --no-audit --no-fund --no-save playwright-core
+	npm install --prefix $(WASM_BUILD)/node --no-audit --no-fund --no-save playwright-core@$(PLAYWRIGHT_VERSION)
 test-web: wasm $(BUILD)/interformer $(MODELS)/default.decoder.ifg $(MODELS)/tiny_vit.decoder.ifg $(PLAYWRIGHT)
 	@set -e; for v in simd scalar; do echo "== WASM ($$v build) kernels against the reference, in Node"; \
 	  $(NODE) --no-experimental-fetch $(WASM_BUILD)/$$v/test_kernels_simd.js > $(WASM_BUILD)/$$v/test_kernels_simd.log 2>&1 || \
