@@ -617,6 +617,8 @@ test-web: wasm $(BUILD)/interformer $(MODELS)/default.decoder.ifg $(MODELS)/tiny
 	  echo "node-segment: usage error 2, click outside the image 1"
 	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-iff.png $(WEB_TEST)/node-simd.pgm
 	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-iff.png $(WEB_TEST)/node-scalar.pgm
+	$(NODE) examples/web/node-segment.mjs models/demo $(WEB_TEST)/shapes.iff $(WEB_CLICKS:%=--click %) -o $(WEB_TEST)/node-simd.png
+	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-iff.png $(WEB_TEST)/node-simd.png
 	PLAYWRIGHT_DIR=$(WASM_BUILD)/node timeout 900 $(NODE) tests/web/test_page.mjs $(WASM_WEB) examples/data/shapes.png \
 	  $(WEB_TEST)/shapes.iff $(WEB_TEST) $(WEB_CLICKS)
 	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-iff.png $(WEB_TEST)/page-iff.pgm

@@ -10,12 +10,14 @@
 // export). Clicks are pixels of the original image (column, row), + for
 // the object, - for not, in order, as the CLI takes them; the mask is
 // written at the image's size as a binary PGM, 0 or 255 per pixel (the
-// CLI's mask values). --scalar runs the module built without SIMD128;
+// CLI's mask values), or as a gray PNG when the name ends in .png (as the
+// CLI writes it: the same pixels, not the same bytes). --scalar runs the module built without SIMD128;
 // --isa forces a kernel table of the module ("wasm", "generic", "scalar").
 // Per-click times go to stderr. Exit status: 0 done, 1 runtime or input
 // error, 2 usage error (as the CLI's).
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -76,6 +78,45 @@ const { loadInterFormer } = await import(pathToFileURL(path.join(dir, 'interform
 let [prefix, iffPath] = pos;
 const decPath = prefix.endsWith('.ifg') ? prefix : `${prefix}.decoder.ifg`;
 
+// A binary PGM (P5) of 8-bit gray pixels.
+function grayPgm(w, h, px) {
+  return Buffer.concat([Buffer.from(`P5\n${w} ${h}\n255\n`, 'ascii'), px]);
+}
+
+// An 8-bit gray PNG (filter 0 on every row, zlib from Node).
+function grayPng(w, h, px) {
+  const crcTable = new Int32Array(256).map((_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c;
+  });
+  const crc = (buf) => {
+    let c = -1;
+    for (const b of buf) c = crcTable[(c ^ b) & 255] ^ (c >>> 8);
+    return (c ^ -1) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'ascii');
+    const tail = Buffer.alloc(4);
+    tail.writeUInt32BE(crc(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, tail]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth; colour type 0 (gray), no interlace
+  const raw = Buffer.alloc((w + 1) * h);
+  for (let y = 0; y < h; y++) px.copy(raw, y * (w + 1) + 1, y * w, (y + 1) * w);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
 function readOrDie(p) {
   try {
     return fs.readFileSync(p);
@@ -101,15 +142,13 @@ try {
   const s = IF.newSession(dec, feat);
   const times = clicks.map((c) => s.click(c.x, c.y, c.positive));
   const mask = s.mask();
-  const pgm = Buffer.alloc(0);
-  const header = Buffer.from(`P5\n${W} ${H}\n255\n`, 'ascii');
   const body = Buffer.alloc(W * H);
   let fg = 0;
   for (let i = 0; i < W * H; i++) {
     body[i] = mask[i] ? 255 : 0;
     fg += mask[i] ? 1 : 0;
   }
-  fs.writeFileSync(out, Buffer.concat([pgm, header, body]));
+  fs.writeFileSync(out, /\.png$/i.test(out) ? grayPng(W, H, body) : grayPgm(W, H, body));
   const ms = times.map((t) => t.toFixed(1)).join(' ');
   process.stderr.write(
     `node-segment: ${W}x${H}, ${clicks.length} clicks (${IF.simd ? 'SIMD128' : 'scalar'} module): ${fg} object pixels; ms per click: ${ms}\n`,
