@@ -1051,6 +1051,28 @@ typedef struct {
                              * (lets a caller split one convolution over threads) */
 } ifk_conv_params;
 
+/* An inverted bottleneck (MobileNetV2's block; InterFormer's decoder MLP):
+ * a 1x1 convolution cin -> cmid with act_expand, a 3x3 depthwise one
+ * (stride 1, padding 1) with act_dw, a 1x1 convolution cmid -> cout with
+ * act_project, plus an optional residual: the three convolutions and the
+ * add of CONV2D nodes, fused so that the cmid-channel maps never exist
+ * whole. Input and output are h x w maps (channels last). */
+typedef struct {
+    int h, w;
+    int cin, cmid, cout;
+    int act_expand, act_dw, act_project;
+    int oy0, oy1; /* output rows [oy0, oy1) to compute; oy1 == 0: all */
+} ifk_ib_params;
+
+/* The reference: y = act_p(project(act_d(dw(act_e(expand(x)))))) (+ res when
+ * res) on output rows [oy0, oy1). Weights as CONV2D's (OHWI): we
+ * cmid x cin, wd cmid x 3 x 3 x 1, wp cout x cmid; any bias may be NULL.
+ * scratch: ifk_inv_bottleneck_ref_floats floats. */
+static void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const float *we, const float *be,
+                        const float *wd, const float *bd, const float *wp, const float *bp,
+                        const float *res, float *y, float *scratch);
+static size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p);
+
 /* Output size of a convolution: ho = (h+pt+pb-kh)/sh + 1, likewise wo. */
 static void ifk_conv2d_out_size(const ifk_conv_params *p, int *ho, int *wo);
 
@@ -1216,6 +1238,18 @@ typedef struct ifk_ops {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* ifk_inv_bottleneck on output rows [p->oy0, p->oy1) (all when oy1 ==
+     * 0), y and res (NULL: none) the whole maps, on weights prepared once:
+     * inv_bottleneck_prep_bytes for p (any h, oy0, oy1 and a w no larger
+     * may run on them later) and inv_bottleneck_prep of w = {we, be, wd,
+     * bd, wp, bp} (biases may be NULL) into prep (64-byte aligned; the
+     * reference keeps pointers to w, which must outlive it).
+     * scratch: ifk_inv_bottleneck_scratch_bytes. Equal bit for bit to the
+     * three conv2d calls and the add on the same ops. */
+    size_t (*inv_bottleneck_prep_bytes)(const ifk_ib_params *p);
+    void (*inv_bottleneck_prep)(const ifk_ib_params *p, const float *const w[6], void *prep);
+    void (*inv_bottleneck)(const float *x, const ifk_ib_params *p, const void *prep,
+                           const float *res, float *y, void *scratch);
 } ifk_ops;
 
 /* The table for instruction set `isa` ("scalar", "generic", "avx2",
@@ -1234,6 +1268,7 @@ static size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p);
 static size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int kh, int kw);
 static size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads);
 static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw);
+static size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p);
 
 #endif
 // ---- kernels/dispatch.h (end) ----
@@ -1754,6 +1789,14 @@ typedef struct rt_model {
     int64_t max_crop_stride; /* largest CROP/PASTE stride, 0 when none */
 } rt_model;
 
+/* Nodes the plan runs as one kernel call (runtime/fuse.c): an inverted
+ * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD). */
+typedef struct {
+    uint32_t node[4]; /* expand, depthwise, project, add (UINT32_MAX: no add) */
+    uint32_t res;     /* the add's other operand, or IFG_NO_TENSOR */
+    uint32_t out;     /* what the chain writes: the add's output, else the projection's */
+} rt_chain;
+
 typedef struct rt_plan {
     const rt_model *m;
     int H, W;              /* padded image height, width */
@@ -1766,6 +1809,10 @@ typedef struct rt_plan {
     uint32_t n_image;      /* order[0..n_image) run per image, the rest per click */
     size_t arena_bytes;
     uint8_t *per_click; /* per node: 1 when it depends on a PER_CLICK input */
+    int32_t *chain;     /* per node: index of its fused chain, or -1; the chain's
+                         * first node runs it, the others are skipped */
+    rt_chain *chains;
+    uint32_t n_chains;
 } rt_plan;
 
 typedef struct rt_exec {
@@ -4418,6 +4465,7 @@ static int ifg_meta_string(const ifg_graph *g, const char *key, char *dst, size_
  *   3x3 convolutions    kernels/winograd.c         F(4x4, 3x3)
  *   attention,          kernels/fused_attention.c  packed, never N x N
  *   vit_attention
+ *   expand-dw-project   kernels/inverted_bottleneck.c
  *   layer_norm          kernels/layernorm.c
  *   group_norm          kernels/groupnorm.c
  *
@@ -4522,6 +4570,15 @@ typedef struct ifk_isa {
      * output rows [p->oy0, p->oy1) (already resolved: oy1 > 0). */
     void (*dwconv)(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
                    float *y);
+    /* One output row of a 3x3 stride-1 depthwise convolution padded by 1,
+     * from its three input rows (r[k]: input row Y - 1 + k, w pixels of c
+     * channels; NULL outside the map): y[X][j] = act(acc + bias[j]), acc
+     * summed from 0 over the taps inside the map in (ky, kx) order, so a
+     * row is bit for bit what dwconv makes of it. wt is tap-major
+     * (wt[t * c + j], t = ky * 3 + kx); bias is never NULL. The fused
+     * expand-depthwise-project chain's middle (kernels/inverted_bottleneck.c). */
+    void (*dw3_row)(const float *const r[3], int w, int c, const float *wt, const float *bias,
+                    int act, float *y);
     /* The norms' loops (drivers: kernels/layernorm.c, kernels/groupnorm.c).
      * sum_d and sumsq_d: the sum of n floats in double, and of (x - mean)^2.
      * ln_apply: y[i] = ((x[i] - mhi) - mlo) * (rstd * gamma[i]) + beta[i]
@@ -4597,6 +4654,20 @@ static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m,
                float *y, size_t ldy, void *scratch);
 static size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n);
 
+/* B packed once for every call (weights prepared ahead): w (n x k, rows
+ * ldw apart) as ifk__gemm packs it per call, every KC block at once --
+ * block pc (of KC depth) at bp + pc * round_up(n, NR), each NR panel kc x NR
+ * floats; ifk__packed_b_floats floats in all. ifk__gemm_packed is
+ * ifk__gemm on it (the same blocks, so the same sums bit for bit) with
+ * ifk__gemm_packed_scratch bytes of scratch (A's copy only). */
+static size_t ifk__packed_b_floats(const ifk_isa *isa, int64_t k, int64_t n);
+static void ifk__pack_b_all(const ifk_isa *isa, const float *w, size_t ldw, int64_t n, int64_t k,
+                     float *bp);
+static void ifk__gemm_packed(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                      const float *bp, const float *bias, int64_t n, int act, const float *res,
+                      size_t ldr, float *y, size_t ldy, void *scratch);
+static size_t ifk__gemm_packed_scratch(const ifk_isa *isa, int64_t k);
+
 #endif
 // ---- kernels/gemm.h (end) ----
 
@@ -4616,6 +4687,19 @@ static void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int
                            void *scratch);
 static size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, int cout, int kh,
                                      int kw);
+
+/* -------------------------------------- kernels/inverted_bottleneck.c */
+
+/* ifk_inv_bottleneck on weights prepared once (inv_bottleneck_prep: the
+ * GEMMs' B packed, depthwise weights tap-major), equal bit for bit to the
+ * three convolutions and the add run one by one on this ISA. */
+static size_t ifk__inv_bottleneck_prep_bytes(const ifk_isa *isa, const ifk_ib_params *p);
+static void ifk__inv_bottleneck_prep(const ifk_isa *isa, const ifk_ib_params *p, const float *we,
+                              const float *be, const float *wd, const float *bd, const float *wp,
+                              const float *bp, void *prep);
+static void ifk__inv_bottleneck(const ifk_isa *isa, const float *x, const ifk_ib_params *p,
+                         const void *prep, const float *res, float *y, void *scratch);
+static size_t ifk__inv_bottleneck_scratch(const ifk_isa *isa, const ifk_ib_params *p);
 
 /* ------------------------------------------------ kernels/winograd.c */
 
@@ -5118,48 +5202,92 @@ static size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_
     return kernels_gemm__SLACK + ifk__piece(kc * nc) + ifk__piece(mc * ifk__packed_lda((int64_t)kc));
 }
 
+/* The MC / NR / MR loops of one packed kc x nc block of B (bp) over rows
+ * [0, m) of x (columns [pc, pc + kc) of it): A read in place, or copied to
+ * ap first when its rows would crowd one L1 set. */
+static void kernels_gemm__gemm_block(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t pc,
+                       int64_t kc, const float *bp, int64_t nc, const float *bias, const float *res,
+                       size_t ldr, float *y, size_t ldy, ifk_epi e, float *ap) {
+    const int MR = isa->mr, NR = isa->nr;
+    const int pack_a = kernels_gemm__rows_conflict(ldx, MR);
+    for (int64_t ic = 0; ic < m; ic += isa->mc) {
+        const int64_t mc = ifk__min64(isa->mc, m - ic);
+        const float *a = x + (size_t)ic * ldx + pc;
+        size_t lda = ldx;
+        if (pack_a) {
+            lda = ifk__packed_lda(kc);
+            for (int64_t i = 0; i < mc; i++)
+                memcpy(ap + (size_t)i * lda, a + (size_t)i * ldx, (size_t)kc * sizeof(float));
+            a = ap;
+        }
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+            const int nr = (int)ifk__min64(NR, nc - jr);
+            const float *b = bp + (size_t)(jr / NR) * (size_t)kc * NR;
+            e.bias = bias ? bias + jr : NULL;
+            for (int64_t ir = 0; ir < mc; ir += MR) {
+                const int mr = (int)ifk__min64(MR, mc - ir);
+                e.res = res ? res + (size_t)(ic + ir) * ldr + jr : NULL;
+                isa->ukr(kc, a + (size_t)ir * lda, lda, b, y + (size_t)(ic + ir) * ldy + jr, ldy,
+                         mr, nr, &e);
+            }
+        }
+    }
+}
+
+static ifk_epi kernels_gemm__block_epi(int64_t pc, int64_t kc, int64_t k, int act, size_t ldr) {
+    const ifk_epi e = {(pc > 0 ? IFK_EPI_LOAD : 0) | (pc + kc >= k ? IFK_EPI_FINAL : 0), act, NULL,
+                       NULL, ldr};
+    return e;
+}
+
 static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
                size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
                float *y, size_t ldy, void *scratch) {
-    const int MR = isa->mr, NR = isa->nr;
     char *cur = ifk__align64(scratch);
-    const int64_t KC = isa->kc, NC = isa->nc, MC = isa->mc;
+    const int64_t KC = isa->kc, NC = isa->nc;
     float *bp = ifk__carve(&cur, (size_t)(k < 1 ? 1 : ifk__min64(k, KC)) *
-                                     ifk__round_up((size_t)ifk__min64(n, NC), (size_t)NR));
+                                     ifk__round_up((size_t)ifk__min64(n, NC), (size_t)isa->nr));
     float *ap = ifk__carve(&cur, 0);
-    const int pack_a = kernels_gemm__rows_conflict(ldx, MR);
-
     for (int64_t jc = 0; jc < n; jc += NC) {
         const int64_t nc = ifk__min64(NC, n - jc);
         for (int64_t pc = 0; pc < k || pc == 0; pc += KC) {
             const int64_t kc = ifk__min64(KC, k - pc);
-            ifk__pack_b(w + (size_t)jc * ldw, ldw, nc, pc, kc, NR, bp);
-            ifk_epi e = {(pc > 0 ? IFK_EPI_LOAD : 0) | (pc + kc >= k ? IFK_EPI_FINAL : 0), act,
-                         NULL, NULL, ldr};
-            for (int64_t ic = 0; ic < m; ic += MC) {
-                const int64_t mc = ifk__min64(MC, m - ic);
-                const float *a = x + (size_t)ic * ldx + pc;
-                size_t lda = ldx;
-                if (pack_a) {
-                    lda = ifk__packed_lda(kc);
-                    for (int64_t i = 0; i < mc; i++)
-                        memcpy(ap + (size_t)i * lda, a + (size_t)i * ldx,
-                               (size_t)kc * sizeof(float));
-                    a = ap;
-                }
-                for (int64_t jr = 0; jr < nc; jr += NR) {
-                    const int nr = (int)ifk__min64(NR, nc - jr);
-                    const float *b = bp + (size_t)(jr / NR) * (size_t)kc * NR;
-                    e.bias = bias ? bias + jc + jr : NULL;
-                    for (int64_t ir = 0; ir < mc; ir += MR) {
-                        const int mr = (int)ifk__min64(MR, mc - ir);
-                        e.res = res ? res + (size_t)(ic + ir) * ldr + jc + jr : NULL;
-                        isa->ukr(kc, a + (size_t)ir * lda, lda, b,
-                                 y + (size_t)(ic + ir) * ldy + jc + jr, ldy, mr, nr, &e);
-                    }
-                }
-            }
+            ifk__pack_b(w + (size_t)jc * ldw, ldw, nc, pc, kc, isa->nr, bp);
+            kernels_gemm__gemm_block(isa, x, ldx, m, pc, kc, bp, nc, bias ? bias + jc : NULL,
+                       res ? res + jc : NULL, ldr, y + jc, ldy, kernels_gemm__block_epi(pc, kc, k, act, ldr), ap);
         }
+    }
+}
+
+/* ------------------------------------------------- GEMM, B packed once */
+
+static size_t ifk__packed_b_floats(const ifk_isa *isa, int64_t k, int64_t n) {
+    return (size_t)(k < 1 ? 1 : k) * ifk__round_up((size_t)(n < 1 ? 1 : n), (size_t)isa->nr);
+}
+
+static void ifk__pack_b_all(const ifk_isa *isa, const float *w, size_t ldw, int64_t n, int64_t k,
+                     float *bp) {
+    for (int64_t pc = 0; pc < k || pc == 0; pc += isa->kc) {
+        const int64_t kc = ifk__min64(isa->kc, k - pc);
+        ifk__pack_b(w, ldw, n, pc, kc, isa->nr,
+                    bp + (size_t)pc * ifk__round_up((size_t)n, (size_t)isa->nr));
+    }
+}
+
+static size_t ifk__gemm_packed_scratch(const ifk_isa *isa, int64_t k) {
+    const int64_t kc = k < 1 ? 1 : ifk__min64(k, isa->kc);
+    return kernels_gemm__SLACK + ifk__piece((size_t)isa->mc * ifk__packed_lda(kc));
+}
+
+static void ifk__gemm_packed(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                      const float *bp, const float *bias, int64_t n, int act, const float *res,
+                      size_t ldr, float *y, size_t ldy, void *scratch) {
+    float *ap = (float *)ifk__align64(scratch);
+    const size_t np = ifk__round_up((size_t)n, (size_t)isa->nr);
+    for (int64_t pc = 0; pc < k || pc == 0; pc += isa->kc) {
+        const int64_t kc = ifk__min64(isa->kc, k - pc);
+        kernels_gemm__gemm_block(isa, x, ldx, m, pc, kc, bp + (size_t)pc * np, n, bias, res, ldr, y, ldy,
+                   kernels_gemm__block_epi(pc, kc, k, act, ldr), ap);
     }
 }
 // ---- kernels/gemm.c (end) ----
@@ -5228,6 +5356,9 @@ static const ifk_isa *ifk__isa_named(const char *name);
     void fn(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)
 #define IFK_DWCONV(fn)                                                                             \
     void fn(const float *x, const ifk_conv_params *p, const float *wt, const float *bias, float *y)
+#define IFK_DW3_ROW(fn)                                                                            \
+    void fn(const float *const r[3], int w, int c, const float *wt, const float *bias, int act,    \
+            float *y)
 #define IFK_SUM_D(fn)   double fn(const float *x, int64_t n)
 #define IFK_SUMSQ_D(fn) double fn(const float *x, int64_t n, double mean)
 #define IFK_LN_APPLY(fn)                                                                           \
@@ -5296,6 +5427,13 @@ static IFK_DWCONV(ifk_f32_dwconv__avx2);
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_DWCONV(ifk_f32_dwconv__neon);
+#endif
+static IFK_DW3_ROW(ifk_f32_dw3_row__c);
+#if defined(__x86_64__) || defined(_M_X64)
+static IFK_DW3_ROW(ifk_f32_dw3_row__avx2);
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+static IFK_DW3_ROW(ifk_f32_dw3_row__neon);
 #endif
 
 /* the norms: sums in double */
@@ -5616,6 +5754,22 @@ static void ifk_f32_dwconv__c(const float *x, const ifk_conv_params *p, const fl
     ifk_conv2d(x, p, wt, bias, y);
 }
 
+static void ifk_f32_dw3_row__c(const float *const r[3], int w, int c, const float *wt, const float *bias,
+                        int act, float *y) {
+    for (int X = 0; X < w; X++) {
+        const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+        float *yp = y + (size_t)X * c;
+        for (int j = 0; j < c; j++) {
+            float acc = 0.0f;
+            for (int ky = 0; ky < 3; ky++)
+                if (r[ky])
+                    for (int kx = kx0; kx < kx1; kx++)
+                        acc += r[ky][(size_t)(X - 1 + kx) * c + j] * wt[(ky * 3 + kx) * c + j];
+            yp[j] = ifk__act(acc + bias[j], act);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ norms */
 
 static double ifk_f32_sum_d__c(const float *x, int64_t n) { return ifk__sum_d_tail(0.0, x, n); }
@@ -5871,6 +6025,143 @@ static void ifk__group_norm(const ifk_isa *isa, const float *x, int64_t hw, int6
 }
 // ---- kernels/groupnorm.c (end) ----
 
+// ---- kernels/inverted_bottleneck.c ----
+/* inverted_bottleneck.c -- expand (1x1), depthwise 3x3, project (1x1) and
+ * the residual in one pass over the map (drivers.h; the semantics:
+ * kernels.h's ifk_inv_bottleneck).
+ *
+ * Unfused, InterFormer-Light's first decoder MLP writes and reads two
+ * 128x128x256 maps (16 MB each) per click to do 0.6 GFLOP: memory-bound.
+ * Here the cmid-channel maps only exist as a ring of a few expanded rows
+ * (S = R + 2 rows, input row r in slot r % S) and R rows of depthwise
+ * output, both in L2. Per group of R output rows: expand the input rows the
+ * group newly needs, the depthwise rows (the ISA's dw3_row), then one
+ * project GEMM over the R rows with bias, activation and residual in its
+ * epilogue. Both GEMMs run on B packed once (the prep) and block K as
+ * ifk__gemm does, and dw3_row sums as dwconv does, so the result equals the
+ * three convolutions and the add run one by one, bit for bit. A caller
+ * splitting rows over threads re-expands one halo row at each cut. */
+#include <string.h>
+
+/* #include "kernels/drivers.h": above */
+/* #include "kernels/scalar/scalar.h": above */
+
+enum {
+    kernels_inverted_bottleneck__SLACK = IFK_SCRATCH_SLACK,
+    kernels_inverted_bottleneck__IB_PIX = 128, /* output pixels per group: M of the project GEMM */
+};
+
+/* Offsets (floats) into the prep: a header, then the packed expand weights,
+ * expand bias, tap-major depthwise weights, depthwise bias, packed project
+ * weights, project bias. */
+typedef struct {
+    int has_be, has_bp; /* the depthwise bias is always there (zeros) */
+} kernels_inverted_bottleneck__ib_header;
+
+typedef struct {
+    size_t we, be, wd, bd, wp, bp, total;
+} kernels_inverted_bottleneck__ib_layout;
+
+static size_t kernels_inverted_bottleneck__up16(size_t n) { return ifk__round_up(n, 16); }
+
+static kernels_inverted_bottleneck__ib_layout kernels_inverted_bottleneck__layout(const ifk_isa *isa, const ifk_ib_params *p) {
+    kernels_inverted_bottleneck__ib_layout L;
+    size_t at = 16; /* the header's 64 bytes */
+    L.we = at;
+    at += kernels_inverted_bottleneck__up16(ifk__packed_b_floats(isa, p->cin, p->cmid));
+    L.be = at;
+    at += kernels_inverted_bottleneck__up16((size_t)p->cmid);
+    L.wd = at;
+    at += kernels_inverted_bottleneck__up16((size_t)9 * p->cmid);
+    L.bd = at;
+    at += kernels_inverted_bottleneck__up16((size_t)p->cmid);
+    L.wp = at;
+    at += kernels_inverted_bottleneck__up16(ifk__packed_b_floats(isa, p->cmid, p->cout));
+    L.bp = at;
+    at += kernels_inverted_bottleneck__up16((size_t)p->cout);
+    L.total = at;
+    return L;
+}
+
+static int kernels_inverted_bottleneck__rows_per_group(int w) { return w >= kernels_inverted_bottleneck__IB_PIX ? 1 : kernels_inverted_bottleneck__IB_PIX / (w < 1 ? 1 : w); }
+
+static size_t ifk__inv_bottleneck_prep_bytes(const ifk_isa *isa, const ifk_ib_params *p) {
+    return kernels_inverted_bottleneck__layout(isa, p).total * sizeof(float);
+}
+
+static void kernels_inverted_bottleneck__copy_or_zero(float *dst, const float *src, int n) {
+    if (src)
+        memcpy(dst, src, (size_t)n * sizeof(float));
+    else
+        memset(dst, 0, (size_t)n * sizeof(float));
+}
+
+static void ifk__inv_bottleneck_prep(const ifk_isa *isa, const ifk_ib_params *p, const float *we,
+                              const float *be, const float *wd, const float *bd, const float *wp,
+                              const float *bp, void *prep) {
+    const kernels_inverted_bottleneck__ib_layout L = kernels_inverted_bottleneck__layout(isa, p);
+    float *f = (float *)prep;
+    const kernels_inverted_bottleneck__ib_header h = {be != NULL, bp != NULL};
+    memset(f, 0, 64);
+    memcpy(f, &h, sizeof h);
+    ifk__pack_b_all(isa, we, (size_t)p->cin, p->cmid, p->cin, f + L.we);
+    kernels_inverted_bottleneck__copy_or_zero(f + L.be, be, p->cmid);
+    ifk__dw_weights(wd, 9, 0, p->cmid, p->cmid, p->cmid, f + L.wd);
+    kernels_inverted_bottleneck__copy_or_zero(f + L.bd, bd, p->cmid);
+    ifk__pack_b_all(isa, wp, (size_t)p->cmid, p->cout, p->cmid, f + L.wp);
+    kernels_inverted_bottleneck__copy_or_zero(f + L.bp, bp, p->cout);
+}
+
+static size_t ifk__inv_bottleneck_scratch(const ifk_isa *isa, const ifk_ib_params *p) {
+    const int R = kernels_inverted_bottleneck__rows_per_group(p->w);
+    const size_t er = (size_t)p->w * p->cmid;
+    const int64_t k = p->cin > p->cmid ? p->cin : p->cmid;
+    return kernels_inverted_bottleneck__SLACK + ifk__piece((size_t)(R + 2) * er) + ifk__piece((size_t)R * er) +
+           ifk__gemm_packed_scratch(isa, k);
+}
+
+static void ifk__inv_bottleneck(const ifk_isa *isa, const float *x, const ifk_ib_params *p,
+                         const void *prep, const float *res, float *y, void *scratch) {
+    const int w = p->w, h = p->h, cin = p->cin, cm = p->cmid, co = p->cout;
+    const int oy0 = p->oy0 < 0 ? 0 : p->oy0;
+    const int oy1 = p->oy1 <= 0 || p->oy1 > h ? h : p->oy1;
+    const kernels_inverted_bottleneck__ib_layout L = kernels_inverted_bottleneck__layout(isa, p);
+    const float *f = (const float *)prep;
+    kernels_inverted_bottleneck__ib_header hd;
+    memcpy(&hd, f, sizeof hd);
+    const float *be = hd.has_be ? f + L.be : NULL, *bp = hd.has_bp ? f + L.bp : NULL;
+    const int R = kernels_inverted_bottleneck__rows_per_group(w), S = R + 2;
+    const size_t er = (size_t)w * cm;
+    char *cur = ifk__align64(scratch);
+    float *ring = ifk__carve(&cur, (size_t)S * er), *d = ifk__carve(&cur, (size_t)R * er);
+    void *gs = cur;
+    int next = 0; /* input rows below next are expanded (the last S in the ring) */
+    for (int Y0 = oy0; Y0 < oy1; Y0 += R) {
+        const int Y1 = Y0 + R < oy1 ? Y0 + R : oy1;
+        const int lo = Y0 - 1 < 0 ? 0 : Y0 - 1, hi = Y1 < h ? Y1 : h - 1;
+        if (next < lo) next = lo;
+        while (next <= hi) { /* runs of rows that do not wrap around the ring */
+            const int slot = next % S, cnt = hi - next + 1 < S - slot ? hi - next + 1 : S - slot;
+            ifk__gemm_packed(isa, x + (size_t)next * w * cin, (size_t)cin, (int64_t)cnt * w, cin,
+                             f + L.we, be, cm, p->act_expand, NULL, 0, ring + (size_t)slot * er,
+                             (size_t)cm, gs);
+            next += cnt;
+        }
+        for (int Y = Y0; Y < Y1; Y++) {
+            const float *r[3];
+            for (int k = 0; k < 3; k++) {
+                const int iy = Y - 1 + k;
+                r[k] = iy >= 0 && iy < h ? ring + (size_t)(iy % S) * er : NULL;
+            }
+            isa->dw3_row(r, w, cm, f + L.wd, f + L.bd, p->act_dw, d + (size_t)(Y - Y0) * er);
+        }
+        const size_t o = (size_t)Y0 * w * co;
+        ifk__gemm_packed(isa, d, (size_t)cm, (int64_t)(Y1 - Y0) * w, cm, f + L.wp, bp, co,
+                         p->act_project, res ? res + o : NULL, (size_t)co, y + o, (size_t)co, gs);
+    }
+}
+// ---- kernels/inverted_bottleneck.c (end) ----
+
 // ---- kernels/isa_tables.c ----
 /* isa_tables.c -- every instruction set's table, in one place: which
  * micro-kernel, cache blocks and vector loops each runs (the kernels'
@@ -5898,6 +6189,7 @@ static const ifk_isa ifk_isa_generic = {
     .softmax_row = ifk_f32_softmax_row__c,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__c,
+    .dw3_row = ifk_f32_dw3_row__c,
     .sum_d = ifk_f32_sum_d__c,
     .sumsq_d = ifk_f32_sumsq_d__c,
     .ln_apply = ifk_f32_ln_apply__c,
@@ -5914,11 +6206,11 @@ static const ifk_isa ifk_isa_generic = {
 /* The memory-bound loops (depthwise convolution, the norms, element-wise,
  * resize): AVX2's serve AVX-512 too, as wider vectors do not pay there. */
 #define IFK_AVX2_MEMORY_BOUND_LOOPS                                                                \
-    .dwconv = ifk_f32_dwconv__avx2, .sum_d = ifk_f32_sum_d__avx2,                                  \
-    .sumsq_d = ifk_f32_sumsq_d__avx2, .ln_apply = ifk_f32_ln_apply__avx2,                          \
-    .gn_channel_sums = ifk_f32_gn_channel_sums__avx2, .gn_apply = ifk_f32_gn_apply__avx2,          \
-    .activation = ifk_f32_activation__avx2, .add = ifk_f32_add__avx2,                              \
-    .resize_bilinear = ifk_f32_resize_bilinear__avx2
+    .dwconv = ifk_f32_dwconv__avx2, .dw3_row = ifk_f32_dw3_row__avx2,                              \
+    .sum_d = ifk_f32_sum_d__avx2, .sumsq_d = ifk_f32_sumsq_d__avx2,                                \
+    .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
+    .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
+    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2
 
 static const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
@@ -5968,6 +6260,7 @@ static const ifk_isa ifk_isa_neon = {
     .softmax_row = ifk_f32_softmax_row__neon,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__neon,
+    .dw3_row = ifk_f32_dw3_row__neon,
     .sum_d = ifk_f32_sum_d__neon,
     .sumsq_d = ifk_f32_sumsq_d__neon,
     .ln_apply = ifk_f32_ln_apply__neon,
@@ -6077,6 +6370,24 @@ static void kernels_dispatch__scalar_vit(const float *qkv, int h, int w, int c, 
     ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, (float *)scratch);
 }
 
+/* The reference keeps the weights as they are: the prep is six pointers. */
+static size_t kernels_dispatch__scalar_ib_prep_bytes(const ifk_ib_params *p) {
+    (void)p;
+    return 6 * sizeof(const float *);
+}
+
+static void kernels_dispatch__scalar_ib_prep(const ifk_ib_params *p, const float *const wts[6], void *prep) {
+    (void)p;
+    memcpy(prep, wts, 6 * sizeof(const float *));
+}
+
+static void kernels_dispatch__scalar_ib(const float *x, const ifk_ib_params *p, const void *prep, const float *res,
+                      float *y, void *scratch) {
+    const float *w[6];
+    memcpy(w, prep, sizeof w);
+    ifk_inv_bottleneck(x, p, w[0], w[1], w[2], w[3], w[4], w[5], res, y, (float *)scratch);
+}
+
 static const ifk_ops kernels_dispatch__scalar_ops = {
     .name = "scalar",
     .linear = kernels_dispatch__scalar_linear,
@@ -6093,6 +6404,9 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .inv_bottleneck_prep_bytes = kernels_dispatch__scalar_ib_prep_bytes,
+    .inv_bottleneck_prep = kernels_dispatch__scalar_ib_prep,
+    .inv_bottleneck = kernels_dispatch__scalar_ib,
 };
 
 /* ------------------------------------------------- the packed variants */
@@ -6155,6 +6469,16 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
                               int oy0, int oy1) {                                                  \
         (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
     }                                                                                              \
+    static size_t NAME##_ib_prep_bytes(const ifk_ib_params *p) {                                   \
+        return ifk__inv_bottleneck_prep_bytes(&(ISA), p);                                          \
+    }                                                                                              \
+    static void NAME##_ib_prep(const ifk_ib_params *p, const float *const w[6], void *prep) {      \
+        ifk__inv_bottleneck_prep(&(ISA), p, w[0], w[1], w[2], w[3], w[4], w[5], prep);             \
+    }                                                                                              \
+    static void NAME##_ib(const float *x, const ifk_ib_params *p, const void *prep,                \
+                          const float *res, float *y, void *s) {                                   \
+        ifk__inv_bottleneck(&(ISA), x, p, prep, res, y, s);                                        \
+    }                                                                                              \
     static const ifk_ops NAME##_ops = {                                                            \
         .name = #NAME,                                                                             \
         .linear = NAME##_linear,                                                                   \
@@ -6171,6 +6495,9 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
         .activation = NAME##_act,                                                                  \
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
+        .inv_bottleneck_prep_bytes = NAME##_ib_prep_bytes,                                         \
+        .inv_bottleneck_prep = NAME##_ib_prep,                                                     \
+        .inv_bottleneck = NAME##_ib,                                                               \
     }
 
 IFK_DEFINE_OPS(generic, ifk_isa_generic);
@@ -6319,6 +6646,15 @@ static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, in
     size_t b = ifk_vit_attention_scratch(h, w) * sizeof(float);
     for (int i = 0; i < ifk_n_isas; i++) {
         const size_t s = ifk__vit_attention_scratch(ifk_isas[i], h, w, c, heads, gh, gw);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+static size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p) {
+    size_t b = ifk_inv_bottleneck_ref_floats(p) * sizeof(float);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__inv_bottleneck_scratch(ifk_isas[i], p);
         if (s > b) b = s;
     }
     return b;
@@ -6783,6 +7119,47 @@ static void ifk_conv_transpose2d(const float *x, int h, int w, int cin, const fl
                              (size_t)kw * cout);
             }
         }
+    }
+}
+
+/* Row by row over a ring of three expanded rows (input row r in slot
+ * r % 3), each expanded once: the same sums as the three convolutions. */
+static size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p) {
+    return (size_t)4 * (size_t)p->w * (size_t)p->cmid;
+}
+
+static void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const float *we, const float *be,
+                        const float *wd, const float *bd, const float *wp, const float *bp,
+                        const float *res, float *y, float *scratch) {
+    const int w = p->w, cm = p->cmid;
+    const int oy0 = p->oy0 < 0 ? 0 : p->oy0;
+    const int oy1 = p->oy1 <= 0 || p->oy1 > p->h ? p->h : p->oy1;
+    const size_t er = (size_t)w * cm;
+    float *ring = scratch, *d = scratch + 3 * er;
+    int next = oy0 - 1 < 0 ? 0 : oy0 - 1; /* the next input row to expand */
+    for (int Y = oy0; Y < oy1; Y++) {
+        const int hi = Y + 1 < p->h ? Y + 1 : p->h - 1;
+        for (; next <= hi; next++)
+            ifk_linear(x + (size_t)next * w * p->cin, w, p->cin, we, be, cm, p->act_expand,
+                       ring + (size_t)(next % 3) * er);
+        for (int X = 0; X < w; X++)
+            for (int j = 0; j < cm; j++) {
+                float acc = 0.0f;
+                for (int ky = 0; ky < 3; ky++) {
+                    const int iy = Y - 1 + ky;
+                    if (iy < 0 || iy >= p->h) continue;
+                    const float *row = ring + (size_t)(iy % 3) * er;
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int ix = X - 1 + kx;
+                        if (ix >= 0 && ix < w)
+                            acc += row[(size_t)ix * cm + j] * wd[j * 9 + ky * 3 + kx];
+                    }
+                }
+                d[(size_t)X * cm + j] = ifk__act(acc + (bd ? bd[j] : 0.0f), p->act_dw);
+            }
+        float *yr = y + (size_t)Y * w * p->cout;
+        ifk_linear(d, w, cm, wp, bp, p->cout, p->act_project, yr);
+        if (res) ifk_add(yr, res + (size_t)Y * w * p->cout, (int64_t)w * p->cout, yr);
     }
 }
 // ---- kernels/scalar/conv.c (end) ----
@@ -9020,6 +9397,22 @@ static void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, cons
  * input data the plan could not check (e.g. a label out of range). */
 static if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) IFP_PRINTF(3, 4);
 
+/* ---------------------------------------------------------- fused chains */
+
+/* Finds the chains of the plan's graph (runtime/fuse.c; none when the
+ * environment has IF_FUSE=0) and fills p->chain, p->chains, p->n_chains;
+ * pos: each node's execution position. */
+static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap);
+/* The kernel parameters of chain c for shapes `shape` (all rows). */
+static ifk_ib_params rt_chain_params(const rt_model *m, const rt_chain *c, const rt_shape *shape);
+/* Its prepared weights for kernels k: bytes and the preparation. */
+static size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k);
+static void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst);
+/* Runs chain c as its head node nd (nd->y: the chain's output; nd->prep:
+ * rt_chain_prep's; nd->scratch: ifk_inv_bottleneck_scratch_bytes a
+ * thread); res: the residual's data or NULL. */
+static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res);
+
 /* -------------------------------------------------------------- the table */
 
 typedef struct rt_op {
@@ -9189,6 +9582,10 @@ static const void *rt_exec_tensor(const rt_exec *e, uint32_t t) {
  * rounded to whole cache lines (0: nothing to prepare). */
 static size_t runtime_exec__node_prep_bytes(const rt_plan *p, uint32_t i, const ifk_ops *ops) {
     const ifg_node *n = &p->m->g.nodes[i];
+    if (p->chain && p->chain[i] >= 0) { /* the head prepares for its chain */
+        const rt_chain *c = &p->chains[p->chain[i]];
+        return c->node[0] == i ? (rt_chain_prep_bytes(p, c, ops) + 63) / 64 * 64 : 0;
+    }
     const rt_op *op = rt_op_of(n->op);
     if (!op || !op->prep_bytes) return 0;
     return (op->prep_bytes(p->m, n, p->shape, ops) + 63) / 64 * 64;
@@ -9217,7 +9614,10 @@ static if_status runtime_exec__prepare_weights(rt_exec *e) {
         if (!bytes) continue;
         const ifg_node *n = &p->m->g.nodes[i];
         e->prep[i] = e->prep_block + at;
-        rt_op_of(n->op)->prep(p->m, n, p->shape, e->ops, e->prep_block + at);
+        if (p->chain && p->chain[i] >= 0)
+            rt_chain_prep(p, &p->chains[p->chain[i]], e->ops, e->prep_block + at);
+        else
+            rt_op_of(n->op)->prep(p->m, n, p->shape, e->ops, e->prep_block + at);
         at += bytes;
     }
     return IF_OK;
@@ -9229,6 +9629,8 @@ static if_status runtime_exec__run_node(rt_exec *e, uint32_t idx) {
     const ifg_node *n = &p->m->g.nodes[idx];
     const rt_op *op = rt_op_of(n->op);
     if (!op) return rt_fail(e->err, sizeof e->err, IF_ERR_BAD_OP, "op %u not supported", n->op);
+    const rt_chain *chain = p->chain && p->chain[idx] >= 0 ? &p->chains[p->chain[idx]] : NULL;
+    if (chain && chain->node[0] != idx) return IF_OK; /* its chain's head ran it */
     const void *in[IFG_MAX_NODE_IN];
     for (uint32_t i = 0; i < n->n_in; i++) in[i] = rt_exec_tensor(e, n->in[i]);
     const rt_node nd = {
@@ -9236,7 +9638,7 @@ static if_status runtime_exec__run_node(rt_exec *e, uint32_t idx) {
         .k = e->ops, /* in declaration order, as C++ requires */
         .in = in,
         .shape = e->shape,
-        .y = (float *)(e->arena + p->offset[n->out[0]]),
+        .y = (float *)(e->arena + p->offset[chain ? chain->out : n->out[0]]),
         .scratch = p->scratch[idx] != UINT64_MAX ? e->arena + p->scratch[idx] : NULL,
         .scratch_stride = p->scratch_bytes[idx],
         .prep = e->prep ? e->prep[idx] : NULL,
@@ -9244,6 +9646,7 @@ static if_status runtime_exec__run_node(rt_exec *e, uint32_t idx) {
         .err = e->err,
         .err_cap = sizeof e->err,
     };
+    if (chain) return rt_chain_run(&nd, p->m, chain, (const float *)rt_exec_tensor(e, chain->res));
     return op->run(&nd);
 }
 
@@ -9329,6 +9732,185 @@ static const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape 
     return (const float *)(e->arena + e->p->offset[t]);
 }
 // ---- runtime/exec.c (end) ----
+
+// ---- runtime/fuse.c ----
+/* fuse.c -- chains of nodes the planner runs as one kernel call.
+ *
+ * One pattern today, the inverted bottleneck of InterFormer's decoder MLPs
+ * (and of MobileNet-style blocks): CONV2D 1x1 -> CONV2D 3x3 depthwise
+ * (stride 1, padding 1) -> CONV2D 1x1, optionally -> ADD of a residual.
+ * Run node by node it writes and reads two maps of the wide channel count
+ * (16 MB each for Light's first stage at 512x512) on every click; fused
+ * (kernels/inverted_bottleneck.c) those maps are never whole: the arena
+ * loses them and the click loses their memory traffic. The fused run is
+ * bit for bit the unfused one, so fusion changes no result.
+ *
+ * The graph file and the ops stay as they are: the plan marks the chain's
+ * first node as its head (it runs the chain) and the others as inner
+ * (skipped); the tensors between them get no arena bytes. Set IF_FUSE=0 in
+ * the environment to plan without fusion (for comparisons and debugging). */
+#include <stdlib.h>
+#include <string.h>
+
+/* #include "runtime/op.h": above */
+
+/* A CONV2D with constant weights (and bias, when present) whose kernel,
+ * stride, padding and groups are the given ones (groups 0: depthwise, as
+ * many groups as input channels). */
+static int runtime_fuse__conv_is(const rt_model *m, const ifg_node *n, const rt_shape *shape, int k, int pad,
+                   int depthwise) {
+    if (n->op != IFG_OP_CONV2D || n->n_in < 2 || !m->weights[n->in[1]]) return 0;
+    if (n->n_in > 2 && n->in[2] != IFG_NO_TENSOR && !m->weights[n->in[2]]) return 0;
+    for (uint32_t i = 0; i < 2; i++)
+        if (rt_attr_i(n, IFG_ATTR_KERNEL, i, 0) != k || rt_attr_i(n, IFG_ATTR_STRIDE, i, 0) != 1)
+            return 0;
+    for (uint32_t i = 0; i < 4; i++)
+        if (rt_attr_i(n, IFG_ATTR_PAD, i, -1) != pad) return 0;
+    const rt_shape *x = &shape[n->in[0]], *y = &shape[n->out[0]];
+    if (x->rank != 3 || y->rank != 3) return 0;
+    const int64_t groups = rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1);
+    return depthwise ? groups == x->d[2] && y->d[2] == x->d[2] : groups == 1;
+}
+
+static int runtime_fuse__same_shape(const rt_shape *a, const rt_shape *b) {
+    if (a->rank != b->rank) return 0;
+    for (int i = 0; i < a->rank; i++)
+        if (a->d[i] != b->d[i]) return 0;
+    return 1;
+}
+
+/* Nodes reading tensor t (graph outputs count as readers), the last of
+ * them in *reader. */
+static uint32_t runtime_fuse__readers(const ifg_graph *g, uint32_t t, uint32_t *reader) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        for (uint32_t j = 0; j < g->nodes[i].n_in; j++)
+            if (g->nodes[i].in[j] == t) {
+                n++;
+                *reader = i;
+            }
+    for (uint32_t i = 0; i < g->n_outputs; i++) n += g->outputs[i] == t;
+    return n;
+}
+
+/* The chain headed by node e, if there is one; pos: execution positions. */
+static int runtime_fuse__match(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain *c) {
+    const rt_model *m = p->m;
+    const ifg_graph *g = &m->g;
+    const ifg_node *ne = &g->nodes[e];
+    if (!runtime_fuse__conv_is(m, ne, p->shape, 1, 0, 0)) return 0;
+    uint32_t d = 0, q = 0, a = 0;
+    if (runtime_fuse__readers(g, ne->out[0], &d) != 1 || !runtime_fuse__conv_is(m, &g->nodes[d], p->shape, 3, 1, 1)) return 0;
+    if (runtime_fuse__readers(g, g->nodes[d].out[0], &q) != 1 || !runtime_fuse__conv_is(m, &g->nodes[q], p->shape, 1, 0, 0))
+        return 0;
+    if (p->per_click[d] != p->per_click[e] || p->per_click[q] != p->per_click[e]) return 0;
+    c->node[0] = e;
+    c->node[1] = d;
+    c->node[2] = q;
+    c->node[3] = UINT32_MAX;
+    c->res = IFG_NO_TENSOR;
+    c->out = g->nodes[q].out[0];
+    /* The residual add joins when it is the projection's only reader and
+     * its other operand exists before the chain starts. */
+    if (runtime_fuse__readers(g, c->out, &a) == 1 && g->nodes[a].op == IFG_OP_ADD && g->nodes[a].n_in == 2 &&
+        p->per_click[a] == p->per_click[e]) {
+        const ifg_node *na = &g->nodes[a];
+        const uint32_t r = na->in[0] == c->out ? na->in[1] : na->in[0];
+        int before = 1;
+        for (uint32_t i = 0; i < g->n_nodes; i++)
+            for (uint32_t j = 0; j < g->nodes[i].n_out; j++)
+                if (g->nodes[i].out[j] == r && pos[i] >= pos[e]) before = 0;
+        if (r != c->out && r != IFG_NO_TENSOR && before &&
+            runtime_fuse__same_shape(&p->shape[r], &p->shape[c->out]) && g->tensors[r].dtype == IFG_F32) {
+            c->node[3] = a;
+            c->res = r;
+            c->out = na->out[0];
+        }
+    }
+    return 1;
+}
+
+static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap) {
+    const ifg_graph *g = &p->m->g;
+    const char *env = getenv("IF_FUSE");
+    p->chain = (int32_t *)rt_malloc((size_t)g->n_nodes * sizeof *p->chain);
+    if (!p->chain) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
+    for (uint32_t i = 0; i < g->n_nodes; i++) p->chain[i] = -1;
+    if (env && !strcmp(env, "0")) return IF_OK;
+    uint32_t n = 0;
+    rt_chain c;
+    for (uint32_t i = 0; i < g->n_nodes; i++) n += runtime_fuse__match(p, pos, i, &c);
+    if (!n) return IF_OK;
+    p->chains = (rt_chain *)rt_calloc(n, sizeof *p->chains);
+    if (!p->chains) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        if (p->chain[i] >= 0 || !runtime_fuse__match(p, pos, i, &c)) continue;
+        for (int k = 0; k < 4; k++)
+            if (c.node[k] != UINT32_MAX) p->chain[c.node[k]] = (int32_t)p->n_chains;
+        p->chains[p->n_chains++] = c;
+    }
+    return IF_OK;
+}
+
+static ifk_ib_params rt_chain_params(const rt_model *m, const rt_chain *c, const rt_shape *shape) {
+    const ifg_graph *g = &m->g;
+    const ifg_node *e = &g->nodes[c->node[0]], *d = &g->nodes[c->node[1]],
+                   *q = &g->nodes[c->node[2]];
+    const rt_shape *x = &shape[e->in[0]];
+    ifk_ib_params ib = IF_ZERO_INIT;
+    ib.h = (int)x->d[0];
+    ib.w = (int)x->d[1];
+    ib.cin = (int)x->d[2];
+    ib.cmid = (int)shape[e->out[0]].d[2];
+    ib.cout = (int)shape[q->out[0]].d[2];
+    ib.act_expand = (int)rt_attr_i(e, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    ib.act_dw = (int)rt_attr_i(d, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    ib.act_project = (int)rt_attr_i(q, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    return ib;
+}
+
+/* The six weights {we, be, wd, bd, wp, bp} (biases may be NULL). */
+static void runtime_fuse__chain_weights(const rt_model *m, const rt_chain *c, const float *w[6]) {
+    for (int k = 0; k < 3; k++) {
+        const ifg_node *n = &m->g.nodes[c->node[k]];
+        w[2 * k] = m->weights[n->in[1]];
+        w[2 * k + 1] = n->n_in > 2 && n->in[2] != IFG_NO_TENSOR ? m->weights[n->in[2]] : NULL;
+    }
+}
+
+static size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k) {
+    const ifk_ib_params ib = rt_chain_params(p->m, c, p->shape);
+    return k->inv_bottleneck_prep_bytes(&ib);
+}
+
+static void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst) {
+    const ifk_ib_params ib = rt_chain_params(p->m, c, p->shape);
+    const float *w[6];
+    runtime_fuse__chain_weights(p->m, c, w);
+    k->inv_bottleneck_prep(&ib, w, dst);
+}
+
+typedef struct {
+    const rt_node *nd;
+    ifk_ib_params ib;
+    const float *x, *res;
+} runtime_fuse__task;
+
+static void runtime_fuse__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
+    const runtime_fuse__task *t = (const runtime_fuse__task *)arg;
+    ifk_ib_params ib = t->ib;
+    ib.oy0 = (int)lo;
+    ib.oy1 = (int)hi;
+    t->nd->k->inv_bottleneck(t->x, &ib, t->nd->prep, t->res, t->nd->y, scratch);
+}
+
+static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res) {
+    const runtime_fuse__task t = {nd, rt_chain_params(m, c, nd->shape), (const float *)rt_in(nd, 0), res};
+    /* Each cut between threads re-expands a halo row: at least 8 rows a thread. */
+    rt_parallel(nd, t.ib.h, 8, runtime_fuse__rows, &t);
+    return IF_OK;
+}
+// ---- runtime/fuse.c (end) ----
 
 // ---- runtime/membudget.c ----
 /* membudget.c -- the memory budget of one call.
@@ -10646,6 +11228,7 @@ static double rt_node_flops(const ifg_node *n, const rt_shape *shape) {
 #include <stdlib.h>
 #include <string.h>
 
+/* #include "runtime/op.h": above */
 /* #include "runtime/runtime.h": above */
 
 #define ARENA_ALIGN 64u
@@ -10781,6 +11364,9 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
                 p->order[at++] = i;
             }
 
+    s = rt_fuse_plan(p, pos, err, cap);
+    if (s != IF_OK) goto done;
+
     /* Lifetimes in execution positions. A per-image result read by a
      * per-click node, and every graph output, lives to the end. */
     for (uint32_t t = 0; t < nt; t++) {
@@ -10801,6 +11387,20 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
         }
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) last[g->outputs[i]] = end;
+    /* A fused chain: its head writes its output; what lies between its
+     * nodes is never whole (no bytes); its scratch is the fused kernel's. */
+    for (uint32_t k = 0; k < p->n_chains; k++) {
+        const rt_chain *c = &p->chains[k];
+        for (int j = 0; j < 4; j++) {
+            if (c->node[j] == UINT32_MAX) continue;
+            const uint32_t t = g->nodes[c->node[j]].out[0];
+            if (t != c->out) first[t] = UINT32_MAX;
+            p->scratch_bytes[c->node[j]] = 0;
+        }
+        first[c->out] = pos[c->node[0]];
+        const ifk_ib_params ib = rt_chain_params(m, c, p->shape);
+        p->scratch_bytes[c->node[0]] = ifk_inv_bottleneck_scratch_bytes(&ib);
+    }
 
     for (uint32_t t = 0; t < nt; t++)
         if (first[t] != UINT32_MAX) {
@@ -10845,6 +11445,8 @@ static void rt_plan_free(rt_plan *p) {
     rt_free(p->scratch_bytes);
     rt_free(p->order);
     rt_free(p->per_click);
+    rt_free(p->chain);
+    rt_free(p->chains);
     rt_free(p);
 }
 
@@ -14037,6 +14639,68 @@ static void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const
     }
 }
 
+/* Per 4-channel vector: its 9 weights and bias once, then the row's
+ * interior pixels 4 at a time (per kernel row the 6 input columns loaded
+ * once), the two edge pixels alone; taps in (ky, kx) order from 0 as
+ * dw3x3's, so rows equal dwconv's. */
+static void ifk_f32_dw3_row__neon(const float *const r[3], int w, int c, const float *wt,
+                           const float *bias, int act, float *y) {
+    const size_t ps = (size_t)c;
+    for (int c0 = 0; c0 < c; c0 += 4) {
+        const int n = c - c0, full = n >= 4;
+        float32x4_t wv[9];
+        IF_UNROLL_FULL
+        for (int t = 0; t < 9; t++) wv[t] = arm_vec_neon__ldc4(wt + (size_t)t * c + c0, full, n);
+        const float32x4_t bv = arm_vec_neon__ldc4(bias + c0, full, n);
+        for (int X = 0; X < w;) {
+            float *yp = y + (size_t)X * ps + c0;
+            float32x4_t o[4];
+            int npix = 1;
+            if (X >= 1 && X + 5 <= w) { /* columns X-1 .. X+4 all inside */
+                npix = 4;
+                float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+                for (int ky = 0; ky < 3; ky++) {
+                    if (!r[ky]) continue;
+                    const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+                    float32x4_t xs[6];
+                    IF_UNROLL_FULL
+                    for (int j = 0; j < 6; j++) xs[j] = arm_vec_neon__ldc4(q + (size_t)j * ps, full, n);
+                    IF_UNROLL_FULL
+                    for (int kx = 0; kx < 3; kx++) {
+                        const float32x4_t wk = wv[ky * 3 + kx];
+                        a0 = vfmaq_f32(a0, xs[kx], wk);
+                        a1 = vfmaq_f32(a1, xs[kx + 1], wk);
+                        a2 = vfmaq_f32(a2, xs[kx + 2], wk);
+                        a3 = vfmaq_f32(a3, xs[kx + 3], wk);
+                    }
+                }
+                o[0] = a0;
+                o[1] = a1;
+                o[2] = a2;
+                o[3] = a3;
+            } else {
+                const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+                float32x4_t acc = vdupq_n_f32(0.0f);
+                for (int ky = 0; ky < 3; ky++) {
+                    if (!r[ky]) continue;
+                    for (int kx = kx0; kx < kx1; kx++)
+                        acc = vfmaq_f32(acc, arm_vec_neon__ldc4(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, n),
+                                        wv[ky * 3 + kx]);
+                }
+                o[0] = acc;
+            }
+            for (int j = 0; j < npix; j++) {
+                const float32x4_t v = ifk_act4(vaddq_f32(o[j], bv), act);
+                if (full)
+                    vst1q_f32(yp + j * ps, v);
+                else
+                    ifk_store4(yp + j * ps, v, n);
+            }
+            X += npix;
+        }
+    }
+}
+
 /* ------------------------------------------------------ bilinear resize */
 
 /* Channel-wide vectors; few channels (< 4) go to the reference. Same
@@ -15483,6 +16147,74 @@ static void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const
     }
 }
 
+/* Per 8-channel vector: its 9 weights and bias once, then the row's
+ * interior pixels 4 at a time (per kernel row the 6 input columns are
+ * loaded once: 18 loads for 36 FMAs), the two edge pixels alone. The taps
+ * go in (ky, kx) order from 0 as dw3x3's, so rows equal dwconv's. */
+static void ifk_f32_dw3_row__avx2(const float *const r[3], int w, int c, const float *wt,
+                           const float *bias, int act, float *y) {
+    const size_t ps = (size_t)c;
+    for (int c0 = 0; c0 < c; c0 += 8) {
+        const int full = c - c0 >= 8;
+        const __m256i tm = ifk_mask8(c - c0);
+#define LD(q) (full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, tm))
+        __m256 wv[9];
+        IF_UNROLL_FULL
+        for (int t = 0; t < 9; t++) wv[t] = LD(wt + (size_t)t * c + c0);
+        const __m256 bv = LD(bias + c0);
+        for (int X = 0; X < w;) {
+            float *yp = y + (size_t)X * ps + c0;
+            if (X >= 1 && X + 5 <= w) { /* columns X-1 .. X+4 all inside */
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+                for (int ky = 0; ky < 3; ky++) {
+                    if (!r[ky]) continue;
+                    const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+                    const __m256 x0 = LD(q), x1 = LD(q + ps), x2 = LD(q + 2 * ps),
+                                 x3 = LD(q + 3 * ps), x4 = LD(q + 4 * ps), x5 = LD(q + 5 * ps);
+                    const __m256 w0 = wv[ky * 3], w1 = wv[ky * 3 + 1], w2 = wv[ky * 3 + 2];
+                    a0 = _mm256_fmadd_ps(x0, w0, a0);
+                    a0 = _mm256_fmadd_ps(x1, w1, a0);
+                    a0 = _mm256_fmadd_ps(x2, w2, a0);
+                    a1 = _mm256_fmadd_ps(x1, w0, a1);
+                    a1 = _mm256_fmadd_ps(x2, w1, a1);
+                    a1 = _mm256_fmadd_ps(x3, w2, a1);
+                    a2 = _mm256_fmadd_ps(x2, w0, a2);
+                    a2 = _mm256_fmadd_ps(x3, w1, a2);
+                    a2 = _mm256_fmadd_ps(x4, w2, a2);
+                    a3 = _mm256_fmadd_ps(x3, w0, a3);
+                    a3 = _mm256_fmadd_ps(x4, w1, a3);
+                    a3 = _mm256_fmadd_ps(x5, w2, a3);
+                }
+                const __m256 o[4] = {a0, a1, a2, a3};
+                for (int j = 0; j < 4; j++) {
+                    const __m256 v = ifk_act8(_mm256_add_ps(o[j], bv), act);
+                    if (full)
+                        _mm256_storeu_ps(yp + j * ps, v);
+                    else
+                        _mm256_maskstore_ps(yp + j * ps, tm, v);
+                }
+                X += 4;
+                continue;
+            }
+            const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+            __m256 acc = _mm256_setzero_ps();
+            for (int ky = 0; ky < 3; ky++) {
+                if (!r[ky]) continue;
+                for (int kx = kx0; kx < kx1; kx++)
+                    acc = _mm256_fmadd_ps(LD(r[ky] + (size_t)(X - 1 + kx) * ps + c0),
+                                          wv[ky * 3 + kx], acc);
+            }
+            const __m256 v = ifk_act8(_mm256_add_ps(acc, bv), act);
+            if (full)
+                _mm256_storeu_ps(yp, v);
+            else
+                _mm256_maskstore_ps(yp, tm, v);
+            X++;
+        }
+#undef LD
+    }
+}
+
 /* ------------------------------------------------------ bilinear resize */
 
 /* Channels-wide vectors; few channels (< 8) go to the reference. Same
@@ -15658,6 +16390,7 @@ IFK_TARGET_END
 typedef int x86_vec_avx2__ifk_no_avx2_vec; /* not an x86-64 build: nothing here */
 #endif
 
+#undef LD
 #undef WT_ADD
 #undef WT_AT
 #undef WT_BT

@@ -71,6 +71,24 @@ static void scalar_vit(const float *qkv, int h, int w, int c, int heads, float s
     ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, (float *)scratch);
 }
 
+/* The reference keeps the weights as they are: the prep is six pointers. */
+static size_t scalar_ib_prep_bytes(const ifk_ib_params *p) {
+    (void)p;
+    return 6 * sizeof(const float *);
+}
+
+static void scalar_ib_prep(const ifk_ib_params *p, const float *const wts[6], void *prep) {
+    (void)p;
+    memcpy(prep, wts, 6 * sizeof(const float *));
+}
+
+static void scalar_ib(const float *x, const ifk_ib_params *p, const void *prep, const float *res,
+                      float *y, void *scratch) {
+    const float *w[6];
+    memcpy(w, prep, sizeof w);
+    ifk_inv_bottleneck(x, p, w[0], w[1], w[2], w[3], w[4], w[5], res, y, (float *)scratch);
+}
+
 static const ifk_ops scalar_ops = {
     .name = "scalar",
     .linear = scalar_linear,
@@ -87,6 +105,9 @@ static const ifk_ops scalar_ops = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .inv_bottleneck_prep_bytes = scalar_ib_prep_bytes,
+    .inv_bottleneck_prep = scalar_ib_prep,
+    .inv_bottleneck = scalar_ib,
 };
 
 /* ------------------------------------------------- the packed variants */
@@ -149,6 +170,16 @@ static const ifk_ops scalar_ops = {
                               int oy0, int oy1) {                                                  \
         (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
     }                                                                                              \
+    static size_t NAME##_ib_prep_bytes(const ifk_ib_params *p) {                                   \
+        return ifk__inv_bottleneck_prep_bytes(&(ISA), p);                                          \
+    }                                                                                              \
+    static void NAME##_ib_prep(const ifk_ib_params *p, const float *const w[6], void *prep) {      \
+        ifk__inv_bottleneck_prep(&(ISA), p, w[0], w[1], w[2], w[3], w[4], w[5], prep);             \
+    }                                                                                              \
+    static void NAME##_ib(const float *x, const ifk_ib_params *p, const void *prep,                \
+                          const float *res, float *y, void *s) {                                   \
+        ifk__inv_bottleneck(&(ISA), x, p, prep, res, y, s);                                        \
+    }                                                                                              \
     static const ifk_ops NAME##_ops = {                                                            \
         .name = #NAME,                                                                             \
         .linear = NAME##_linear,                                                                   \
@@ -165,6 +196,9 @@ static const ifk_ops scalar_ops = {
         .activation = NAME##_act,                                                                  \
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
+        .inv_bottleneck_prep_bytes = NAME##_ib_prep_bytes,                                         \
+        .inv_bottleneck_prep = NAME##_ib_prep,                                                     \
+        .inv_bottleneck = NAME##_ib,                                                               \
     }
 
 IFK_DEFINE_OPS(generic, ifk_isa_generic);
@@ -313,6 +347,15 @@ size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, i
     size_t b = ifk_vit_attention_scratch(h, w) * sizeof(float);
     for (int i = 0; i < ifk_n_isas; i++) {
         const size_t s = ifk__vit_attention_scratch(ifk_isas[i], h, w, c, heads, gh, gw);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p) {
+    size_t b = ifk_inv_bottleneck_ref_floats(p) * sizeof(float);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__inv_bottleneck_scratch(ifk_isas[i], p);
         if (s > b) b = s;
     }
     return b;

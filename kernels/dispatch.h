@@ -108,6 +108,18 @@ typedef struct ifk_ops {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* ifk_inv_bottleneck on output rows [p->oy0, p->oy1) (all when oy1 ==
+     * 0), y and res (NULL: none) the whole maps, on weights prepared once:
+     * inv_bottleneck_prep_bytes for p (any h, oy0, oy1 and a w no larger
+     * may run on them later) and inv_bottleneck_prep of w = {we, be, wd,
+     * bd, wp, bp} (biases may be NULL) into prep (64-byte aligned; the
+     * reference keeps pointers to w, which must outlive it).
+     * scratch: ifk_inv_bottleneck_scratch_bytes. Equal bit for bit to the
+     * three conv2d calls and the add on the same ops. */
+    size_t (*inv_bottleneck_prep_bytes)(const ifk_ib_params *p);
+    void (*inv_bottleneck_prep)(const ifk_ib_params *p, const float *const w[6], void *prep);
+    void (*inv_bottleneck)(const float *x, const ifk_ib_params *p, const void *prep,
+                           const float *res, float *y, void *scratch);
 } ifk_ops;
 
 /* The table for instruction set `isa` ("scalar", "generic", "avx2",
@@ -126,5 +138,6 @@ size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p);
 size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int kh, int kw);
 size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads);
 size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw);
+size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p);
 
 #endif

@@ -8,6 +8,7 @@
  *   3x3 convolutions    kernels/winograd.c         F(4x4, 3x3)
  *   attention,          kernels/fused_attention.c  packed, never N x N
  *   vit_attention
+ *   expand-dw-project   kernels/inverted_bottleneck.c
  *   layer_norm          kernels/layernorm.c
  *   group_norm          kernels/groupnorm.c
  *
@@ -37,6 +38,19 @@ void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int
                            void *scratch);
 size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, int cout, int kh,
                                      int kw);
+
+/* -------------------------------------- kernels/inverted_bottleneck.c */
+
+/* ifk_inv_bottleneck on weights prepared once (inv_bottleneck_prep: the
+ * GEMMs' B packed, depthwise weights tap-major), equal bit for bit to the
+ * three convolutions and the add run one by one on this ISA. */
+size_t ifk__inv_bottleneck_prep_bytes(const ifk_isa *isa, const ifk_ib_params *p);
+void ifk__inv_bottleneck_prep(const ifk_isa *isa, const ifk_ib_params *p, const float *we,
+                              const float *be, const float *wd, const float *bd, const float *wp,
+                              const float *bp, void *prep);
+void ifk__inv_bottleneck(const ifk_isa *isa, const float *x, const ifk_ib_params *p,
+                         const void *prep, const float *res, float *y, void *scratch);
+size_t ifk__inv_bottleneck_scratch(const ifk_isa *isa, const ifk_ib_params *p);
 
 /* ------------------------------------------------ kernels/winograd.c */
 

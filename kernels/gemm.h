@@ -50,4 +50,18 @@ void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_
                float *y, size_t ldy, void *scratch);
 size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n);
 
+/* B packed once for every call (weights prepared ahead): w (n x k, rows
+ * ldw apart) as ifk__gemm packs it per call, every KC block at once --
+ * block pc (of KC depth) at bp + pc * round_up(n, NR), each NR panel kc x NR
+ * floats; ifk__packed_b_floats floats in all. ifk__gemm_packed is
+ * ifk__gemm on it (the same blocks, so the same sums bit for bit) with
+ * ifk__gemm_packed_scratch bytes of scratch (A's copy only). */
+size_t ifk__packed_b_floats(const ifk_isa *isa, int64_t k, int64_t n);
+void ifk__pack_b_all(const ifk_isa *isa, const float *w, size_t ldw, int64_t n, int64_t k,
+                     float *bp);
+void ifk__gemm_packed(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                      const float *bp, const float *bias, int64_t n, int act, const float *res,
+                      size_t ldr, float *y, size_t ldy, void *scratch);
+size_t ifk__gemm_packed_scratch(const ifk_isa *isa, int64_t k);
+
 #endif

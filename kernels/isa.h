@@ -54,6 +54,9 @@ const ifk_isa *ifk__isa_named(const char *name);
     void fn(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)
 #define IFK_DWCONV(fn)                                                                             \
     void fn(const float *x, const ifk_conv_params *p, const float *wt, const float *bias, float *y)
+#define IFK_DW3_ROW(fn)                                                                            \
+    void fn(const float *const r[3], int w, int c, const float *wt, const float *bias, int act,    \
+            float *y)
 #define IFK_SUM_D(fn)   double fn(const float *x, int64_t n)
 #define IFK_SUMSQ_D(fn) double fn(const float *x, int64_t n, double mean)
 #define IFK_LN_APPLY(fn)                                                                           \
@@ -103,6 +106,9 @@ IFK_GATHER(ifk_f32_gather__avx512);
 IFK_DWCONV(ifk_f32_dwconv__c);
 IFK_DWCONV(ifk_f32_dwconv__avx2);
 IFK_DWCONV(ifk_f32_dwconv__neon);
+IFK_DW3_ROW(ifk_f32_dw3_row__c);
+IFK_DW3_ROW(ifk_f32_dw3_row__avx2);
+IFK_DW3_ROW(ifk_f32_dw3_row__neon);
 
 /* the norms: sums in double */
 IFK_SUM_D(ifk_f32_sum_d__c);

@@ -24,6 +24,7 @@ const ifk_isa ifk_isa_generic = {
     .softmax_row = ifk_f32_softmax_row__c,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__c,
+    .dw3_row = ifk_f32_dw3_row__c,
     .sum_d = ifk_f32_sum_d__c,
     .sumsq_d = ifk_f32_sumsq_d__c,
     .ln_apply = ifk_f32_ln_apply__c,
@@ -40,11 +41,11 @@ const ifk_isa ifk_isa_generic = {
 /* The memory-bound loops (depthwise convolution, the norms, element-wise,
  * resize): AVX2's serve AVX-512 too, as wider vectors do not pay there. */
 #define IFK_AVX2_MEMORY_BOUND_LOOPS                                                                \
-    .dwconv = ifk_f32_dwconv__avx2, .sum_d = ifk_f32_sum_d__avx2,                                  \
-    .sumsq_d = ifk_f32_sumsq_d__avx2, .ln_apply = ifk_f32_ln_apply__avx2,                          \
-    .gn_channel_sums = ifk_f32_gn_channel_sums__avx2, .gn_apply = ifk_f32_gn_apply__avx2,          \
-    .activation = ifk_f32_activation__avx2, .add = ifk_f32_add__avx2,                              \
-    .resize_bilinear = ifk_f32_resize_bilinear__avx2
+    .dwconv = ifk_f32_dwconv__avx2, .dw3_row = ifk_f32_dw3_row__avx2,                              \
+    .sum_d = ifk_f32_sum_d__avx2, .sumsq_d = ifk_f32_sumsq_d__avx2,                                \
+    .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
+    .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
+    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2
 
 const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
@@ -94,6 +95,7 @@ const ifk_isa ifk_isa_neon = {
     .softmax_row = ifk_f32_softmax_row__neon,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__neon,
+    .dw3_row = ifk_f32_dw3_row__neon,
     .sum_d = ifk_f32_sum_d__neon,
     .sumsq_d = ifk_f32_sumsq_d__neon,
     .ln_apply = ifk_f32_ln_apply__neon,

@@ -46,6 +46,14 @@ typedef struct rt_model {
     int64_t max_crop_stride; /* largest CROP/PASTE stride, 0 when none */
 } rt_model;
 
+/* Nodes the plan runs as one kernel call (runtime/fuse.c): an inverted
+ * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD). */
+typedef struct {
+    uint32_t node[4]; /* expand, depthwise, project, add (UINT32_MAX: no add) */
+    uint32_t res;     /* the add's other operand, or IFG_NO_TENSOR */
+    uint32_t out;     /* what the chain writes: the add's output, else the projection's */
+} rt_chain;
+
 typedef struct rt_plan {
     const rt_model *m;
     int H, W;              /* padded image height, width */
@@ -58,6 +66,10 @@ typedef struct rt_plan {
     uint32_t n_image;      /* order[0..n_image) run per image, the rest per click */
     size_t arena_bytes;
     uint8_t *per_click; /* per node: 1 when it depends on a PER_CLICK input */
+    int32_t *chain;     /* per node: index of its fused chain, or -1; the chain's
+                         * first node runs it, the others are skipped */
+    rt_chain *chains;
+    uint32_t n_chains;
 } rt_plan;
 
 typedef struct rt_exec {

@@ -367,6 +367,87 @@ static void test_conv2d(const variant *v) {
     }
 }
 
+/* ------------------------------------------------ inverted bottleneck */
+
+/* The fused expand-depthwise-project (+ residual) equals the variant's own
+ * three conv2d calls and add bit for bit, in row ranges too, and the
+ * reference within the GEMMs' rounding. */
+static void test_inv_bottleneck(const variant *v) {
+    static const int cases[][7] = {
+        /* h, w, cin, cmid, cout, residual, acts (expand, dw, project packed) */
+        {9, 13, 8, 64, 8, 1, 0x330},   {1, 1, 5, 17, 5, 1, 0x330},   {2, 7, 3, 9, 4, 0, 0x121},
+        {12, 5, 16, 40, 16, 1, 0x300}, {6, 130, 4, 24, 4, 1, 0x330}, {17, 3, 33, 300, 20, 0, 0x000},
+    };
+    char what[200];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int *c = cases[s];
+        ifk_ib_params p = {c[0],      c[1], c[2], c[3], c[4], (c[6] >> 8) & 15, (c[6] >> 4) & 15,
+                           c[6] & 15, 0,    0};
+        const size_t hw = (size_t)p.h * p.w, nm = hw * p.cmid, ny = hw * p.cout;
+        float *x = rnd_buf(hw * p.cin, -1, 1), *res = c[5] ? rnd_buf(ny, -1, 1) : NULL;
+        float *we = rnd_buf((size_t)p.cmid * p.cin, -0.5, 0.5), *be = rnd_buf(p.cmid, -1, 1);
+        float *wd = rnd_buf((size_t)p.cmid * 9, -0.5, 0.5),
+              *bd = s % 2 ? NULL : rnd_buf(p.cmid, -1, 1);
+        float *wp = rnd_buf((size_t)p.cout * p.cmid, -0.2, 0.2),
+              *bp = s % 3 ? rnd_buf(p.cout, -1, 1) : NULL;
+        float *e = fill(nm, NAN), *d = fill(nm, NAN), *plain = fill(ny, NAN);
+        const ifk_conv_params pe = {p.h, p.w, p.cin, p.cmid,       1, 1, 1, 1, 0, 0,
+                                    0,   0,   1,     p.act_expand, 0, 0};
+        const ifk_conv_params pd = {p.h, p.w, p.cmid, p.cmid, 3,      3,        1, 1,
+                                    1,   1,   1,      1,      p.cmid, p.act_dw, 0, 0};
+        const ifk_conv_params pp = {p.h, p.w, p.cmid, p.cout,        1, 1, 1, 1, 0, 0,
+                                    0,   0,   1,      p.act_project, 0, 0};
+        size_t sc = ifk_conv2d_scratch_bytes(&pe);
+        if (ifk_conv2d_scratch_bytes(&pd) > sc) sc = ifk_conv2d_scratch_bytes(&pd);
+        if (ifk_conv2d_scratch_bytes(&pp) > sc) sc = ifk_conv2d_scratch_bytes(&pp);
+        void *sb, *scr = scratch_of(sc, &sb);
+        v->ops->conv2d(x, &pe, we, NULL, be, e, scr);
+        v->ops->conv2d(e, &pd, wd, NULL, bd, d, scr);
+        v->ops->conv2d(d, &pp, wp, NULL, bp, plain, scr);
+        if (res) v->ops->add(plain, res, (int64_t)ny, plain);
+        const float *w6[6] = {we, be, wd, bd, wp, bp};
+        void *prep = ifp_aligned_alloc(64, v->ops->inv_bottleneck_prep_bytes(&p));
+        v->ops->inv_bottleneck_prep(&p, w6, prep);
+        void *fb, *fs = scratch_of(ifk_inv_bottleneck_scratch_bytes(&p), &fb);
+        float *got = fill(ny, NAN), *got2 = fill(ny, NAN), *want = fill(ny, NAN);
+        v->ops->inv_bottleneck(x, &p, prep, res, got, fs);
+        snprintf(what, sizeof what, "%s inv_bottleneck %dx%dx%d->%d->%d%s equals its convolutions",
+                 v->name, p.h, p.w, p.cin, p.cmid, p.cout, res ? " +res" : "");
+        check_exact(what, got, plain, ny);
+        const int cut[] = {0, p.h / 3, p.h / 3 + 1, 0};
+        for (int r = 0; r < 3; r++) {
+            ifk_ib_params q = p;
+            q.oy0 = cut[r];
+            q.oy1 = cut[r + 1];
+            v->ops->inv_bottleneck(x, &q, prep, res, got2, fs);
+        }
+        snprintf(what, sizeof what, "%s inv_bottleneck case %zu in row ranges", v->name, s);
+        check_exact(what, got2, plain, ny);
+        float *rs = fill(ifk_inv_bottleneck_ref_floats(&p), NAN);
+        ifk_inv_bottleneck(x, &p, we, be, wd, bd, wp, bp, res, want, rs);
+        snprintf(what, sizeof what, "%s inv_bottleneck case %zu against the reference", v->name, s);
+        check(what, got, want, ny, 2e-5 * sqrt((double)p.cmid * p.cin) + 1e-5, 1e-5);
+        free(x);
+        free(res);
+        free(we);
+        free(be);
+        free(wd);
+        free(bd);
+        free(wp);
+        free(bp);
+        free(e);
+        free(d);
+        free(plain);
+        free(sb);
+        free(fb);
+        free(got);
+        free(got2);
+        free(want);
+        free(rs);
+        ifp_aligned_free(prep);
+    }
+}
+
 /* ---------------------------------------------------- conv_transpose2d */
 
 static void test_conv_transpose(const variant *v) {
@@ -741,6 +822,7 @@ int main(void) {
         test_ukr(v);
         test_linear(v);
         test_conv2d(v);
+        test_inv_bottleneck(v);
         test_conv_transpose(v);
         test_attention(v);
         test_vit_attention(v);

@@ -401,6 +401,68 @@ void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const float 
     }
 }
 
+/* Per 4-channel vector: its 9 weights and bias once, then the row's
+ * interior pixels 4 at a time (per kernel row the 6 input columns loaded
+ * once), the two edge pixels alone; taps in (ky, kx) order from 0 as
+ * dw3x3's, so rows equal dwconv's. */
+void ifk_f32_dw3_row__neon(const float *const r[3], int w, int c, const float *wt,
+                           const float *bias, int act, float *y) {
+    const size_t ps = (size_t)c;
+    for (int c0 = 0; c0 < c; c0 += 4) {
+        const int n = c - c0, full = n >= 4;
+        float32x4_t wv[9];
+        IF_UNROLL_FULL
+        for (int t = 0; t < 9; t++) wv[t] = ldc4(wt + (size_t)t * c + c0, full, n);
+        const float32x4_t bv = ldc4(bias + c0, full, n);
+        for (int X = 0; X < w;) {
+            float *yp = y + (size_t)X * ps + c0;
+            float32x4_t o[4];
+            int npix = 1;
+            if (X >= 1 && X + 5 <= w) { /* columns X-1 .. X+4 all inside */
+                npix = 4;
+                float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+                for (int ky = 0; ky < 3; ky++) {
+                    if (!r[ky]) continue;
+                    const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+                    float32x4_t xs[6];
+                    IF_UNROLL_FULL
+                    for (int j = 0; j < 6; j++) xs[j] = ldc4(q + (size_t)j * ps, full, n);
+                    IF_UNROLL_FULL
+                    for (int kx = 0; kx < 3; kx++) {
+                        const float32x4_t wk = wv[ky * 3 + kx];
+                        a0 = vfmaq_f32(a0, xs[kx], wk);
+                        a1 = vfmaq_f32(a1, xs[kx + 1], wk);
+                        a2 = vfmaq_f32(a2, xs[kx + 2], wk);
+                        a3 = vfmaq_f32(a3, xs[kx + 3], wk);
+                    }
+                }
+                o[0] = a0;
+                o[1] = a1;
+                o[2] = a2;
+                o[3] = a3;
+            } else {
+                const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+                float32x4_t acc = vdupq_n_f32(0.0f);
+                for (int ky = 0; ky < 3; ky++) {
+                    if (!r[ky]) continue;
+                    for (int kx = kx0; kx < kx1; kx++)
+                        acc = vfmaq_f32(acc, ldc4(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, n),
+                                        wv[ky * 3 + kx]);
+                }
+                o[0] = acc;
+            }
+            for (int j = 0; j < npix; j++) {
+                const float32x4_t v = ifk_act4(vaddq_f32(o[j], bv), act);
+                if (full)
+                    vst1q_f32(yp + j * ps, v);
+                else
+                    ifk_store4(yp + j * ps, v, n);
+            }
+            X += npix;
+        }
+    }
+}
+
 /* ------------------------------------------------------ bilinear resize */
 
 /* Channel-wide vectors; few channels (< 4) go to the reference. Same
