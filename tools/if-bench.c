@@ -63,7 +63,9 @@ static void print_profile(const rt_exec *e, int clicks) {
     for (uint32_t k = p->n_image; k < g->n_nodes; k++) {
         const ifg_node *n = &g->nodes[p->order[k]];
         char name[48];
-        if (n->op == IFG_OP_CONV2D) {
+        if (p->chain[p->order[k]] >= 0) { /* run by its chain's head, timed there */
+            snprintf(name, sizeof name, "expand+dw3x3+project fused");
+        } else if (n->op == IFG_OP_CONV2D) {
             const rt_shape *w = &e->shape[n->in[1]];
             snprintf(name, sizeof name, "CONV2D %lldx%lld%s", (long long)w->d[1],
                      (long long)w->d[2],
