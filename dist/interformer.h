@@ -1073,6 +1073,16 @@ static void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const flo
                         const float *res, float *y, float *scratch);
 static size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p);
 
+/* The input of a convolution as the channel concatenation of maps of one
+ * size (CONCAT_CHANNELS feeding a CONV2D, fused: the concatenation is
+ * never made): part k has c[k] channels at x[k]; the c[k] add up to cin. */
+enum { IFK_MAX_PARTS = 8 };
+typedef struct {
+    int n;
+    const float *x[IFK_MAX_PARTS];
+    int c[IFK_MAX_PARTS];
+} ifk_parts;
+
 /* Output size of a convolution: ho = (h+pt+pb-kh)/sh + 1, likewise wo. */
 static void ifk_conv2d_out_size(const ifk_conv_params *p, int *ho, int *wo);
 
@@ -1246,6 +1256,13 @@ typedef struct ifk_ops {
      * reference keeps pointers to w, which must outlive it).
      * scratch: ifk_inv_bottleneck_scratch_bytes. Equal bit for bit to the
      * three conv2d calls and the add on the same ops. */
+    /* conv2d of the concatenation of the parts of in (kernels.h's
+     * ifk_parts), never made whole; prep as conv2d's for p.
+     * scratch: ifk_conv2d_parts_scratch_bytes. Equal bit for bit to conv2d
+     * of the concatenated input on the same ops. Pads smaller than the
+     * kernel. */
+    void (*conv2d_parts)(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                         const void *prep, const float *bias, float *y, void *scratch);
     size_t (*inv_bottleneck_prep_bytes)(const ifk_ib_params *p);
     void (*inv_bottleneck_prep)(const ifk_ib_params *p, const float *const w[6], void *prep);
     void (*inv_bottleneck)(const float *x, const ifk_ib_params *p, const void *prep,
@@ -1269,6 +1286,7 @@ static size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout
 static size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads);
 static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw);
 static size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p);
+static size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p);
 
 #endif
 // ---- kernels/dispatch.h (end) ----
@@ -1790,9 +1808,14 @@ typedef struct rt_model {
 } rt_model;
 
 /* Nodes the plan runs as one kernel call (runtime/fuse.c): an inverted
- * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD). */
+ * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD),
+ * or a CONCAT_CHANNELS read only by a CONV2D. */
+typedef enum { RT_CHAIN_INV_BOTTLENECK = 1, RT_CHAIN_CONCAT_CONV = 2 } rt_chain_kind;
+
 typedef struct {
-    uint32_t node[4]; /* expand, depthwise, project, add (UINT32_MAX: no add) */
+    rt_chain_kind kind;
+    uint32_t node[4]; /* inverted bottleneck: expand, depthwise, project, add
+                       * (UINT32_MAX: no add); concat: the concat, the conv */
     uint32_t res;     /* the add's other operand, or IFG_NO_TENSOR */
     uint32_t out;     /* what the chain writes: the add's output, else the projection's */
 } rt_chain;
@@ -4701,6 +4724,25 @@ static void ifk__inv_bottleneck(const ifk_isa *isa, const float *x, const ifk_ib
                          const void *prep, const float *res, float *y, void *scratch);
 static size_t ifk__inv_bottleneck_scratch(const ifk_isa *isa, const ifk_ib_params *p);
 
+/* ---------------------------------------------- kernels/conv_parts.c */
+
+/* A convolution over concatenated parts (kernels.h's ifk_parts): through
+ * Winograd's input transform, part by part, where ifk__winograd_ok; else on
+ * bands of rows whose concatenation is made in scratch, each run by conv
+ * (this ISA's conv2d, or the reference's). Equal bit for bit to the
+ * convolution of the concatenated input on the same kernels. */
+typedef void (*ifk_conv_fn)(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
+                            const float *wt, const void *prep, const float *bias, float *y,
+                            void *scratch);
+static void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
+                       const ifk_conv_params *p, const float *wt, const void *prep,
+                       const float *bias, float *y, void *scratch);
+/* Scratch of ifk__conv2d_parts: the band and conv's own scratch for it
+ * (conv_scratch: that of conv for a band's parameters). */
+static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_conv_params *p,
+                                 size_t (*conv_scratch)(const ifk_isa *isa,
+                                                        const ifk_conv_params *q));
+
 /* ------------------------------------------------ kernels/winograd.c */
 
 /* 3x3 stride-1 dense convolutions by Winograd F(4x4, 3x3); ifk__conv2d
@@ -4709,6 +4751,9 @@ static int ifk__winograd_ok(const ifk_conv_params *p);
 static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const void *prep, const float *bias, float *y,
                            void *scratch);
+static void ifk__conv3x3_winograd_parts(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                                 const float *wt, const void *prep, const float *bias, float *y,
+                                 void *scratch);
 static size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p);
 /* The transformed weights (U, packed), conv3x3_winograd's prep. */
 static size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p);
@@ -4969,6 +5014,75 @@ static void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int
     }
 }
 // ---- kernels/conv_gemm.c (end) ----
+
+// ---- kernels/conv_parts.c ----
+/* conv_parts.c -- a convolution whose input is the channel concatenation
+ * of several maps, without making the concatenation (drivers.h).
+ *
+ * UPerNet's fusion convolution reads the concatenation of four 128x128x64
+ * maps: made whole, 16 MB of arena next to its 16 MB of inputs, the peak
+ * of a click's memory. Winograd's input transform works channel by
+ * channel, so it reads each part where it is (winograd.c). Any other
+ * convolution gets its input in bands of rows, concatenated in scratch,
+ * each band run as a convolution of its own whose padding stands where the
+ * map's edges are: the same sums pixel for pixel. */
+#include <string.h>
+
+/* #include "kernels/drivers.h": above */
+
+enum { kernels_conv_parts__BAND_ROWS = 8 };
+
+static int kernels_conv_parts__band_input_rows(const ifk_conv_params *p) { return (kernels_conv_parts__BAND_ROWS - 1) * p->sh + p->kh; }
+
+static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_conv_params *p,
+                                 size_t (*conv_scratch)(const ifk_isa *isa,
+                                                        const ifk_conv_params *q)) {
+    if (isa && ifk__winograd_ok(p)) return ifk__winograd_scratch(isa, p);
+    ifk_conv_params q = *p;
+    q.h = kernels_conv_parts__band_input_rows(p) < p->h ? kernels_conv_parts__band_input_rows(p) : p->h;
+    return IFK_SCRATCH_SLACK + ifk__piece((size_t)q.h * p->w * p->cin) +
+           (conv_scratch ? conv_scratch(isa, &q) : 0);
+}
+
+static void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
+                       const ifk_conv_params *p, const float *wt, const void *prep,
+                       const float *bias, float *y, void *scratch) {
+    if (isa && ifk__winograd_ok(p)) {
+        ifk__conv3x3_winograd_parts(isa, in, p, wt, prep, bias, y, scratch);
+        return;
+    }
+    int ho, wo;
+    ifk_conv2d_out_size(p, &ho, &wo);
+    const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
+    const int rows = kernels_conv_parts__band_input_rows(p) < p->h ? kernels_conv_parts__band_input_rows(p) : p->h;
+    char *cur = ifk__align64(scratch);
+    float *band = ifk__carve(&cur, (size_t)rows * p->w * p->cin);
+    for (int y0 = oy0; y0 < oy1; y0 += kernels_conv_parts__BAND_ROWS) {
+        const int y1 = y0 + kernels_conv_parts__BAND_ROWS < oy1 ? y0 + kernels_conv_parts__BAND_ROWS : oy1;
+        const int r0 = y0 * p->sh - p->pt > 0 ? y0 * p->sh - p->pt : 0;
+        const int want = (y1 - 1) * p->sh - p->pt + p->kh;
+        const int r1 = want < p->h ? want : p->h;
+        for (int r = r0; r < r1; r++)
+            for (int X = 0; X < p->w; X++) {
+                float *dst = band + ((size_t)(r - r0) * p->w + X) * p->cin;
+                for (int k = 0; k < in->n; k++) {
+                    const int ck = in->c[k];
+                    memcpy(dst, in->x[k] + ((size_t)r * p->w + X) * ck, (size_t)ck * sizeof(float));
+                    dst += ck;
+                }
+            }
+        /* The band's own convolution: output row y0 + j is its row j; the
+         * rows of padding it sees are the map's, no more. */
+        ifk_conv_params q = *p;
+        q.h = r1 - r0;
+        q.pt = p->pt + r0 - y0 * p->sh;
+        q.pb = (y1 - y0 - 1) * p->sh + p->kh - q.h - q.pt;
+        q.oy0 = 0;
+        q.oy1 = 0;
+        conv(isa, band, &q, wt, prep, bias, y + (size_t)y0 * wo * p->cout, cur);
+    }
+}
+// ---- kernels/conv_parts.c (end) ----
 
 // ---- kernels/fused_attention.c ----
 /* fused_attention.c -- ATTENTION and VIT_ATTENTION (drivers.h) on an
@@ -6370,6 +6484,20 @@ static void kernels_dispatch__scalar_vit(const float *qkv, int h, int w, int c, 
     ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, (float *)scratch);
 }
 
+static void kernels_dispatch__scalar_conv_band(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
+                             const float *wt, const void *prep, const float *bias, float *y,
+                             void *scratch) {
+    (void)isa;
+    (void)prep;
+    (void)scratch;
+    ifk_conv2d(x, p, wt, bias, y);
+}
+
+static void kernels_dispatch__scalar_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                                const void *prep, const float *bias, float *y, void *scratch) {
+    ifk__conv2d_parts(NULL, kernels_dispatch__scalar_conv_band, in, p, wt, prep, bias, y, scratch);
+}
+
 /* The reference keeps the weights as they are: the prep is six pointers. */
 static size_t kernels_dispatch__scalar_ib_prep_bytes(const ifk_ib_params *p) {
     (void)p;
@@ -6404,6 +6532,7 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .conv2d_parts = kernels_dispatch__scalar_conv2d_parts,
     .inv_bottleneck_prep_bytes = kernels_dispatch__scalar_ib_prep_bytes,
     .inv_bottleneck_prep = kernels_dispatch__scalar_ib_prep,
     .inv_bottleneck = kernels_dispatch__scalar_ib,
@@ -6469,6 +6598,11 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
                               int oy0, int oy1) {                                                  \
         (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
     }                                                                                              \
+    static void NAME##_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p,                 \
+                                    const float *wt, const void *prep, const float *bias,          \
+                                    float *y, void *s) {                                           \
+        ifk__conv2d_parts(&(ISA), ifk__conv2d, in, p, wt, prep, bias, y, s);                       \
+    }                                                                                              \
     static size_t NAME##_ib_prep_bytes(const ifk_ib_params *p) {                                   \
         return ifk__inv_bottleneck_prep_bytes(&(ISA), p);                                          \
     }                                                                                              \
@@ -6495,6 +6629,7 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
         .activation = NAME##_act,                                                                  \
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
+        .conv2d_parts = NAME##_conv2d_parts,                                                       \
         .inv_bottleneck_prep_bytes = NAME##_ib_prep_bytes,                                         \
         .inv_bottleneck_prep = NAME##_ib_prep,                                                     \
         .inv_bottleneck = NAME##_ib,                                                               \
@@ -6655,6 +6790,15 @@ static size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p) {
     size_t b = ifk_inv_bottleneck_ref_floats(p) * sizeof(float);
     for (int i = 0; i < ifk_n_isas; i++) {
         const size_t s = ifk__inv_bottleneck_scratch(ifk_isas[i], p);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+static size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p) {
+    size_t b = ifk__conv2d_parts_scratch(NULL, p, NULL);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__conv2d_parts_scratch(ifk_isas[i], p, ifk__conv2d_scratch);
         if (s > b) b = s;
     }
     return b;
@@ -7874,6 +8018,16 @@ static void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, 
 static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const void *prep, const float *bias, float *y,
                            void *scratch) {
+    const ifk_parts one = {1, {x}, {p->cin}};
+    ifk__conv3x3_winograd_parts(isa, &one, p, wt, prep, bias, y, scratch);
+}
+
+/* The input's channels come from the parts in order: each part's slice of
+ * V is its own input transform (the transform is per channel), so V, and
+ * the result, are those of the concatenated input. */
+static void ifk__conv3x3_winograd_parts(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                                 const float *wt, const void *prep, const float *bias, float *y,
+                                 void *scratch) {
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
@@ -7904,15 +8058,20 @@ static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_
         for (int t = 0; t < nt; t++) {
             const int ty = (int)((t0 + t) / tcols), tx = (int)((t0 + t) % tcols);
             const int iy = oy0 + 4 * ty - p->pt, ix = 4 * tx - p->pl;
-            const float *d[kernels_winograd__T2];
-            for (int r = 0; r < kernels_winograd__T; r++)
-                for (int s = 0; s < kernels_winograd__T; s++) {
-                    const int yy = iy + r, xx = ix + s;
-                    d[r * kernels_winograd__T + s] = yy >= 0 && yy < p->h && xx >= 0 && xx < p->w
-                                       ? x + ((size_t)yy * p->w + xx) * cin
-                                       : zero;
-                }
-            isa->wino_in(d, cin, v + (size_t)t * cin, ldv);
+            int coff = 0;
+            for (int k = 0; k < in->n; k++) {
+                const int ck = in->c[k];
+                const float *d[kernels_winograd__T2];
+                for (int r = 0; r < kernels_winograd__T; r++)
+                    for (int s = 0; s < kernels_winograd__T; s++) {
+                        const int yy = iy + r, xx = ix + s;
+                        d[r * kernels_winograd__T + s] = yy >= 0 && yy < p->h && xx >= 0 && xx < p->w
+                                           ? in->x[k] + ((size_t)yy * p->w + xx) * ck
+                                           : zero;
+                    }
+                isa->wino_in(d, ck, v + (size_t)t * cin + coff, ldv);
+                coff += ck;
+            }
         }
         /* M[e] = V[e] U[e]: nt x cin times cin x cout, 36 times. */
         for (int e = 0; e < kernels_winograd__T2; e++) {
@@ -9399,18 +9558,22 @@ static if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ..
 
 /* ---------------------------------------------------------- fused chains */
 
+/* A CONV2D node's kernel parameters for shapes `shape`, all output rows
+ * (runtime/ops/conv2d.c). */
+static ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape);
+
 /* Finds the chains of the plan's graph (runtime/fuse.c; none when the
  * environment has IF_FUSE=0) and fills p->chain, p->chains, p->n_chains;
  * pos: each node's execution position. */
 static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap);
-/* The kernel parameters of chain c for shapes `shape` (all rows). */
-static ifk_ib_params rt_chain_params(const rt_model *m, const rt_chain *c, const rt_shape *shape);
-/* Its prepared weights for kernels k: bytes and the preparation. */
+/* Chain c's scratch for one thread (shapes of the plan), its prepared
+ * weights for kernels k (bytes, and the preparation into dst). */
+static size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c);
 static size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k);
 static void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst);
 /* Runs chain c as its head node nd (nd->y: the chain's output; nd->prep:
- * rt_chain_prep's; nd->scratch: ifk_inv_bottleneck_scratch_bytes a
- * thread); res: the residual's data or NULL. */
+ * rt_chain_prep's; nd->in: the head's inputs); res: the residual's data or
+ * NULL. */
 static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res);
 
 /* -------------------------------------------------------------- the table */
@@ -9736,14 +9899,18 @@ static const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape 
 // ---- runtime/fuse.c ----
 /* fuse.c -- chains of nodes the planner runs as one kernel call.
  *
- * One pattern today, the inverted bottleneck of InterFormer's decoder MLPs
- * (and of MobileNet-style blocks): CONV2D 1x1 -> CONV2D 3x3 depthwise
- * (stride 1, padding 1) -> CONV2D 1x1, optionally -> ADD of a residual.
- * Run node by node it writes and reads two maps of the wide channel count
- * (16 MB each for Light's first stage at 512x512) on every click; fused
- * (kernels/inverted_bottleneck.c) those maps are never whole: the arena
- * loses them and the click loses their memory traffic. The fused run is
- * bit for bit the unfused one, so fusion changes no result.
+ * Two patterns, both about maps that need not exist whole:
+ *   - the inverted bottleneck of InterFormer's decoder MLPs (and of
+ *     MobileNet-style blocks): CONV2D 1x1 -> CONV2D 3x3 depthwise (stride
+ *     1, padding 1) -> CONV2D 1x1, optionally -> ADD of a residual. Run node
+ *     by node it writes and reads two maps of the wide channel count (16 MB
+ *     each for Light's first stage at 512x512) on every click; fused
+ *     (kernels/inverted_bottleneck.c) those maps are never whole;
+ *   - a CONCAT_CHANNELS read only by a CONV2D (UPerNet's fusion conv): the
+ *     convolution reads the parts where they are (kernels/conv_parts.c), so
+ *     the 16 MB concatenation, the peak of a click's arena, is never made.
+ * The arena loses those maps and the click their memory traffic. A fused
+ * run is bit for bit the unfused one, so fusion changes no result.
  *
  * The graph file and the ops stay as they are: the plan marks the chain's
  * first node as its head (it runs the chain) and the others as inner
@@ -9793,8 +9960,9 @@ static uint32_t runtime_fuse__readers(const ifg_graph *g, uint32_t t, uint32_t *
     return n;
 }
 
-/* The chain headed by node e, if there is one; pos: execution positions. */
-static int runtime_fuse__match(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain *c) {
+/* The inverted bottleneck headed by node e, if there is one; pos:
+ * execution positions. */
+static int runtime_fuse__match_ib(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain *c) {
     const rt_model *m = p->m;
     const ifg_graph *g = &m->g;
     const ifg_node *ne = &g->nodes[e];
@@ -9804,6 +9972,7 @@ static int runtime_fuse__match(const rt_plan *p, const uint32_t *pos, uint32_t e
     if (runtime_fuse__readers(g, g->nodes[d].out[0], &q) != 1 || !runtime_fuse__conv_is(m, &g->nodes[q], p->shape, 1, 0, 0))
         return 0;
     if (p->per_click[d] != p->per_click[e] || p->per_click[q] != p->per_click[e]) return 0;
+    c->kind = RT_CHAIN_INV_BOTTLENECK;
     c->node[0] = e;
     c->node[1] = d;
     c->node[2] = q;
@@ -9830,6 +9999,38 @@ static int runtime_fuse__match(const rt_plan *p, const uint32_t *pos, uint32_t e
     return 1;
 }
 
+/* A concatenation headed by node i whose only reader is a convolution of
+ * it, with constant weights and pads smaller than its kernel. */
+static int runtime_fuse__match_concat(const rt_plan *p, uint32_t i, rt_chain *c) {
+    const rt_model *m = p->m;
+    const ifg_graph *g = &m->g;
+    const ifg_node *n = &g->nodes[i];
+    if (n->op != IFG_OP_CONCAT_CHANNELS || n->n_in < 1 || n->n_in > IFK_MAX_PARTS) return 0;
+    for (uint32_t k = 0; k < n->n_in; k++)
+        if (n->in[k] == IFG_NO_TENSOR || g->tensors[n->in[k]].dtype != IFG_F32) return 0;
+    uint32_t q = 0;
+    if (runtime_fuse__readers(g, n->out[0], &q) != 1) return 0;
+    const ifg_node *nq = &g->nodes[q];
+    if (nq->op != IFG_OP_CONV2D || nq->in[0] != n->out[0] || !m->weights[nq->in[1]] ||
+        p->per_click[q] != p->per_click[i])
+        return 0;
+    if (nq->n_in > 2 && nq->in[2] != IFG_NO_TENSOR && !m->weights[nq->in[2]]) return 0;
+    const ifk_conv_params cp = rt_conv2d_params(nq, p->shape);
+    if (cp.groups != 1 || cp.pt >= cp.kh || cp.pb >= cp.kh || cp.pl >= cp.kw || cp.pr >= cp.kw)
+        return 0;
+    c->kind = RT_CHAIN_CONCAT_CONV;
+    c->node[0] = i;
+    c->node[1] = q;
+    c->node[2] = c->node[3] = UINT32_MAX;
+    c->res = IFG_NO_TENSOR;
+    c->out = nq->out[0];
+    return 1;
+}
+
+static int runtime_fuse__match(const rt_plan *p, const uint32_t *pos, uint32_t i, rt_chain *c) {
+    return runtime_fuse__match_ib(p, pos, i, c) || runtime_fuse__match_concat(p, i, c);
+}
+
 static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap) {
     const ifg_graph *g = &p->m->g;
     const char *env = getenv("IF_FUSE");
@@ -9852,7 +10053,7 @@ static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t
     return IF_OK;
 }
 
-static ifk_ib_params rt_chain_params(const rt_model *m, const rt_chain *c, const rt_shape *shape) {
+static ifk_ib_params runtime_fuse__ib_params(const rt_model *m, const rt_chain *c, const rt_shape *shape) {
     const ifg_graph *g = &m->g;
     const ifg_node *e = &g->nodes[c->node[0]], *d = &g->nodes[c->node[1]],
                    *q = &g->nodes[c->node[2]];
@@ -9869,45 +10070,103 @@ static ifk_ib_params rt_chain_params(const rt_model *m, const rt_chain *c, const
     return ib;
 }
 
-/* The six weights {we, be, wd, bd, wp, bp} (biases may be NULL). */
-static void runtime_fuse__chain_weights(const rt_model *m, const rt_chain *c, const float *w[6]) {
-    for (int k = 0; k < 3; k++) {
-        const ifg_node *n = &m->g.nodes[c->node[k]];
-        w[2 * k] = m->weights[n->in[1]];
-        w[2 * k + 1] = n->n_in > 2 && n->in[2] != IFG_NO_TENSOR ? m->weights[n->in[2]] : NULL;
+/* A node's weight and bias (NULL when absent). */
+static const float *runtime_fuse__weight(const rt_model *m, uint32_t node, uint32_t i) {
+    const ifg_node *n = &m->g.nodes[node];
+    return i < n->n_in && n->in[i] != IFG_NO_TENSOR ? m->weights[n->in[i]] : NULL;
+}
+
+static size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c) {
+    if (c->kind == RT_CHAIN_CONCAT_CONV) {
+        const ifk_conv_params cp = rt_conv2d_params(&p->m->g.nodes[c->node[1]], p->shape);
+        return ifk_conv2d_parts_scratch_bytes(&cp);
     }
+    const ifk_ib_params ib = runtime_fuse__ib_params(p->m, c, p->shape);
+    return ifk_inv_bottleneck_scratch_bytes(&ib);
 }
 
 static size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k) {
-    const ifk_ib_params ib = rt_chain_params(p->m, c, p->shape);
+    if (c->kind == RT_CHAIN_CONCAT_CONV) {
+        const ifk_conv_params cp = rt_conv2d_params(&p->m->g.nodes[c->node[1]], p->shape);
+        return k->conv2d_prep_bytes(&cp);
+    }
+    const ifk_ib_params ib = runtime_fuse__ib_params(p->m, c, p->shape);
     return k->inv_bottleneck_prep_bytes(&ib);
 }
 
 static void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst) {
-    const ifk_ib_params ib = rt_chain_params(p->m, c, p->shape);
+    const rt_model *m = p->m;
+    if (c->kind == RT_CHAIN_CONCAT_CONV) {
+        const ifk_conv_params cp = rt_conv2d_params(&m->g.nodes[c->node[1]], p->shape);
+        k->conv2d_prep(&cp, runtime_fuse__weight(m, c->node[1], 1), dst);
+        return;
+    }
+    const ifk_ib_params ib = runtime_fuse__ib_params(m, c, p->shape);
     const float *w[6];
-    runtime_fuse__chain_weights(p->m, c, w);
+    for (int j = 0; j < 3; j++) {
+        w[2 * j] = runtime_fuse__weight(m, c->node[j], 1);
+        w[2 * j + 1] = runtime_fuse__weight(m, c->node[j], 2);
+    }
     k->inv_bottleneck_prep(&ib, w, dst);
 }
+
+/* ------------------------------------------------------------------ runs */
 
 typedef struct {
     const rt_node *nd;
     ifk_ib_params ib;
     const float *x, *res;
-} runtime_fuse__task;
+} runtime_fuse__ib_task;
 
-static void runtime_fuse__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
-    const runtime_fuse__task *t = (const runtime_fuse__task *)arg;
+static void runtime_fuse__ib_rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
+    const runtime_fuse__ib_task *t = (const runtime_fuse__ib_task *)arg;
     ifk_ib_params ib = t->ib;
     ib.oy0 = (int)lo;
     ib.oy1 = (int)hi;
     t->nd->k->inv_bottleneck(t->x, &ib, t->nd->prep, t->res, t->nd->y, scratch);
 }
 
+typedef struct {
+    const rt_node *nd;
+    ifk_conv_params cp;
+    ifk_parts parts;
+    const float *w, *b;
+} runtime_fuse__parts_task;
+
+/* Blocks of four output rows, as the CONV2D op splits them (its Winograd
+ * tiles start at each call's first row): the same tiles, the same sums. */
+enum { runtime_fuse__CONV_ROW_BLOCK = 4 };
+
+static void runtime_fuse__parts_rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
+    const runtime_fuse__parts_task *t = (const runtime_fuse__parts_task *)arg;
+    ifk_conv_params cp = t->cp;
+    int ho, wo;
+    ifk_conv2d_out_size(&cp, &ho, &wo);
+    cp.oy0 = (int)(lo * runtime_fuse__CONV_ROW_BLOCK);
+    cp.oy1 = (int)(hi * runtime_fuse__CONV_ROW_BLOCK < ho ? hi * runtime_fuse__CONV_ROW_BLOCK : ho);
+    t->nd->k->conv2d_parts(&t->parts, &cp, t->w, t->nd->prep, t->b, t->nd->y, scratch);
+}
+
 static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res) {
-    const runtime_fuse__task t = {nd, rt_chain_params(m, c, nd->shape), (const float *)rt_in(nd, 0), res};
+    if (c->kind == RT_CHAIN_CONCAT_CONV) {
+        runtime_fuse__parts_task t = {nd,
+                        rt_conv2d_params(&m->g.nodes[c->node[1]], nd->shape),
+                        {0, {0}, {0}},
+                        runtime_fuse__weight(m, c->node[1], 1),
+                        runtime_fuse__weight(m, c->node[1], 2)};
+        t.parts.n = (int)nd->n->n_in;
+        for (uint32_t k = 0; k < nd->n->n_in; k++) {
+            t.parts.x[k] = (const float *)rt_in(nd, k);
+            t.parts.c[k] = (int)rt_node_in_shape(nd, k)->d[2];
+        }
+        int ho, wo;
+        ifk_conv2d_out_size(&t.cp, &ho, &wo);
+        rt_parallel(nd, (ho + runtime_fuse__CONV_ROW_BLOCK - 1) / runtime_fuse__CONV_ROW_BLOCK, 1, runtime_fuse__parts_rows, &t);
+        return IF_OK;
+    }
+    const runtime_fuse__ib_task t = {nd, runtime_fuse__ib_params(m, c, nd->shape), (const float *)rt_in(nd, 0), res};
     /* Each cut between threads re-expands a halo row: at least 8 rows a thread. */
-    rt_parallel(nd, t.ib.h, 8, runtime_fuse__rows, &t);
+    rt_parallel(nd, t.ib.h, 8, runtime_fuse__ib_rows, &t);
     return IF_OK;
 }
 // ---- runtime/fuse.c (end) ----
@@ -10583,8 +10842,8 @@ static ifk_conv_params ops_conv2d__conv_params(const ifg_node *n, const rt_shape
     return p;
 }
 
-/* The same for a node's current shapes. */
-static ifk_conv_params ops_conv2d__node_params(const ifg_node *n, const rt_shape *shape) {
+/* The same for a node's current shapes (op.h). */
+static ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape) {
     return ops_conv2d__conv_params(n, &shape[n->in[0]], shape[n->out[0]].d[2]);
 }
 
@@ -10626,7 +10885,7 @@ static void ops_conv2d__rows(const void *arg, int64_t lo, int64_t hi, void *scra
 }
 
 static if_status ops_conv2d__run(const rt_node *nd) {
-    const ops_conv2d__task t = {nd, ops_conv2d__node_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
+    const ops_conv2d__task t = {nd, rt_conv2d_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
                     (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2)};
     rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + ops_conv2d__ROW_BLOCK - 1) / ops_conv2d__ROW_BLOCK, 1, ops_conv2d__rows, &t);
     return IF_OK;
@@ -10641,13 +10900,13 @@ static double ops_conv2d__flops(const ifg_node *n, const rt_shape *shape) {
 static size_t ops_conv2d__prep_bytes(const rt_model *m, const ifg_node *n, const rt_shape *shape,
                          const ifk_ops *k) {
     if (!m->weights[n->in[1]]) return 0;
-    const ifk_conv_params cp = ops_conv2d__node_params(n, shape);
+    const ifk_conv_params cp = rt_conv2d_params(n, shape);
     return k->conv2d_prep_bytes(&cp);
 }
 
 static void ops_conv2d__prep(const rt_model *m, const ifg_node *n, const rt_shape *shape, const ifk_ops *k,
                  void *dst) {
-    const ifk_conv_params cp = ops_conv2d__node_params(n, shape);
+    const ifk_conv_params cp = rt_conv2d_params(n, shape);
     k->conv2d_prep(&cp, m->weights[n->in[1]], dst);
 }
 
@@ -11398,8 +11657,7 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
             p->scratch_bytes[c->node[j]] = 0;
         }
         first[c->out] = pos[c->node[0]];
-        const ifk_ib_params ib = rt_chain_params(m, c, p->shape);
-        p->scratch_bytes[c->node[0]] = ifk_inv_bottleneck_scratch_bytes(&ib);
+        p->scratch_bytes[c->node[0]] = rt_chain_scratch_bytes(p, c);
     }
 
     for (uint32_t t = 0; t < nt; t++)

@@ -71,6 +71,20 @@ static void scalar_vit(const float *qkv, int h, int w, int c, int heads, float s
     ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, (float *)scratch);
 }
 
+static void scalar_conv_band(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
+                             const float *wt, const void *prep, const float *bias, float *y,
+                             void *scratch) {
+    (void)isa;
+    (void)prep;
+    (void)scratch;
+    ifk_conv2d(x, p, wt, bias, y);
+}
+
+static void scalar_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                                const void *prep, const float *bias, float *y, void *scratch) {
+    ifk__conv2d_parts(NULL, scalar_conv_band, in, p, wt, prep, bias, y, scratch);
+}
+
 /* The reference keeps the weights as they are: the prep is six pointers. */
 static size_t scalar_ib_prep_bytes(const ifk_ib_params *p) {
     (void)p;
@@ -105,6 +119,7 @@ static const ifk_ops scalar_ops = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .conv2d_parts = scalar_conv2d_parts,
     .inv_bottleneck_prep_bytes = scalar_ib_prep_bytes,
     .inv_bottleneck_prep = scalar_ib_prep,
     .inv_bottleneck = scalar_ib,
@@ -170,6 +185,11 @@ static const ifk_ops scalar_ops = {
                               int oy0, int oy1) {                                                  \
         (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
     }                                                                                              \
+    static void NAME##_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p,                 \
+                                    const float *wt, const void *prep, const float *bias,          \
+                                    float *y, void *s) {                                           \
+        ifk__conv2d_parts(&(ISA), ifk__conv2d, in, p, wt, prep, bias, y, s);                       \
+    }                                                                                              \
     static size_t NAME##_ib_prep_bytes(const ifk_ib_params *p) {                                   \
         return ifk__inv_bottleneck_prep_bytes(&(ISA), p);                                          \
     }                                                                                              \
@@ -196,6 +216,7 @@ static const ifk_ops scalar_ops = {
         .activation = NAME##_act,                                                                  \
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
+        .conv2d_parts = NAME##_conv2d_parts,                                                       \
         .inv_bottleneck_prep_bytes = NAME##_ib_prep_bytes,                                         \
         .inv_bottleneck_prep = NAME##_ib_prep,                                                     \
         .inv_bottleneck = NAME##_ib,                                                               \
@@ -356,6 +377,15 @@ size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p) {
     size_t b = ifk_inv_bottleneck_ref_floats(p) * sizeof(float);
     for (int i = 0; i < ifk_n_isas; i++) {
         const size_t s = ifk__inv_bottleneck_scratch(ifk_isas[i], p);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p) {
+    size_t b = ifk__conv2d_parts_scratch(NULL, p, NULL);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__conv2d_parts_scratch(ifk_isas[i], p, ifk__conv2d_scratch);
         if (s > b) b = s;
     }
     return b;

@@ -116,6 +116,13 @@ typedef struct ifk_ops {
      * reference keeps pointers to w, which must outlive it).
      * scratch: ifk_inv_bottleneck_scratch_bytes. Equal bit for bit to the
      * three conv2d calls and the add on the same ops. */
+    /* conv2d of the concatenation of the parts of in (kernels.h's
+     * ifk_parts), never made whole; prep as conv2d's for p.
+     * scratch: ifk_conv2d_parts_scratch_bytes. Equal bit for bit to conv2d
+     * of the concatenated input on the same ops. Pads smaller than the
+     * kernel. */
+    void (*conv2d_parts)(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                         const void *prep, const float *bias, float *y, void *scratch);
     size_t (*inv_bottleneck_prep_bytes)(const ifk_ib_params *p);
     void (*inv_bottleneck_prep)(const ifk_ib_params *p, const float *const w[6], void *prep);
     void (*inv_bottleneck)(const float *x, const ifk_ib_params *p, const void *prep,
@@ -139,5 +146,6 @@ size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int k
 size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads);
 size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw);
 size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p);
+size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p);
 
 #endif

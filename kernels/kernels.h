@@ -74,6 +74,16 @@ void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const float *we,
                         const float *res, float *y, float *scratch);
 size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p);
 
+/* The input of a convolution as the channel concatenation of maps of one
+ * size (CONCAT_CHANNELS feeding a CONV2D, fused: the concatenation is
+ * never made): part k has c[k] channels at x[k]; the c[k] add up to cin. */
+enum { IFK_MAX_PARTS = 8 };
+typedef struct {
+    int n;
+    const float *x[IFK_MAX_PARTS];
+    int c[IFK_MAX_PARTS];
+} ifk_parts;
+
 /* Output size of a convolution: ho = (h+pt+pb-kh)/sh + 1, likewise wo. */
 void ifk_conv2d_out_size(const ifk_conv_params *p, int *ho, int *wo);
 

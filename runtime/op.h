@@ -118,18 +118,22 @@ if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) IFP_
 
 /* ---------------------------------------------------------- fused chains */
 
+/* A CONV2D node's kernel parameters for shapes `shape`, all output rows
+ * (runtime/ops/conv2d.c). */
+ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape);
+
 /* Finds the chains of the plan's graph (runtime/fuse.c; none when the
  * environment has IF_FUSE=0) and fills p->chain, p->chains, p->n_chains;
  * pos: each node's execution position. */
 if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap);
-/* The kernel parameters of chain c for shapes `shape` (all rows). */
-ifk_ib_params rt_chain_params(const rt_model *m, const rt_chain *c, const rt_shape *shape);
-/* Its prepared weights for kernels k: bytes and the preparation. */
+/* Chain c's scratch for one thread (shapes of the plan), its prepared
+ * weights for kernels k (bytes, and the preparation into dst). */
+size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c);
 size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k);
 void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst);
 /* Runs chain c as its head node nd (nd->y: the chain's output; nd->prep:
- * rt_chain_prep's; nd->scratch: ifk_inv_bottleneck_scratch_bytes a
- * thread); res: the residual's data or NULL. */
+ * rt_chain_prep's; nd->in: the head's inputs); res: the residual's data or
+ * NULL. */
 if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res);
 
 /* -------------------------------------------------------------- the table */

@@ -184,8 +184,7 @@ if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **ou
             p->scratch_bytes[c->node[j]] = 0;
         }
         first[c->out] = pos[c->node[0]];
-        const ifk_ib_params ib = rt_chain_params(m, c, p->shape);
-        p->scratch_bytes[c->node[0]] = ifk_inv_bottleneck_scratch_bytes(&ib);
+        p->scratch_bytes[c->node[0]] = rt_chain_scratch_bytes(p, c);
     }
 
     for (uint32_t t = 0; t < nt; t++)

@@ -47,9 +47,14 @@ typedef struct rt_model {
 } rt_model;
 
 /* Nodes the plan runs as one kernel call (runtime/fuse.c): an inverted
- * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD). */
+ * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD),
+ * or a CONCAT_CHANNELS read only by a CONV2D. */
+typedef enum { RT_CHAIN_INV_BOTTLENECK = 1, RT_CHAIN_CONCAT_CONV = 2 } rt_chain_kind;
+
 typedef struct {
-    uint32_t node[4]; /* expand, depthwise, project, add (UINT32_MAX: no add) */
+    rt_chain_kind kind;
+    uint32_t node[4]; /* inverted bottleneck: expand, depthwise, project, add
+                       * (UINT32_MAX: no add); concat: the concat, the conv */
     uint32_t res;     /* the add's other operand, or IFG_NO_TENSOR */
     uint32_t out;     /* what the chain writes: the add's output, else the projection's */
 } rt_chain;

@@ -367,6 +367,68 @@ static void test_conv2d(const variant *v) {
     }
 }
 
+/* ------------------------------------------------ conv over parts */
+
+/* conv2d_parts equals conv2d of the concatenated input bit for bit, whole
+ * and in blocks of four output rows (the runtime's split), on the Winograd
+ * path and on bands. */
+static void test_conv2d_parts(const variant *v) {
+    static const int cases[][8] = {
+        /* h, w, parts' channels (0: none), cout, kernel, pad */
+        {48, 50, 16, 24, 8, 20, 3, 1}, /* Winograd */
+        {20, 17, 5, 7, 1, 9, 3, 1},    /* small: bands */
+        {9, 30, 3, 4, 0, 6, 1, 0},     /* 1x1 */
+        {19, 11, 8, 8, 8, 16, 5, 2},   /* 5x5, bands cut by the kernel */
+    };
+    char what[160];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int *c = cases[s];
+        ifk_parts in = {0, {NULL}, {0}};
+        int cin = 0;
+        for (int k = 2; k < 5 && c[k]; k++) {
+            in.c[in.n] = c[k];
+            in.x[in.n] = rnd_buf((size_t)c[0] * c[1] * c[k], -1, 1);
+            in.n++;
+            cin += c[k];
+        }
+        const ifk_conv_params p = {c[0], c[1], cin,  c[5], c[6], c[6],         1, 1,
+                                   c[7], c[7], c[7], c[7], 1,    IFK_ACT_RELU, 0, 0};
+        const size_t hw = (size_t)p.h * p.w, ny = hw * p.cout;
+        float *cat = fill(hw * cin, 0);
+        for (size_t i = 0, off = 0; (int)i < in.n; off += (size_t)in.c[i], i++)
+            for (size_t px = 0; px < hw; px++)
+                memcpy(cat + px * cin + off, in.x[i] + px * in.c[i],
+                       (size_t)in.c[i] * sizeof(float));
+        float *wt = rnd_buf((size_t)p.cout * p.kh * p.kw * cin, -0.3, 0.3),
+              *b = rnd_buf(p.cout, -1, 1);
+        const size_t pb = v->ops->conv2d_prep_bytes(&p);
+        void *prep = pb ? ifp_aligned_alloc(64, pb) : NULL;
+        if (prep) v->ops->conv2d_prep(&p, wt, prep);
+        size_t sc = ifk_conv2d_parts_scratch_bytes(&p);
+        if (ifk_conv2d_scratch_bytes(&p) > sc) sc = ifk_conv2d_scratch_bytes(&p);
+        void *sb, *scr = scratch_of(sc, &sb);
+        float *want = fill(ny, NAN), *got = fill(ny, NAN);
+        for (int y0 = 0; y0 < p.h; y0 += 4) { /* as the runtime splits both */
+            ifk_conv_params q = p;
+            q.oy0 = y0;
+            q.oy1 = y0 + 4 < p.h ? y0 + 4 : p.h;
+            v->ops->conv2d(cat, &q, wt, prep, b, want, scr);
+            v->ops->conv2d_parts(&in, &q, wt, prep, b, got, scr);
+        }
+        snprintf(what, sizeof what, "%s conv2d_parts %dx%d %d parts -> %d k%d", v->name, p.h, p.w,
+                 in.n, p.cout, p.kh);
+        check_exact(what, got, want, ny);
+        for (int k = 0; k < in.n; k++) free((void *)in.x[k]);
+        free(cat);
+        free(wt);
+        free(b);
+        free(want);
+        free(got);
+        free(sb);
+        ifp_aligned_free(prep);
+    }
+}
+
 /* ------------------------------------------------ inverted bottleneck */
 
 /* The fused expand-depthwise-project (+ residual) equals the variant's own
@@ -823,6 +885,7 @@ int main(void) {
         test_linear(v);
         test_conv2d(v);
         test_inv_bottleneck(v);
+        test_conv2d_parts(v);
         test_conv_transpose(v);
         test_attention(v);
         test_vit_attention(v);

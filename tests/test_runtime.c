@@ -89,8 +89,9 @@ static float *decoder_logits(const rt_model *dec, const char *isa, int fuse, siz
     rt_plan *p = NULL;
     rt_exec *e = NULL;
     float *out = NULL, *feat[4] = {NULL, NULL, NULL, NULL};
-    uint8_t *lab = calloc(128 * 128, 1);
-    CHECK(rt_plan_new(dec, 128, 128, 2, &p, err, sizeof err) == IF_OK, "plan: %s", err);
+    uint8_t *lab = calloc(256 * 256, 1);
+    /* 256x256: UPerNet's fusion conv (64x64) takes the Winograd path */
+    CHECK(rt_plan_new(dec, 256, 256, 2, &p, err, sizeof err) == IF_OK, "plan: %s", err);
     ifp_setenv("IF_FUSE", NULL);
     if (!p || rt_exec_new(p, ops, &e) != IF_OK) goto done;
     *arena = p->arena_bytes;
@@ -104,12 +105,12 @@ static float *decoder_logits(const rt_model *dec, const char *isa, int fuse, siz
             feat[i][j] = (float)(((j + 7 * i) * 2654435761u) % 1000) / 500.0f - 1.0f;
         CHECK(rt_exec_bind(e, name, feat[i], n * sizeof(float)) == IF_OK, "bind: %s", e->err);
     }
-    for (int i = 0; i < 128 * 128; i++)
+    for (int i = 0; i < 256 * 256; i++)
         lab[i] =
-            (uint8_t)((i / 128 - 64) * (i / 128 - 64) + (i % 128 - 50) * (i % 128 - 50) < 400 ? 3
+            (uint8_t)((i / 256 - 64) * (i / 256 - 64) + (i % 256 - 50) * (i % 256 - 50) < 400 ? 3
                                                                                               : 2);
-    lab[64 * 128 + 50] = 4;
-    CHECK(rt_exec_bind(e, "ref_label", lab, 128 * 128) == IF_OK, "bind labels: %s", e->err);
+    lab[64 * 256 + 50] = 4;
+    CHECK(rt_exec_bind(e, "ref_label", lab, 256 * 256) == IF_OK, "bind labels: %s", e->err);
     CHECK(rt_exec_run_image(e) == IF_OK, "run image: %s", e->err);
     CHECK(rt_exec_run_click(e) == IF_OK, "run click: %s", e->err);
     rt_shape s;
