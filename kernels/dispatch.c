@@ -54,10 +54,10 @@ static void scalar_linear_f16(const float *x, int64_t m, int64_t k, const uint16
                               const float *bias, int64_t n, int act, float *y, void *scratch) {
     float *wf = (float *)scratch, *yb = wf + (size_t)SCALAR_F16_COLS * (size_t)k;
     for (int64_t j0 = 0; j0 < n; j0 += SCALAR_F16_COLS) {
-        const int64_t nb = n - j0 < SCALAR_F16_COLS ? n - j0 : SCALAR_F16_COLS;
+        const int64_t nb = n - j0 < SCALAR_F16_COLS ? n - j0 : (int64_t)SCALAR_F16_COLS;
         ifk_f16_to_f32(w + (size_t)j0 * (size_t)k, nb * k, wf);
         for (int64_t i0 = 0; i0 < m; i0 += SCALAR_F16_ROWS) {
-            const int64_t mb = m - i0 < SCALAR_F16_ROWS ? m - i0 : SCALAR_F16_ROWS;
+            const int64_t mb = m - i0 < SCALAR_F16_ROWS ? m - i0 : (int64_t)SCALAR_F16_ROWS;
             ifk_linear(x + (size_t)i0 * (size_t)k, mb, k, wf, bias ? bias + j0 : NULL, nb, act, yb);
             for (int64_t i = 0; i < mb; i++)
                 memcpy(y + (size_t)(i0 + i) * (size_t)n + j0, yb + (size_t)i * (size_t)nb,
