@@ -132,8 +132,9 @@ if_status rt_exec_run_image(rt_exec *e);
 /* Runs the per-click nodes; needs rt_exec_run_image() after the last change
  * of a per-image input. */
 if_status rt_exec_run_click(rt_exec *e);
-/* Tensor t's data as a run sees it: a constant of the model, an arena
- * tensor or a bound input; NULL for IFG_NO_TENSOR or an unbound input. */
+/* Tensor t's data as a run sees it: a constant of the model (f32, or
+ * IEEE half where m->f16[t]), an arena tensor or a bound input; NULL for
+ * IFG_NO_TENSOR or an unbound input. */
 const void *rt_exec_tensor(const rt_exec *e, uint32_t t);
 /* Output by name; NULL when absent. */
 const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape *shape);
