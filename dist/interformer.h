@@ -6303,7 +6303,7 @@ static const ifk_isa ifk_isa_generic = {
     .sum_d = ifk_f32_sum_d__avx2, .sumsq_d = ifk_f32_sumsq_d__avx2,                                \
     .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
     .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
-    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2,                   \
+    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2,                    \
     .f16_to_f32 = ifk_f16_to_f32__avx2
 
 static const ifk_isa ifk_isa_avx2 = {
@@ -10012,8 +10012,11 @@ static ifk_ib_params rt_chain_params(const rt_model *m, const rt_chain *c, const
 static void runtime_fuse__chain_weights(const rt_model *m, const rt_chain *c, const float *w[6]) {
     for (int k = 0; k < 3; k++) {
         const ifg_node *n = &m->g.nodes[c->node[k]];
-        w[2 * k] = m->weights[n->in[1]];
-        w[2 * k + 1] = n->n_in > 2 && n->in[2] != IFG_NO_TENSOR ? m->weights[n->in[2]] : NULL;
+        /* CONV2D weights and biases are f32 (runtime/model.c keeps f16 only
+         * LINEAR weights). */
+        w[2 * k] = (const float *)m->weights[n->in[1]];
+        w[2 * k + 1] =
+            n->n_in > 2 && n->in[2] != IFG_NO_TENSOR ? (const float *)m->weights[n->in[2]] : NULL;
     }
 }
 

@@ -137,8 +137,11 @@ ifk_ib_params rt_chain_params(const rt_model *m, const rt_chain *c, const rt_sha
 static void chain_weights(const rt_model *m, const rt_chain *c, const float *w[6]) {
     for (int k = 0; k < 3; k++) {
         const ifg_node *n = &m->g.nodes[c->node[k]];
-        w[2 * k] = m->weights[n->in[1]];
-        w[2 * k + 1] = n->n_in > 2 && n->in[2] != IFG_NO_TENSOR ? m->weights[n->in[2]] : NULL;
+        /* CONV2D weights and biases are f32 (runtime/model.c keeps f16 only
+         * LINEAR weights). */
+        w[2 * k] = (const float *)m->weights[n->in[1]];
+        w[2 * k + 1] =
+            n->n_in > 2 && n->in[2] != IFG_NO_TENSOR ? (const float *)m->weights[n->in[2]] : NULL;
     }
 }
 
