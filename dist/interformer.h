@@ -201,8 +201,11 @@ INTERFORMER_DEF if_options if_default_options(void);
  * the defaults. On success *out owns the model (free with if_model_free).
  * Errors: IF_ERR_INVALID_ARG, IF_ERR_IO (cannot open or read), the format
  * errors (IF_ERR_TRUNCATED ... IF_ERR_BAD_META), IF_ERR_NO_MEMORY (also
- * when the file's image plus its f16 weights widened to f32 are over
- * opt->mem_limit); detail in if_last_error(). */
+ * when the file's image plus the f16 weights it widens to f32 are over
+ * opt->mem_limit); detail in if_last_error(). The f16 weights of linear
+ * layers stay f16 in memory (widened, exactly, as each product packs
+ * them); the others are widened at load, and all of them when the
+ * environment has IF_F16_WIDEN=1. */
 INTERFORMER_DEF if_status if_model_load(const char *path, const if_options *opt, if_model **out);
 
 /* Same, from a memory image of the file. copy = 0 borrows buf (it must
@@ -1207,6 +1210,12 @@ typedef struct ifk_ops {
     /* y = act(x w^T + bias): ifk_linear. scratch: ifk_linear_scratch_bytes. */
     void (*linear)(const float *x, int64_t m, int64_t k, const float *w, const float *bias,
                    int64_t n, int act, float *y, void *scratch);
+    /* linear on IEEE half weights w (n x k): the results of linear on the
+     * weights widened to float (ifk_f16_to_f32, exact), bit for bit, with
+     * no float copy of w beyond a GEMM's packed block (the packed variants
+     * widen while packing B). scratch: ifk_linear_scratch_bytes. */
+    void (*linear_f16)(const float *x, int64_t m, int64_t k, const uint16_t *w, const float *bias,
+                       int64_t n, int act, float *y, void *scratch);
     /* ifk_conv2d on output rows [p->oy0, p->oy1) (all when oy1 == 0); y is
      * the whole output map. scratch: ifk_conv2d_scratch_bytes. prep: NULL,
      * or what conv2d_prep made of wt for these parameters (then read-only,
@@ -1303,8 +1312,10 @@ static size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p);
 // ---- runtime/runtime.h ----
 /* runtime.h -- graph runtime of InterFormer-C (internal).
  *
- *   rt_model  a loaded, validated graph file with f32 weights (read-only,
- *             shareable between threads).
+ *   rt_model  a loaded, validated graph file and its weights (read-only,
+ *             shareable between threads): f32, but the f16 weights of a
+ *             file with them stay f16 where every use takes f16
+ *             (LINEAR weights), the rest widened at load (model.c).
  *   rt_plan   everything that depends on the image size: the shape of every
  *             tensor, the execution order (per-image nodes first, then
  *             per-click nodes) and each tensor's offset in ONE arena,
@@ -1802,8 +1813,10 @@ typedef struct rt_model {
     size_t image_size;
     int image_owned;
     ifg_graph g;
-    const float **weights;   /* per tensor: f32 data of CONSTs, NULL for VALUEs */
-    float *converted;        /* f16 -> f32 copies (one block) */
+    const void **weights;    /* per tensor: data of CONSTs, NULL for VALUEs: f32, or */
+    uint8_t *f16;            /* where f16[t], IEEE half, in place in the image (model.c) */
+    float *converted;        /* f16 -> f32 copies (one block) of the other f16 weights */
+    size_t converted_bytes;  /* its size */
     int64_t max_crop_stride; /* largest CROP/PASTE stride, 0 when none */
 } rt_model;
 
@@ -1860,7 +1873,7 @@ typedef struct rt_exec {
 
 /* Load from a file (read into memory) or from a caller buffer (borrowed:
  * must outlive the model, f32 weights are used in place). mem_limit: the
- * budget of the load's own allocations (file image, f16 -> f32 weights), as
+ * budget of the load's own allocations (file image, f16 weights widened), as
  * if_options.mem_limit; 0 = automatic. */
 static if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model **out, char *err,
                              size_t cap);
@@ -1894,8 +1907,9 @@ static if_status rt_exec_run_image(rt_exec *e);
 /* Runs the per-click nodes; needs rt_exec_run_image() after the last change
  * of a per-image input. */
 static if_status rt_exec_run_click(rt_exec *e);
-/* Tensor t's data as a run sees it: a constant of the model, an arena
- * tensor or a bound input; NULL for IFG_NO_TENSOR or an unbound input. */
+/* Tensor t's data as a run sees it: a constant of the model (f32, or
+ * IEEE half where m->f16[t]), an arena tensor or a bound input; NULL for
+ * IFG_NO_TENSOR or an unbound input. */
 static const void *rt_exec_tensor(const rt_exec *e, uint32_t t);
 /* Output by name; NULL when absent. */
 static const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape *shape);
@@ -4622,6 +4636,10 @@ typedef struct ifk_isa {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* dst[i] = the float of IEEE half src[i] for i < n, bit for bit as the
+     * reference ifk_f16_to_f32 (the widening is exact): B's packing of f16
+     * weights (ifk__pack_b_f16). */
+    void (*f16_to_f32)(const uint16_t *src, int64_t n, float *dst);
     /* Winograd F(4x4, 3x3) transforms over n channels (kernels/winograd_tx.h).
      * wino_in: d[r*6 + s] is input pixel (r, s) of a 6x6 tile (n floats);
      * writes V = B^T d B as v[e*ldv + c], e = 0..35. wino_out: reads
@@ -4665,6 +4683,11 @@ static inline size_t ifk__packed_lda(int64_t k) {
  * columns: bp[(j / nr) * kc * nr + p * nr + j % nr] = w[j * ldw + k0 + p]. */
 static void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, int nr, float *bp);
 
+/* ifk__pack_b of IEEE half weights: the same panels as ifk__pack_b on the
+ * weights widened to float (isa->f16_to_f32, exact). */
+static void ifk__pack_b_f16(const ifk_isa *isa, const uint16_t *w, size_t ldw, int64_t n, int64_t k0,
+                     int64_t kc, int nr, float *bp);
+
 /* Rows p < k of v (row p: v[p*ldv + j], j < n) as ceil(n / nr) panels of
  * k x nr floats, zero-padded columns: the B operand of an NN product. */
 static void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp);
@@ -4675,6 +4698,11 @@ static void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int
 static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
                size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
                float *y, size_t ldy, void *scratch);
+/* ifk__gemm (no residual) on IEEE half weights w, widened while B is
+ * packed: bit-identical to ifk__gemm on the widened weights, same scratch. */
+static void ifk__gemm_f16(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                   const uint16_t *w, size_t ldw, const float *bias, int64_t n, int act, float *y,
+                   size_t ldy, void *scratch);
 static size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n);
 
 /* B packed once for every call (weights prepared ahead): w (n x k, rows
@@ -5294,6 +5322,44 @@ static void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64
     }
 }
 
+/* Rows widen through a small float buffer, F16_ROWS x F16_CHUNK (2 KiB:
+ * L1), then take ifk__pack_b's places: the panels are those of ifk__pack_b
+ * on the widened weights, bit for bit. The widening adds one pass over an
+ * L1-resident chunk to the packing, which reads each weight once per GEMM
+ * call anyway. */
+enum { kernels_gemm__F16_ROWS = 4, kernels_gemm__F16_CHUNK = 128 };
+
+static void ifk__pack_b_f16(const ifk_isa *isa, const uint16_t *w, size_t ldw, int64_t n, int64_t k0,
+                     int64_t kc, int nr, float *bp) {
+    float buf[kernels_gemm__F16_ROWS][kernels_gemm__F16_CHUNK];
+    for (int64_t j0 = 0; j0 < n; j0 += nr) {
+        const int nn = (int)ifk__min64(nr, n - j0);
+        float *IF_RESTRICT dst = bp + (size_t)(j0 / nr) * (size_t)kc * nr;
+        for (int jj = 0; jj < nn; jj += kernels_gemm__F16_ROWS) {
+            const int rows = (int)ifk__min64(kernels_gemm__F16_ROWS, nn - jj);
+            for (int64_t p0 = 0; p0 < kc; p0 += kernels_gemm__F16_CHUNK) {
+                const int pc = (int)ifk__min64(kernels_gemm__F16_CHUNK, kc - p0);
+                for (int r = 0; r < rows; r++)
+                    isa->f16_to_f32(w + (size_t)(j0 + jj + r) * ldw + k0 + p0, pc, buf[r]);
+                float *IF_RESTRICT d = dst + (size_t)p0 * nr + jj;
+                if (rows == kernels_gemm__F16_ROWS) {
+                    for (int p = 0; p < pc; p++, d += nr) {
+                        d[0] = buf[0][p];
+                        d[1] = buf[1][p];
+                        d[2] = buf[2][p];
+                        d[3] = buf[3][p];
+                    }
+                } else {
+                    for (int p = 0; p < pc; p++, d += nr)
+                        for (int r = 0; r < rows; r++) d[r] = buf[r][p];
+                }
+            }
+        }
+        for (int jj = nn; jj < nr; jj++)
+            for (int64_t p = 0; p < kc; p++) dst[(size_t)p * nr + jj] = 0.0f;
+    }
+}
+
 static void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp) {
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)ifk__min64(nr, n - j0);
@@ -5354,9 +5420,10 @@ static ifk_epi kernels_gemm__block_epi(int64_t pc, int64_t kc, int64_t k, int ac
     return e;
 }
 
-static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
-               size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
-               float *y, size_t ldy, void *scratch) {
+/* ifk__gemm on f32 weights w, or on f16 weights wh when w is NULL. */
+static void kernels_gemm__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                 const float *w, const uint16_t *wh, size_t ldw, const float *bias, int64_t n,
+                 int act, const float *res, size_t ldr, float *y, size_t ldy, void *scratch) {
     char *cur = ifk__align64(scratch);
     const int64_t KC = isa->kc, NC = isa->nc;
     float *bp = ifk__carve(&cur, (size_t)(k < 1 ? 1 : ifk__min64(k, KC)) *
@@ -5366,11 +5433,26 @@ static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m,
         const int64_t nc = ifk__min64(NC, n - jc);
         for (int64_t pc = 0; pc < k || pc == 0; pc += KC) {
             const int64_t kc = ifk__min64(KC, k - pc);
-            ifk__pack_b(w + (size_t)jc * ldw, ldw, nc, pc, kc, isa->nr, bp);
+            if (w)
+                ifk__pack_b(w + (size_t)jc * ldw, ldw, nc, pc, kc, isa->nr, bp);
+            else
+                ifk__pack_b_f16(isa, wh + (size_t)jc * ldw, ldw, nc, pc, kc, isa->nr, bp);
             kernels_gemm__gemm_block(isa, x, ldx, m, pc, kc, bp, nc, bias ? bias + jc : NULL,
                        res ? res + jc : NULL, ldr, y + jc, ldy, kernels_gemm__block_epi(pc, kc, k, act, ldr), ap);
         }
     }
+}
+
+static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
+               size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
+               float *y, size_t ldy, void *scratch) {
+    kernels_gemm__gemm(isa, x, ldx, m, k, w, NULL, ldw, bias, n, act, res, ldr, y, ldy, scratch);
+}
+
+static void ifk__gemm_f16(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                   const uint16_t *w, size_t ldw, const float *bias, int64_t n, int act, float *y,
+                   size_t ldy, void *scratch) {
+    kernels_gemm__gemm(isa, x, ldx, m, k, NULL, w, ldw, bias, n, act, NULL, 0, y, ldy, scratch);
 }
 
 /* ------------------------------------------------- GEMM, B packed once */
@@ -5488,7 +5570,8 @@ static const ifk_isa *ifk__isa_named(const char *name);
 #define IFK_ADD(fn)        void fn(const float *a, const float *b, int64_t n, float *y)
 #define IFK_RESIZE_BILINEAR(fn)                                                                    \
     void fn(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0, int oy1)
-#define IFK_WINO_IN(fn) void fn(const float *const d[36], int64_t n, float *v, size_t ldv)
+#define IFK_F16_TO_F32(fn) void fn(const uint16_t *src, int64_t n, float *dst)
+#define IFK_WINO_IN(fn)    void fn(const float *const d[36], int64_t n, float *v, size_t ldv)
 #define IFK_WINO_OUT(fn)                                                                           \
     void fn(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4], int cols, \
             size_t ldy)
@@ -5613,6 +5696,15 @@ static IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__avx2);
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__neon);
+#endif
+
+/* IEEE half -> float, for packing f16 weights (kernels/gemm.c): files
+ * f16_<isa>.c; the generic set runs the reference ifk_f16_to_f32 */
+#if defined(__x86_64__) || defined(_M_X64)
+static IFK_F16_TO_F32(ifk_f16_to_f32__avx2);
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+static IFK_F16_TO_F32(ifk_f16_to_f32__neon);
 #endif
 
 /* Winograd F(4x4, 3x3) transforms (kernels/winograd_tx.h; driver:
@@ -6312,19 +6404,21 @@ static const ifk_isa ifk_isa_generic = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__c,
     .wino_out = ifk_f32_wino_out__c,
 };
 
 #ifdef IFK_HAVE_X86
 /* The memory-bound loops (depthwise convolution, the norms, element-wise,
- * resize): AVX2's serve AVX-512 too, as wider vectors do not pay there. */
+ * resize, f16 widening): AVX2's serve AVX-512 too, as wider vectors do not pay there. */
 #define IFK_AVX2_MEMORY_BOUND_LOOPS                                                                \
     .dwconv = ifk_f32_dwconv__avx2, .dw3_row = ifk_f32_dw3_row__avx2,                              \
     .sum_d = ifk_f32_sum_d__avx2, .sumsq_d = ifk_f32_sumsq_d__avx2,                                \
     .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
     .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
-    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2
+    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2,                    \
+    .f16_to_f32 = ifk_f16_to_f32__avx2
 
 static const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
@@ -6383,6 +6477,7 @@ static const ifk_isa ifk_isa_neon = {
     .activation = ifk_f32_activation__neon,
     .add = ifk_f32_add__neon,
     .resize_bilinear = ifk_f32_resize_bilinear__neon,
+    .f16_to_f32 = ifk_f16_to_f32__neon,
     .wino_in = ifk_f32_wino_in__neon,
     .wino_out = ifk_f32_wino_out__neon,
 };
@@ -6415,8 +6510,8 @@ static const ifk_isa *ifk__isa_named(const char *name) {
  *
  * CPU features come from cpuid and xgetbv, read on every ifk_select call
  * (a few hundred cycles, once per executor): no cached state, so no data
- * race. AVX2 needs AVX2 + FMA + OSXSAVE with XCR0 enabling SSE and YMM
- * state; AVX-512 needs AVX-512F on top of that with XCR0 enabling the
+ * race. AVX2 needs AVX2 + FMA + F16C + OSXSAVE with XCR0 enabling SSE and
+ * YMM state (F16C: the f16 weights' widening; every AVX2 CPU has it); AVX-512 needs AVX-512F on top of that with XCR0 enabling the
  * opmask and ZMM state.
  *
  * On AArch64, NEON (Advanced SIMD) is mandatory: a build with __ARM_NEON
@@ -6447,6 +6542,36 @@ static void kernels_dispatch__scalar_linear(const float *x, int64_t m, int64_t k
                           int64_t n, int act, float *y, void *scratch) {
     (void)scratch;
     ifk_linear(x, m, k, w, bias, n, act, y);
+}
+
+/* The reference on f16 weights: SCALAR_F16_COLS output columns at a time,
+ * their weights widened into the scratch, ifk_linear on SCALAR_F16_ROWS
+ * rows into the scratch, copied out. Each output of ifk_linear is one sum
+ * over k in increasing order wherever it falls in the blocking
+ * (kernels/scalar/linear.c), so this equals ifk_linear on the widened
+ * weights, bit for bit. */
+enum { kernels_dispatch__SCALAR_F16_COLS = 16, kernels_dispatch__SCALAR_F16_ROWS = 32 };
+
+static size_t kernels_dispatch__scalar_linear_f16_scratch(int64_t k) {
+    return ((size_t)kernels_dispatch__SCALAR_F16_COLS * (size_t)(k > 0 ? k : 0) +
+            (size_t)kernels_dispatch__SCALAR_F16_ROWS * kernels_dispatch__SCALAR_F16_COLS) *
+           sizeof(float);
+}
+
+static void kernels_dispatch__scalar_linear_f16(const float *x, int64_t m, int64_t k, const uint16_t *w,
+                              const float *bias, int64_t n, int act, float *y, void *scratch) {
+    float *wf = (float *)scratch, *yb = wf + (size_t)kernels_dispatch__SCALAR_F16_COLS * (size_t)k;
+    for (int64_t j0 = 0; j0 < n; j0 += kernels_dispatch__SCALAR_F16_COLS) {
+        const int64_t nb = n - j0 < kernels_dispatch__SCALAR_F16_COLS ? n - j0 : (int64_t)kernels_dispatch__SCALAR_F16_COLS;
+        ifk_f16_to_f32(w + (size_t)j0 * (size_t)k, nb * k, wf);
+        for (int64_t i0 = 0; i0 < m; i0 += kernels_dispatch__SCALAR_F16_ROWS) {
+            const int64_t mb = m - i0 < kernels_dispatch__SCALAR_F16_ROWS ? m - i0 : (int64_t)kernels_dispatch__SCALAR_F16_ROWS;
+            ifk_linear(x + (size_t)i0 * (size_t)k, mb, k, wf, bias ? bias + j0 : NULL, nb, act, yb);
+            for (int64_t i = 0; i < mb; i++)
+                memcpy(y + (size_t)(i0 + i) * (size_t)n + j0, yb + (size_t)i * (size_t)nb,
+                       (size_t)nb * sizeof(float));
+        }
+    }
 }
 
 static void kernels_dispatch__scalar_conv2d(const float *x, const ifk_conv_params *p, const float *wt,
@@ -6519,6 +6644,7 @@ static void kernels_dispatch__scalar_ib(const float *x, const ifk_ib_params *p, 
 static const ifk_ops kernels_dispatch__scalar_ops = {
     .name = "scalar",
     .linear = kernels_dispatch__scalar_linear,
+    .linear_f16 = kernels_dispatch__scalar_linear_f16,
     .conv2d = kernels_dispatch__scalar_conv2d,
     .conv2d_prep_bytes = kernels_dispatch__scalar_conv2d_prep_bytes,
     .conv2d_prep = kernels_dispatch__scalar_conv2d_prep,
@@ -6547,6 +6673,10 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
                               const float *bias, int64_t n, int act, float *y, void *s) {          \
         ifk__gemm(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, NULL, 0, y, (size_t)n,   \
                   s);                                                                              \
+    }                                                                                              \
+    static void NAME##_linear_f16(const float *x, int64_t m, int64_t k, const uint16_t *w,         \
+                                  const float *bias, int64_t n, int act, float *y, void *s) {      \
+        ifk__gemm_f16(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, y, (size_t)n, s);    \
     }                                                                                              \
     static void NAME##_conv2d(const float *x, const ifk_conv_params *p, const float *wt,           \
                               const void *prep, const float *bias, float *y, void *s) {            \
@@ -6616,6 +6746,7 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
     static const ifk_ops NAME##_ops = {                                                            \
         .name = #NAME,                                                                             \
         .linear = NAME##_linear,                                                                   \
+        .linear_f16 = NAME##_linear_f16,                                                           \
         .conv2d = NAME##_conv2d,                                                                   \
         .conv2d_prep_bytes = NAME##_prep_bytes,                                                    \
         .conv2d_prep = NAME##_prep,                                                                \
@@ -6652,7 +6783,8 @@ static int kernels_dispatch__cpu_features(void) {
 #if defined(IFK_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1,
+              f16c = (c >> 29) & 1;
     if (!osxsave || !avx) return 0;
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -6662,7 +6794,7 @@ static int kernels_dispatch__cpu_features(void) {
     __cpuid_count(7, 0, a, b, c, d);
     const int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
     int f = 0;
-    if (ymm && avx2 && fma) f |= kernels_dispatch__CPU_AVX2;
+    if (ymm && avx2 && fma && f16c) f |= kernels_dispatch__CPU_AVX2;
     if ((f & kernels_dispatch__CPU_AVX2) && zmm && avx512f) f |= kernels_dispatch__CPU_AVX512;
     return f;
 #elif defined(IFK_HAVE_NEON) && defined(__linux__)
@@ -6714,7 +6846,7 @@ static const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
         if (!(f & want))
             return kernels_dispatch__fail(why, cap,
                         want == kernels_dispatch__CPU_AVX2
-                            ? "instruction set '%s': this CPU/OS lacks AVX2+FMA with YMM state"
+                            ? "instruction set '%s': this CPU/OS lacks AVX2+FMA+F16C with YMM state"
                             : "instruction set '%s': this CPU/OS lacks AVX-512F with ZMM state",
                         isa);
         ops = want == kernels_dispatch__CPU_AVX2 ? &avx2_ops : &avx512_ops;
@@ -6741,7 +6873,7 @@ static const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
 /* ------------------------------------------------------ scratch sizes */
 
 static size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n) {
-    size_t b = 0;
+    size_t b = kernels_dispatch__scalar_linear_f16_scratch(k);
     for (int i = 0; i < ifk_n_isas; i++) {
         const size_t s = ifk__gemm_scratch(ifk_isas[i], m, k, n);
         if (s > b) b = s;
@@ -9518,6 +9650,8 @@ typedef struct rt_node {
     const ifg_node *n;
     const ifk_ops *k;
     const void *const *in; /* n->n_in entries */
+    uint64_t in_f16;       /* bit i: input i is an f16 weight kept as IEEE half (model.c;
+                            * only ever a LINEAR weight) */
     const rt_shape *shape;
     float *y;
     uint8_t *scratch;
@@ -9795,11 +9929,16 @@ static if_status runtime_exec__run_node(rt_exec *e, uint32_t idx) {
     const rt_chain *chain = p->chain && p->chain[idx] >= 0 ? &p->chains[p->chain[idx]] : NULL;
     if (chain && chain->node[0] != idx) return IF_OK; /* its chain's head ran it */
     const void *in[IFG_MAX_NODE_IN];
-    for (uint32_t i = 0; i < n->n_in; i++) in[i] = rt_exec_tensor(e, n->in[i]);
+    uint64_t in_f16 = 0;
+    for (uint32_t i = 0; i < n->n_in; i++) {
+        in[i] = rt_exec_tensor(e, n->in[i]);
+        if (n->in[i] != IFG_NO_TENSOR && p->m->f16[n->in[i]]) in_f16 |= (uint64_t)1 << i;
+    }
     const rt_node nd = {
         .n = n,
         .k = e->ops, /* in declaration order, as C++ requires */
         .in = in,
+        .in_f16 = in_f16,
         .shape = e->shape,
         .y = (float *)(e->arena + p->offset[chain ? chain->out : n->out[0]]),
         .scratch = p->scratch[idx] != UINT64_MAX ? e->arena + p->scratch[idx] : NULL,
@@ -10070,10 +10209,11 @@ static ifk_ib_params runtime_fuse__ib_params(const rt_model *m, const rt_chain *
     return ib;
 }
 
-/* A node's weight and bias (NULL when absent). */
+/* A node's weight or bias (NULL when absent): f32, as runtime/model.c keeps
+ * f16 only LINEAR weights. */
 static const float *runtime_fuse__weight(const rt_model *m, uint32_t node, uint32_t i) {
     const ifg_node *n = &m->g.nodes[node];
-    return i < n->n_in && n->in[i] != IFG_NO_TENSOR ? m->weights[n->in[i]] : NULL;
+    return i < n->n_in && n->in[i] != IFG_NO_TENSOR ? (const float *)m->weights[n->in[i]] : NULL;
 }
 
 static size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c) {
@@ -10290,9 +10430,21 @@ static if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *p
 // ---- runtime/membudget.c (end) ----
 
 // ---- runtime/model.c ----
-/* model.c -- a loaded graph file: validated tables plus f32 weights. */
+/* model.c -- a loaded graph file: validated tables plus weights.
+ *
+ * f16 weights: a file's f16 weight stays f16 in memory (in the file image,
+ * m->f16[t] set) when every use of it is the weight of a LINEAR node, whose
+ * kernels widen it while packing B (ifk_ops.linear_f16). f16 -> f32 is
+ * exact, so the results are those of the weights widened at load, bit for
+ * bit, and the memory is half: LINEAR weights are nearly all of a ViT's.
+ * Every other f16 weight (convolutions, prepared once per executor from
+ * f32; position tables; a weight that is also a graph output) is widened
+ * at load into m->converted, as are all of them when the environment has
+ * IF_F16_WIDEN=1 (to compare with, or to trade memory for the widening's
+ * time in every GEMM call). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* #include "kernels/kernels.h": above */
@@ -10303,15 +10455,35 @@ static if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *p
  * about 1.2 GB). */
 #define RT_MAX_FILE_BYTES ((uint64_t)8 << 30)
 
+/* m->f16[t] = 1 for the f16 weights that stay f16 (the file comment):
+ * candidates first, then every use that is not a LINEAR weight rules its
+ * tensor out. */
+static void runtime_model__mark_kept_f16(rt_model *m) {
+    const ifg_graph *g = &m->g;
+    const char *widen = getenv("IF_F16_WIDEN");
+    if (widen && !strcmp(widen, "1")) return;
+    for (uint32_t t = 0; t < g->n_tensors; t++)
+        m->f16[t] = g->tensors[t].storage == IFG_CONST && g->tensors[t].dtype == IFG_F16;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const ifg_node *n = &g->nodes[i];
+        for (uint32_t j = 0; j < n->n_in; j++)
+            if (n->in[j] != IFG_NO_TENSOR && !(n->op == IFG_OP_LINEAR && j == 1))
+                m->f16[n->in[j]] = 0;
+    }
+    for (uint32_t i = 0; i < g->n_outputs; i++) m->f16[g->outputs[i]] = 0;
+}
+
 static if_status runtime_model__finish_load(rt_model *m, size_t mem_limit, char *err, size_t cap) {
     ifg_graph *g = &m->g;
     if_status s = ifg_parse(m->image, m->image_size, g, err, cap);
     if (s != IF_OK) return s;
-    m->weights = (const float **)rt_calloc(g->n_tensors, sizeof *m->weights);
-    if (!m->weights) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "weight table");
-    size_t f16_elems = 0;
+    m->weights = (const void **)rt_calloc(g->n_tensors, sizeof *m->weights);
+    m->f16 = (uint8_t *)rt_calloc(g->n_tensors, 1);
+    if (!m->weights || !m->f16) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "weight table");
+    runtime_model__mark_kept_f16(m);
+    size_t f16_elems = 0; /* those widened */
     for (uint32_t i = 0; i < g->n_tensors; i++)
-        if (g->tensors[i].storage == IFG_CONST && g->tensors[i].dtype == IFG_F16)
+        if (g->tensors[i].storage == IFG_CONST && g->tensors[i].dtype == IFG_F16 && !m->f16[i])
             f16_elems += (size_t)(g->tensors[i].nbytes / 2);
     if (f16_elems) {
         /* Only the tensor table says how many f16 weights widen, so this is
@@ -10322,19 +10494,23 @@ static if_status runtime_model__finish_load(rt_model *m, size_t mem_limit, char 
         if (s != IF_OK) return s;
         m->converted = (float *)rt_malloc(f16_elems * sizeof(float));
         if (!m->converted) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "f16 weights");
+        m->converted_bytes = f16_elems * sizeof(float);
     }
     size_t used = 0;
     for (uint32_t i = 0; i < g->n_tensors; i++) {
         const ifg_tensor *t = &g->tensors[i];
         if (t->storage != IFG_CONST) continue;
-        if (t->dtype == IFG_F16) {
+        if (m->f16[i]) {
+            /* 64-aligned in the file: IEEE half, widened by linear_f16. */
+            m->weights[i] = t->data;
+        } else if (t->dtype == IFG_F16) {
             size_t n = (size_t)(t->nbytes / 2);
             ifk_f16_to_f32((const uint16_t *)t->data, (int64_t)n, m->converted + used);
             m->weights[i] = m->converted + used;
             used += n;
         } else {
             /* 64-aligned in the file; the image itself is 64-aligned. */
-            m->weights[i] = (const float *)t->data;
+            m->weights[i] = t->data;
         }
     }
     for (uint32_t i = 0; i < g->n_nodes; i++) {
@@ -10444,6 +10620,7 @@ static void rt_model_free(rt_model *m) {
     if (!m) return;
     ifg_free(&m->g);
     rt_free(m->weights);
+    rt_free(m->f16);
     rt_free(m->converted);
     if (m->image_owned) rt_aligned_free(m->image);
     rt_free(m);
@@ -10907,7 +11084,7 @@ static size_t ops_conv2d__prep_bytes(const rt_model *m, const ifg_node *n, const
 static void ops_conv2d__prep(const rt_model *m, const ifg_node *n, const rt_shape *shape, const ifk_ops *k,
                  void *dst) {
     const ifk_conv_params cp = rt_conv2d_params(n, shape);
-    k->conv2d_prep(&cp, m->weights[n->in[1]], dst);
+    k->conv2d_prep(&cp, (const float *)m->weights[n->in[1]], dst); /* f32: model.c */
 }
 
 static const rt_op rt_op_conv2d = {ops_conv2d__infer, ops_conv2d__run, ops_conv2d__flops, ops_conv2d__prep_bytes, ops_conv2d__prep};
@@ -11174,7 +11351,9 @@ static const rt_op rt_op_layer_norm = {ops_layer_norm__infer, ops_layer_norm__ru
 
 // ---- runtime/ops/linear.c ----
 /* LINEAR (format/FORMAT.md): nn.Linear over the last dimension, optional
- * bias, fused activation. Split over rows. */
+ * bias, fused activation. Split over rows. The weight may be IEEE half
+ * (an f16 file's, kept f16 by runtime/model.c): then the kernels widen it
+ * while packing, with the results of the widened weight. */
 /* #include "runtime/op.h": above */
 
 static if_status ops_linear__infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
@@ -11192,9 +11371,14 @@ static void ops_linear__rows(const void *arg, int64_t lo, int64_t hi, void *scra
     const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
     const int64_t k = sx->d[sx->rank - 1], n = so->d[so->rank - 1];
-    const float *x = (const float *)rt_in(nd, 0);
-    nd->k->linear(x + lo * k, hi - lo, k, (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2),
-                  n, (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE), nd->y + lo * n, scratch);
+    const float *x = (const float *)rt_in(nd, 0), *bias = (const float *)rt_in(nd, 2);
+    const int act = (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    if (nd->in_f16 & 2u)
+        nd->k->linear_f16(x + lo * k, hi - lo, k, (const uint16_t *)rt_in(nd, 1), bias, n, act,
+                          nd->y + lo * n, scratch);
+    else
+        nd->k->linear(x + lo * k, hi - lo, k, (const float *)rt_in(nd, 1), bias, n, act,
+                      nd->y + lo * n, scratch);
 }
 
 static if_status ops_linear__run(const rt_node *nd) {
@@ -13889,6 +14073,41 @@ static void rt_upsample_logit(const float *d, size_t ds, int ww, int wh, const i
 }
 // ---- session/workres.c (end) ----
 
+// ---- kernels/arm/f16_neon.c ----
+#if defined(__aarch64__) || defined(_M_ARM64)
+/* f16_neon.c -- IEEE half -> float widening with FCVTL (vcvt_f32_f16, part
+ * of every AArch64 CPU), for packing f16 weights (kernels/gemm.c's
+ * ifk__pack_b_f16). Bit-identical to the reference ifk_f16_to_f32 in the
+ * default floating-point mode (FPCR as Linux starts a thread; the library
+ * never sets it): the widening is exact on zeros, subnormals, normals and
+ * infinities; NaNs, which it would quiet where the reference keeps the
+ * bits, take the reference. */
+/* #include "kernels/isa.h": above */
+
+#ifdef IFK_HAVE_NEON
+
+#include <arm_neon.h>
+
+static void ifk_f16_to_f32__neon(const uint16_t *src, int64_t n, float *dst) {
+    const uint16x8_t magnitude = vdupq_n_u16(0x7fff), inf = vdupq_n_u16(0x7c00);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const uint16x8_t h = vld1q_u16(src + i);
+        if (vmaxvq_u16(vcgtq_u16(vandq_u16(h, magnitude), inf))) { /* a NaN */
+            ifk_f16_to_f32(src + i, 8, dst + i);
+            continue;
+        }
+        const float16x8_t f = vreinterpretq_f16_u16(h);
+        vst1q_f32(dst + i, vcvt_f32_f16(vget_low_f16(f)));
+        vst1q_f32(dst + i + 4, vcvt_high_f32_f16(f));
+    }
+    if (i < n) ifk_f16_to_f32(src + i, n - i, dst + i);
+}
+
+#endif
+#endif /* defined(__aarch64__) || defined(_M_ARM64) */
+// ---- kernels/arm/f16_neon.c (end) ----
+
 // ---- kernels/arm/f32_gemm_8x8_neon.c ----
 #if defined(__aarch64__) || defined(_M_ARM64)
 /* f32_gemm_8x8_neon.c -- the AArch64 NEON micro-kernel: 8 rows x 8 columns,
@@ -15142,6 +15361,110 @@ typedef int arm_vec_neon__ifk_no_neon_vec; /* not an AArch64 NEON build: nothing
 #endif /* defined(__aarch64__) || defined(_M_ARM64) */
 // ---- kernels/arm/vec_neon.c (end) ----
 
+// ---- kernels/x86/f16_avx2.c ----
+#if defined(__x86_64__) || defined(_M_X64)
+/* f16_avx2.c -- IEEE half -> float widening with F16C (VCVTPH2PS, part of
+ * the AVX2 target: kernels/x86/target.h), for packing f16 weights
+ * (kernels/gemm.c's ifk__pack_b_f16). Bit-identical to the reference
+ * ifk_f16_to_f32: VCVTPH2PS is exact on zeros, subnormals, normals and
+ * infinities (MXCSR's DAZ does not apply to half inputs); NaNs, which it
+ * would quiet where the reference keeps the bits, take the reference. */
+/* #include "kernels/isa.h": above */
+
+#ifdef IFK_HAVE_X86
+
+#include <immintrin.h>
+
+// ---- kernels/x86/target.h ----
+/* target.h -- the instruction set of the x86 kernels, set in the code
+ * (internal to kernels/x86/).
+ *
+ * No file needs -m flags: the functions defined between a BEGIN and
+ * IFK_TARGET_END are compiled for that instruction set, everything else for
+ * the build's baseline (x86-64), and kernels/dispatch.c calls them only on
+ * CPUs that have it. So the library's build and the single header
+ * (dist/interformer.h, where every file is one translation unit) are one
+ * code path; `cc app.c` gets the AVX2 and AVX-512 kernels.
+ *
+ *   IFK_TARGET_AVX2_BEGIN    AVX2 + FMA + F16C          (files *_avx2.c, vmath_avx2.h)
+ *   IFK_TARGET_AVX512_BEGIN  AVX-512F on top of that    (files *_avx512.c, vmath_avx512.h)
+ *
+ * F16C (half <-> float conversion, kernels/x86/f16_avx2.c) came with Ivy
+ * Bridge and Piledriver, before AVX2: every AVX2 CPU has it, and
+ * kernels/dispatch.c checks its cpuid bit all the same.
+ *   IFK_TARGET_END           back to the baseline
+ *
+ * gcc: #pragma GCC push_options / target / pop_options (its <immintrin.h>
+ * declares every intrinsic whatever the flags). clang: #pragma clang
+ * attribute push(target(...), apply_to = function), which marks every
+ * function defined in the region, static inline helpers included. Both are
+ * valid in C and C++. Regions do not nest: include the headers before
+ * BEGIN (a header with target code, vmath_*.h, opens its own region), and
+ * put only the file's own code and the kernel templates (ukernel_*.h,
+ * winograd_tx.h) inside. MSVC needs nothing (its intrinsics need no flags). */
+#ifndef IF_KERNELS_X86_TARGET_H
+#define IF_KERNELS_X86_TARGET_H
+
+/* A _Pragma takes one string literal: kept unsplit. */
+/* clang-format off */
+#if defined(__clang__)
+#define IFK_TARGET_AVX2_BEGIN \
+    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c\"))), apply_to = function)")
+#define IFK_TARGET_AVX512_BEGIN \
+    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx2,fma,f16c\"))), apply_to = function)")
+#define IFK_TARGET_END _Pragma("clang attribute pop")
+#elif defined(__GNUC__)
+/* g++ before 13 warns, at -O1 and up, of the self-initialised variable
+ * (__Y = __Y) of _mm512_undefined_ps() in every AVX-512 intrinsic that
+ * uses it (GCC bug 105593; C++'s -Wall has -Winit-self): not ours to fix,
+ * so not warned of in the AVX-512 regions of a C++ build (C builds keep
+ * the warning). Each BEGIN pushes the diagnostic state, END pops it. */
+#if defined(__cplusplus) && __GNUC__ < 13
+#define IFK_TARGET_NO_INIT_SELF_                                                                   \
+    _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                                          \
+        _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#else
+#define IFK_TARGET_NO_INIT_SELF_
+#endif
+#define IFK_TARGET_AVX2_BEGIN                                                                      \
+    _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c\")") _Pragma("GCC diagnostic push")
+#define IFK_TARGET_AVX512_BEGIN                                                                    \
+    _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx2,fma,f16c\")")                        \
+        _Pragma("GCC diagnostic push") IFK_TARGET_NO_INIT_SELF_
+#define IFK_TARGET_END _Pragma("GCC diagnostic pop") _Pragma("GCC pop_options")
+#else
+#define IFK_TARGET_AVX2_BEGIN
+#define IFK_TARGET_AVX512_BEGIN
+#define IFK_TARGET_END
+#endif
+/* clang-format on */
+
+#endif
+// ---- kernels/x86/target.h (end) ----
+
+
+IFK_TARGET_AVX2_BEGIN
+
+static void ifk_f16_to_f32__avx2(const uint16_t *src, int64_t n, float *dst) {
+    const __m128i magnitude = _mm_set1_epi16(0x7fff), inf = _mm_set1_epi16(0x7c00);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+        /* |h| > inf (a signed compare is right: |h| <= 0x7fff) is a NaN. */
+        if (_mm_movemask_epi8(_mm_cmpgt_epi16(_mm_and_si128(h, magnitude), inf)))
+            ifk_f16_to_f32(src + i, 8, dst + i);
+        else
+            _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+    }
+    if (i < n) ifk_f16_to_f32(src + i, n - i, dst + i);
+}
+
+IFK_TARGET_END
+
+#endif
+#endif /* defined(__x86_64__) || defined(_M_X64) */
+// ---- kernels/x86/f16_avx2.c (end) ----
+
 // ---- kernels/x86/f32_gemm_14x32_avx512.c ----
 #if defined(__x86_64__) || defined(_M_X64)
 /* f32_gemm_14x32_avx512.c -- the AVX-512F micro-kernel: 14 rows x 32 columns,
@@ -15164,69 +15487,7 @@ typedef int arm_vec_neon__ifk_no_neon_vec; /* not an AArch64 NEON build: nothing
 #include <immintrin.h>
 
 /* #include "kernels/kernels.h": above */
-// ---- kernels/x86/target.h ----
-/* target.h -- the instruction set of the x86 kernels, set in the code
- * (internal to kernels/x86/).
- *
- * No file needs -m flags: the functions defined between a BEGIN and
- * IFK_TARGET_END are compiled for that instruction set, everything else for
- * the build's baseline (x86-64), and kernels/dispatch.c calls them only on
- * CPUs that have it. So the library's build and the single header
- * (dist/interformer.h, where every file is one translation unit) are one
- * code path; `cc app.c` gets the AVX2 and AVX-512 kernels.
- *
- *   IFK_TARGET_AVX2_BEGIN    AVX2 + FMA                 (files *_avx2.c, vmath_avx2.h)
- *   IFK_TARGET_AVX512_BEGIN  AVX-512F on top of that    (files *_avx512.c, vmath_avx512.h)
- *   IFK_TARGET_END           back to the baseline
- *
- * gcc: #pragma GCC push_options / target / pop_options (its <immintrin.h>
- * declares every intrinsic whatever the flags). clang: #pragma clang
- * attribute push(target(...), apply_to = function), which marks every
- * function defined in the region, static inline helpers included. Both are
- * valid in C and C++. Regions do not nest: include the headers before
- * BEGIN (a header with target code, vmath_*.h, opens its own region), and
- * put only the file's own code and the kernel templates (ukernel_*.h,
- * winograd_tx.h) inside. MSVC needs nothing (its intrinsics need no flags). */
-#ifndef IF_KERNELS_X86_TARGET_H
-#define IF_KERNELS_X86_TARGET_H
-
-/* A _Pragma takes one string literal: kept unsplit. */
-/* clang-format off */
-#if defined(__clang__)
-#define IFK_TARGET_AVX2_BEGIN \
-    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
-#define IFK_TARGET_AVX512_BEGIN \
-    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx2,fma\"))), apply_to = function)")
-#define IFK_TARGET_END _Pragma("clang attribute pop")
-#elif defined(__GNUC__)
-/* g++ before 13 warns, at -O1 and up, of the self-initialised variable
- * (__Y = __Y) of _mm512_undefined_ps() in every AVX-512 intrinsic that
- * uses it (GCC bug 105593; C++'s -Wall has -Winit-self): not ours to fix,
- * so not warned of in the AVX-512 regions of a C++ build (C builds keep
- * the warning). Each BEGIN pushes the diagnostic state, END pops it. */
-#if defined(__cplusplus) && __GNUC__ < 13
-#define IFK_TARGET_NO_INIT_SELF_                                                                   \
-    _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                                          \
-        _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
-#else
-#define IFK_TARGET_NO_INIT_SELF_
-#endif
-#define IFK_TARGET_AVX2_BEGIN                                                                      \
-    _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")") _Pragma("GCC diagnostic push")
-#define IFK_TARGET_AVX512_BEGIN                                                                    \
-    _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx2,fma\")")                        \
-        _Pragma("GCC diagnostic push") IFK_TARGET_NO_INIT_SELF_
-#define IFK_TARGET_END _Pragma("GCC diagnostic pop") _Pragma("GCC pop_options")
-#else
-#define IFK_TARGET_AVX2_BEGIN
-#define IFK_TARGET_AVX512_BEGIN
-#define IFK_TARGET_END
-#endif
-/* clang-format on */
-
-#endif
-// ---- kernels/x86/target.h (end) ----
-
+/* #include "kernels/x86/target.h": above */
 // ---- kernels/x86/vmath_avx2.h ----
 /* vmath_avx2.h -- exp, erf and the fused activations on 8 floats (AVX2+FMA).
  * Compiled for AVX2 + FMA (kernels/x86/target.h) wherever it is included.

@@ -67,6 +67,12 @@ typedef struct ifk_ops {
     /* y = act(x w^T + bias): ifk_linear. scratch: ifk_linear_scratch_bytes. */
     void (*linear)(const float *x, int64_t m, int64_t k, const float *w, const float *bias,
                    int64_t n, int act, float *y, void *scratch);
+    /* linear on IEEE half weights w (n x k): the results of linear on the
+     * weights widened to float (ifk_f16_to_f32, exact), bit for bit, with
+     * no float copy of w beyond a GEMM's packed block (the packed variants
+     * widen while packing B). scratch: ifk_linear_scratch_bytes. */
+    void (*linear_f16)(const float *x, int64_t m, int64_t k, const uint16_t *w, const float *bias,
+                       int64_t n, int act, float *y, void *scratch);
     /* ifk_conv2d on output rows [p->oy0, p->oy1) (all when oy1 == 0); y is
      * the whole output map. scratch: ifk_conv2d_scratch_bytes. prep: NULL,
      * or what conv2d_prep made of wt for these parameters (then read-only,

@@ -49,6 +49,44 @@ void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, 
     }
 }
 
+/* Rows widen through a small float buffer, F16_ROWS x F16_CHUNK (2 KiB:
+ * L1), then take ifk__pack_b's places: the panels are those of ifk__pack_b
+ * on the widened weights, bit for bit. The widening adds one pass over an
+ * L1-resident chunk to the packing, which reads each weight once per GEMM
+ * call anyway. */
+enum { F16_ROWS = 4, F16_CHUNK = 128 };
+
+void ifk__pack_b_f16(const ifk_isa *isa, const uint16_t *w, size_t ldw, int64_t n, int64_t k0,
+                     int64_t kc, int nr, float *bp) {
+    float buf[F16_ROWS][F16_CHUNK];
+    for (int64_t j0 = 0; j0 < n; j0 += nr) {
+        const int nn = (int)ifk__min64(nr, n - j0);
+        float *IF_RESTRICT dst = bp + (size_t)(j0 / nr) * (size_t)kc * nr;
+        for (int jj = 0; jj < nn; jj += F16_ROWS) {
+            const int rows = (int)ifk__min64(F16_ROWS, nn - jj);
+            for (int64_t p0 = 0; p0 < kc; p0 += F16_CHUNK) {
+                const int pc = (int)ifk__min64(F16_CHUNK, kc - p0);
+                for (int r = 0; r < rows; r++)
+                    isa->f16_to_f32(w + (size_t)(j0 + jj + r) * ldw + k0 + p0, pc, buf[r]);
+                float *IF_RESTRICT d = dst + (size_t)p0 * nr + jj;
+                if (rows == F16_ROWS) {
+                    for (int p = 0; p < pc; p++, d += nr) {
+                        d[0] = buf[0][p];
+                        d[1] = buf[1][p];
+                        d[2] = buf[2][p];
+                        d[3] = buf[3][p];
+                    }
+                } else {
+                    for (int p = 0; p < pc; p++, d += nr)
+                        for (int r = 0; r < rows; r++) d[r] = buf[r][p];
+                }
+            }
+        }
+        for (int jj = nn; jj < nr; jj++)
+            for (int64_t p = 0; p < kc; p++) dst[(size_t)p * nr + jj] = 0.0f;
+    }
+}
+
 void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp) {
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)ifk__min64(nr, n - j0);
@@ -109,9 +147,10 @@ static ifk_epi block_epi(int64_t pc, int64_t kc, int64_t k, int act, size_t ldr)
     return e;
 }
 
-void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
-               size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
-               float *y, size_t ldy, void *scratch) {
+/* ifk__gemm on f32 weights w, or on f16 weights wh when w is NULL. */
+static void gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                 const float *w, const uint16_t *wh, size_t ldw, const float *bias, int64_t n,
+                 int act, const float *res, size_t ldr, float *y, size_t ldy, void *scratch) {
     char *cur = ifk__align64(scratch);
     const int64_t KC = isa->kc, NC = isa->nc;
     float *bp = ifk__carve(&cur, (size_t)(k < 1 ? 1 : ifk__min64(k, KC)) *
@@ -121,11 +160,26 @@ void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_
         const int64_t nc = ifk__min64(NC, n - jc);
         for (int64_t pc = 0; pc < k || pc == 0; pc += KC) {
             const int64_t kc = ifk__min64(KC, k - pc);
-            ifk__pack_b(w + (size_t)jc * ldw, ldw, nc, pc, kc, isa->nr, bp);
+            if (w)
+                ifk__pack_b(w + (size_t)jc * ldw, ldw, nc, pc, kc, isa->nr, bp);
+            else
+                ifk__pack_b_f16(isa, wh + (size_t)jc * ldw, ldw, nc, pc, kc, isa->nr, bp);
             gemm_block(isa, x, ldx, m, pc, kc, bp, nc, bias ? bias + jc : NULL,
                        res ? res + jc : NULL, ldr, y + jc, ldy, block_epi(pc, kc, k, act, ldr), ap);
         }
     }
+}
+
+void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
+               size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
+               float *y, size_t ldy, void *scratch) {
+    gemm(isa, x, ldx, m, k, w, NULL, ldw, bias, n, act, res, ldr, y, ldy, scratch);
+}
+
+void ifk__gemm_f16(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                   const uint16_t *w, size_t ldw, const float *bias, int64_t n, int act, float *y,
+                   size_t ldy, void *scratch) {
+    gemm(isa, x, ldx, m, k, NULL, w, ldw, bias, n, act, NULL, 0, y, ldy, scratch);
 }
 
 /* ------------------------------------------------- GEMM, B packed once */

@@ -72,7 +72,8 @@ const ifk_isa *ifk__isa_named(const char *name);
 #define IFK_ADD(fn)        void fn(const float *a, const float *b, int64_t n, float *y)
 #define IFK_RESIZE_BILINEAR(fn)                                                                    \
     void fn(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0, int oy1)
-#define IFK_WINO_IN(fn) void fn(const float *const d[36], int64_t n, float *v, size_t ldv)
+#define IFK_F16_TO_F32(fn) void fn(const uint16_t *src, int64_t n, float *dst)
+#define IFK_WINO_IN(fn)    void fn(const float *const d[36], int64_t n, float *v, size_t ldv)
 #define IFK_WINO_OUT(fn)                                                                           \
     void fn(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4], int cols, \
             size_t ldy)
@@ -142,6 +143,11 @@ IFK_ADD(ifk_f32_add__neon);
 /* bilinear resize */
 IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__avx2);
 IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__neon);
+
+/* IEEE half -> float, for packing f16 weights (kernels/gemm.c): files
+ * f16_<isa>.c; the generic set runs the reference ifk_f16_to_f32 */
+IFK_F16_TO_F32(ifk_f16_to_f32__avx2);
+IFK_F16_TO_F32(ifk_f16_to_f32__neon);
 
 /* Winograd F(4x4, 3x3) transforms (kernels/winograd_tx.h; driver:
  * kernels/winograd.c) */

@@ -107,6 +107,10 @@ typedef struct ifk_isa {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* dst[i] = the float of IEEE half src[i] for i < n, bit for bit as the
+     * reference ifk_f16_to_f32 (the widening is exact): B's packing of f16
+     * weights (ifk__pack_b_f16). */
+    void (*f16_to_f32)(const uint16_t *src, int64_t n, float *dst);
     /* Winograd F(4x4, 3x3) transforms over n channels (kernels/winograd_tx.h).
      * wino_in: d[r*6 + s] is input pixel (r, s) of a 6x6 tile (n floats);
      * writes V = B^T d B as v[e*ldv + c], e = 0..35. wino_out: reads

@@ -151,11 +151,16 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     const rt_chain *chain = p->chain && p->chain[idx] >= 0 ? &p->chains[p->chain[idx]] : NULL;
     if (chain && chain->node[0] != idx) return IF_OK; /* its chain's head ran it */
     const void *in[IFG_MAX_NODE_IN];
-    for (uint32_t i = 0; i < n->n_in; i++) in[i] = rt_exec_tensor(e, n->in[i]);
+    uint64_t in_f16 = 0;
+    for (uint32_t i = 0; i < n->n_in; i++) {
+        in[i] = rt_exec_tensor(e, n->in[i]);
+        if (n->in[i] != IFG_NO_TENSOR && p->m->f16[n->in[i]]) in_f16 |= (uint64_t)1 << i;
+    }
     const rt_node nd = {
         .n = n,
         .k = e->ops, /* in declaration order, as C++ requires */
         .in = in,
+        .in_f16 = in_f16,
         .shape = e->shape,
         .y = (float *)(e->arena + p->offset[chain ? chain->out : n->out[0]]),
         .scratch = p->scratch[idx] != UINT64_MAX ? e->arena + p->scratch[idx] : NULL,

@@ -171,10 +171,11 @@ static ifk_ib_params ib_params(const rt_model *m, const rt_chain *c, const rt_sh
     return ib;
 }
 
-/* A node's weight and bias (NULL when absent). */
+/* A node's weight or bias (NULL when absent): f32, as runtime/model.c keeps
+ * f16 only LINEAR weights. */
 static const float *weight(const rt_model *m, uint32_t node, uint32_t i) {
     const ifg_node *n = &m->g.nodes[node];
-    return i < n->n_in && n->in[i] != IFG_NO_TENSOR ? m->weights[n->in[i]] : NULL;
+    return i < n->n_in && n->in[i] != IFG_NO_TENSOR ? (const float *)m->weights[n->in[i]] : NULL;
 }
 
 size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c) {

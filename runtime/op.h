@@ -78,6 +78,8 @@ typedef struct rt_node {
     const ifg_node *n;
     const ifk_ops *k;
     const void *const *in; /* n->n_in entries */
+    uint64_t in_f16;       /* bit i: input i is an f16 weight kept as IEEE half (model.c;
+                            * only ever a LINEAR weight) */
     const rt_shape *shape;
     float *y;
     uint8_t *scratch;

@@ -254,6 +254,120 @@ static void test_linear(const variant *v) {
     }
 }
 
+/* ------------------------------------------------------ f16 weights */
+
+/* Halves that are weights (normal, either sign, small to large), with a
+ * few zeros, subnormals, infinities and NaNs (quiet and signalling) mixed
+ * in: the widening must keep every bit pattern as the reference does. */
+static uint16_t *rnd_halves(size_t n) {
+    static const uint16_t odd[] = {0x0000, 0x8000, 0x0001, 0x83ff, 0x7c00,
+                                   0xfc00, 0x7e00, 0x7c01, 0xfd55, 0x0400};
+    uint16_t *h = xmalloc(n * sizeof *h);
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t r = rnd_u32();
+        h[i] = r % 97 == 0 ? odd[(r >> 8) % 10]
+                           : (uint16_t)(((r >> 8) % 0x3c00 + 0x1000) | (r & 0x8000u));
+    }
+    return h;
+}
+
+static int same_bits(const float *a, const float *b, size_t n, size_t *at) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(a + i, b + i, sizeof *a)) {
+            *at = i;
+            return 0;
+        }
+    return 1;
+}
+
+/* The ISA's widening against the reference on all 65536 halves, at every
+ * start modulo 8 and odd lengths (vector bodies and tails). */
+static void test_f16_to_f32(const variant *v) {
+    enum { N = 65536 + 16 };
+    uint16_t *h = xmalloc(N * sizeof *h);
+    float *want = xmalloc(N * sizeof *want), *got = xmalloc(N * sizeof *got);
+    for (size_t i = 0; i < N; i++) h[i] = (uint16_t)(i * 40503u); /* odd: a permutation */
+    int bad = 0;
+    size_t at = 0;
+    for (int off = 0; off < 8 && !bad; off++)
+        for (int64_t len = 0; len < 40 && !bad; len++) {
+            memset(got, 0xa5, (size_t)(len + 1) * sizeof *got);
+            ifk_f16_to_f32(h + off, len, want);
+            v->isa->f16_to_f32(h + off, len, got);
+            float guard;
+            memset(&guard, 0xa5, sizeof guard);
+            if (!same_bits(got, want, (size_t)len, &at) || memcmp(got + len, &guard, sizeof guard))
+                bad = printf("  %s f16_to_f32 off %d len %lld: differs at %zu\n", v->name, off,
+                             (long long)len, at);
+        }
+    ifk_f16_to_f32(h + 3, 65536, want);
+    v->isa->f16_to_f32(h + 3, 65536, got);
+    if (!same_bits(got, want, 65536, &at))
+        bad = printf("  %s f16_to_f32: half 0x%04x widens to 0x%08x, reference 0x%08x\n", v->name,
+                     h[3 + at], *(uint32_t *)(got + at), *(uint32_t *)(want + at));
+    char what[160];
+    snprintf(what, sizeof what, "%s f16_to_f32: all 65536 halves bit-exact, every tail", v->name);
+    CHECK(bad == 0, "%s", what);
+    free(h);
+    free(want);
+    free(got);
+}
+
+/* linear_f16 equals linear on the widened weights bit for bit (shapes over
+ * the cache blocks and tiles, row slices), on the ops table `ops`. */
+static void test_linear_f16_ops(const char *name, const ifk_ops *ops) {
+    static const int64_t shapes[][3] = {
+        {1, 1, 1},    {7, 13, 5},  {15, 16, 17},  {37, 300, 70}, {50, 19, 3100},
+        {29, 64, 33}, {3, 513, 2}, {61, 1024, 9}, {100, 32, 32}, {14, 3072, 40},
+    };
+    char what[160];
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int64_t m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        const int act = (int)(s % 4);
+        float *xb = rnd_buf((size_t)(m * k) + 1, -1, 1), *x = xb + 1;
+        /* Weights one half into their block: unaligned rows. */
+        uint16_t *hb = rnd_halves((size_t)(n * k) + 1), *h = hb + 1;
+        float *w = xmalloc((size_t)(n * k) * sizeof *w),
+              *bias = s % 3 ? rnd_buf((size_t)n, -1, 1) : NULL;
+        ifk_f16_to_f32(h, n * k, w);
+        /* Finite weights only here: a NaN weight would make NaN outputs,
+         * which memcmp need not match bit for bit. */
+        for (int64_t i = 0; i < n * k; i++)
+            if (!isfinite(w[i])) {
+                h[i] = 0x3c00;
+                w[i] = 1.0f;
+            }
+        float *want = fill((size_t)(m * n), NAN), *got = fill((size_t)(m * n), NAN);
+        void *sb, *scr = scratch_of(ifk_linear_scratch_bytes(m, k, n), &sb);
+        ops->linear(x, m, k, w, bias, n, act, want, scr);
+        ops->linear_f16(x, m, k, h, bias, n, act, got, scr);
+        size_t at = 0;
+        snprintf(what, sizeof what, "%s linear_f16 %lldx%lldx%lld %s%s == linear, bit-exact", name,
+                 (long long)m, (long long)k, (long long)n, act_name[act], bias ? " bias" : "");
+        CHECK(same_bits(got, want, (size_t)(m * n), &at), "%s (first difference at %zu)", what, at);
+        if (m >= 3) {
+            float *got2 = fill((size_t)(m * n), NAN);
+            const int64_t cut[] = {0, m / 3, m / 3 + 1, m};
+            for (int r = 0; r < 3; r++)
+                ops->linear_f16(x + cut[r] * k, cut[r + 1] - cut[r], k, h, bias, n, act,
+                                got2 + cut[r] * n, scr);
+            snprintf(what, sizeof what, "%s linear_f16 %lldx%lldx%lld row slices", name,
+                     (long long)m, (long long)k, (long long)n);
+            CHECK(same_bits(got2, want, (size_t)(m * n), &at), "%s", what);
+            free(got2);
+        }
+        free(xb);
+        free(hb);
+        free(w);
+        free(bias);
+        free(want);
+        free(got);
+        free(sb);
+    }
+}
+
+static void test_linear_f16(const variant *v) { test_linear_f16_ops(v->name, v->ops); }
+
 /* ------------------------------------------------------------- conv2d */
 
 typedef struct {
@@ -877,12 +991,16 @@ static void test_vector_loops(const variant *v) {
 
 int main(void) {
     test_select();
+    printf("== scalar\n");
+    test_linear_f16_ops("scalar", ifk_select("scalar", NULL, 0));
     find_variants();
     for (int i = 0; i < n_vars; i++) {
         const variant *v = &vars[i];
         printf("== %s\n", v->name);
         test_ukr(v);
         test_linear(v);
+        test_f16_to_f32(v);
+        test_linear_f16(v);
         test_conv2d(v);
         test_inv_bottleneck(v);
         test_conv2d_parts(v);

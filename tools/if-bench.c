@@ -8,6 +8,10 @@
  * linear layers and attention products), so GFLOP/s is comparable across
  * implementations. Timings are wall-clock medians; compare ratios measured
  * side by side in one run, not absolute numbers across machines.
+ * model_mb is what the two loaded models hold (file images and the f16
+ * weights widened at load, runtime/model.c); peak_rss_mb is the process's
+ * peak resident set over loading, encoding and the clicks (taken before the
+ * FLOP count, which loads the graphs again).
  *
  * With IF_PROFILE=1 in the environment, a per-click breakdown by operator
  * (ms per click, share, GFLOP/s) goes to stderr as well; IF_PROFILE=nodes
@@ -206,23 +210,28 @@ int main(int argc, char **argv) {
     if (s->run->exec->node_ms) print_profile(s->run->exec, clicks);
     if_model_info di;
     if_model_get_info(dec, &di);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double model_mb = 0;
+    for (int i = 0; i < 2; i++) {
+        const rt_model *m = (i ? dec : enc)->rt;
+        model_mb += ((m->image_owned ? m->image_size : 0) + m->converted_bytes) / 1e6;
+    }
     size_t enc_arena = 0, dec_arena = 0;
     double enc_flops = graph_flops(enc_path, size, threads, 0, &enc_arena),
            click_flops = graph_flops(dec_path, size, threads, 1, &dec_arena);
     double enc_med = median(enc_ms, enc_runs), dec_med = median(dec_ms, clicks);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
     printf(
         "{\"size\": %d, \"threads\": %d, \"isa\": \"%s\", \"model\": \"%s\", \"zoom_in\": %d, "
         "\"encoder_ms\": %.2f, \"encoder_gflop\": %.3f, \"encoder_gflops\": %.2f, "
         "\"decoder_image_ms\": %.2f, \"decoder_click_ms\": %.3f, \"decoder_click_gflop\": %.3f, "
         "\"decoder_click_gflops\": %.2f, \"encoder_arena_mb\": %.2f, \"decoder_arena_mb\": %.2f, "
-        "\"session_mb\": %.2f, "
+        "\"session_mb\": %.2f, \"model_mb\": %.1f, "
         "\"peak_rss_mb\": %.1f}\n",
         size, threads, di.isa, di.name, di.zoom_in, enc_med, enc_flops / 1e9,
         enc_flops / 1e6 / enc_med, session_ms, dec_med, click_flops / 1e9,
         click_flops / 1e6 / dec_med, enc_arena / 1e6, dec_arena / 1e6,
-        if_session_memory_bytes(s) / 1e6, ru.ru_maxrss / 1024.0);
+        if_session_memory_bytes(s) / 1e6, model_mb, ru.ru_maxrss / 1024.0);
     if_session_free(s);
     if_features_free(feat);
     if_model_free(enc);

@@ -91,7 +91,7 @@ static size_t prep_bytes(const rt_model *m, const ifg_node *n, const rt_shape *s
 static void prep(const rt_model *m, const ifg_node *n, const rt_shape *shape, const ifk_ops *k,
                  void *dst) {
     const ifk_conv_params cp = rt_conv2d_params(n, shape);
-    k->conv2d_prep(&cp, m->weights[n->in[1]], dst);
+    k->conv2d_prep(&cp, (const float *)m->weights[n->in[1]], dst); /* f32: model.c */
 }
 
 const rt_op rt_op_conv2d = {infer, run, flops, prep_bytes, prep};
