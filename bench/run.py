@@ -33,10 +33,13 @@ The FMA peak the "% of peak" columns use is measured at bench time
 assumed.
 
 Writes bench/results.json and the table between the bench markers of
-README.md. Timings on a shared 2-core machine are noisy: read the ratios.
+README.md; with --update, the rows measured now replace those of the same
+preset and thread count in bench/results.json and the others are kept (the
+table then says which rows were measured when). Timings on a shared 2-core machine are noisy: read the ratios.
 """
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -252,6 +255,14 @@ def table(rows, ort_note):
                      "small-object table below is where the zoom-in engages.")
     if ort_note:
         notes.append(f"ORT: {ort_note}.")
+    when = {}
+    for r in rows:
+        when.setdefault(r.get("measured") or "an earlier `make bench`", []).append(
+            f"{r['preset']} x{r['threads']}")
+    if len(when) > 1:
+        notes.append("Rows measured at different times (`bench/run.py --update`), under "
+                     "different machine load: " + "; ".join(
+                         f"{', '.join(v)}: {k}" for k, v in when.items()) + ".")
     if not all(r["torch"].get("blas", {}).get("openblas") for r in rows):
         notes.append("PyTorch did not load OpenBLAS (`scripts/deps.sh bench`): its BLAS is "
                      "the reference one, about 15x slower.")
@@ -270,6 +281,8 @@ def main():
     ap.add_argument("--encoder-runs", type=int, default=3)
     ap.add_argument("--no-ort", action="store_true", help="skip ONNX Runtime")
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--update", action="store_true",
+                    help="keep bench/results.json's rows of other presets / thread counts")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     ort_note = "skipped (--no-ort)" if a.no_ort else ort_setup()
@@ -306,7 +319,9 @@ def main():
                    "fma_peak_per_core": per_core, "fma_peak_gflops": peak,
                    "enc_peak": c["encoder_gflops"] / peak if peak else 0.0,
                    "dec_peak": c["decoder_click_gflops"] / peak if peak else 0.0,
-                   "small_object": small_object(c, t, o)}
+                   "small_object": small_object(c, t, o),
+                   "measured": datetime.datetime.now(datetime.timezone.utc).strftime(
+                       "%Y-%m-%d %H:%M UTC")}
             rows.append(row)
             print(f"{preset} x{threads}: encoder C {c['encoder_ms']:.0f} ms, ORT "
                   f"{_ms(o.get('encoder_ms'), '.0f')} ms, PyTorch {t['encoder_ms']:.0f} ms; "
@@ -320,7 +335,14 @@ def main():
                       f"C {z['c_nozoom_ms']:.1f} ms, PyTorch {z['torch_nozoom_ms']:.1f} ms; ROI "
                       f"{z['roi_c']}{'' if z['roi_match'] else ' (PyTorch ' + str(z['roi_torch']) + ')'}",
                       flush=True)
-    with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
+    results = os.path.join(ROOT, "bench", "results.json")
+    if a.update and os.path.exists(results):
+        new = {(r["preset"], r["threads"]) for r in rows}
+        old = [r for r in json.load(open(results)) if (r["preset"], r["threads"]) not in new]
+        order = {"light": 0, "tiny": 1}
+        rows = sorted(old + rows, key=lambda r: (order.get(r["preset"], 2), r["preset"],
+                                                 r["threads"]))
+    with open(results, "w") as f:
         json.dump(rows, f, indent=1)
     md = table(rows, ort_note)
     print(md)
