@@ -238,7 +238,7 @@ int main(int argc, char **argv) {
         }
     }
     if (!enc_path || !dec_path || size < 32 || threads < 1 || clicks < 1 || clicks > 1000 ||
-        enc_runs < 1 || obj[2] < 0 || obj[0] < 0 || obj[1] < 0 || obj[0] >= size ||
+        enc_runs < 1 || obj[2] < 0 || obj[2] > size || obj[0] < 0 || obj[1] < 0 || obj[0] >= size ||
         obj[1] >= size) {
         fprintf(
             stderr,
