@@ -148,7 +148,7 @@ def object_clicks(model, feats, obj, zoom, n, size):
     for step in range(n):
         ref = C.add_clicks(ref, [object_click(step, ox, oy, r, size)], cfg.click_radius)
         roi = None
-        if zoom and step >= cfg.zoom_start_step:
+        if zoom and model.zoom_in and step >= cfg.zoom_start_step:
             roi = C.get_roi(disk, ref, cfg.zoom_expand_ratio, cfg.zoom_min_size, 32)
         label = torch.from_numpy(ref)[None]
         t0 = time.perf_counter()
