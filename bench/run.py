@@ -35,7 +35,8 @@ assumed.
 Writes bench/results.json and the table between the bench markers of
 README.md; with --update, the rows measured now replace those of the same
 preset and thread count in bench/results.json and the others are kept (the
-table then says which rows were measured when). Timings on a shared 2-core machine are noisy: read the ratios.
+table then says which rows were measured when). Timings on a shared 2-core
+machine are noisy: read the ratios.
 """
 
 import argparse
@@ -333,8 +334,8 @@ def main():
                 print(f"{preset} x{threads} small object: decoder per click with zoom-in C "
                       f"{z['c_zoom_ms']:.1f} ms, PyTorch {z['torch_zoom_ms']:.1f} ms; without "
                       f"C {z['c_nozoom_ms']:.1f} ms, PyTorch {z['torch_nozoom_ms']:.1f} ms; ROI "
-                      f"{z['roi_c']}{'' if z['roi_match'] else ' (PyTorch ' + str(z['roi_torch']) + ')'}",
-                      flush=True)
+                      f"{z['roi_c']}"
+                      + ("" if z["roi_match"] else f" (PyTorch {z['roi_torch']})"), flush=True)
     results = os.path.join(ROOT, "bench", "results.json")
     if a.update and os.path.exists(results):
         new = {(r["preset"], r["threads"]) for r in rows}
