@@ -381,6 +381,12 @@ $(BUILD)/interformer: $(CLI_SRC) examples/eval.h examples/batch.h $(EX_COMMON) $
 bench: all $(BUILD)/if-bench $(BUILD)/if-bench-kernels
 	$(PYTHON) bench/run.py
 
+# The Light decoder's per-click time by operator group, C (IF_PROFILE=1)
+# next to ONNX Runtime's profiler, 1 thread: writes docs/profile-vs-ort.md.
+.PHONY: bench-profile
+bench-profile: $(BUILD)/if-bench
+	$(PYTHON) bench/profile.py
+
 # ----------------------------------------------------------------- fuzzing
 # libFuzzer harnesses (tests/fuzz/, README "Fuzzing"), built with clang in
 # their own directory: the library instrumented for coverage
