@@ -30,7 +30,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402  (bench/run.py: models, ORT setup and export)
 
-GROUPS = ["conv 1x1", "conv 3x3 dense", "depthwise 3x3", "attention (QK^T, softmax, xV)",
+GROUPS = ["conv 1x1 + depthwise 3x3", "conv 3x3 dense", "attention (QK^T, softmax, xV)",
           "linear / gemm", "norms", "resize", "elementwise", "im2col / unfold",
           "adaptive pooling", "layout / copies", "other"]
 
@@ -38,10 +38,14 @@ GROUP_NOTES = """\
 How the groups are made (C: the rows of IF_PROFILE=1; ORT: per node, from
 its op type, its input shapes and its name in the exported graph):
 
-- conv 1x1, conv 3x3 dense, depthwise 3x3: C's CONV2D rows (by kernel and
-  whether depthwise; activations are fused into them). ORT: Conv / FusedConv
-  nodes by their weight shape (O, I/groups, kh, kw): depthwise when I/groups
-  is 1 and the input has more than one channel; ORT fuses the ReLUs too.
+- conv 1x1 + depthwise 3x3, conv 3x3 dense: C's CONV2D rows (by kernel and
+  whether depthwise; activations are fused into them). C runs the decoder
+  MLPs' 1x1 -> depthwise 3x3 -> 1x1 (+ residual add) as one fused kernel
+  (runtime/fuse.c), so its 1x1 and depthwise convolutions are one group
+  here; and UPerNet's concat as part of the 3x3 convolution that reads it.
+  ORT: Conv / FusedConv nodes by their weight shape (O, I/groups, kh, kw):
+  depthwise when I/groups is 1 and the input has more than one channel; ORT
+  fuses the ReLUs too.
 - attention: C's ATTENTION (one fused node: QK^T, softmax, xV). ORT: Softmax
   and the MatMul / FusedMatMul nodes whose two inputs are both 4-D
   activations (QK^T with the scale fused, xV). The query/key/value and
@@ -78,8 +82,9 @@ def c_group(name):
     """Group of one row of if-bench's IF_PROFILE=1 table."""
     if name.startswith("CONV2D"):
         if "depthwise" in name:
-            return "depthwise 3x3" if "3x3" in name else "other"
-        return {"1x1": "conv 1x1", "3x3": "conv 3x3 dense"}.get(name.split()[1], "other")
+            return "conv 1x1 + depthwise 3x3" if "3x3" in name else "other"
+        return {"1x1": "conv 1x1 + depthwise 3x3", "1x1+dw3x3+1x1": "conv 1x1 + depthwise 3x3",
+                "3x3": "conv 3x3 dense"}.get(name.split()[1], "other")
     if name == "ATTENTION" or name == "VIT_ATTENTION":
         return "attention (QK^T, softmax, xV)"
     if name == "LINEAR":
@@ -105,8 +110,9 @@ def ort_group(node):
     if op in ("Conv", "FusedConv", "NchwcConv") and len(ins) >= 2 and len(ins[1]) == 4:
         w, x = ins[1], ins[0]
         if w[1] == 1 and len(x) == 4 and x[1] > 1:
-            return "depthwise 3x3" if w[2:] == [3, 3] else "other"
-        return {(1, 1): "conv 1x1", (3, 3): "conv 3x3 dense"}.get(tuple(w[2:]), "other")
+            return "conv 1x1 + depthwise 3x3" if w[2:] == [3, 3] else "other"
+        return {(1, 1): "conv 1x1 + depthwise 3x3", (3, 3): "conv 3x3 dense"}.get(tuple(w[2:]),
+                                                                                "other")
     if op == "Softmax":
         return "attention (QK^T, softmax, xV)"
     if op in ("MatMul", "FusedMatMul"):

@@ -81,8 +81,13 @@ static void print_profile(const rt_exec *e, int clicks) {
     for (uint32_t k = p->n_image; k < g->n_nodes; k++) {
         const ifg_node *n = &g->nodes[p->order[k]];
         char name[48];
-        if (p->chain[p->order[k]] >= 0) { /* run by its chain's head, timed there */
-            snprintf(name, sizeof name, "expand+dw3x3+project fused");
+        const int32_t ci = p->chain[p->order[k]];
+        if (ci >= 0 && p->chains[ci].kind == RT_CHAIN_INV_BOTTLENECK) { /* timed at its head */
+            snprintf(name, sizeof name, "CONV2D 1x1+dw3x3+1x1 fused");
+        } else if (ci >= 0) { /* a concatenation read by its convolution (timed at the concat) */
+            const rt_shape *w = &e->shape[g->nodes[p->chains[ci].node[1]].in[1]];
+            snprintf(name, sizeof name, "CONV2D %lldx%lld concat fused", (long long)w->d[1],
+                     (long long)w->d[2]);
         } else if (n->op == IFG_OP_CONV2D) {
             const rt_shape *w = &e->shape[n->in[1]];
             snprintf(name, sizeof name, "CONV2D %lldx%lld%s", (long long)w->d[1],
