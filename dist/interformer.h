@@ -15116,65 +15116,79 @@ static void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const
     }
 }
 
-/* Per 4-channel vector: its 9 weights and bias once, then the row's
- * interior pixels 4 at a time (per kernel row the 6 input columns loaded
- * once), the two edge pixels alone; taps in (ky, kx) order from 0 as
- * dw3x3's, so rows equal dwconv's. */
+/* Interior pixels 4 at a time, and for each 4 every 4-channel vector in
+ * turn: per kernel row the 6 input columns loaded once, the 9 weights from
+ * L1 (tap-major), so the input is read along its rows; the two edge pixels
+ * alone. Taps in (ky, kx) order from 0 as dw3x3's, so rows equal dwconv's. */
+static inline __attribute__((always_inline)) void arm_vec_neon__dw3_quad(const float *const r[3], size_t ps,
+                                                           int X, int c0, const float *wt,
+                                                           const float *bias, int act, float *y,
+                                                           int full, int n) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+        float32x4_t xs[6];
+        IF_UNROLL_FULL
+        for (int j = 0; j < 6; j++) xs[j] = arm_vec_neon__ldc4(q + (size_t)j * ps, full, n);
+        IF_UNROLL_FULL
+        for (int kx = 0; kx < 3; kx++) {
+            const float32x4_t wk = arm_vec_neon__ldc4(wt + (size_t)(ky * 3 + kx) * ps + c0, full, n);
+            a0 = vfmaq_f32(a0, xs[kx], wk);
+            a1 = vfmaq_f32(a1, xs[kx + 1], wk);
+            a2 = vfmaq_f32(a2, xs[kx + 2], wk);
+            a3 = vfmaq_f32(a3, xs[kx + 3], wk);
+        }
+    }
+    const float32x4_t bv = arm_vec_neon__ldc4(bias + c0, full, n);
+    const float32x4_t o[4] = {a0, a1, a2, a3};
+    for (int j = 0; j < 4; j++) {
+        const float32x4_t v = ifk_act4(vaddq_f32(o[j], bv), act);
+        float *yp = y + (size_t)(X + j) * ps + c0;
+        if (full)
+            vst1q_f32(yp, v);
+        else
+            ifk_store4(yp, v, n);
+    }
+}
+
+static void arm_vec_neon__dw3_one(const float *const r[3], int w, size_t ps, int X, int c0, const float *wt,
+                    const float *bias, int act, float *y, int full, int n) {
+    const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        for (int kx = kx0; kx < kx1; kx++)
+            acc = vfmaq_f32(acc, arm_vec_neon__ldc4(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, n),
+                            arm_vec_neon__ldc4(wt + (size_t)(ky * 3 + kx) * ps + c0, full, n));
+    }
+    const float32x4_t v = ifk_act4(vaddq_f32(acc, arm_vec_neon__ldc4(bias + c0, full, n)), act);
+    float *yp = y + (size_t)X * ps + c0;
+    if (full)
+        vst1q_f32(yp, v);
+    else
+        ifk_store4(yp, v, n);
+}
+
 static void ifk_f32_dw3_row__neon(const float *const r[3], int w, int c, const float *wt,
                            const float *bias, int act, float *y) {
     const size_t ps = (size_t)c;
-    for (int c0 = 0; c0 < c; c0 += 4) {
-        const int n = c - c0, full = n >= 4;
-        float32x4_t wv[9];
-        IF_UNROLL_FULL
-        for (int t = 0; t < 9; t++) wv[t] = arm_vec_neon__ldc4(wt + (size_t)t * c + c0, full, n);
-        const float32x4_t bv = arm_vec_neon__ldc4(bias + c0, full, n);
-        for (int X = 0; X < w;) {
-            float *yp = y + (size_t)X * ps + c0;
-            float32x4_t o[4];
-            int npix = 1;
-            if (X >= 1 && X + 5 <= w) { /* columns X-1 .. X+4 all inside */
-                npix = 4;
-                float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
-                for (int ky = 0; ky < 3; ky++) {
-                    if (!r[ky]) continue;
-                    const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
-                    float32x4_t xs[6];
-                    IF_UNROLL_FULL
-                    for (int j = 0; j < 6; j++) xs[j] = arm_vec_neon__ldc4(q + (size_t)j * ps, full, n);
-                    IF_UNROLL_FULL
-                    for (int kx = 0; kx < 3; kx++) {
-                        const float32x4_t wk = wv[ky * 3 + kx];
-                        a0 = vfmaq_f32(a0, xs[kx], wk);
-                        a1 = vfmaq_f32(a1, xs[kx + 1], wk);
-                        a2 = vfmaq_f32(a2, xs[kx + 2], wk);
-                        a3 = vfmaq_f32(a3, xs[kx + 3], wk);
-                    }
-                }
-                o[0] = a0;
-                o[1] = a1;
-                o[2] = a2;
-                o[3] = a3;
-            } else {
-                const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
-                float32x4_t acc = vdupq_n_f32(0.0f);
-                for (int ky = 0; ky < 3; ky++) {
-                    if (!r[ky]) continue;
-                    for (int kx = kx0; kx < kx1; kx++)
-                        acc = vfmaq_f32(acc, arm_vec_neon__ldc4(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, n),
-                                        wv[ky * 3 + kx]);
-                }
-                o[0] = acc;
-            }
-            for (int j = 0; j < npix; j++) {
-                const float32x4_t v = ifk_act4(vaddq_f32(o[j], bv), act);
-                if (full)
-                    vst1q_f32(yp + j * ps, v);
-                else
-                    ifk_store4(yp + j * ps, v, n);
-            }
-            X += npix;
+    const int cfull = c / 4 * 4;
+    for (int X = 0; X < w;) {
+        const int quad = X >= 1 && X + 5 <= w;
+        for (int c0 = 0; c0 < cfull; c0 += 4) {
+            if (quad)
+                arm_vec_neon__dw3_quad(r, ps, X, c0, wt, bias, act, y, 1, 4);
+            else
+                arm_vec_neon__dw3_one(r, w, ps, X, c0, wt, bias, act, y, 1, 4);
         }
+        if (cfull < c) {
+            if (quad)
+                arm_vec_neon__dw3_quad(r, ps, X, cfull, wt, bias, act, y, 0, c - cfull);
+            else
+                arm_vec_neon__dw3_one(r, w, ps, X, cfull, wt, bias, act, y, 0, c - cfull);
+        }
+        X += quad ? 4 : 1;
     }
 }
 
@@ -16666,71 +16680,91 @@ static void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const
     }
 }
 
-/* Per 8-channel vector: its 9 weights and bias once, then the row's
- * interior pixels 4 at a time (per kernel row the 6 input columns are
- * loaded once: 18 loads for 36 FMAs), the two edge pixels alone. The taps
- * go in (ky, kx) order from 0 as dw3x3's, so rows equal dwconv's. */
+/* Interior pixels 4 at a time, and for each 4 every 8-channel vector in
+ * turn: per kernel row the 6 input columns are loaded once (18 loads for
+ * 36 FMAs) and the 9 weights come from L1 (9 x c floats, tap-major). The
+ * input is read along its rows, a cache line after the next, not c floats
+ * apart. The two edge pixels go alone. The taps go in (ky, kx) order from
+ * 0 as dw3x3's, so rows equal dwconv's. */
+static inline __attribute__((always_inline)) __m256 x86_vec_avx2__dw3_ld(const float *q, int full, __m256i tm) {
+    return full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, tm);
+}
+
+static inline __attribute__((always_inline)) void x86_vec_avx2__dw3_st(float *q, __m256 v, int full, __m256i tm) {
+    if (full)
+        _mm256_storeu_ps(q, v);
+    else
+        _mm256_maskstore_ps(q, tm, v);
+}
+
+/* Output pixels X .. X+3 (all inside: columns X-1 .. X+4 exist), channels
+ * [c0, c0 + 8) (the first n valid). */
+static inline __attribute__((always_inline)) void x86_vec_avx2__dw3_quad(const float *const r[3], size_t ps,
+                                                           int X, int c0, const float *wt,
+                                                           const float *bias, int act, float *y,
+                                                           int full, __m256i tm) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+        const __m256 x0 = x86_vec_avx2__dw3_ld(q, full, tm), x1 = x86_vec_avx2__dw3_ld(q + ps, full, tm),
+                     x2 = x86_vec_avx2__dw3_ld(q + 2 * ps, full, tm), x3 = x86_vec_avx2__dw3_ld(q + 3 * ps, full, tm),
+                     x4 = x86_vec_avx2__dw3_ld(q + 4 * ps, full, tm), x5 = x86_vec_avx2__dw3_ld(q + 5 * ps, full, tm);
+        const float *wk = wt + (size_t)ky * 3 * ps + c0;
+        const __m256 w0 = x86_vec_avx2__dw3_ld(wk, full, tm), w1 = x86_vec_avx2__dw3_ld(wk + ps, full, tm),
+                     w2 = x86_vec_avx2__dw3_ld(wk + 2 * ps, full, tm);
+        a0 = _mm256_fmadd_ps(x0, w0, a0);
+        a0 = _mm256_fmadd_ps(x1, w1, a0);
+        a0 = _mm256_fmadd_ps(x2, w2, a0);
+        a1 = _mm256_fmadd_ps(x1, w0, a1);
+        a1 = _mm256_fmadd_ps(x2, w1, a1);
+        a1 = _mm256_fmadd_ps(x3, w2, a1);
+        a2 = _mm256_fmadd_ps(x2, w0, a2);
+        a2 = _mm256_fmadd_ps(x3, w1, a2);
+        a2 = _mm256_fmadd_ps(x4, w2, a2);
+        a3 = _mm256_fmadd_ps(x3, w0, a3);
+        a3 = _mm256_fmadd_ps(x4, w1, a3);
+        a3 = _mm256_fmadd_ps(x5, w2, a3);
+    }
+    const __m256 bv = x86_vec_avx2__dw3_ld(bias + c0, full, tm);
+    float *yp = y + (size_t)X * ps + c0;
+    x86_vec_avx2__dw3_st(yp, ifk_act8(_mm256_add_ps(a0, bv), act), full, tm);
+    x86_vec_avx2__dw3_st(yp + ps, ifk_act8(_mm256_add_ps(a1, bv), act), full, tm);
+    x86_vec_avx2__dw3_st(yp + 2 * ps, ifk_act8(_mm256_add_ps(a2, bv), act), full, tm);
+    x86_vec_avx2__dw3_st(yp + 3 * ps, ifk_act8(_mm256_add_ps(a3, bv), act), full, tm);
+}
+
+/* One output pixel X, taps clipped to the row, channels [c0, c0 + 8). */
+static void x86_vec_avx2__dw3_one(const float *const r[3], int w, size_t ps, int X, int c0, const float *wt,
+                    const float *bias, int act, float *y, int full, __m256i tm) {
+    const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+    __m256 acc = _mm256_setzero_ps();
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        for (int kx = kx0; kx < kx1; kx++)
+            acc = _mm256_fmadd_ps(x86_vec_avx2__dw3_ld(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, tm),
+                                  x86_vec_avx2__dw3_ld(wt + (size_t)(ky * 3 + kx) * ps + c0, full, tm), acc);
+    }
+    x86_vec_avx2__dw3_st(y + (size_t)X * ps + c0, ifk_act8(_mm256_add_ps(acc, x86_vec_avx2__dw3_ld(bias + c0, full, tm)), act),
+           full, tm);
+}
+
 static void ifk_f32_dw3_row__avx2(const float *const r[3], int w, int c, const float *wt,
                            const float *bias, int act, float *y) {
     const size_t ps = (size_t)c;
-    for (int c0 = 0; c0 < c; c0 += 8) {
-        const int full = c - c0 >= 8;
-        const __m256i tm = ifk_mask8(c - c0);
-#define LD(q) (full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, tm))
-        __m256 wv[9];
-        IF_UNROLL_FULL
-        for (int t = 0; t < 9; t++) wv[t] = LD(wt + (size_t)t * c + c0);
-        const __m256 bv = LD(bias + c0);
-        for (int X = 0; X < w;) {
-            float *yp = y + (size_t)X * ps + c0;
-            if (X >= 1 && X + 5 <= w) { /* columns X-1 .. X+4 all inside */
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-                for (int ky = 0; ky < 3; ky++) {
-                    if (!r[ky]) continue;
-                    const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
-                    const __m256 x0 = LD(q), x1 = LD(q + ps), x2 = LD(q + 2 * ps),
-                                 x3 = LD(q + 3 * ps), x4 = LD(q + 4 * ps), x5 = LD(q + 5 * ps);
-                    const __m256 w0 = wv[ky * 3], w1 = wv[ky * 3 + 1], w2 = wv[ky * 3 + 2];
-                    a0 = _mm256_fmadd_ps(x0, w0, a0);
-                    a0 = _mm256_fmadd_ps(x1, w1, a0);
-                    a0 = _mm256_fmadd_ps(x2, w2, a0);
-                    a1 = _mm256_fmadd_ps(x1, w0, a1);
-                    a1 = _mm256_fmadd_ps(x2, w1, a1);
-                    a1 = _mm256_fmadd_ps(x3, w2, a1);
-                    a2 = _mm256_fmadd_ps(x2, w0, a2);
-                    a2 = _mm256_fmadd_ps(x3, w1, a2);
-                    a2 = _mm256_fmadd_ps(x4, w2, a2);
-                    a3 = _mm256_fmadd_ps(x3, w0, a3);
-                    a3 = _mm256_fmadd_ps(x4, w1, a3);
-                    a3 = _mm256_fmadd_ps(x5, w2, a3);
-                }
-                const __m256 o[4] = {a0, a1, a2, a3};
-                for (int j = 0; j < 4; j++) {
-                    const __m256 v = ifk_act8(_mm256_add_ps(o[j], bv), act);
-                    if (full)
-                        _mm256_storeu_ps(yp + j * ps, v);
-                    else
-                        _mm256_maskstore_ps(yp + j * ps, tm, v);
-                }
-                X += 4;
-                continue;
-            }
-            const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
-            __m256 acc = _mm256_setzero_ps();
-            for (int ky = 0; ky < 3; ky++) {
-                if (!r[ky]) continue;
-                for (int kx = kx0; kx < kx1; kx++)
-                    acc = _mm256_fmadd_ps(LD(r[ky] + (size_t)(X - 1 + kx) * ps + c0),
-                                          wv[ky * 3 + kx], acc);
-            }
-            const __m256 v = ifk_act8(_mm256_add_ps(acc, bv), act);
-            if (full)
-                _mm256_storeu_ps(yp, v);
-            else
-                _mm256_maskstore_ps(yp, tm, v);
+    const int cfull = c / 8 * 8;
+    const __m256i all = _mm256_set1_epi32(-1), tm = ifk_mask8(c - cfull);
+    for (int X = 0; X < w;) {
+        if (X >= 1 && X + 5 <= w) {
+            for (int c0 = 0; c0 < cfull; c0 += 8) x86_vec_avx2__dw3_quad(r, ps, X, c0, wt, bias, act, y, 1, all);
+            if (cfull < c) x86_vec_avx2__dw3_quad(r, ps, X, cfull, wt, bias, act, y, 0, tm);
+            X += 4;
+        } else {
+            for (int c0 = 0; c0 < cfull; c0 += 8)
+                x86_vec_avx2__dw3_one(r, w, ps, X, c0, wt, bias, act, y, 1, all);
+            if (cfull < c) x86_vec_avx2__dw3_one(r, w, ps, X, cfull, wt, bias, act, y, 0, tm);
             X++;
         }
-#undef LD
     }
 }
 
@@ -16909,7 +16943,6 @@ IFK_TARGET_END
 typedef int x86_vec_avx2__ifk_no_avx2_vec; /* not an x86-64 build: nothing here */
 #endif
 
-#undef LD
 #undef WT_ADD
 #undef WT_AT
 #undef WT_BT

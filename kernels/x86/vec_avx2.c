@@ -385,71 +385,91 @@ void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float 
     }
 }
 
-/* Per 8-channel vector: its 9 weights and bias once, then the row's
- * interior pixels 4 at a time (per kernel row the 6 input columns are
- * loaded once: 18 loads for 36 FMAs), the two edge pixels alone. The taps
- * go in (ky, kx) order from 0 as dw3x3's, so rows equal dwconv's. */
+/* Interior pixels 4 at a time, and for each 4 every 8-channel vector in
+ * turn: per kernel row the 6 input columns are loaded once (18 loads for
+ * 36 FMAs) and the 9 weights come from L1 (9 x c floats, tap-major). The
+ * input is read along its rows, a cache line after the next, not c floats
+ * apart. The two edge pixels go alone. The taps go in (ky, kx) order from
+ * 0 as dw3x3's, so rows equal dwconv's. */
+static inline __attribute__((always_inline)) __m256 dw3_ld(const float *q, int full, __m256i tm) {
+    return full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, tm);
+}
+
+static inline __attribute__((always_inline)) void dw3_st(float *q, __m256 v, int full, __m256i tm) {
+    if (full)
+        _mm256_storeu_ps(q, v);
+    else
+        _mm256_maskstore_ps(q, tm, v);
+}
+
+/* Output pixels X .. X+3 (all inside: columns X-1 .. X+4 exist), channels
+ * [c0, c0 + 8) (the first n valid). */
+static inline __attribute__((always_inline)) void dw3_quad(const float *const r[3], size_t ps,
+                                                           int X, int c0, const float *wt,
+                                                           const float *bias, int act, float *y,
+                                                           int full, __m256i tm) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+        const __m256 x0 = dw3_ld(q, full, tm), x1 = dw3_ld(q + ps, full, tm),
+                     x2 = dw3_ld(q + 2 * ps, full, tm), x3 = dw3_ld(q + 3 * ps, full, tm),
+                     x4 = dw3_ld(q + 4 * ps, full, tm), x5 = dw3_ld(q + 5 * ps, full, tm);
+        const float *wk = wt + (size_t)ky * 3 * ps + c0;
+        const __m256 w0 = dw3_ld(wk, full, tm), w1 = dw3_ld(wk + ps, full, tm),
+                     w2 = dw3_ld(wk + 2 * ps, full, tm);
+        a0 = _mm256_fmadd_ps(x0, w0, a0);
+        a0 = _mm256_fmadd_ps(x1, w1, a0);
+        a0 = _mm256_fmadd_ps(x2, w2, a0);
+        a1 = _mm256_fmadd_ps(x1, w0, a1);
+        a1 = _mm256_fmadd_ps(x2, w1, a1);
+        a1 = _mm256_fmadd_ps(x3, w2, a1);
+        a2 = _mm256_fmadd_ps(x2, w0, a2);
+        a2 = _mm256_fmadd_ps(x3, w1, a2);
+        a2 = _mm256_fmadd_ps(x4, w2, a2);
+        a3 = _mm256_fmadd_ps(x3, w0, a3);
+        a3 = _mm256_fmadd_ps(x4, w1, a3);
+        a3 = _mm256_fmadd_ps(x5, w2, a3);
+    }
+    const __m256 bv = dw3_ld(bias + c0, full, tm);
+    float *yp = y + (size_t)X * ps + c0;
+    dw3_st(yp, ifk_act8(_mm256_add_ps(a0, bv), act), full, tm);
+    dw3_st(yp + ps, ifk_act8(_mm256_add_ps(a1, bv), act), full, tm);
+    dw3_st(yp + 2 * ps, ifk_act8(_mm256_add_ps(a2, bv), act), full, tm);
+    dw3_st(yp + 3 * ps, ifk_act8(_mm256_add_ps(a3, bv), act), full, tm);
+}
+
+/* One output pixel X, taps clipped to the row, channels [c0, c0 + 8). */
+static void dw3_one(const float *const r[3], int w, size_t ps, int X, int c0, const float *wt,
+                    const float *bias, int act, float *y, int full, __m256i tm) {
+    const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+    __m256 acc = _mm256_setzero_ps();
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        for (int kx = kx0; kx < kx1; kx++)
+            acc = _mm256_fmadd_ps(dw3_ld(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, tm),
+                                  dw3_ld(wt + (size_t)(ky * 3 + kx) * ps + c0, full, tm), acc);
+    }
+    dw3_st(y + (size_t)X * ps + c0, ifk_act8(_mm256_add_ps(acc, dw3_ld(bias + c0, full, tm)), act),
+           full, tm);
+}
+
 void ifk_f32_dw3_row__avx2(const float *const r[3], int w, int c, const float *wt,
                            const float *bias, int act, float *y) {
     const size_t ps = (size_t)c;
-    for (int c0 = 0; c0 < c; c0 += 8) {
-        const int full = c - c0 >= 8;
-        const __m256i tm = ifk_mask8(c - c0);
-#define LD(q) (full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, tm))
-        __m256 wv[9];
-        IF_UNROLL_FULL
-        for (int t = 0; t < 9; t++) wv[t] = LD(wt + (size_t)t * c + c0);
-        const __m256 bv = LD(bias + c0);
-        for (int X = 0; X < w;) {
-            float *yp = y + (size_t)X * ps + c0;
-            if (X >= 1 && X + 5 <= w) { /* columns X-1 .. X+4 all inside */
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-                for (int ky = 0; ky < 3; ky++) {
-                    if (!r[ky]) continue;
-                    const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
-                    const __m256 x0 = LD(q), x1 = LD(q + ps), x2 = LD(q + 2 * ps),
-                                 x3 = LD(q + 3 * ps), x4 = LD(q + 4 * ps), x5 = LD(q + 5 * ps);
-                    const __m256 w0 = wv[ky * 3], w1 = wv[ky * 3 + 1], w2 = wv[ky * 3 + 2];
-                    a0 = _mm256_fmadd_ps(x0, w0, a0);
-                    a0 = _mm256_fmadd_ps(x1, w1, a0);
-                    a0 = _mm256_fmadd_ps(x2, w2, a0);
-                    a1 = _mm256_fmadd_ps(x1, w0, a1);
-                    a1 = _mm256_fmadd_ps(x2, w1, a1);
-                    a1 = _mm256_fmadd_ps(x3, w2, a1);
-                    a2 = _mm256_fmadd_ps(x2, w0, a2);
-                    a2 = _mm256_fmadd_ps(x3, w1, a2);
-                    a2 = _mm256_fmadd_ps(x4, w2, a2);
-                    a3 = _mm256_fmadd_ps(x3, w0, a3);
-                    a3 = _mm256_fmadd_ps(x4, w1, a3);
-                    a3 = _mm256_fmadd_ps(x5, w2, a3);
-                }
-                const __m256 o[4] = {a0, a1, a2, a3};
-                for (int j = 0; j < 4; j++) {
-                    const __m256 v = ifk_act8(_mm256_add_ps(o[j], bv), act);
-                    if (full)
-                        _mm256_storeu_ps(yp + j * ps, v);
-                    else
-                        _mm256_maskstore_ps(yp + j * ps, tm, v);
-                }
-                X += 4;
-                continue;
-            }
-            const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
-            __m256 acc = _mm256_setzero_ps();
-            for (int ky = 0; ky < 3; ky++) {
-                if (!r[ky]) continue;
-                for (int kx = kx0; kx < kx1; kx++)
-                    acc = _mm256_fmadd_ps(LD(r[ky] + (size_t)(X - 1 + kx) * ps + c0),
-                                          wv[ky * 3 + kx], acc);
-            }
-            const __m256 v = ifk_act8(_mm256_add_ps(acc, bv), act);
-            if (full)
-                _mm256_storeu_ps(yp, v);
-            else
-                _mm256_maskstore_ps(yp, tm, v);
+    const int cfull = c / 8 * 8;
+    const __m256i all = _mm256_set1_epi32(-1), tm = ifk_mask8(c - cfull);
+    for (int X = 0; X < w;) {
+        if (X >= 1 && X + 5 <= w) {
+            for (int c0 = 0; c0 < cfull; c0 += 8) dw3_quad(r, ps, X, c0, wt, bias, act, y, 1, all);
+            if (cfull < c) dw3_quad(r, ps, X, cfull, wt, bias, act, y, 0, tm);
+            X += 4;
+        } else {
+            for (int c0 = 0; c0 < cfull; c0 += 8)
+                dw3_one(r, w, ps, X, c0, wt, bias, act, y, 1, all);
+            if (cfull < c) dw3_one(r, w, ps, X, cfull, wt, bias, act, y, 0, tm);
             X++;
         }
-#undef LD
     }
 }
 
