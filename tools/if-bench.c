@@ -27,9 +27,9 @@
  * gets no ROI (the refine blocks run on the whole map). Only
  * if_session_add_click is timed, as for the default clicks.
  *
- * With IF_PROFILE=1 in the environment, a per-click breakdown by operator
- * (ms per click, share, GFLOP/s) goes to stderr as well; IF_PROFILE=nodes
- * adds every per-click node with its shapes. */
+ * With IF_PROFILE=1 in the environment, a breakdown by operator (ms per
+ * run, share, GFLOP/s) of one more encode and of the clicks goes to stderr
+ * as well; IF_PROFILE=nodes adds every node with its shapes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +65,12 @@ static double count_flops(const rt_plan *p, const rt_shape *shape, uint32_t from
     return f;
 }
 
-/* The per-click nodes of a profiled run, grouped by operator (a convolution
- * also by kernel size and whether it is depthwise), on stderr. */
-static void print_profile(const rt_exec *e, int clicks) {
+/* The nodes order[from, to) of a profiled executor (the per-click ones of a
+ * decoder, all of an encoder), grouped by operator (a convolution also by
+ * kernel size and whether it is depthwise), per run (`runs` runs summed in
+ * node_ms), on stderr. */
+static void print_profile_range(const rt_exec *e, uint32_t from, uint32_t to, int clicks,
+                                const char *what) {
     const rt_plan *p = e->p;
     const ifg_graph *g = &p->m->g;
     enum { MAX_ROWS = 64 };
@@ -78,7 +81,7 @@ static void print_profile(const rt_exec *e, int clicks) {
     } row[MAX_ROWS];
     int n_rows = 0;
     double total = 0;
-    for (uint32_t k = p->n_image; k < g->n_nodes; k++) {
+    for (uint32_t k = from; k < to; k++) {
         const ifg_node *n = &g->nodes[p->order[k]];
         char name[48];
         const int32_t ci = p->chain[p->order[k]];
@@ -109,8 +112,7 @@ static void print_profile(const rt_exec *e, int clicks) {
         row[r].nodes++;
         total += e->node_ms[p->order[k]] / clicks;
     }
-    fprintf(stderr, "%-28s %5s %9s %6s %8s\n", "per-click op", "nodes", "ms/click", "share",
-            "GFLOP/s");
+    fprintf(stderr, "%-28s %5s %9s %6s %8s\n", what, "nodes", "ms/run", "share", "GFLOP/s");
     for (int pass = 0; pass < n_rows; pass++) { /* largest first */
         int best = -1;
         for (int r = 0; r < n_rows; r++)
@@ -122,7 +124,7 @@ static void print_profile(const rt_exec *e, int clicks) {
     }
     fprintf(stderr, "%-28s %5s %9.3f\n", "total", "", total);
     if (!strcmp(getenv("IF_PROFILE"), "nodes")) { /* and each node, in run order */
-        for (uint32_t k = p->n_image; k < g->n_nodes; k++) {
+        for (uint32_t k = from; k < to; k++) {
             const ifg_node *n = &g->nodes[p->order[k]];
             const rt_shape *x = &e->shape[n->in[0]], *y = &e->shape[n->out[0]];
             fprintf(stderr, "%4u %-18s in", p->order[k], ifg_op_name(n->op));
@@ -134,6 +136,28 @@ static void print_profile(const rt_exec *e, int clicks) {
             fprintf(stderr, "  %.3f ms\n", e->node_ms[p->order[k]] / clicks);
         }
     }
+}
+
+static void print_profile(const rt_exec *e, int clicks) {
+    print_profile_range(e, e->p->n_image, e->p->m->g.n_nodes, clicks, "per-click op");
+}
+
+/* The encoder's per-operator profile: one more encode of rgb through a run
+ * of its own (profiled when IF_PROFILE was set at its creation). */
+static int profile_encoder(const if_model *enc, const uint8_t *rgb, int size) {
+    if_run *run = NULL;
+    const size_t bytes = (size_t)size * size * 3 * sizeof(float);
+    float *input = malloc(bytes);
+    int ok = input && if_run_new(enc, size, size, &run) == IF_OK &&
+             if_preprocess_rgb8(enc, rgb, size, size, (size_t)size * 3, input, size, size) ==
+                 IF_OK &&
+             if_run_set_input(run, "image", input, bytes) == IF_OK && if_run_image(run) == IF_OK;
+    if (ok && run->exec->node_ms)
+        print_profile_range(run->exec, 0, run->exec->p->m->g.n_nodes, 1, "encoder op");
+    if (!ok) fprintf(stderr, "if-bench: encoder profile: %s\n", if_last_error());
+    if_run_free(run);
+    free(input);
+    return ok ? 0 : 1;
 }
 
 /* Click k of the small-object sequence around a disk of radius r at (ox,
@@ -282,6 +306,8 @@ int main(int argc, char **argv) {
         }
         enc_ms[r] = now_ms() - t0;
     }
+    const char *prof = getenv("IF_PROFILE");
+    if (prof && *prof && strcmp(prof, "0") && profile_encoder(enc, rgb, size)) return 1;
     double t0 = now_ms();
     if_session *s = NULL;
     if (if_session_new(dec, feat, &s)) {
