@@ -148,10 +148,10 @@ static int profile_encoder(const if_model *enc, const uint8_t *rgb, int size) {
     if_run *run = NULL;
     const size_t bytes = (size_t)size * size * 3 * sizeof(float);
     float *input = malloc(bytes);
-    int ok = input && if_run_new(enc, size, size, &run) == IF_OK &&
-             if_preprocess_rgb8(enc, rgb, size, size, (size_t)size * 3, input, size, size) ==
-                 IF_OK &&
-             if_run_set_input(run, "image", input, bytes) == IF_OK && if_run_image(run) == IF_OK;
+    int ok =
+        input && if_run_new(enc, size, size, &run) == IF_OK &&
+        if_preprocess_rgb8(enc, rgb, size, size, (size_t)size * 3, input, size, size) == IF_OK &&
+        if_run_set_input(run, "image", input, bytes) == IF_OK && if_run_image(run) == IF_OK;
     if (ok && run->exec->node_ms)
         print_profile_range(run->exec, 0, run->exec->p->m->g.n_nodes, 1, "encoder op");
     if (!ok) fprintf(stderr, "if-bench: encoder profile: %s\n", if_last_error());
