@@ -106,6 +106,11 @@ GOLDEN_COPY := tests/data/golden
 $(MODELS)/tiny_vit.decoder.ifg: $(GOLDEN_COPY)/tiny_vit/model.pth $(wildcard converter/*.py converter/*/*.py)
 	@mkdir -p $(MODELS)
 	$(PYTHON) -m converter $< -o $(MODELS) --name tiny_vit
+# The same with f16 weights: test_f16_weights runs it with its LINEAR
+# weights kept f16 and widened at load.
+$(MODELS)/tiny_vit_f16.decoder.ifg: $(GOLDEN_COPY)/tiny_vit/model.pth $(wildcard converter/*.py converter/*/*.py)
+	@mkdir -p $(MODELS)
+	$(PYTHON) -m converter $< -o $(MODELS) --name tiny_vit_f16 --weights f16
 # The bundled default model of the CLI: the demo model trained here
 # (models/README.md), committed as converted graph files.
 $(MODELS)/default.decoder.ifg: models/demo.encoder.ifg models/demo.decoder.ifg
@@ -116,7 +121,7 @@ default-model: $(MODELS)/default.decoder.ifg
 models: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
 UNIT_TESTS := $(filter-out $(BUILD)/test_runtime,$(TEST_BIN))
 
-UNIT_TESTS := $(filter-out $(BUILD)/test_session $(BUILD)/test_threads,$(UNIT_TESTS))
+UNIT_TESTS := $(filter-out $(BUILD)/test_session $(BUILD)/test_threads $(BUILD)/test_f16_weights,$(UNIT_TESTS))
 
 # The session test replays a golden case from its clicks; it reads .npy files
 # with the examples' reader.
@@ -124,9 +129,10 @@ $(BUILD)/test_session: tests/test_session.c examples/common/npy.c $(BUILD)/libin
 	$(CC) $(CPPFLAGS) -Iexamples $(CFLAGS) $(CRULES) $(LDFLAGS) $< examples/common/npy.c $(BUILD)/libinterformer.a -o $@ $(LDLIBS)
 
 # Plain optimised build: every C test binary.
-test-c: $(TEST_BIN) $(TOOL_BIN) $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
+test-c: $(TEST_BIN) $(TOOL_BIN) $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg $(MODELS)/tiny_vit_f16.decoder.ifg
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 	$(BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(BUILD)/test_f16_weights $(MODELS)/tiny_vit_f16.encoder.ifg $(MODELS)/tiny_vit_f16.decoder.ifg
 	$(BUILD)/test_session $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 	$(BUILD)/test_threads $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 
@@ -169,10 +175,11 @@ QEMU ?= qemu-aarch64
 # minutes under qemu; what it tests, the session's bookkeeping, is the same
 # on every ISA, and the sessions' ARM kernels are run by test_session.)
 ARM_UNIT := $(patsubst $(BUILD)/%,$(ARM_BUILD)/%,$(filter-out $(BUILD)/test_ifg_inspect $(BUILD)/test_edit,$(UNIT_TESTS)))
-test-arm: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg
-	$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) AR=aarch64-linux-gnu-ar LDFLAGS=-static $(ARM_BUILD)/test_session $(ARM_BUILD)/test_runtime $(ARM_UNIT)
+test-arm: $(MODELS)/tiny_vit.decoder.ifg $(MODELS)/default.decoder.ifg $(MODELS)/tiny_vit_f16.decoder.ifg
+	$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) AR=aarch64-linux-gnu-ar LDFLAGS=-static $(ARM_BUILD)/test_session $(ARM_BUILD)/test_runtime $(ARM_BUILD)/test_f16_weights $(ARM_UNIT)
 	@set -e; for t in $(ARM_UNIT); do echo "== qemu $$t"; $(QEMU) $$t; done
 	$(QEMU) $(ARM_BUILD)/test_runtime $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
+	$(QEMU) $(ARM_BUILD)/test_f16_weights $(MODELS)/tiny_vit_f16.encoder.ifg $(MODELS)/tiny_vit_f16.decoder.ifg
 	$(QEMU) $(ARM_BUILD)/test_session $(GOLDEN_COPY)/tiny_vit $(MODELS)/tiny_vit.encoder.ifg $(MODELS)/tiny_vit.decoder.ifg
 	$(MAKE) --no-print-directory BUILD=$(ARM_BUILD) CC=$(ARM_CC) AR=aarch64-linux-gnu-ar LDFLAGS=-static $(ARM_BUILD)/op_run
 	IF_OP_RUNNER="$(QEMU) $(ARM_BUILD)/op_run" IF_OP_ISAS="scalar generic neon" $(PYTHON) -m pytest -q tests/test_ops.py
@@ -373,6 +380,12 @@ $(BUILD)/interformer: $(CLI_SRC) examples/eval.h examples/batch.h $(EX_COMMON) $
 .PHONY: bench
 bench: all $(BUILD)/if-bench $(BUILD)/if-bench-kernels
 	$(PYTHON) bench/run.py
+
+# The Light decoder's per-click time by operator group, C (IF_PROFILE=1)
+# next to ONNX Runtime's profiler, 1 thread: writes docs/profile-vs-ort.md.
+.PHONY: bench-profile
+bench-profile: $(BUILD)/if-bench
+	$(PYTHON) bench/profile.py
 
 # ----------------------------------------------------------------- fuzzing
 # libFuzzer harnesses (tests/fuzz/, README "Fuzzing"), built with clang in

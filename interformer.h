@@ -141,8 +141,11 @@ if_options if_default_options(void);
  * the defaults. On success *out owns the model (free with if_model_free).
  * Errors: IF_ERR_INVALID_ARG, IF_ERR_IO (cannot open or read), the format
  * errors (IF_ERR_TRUNCATED ... IF_ERR_BAD_META), IF_ERR_NO_MEMORY (also
- * when the file's image plus its f16 weights widened to f32 are over
- * opt->mem_limit); detail in if_last_error(). */
+ * when the file's image plus the f16 weights it widens to f32 are over
+ * opt->mem_limit); detail in if_last_error(). The f16 weights of linear
+ * layers stay f16 in memory (widened, exactly, as each product packs
+ * them); the others are widened at load, and all of them when the
+ * environment has IF_F16_WIDEN=1. */
 if_status if_model_load(const char *path, const if_options *opt, if_model **out);
 
 /* Same, from a memory image of the file. copy = 0 borrows buf (it must

@@ -2,7 +2,7 @@
 // and prints one JSON line; the ONNX Runtime baseline of `make bench`.
 //
 //   node bench/ort_run.mjs --model M.onnx --inputs DIR [--threads N] [--runs R]
-//                          [--warmup W] [--dump OUTDIR]
+//                          [--warmup W] [--dump OUTDIR] [--profile PREFIX]
 //
 // DIR holds one NAME.npy per model input (float32 or int64, C order; files
 // named out_*.npy are PyTorch's outputs and are skipped). The session uses
@@ -11,6 +11,12 @@
 // session.run on the same inputs: median, min and max wall ms (R >= 1).
 // --dump writes each output as OUTDIR/NAME.npy (float32) for the
 // correctness check in bench/export_onnx.py.
+// --profile runs the session with ONNX Runtime's profiler (enableProfiling,
+// profileFilePrefix PREFIX; its Chrome-trace JSON is PREFIX_<date>.json)
+// and adds "profile": per node of the graph (events of cat "Node"), its op
+// type (args.op_name), input shapes and mean microseconds per timed run
+// (the W warm-up runs are left out: only node events inside the last R
+// "model_run" events count). The profiler's own cost is in the times.
 //
 // onnxruntime-node is found through NODE_PATH or, by default, in
 // build/bench/ort/node_modules (bench/run.py installs it there with npm).
@@ -88,8 +94,10 @@ function parseArgs(argv) {
     else if (k === "--runs") a.runs = Number(v);
     else if (k === "--warmup") a.warmup = Number(v);
     else if (k === "--dump") a.dump = v;
+    else if (k === "--profile") a.profile = v;
     else throw new Error(`usage: node ort_run.mjs --model M.onnx --inputs DIR [--threads N] ` +
-                         `[--runs R] [--warmup W] [--dump OUTDIR] (unknown ${k})`);
+                         `[--runs R] [--warmup W] [--dump OUTDIR] [--profile PREFIX] ` +
+                         `(unknown ${k})`);
     i++;
   }
   if (!a.model || !a.inputs || !(a.threads >= 1) || !(a.runs >= 1) || !(a.warmup >= 0))
@@ -102,6 +110,31 @@ const median = (v) => {
   return n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 };
 
+// The profiler's trace after the session ended profiling: the newest
+// PREFIX*.json; per node, mean us per run over the last `runs` model runs.
+function readProfile(prefix, runs) {
+  const dir = path.dirname(path.resolve(prefix)), base = path.basename(prefix);
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith(base) && f.endsWith(".json"))
+    .map((f) => path.join(dir, f)).sort((x, y) => fs.statSync(y).mtimeMs - fs.statSync(x).mtimeMs);
+  if (!files.length) throw new Error(`no profile ${prefix}*.json written`);
+  const events = JSON.parse(fs.readFileSync(files[0], "utf8"));
+  const runsEv = events.filter((e) => e.cat === "Session" && e.name === "model_run")
+    .sort((x, y) => x.ts - y.ts).slice(-runs);
+  const inRun = (e) => runsEv.some((r) => e.ts >= r.ts && e.ts <= r.ts + r.dur);
+  const nodes = new Map();
+  for (const e of events) {
+    if (e.cat !== "Node" || !e.args?.op_name || !inRun(e)) continue;
+    const name = e.name.replace(/_kernel_time$/, "");
+    const n = nodes.get(name) ?? { name, op: e.args.op_name,
+      inputs: (e.args.input_type_shape ?? []).map((t) => Object.values(t)[0]), us: 0 };
+    n.us += e.dur;
+    nodes.set(name, n);
+  }
+  const list = [...nodes.values()].map((n) => ({ ...n, us: n.us / runsEv.length }));
+  const runUs = runsEv.map((r) => r.dur);
+  return { file: files[0], runs: runsEv.length, model_run_us: median(runUs), nodes: list };
+}
+
 async function main() {
   const a = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
@@ -112,6 +145,7 @@ async function main() {
     intraOpNumThreads: a.threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
+    ...(a.profile ? { enableProfiling: true, profileFilePrefix: a.profile } : {}),
   });
   const loadMs = performance.now() - t0;
   const feeds = {};
@@ -131,12 +165,17 @@ async function main() {
     fs.mkdirSync(a.dump, { recursive: true });
     for (const name of session.outputNames) writeNpy(path.join(a.dump, name + ".npy"), out[name]);
   }
+  let profile;
+  if (a.profile) {
+    session.endProfiling();
+    profile = readProfile(a.profile, a.runs);
+  }
   const r = (x) => Math.round(x * 1000) / 1000;
   console.log(JSON.stringify({
     impl: "onnxruntime-node", ort: ort.env.versions?.node ?? null,
     model: path.basename(a.model), threads: a.threads, runs: a.runs, warmup: a.warmup,
     load_ms: r(loadMs), median_ms: r(median(ms)), min_ms: r(Math.min(...ms)),
-    max_ms: r(Math.max(...ms)), runs_ms: ms.map(r),
+    max_ms: r(Math.max(...ms)), runs_ms: ms.map(r), ...(profile ? { profile } : {}),
   }));
   await session.release?.();
 }

@@ -16,15 +16,31 @@ work per click than C and PyTorch, which zoom in). bench/ort_run.mjs times
 them: graph optimisation "all", N intra-op threads, sequential. Without
 node/npm (or with --no-ort) the ORT columns say so and the rest still runs.
 
+Tiny's zoom-in: with random weights the predicted mask is arbitrary, so
+the zoom-in ROI of the default clicks (the expanded box of the previous
+prediction and the clicks) is about the whole image and the zoom-in never
+pays. So Tiny is also measured on a small object (`--object` of if-bench
+and torchref.bench, OBJECT below): the same clicks in C and PyTorch on and
+around a disk of radius S/16 at the image centre, with the previous
+prediction the zoom-in rule sees set to that disk (as if the model had
+segmented it; the ROI is then the same in both, checked), and again without
+a ROI; the decoder's work is then that of a real small-object session.
+ONNX Runtime's decoder has no ROI input: its one Tiny number is without
+zoom-in.
+
 The FMA peak the "% of peak" columns use is measured at bench time
 (`build/if-bench-kernels --op peak` for the ISA if-bench reports), not
 assumed.
 
 Writes bench/results.json and the table between the bench markers of
-README.md. Timings on a shared 2-core machine are noisy: read the ratios.
+README.md; with --update, the rows measured now replace those of the same
+preset and thread count in bench/results.json and the others are kept (the
+table then says which rows were measured when). Timings on a shared 2-core
+machine are noisy: read the ratios.
 """
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -66,20 +82,31 @@ def last_json(text):
     return json.loads([ln for ln in text.splitlines() if ln.startswith("{")][-1])
 
 
-def run_c(prefix, threads, clicks, runs):
-    return last_json(sh([os.path.join(BUILD, "if-bench"), "--encoder", prefix + ".encoder.ifg",
-                         "--decoder", prefix + ".decoder.ifg", "--size", "512", "--threads",
-                         str(threads), "--clicks", str(clicks), "--encoder-runs", str(runs)]))
+SIZE = 512
+# Tiny's small object (x, y, radius): a disk of 1/16 of the side at the centre.
+OBJECT = f"{SIZE // 2},{SIZE // 2},{SIZE // 16}"
 
 
-def run_torch(preset, threads, clicks, runs):
-    env = dict(os.environ, LD_LIBRARY_PATH=OPENBLAS, OPENBLAS_NUM_THREADS=str(threads),
-               OMP_NUM_THREADS=str(threads))
-    cmd = [sys.executable, "-m", "torchref.bench", "--preset", preset, "--size", "512",
+def run_c(prefix, threads, clicks, runs, zoom):
+    cmd = [os.path.join(BUILD, "if-bench"), "--encoder", prefix + ".encoder.ifg",
+           "--decoder", prefix + ".decoder.ifg", "--size", str(SIZE), "--threads",
+           str(threads), "--clicks", str(clicks), "--encoder-runs", str(runs)]
+    if zoom:
+        cmd += ["--object", OBJECT]
+    return last_json(sh(cmd))
+
+
+def torch_env(threads):
+    return dict(os.environ, LD_LIBRARY_PATH=OPENBLAS, OPENBLAS_NUM_THREADS=str(threads),
+                OMP_NUM_THREADS=str(threads))
+
+
+def run_torch(preset, threads, clicks, runs, zoom):
+    cmd = [sys.executable, "-m", "torchref.bench", "--preset", preset, "--size", str(SIZE),
            "--threads", str(threads), "--clicks", str(clicks), "--encoder-runs", str(runs)]
-    if preset == "tiny":
-        cmd.append("--zoom")
-    return last_json(sh(cmd, env))
+    if zoom:
+        cmd += ["--zoom", "--object", OBJECT]
+    return last_json(sh(cmd, torch_env(threads)))
 
 
 def fma_peak(isa, cache={}):
@@ -122,7 +149,7 @@ def ort_models(preset, parts):
     report = os.path.join(ONNX, f"{preset}.export.json")
     if todo:
         out = sh([sys.executable, os.path.join("bench", "export_onnx.py"), "--preset", preset,
-                  "--size", "512", "--parts", ",".join(todo), "--out", ONNX,
+                  "--size", str(SIZE), "--parts", ",".join(todo), "--out", ONNX,
                   "--check", os.path.join("bench", "ort_run.mjs")])
         print(out.rstrip(), flush=True)
     return json.load(open(report)) if os.path.exists(report) else {}
@@ -145,6 +172,60 @@ def _ms(v, fmt):
 
 def _x(v):
     return f"**{v:.2f}x**" if v else "n/a"
+
+
+def small_object(c, t, o):
+    """The row's small-object figures (zoom-in decoders), or None."""
+    if "decoder_click_ms_zoom" not in c or "decoder_ms_zoom" not in t:
+        return None
+    return {"object": c["object"], "roi_c": c["zoom_roi"], "roi_torch": t["zoom_roi"],
+            "roi_match": c["zoom_roi"] == t["zoom_roi"],
+            "c_zoom_ms": c["decoder_click_ms_zoom"], "c_nozoom_ms": c["decoder_click_ms_nozoom"],
+            "torch_zoom_ms": t["decoder_ms_zoom"], "torch_nozoom_ms": t["decoder_ms_nozoom"],
+            "ort_nozoom_ms": o.get("decoder_ms"),
+            "c_zoom_gflop": c["decoder_click_gflop_zoom"],
+            "c_nozoom_gflop": c["decoder_click_gflop_nozoom"],
+            "speedup_zoom": ratio(t["decoder_ms_zoom"], c["decoder_click_ms_zoom"]),
+            "speedup_nozoom": ratio(t["decoder_ms_nozoom"], c["decoder_click_ms_nozoom"]),
+            "speedup_nozoom_ort": ratio(o.get("decoder_ms"), c["decoder_click_ms_nozoom"]),
+            "speedup_zoom_vs_ort_nozoom": ratio(o.get("decoder_ms"), c["decoder_click_ms_zoom"]),
+            "zoom_gain_c": ratio(c["decoder_click_ms_nozoom"], c["decoder_click_ms_zoom"]),
+            "zoom_gain_torch": ratio(t["decoder_ms_nozoom"], t["decoder_ms_zoom"])}
+
+
+def object_table(rows):
+    """The small-object table (Tiny, zoom-in and not), or ""."""
+    rows = [r for r in rows if r.get("small_object")]
+    if not rows:
+        return ""
+    lines = ["| model, small object | threads | decoder ms per click with zoom-in: C / PyTorch "
+             "(C's speed-up) | without zoom-in: C / ORT / PyTorch (C's speed-up vs ORT, vs "
+             "PyTorch) | zoom-in speed-up C / PyTorch | C GFLOP per click zoom / no zoom | ROI |",
+             "|" + "---|" * 7]
+    for r in rows:
+        z = r["small_object"]
+        roi = z["roi_c"]
+        lines.append(
+            f"| {r['preset']} | {r['threads']} | {z['c_zoom_ms']:.1f} / {z['torch_zoom_ms']:.1f} "
+            f"({_x(z['speedup_zoom'])}) | {z['c_nozoom_ms']:.1f} / "
+            f"{_ms(z['ort_nozoom_ms'], '.1f')} / {z['torch_nozoom_ms']:.1f} "
+            f"({_x(z['speedup_nozoom_ort'])}, {_x(z['speedup_nozoom'])}) | "
+            f"{z['zoom_gain_c']:.2f}x / {z['zoom_gain_torch']:.2f}x | "
+            f"{z['c_zoom_gflop']:.1f} / {z['c_nozoom_gflop']:.1f} | "
+            f"{roi[2] - roi[0]}x{roi[3] - roi[1]} at ({roi[0]}, {roi[1]})"
+            f"{'' if z['roi_match'] else ' (PyTorch: ' + str(z['roi_torch']) + ')'} |")
+    x, y, rad = rows[0]["small_object"]["object"]
+    note = (f"Small object: the same "
+            f"{rows[0]['torch']['clicks']} clicks in C and PyTorch on and around a disk of "
+            f"radius {rad} at ({x}, {y}) in the {SIZE}x{SIZE} image (positive inside, negative "
+            "just outside), on the features of the table above. With zoom-in, the previous "
+            "prediction the zoom-in rule sees is set to that disk before each click (random "
+            "weights predict an arbitrary mask), so from the second click on the decoder "
+            "refines the ROI shown (the expanded box of the disk and the clicks) as in a "
+            "real session on such an object; without zoom-in it gets no ROI. C times "
+            "if_session_add_click, PyTorch model.decode. ORT has no zoom-in: its number is "
+            "the Tiny decoder without ROI (as in the table above).")
+    return "\n".join(lines) + "\n\n" + note
 
 
 def table(rows, ort_note):
@@ -170,16 +251,27 @@ def table(rows, ort_note):
         notes.append("ORT times the Light encoder only (n/a: not exported).")
     if any(r["ort"].get("decoder_no_zoom") for r in rows):
         notes.append("† ORT's Tiny decoder runs without zoom-in (refine blocks on the whole "
-                     "map), C and PyTorch zoom in: ORT does more work per click there.")
+                     "map), C and PyTorch zoom in; with random weights their ROI of these "
+                     "clicks is about the whole image, so the work is about the same. The "
+                     "small-object table below is where the zoom-in engages.")
     if ort_note:
         notes.append(f"ORT: {ort_note}.")
+    when = {}
+    for r in rows:
+        when.setdefault(r.get("measured") or "an earlier `make bench`", []).append(
+            f"{r['preset']} x{r['threads']}")
+    if len(when) > 1:
+        notes.append("Rows measured at different times (`bench/run.py --update`), under "
+                     "different machine load: " + "; ".join(
+                         f"{', '.join(v)}: {k}" for k, v in when.items()) + ".")
     if not all(r["torch"].get("blas", {}).get("openblas") for r in rows):
         notes.append("PyTorch did not load OpenBLAS (`scripts/deps.sh bench`): its BLAS is "
                      "the reference one, about 15x slower.")
     isas = sorted({f"{r['c'].get('isa', '?')} {r['fma_peak_per_core']:.0f}" for r in rows})
     notes.append("FMA peak measured at bench time, GFLOP/s per core: " + ", ".join(isas)
                  + " (times the threads in the table).")
-    return "\n".join(lines) + "\n\n" + "\n\n".join(notes)
+    obj = object_table(rows)
+    return ("\n".join(lines) + "\n\n" + "\n\n".join(notes) + ("\n\n" + obj if obj else ""))
 
 
 def main():
@@ -190,6 +282,8 @@ def main():
     ap.add_argument("--encoder-runs", type=int, default=3)
     ap.add_argument("--no-ort", action="store_true", help="skip ONNX Runtime")
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--update", action="store_true",
+                    help="keep bench/results.json's rows of other presets / thread counts")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     ort_note = "skipped (--no-ort)" if a.no_ort else ort_setup()
@@ -202,8 +296,9 @@ def main():
         ort_parts = ["encoder", "click"] if preset == "light" else ["click"]
         export = {} if ort_note else ort_models(preset, ort_parts)
         for threads in map(int, a.threads.split(",")):
-            c = run_c(prefix, threads, a.clicks, a.encoder_runs)
-            t = run_torch(preset, threads, a.clicks, a.encoder_runs)
+            zoom = preset == "tiny"
+            c = run_c(prefix, threads, a.clicks, a.encoder_runs, zoom)
+            t = run_torch(preset, threads, a.clicks, a.encoder_runs, zoom)
             o = {"available": not ort_note}
             if not ort_note:
                 o["max_abs_diff_vs_torch"] = export.get("max_abs_diff", {})
@@ -224,14 +319,31 @@ def main():
                    "decoder_speedup_ort": ratio(o.get("decoder_ms"), c["decoder_click_ms"]),
                    "fma_peak_per_core": per_core, "fma_peak_gflops": peak,
                    "enc_peak": c["encoder_gflops"] / peak if peak else 0.0,
-                   "dec_peak": c["decoder_click_gflops"] / peak if peak else 0.0}
+                   "dec_peak": c["decoder_click_gflops"] / peak if peak else 0.0,
+                   "small_object": small_object(c, t, o),
+                   "measured": datetime.datetime.now(datetime.timezone.utc).strftime(
+                       "%Y-%m-%d %H:%M UTC")}
             rows.append(row)
             print(f"{preset} x{threads}: encoder C {c['encoder_ms']:.0f} ms, ORT "
                   f"{_ms(o.get('encoder_ms'), '.0f')} ms, PyTorch {t['encoder_ms']:.0f} ms; "
                   f"decoder per click C {c['decoder_click_ms']:.1f} ms, ORT "
                   f"{_ms(o.get('decoder_ms'), '.1f')} ms, PyTorch {t['decoder_ms']:.1f} ms",
                   flush=True)
-    with open(os.path.join(ROOT, "bench", "results.json"), "w") as f:
+            z = row["small_object"]
+            if z:
+                print(f"{preset} x{threads} small object: decoder per click with zoom-in C "
+                      f"{z['c_zoom_ms']:.1f} ms, PyTorch {z['torch_zoom_ms']:.1f} ms; without "
+                      f"C {z['c_nozoom_ms']:.1f} ms, PyTorch {z['torch_nozoom_ms']:.1f} ms; ROI "
+                      f"{z['roi_c']}"
+                      + ("" if z["roi_match"] else f" (PyTorch {z['roi_torch']})"), flush=True)
+    results = os.path.join(ROOT, "bench", "results.json")
+    if a.update and os.path.exists(results):
+        new = {(r["preset"], r["threads"]) for r in rows}
+        old = [r for r in json.load(open(results)) if (r["preset"], r["threads"]) not in new]
+        order = {"light": 0, "tiny": 1}
+        rows = sorted(old + rows, key=lambda r: (order.get(r["preset"], 2), r["preset"],
+                                                 r["threads"]))
+    with open(results, "w") as f:
         json.dump(rows, f, indent=1)
     md = table(rows, ort_note)
     print(md)

@@ -202,8 +202,11 @@ INTERFORMER_DEF if_options if_default_options(void);
  * the defaults. On success *out owns the model (free with if_model_free).
  * Errors: IF_ERR_INVALID_ARG, IF_ERR_IO (cannot open or read), the format
  * errors (IF_ERR_TRUNCATED ... IF_ERR_BAD_META), IF_ERR_NO_MEMORY (also
- * when the file's image plus its f16 weights widened to f32 are over
- * opt->mem_limit); detail in if_last_error(). */
+ * when the file's image plus the f16 weights it widens to f32 are over
+ * opt->mem_limit); detail in if_last_error(). The f16 weights of linear
+ * layers stay f16 in memory (widened, exactly, as each product packs
+ * them); the others are widened at load, and all of them when the
+ * environment has IF_F16_WIDEN=1. */
 INTERFORMER_DEF if_status if_model_load(const char *path, const if_options *opt, if_model **out);
 
 /* Same, from a memory image of the file. copy = 0 borrows buf (it must
@@ -1052,6 +1055,38 @@ typedef struct {
                              * (lets a caller split one convolution over threads) */
 } ifk_conv_params;
 
+/* An inverted bottleneck (MobileNetV2's block; InterFormer's decoder MLP):
+ * a 1x1 convolution cin -> cmid with act_expand, a 3x3 depthwise one
+ * (stride 1, padding 1) with act_dw, a 1x1 convolution cmid -> cout with
+ * act_project, plus an optional residual: the three convolutions and the
+ * add of CONV2D nodes, fused so that the cmid-channel maps never exist
+ * whole. Input and output are h x w maps (channels last). */
+typedef struct {
+    int h, w;
+    int cin, cmid, cout;
+    int act_expand, act_dw, act_project;
+    int oy0, oy1; /* output rows [oy0, oy1) to compute; oy1 == 0: all */
+} ifk_ib_params;
+
+/* The reference: y = act_p(project(act_d(dw(act_e(expand(x)))))) (+ res when
+ * res) on output rows [oy0, oy1). Weights as CONV2D's (OHWI): we
+ * cmid x cin, wd cmid x 3 x 3 x 1, wp cout x cmid; any bias may be NULL.
+ * scratch: ifk_inv_bottleneck_ref_floats floats. */
+static void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const float *we, const float *be,
+                        const float *wd, const float *bd, const float *wp, const float *bp,
+                        const float *res, float *y, float *scratch);
+static size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p);
+
+/* The input of a convolution as the channel concatenation of maps of one
+ * size (CONCAT_CHANNELS feeding a CONV2D, fused: the concatenation is
+ * never made): part k has c[k] channels at x[k]; the c[k] add up to cin. */
+enum { IFK_MAX_PARTS = 8 };
+typedef struct {
+    int n;
+    const float *x[IFK_MAX_PARTS];
+    int c[IFK_MAX_PARTS];
+} ifk_parts;
+
 /* Output size of a convolution: ho = (h+pt+pb-kh)/sh + 1, likewise wo. */
 static void ifk_conv2d_out_size(const ifk_conv_params *p, int *ho, int *wo);
 
@@ -1176,6 +1211,12 @@ typedef struct ifk_ops {
     /* y = act(x w^T + bias): ifk_linear. scratch: ifk_linear_scratch_bytes. */
     void (*linear)(const float *x, int64_t m, int64_t k, const float *w, const float *bias,
                    int64_t n, int act, float *y, void *scratch);
+    /* linear on IEEE half weights w (n x k): the results of linear on the
+     * weights widened to float (ifk_f16_to_f32, exact), bit for bit, with
+     * no float copy of w beyond a GEMM's packed block (the packed variants
+     * widen while packing B). scratch: ifk_linear_scratch_bytes. */
+    void (*linear_f16)(const float *x, int64_t m, int64_t k, const uint16_t *w, const float *bias,
+                       int64_t n, int act, float *y, void *scratch);
     /* ifk_conv2d on output rows [p->oy0, p->oy1) (all when oy1 == 0); y is
      * the whole output map. scratch: ifk_conv2d_scratch_bytes. prep: NULL,
      * or what conv2d_prep made of wt for these parameters (then read-only,
@@ -1217,6 +1258,25 @@ typedef struct ifk_ops {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* ifk_inv_bottleneck on output rows [p->oy0, p->oy1) (all when oy1 ==
+     * 0), y and res (NULL: none) the whole maps, on weights prepared once:
+     * inv_bottleneck_prep_bytes for p (any h, oy0, oy1 and a w no larger
+     * may run on them later) and inv_bottleneck_prep of w = {we, be, wd,
+     * bd, wp, bp} (biases may be NULL) into prep (64-byte aligned; the
+     * reference keeps pointers to w, which must outlive it).
+     * scratch: ifk_inv_bottleneck_scratch_bytes. Equal bit for bit to the
+     * three conv2d calls and the add on the same ops. */
+    /* conv2d of the concatenation of the parts of in (kernels.h's
+     * ifk_parts), never made whole; prep as conv2d's for p.
+     * scratch: ifk_conv2d_parts_scratch_bytes. Equal bit for bit to conv2d
+     * of the concatenated input on the same ops. Pads smaller than the
+     * kernel. */
+    void (*conv2d_parts)(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                         const void *prep, const float *bias, float *y, void *scratch);
+    size_t (*inv_bottleneck_prep_bytes)(const ifk_ib_params *p);
+    void (*inv_bottleneck_prep)(const ifk_ib_params *p, const float *const w[6], void *prep);
+    void (*inv_bottleneck)(const float *x, const ifk_ib_params *p, const void *prep,
+                           const float *res, float *y, void *scratch);
 } ifk_ops;
 
 /* The table for instruction set `isa` ("scalar", "generic", "avx2",
@@ -1235,6 +1295,8 @@ static size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p);
 static size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int kh, int kw);
 static size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads);
 static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw);
+static size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p);
+static size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p);
 
 #endif
 // ---- kernels/dispatch.h (end) ----
@@ -1251,8 +1313,10 @@ static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, in
 // ---- runtime/runtime.h ----
 /* runtime.h -- graph runtime of InterFormer-C (internal).
  *
- *   rt_model  a loaded, validated graph file with f32 weights (read-only,
- *             shareable between threads).
+ *   rt_model  a loaded, validated graph file and its weights (read-only,
+ *             shareable between threads): f32, but the f16 weights of a
+ *             file with them stay f16 where every use takes f16
+ *             (LINEAR weights), the rest widened at load (model.c).
  *   rt_plan   everything that depends on the image size: the shape of every
  *             tensor, the execution order (per-image nodes first, then
  *             per-click nodes) and each tensor's offset in ONE arena,
@@ -1750,10 +1814,25 @@ typedef struct rt_model {
     size_t image_size;
     int image_owned;
     ifg_graph g;
-    const float **weights;   /* per tensor: f32 data of CONSTs, NULL for VALUEs */
-    float *converted;        /* f16 -> f32 copies (one block) */
+    const void **weights;    /* per tensor: data of CONSTs, NULL for VALUEs: f32, or */
+    uint8_t *f16;            /* where f16[t], IEEE half, in place in the image (model.c) */
+    float *converted;        /* f16 -> f32 copies (one block) of the other f16 weights */
+    size_t converted_bytes;  /* its size */
     int64_t max_crop_stride; /* largest CROP/PASTE stride, 0 when none */
 } rt_model;
+
+/* Nodes the plan runs as one kernel call (runtime/fuse.c): an inverted
+ * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD),
+ * or a CONCAT_CHANNELS read only by a CONV2D. */
+typedef enum { RT_CHAIN_INV_BOTTLENECK = 1, RT_CHAIN_CONCAT_CONV = 2 } rt_chain_kind;
+
+typedef struct {
+    rt_chain_kind kind;
+    uint32_t node[4]; /* inverted bottleneck: expand, depthwise, project, add
+                       * (UINT32_MAX: no add); concat: the concat, the conv */
+    uint32_t res;     /* the add's other operand, or IFG_NO_TENSOR */
+    uint32_t out;     /* what the chain writes: the add's output, else the projection's */
+} rt_chain;
 
 typedef struct rt_plan {
     const rt_model *m;
@@ -1767,6 +1846,10 @@ typedef struct rt_plan {
     uint32_t n_image;      /* order[0..n_image) run per image, the rest per click */
     size_t arena_bytes;
     uint8_t *per_click; /* per node: 1 when it depends on a PER_CLICK input */
+    int32_t *chain;     /* per node: index of its fused chain, or -1; the chain's
+                         * first node runs it, the others are skipped */
+    rt_chain *chains;
+    uint32_t n_chains;
 } rt_plan;
 
 typedef struct rt_exec {
@@ -1791,7 +1874,7 @@ typedef struct rt_exec {
 
 /* Load from a file (read into memory) or from a caller buffer (borrowed:
  * must outlive the model, f32 weights are used in place). mem_limit: the
- * budget of the load's own allocations (file image, f16 -> f32 weights), as
+ * budget of the load's own allocations (file image, f16 weights widened), as
  * if_options.mem_limit; 0 = automatic. */
 static if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model **out, char *err,
                              size_t cap);
@@ -1825,8 +1908,9 @@ static if_status rt_exec_run_image(rt_exec *e);
 /* Runs the per-click nodes; needs rt_exec_run_image() after the last change
  * of a per-image input. */
 static if_status rt_exec_run_click(rt_exec *e);
-/* Tensor t's data as a run sees it: a constant of the model, an arena
- * tensor or a bound input; NULL for IFG_NO_TENSOR or an unbound input. */
+/* Tensor t's data as a run sees it: a constant of the model (f32, or
+ * IEEE half where m->f16[t]), an arena tensor or a bound input; NULL for
+ * IFG_NO_TENSOR or an unbound input. */
 static const void *rt_exec_tensor(const rt_exec *e, uint32_t t);
 /* Output by name; NULL when absent. */
 static const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape *shape);
@@ -4419,6 +4503,7 @@ static int ifg_meta_string(const ifg_graph *g, const char *key, char *dst, size_
  *   3x3 convolutions    kernels/winograd.c         F(4x4, 3x3)
  *   attention,          kernels/fused_attention.c  packed, never N x N
  *   vit_attention
+ *   expand-dw-project   kernels/inverted_bottleneck.c
  *   layer_norm          kernels/layernorm.c
  *   group_norm          kernels/groupnorm.c
  *
@@ -4523,6 +4608,15 @@ typedef struct ifk_isa {
      * output rows [p->oy0, p->oy1) (already resolved: oy1 > 0). */
     void (*dwconv)(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
                    float *y);
+    /* One output row of a 3x3 stride-1 depthwise convolution padded by 1,
+     * from its three input rows (r[k]: input row Y - 1 + k, w pixels of c
+     * channels; NULL outside the map): y[X][j] = act(acc + bias[j]), acc
+     * summed from 0 over the taps inside the map in (ky, kx) order, so a
+     * row is bit for bit what dwconv makes of it. wt is tap-major
+     * (wt[t * c + j], t = ky * 3 + kx); bias is never NULL. The fused
+     * expand-depthwise-project chain's middle (kernels/inverted_bottleneck.c). */
+    void (*dw3_row)(const float *const r[3], int w, int c, const float *wt, const float *bias,
+                    int act, float *y);
     /* The norms' loops (drivers: kernels/layernorm.c, kernels/groupnorm.c).
      * sum_d and sumsq_d: the sum of n floats in double, and of (x - mean)^2.
      * ln_apply: y[i] = ((x[i] - mhi) - mlo) * (rstd * gamma[i]) + beta[i]
@@ -4543,6 +4637,10 @@ typedef struct ifk_isa {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* dst[i] = the float of IEEE half src[i] for i < n, bit for bit as the
+     * reference ifk_f16_to_f32 (the widening is exact): B's packing of f16
+     * weights (ifk__pack_b_f16). */
+    void (*f16_to_f32)(const uint16_t *src, int64_t n, float *dst);
     /* Winograd F(4x4, 3x3) transforms over n channels (kernels/winograd_tx.h).
      * wino_in: d[r*6 + s] is input pixel (r, s) of a 6x6 tile (n floats);
      * writes V = B^T d B as v[e*ldv + c], e = 0..35. wino_out: reads
@@ -4586,6 +4684,11 @@ static inline size_t ifk__packed_lda(int64_t k) {
  * columns: bp[(j / nr) * kc * nr + p * nr + j % nr] = w[j * ldw + k0 + p]. */
 static void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, int nr, float *bp);
 
+/* ifk__pack_b of IEEE half weights: the same panels as ifk__pack_b on the
+ * weights widened to float (isa->f16_to_f32, exact). */
+static void ifk__pack_b_f16(const ifk_isa *isa, const uint16_t *w, size_t ldw, int64_t n, int64_t k0,
+                     int64_t kc, int nr, float *bp);
+
 /* Rows p < k of v (row p: v[p*ldv + j], j < n) as ceil(n / nr) panels of
  * k x nr floats, zero-padded columns: the B operand of an NN product. */
 static void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp);
@@ -4596,7 +4699,26 @@ static void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int
 static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
                size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
                float *y, size_t ldy, void *scratch);
+/* ifk__gemm (no residual) on IEEE half weights w, widened while B is
+ * packed: bit-identical to ifk__gemm on the widened weights, same scratch. */
+static void ifk__gemm_f16(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                   const uint16_t *w, size_t ldw, const float *bias, int64_t n, int act, float *y,
+                   size_t ldy, void *scratch);
 static size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n);
+
+/* B packed once for every call (weights prepared ahead): w (n x k, rows
+ * ldw apart) as ifk__gemm packs it per call, every KC block at once --
+ * block pc (of KC depth) at bp + pc * round_up(n, NR), each NR panel kc x NR
+ * floats; ifk__packed_b_floats floats in all. ifk__gemm_packed is
+ * ifk__gemm on it (the same blocks, so the same sums bit for bit) with
+ * ifk__gemm_packed_scratch bytes of scratch (A's copy only). */
+static size_t ifk__packed_b_floats(const ifk_isa *isa, int64_t k, int64_t n);
+static void ifk__pack_b_all(const ifk_isa *isa, const float *w, size_t ldw, int64_t n, int64_t k,
+                     float *bp);
+static void ifk__gemm_packed(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                      const float *bp, const float *bias, int64_t n, int act, const float *res,
+                      size_t ldr, float *y, size_t ldy, void *scratch);
+static size_t ifk__gemm_packed_scratch(const ifk_isa *isa, int64_t k);
 
 #endif
 // ---- kernels/gemm.h (end) ----
@@ -4618,6 +4740,38 @@ static void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int
 static size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, int cout, int kh,
                                      int kw);
 
+/* -------------------------------------- kernels/inverted_bottleneck.c */
+
+/* ifk_inv_bottleneck on weights prepared once (inv_bottleneck_prep: the
+ * GEMMs' B packed, depthwise weights tap-major), equal bit for bit to the
+ * three convolutions and the add run one by one on this ISA. */
+static size_t ifk__inv_bottleneck_prep_bytes(const ifk_isa *isa, const ifk_ib_params *p);
+static void ifk__inv_bottleneck_prep(const ifk_isa *isa, const ifk_ib_params *p, const float *we,
+                              const float *be, const float *wd, const float *bd, const float *wp,
+                              const float *bp, void *prep);
+static void ifk__inv_bottleneck(const ifk_isa *isa, const float *x, const ifk_ib_params *p,
+                         const void *prep, const float *res, float *y, void *scratch);
+static size_t ifk__inv_bottleneck_scratch(const ifk_isa *isa, const ifk_ib_params *p);
+
+/* ---------------------------------------------- kernels/conv_parts.c */
+
+/* A convolution over concatenated parts (kernels.h's ifk_parts): through
+ * Winograd's input transform, part by part, where ifk__winograd_ok; else on
+ * bands of rows whose concatenation is made in scratch, each run by conv
+ * (this ISA's conv2d, or the reference's). Equal bit for bit to the
+ * convolution of the concatenated input on the same kernels. */
+typedef void (*ifk_conv_fn)(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
+                            const float *wt, const void *prep, const float *bias, float *y,
+                            void *scratch);
+static void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
+                       const ifk_conv_params *p, const float *wt, const void *prep,
+                       const float *bias, float *y, void *scratch);
+/* Scratch of ifk__conv2d_parts: the band and conv's own scratch for it
+ * (conv_scratch: that of conv for a band's parameters). */
+static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_conv_params *p,
+                                 size_t (*conv_scratch)(const ifk_isa *isa,
+                                                        const ifk_conv_params *q));
+
 /* ------------------------------------------------ kernels/winograd.c */
 
 /* 3x3 stride-1 dense convolutions by Winograd F(4x4, 3x3); ifk__conv2d
@@ -4626,6 +4780,9 @@ static int ifk__winograd_ok(const ifk_conv_params *p);
 static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const void *prep, const float *bias, float *y,
                            void *scratch);
+static void ifk__conv3x3_winograd_parts(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                                 const float *wt, const void *prep, const float *bias, float *y,
+                                 void *scratch);
 static size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p);
 /* The transformed weights (U, packed), conv3x3_winograd's prep. */
 static size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p);
@@ -4887,6 +5044,75 @@ static void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int
 }
 // ---- kernels/conv_gemm.c (end) ----
 
+// ---- kernels/conv_parts.c ----
+/* conv_parts.c -- a convolution whose input is the channel concatenation
+ * of several maps, without making the concatenation (drivers.h).
+ *
+ * UPerNet's fusion convolution reads the concatenation of four 128x128x64
+ * maps: made whole, 16 MB of arena next to its 16 MB of inputs, the peak
+ * of a click's memory. Winograd's input transform works channel by
+ * channel, so it reads each part where it is (winograd.c). Any other
+ * convolution gets its input in bands of rows, concatenated in scratch,
+ * each band run as a convolution of its own whose padding stands where the
+ * map's edges are: the same sums pixel for pixel. */
+#include <string.h>
+
+/* #include "kernels/drivers.h": above */
+
+enum { kernels_conv_parts__BAND_ROWS = 8 };
+
+static int kernels_conv_parts__band_input_rows(const ifk_conv_params *p) { return (kernels_conv_parts__BAND_ROWS - 1) * p->sh + p->kh; }
+
+static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_conv_params *p,
+                                 size_t (*conv_scratch)(const ifk_isa *isa,
+                                                        const ifk_conv_params *q)) {
+    if (isa && ifk__winograd_ok(p)) return ifk__winograd_scratch(isa, p);
+    ifk_conv_params q = *p;
+    q.h = kernels_conv_parts__band_input_rows(p) < p->h ? kernels_conv_parts__band_input_rows(p) : p->h;
+    return IFK_SCRATCH_SLACK + ifk__piece((size_t)q.h * p->w * p->cin) +
+           (conv_scratch ? conv_scratch(isa, &q) : 0);
+}
+
+static void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
+                       const ifk_conv_params *p, const float *wt, const void *prep,
+                       const float *bias, float *y, void *scratch) {
+    if (isa && ifk__winograd_ok(p)) {
+        ifk__conv3x3_winograd_parts(isa, in, p, wt, prep, bias, y, scratch);
+        return;
+    }
+    int ho, wo;
+    ifk_conv2d_out_size(p, &ho, &wo);
+    const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
+    const int rows = kernels_conv_parts__band_input_rows(p) < p->h ? kernels_conv_parts__band_input_rows(p) : p->h;
+    char *cur = ifk__align64(scratch);
+    float *band = ifk__carve(&cur, (size_t)rows * p->w * p->cin);
+    for (int y0 = oy0; y0 < oy1; y0 += kernels_conv_parts__BAND_ROWS) {
+        const int y1 = y0 + kernels_conv_parts__BAND_ROWS < oy1 ? y0 + kernels_conv_parts__BAND_ROWS : oy1;
+        const int r0 = y0 * p->sh - p->pt > 0 ? y0 * p->sh - p->pt : 0;
+        const int want = (y1 - 1) * p->sh - p->pt + p->kh;
+        const int r1 = want < p->h ? want : p->h;
+        for (int r = r0; r < r1; r++)
+            for (int X = 0; X < p->w; X++) {
+                float *dst = band + ((size_t)(r - r0) * p->w + X) * p->cin;
+                for (int k = 0; k < in->n; k++) {
+                    const int ck = in->c[k];
+                    memcpy(dst, in->x[k] + ((size_t)r * p->w + X) * ck, (size_t)ck * sizeof(float));
+                    dst += ck;
+                }
+            }
+        /* The band's own convolution: output row y0 + j is its row j; the
+         * rows of padding it sees are the map's, no more. */
+        ifk_conv_params q = *p;
+        q.h = r1 - r0;
+        q.pt = p->pt + r0 - y0 * p->sh;
+        q.pb = (y1 - y0 - 1) * p->sh + p->kh - q.h - q.pt;
+        q.oy0 = 0;
+        q.oy1 = 0;
+        conv(isa, band, &q, wt, prep, bias, y + (size_t)y0 * wo * p->cout, cur);
+    }
+}
+// ---- kernels/conv_parts.c (end) ----
+
 // ---- kernels/fused_attention.c ----
 /* fused_attention.c -- ATTENTION and VIT_ATTENTION (drivers.h) on an
  * instruction set's micro-kernel: per head, K^T and V packed once, then per
@@ -5097,6 +5323,44 @@ static void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64
     }
 }
 
+/* Rows widen through a small float buffer, F16_ROWS x F16_CHUNK (2 KiB:
+ * L1), then take ifk__pack_b's places: the panels are those of ifk__pack_b
+ * on the widened weights, bit for bit. The widening adds one pass over an
+ * L1-resident chunk to the packing, which reads each weight once per GEMM
+ * call anyway. */
+enum { kernels_gemm__F16_ROWS = 4, kernels_gemm__F16_CHUNK = 128 };
+
+static void ifk__pack_b_f16(const ifk_isa *isa, const uint16_t *w, size_t ldw, int64_t n, int64_t k0,
+                     int64_t kc, int nr, float *bp) {
+    float buf[kernels_gemm__F16_ROWS][kernels_gemm__F16_CHUNK];
+    for (int64_t j0 = 0; j0 < n; j0 += nr) {
+        const int nn = (int)ifk__min64(nr, n - j0);
+        float *IF_RESTRICT dst = bp + (size_t)(j0 / nr) * (size_t)kc * nr;
+        for (int jj = 0; jj < nn; jj += kernels_gemm__F16_ROWS) {
+            const int rows = (int)ifk__min64(kernels_gemm__F16_ROWS, nn - jj);
+            for (int64_t p0 = 0; p0 < kc; p0 += kernels_gemm__F16_CHUNK) {
+                const int pc = (int)ifk__min64(kernels_gemm__F16_CHUNK, kc - p0);
+                for (int r = 0; r < rows; r++)
+                    isa->f16_to_f32(w + (size_t)(j0 + jj + r) * ldw + k0 + p0, pc, buf[r]);
+                float *IF_RESTRICT d = dst + (size_t)p0 * nr + jj;
+                if (rows == kernels_gemm__F16_ROWS) {
+                    for (int p = 0; p < pc; p++, d += nr) {
+                        d[0] = buf[0][p];
+                        d[1] = buf[1][p];
+                        d[2] = buf[2][p];
+                        d[3] = buf[3][p];
+                    }
+                } else {
+                    for (int p = 0; p < pc; p++, d += nr)
+                        for (int r = 0; r < rows; r++) d[r] = buf[r][p];
+                }
+            }
+        }
+        for (int jj = nn; jj < nr; jj++)
+            for (int64_t p = 0; p < kc; p++) dst[(size_t)p * nr + jj] = 0.0f;
+    }
+}
+
 static void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp) {
     for (int64_t j0 = 0; j0 < n; j0 += nr) {
         const int nn = (int)ifk__min64(nr, n - j0);
@@ -5119,48 +5383,108 @@ static size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_
     return kernels_gemm__SLACK + ifk__piece(kc * nc) + ifk__piece(mc * ifk__packed_lda((int64_t)kc));
 }
 
-static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
-               size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
-               float *y, size_t ldy, void *scratch) {
+/* The MC / NR / MR loops of one packed kc x nc block of B (bp) over rows
+ * [0, m) of x (columns [pc, pc + kc) of it): A read in place, or copied to
+ * ap first when its rows would crowd one L1 set. */
+static void kernels_gemm__gemm_block(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t pc,
+                       int64_t kc, const float *bp, int64_t nc, const float *bias, const float *res,
+                       size_t ldr, float *y, size_t ldy, ifk_epi e, float *ap) {
     const int MR = isa->mr, NR = isa->nr;
-    char *cur = ifk__align64(scratch);
-    const int64_t KC = isa->kc, NC = isa->nc, MC = isa->mc;
-    float *bp = ifk__carve(&cur, (size_t)(k < 1 ? 1 : ifk__min64(k, KC)) *
-                                     ifk__round_up((size_t)ifk__min64(n, NC), (size_t)NR));
-    float *ap = ifk__carve(&cur, 0);
     const int pack_a = kernels_gemm__rows_conflict(ldx, MR);
+    for (int64_t ic = 0; ic < m; ic += isa->mc) {
+        const int64_t mc = ifk__min64(isa->mc, m - ic);
+        const float *a = x + (size_t)ic * ldx + pc;
+        size_t lda = ldx;
+        if (pack_a) {
+            lda = ifk__packed_lda(kc);
+            for (int64_t i = 0; i < mc; i++)
+                memcpy(ap + (size_t)i * lda, a + (size_t)i * ldx, (size_t)kc * sizeof(float));
+            a = ap;
+        }
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+            const int nr = (int)ifk__min64(NR, nc - jr);
+            const float *b = bp + (size_t)(jr / NR) * (size_t)kc * NR;
+            e.bias = bias ? bias + jr : NULL;
+            for (int64_t ir = 0; ir < mc; ir += MR) {
+                const int mr = (int)ifk__min64(MR, mc - ir);
+                e.res = res ? res + (size_t)(ic + ir) * ldr + jr : NULL;
+                isa->ukr(kc, a + (size_t)ir * lda, lda, b, y + (size_t)(ic + ir) * ldy + jr, ldy,
+                         mr, nr, &e);
+            }
+        }
+    }
+}
 
+static ifk_epi kernels_gemm__block_epi(int64_t pc, int64_t kc, int64_t k, int act, size_t ldr) {
+    const ifk_epi e = {(pc > 0 ? IFK_EPI_LOAD : 0) | (pc + kc >= k ? IFK_EPI_FINAL : 0), act, NULL,
+                       NULL, ldr};
+    return e;
+}
+
+/* ifk__gemm on f32 weights w, or on f16 weights wh when w is NULL. */
+static void kernels_gemm__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                 const float *w, const uint16_t *wh, size_t ldw, const float *bias, int64_t n,
+                 int act, const float *res, size_t ldr, float *y, size_t ldy, void *scratch) {
+    char *cur = ifk__align64(scratch);
+    const int64_t KC = isa->kc, NC = isa->nc;
+    float *bp = ifk__carve(&cur, (size_t)(k < 1 ? 1 : ifk__min64(k, KC)) *
+                                     ifk__round_up((size_t)ifk__min64(n, NC), (size_t)isa->nr));
+    float *ap = ifk__carve(&cur, 0);
     for (int64_t jc = 0; jc < n; jc += NC) {
         const int64_t nc = ifk__min64(NC, n - jc);
         for (int64_t pc = 0; pc < k || pc == 0; pc += KC) {
             const int64_t kc = ifk__min64(KC, k - pc);
-            ifk__pack_b(w + (size_t)jc * ldw, ldw, nc, pc, kc, NR, bp);
-            ifk_epi e = {(pc > 0 ? IFK_EPI_LOAD : 0) | (pc + kc >= k ? IFK_EPI_FINAL : 0), act,
-                         NULL, NULL, ldr};
-            for (int64_t ic = 0; ic < m; ic += MC) {
-                const int64_t mc = ifk__min64(MC, m - ic);
-                const float *a = x + (size_t)ic * ldx + pc;
-                size_t lda = ldx;
-                if (pack_a) {
-                    lda = ifk__packed_lda(kc);
-                    for (int64_t i = 0; i < mc; i++)
-                        memcpy(ap + (size_t)i * lda, a + (size_t)i * ldx,
-                               (size_t)kc * sizeof(float));
-                    a = ap;
-                }
-                for (int64_t jr = 0; jr < nc; jr += NR) {
-                    const int nr = (int)ifk__min64(NR, nc - jr);
-                    const float *b = bp + (size_t)(jr / NR) * (size_t)kc * NR;
-                    e.bias = bias ? bias + jc + jr : NULL;
-                    for (int64_t ir = 0; ir < mc; ir += MR) {
-                        const int mr = (int)ifk__min64(MR, mc - ir);
-                        e.res = res ? res + (size_t)(ic + ir) * ldr + jc + jr : NULL;
-                        isa->ukr(kc, a + (size_t)ir * lda, lda, b,
-                                 y + (size_t)(ic + ir) * ldy + jc + jr, ldy, mr, nr, &e);
-                    }
-                }
-            }
+            if (w)
+                ifk__pack_b(w + (size_t)jc * ldw, ldw, nc, pc, kc, isa->nr, bp);
+            else
+                ifk__pack_b_f16(isa, wh + (size_t)jc * ldw, ldw, nc, pc, kc, isa->nr, bp);
+            kernels_gemm__gemm_block(isa, x, ldx, m, pc, kc, bp, nc, bias ? bias + jc : NULL,
+                       res ? res + jc : NULL, ldr, y + jc, ldy, kernels_gemm__block_epi(pc, kc, k, act, ldr), ap);
         }
+    }
+}
+
+static void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
+               size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
+               float *y, size_t ldy, void *scratch) {
+    kernels_gemm__gemm(isa, x, ldx, m, k, w, NULL, ldw, bias, n, act, res, ldr, y, ldy, scratch);
+}
+
+static void ifk__gemm_f16(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                   const uint16_t *w, size_t ldw, const float *bias, int64_t n, int act, float *y,
+                   size_t ldy, void *scratch) {
+    kernels_gemm__gemm(isa, x, ldx, m, k, NULL, w, ldw, bias, n, act, NULL, 0, y, ldy, scratch);
+}
+
+/* ------------------------------------------------- GEMM, B packed once */
+
+static size_t ifk__packed_b_floats(const ifk_isa *isa, int64_t k, int64_t n) {
+    return (size_t)(k < 1 ? 1 : k) * ifk__round_up((size_t)(n < 1 ? 1 : n), (size_t)isa->nr);
+}
+
+static void ifk__pack_b_all(const ifk_isa *isa, const float *w, size_t ldw, int64_t n, int64_t k,
+                     float *bp) {
+    for (int64_t pc = 0; pc < k || pc == 0; pc += isa->kc) {
+        const int64_t kc = ifk__min64(isa->kc, k - pc);
+        ifk__pack_b(w, ldw, n, pc, kc, isa->nr,
+                    bp + (size_t)pc * ifk__round_up((size_t)n, (size_t)isa->nr));
+    }
+}
+
+static size_t ifk__gemm_packed_scratch(const ifk_isa *isa, int64_t k) {
+    const int64_t kc = k < 1 ? 1 : ifk__min64(k, isa->kc);
+    return kernels_gemm__SLACK + ifk__piece((size_t)isa->mc * ifk__packed_lda(kc));
+}
+
+static void ifk__gemm_packed(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                      const float *bp, const float *bias, int64_t n, int act, const float *res,
+                      size_t ldr, float *y, size_t ldy, void *scratch) {
+    float *ap = (float *)ifk__align64(scratch);
+    const size_t np = ifk__round_up((size_t)n, (size_t)isa->nr);
+    for (int64_t pc = 0; pc < k || pc == 0; pc += isa->kc) {
+        const int64_t kc = ifk__min64(isa->kc, k - pc);
+        kernels_gemm__gemm_block(isa, x, ldx, m, pc, kc, bp + (size_t)pc * np, n, bias, res, ldr, y, ldy,
+                   kernels_gemm__block_epi(pc, kc, k, act, ldr), ap);
     }
 }
 // ---- kernels/gemm.c (end) ----
@@ -5240,6 +5564,9 @@ static const ifk_isa *ifk__isa_named(const char *name);
     void fn(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)
 #define IFK_DWCONV(fn)                                                                             \
     void fn(const float *x, const ifk_conv_params *p, const float *wt, const float *bias, float *y)
+#define IFK_DW3_ROW(fn)                                                                            \
+    void fn(const float *const r[3], int w, int c, const float *wt, const float *bias, int act,    \
+            float *y)
 #define IFK_SUM_D(fn)   double fn(const float *x, int64_t n)
 #define IFK_SUMSQ_D(fn) double fn(const float *x, int64_t n, double mean)
 #define IFK_LN_APPLY(fn)                                                                           \
@@ -5255,7 +5582,8 @@ static const ifk_isa *ifk__isa_named(const char *name);
 #define IFK_ADD(fn)        void fn(const float *a, const float *b, int64_t n, float *y)
 #define IFK_RESIZE_BILINEAR(fn)                                                                    \
     void fn(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0, int oy1)
-#define IFK_WINO_IN(fn) void fn(const float *const d[36], int64_t n, float *v, size_t ldv)
+#define IFK_F16_TO_F32(fn) void fn(const uint16_t *src, int64_t n, float *dst)
+#define IFK_WINO_IN(fn)    void fn(const float *const d[36], int64_t n, float *v, size_t ldv)
 #define IFK_WINO_OUT(fn)                                                                           \
     void fn(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4], int cols, \
             size_t ldy)
@@ -5318,6 +5646,13 @@ static IFK_DWCONV(ifk_f32_dwconv__neon);
 #endif
 #if defined(__wasm_simd128__)
 static IFK_DWCONV(ifk_f32_dwconv__wasm);
+#endif
+static IFK_DW3_ROW(ifk_f32_dw3_row__c);
+#if defined(__x86_64__) || defined(_M_X64)
+static IFK_DW3_ROW(ifk_f32_dw3_row__avx2);
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+static IFK_DW3_ROW(ifk_f32_dw3_row__neon);
 #endif
 
 /* the norms: sums in double */
@@ -5401,6 +5736,15 @@ static IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__avx2);
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__neon);
+#endif
+
+/* IEEE half -> float, for packing f16 weights (kernels/gemm.c): files
+ * f16_<isa>.c; the generic set runs the reference ifk_f16_to_f32 */
+#if defined(__x86_64__) || defined(_M_X64)
+static IFK_F16_TO_F32(ifk_f16_to_f32__avx2);
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+static IFK_F16_TO_F32(ifk_f16_to_f32__neon);
 #endif
 
 /* Winograd F(4x4, 3x3) transforms (kernels/winograd_tx.h; driver:
@@ -5662,6 +6006,22 @@ static void ifk_f32_dwconv__c(const float *x, const ifk_conv_params *p, const fl
     ifk_conv2d(x, p, wt, bias, y);
 }
 
+static void ifk_f32_dw3_row__c(const float *const r[3], int w, int c, const float *wt, const float *bias,
+                        int act, float *y) {
+    for (int X = 0; X < w; X++) {
+        const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+        float *yp = y + (size_t)X * c;
+        for (int j = 0; j < c; j++) {
+            float acc = 0.0f;
+            for (int ky = 0; ky < 3; ky++)
+                if (r[ky])
+                    for (int kx = kx0; kx < kx1; kx++)
+                        acc += r[ky][(size_t)(X - 1 + kx) * c + j] * wt[(ky * 3 + kx) * c + j];
+            yp[j] = ifk__act(acc + bias[j], act);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ norms */
 
 static double ifk_f32_sum_d__c(const float *x, int64_t n) { return ifk__sum_d_tail(0.0, x, n); }
@@ -5917,6 +6277,143 @@ static void ifk__group_norm(const ifk_isa *isa, const float *x, int64_t hw, int6
 }
 // ---- kernels/groupnorm.c (end) ----
 
+// ---- kernels/inverted_bottleneck.c ----
+/* inverted_bottleneck.c -- expand (1x1), depthwise 3x3, project (1x1) and
+ * the residual in one pass over the map (drivers.h; the semantics:
+ * kernels.h's ifk_inv_bottleneck).
+ *
+ * Unfused, InterFormer-Light's first decoder MLP writes and reads two
+ * 128x128x256 maps (16 MB each) per click to do 0.6 GFLOP: memory-bound.
+ * Here the cmid-channel maps only exist as a ring of a few expanded rows
+ * (S = R + 2 rows, input row r in slot r % S) and R rows of depthwise
+ * output, both in L2. Per group of R output rows: expand the input rows the
+ * group newly needs, the depthwise rows (the ISA's dw3_row), then one
+ * project GEMM over the R rows with bias, activation and residual in its
+ * epilogue. Both GEMMs run on B packed once (the prep) and block K as
+ * ifk__gemm does, and dw3_row sums as dwconv does, so the result equals the
+ * three convolutions and the add run one by one, bit for bit. A caller
+ * splitting rows over threads re-expands one halo row at each cut. */
+#include <string.h>
+
+/* #include "kernels/drivers.h": above */
+/* #include "kernels/scalar/scalar.h": above */
+
+enum {
+    kernels_inverted_bottleneck__SLACK = IFK_SCRATCH_SLACK,
+    kernels_inverted_bottleneck__IB_PIX = 128, /* output pixels per group: M of the project GEMM */
+};
+
+/* Offsets (floats) into the prep: a header, then the packed expand weights,
+ * expand bias, tap-major depthwise weights, depthwise bias, packed project
+ * weights, project bias. */
+typedef struct {
+    int has_be, has_bp; /* the depthwise bias is always there (zeros) */
+} kernels_inverted_bottleneck__ib_header;
+
+typedef struct {
+    size_t we, be, wd, bd, wp, bp, total;
+} kernels_inverted_bottleneck__ib_layout;
+
+static size_t kernels_inverted_bottleneck__up16(size_t n) { return ifk__round_up(n, 16); }
+
+static kernels_inverted_bottleneck__ib_layout kernels_inverted_bottleneck__layout(const ifk_isa *isa, const ifk_ib_params *p) {
+    kernels_inverted_bottleneck__ib_layout L;
+    size_t at = 16; /* the header's 64 bytes */
+    L.we = at;
+    at += kernels_inverted_bottleneck__up16(ifk__packed_b_floats(isa, p->cin, p->cmid));
+    L.be = at;
+    at += kernels_inverted_bottleneck__up16((size_t)p->cmid);
+    L.wd = at;
+    at += kernels_inverted_bottleneck__up16((size_t)9 * p->cmid);
+    L.bd = at;
+    at += kernels_inverted_bottleneck__up16((size_t)p->cmid);
+    L.wp = at;
+    at += kernels_inverted_bottleneck__up16(ifk__packed_b_floats(isa, p->cmid, p->cout));
+    L.bp = at;
+    at += kernels_inverted_bottleneck__up16((size_t)p->cout);
+    L.total = at;
+    return L;
+}
+
+static int kernels_inverted_bottleneck__rows_per_group(int w) { return w >= kernels_inverted_bottleneck__IB_PIX ? 1 : kernels_inverted_bottleneck__IB_PIX / (w < 1 ? 1 : w); }
+
+static size_t ifk__inv_bottleneck_prep_bytes(const ifk_isa *isa, const ifk_ib_params *p) {
+    return kernels_inverted_bottleneck__layout(isa, p).total * sizeof(float);
+}
+
+static void kernels_inverted_bottleneck__copy_or_zero(float *dst, const float *src, int n) {
+    if (src)
+        memcpy(dst, src, (size_t)n * sizeof(float));
+    else
+        memset(dst, 0, (size_t)n * sizeof(float));
+}
+
+static void ifk__inv_bottleneck_prep(const ifk_isa *isa, const ifk_ib_params *p, const float *we,
+                              const float *be, const float *wd, const float *bd, const float *wp,
+                              const float *bp, void *prep) {
+    const kernels_inverted_bottleneck__ib_layout L = kernels_inverted_bottleneck__layout(isa, p);
+    float *f = (float *)prep;
+    const kernels_inverted_bottleneck__ib_header h = {be != NULL, bp != NULL};
+    memset(f, 0, 64);
+    memcpy(f, &h, sizeof h);
+    ifk__pack_b_all(isa, we, (size_t)p->cin, p->cmid, p->cin, f + L.we);
+    kernels_inverted_bottleneck__copy_or_zero(f + L.be, be, p->cmid);
+    ifk__dw_weights(wd, 9, 0, p->cmid, p->cmid, p->cmid, f + L.wd);
+    kernels_inverted_bottleneck__copy_or_zero(f + L.bd, bd, p->cmid);
+    ifk__pack_b_all(isa, wp, (size_t)p->cmid, p->cout, p->cmid, f + L.wp);
+    kernels_inverted_bottleneck__copy_or_zero(f + L.bp, bp, p->cout);
+}
+
+static size_t ifk__inv_bottleneck_scratch(const ifk_isa *isa, const ifk_ib_params *p) {
+    const int R = kernels_inverted_bottleneck__rows_per_group(p->w);
+    const size_t er = (size_t)p->w * p->cmid;
+    const int64_t k = p->cin > p->cmid ? p->cin : p->cmid;
+    return kernels_inverted_bottleneck__SLACK + ifk__piece((size_t)(R + 2) * er) + ifk__piece((size_t)R * er) +
+           ifk__gemm_packed_scratch(isa, k);
+}
+
+static void ifk__inv_bottleneck(const ifk_isa *isa, const float *x, const ifk_ib_params *p,
+                         const void *prep, const float *res, float *y, void *scratch) {
+    const int w = p->w, h = p->h, cin = p->cin, cm = p->cmid, co = p->cout;
+    const int oy0 = p->oy0 < 0 ? 0 : p->oy0;
+    const int oy1 = p->oy1 <= 0 || p->oy1 > h ? h : p->oy1;
+    const kernels_inverted_bottleneck__ib_layout L = kernels_inverted_bottleneck__layout(isa, p);
+    const float *f = (const float *)prep;
+    kernels_inverted_bottleneck__ib_header hd;
+    memcpy(&hd, f, sizeof hd);
+    const float *be = hd.has_be ? f + L.be : NULL, *bp = hd.has_bp ? f + L.bp : NULL;
+    const int R = kernels_inverted_bottleneck__rows_per_group(w), S = R + 2;
+    const size_t er = (size_t)w * cm;
+    char *cur = ifk__align64(scratch);
+    float *ring = ifk__carve(&cur, (size_t)S * er), *d = ifk__carve(&cur, (size_t)R * er);
+    void *gs = cur;
+    int next = 0; /* input rows below next are expanded (the last S in the ring) */
+    for (int Y0 = oy0; Y0 < oy1; Y0 += R) {
+        const int Y1 = Y0 + R < oy1 ? Y0 + R : oy1;
+        const int lo = Y0 - 1 < 0 ? 0 : Y0 - 1, hi = Y1 < h ? Y1 : h - 1;
+        if (next < lo) next = lo;
+        while (next <= hi) { /* runs of rows that do not wrap around the ring */
+            const int slot = next % S, cnt = hi - next + 1 < S - slot ? hi - next + 1 : S - slot;
+            ifk__gemm_packed(isa, x + (size_t)next * w * cin, (size_t)cin, (int64_t)cnt * w, cin,
+                             f + L.we, be, cm, p->act_expand, NULL, 0, ring + (size_t)slot * er,
+                             (size_t)cm, gs);
+            next += cnt;
+        }
+        for (int Y = Y0; Y < Y1; Y++) {
+            const float *r[3];
+            for (int k = 0; k < 3; k++) {
+                const int iy = Y - 1 + k;
+                r[k] = iy >= 0 && iy < h ? ring + (size_t)(iy % S) * er : NULL;
+            }
+            isa->dw3_row(r, w, cm, f + L.wd, f + L.bd, p->act_dw, d + (size_t)(Y - Y0) * er);
+        }
+        const size_t o = (size_t)Y0 * w * co;
+        ifk__gemm_packed(isa, d, (size_t)cm, (int64_t)(Y1 - Y0) * w, cm, f + L.wp, bp, co,
+                         p->act_project, res ? res + o : NULL, (size_t)co, y + o, (size_t)co, gs);
+    }
+}
+// ---- kernels/inverted_bottleneck.c (end) ----
+
 // ---- kernels/isa_tables.c ----
 /* isa_tables.c -- every instruction set's table, in one place: which
  * micro-kernel, cache blocks and vector loops each runs (the kernels'
@@ -5944,6 +6441,7 @@ static const ifk_isa ifk_isa_generic = {
     .softmax_row = ifk_f32_softmax_row__c,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__c,
+    .dw3_row = ifk_f32_dw3_row__c,
     .sum_d = ifk_f32_sum_d__c,
     .sumsq_d = ifk_f32_sumsq_d__c,
     .ln_apply = ifk_f32_ln_apply__c,
@@ -5952,19 +6450,21 @@ static const ifk_isa ifk_isa_generic = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__c,
     .wino_out = ifk_f32_wino_out__c,
 };
 
 #ifdef IFK_HAVE_X86
 /* The memory-bound loops (depthwise convolution, the norms, element-wise,
- * resize): AVX2's serve AVX-512 too, as wider vectors do not pay there. */
+ * resize, f16 widening): AVX2's serve AVX-512 too, as wider vectors do not pay there. */
 #define IFK_AVX2_MEMORY_BOUND_LOOPS                                                                \
-    .dwconv = ifk_f32_dwconv__avx2, .sum_d = ifk_f32_sum_d__avx2,                                  \
-    .sumsq_d = ifk_f32_sumsq_d__avx2, .ln_apply = ifk_f32_ln_apply__avx2,                          \
-    .gn_channel_sums = ifk_f32_gn_channel_sums__avx2, .gn_apply = ifk_f32_gn_apply__avx2,          \
-    .activation = ifk_f32_activation__avx2, .add = ifk_f32_add__avx2,                              \
-    .resize_bilinear = ifk_f32_resize_bilinear__avx2
+    .dwconv = ifk_f32_dwconv__avx2, .dw3_row = ifk_f32_dw3_row__avx2,                              \
+    .sum_d = ifk_f32_sum_d__avx2, .sumsq_d = ifk_f32_sumsq_d__avx2,                                \
+    .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
+    .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
+    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2,                    \
+    .f16_to_f32 = ifk_f16_to_f32__avx2
 
 static const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
@@ -6014,6 +6514,7 @@ static const ifk_isa ifk_isa_neon = {
     .softmax_row = ifk_f32_softmax_row__neon,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__neon,
+    .dw3_row = ifk_f32_dw3_row__neon,
     .sum_d = ifk_f32_sum_d__neon,
     .sumsq_d = ifk_f32_sumsq_d__neon,
     .ln_apply = ifk_f32_ln_apply__neon,
@@ -6022,6 +6523,7 @@ static const ifk_isa ifk_isa_neon = {
     .activation = ifk_f32_activation__neon,
     .add = ifk_f32_add__neon,
     .resize_bilinear = ifk_f32_resize_bilinear__neon,
+    .f16_to_f32 = ifk_f16_to_f32__neon,
     .wino_in = ifk_f32_wino_in__neon,
     .wino_out = ifk_f32_wino_out__neon,
 };
@@ -6030,8 +6532,10 @@ static const ifk_isa ifk_isa_neon = {
 #ifdef IFK_HAVE_WASM
 /* WebAssembly SIMD128 (kernels/wasm/): one thread, so the blocks are for
  * one core's caches as NEON's, with MC a multiple of MR = 6. No vector
- * gather, activation (GELU goes lane-wise: kernels/wasm/vmath_wasm.h) or
- * resize in SIMD128 yet: the portable loops and the reference. */
+ * gather, fused depthwise row, activation (GELU goes lane-wise:
+ * kernels/wasm/vmath_wasm.h), resize or f16 widening in SIMD128 yet: the
+ * portable loops and the reference (the portable dw3_row sums as
+ * dwconv__wasm does: products rounded, then added, in (ky, kx) order). */
 static const ifk_isa ifk_isa_wasm = {
     .name = "wasm",
     .mr = 6,
@@ -6043,6 +6547,7 @@ static const ifk_isa ifk_isa_wasm = {
     .softmax_row = ifk_f32_softmax_row__wasm,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__wasm,
+    .dw3_row = ifk_f32_dw3_row__c,
     .sum_d = ifk_f32_sum_d__wasm,
     .sumsq_d = ifk_f32_sumsq_d__wasm,
     .ln_apply = ifk_f32_ln_apply__wasm,
@@ -6051,6 +6556,7 @@ static const ifk_isa ifk_isa_wasm = {
     .activation = ifk_activation,
     .add = ifk_f32_add__wasm,
     .resize_bilinear = ifk_resize_bilinear,
+    .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__wasm,
     .wino_out = ifk_f32_wino_out__wasm,
 };
@@ -6085,8 +6591,8 @@ static const ifk_isa *ifk__isa_named(const char *name) {
  *
  * CPU features come from cpuid and xgetbv, read on every ifk_select call
  * (a few hundred cycles, once per executor): no cached state, so no data
- * race. AVX2 needs AVX2 + FMA + OSXSAVE with XCR0 enabling SSE and YMM
- * state; AVX-512 needs AVX-512F on top of that with XCR0 enabling the
+ * race. AVX2 needs AVX2 + FMA + F16C + OSXSAVE with XCR0 enabling SSE and
+ * YMM state (F16C: the f16 weights' widening; every AVX2 CPU has it); AVX-512 needs AVX-512F on top of that with XCR0 enabling the
  * opmask and ZMM state.
  *
  * On AArch64, NEON (Advanced SIMD) is mandatory: a build with __ARM_NEON
@@ -6121,6 +6627,36 @@ static void kernels_dispatch__scalar_linear(const float *x, int64_t m, int64_t k
                           int64_t n, int act, float *y, void *scratch) {
     (void)scratch;
     ifk_linear(x, m, k, w, bias, n, act, y);
+}
+
+/* The reference on f16 weights: SCALAR_F16_COLS output columns at a time,
+ * their weights widened into the scratch, ifk_linear on SCALAR_F16_ROWS
+ * rows into the scratch, copied out. Each output of ifk_linear is one sum
+ * over k in increasing order wherever it falls in the blocking
+ * (kernels/scalar/linear.c), so this equals ifk_linear on the widened
+ * weights, bit for bit. */
+enum { kernels_dispatch__SCALAR_F16_COLS = 16, kernels_dispatch__SCALAR_F16_ROWS = 32 };
+
+static size_t kernels_dispatch__scalar_linear_f16_scratch(int64_t k) {
+    return ((size_t)kernels_dispatch__SCALAR_F16_COLS * (size_t)(k > 0 ? k : 0) +
+            (size_t)kernels_dispatch__SCALAR_F16_ROWS * kernels_dispatch__SCALAR_F16_COLS) *
+           sizeof(float);
+}
+
+static void kernels_dispatch__scalar_linear_f16(const float *x, int64_t m, int64_t k, const uint16_t *w,
+                              const float *bias, int64_t n, int act, float *y, void *scratch) {
+    float *wf = (float *)scratch, *yb = wf + (size_t)kernels_dispatch__SCALAR_F16_COLS * (size_t)k;
+    for (int64_t j0 = 0; j0 < n; j0 += kernels_dispatch__SCALAR_F16_COLS) {
+        const int64_t nb = n - j0 < kernels_dispatch__SCALAR_F16_COLS ? n - j0 : (int64_t)kernels_dispatch__SCALAR_F16_COLS;
+        ifk_f16_to_f32(w + (size_t)j0 * (size_t)k, nb * k, wf);
+        for (int64_t i0 = 0; i0 < m; i0 += kernels_dispatch__SCALAR_F16_ROWS) {
+            const int64_t mb = m - i0 < kernels_dispatch__SCALAR_F16_ROWS ? m - i0 : (int64_t)kernels_dispatch__SCALAR_F16_ROWS;
+            ifk_linear(x + (size_t)i0 * (size_t)k, mb, k, wf, bias ? bias + j0 : NULL, nb, act, yb);
+            for (int64_t i = 0; i < mb; i++)
+                memcpy(y + (size_t)(i0 + i) * (size_t)n + j0, yb + (size_t)i * (size_t)nb,
+                       (size_t)nb * sizeof(float));
+        }
+    }
 }
 
 static void kernels_dispatch__scalar_conv2d(const float *x, const ifk_conv_params *p, const float *wt,
@@ -6158,9 +6694,42 @@ static void kernels_dispatch__scalar_vit(const float *qkv, int h, int w, int c, 
     ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, (float *)scratch);
 }
 
+static void kernels_dispatch__scalar_conv_band(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
+                             const float *wt, const void *prep, const float *bias, float *y,
+                             void *scratch) {
+    (void)isa;
+    (void)prep;
+    (void)scratch;
+    ifk_conv2d(x, p, wt, bias, y);
+}
+
+static void kernels_dispatch__scalar_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                                const void *prep, const float *bias, float *y, void *scratch) {
+    ifk__conv2d_parts(NULL, kernels_dispatch__scalar_conv_band, in, p, wt, prep, bias, y, scratch);
+}
+
+/* The reference keeps the weights as they are: the prep is six pointers. */
+static size_t kernels_dispatch__scalar_ib_prep_bytes(const ifk_ib_params *p) {
+    (void)p;
+    return 6 * sizeof(const float *);
+}
+
+static void kernels_dispatch__scalar_ib_prep(const ifk_ib_params *p, const float *const wts[6], void *prep) {
+    (void)p;
+    memcpy(prep, wts, 6 * sizeof(const float *));
+}
+
+static void kernels_dispatch__scalar_ib(const float *x, const ifk_ib_params *p, const void *prep, const float *res,
+                      float *y, void *scratch) {
+    const float *w[6];
+    memcpy(w, prep, sizeof w);
+    ifk_inv_bottleneck(x, p, w[0], w[1], w[2], w[3], w[4], w[5], res, y, (float *)scratch);
+}
+
 static const ifk_ops kernels_dispatch__scalar_ops = {
     .name = "scalar",
     .linear = kernels_dispatch__scalar_linear,
+    .linear_f16 = kernels_dispatch__scalar_linear_f16,
     .conv2d = kernels_dispatch__scalar_conv2d,
     .conv2d_prep_bytes = kernels_dispatch__scalar_conv2d_prep_bytes,
     .conv2d_prep = kernels_dispatch__scalar_conv2d_prep,
@@ -6174,6 +6743,10 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .conv2d_parts = kernels_dispatch__scalar_conv2d_parts,
+    .inv_bottleneck_prep_bytes = kernels_dispatch__scalar_ib_prep_bytes,
+    .inv_bottleneck_prep = kernels_dispatch__scalar_ib_prep,
+    .inv_bottleneck = kernels_dispatch__scalar_ib,
 };
 
 /* ------------------------------------------------- the packed variants */
@@ -6185,6 +6758,10 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
                               const float *bias, int64_t n, int act, float *y, void *s) {          \
         ifk__gemm(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, NULL, 0, y, (size_t)n,   \
                   s);                                                                              \
+    }                                                                                              \
+    static void NAME##_linear_f16(const float *x, int64_t m, int64_t k, const uint16_t *w,         \
+                                  const float *bias, int64_t n, int act, float *y, void *s) {      \
+        ifk__gemm_f16(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, y, (size_t)n, s);    \
     }                                                                                              \
     static void NAME##_conv2d(const float *x, const ifk_conv_params *p, const float *wt,           \
                               const void *prep, const float *bias, float *y, void *s) {            \
@@ -6236,9 +6813,25 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
                               int oy0, int oy1) {                                                  \
         (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
     }                                                                                              \
+    static void NAME##_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p,                 \
+                                    const float *wt, const void *prep, const float *bias,          \
+                                    float *y, void *s) {                                           \
+        ifk__conv2d_parts(&(ISA), ifk__conv2d, in, p, wt, prep, bias, y, s);                       \
+    }                                                                                              \
+    static size_t NAME##_ib_prep_bytes(const ifk_ib_params *p) {                                   \
+        return ifk__inv_bottleneck_prep_bytes(&(ISA), p);                                          \
+    }                                                                                              \
+    static void NAME##_ib_prep(const ifk_ib_params *p, const float *const w[6], void *prep) {      \
+        ifk__inv_bottleneck_prep(&(ISA), p, w[0], w[1], w[2], w[3], w[4], w[5], prep);             \
+    }                                                                                              \
+    static void NAME##_ib(const float *x, const ifk_ib_params *p, const void *prep,                \
+                          const float *res, float *y, void *s) {                                   \
+        ifk__inv_bottleneck(&(ISA), x, p, prep, res, y, s);                                        \
+    }                                                                                              \
     static const ifk_ops NAME##_ops = {                                                            \
         .name = #NAME,                                                                             \
         .linear = NAME##_linear,                                                                   \
+        .linear_f16 = NAME##_linear_f16,                                                           \
         .conv2d = NAME##_conv2d,                                                                   \
         .conv2d_prep_bytes = NAME##_prep_bytes,                                                    \
         .conv2d_prep = NAME##_prep,                                                                \
@@ -6252,6 +6845,10 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
         .activation = NAME##_act,                                                                  \
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
+        .conv2d_parts = NAME##_conv2d_parts,                                                       \
+        .inv_bottleneck_prep_bytes = NAME##_ib_prep_bytes,                                         \
+        .inv_bottleneck_prep = NAME##_ib_prep,                                                     \
+        .inv_bottleneck = NAME##_ib,                                                               \
     }
 
 IFK_DEFINE_OPS(generic, ifk_isa_generic);
@@ -6274,7 +6871,8 @@ static int kernels_dispatch__cpu_features(void) {
 #if defined(IFK_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1,
+              f16c = (c >> 29) & 1;
     if (!osxsave || !avx) return 0;
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -6284,7 +6882,7 @@ static int kernels_dispatch__cpu_features(void) {
     __cpuid_count(7, 0, a, b, c, d);
     const int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
     int f = 0;
-    if (ymm && avx2 && fma) f |= kernels_dispatch__CPU_AVX2;
+    if (ymm && avx2 && fma && f16c) f |= kernels_dispatch__CPU_AVX2;
     if ((f & kernels_dispatch__CPU_AVX2) && zmm && avx512f) f |= kernels_dispatch__CPU_AVX512;
     return f;
 #elif defined(IFK_HAVE_NEON) && defined(__linux__)
@@ -6338,7 +6936,7 @@ static const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
         if (!(f & want))
             return kernels_dispatch__fail(why, cap,
                         want == kernels_dispatch__CPU_AVX2
-                            ? "instruction set '%s': this CPU/OS lacks AVX2+FMA with YMM state"
+                            ? "instruction set '%s': this CPU/OS lacks AVX2+FMA+F16C with YMM state"
                             : "instruction set '%s': this CPU/OS lacks AVX-512F with ZMM state",
                         isa);
         ops = want == kernels_dispatch__CPU_AVX2 ? &avx2_ops : &avx512_ops;
@@ -6372,7 +6970,7 @@ static const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
 /* ------------------------------------------------------ scratch sizes */
 
 static size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n) {
-    size_t b = 0;
+    size_t b = kernels_dispatch__scalar_linear_f16_scratch(k);
     for (int i = 0; i < ifk_n_isas; i++) {
         const size_t s = ifk__gemm_scratch(ifk_isas[i], m, k, n);
         if (s > b) b = s;
@@ -6412,6 +7010,24 @@ static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, in
     size_t b = ifk_vit_attention_scratch(h, w) * sizeof(float);
     for (int i = 0; i < ifk_n_isas; i++) {
         const size_t s = ifk__vit_attention_scratch(ifk_isas[i], h, w, c, heads, gh, gw);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+static size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p) {
+    size_t b = ifk_inv_bottleneck_ref_floats(p) * sizeof(float);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__inv_bottleneck_scratch(ifk_isas[i], p);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+static size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p) {
+    size_t b = ifk__conv2d_parts_scratch(NULL, p, NULL);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__conv2d_parts_scratch(ifk_isas[i], p, ifk__conv2d_scratch);
         if (s > b) b = s;
     }
     return b;
@@ -6876,6 +7492,47 @@ static void ifk_conv_transpose2d(const float *x, int h, int w, int cin, const fl
                              (size_t)kw * cout);
             }
         }
+    }
+}
+
+/* Row by row over a ring of three expanded rows (input row r in slot
+ * r % 3), each expanded once: the same sums as the three convolutions. */
+static size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p) {
+    return (size_t)4 * (size_t)p->w * (size_t)p->cmid;
+}
+
+static void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const float *we, const float *be,
+                        const float *wd, const float *bd, const float *wp, const float *bp,
+                        const float *res, float *y, float *scratch) {
+    const int w = p->w, cm = p->cmid;
+    const int oy0 = p->oy0 < 0 ? 0 : p->oy0;
+    const int oy1 = p->oy1 <= 0 || p->oy1 > p->h ? p->h : p->oy1;
+    const size_t er = (size_t)w * cm;
+    float *ring = scratch, *d = scratch + 3 * er;
+    int next = oy0 - 1 < 0 ? 0 : oy0 - 1; /* the next input row to expand */
+    for (int Y = oy0; Y < oy1; Y++) {
+        const int hi = Y + 1 < p->h ? Y + 1 : p->h - 1;
+        for (; next <= hi; next++)
+            ifk_linear(x + (size_t)next * w * p->cin, w, p->cin, we, be, cm, p->act_expand,
+                       ring + (size_t)(next % 3) * er);
+        for (int X = 0; X < w; X++)
+            for (int j = 0; j < cm; j++) {
+                float acc = 0.0f;
+                for (int ky = 0; ky < 3; ky++) {
+                    const int iy = Y - 1 + ky;
+                    if (iy < 0 || iy >= p->h) continue;
+                    const float *row = ring + (size_t)(iy % 3) * er;
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int ix = X - 1 + kx;
+                        if (ix >= 0 && ix < w)
+                            acc += row[(size_t)ix * cm + j] * wd[j * 9 + ky * 3 + kx];
+                    }
+                }
+                d[(size_t)X * cm + j] = ifk__act(acc + (bd ? bd[j] : 0.0f), p->act_dw);
+            }
+        float *yr = y + (size_t)Y * w * p->cout;
+        ifk_linear(d, w, cm, wp, bp, p->cout, p->act_project, yr);
+        if (res) ifk_add(yr, res + (size_t)Y * w * p->cout, (int64_t)w * p->cout, yr);
     }
 }
 // ---- kernels/scalar/conv.c (end) ----
@@ -7590,6 +8247,16 @@ static void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, 
 static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const void *prep, const float *bias, float *y,
                            void *scratch) {
+    const ifk_parts one = {1, {x}, {p->cin}};
+    ifk__conv3x3_winograd_parts(isa, &one, p, wt, prep, bias, y, scratch);
+}
+
+/* The input's channels come from the parts in order: each part's slice of
+ * V is its own input transform (the transform is per channel), so V, and
+ * the result, are those of the concatenated input. */
+static void ifk__conv3x3_winograd_parts(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                                 const float *wt, const void *prep, const float *bias, float *y,
+                                 void *scratch) {
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
@@ -7620,15 +8287,20 @@ static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_
         for (int t = 0; t < nt; t++) {
             const int ty = (int)((t0 + t) / tcols), tx = (int)((t0 + t) % tcols);
             const int iy = oy0 + 4 * ty - p->pt, ix = 4 * tx - p->pl;
-            const float *d[kernels_winograd__T2];
-            for (int r = 0; r < kernels_winograd__T; r++)
-                for (int s = 0; s < kernels_winograd__T; s++) {
-                    const int yy = iy + r, xx = ix + s;
-                    d[r * kernels_winograd__T + s] = yy >= 0 && yy < p->h && xx >= 0 && xx < p->w
-                                       ? x + ((size_t)yy * p->w + xx) * cin
-                                       : zero;
-                }
-            isa->wino_in(d, cin, v + (size_t)t * cin, ldv);
+            int coff = 0;
+            for (int k = 0; k < in->n; k++) {
+                const int ck = in->c[k];
+                const float *d[kernels_winograd__T2];
+                for (int r = 0; r < kernels_winograd__T; r++)
+                    for (int s = 0; s < kernels_winograd__T; s++) {
+                        const int yy = iy + r, xx = ix + s;
+                        d[r * kernels_winograd__T + s] = yy >= 0 && yy < p->h && xx >= 0 && xx < p->w
+                                           ? in->x[k] + ((size_t)yy * p->w + xx) * ck
+                                           : zero;
+                    }
+                isa->wino_in(d, ck, v + (size_t)t * cin + coff, ldv);
+                coff += ck;
+            }
         }
         /* M[e] = V[e] U[e]: nt x cin times cin x cout, 36 times. */
         for (int e = 0; e < kernels_winograd__T2; e++) {
@@ -9081,6 +9753,8 @@ typedef struct rt_node {
     const ifg_node *n;
     const ifk_ops *k;
     const void *const *in; /* n->n_in entries */
+    uint64_t in_f16;       /* bit i: input i is an f16 weight kept as IEEE half (model.c;
+                            * only ever a LINEAR weight) */
     const rt_shape *shape;
     float *y;
     uint8_t *scratch;
@@ -9118,6 +9792,26 @@ static void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, cons
 /* Status s with a message in the executor's error buffer, from run: for
  * input data the plan could not check (e.g. a label out of range). */
 static if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) IFP_PRINTF(3, 4);
+
+/* ---------------------------------------------------------- fused chains */
+
+/* A CONV2D node's kernel parameters for shapes `shape`, all output rows
+ * (runtime/ops/conv2d.c). */
+static ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape);
+
+/* Finds the chains of the plan's graph (runtime/fuse.c; none when the
+ * environment has IF_FUSE=0) and fills p->chain, p->chains, p->n_chains;
+ * pos: each node's execution position. */
+static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap);
+/* Chain c's scratch for one thread (shapes of the plan), its prepared
+ * weights for kernels k (bytes, and the preparation into dst). */
+static size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c);
+static size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k);
+static void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst);
+/* Runs chain c as its head node nd (nd->y: the chain's output; nd->prep:
+ * rt_chain_prep's; nd->in: the head's inputs); res: the residual's data or
+ * NULL. */
+static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res);
 
 /* -------------------------------------------------------------- the table */
 
@@ -9288,6 +9982,10 @@ static const void *rt_exec_tensor(const rt_exec *e, uint32_t t) {
  * rounded to whole cache lines (0: nothing to prepare). */
 static size_t runtime_exec__node_prep_bytes(const rt_plan *p, uint32_t i, const ifk_ops *ops) {
     const ifg_node *n = &p->m->g.nodes[i];
+    if (p->chain && p->chain[i] >= 0) { /* the head prepares for its chain */
+        const rt_chain *c = &p->chains[p->chain[i]];
+        return c->node[0] == i ? (rt_chain_prep_bytes(p, c, ops) + 63) / 64 * 64 : 0;
+    }
     const rt_op *op = rt_op_of(n->op);
     if (!op || !op->prep_bytes) return 0;
     return (op->prep_bytes(p->m, n, p->shape, ops) + 63) / 64 * 64;
@@ -9316,7 +10014,10 @@ static if_status runtime_exec__prepare_weights(rt_exec *e) {
         if (!bytes) continue;
         const ifg_node *n = &p->m->g.nodes[i];
         e->prep[i] = e->prep_block + at;
-        rt_op_of(n->op)->prep(p->m, n, p->shape, e->ops, e->prep_block + at);
+        if (p->chain && p->chain[i] >= 0)
+            rt_chain_prep(p, &p->chains[p->chain[i]], e->ops, e->prep_block + at);
+        else
+            rt_op_of(n->op)->prep(p->m, n, p->shape, e->ops, e->prep_block + at);
         at += bytes;
     }
     return IF_OK;
@@ -9328,14 +10029,21 @@ static if_status runtime_exec__run_node(rt_exec *e, uint32_t idx) {
     const ifg_node *n = &p->m->g.nodes[idx];
     const rt_op *op = rt_op_of(n->op);
     if (!op) return rt_fail(e->err, sizeof e->err, IF_ERR_BAD_OP, "op %u not supported", n->op);
+    const rt_chain *chain = p->chain && p->chain[idx] >= 0 ? &p->chains[p->chain[idx]] : NULL;
+    if (chain && chain->node[0] != idx) return IF_OK; /* its chain's head ran it */
     const void *in[IFG_MAX_NODE_IN];
-    for (uint32_t i = 0; i < n->n_in; i++) in[i] = rt_exec_tensor(e, n->in[i]);
+    uint64_t in_f16 = 0;
+    for (uint32_t i = 0; i < n->n_in; i++) {
+        in[i] = rt_exec_tensor(e, n->in[i]);
+        if (n->in[i] != IFG_NO_TENSOR && p->m->f16[n->in[i]]) in_f16 |= (uint64_t)1 << i;
+    }
     const rt_node nd = {
         .n = n,
         .k = e->ops, /* in declaration order, as C++ requires */
         .in = in,
+        .in_f16 = in_f16,
         .shape = e->shape,
-        .y = (float *)(e->arena + p->offset[n->out[0]]),
+        .y = (float *)(e->arena + p->offset[chain ? chain->out : n->out[0]]),
         .scratch = p->scratch[idx] != UINT64_MAX ? e->arena + p->scratch[idx] : NULL,
         .scratch_stride = p->scratch_bytes[idx],
         .prep = e->prep ? e->prep[idx] : NULL,
@@ -9343,6 +10051,7 @@ static if_status runtime_exec__run_node(rt_exec *e, uint32_t idx) {
         .err = e->err,
         .err_cap = sizeof e->err,
     };
+    if (chain) return rt_chain_run(&nd, p->m, chain, (const float *)rt_exec_tensor(e, chain->res));
     return op->run(&nd);
 }
 
@@ -9428,6 +10137,282 @@ static const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape 
     return (const float *)(e->arena + e->p->offset[t]);
 }
 // ---- runtime/exec.c (end) ----
+
+// ---- runtime/fuse.c ----
+/* fuse.c -- chains of nodes the planner runs as one kernel call.
+ *
+ * Two patterns, both about maps that need not exist whole:
+ *   - the inverted bottleneck of InterFormer's decoder MLPs (and of
+ *     MobileNet-style blocks): CONV2D 1x1 -> CONV2D 3x3 depthwise (stride
+ *     1, padding 1) -> CONV2D 1x1, optionally -> ADD of a residual. Run node
+ *     by node it writes and reads two maps of the wide channel count (16 MB
+ *     each for Light's first stage at 512x512) on every click; fused
+ *     (kernels/inverted_bottleneck.c) those maps are never whole;
+ *   - a CONCAT_CHANNELS read only by a CONV2D (UPerNet's fusion conv): the
+ *     convolution reads the parts where they are (kernels/conv_parts.c), so
+ *     the 16 MB concatenation, the peak of a click's arena, is never made.
+ * The arena loses those maps and the click their memory traffic. A fused
+ * run is bit for bit the unfused one, so fusion changes no result.
+ *
+ * The graph file and the ops stay as they are: the plan marks the chain's
+ * first node as its head (it runs the chain) and the others as inner
+ * (skipped); the tensors between them get no arena bytes. Set IF_FUSE=0 in
+ * the environment to plan without fusion (for comparisons and debugging). */
+#include <stdlib.h>
+#include <string.h>
+
+/* #include "runtime/op.h": above */
+
+/* A CONV2D with constant weights (and bias, when present) whose kernel,
+ * stride, padding and groups are the given ones (groups 0: depthwise, as
+ * many groups as input channels). */
+static int runtime_fuse__conv_is(const rt_model *m, const ifg_node *n, const rt_shape *shape, int k, int pad,
+                   int depthwise) {
+    if (n->op != IFG_OP_CONV2D || n->n_in < 2 || !m->weights[n->in[1]]) return 0;
+    if (n->n_in > 2 && n->in[2] != IFG_NO_TENSOR && !m->weights[n->in[2]]) return 0;
+    for (uint32_t i = 0; i < 2; i++)
+        if (rt_attr_i(n, IFG_ATTR_KERNEL, i, 0) != k || rt_attr_i(n, IFG_ATTR_STRIDE, i, 0) != 1)
+            return 0;
+    for (uint32_t i = 0; i < 4; i++)
+        if (rt_attr_i(n, IFG_ATTR_PAD, i, -1) != pad) return 0;
+    const rt_shape *x = &shape[n->in[0]], *y = &shape[n->out[0]];
+    if (x->rank != 3 || y->rank != 3) return 0;
+    const int64_t groups = rt_attr_i(n, IFG_ATTR_GROUPS, 0, 1);
+    return depthwise ? groups == x->d[2] && y->d[2] == x->d[2] : groups == 1;
+}
+
+static int runtime_fuse__same_shape(const rt_shape *a, const rt_shape *b) {
+    if (a->rank != b->rank) return 0;
+    for (int i = 0; i < a->rank; i++)
+        if (a->d[i] != b->d[i]) return 0;
+    return 1;
+}
+
+/* Nodes reading tensor t (graph outputs count as readers), the last of
+ * them in *reader. */
+static uint32_t runtime_fuse__readers(const ifg_graph *g, uint32_t t, uint32_t *reader) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        for (uint32_t j = 0; j < g->nodes[i].n_in; j++)
+            if (g->nodes[i].in[j] == t) {
+                n++;
+                *reader = i;
+            }
+    for (uint32_t i = 0; i < g->n_outputs; i++) n += g->outputs[i] == t;
+    return n;
+}
+
+/* The inverted bottleneck headed by node e, if there is one; pos:
+ * execution positions. */
+static int runtime_fuse__match_ib(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain *c) {
+    const rt_model *m = p->m;
+    const ifg_graph *g = &m->g;
+    const ifg_node *ne = &g->nodes[e];
+    if (!runtime_fuse__conv_is(m, ne, p->shape, 1, 0, 0)) return 0;
+    uint32_t d = 0, q = 0, a = 0;
+    if (runtime_fuse__readers(g, ne->out[0], &d) != 1 || !runtime_fuse__conv_is(m, &g->nodes[d], p->shape, 3, 1, 1)) return 0;
+    if (runtime_fuse__readers(g, g->nodes[d].out[0], &q) != 1 || !runtime_fuse__conv_is(m, &g->nodes[q], p->shape, 1, 0, 0))
+        return 0;
+    if (p->per_click[d] != p->per_click[e] || p->per_click[q] != p->per_click[e]) return 0;
+    c->kind = RT_CHAIN_INV_BOTTLENECK;
+    c->node[0] = e;
+    c->node[1] = d;
+    c->node[2] = q;
+    c->node[3] = UINT32_MAX;
+    c->res = IFG_NO_TENSOR;
+    c->out = g->nodes[q].out[0];
+    /* The residual add joins when it is the projection's only reader and
+     * its other operand exists before the chain starts. */
+    if (runtime_fuse__readers(g, c->out, &a) == 1 && g->nodes[a].op == IFG_OP_ADD && g->nodes[a].n_in == 2 &&
+        p->per_click[a] == p->per_click[e]) {
+        const ifg_node *na = &g->nodes[a];
+        const uint32_t r = na->in[0] == c->out ? na->in[1] : na->in[0];
+        int before = 1;
+        for (uint32_t i = 0; i < g->n_nodes; i++)
+            for (uint32_t j = 0; j < g->nodes[i].n_out; j++)
+                if (g->nodes[i].out[j] == r && pos[i] >= pos[e]) before = 0;
+        if (r != c->out && r != IFG_NO_TENSOR && before &&
+            runtime_fuse__same_shape(&p->shape[r], &p->shape[c->out]) && g->tensors[r].dtype == IFG_F32) {
+            c->node[3] = a;
+            c->res = r;
+            c->out = na->out[0];
+        }
+    }
+    return 1;
+}
+
+/* A concatenation headed by node i whose only reader is a convolution of
+ * it, with constant weights and pads smaller than its kernel. */
+static int runtime_fuse__match_concat(const rt_plan *p, uint32_t i, rt_chain *c) {
+    const rt_model *m = p->m;
+    const ifg_graph *g = &m->g;
+    const ifg_node *n = &g->nodes[i];
+    if (n->op != IFG_OP_CONCAT_CHANNELS || n->n_in < 1 || n->n_in > IFK_MAX_PARTS) return 0;
+    for (uint32_t k = 0; k < n->n_in; k++)
+        if (n->in[k] == IFG_NO_TENSOR || g->tensors[n->in[k]].dtype != IFG_F32) return 0;
+    uint32_t q = 0;
+    if (runtime_fuse__readers(g, n->out[0], &q) != 1) return 0;
+    const ifg_node *nq = &g->nodes[q];
+    if (nq->op != IFG_OP_CONV2D || nq->in[0] != n->out[0] || !m->weights[nq->in[1]] ||
+        p->per_click[q] != p->per_click[i])
+        return 0;
+    if (nq->n_in > 2 && nq->in[2] != IFG_NO_TENSOR && !m->weights[nq->in[2]]) return 0;
+    const ifk_conv_params cp = rt_conv2d_params(nq, p->shape);
+    if (cp.groups != 1 || cp.pt >= cp.kh || cp.pb >= cp.kh || cp.pl >= cp.kw || cp.pr >= cp.kw)
+        return 0;
+    c->kind = RT_CHAIN_CONCAT_CONV;
+    c->node[0] = i;
+    c->node[1] = q;
+    c->node[2] = c->node[3] = UINT32_MAX;
+    c->res = IFG_NO_TENSOR;
+    c->out = nq->out[0];
+    return 1;
+}
+
+static int runtime_fuse__match(const rt_plan *p, const uint32_t *pos, uint32_t i, rt_chain *c) {
+    return runtime_fuse__match_ib(p, pos, i, c) || runtime_fuse__match_concat(p, i, c);
+}
+
+static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap) {
+    const ifg_graph *g = &p->m->g;
+    const char *env = getenv("IF_FUSE");
+    p->chain = (int32_t *)rt_malloc((size_t)g->n_nodes * sizeof *p->chain);
+    if (!p->chain) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
+    for (uint32_t i = 0; i < g->n_nodes; i++) p->chain[i] = -1;
+    if (env && !strcmp(env, "0")) return IF_OK;
+    uint32_t n = 0;
+    rt_chain c;
+    for (uint32_t i = 0; i < g->n_nodes; i++) n += runtime_fuse__match(p, pos, i, &c);
+    if (!n) return IF_OK;
+    p->chains = (rt_chain *)rt_calloc(n, sizeof *p->chains);
+    if (!p->chains) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        if (p->chain[i] >= 0 || !runtime_fuse__match(p, pos, i, &c)) continue;
+        for (int k = 0; k < 4; k++)
+            if (c.node[k] != UINT32_MAX) p->chain[c.node[k]] = (int32_t)p->n_chains;
+        p->chains[p->n_chains++] = c;
+    }
+    return IF_OK;
+}
+
+static ifk_ib_params runtime_fuse__ib_params(const rt_model *m, const rt_chain *c, const rt_shape *shape) {
+    const ifg_graph *g = &m->g;
+    const ifg_node *e = &g->nodes[c->node[0]], *d = &g->nodes[c->node[1]],
+                   *q = &g->nodes[c->node[2]];
+    const rt_shape *x = &shape[e->in[0]];
+    ifk_ib_params ib = IF_ZERO_INIT;
+    ib.h = (int)x->d[0];
+    ib.w = (int)x->d[1];
+    ib.cin = (int)x->d[2];
+    ib.cmid = (int)shape[e->out[0]].d[2];
+    ib.cout = (int)shape[q->out[0]].d[2];
+    ib.act_expand = (int)rt_attr_i(e, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    ib.act_dw = (int)rt_attr_i(d, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    ib.act_project = (int)rt_attr_i(q, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    return ib;
+}
+
+/* A node's weight or bias (NULL when absent): f32, as runtime/model.c keeps
+ * f16 only LINEAR weights. */
+static const float *runtime_fuse__weight(const rt_model *m, uint32_t node, uint32_t i) {
+    const ifg_node *n = &m->g.nodes[node];
+    return i < n->n_in && n->in[i] != IFG_NO_TENSOR ? (const float *)m->weights[n->in[i]] : NULL;
+}
+
+static size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c) {
+    if (c->kind == RT_CHAIN_CONCAT_CONV) {
+        const ifk_conv_params cp = rt_conv2d_params(&p->m->g.nodes[c->node[1]], p->shape);
+        return ifk_conv2d_parts_scratch_bytes(&cp);
+    }
+    const ifk_ib_params ib = runtime_fuse__ib_params(p->m, c, p->shape);
+    return ifk_inv_bottleneck_scratch_bytes(&ib);
+}
+
+static size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k) {
+    if (c->kind == RT_CHAIN_CONCAT_CONV) {
+        const ifk_conv_params cp = rt_conv2d_params(&p->m->g.nodes[c->node[1]], p->shape);
+        return k->conv2d_prep_bytes(&cp);
+    }
+    const ifk_ib_params ib = runtime_fuse__ib_params(p->m, c, p->shape);
+    return k->inv_bottleneck_prep_bytes(&ib);
+}
+
+static void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst) {
+    const rt_model *m = p->m;
+    if (c->kind == RT_CHAIN_CONCAT_CONV) {
+        const ifk_conv_params cp = rt_conv2d_params(&m->g.nodes[c->node[1]], p->shape);
+        k->conv2d_prep(&cp, runtime_fuse__weight(m, c->node[1], 1), dst);
+        return;
+    }
+    const ifk_ib_params ib = runtime_fuse__ib_params(m, c, p->shape);
+    const float *w[6];
+    for (int j = 0; j < 3; j++) {
+        w[2 * j] = runtime_fuse__weight(m, c->node[j], 1);
+        w[2 * j + 1] = runtime_fuse__weight(m, c->node[j], 2);
+    }
+    k->inv_bottleneck_prep(&ib, w, dst);
+}
+
+/* ------------------------------------------------------------------ runs */
+
+typedef struct {
+    const rt_node *nd;
+    ifk_ib_params ib;
+    const float *x, *res;
+} runtime_fuse__ib_task;
+
+static void runtime_fuse__ib_rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
+    const runtime_fuse__ib_task *t = (const runtime_fuse__ib_task *)arg;
+    ifk_ib_params ib = t->ib;
+    ib.oy0 = (int)lo;
+    ib.oy1 = (int)hi;
+    t->nd->k->inv_bottleneck(t->x, &ib, t->nd->prep, t->res, t->nd->y, scratch);
+}
+
+typedef struct {
+    const rt_node *nd;
+    ifk_conv_params cp;
+    ifk_parts parts;
+    const float *w, *b;
+} runtime_fuse__parts_task;
+
+/* Blocks of four output rows, as the CONV2D op splits them (its Winograd
+ * tiles start at each call's first row): the same tiles, the same sums. */
+enum { runtime_fuse__CONV_ROW_BLOCK = 4 };
+
+static void runtime_fuse__parts_rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
+    const runtime_fuse__parts_task *t = (const runtime_fuse__parts_task *)arg;
+    ifk_conv_params cp = t->cp;
+    int ho, wo;
+    ifk_conv2d_out_size(&cp, &ho, &wo);
+    cp.oy0 = (int)(lo * runtime_fuse__CONV_ROW_BLOCK);
+    cp.oy1 = (int)(hi * runtime_fuse__CONV_ROW_BLOCK < ho ? hi * runtime_fuse__CONV_ROW_BLOCK : ho);
+    t->nd->k->conv2d_parts(&t->parts, &cp, t->w, t->nd->prep, t->b, t->nd->y, scratch);
+}
+
+static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res) {
+    if (c->kind == RT_CHAIN_CONCAT_CONV) {
+        runtime_fuse__parts_task t = {nd,
+                        rt_conv2d_params(&m->g.nodes[c->node[1]], nd->shape),
+                        {0, {0}, {0}},
+                        runtime_fuse__weight(m, c->node[1], 1),
+                        runtime_fuse__weight(m, c->node[1], 2)};
+        t.parts.n = (int)nd->n->n_in;
+        for (uint32_t k = 0; k < nd->n->n_in; k++) {
+            t.parts.x[k] = (const float *)rt_in(nd, k);
+            t.parts.c[k] = (int)rt_node_in_shape(nd, k)->d[2];
+        }
+        int ho, wo;
+        ifk_conv2d_out_size(&t.cp, &ho, &wo);
+        rt_parallel(nd, (ho + runtime_fuse__CONV_ROW_BLOCK - 1) / runtime_fuse__CONV_ROW_BLOCK, 1, runtime_fuse__parts_rows, &t);
+        return IF_OK;
+    }
+    const runtime_fuse__ib_task t = {nd, runtime_fuse__ib_params(m, c, nd->shape), (const float *)rt_in(nd, 0), res};
+    /* Each cut between threads re-expands a halo row: at least 8 rows a thread. */
+    rt_parallel(nd, t.ib.h, 8, runtime_fuse__ib_rows, &t);
+    return IF_OK;
+}
+// ---- runtime/fuse.c (end) ----
 
 // ---- runtime/membudget.c ----
 /* membudget.c -- the memory budget of one call.
@@ -9548,9 +10533,21 @@ static if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *p
 // ---- runtime/membudget.c (end) ----
 
 // ---- runtime/model.c ----
-/* model.c -- a loaded graph file: validated tables plus f32 weights. */
+/* model.c -- a loaded graph file: validated tables plus weights.
+ *
+ * f16 weights: a file's f16 weight stays f16 in memory (in the file image,
+ * m->f16[t] set) when every use of it is the weight of a LINEAR node, whose
+ * kernels widen it while packing B (ifk_ops.linear_f16). f16 -> f32 is
+ * exact, so the results are those of the weights widened at load, bit for
+ * bit, and the memory is half: LINEAR weights are nearly all of a ViT's.
+ * Every other f16 weight (convolutions, prepared once per executor from
+ * f32; position tables; a weight that is also a graph output) is widened
+ * at load into m->converted, as are all of them when the environment has
+ * IF_F16_WIDEN=1 (to compare with, or to trade memory for the widening's
+ * time in every GEMM call). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* #include "kernels/kernels.h": above */
@@ -9561,15 +10558,35 @@ static if_status rt_mem_check(size_t limit, int has_option, const rt_mem_part *p
  * about 1.2 GB). */
 #define RT_MAX_FILE_BYTES ((uint64_t)8 << 30)
 
+/* m->f16[t] = 1 for the f16 weights that stay f16 (the file comment):
+ * candidates first, then every use that is not a LINEAR weight rules its
+ * tensor out. */
+static void runtime_model__mark_kept_f16(rt_model *m) {
+    const ifg_graph *g = &m->g;
+    const char *widen = getenv("IF_F16_WIDEN");
+    if (widen && !strcmp(widen, "1")) return;
+    for (uint32_t t = 0; t < g->n_tensors; t++)
+        m->f16[t] = g->tensors[t].storage == IFG_CONST && g->tensors[t].dtype == IFG_F16;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const ifg_node *n = &g->nodes[i];
+        for (uint32_t j = 0; j < n->n_in; j++)
+            if (n->in[j] != IFG_NO_TENSOR && !(n->op == IFG_OP_LINEAR && j == 1))
+                m->f16[n->in[j]] = 0;
+    }
+    for (uint32_t i = 0; i < g->n_outputs; i++) m->f16[g->outputs[i]] = 0;
+}
+
 static if_status runtime_model__finish_load(rt_model *m, size_t mem_limit, char *err, size_t cap) {
     ifg_graph *g = &m->g;
     if_status s = ifg_parse(m->image, m->image_size, g, err, cap);
     if (s != IF_OK) return s;
-    m->weights = (const float **)rt_calloc(g->n_tensors, sizeof *m->weights);
-    if (!m->weights) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "weight table");
-    size_t f16_elems = 0;
+    m->weights = (const void **)rt_calloc(g->n_tensors, sizeof *m->weights);
+    m->f16 = (uint8_t *)rt_calloc(g->n_tensors, 1);
+    if (!m->weights || !m->f16) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "weight table");
+    runtime_model__mark_kept_f16(m);
+    size_t f16_elems = 0; /* those widened */
     for (uint32_t i = 0; i < g->n_tensors; i++)
-        if (g->tensors[i].storage == IFG_CONST && g->tensors[i].dtype == IFG_F16)
+        if (g->tensors[i].storage == IFG_CONST && g->tensors[i].dtype == IFG_F16 && !m->f16[i])
             f16_elems += (size_t)(g->tensors[i].nbytes / 2);
     if (f16_elems) {
         /* Only the tensor table says how many f16 weights widen, so this is
@@ -9580,19 +10597,23 @@ static if_status runtime_model__finish_load(rt_model *m, size_t mem_limit, char 
         if (s != IF_OK) return s;
         m->converted = (float *)rt_malloc(f16_elems * sizeof(float));
         if (!m->converted) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "f16 weights");
+        m->converted_bytes = f16_elems * sizeof(float);
     }
     size_t used = 0;
     for (uint32_t i = 0; i < g->n_tensors; i++) {
         const ifg_tensor *t = &g->tensors[i];
         if (t->storage != IFG_CONST) continue;
-        if (t->dtype == IFG_F16) {
+        if (m->f16[i]) {
+            /* 64-aligned in the file: IEEE half, widened by linear_f16. */
+            m->weights[i] = t->data;
+        } else if (t->dtype == IFG_F16) {
             size_t n = (size_t)(t->nbytes / 2);
             ifk_f16_to_f32((const uint16_t *)t->data, (int64_t)n, m->converted + used);
             m->weights[i] = m->converted + used;
             used += n;
         } else {
             /* 64-aligned in the file; the image itself is 64-aligned. */
-            m->weights[i] = (const float *)t->data;
+            m->weights[i] = t->data;
         }
     }
     for (uint32_t i = 0; i < g->n_nodes; i++) {
@@ -9702,6 +10723,7 @@ static void rt_model_free(rt_model *m) {
     if (!m) return;
     ifg_free(&m->g);
     rt_free(m->weights);
+    rt_free(m->f16);
     rt_free(m->converted);
     if (m->image_owned) rt_aligned_free(m->image);
     rt_free(m);
@@ -10100,8 +11122,8 @@ static ifk_conv_params ops_conv2d__conv_params(const ifg_node *n, const rt_shape
     return p;
 }
 
-/* The same for a node's current shapes. */
-static ifk_conv_params ops_conv2d__node_params(const ifg_node *n, const rt_shape *shape) {
+/* The same for a node's current shapes (op.h). */
+static ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape) {
     return ops_conv2d__conv_params(n, &shape[n->in[0]], shape[n->out[0]].d[2]);
 }
 
@@ -10143,7 +11165,7 @@ static void ops_conv2d__rows(const void *arg, int64_t lo, int64_t hi, void *scra
 }
 
 static if_status ops_conv2d__run(const rt_node *nd) {
-    const ops_conv2d__task t = {nd, ops_conv2d__node_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
+    const ops_conv2d__task t = {nd, rt_conv2d_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
                     (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2)};
     rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + ops_conv2d__ROW_BLOCK - 1) / ops_conv2d__ROW_BLOCK, 1, ops_conv2d__rows, &t);
     return IF_OK;
@@ -10158,14 +11180,14 @@ static double ops_conv2d__flops(const ifg_node *n, const rt_shape *shape) {
 static size_t ops_conv2d__prep_bytes(const rt_model *m, const ifg_node *n, const rt_shape *shape,
                          const ifk_ops *k) {
     if (!m->weights[n->in[1]]) return 0;
-    const ifk_conv_params cp = ops_conv2d__node_params(n, shape);
+    const ifk_conv_params cp = rt_conv2d_params(n, shape);
     return k->conv2d_prep_bytes(&cp);
 }
 
 static void ops_conv2d__prep(const rt_model *m, const ifg_node *n, const rt_shape *shape, const ifk_ops *k,
                  void *dst) {
-    const ifk_conv_params cp = ops_conv2d__node_params(n, shape);
-    k->conv2d_prep(&cp, m->weights[n->in[1]], dst);
+    const ifk_conv_params cp = rt_conv2d_params(n, shape);
+    k->conv2d_prep(&cp, (const float *)m->weights[n->in[1]], dst); /* f32: model.c */
 }
 
 static const rt_op rt_op_conv2d = {ops_conv2d__infer, ops_conv2d__run, ops_conv2d__flops, ops_conv2d__prep_bytes, ops_conv2d__prep};
@@ -10432,7 +11454,9 @@ static const rt_op rt_op_layer_norm = {ops_layer_norm__infer, ops_layer_norm__ru
 
 // ---- runtime/ops/linear.c ----
 /* LINEAR (format/FORMAT.md): nn.Linear over the last dimension, optional
- * bias, fused activation. Split over rows. */
+ * bias, fused activation. Split over rows. The weight may be IEEE half
+ * (an f16 file's, kept f16 by runtime/model.c): then the kernels widen it
+ * while packing, with the results of the widened weight. */
 /* #include "runtime/op.h": above */
 
 static if_status ops_linear__infer(const rt_infer_ctx *c, rt_shape *o, size_t *scratch) {
@@ -10450,9 +11474,14 @@ static void ops_linear__rows(const void *arg, int64_t lo, int64_t hi, void *scra
     const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
     const int64_t k = sx->d[sx->rank - 1], n = so->d[so->rank - 1];
-    const float *x = (const float *)rt_in(nd, 0);
-    nd->k->linear(x + lo * k, hi - lo, k, (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2),
-                  n, (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE), nd->y + lo * n, scratch);
+    const float *x = (const float *)rt_in(nd, 0), *bias = (const float *)rt_in(nd, 2);
+    const int act = (int)rt_attr_i(nd->n, IFG_ATTR_ACT, 0, IFK_ACT_NONE);
+    if (nd->in_f16 & 2u)
+        nd->k->linear_f16(x + lo * k, hi - lo, k, (const uint16_t *)rt_in(nd, 1), bias, n, act,
+                          nd->y + lo * n, scratch);
+    else
+        nd->k->linear(x + lo * k, hi - lo, k, (const float *)rt_in(nd, 1), bias, n, act,
+                      nd->y + lo * n, scratch);
 }
 
 static if_status ops_linear__run(const rt_node *nd) {
@@ -10745,6 +11774,7 @@ static double rt_node_flops(const ifg_node *n, const rt_shape *shape) {
 #include <stdlib.h>
 #include <string.h>
 
+/* #include "runtime/op.h": above */
 /* #include "runtime/runtime.h": above */
 
 #define ARENA_ALIGN 64u
@@ -10880,6 +11910,9 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
                 p->order[at++] = i;
             }
 
+    s = rt_fuse_plan(p, pos, err, cap);
+    if (s != IF_OK) goto done;
+
     /* Lifetimes in execution positions. A per-image result read by a
      * per-click node, and every graph output, lives to the end. */
     for (uint32_t t = 0; t < nt; t++) {
@@ -10900,6 +11933,19 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
         }
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) last[g->outputs[i]] = end;
+    /* A fused chain: its head writes its output; what lies between its
+     * nodes is never whole (no bytes); its scratch is the fused kernel's. */
+    for (uint32_t k = 0; k < p->n_chains; k++) {
+        const rt_chain *c = &p->chains[k];
+        for (int j = 0; j < 4; j++) {
+            if (c->node[j] == UINT32_MAX) continue;
+            const uint32_t t = g->nodes[c->node[j]].out[0];
+            if (t != c->out) first[t] = UINT32_MAX;
+            p->scratch_bytes[c->node[j]] = 0;
+        }
+        first[c->out] = pos[c->node[0]];
+        p->scratch_bytes[c->node[0]] = rt_chain_scratch_bytes(p, c);
+    }
 
     for (uint32_t t = 0; t < nt; t++)
         if (first[t] != UINT32_MAX) {
@@ -10944,6 +11990,8 @@ static void rt_plan_free(rt_plan *p) {
     rt_free(p->scratch_bytes);
     rt_free(p->order);
     rt_free(p->per_click);
+    rt_free(p->chain);
+    rt_free(p->chains);
     rt_free(p);
 }
 
@@ -13128,6 +14176,41 @@ static void rt_upsample_logit(const float *d, size_t ds, int ww, int wh, const i
 }
 // ---- session/workres.c (end) ----
 
+// ---- kernels/arm/f16_neon.c ----
+#if defined(__aarch64__) || defined(_M_ARM64)
+/* f16_neon.c -- IEEE half -> float widening with FCVTL (vcvt_f32_f16, part
+ * of every AArch64 CPU), for packing f16 weights (kernels/gemm.c's
+ * ifk__pack_b_f16). Bit-identical to the reference ifk_f16_to_f32 in the
+ * default floating-point mode (FPCR as Linux starts a thread; the library
+ * never sets it): the widening is exact on zeros, subnormals, normals and
+ * infinities; NaNs, which it would quiet where the reference keeps the
+ * bits, take the reference. */
+/* #include "kernels/isa.h": above */
+
+#ifdef IFK_HAVE_NEON
+
+#include <arm_neon.h>
+
+static void ifk_f16_to_f32__neon(const uint16_t *src, int64_t n, float *dst) {
+    const uint16x8_t magnitude = vdupq_n_u16(0x7fff), inf = vdupq_n_u16(0x7c00);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const uint16x8_t h = vld1q_u16(src + i);
+        if (vmaxvq_u16(vcgtq_u16(vandq_u16(h, magnitude), inf))) { /* a NaN */
+            ifk_f16_to_f32(src + i, 8, dst + i);
+            continue;
+        }
+        const float16x8_t f = vreinterpretq_f16_u16(h);
+        vst1q_f32(dst + i, vcvt_f32_f16(vget_low_f16(f)));
+        vst1q_f32(dst + i + 4, vcvt_high_f32_f16(f));
+    }
+    if (i < n) ifk_f16_to_f32(src + i, n - i, dst + i);
+}
+
+#endif
+#endif /* defined(__aarch64__) || defined(_M_ARM64) */
+// ---- kernels/arm/f16_neon.c (end) ----
+
 // ---- kernels/arm/f32_gemm_8x8_neon.c ----
 #if defined(__aarch64__) || defined(_M_ARM64)
 /* f32_gemm_8x8_neon.c -- the AArch64 NEON micro-kernel: 8 rows x 8 columns,
@@ -14133,6 +15216,82 @@ static void ifk_f32_dwconv__neon(const float *x, const ifk_conv_params *p, const
                 }
             }
         }
+    }
+}
+
+/* Interior pixels 4 at a time, and for each 4 every 4-channel vector in
+ * turn: per kernel row the 6 input columns loaded once, the 9 weights from
+ * L1 (tap-major), so the input is read along its rows; the two edge pixels
+ * alone. Taps in (ky, kx) order from 0 as dw3x3's, so rows equal dwconv's. */
+static inline __attribute__((always_inline)) void arm_vec_neon__dw3_quad(const float *const r[3], size_t ps,
+                                                           int X, int c0, const float *wt,
+                                                           const float *bias, int act, float *y,
+                                                           int full, int n) {
+    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+        float32x4_t xs[6];
+        IF_UNROLL_FULL
+        for (int j = 0; j < 6; j++) xs[j] = arm_vec_neon__ldc4(q + (size_t)j * ps, full, n);
+        IF_UNROLL_FULL
+        for (int kx = 0; kx < 3; kx++) {
+            const float32x4_t wk = arm_vec_neon__ldc4(wt + (size_t)(ky * 3 + kx) * ps + c0, full, n);
+            a0 = vfmaq_f32(a0, xs[kx], wk);
+            a1 = vfmaq_f32(a1, xs[kx + 1], wk);
+            a2 = vfmaq_f32(a2, xs[kx + 2], wk);
+            a3 = vfmaq_f32(a3, xs[kx + 3], wk);
+        }
+    }
+    const float32x4_t bv = arm_vec_neon__ldc4(bias + c0, full, n);
+    const float32x4_t o[4] = {a0, a1, a2, a3};
+    for (int j = 0; j < 4; j++) {
+        const float32x4_t v = ifk_act4(vaddq_f32(o[j], bv), act);
+        float *yp = y + (size_t)(X + j) * ps + c0;
+        if (full)
+            vst1q_f32(yp, v);
+        else
+            ifk_store4(yp, v, n);
+    }
+}
+
+static void arm_vec_neon__dw3_one(const float *const r[3], int w, size_t ps, int X, int c0, const float *wt,
+                    const float *bias, int act, float *y, int full, int n) {
+    const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+    float32x4_t acc = vdupq_n_f32(0.0f);
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        for (int kx = kx0; kx < kx1; kx++)
+            acc = vfmaq_f32(acc, arm_vec_neon__ldc4(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, n),
+                            arm_vec_neon__ldc4(wt + (size_t)(ky * 3 + kx) * ps + c0, full, n));
+    }
+    const float32x4_t v = ifk_act4(vaddq_f32(acc, arm_vec_neon__ldc4(bias + c0, full, n)), act);
+    float *yp = y + (size_t)X * ps + c0;
+    if (full)
+        vst1q_f32(yp, v);
+    else
+        ifk_store4(yp, v, n);
+}
+
+static void ifk_f32_dw3_row__neon(const float *const r[3], int w, int c, const float *wt,
+                           const float *bias, int act, float *y) {
+    const size_t ps = (size_t)c;
+    const int cfull = c / 4 * 4;
+    for (int X = 0; X < w;) {
+        const int quad = X >= 1 && X + 5 <= w;
+        for (int c0 = 0; c0 < cfull; c0 += 4) {
+            if (quad)
+                arm_vec_neon__dw3_quad(r, ps, X, c0, wt, bias, act, y, 1, 4);
+            else
+                arm_vec_neon__dw3_one(r, w, ps, X, c0, wt, bias, act, y, 1, 4);
+        }
+        if (cfull < c) {
+            if (quad)
+                arm_vec_neon__dw3_quad(r, ps, X, cfull, wt, bias, act, y, 0, c - cfull);
+            else
+                arm_vec_neon__dw3_one(r, w, ps, X, cfull, wt, bias, act, y, 0, c - cfull);
+        }
+        X += quad ? 4 : 1;
     }
 }
 
@@ -15277,6 +16436,110 @@ typedef int wasm_vec_wasm__ifk_no_wasm_vec; /* not a WebAssembly SIMD128 build: 
 #endif /* defined(__wasm_simd128__) */
 // ---- kernels/wasm/vec_wasm.c (end) ----
 
+// ---- kernels/x86/f16_avx2.c ----
+#if defined(__x86_64__) || defined(_M_X64)
+/* f16_avx2.c -- IEEE half -> float widening with F16C (VCVTPH2PS, part of
+ * the AVX2 target: kernels/x86/target.h), for packing f16 weights
+ * (kernels/gemm.c's ifk__pack_b_f16). Bit-identical to the reference
+ * ifk_f16_to_f32: VCVTPH2PS is exact on zeros, subnormals, normals and
+ * infinities (MXCSR's DAZ does not apply to half inputs); NaNs, which it
+ * would quiet where the reference keeps the bits, take the reference. */
+/* #include "kernels/isa.h": above */
+
+#ifdef IFK_HAVE_X86
+
+#include <immintrin.h>
+
+// ---- kernels/x86/target.h ----
+/* target.h -- the instruction set of the x86 kernels, set in the code
+ * (internal to kernels/x86/).
+ *
+ * No file needs -m flags: the functions defined between a BEGIN and
+ * IFK_TARGET_END are compiled for that instruction set, everything else for
+ * the build's baseline (x86-64), and kernels/dispatch.c calls them only on
+ * CPUs that have it. So the library's build and the single header
+ * (dist/interformer.h, where every file is one translation unit) are one
+ * code path; `cc app.c` gets the AVX2 and AVX-512 kernels.
+ *
+ *   IFK_TARGET_AVX2_BEGIN    AVX2 + FMA + F16C          (files *_avx2.c, vmath_avx2.h)
+ *   IFK_TARGET_AVX512_BEGIN  AVX-512F on top of that    (files *_avx512.c, vmath_avx512.h)
+ *
+ * F16C (half <-> float conversion, kernels/x86/f16_avx2.c) came with Ivy
+ * Bridge and Piledriver, before AVX2: every AVX2 CPU has it, and
+ * kernels/dispatch.c checks its cpuid bit all the same.
+ *   IFK_TARGET_END           back to the baseline
+ *
+ * gcc: #pragma GCC push_options / target / pop_options (its <immintrin.h>
+ * declares every intrinsic whatever the flags). clang: #pragma clang
+ * attribute push(target(...), apply_to = function), which marks every
+ * function defined in the region, static inline helpers included. Both are
+ * valid in C and C++. Regions do not nest: include the headers before
+ * BEGIN (a header with target code, vmath_*.h, opens its own region), and
+ * put only the file's own code and the kernel templates (ukernel_*.h,
+ * winograd_tx.h) inside. MSVC needs nothing (its intrinsics need no flags). */
+#ifndef IF_KERNELS_X86_TARGET_H
+#define IF_KERNELS_X86_TARGET_H
+
+/* A _Pragma takes one string literal: kept unsplit. */
+/* clang-format off */
+#if defined(__clang__)
+#define IFK_TARGET_AVX2_BEGIN \
+    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c\"))), apply_to = function)")
+#define IFK_TARGET_AVX512_BEGIN \
+    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx2,fma,f16c\"))), apply_to = function)")
+#define IFK_TARGET_END _Pragma("clang attribute pop")
+#elif defined(__GNUC__)
+/* g++ before 13 warns, at -O1 and up, of the self-initialised variable
+ * (__Y = __Y) of _mm512_undefined_ps() in every AVX-512 intrinsic that
+ * uses it (GCC bug 105593; C++'s -Wall has -Winit-self): not ours to fix,
+ * so not warned of in the AVX-512 regions of a C++ build (C builds keep
+ * the warning). Each BEGIN pushes the diagnostic state, END pops it. */
+#if defined(__cplusplus) && __GNUC__ < 13
+#define IFK_TARGET_NO_INIT_SELF_                                                                   \
+    _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                                          \
+        _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
+#else
+#define IFK_TARGET_NO_INIT_SELF_
+#endif
+#define IFK_TARGET_AVX2_BEGIN                                                                      \
+    _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c\")") _Pragma("GCC diagnostic push")
+#define IFK_TARGET_AVX512_BEGIN                                                                    \
+    _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx2,fma,f16c\")")                        \
+        _Pragma("GCC diagnostic push") IFK_TARGET_NO_INIT_SELF_
+#define IFK_TARGET_END _Pragma("GCC diagnostic pop") _Pragma("GCC pop_options")
+#else
+#define IFK_TARGET_AVX2_BEGIN
+#define IFK_TARGET_AVX512_BEGIN
+#define IFK_TARGET_END
+#endif
+/* clang-format on */
+
+#endif
+// ---- kernels/x86/target.h (end) ----
+
+
+IFK_TARGET_AVX2_BEGIN
+
+static void ifk_f16_to_f32__avx2(const uint16_t *src, int64_t n, float *dst) {
+    const __m128i magnitude = _mm_set1_epi16(0x7fff), inf = _mm_set1_epi16(0x7c00);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+        /* |h| > inf (a signed compare is right: |h| <= 0x7fff) is a NaN. */
+        if (_mm_movemask_epi8(_mm_cmpgt_epi16(_mm_and_si128(h, magnitude), inf)))
+            ifk_f16_to_f32(src + i, 8, dst + i);
+        else
+            _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+    }
+    if (i < n) ifk_f16_to_f32(src + i, n - i, dst + i);
+}
+
+IFK_TARGET_END
+
+#endif
+#endif /* defined(__x86_64__) || defined(_M_X64) */
+// ---- kernels/x86/f16_avx2.c (end) ----
+
 // ---- kernels/x86/f32_gemm_14x32_avx512.c ----
 #if defined(__x86_64__) || defined(_M_X64)
 /* f32_gemm_14x32_avx512.c -- the AVX-512F micro-kernel: 14 rows x 32 columns,
@@ -15299,69 +16562,7 @@ typedef int wasm_vec_wasm__ifk_no_wasm_vec; /* not a WebAssembly SIMD128 build: 
 #include <immintrin.h>
 
 /* #include "kernels/kernels.h": above */
-// ---- kernels/x86/target.h ----
-/* target.h -- the instruction set of the x86 kernels, set in the code
- * (internal to kernels/x86/).
- *
- * No file needs -m flags: the functions defined between a BEGIN and
- * IFK_TARGET_END are compiled for that instruction set, everything else for
- * the build's baseline (x86-64), and kernels/dispatch.c calls them only on
- * CPUs that have it. So the library's build and the single header
- * (dist/interformer.h, where every file is one translation unit) are one
- * code path; `cc app.c` gets the AVX2 and AVX-512 kernels.
- *
- *   IFK_TARGET_AVX2_BEGIN    AVX2 + FMA                 (files *_avx2.c, vmath_avx2.h)
- *   IFK_TARGET_AVX512_BEGIN  AVX-512F on top of that    (files *_avx512.c, vmath_avx512.h)
- *   IFK_TARGET_END           back to the baseline
- *
- * gcc: #pragma GCC push_options / target / pop_options (its <immintrin.h>
- * declares every intrinsic whatever the flags). clang: #pragma clang
- * attribute push(target(...), apply_to = function), which marks every
- * function defined in the region, static inline helpers included. Both are
- * valid in C and C++. Regions do not nest: include the headers before
- * BEGIN (a header with target code, vmath_*.h, opens its own region), and
- * put only the file's own code and the kernel templates (ukernel_*.h,
- * winograd_tx.h) inside. MSVC needs nothing (its intrinsics need no flags). */
-#ifndef IF_KERNELS_X86_TARGET_H
-#define IF_KERNELS_X86_TARGET_H
-
-/* A _Pragma takes one string literal: kept unsplit. */
-/* clang-format off */
-#if defined(__clang__)
-#define IFK_TARGET_AVX2_BEGIN \
-    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
-#define IFK_TARGET_AVX512_BEGIN \
-    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx2,fma\"))), apply_to = function)")
-#define IFK_TARGET_END _Pragma("clang attribute pop")
-#elif defined(__GNUC__)
-/* g++ before 13 warns, at -O1 and up, of the self-initialised variable
- * (__Y = __Y) of _mm512_undefined_ps() in every AVX-512 intrinsic that
- * uses it (GCC bug 105593; C++'s -Wall has -Winit-self): not ours to fix,
- * so not warned of in the AVX-512 regions of a C++ build (C builds keep
- * the warning). Each BEGIN pushes the diagnostic state, END pops it. */
-#if defined(__cplusplus) && __GNUC__ < 13
-#define IFK_TARGET_NO_INIT_SELF_                                                                   \
-    _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                                          \
-        _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")
-#else
-#define IFK_TARGET_NO_INIT_SELF_
-#endif
-#define IFK_TARGET_AVX2_BEGIN                                                                      \
-    _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")") _Pragma("GCC diagnostic push")
-#define IFK_TARGET_AVX512_BEGIN                                                                    \
-    _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx2,fma\")")                        \
-        _Pragma("GCC diagnostic push") IFK_TARGET_NO_INIT_SELF_
-#define IFK_TARGET_END _Pragma("GCC diagnostic pop") _Pragma("GCC pop_options")
-#else
-#define IFK_TARGET_AVX2_BEGIN
-#define IFK_TARGET_AVX512_BEGIN
-#define IFK_TARGET_END
-#endif
-/* clang-format on */
-
-#endif
-// ---- kernels/x86/target.h (end) ----
-
+/* #include "kernels/x86/target.h": above */
 // ---- kernels/x86/vmath_avx2.h ----
 /* vmath_avx2.h -- exp, erf and the fused activations on 8 floats (AVX2+FMA).
  * Compiled for AVX2 + FMA (kernels/x86/target.h) wherever it is included.
@@ -16536,6 +17737,94 @@ static void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const
                     }
                 }
             }
+        }
+    }
+}
+
+/* Interior pixels 4 at a time, and for each 4 every 8-channel vector in
+ * turn: per kernel row the 6 input columns are loaded once (18 loads for
+ * 36 FMAs) and the 9 weights come from L1 (9 x c floats, tap-major). The
+ * input is read along its rows, a cache line after the next, not c floats
+ * apart. The two edge pixels go alone. The taps go in (ky, kx) order from
+ * 0 as dw3x3's, so rows equal dwconv's. */
+static inline __attribute__((always_inline)) __m256 x86_vec_avx2__dw3_ld(const float *q, int full, __m256i tm) {
+    return full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, tm);
+}
+
+static inline __attribute__((always_inline)) void x86_vec_avx2__dw3_st(float *q, __m256 v, int full, __m256i tm) {
+    if (full)
+        _mm256_storeu_ps(q, v);
+    else
+        _mm256_maskstore_ps(q, tm, v);
+}
+
+/* Output pixels X .. X+3 (all inside: columns X-1 .. X+4 exist), channels
+ * [c0, c0 + 8) (the first n valid). */
+static inline __attribute__((always_inline)) void x86_vec_avx2__dw3_quad(const float *const r[3], size_t ps,
+                                                           int X, int c0, const float *wt,
+                                                           const float *bias, int act, float *y,
+                                                           int full, __m256i tm) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+        const __m256 x0 = x86_vec_avx2__dw3_ld(q, full, tm), x1 = x86_vec_avx2__dw3_ld(q + ps, full, tm),
+                     x2 = x86_vec_avx2__dw3_ld(q + 2 * ps, full, tm), x3 = x86_vec_avx2__dw3_ld(q + 3 * ps, full, tm),
+                     x4 = x86_vec_avx2__dw3_ld(q + 4 * ps, full, tm), x5 = x86_vec_avx2__dw3_ld(q + 5 * ps, full, tm);
+        const float *wk = wt + (size_t)ky * 3 * ps + c0;
+        const __m256 w0 = x86_vec_avx2__dw3_ld(wk, full, tm), w1 = x86_vec_avx2__dw3_ld(wk + ps, full, tm),
+                     w2 = x86_vec_avx2__dw3_ld(wk + 2 * ps, full, tm);
+        a0 = _mm256_fmadd_ps(x0, w0, a0);
+        a0 = _mm256_fmadd_ps(x1, w1, a0);
+        a0 = _mm256_fmadd_ps(x2, w2, a0);
+        a1 = _mm256_fmadd_ps(x1, w0, a1);
+        a1 = _mm256_fmadd_ps(x2, w1, a1);
+        a1 = _mm256_fmadd_ps(x3, w2, a1);
+        a2 = _mm256_fmadd_ps(x2, w0, a2);
+        a2 = _mm256_fmadd_ps(x3, w1, a2);
+        a2 = _mm256_fmadd_ps(x4, w2, a2);
+        a3 = _mm256_fmadd_ps(x3, w0, a3);
+        a3 = _mm256_fmadd_ps(x4, w1, a3);
+        a3 = _mm256_fmadd_ps(x5, w2, a3);
+    }
+    const __m256 bv = x86_vec_avx2__dw3_ld(bias + c0, full, tm);
+    float *yp = y + (size_t)X * ps + c0;
+    x86_vec_avx2__dw3_st(yp, ifk_act8(_mm256_add_ps(a0, bv), act), full, tm);
+    x86_vec_avx2__dw3_st(yp + ps, ifk_act8(_mm256_add_ps(a1, bv), act), full, tm);
+    x86_vec_avx2__dw3_st(yp + 2 * ps, ifk_act8(_mm256_add_ps(a2, bv), act), full, tm);
+    x86_vec_avx2__dw3_st(yp + 3 * ps, ifk_act8(_mm256_add_ps(a3, bv), act), full, tm);
+}
+
+/* One output pixel X, taps clipped to the row, channels [c0, c0 + 8). */
+static void x86_vec_avx2__dw3_one(const float *const r[3], int w, size_t ps, int X, int c0, const float *wt,
+                    const float *bias, int act, float *y, int full, __m256i tm) {
+    const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+    __m256 acc = _mm256_setzero_ps();
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        for (int kx = kx0; kx < kx1; kx++)
+            acc = _mm256_fmadd_ps(x86_vec_avx2__dw3_ld(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, tm),
+                                  x86_vec_avx2__dw3_ld(wt + (size_t)(ky * 3 + kx) * ps + c0, full, tm), acc);
+    }
+    x86_vec_avx2__dw3_st(y + (size_t)X * ps + c0, ifk_act8(_mm256_add_ps(acc, x86_vec_avx2__dw3_ld(bias + c0, full, tm)), act),
+           full, tm);
+}
+
+static void ifk_f32_dw3_row__avx2(const float *const r[3], int w, int c, const float *wt,
+                           const float *bias, int act, float *y) {
+    const size_t ps = (size_t)c;
+    const int cfull = c / 8 * 8;
+    const __m256i all = _mm256_set1_epi32(-1), tm = ifk_mask8(c - cfull);
+    for (int X = 0; X < w;) {
+        if (X >= 1 && X + 5 <= w) {
+            for (int c0 = 0; c0 < cfull; c0 += 8) x86_vec_avx2__dw3_quad(r, ps, X, c0, wt, bias, act, y, 1, all);
+            if (cfull < c) x86_vec_avx2__dw3_quad(r, ps, X, cfull, wt, bias, act, y, 0, tm);
+            X += 4;
+        } else {
+            for (int c0 = 0; c0 < cfull; c0 += 8)
+                x86_vec_avx2__dw3_one(r, w, ps, X, c0, wt, bias, act, y, 1, all);
+            if (cfull < c) x86_vec_avx2__dw3_one(r, w, ps, X, cfull, wt, bias, act, y, 0, tm);
+            X++;
         }
     }
 }

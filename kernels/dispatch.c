@@ -2,8 +2,8 @@
  *
  * CPU features come from cpuid and xgetbv, read on every ifk_select call
  * (a few hundred cycles, once per executor): no cached state, so no data
- * race. AVX2 needs AVX2 + FMA + OSXSAVE with XCR0 enabling SSE and YMM
- * state; AVX-512 needs AVX-512F on top of that with XCR0 enabling the
+ * race. AVX2 needs AVX2 + FMA + F16C + OSXSAVE with XCR0 enabling SSE and
+ * YMM state (F16C: the f16 weights' widening; every AVX2 CPU has it); AVX-512 needs AVX-512F on top of that with XCR0 enabling the
  * opmask and ZMM state.
  *
  * On AArch64, NEON (Advanced SIMD) is mandatory: a build with __ARM_NEON
@@ -38,6 +38,36 @@ static void scalar_linear(const float *x, int64_t m, int64_t k, const float *w, 
                           int64_t n, int act, float *y, void *scratch) {
     (void)scratch;
     ifk_linear(x, m, k, w, bias, n, act, y);
+}
+
+/* The reference on f16 weights: SCALAR_F16_COLS output columns at a time,
+ * their weights widened into the scratch, ifk_linear on SCALAR_F16_ROWS
+ * rows into the scratch, copied out. Each output of ifk_linear is one sum
+ * over k in increasing order wherever it falls in the blocking
+ * (kernels/scalar/linear.c), so this equals ifk_linear on the widened
+ * weights, bit for bit. */
+enum { SCALAR_F16_COLS = 16, SCALAR_F16_ROWS = 32 };
+
+static size_t scalar_linear_f16_scratch(int64_t k) {
+    return ((size_t)SCALAR_F16_COLS * (size_t)(k > 0 ? k : 0) +
+            (size_t)SCALAR_F16_ROWS * SCALAR_F16_COLS) *
+           sizeof(float);
+}
+
+static void scalar_linear_f16(const float *x, int64_t m, int64_t k, const uint16_t *w,
+                              const float *bias, int64_t n, int act, float *y, void *scratch) {
+    float *wf = (float *)scratch, *yb = wf + (size_t)SCALAR_F16_COLS * (size_t)k;
+    for (int64_t j0 = 0; j0 < n; j0 += SCALAR_F16_COLS) {
+        const int64_t nb = n - j0 < SCALAR_F16_COLS ? n - j0 : (int64_t)SCALAR_F16_COLS;
+        ifk_f16_to_f32(w + (size_t)j0 * (size_t)k, nb * k, wf);
+        for (int64_t i0 = 0; i0 < m; i0 += SCALAR_F16_ROWS) {
+            const int64_t mb = m - i0 < SCALAR_F16_ROWS ? m - i0 : (int64_t)SCALAR_F16_ROWS;
+            ifk_linear(x + (size_t)i0 * (size_t)k, mb, k, wf, bias ? bias + j0 : NULL, nb, act, yb);
+            for (int64_t i = 0; i < mb; i++)
+                memcpy(y + (size_t)(i0 + i) * (size_t)n + j0, yb + (size_t)i * (size_t)nb,
+                       (size_t)nb * sizeof(float));
+        }
+    }
 }
 
 static void scalar_conv2d(const float *x, const ifk_conv_params *p, const float *wt,
@@ -75,9 +105,42 @@ static void scalar_vit(const float *qkv, int h, int w, int c, int heads, float s
     ifk_vit_attention_range(qkv, h, w, c, heads, scale, table, gh, gw, q0, q1, y, (float *)scratch);
 }
 
+static void scalar_conv_band(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
+                             const float *wt, const void *prep, const float *bias, float *y,
+                             void *scratch) {
+    (void)isa;
+    (void)prep;
+    (void)scratch;
+    ifk_conv2d(x, p, wt, bias, y);
+}
+
+static void scalar_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                                const void *prep, const float *bias, float *y, void *scratch) {
+    ifk__conv2d_parts(NULL, scalar_conv_band, in, p, wt, prep, bias, y, scratch);
+}
+
+/* The reference keeps the weights as they are: the prep is six pointers. */
+static size_t scalar_ib_prep_bytes(const ifk_ib_params *p) {
+    (void)p;
+    return 6 * sizeof(const float *);
+}
+
+static void scalar_ib_prep(const ifk_ib_params *p, const float *const wts[6], void *prep) {
+    (void)p;
+    memcpy(prep, wts, 6 * sizeof(const float *));
+}
+
+static void scalar_ib(const float *x, const ifk_ib_params *p, const void *prep, const float *res,
+                      float *y, void *scratch) {
+    const float *w[6];
+    memcpy(w, prep, sizeof w);
+    ifk_inv_bottleneck(x, p, w[0], w[1], w[2], w[3], w[4], w[5], res, y, (float *)scratch);
+}
+
 static const ifk_ops scalar_ops = {
     .name = "scalar",
     .linear = scalar_linear,
+    .linear_f16 = scalar_linear_f16,
     .conv2d = scalar_conv2d,
     .conv2d_prep_bytes = scalar_conv2d_prep_bytes,
     .conv2d_prep = scalar_conv2d_prep,
@@ -91,6 +154,10 @@ static const ifk_ops scalar_ops = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .conv2d_parts = scalar_conv2d_parts,
+    .inv_bottleneck_prep_bytes = scalar_ib_prep_bytes,
+    .inv_bottleneck_prep = scalar_ib_prep,
+    .inv_bottleneck = scalar_ib,
 };
 
 /* ------------------------------------------------- the packed variants */
@@ -102,6 +169,10 @@ static const ifk_ops scalar_ops = {
                               const float *bias, int64_t n, int act, float *y, void *s) {          \
         ifk__gemm(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, NULL, 0, y, (size_t)n,   \
                   s);                                                                              \
+    }                                                                                              \
+    static void NAME##_linear_f16(const float *x, int64_t m, int64_t k, const uint16_t *w,         \
+                                  const float *bias, int64_t n, int act, float *y, void *s) {      \
+        ifk__gemm_f16(&(ISA), x, (size_t)k, m, k, w, (size_t)k, bias, n, act, y, (size_t)n, s);    \
     }                                                                                              \
     static void NAME##_conv2d(const float *x, const ifk_conv_params *p, const float *wt,           \
                               const void *prep, const float *bias, float *y, void *s) {            \
@@ -153,9 +224,25 @@ static const ifk_ops scalar_ops = {
                               int oy0, int oy1) {                                                  \
         (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
     }                                                                                              \
+    static void NAME##_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p,                 \
+                                    const float *wt, const void *prep, const float *bias,          \
+                                    float *y, void *s) {                                           \
+        ifk__conv2d_parts(&(ISA), ifk__conv2d, in, p, wt, prep, bias, y, s);                       \
+    }                                                                                              \
+    static size_t NAME##_ib_prep_bytes(const ifk_ib_params *p) {                                   \
+        return ifk__inv_bottleneck_prep_bytes(&(ISA), p);                                          \
+    }                                                                                              \
+    static void NAME##_ib_prep(const ifk_ib_params *p, const float *const w[6], void *prep) {      \
+        ifk__inv_bottleneck_prep(&(ISA), p, w[0], w[1], w[2], w[3], w[4], w[5], prep);             \
+    }                                                                                              \
+    static void NAME##_ib(const float *x, const ifk_ib_params *p, const void *prep,                \
+                          const float *res, float *y, void *s) {                                   \
+        ifk__inv_bottleneck(&(ISA), x, p, prep, res, y, s);                                        \
+    }                                                                                              \
     static const ifk_ops NAME##_ops = {                                                            \
         .name = #NAME,                                                                             \
         .linear = NAME##_linear,                                                                   \
+        .linear_f16 = NAME##_linear_f16,                                                           \
         .conv2d = NAME##_conv2d,                                                                   \
         .conv2d_prep_bytes = NAME##_prep_bytes,                                                    \
         .conv2d_prep = NAME##_prep,                                                                \
@@ -169,6 +256,10 @@ static const ifk_ops scalar_ops = {
         .activation = NAME##_act,                                                                  \
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
+        .conv2d_parts = NAME##_conv2d_parts,                                                       \
+        .inv_bottleneck_prep_bytes = NAME##_ib_prep_bytes,                                         \
+        .inv_bottleneck_prep = NAME##_ib_prep,                                                     \
+        .inv_bottleneck = NAME##_ib,                                                               \
     }
 
 IFK_DEFINE_OPS(generic, ifk_isa_generic);
@@ -191,7 +282,8 @@ static int cpu_features(void) {
 #if defined(IFK_HAVE_X86) && (defined(__GNUC__) || defined(__clang__))
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1,
+              f16c = (c >> 29) & 1;
     if (!osxsave || !avx) return 0;
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -201,7 +293,7 @@ static int cpu_features(void) {
     __cpuid_count(7, 0, a, b, c, d);
     const int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
     int f = 0;
-    if (ymm && avx2 && fma) f |= CPU_AVX2;
+    if (ymm && avx2 && fma && f16c) f |= CPU_AVX2;
     if ((f & CPU_AVX2) && zmm && avx512f) f |= CPU_AVX512;
     return f;
 #elif defined(IFK_HAVE_NEON) && defined(__linux__)
@@ -255,7 +347,7 @@ const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
         if (!(f & want))
             return fail(why, cap,
                         want == CPU_AVX2
-                            ? "instruction set '%s': this CPU/OS lacks AVX2+FMA with YMM state"
+                            ? "instruction set '%s': this CPU/OS lacks AVX2+FMA+F16C with YMM state"
                             : "instruction set '%s': this CPU/OS lacks AVX-512F with ZMM state",
                         isa);
         ops = want == CPU_AVX2 ? &avx2_ops : &avx512_ops;
@@ -289,7 +381,7 @@ const ifk_ops *ifk_select(const char *isa, char *why, size_t cap) {
 /* ------------------------------------------------------ scratch sizes */
 
 size_t ifk_linear_scratch_bytes(int64_t m, int64_t k, int64_t n) {
-    size_t b = 0;
+    size_t b = scalar_linear_f16_scratch(k);
     for (int i = 0; i < ifk_n_isas; i++) {
         const size_t s = ifk__gemm_scratch(ifk_isas[i], m, k, n);
         if (s > b) b = s;
@@ -329,6 +421,24 @@ size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, i
     size_t b = ifk_vit_attention_scratch(h, w) * sizeof(float);
     for (int i = 0; i < ifk_n_isas; i++) {
         const size_t s = ifk__vit_attention_scratch(ifk_isas[i], h, w, c, heads, gh, gw);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p) {
+    size_t b = ifk_inv_bottleneck_ref_floats(p) * sizeof(float);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__inv_bottleneck_scratch(ifk_isas[i], p);
+        if (s > b) b = s;
+    }
+    return b;
+}
+
+size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p) {
+    size_t b = ifk__conv2d_parts_scratch(NULL, p, NULL);
+    for (int i = 0; i < ifk_n_isas; i++) {
+        const size_t s = ifk__conv2d_parts_scratch(ifk_isas[i], p, ifk__conv2d_scratch);
         if (s > b) b = s;
     }
     return b;

@@ -67,6 +67,12 @@ typedef struct ifk_ops {
     /* y = act(x w^T + bias): ifk_linear. scratch: ifk_linear_scratch_bytes. */
     void (*linear)(const float *x, int64_t m, int64_t k, const float *w, const float *bias,
                    int64_t n, int act, float *y, void *scratch);
+    /* linear on IEEE half weights w (n x k): the results of linear on the
+     * weights widened to float (ifk_f16_to_f32, exact), bit for bit, with
+     * no float copy of w beyond a GEMM's packed block (the packed variants
+     * widen while packing B). scratch: ifk_linear_scratch_bytes. */
+    void (*linear_f16)(const float *x, int64_t m, int64_t k, const uint16_t *w, const float *bias,
+                       int64_t n, int act, float *y, void *scratch);
     /* ifk_conv2d on output rows [p->oy0, p->oy1) (all when oy1 == 0); y is
      * the whole output map. scratch: ifk_conv2d_scratch_bytes. prep: NULL,
      * or what conv2d_prep made of wt for these parameters (then read-only,
@@ -108,6 +114,25 @@ typedef struct ifk_ops {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* ifk_inv_bottleneck on output rows [p->oy0, p->oy1) (all when oy1 ==
+     * 0), y and res (NULL: none) the whole maps, on weights prepared once:
+     * inv_bottleneck_prep_bytes for p (any h, oy0, oy1 and a w no larger
+     * may run on them later) and inv_bottleneck_prep of w = {we, be, wd,
+     * bd, wp, bp} (biases may be NULL) into prep (64-byte aligned; the
+     * reference keeps pointers to w, which must outlive it).
+     * scratch: ifk_inv_bottleneck_scratch_bytes. Equal bit for bit to the
+     * three conv2d calls and the add on the same ops. */
+    /* conv2d of the concatenation of the parts of in (kernels.h's
+     * ifk_parts), never made whole; prep as conv2d's for p.
+     * scratch: ifk_conv2d_parts_scratch_bytes. Equal bit for bit to conv2d
+     * of the concatenated input on the same ops. Pads smaller than the
+     * kernel. */
+    void (*conv2d_parts)(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                         const void *prep, const float *bias, float *y, void *scratch);
+    size_t (*inv_bottleneck_prep_bytes)(const ifk_ib_params *p);
+    void (*inv_bottleneck_prep)(const ifk_ib_params *p, const float *const w[6], void *prep);
+    void (*inv_bottleneck)(const float *x, const ifk_ib_params *p, const void *prep,
+                           const float *res, float *y, void *scratch);
 } ifk_ops;
 
 /* The table for instruction set `isa` ("scalar", "generic", "avx2",
@@ -126,5 +151,7 @@ size_t ifk_conv2d_scratch_bytes(const ifk_conv_params *p);
 size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int kh, int kw);
 size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads);
 size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw);
+size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p);
+size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p);
 
 #endif

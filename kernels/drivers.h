@@ -8,6 +8,7 @@
  *   3x3 convolutions    kernels/winograd.c         F(4x4, 3x3)
  *   attention,          kernels/fused_attention.c  packed, never N x N
  *   vit_attention
+ *   expand-dw-project   kernels/inverted_bottleneck.c
  *   layer_norm          kernels/layernorm.c
  *   group_norm          kernels/groupnorm.c
  *
@@ -38,6 +39,38 @@ void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int w, int
 size_t ifk__conv_transpose2d_scratch(const ifk_isa *isa, int h, int w, int cin, int cout, int kh,
                                      int kw);
 
+/* -------------------------------------- kernels/inverted_bottleneck.c */
+
+/* ifk_inv_bottleneck on weights prepared once (inv_bottleneck_prep: the
+ * GEMMs' B packed, depthwise weights tap-major), equal bit for bit to the
+ * three convolutions and the add run one by one on this ISA. */
+size_t ifk__inv_bottleneck_prep_bytes(const ifk_isa *isa, const ifk_ib_params *p);
+void ifk__inv_bottleneck_prep(const ifk_isa *isa, const ifk_ib_params *p, const float *we,
+                              const float *be, const float *wd, const float *bd, const float *wp,
+                              const float *bp, void *prep);
+void ifk__inv_bottleneck(const ifk_isa *isa, const float *x, const ifk_ib_params *p,
+                         const void *prep, const float *res, float *y, void *scratch);
+size_t ifk__inv_bottleneck_scratch(const ifk_isa *isa, const ifk_ib_params *p);
+
+/* ---------------------------------------------- kernels/conv_parts.c */
+
+/* A convolution over concatenated parts (kernels.h's ifk_parts): through
+ * Winograd's input transform, part by part, where ifk__winograd_ok; else on
+ * bands of rows whose concatenation is made in scratch, each run by conv
+ * (this ISA's conv2d, or the reference's). Equal bit for bit to the
+ * convolution of the concatenated input on the same kernels. */
+typedef void (*ifk_conv_fn)(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
+                            const float *wt, const void *prep, const float *bias, float *y,
+                            void *scratch);
+void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
+                       const ifk_conv_params *p, const float *wt, const void *prep,
+                       const float *bias, float *y, void *scratch);
+/* Scratch of ifk__conv2d_parts: the band and conv's own scratch for it
+ * (conv_scratch: that of conv for a band's parameters). */
+size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_conv_params *p,
+                                 size_t (*conv_scratch)(const ifk_isa *isa,
+                                                        const ifk_conv_params *q));
+
 /* ------------------------------------------------ kernels/winograd.c */
 
 /* 3x3 stride-1 dense convolutions by Winograd F(4x4, 3x3); ifk__conv2d
@@ -46,6 +79,9 @@ int ifk__winograd_ok(const ifk_conv_params *p);
 void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const void *prep, const float *bias, float *y,
                            void *scratch);
+void ifk__conv3x3_winograd_parts(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                                 const float *wt, const void *prep, const float *bias, float *y,
+                                 void *scratch);
 size_t ifk__winograd_scratch(const ifk_isa *isa, const ifk_conv_params *p);
 /* The transformed weights (U, packed), conv3x3_winograd's prep. */
 size_t ifk__winograd_weights_bytes(const ifk_isa *isa, const ifk_conv_params *p);

@@ -38,6 +38,11 @@ static inline size_t ifk__packed_lda(int64_t k) {
  * columns: bp[(j / nr) * kc * nr + p * nr + j % nr] = w[j * ldw + k0 + p]. */
 void ifk__pack_b(const float *w, size_t ldw, int64_t n, int64_t k0, int64_t kc, int nr, float *bp);
 
+/* ifk__pack_b of IEEE half weights: the same panels as ifk__pack_b on the
+ * weights widened to float (isa->f16_to_f32, exact). */
+void ifk__pack_b_f16(const ifk_isa *isa, const uint16_t *w, size_t ldw, int64_t n, int64_t k0,
+                     int64_t kc, int nr, float *bp);
+
 /* Rows p < k of v (row p: v[p*ldv + j], j < n) as ceil(n / nr) panels of
  * k x nr floats, zero-padded columns: the B operand of an NN product. */
 void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, float *bp);
@@ -48,6 +53,25 @@ void ifk__pack_b_nn(const float *v, size_t ldv, int64_t k, int64_t n, int nr, fl
 void ifk__gemm(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k, const float *w,
                size_t ldw, const float *bias, int64_t n, int act, const float *res, size_t ldr,
                float *y, size_t ldy, void *scratch);
+/* ifk__gemm (no residual) on IEEE half weights w, widened while B is
+ * packed: bit-identical to ifk__gemm on the widened weights, same scratch. */
+void ifk__gemm_f16(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                   const uint16_t *w, size_t ldw, const float *bias, int64_t n, int act, float *y,
+                   size_t ldy, void *scratch);
 size_t ifk__gemm_scratch(const ifk_isa *isa, int64_t m, int64_t k, int64_t n);
+
+/* B packed once for every call (weights prepared ahead): w (n x k, rows
+ * ldw apart) as ifk__gemm packs it per call, every KC block at once --
+ * block pc (of KC depth) at bp + pc * round_up(n, NR), each NR panel kc x NR
+ * floats; ifk__packed_b_floats floats in all. ifk__gemm_packed is
+ * ifk__gemm on it (the same blocks, so the same sums bit for bit) with
+ * ifk__gemm_packed_scratch bytes of scratch (A's copy only). */
+size_t ifk__packed_b_floats(const ifk_isa *isa, int64_t k, int64_t n);
+void ifk__pack_b_all(const ifk_isa *isa, const float *w, size_t ldw, int64_t n, int64_t k,
+                     float *bp);
+void ifk__gemm_packed(const ifk_isa *isa, const float *x, size_t ldx, int64_t m, int64_t k,
+                      const float *bp, const float *bias, int64_t n, int act, const float *res,
+                      size_t ldr, float *y, size_t ldy, void *scratch);
+size_t ifk__gemm_packed_scratch(const ifk_isa *isa, int64_t k);
 
 #endif

@@ -65,6 +65,9 @@ const ifk_isa *ifk__isa_named(const char *name);
     void fn(float *dst, int64_t n, const float *tab, int32_t base, const int32_t *idx)
 #define IFK_DWCONV(fn)                                                                             \
     void fn(const float *x, const ifk_conv_params *p, const float *wt, const float *bias, float *y)
+#define IFK_DW3_ROW(fn)                                                                            \
+    void fn(const float *const r[3], int w, int c, const float *wt, const float *bias, int act,    \
+            float *y)
 #define IFK_SUM_D(fn)   double fn(const float *x, int64_t n)
 #define IFK_SUMSQ_D(fn) double fn(const float *x, int64_t n, double mean)
 #define IFK_LN_APPLY(fn)                                                                           \
@@ -80,7 +83,8 @@ const ifk_isa *ifk__isa_named(const char *name);
 #define IFK_ADD(fn)        void fn(const float *a, const float *b, int64_t n, float *y)
 #define IFK_RESIZE_BILINEAR(fn)                                                                    \
     void fn(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0, int oy1)
-#define IFK_WINO_IN(fn) void fn(const float *const d[36], int64_t n, float *v, size_t ldv)
+#define IFK_F16_TO_F32(fn) void fn(const uint16_t *src, int64_t n, float *dst)
+#define IFK_WINO_IN(fn)    void fn(const float *const d[36], int64_t n, float *v, size_t ldv)
 #define IFK_WINO_OUT(fn)                                                                           \
     void fn(const float *m, size_t ldm, int64_t n, const float *bias, float *const y[4], int cols, \
             size_t ldy)
@@ -118,6 +122,9 @@ IFK_DWCONV(ifk_f32_dwconv__c);
 IFK_DWCONV(ifk_f32_dwconv__avx2);
 IFK_DWCONV(ifk_f32_dwconv__neon);
 IFK_DWCONV(ifk_f32_dwconv__wasm);
+IFK_DW3_ROW(ifk_f32_dw3_row__c);
+IFK_DW3_ROW(ifk_f32_dw3_row__avx2);
+IFK_DW3_ROW(ifk_f32_dw3_row__neon);
 
 /* the norms: sums in double */
 IFK_SUM_D(ifk_f32_sum_d__c);
@@ -157,6 +164,11 @@ IFK_ADD(ifk_f32_add__wasm);
 /* bilinear resize */
 IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__avx2);
 IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__neon);
+
+/* IEEE half -> float, for packing f16 weights (kernels/gemm.c): files
+ * f16_<isa>.c; the generic set runs the reference ifk_f16_to_f32 */
+IFK_F16_TO_F32(ifk_f16_to_f32__avx2);
+IFK_F16_TO_F32(ifk_f16_to_f32__neon);
 
 /* Winograd F(4x4, 3x3) transforms (kernels/winograd_tx.h; driver:
  * kernels/winograd.c) */

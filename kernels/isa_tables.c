@@ -24,6 +24,7 @@ const ifk_isa ifk_isa_generic = {
     .softmax_row = ifk_f32_softmax_row__c,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__c,
+    .dw3_row = ifk_f32_dw3_row__c,
     .sum_d = ifk_f32_sum_d__c,
     .sumsq_d = ifk_f32_sumsq_d__c,
     .ln_apply = ifk_f32_ln_apply__c,
@@ -32,19 +33,21 @@ const ifk_isa ifk_isa_generic = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__c,
     .wino_out = ifk_f32_wino_out__c,
 };
 
 #ifdef IFK_HAVE_X86
 /* The memory-bound loops (depthwise convolution, the norms, element-wise,
- * resize): AVX2's serve AVX-512 too, as wider vectors do not pay there. */
+ * resize, f16 widening): AVX2's serve AVX-512 too, as wider vectors do not pay there. */
 #define IFK_AVX2_MEMORY_BOUND_LOOPS                                                                \
-    .dwconv = ifk_f32_dwconv__avx2, .sum_d = ifk_f32_sum_d__avx2,                                  \
-    .sumsq_d = ifk_f32_sumsq_d__avx2, .ln_apply = ifk_f32_ln_apply__avx2,                          \
-    .gn_channel_sums = ifk_f32_gn_channel_sums__avx2, .gn_apply = ifk_f32_gn_apply__avx2,          \
-    .activation = ifk_f32_activation__avx2, .add = ifk_f32_add__avx2,                              \
-    .resize_bilinear = ifk_f32_resize_bilinear__avx2
+    .dwconv = ifk_f32_dwconv__avx2, .dw3_row = ifk_f32_dw3_row__avx2,                              \
+    .sum_d = ifk_f32_sum_d__avx2, .sumsq_d = ifk_f32_sumsq_d__avx2,                                \
+    .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
+    .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
+    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2,                    \
+    .f16_to_f32 = ifk_f16_to_f32__avx2
 
 const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
@@ -94,6 +97,7 @@ const ifk_isa ifk_isa_neon = {
     .softmax_row = ifk_f32_softmax_row__neon,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__neon,
+    .dw3_row = ifk_f32_dw3_row__neon,
     .sum_d = ifk_f32_sum_d__neon,
     .sumsq_d = ifk_f32_sumsq_d__neon,
     .ln_apply = ifk_f32_ln_apply__neon,
@@ -102,6 +106,7 @@ const ifk_isa ifk_isa_neon = {
     .activation = ifk_f32_activation__neon,
     .add = ifk_f32_add__neon,
     .resize_bilinear = ifk_f32_resize_bilinear__neon,
+    .f16_to_f32 = ifk_f16_to_f32__neon,
     .wino_in = ifk_f32_wino_in__neon,
     .wino_out = ifk_f32_wino_out__neon,
 };
@@ -110,8 +115,10 @@ const ifk_isa ifk_isa_neon = {
 #ifdef IFK_HAVE_WASM
 /* WebAssembly SIMD128 (kernels/wasm/): one thread, so the blocks are for
  * one core's caches as NEON's, with MC a multiple of MR = 6. No vector
- * gather, activation (GELU goes lane-wise: kernels/wasm/vmath_wasm.h) or
- * resize in SIMD128 yet: the portable loops and the reference. */
+ * gather, fused depthwise row, activation (GELU goes lane-wise:
+ * kernels/wasm/vmath_wasm.h), resize or f16 widening in SIMD128 yet: the
+ * portable loops and the reference (the portable dw3_row sums as
+ * dwconv__wasm does: products rounded, then added, in (ky, kx) order). */
 const ifk_isa ifk_isa_wasm = {
     .name = "wasm",
     .mr = 6,
@@ -123,6 +130,7 @@ const ifk_isa ifk_isa_wasm = {
     .softmax_row = ifk_f32_softmax_row__wasm,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__wasm,
+    .dw3_row = ifk_f32_dw3_row__c,
     .sum_d = ifk_f32_sum_d__wasm,
     .sumsq_d = ifk_f32_sumsq_d__wasm,
     .ln_apply = ifk_f32_ln_apply__wasm,
@@ -131,6 +139,7 @@ const ifk_isa ifk_isa_wasm = {
     .activation = ifk_activation,
     .add = ifk_f32_add__wasm,
     .resize_bilinear = ifk_resize_bilinear,
+    .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__wasm,
     .wino_out = ifk_f32_wino_out__wasm,
 };

@@ -52,6 +52,38 @@ typedef struct {
                              * (lets a caller split one convolution over threads) */
 } ifk_conv_params;
 
+/* An inverted bottleneck (MobileNetV2's block; InterFormer's decoder MLP):
+ * a 1x1 convolution cin -> cmid with act_expand, a 3x3 depthwise one
+ * (stride 1, padding 1) with act_dw, a 1x1 convolution cmid -> cout with
+ * act_project, plus an optional residual: the three convolutions and the
+ * add of CONV2D nodes, fused so that the cmid-channel maps never exist
+ * whole. Input and output are h x w maps (channels last). */
+typedef struct {
+    int h, w;
+    int cin, cmid, cout;
+    int act_expand, act_dw, act_project;
+    int oy0, oy1; /* output rows [oy0, oy1) to compute; oy1 == 0: all */
+} ifk_ib_params;
+
+/* The reference: y = act_p(project(act_d(dw(act_e(expand(x)))))) (+ res when
+ * res) on output rows [oy0, oy1). Weights as CONV2D's (OHWI): we
+ * cmid x cin, wd cmid x 3 x 3 x 1, wp cout x cmid; any bias may be NULL.
+ * scratch: ifk_inv_bottleneck_ref_floats floats. */
+void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const float *we, const float *be,
+                        const float *wd, const float *bd, const float *wp, const float *bp,
+                        const float *res, float *y, float *scratch);
+size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p);
+
+/* The input of a convolution as the channel concatenation of maps of one
+ * size (CONCAT_CHANNELS feeding a CONV2D, fused: the concatenation is
+ * never made): part k has c[k] channels at x[k]; the c[k] add up to cin. */
+enum { IFK_MAX_PARTS = 8 };
+typedef struct {
+    int n;
+    const float *x[IFK_MAX_PARTS];
+    int c[IFK_MAX_PARTS];
+} ifk_parts;
+
 /* Output size of a convolution: ho = (h+pt+pb-kh)/sh + 1, likewise wo. */
 void ifk_conv2d_out_size(const ifk_conv_params *p, int *ho, int *wo);
 

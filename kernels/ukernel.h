@@ -78,6 +78,15 @@ typedef struct ifk_isa {
      * output rows [p->oy0, p->oy1) (already resolved: oy1 > 0). */
     void (*dwconv)(const float *x, const ifk_conv_params *p, const float *wt, const float *bias,
                    float *y);
+    /* One output row of a 3x3 stride-1 depthwise convolution padded by 1,
+     * from its three input rows (r[k]: input row Y - 1 + k, w pixels of c
+     * channels; NULL outside the map): y[X][j] = act(acc + bias[j]), acc
+     * summed from 0 over the taps inside the map in (ky, kx) order, so a
+     * row is bit for bit what dwconv makes of it. wt is tap-major
+     * (wt[t * c + j], t = ky * 3 + kx); bias is never NULL. The fused
+     * expand-depthwise-project chain's middle (kernels/inverted_bottleneck.c). */
+    void (*dw3_row)(const float *const r[3], int w, int c, const float *wt, const float *bias,
+                    int act, float *y);
     /* The norms' loops (drivers: kernels/layernorm.c, kernels/groupnorm.c).
      * sum_d and sumsq_d: the sum of n floats in double, and of (x - mean)^2.
      * ln_apply: y[i] = ((x[i] - mhi) - mlo) * (rstd * gamma[i]) + beta[i]
@@ -98,6 +107,10 @@ typedef struct ifk_isa {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* dst[i] = the float of IEEE half src[i] for i < n, bit for bit as the
+     * reference ifk_f16_to_f32 (the widening is exact): B's packing of f16
+     * weights (ifk__pack_b_f16). */
+    void (*f16_to_f32)(const uint16_t *src, int64_t n, float *dst);
     /* Winograd F(4x4, 3x3) transforms over n channels (kernels/winograd_tx.h).
      * wino_in: d[r*6 + s] is input pixel (r, s) of a 6x6 tile (n floats);
      * writes V = B^T d B as v[e*ldv + c], e = 0..35. wino_out: reads

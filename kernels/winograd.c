@@ -116,6 +116,16 @@ void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const f
 void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const void *prep, const float *bias, float *y,
                            void *scratch) {
+    const ifk_parts one = {1, {x}, {p->cin}};
+    ifk__conv3x3_winograd_parts(isa, &one, p, wt, prep, bias, y, scratch);
+}
+
+/* The input's channels come from the parts in order: each part's slice of
+ * V is its own input transform (the transform is per channel), so V, and
+ * the result, are those of the concatenated input. */
+void ifk__conv3x3_winograd_parts(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                                 const float *wt, const void *prep, const float *bias, float *y,
+                                 void *scratch) {
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
@@ -146,15 +156,20 @@ void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_pa
         for (int t = 0; t < nt; t++) {
             const int ty = (int)((t0 + t) / tcols), tx = (int)((t0 + t) % tcols);
             const int iy = oy0 + 4 * ty - p->pt, ix = 4 * tx - p->pl;
-            const float *d[T2];
-            for (int r = 0; r < T; r++)
-                for (int s = 0; s < T; s++) {
-                    const int yy = iy + r, xx = ix + s;
-                    d[r * T + s] = yy >= 0 && yy < p->h && xx >= 0 && xx < p->w
-                                       ? x + ((size_t)yy * p->w + xx) * cin
-                                       : zero;
-                }
-            isa->wino_in(d, cin, v + (size_t)t * cin, ldv);
+            int coff = 0;
+            for (int k = 0; k < in->n; k++) {
+                const int ck = in->c[k];
+                const float *d[T2];
+                for (int r = 0; r < T; r++)
+                    for (int s = 0; s < T; s++) {
+                        const int yy = iy + r, xx = ix + s;
+                        d[r * T + s] = yy >= 0 && yy < p->h && xx >= 0 && xx < p->w
+                                           ? in->x[k] + ((size_t)yy * p->w + xx) * ck
+                                           : zero;
+                    }
+                isa->wino_in(d, ck, v + (size_t)t * cin + coff, ldv);
+                coff += ck;
+            }
         }
         /* M[e] = V[e] U[e]: nt x cin times cin x cout, 36 times. */
         for (int e = 0; e < T2; e++) {

@@ -101,6 +101,10 @@ const void *rt_exec_tensor(const rt_exec *e, uint32_t t) {
  * rounded to whole cache lines (0: nothing to prepare). */
 static size_t node_prep_bytes(const rt_plan *p, uint32_t i, const ifk_ops *ops) {
     const ifg_node *n = &p->m->g.nodes[i];
+    if (p->chain && p->chain[i] >= 0) { /* the head prepares for its chain */
+        const rt_chain *c = &p->chains[p->chain[i]];
+        return c->node[0] == i ? (rt_chain_prep_bytes(p, c, ops) + 63) / 64 * 64 : 0;
+    }
     const rt_op *op = rt_op_of(n->op);
     if (!op || !op->prep_bytes) return 0;
     return (op->prep_bytes(p->m, n, p->shape, ops) + 63) / 64 * 64;
@@ -129,7 +133,10 @@ static if_status prepare_weights(rt_exec *e) {
         if (!bytes) continue;
         const ifg_node *n = &p->m->g.nodes[i];
         e->prep[i] = e->prep_block + at;
-        rt_op_of(n->op)->prep(p->m, n, p->shape, e->ops, e->prep_block + at);
+        if (p->chain && p->chain[i] >= 0)
+            rt_chain_prep(p, &p->chains[p->chain[i]], e->ops, e->prep_block + at);
+        else
+            rt_op_of(n->op)->prep(p->m, n, p->shape, e->ops, e->prep_block + at);
         at += bytes;
     }
     return IF_OK;
@@ -141,14 +148,21 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
     const ifg_node *n = &p->m->g.nodes[idx];
     const rt_op *op = rt_op_of(n->op);
     if (!op) return rt_fail(e->err, sizeof e->err, IF_ERR_BAD_OP, "op %u not supported", n->op);
+    const rt_chain *chain = p->chain && p->chain[idx] >= 0 ? &p->chains[p->chain[idx]] : NULL;
+    if (chain && chain->node[0] != idx) return IF_OK; /* its chain's head ran it */
     const void *in[IFG_MAX_NODE_IN];
-    for (uint32_t i = 0; i < n->n_in; i++) in[i] = rt_exec_tensor(e, n->in[i]);
+    uint64_t in_f16 = 0;
+    for (uint32_t i = 0; i < n->n_in; i++) {
+        in[i] = rt_exec_tensor(e, n->in[i]);
+        if (n->in[i] != IFG_NO_TENSOR && p->m->f16[n->in[i]]) in_f16 |= (uint64_t)1 << i;
+    }
     const rt_node nd = {
         .n = n,
         .k = e->ops, /* in declaration order, as C++ requires */
         .in = in,
+        .in_f16 = in_f16,
         .shape = e->shape,
-        .y = (float *)(e->arena + p->offset[n->out[0]]),
+        .y = (float *)(e->arena + p->offset[chain ? chain->out : n->out[0]]),
         .scratch = p->scratch[idx] != UINT64_MAX ? e->arena + p->scratch[idx] : NULL,
         .scratch_stride = p->scratch_bytes[idx],
         .prep = e->prep ? e->prep[idx] : NULL,
@@ -156,6 +170,7 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         .err = e->err,
         .err_cap = sizeof e->err,
     };
+    if (chain) return rt_chain_run(&nd, p->m, chain, (const float *)rt_exec_tensor(e, chain->res));
     return op->run(&nd);
 }
 

@@ -1,6 +1,18 @@
-/* model.c -- a loaded graph file: validated tables plus f32 weights. */
+/* model.c -- a loaded graph file: validated tables plus weights.
+ *
+ * f16 weights: a file's f16 weight stays f16 in memory (in the file image,
+ * m->f16[t] set) when every use of it is the weight of a LINEAR node, whose
+ * kernels widen it while packing B (ifk_ops.linear_f16). f16 -> f32 is
+ * exact, so the results are those of the weights widened at load, bit for
+ * bit, and the memory is half: LINEAR weights are nearly all of a ViT's.
+ * Every other f16 weight (convolutions, prepared once per executor from
+ * f32; position tables; a weight that is also a graph output) is widened
+ * at load into m->converted, as are all of them when the environment has
+ * IF_F16_WIDEN=1 (to compare with, or to trade memory for the widening's
+ * time in every GEMM call). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -11,15 +23,35 @@
  * about 1.2 GB). */
 #define RT_MAX_FILE_BYTES ((uint64_t)8 << 30)
 
+/* m->f16[t] = 1 for the f16 weights that stay f16 (the file comment):
+ * candidates first, then every use that is not a LINEAR weight rules its
+ * tensor out. */
+static void mark_kept_f16(rt_model *m) {
+    const ifg_graph *g = &m->g;
+    const char *widen = getenv("IF_F16_WIDEN");
+    if (widen && !strcmp(widen, "1")) return;
+    for (uint32_t t = 0; t < g->n_tensors; t++)
+        m->f16[t] = g->tensors[t].storage == IFG_CONST && g->tensors[t].dtype == IFG_F16;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const ifg_node *n = &g->nodes[i];
+        for (uint32_t j = 0; j < n->n_in; j++)
+            if (n->in[j] != IFG_NO_TENSOR && !(n->op == IFG_OP_LINEAR && j == 1))
+                m->f16[n->in[j]] = 0;
+    }
+    for (uint32_t i = 0; i < g->n_outputs; i++) m->f16[g->outputs[i]] = 0;
+}
+
 static if_status finish_load(rt_model *m, size_t mem_limit, char *err, size_t cap) {
     ifg_graph *g = &m->g;
     if_status s = ifg_parse(m->image, m->image_size, g, err, cap);
     if (s != IF_OK) return s;
-    m->weights = (const float **)rt_calloc(g->n_tensors, sizeof *m->weights);
-    if (!m->weights) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "weight table");
-    size_t f16_elems = 0;
+    m->weights = (const void **)rt_calloc(g->n_tensors, sizeof *m->weights);
+    m->f16 = (uint8_t *)rt_calloc(g->n_tensors, 1);
+    if (!m->weights || !m->f16) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "weight table");
+    mark_kept_f16(m);
+    size_t f16_elems = 0; /* those widened */
     for (uint32_t i = 0; i < g->n_tensors; i++)
-        if (g->tensors[i].storage == IFG_CONST && g->tensors[i].dtype == IFG_F16)
+        if (g->tensors[i].storage == IFG_CONST && g->tensors[i].dtype == IFG_F16 && !m->f16[i])
             f16_elems += (size_t)(g->tensors[i].nbytes / 2);
     if (f16_elems) {
         /* Only the tensor table says how many f16 weights widen, so this is
@@ -30,19 +62,23 @@ static if_status finish_load(rt_model *m, size_t mem_limit, char *err, size_t ca
         if (s != IF_OK) return s;
         m->converted = (float *)rt_malloc(f16_elems * sizeof(float));
         if (!m->converted) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "f16 weights");
+        m->converted_bytes = f16_elems * sizeof(float);
     }
     size_t used = 0;
     for (uint32_t i = 0; i < g->n_tensors; i++) {
         const ifg_tensor *t = &g->tensors[i];
         if (t->storage != IFG_CONST) continue;
-        if (t->dtype == IFG_F16) {
+        if (m->f16[i]) {
+            /* 64-aligned in the file: IEEE half, widened by linear_f16. */
+            m->weights[i] = t->data;
+        } else if (t->dtype == IFG_F16) {
             size_t n = (size_t)(t->nbytes / 2);
             ifk_f16_to_f32((const uint16_t *)t->data, (int64_t)n, m->converted + used);
             m->weights[i] = m->converted + used;
             used += n;
         } else {
             /* 64-aligned in the file; the image itself is 64-aligned. */
-            m->weights[i] = (const float *)t->data;
+            m->weights[i] = t->data;
         }
     }
     for (uint32_t i = 0; i < g->n_nodes; i++) {
@@ -152,6 +188,7 @@ void rt_model_free(rt_model *m) {
     if (!m) return;
     ifg_free(&m->g);
     rt_free(m->weights);
+    rt_free(m->f16);
     rt_free(m->converted);
     if (m->image_owned) rt_aligned_free(m->image);
     rt_free(m);

@@ -78,6 +78,8 @@ typedef struct rt_node {
     const ifg_node *n;
     const ifk_ops *k;
     const void *const *in; /* n->n_in entries */
+    uint64_t in_f16;       /* bit i: input i is an f16 weight kept as IEEE half (model.c;
+                            * only ever a LINEAR weight) */
     const rt_shape *shape;
     float *y;
     uint8_t *scratch;
@@ -115,6 +117,26 @@ void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, const void 
 /* Status s with a message in the executor's error buffer, from run: for
  * input data the plan could not check (e.g. a label out of range). */
 if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) IFP_PRINTF(3, 4);
+
+/* ---------------------------------------------------------- fused chains */
+
+/* A CONV2D node's kernel parameters for shapes `shape`, all output rows
+ * (runtime/ops/conv2d.c). */
+ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape);
+
+/* Finds the chains of the plan's graph (runtime/fuse.c; none when the
+ * environment has IF_FUSE=0) and fills p->chain, p->chains, p->n_chains;
+ * pos: each node's execution position. */
+if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap);
+/* Chain c's scratch for one thread (shapes of the plan), its prepared
+ * weights for kernels k (bytes, and the preparation into dst). */
+size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c);
+size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k);
+void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst);
+/* Runs chain c as its head node nd (nd->y: the chain's output; nd->prep:
+ * rt_chain_prep's; nd->in: the head's inputs); res: the residual's data or
+ * NULL. */
+if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res);
 
 /* -------------------------------------------------------------- the table */
 

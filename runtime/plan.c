@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/op.h"
 #include "runtime/runtime.h"
 
 #define ARENA_ALIGN 64u
@@ -149,6 +150,9 @@ if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **ou
                 p->order[at++] = i;
             }
 
+    s = rt_fuse_plan(p, pos, err, cap);
+    if (s != IF_OK) goto done;
+
     /* Lifetimes in execution positions. A per-image result read by a
      * per-click node, and every graph output, lives to the end. */
     for (uint32_t t = 0; t < nt; t++) {
@@ -169,6 +173,19 @@ if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **ou
         }
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) last[g->outputs[i]] = end;
+    /* A fused chain: its head writes its output; what lies between its
+     * nodes is never whole (no bytes); its scratch is the fused kernel's. */
+    for (uint32_t k = 0; k < p->n_chains; k++) {
+        const rt_chain *c = &p->chains[k];
+        for (int j = 0; j < 4; j++) {
+            if (c->node[j] == UINT32_MAX) continue;
+            const uint32_t t = g->nodes[c->node[j]].out[0];
+            if (t != c->out) first[t] = UINT32_MAX;
+            p->scratch_bytes[c->node[j]] = 0;
+        }
+        first[c->out] = pos[c->node[0]];
+        p->scratch_bytes[c->node[0]] = rt_chain_scratch_bytes(p, c);
+    }
 
     for (uint32_t t = 0; t < nt; t++)
         if (first[t] != UINT32_MAX) {
@@ -213,5 +230,7 @@ void rt_plan_free(rt_plan *p) {
     rt_free(p->scratch_bytes);
     rt_free(p->order);
     rt_free(p->per_click);
+    rt_free(p->chain);
+    rt_free(p->chains);
     rt_free(p);
 }

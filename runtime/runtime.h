@@ -1,7 +1,9 @@
 /* runtime.h -- graph runtime of InterFormer-C (internal).
  *
- *   rt_model  a loaded, validated graph file with f32 weights (read-only,
- *             shareable between threads).
+ *   rt_model  a loaded, validated graph file and its weights (read-only,
+ *             shareable between threads): f32, but the f16 weights of a
+ *             file with them stay f16 where every use takes f16
+ *             (LINEAR weights), the rest widened at load (model.c).
  *   rt_plan   everything that depends on the image size: the shape of every
  *             tensor, the execution order (per-image nodes first, then
  *             per-click nodes) and each tensor's offset in ONE arena,
@@ -41,10 +43,25 @@ typedef struct rt_model {
     size_t image_size;
     int image_owned;
     ifg_graph g;
-    const float **weights;   /* per tensor: f32 data of CONSTs, NULL for VALUEs */
-    float *converted;        /* f16 -> f32 copies (one block) */
+    const void **weights;    /* per tensor: data of CONSTs, NULL for VALUEs: f32, or */
+    uint8_t *f16;            /* where f16[t], IEEE half, in place in the image (model.c) */
+    float *converted;        /* f16 -> f32 copies (one block) of the other f16 weights */
+    size_t converted_bytes;  /* its size */
     int64_t max_crop_stride; /* largest CROP/PASTE stride, 0 when none */
 } rt_model;
+
+/* Nodes the plan runs as one kernel call (runtime/fuse.c): an inverted
+ * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD),
+ * or a CONCAT_CHANNELS read only by a CONV2D. */
+typedef enum { RT_CHAIN_INV_BOTTLENECK = 1, RT_CHAIN_CONCAT_CONV = 2 } rt_chain_kind;
+
+typedef struct {
+    rt_chain_kind kind;
+    uint32_t node[4]; /* inverted bottleneck: expand, depthwise, project, add
+                       * (UINT32_MAX: no add); concat: the concat, the conv */
+    uint32_t res;     /* the add's other operand, or IFG_NO_TENSOR */
+    uint32_t out;     /* what the chain writes: the add's output, else the projection's */
+} rt_chain;
 
 typedef struct rt_plan {
     const rt_model *m;
@@ -58,6 +75,10 @@ typedef struct rt_plan {
     uint32_t n_image;      /* order[0..n_image) run per image, the rest per click */
     size_t arena_bytes;
     uint8_t *per_click; /* per node: 1 when it depends on a PER_CLICK input */
+    int32_t *chain;     /* per node: index of its fused chain, or -1; the chain's
+                         * first node runs it, the others are skipped */
+    rt_chain *chains;
+    uint32_t n_chains;
 } rt_plan;
 
 typedef struct rt_exec {
@@ -82,7 +103,7 @@ typedef struct rt_exec {
 
 /* Load from a file (read into memory) or from a caller buffer (borrowed:
  * must outlive the model, f32 weights are used in place). mem_limit: the
- * budget of the load's own allocations (file image, f16 -> f32 weights), as
+ * budget of the load's own allocations (file image, f16 weights widened), as
  * if_options.mem_limit; 0 = automatic. */
 if_status rt_model_load_file(const char *path, size_t mem_limit, rt_model **out, char *err,
                              size_t cap);
@@ -116,8 +137,9 @@ if_status rt_exec_run_image(rt_exec *e);
 /* Runs the per-click nodes; needs rt_exec_run_image() after the last change
  * of a per-image input. */
 if_status rt_exec_run_click(rt_exec *e);
-/* Tensor t's data as a run sees it: a constant of the model, an arena
- * tensor or a bound input; NULL for IFG_NO_TENSOR or an unbound input. */
+/* Tensor t's data as a run sees it: a constant of the model (f32, or
+ * IEEE half where m->f16[t]), an arena tensor or a bound input; NULL for
+ * IFG_NO_TENSOR or an unbound input. */
 const void *rt_exec_tensor(const rt_exec *e, uint32_t t);
 /* Output by name; NULL when absent. */
 const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape *shape);

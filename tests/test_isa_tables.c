@@ -14,6 +14,7 @@
     X(softmax_row)                                                                                 \
     X(gather)                                                                                      \
     X(dwconv)                                                                                      \
+    X(dw3_row)                                                                                     \
     X(sum_d)                                                                                       \
     X(sumsq_d)                                                                                     \
     X(ln_apply)                                                                                    \

@@ -254,6 +254,120 @@ static void test_linear(const variant *v) {
     }
 }
 
+/* ------------------------------------------------------ f16 weights */
+
+/* Halves that are weights (normal, either sign, small to large), with a
+ * few zeros, subnormals, infinities and NaNs (quiet and signalling) mixed
+ * in: the widening must keep every bit pattern as the reference does. */
+static uint16_t *rnd_halves(size_t n) {
+    static const uint16_t odd[] = {0x0000, 0x8000, 0x0001, 0x83ff, 0x7c00,
+                                   0xfc00, 0x7e00, 0x7c01, 0xfd55, 0x0400};
+    uint16_t *h = xmalloc(n * sizeof *h);
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t r = rnd_u32();
+        h[i] = r % 97 == 0 ? odd[(r >> 8) % 10]
+                           : (uint16_t)(((r >> 8) % 0x3c00 + 0x1000) | (r & 0x8000u));
+    }
+    return h;
+}
+
+static int same_bits(const float *a, const float *b, size_t n, size_t *at) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(a + i, b + i, sizeof *a)) {
+            *at = i;
+            return 0;
+        }
+    return 1;
+}
+
+/* The ISA's widening against the reference on all 65536 halves, at every
+ * start modulo 8 and odd lengths (vector bodies and tails). */
+static void test_f16_to_f32(const variant *v) {
+    enum { N = 65536 + 16 };
+    uint16_t *h = xmalloc(N * sizeof *h);
+    float *want = xmalloc(N * sizeof *want), *got = xmalloc(N * sizeof *got);
+    for (size_t i = 0; i < N; i++) h[i] = (uint16_t)(i * 40503u); /* odd: a permutation */
+    int bad = 0;
+    size_t at = 0;
+    for (int off = 0; off < 8 && !bad; off++)
+        for (int64_t len = 0; len < 40 && !bad; len++) {
+            memset(got, 0xa5, (size_t)(len + 1) * sizeof *got);
+            ifk_f16_to_f32(h + off, len, want);
+            v->isa->f16_to_f32(h + off, len, got);
+            float guard;
+            memset(&guard, 0xa5, sizeof guard);
+            if (!same_bits(got, want, (size_t)len, &at) || memcmp(got + len, &guard, sizeof guard))
+                bad = printf("  %s f16_to_f32 off %d len %lld: differs at %zu\n", v->name, off,
+                             (long long)len, at);
+        }
+    ifk_f16_to_f32(h + 3, 65536, want);
+    v->isa->f16_to_f32(h + 3, 65536, got);
+    if (!same_bits(got, want, 65536, &at))
+        bad = printf("  %s f16_to_f32: half 0x%04x widens to 0x%08x, reference 0x%08x\n", v->name,
+                     h[3 + at], *(uint32_t *)(got + at), *(uint32_t *)(want + at));
+    char what[160];
+    snprintf(what, sizeof what, "%s f16_to_f32: all 65536 halves bit-exact, every tail", v->name);
+    CHECK(bad == 0, "%s", what);
+    free(h);
+    free(want);
+    free(got);
+}
+
+/* linear_f16 equals linear on the widened weights bit for bit (shapes over
+ * the cache blocks and tiles, row slices), on the ops table `ops`. */
+static void test_linear_f16_ops(const char *name, const ifk_ops *ops) {
+    static const int64_t shapes[][3] = {
+        {1, 1, 1},    {7, 13, 5},  {15, 16, 17},  {37, 300, 70}, {50, 19, 3100},
+        {29, 64, 33}, {3, 513, 2}, {61, 1024, 9}, {100, 32, 32}, {14, 3072, 40},
+    };
+    char what[160];
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int64_t m = shapes[s][0], k = shapes[s][1], n = shapes[s][2];
+        const int act = (int)(s % 4);
+        float *xb = rnd_buf((size_t)(m * k) + 1, -1, 1), *x = xb + 1;
+        /* Weights one half into their block: unaligned rows. */
+        uint16_t *hb = rnd_halves((size_t)(n * k) + 1), *h = hb + 1;
+        float *w = xmalloc((size_t)(n * k) * sizeof *w),
+              *bias = s % 3 ? rnd_buf((size_t)n, -1, 1) : NULL;
+        ifk_f16_to_f32(h, n * k, w);
+        /* Finite weights only here: a NaN weight would make NaN outputs,
+         * which memcmp need not match bit for bit. */
+        for (int64_t i = 0; i < n * k; i++)
+            if (!isfinite(w[i])) {
+                h[i] = 0x3c00;
+                w[i] = 1.0f;
+            }
+        float *want = fill((size_t)(m * n), NAN), *got = fill((size_t)(m * n), NAN);
+        void *sb, *scr = scratch_of(ifk_linear_scratch_bytes(m, k, n), &sb);
+        ops->linear(x, m, k, w, bias, n, act, want, scr);
+        ops->linear_f16(x, m, k, h, bias, n, act, got, scr);
+        size_t at = 0;
+        snprintf(what, sizeof what, "%s linear_f16 %lldx%lldx%lld %s%s == linear, bit-exact", name,
+                 (long long)m, (long long)k, (long long)n, act_name[act], bias ? " bias" : "");
+        CHECK(same_bits(got, want, (size_t)(m * n), &at), "%s (first difference at %zu)", what, at);
+        if (m >= 3) {
+            float *got2 = fill((size_t)(m * n), NAN);
+            const int64_t cut[] = {0, m / 3, m / 3 + 1, m};
+            for (int r = 0; r < 3; r++)
+                ops->linear_f16(x + cut[r] * k, cut[r + 1] - cut[r], k, h, bias, n, act,
+                                got2 + cut[r] * n, scr);
+            snprintf(what, sizeof what, "%s linear_f16 %lldx%lldx%lld row slices", name,
+                     (long long)m, (long long)k, (long long)n);
+            CHECK(same_bits(got2, want, (size_t)(m * n), &at), "%s", what);
+            free(got2);
+        }
+        free(xb);
+        free(hb);
+        free(w);
+        free(bias);
+        free(want);
+        free(got);
+        free(sb);
+    }
+}
+
+static void test_linear_f16(const variant *v) { test_linear_f16_ops(v->name, v->ops); }
+
 /* ------------------------------------------------------------- conv2d */
 
 typedef struct {
@@ -363,6 +477,149 @@ static void test_conv2d(const variant *v) {
         free(want);
         free(got);
         free(sb);
+        ifp_aligned_free(prep);
+    }
+}
+
+/* ------------------------------------------------ conv over parts */
+
+/* conv2d_parts equals conv2d of the concatenated input bit for bit, whole
+ * and in blocks of four output rows (the runtime's split), on the Winograd
+ * path and on bands. */
+static void test_conv2d_parts(const variant *v) {
+    static const int cases[][8] = {
+        /* h, w, parts' channels (0: none), cout, kernel, pad */
+        {48, 50, 16, 24, 8, 20, 3, 1}, /* Winograd */
+        {20, 17, 5, 7, 1, 9, 3, 1},    /* small: bands */
+        {9, 30, 3, 4, 0, 6, 1, 0},     /* 1x1 */
+        {19, 11, 8, 8, 8, 16, 5, 2},   /* 5x5, bands cut by the kernel */
+    };
+    char what[160];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int *c = cases[s];
+        ifk_parts in = {0, {NULL}, {0}};
+        int cin = 0;
+        for (int k = 2; k < 5 && c[k]; k++) {
+            in.c[in.n] = c[k];
+            in.x[in.n] = rnd_buf((size_t)c[0] * c[1] * c[k], -1, 1);
+            in.n++;
+            cin += c[k];
+        }
+        const ifk_conv_params p = {c[0], c[1], cin,  c[5], c[6], c[6],         1, 1,
+                                   c[7], c[7], c[7], c[7], 1,    IFK_ACT_RELU, 0, 0};
+        const size_t hw = (size_t)p.h * p.w, ny = hw * p.cout;
+        float *cat = fill(hw * cin, 0);
+        for (size_t i = 0, off = 0; (int)i < in.n; off += (size_t)in.c[i], i++)
+            for (size_t px = 0; px < hw; px++)
+                memcpy(cat + px * cin + off, in.x[i] + px * in.c[i],
+                       (size_t)in.c[i] * sizeof(float));
+        float *wt = rnd_buf((size_t)p.cout * p.kh * p.kw * cin, -0.3, 0.3),
+              *b = rnd_buf(p.cout, -1, 1);
+        const size_t pb = v->ops->conv2d_prep_bytes(&p);
+        void *prep = pb ? ifp_aligned_alloc(64, pb) : NULL;
+        if (prep) v->ops->conv2d_prep(&p, wt, prep);
+        size_t sc = ifk_conv2d_parts_scratch_bytes(&p);
+        if (ifk_conv2d_scratch_bytes(&p) > sc) sc = ifk_conv2d_scratch_bytes(&p);
+        void *sb, *scr = scratch_of(sc, &sb);
+        float *want = fill(ny, NAN), *got = fill(ny, NAN);
+        for (int y0 = 0; y0 < p.h; y0 += 4) { /* as the runtime splits both */
+            ifk_conv_params q = p;
+            q.oy0 = y0;
+            q.oy1 = y0 + 4 < p.h ? y0 + 4 : p.h;
+            v->ops->conv2d(cat, &q, wt, prep, b, want, scr);
+            v->ops->conv2d_parts(&in, &q, wt, prep, b, got, scr);
+        }
+        snprintf(what, sizeof what, "%s conv2d_parts %dx%d %d parts -> %d k%d", v->name, p.h, p.w,
+                 in.n, p.cout, p.kh);
+        check_exact(what, got, want, ny);
+        for (int k = 0; k < in.n; k++) free((void *)in.x[k]);
+        free(cat);
+        free(wt);
+        free(b);
+        free(want);
+        free(got);
+        free(sb);
+        ifp_aligned_free(prep);
+    }
+}
+
+/* ------------------------------------------------ inverted bottleneck */
+
+/* The fused expand-depthwise-project (+ residual) equals the variant's own
+ * three conv2d calls and add bit for bit, in row ranges too, and the
+ * reference within the GEMMs' rounding. */
+static void test_inv_bottleneck(const variant *v) {
+    static const int cases[][7] = {
+        /* h, w, cin, cmid, cout, residual, acts (expand, dw, project packed) */
+        {9, 13, 8, 64, 8, 1, 0x330},   {1, 1, 5, 17, 5, 1, 0x330},   {2, 7, 3, 9, 4, 0, 0x121},
+        {12, 5, 16, 40, 16, 1, 0x300}, {6, 130, 4, 24, 4, 1, 0x330}, {17, 3, 33, 300, 20, 0, 0x000},
+    };
+    char what[200];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int *c = cases[s];
+        ifk_ib_params p = {c[0],      c[1], c[2], c[3], c[4], (c[6] >> 8) & 15, (c[6] >> 4) & 15,
+                           c[6] & 15, 0,    0};
+        const size_t hw = (size_t)p.h * p.w, nm = hw * p.cmid, ny = hw * p.cout;
+        float *x = rnd_buf(hw * p.cin, -1, 1), *res = c[5] ? rnd_buf(ny, -1, 1) : NULL;
+        float *we = rnd_buf((size_t)p.cmid * p.cin, -0.5, 0.5), *be = rnd_buf(p.cmid, -1, 1);
+        float *wd = rnd_buf((size_t)p.cmid * 9, -0.5, 0.5),
+              *bd = s % 2 ? NULL : rnd_buf(p.cmid, -1, 1);
+        float *wp = rnd_buf((size_t)p.cout * p.cmid, -0.2, 0.2),
+              *bp = s % 3 ? rnd_buf(p.cout, -1, 1) : NULL;
+        float *e = fill(nm, NAN), *d = fill(nm, NAN), *plain = fill(ny, NAN);
+        const ifk_conv_params pe = {p.h, p.w, p.cin, p.cmid,       1, 1, 1, 1, 0, 0,
+                                    0,   0,   1,     p.act_expand, 0, 0};
+        const ifk_conv_params pd = {p.h, p.w, p.cmid, p.cmid, 3,      3,        1, 1,
+                                    1,   1,   1,      1,      p.cmid, p.act_dw, 0, 0};
+        const ifk_conv_params pp = {p.h, p.w, p.cmid, p.cout,        1, 1, 1, 1, 0, 0,
+                                    0,   0,   1,      p.act_project, 0, 0};
+        size_t sc = ifk_conv2d_scratch_bytes(&pe);
+        if (ifk_conv2d_scratch_bytes(&pd) > sc) sc = ifk_conv2d_scratch_bytes(&pd);
+        if (ifk_conv2d_scratch_bytes(&pp) > sc) sc = ifk_conv2d_scratch_bytes(&pp);
+        void *sb, *scr = scratch_of(sc, &sb);
+        v->ops->conv2d(x, &pe, we, NULL, be, e, scr);
+        v->ops->conv2d(e, &pd, wd, NULL, bd, d, scr);
+        v->ops->conv2d(d, &pp, wp, NULL, bp, plain, scr);
+        if (res) v->ops->add(plain, res, (int64_t)ny, plain);
+        const float *w6[6] = {we, be, wd, bd, wp, bp};
+        void *prep = ifp_aligned_alloc(64, v->ops->inv_bottleneck_prep_bytes(&p));
+        v->ops->inv_bottleneck_prep(&p, w6, prep);
+        void *fb, *fs = scratch_of(ifk_inv_bottleneck_scratch_bytes(&p), &fb);
+        float *got = fill(ny, NAN), *got2 = fill(ny, NAN), *want = fill(ny, NAN);
+        v->ops->inv_bottleneck(x, &p, prep, res, got, fs);
+        snprintf(what, sizeof what, "%s inv_bottleneck %dx%dx%d->%d->%d%s equals its convolutions",
+                 v->name, p.h, p.w, p.cin, p.cmid, p.cout, res ? " +res" : "");
+        check_exact(what, got, plain, ny);
+        const int cut[] = {0, p.h / 3, p.h / 3 + 1, 0};
+        for (int r = 0; r < 3; r++) {
+            ifk_ib_params q = p;
+            q.oy0 = cut[r];
+            q.oy1 = cut[r + 1];
+            v->ops->inv_bottleneck(x, &q, prep, res, got2, fs);
+        }
+        snprintf(what, sizeof what, "%s inv_bottleneck case %zu in row ranges", v->name, s);
+        check_exact(what, got2, plain, ny);
+        float *rs = fill(ifk_inv_bottleneck_ref_floats(&p), NAN);
+        ifk_inv_bottleneck(x, &p, we, be, wd, bd, wp, bp, res, want, rs);
+        snprintf(what, sizeof what, "%s inv_bottleneck case %zu against the reference", v->name, s);
+        check(what, got, want, ny, 2e-5 * sqrt((double)p.cmid * p.cin) + 1e-5, 1e-5);
+        free(x);
+        free(res);
+        free(we);
+        free(be);
+        free(wd);
+        free(bd);
+        free(wp);
+        free(bp);
+        free(e);
+        free(d);
+        free(plain);
+        free(sb);
+        free(fb);
+        free(got);
+        free(got2);
+        free(want);
+        free(rs);
         ifp_aligned_free(prep);
     }
 }
@@ -602,7 +859,9 @@ static void test_elementwise(const variant *v) {
         float *xb = rnd_buf((size_t)n + 1, -8, 8), *x = xb + 1;
         for (int64_t i = 0; i < n && i < (int64_t)(sizeof special / sizeof special[0]); i++)
             x[i] = special[i];
-        float *want = fill((size_t)n, 0), *got = fill((size_t)n, 0);
+        /* n >= 0; said so for gcc, whose aarch64 -O2 range analysis sees a negative n */
+        const size_t nz = n > 0 ? (size_t)n : 0;
+        float *want = fill(nz, 0), *got = fill(nz, 0);
         for (int act = 0; act < 4; act++) {
             ifk_activation(x, n, act, want);
             v->ops->activation(x, n, act, got);
@@ -734,13 +993,19 @@ static void test_vector_loops(const variant *v) {
 
 int main(void) {
     test_select();
+    printf("== scalar\n");
+    test_linear_f16_ops("scalar", ifk_select("scalar", NULL, 0));
     find_variants();
     for (int i = 0; i < n_vars; i++) {
         const variant *v = &vars[i];
         printf("== %s\n", v->name);
         test_ukr(v);
         test_linear(v);
+        test_f16_to_f32(v);
+        test_linear_f16(v);
         test_conv2d(v);
+        test_inv_bottleneck(v);
+        test_conv2d_parts(v);
         test_conv_transpose(v);
         test_attention(v);
         test_vit_attention(v);

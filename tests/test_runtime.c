@@ -10,6 +10,7 @@
 
 #include "interformer.h"
 #include "kernels/dispatch.h"
+#include "platform/platform.h"
 #include "runtime/runtime.h"
 
 #include "check.h"
@@ -34,6 +35,15 @@ static void check_no_overlap(const rt_plan *p) {
             if (u > use[t]) use[t] = u;
         }
     for (uint32_t i = 0; i < g->n_outputs; i++) use[g->outputs[i]] = nn;
+    /* A fused chain's inner tensors have no bytes; its output is written
+     * when its head runs. */
+    for (uint32_t k = 0; k < p->n_chains; k++) {
+        const rt_chain *c = &p->chains[k];
+        for (int j = 0; j < 4; j++)
+            if (c->node[j] != UINT32_MAX && g->nodes[c->node[j]].out[0] != c->out)
+                def[g->nodes[c->node[j]].out[0]] = UINT32_MAX;
+        def[c->out] = pos[c->node[0]];
+    }
     int bad = 0;
     for (uint32_t a = 0; a < nt && !bad; a++) {
         if (def[a] == UINT32_MAX) continue;
@@ -61,6 +71,104 @@ static int name_has(const ifg_node *n, const char *s) {
     char buf[512];
     snprintf(buf, sizeof buf, "%.*s", (int)n->name_len, n->name);
     return strstr(buf, s) != NULL;
+}
+
+/* The decoder's logits for fixed features and labels (one image run, two
+ * clicks, the second with a ROI when the graph zooms in) on kernels `isa`,
+ * planned with fusion on or off; the arena size in *arena. NULL when the
+ * ISA is not available here. */
+static float *decoder_logits(const rt_model *dec, const char *isa, int fuse, size_t *n_out,
+                             size_t *arena, uint32_t *n_chains) {
+    const ifk_ops *ops = ifk_select(isa, NULL, 0);
+    if (!ops) return NULL;
+    char err[RT_ERR_CAP];
+    if (fuse)
+        ifp_setenv("IF_FUSE", NULL);
+    else
+        ifp_setenv("IF_FUSE", "0");
+    rt_plan *p = NULL;
+    rt_exec *e = NULL;
+    float *out = NULL, *feat[4] = {NULL, NULL, NULL, NULL};
+    uint8_t *lab = calloc(256 * 256, 1);
+    /* 256x256: UPerNet's fusion conv (64x64) takes the Winograd path */
+    CHECK(rt_plan_new(dec, 256, 256, 2, &p, err, sizeof err) == IF_OK, "plan: %s", err);
+    ifp_setenv("IF_FUSE", NULL);
+    if (!p || rt_exec_new(p, ops, &e) != IF_OK) goto done;
+    *arena = p->arena_bytes;
+    *n_chains = p->n_chains;
+    for (int i = 0; i < 4; i++) {
+        char name[3] = {'F', (char)('1' + i), 0};
+        const int64_t t = ifg_find_tensor(&dec->g, name);
+        const size_t n = (size_t)rt_shape_elems(&p->shape[t]);
+        feat[i] = malloc(n * sizeof(float));
+        for (size_t j = 0; j < n; j++)
+            feat[i][j] = (float)(((j + 7 * i) * 2654435761u) % 1000) / 500.0f - 1.0f;
+        CHECK(rt_exec_bind(e, name, feat[i], n * sizeof(float)) == IF_OK, "bind: %s", e->err);
+    }
+    for (int i = 0; i < 256 * 256; i++)
+        lab[i] =
+            (uint8_t)((i / 256 - 64) * (i / 256 - 64) + (i % 256 - 50) * (i % 256 - 50) < 400 ? 3
+                                                                                              : 2);
+    lab[64 * 256 + 50] = 4;
+    CHECK(rt_exec_bind(e, "ref_label", lab, 256 * 256) == IF_OK, "bind labels: %s", e->err);
+    CHECK(rt_exec_run_image(e) == IF_OK, "run image: %s", e->err);
+    CHECK(rt_exec_run_click(e) == IF_OK, "run click: %s", e->err);
+    rt_shape s;
+    const float *lg = rt_exec_output(e, "logits", &s);
+    size_t n = lg ? (size_t)rt_shape_elems(&s) : 0;
+    const int32_t roi[4] = {32, 32, 96, 96};
+    if (dec->max_crop_stride > 0) { /* a zoomed click: the chain on cropped maps */
+        CHECK(rt_exec_bind(e, "roi", roi, sizeof roi) == IF_OK, "bind roi");
+        CHECK(rt_exec_run_click(e) == IF_OK, "run roi click: %s", e->err);
+        lg = rt_exec_output(e, "logits", &s);
+        n = lg ? (size_t)rt_shape_elems(&s) : 0;
+    }
+    if (lg && n) {
+        out = malloc(n * sizeof *out);
+        memcpy(out, lg, n * sizeof *out);
+        *n_out = n;
+    }
+done:
+    rt_exec_free(e);
+    rt_plan_free(p);
+    for (int i = 0; i < 4; i++) free(feat[i]);
+    free(lab);
+    return out;
+}
+
+/* Fusion changes nothing: the fused plan's logits equal the unfused plan's
+ * bit for bit on every instruction set, in a smaller arena. */
+static void check_fusion(const rt_model *dec) {
+    static const char *const isas[] = {"scalar", "generic", "avx2", "avx512", "neon"};
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+        size_t n0 = 0, n1 = 0, a0 = 0, a1 = 0;
+        uint32_t c0 = 0, c1 = 0;
+        float *plain = decoder_logits(dec, isas[i], 0, &n0, &a0, &c0);
+        float *fused = decoder_logits(dec, isas[i], 1, &n1, &a1, &c1);
+        if (plain && fused) {
+            CHECK(c0 == 0 && c1 > 0, "%s: %u chains unfused, %u fused", isas[i], c0, c1);
+            CHECK(n0 == n1 && n0 && !memcmp(plain, fused, n0 * sizeof *plain),
+                  "%s: fused logits differ from unfused", isas[i]);
+            printf("fusion on %s: %u chains, logits equal (%zu values)\n", isas[i], c1, n0);
+        }
+        free(plain);
+        free(fused);
+    }
+    /* The wide maps between a chain's convolutions are gone from the arena
+     * (at 128x128 the chain's scratch outweighs them; at 512x512 not). */
+    size_t arena[2] = {0, 0};
+    for (int fuse = 0; fuse < 2; fuse++) {
+        rt_plan *p = NULL;
+        char err[RT_ERR_CAP];
+        ifp_setenv("IF_FUSE", fuse ? NULL : "0");
+        CHECK(rt_plan_new(dec, 512, 512, 2, &p, err, sizeof err) == IF_OK, "plan: %s", err);
+        ifp_setenv("IF_FUSE", NULL);
+        if (p) arena[fuse] = p->arena_bytes;
+        rt_plan_free(p);
+    }
+    CHECK(arena[1] < arena[0], "fused arena %zu not below unfused %zu at 512x512", arena[1],
+          arena[0]);
+    printf("arena at 512x512: %.2f MB unfused, %.2f MB fused\n", arena[0] / 1e6, arena[1] / 1e6);
 }
 
 int main(int argc, char **argv) {
@@ -165,6 +273,7 @@ int main(int argc, char **argv) {
     rt_plan_free(p);
     for (int i = 0; i < 4; i++) free(feat[i]);
     free(lab);
+    check_fusion(dec);
 out:
     rt_model_free(enc);
     rt_model_free(dec);

@@ -448,6 +448,24 @@ def test_bench_runs():
     assert "BLAS_INFO" in res["blas"]["build"]
 
 
+def test_bench_object_clicks():
+    from torchref.bench import object_click
+    # The sequence tools/if-bench.c object_click makes: centre, then +/- round 8 directions.
+    assert [object_click(k, 32, 30, 8, 64) for k in range(5)] == [
+        (30, 32, True), (30, 36, True), (30, 42, False), (34, 32, True), (40, 32, False)]
+    assert object_click(6, 2, 60, 8, 64) == (60, 0, False)            # clamped inside
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, "-m", "torchref.bench", "--preset", "small", "--size",
+                        "64", "--threads", "1", "--clicks", "3", "--encoder-runs", "1",
+                        "--warmup", "0", "--object", "32,32,8"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["object"] == [32, 32, 8] and res["decoder_ms_zoom"] > 0
+    assert res["decoder_ms_nozoom"] > 0
+    assert res["zoom_roi"] == [0, 0, 64, 64]     # "small" has no zoom-in: never a ROI
+
+
 def test_init_weights_and_roi_checks():
     model = InterFormer.small().init_weights().eval()
     assert float(model.backbone.layers[0].attn.relative_position_bias_table.abs().sum()) == 0

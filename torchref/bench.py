@@ -1,7 +1,8 @@
 """PyTorch speed baseline for the C runtime: encoder once, decoder per click.
 
     /usr/bin/python3 -m torchref.bench --preset light|tiny|small --size 512 \\
-        --threads N --clicks 20 [--zoom] [--encoder-runs 3] [--seed 0]
+        --threads N --clicks 20 [--zoom] [--encoder-runs 3] [--seed 0] \\
+        [--object X,Y,R]
 
 Random weights (seeded; speed does not depend on their values), a random
 normalised S x S input, `torch.no_grad()`, `torch.set_num_threads(N)`, eval
@@ -9,6 +10,14 @@ mode. The clicks are those of the official simulator against a synthetic
 elliptic object, so ref labels (and, with --zoom, the zoom-in ROIs) evolve
 as in a real session; only `model.decode` is timed per click (the
 simulator's distance transforms are not). Prints one JSON line.
+
+--object X,Y,R adds the small-object case of `build/if-bench --object`, on
+the same features: the same number of clicks on and around a disk of
+radius R at (X, Y) (object_click: the C tool's sequence), decoded twice:
+"zoom", where the previous prediction given to the zoom-in rule (get_roi)
+is that disk, so from the config's zoom_start_step on the ROI is the
+expanded box of the disk and the clicks, and "nozoom", with no ROI. As
+above only `model.decode` is timed (decoder_ms_zoom, decoder_ms_nozoom).
 
 BLAS: whatever libtorch resolves at load time. The JSON reports torch's
 build configuration and the BLAS/LAPACK shared objects actually mapped into
@@ -114,6 +123,43 @@ def synthetic_gt(size, rng):
     return (((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1).astype(np.uint8)
 
 
+_DIRS = ((1, 0), (0, 1), (-1, 0), (0, -1), (1, 1), (-1, 1), (-1, -1), (1, -1))
+
+
+def object_click(k, ox, oy, r, size):
+    """Click k (y, x, positive) of the small-object sequence (tools/if-bench.c object_click):
+    click 0 positive at the centre; then odd k positive at r/2 from it, even k negative at
+    r + r/4, each kind going round eight directions."""
+    if k == 0:
+        return (oy, ox, True)
+    positive = k % 2 == 1
+    d = r // 2 if positive else r + r // 4
+    vx, vy = _DIRS[((k - 1) // 2) % 8]
+    return (min(max(oy + vy * d, 0), size - 1), min(max(ox + vx * d, 0), size - 1), positive)
+
+
+def object_clicks(model, feats, obj, zoom, n, size):
+    """Decoder ms of the n small-object clicks (see the module doc) and the last ROI."""
+    cfg = model.cfg.model
+    ox, oy, r = obj
+    disk = C.disk((size, size), oy, ox, r).astype(np.uint8)
+    ref = C.initial_ref_label(size, size)
+    dec, roi = [], None
+    for step in range(n):
+        ref = C.add_clicks(ref, [object_click(step, ox, oy, r, size)], cfg.click_radius)
+        roi = None
+        if zoom and model.zoom_in and step >= cfg.zoom_start_step:
+            roi = C.get_roi(disk, ref, cfg.zoom_expand_ratio, cfg.zoom_min_size, 32)
+        label = torch.from_numpy(ref)[None]
+        t0 = time.perf_counter()
+        logits = model.decode(feats, label, roi)
+        dec.append(ms(t0))
+        pred = (logits[0, 1] > logits[0, 0]).numpy().astype(np.uint8)
+        ref = C.update_by_prediction(ref, pred)
+    roi = [int(v) for v in roi] if roi is not None else [0, 0, size, size]
+    return dec, roi
+
+
 def ms(t0):
     return (time.perf_counter() - t0) * 1e3
 
@@ -159,6 +205,15 @@ def run(args):
             pred = (logits[0, 1] > logits[0, 0]).numpy().astype(np.uint8)
             ref = C.update_by_prediction(ref, pred)
 
+        extra = {}
+        if args.object:
+            obj = tuple(int(v) for v in args.object.split(","))
+            zdec, zroi = object_clicks(model, feats, obj, True, args.clicks, S)
+            ndec, _ = object_clicks(model, feats, obj, False, args.clicks, S)
+            extra = {"object": list(obj), "zoom_roi": zroi,
+                     "decoder_ms_zoom": round(statistics.median(zdec), 3),
+                     "decoder_ms_nozoom": round(statistics.median(ndec), 3)}
+
     n_params = sum(p.numel() for p in model.parameters())
     return {
         "impl": "torchref",
@@ -183,6 +238,7 @@ def run(args):
         "numpy": np.__version__,
         "cpu_count": os.cpu_count(),
         "blas": blas_info(),
+        **extra,
     }
 
 
@@ -200,6 +256,8 @@ def main(argv=None):
     p.add_argument("--blas-threads", type=int, default=0,
                    help="OpenBLAS thread pool size when OpenBLAS is loaded (default: --threads)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--object", default="",
+                   help="X,Y,R: also time the small-object clicks, zoom-in and not (see above)")
     args = p.parse_args(argv)
     if args.clicks < 1 or args.encoder_runs < 1 or args.threads < 1 or args.warmup < 0:
         p.error("--clicks, --encoder-runs, and --threads must be >= 1, --warmup >= 0")

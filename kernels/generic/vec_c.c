@@ -36,6 +36,22 @@ void ifk_f32_dwconv__c(const float *x, const ifk_conv_params *p, const float *wt
     ifk_conv2d(x, p, wt, bias, y);
 }
 
+void ifk_f32_dw3_row__c(const float *const r[3], int w, int c, const float *wt, const float *bias,
+                        int act, float *y) {
+    for (int X = 0; X < w; X++) {
+        const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+        float *yp = y + (size_t)X * c;
+        for (int j = 0; j < c; j++) {
+            float acc = 0.0f;
+            for (int ky = 0; ky < 3; ky++)
+                if (r[ky])
+                    for (int kx = kx0; kx < kx1; kx++)
+                        acc += r[ky][(size_t)(X - 1 + kx) * c + j] * wt[(ky * 3 + kx) * c + j];
+            yp[j] = ifk__act(acc + bias[j], act);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ norms */
 
 double ifk_f32_sum_d__c(const float *x, int64_t n) { return ifk__sum_d_tail(0.0, x, n); }

@@ -263,3 +263,44 @@ void ifk_conv_transpose2d(const float *x, int h, int w, int cin, const float *wt
         }
     }
 }
+
+/* Row by row over a ring of three expanded rows (input row r in slot
+ * r % 3), each expanded once: the same sums as the three convolutions. */
+size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p) {
+    return (size_t)4 * (size_t)p->w * (size_t)p->cmid;
+}
+
+void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const float *we, const float *be,
+                        const float *wd, const float *bd, const float *wp, const float *bp,
+                        const float *res, float *y, float *scratch) {
+    const int w = p->w, cm = p->cmid;
+    const int oy0 = p->oy0 < 0 ? 0 : p->oy0;
+    const int oy1 = p->oy1 <= 0 || p->oy1 > p->h ? p->h : p->oy1;
+    const size_t er = (size_t)w * cm;
+    float *ring = scratch, *d = scratch + 3 * er;
+    int next = oy0 - 1 < 0 ? 0 : oy0 - 1; /* the next input row to expand */
+    for (int Y = oy0; Y < oy1; Y++) {
+        const int hi = Y + 1 < p->h ? Y + 1 : p->h - 1;
+        for (; next <= hi; next++)
+            ifk_linear(x + (size_t)next * w * p->cin, w, p->cin, we, be, cm, p->act_expand,
+                       ring + (size_t)(next % 3) * er);
+        for (int X = 0; X < w; X++)
+            for (int j = 0; j < cm; j++) {
+                float acc = 0.0f;
+                for (int ky = 0; ky < 3; ky++) {
+                    const int iy = Y - 1 + ky;
+                    if (iy < 0 || iy >= p->h) continue;
+                    const float *row = ring + (size_t)(iy % 3) * er;
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int ix = X - 1 + kx;
+                        if (ix >= 0 && ix < w)
+                            acc += row[(size_t)ix * cm + j] * wd[j * 9 + ky * 3 + kx];
+                    }
+                }
+                d[(size_t)X * cm + j] = ifk__act(acc + (bd ? bd[j] : 0.0f), p->act_dw);
+            }
+        float *yr = y + (size_t)Y * w * p->cout;
+        ifk_linear(d, w, cm, wp, bp, p->cout, p->act_project, yr);
+        if (res) ifk_add(yr, res + (size_t)Y * w * p->cout, (int64_t)w * p->cout, yr);
+    }
+}

@@ -8,8 +8,12 @@
  * (dist/interformer.h, where every file is one translation unit) are one
  * code path; `cc app.c` gets the AVX2 and AVX-512 kernels.
  *
- *   IFK_TARGET_AVX2_BEGIN    AVX2 + FMA                 (files *_avx2.c, vmath_avx2.h)
+ *   IFK_TARGET_AVX2_BEGIN    AVX2 + FMA + F16C          (files *_avx2.c, vmath_avx2.h)
  *   IFK_TARGET_AVX512_BEGIN  AVX-512F on top of that    (files *_avx512.c, vmath_avx512.h)
+ *
+ * F16C (half <-> float conversion, kernels/x86/f16_avx2.c) came with Ivy
+ * Bridge and Piledriver, before AVX2: every AVX2 CPU has it, and
+ * kernels/dispatch.c checks its cpuid bit all the same.
  *   IFK_TARGET_END           back to the baseline
  *
  * gcc: #pragma GCC push_options / target / pop_options (its <immintrin.h>
@@ -27,9 +31,9 @@
 /* clang-format off */
 #if defined(__clang__)
 #define IFK_TARGET_AVX2_BEGIN \
-    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma\"))), apply_to = function)")
+    _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c\"))), apply_to = function)")
 #define IFK_TARGET_AVX512_BEGIN \
-    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx2,fma\"))), apply_to = function)")
+    _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx2,fma,f16c\"))), apply_to = function)")
 #define IFK_TARGET_END _Pragma("clang attribute pop")
 #elif defined(__GNUC__)
 /* g++ before 13 warns, at -O1 and up, of the self-initialised variable
@@ -45,9 +49,9 @@
 #define IFK_TARGET_NO_INIT_SELF_
 #endif
 #define IFK_TARGET_AVX2_BEGIN                                                                      \
-    _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma\")") _Pragma("GCC diagnostic push")
+    _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c\")") _Pragma("GCC diagnostic push")
 #define IFK_TARGET_AVX512_BEGIN                                                                    \
-    _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx2,fma\")")                        \
+    _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx2,fma,f16c\")")                        \
         _Pragma("GCC diagnostic push") IFK_TARGET_NO_INIT_SELF_
 #define IFK_TARGET_END _Pragma("GCC diagnostic pop") _Pragma("GCC pop_options")
 #else

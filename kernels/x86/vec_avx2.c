@@ -385,6 +385,94 @@ void ifk_f32_dwconv__avx2(const float *x, const ifk_conv_params *p, const float 
     }
 }
 
+/* Interior pixels 4 at a time, and for each 4 every 8-channel vector in
+ * turn: per kernel row the 6 input columns are loaded once (18 loads for
+ * 36 FMAs) and the 9 weights come from L1 (9 x c floats, tap-major). The
+ * input is read along its rows, a cache line after the next, not c floats
+ * apart. The two edge pixels go alone. The taps go in (ky, kx) order from
+ * 0 as dw3x3's, so rows equal dwconv's. */
+static inline __attribute__((always_inline)) __m256 dw3_ld(const float *q, int full, __m256i tm) {
+    return full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, tm);
+}
+
+static inline __attribute__((always_inline)) void dw3_st(float *q, __m256 v, int full, __m256i tm) {
+    if (full)
+        _mm256_storeu_ps(q, v);
+    else
+        _mm256_maskstore_ps(q, tm, v);
+}
+
+/* Output pixels X .. X+3 (all inside: columns X-1 .. X+4 exist), channels
+ * [c0, c0 + 8) (the first n valid). */
+static inline __attribute__((always_inline)) void dw3_quad(const float *const r[3], size_t ps,
+                                                           int X, int c0, const float *wt,
+                                                           const float *bias, int act, float *y,
+                                                           int full, __m256i tm) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+        const __m256 x0 = dw3_ld(q, full, tm), x1 = dw3_ld(q + ps, full, tm),
+                     x2 = dw3_ld(q + 2 * ps, full, tm), x3 = dw3_ld(q + 3 * ps, full, tm),
+                     x4 = dw3_ld(q + 4 * ps, full, tm), x5 = dw3_ld(q + 5 * ps, full, tm);
+        const float *wk = wt + (size_t)ky * 3 * ps + c0;
+        const __m256 w0 = dw3_ld(wk, full, tm), w1 = dw3_ld(wk + ps, full, tm),
+                     w2 = dw3_ld(wk + 2 * ps, full, tm);
+        a0 = _mm256_fmadd_ps(x0, w0, a0);
+        a0 = _mm256_fmadd_ps(x1, w1, a0);
+        a0 = _mm256_fmadd_ps(x2, w2, a0);
+        a1 = _mm256_fmadd_ps(x1, w0, a1);
+        a1 = _mm256_fmadd_ps(x2, w1, a1);
+        a1 = _mm256_fmadd_ps(x3, w2, a1);
+        a2 = _mm256_fmadd_ps(x2, w0, a2);
+        a2 = _mm256_fmadd_ps(x3, w1, a2);
+        a2 = _mm256_fmadd_ps(x4, w2, a2);
+        a3 = _mm256_fmadd_ps(x3, w0, a3);
+        a3 = _mm256_fmadd_ps(x4, w1, a3);
+        a3 = _mm256_fmadd_ps(x5, w2, a3);
+    }
+    const __m256 bv = dw3_ld(bias + c0, full, tm);
+    float *yp = y + (size_t)X * ps + c0;
+    dw3_st(yp, ifk_act8(_mm256_add_ps(a0, bv), act), full, tm);
+    dw3_st(yp + ps, ifk_act8(_mm256_add_ps(a1, bv), act), full, tm);
+    dw3_st(yp + 2 * ps, ifk_act8(_mm256_add_ps(a2, bv), act), full, tm);
+    dw3_st(yp + 3 * ps, ifk_act8(_mm256_add_ps(a3, bv), act), full, tm);
+}
+
+/* One output pixel X, taps clipped to the row, channels [c0, c0 + 8). */
+static void dw3_one(const float *const r[3], int w, size_t ps, int X, int c0, const float *wt,
+                    const float *bias, int act, float *y, int full, __m256i tm) {
+    const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+    __m256 acc = _mm256_setzero_ps();
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        for (int kx = kx0; kx < kx1; kx++)
+            acc = _mm256_fmadd_ps(dw3_ld(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, tm),
+                                  dw3_ld(wt + (size_t)(ky * 3 + kx) * ps + c0, full, tm), acc);
+    }
+    dw3_st(y + (size_t)X * ps + c0, ifk_act8(_mm256_add_ps(acc, dw3_ld(bias + c0, full, tm)), act),
+           full, tm);
+}
+
+void ifk_f32_dw3_row__avx2(const float *const r[3], int w, int c, const float *wt,
+                           const float *bias, int act, float *y) {
+    const size_t ps = (size_t)c;
+    const int cfull = c / 8 * 8;
+    const __m256i all = _mm256_set1_epi32(-1), tm = ifk_mask8(c - cfull);
+    for (int X = 0; X < w;) {
+        if (X >= 1 && X + 5 <= w) {
+            for (int c0 = 0; c0 < cfull; c0 += 8) dw3_quad(r, ps, X, c0, wt, bias, act, y, 1, all);
+            if (cfull < c) dw3_quad(r, ps, X, cfull, wt, bias, act, y, 0, tm);
+            X += 4;
+        } else {
+            for (int c0 = 0; c0 < cfull; c0 += 8)
+                dw3_one(r, w, ps, X, c0, wt, bias, act, y, 1, all);
+            if (cfull < c) dw3_one(r, w, ps, X, cfull, wt, bias, act, y, 0, tm);
+            X++;
+        }
+    }
+}
+
 /* ------------------------------------------------------ bilinear resize */
 
 /* Channels-wide vectors; few channels (< 8) go to the reference. Same

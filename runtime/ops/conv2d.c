@@ -26,8 +26,8 @@ static ifk_conv_params conv_params(const ifg_node *n, const rt_shape *x, int64_t
     return p;
 }
 
-/* The same for a node's current shapes. */
-static ifk_conv_params node_params(const ifg_node *n, const rt_shape *shape) {
+/* The same for a node's current shapes (op.h). */
+ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape) {
     return conv_params(n, &shape[n->in[0]], shape[n->out[0]].d[2]);
 }
 
@@ -69,7 +69,7 @@ static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
 }
 
 static if_status run(const rt_node *nd) {
-    const task t = {nd, node_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
+    const task t = {nd, rt_conv2d_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
                     (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2)};
     rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + ROW_BLOCK - 1) / ROW_BLOCK, 1, rows, &t);
     return IF_OK;
@@ -84,14 +84,14 @@ static double flops(const ifg_node *n, const rt_shape *shape) {
 static size_t prep_bytes(const rt_model *m, const ifg_node *n, const rt_shape *shape,
                          const ifk_ops *k) {
     if (!m->weights[n->in[1]]) return 0;
-    const ifk_conv_params cp = node_params(n, shape);
+    const ifk_conv_params cp = rt_conv2d_params(n, shape);
     return k->conv2d_prep_bytes(&cp);
 }
 
 static void prep(const rt_model *m, const ifg_node *n, const rt_shape *shape, const ifk_ops *k,
                  void *dst) {
-    const ifk_conv_params cp = node_params(n, shape);
-    k->conv2d_prep(&cp, m->weights[n->in[1]], dst);
+    const ifk_conv_params cp = rt_conv2d_params(n, shape);
+    k->conv2d_prep(&cp, (const float *)m->weights[n->in[1]], dst); /* f32: model.c */
 }
 
 const rt_op rt_op_conv2d = {infer, run, flops, prep_bytes, prep};
