@@ -5654,6 +5654,9 @@ static IFK_DW3_ROW(ifk_f32_dw3_row__avx2);
 #if defined(__aarch64__) || defined(_M_ARM64)
 static IFK_DW3_ROW(ifk_f32_dw3_row__neon);
 #endif
+#if defined(__wasm_simd128__)
+static IFK_DW3_ROW(ifk_f32_dw3_row__wasm);
+#endif
 
 /* the norms: sums in double */
 static IFK_SUM_D(ifk_f32_sum_d__c);
@@ -6532,10 +6535,9 @@ static const ifk_isa ifk_isa_neon = {
 #ifdef IFK_HAVE_WASM
 /* WebAssembly SIMD128 (kernels/wasm/): one thread, so the blocks are for
  * one core's caches as NEON's, with MC a multiple of MR = 6. No vector
- * gather, fused depthwise row, activation (GELU goes lane-wise:
- * kernels/wasm/vmath_wasm.h), resize or f16 widening in SIMD128 yet: the
- * portable loops and the reference (the portable dw3_row sums as
- * dwconv__wasm does: products rounded, then added, in (ky, kx) order). */
+ * gather, activation (GELU goes lane-wise: kernels/wasm/vmath_wasm.h),
+ * resize or f16 widening in SIMD128 yet: the portable loops and the
+ * reference. */
 static const ifk_isa ifk_isa_wasm = {
     .name = "wasm",
     .mr = 6,
@@ -6547,7 +6549,7 @@ static const ifk_isa ifk_isa_wasm = {
     .softmax_row = ifk_f32_softmax_row__wasm,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__wasm,
-    .dw3_row = ifk_f32_dw3_row__c,
+    .dw3_row = ifk_f32_dw3_row__wasm,
     .sum_d = ifk_f32_sum_d__wasm,
     .sumsq_d = ifk_f32_sumsq_d__wasm,
     .ln_apply = ifk_f32_ln_apply__wasm,
@@ -16286,6 +16288,74 @@ static void ifk_f32_dwconv__wasm(const float *x, const ifk_conv_params *p, const
                          v < nv - 1 ? 4 : nlast);
             }
         }
+    }
+}
+
+/* The fused chain's depthwise row (kernels/ukernel.h's dw3_row), as NEON's:
+ * interior pixels 4 at a time, and for each 4 every 4-channel vector in
+ * turn: per kernel row the 6 input columns loaded once, the 9 weights from
+ * L1 (tap-major), so the input is read along its rows; the two edge pixels
+ * alone. Taps in (ky, kx) order from 0, products rounded then added, as
+ * dwconv__wasm's, so rows equal its. */
+static inline __attribute__((always_inline)) void wasm_vec_wasm__dw3_quad(const float *const r[3], size_t ps,
+                                                           int X, int c0, const float *wt,
+                                                           const float *bias, int act, float *y,
+                                                           int full, int n) {
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+        v128_t xs[6];
+        IF_UNROLL_FULL
+        for (int j = 0; j < 6; j++) xs[j] = wasm_vec_wasm__ldc4(q + (size_t)j * ps, full, n);
+        IF_UNROLL_FULL
+        for (int kx = 0; kx < 3; kx++) {
+            const v128_t wk = wasm_vec_wasm__ldc4(wt + (size_t)(ky * 3 + kx) * ps + c0, full, n);
+            a0 = wasm_vec_wasm__madd(a0, xs[kx], wk);
+            a1 = wasm_vec_wasm__madd(a1, xs[kx + 1], wk);
+            a2 = wasm_vec_wasm__madd(a2, xs[kx + 2], wk);
+            a3 = wasm_vec_wasm__madd(a3, xs[kx + 3], wk);
+        }
+    }
+    const v128_t bv = wasm_vec_wasm__ldc4(bias + c0, full, n);
+    const v128_t o[4] = {a0, a1, a2, a3};
+    for (int j = 0; j < 4; j++)
+        wasm_vec_wasm__stc4(y + (size_t)(X + j) * ps + c0, ifk_act4w(wasm_f32x4_add(o[j], bv), act), full, n);
+}
+
+static void wasm_vec_wasm__dw3_one(const float *const r[3], int w, size_t ps, int X, int c0, const float *wt,
+                    const float *bias, int act, float *y, int full, int n) {
+    const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        for (int kx = kx0; kx < kx1; kx++)
+            acc = wasm_vec_wasm__madd(acc, wasm_vec_wasm__ldc4(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, n),
+                       wasm_vec_wasm__ldc4(wt + (size_t)(ky * 3 + kx) * ps + c0, full, n));
+    }
+    wasm_vec_wasm__stc4(y + (size_t)X * ps + c0, ifk_act4w(wasm_f32x4_add(acc, wasm_vec_wasm__ldc4(bias + c0, full, n)), act),
+         full, n);
+}
+
+static void ifk_f32_dw3_row__wasm(const float *const r[3], int w, int c, const float *wt,
+                           const float *bias, int act, float *y) {
+    const size_t ps = (size_t)c;
+    const int cfull = c / 4 * 4;
+    for (int X = 0; X < w;) {
+        const int quad = X >= 1 && X + 5 <= w;
+        for (int c0 = 0; c0 < cfull; c0 += 4) {
+            if (quad)
+                wasm_vec_wasm__dw3_quad(r, ps, X, c0, wt, bias, act, y, 1, 4);
+            else
+                wasm_vec_wasm__dw3_one(r, w, ps, X, c0, wt, bias, act, y, 1, 4);
+        }
+        if (cfull < c) {
+            if (quad)
+                wasm_vec_wasm__dw3_quad(r, ps, X, cfull, wt, bias, act, y, 0, c - cfull);
+            else
+                wasm_vec_wasm__dw3_one(r, w, ps, X, cfull, wt, bias, act, y, 0, c - cfull);
+        }
+        X += quad ? 4 : 1;
     }
 }
 

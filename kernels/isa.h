@@ -125,6 +125,7 @@ IFK_DWCONV(ifk_f32_dwconv__wasm);
 IFK_DW3_ROW(ifk_f32_dw3_row__c);
 IFK_DW3_ROW(ifk_f32_dw3_row__avx2);
 IFK_DW3_ROW(ifk_f32_dw3_row__neon);
+IFK_DW3_ROW(ifk_f32_dw3_row__wasm);
 
 /* the norms: sums in double */
 IFK_SUM_D(ifk_f32_sum_d__c);

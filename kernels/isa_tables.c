@@ -115,10 +115,9 @@ const ifk_isa ifk_isa_neon = {
 #ifdef IFK_HAVE_WASM
 /* WebAssembly SIMD128 (kernels/wasm/): one thread, so the blocks are for
  * one core's caches as NEON's, with MC a multiple of MR = 6. No vector
- * gather, fused depthwise row, activation (GELU goes lane-wise:
- * kernels/wasm/vmath_wasm.h), resize or f16 widening in SIMD128 yet: the
- * portable loops and the reference (the portable dw3_row sums as
- * dwconv__wasm does: products rounded, then added, in (ky, kx) order). */
+ * gather, activation (GELU goes lane-wise: kernels/wasm/vmath_wasm.h),
+ * resize or f16 widening in SIMD128 yet: the portable loops and the
+ * reference. */
 const ifk_isa ifk_isa_wasm = {
     .name = "wasm",
     .mr = 6,
@@ -130,7 +129,7 @@ const ifk_isa ifk_isa_wasm = {
     .softmax_row = ifk_f32_softmax_row__wasm,
     .gather = ifk_f32_gather__c,
     .dwconv = ifk_f32_dwconv__wasm,
-    .dw3_row = ifk_f32_dw3_row__c,
+    .dw3_row = ifk_f32_dw3_row__wasm,
     .sum_d = ifk_f32_sum_d__wasm,
     .sumsq_d = ifk_f32_sumsq_d__wasm,
     .ln_apply = ifk_f32_ln_apply__wasm,

@@ -363,6 +363,74 @@ void ifk_f32_dwconv__wasm(const float *x, const ifk_conv_params *p, const float 
     }
 }
 
+/* The fused chain's depthwise row (kernels/ukernel.h's dw3_row), as NEON's:
+ * interior pixels 4 at a time, and for each 4 every 4-channel vector in
+ * turn: per kernel row the 6 input columns loaded once, the 9 weights from
+ * L1 (tap-major), so the input is read along its rows; the two edge pixels
+ * alone. Taps in (ky, kx) order from 0, products rounded then added, as
+ * dwconv__wasm's, so rows equal its. */
+static inline __attribute__((always_inline)) void dw3_quad(const float *const r[3], size_t ps,
+                                                           int X, int c0, const float *wt,
+                                                           const float *bias, int act, float *y,
+                                                           int full, int n) {
+    v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        const float *q = r[ky] + (size_t)(X - 1) * ps + c0;
+        v128_t xs[6];
+        IF_UNROLL_FULL
+        for (int j = 0; j < 6; j++) xs[j] = ldc4(q + (size_t)j * ps, full, n);
+        IF_UNROLL_FULL
+        for (int kx = 0; kx < 3; kx++) {
+            const v128_t wk = ldc4(wt + (size_t)(ky * 3 + kx) * ps + c0, full, n);
+            a0 = madd(a0, xs[kx], wk);
+            a1 = madd(a1, xs[kx + 1], wk);
+            a2 = madd(a2, xs[kx + 2], wk);
+            a3 = madd(a3, xs[kx + 3], wk);
+        }
+    }
+    const v128_t bv = ldc4(bias + c0, full, n);
+    const v128_t o[4] = {a0, a1, a2, a3};
+    for (int j = 0; j < 4; j++)
+        stc4(y + (size_t)(X + j) * ps + c0, ifk_act4w(wasm_f32x4_add(o[j], bv), act), full, n);
+}
+
+static void dw3_one(const float *const r[3], int w, size_t ps, int X, int c0, const float *wt,
+                    const float *bias, int act, float *y, int full, int n) {
+    const int kx0 = X == 0 ? 1 : 0, kx1 = X == w - 1 ? 2 : 3;
+    v128_t acc = wasm_f32x4_splat(0.0f);
+    for (int ky = 0; ky < 3; ky++) {
+        if (!r[ky]) continue;
+        for (int kx = kx0; kx < kx1; kx++)
+            acc = madd(acc, ldc4(r[ky] + (size_t)(X - 1 + kx) * ps + c0, full, n),
+                       ldc4(wt + (size_t)(ky * 3 + kx) * ps + c0, full, n));
+    }
+    stc4(y + (size_t)X * ps + c0, ifk_act4w(wasm_f32x4_add(acc, ldc4(bias + c0, full, n)), act),
+         full, n);
+}
+
+void ifk_f32_dw3_row__wasm(const float *const r[3], int w, int c, const float *wt,
+                           const float *bias, int act, float *y) {
+    const size_t ps = (size_t)c;
+    const int cfull = c / 4 * 4;
+    for (int X = 0; X < w;) {
+        const int quad = X >= 1 && X + 5 <= w;
+        for (int c0 = 0; c0 < cfull; c0 += 4) {
+            if (quad)
+                dw3_quad(r, ps, X, c0, wt, bias, act, y, 1, 4);
+            else
+                dw3_one(r, w, ps, X, c0, wt, bias, act, y, 1, 4);
+        }
+        if (cfull < c) {
+            if (quad)
+                dw3_quad(r, ps, X, cfull, wt, bias, act, y, 0, c - cfull);
+            else
+                dw3_one(r, w, ps, X, cfull, wt, bias, act, y, 0, c - cfull);
+        }
+        X += quad ? 4 : 1;
+    }
+}
+
 /* ---------------------------------------------- Winograd F(4x4, 3x3) */
 
 #define WT_V          v128_t
