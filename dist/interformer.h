@@ -10165,9 +10165,9 @@ static const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape 
 
 /* #include "runtime/op.h": above */
 
-/* A CONV2D with constant weights (and bias, when present) whose kernel,
- * stride, padding and groups are the given ones (groups 0: depthwise, as
- * many groups as input channels). */
+/* A CONV2D with constant weights (and bias, when present), a k x k kernel,
+ * stride 1, padding pad on every side, and either one group or (depthwise)
+ * as many groups as input and output channels. */
 static int runtime_fuse__conv_is(const rt_model *m, const ifg_node *n, const rt_shape *shape, int k, int pad,
                    int depthwise) {
     if (n->op != IFG_OP_CONV2D || n->n_in < 2 || !m->weights[n->in[1]]) return 0;
