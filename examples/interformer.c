@@ -113,7 +113,7 @@ static const char help_main[] =
     "\n"
     "commands:\n"
     "  encode   IMAGE -o FEATURES      run the encoder once, save the features\n"
-    "  segment  IMAGE|FEATURES --click X,Y,+|- ... -o MASK.png\n"
+    "  segment  IMAGE|FEATURES --click X,Y,+|- ... -o MASK.png|.pgm\n"
     "                                  apply clicks in order, write the mask\n"
     "                                  (or COCO JSON: -o OUT.json)\n"
     "  info     FILE                   describe a graph (.ifg) or feature file\n"
@@ -546,8 +546,14 @@ static int write_image(const char *path, int w, int h, int comp, const unsigned 
     if (out_open(&o, path, err, sizeof err)) return cli_fail(path, "%s", err);
     int ok;
     static const char *const jpeg[] = {".jpg", ".jpeg"}, *const bmp[] = {".bmp"},
-                             *const tga[] = {".tga"};
-    if (cli_ext_len(path, jpeg, 2))
+                             *const tga[] = {".tga"}, *const pnm[] = {".pgm", ".ppm", ".pnm"};
+    if (cli_ext_len(path, pnm, 3)) { /* binary PGM (gray) or PPM (RGB): header, then rows */
+        char head[48];
+        const int n = snprintf(head, sizeof head, "P%c\n%d %d\n255\n", comp == 1 ? '5' : '6', w, h);
+        out_write(&o, head, (size_t)n);
+        out_write(&o, px, (size_t)w * h * comp);
+        ok = 1;
+    } else if (cli_ext_len(path, jpeg, 2))
         ok = stbi_write_jpg_to_func(write_sink, &o, w, h, comp, px, 95);
     else if (cli_ext_len(path, bmp, 1))
         ok = stbi_write_bmp_to_func(write_sink, &o, w, h, comp, px);

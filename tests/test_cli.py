@@ -145,6 +145,18 @@ def test_segment_outputs(tmp_path):
     assert np.abs(pr / 255.0 - soft).max() <= 1 / 255 + 1e-6
 
 
+def test_segment_mask_as_pgm(tmp_path):
+    # -o NAME.pgm writes a binary PGM (P5) with the PNG's pixels.
+    png, pgm = tmp_path / "m.png", tmp_path / "m.pgm"
+    ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", png))
+    ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", pgm))
+    data = pgm.read_bytes()
+    head = f"P5\n{W} {H}\n255\n".encode()
+    assert data.startswith(head) and len(data) == len(head) + W * H
+    m = np.frombuffer(data[len(head):], np.uint8).reshape(H, W)
+    assert (m == read_png(png)).all()
+
+
 def test_segment_deterministic_and_threads(tmp_path):
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     ok(run("segment", IMAGE, "--model", TINY, *clicks_args(CLICKS), "-o", a))
