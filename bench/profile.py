@@ -153,10 +153,13 @@ def run_c(prefix, threads, clicks):
                        text=True)
     if r.returncode:
         sys.exit(f"profile: if-bench failed:\n{r.stderr}")
-    rows = []
-    for ln in r.stderr.splitlines():
+    rows, table = [], False
+    for ln in r.stderr.splitlines():  # the per-click table only (the encoder's comes first)
+        if ln.split()[:2] in (["per-click", "op"], ["encoder", "op"]):
+            table = ln.startswith("per-click op")
+            continue
         m = ROW.match(ln.strip())
-        if m and not ln.startswith("per-click op"):
+        if m and table:
             rows.append({"op": m.group(1).strip(), "nodes": int(m.group(2)),
                          "ms": float(m.group(3))})
     return bench.last_json(r.stdout), rows
