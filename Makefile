@@ -639,7 +639,8 @@ test-web: wasm $(BUILD)/interformer $(MODELS)/default.decoder.ifg $(MODELS)/tiny
 	$(PYTHON) tests/web/compare_masks.py $(WEB_TEST)/native-iff.png $(WEB_TEST)/node-simd.png
 	@if [ ! -f $(PLAYWRIGHT) ]; then \
 	  echo "SKIP the page in Chromium: npm could not install playwright-core ($(WASM_BUILD)/npm-install.log):"; \
-	  tail -n 3 $(WASM_BUILD)/npm-install.log 2>/dev/null | sed 's/^/  /'; \
+	  { grep -m 3 -E '(ERR!|error) (code|errno|FetchError|request|network|reason)' $(WASM_BUILD)/npm-install.log || \
+	    tail -n 3 $(WASM_BUILD)/npm-install.log; } 2>/dev/null | sed 's/^/  /'; \
 	  echo "test-web: the WASM kernels and node-segment agree with the native library (page not tested)"; \
 	else set -e; \
 	  PLAYWRIGHT_DIR=$(WASM_BUILD)/node timeout 900 $(NODE) tests/web/test_page.mjs $(WASM_WEB) examples/data/shapes.png \
