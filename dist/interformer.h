@@ -9793,7 +9793,7 @@ static void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, cons
 
 /* Status s with a message in the executor's error buffer, from run: for
  * input data the plan could not check (e.g. a label out of range). */
-static if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) IFP_PRINTF(3, 4);
+#define rt_run_fail(nd, s, ...) rt_fail((nd)->err, (nd)->err_cap, (s), __VA_ARGS__)
 
 /* ---------------------------------------------------------- fused chains */
 
@@ -10737,7 +10737,6 @@ static void rt_model_free(rt_model *m) {
 // ---- runtime/op.c ----
 /* op.c -- the helpers every op file uses (runtime/op.h): operand and
  * attribute access, shape errors, ROI windows, the thread split. */
-#include <stdarg.h>
 #include <stdio.h>
 
 /* #include "runtime/op.h": above */
@@ -10843,14 +10842,6 @@ static void runtime_op__elem_chunks(const void *arg, int64_t lo, int64_t hi, voi
 static void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, const void *arg) {
     const runtime_op__elems e = {fn, arg, n};
     rt_parallel(nd, (n + RT_ELEM_CHUNK - 1) / RT_ELEM_CHUNK, RT_ELEM_MIN_CHUNKS, runtime_op__elem_chunks, &e);
-}
-
-static if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(nd->err, nd->err_cap, fmt, ap);
-    va_end(ap);
-    return s;
 }
 // ---- runtime/op.c (end) ----
 
@@ -12300,7 +12291,6 @@ static void rt_pool_run(rt_pool *p, int n_tasks, rt_task_fn fn, void *ctx) {
  * counter has moved on (run_seq). The owner map holds the finished objects'
  * pixels; each object's session reads it to leave them out of its
  * predictions. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12436,14 +12426,8 @@ struct if_annotation {
     char err[RT_ERR_CAP];
 };
 
-static if_status session_annotation__afail(if_annotation *a, if_status st, const char *fmt, ...) IFP_PRINTF(3, 4);
-static if_status session_annotation__afail(if_annotation *a, if_status st, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a->err, sizeof a->err, fmt, ap);
-    va_end(ap);
-    return st;
-}
+/* Status st with a message in the object's error buffer (as rt_fail). */
+#define afail(a, st, ...) rt_fail((a)->err, sizeof(a)->err, (st), __VA_ARGS__)
 
 /* A new annotation, its budget check covering `objects` objects' sessions
  * too (a file's, before they are made) and `more` bytes (the replay's). */
@@ -12507,11 +12491,11 @@ INTERFORMER_DEF if_status if_annotation_add_object(if_annotation *a, int *id) {
     if (!a || !id) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_add_object: NULL argument");
     *id = 0;
     if (a->last_id >= session_annotation__MAX_ID)
-        return session_annotation__afail(a, IF_ERR_STATE, "%d objects made: ids are 16-bit", a->last_id);
+        return afail(a, IF_ERR_STATE, "%d objects made: ids are 16-bit", a->last_id);
     if (a->n == a->cap) {
         const int cap = a->cap ? 2 * a->cap : 8;
         session_annotation__ann_object *obj = (session_annotation__ann_object *)rt_calloc((size_t)cap, sizeof *obj);
-        if (!obj) return session_annotation__afail(a, IF_ERR_NO_MEMORY, "room for %d objects", cap);
+        if (!obj) return afail(a, IF_ERR_NO_MEMORY, "room for %d objects", cap);
         if (a->n) memcpy(obj, a->obj, (size_t)a->n * sizeof *obj);
         rt_free(a->obj);
         a->obj = obj;
@@ -12519,7 +12503,7 @@ INTERFORMER_DEF if_status if_annotation_add_object(if_annotation *a, int *id) {
     }
     if_session *s;
     if_status st = if__session_new(a->dec, a->feat, a->run, &a->run_seq, &s);
-    if (st != IF_OK) return session_annotation__afail(a, st, "object %d: %s", a->last_id + 1, if_last_error());
+    if (st != IF_OK) return afail(a, st, "object %d: %s", a->last_id + 1, if_last_error());
     s->owner = a->owner;
     s->exclusive = &a->exclusive;
     s->id = (uint16_t)++a->last_id;
@@ -12543,7 +12527,7 @@ static void session_annotation__release(if_annotation *a, int id) {
 INTERFORMER_DEF if_status if_annotation_finish(if_annotation *a, int id) {
     if (!a) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_finish: annotation is NULL");
     session_annotation__ann_object *o = session_annotation__find(a, id);
-    if (!o) return session_annotation__afail(a, IF_ERR_INVALID_ARG, "no object %d", id);
+    if (!o) return afail(a, IF_ERR_INVALID_ARG, "no object %d", id);
     if (o->finished) return IF_OK;
     /* A pixel another finished object holds stays that object's: masks
      * made while not exclusive may overlap. */
@@ -12558,7 +12542,7 @@ INTERFORMER_DEF if_status if_annotation_finish(if_annotation *a, int id) {
 INTERFORMER_DEF if_status if_annotation_reopen(if_annotation *a, int id) {
     if (!a) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_reopen: annotation is NULL");
     session_annotation__ann_object *o = session_annotation__find(a, id);
-    if (!o) return session_annotation__afail(a, IF_ERR_INVALID_ARG, "no object %d", id);
+    if (!o) return afail(a, IF_ERR_INVALID_ARG, "no object %d", id);
     if (o->finished) session_annotation__release(a, id);
     o->finished = 0;
     return IF_OK;
@@ -12567,7 +12551,7 @@ INTERFORMER_DEF if_status if_annotation_reopen(if_annotation *a, int id) {
 INTERFORMER_DEF if_status if_annotation_delete(if_annotation *a, int id) {
     if (!a) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_delete: annotation is NULL");
     session_annotation__ann_object *o = session_annotation__find(a, id);
-    if (!o) return session_annotation__afail(a, IF_ERR_INVALID_ARG, "no object %d", id);
+    if (!o) return afail(a, IF_ERR_INVALID_ARG, "no object %d", id);
     if (o->finished) session_annotation__release(a, id);
     if_session_free(o->s);
     const int i = (int)(o - a->obj);
@@ -12649,7 +12633,7 @@ static uint32_t session_annotation__base_runs(const if_session *s, uint32_t *run
 INTERFORMER_DEF if_status if_annotation_save(if_annotation *a, const char *path) {
     if (!a || !path) return if__fail(IF_ERR_INVALID_ARG, "if_annotation_save: NULL argument");
     if ((uint64_t)a->W * a->H > UINT32_MAX) /* the file's runs are u32 */
-        return session_annotation__afail(a, IF_ERR_UNSUPPORTED,
+        return afail(a, IF_ERR_UNSUPPORTED,
                      "a %dx%d image: the annotation file holds at most "
                      "2^32 - 1 pixels",
                      a->W, a->H);
@@ -12661,7 +12645,7 @@ INTERFORMER_DEF if_status if_annotation_save(if_annotation *a, const char *path)
     if (!obj || !runs) {
         rt_free(obj);
         rt_free(runs);
-        return session_annotation__afail(a, IF_ERR_NO_MEMORY, "saving %d objects", a->n);
+        return afail(a, IF_ERR_NO_MEMORY, "saving %d objects", a->n);
     }
     ifa_file f;
     memset(&f, 0, sizeof f);
@@ -12682,7 +12666,7 @@ INTERFORMER_DEF if_status if_annotation_save(if_annotation *a, const char *path)
     uint8_t *buf = bytes && bytes <= SIZE_MAX ? (uint8_t *)rt_malloc((size_t)bytes) : NULL;
     if_status st = IF_OK;
     if (!buf)
-        st = session_annotation__afail(a, IF_ERR_NO_MEMORY, "%llu bytes for the file", (unsigned long long)bytes);
+        st = afail(a, IF_ERR_NO_MEMORY, "%llu bytes for the file", (unsigned long long)bytes);
     else {
         ifa_encode(&f, buf);
         st = iff_write_file(path, buf, (size_t)bytes, a->err, sizeof a->err);
@@ -12706,7 +12690,7 @@ static if_status session_annotation__replay(if_annotation *a, const ifa_file *f)
         if_session *s = if_annotation_object(a, id);
         if (o->n_runs) {
             if (!mask && !(mask = (uint8_t *)rt_malloc((size_t)a->W * a->H))) {
-                st = session_annotation__afail(a, IF_ERR_NO_MEMORY, "a %dx%d mask", a->W, a->H);
+                st = afail(a, IF_ERR_NO_MEMORY, "a %dx%d mask", a->W, a->H);
                 break;
             }
             size_t at = 0; /* the runs add up to W*H (ifa_parse) */
@@ -12716,7 +12700,7 @@ static if_status session_annotation__replay(if_annotation *a, const ifa_file *f)
         }
         if (st == IF_OK) st = if_session_set_clicks(s, o->clicks, o->n_clicks);
         if (st != IF_OK) {
-            session_annotation__afail(a, st, "object %d: %s", o->id, if_session_error(s));
+            afail(a, st, "object %d: %s", o->id, if_session_error(s));
             break;
         }
         if (o->finished) st = if_annotation_finish(a, id);
@@ -12770,6 +12754,10 @@ INTERFORMER_DEF if_status if_annotation_load(const if_model *dec, const if_featu
     rt_free(buf);
     return st;
 }
+
+#undef afail /* the amalgamation (dist/interformer.h) is one file: keep the name here */
+
+#undef afail
 // ---- session/annotation.c (end) ----
 
 // ---- session/distance.c ----
@@ -13515,7 +13503,6 @@ static void rt_zoom_roi(const uint8_t *prev_pred, const uint8_t *label, int H, i
  * is deterministic), instead of storing every prediction. All of it is
  * allocated in if_session_new. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13524,14 +13511,8 @@ static void rt_zoom_roi(const uint8_t *prev_pred, const uint8_t *label, int H, i
 /* #include "session/session.h": above */
 /* #include "session/workres.h": above */
 
-static if_status session_session__sfail(if_session *s, if_status st, const char *fmt, ...) IFP_PRINTF(3, 4);
-static if_status session_session__sfail(if_session *s, if_status st, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->err, sizeof s->err, fmt, ap);
-    va_end(ap);
-    return st;
-}
+/* Status st with a message in the object's error buffer (as rt_fail). */
+#define sfail(s, st, ...) rt_fail((s)->err, sizeof(s)->err, (st), __VA_ARGS__)
 
 /* -------------------------------------------------------------- session */
 
@@ -13738,11 +13719,11 @@ static if_status session_session__decode(if_session *s, const uint8_t *label, co
     int64_t d[4];
     int rank = 0;
     if (st == IF_OK) st = if_run_output(s->run, "logits", &lg, d, &rank);
-    if (st != IF_OK) return session_session__sfail(s, st, "decoder: %s", if_run_error(s->run));
+    if (st != IF_OK) return sfail(s, st, "decoder: %s", if_run_error(s->run));
     /* The graph file says what 'logits' is; it is read as the padded grid
      * of two classes below. */
     if (rank != 3 || d[0] != s->Hp || d[1] != s->Wp || d[2] != 2)
-        return session_session__sfail(s, IF_ERR_BAD_SHAPE,
+        return sfail(s, IF_ERR_BAD_SHAPE,
                      "decoder output 'logits' is %lldx%lldx%lld (rank %d), not %dx%dx2",
                      (long long)d[0], (long long)d[1], (long long)d[2], rank, s->Hp, s->Wp);
     for (size_t i = 0; i < n; i++) pred[i] = lg[2 * i + 1] > lg[2 * i]; /* ties: background */
@@ -13792,7 +13773,7 @@ static int session_session__step_roi(const if_session *s, int k, const uint8_t *
 
 static if_status session_session__check_click(if_session *s, if_click c) {
     if (c.x < 0 || c.y < 0 || c.x >= s->W || c.y >= s->H)
-        return session_session__sfail(s, IF_ERR_INVALID_ARG, "click (%d, %d) is outside the %dx%d image", c.x, c.y,
+        return sfail(s, IF_ERR_INVALID_ARG, "click (%d, %d) is outside the %dx%d image", c.x, c.y,
                      s->W, s->H);
     return IF_OK;
 }
@@ -13847,7 +13828,7 @@ INTERFORMER_DEF if_status if_session_add_click(if_session *s, if_click c) {
     if_status st = session_session__check_click(s, c);
     if (st != IF_OK) return st;
     if (s->n >= s->cap)
-        return session_session__sfail(s, IF_ERR_STATE,
+        return sfail(s, IF_ERR_STATE,
                      "the history holds %d clicks (if_options.max_clicks): undo or reset", s->cap);
     const int k = s->n;
     uint8_t *fed = s->fed + (size_t)k * s->Hp * s->Wp;
@@ -13861,7 +13842,7 @@ INTERFORMER_DEF if_status if_session_add_click(if_session *s, if_click c) {
 
 INTERFORMER_DEF if_status if_session_undo(if_session *s) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_undo: session is NULL");
-    if (s->n == 0) return session_session__sfail(s, IF_ERR_STATE, "no click to undo");
+    if (s->n == 0) return sfail(s, IF_ERR_STATE, "no click to undo");
     if_status st = session_session__state_at(s, s->n - 1);
     if (st != IF_OK) return st;
     s->n--;
@@ -13871,7 +13852,7 @@ INTERFORMER_DEF if_status if_session_undo(if_session *s) {
 
 INTERFORMER_DEF if_status if_session_redo(if_session *s) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_redo: session is NULL");
-    if (s->n_redo <= 0) return session_session__sfail(s, IF_ERR_STATE, "no undone click to redo");
+    if (s->n_redo <= 0) return sfail(s, IF_ERR_STATE, "no undone click to redo");
     /* The step's stored label and ROI are still valid: the state before it
      * is the one they were made from. */
     if_status st = session_session__apply_step(s);
@@ -13889,10 +13870,10 @@ static int session_session__same_click(if_click a, if_click b) {
 INTERFORMER_DEF if_status if_session_set_clicks(if_session *s, const if_click *clicks, int m) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_set_clicks: session is NULL");
     if (m < 0 || (m > 0 && !clicks))
-        return session_session__sfail(s, IF_ERR_INVALID_ARG, "if_session_set_clicks: %d clicks at %p", m,
+        return sfail(s, IF_ERR_INVALID_ARG, "if_session_set_clicks: %d clicks at %p", m,
                      (const void *)clicks);
     if (m > s->cap)
-        return session_session__sfail(s, IF_ERR_STATE, "%d clicks: the history holds %d (if_options.max_clicks)", m,
+        return sfail(s, IF_ERR_STATE, "%d clicks: the history holds %d (if_options.max_clicks)", m,
                      s->cap);
     for (int i = 0; i < m; i++) {
         if_status st = session_session__check_click(s, clicks[i]);
@@ -13916,7 +13897,7 @@ INTERFORMER_DEF if_status if_session_set_clicks(if_session *s, const if_click *c
 INTERFORMER_DEF if_status if_session_remove_click(if_session *s, int i) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_remove_click: session is NULL");
     if (i < 0 || i >= s->n)
-        return session_session__sfail(s, IF_ERR_INVALID_ARG, "no click %d to remove (the session has %d)", i, s->n);
+        return sfail(s, IF_ERR_INVALID_ARG, "no click %d to remove (the session has %d)", i, s->n);
     int m = 0;
     for (int k = 0; k < s->n; k++)
         if (k != i) s->list[m++] = s->clicks[k];
@@ -13927,9 +13908,9 @@ INTERFORMER_DEF if_status if_session_set_click_lists(if_session *s, const if_cli
                                      const if_click *neg, int n_neg) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_set_click_lists: session is NULL");
     if (n_pos < 0 || n_neg < 0 || (n_pos > 0 && !pos) || (n_neg > 0 && !neg))
-        return session_session__sfail(s, IF_ERR_INVALID_ARG, "if_session_set_click_lists: bad list");
+        return sfail(s, IF_ERR_INVALID_ARG, "if_session_set_click_lists: bad list");
     if (n_pos > s->cap - n_neg)
-        return session_session__sfail(s, IF_ERR_STATE, "%lld clicks: the history holds %d (if_options.max_clicks)",
+        return sfail(s, IF_ERR_STATE, "%lld clicks: the history holds %d (if_options.max_clicks)",
                      (long long)n_pos + n_neg, s->cap);
     int m = 0;
     for (int i = 0; i < n_pos || i < n_neg; i++) {
@@ -13941,7 +13922,7 @@ INTERFORMER_DEF if_status if_session_set_click_lists(if_session *s, const if_cli
 
 INTERFORMER_DEF if_status if_session_preview(if_session *s, if_click c, uint8_t *mask) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_preview: session is NULL");
-    if (!mask) return session_session__sfail(s, IF_ERR_INVALID_ARG, "if_session_preview: mask is NULL");
+    if (!mask) return sfail(s, IF_ERR_INVALID_ARG, "if_session_preview: mask is NULL");
     if_status st = session_session__check_click(s, c);
     if (st != IF_OK) return st;
     int32_t roi[4];
@@ -13961,13 +13942,13 @@ INTERFORMER_DEF if_status if_session_reset(if_session *s) {
 INTERFORMER_DEF if_status if_session_set_mask(if_session *s, const uint8_t *mask, size_t stride) {
     if (!s) return if__fail(IF_ERR_INVALID_ARG, "if_session_set_mask: session is NULL");
     if (!mask || stride < (size_t)s->W)
-        return session_session__sfail(s, IF_ERR_INVALID_ARG, "mask is NULL or its stride %zu < width %d", stride,
+        return sfail(s, IF_ERR_INVALID_ARG, "mask is NULL or its stride %zu < width %d", stride,
                      s->W);
     /* A resized session keeps the caller's mask to give it back exactly
      * (the working grid holds a coarser copy); made on first use. */
     if (s->scaled && !s->base_mask) {
         if (!(s->base_mask = (uint8_t *)rt_malloc((size_t)s->H * s->W)))
-            return session_session__sfail(s, IF_ERR_NO_MEMORY, "a %dx%d mask", s->W, s->H);
+            return sfail(s, IF_ERR_NO_MEMORY, "a %dx%d mask", s->W, s->H);
         s->bytes += (size_t)s->H * s->W;
     }
     session_session__clear_state(s);
@@ -14048,6 +14029,10 @@ INTERFORMER_DEF if_status if_zoom_roi(const if_model *decoder, const uint8_t *pr
     rt_zoom_roi(prev_mask, ref_label, padded_h, padded_w, ratio, min_size, stride, roi);
     return IF_OK;
 }
+
+#undef sfail /* the amalgamation (dist/interformer.h) is one file: keep the name here */
+
+#undef sfail
 // ---- session/session.c (end) ----
 
 // ---- session/workres.c ----

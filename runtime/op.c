@@ -1,6 +1,5 @@
 /* op.c -- the helpers every op file uses (runtime/op.h): operand and
  * attribute access, shape errors, ROI windows, the thread split. */
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "runtime/op.h"
@@ -106,12 +105,4 @@ static void elem_chunks(const void *arg, int64_t lo, int64_t hi, void *scratch) 
 void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, const void *arg) {
     const elems e = {fn, arg, n};
     rt_parallel(nd, (n + RT_ELEM_CHUNK - 1) / RT_ELEM_CHUNK, RT_ELEM_MIN_CHUNKS, elem_chunks, &e);
-}
-
-if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(nd->err, nd->err_cap, fmt, ap);
-    va_end(ap);
-    return s;
 }

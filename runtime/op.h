@@ -116,7 +116,7 @@ void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, const void 
 
 /* Status s with a message in the executor's error buffer, from run: for
  * input data the plan could not check (e.g. a label out of range). */
-if_status rt_run_fail(const rt_node *nd, if_status s, const char *fmt, ...) IFP_PRINTF(3, 4);
+#define rt_run_fail(nd, s, ...) rt_fail((nd)->err, (nd)->err_cap, (s), __VA_ARGS__)
 
 /* ---------------------------------------------------------- fused chains */
 

@@ -7,7 +7,6 @@
  * counter has moved on (run_seq). The owner map holds the finished objects'
  * pixels; each object's session reads it to leave them out of its
  * predictions. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,14 +37,8 @@ struct if_annotation {
     char err[RT_ERR_CAP];
 };
 
-static if_status afail(if_annotation *a, if_status st, const char *fmt, ...) IFP_PRINTF(3, 4);
-static if_status afail(if_annotation *a, if_status st, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a->err, sizeof a->err, fmt, ap);
-    va_end(ap);
-    return st;
-}
+/* Status st with a message in the object's error buffer (as rt_fail). */
+#define afail(a, st, ...) rt_fail((a)->err, sizeof(a)->err, (st), __VA_ARGS__)
 
 /* A new annotation, its budget check covering `objects` objects' sessions
  * too (a file's, before they are made) and `more` bytes (the replay's). */
@@ -372,3 +365,5 @@ if_status if_annotation_load(const if_model *dec, const if_features *feat, const
     rt_free(buf);
     return st;
 }
+
+#undef afail /* the amalgamation (dist/interformer.h) is one file: keep the name here */

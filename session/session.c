@@ -7,7 +7,6 @@
  * is deterministic), instead of storing every prediction. All of it is
  * allocated in if_session_new. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,14 +15,8 @@
 #include "session/session.h"
 #include "session/workres.h"
 
-static if_status sfail(if_session *s, if_status st, const char *fmt, ...) IFP_PRINTF(3, 4);
-static if_status sfail(if_session *s, if_status st, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->err, sizeof s->err, fmt, ap);
-    va_end(ap);
-    return st;
-}
+/* Status st with a message in the object's error buffer (as rt_fail). */
+#define sfail(s, st, ...) rt_fail((s)->err, sizeof(s)->err, (st), __VA_ARGS__)
 
 /* -------------------------------------------------------------- session */
 
@@ -540,3 +533,5 @@ if_status if_zoom_roi(const if_model *decoder, const uint8_t *prev_mask, const u
     rt_zoom_roi(prev_mask, ref_label, padded_h, padded_w, ratio, min_size, stride, roi);
     return IF_OK;
 }
+
+#undef sfail /* the amalgamation (dist/interformer.h) is one file: keep the name here */
