@@ -9800,6 +9800,11 @@ static void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, cons
 /* A CONV2D node's kernel parameters for shapes `shape`, all output rows
  * (runtime/ops/conv2d.c). */
 static ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape);
+/* A convolution's output rows go to threads in blocks of this many (the
+ * CONV2D op and the fused concat-conv alike): the Winograd path tiles rows
+ * in fours from each call's first row, so blocks of four keep its tiles,
+ * and so its results, whatever the split. */
+enum { RT_CONV_ROW_BLOCK = 4 };
 
 /* Finds the chains of the plan's graph (runtime/fuse.c; none when the
  * environment has IF_FUSE=0) and fills p->chain, p->chains, p->n_chains;
@@ -10282,12 +10287,10 @@ static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t
     if (!p->chain) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
     for (uint32_t i = 0; i < g->n_nodes; i++) p->chain[i] = -1;
     if (env && !strcmp(env, "0")) return IF_OK;
-    uint32_t n = 0;
-    rt_chain c;
-    for (uint32_t i = 0; i < g->n_nodes; i++) n += runtime_fuse__match(p, pos, i, &c);
-    if (!n) return IF_OK;
-    p->chains = (rt_chain *)rt_calloc(n, sizeof *p->chains);
+    /* A chain owns at least two nodes, none of them another chain's. */
+    p->chains = (rt_chain *)rt_calloc(g->n_nodes / 2 + 1, sizeof *p->chains);
     if (!p->chains) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
+    rt_chain c;
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         if (p->chain[i] >= 0 || !runtime_fuse__match(p, pos, i, &c)) continue;
         for (int k = 0; k < 4; k++)
@@ -10378,17 +10381,13 @@ typedef struct {
     const float *w, *b;
 } runtime_fuse__parts_task;
 
-/* Blocks of four output rows, as the CONV2D op splits them (its Winograd
- * tiles start at each call's first row): the same tiles, the same sums. */
-enum { runtime_fuse__CONV_ROW_BLOCK = 4 };
-
 static void runtime_fuse__parts_rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
     const runtime_fuse__parts_task *t = (const runtime_fuse__parts_task *)arg;
     ifk_conv_params cp = t->cp;
     int ho, wo;
     ifk_conv2d_out_size(&cp, &ho, &wo);
-    cp.oy0 = (int)(lo * runtime_fuse__CONV_ROW_BLOCK);
-    cp.oy1 = (int)(hi * runtime_fuse__CONV_ROW_BLOCK < ho ? hi * runtime_fuse__CONV_ROW_BLOCK : ho);
+    cp.oy0 = (int)(lo * RT_CONV_ROW_BLOCK);
+    cp.oy1 = (int)(hi * RT_CONV_ROW_BLOCK < ho ? hi * RT_CONV_ROW_BLOCK : ho);
     t->nd->k->conv2d_parts(&t->parts, &cp, t->w, t->nd->prep, t->b, t->nd->y, scratch);
 }
 
@@ -10406,7 +10405,7 @@ static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_cha
         }
         int ho, wo;
         ifk_conv2d_out_size(&t.cp, &ho, &wo);
-        rt_parallel(nd, (ho + runtime_fuse__CONV_ROW_BLOCK - 1) / runtime_fuse__CONV_ROW_BLOCK, 1, runtime_fuse__parts_rows, &t);
+        rt_parallel(nd, (ho + RT_CONV_ROW_BLOCK - 1) / RT_CONV_ROW_BLOCK, 1, runtime_fuse__parts_rows, &t);
         return IF_OK;
     }
     const runtime_fuse__ib_task t = {nd, runtime_fuse__ib_params(m, c, nd->shape), (const float *)rt_in(nd, 0), res};
@@ -11143,24 +11142,20 @@ typedef struct {
     const float *x, *w, *b;
 } ops_conv2d__task;
 
-/* Threads split the output in blocks of ROW_BLOCK rows: the Winograd path
- * tiles rows in fours from each call's first row, so blocks of four keep
- * its tiles, and so its results, those of one thread. */
-enum { ops_conv2d__ROW_BLOCK = 4 };
-
 static void ops_conv2d__rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
     const ops_conv2d__task *t = (const ops_conv2d__task *)arg;
     ifk_conv_params cp = t->cp;
     const int64_t ho = t->nd->shape[t->nd->n->out[0]].d[0];
-    cp.oy0 = (int)(lo * ops_conv2d__ROW_BLOCK);
-    cp.oy1 = (int)(hi * ops_conv2d__ROW_BLOCK < ho ? hi * ops_conv2d__ROW_BLOCK : ho);
+    cp.oy0 = (int)(lo * RT_CONV_ROW_BLOCK);
+    cp.oy1 = (int)(hi * RT_CONV_ROW_BLOCK < ho ? hi * RT_CONV_ROW_BLOCK : ho);
     t->nd->k->conv2d(t->x, &cp, t->w, t->nd->prep, t->b, t->nd->y, scratch);
 }
 
 static if_status ops_conv2d__run(const rt_node *nd) {
     const ops_conv2d__task t = {nd, rt_conv2d_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
                     (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2)};
-    rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + ops_conv2d__ROW_BLOCK - 1) / ops_conv2d__ROW_BLOCK, 1, ops_conv2d__rows, &t);
+    rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + RT_CONV_ROW_BLOCK - 1) / RT_CONV_ROW_BLOCK, 1,
+                ops_conv2d__rows, &t);
     return IF_OK;
 }
 

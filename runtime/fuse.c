@@ -139,12 +139,10 @@ if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap) {
     if (!p->chain) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
     for (uint32_t i = 0; i < g->n_nodes; i++) p->chain[i] = -1;
     if (env && !strcmp(env, "0")) return IF_OK;
-    uint32_t n = 0;
-    rt_chain c;
-    for (uint32_t i = 0; i < g->n_nodes; i++) n += match(p, pos, i, &c);
-    if (!n) return IF_OK;
-    p->chains = (rt_chain *)rt_calloc(n, sizeof *p->chains);
+    /* A chain owns at least two nodes, none of them another chain's. */
+    p->chains = (rt_chain *)rt_calloc(g->n_nodes / 2 + 1, sizeof *p->chains);
     if (!p->chains) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
+    rt_chain c;
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         if (p->chain[i] >= 0 || !match(p, pos, i, &c)) continue;
         for (int k = 0; k < 4; k++)
@@ -235,17 +233,13 @@ typedef struct {
     const float *w, *b;
 } parts_task;
 
-/* Blocks of four output rows, as the CONV2D op splits them (its Winograd
- * tiles start at each call's first row): the same tiles, the same sums. */
-enum { CONV_ROW_BLOCK = 4 };
-
 static void parts_rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
     const parts_task *t = (const parts_task *)arg;
     ifk_conv_params cp = t->cp;
     int ho, wo;
     ifk_conv2d_out_size(&cp, &ho, &wo);
-    cp.oy0 = (int)(lo * CONV_ROW_BLOCK);
-    cp.oy1 = (int)(hi * CONV_ROW_BLOCK < ho ? hi * CONV_ROW_BLOCK : ho);
+    cp.oy0 = (int)(lo * RT_CONV_ROW_BLOCK);
+    cp.oy1 = (int)(hi * RT_CONV_ROW_BLOCK < ho ? hi * RT_CONV_ROW_BLOCK : ho);
     t->nd->k->conv2d_parts(&t->parts, &cp, t->w, t->nd->prep, t->b, t->nd->y, scratch);
 }
 
@@ -263,7 +257,7 @@ if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, 
         }
         int ho, wo;
         ifk_conv2d_out_size(&t.cp, &ho, &wo);
-        rt_parallel(nd, (ho + CONV_ROW_BLOCK - 1) / CONV_ROW_BLOCK, 1, parts_rows, &t);
+        rt_parallel(nd, (ho + RT_CONV_ROW_BLOCK - 1) / RT_CONV_ROW_BLOCK, 1, parts_rows, &t);
         return IF_OK;
     }
     const ib_task t = {nd, ib_params(m, c, nd->shape), (const float *)rt_in(nd, 0), res};

@@ -123,6 +123,11 @@ void rt_parallel_elems(const rt_node *nd, int64_t n, rt_range_fn fn, const void 
 /* A CONV2D node's kernel parameters for shapes `shape`, all output rows
  * (runtime/ops/conv2d.c). */
 ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape);
+/* A convolution's output rows go to threads in blocks of this many (the
+ * CONV2D op and the fused concat-conv alike): the Winograd path tiles rows
+ * in fours from each call's first row, so blocks of four keep its tiles,
+ * and so its results, whatever the split. */
+enum { RT_CONV_ROW_BLOCK = 4 };
 
 /* Finds the chains of the plan's graph (runtime/fuse.c; none when the
  * environment has IF_FUSE=0) and fills p->chain, p->chains, p->n_chains;

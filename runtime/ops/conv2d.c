@@ -54,24 +54,20 @@ typedef struct {
     const float *x, *w, *b;
 } task;
 
-/* Threads split the output in blocks of ROW_BLOCK rows: the Winograd path
- * tiles rows in fours from each call's first row, so blocks of four keep
- * its tiles, and so its results, those of one thread. */
-enum { ROW_BLOCK = 4 };
-
 static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
     const task *t = (const task *)arg;
     ifk_conv_params cp = t->cp;
     const int64_t ho = t->nd->shape[t->nd->n->out[0]].d[0];
-    cp.oy0 = (int)(lo * ROW_BLOCK);
-    cp.oy1 = (int)(hi * ROW_BLOCK < ho ? hi * ROW_BLOCK : ho);
+    cp.oy0 = (int)(lo * RT_CONV_ROW_BLOCK);
+    cp.oy1 = (int)(hi * RT_CONV_ROW_BLOCK < ho ? hi * RT_CONV_ROW_BLOCK : ho);
     t->nd->k->conv2d(t->x, &cp, t->w, t->nd->prep, t->b, t->nd->y, scratch);
 }
 
 static if_status run(const rt_node *nd) {
     const task t = {nd, rt_conv2d_params(nd->n, nd->shape), (const float *)rt_in(nd, 0),
                     (const float *)rt_in(nd, 1), (const float *)rt_in(nd, 2)};
-    rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + ROW_BLOCK - 1) / ROW_BLOCK, 1, rows, &t);
+    rt_parallel(nd, (rt_node_out_shape(nd)->d[0] + RT_CONV_ROW_BLOCK - 1) / RT_CONV_ROW_BLOCK, 1,
+                rows, &t);
     return IF_OK;
 }
 
