@@ -1077,14 +1077,19 @@ static void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const flo
                         const float *res, float *y, float *scratch);
 static size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p);
 
-/* The input of a convolution as the channel concatenation of maps of one
- * size (CONCAT_CHANNELS feeding a CONV2D, fused: the concatenation is
- * never made): part k has c[k] channels at x[k]; the c[k] add up to cin. */
+/* The input of a convolution as the channel concatenation of maps
+ * (CONCAT_CHANNELS feeding a CONV2D, fused: the concatenation is never
+ * made): part k has c[k] channels at x[k]; the c[k] add up to cin. A part
+ * with h[k] == 0 is a map of the convolution's input size; one with
+ * h[k] > 0 is an h[k] x w[k] map that stands for its bilinear resize to
+ * that size (RESIZE_BILINEAR's rule, kernels/scalar/scalar.h's
+ * ifk__lin_index): UPerNet's upsampled levels, never made whole either. */
 enum { IFK_MAX_PARTS = 8 };
 typedef struct {
     int n;
     const float *x[IFK_MAX_PARTS];
     int c[IFK_MAX_PARTS];
+    int h[IFK_MAX_PARTS], w[IFK_MAX_PARTS];
 } ifk_parts;
 
 /* Output size of a convolution: ho = (h+pt+pb-kh)/sh + 1, likewise wo. */
@@ -1267,12 +1272,19 @@ typedef struct ifk_ops {
      * scratch: ifk_inv_bottleneck_scratch_bytes. Equal bit for bit to the
      * three conv2d calls and the add on the same ops. */
     /* conv2d of the concatenation of the parts of in (kernels.h's
-     * ifk_parts), never made whole; prep as conv2d's for p.
-     * scratch: ifk_conv2d_parts_scratch_bytes. Equal bit for bit to conv2d
-     * of the concatenated input on the same ops. Pads smaller than the
-     * kernel. */
+     * ifk_parts), never made whole, low-resolution parts never resized
+     * whole; prep: conv2d_parts_prep's for these parts (64-byte aligned;
+     * in's pointers and sizes are not read there, only channels and which
+     * parts are low). scratch: ifk_conv2d_parts_scratch_bytes. With
+     * full-size parts only, equal bit for bit to conv2d of the concatenated
+     * input on the same ops; with low ones, within float rounding of conv2d
+     * of the resized and concatenated input (kernels/conv_parts.c). Pads
+     * smaller than the kernel. */
     void (*conv2d_parts)(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
                          const void *prep, const float *bias, float *y, void *scratch);
+    size_t (*conv2d_parts_prep_bytes)(const ifk_parts *in, const ifk_conv_params *p);
+    void (*conv2d_parts_prep)(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                              void *prep);
     size_t (*inv_bottleneck_prep_bytes)(const ifk_ib_params *p);
     void (*inv_bottleneck_prep)(const ifk_ib_params *p, const float *const w[6], void *prep);
     void (*inv_bottleneck)(const float *x, const ifk_ib_params *p, const void *prep,
@@ -1296,7 +1308,7 @@ static size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout
 static size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads);
 static size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw);
 static size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p);
-static size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p);
+static size_t ifk_conv2d_parts_scratch_bytes(const ifk_parts *in, const ifk_conv_params *p);
 
 #endif
 // ---- kernels/dispatch.h (end) ----
@@ -1823,15 +1835,21 @@ typedef struct rt_model {
 
 /* Nodes the plan runs as one kernel call (runtime/fuse.c): an inverted
  * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD),
- * or a CONCAT_CHANNELS read only by a CONV2D. */
+ * or a CONCAT_CHANNELS read only by a CONV2D, with the RESIZE_BILINEARs
+ * that upsample its parts and are read by it alone. */
 typedef enum { RT_CHAIN_INV_BOTTLENECK = 1, RT_CHAIN_CONCAT_CONV = 2 } rt_chain_kind;
+
+enum { RT_CHAIN_MAX_PARTS = 8, RT_CHAIN_MAX_NODES = 2 + RT_CHAIN_MAX_PARTS };
 
 typedef struct {
     rt_chain_kind kind;
-    uint32_t node[4]; /* inverted bottleneck: expand, depthwise, project, add
-                       * (UINT32_MAX: no add); concat: the concat, the conv */
-    uint32_t res;     /* the add's other operand, or IFG_NO_TENSOR */
-    uint32_t out;     /* what the chain writes: the add's output, else the projection's */
+    uint32_t node[RT_CHAIN_MAX_NODES]; /* inverted bottleneck: expand, depthwise,
+                       * project, add (UINT32_MAX: no add); concat: the concat,
+                       * the conv, the resizes; UINT32_MAX after the last */
+    uint32_t res;                      /* the add's other operand, or IFG_NO_TENSOR */
+    uint32_t out; /* what the chain writes: the add's output, else the projection's */
+    uint32_t src[RT_CHAIN_MAX_PARTS]; /* concat: part k's map before its resize,
+                                       * or IFG_NO_TENSOR (not resized) */
 } rt_chain;
 
 typedef struct rt_plan {
@@ -4635,6 +4653,11 @@ typedef struct ifk_isa {
                      const float *lk, const float *sk, const float *bk, int act);
     void (*activation)(const float *x, int64_t n, int act, float *y);
     void (*add)(const float *a, const float *b, int64_t n, float *y);
+    /* y[j] = (y[j] + a0 * x0[j]) + a1 * x1[j] for j < n, each product and
+     * sum rounded (no FMA: every port gives the reference's bits). The
+     * interpolations of a convolution's low-resolution parts
+     * (kernels/conv_parts.c). */
+    void (*axpy2)(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
     /* dst[i] = the float of IEEE half src[i] for i < n, bit for bit as the
@@ -4755,11 +4778,17 @@ static size_t ifk__inv_bottleneck_scratch(const ifk_isa *isa, const ifk_ib_param
 
 /* ---------------------------------------------- kernels/conv_parts.c */
 
-/* A convolution over concatenated parts (kernels.h's ifk_parts): through
- * Winograd's input transform, part by part, where ifk__winograd_ok; else on
- * bands of rows whose concatenation is made in scratch, each run by conv
- * (this ISA's conv2d, or the reference's). Equal bit for bit to the
- * convolution of the concatenated input on the same kernels. */
+/* A convolution over concatenated parts (kernels.h's ifk_parts). With
+ * full-size parts only: through Winograd's input transform, part by part,
+ * where ifk__winograd_ok; else on bands of rows whose concatenation is made
+ * in scratch, each run by conv (this ISA's conv2d, or the reference's):
+ * equal bit for bit to the convolution of the concatenated input on the
+ * same kernels. Low-resolution parts (stride 1, one group, an ISA): their
+ * taps' GEMMs at the low resolution, then resized and added (the file's
+ * comment), within float rounding of the resized maps' convolution; else
+ * bands into which they are resized (bit for bit). prep: what
+ * ifk__conv2d_parts_prep made of wt for these parts (channels and which are
+ * low; any sizes no larger). */
 typedef void (*ifk_conv_fn)(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                             const float *wt, const void *prep, const float *bias, float *y,
                             void *scratch);
@@ -4767,10 +4796,17 @@ static void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_pa
                        const ifk_conv_params *p, const float *wt, const void *prep,
                        const float *bias, float *y, void *scratch);
 /* Scratch of ifk__conv2d_parts: the band and conv's own scratch for it
- * (conv_scratch: that of conv for a band's parameters). */
-static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_conv_params *p,
+ * (conv_scratch: that of conv for a band's parameters), or the fast way's. */
+static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
                                  size_t (*conv_scratch)(const ifk_isa *isa,
                                                         const ifk_conv_params *q));
+/* Weights prepared for ifk__conv2d_parts: conv2d's for p, or with
+ * low-resolution parts the full-size parts' slice and its prep, and each
+ * low part's taps packed as GEMM operands. */
+static size_t ifk__conv2d_parts_prep_bytes(const ifk_isa *isa, const ifk_parts *in,
+                                    const ifk_conv_params *p);
+static void ifk__conv2d_parts_prep(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                            const float *wt, void *prep);
 
 /* ------------------------------------------------ kernels/winograd.c */
 
@@ -5046,40 +5082,336 @@ static void ifk__conv_transpose2d(const ifk_isa *isa, const float *x, int h, int
 
 // ---- kernels/conv_parts.c ----
 /* conv_parts.c -- a convolution whose input is the channel concatenation
- * of several maps, without making the concatenation (drivers.h).
+ * of several maps, without making the concatenation (drivers.h), some of
+ * them given at a lower resolution and standing for their bilinear
+ * upsampling (kernels.h's ifk_parts).
  *
  * UPerNet's fusion convolution reads the concatenation of four 128x128x64
- * maps: made whole, 16 MB of arena next to its 16 MB of inputs, the peak
- * of a click's memory. Winograd's input transform works channel by
- * channel, so it reads each part where it is (winograd.c). Any other
- * convolution gets its input in bands of rows, concatenated in scratch,
- * each band run as a convolution of its own whose padding stands where the
- * map's edges are: the same sums pixel for pixel. */
+ * maps, three of them upsampled from 64x64, 32x32 and 16x16: made whole,
+ * 16 MB of arena next to 12 MB of upsampled maps, the peak of a click's
+ * memory, and the most expensive convolution of a click.
+ *
+ * Full-size parts: Winograd's input transform works channel by channel, so
+ * it reads each part where it is (winograd.c). Any other convolution gets
+ * its input in bands of rows, concatenated in scratch (low-resolution
+ * parts resized into the band as RESIZE_BILINEAR would), each band run as
+ * a convolution of its own whose padding stands where the map's edges are:
+ * the same sums pixel for pixel as the convolution of the whole map.
+ *
+ * Low-resolution parts, stride 1 (the fast way, with an instruction set):
+ * the convolution is linear and so is the resize, so the channel mixing
+ * can come first, at the low resolution. For part x (h' x w', c' channels)
+ * and tap t = (ky, kx) of the kernel, Y_t = x W_t (W_t: the tap's cout x c'
+ * slice of the weight) is a GEMM over h' w' pixels instead of h w; the
+ * output adds, for each tap, Y_t resized and shifted:
+ *     y(oy, ox) += sum_t resize(Y_t)(oy - pt + ky, ox - pl + kx)
+ * (zero outside the map, as the padding). A bilinear resize is separable,
+ * so a row of y is made in two steps: G(c, kx) = sum over ky of the
+ * vertical interpolation of Y's rows, at the low width; then y(ox) = sum
+ * over kx of the horizontal interpolation of G. For UPerNet's 2x, 4x and
+ * 8x parts this is 4x, 16x and 64x fewer multiply-adds in the GEMM than
+ * Winograd at full size, and no transforms. The sums are the same
+ * convolution's in another order: within float rounding of the resized
+ * map's convolution, not bit for bit (tests/test_kernels_simd.c). Each
+ * thread keeps the rows of Y its output rows need in a ring, so every row
+ * is one GEMM, whatever splits the output. */
 #include <string.h>
 
 /* #include "kernels/drivers.h": above */
+// ---- kernels/scalar/scalar.h ----
+/* scalar.h -- helpers shared by the portable reference kernels (internal to
+ * kernels/scalar/; nothing here is part of the kernel API in kernels.h). */
+#ifndef IF_KERNELS_SCALAR_H
+#define IF_KERNELS_SCALAR_H
 
-enum { kernels_conv_parts__BAND_ROWS = 8 };
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* #include "kernels/kernels.h": above */
+
+/* 1/sqrt(2); M_SQRT1_2 is not declared in strict C11 + POSIX mode. */
+#define IFK_SQRT1_2 0.70710678118654752440f
+
+/* The fused activations, exactly as PyTorch evaluates them in float:
+ * ReLU max(x, 0) (NaN propagates), GELU 0.5 x (1 + erf(x / sqrt 2)),
+ * Hardswish x * min(max(x + 3, 0), 6) / 6. */
+static inline float ifk__relu(float x) { return x < 0.0f ? 0.0f : x; }
+static inline float ifk__gelu(float x) { return 0.5f * x * (1.0f + erff(x * IFK_SQRT1_2)); }
+static inline float ifk__hardswish(float x) {
+    float t = x + 3.0f;
+    t = t < 0.0f ? 0.0f : t;
+    t = t > 6.0f ? 6.0f : t;
+    return x * t / 6.0f;
+}
+static inline float ifk__act(float x, int act) {
+    switch (act) {
+    case IFK_ACT_RELU: return ifk__relu(x);
+    case IFK_ACT_GELU: return ifk__gelu(x);
+    case IFK_ACT_HARDSWISH: return ifk__hardswish(x);
+    default: return x;
+    }
+}
+
+/* In-place activation of n floats (no-op for IFK_ACT_NONE). */
+static void ifk__act_inplace(float *y, int64_t n, int act);
+
+/* Strided "NT" GEMM, the engine of ifk_linear, 1x1 convolutions and the
+ * transposed convolution:
+ *   y[i*ldy + j] = act(bias[j] + sum_{kk<k} x[i*ldx + kk] * w[j*ldw + kk])
+ * for i < m, j < n; bias may be NULL. y must not overlap x or w. */
+static void ifk__gemm_nt(const float *x, size_t ldx, int64_t m, int64_t k, const float *w, size_t ldw,
+                  const float *bias, int64_t n, int act, float *y, size_t ldy);
+
+/* Strided "NN" GEMM (attention: probabilities times values):
+ *   y[i*ldy + t] = sum_{p<k} a[i*lda + p] * b[p*ldb + t]
+ * for i < m, t < n, each a float sum in increasing p. y must not overlap
+ * a or b. */
+static void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
+                  int64_t n, float *y, size_t ldy);
+
+/* One output index of a bilinear axis: y = l0*x[i0] + l1*x[i1] (shared by
+ * the reference and the vector resizes, so all compute the same taps). */
+typedef struct {
+    int i0, i1;
+    float l0, l1;
+} ifk__lin_tap;
+
+/* PyTorch's upsample_bilinear2d (align_corners=False) source index and
+ * weights (compute_source_index_and_lambda + guard_index_and_lambda):
+ * scale = (float)in / out; src = max(scale * (dst + 0.5) - 0.5, 0) in float;
+ * i0 = min((int)src, in-1); l1 = clamp(src - i0, 0, 1); i1 = i0 + (i0 < in-1).
+ * Equal sizes copy. */
+static inline ifk__lin_tap ifk__lin_index(int dst, int in, int out, float scale) {
+    ifk__lin_tap t;
+    if (in == out) {
+        t.i0 = t.i1 = dst;
+        t.l0 = 1.0f;
+        t.l1 = 0.0f;
+        return t;
+    }
+    float src = scale * ((float)dst + 0.5f) - 0.5f;
+    if (src < 0.0f) src = 0.0f;
+    int i0 = (int)src;
+    if (i0 > in - 1) i0 = in - 1;
+    float l1 = src - (float)i0;
+    l1 = l1 < 0.0f ? 0.0f : l1 > 1.0f ? 1.0f : l1;
+    t.i0 = i0;
+    t.i1 = i0 + (i0 < in - 1);
+    t.l1 = l1;
+    t.l0 = 1.0f - l1;
+    return t;
+}
+
+/* The taps of a kernel window that fall inside the input: output index o
+ * of a convolution with stride s and leading padding pad reads from input
+ * index i0 = o*s - pad on (negative in the padding); of its k taps,
+ * [k0, k1) land inside an input of n. */
+typedef struct {
+    int i0, k0, k1;
+} ifk__window;
+static inline ifk__window ifk__window_at(int o, int s, int pad, int k, int n) {
+    ifk__window w;
+    w.i0 = o * s - pad;
+    w.k0 = w.i0 < 0 ? -w.i0 : 0;
+    w.k1 = n - w.i0 < k ? n - w.i0 : k;
+    return w;
+}
+
+/* Depthwise weights (c x taps, OHWI) of channels [c0, c0 + nb), transposed
+ * tap-major for loops that run over channels: wb[t * ld + j] for j < npad,
+ * zero from nb on. */
+static inline void ifk__dw_weights(const float *wt, int taps, int c0, int nb, int npad, int ld,
+                                   float *wb) {
+    for (int t = 0; t < taps; t++)
+        for (int j = 0; j < npad; j++)
+            wb[t * ld + j] = j < nb ? wt[(size_t)(c0 + j) * taps + t] : 0.0f;
+}
+
+/* Output columns [*xlo, *xhi) (of wo) whose three kernel columns are all
+ * inside the input: a 3-wide convolution's interior. */
+static inline void ifk__interior3(const ifk_conv_params *p, int wo, int *xlo, int *xhi) {
+    *xlo = (p->pl + p->sw - 1) / p->sw;
+    *xhi = p->w + p->pl - 3 >= 0 ? (p->w + p->pl - 3) / p->sw + 1 : 0;
+    if (*xhi > wo) *xhi = wo;
+    if (*xlo > *xhi) *xlo = *xhi;
+}
+
+#endif
+// ---- kernels/scalar/scalar.h (end) ----
+
+
+enum { kernels_conv_parts__BAND_ROWS = 8, kernels_conv_parts__MAX_RING = 16 };
 
 static int kernels_conv_parts__band_input_rows(const ifk_conv_params *p) { return (kernels_conv_parts__BAND_ROWS - 1) * p->sh + p->kh; }
 
-static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_conv_params *p,
-                                 size_t (*conv_scratch)(const ifk_isa *isa,
-                                                        const ifk_conv_params *q)) {
-    if (isa && ifk__winograd_ok(p)) return ifk__winograd_scratch(isa, p);
-    ifk_conv_params q = *p;
-    q.h = kernels_conv_parts__band_input_rows(p) < p->h ? kernels_conv_parts__band_input_rows(p) : p->h;
-    return IFK_SCRATCH_SLACK + ifk__piece((size_t)q.h * p->w * p->cin) +
-           (conv_scratch ? conv_scratch(isa, &q) : 0);
+static int kernels_conv_parts__has_lowres(const ifk_parts *in) {
+    for (int k = 0; k < in->n; k++)
+        if (in->h[k] > 0) return 1;
+    return 0;
 }
 
-static void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
-                       const ifk_conv_params *p, const float *wt, const void *prep,
-                       const float *bias, float *y, void *scratch) {
-    if (isa && ifk__winograd_ok(p)) {
-        ifk__conv3x3_winograd_parts(isa, in, p, wt, prep, bias, y, scratch);
+/* Whether the weights are prepared for the fast way: decided by what does
+ * not change between runs (a zoomed-in run has other sizes). */
+static int kernels_conv_parts__lowres_layout(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p) {
+    return isa && kernels_conv_parts__has_lowres(in) && p->sh == 1 && p->sw == 1 && p->groups == 1 &&
+           p->kh + 1 <= kernels_conv_parts__MAX_RING;
+}
+
+/* And whether this run's sizes let the fast way run: every low-resolution
+ * part upsampled (or kept) in both directions, so the rows of Y one output
+ * row needs span at most kh + 1 rows (the ring). */
+static int kernels_conv_parts__lowres_sizes_ok(const ifk_parts *in, const ifk_conv_params *p) {
+    for (int k = 0; k < in->n; k++)
+        if (in->h[k] > 0 && (in->h[k] > p->h || in->w[k] > p->w || in->w[k] < 1)) return 0;
+    return 1;
+}
+
+/* Where the fast way keeps its prepared weights, and what it runs the
+ * full-size parts as. */
+typedef struct {
+    ifk_parts direct;           /* the full-size parts, in order */
+    ifk_conv_params q;          /* their convolution: cin = their channels, no activation */
+    size_t wd_at;               /* byte offset of their weight slice (OHWI, q.cin wide) */
+    size_t b_at[IFK_MAX_PARTS]; /* a low part's packed taps: kh*kw blocks of b_bytes */
+    size_t b_bytes[IFK_MAX_PARTS];
+    size_t bytes; /* all of it */
+} kernels_conv_parts__lowres_plan;
+
+static void kernels_conv_parts__plan_lowres(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                        kernels_conv_parts__lowres_plan *L) {
+    memset(L, 0, sizeof *L);
+    L->q = *p;
+    L->q.act = IFK_ACT_NONE;
+    L->q.cin = 0;
+    for (int k = 0; k < in->n; k++)
+        if (in->h[k] <= 0) {
+            L->direct.x[L->direct.n] = in->x[k];
+            L->direct.c[L->direct.n++] = in->c[k];
+            L->q.cin += in->c[k];
+        }
+    size_t at = 0;
+    if (L->q.cin) {
+        at = ifk__round_up(ifk__conv2d_prep_bytes(isa, &L->q), 64);
+        L->wd_at = at;
+        at += ifk__piece((size_t)p->cout * p->kh * p->kw * L->q.cin);
+    }
+    for (int k = 0; k < in->n; k++)
+        if (in->h[k] > 0) {
+            L->b_at[k] = at;
+            L->b_bytes[k] = ifk__piece(ifk__packed_b_floats(isa, in->c[k], p->cout));
+            at += (size_t)p->kh * p->kw * L->b_bytes[k];
+        }
+    L->bytes = at;
+}
+
+static size_t ifk__conv2d_parts_prep_bytes(const ifk_isa *isa, const ifk_parts *in,
+                                    const ifk_conv_params *p) {
+    if (!kernels_conv_parts__lowres_layout(isa, in, p)) return isa ? ifk__conv2d_prep_bytes(isa, p) : 0;
+    kernels_conv_parts__lowres_plan L;
+    kernels_conv_parts__plan_lowres(isa, in, p, &L);
+    return L.bytes;
+}
+
+static void ifk__conv2d_parts_prep(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                            const float *wt, void *prep) {
+    if (!kernels_conv_parts__lowres_layout(isa, in, p)) {
+        if (isa) ifk__conv2d_prep(isa, p, wt, prep);
         return;
     }
+    kernels_conv_parts__lowres_plan L;
+    kernels_conv_parts__plan_lowres(isa, in, p, &L);
+    char *base = (char *)prep;
+    const int taps = p->kh * p->kw;
+    if (L.q.cin) { /* the full-size parts' channels of every (o, tap) */
+        float *wd = (float *)(base + L.wd_at);
+        for (size_t ot = 0; ot < (size_t)p->cout * taps; ot++) {
+            float *dst = wd + ot * L.q.cin;
+            int off = 0;
+            for (int k = 0; k < in->n; k++) {
+                if (in->h[k] <= 0) {
+                    memcpy(dst, wt + ot * p->cin + off, (size_t)in->c[k] * sizeof *dst);
+                    dst += in->c[k];
+                }
+                off += in->c[k];
+            }
+        }
+        ifk__conv2d_prep(isa, &L.q, wd, base);
+    }
+    int off = 0;
+    for (int k = 0; k < in->n; k++) {
+        if (in->h[k] > 0) /* tap t's cout x c' slice: rows taps*cin floats apart */
+            for (int t = 0; t < taps; t++)
+                ifk__pack_b_all(isa, wt + (size_t)t * p->cin + off, (size_t)taps * p->cin, p->cout,
+                                in->c[k], (float *)(base + L.b_at[k] + t * L.b_bytes[k]));
+        off += in->c[k];
+    }
+}
+
+/* The fast way's scratch after the full-size parts' convolution: a ring of
+ * kh + 1 rows of Y (each w' pixels of kh*kw*cout), G (w' x kw x cout), and
+ * the GEMM's. */
+static size_t kernels_conv_parts__lowres_scratch(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p) {
+    int wmax = 0, cmax = 1;
+    for (int k = 0; k < in->n; k++)
+        if (in->h[k] > 0) {
+            if (in->w[k] > wmax) wmax = in->w[k];
+            if (in->c[k] > cmax) cmax = in->c[k];
+        }
+    const size_t row = (size_t)wmax * p->kh * p->kw * p->cout;
+    return ifk__piece((size_t)(p->kh + 1) * row) + ifk__piece((size_t)wmax * p->kw * p->cout) +
+           ifk__gemm_packed_scratch(isa, cmax);
+}
+
+static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                                 size_t (*conv_scratch)(const ifk_isa *isa,
+                                                        const ifk_conv_params *q)) {
+    size_t fast = 0;
+    if (kernels_conv_parts__lowres_layout(isa, in, p)) {
+        kernels_conv_parts__lowres_plan L;
+        kernels_conv_parts__plan_lowres(isa, in, p, &L);
+        fast = IFK_SCRATCH_SLACK + kernels_conv_parts__lowres_scratch(isa, in, p);
+        if (L.q.cin) fast += ifk__conv2d_parts_scratch(isa, &L.direct, &L.q, conv_scratch);
+    } else if (isa && !kernels_conv_parts__has_lowres(in) && ifk__winograd_ok(p)) {
+        return ifk__winograd_scratch(isa, p);
+    }
+    /* The bands: every other case, and the fast way's fallback. Their
+     * convolution runs without prepared weights when parts are low. */
+    ifk_conv_params q = *p;
+    q.h = kernels_conv_parts__band_input_rows(p) < p->h ? kernels_conv_parts__band_input_rows(p) : p->h;
+    const size_t band = IFK_SCRATCH_SLACK + ifk__piece((size_t)q.h * p->w * p->cin) +
+                        (conv_scratch ? conv_scratch(isa, &q) : 0);
+    return band > fast ? band : fast;
+}
+
+/* Pixel x of input row r of part k, as the concatenation holds it. */
+static void kernels_conv_parts__part_pixels(const ifk_parts *in, int k, const ifk_conv_params *p, int r, float *dst,
+                        size_t stride) {
+    const int ck = in->c[k];
+    if (in->h[k] <= 0) {
+        const float *src = in->x[k] + (size_t)r * p->w * ck;
+        for (int X = 0; X < p->w; X++)
+            memcpy(dst + X * stride, src + (size_t)X * ck, (size_t)ck * sizeof *dst);
+        return;
+    }
+    /* ifk_resize_bilinear's expression, so a band holds the resized map's bits. */
+    const int h = in->h[k], w = in->w[k];
+    const ifk__lin_tap ty = ifk__lin_index(r, h, p->h, (float)h / (float)p->h);
+    const float *r0 = in->x[k] + (size_t)ty.i0 * w * ck, *r1 = in->x[k] + (size_t)ty.i1 * w * ck;
+    const float sx = (float)w / (float)p->w;
+    for (int X = 0; X < p->w; X++) {
+        const ifk__lin_tap tx = ifk__lin_index(X, w, p->w, sx);
+        const float *a = r0 + (size_t)tx.i0 * ck, *b = r0 + (size_t)tx.i1 * ck;
+        const float *d = r1 + (size_t)tx.i0 * ck, *e = r1 + (size_t)tx.i1 * ck;
+        float *o = dst + X * stride;
+        for (int j = 0; j < ck; j++)
+            o[j] = ty.l0 * (tx.l0 * a[j] + tx.l1 * b[j]) + ty.l1 * (tx.l0 * d[j] + tx.l1 * e[j]);
+    }
+}
+
+static void kernels_conv_parts__conv_bands(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
+                       const ifk_conv_params *p, const float *wt, const void *prep,
+                       const float *bias, float *y, void *scratch) {
     int ho, wo;
     ifk_conv2d_out_size(p, &ho, &wo);
     const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
@@ -5091,15 +5423,13 @@ static void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_pa
         const int r0 = y0 * p->sh - p->pt > 0 ? y0 * p->sh - p->pt : 0;
         const int want = (y1 - 1) * p->sh - p->pt + p->kh;
         const int r1 = want < p->h ? want : p->h;
-        for (int r = r0; r < r1; r++)
-            for (int X = 0; X < p->w; X++) {
-                float *dst = band + ((size_t)(r - r0) * p->w + X) * p->cin;
-                for (int k = 0; k < in->n; k++) {
-                    const int ck = in->c[k];
-                    memcpy(dst, in->x[k] + ((size_t)r * p->w + X) * ck, (size_t)ck * sizeof(float));
-                    dst += ck;
-                }
+        for (int r = r0; r < r1; r++) {
+            float *dst = band + (size_t)(r - r0) * p->w * p->cin;
+            for (int k = 0; k < in->n; k++) {
+                kernels_conv_parts__part_pixels(in, k, p, r, dst, (size_t)p->cin);
+                dst += in->c[k];
             }
+        }
         /* The band's own convolution: output row y0 + j is its row j; the
          * rows of padding it sees are the map's, no more. */
         ifk_conv_params q = *p;
@@ -5110,6 +5440,113 @@ static void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_pa
         q.oy1 = 0;
         conv(isa, band, &q, wt, prep, bias, y + (size_t)y0 * wo * p->cout, cur);
     }
+}
+
+/* y's rows [oy0, oy1) += the convolution of low part k (the fast way). */
+static void kernels_conv_parts__add_lowres_part(const ifk_isa *isa, const ifk_parts *in, int k,
+                            const ifk_conv_params *p, const char *bp, size_t b_bytes, int oy0,
+                            int oy1, int wo, float *y, char *cur) {
+    const int h = in->h[k], w = in->w[k], ck = in->c[k], cout = p->cout, kw = p->kw;
+    const int taps = p->kh * kw, ring_n = p->kh + 1;
+    const size_t yrow =
+        (size_t)w * taps * cout; /* Y's row: pixel c, tap t at c*taps*cout + t*cout */
+    float *ring = ifk__carve(&cur, (size_t)ring_n * yrow);
+    float *g = ifk__carve(&cur, (size_t)w * kw * cout);
+    void *gemm_scratch = cur;
+    int tag[kernels_conv_parts__MAX_RING];
+    for (int s = 0; s < ring_n; s++) tag[s] = -1;
+    const float sy = (float)h / (float)p->h, sx = (float)w / (float)p->w;
+    for (int oy = oy0; oy < oy1; oy++) {
+        memset(g, 0, (size_t)w * kw * cout * sizeof *g);
+        for (int ky = 0; ky < p->kh; ky++) {
+            const int s = oy - p->pt + ky;
+            if (s < 0 || s >= p->h) continue;
+            const ifk__lin_tap ty = ifk__lin_index(s, h, p->h, sy);
+            const float *yr[2];
+            const int want[2] = {ty.i0, ty.i1};
+            for (int v = 0; v < 2; v++) {
+                const int slot = want[v] % ring_n;
+                float *row = ring + (size_t)slot * yrow;
+                if (tag[slot] != want[v]) {
+                    const float *x = in->x[k] + (size_t)want[v] * w * ck;
+                    for (int t = 0; t < taps; t++)
+                        ifk__gemm_packed(isa, x, (size_t)ck, w, ck,
+                                         (const float *)(bp + (size_t)t * b_bytes), NULL, cout,
+                                         IFK_ACT_NONE, NULL, 0, row + (size_t)t * cout,
+                                         (size_t)taps * cout, gemm_scratch);
+                    tag[slot] = want[v];
+                }
+                yr[v] = row;
+            }
+            /* the kw taps of row ky are contiguous in Y and in G */
+            for (int c = 0; c < w; c++) {
+                const size_t at = (size_t)c * taps * cout + (size_t)ky * kw * cout;
+                isa->axpy2(g + (size_t)c * kw * cout, yr[0] + at, ty.l0, yr[1] + at, ty.l1,
+                           (int64_t)kw * cout);
+            }
+        }
+        float *out = y + (size_t)oy * wo * cout;
+        for (int ox = 0; ox < wo; ox++)
+            for (int kx = 0; kx < kw; kx++) {
+                const int s = ox - p->pl + kx;
+                if (s < 0 || s >= p->w) continue;
+                const ifk__lin_tap tx = ifk__lin_index(s, w, p->w, sx);
+                isa->axpy2(out + (size_t)ox * cout, g + ((size_t)tx.i0 * kw + kx) * cout, tx.l0,
+                           g + ((size_t)tx.i1 * kw + kx) * cout, tx.l1, cout);
+            }
+    }
+}
+
+static void kernels_conv_parts__conv_lowres(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
+                        const ifk_conv_params *p, const void *prep, const float *bias, float *y,
+                        void *scratch) {
+    int ho, wo;
+    ifk_conv2d_out_size(p, &ho, &wo);
+    const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
+    if (oy0 >= oy1) return;
+    kernels_conv_parts__lowres_plan L;
+    kernels_conv_parts__plan_lowres(isa, in, p, &L);
+    const char *base = (const char *)prep;
+    char *cur = ifk__align64(scratch);
+    const size_t row = (size_t)wo * p->cout;
+    if (L.q.cin) {
+        ifk_conv_params q = L.q;
+        q.oy0 = oy0;
+        q.oy1 = oy1;
+        ifk__conv2d_parts(isa, conv, &L.direct, &q, (const float *)(base + L.wd_at), base, bias, y,
+                          cur + kernels_conv_parts__lowres_scratch(isa, in, p));
+    } else {
+        for (int oy = oy0; oy < oy1; oy++)
+            for (int ox = 0; ox < wo; ox++) {
+                float *o = y + oy * row + (size_t)ox * p->cout;
+                if (bias)
+                    memcpy(o, bias, (size_t)p->cout * sizeof *o);
+                else
+                    memset(o, 0, (size_t)p->cout * sizeof *o);
+            }
+    }
+    for (int k = 0; k < in->n; k++)
+        if (in->h[k] > 0)
+            kernels_conv_parts__add_lowres_part(isa, in, k, p, base + L.b_at[k], L.b_bytes[k], oy0, oy1, wo, y, cur);
+    if (p->act != IFK_ACT_NONE)
+        isa->activation(y + oy0 * row, (int64_t)(oy1 - oy0) * row, p->act, y + oy0 * row);
+}
+
+static void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
+                       const ifk_conv_params *p, const float *wt, const void *prep,
+                       const float *bias, float *y, void *scratch) {
+    if (kernels_conv_parts__lowres_layout(isa, in, p)) {
+        if (kernels_conv_parts__lowres_sizes_ok(in, p))
+            kernels_conv_parts__conv_lowres(isa, conv, in, p, prep, bias, y, scratch);
+        else /* prep is the fast way's, not conv's */
+            kernels_conv_parts__conv_bands(isa, conv, in, p, wt, NULL, bias, y, scratch);
+        return;
+    }
+    if (isa && !kernels_conv_parts__has_lowres(in) && ifk__winograd_ok(p)) {
+        ifk__conv3x3_winograd_parts(isa, in, p, wt, prep, bias, y, scratch);
+        return;
+    }
+    kernels_conv_parts__conv_bands(isa, conv, in, p, wt, prep, bias, y, scratch);
 }
 // ---- kernels/conv_parts.c (end) ----
 
@@ -5580,6 +6017,8 @@ static const ifk_isa *ifk__isa_named(const char *name);
             const float *lk, const float *sk, const float *bk, int act)
 #define IFK_ACTIVATION(fn) void fn(const float *x, int64_t n, int act, float *y)
 #define IFK_ADD(fn)        void fn(const float *a, const float *b, int64_t n, float *y)
+#define IFK_AXPY2(fn)                                                                              \
+    void fn(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n)
 #define IFK_RESIZE_BILINEAR(fn)                                                                    \
     void fn(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0, int oy1)
 #define IFK_F16_TO_F32(fn) void fn(const uint16_t *src, int64_t n, float *dst)
@@ -5732,6 +6171,16 @@ static IFK_ADD(ifk_f32_add__neon);
 #if defined(__wasm_simd128__)
 static IFK_ADD(ifk_f32_add__wasm);
 #endif
+static IFK_AXPY2(ifk_f32_axpy2__c);
+#if defined(__x86_64__) || defined(_M_X64)
+static IFK_AXPY2(ifk_f32_axpy2__avx2);
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+static IFK_AXPY2(ifk_f32_axpy2__neon);
+#endif
+#if defined(__wasm_simd128__)
+static IFK_AXPY2(ifk_f32_axpy2__wasm);
+#endif
 
 /* bilinear resize */
 #if defined(__x86_64__) || defined(_M_X64)
@@ -5806,128 +6255,7 @@ static inline void ifk__gn_sums_tail(const float *xp, const double *mk, double *
 #endif
 // ---- kernels/isa.h (end) ----
 
-// ---- kernels/scalar/scalar.h ----
-/* scalar.h -- helpers shared by the portable reference kernels (internal to
- * kernels/scalar/; nothing here is part of the kernel API in kernels.h). */
-#ifndef IF_KERNELS_SCALAR_H
-#define IF_KERNELS_SCALAR_H
-
-#include <math.h>
-#include <stddef.h>
-#include <stdint.h>
-
-/* #include "kernels/kernels.h": above */
-
-/* 1/sqrt(2); M_SQRT1_2 is not declared in strict C11 + POSIX mode. */
-#define IFK_SQRT1_2 0.70710678118654752440f
-
-/* The fused activations, exactly as PyTorch evaluates them in float:
- * ReLU max(x, 0) (NaN propagates), GELU 0.5 x (1 + erf(x / sqrt 2)),
- * Hardswish x * min(max(x + 3, 0), 6) / 6. */
-static inline float ifk__relu(float x) { return x < 0.0f ? 0.0f : x; }
-static inline float ifk__gelu(float x) { return 0.5f * x * (1.0f + erff(x * IFK_SQRT1_2)); }
-static inline float ifk__hardswish(float x) {
-    float t = x + 3.0f;
-    t = t < 0.0f ? 0.0f : t;
-    t = t > 6.0f ? 6.0f : t;
-    return x * t / 6.0f;
-}
-static inline float ifk__act(float x, int act) {
-    switch (act) {
-    case IFK_ACT_RELU: return ifk__relu(x);
-    case IFK_ACT_GELU: return ifk__gelu(x);
-    case IFK_ACT_HARDSWISH: return ifk__hardswish(x);
-    default: return x;
-    }
-}
-
-/* In-place activation of n floats (no-op for IFK_ACT_NONE). */
-static void ifk__act_inplace(float *y, int64_t n, int act);
-
-/* Strided "NT" GEMM, the engine of ifk_linear, 1x1 convolutions and the
- * transposed convolution:
- *   y[i*ldy + j] = act(bias[j] + sum_{kk<k} x[i*ldx + kk] * w[j*ldw + kk])
- * for i < m, j < n; bias may be NULL. y must not overlap x or w. */
-static void ifk__gemm_nt(const float *x, size_t ldx, int64_t m, int64_t k, const float *w, size_t ldw,
-                  const float *bias, int64_t n, int act, float *y, size_t ldy);
-
-/* Strided "NN" GEMM (attention: probabilities times values):
- *   y[i*ldy + t] = sum_{p<k} a[i*lda + p] * b[p*ldb + t]
- * for i < m, t < n, each a float sum in increasing p. y must not overlap
- * a or b. */
-static void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
-                  int64_t n, float *y, size_t ldy);
-
-/* One output index of a bilinear axis: y = l0*x[i0] + l1*x[i1] (shared by
- * the reference and the vector resizes, so all compute the same taps). */
-typedef struct {
-    int i0, i1;
-    float l0, l1;
-} ifk__lin_tap;
-
-/* PyTorch's upsample_bilinear2d (align_corners=False) source index and
- * weights (compute_source_index_and_lambda + guard_index_and_lambda):
- * scale = (float)in / out; src = max(scale * (dst + 0.5) - 0.5, 0) in float;
- * i0 = min((int)src, in-1); l1 = clamp(src - i0, 0, 1); i1 = i0 + (i0 < in-1).
- * Equal sizes copy. */
-static inline ifk__lin_tap ifk__lin_index(int dst, int in, int out, float scale) {
-    ifk__lin_tap t;
-    if (in == out) {
-        t.i0 = t.i1 = dst;
-        t.l0 = 1.0f;
-        t.l1 = 0.0f;
-        return t;
-    }
-    float src = scale * ((float)dst + 0.5f) - 0.5f;
-    if (src < 0.0f) src = 0.0f;
-    int i0 = (int)src;
-    if (i0 > in - 1) i0 = in - 1;
-    float l1 = src - (float)i0;
-    l1 = l1 < 0.0f ? 0.0f : l1 > 1.0f ? 1.0f : l1;
-    t.i0 = i0;
-    t.i1 = i0 + (i0 < in - 1);
-    t.l1 = l1;
-    t.l0 = 1.0f - l1;
-    return t;
-}
-
-/* The taps of a kernel window that fall inside the input: output index o
- * of a convolution with stride s and leading padding pad reads from input
- * index i0 = o*s - pad on (negative in the padding); of its k taps,
- * [k0, k1) land inside an input of n. */
-typedef struct {
-    int i0, k0, k1;
-} ifk__window;
-static inline ifk__window ifk__window_at(int o, int s, int pad, int k, int n) {
-    ifk__window w;
-    w.i0 = o * s - pad;
-    w.k0 = w.i0 < 0 ? -w.i0 : 0;
-    w.k1 = n - w.i0 < k ? n - w.i0 : k;
-    return w;
-}
-
-/* Depthwise weights (c x taps, OHWI) of channels [c0, c0 + nb), transposed
- * tap-major for loops that run over channels: wb[t * ld + j] for j < npad,
- * zero from nb on. */
-static inline void ifk__dw_weights(const float *wt, int taps, int c0, int nb, int npad, int ld,
-                                   float *wb) {
-    for (int t = 0; t < taps; t++)
-        for (int j = 0; j < npad; j++)
-            wb[t * ld + j] = j < nb ? wt[(size_t)(c0 + j) * taps + t] : 0.0f;
-}
-
-/* Output columns [*xlo, *xhi) (of wo) whose three kernel columns are all
- * inside the input: a 3-wide convolution's interior. */
-static inline void ifk__interior3(const ifk_conv_params *p, int wo, int *xlo, int *xhi) {
-    *xlo = (p->pl + p->sw - 1) / p->sw;
-    *xhi = p->w + p->pl - 3 >= 0 ? (p->w + p->pl - 3) / p->sw + 1 : 0;
-    if (*xhi > wo) *xhi = wo;
-    if (*xlo > *xhi) *xlo = *xhi;
-}
-
-#endif
-// ---- kernels/scalar/scalar.h (end) ----
-
+/* #include "kernels/scalar/scalar.h": above */
 
 enum { generic_f32_gemm_4x16_c__MR = 4, generic_f32_gemm_4x16_c__NR = 16 };
 
@@ -6023,6 +6351,11 @@ static void ifk_f32_dw3_row__c(const float *const r[3], int w, int c, const floa
             yp[j] = ifk__act(acc + bias[j], act);
         }
     }
+}
+
+/* y += a0 x0 + a1 x1, rounded as written (ukernel.h) */
+static void ifk_f32_axpy2__c(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
 }
 
 /* ------------------------------------------------------------------ norms */
@@ -6452,6 +6785,7 @@ static const ifk_isa ifk_isa_generic = {
     .gn_apply = ifk_f32_gn_apply__c,
     .activation = ifk_activation,
     .add = ifk_add,
+    .axpy2 = ifk_f32_axpy2__c,
     .resize_bilinear = ifk_resize_bilinear,
     .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__c,
@@ -6466,8 +6800,8 @@ static const ifk_isa ifk_isa_generic = {
     .sum_d = ifk_f32_sum_d__avx2, .sumsq_d = ifk_f32_sumsq_d__avx2,                                \
     .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
     .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
-    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2,                    \
-    .f16_to_f32 = ifk_f16_to_f32__avx2
+    .add = ifk_f32_add__avx2, .axpy2 = ifk_f32_axpy2__avx2,                                        \
+    .resize_bilinear = ifk_f32_resize_bilinear__avx2, .f16_to_f32 = ifk_f16_to_f32__avx2
 
 static const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
@@ -6525,6 +6859,7 @@ static const ifk_isa ifk_isa_neon = {
     .gn_apply = ifk_f32_gn_apply__neon,
     .activation = ifk_f32_activation__neon,
     .add = ifk_f32_add__neon,
+    .axpy2 = ifk_f32_axpy2__neon,
     .resize_bilinear = ifk_f32_resize_bilinear__neon,
     .f16_to_f32 = ifk_f16_to_f32__neon,
     .wino_in = ifk_f32_wino_in__neon,
@@ -6557,6 +6892,7 @@ static const ifk_isa ifk_isa_wasm = {
     .gn_apply = ifk_f32_gn_apply__wasm,
     .activation = ifk_activation,
     .add = ifk_f32_add__wasm,
+    .axpy2 = ifk_f32_axpy2__wasm,
     .resize_bilinear = ifk_resize_bilinear,
     .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__wasm,
@@ -6710,6 +7046,16 @@ static void kernels_dispatch__scalar_conv2d_parts(const ifk_parts *in, const ifk
     ifk__conv2d_parts(NULL, kernels_dispatch__scalar_conv_band, in, p, wt, prep, bias, y, scratch);
 }
 
+/* The reference reads the weights as they are. */
+static size_t kernels_dispatch__scalar_parts_prep_bytes(const ifk_parts *in, const ifk_conv_params *p) {
+    return ifk__conv2d_parts_prep_bytes(NULL, in, p);
+}
+
+static void kernels_dispatch__scalar_parts_prep(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                              void *prep) {
+    ifk__conv2d_parts_prep(NULL, in, p, wt, prep);
+}
+
 /* The reference keeps the weights as they are: the prep is six pointers. */
 static size_t kernels_dispatch__scalar_ib_prep_bytes(const ifk_ib_params *p) {
     (void)p;
@@ -6746,6 +7092,8 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
     .conv2d_parts = kernels_dispatch__scalar_conv2d_parts,
+    .conv2d_parts_prep_bytes = kernels_dispatch__scalar_parts_prep_bytes,
+    .conv2d_parts_prep = kernels_dispatch__scalar_parts_prep,
     .inv_bottleneck_prep_bytes = kernels_dispatch__scalar_ib_prep_bytes,
     .inv_bottleneck_prep = kernels_dispatch__scalar_ib_prep,
     .inv_bottleneck = kernels_dispatch__scalar_ib,
@@ -6820,6 +7168,13 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
                                     float *y, void *s) {                                           \
         ifk__conv2d_parts(&(ISA), ifk__conv2d, in, p, wt, prep, bias, y, s);                       \
     }                                                                                              \
+    static size_t NAME##_parts_prep_bytes(const ifk_parts *in, const ifk_conv_params *p) {         \
+        return ifk__conv2d_parts_prep_bytes(&(ISA), in, p);                                        \
+    }                                                                                              \
+    static void NAME##_parts_prep(const ifk_parts *in, const ifk_conv_params *p, const float *wt,  \
+                                  void *prep) {                                                    \
+        ifk__conv2d_parts_prep(&(ISA), in, p, wt, prep);                                           \
+    }                                                                                              \
     static size_t NAME##_ib_prep_bytes(const ifk_ib_params *p) {                                   \
         return ifk__inv_bottleneck_prep_bytes(&(ISA), p);                                          \
     }                                                                                              \
@@ -6848,6 +7203,8 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
         .conv2d_parts = NAME##_conv2d_parts,                                                       \
+        .conv2d_parts_prep_bytes = NAME##_parts_prep_bytes,                                        \
+        .conv2d_parts_prep = NAME##_parts_prep,                                                    \
         .inv_bottleneck_prep_bytes = NAME##_ib_prep_bytes,                                         \
         .inv_bottleneck_prep = NAME##_ib_prep,                                                     \
         .inv_bottleneck = NAME##_ib,                                                               \
@@ -7026,10 +7383,10 @@ static size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p) {
     return b;
 }
 
-static size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p) {
-    size_t b = ifk__conv2d_parts_scratch(NULL, p, NULL);
+static size_t ifk_conv2d_parts_scratch_bytes(const ifk_parts *in, const ifk_conv_params *p) {
+    size_t b = ifk__conv2d_parts_scratch(NULL, in, p, NULL);
     for (int i = 0; i < ifk_n_isas; i++) {
-        const size_t s = ifk__conv2d_parts_scratch(ifk_isas[i], p, ifk__conv2d_scratch);
+        const size_t s = ifk__conv2d_parts_scratch(ifk_isas[i], in, p, ifk__conv2d_scratch);
         if (s > b) b = s;
     }
     return b;
@@ -8249,7 +8606,7 @@ static void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, 
 static void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const void *prep, const float *bias, float *y,
                            void *scratch) {
-    const ifk_parts one = {1, {x}, {p->cin}};
+    const ifk_parts one = {1, {x}, {p->cin}, {0}, {0}};
     ifk__conv3x3_winograd_parts(isa, &one, p, wt, prep, bias, y, scratch);
 }
 
@@ -9807,7 +10164,7 @@ static ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape
 enum { RT_CONV_ROW_BLOCK = 4 };
 
 /* Finds the chains of the plan's graph (runtime/fuse.c; none when the
- * environment has IF_FUSE=0) and fills p->chain, p->chains, p->n_chains;
+ * environment has IF_FUSE=0; bit-exact ones only with IF_FUSE=exact) and fills p->chain, p->chains, p->n_chains;
  * pos: each node's execution position. */
 static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap);
 /* Chain c's scratch for one thread (shapes of the plan), its prepared
@@ -9817,8 +10174,9 @@ static size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk
 static void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst);
 /* Runs chain c as its head node nd (nd->y: the chain's output; nd->prep:
  * rt_chain_prep's; nd->in: the head's inputs); res: the residual's data or
- * NULL. */
-static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res);
+ * NULL; src[k]: the data of c->src[k] (NULL where that is IFG_NO_TENSOR). */
+static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res,
+                       const float *const src[RT_CHAIN_MAX_PARTS]);
 
 /* -------------------------------------------------------------- the table */
 
@@ -10058,7 +10416,12 @@ static if_status runtime_exec__run_node(rt_exec *e, uint32_t idx) {
         .err = e->err,
         .err_cap = sizeof e->err,
     };
-    if (chain) return rt_chain_run(&nd, p->m, chain, (const float *)rt_exec_tensor(e, chain->res));
+    if (chain) {
+        const float *src[RT_CHAIN_MAX_PARTS];
+        for (int k = 0; k < RT_CHAIN_MAX_PARTS; k++)
+            src[k] = (const float *)rt_exec_tensor(e, chain->src[k]);
+        return rt_chain_run(&nd, p->m, chain, (const float *)rt_exec_tensor(e, chain->res), src);
+    }
     return op->run(&nd);
 }
 
@@ -10158,13 +10521,22 @@ static const float *rt_exec_output(const rt_exec *e, const char *name, rt_shape 
  *   - a CONCAT_CHANNELS read only by a CONV2D (UPerNet's fusion conv): the
  *     convolution reads the parts where they are (kernels/conv_parts.c), so
  *     the 16 MB concatenation, the peak of a click's arena, is never made.
+ *     A part made by a RESIZE_BILINEAR that upsamples and is read by the
+ *     concatenation alone joins the chain too: the kernel takes the map
+ *     before its resize and convolves it at its own resolution (UPerNet's
+ *     upsampled levels: 12 MB of maps never made, and most of the
+ *     convolution's work done at 1/4 to 1/64 of the pixels).
  * The arena loses those maps and the click their memory traffic. A fused
- * run is bit for bit the unfused one, so fusion changes no result.
+ * run is bit for bit the unfused one, except for the convolution of
+ * upsampled parts, whose sums come in another order (within float
+ * rounding; tests/test_runtime.c compares both ways).
  *
  * The graph file and the ops stay as they are: the plan marks the chain's
  * first node as its head (it runs the chain) and the others as inner
  * (skipped); the tensors between them get no arena bytes. Set IF_FUSE=0 in
- * the environment to plan without fusion (for comparisons and debugging). */
+ * the environment to plan without fusion, IF_FUSE=exact for the chains
+ * that are bit for bit the unfused run only (no resizes: for comparisons
+ * and debugging). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10225,7 +10597,8 @@ static int runtime_fuse__match_ib(const rt_plan *p, const uint32_t *pos, uint32_
     c->node[0] = e;
     c->node[1] = d;
     c->node[2] = q;
-    c->node[3] = UINT32_MAX;
+    for (int k = 3; k < RT_CHAIN_MAX_NODES; k++) c->node[k] = UINT32_MAX;
+    for (int k = 0; k < RT_CHAIN_MAX_PARTS; k++) c->src[k] = IFG_NO_TENSOR;
     c->res = IFG_NO_TENSOR;
     c->out = g->nodes[q].out[0];
     /* The residual add joins when it is the projection's only reader and
@@ -10248,9 +10621,29 @@ static int runtime_fuse__match_ib(const rt_plan *p, const uint32_t *pos, uint32_
     return 1;
 }
 
+/* The RESIZE_BILINEAR that makes tensor t, if it upsamples (or keeps) an
+ * f32 map, is read by nothing else and runs in the same phase as node i. */
+static uint32_t runtime_fuse__upsampling_of(const rt_plan *p, uint32_t t, uint32_t i) {
+    const ifg_graph *g = &p->m->g;
+    uint32_t r = 0;
+    if (runtime_fuse__readers(g, t, &r) != 1) return UINT32_MAX;
+    for (uint32_t j = 0; j < g->n_nodes; j++) {
+        const ifg_node *n = &g->nodes[j];
+        if (n->n_out < 1 || n->out[0] != t) continue;
+        if (n->op != IFG_OP_RESIZE_BILINEAR || n->n_in < 1 || n->in[0] == IFG_NO_TENSOR ||
+            p->per_click[j] != p->per_click[i] || g->tensors[n->in[0]].dtype != IFG_F32)
+            return UINT32_MAX;
+        const rt_shape *x = &p->shape[n->in[0]], *y = &p->shape[t];
+        if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1])
+            return UINT32_MAX;
+        return j;
+    }
+    return UINT32_MAX;
+}
+
 /* A concatenation headed by node i whose only reader is a convolution of
  * it, with constant weights and pads smaller than its kernel. */
-static int runtime_fuse__match_concat(const rt_plan *p, uint32_t i, rt_chain *c) {
+static int runtime_fuse__match_concat(const rt_plan *p, uint32_t i, int exact, rt_chain *c) {
     const rt_model *m = p->m;
     const ifg_graph *g = &m->g;
     const ifg_node *n = &g->nodes[i];
@@ -10270,14 +10663,22 @@ static int runtime_fuse__match_concat(const rt_plan *p, uint32_t i, rt_chain *c)
     c->kind = RT_CHAIN_CONCAT_CONV;
     c->node[0] = i;
     c->node[1] = q;
-    c->node[2] = c->node[3] = UINT32_MAX;
+    for (int k = 2; k < RT_CHAIN_MAX_NODES; k++) c->node[k] = UINT32_MAX;
+    int at = 2;
+    for (uint32_t k = 0; k < RT_CHAIN_MAX_PARTS; k++) {
+        c->src[k] = IFG_NO_TENSOR;
+        const uint32_t r = k < n->n_in && !exact ? runtime_fuse__upsampling_of(p, n->in[k], i) : UINT32_MAX;
+        if (r == UINT32_MAX || p->chain[r] >= 0) continue;
+        c->node[at++] = r;
+        c->src[k] = g->nodes[r].in[0];
+    }
     c->res = IFG_NO_TENSOR;
     c->out = nq->out[0];
     return 1;
 }
 
-static int runtime_fuse__match(const rt_plan *p, const uint32_t *pos, uint32_t i, rt_chain *c) {
-    return runtime_fuse__match_ib(p, pos, i, c) || runtime_fuse__match_concat(p, i, c);
+static int runtime_fuse__match(const rt_plan *p, const uint32_t *pos, uint32_t i, int exact, rt_chain *c) {
+    return runtime_fuse__match_ib(p, pos, i, c) || runtime_fuse__match_concat(p, i, exact, c);
 }
 
 static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap) {
@@ -10287,13 +10688,14 @@ static if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t
     if (!p->chain) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
     for (uint32_t i = 0; i < g->n_nodes; i++) p->chain[i] = -1;
     if (env && !strcmp(env, "0")) return IF_OK;
+    const int exact = env && !strcmp(env, "exact");
     /* A chain owns at least two nodes, none of them another chain's. */
     p->chains = (rt_chain *)rt_calloc(g->n_nodes / 2 + 1, sizeof *p->chains);
     if (!p->chains) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
     rt_chain c;
     for (uint32_t i = 0; i < g->n_nodes; i++) {
-        if (p->chain[i] >= 0 || !runtime_fuse__match(p, pos, i, &c)) continue;
-        for (int k = 0; k < 4; k++)
+        if (p->chain[i] >= 0 || !runtime_fuse__match(p, pos, i, exact, &c)) continue;
+        for (int k = 0; k < RT_CHAIN_MAX_NODES; k++)
             if (c.node[k] != UINT32_MAX) p->chain[c.node[k]] = (int32_t)p->n_chains;
         p->chains[p->n_chains++] = c;
     }
@@ -10324,10 +10726,34 @@ static const float *runtime_fuse__weight(const rt_model *m, uint32_t node, uint3
     return i < n->n_in && n->in[i] != IFG_NO_TENSOR ? (const float *)m->weights[n->in[i]] : NULL;
 }
 
+/* A concat chain's parts for shapes `shape`: channels, and a resized
+ * part's size before its resize; data as given (NULL: none). */
+static ifk_parts runtime_fuse__chain_parts(const rt_model *m, const rt_chain *c, const rt_shape *shape,
+                             const void *const *in, const float *const *src) {
+    IF_STATIC_ASSERT((int)RT_CHAIN_MAX_PARTS == (int)IFK_MAX_PARTS,
+                     "a chain's parts are the kernel's");
+    const ifg_node *n = &m->g.nodes[c->node[0]];
+    ifk_parts parts;
+    memset(&parts, 0, sizeof parts);
+    parts.n = (int)n->n_in;
+    for (uint32_t k = 0; k < n->n_in; k++) {
+        parts.c[k] = (int)shape[n->in[k]].d[2];
+        if (c->src[k] != IFG_NO_TENSOR) {
+            parts.h[k] = (int)shape[c->src[k]].d[0];
+            parts.w[k] = (int)shape[c->src[k]].d[1];
+            parts.x[k] = src ? src[k] : NULL;
+        } else {
+            parts.x[k] = in ? (const float *)in[k] : NULL;
+        }
+    }
+    return parts;
+}
+
 static size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c) {
     if (c->kind == RT_CHAIN_CONCAT_CONV) {
         const ifk_conv_params cp = rt_conv2d_params(&p->m->g.nodes[c->node[1]], p->shape);
-        return ifk_conv2d_parts_scratch_bytes(&cp);
+        const ifk_parts parts = runtime_fuse__chain_parts(p->m, c, p->shape, NULL, NULL);
+        return ifk_conv2d_parts_scratch_bytes(&parts, &cp);
     }
     const ifk_ib_params ib = runtime_fuse__ib_params(p->m, c, p->shape);
     return ifk_inv_bottleneck_scratch_bytes(&ib);
@@ -10336,7 +10762,8 @@ static size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c) {
 static size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k) {
     if (c->kind == RT_CHAIN_CONCAT_CONV) {
         const ifk_conv_params cp = rt_conv2d_params(&p->m->g.nodes[c->node[1]], p->shape);
-        return k->conv2d_prep_bytes(&cp);
+        const ifk_parts parts = runtime_fuse__chain_parts(p->m, c, p->shape, NULL, NULL);
+        return k->conv2d_parts_prep_bytes(&parts, &cp);
     }
     const ifk_ib_params ib = runtime_fuse__ib_params(p->m, c, p->shape);
     return k->inv_bottleneck_prep_bytes(&ib);
@@ -10346,7 +10773,8 @@ static void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k,
     const rt_model *m = p->m;
     if (c->kind == RT_CHAIN_CONCAT_CONV) {
         const ifk_conv_params cp = rt_conv2d_params(&m->g.nodes[c->node[1]], p->shape);
-        k->conv2d_prep(&cp, runtime_fuse__weight(m, c->node[1], 1), dst);
+        const ifk_parts parts = runtime_fuse__chain_parts(m, c, p->shape, NULL, NULL);
+        k->conv2d_parts_prep(&parts, &cp, runtime_fuse__weight(m, c->node[1], 1), dst);
         return;
     }
     const ifk_ib_params ib = runtime_fuse__ib_params(m, c, p->shape);
@@ -10391,18 +10819,12 @@ static void runtime_fuse__parts_rows(const void *arg, int64_t lo, int64_t hi, vo
     t->nd->k->conv2d_parts(&t->parts, &cp, t->w, t->nd->prep, t->b, t->nd->y, scratch);
 }
 
-static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res) {
+static if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res,
+                       const float *const src[RT_CHAIN_MAX_PARTS]) {
     if (c->kind == RT_CHAIN_CONCAT_CONV) {
-        runtime_fuse__parts_task t = {nd,
-                        rt_conv2d_params(&m->g.nodes[c->node[1]], nd->shape),
-                        {0, {0}, {0}},
-                        runtime_fuse__weight(m, c->node[1], 1),
-                        runtime_fuse__weight(m, c->node[1], 2)};
-        t.parts.n = (int)nd->n->n_in;
-        for (uint32_t k = 0; k < nd->n->n_in; k++) {
-            t.parts.x[k] = (const float *)rt_in(nd, k);
-            t.parts.c[k] = (int)rt_node_in_shape(nd, k)->d[2];
-        }
+        const runtime_fuse__parts_task t = {nd, rt_conv2d_params(&m->g.nodes[c->node[1]], nd->shape),
+                              runtime_fuse__chain_parts(m, c, nd->shape, nd->in, src), runtime_fuse__weight(m, c->node[1], 1),
+                              runtime_fuse__weight(m, c->node[1], 2)};
         int ho, wo;
         ifk_conv2d_out_size(&t.cp, &ho, &wo);
         rt_parallel(nd, (ho + RT_CONV_ROW_BLOCK - 1) / RT_CONV_ROW_BLOCK, 1, runtime_fuse__parts_rows, &t);
@@ -11925,13 +12347,18 @@ static if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_pl
      * nodes is never whole (no bytes); its scratch is the fused kernel's. */
     for (uint32_t k = 0; k < p->n_chains; k++) {
         const rt_chain *c = &p->chains[k];
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < RT_CHAIN_MAX_NODES; j++) {
             if (c->node[j] == UINT32_MAX) continue;
             const uint32_t t = g->nodes[c->node[j]].out[0];
             if (t != c->out) first[t] = UINT32_MAX;
             p->scratch_bytes[c->node[j]] = 0;
         }
         first[c->out] = pos[c->node[0]];
+        /* A resize the head runs: its input lives until the head. */
+        for (int j = 0; j < RT_CHAIN_MAX_PARTS; j++)
+            if (c->src[j] != IFG_NO_TENSOR && first[c->src[j]] != UINT32_MAX &&
+                last[c->src[j]] < pos[c->node[0]])
+                last[c->src[j]] = pos[c->node[0]];
         p->scratch_bytes[c->node[0]] = rt_chain_scratch_bytes(p, c);
     }
 
@@ -14929,6 +15356,16 @@ static void ifk_f32_add__neon(const float *a, const float *b, int64_t n, float *
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
+static void ifk_f32_axpy2__neon(float *y, const float *x0, float a0, const float *x1, float a1,
+                         int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t s = vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(vld1q_f32(x0 + i), a0));
+        vst1q_f32(y + i, vaddq_f32(s, vmulq_n_f32(vld1q_f32(x1 + i), a1)));
+    }
+    for (; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
+}
+
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double. */
@@ -16005,6 +16442,18 @@ static void ifk_f32_add__wasm(const float *a, const float *b, int64_t n, float *
         wasm_v128_store(y + i + 4, s1);
     }
     for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
+static void ifk_f32_axpy2__wasm(float *y, const float *x0, float a0, const float *x1, float a1,
+                         int64_t n) {
+    const v128_t v0 = wasm_f32x4_splat(a0), v1 = wasm_f32x4_splat(a1);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t s =
+            wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(v0, wasm_v128_load(x0 + i)));
+        wasm_v128_store(y + i, wasm_f32x4_add(s, wasm_f32x4_mul(v1, wasm_v128_load(x1 + i))));
+    }
+    for (; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
 }
 
 /* ------------------------------------------------------------------ norms */
@@ -17527,6 +17976,18 @@ static void ifk_f32_add__avx2(const float *a, const float *b, int64_t n, float *
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
     for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
+static void ifk_f32_axpy2__avx2(float *y, const float *x0, float a0, const float *x1, float a1,
+                         int64_t n) {
+    const __m256 v0 = _mm256_set1_ps(a0), v1 = _mm256_set1_ps(a1);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 s =
+            _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(v0, _mm256_loadu_ps(x0 + i)));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(s, _mm256_mul_ps(v1, _mm256_loadu_ps(x1 + i))));
+    }
+    for (; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
 }
 
 /* ------------------------------------------------------------------ norms */

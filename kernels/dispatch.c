@@ -119,6 +119,16 @@ static void scalar_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p, c
     ifk__conv2d_parts(NULL, scalar_conv_band, in, p, wt, prep, bias, y, scratch);
 }
 
+/* The reference reads the weights as they are. */
+static size_t scalar_parts_prep_bytes(const ifk_parts *in, const ifk_conv_params *p) {
+    return ifk__conv2d_parts_prep_bytes(NULL, in, p);
+}
+
+static void scalar_parts_prep(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                              void *prep) {
+    ifk__conv2d_parts_prep(NULL, in, p, wt, prep);
+}
+
 /* The reference keeps the weights as they are: the prep is six pointers. */
 static size_t scalar_ib_prep_bytes(const ifk_ib_params *p) {
     (void)p;
@@ -155,6 +165,8 @@ static const ifk_ops scalar_ops = {
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
     .conv2d_parts = scalar_conv2d_parts,
+    .conv2d_parts_prep_bytes = scalar_parts_prep_bytes,
+    .conv2d_parts_prep = scalar_parts_prep,
     .inv_bottleneck_prep_bytes = scalar_ib_prep_bytes,
     .inv_bottleneck_prep = scalar_ib_prep,
     .inv_bottleneck = scalar_ib,
@@ -229,6 +241,13 @@ static const ifk_ops scalar_ops = {
                                     float *y, void *s) {                                           \
         ifk__conv2d_parts(&(ISA), ifk__conv2d, in, p, wt, prep, bias, y, s);                       \
     }                                                                                              \
+    static size_t NAME##_parts_prep_bytes(const ifk_parts *in, const ifk_conv_params *p) {         \
+        return ifk__conv2d_parts_prep_bytes(&(ISA), in, p);                                        \
+    }                                                                                              \
+    static void NAME##_parts_prep(const ifk_parts *in, const ifk_conv_params *p, const float *wt,  \
+                                  void *prep) {                                                    \
+        ifk__conv2d_parts_prep(&(ISA), in, p, wt, prep);                                           \
+    }                                                                                              \
     static size_t NAME##_ib_prep_bytes(const ifk_ib_params *p) {                                   \
         return ifk__inv_bottleneck_prep_bytes(&(ISA), p);                                          \
     }                                                                                              \
@@ -257,6 +276,8 @@ static const ifk_ops scalar_ops = {
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
         .conv2d_parts = NAME##_conv2d_parts,                                                       \
+        .conv2d_parts_prep_bytes = NAME##_parts_prep_bytes,                                        \
+        .conv2d_parts_prep = NAME##_parts_prep,                                                    \
         .inv_bottleneck_prep_bytes = NAME##_ib_prep_bytes,                                         \
         .inv_bottleneck_prep = NAME##_ib_prep,                                                     \
         .inv_bottleneck = NAME##_ib,                                                               \
@@ -435,10 +456,10 @@ size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p) {
     return b;
 }
 
-size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p) {
-    size_t b = ifk__conv2d_parts_scratch(NULL, p, NULL);
+size_t ifk_conv2d_parts_scratch_bytes(const ifk_parts *in, const ifk_conv_params *p) {
+    size_t b = ifk__conv2d_parts_scratch(NULL, in, p, NULL);
     for (int i = 0; i < ifk_n_isas; i++) {
-        const size_t s = ifk__conv2d_parts_scratch(ifk_isas[i], p, ifk__conv2d_scratch);
+        const size_t s = ifk__conv2d_parts_scratch(ifk_isas[i], in, p, ifk__conv2d_scratch);
         if (s > b) b = s;
     }
     return b;

@@ -123,12 +123,19 @@ typedef struct ifk_ops {
      * scratch: ifk_inv_bottleneck_scratch_bytes. Equal bit for bit to the
      * three conv2d calls and the add on the same ops. */
     /* conv2d of the concatenation of the parts of in (kernels.h's
-     * ifk_parts), never made whole; prep as conv2d's for p.
-     * scratch: ifk_conv2d_parts_scratch_bytes. Equal bit for bit to conv2d
-     * of the concatenated input on the same ops. Pads smaller than the
-     * kernel. */
+     * ifk_parts), never made whole, low-resolution parts never resized
+     * whole; prep: conv2d_parts_prep's for these parts (64-byte aligned;
+     * in's pointers and sizes are not read there, only channels and which
+     * parts are low). scratch: ifk_conv2d_parts_scratch_bytes. With
+     * full-size parts only, equal bit for bit to conv2d of the concatenated
+     * input on the same ops; with low ones, within float rounding of conv2d
+     * of the resized and concatenated input (kernels/conv_parts.c). Pads
+     * smaller than the kernel. */
     void (*conv2d_parts)(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
                          const void *prep, const float *bias, float *y, void *scratch);
+    size_t (*conv2d_parts_prep_bytes)(const ifk_parts *in, const ifk_conv_params *p);
+    void (*conv2d_parts_prep)(const ifk_parts *in, const ifk_conv_params *p, const float *wt,
+                              void *prep);
     size_t (*inv_bottleneck_prep_bytes)(const ifk_ib_params *p);
     void (*inv_bottleneck_prep)(const ifk_ib_params *p, const float *const w[6], void *prep);
     void (*inv_bottleneck)(const float *x, const ifk_ib_params *p, const void *prep,
@@ -152,6 +159,6 @@ size_t ifk_conv_transpose2d_scratch_bytes(int h, int w, int cin, int cout, int k
 size_t ifk_attention_scratch_bytes(int64_t nq, int64_t m, int c, int heads);
 size_t ifk_vit_attention_scratch_bytes(int h, int w, int c, int heads, int gh, int gw);
 size_t ifk_inv_bottleneck_scratch_bytes(const ifk_ib_params *p);
-size_t ifk_conv2d_parts_scratch_bytes(const ifk_conv_params *p);
+size_t ifk_conv2d_parts_scratch_bytes(const ifk_parts *in, const ifk_conv_params *p);
 
 #endif

@@ -54,11 +54,17 @@ size_t ifk__inv_bottleneck_scratch(const ifk_isa *isa, const ifk_ib_params *p);
 
 /* ---------------------------------------------- kernels/conv_parts.c */
 
-/* A convolution over concatenated parts (kernels.h's ifk_parts): through
- * Winograd's input transform, part by part, where ifk__winograd_ok; else on
- * bands of rows whose concatenation is made in scratch, each run by conv
- * (this ISA's conv2d, or the reference's). Equal bit for bit to the
- * convolution of the concatenated input on the same kernels. */
+/* A convolution over concatenated parts (kernels.h's ifk_parts). With
+ * full-size parts only: through Winograd's input transform, part by part,
+ * where ifk__winograd_ok; else on bands of rows whose concatenation is made
+ * in scratch, each run by conv (this ISA's conv2d, or the reference's):
+ * equal bit for bit to the convolution of the concatenated input on the
+ * same kernels. Low-resolution parts (stride 1, one group, an ISA): their
+ * taps' GEMMs at the low resolution, then resized and added (the file's
+ * comment), within float rounding of the resized maps' convolution; else
+ * bands into which they are resized (bit for bit). prep: what
+ * ifk__conv2d_parts_prep made of wt for these parts (channels and which are
+ * low; any sizes no larger). */
 typedef void (*ifk_conv_fn)(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                             const float *wt, const void *prep, const float *bias, float *y,
                             void *scratch);
@@ -66,10 +72,17 @@ void ifk__conv2d_parts(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in
                        const ifk_conv_params *p, const float *wt, const void *prep,
                        const float *bias, float *y, void *scratch);
 /* Scratch of ifk__conv2d_parts: the band and conv's own scratch for it
- * (conv_scratch: that of conv for a band's parameters). */
-size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_conv_params *p,
+ * (conv_scratch: that of conv for a band's parameters), or the fast way's. */
+size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
                                  size_t (*conv_scratch)(const ifk_isa *isa,
                                                         const ifk_conv_params *q));
+/* Weights prepared for ifk__conv2d_parts: conv2d's for p, or with
+ * low-resolution parts the full-size parts' slice and its prep, and each
+ * low part's taps packed as GEMM operands. */
+size_t ifk__conv2d_parts_prep_bytes(const ifk_isa *isa, const ifk_parts *in,
+                                    const ifk_conv_params *p);
+void ifk__conv2d_parts_prep(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
+                            const float *wt, void *prep);
 
 /* ------------------------------------------------ kernels/winograd.c */
 

@@ -81,6 +81,8 @@ const ifk_isa *ifk__isa_named(const char *name);
             const float *lk, const float *sk, const float *bk, int act)
 #define IFK_ACTIVATION(fn) void fn(const float *x, int64_t n, int act, float *y)
 #define IFK_ADD(fn)        void fn(const float *a, const float *b, int64_t n, float *y)
+#define IFK_AXPY2(fn)                                                                              \
+    void fn(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n)
 #define IFK_RESIZE_BILINEAR(fn)                                                                    \
     void fn(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0, int oy1)
 #define IFK_F16_TO_F32(fn) void fn(const uint16_t *src, int64_t n, float *dst)
@@ -161,6 +163,10 @@ IFK_ACTIVATION(ifk_f32_activation__neon);
 IFK_ADD(ifk_f32_add__avx2);
 IFK_ADD(ifk_f32_add__neon);
 IFK_ADD(ifk_f32_add__wasm);
+IFK_AXPY2(ifk_f32_axpy2__c);
+IFK_AXPY2(ifk_f32_axpy2__avx2);
+IFK_AXPY2(ifk_f32_axpy2__neon);
+IFK_AXPY2(ifk_f32_axpy2__wasm);
 
 /* bilinear resize */
 IFK_RESIZE_BILINEAR(ifk_f32_resize_bilinear__avx2);

@@ -32,6 +32,7 @@ const ifk_isa ifk_isa_generic = {
     .gn_apply = ifk_f32_gn_apply__c,
     .activation = ifk_activation,
     .add = ifk_add,
+    .axpy2 = ifk_f32_axpy2__c,
     .resize_bilinear = ifk_resize_bilinear,
     .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__c,
@@ -46,8 +47,8 @@ const ifk_isa ifk_isa_generic = {
     .sum_d = ifk_f32_sum_d__avx2, .sumsq_d = ifk_f32_sumsq_d__avx2,                                \
     .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
     .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
-    .add = ifk_f32_add__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2,                    \
-    .f16_to_f32 = ifk_f16_to_f32__avx2
+    .add = ifk_f32_add__avx2, .axpy2 = ifk_f32_axpy2__avx2,                                        \
+    .resize_bilinear = ifk_f32_resize_bilinear__avx2, .f16_to_f32 = ifk_f16_to_f32__avx2
 
 const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
@@ -105,6 +106,7 @@ const ifk_isa ifk_isa_neon = {
     .gn_apply = ifk_f32_gn_apply__neon,
     .activation = ifk_f32_activation__neon,
     .add = ifk_f32_add__neon,
+    .axpy2 = ifk_f32_axpy2__neon,
     .resize_bilinear = ifk_f32_resize_bilinear__neon,
     .f16_to_f32 = ifk_f16_to_f32__neon,
     .wino_in = ifk_f32_wino_in__neon,
@@ -137,6 +139,7 @@ const ifk_isa ifk_isa_wasm = {
     .gn_apply = ifk_f32_gn_apply__wasm,
     .activation = ifk_activation,
     .add = ifk_f32_add__wasm,
+    .axpy2 = ifk_f32_axpy2__wasm,
     .resize_bilinear = ifk_resize_bilinear,
     .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__wasm,

@@ -74,14 +74,19 @@ void ifk_inv_bottleneck(const float *x, const ifk_ib_params *p, const float *we,
                         const float *res, float *y, float *scratch);
 size_t ifk_inv_bottleneck_ref_floats(const ifk_ib_params *p);
 
-/* The input of a convolution as the channel concatenation of maps of one
- * size (CONCAT_CHANNELS feeding a CONV2D, fused: the concatenation is
- * never made): part k has c[k] channels at x[k]; the c[k] add up to cin. */
+/* The input of a convolution as the channel concatenation of maps
+ * (CONCAT_CHANNELS feeding a CONV2D, fused: the concatenation is never
+ * made): part k has c[k] channels at x[k]; the c[k] add up to cin. A part
+ * with h[k] == 0 is a map of the convolution's input size; one with
+ * h[k] > 0 is an h[k] x w[k] map that stands for its bilinear resize to
+ * that size (RESIZE_BILINEAR's rule, kernels/scalar/scalar.h's
+ * ifk__lin_index): UPerNet's upsampled levels, never made whole either. */
 enum { IFK_MAX_PARTS = 8 };
 typedef struct {
     int n;
     const float *x[IFK_MAX_PARTS];
     int c[IFK_MAX_PARTS];
+    int h[IFK_MAX_PARTS], w[IFK_MAX_PARTS];
 } ifk_parts;
 
 /* Output size of a convolution: ho = (h+pt+pb-kh)/sh + 1, likewise wo. */

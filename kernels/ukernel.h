@@ -105,6 +105,11 @@ typedef struct ifk_isa {
                      const float *lk, const float *sk, const float *bk, int act);
     void (*activation)(const float *x, int64_t n, int act, float *y);
     void (*add)(const float *a, const float *b, int64_t n, float *y);
+    /* y[j] = (y[j] + a0 * x0[j]) + a1 * x1[j] for j < n, each product and
+     * sum rounded (no FMA: every port gives the reference's bits). The
+     * interpolations of a convolution's low-resolution parts
+     * (kernels/conv_parts.c). */
+    void (*axpy2)(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
     /* dst[i] = the float of IEEE half src[i] for i < n, bit for bit as the

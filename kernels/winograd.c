@@ -116,7 +116,7 @@ void ifk__winograd_weights(const ifk_isa *isa, const ifk_conv_params *p, const f
 void ifk__conv3x3_winograd(const ifk_isa *isa, const float *x, const ifk_conv_params *p,
                            const float *wt, const void *prep, const float *bias, float *y,
                            void *scratch) {
-    const ifk_parts one = {1, {x}, {p->cin}};
+    const ifk_parts one = {1, {x}, {p->cin}, {0}, {0}};
     ifk__conv3x3_winograd_parts(isa, &one, p, wt, prep, bias, y, scratch);
 }
 

@@ -170,7 +170,12 @@ static if_status run_node(rt_exec *e, uint32_t idx) {
         .err = e->err,
         .err_cap = sizeof e->err,
     };
-    if (chain) return rt_chain_run(&nd, p->m, chain, (const float *)rt_exec_tensor(e, chain->res));
+    if (chain) {
+        const float *src[RT_CHAIN_MAX_PARTS];
+        for (int k = 0; k < RT_CHAIN_MAX_PARTS; k++)
+            src[k] = (const float *)rt_exec_tensor(e, chain->src[k]);
+        return rt_chain_run(&nd, p->m, chain, (const float *)rt_exec_tensor(e, chain->res), src);
+    }
     return op->run(&nd);
 }
 

@@ -10,13 +10,22 @@
  *   - a CONCAT_CHANNELS read only by a CONV2D (UPerNet's fusion conv): the
  *     convolution reads the parts where they are (kernels/conv_parts.c), so
  *     the 16 MB concatenation, the peak of a click's arena, is never made.
+ *     A part made by a RESIZE_BILINEAR that upsamples and is read by the
+ *     concatenation alone joins the chain too: the kernel takes the map
+ *     before its resize and convolves it at its own resolution (UPerNet's
+ *     upsampled levels: 12 MB of maps never made, and most of the
+ *     convolution's work done at 1/4 to 1/64 of the pixels).
  * The arena loses those maps and the click their memory traffic. A fused
- * run is bit for bit the unfused one, so fusion changes no result.
+ * run is bit for bit the unfused one, except for the convolution of
+ * upsampled parts, whose sums come in another order (within float
+ * rounding; tests/test_runtime.c compares both ways).
  *
  * The graph file and the ops stay as they are: the plan marks the chain's
  * first node as its head (it runs the chain) and the others as inner
  * (skipped); the tensors between them get no arena bytes. Set IF_FUSE=0 in
- * the environment to plan without fusion (for comparisons and debugging). */
+ * the environment to plan without fusion, IF_FUSE=exact for the chains
+ * that are bit for bit the unfused run only (no resizes: for comparisons
+ * and debugging). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,7 +86,8 @@ static int match_ib(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain 
     c->node[0] = e;
     c->node[1] = d;
     c->node[2] = q;
-    c->node[3] = UINT32_MAX;
+    for (int k = 3; k < RT_CHAIN_MAX_NODES; k++) c->node[k] = UINT32_MAX;
+    for (int k = 0; k < RT_CHAIN_MAX_PARTS; k++) c->src[k] = IFG_NO_TENSOR;
     c->res = IFG_NO_TENSOR;
     c->out = g->nodes[q].out[0];
     /* The residual add joins when it is the projection's only reader and
@@ -100,9 +110,29 @@ static int match_ib(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain 
     return 1;
 }
 
+/* The RESIZE_BILINEAR that makes tensor t, if it upsamples (or keeps) an
+ * f32 map, is read by nothing else and runs in the same phase as node i. */
+static uint32_t upsampling_of(const rt_plan *p, uint32_t t, uint32_t i) {
+    const ifg_graph *g = &p->m->g;
+    uint32_t r = 0;
+    if (readers(g, t, &r) != 1) return UINT32_MAX;
+    for (uint32_t j = 0; j < g->n_nodes; j++) {
+        const ifg_node *n = &g->nodes[j];
+        if (n->n_out < 1 || n->out[0] != t) continue;
+        if (n->op != IFG_OP_RESIZE_BILINEAR || n->n_in < 1 || n->in[0] == IFG_NO_TENSOR ||
+            p->per_click[j] != p->per_click[i] || g->tensors[n->in[0]].dtype != IFG_F32)
+            return UINT32_MAX;
+        const rt_shape *x = &p->shape[n->in[0]], *y = &p->shape[t];
+        if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1])
+            return UINT32_MAX;
+        return j;
+    }
+    return UINT32_MAX;
+}
+
 /* A concatenation headed by node i whose only reader is a convolution of
  * it, with constant weights and pads smaller than its kernel. */
-static int match_concat(const rt_plan *p, uint32_t i, rt_chain *c) {
+static int match_concat(const rt_plan *p, uint32_t i, int exact, rt_chain *c) {
     const rt_model *m = p->m;
     const ifg_graph *g = &m->g;
     const ifg_node *n = &g->nodes[i];
@@ -122,14 +152,22 @@ static int match_concat(const rt_plan *p, uint32_t i, rt_chain *c) {
     c->kind = RT_CHAIN_CONCAT_CONV;
     c->node[0] = i;
     c->node[1] = q;
-    c->node[2] = c->node[3] = UINT32_MAX;
+    for (int k = 2; k < RT_CHAIN_MAX_NODES; k++) c->node[k] = UINT32_MAX;
+    int at = 2;
+    for (uint32_t k = 0; k < RT_CHAIN_MAX_PARTS; k++) {
+        c->src[k] = IFG_NO_TENSOR;
+        const uint32_t r = k < n->n_in && !exact ? upsampling_of(p, n->in[k], i) : UINT32_MAX;
+        if (r == UINT32_MAX || p->chain[r] >= 0) continue;
+        c->node[at++] = r;
+        c->src[k] = g->nodes[r].in[0];
+    }
     c->res = IFG_NO_TENSOR;
     c->out = nq->out[0];
     return 1;
 }
 
-static int match(const rt_plan *p, const uint32_t *pos, uint32_t i, rt_chain *c) {
-    return match_ib(p, pos, i, c) || match_concat(p, i, c);
+static int match(const rt_plan *p, const uint32_t *pos, uint32_t i, int exact, rt_chain *c) {
+    return match_ib(p, pos, i, c) || match_concat(p, i, exact, c);
 }
 
 if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap) {
@@ -139,13 +177,14 @@ if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap) {
     if (!p->chain) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
     for (uint32_t i = 0; i < g->n_nodes; i++) p->chain[i] = -1;
     if (env && !strcmp(env, "0")) return IF_OK;
+    const int exact = env && !strcmp(env, "exact");
     /* A chain owns at least two nodes, none of them another chain's. */
     p->chains = (rt_chain *)rt_calloc(g->n_nodes / 2 + 1, sizeof *p->chains);
     if (!p->chains) return rt_fail(err, cap, IF_ERR_NO_MEMORY, "plan tables");
     rt_chain c;
     for (uint32_t i = 0; i < g->n_nodes; i++) {
-        if (p->chain[i] >= 0 || !match(p, pos, i, &c)) continue;
-        for (int k = 0; k < 4; k++)
+        if (p->chain[i] >= 0 || !match(p, pos, i, exact, &c)) continue;
+        for (int k = 0; k < RT_CHAIN_MAX_NODES; k++)
             if (c.node[k] != UINT32_MAX) p->chain[c.node[k]] = (int32_t)p->n_chains;
         p->chains[p->n_chains++] = c;
     }
@@ -176,10 +215,34 @@ static const float *weight(const rt_model *m, uint32_t node, uint32_t i) {
     return i < n->n_in && n->in[i] != IFG_NO_TENSOR ? (const float *)m->weights[n->in[i]] : NULL;
 }
 
+/* A concat chain's parts for shapes `shape`: channels, and a resized
+ * part's size before its resize; data as given (NULL: none). */
+static ifk_parts chain_parts(const rt_model *m, const rt_chain *c, const rt_shape *shape,
+                             const void *const *in, const float *const *src) {
+    IF_STATIC_ASSERT((int)RT_CHAIN_MAX_PARTS == (int)IFK_MAX_PARTS,
+                     "a chain's parts are the kernel's");
+    const ifg_node *n = &m->g.nodes[c->node[0]];
+    ifk_parts parts;
+    memset(&parts, 0, sizeof parts);
+    parts.n = (int)n->n_in;
+    for (uint32_t k = 0; k < n->n_in; k++) {
+        parts.c[k] = (int)shape[n->in[k]].d[2];
+        if (c->src[k] != IFG_NO_TENSOR) {
+            parts.h[k] = (int)shape[c->src[k]].d[0];
+            parts.w[k] = (int)shape[c->src[k]].d[1];
+            parts.x[k] = src ? src[k] : NULL;
+        } else {
+            parts.x[k] = in ? (const float *)in[k] : NULL;
+        }
+    }
+    return parts;
+}
+
 size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c) {
     if (c->kind == RT_CHAIN_CONCAT_CONV) {
         const ifk_conv_params cp = rt_conv2d_params(&p->m->g.nodes[c->node[1]], p->shape);
-        return ifk_conv2d_parts_scratch_bytes(&cp);
+        const ifk_parts parts = chain_parts(p->m, c, p->shape, NULL, NULL);
+        return ifk_conv2d_parts_scratch_bytes(&parts, &cp);
     }
     const ifk_ib_params ib = ib_params(p->m, c, p->shape);
     return ifk_inv_bottleneck_scratch_bytes(&ib);
@@ -188,7 +251,8 @@ size_t rt_chain_scratch_bytes(const rt_plan *p, const rt_chain *c) {
 size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k) {
     if (c->kind == RT_CHAIN_CONCAT_CONV) {
         const ifk_conv_params cp = rt_conv2d_params(&p->m->g.nodes[c->node[1]], p->shape);
-        return k->conv2d_prep_bytes(&cp);
+        const ifk_parts parts = chain_parts(p->m, c, p->shape, NULL, NULL);
+        return k->conv2d_parts_prep_bytes(&parts, &cp);
     }
     const ifk_ib_params ib = ib_params(p->m, c, p->shape);
     return k->inv_bottleneck_prep_bytes(&ib);
@@ -198,7 +262,8 @@ void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *
     const rt_model *m = p->m;
     if (c->kind == RT_CHAIN_CONCAT_CONV) {
         const ifk_conv_params cp = rt_conv2d_params(&m->g.nodes[c->node[1]], p->shape);
-        k->conv2d_prep(&cp, weight(m, c->node[1], 1), dst);
+        const ifk_parts parts = chain_parts(m, c, p->shape, NULL, NULL);
+        k->conv2d_parts_prep(&parts, &cp, weight(m, c->node[1], 1), dst);
         return;
     }
     const ifk_ib_params ib = ib_params(m, c, p->shape);
@@ -243,18 +308,12 @@ static void parts_rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
     t->nd->k->conv2d_parts(&t->parts, &cp, t->w, t->nd->prep, t->b, t->nd->y, scratch);
 }
 
-if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res) {
+if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res,
+                       const float *const src[RT_CHAIN_MAX_PARTS]) {
     if (c->kind == RT_CHAIN_CONCAT_CONV) {
-        parts_task t = {nd,
-                        rt_conv2d_params(&m->g.nodes[c->node[1]], nd->shape),
-                        {0, {0}, {0}},
-                        weight(m, c->node[1], 1),
-                        weight(m, c->node[1], 2)};
-        t.parts.n = (int)nd->n->n_in;
-        for (uint32_t k = 0; k < nd->n->n_in; k++) {
-            t.parts.x[k] = (const float *)rt_in(nd, k);
-            t.parts.c[k] = (int)rt_node_in_shape(nd, k)->d[2];
-        }
+        const parts_task t = {nd, rt_conv2d_params(&m->g.nodes[c->node[1]], nd->shape),
+                              chain_parts(m, c, nd->shape, nd->in, src), weight(m, c->node[1], 1),
+                              weight(m, c->node[1], 2)};
         int ho, wo;
         ifk_conv2d_out_size(&t.cp, &ho, &wo);
         rt_parallel(nd, (ho + RT_CONV_ROW_BLOCK - 1) / RT_CONV_ROW_BLOCK, 1, parts_rows, &t);

@@ -130,7 +130,7 @@ ifk_conv_params rt_conv2d_params(const ifg_node *n, const rt_shape *shape);
 enum { RT_CONV_ROW_BLOCK = 4 };
 
 /* Finds the chains of the plan's graph (runtime/fuse.c; none when the
- * environment has IF_FUSE=0) and fills p->chain, p->chains, p->n_chains;
+ * environment has IF_FUSE=0; bit-exact ones only with IF_FUSE=exact) and fills p->chain, p->chains, p->n_chains;
  * pos: each node's execution position. */
 if_status rt_fuse_plan(rt_plan *p, const uint32_t *pos, char *err, size_t cap);
 /* Chain c's scratch for one thread (shapes of the plan), its prepared
@@ -140,8 +140,9 @@ size_t rt_chain_prep_bytes(const rt_plan *p, const rt_chain *c, const ifk_ops *k
 void rt_chain_prep(const rt_plan *p, const rt_chain *c, const ifk_ops *k, void *dst);
 /* Runs chain c as its head node nd (nd->y: the chain's output; nd->prep:
  * rt_chain_prep's; nd->in: the head's inputs); res: the residual's data or
- * NULL. */
-if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res);
+ * NULL; src[k]: the data of c->src[k] (NULL where that is IFG_NO_TENSOR). */
+if_status rt_chain_run(const rt_node *nd, const rt_model *m, const rt_chain *c, const float *res,
+                       const float *const src[RT_CHAIN_MAX_PARTS]);
 
 /* -------------------------------------------------------------- the table */
 

@@ -177,13 +177,18 @@ if_status rt_plan_new(const rt_model *m, int H, int W, int threads, rt_plan **ou
      * nodes is never whole (no bytes); its scratch is the fused kernel's. */
     for (uint32_t k = 0; k < p->n_chains; k++) {
         const rt_chain *c = &p->chains[k];
-        for (int j = 0; j < 4; j++) {
+        for (int j = 0; j < RT_CHAIN_MAX_NODES; j++) {
             if (c->node[j] == UINT32_MAX) continue;
             const uint32_t t = g->nodes[c->node[j]].out[0];
             if (t != c->out) first[t] = UINT32_MAX;
             p->scratch_bytes[c->node[j]] = 0;
         }
         first[c->out] = pos[c->node[0]];
+        /* A resize the head runs: its input lives until the head. */
+        for (int j = 0; j < RT_CHAIN_MAX_PARTS; j++)
+            if (c->src[j] != IFG_NO_TENSOR && first[c->src[j]] != UINT32_MAX &&
+                last[c->src[j]] < pos[c->node[0]])
+                last[c->src[j]] = pos[c->node[0]];
         p->scratch_bytes[c->node[0]] = rt_chain_scratch_bytes(p, c);
     }
 

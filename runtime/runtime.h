@@ -52,15 +52,21 @@ typedef struct rt_model {
 
 /* Nodes the plan runs as one kernel call (runtime/fuse.c): an inverted
  * bottleneck, CONV2D 1x1 -> depthwise CONV2D 3x3 -> CONV2D 1x1 (-> ADD),
- * or a CONCAT_CHANNELS read only by a CONV2D. */
+ * or a CONCAT_CHANNELS read only by a CONV2D, with the RESIZE_BILINEARs
+ * that upsample its parts and are read by it alone. */
 typedef enum { RT_CHAIN_INV_BOTTLENECK = 1, RT_CHAIN_CONCAT_CONV = 2 } rt_chain_kind;
+
+enum { RT_CHAIN_MAX_PARTS = 8, RT_CHAIN_MAX_NODES = 2 + RT_CHAIN_MAX_PARTS };
 
 typedef struct {
     rt_chain_kind kind;
-    uint32_t node[4]; /* inverted bottleneck: expand, depthwise, project, add
-                       * (UINT32_MAX: no add); concat: the concat, the conv */
-    uint32_t res;     /* the add's other operand, or IFG_NO_TENSOR */
-    uint32_t out;     /* what the chain writes: the add's output, else the projection's */
+    uint32_t node[RT_CHAIN_MAX_NODES]; /* inverted bottleneck: expand, depthwise,
+                       * project, add (UINT32_MAX: no add); concat: the concat,
+                       * the conv, the resizes; UINT32_MAX after the last */
+    uint32_t res;                      /* the add's other operand, or IFG_NO_TENSOR */
+    uint32_t out; /* what the chain writes: the add's output, else the projection's */
+    uint32_t src[RT_CHAIN_MAX_PARTS]; /* concat: part k's map before its resize,
+                                       * or IFG_NO_TENSOR (not resized) */
 } rt_chain;
 
 typedef struct rt_plan {

@@ -483,6 +483,129 @@ static void test_conv2d(const variant *v) {
 
 /* ------------------------------------------------ conv over parts */
 
+/* Low-resolution parts: conv2d_parts on maps that stand for their bilinear
+ * resize equals the reference convolution of the resized and concatenated
+ * maps within float rounding (the fast way sums in another order), and is
+ * the same bit for bit whether run whole or in blocks of rows (each thread
+ * makes the low rows it needs itself). Sizes as UPerNet's (2x, 4x, 8x, and
+ * the pyramid pooling's 1x1 to 6x6), odd ratios, a map with no full-size
+ * part, 1x1 and 5x5 kernels, and a smaller run than planned (a zoom-in). */
+static void test_conv2d_lowres_parts(const variant *v) {
+    static const int cases[][14] = {
+        /* h, w, cout, kernel, pad, then (channels, low h, low w) x 3 (low h 0: full size) */
+        {32, 32, 16, 3, 1, 16, 0, 0, 12, 16, 16, 8, 4, 4},
+        {16, 16, 8, 3, 1, 24, 0, 0, 8, 1, 1, 8, 6, 6},
+        {23, 37, 12, 3, 1, 5, 7, 13, 9, 23, 19, 6, 2, 3},
+        {20, 18, 8, 1, 0, 8, 0, 0, 8, 5, 9, 0, 0, 0},
+        {19, 21, 8, 5, 2, 8, 10, 11, 4, 0, 0, 0, 0, 0},
+    };
+    char what[200];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int *c = cases[s];
+        ifk_parts in = {0, {NULL}, {0}, {0}, {0}};
+        float *full[IFK_MAX_PARTS] = {NULL};
+        int cin = 0;
+        for (int k = 0; k < 3 && c[5 + 3 * k]; k++) {
+            const int ck = c[5 + 3 * k], lh = c[6 + 3 * k], lw = c[7 + 3 * k];
+            in.c[in.n] = ck;
+            in.h[in.n] = lh;
+            in.w[in.n] = lw;
+            const size_t n = lh ? (size_t)lh * lw * ck : (size_t)c[0] * c[1] * ck;
+            float *x = rnd_buf(n, -1, 1);
+            in.x[in.n] = x;
+            full[in.n] = x;
+            if (lh) { /* what RESIZE_BILINEAR would have made of it */
+                full[in.n] = fill((size_t)c[0] * c[1] * ck, 0);
+                ifk_resize_bilinear(x, lh, lw, ck, full[in.n], c[0], c[1], 0, c[0]);
+            }
+            in.n++;
+            cin += ck;
+        }
+        const ifk_conv_params p = {c[0], c[1], cin,  c[2], c[3], c[3],         1, 1,
+                                   c[4], c[4], c[4], c[4], 1,    IFK_ACT_RELU, 0, 0};
+        const size_t hw = (size_t)p.h * p.w, ny = hw * p.cout;
+        float *cat = fill(hw * cin, 0);
+        for (size_t i = 0, off = 0; (int)i < in.n; off += (size_t)in.c[i], i++)
+            for (size_t px = 0; px < hw; px++)
+                memcpy(cat + px * cin + off, full[i] + px * in.c[i],
+                       (size_t)in.c[i] * sizeof(float));
+        float *wt = rnd_buf((size_t)p.cout * p.kh * p.kw * cin, -0.3, 0.3),
+              *b = rnd_buf(p.cout, -1, 1);
+        const size_t pb = v->ops->conv2d_parts_prep_bytes(&in, &p);
+        void *prep = pb ? ifp_aligned_alloc(64, pb) : NULL;
+        if (prep) v->ops->conv2d_parts_prep(&in, &p, wt, prep);
+        void *sb, *scr = scratch_of(ifk_conv2d_parts_scratch_bytes(&in, &p), &sb);
+        float *want = fill(ny, NAN), *whole = fill(ny, NAN), *rows = fill(ny, NAN);
+        ifk_conv2d(cat, &p, wt, b, want);
+        v->ops->conv2d_parts(&in, &p, wt, prep, b, whole, scr);
+        for (int y0 = 0; y0 < p.h; y0 += 4) {
+            ifk_conv_params q = p;
+            q.oy0 = y0;
+            q.oy1 = y0 + 4 < p.h ? y0 + 4 : p.h;
+            v->ops->conv2d_parts(&in, &q, wt, prep, b, rows, scr);
+        }
+        snprintf(what, sizeof what, "%s conv2d_parts low %dx%d %d parts -> %d k%d", v->name, p.h,
+                 p.w, in.n, p.cout, p.kh);
+        check(what, whole, want, ny, 1e-5, 1e-5);
+        snprintf(what, sizeof what, "%s conv2d_parts low %dx%d k%d: rows split = whole", v->name,
+                 p.h, p.w, p.kh);
+        check_exact(what, rows, whole, ny);
+        /* A smaller run on the same prep (a zoom-in's crop): the top-left
+         * of every map, the low parts in proportion (at least a pixel). */
+        ifk_conv_params r = p;
+        r.h = p.h * 2 / 3;
+        r.w = p.w * 3 / 4;
+        ifk_parts small = in;
+        float *sfull[IFK_MAX_PARTS] = {NULL};
+        int off = 0;
+        float *scat = fill((size_t)r.h * r.w * cin, 0);
+        for (int k = 0; k < in.n; k++) {
+            const int ck = in.c[k];
+            const int lh = in.h[k] ? (in.h[k] * r.h + p.h - 1) / p.h : r.h;
+            const int lw = in.h[k] ? (in.w[k] * r.w + p.w - 1) / p.w : r.w;
+            const int sh = in.h[k] ? in.h[k] : p.h, sw = in.h[k] ? in.w[k] : p.w;
+            float *x = fill((size_t)lh * lw * ck, 0);
+            for (int yy = 0; yy < lh; yy++)
+                memcpy(x + (size_t)yy * lw * ck, in.x[k] + (size_t)yy * sw * ck,
+                       (size_t)lw * ck * sizeof *x);
+            (void)sh;
+            small.x[k] = x;
+            if (in.h[k]) {
+                small.h[k] = lh;
+                small.w[k] = lw;
+                sfull[k] = fill((size_t)r.h * r.w * ck, 0);
+                ifk_resize_bilinear(x, lh, lw, ck, sfull[k], r.h, r.w, 0, r.h);
+            } else {
+                sfull[k] = x;
+            }
+            for (size_t px = 0; px < (size_t)r.h * r.w; px++)
+                memcpy(scat + px * cin + off, sfull[k] + px * ck, (size_t)ck * sizeof(float));
+            off += ck;
+        }
+        const size_t nys = (size_t)r.h * r.w * r.cout;
+        ifk_conv2d(scat, &r, wt, b, want);
+        v->ops->conv2d_parts(&small, &r, wt, prep, b, whole, scr);
+        snprintf(what, sizeof what, "%s conv2d_parts low %dx%d of %dx%d (a smaller run)", v->name,
+                 r.h, r.w, p.h, p.w);
+        check(what, whole, want, nys, 1e-5, 1e-5);
+        for (int k = 0; k < in.n; k++) {
+            if (sfull[k] != small.x[k]) free(sfull[k]);
+            free((void *)small.x[k]);
+            if (full[k] != in.x[k]) free(full[k]);
+            free((void *)in.x[k]);
+        }
+        free(scat);
+        free(cat);
+        free(wt);
+        free(b);
+        free(want);
+        free(whole);
+        free(rows);
+        free(sb);
+        ifp_aligned_free(prep);
+    }
+}
+
 /* conv2d_parts equals conv2d of the concatenated input bit for bit, whole
  * and in blocks of four output rows (the runtime's split), on the Winograd
  * path and on bands. */
@@ -497,7 +620,7 @@ static void test_conv2d_parts(const variant *v) {
     char what[160];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
         const int *c = cases[s];
-        ifk_parts in = {0, {NULL}, {0}};
+        ifk_parts in = {0, {NULL}, {0}, {0}, {0}};
         int cin = 0;
         for (int k = 2; k < 5 && c[k]; k++) {
             in.c[in.n] = c[k];
@@ -516,9 +639,10 @@ static void test_conv2d_parts(const variant *v) {
         float *wt = rnd_buf((size_t)p.cout * p.kh * p.kw * cin, -0.3, 0.3),
               *b = rnd_buf(p.cout, -1, 1);
         const size_t pb = v->ops->conv2d_prep_bytes(&p);
+        CHECK(pb == v->ops->conv2d_parts_prep_bytes(&in, &p), "%s parts prep is conv2d's", v->name);
         void *prep = pb ? ifp_aligned_alloc(64, pb) : NULL;
-        if (prep) v->ops->conv2d_prep(&p, wt, prep);
-        size_t sc = ifk_conv2d_parts_scratch_bytes(&p);
+        if (prep) v->ops->conv2d_parts_prep(&in, &p, wt, prep);
+        size_t sc = ifk_conv2d_parts_scratch_bytes(&in, &p);
         if (ifk_conv2d_scratch_bytes(&p) > sc) sc = ifk_conv2d_scratch_bytes(&p);
         void *sb, *scr = scratch_of(sc, &sb);
         float *want = fill(ny, NAN), *got = fill(ny, NAN);
@@ -1006,6 +1130,7 @@ int main(void) {
         test_conv2d(v);
         test_inv_bottleneck(v);
         test_conv2d_parts(v);
+        test_conv2d_lowres_parts(v);
         test_conv_transpose(v);
         test_attention(v);
         test_vit_attention(v);

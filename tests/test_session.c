@@ -86,6 +86,38 @@ static if_features *case_features(const char *dir, const if_model *dec) {
     return out;
 }
 
+/* The label fed at step k equals the official's, except where the previous
+ * mask holds a pixel the official model itself could not decide: a margin
+ * |l1 - l0| of at most 1e-3 in its logits of step k - 1, which float
+ * rounding in another order may flip (as if-golden and the mask check
+ * below allow). */
+static void label_check(const char *dir, int k, const uint8_t *want, const uint8_t *got, int hp,
+                        int wp) {
+    const size_t n = (size_t)hp * wp;
+    if (!memcmp(want, got, n)) return;
+    npy_array prev;
+    char name[64];
+    snprintf(name, sizeof name, "logits_%d.npy", k - 1);
+    const int have = k > 0 && load(dir, name, &prev) == 0;
+    const int fits = have && prev.dtype == NPY_F32 && prev.rank == 4 && prev.shape[1] == 2 &&
+                     prev.shape[2] == hp && prev.shape[3] == wp;
+    long ties = 0, bad = 0;
+    for (size_t p = 0; p < n; p++) {
+        if (want[p] == got[p]) continue;
+        const float *l = fits ? (const float *)prev.data : NULL;
+        if (l && fabsf(l[n + p] - l[p]) <= 1e-3f)
+            ties++;
+        else
+            bad++;
+    }
+    if (have) npy_free(&prev);
+    CHECK(bad == 0, "%s: step %d label differs from the official at %ld pixels (%ld undecided)",
+          dir, k, bad, ties);
+    if (ties)
+        printf("%s: step %d label: %ld undecided pixel(s) of the previous mask flipped\n", dir, k,
+               ties);
+}
+
 static void replay(const char *dir, const if_model *dec, const if_features *feat) {
     if_click clicks[64];
     int nc = read_clicks(dir, clicks, 64);
@@ -104,8 +136,7 @@ static void replay(const char *dir, const if_model *dec, const if_features *feat
         npy_array lab, logits, roi;
         snprintf(name, sizeof name, "ref_label_%d.npy", k);
         if (load(dir, name, &lab) == 0) {
-            CHECK(!memcmp(lab.data, v->fed + (size_t)k * n, n),
-                  "%s: step %d label differs from the official", dir, k);
+            label_check(dir, k, (const uint8_t *)lab.data, v->fed + (size_t)k * n, Hp, Wp);
             npy_free(&lab);
         }
         snprintf(name, sizeof name, "roi_%d.npy", k);

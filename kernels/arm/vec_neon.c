@@ -129,6 +129,16 @@ void ifk_f32_add__neon(const float *a, const float *b, int64_t n, float *y) {
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
+void ifk_f32_axpy2__neon(float *y, const float *x0, float a0, const float *x1, float a1,
+                         int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t s = vaddq_f32(vld1q_f32(y + i), vmulq_n_f32(vld1q_f32(x0 + i), a0));
+        vst1q_f32(y + i, vaddq_f32(s, vmulq_n_f32(vld1q_f32(x1 + i), a1)));
+    }
+    for (; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
+}
+
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double. */

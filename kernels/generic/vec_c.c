@@ -52,6 +52,11 @@ void ifk_f32_dw3_row__c(const float *const r[3], int w, int c, const float *wt, 
     }
 }
 
+/* y += a0 x0 + a1 x1, rounded as written (ukernel.h) */
+void ifk_f32_axpy2__c(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
+}
+
 /* ------------------------------------------------------------------ norms */
 
 double ifk_f32_sum_d__c(const float *x, int64_t n) { return ifk__sum_d_tail(0.0, x, n); }

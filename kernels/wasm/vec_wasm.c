@@ -99,6 +99,18 @@ void ifk_f32_add__wasm(const float *a, const float *b, int64_t n, float *y) {
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
+void ifk_f32_axpy2__wasm(float *y, const float *x0, float a0, const float *x1, float a1,
+                         int64_t n) {
+    const v128_t v0 = wasm_f32x4_splat(a0), v1 = wasm_f32x4_splat(a1);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const v128_t s =
+            wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(v0, wasm_v128_load(x0 + i)));
+        wasm_v128_store(y + i, wasm_f32x4_add(s, wasm_f32x4_mul(v1, wasm_v128_load(x1 + i))));
+    }
+    for (; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
+}
+
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double (two f64x2 partial sums). */

@@ -123,6 +123,18 @@ void ifk_f32_add__avx2(const float *a, const float *b, int64_t n, float *y) {
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
+void ifk_f32_axpy2__avx2(float *y, const float *x0, float a0, const float *x1, float a1,
+                         int64_t n) {
+    const __m256 v0 = _mm256_set1_ps(a0), v1 = _mm256_set1_ps(a1);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 s =
+            _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(v0, _mm256_loadu_ps(x0 + i)));
+        _mm256_storeu_ps(y + i, _mm256_add_ps(s, _mm256_mul_ps(v1, _mm256_loadu_ps(x1 + i))));
+    }
+    for (; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
+}
+
 /* ------------------------------------------------------------------ norms */
 
 /* Sum of n floats, in double. */
