@@ -1263,6 +1263,9 @@ typedef struct ifk_ops {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* ifk_adaptive_max_pool, bit for bit (max is exact). */
+    void (*adaptive_max_pool)(const float *x, int h, int w, int c, float *y, int oh, int ow,
+                              int oy0, int oy1);
     /* ifk_inv_bottleneck on output rows [p->oy0, p->oy1) (all when oy1 ==
      * 0), y and res (NULL: none) the whole maps, on weights prepared once:
      * inv_bottleneck_prep_bytes for p (any h, oy0, oy1 and a w no larger
@@ -4522,6 +4525,7 @@ static int ifg_meta_string(const ifg_graph *g, const char *key, char *dst, size_
  *   attention,          kernels/fused_attention.c  packed, never N x N
  *   vit_attention
  *   expand-dw-project   kernels/inverted_bottleneck.c
+ *   adaptive max pool   kernels/pool.c
  *   layer_norm          kernels/layernorm.c
  *   group_norm          kernels/groupnorm.c
  *
@@ -4658,6 +4662,11 @@ typedef struct ifk_isa {
      * interpolations of a convolution's low-resolution parts
      * (kernels/conv_parts.c). */
     void (*axpy2)(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n);
+    /* Adaptive max pooling's running max (driver: kernels/pool.c): for
+     * pixels p < npix in order (c floats each, x[p*c + k]) and k < c,
+     * y[k] = x[p*c + k] where that is greater than y[k] or NaN, so NaN
+     * propagates as in PyTorch (kernels/scalar's ifk_adaptive_max_pool). */
+    void (*max_pixels)(float *y, const float *x, int64_t npix, int64_t c);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
     /* dst[i] = the float of IEEE half src[i] for i < n, bit for bit as the
@@ -4807,6 +4816,12 @@ static size_t ifk__conv2d_parts_prep_bytes(const ifk_isa *isa, const ifk_parts *
                                     const ifk_conv_params *p);
 static void ifk__conv2d_parts_prep(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
                             const float *wt, void *prep);
+
+/* ----------------------------------------------------- kernels/pool.c */
+
+/* ifk_adaptive_max_pool on the ISA's max_pixels: the same bits. */
+static void ifk__adaptive_max_pool(const ifk_isa *isa, const float *x, int h, int w, int c, float *y,
+                            int oh, int ow, int oy0, int oy1);
 
 /* ------------------------------------------------ kernels/winograd.c */
 
@@ -6017,6 +6032,7 @@ static const ifk_isa *ifk__isa_named(const char *name);
             const float *lk, const float *sk, const float *bk, int act)
 #define IFK_ACTIVATION(fn) void fn(const float *x, int64_t n, int act, float *y)
 #define IFK_ADD(fn)        void fn(const float *a, const float *b, int64_t n, float *y)
+#define IFK_MAX_PIXELS(fn) void fn(float *y, const float *x, int64_t npix, int64_t c)
 #define IFK_AXPY2(fn)                                                                              \
     void fn(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n)
 #define IFK_RESIZE_BILINEAR(fn)                                                                    \
@@ -6172,6 +6188,13 @@ static IFK_ADD(ifk_f32_add__neon);
 static IFK_ADD(ifk_f32_add__wasm);
 #endif
 static IFK_AXPY2(ifk_f32_axpy2__c);
+static IFK_MAX_PIXELS(ifk_f32_max_pixels__c);
+#if defined(__x86_64__) || defined(_M_X64)
+static IFK_MAX_PIXELS(ifk_f32_max_pixels__avx2);
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+static IFK_MAX_PIXELS(ifk_f32_max_pixels__neon);
+#endif
 #if defined(__x86_64__) || defined(_M_X64)
 static IFK_AXPY2(ifk_f32_axpy2__avx2);
 #endif
@@ -6356,6 +6379,13 @@ static void ifk_f32_dw3_row__c(const float *const r[3], int w, int c, const floa
 /* y += a0 x0 + a1 x1, rounded as written (ukernel.h) */
 static void ifk_f32_axpy2__c(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
+}
+
+/* adaptive max pooling's running max, NaN-propagating (ukernel.h) */
+static void ifk_f32_max_pixels__c(float *y, const float *x, int64_t npix, int64_t c) {
+    for (int64_t p = 0; p < npix; p++, x += c)
+        for (int64_t k = 0; k < c; k++)
+            if (x[k] > y[k] || isnan(x[k])) y[k] = x[k];
 }
 
 /* ------------------------------------------------------------------ norms */
@@ -6786,6 +6816,7 @@ static const ifk_isa ifk_isa_generic = {
     .activation = ifk_activation,
     .add = ifk_add,
     .axpy2 = ifk_f32_axpy2__c,
+    .max_pixels = ifk_f32_max_pixels__c,
     .resize_bilinear = ifk_resize_bilinear,
     .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__c,
@@ -6801,7 +6832,8 @@ static const ifk_isa ifk_isa_generic = {
     .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
     .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
     .add = ifk_f32_add__avx2, .axpy2 = ifk_f32_axpy2__avx2,                                        \
-    .resize_bilinear = ifk_f32_resize_bilinear__avx2, .f16_to_f32 = ifk_f16_to_f32__avx2
+    .max_pixels = ifk_f32_max_pixels__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2,      \
+    .f16_to_f32 = ifk_f16_to_f32__avx2
 
 static const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
@@ -6860,6 +6892,7 @@ static const ifk_isa ifk_isa_neon = {
     .activation = ifk_f32_activation__neon,
     .add = ifk_f32_add__neon,
     .axpy2 = ifk_f32_axpy2__neon,
+    .max_pixels = ifk_f32_max_pixels__neon,
     .resize_bilinear = ifk_f32_resize_bilinear__neon,
     .f16_to_f32 = ifk_f16_to_f32__neon,
     .wino_in = ifk_f32_wino_in__neon,
@@ -6893,6 +6926,7 @@ static const ifk_isa ifk_isa_wasm = {
     .activation = ifk_activation,
     .add = ifk_f32_add__wasm,
     .axpy2 = ifk_f32_axpy2__wasm,
+    .max_pixels = ifk_f32_max_pixels__c,
     .resize_bilinear = ifk_resize_bilinear,
     .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__wasm,
@@ -7091,6 +7125,7 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .adaptive_max_pool = ifk_adaptive_max_pool,
     .conv2d_parts = kernels_dispatch__scalar_conv2d_parts,
     .conv2d_parts_prep_bytes = kernels_dispatch__scalar_parts_prep_bytes,
     .conv2d_parts_prep = kernels_dispatch__scalar_parts_prep,
@@ -7163,6 +7198,10 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
                               int oy0, int oy1) {                                                  \
         (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
     }                                                                                              \
+    static void NAME##_max_pool(const float *x, int h, int w, int c, float *y, int oh, int ow,     \
+                                int oy0, int oy1) {                                                \
+        ifk__adaptive_max_pool(&(ISA), x, h, w, c, y, oh, ow, oy0, oy1);                           \
+    }                                                                                              \
     static void NAME##_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p,                 \
                                     const float *wt, const void *prep, const float *bias,          \
                                     float *y, void *s) {                                           \
@@ -7202,6 +7241,7 @@ static const ifk_ops kernels_dispatch__scalar_ops = {
         .activation = NAME##_act,                                                                  \
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
+        .adaptive_max_pool = NAME##_max_pool,                                                      \
         .conv2d_parts = NAME##_conv2d_parts,                                                       \
         .conv2d_parts_prep_bytes = NAME##_parts_prep_bytes,                                        \
         .conv2d_parts_prep = NAME##_parts_prep,                                                    \
@@ -7421,6 +7461,43 @@ static void ifk__layer_norm(const ifk_isa *isa, const float *x, int64_t rows, in
     }
 }
 // ---- kernels/layernorm.c (end) ----
+
+// ---- kernels/pool.c ----
+/* pool.c -- adaptive max pooling (drivers.h; the semantics: kernels.h's
+ * ifk_adaptive_max_pool, PyTorch's bins).
+ *
+ * I-MSA pools each block's keys four times per click (Tiny: 34 pools of
+ * maps up to 128x128x32); the reference's per-element compare-and-branch
+ * made them 7% of a Tiny click. Here each bin's rows go to the ISA's
+ * max_pixels, a whole row of the bin at a time, channels in vectors. Max is
+ * exact and NaN propagates as in the reference: the same bits. */
+#include <string.h>
+
+/* #include "kernels/drivers.h": above */
+
+/* Adaptive bin of output index i of an axis in -> out:
+ * [floor(i*in/out), ceil((i+1)*in/out)). */
+static void kernels_pool__bin(int i, int in, int out, int *lo, int *hi) {
+    *lo = (int)(((int64_t)i * in) / out);
+    *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
+}
+
+static void ifk__adaptive_max_pool(const ifk_isa *isa, const float *x, int h, int w, int c, float *y,
+                            int oh, int ow, int oy0, int oy1) {
+    for (int oy = oy0; oy < oy1; oy++) {
+        int y0, y1;
+        kernels_pool__bin(oy, h, oh, &y0, &y1);
+        for (int ox = 0; ox < ow; ox++) {
+            int x0, x1;
+            kernels_pool__bin(ox, w, ow, &x0, &x1);
+            float *yp = y + ((size_t)oy * ow + ox) * c;
+            memcpy(yp, x + ((size_t)y0 * w + x0) * c, (size_t)c * sizeof *y);
+            for (int iy = y0; iy < y1; iy++)
+                isa->max_pixels(yp, x + ((size_t)iy * w + x0) * c, x1 - x0, c);
+        }
+    }
+}
+// ---- kernels/pool.c (end) ----
 
 // ---- kernels/scalar/activation.c ----
 /* activation.c -- elementwise kernels: fused activations and ADD. */
@@ -11341,7 +11418,7 @@ static void ops_adaptive_pool__rows(const void *arg, int64_t lo, int64_t hi, voi
     const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
     (void)scratch;
-    (nd->n->op == IFG_OP_ADAPTIVE_MAX_POOL ? ifk_adaptive_max_pool : ifk_adaptive_avg_pool)(
+    (nd->n->op == IFG_OP_ADAPTIVE_MAX_POOL ? nd->k->adaptive_max_pool : ifk_adaptive_avg_pool)(
         (const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], nd->y,
         (int)so->d[0], (int)so->d[1], (int)lo, (int)hi);
 }
@@ -15356,6 +15433,40 @@ static void ifk_f32_add__neon(const float *a, const float *b, int64_t n, float *
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
+/* y = x where x > y or x is NaN: the max of pooling, NaN-propagating. */
+static inline float32x4_t arm_vec_neon__max_nan4(float32x4_t y, float32x4_t x) {
+    const uint32x4_t take = vorrq_u32(vcgtq_f32(x, y), vmvnq_u32(vceqq_f32(x, x)));
+    return vbslq_f32(take, x, y);
+}
+
+static void ifk_f32_max_pixels__neon(float *y, const float *x, int64_t npix, int64_t c) {
+    int64_t k = 0;
+    for (; k + 16 <= c; k += 16) {
+        float32x4_t m0 = vld1q_f32(y + k), m1 = vld1q_f32(y + k + 4), m2 = vld1q_f32(y + k + 8),
+                    m3 = vld1q_f32(y + k + 12);
+        for (const float *p = x + k, *end = x + npix * c + k; p < end; p += c) {
+            m0 = arm_vec_neon__max_nan4(m0, vld1q_f32(p));
+            m1 = arm_vec_neon__max_nan4(m1, vld1q_f32(p + 4));
+            m2 = arm_vec_neon__max_nan4(m2, vld1q_f32(p + 8));
+            m3 = arm_vec_neon__max_nan4(m3, vld1q_f32(p + 12));
+        }
+        vst1q_f32(y + k, m0);
+        vst1q_f32(y + k + 4, m1);
+        vst1q_f32(y + k + 8, m2);
+        vst1q_f32(y + k + 12, m3);
+    }
+    for (; k + 4 <= c; k += 4) {
+        float32x4_t m = vld1q_f32(y + k);
+        for (int64_t p = 0; p < npix; p++) m = arm_vec_neon__max_nan4(m, vld1q_f32(x + p * c + k));
+        vst1q_f32(y + k, m);
+    }
+    for (; k < c; k++)
+        for (int64_t p = 0; p < npix; p++) {
+            const float v = x[p * c + k];
+            if (v > y[k] || v != v) y[k] = v;
+        }
+}
+
 static void ifk_f32_axpy2__neon(float *y, const float *x0, float a0, const float *x1, float a1,
                          int64_t n) {
     int64_t i = 0;
@@ -17976,6 +18087,42 @@ static void ifk_f32_add__avx2(const float *a, const float *b, int64_t n, float *
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
     for (; i < n; i++) y[i] = a[i] + b[i];
+}
+
+/* y = x where x > y or x is NaN: the max of pooling, NaN-propagating. */
+static inline __m256 x86_vec_avx2__max_nan8(__m256 y, __m256 x) {
+    const __m256 take =
+        _mm256_or_ps(_mm256_cmp_ps(x, y, _CMP_GT_OQ), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    return _mm256_blendv_ps(y, x, take);
+}
+
+/* 32 channels at a time (four chains of compare-and-blend in flight), then 8, then one. */
+static void ifk_f32_max_pixels__avx2(float *y, const float *x, int64_t npix, int64_t c) {
+    int64_t k = 0;
+    for (; k + 32 <= c; k += 32) {
+        __m256 m0 = _mm256_loadu_ps(y + k), m1 = _mm256_loadu_ps(y + k + 8),
+               m2 = _mm256_loadu_ps(y + k + 16), m3 = _mm256_loadu_ps(y + k + 24);
+        for (const float *p = x + k, *end = x + npix * c + k; p < end; p += c) {
+            m0 = x86_vec_avx2__max_nan8(m0, _mm256_loadu_ps(p));
+            m1 = x86_vec_avx2__max_nan8(m1, _mm256_loadu_ps(p + 8));
+            m2 = x86_vec_avx2__max_nan8(m2, _mm256_loadu_ps(p + 16));
+            m3 = x86_vec_avx2__max_nan8(m3, _mm256_loadu_ps(p + 24));
+        }
+        _mm256_storeu_ps(y + k, m0);
+        _mm256_storeu_ps(y + k + 8, m1);
+        _mm256_storeu_ps(y + k + 16, m2);
+        _mm256_storeu_ps(y + k + 24, m3);
+    }
+    for (; k + 8 <= c; k += 8) {
+        __m256 m = _mm256_loadu_ps(y + k);
+        for (int64_t p = 0; p < npix; p++) m = x86_vec_avx2__max_nan8(m, _mm256_loadu_ps(x + p * c + k));
+        _mm256_storeu_ps(y + k, m);
+    }
+    for (; k < c; k++)
+        for (int64_t p = 0; p < npix; p++) {
+            const float v = x[p * c + k];
+            if (v > y[k] || v != v) y[k] = v;
+        }
 }
 
 static void ifk_f32_axpy2__avx2(float *y, const float *x0, float a0, const float *x1, float a1,

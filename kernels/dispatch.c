@@ -164,6 +164,7 @@ static const ifk_ops scalar_ops = {
     .activation = ifk_activation,
     .add = ifk_add,
     .resize_bilinear = ifk_resize_bilinear,
+    .adaptive_max_pool = ifk_adaptive_max_pool,
     .conv2d_parts = scalar_conv2d_parts,
     .conv2d_parts_prep_bytes = scalar_parts_prep_bytes,
     .conv2d_parts_prep = scalar_parts_prep,
@@ -236,6 +237,10 @@ static const ifk_ops scalar_ops = {
                               int oy0, int oy1) {                                                  \
         (ISA).resize_bilinear(x, h, w, c, y, oh, ow, oy0, oy1);                                    \
     }                                                                                              \
+    static void NAME##_max_pool(const float *x, int h, int w, int c, float *y, int oh, int ow,     \
+                                int oy0, int oy1) {                                                \
+        ifk__adaptive_max_pool(&(ISA), x, h, w, c, y, oh, ow, oy0, oy1);                           \
+    }                                                                                              \
     static void NAME##_conv2d_parts(const ifk_parts *in, const ifk_conv_params *p,                 \
                                     const float *wt, const void *prep, const float *bias,          \
                                     float *y, void *s) {                                           \
@@ -275,6 +280,7 @@ static const ifk_ops scalar_ops = {
         .activation = NAME##_act,                                                                  \
         .add = NAME##_add,                                                                         \
         .resize_bilinear = NAME##_resize,                                                          \
+        .adaptive_max_pool = NAME##_max_pool,                                                      \
         .conv2d_parts = NAME##_conv2d_parts,                                                       \
         .conv2d_parts_prep_bytes = NAME##_parts_prep_bytes,                                        \
         .conv2d_parts_prep = NAME##_parts_prep,                                                    \

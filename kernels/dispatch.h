@@ -114,6 +114,9 @@ typedef struct ifk_ops {
     void (*add)(const float *a, const float *b, int64_t n, float *y);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
+    /* ifk_adaptive_max_pool, bit for bit (max is exact). */
+    void (*adaptive_max_pool)(const float *x, int h, int w, int c, float *y, int oh, int ow,
+                              int oy0, int oy1);
     /* ifk_inv_bottleneck on output rows [p->oy0, p->oy1) (all when oy1 ==
      * 0), y and res (NULL: none) the whole maps, on weights prepared once:
      * inv_bottleneck_prep_bytes for p (any h, oy0, oy1 and a w no larger

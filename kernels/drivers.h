@@ -9,6 +9,7 @@
  *   attention,          kernels/fused_attention.c  packed, never N x N
  *   vit_attention
  *   expand-dw-project   kernels/inverted_bottleneck.c
+ *   adaptive max pool   kernels/pool.c
  *   layer_norm          kernels/layernorm.c
  *   group_norm          kernels/groupnorm.c
  *
@@ -83,6 +84,12 @@ size_t ifk__conv2d_parts_prep_bytes(const ifk_isa *isa, const ifk_parts *in,
                                     const ifk_conv_params *p);
 void ifk__conv2d_parts_prep(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
                             const float *wt, void *prep);
+
+/* ----------------------------------------------------- kernels/pool.c */
+
+/* ifk_adaptive_max_pool on the ISA's max_pixels: the same bits. */
+void ifk__adaptive_max_pool(const ifk_isa *isa, const float *x, int h, int w, int c, float *y,
+                            int oh, int ow, int oy0, int oy1);
 
 /* ------------------------------------------------ kernels/winograd.c */
 

@@ -81,6 +81,7 @@ const ifk_isa *ifk__isa_named(const char *name);
             const float *lk, const float *sk, const float *bk, int act)
 #define IFK_ACTIVATION(fn) void fn(const float *x, int64_t n, int act, float *y)
 #define IFK_ADD(fn)        void fn(const float *a, const float *b, int64_t n, float *y)
+#define IFK_MAX_PIXELS(fn) void fn(float *y, const float *x, int64_t npix, int64_t c)
 #define IFK_AXPY2(fn)                                                                              \
     void fn(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n)
 #define IFK_RESIZE_BILINEAR(fn)                                                                    \
@@ -164,6 +165,9 @@ IFK_ADD(ifk_f32_add__avx2);
 IFK_ADD(ifk_f32_add__neon);
 IFK_ADD(ifk_f32_add__wasm);
 IFK_AXPY2(ifk_f32_axpy2__c);
+IFK_MAX_PIXELS(ifk_f32_max_pixels__c);
+IFK_MAX_PIXELS(ifk_f32_max_pixels__avx2);
+IFK_MAX_PIXELS(ifk_f32_max_pixels__neon);
 IFK_AXPY2(ifk_f32_axpy2__avx2);
 IFK_AXPY2(ifk_f32_axpy2__neon);
 IFK_AXPY2(ifk_f32_axpy2__wasm);

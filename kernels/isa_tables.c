@@ -33,6 +33,7 @@ const ifk_isa ifk_isa_generic = {
     .activation = ifk_activation,
     .add = ifk_add,
     .axpy2 = ifk_f32_axpy2__c,
+    .max_pixels = ifk_f32_max_pixels__c,
     .resize_bilinear = ifk_resize_bilinear,
     .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__c,
@@ -48,7 +49,8 @@ const ifk_isa ifk_isa_generic = {
     .ln_apply = ifk_f32_ln_apply__avx2, .gn_channel_sums = ifk_f32_gn_channel_sums__avx2,          \
     .gn_apply = ifk_f32_gn_apply__avx2, .activation = ifk_f32_activation__avx2,                    \
     .add = ifk_f32_add__avx2, .axpy2 = ifk_f32_axpy2__avx2,                                        \
-    .resize_bilinear = ifk_f32_resize_bilinear__avx2, .f16_to_f32 = ifk_f16_to_f32__avx2
+    .max_pixels = ifk_f32_max_pixels__avx2, .resize_bilinear = ifk_f32_resize_bilinear__avx2,      \
+    .f16_to_f32 = ifk_f16_to_f32__avx2
 
 const ifk_isa ifk_isa_avx2 = {
     .name = "avx2",
@@ -107,6 +109,7 @@ const ifk_isa ifk_isa_neon = {
     .activation = ifk_f32_activation__neon,
     .add = ifk_f32_add__neon,
     .axpy2 = ifk_f32_axpy2__neon,
+    .max_pixels = ifk_f32_max_pixels__neon,
     .resize_bilinear = ifk_f32_resize_bilinear__neon,
     .f16_to_f32 = ifk_f16_to_f32__neon,
     .wino_in = ifk_f32_wino_in__neon,
@@ -140,6 +143,7 @@ const ifk_isa ifk_isa_wasm = {
     .activation = ifk_activation,
     .add = ifk_f32_add__wasm,
     .axpy2 = ifk_f32_axpy2__wasm,
+    .max_pixels = ifk_f32_max_pixels__c,
     .resize_bilinear = ifk_resize_bilinear,
     .f16_to_f32 = ifk_f16_to_f32,
     .wino_in = ifk_f32_wino_in__wasm,

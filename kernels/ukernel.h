@@ -110,6 +110,11 @@ typedef struct ifk_isa {
      * interpolations of a convolution's low-resolution parts
      * (kernels/conv_parts.c). */
     void (*axpy2)(float *y, const float *x0, float a0, const float *x1, float a1, int64_t n);
+    /* Adaptive max pooling's running max (driver: kernels/pool.c): for
+     * pixels p < npix in order (c floats each, x[p*c + k]) and k < c,
+     * y[k] = x[p*c + k] where that is greater than y[k] or NaN, so NaN
+     * propagates as in PyTorch (kernels/scalar's ifk_adaptive_max_pool). */
+    void (*max_pixels)(float *y, const float *x, int64_t npix, int64_t c);
     void (*resize_bilinear)(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                             int oy1);
     /* dst[i] = the float of IEEE half src[i] for i < n, bit for bit as the

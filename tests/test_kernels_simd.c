@@ -1077,6 +1077,34 @@ static void test_resize(const variant *v) {
     }
 }
 
+/* Adaptive max pooling equals the reference bit for bit, NaN propagating
+ * (in a bin's first pixel and later ones), infinities, I-MSA's pooled
+ * sizes and odd ones, whole and in row ranges. */
+static void test_max_pool(const variant *v) {
+    static const int cases[][5] = {{128, 128, 32, 11, 11}, {32, 32, 128, 6, 6}, {16, 16, 256, 5, 5},
+                                   {7, 9, 13, 3, 4},       {5, 5, 3, 5, 5},     {9, 8, 40, 4, 3}};
+    char what[160];
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int h = cases[s][0], w = cases[s][1], c = cases[s][2], oh = cases[s][3],
+                  ow = cases[s][4];
+        const size_t nx = (size_t)h * w * c, ny = (size_t)oh * ow * c;
+        float *x = rnd_buf(nx, -1, 1), *want = fill(ny, 0), *got = fill(ny, 0);
+        for (size_t i = 0; i < nx; i += 97) x[i] = NAN;
+        for (size_t i = 5; i < nx; i += 131) x[i] = INFINITY;
+        for (size_t i = 11; i < nx; i += 89) x[i] = -INFINITY;
+        x[(size_t)c - 1] = NAN; /* the first pixel of the first bin */
+        ifk_adaptive_max_pool(x, h, w, c, want, oh, ow, 0, oh);
+        v->ops->adaptive_max_pool(x, h, w, c, got, oh, ow, 0, oh / 2);
+        v->ops->adaptive_max_pool(x, h, w, c, got, oh, ow, oh / 2, oh);
+        snprintf(what, sizeof what, "%s adaptive_max_pool %dx%dx%d -> %dx%d", v->name, h, w, c, oh,
+                 ow);
+        check_exact(what, got, want, ny);
+        free(x);
+        free(want);
+        free(got);
+    }
+}
+
 /* Softmax rows and the bias gather alone: every tail length. */
 static void test_vector_loops(const variant *v) {
     char what[160];
@@ -1138,6 +1166,7 @@ int main(void) {
         test_group_norm(v);
         test_elementwise(v);
         test_resize(v);
+        test_max_pool(v);
         test_vector_loops(v);
     }
     return CHECK_SUMMARY();

@@ -348,6 +348,63 @@ static void bench_dw(const variant *vs, int nv) {
     bench_conv_one(vs, nv, p, "dwconv3x3 128x128x256 hardswish");
 }
 
+/* The decoder MLPs (Light's four stages): the fused inverted bottleneck,
+ * and its expand and project GEMMs alone (linear, B packed per call). */
+static void bench_ib(const variant *vs, int nv, int quick) {
+    static const int cfg[][5] = {{128, 128, 32, 256, 32},
+                                 {64, 64, 64, 512, 64},
+                                 {32, 32, 128, 512, 128},
+                                 {16, 16, 256, 1024, 256}};
+    const int ncfg = quick ? 1 : 4;
+    for (int s = 0; s < ncfg; s++) {
+        ifk_ib_params p = {.h = cfg[s][0],
+                           .w = cfg[s][1],
+                           .cin = cfg[s][2],
+                           .cmid = cfg[s][3],
+                           .cout = cfg[s][4],
+                           .act_expand = IFK_ACT_HARDSWISH,
+                           .act_dw = IFK_ACT_HARDSWISH};
+        const int64_t hw = (int64_t)p.h * p.w;
+        float *x = fbuf((size_t)hw * p.cin), *y = fbuf((size_t)hw * p.cout),
+              *mid = fbuf((size_t)hw * p.cmid);
+        float *we = fbuf((size_t)p.cmid * p.cin), *wd = fbuf((size_t)p.cmid * 9),
+              *wp = fbuf((size_t)p.cout * p.cmid), *b = fbuf((size_t)p.cmid);
+        const float *w6[6] = {we, b, wd, b, wp, b};
+        void *scr = sbuf(ifk_inv_bottleneck_scratch_bytes(&p));
+        void *lscr = sbuf(ifk_linear_scratch_bytes(hw, p.cmid, p.cmid));
+        const double f_exp = 2.0 * hw * p.cin * p.cmid, f_dw = 18.0 * hw * p.cmid,
+                     f_proj = 2.0 * hw * p.cmid * p.cout;
+        char what[96];
+        for (int i = 0; i < nv; i++) {
+            void *prep = sbuf(vs[i].ops->inv_bottleneck_prep_bytes(&p));
+            vs[i].ops->inv_bottleneck_prep(&p, w6, prep);
+            double t;
+            snprintf(what, sizeof what, "inv bottleneck %dx%d %d->%d->%d", p.h, p.w, p.cin, p.cmid,
+                     p.cout);
+            TIME_BEST(t, vs[i].ops->inv_bottleneck(x, &p, prep, x, y, scr));
+            report(what, &vs[i], f_exp + f_dw + f_proj, t, 0);
+            snprintf(what, sizeof what, "  expand %lld x %d -> %d hardswish", (long long)hw, p.cin,
+                     p.cmid);
+            TIME_BEST(t,
+                      vs[i].ops->linear(x, hw, p.cin, we, b, p.cmid, IFK_ACT_HARDSWISH, mid, lscr));
+            report(what, &vs[i], f_exp, t, 0);
+            snprintf(what, sizeof what, "  project %lld x %d -> %d", (long long)hw, p.cmid, p.cout);
+            TIME_BEST(t, vs[i].ops->linear(mid, hw, p.cmid, wp, b, p.cout, IFK_ACT_NONE, y, lscr));
+            report(what, &vs[i], f_proj, t, 0);
+            free(prep);
+        }
+        free(x);
+        free(y);
+        free(mid);
+        free(we);
+        free(wd);
+        free(wp);
+        free(b);
+        free(scr);
+        free(lscr);
+    }
+}
+
 static void bench_attn(const variant *vs, int nv, int quick) {
     static const int cfg[][4] = {
         {16384, 225, 32, 1}, {4096, 225, 64, 2}, {1024, 225, 128, 4}, {256, 225, 256, 8}};
@@ -419,7 +476,7 @@ int main(int argc, char **argv) {
         else {
             fprintf(stderr,
                     "usage: %s [--isa scalar,generic,avx2,avx512,neon,wasm] "
-                    "[--op peak,ukr,gemm,conv,dw,attn,vit,all] [--quick] [--reps N]\n",
+                    "[--op peak,ukr,gemm,conv,dw,ib,attn,vit,all] [--quick] [--reps N]\n",
                     argv[0]);
             return 2;
         }
@@ -458,6 +515,10 @@ int main(int argc, char **argv) {
     if (all || has(op_list, "dw")) {
         printf("depthwise\n");
         bench_dw(vs, nv);
+    }
+    if (all || has(op_list, "ib")) {
+        printf("inverted bottleneck\n");
+        bench_ib(vs, nv, quick);
     }
     if (all || has(op_list, "attn")) {
         printf("attention\n");

@@ -129,6 +129,40 @@ void ifk_f32_add__neon(const float *a, const float *b, int64_t n, float *y) {
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
+/* y = x where x > y or x is NaN: the max of pooling, NaN-propagating. */
+static inline float32x4_t max_nan4(float32x4_t y, float32x4_t x) {
+    const uint32x4_t take = vorrq_u32(vcgtq_f32(x, y), vmvnq_u32(vceqq_f32(x, x)));
+    return vbslq_f32(take, x, y);
+}
+
+void ifk_f32_max_pixels__neon(float *y, const float *x, int64_t npix, int64_t c) {
+    int64_t k = 0;
+    for (; k + 16 <= c; k += 16) {
+        float32x4_t m0 = vld1q_f32(y + k), m1 = vld1q_f32(y + k + 4), m2 = vld1q_f32(y + k + 8),
+                    m3 = vld1q_f32(y + k + 12);
+        for (const float *p = x + k, *end = x + npix * c + k; p < end; p += c) {
+            m0 = max_nan4(m0, vld1q_f32(p));
+            m1 = max_nan4(m1, vld1q_f32(p + 4));
+            m2 = max_nan4(m2, vld1q_f32(p + 8));
+            m3 = max_nan4(m3, vld1q_f32(p + 12));
+        }
+        vst1q_f32(y + k, m0);
+        vst1q_f32(y + k + 4, m1);
+        vst1q_f32(y + k + 8, m2);
+        vst1q_f32(y + k + 12, m3);
+    }
+    for (; k + 4 <= c; k += 4) {
+        float32x4_t m = vld1q_f32(y + k);
+        for (int64_t p = 0; p < npix; p++) m = max_nan4(m, vld1q_f32(x + p * c + k));
+        vst1q_f32(y + k, m);
+    }
+    for (; k < c; k++)
+        for (int64_t p = 0; p < npix; p++) {
+            const float v = x[p * c + k];
+            if (v > y[k] || v != v) y[k] = v;
+        }
+}
+
 void ifk_f32_axpy2__neon(float *y, const float *x0, float a0, const float *x1, float a1,
                          int64_t n) {
     int64_t i = 0;

@@ -57,6 +57,13 @@ void ifk_f32_axpy2__c(float *y, const float *x0, float a0, const float *x1, floa
     for (int64_t i = 0; i < n; i++) y[i] = (y[i] + a0 * x0[i]) + a1 * x1[i];
 }
 
+/* adaptive max pooling's running max, NaN-propagating (ukernel.h) */
+void ifk_f32_max_pixels__c(float *y, const float *x, int64_t npix, int64_t c) {
+    for (int64_t p = 0; p < npix; p++, x += c)
+        for (int64_t k = 0; k < c; k++)
+            if (x[k] > y[k] || isnan(x[k])) y[k] = x[k];
+}
+
 /* ------------------------------------------------------------------ norms */
 
 double ifk_f32_sum_d__c(const float *x, int64_t n) { return ifk__sum_d_tail(0.0, x, n); }

@@ -123,6 +123,42 @@ void ifk_f32_add__avx2(const float *a, const float *b, int64_t n, float *y) {
     for (; i < n; i++) y[i] = a[i] + b[i];
 }
 
+/* y = x where x > y or x is NaN: the max of pooling, NaN-propagating. */
+static inline __m256 max_nan8(__m256 y, __m256 x) {
+    const __m256 take =
+        _mm256_or_ps(_mm256_cmp_ps(x, y, _CMP_GT_OQ), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    return _mm256_blendv_ps(y, x, take);
+}
+
+/* 32 channels at a time (four chains of compare-and-blend in flight), then 8, then one. */
+void ifk_f32_max_pixels__avx2(float *y, const float *x, int64_t npix, int64_t c) {
+    int64_t k = 0;
+    for (; k + 32 <= c; k += 32) {
+        __m256 m0 = _mm256_loadu_ps(y + k), m1 = _mm256_loadu_ps(y + k + 8),
+               m2 = _mm256_loadu_ps(y + k + 16), m3 = _mm256_loadu_ps(y + k + 24);
+        for (const float *p = x + k, *end = x + npix * c + k; p < end; p += c) {
+            m0 = max_nan8(m0, _mm256_loadu_ps(p));
+            m1 = max_nan8(m1, _mm256_loadu_ps(p + 8));
+            m2 = max_nan8(m2, _mm256_loadu_ps(p + 16));
+            m3 = max_nan8(m3, _mm256_loadu_ps(p + 24));
+        }
+        _mm256_storeu_ps(y + k, m0);
+        _mm256_storeu_ps(y + k + 8, m1);
+        _mm256_storeu_ps(y + k + 16, m2);
+        _mm256_storeu_ps(y + k + 24, m3);
+    }
+    for (; k + 8 <= c; k += 8) {
+        __m256 m = _mm256_loadu_ps(y + k);
+        for (int64_t p = 0; p < npix; p++) m = max_nan8(m, _mm256_loadu_ps(x + p * c + k));
+        _mm256_storeu_ps(y + k, m);
+    }
+    for (; k < c; k++)
+        for (int64_t p = 0; p < npix; p++) {
+            const float v = x[p * c + k];
+            if (v > y[k] || v != v) y[k] = v;
+        }
+}
+
 void ifk_f32_axpy2__avx2(float *y, const float *x0, float a0, const float *x1, float a1,
                          int64_t n) {
     const __m256 v0 = _mm256_set1_ps(a0), v1 = _mm256_set1_ps(a1);

@@ -45,7 +45,7 @@ static void rows(const void *arg, int64_t lo, int64_t hi, void *scratch) {
     const rt_node *nd = (const rt_node *)arg;
     const rt_shape *sx = rt_node_in_shape(nd, 0), *so = rt_node_out_shape(nd);
     (void)scratch;
-    (nd->n->op == IFG_OP_ADAPTIVE_MAX_POOL ? ifk_adaptive_max_pool : ifk_adaptive_avg_pool)(
+    (nd->n->op == IFG_OP_ADAPTIVE_MAX_POOL ? nd->k->adaptive_max_pool : ifk_adaptive_avg_pool)(
         (const float *)rt_in(nd, 0), (int)sx->d[0], (int)sx->d[1], (int)sx->d[2], nd->y,
         (int)so->d[0], (int)so->d[1], (int)lo, (int)hi);
 }
