@@ -8414,6 +8414,22 @@ static void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, co
 
 /* #include "kernels/scalar/scalar.h": above */
 
+/* One output row's block of nx columns (taps tx) from input rows r0, r1. C
+ * is c, or a constant the compiler unrolls (the logits' two channels). */
+static inline void scalar_resize_pool__lerp_cols(const float *r0, const float *r1, float h0, float h1,
+                             const ifk__lin_tap *tx, int nx, int C, float *IF_RESTRICT y) {
+    for (int j = 0; j < nx; j++) {
+        const float w0 = tx[j].l0, w1 = tx[j].l1;
+        const float *IF_RESTRICT a = r0 + (size_t)tx[j].i0 * C,
+                                 *IF_RESTRICT b = r0 + (size_t)tx[j].i1 * C;
+        const float *IF_RESTRICT d = r1 + (size_t)tx[j].i0 * C,
+                                 *IF_RESTRICT e = r1 + (size_t)tx[j].i1 * C;
+        float *IF_RESTRICT yp = y + (size_t)j * C;
+        for (int k = 0; k < C; k++)
+            yp[k] = h0 * (w0 * a[k] + w1 * b[k]) + h1 * (w0 * d[k] + w1 * e[k]);
+    }
+}
+
 static void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                          int oy1) {
     if (h == oh && w == ow) {
@@ -8422,20 +8438,21 @@ static void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, i
         return;
     }
     const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
-    for (int oy = oy0; oy < oy1; oy++) {
-        const ifk__lin_tap ty = ifk__lin_index(oy, h, oh, sy);
-        const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
-        const float h0 = ty.l0, h1 = ty.l1;
-        for (int ox = 0; ox < ow; ox++) {
-            const ifk__lin_tap tx = ifk__lin_index(ox, w, ow, sx);
-            const float w0 = tx.l0, w1 = tx.l1;
-            const float *IF_RESTRICT a = r0 + (size_t)tx.i0 * c,
-                                     *IF_RESTRICT b = r0 + (size_t)tx.i1 * c;
-            const float *IF_RESTRICT d = r1 + (size_t)tx.i0 * c,
-                                     *IF_RESTRICT e = r1 + (size_t)tx.i1 * c;
-            float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
-            for (int k = 0; k < c; k++)
-                yp[k] = h0 * (w0 * a[k] + w1 * b[k]) + h1 * (w0 * d[k] + w1 * e[k]);
+    /* The columns' taps once per block of columns, not once per row: with
+     * few channels (the logits' two), finding them cost more than using them. */
+    enum { COLS = 256 };
+    ifk__lin_tap tx[COLS];
+    for (int ox0 = 0; ox0 < ow; ox0 += COLS) {
+        const int nx = ow - ox0 < COLS ? ow - ox0 : COLS;
+        for (int j = 0; j < nx; j++) tx[j] = ifk__lin_index(ox0 + j, w, ow, sx);
+        for (int oy = oy0; oy < oy1; oy++) {
+            const ifk__lin_tap ty = ifk__lin_index(oy, h, oh, sy);
+            const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
+            float *yr = y + ((size_t)oy * ow + ox0) * c;
+            if (c == 2)
+                scalar_resize_pool__lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, 2, yr);
+            else
+                scalar_resize_pool__lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, c, yr);
         }
     }
 }

@@ -454,8 +454,9 @@ static void ref_bilinear(const double *x, int h, int w, int c, double *y, int oh
 static void test_resize(void) {
     /* h, w, oh, ow, c */
     static const int cfg[][5] = {
-        {3, 5, 7, 13, 3}, {17, 13, 5, 3, 2}, {7, 7, 7, 7, 5},   {1, 1, 5, 3, 4},  {1, 7, 4, 3, 1},
-        {5, 17, 9, 4, 3}, {4, 4, 64, 64, 2}, {8, 8, 16, 16, 1}, {9, 6, 9, 11, 2}, {64, 48, 7, 5, 3},
+        {3, 5, 7, 13, 3}, {17, 13, 5, 3, 2}, {7, 7, 7, 7, 5},      {1, 1, 5, 3, 4},
+        {1, 7, 4, 3, 1},  {5, 17, 9, 4, 3},  {4, 4, 64, 64, 2},    {8, 8, 16, 16, 1},
+        {9, 6, 9, 11, 2}, {64, 48, 7, 5, 3}, {6, 130, 24, 520, 2}, /* the columns in several blocks */
     };
     char what[160];
     for (size_t s = 0; s < sizeof cfg / sizeof cfg[0]; s++) {

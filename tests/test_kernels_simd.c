@@ -1046,8 +1046,9 @@ static void test_elementwise(const variant *v) {
 }
 
 static void test_resize(const variant *v) {
-    static const int cases[][5] = {{4, 4, 8, 8, 8},   {3, 5, 13, 7, 11}, {16, 16, 64, 33, 47},
-                                   {5, 5, 2, 20, 20}, {6, 7, 9, 6, 7},   {8, 6, 16, 3, 2}};
+    static const int cases[][5] = {{4, 4, 8, 8, 8},     {3, 5, 13, 7, 11}, {16, 16, 64, 33, 47},
+                                   {5, 5, 2, 20, 20},   {6, 7, 9, 6, 7},   {8, 6, 16, 3, 2},
+                                   {6, 130, 2, 24, 520}};
     char what[160];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
         const int h = cases[s][0], w = cases[s][1], c = cases[s][2], oh = cases[s][3],
