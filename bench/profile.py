@@ -42,7 +42,10 @@ its op type, its input shapes and its name in the exported graph):
   whether depthwise; activations are fused into them). C runs the decoder
   MLPs' 1x1 -> depthwise 3x3 -> 1x1 (+ residual add) as one fused kernel
   (runtime/fuse.c), so its 1x1 and depthwise convolutions are one group
-  here; and UPerNet's concat as part of the 3x3 convolution that reads it.
+  here; and UPerNet's concat, with the resizes that upsample its parts, as
+  part of the 3x3 convolution that reads it (the upsampled parts convolved
+  at their own resolution; ORT's Resize nodes of those parts are in
+  "resize").
   ORT: Conv / FusedConv nodes by their weight shape (O, I/groups, kh, kw):
   depthwise when I/groups is 1 and the input has more than one channel; ORT
   fuses the ReLUs too.
