@@ -5185,6 +5185,13 @@ static void ifk__gemm_nt(const float *x, size_t ldx, int64_t m, int64_t k, const
 static void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
                   int64_t n, float *y, size_t ldy);
 
+/* Adaptive pooling's bin of output index i of an axis in -> out (PyTorch's):
+ * [floor(i*in/out), ceil((i+1)*in/out)). */
+static inline void ifk__pool_bin(int i, int in, int out, int *lo, int *hi) {
+    *lo = (int)(((int64_t)i * in) / out);
+    *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
+}
+
 /* One output index of a bilinear axis: y = l0*x[i0] + l1*x[i1] (shared by
  * the reference and the vector resizes, so all compute the same taps). */
 typedef struct {
@@ -7474,22 +7481,16 @@ static void ifk__layer_norm(const ifk_isa *isa, const float *x, int64_t rows, in
 #include <string.h>
 
 /* #include "kernels/drivers.h": above */
-
-/* Adaptive bin of output index i of an axis in -> out:
- * [floor(i*in/out), ceil((i+1)*in/out)). */
-static void kernels_pool__bin(int i, int in, int out, int *lo, int *hi) {
-    *lo = (int)(((int64_t)i * in) / out);
-    *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
-}
+/* #include "kernels/scalar/scalar.h": above */
 
 static void ifk__adaptive_max_pool(const ifk_isa *isa, const float *x, int h, int w, int c, float *y,
                             int oh, int ow, int oy0, int oy1) {
     for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
-        kernels_pool__bin(oy, h, oh, &y0, &y1);
+        ifk__pool_bin(oy, h, oh, &y0, &y1);
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
-            kernels_pool__bin(ox, w, ow, &x0, &x1);
+            ifk__pool_bin(ox, w, ow, &x0, &x1);
             float *yp = y + ((size_t)oy * ow + ox) * c;
             memcpy(yp, x + ((size_t)y0 * w + x0) * c, (size_t)c * sizeof *y);
             for (int iy = y0; iy < y1; iy++)
@@ -8484,21 +8485,14 @@ static void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *tabl
     }
 }
 
-/* Adaptive bin of output index i of an axis in -> out:
- * [floor(i*in/out), ceil((i+1)*in/out)). */
-static void scalar_resize_pool__pool_bin(int i, int in, int out, int *lo, int *hi) {
-    *lo = (int)(((int64_t)i * in) / out);
-    *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
-}
-
 static void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                            int oy1) {
     for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
-        scalar_resize_pool__pool_bin(oy, h, oh, &y0, &y1);
+        ifk__pool_bin(oy, h, oh, &y0, &y1);
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
-            scalar_resize_pool__pool_bin(ox, w, ow, &x0, &x1);
+            ifk__pool_bin(ox, w, ow, &x0, &x1);
             float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             for (int k = 0; k < c; k++) yp[k] = 0.0f;
             for (int iy = y0; iy < y1; iy++)
@@ -8516,10 +8510,10 @@ static void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y,
                            int oy1) {
     for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
-        scalar_resize_pool__pool_bin(oy, h, oh, &y0, &y1);
+        ifk__pool_bin(oy, h, oh, &y0, &y1);
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
-            scalar_resize_pool__pool_bin(ox, w, ow, &x0, &x1);
+            ifk__pool_bin(ox, w, ow, &x0, &x1);
             float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             memcpy(yp, x + ((size_t)y0 * w + x0) * c, (size_t)c * sizeof *y);
             for (int iy = y0; iy < y1; iy++)

@@ -9,22 +9,16 @@
 #include <string.h>
 
 #include "kernels/drivers.h"
-
-/* Adaptive bin of output index i of an axis in -> out:
- * [floor(i*in/out), ceil((i+1)*in/out)). */
-static void bin(int i, int in, int out, int *lo, int *hi) {
-    *lo = (int)(((int64_t)i * in) / out);
-    *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
-}
+#include "kernels/scalar/scalar.h"
 
 void ifk__adaptive_max_pool(const ifk_isa *isa, const float *x, int h, int w, int c, float *y,
                             int oh, int ow, int oy0, int oy1) {
     for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
-        bin(oy, h, oh, &y0, &y1);
+        ifk__pool_bin(oy, h, oh, &y0, &y1);
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
-            bin(ox, w, ow, &x0, &x1);
+            ifk__pool_bin(ox, w, ow, &x0, &x1);
             float *yp = y + ((size_t)oy * ow + ox) * c;
             memcpy(yp, x + ((size_t)y0 * w + x0) * c, (size_t)c * sizeof *y);
             for (int iy = y0; iy < y1; iy++)

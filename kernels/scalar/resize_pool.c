@@ -75,21 +75,14 @@ void ifk_ref_embed(const uint8_t *labels, int H, int W, const float *table, int 
     }
 }
 
-/* Adaptive bin of output index i of an axis in -> out:
- * [floor(i*in/out), ceil((i+1)*in/out)). */
-static void pool_bin(int i, int in, int out, int *lo, int *hi) {
-    *lo = (int)(((int64_t)i * in) / out);
-    *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
-}
-
 void ifk_adaptive_avg_pool(const float *x, int h, int w, int c, float *y, int oh, int ow, int oy0,
                            int oy1) {
     for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
-        pool_bin(oy, h, oh, &y0, &y1);
+        ifk__pool_bin(oy, h, oh, &y0, &y1);
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
-            pool_bin(ox, w, ow, &x0, &x1);
+            ifk__pool_bin(ox, w, ow, &x0, &x1);
             float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             for (int k = 0; k < c; k++) yp[k] = 0.0f;
             for (int iy = y0; iy < y1; iy++)
@@ -107,10 +100,10 @@ void ifk_adaptive_max_pool(const float *x, int h, int w, int c, float *y, int oh
                            int oy1) {
     for (int oy = oy0; oy < oy1; oy++) {
         int y0, y1;
-        pool_bin(oy, h, oh, &y0, &y1);
+        ifk__pool_bin(oy, h, oh, &y0, &y1);
         for (int ox = 0; ox < ow; ox++) {
             int x0, x1;
-            pool_bin(ox, w, ow, &x0, &x1);
+            ifk__pool_bin(ox, w, ow, &x0, &x1);
             float *IF_RESTRICT yp = y + ((size_t)oy * ow + ox) * c;
             memcpy(yp, x + ((size_t)y0 * w + x0) * c, (size_t)c * sizeof *y);
             for (int iy = y0; iy < y1; iy++)

@@ -49,6 +49,13 @@ void ifk__gemm_nt(const float *x, size_t ldx, int64_t m, int64_t k, const float 
 void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
                   int64_t n, float *y, size_t ldy);
 
+/* Adaptive pooling's bin of output index i of an axis in -> out (PyTorch's):
+ * [floor(i*in/out), ceil((i+1)*in/out)). */
+static inline void ifk__pool_bin(int i, int in, int out, int *lo, int *hi) {
+    *lo = (int)(((int64_t)i * in) / out);
+    *hi = (int)(((int64_t)(i + 1) * in + out - 1) / out);
+}
+
 /* One output index of a bilinear axis: y = l0*x[i0] + l1*x[i1] (shared by
  * the reference and the vector resizes, so all compute the same taps). */
 typedef struct {
