@@ -489,7 +489,8 @@ static void test_conv2d(const variant *v) {
  * the same bit for bit whether run whole or in blocks of rows (each thread
  * makes the low rows it needs itself). Sizes as UPerNet's (2x, 4x, 8x, and
  * the pyramid pooling's 1x1 to 6x6), odd ratios, a map with no full-size
- * part, 1x1 and 5x5 kernels, and a smaller run than planned (a zoom-in). */
+ * part, 1x1 and 5x5 kernels, a part larger than the map (resized down: the
+ * bands take it), and a smaller run than planned (a zoom-in). */
 static void test_conv2d_lowres_parts(const variant *v) {
     static const int cases[][14] = {
         /* h, w, cout, kernel, pad, then (channels, low h, low w) x 3 (low h 0: full size) */
@@ -498,6 +499,7 @@ static void test_conv2d_lowres_parts(const variant *v) {
         {23, 37, 12, 3, 1, 5, 7, 13, 9, 23, 19, 6, 2, 3},
         {20, 18, 8, 1, 0, 8, 0, 0, 8, 5, 9, 0, 0, 0},
         {19, 21, 8, 5, 2, 8, 10, 11, 4, 0, 0, 0, 0, 0},
+        {10, 12, 8, 3, 1, 8, 0, 0, 6, 15, 20, 0, 0, 0}, /* a larger part: the bands */
     };
     char what[200];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
