@@ -163,6 +163,14 @@ test-golden:
 	  echo "== session replay $$c"; mkdir -p $(MODELS)/golden; \
 	  $(PYTHON) -m converter $$c/model.pth -o $(MODELS)/golden --name $$n >/dev/null; \
 	  $(BUILD)-san/test_session $$c $(MODELS)/golden/$$n.encoder.ifg $(MODELS)/golden/$$n.decoder.ifg; done
+	@# The planner and the fused chains on a graph that zooms in (ROI clicks):
+	@# the runtime tests on the zoom-in case's model, when it is here.
+	$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" $(BUILD)-san/test_runtime
+	@set -e; for c in $(filter %_zoom,$(GOLDEN_CASES)); do n=$$(basename $$c); \
+	  echo "== runtime tests on $$n"; \
+	  $(BUILD)-san/test_runtime $(MODELS)/golden/$$n.encoder.ifg $(MODELS)/golden/$$n.decoder.ifg \
+	    >$(BUILD)-san/test_runtime.$$n.log 2>&1 && tail -n 3 $(BUILD)-san/test_runtime.$$n.log || \
+	    { cat $(BUILD)-san/test_runtime.$$n.log; exit 1; }; done
 
 # AArch64: cross-compiled (static, so qemu needs no sysroot) and run under
 # qemu-aarch64: the kernel tests of every ISA the build has, the runtime

@@ -5290,18 +5290,29 @@ static int kernels_conv_parts__lowres_sizes_ok(const ifk_parts *in, const ifk_co
 }
 
 /* Where the fast way keeps its prepared weights, and what it runs the
- * full-size parts as. */
+ * full-size parts as. The prep starts with a header (64 bytes): the size
+ * of the full-size parts' own prep (Winograd's weights, or none), which
+ * depends on the sizes the prep was made for, not on a run's (a zoomed-in
+ * run's maps may be too small for Winograd where the whole image's were
+ * not). */
+enum { kernels_conv_parts__HEADER = 64 };
+typedef struct {
+    size_t direct_bytes; /* the full-size parts' conv2d prep, at HEADER */
+} kernels_conv_parts__lowres_header;
+
 typedef struct {
     ifk_parts direct;           /* the full-size parts, in order */
     ifk_conv_params q;          /* their convolution: cin = their channels, no activation */
+    size_t direct_bytes;        /* their prep's bytes (the header's) */
     size_t wd_at;               /* byte offset of their weight slice (OHWI, q.cin wide) */
     size_t b_at[IFK_MAX_PARTS]; /* a low part's packed taps: kh*kw blocks of b_bytes */
     size_t b_bytes[IFK_MAX_PARTS];
     size_t bytes; /* all of it */
 } kernels_conv_parts__lowres_plan;
 
+/* direct_bytes: the header's, or SIZE_MAX for what these sizes want. */
 static void kernels_conv_parts__plan_lowres(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
-                        kernels_conv_parts__lowres_plan *L) {
+                        size_t direct_bytes, kernels_conv_parts__lowres_plan *L) {
     memset(L, 0, sizeof *L);
     L->q = *p;
     L->q.act = IFK_ACT_NONE;
@@ -5312,9 +5323,11 @@ static void kernels_conv_parts__plan_lowres(const ifk_isa *isa, const ifk_parts 
             L->direct.c[L->direct.n++] = in->c[k];
             L->q.cin += in->c[k];
         }
-    size_t at = 0;
+    size_t at = kernels_conv_parts__HEADER;
     if (L->q.cin) {
-        at = ifk__round_up(ifk__conv2d_prep_bytes(isa, &L->q), 64);
+        L->direct_bytes =
+            direct_bytes != SIZE_MAX ? direct_bytes : ifk__conv2d_prep_bytes(isa, &L->q);
+        at += ifk__round_up(L->direct_bytes, 64);
         L->wd_at = at;
         at += ifk__piece((size_t)p->cout * p->kh * p->kw * L->q.cin);
     }
@@ -5331,7 +5344,7 @@ static size_t ifk__conv2d_parts_prep_bytes(const ifk_isa *isa, const ifk_parts *
                                     const ifk_conv_params *p) {
     if (!kernels_conv_parts__lowres_layout(isa, in, p)) return isa ? ifk__conv2d_prep_bytes(isa, p) : 0;
     kernels_conv_parts__lowres_plan L;
-    kernels_conv_parts__plan_lowres(isa, in, p, &L);
+    kernels_conv_parts__plan_lowres(isa, in, p, SIZE_MAX, &L);
     return L.bytes;
 }
 
@@ -5342,9 +5355,14 @@ static void ifk__conv2d_parts_prep(const ifk_isa *isa, const ifk_parts *in, cons
         return;
     }
     kernels_conv_parts__lowres_plan L;
-    kernels_conv_parts__plan_lowres(isa, in, p, &L);
+    kernels_conv_parts__plan_lowres(isa, in, p, SIZE_MAX, &L);
     char *base = (char *)prep;
     const int taps = p->kh * p->kw;
+    kernels_conv_parts__lowres_header hd;
+    memset(&hd, 0, sizeof hd);
+    hd.direct_bytes = L.direct_bytes;
+    memset(base, 0, kernels_conv_parts__HEADER);
+    memcpy(base, &hd, sizeof hd);
     if (L.q.cin) { /* the full-size parts' channels of every (o, tap) */
         float *wd = (float *)(base + L.wd_at);
         for (size_t ot = 0; ot < (size_t)p->cout * taps; ot++) {
@@ -5358,7 +5376,7 @@ static void ifk__conv2d_parts_prep(const ifk_isa *isa, const ifk_parts *in, cons
                 off += in->c[k];
             }
         }
-        ifk__conv2d_prep(isa, &L.q, wd, base);
+        if (L.direct_bytes) ifk__conv2d_prep(isa, &L.q, wd, base + kernels_conv_parts__HEADER);
     }
     int off = 0;
     for (int k = 0; k < in->n; k++) {
@@ -5391,7 +5409,7 @@ static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_parts *in,
     size_t fast = 0;
     if (kernels_conv_parts__lowres_layout(isa, in, p)) {
         kernels_conv_parts__lowres_plan L;
-        kernels_conv_parts__plan_lowres(isa, in, p, &L);
+        kernels_conv_parts__plan_lowres(isa, in, p, SIZE_MAX, &L);
         fast = IFK_SCRATCH_SLACK + kernels_conv_parts__lowres_scratch(isa, in, p);
         if (L.q.cin) fast += ifk__conv2d_parts_scratch(isa, &L.direct, &L.q, conv_scratch);
     } else if (isa && !kernels_conv_parts__has_lowres(in) && ifk__winograd_ok(p)) {
@@ -5526,16 +5544,22 @@ static void kernels_conv_parts__conv_lowres(const ifk_isa *isa, ifk_conv_fn conv
     ifk_conv2d_out_size(p, &ho, &wo);
     const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
     if (oy0 >= oy1) return;
-    kernels_conv_parts__lowres_plan L;
-    kernels_conv_parts__plan_lowres(isa, in, p, &L);
     const char *base = (const char *)prep;
+    kernels_conv_parts__lowres_header hd;
+    memcpy(&hd, base, sizeof hd);
+    kernels_conv_parts__lowres_plan L;
+    kernels_conv_parts__plan_lowres(isa, in, p, hd.direct_bytes, &L);
     char *cur = ifk__align64(scratch);
     const size_t row = (size_t)wo * p->cout;
     if (L.q.cin) {
         ifk_conv_params q = L.q;
         q.oy0 = oy0;
         q.oy1 = oy1;
-        ifk__conv2d_parts(isa, conv, &L.direct, &q, (const float *)(base + L.wd_at), base, bias, y,
+        /* Winograd's weights when this run takes Winograd and they were made;
+         * the other ways read the weight slice (and Winograd without them
+         * transforms it itself). */
+        const void *dp = L.direct_bytes && ifk__winograd_ok(&q) ? base + kernels_conv_parts__HEADER : NULL;
+        ifk__conv2d_parts(isa, conv, &L.direct, &q, (const float *)(base + L.wd_at), dp, bias, y,
                           cur + kernels_conv_parts__lowres_scratch(isa, in, p));
     } else {
         for (int oy = oy0; oy < oy1; oy++)

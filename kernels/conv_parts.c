@@ -64,18 +64,29 @@ static int lowres_sizes_ok(const ifk_parts *in, const ifk_conv_params *p) {
 }
 
 /* Where the fast way keeps its prepared weights, and what it runs the
- * full-size parts as. */
+ * full-size parts as. The prep starts with a header (64 bytes): the size
+ * of the full-size parts' own prep (Winograd's weights, or none), which
+ * depends on the sizes the prep was made for, not on a run's (a zoomed-in
+ * run's maps may be too small for Winograd where the whole image's were
+ * not). */
+enum { HEADER = 64 };
+typedef struct {
+    size_t direct_bytes; /* the full-size parts' conv2d prep, at HEADER */
+} lowres_header;
+
 typedef struct {
     ifk_parts direct;           /* the full-size parts, in order */
     ifk_conv_params q;          /* their convolution: cin = their channels, no activation */
+    size_t direct_bytes;        /* their prep's bytes (the header's) */
     size_t wd_at;               /* byte offset of their weight slice (OHWI, q.cin wide) */
     size_t b_at[IFK_MAX_PARTS]; /* a low part's packed taps: kh*kw blocks of b_bytes */
     size_t b_bytes[IFK_MAX_PARTS];
     size_t bytes; /* all of it */
 } lowres_plan;
 
+/* direct_bytes: the header's, or SIZE_MAX for what these sizes want. */
 static void plan_lowres(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
-                        lowres_plan *L) {
+                        size_t direct_bytes, lowres_plan *L) {
     memset(L, 0, sizeof *L);
     L->q = *p;
     L->q.act = IFK_ACT_NONE;
@@ -86,9 +97,11 @@ static void plan_lowres(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_
             L->direct.c[L->direct.n++] = in->c[k];
             L->q.cin += in->c[k];
         }
-    size_t at = 0;
+    size_t at = HEADER;
     if (L->q.cin) {
-        at = ifk__round_up(ifk__conv2d_prep_bytes(isa, &L->q), 64);
+        L->direct_bytes =
+            direct_bytes != SIZE_MAX ? direct_bytes : ifk__conv2d_prep_bytes(isa, &L->q);
+        at += ifk__round_up(L->direct_bytes, 64);
         L->wd_at = at;
         at += ifk__piece((size_t)p->cout * p->kh * p->kw * L->q.cin);
     }
@@ -105,7 +118,7 @@ size_t ifk__conv2d_parts_prep_bytes(const ifk_isa *isa, const ifk_parts *in,
                                     const ifk_conv_params *p) {
     if (!lowres_layout(isa, in, p)) return isa ? ifk__conv2d_prep_bytes(isa, p) : 0;
     lowres_plan L;
-    plan_lowres(isa, in, p, &L);
+    plan_lowres(isa, in, p, SIZE_MAX, &L);
     return L.bytes;
 }
 
@@ -116,9 +129,14 @@ void ifk__conv2d_parts_prep(const ifk_isa *isa, const ifk_parts *in, const ifk_c
         return;
     }
     lowres_plan L;
-    plan_lowres(isa, in, p, &L);
+    plan_lowres(isa, in, p, SIZE_MAX, &L);
     char *base = (char *)prep;
     const int taps = p->kh * p->kw;
+    lowres_header hd;
+    memset(&hd, 0, sizeof hd);
+    hd.direct_bytes = L.direct_bytes;
+    memset(base, 0, HEADER);
+    memcpy(base, &hd, sizeof hd);
     if (L.q.cin) { /* the full-size parts' channels of every (o, tap) */
         float *wd = (float *)(base + L.wd_at);
         for (size_t ot = 0; ot < (size_t)p->cout * taps; ot++) {
@@ -132,7 +150,7 @@ void ifk__conv2d_parts_prep(const ifk_isa *isa, const ifk_parts *in, const ifk_c
                 off += in->c[k];
             }
         }
-        ifk__conv2d_prep(isa, &L.q, wd, base);
+        if (L.direct_bytes) ifk__conv2d_prep(isa, &L.q, wd, base + HEADER);
     }
     int off = 0;
     for (int k = 0; k < in->n; k++) {
@@ -165,7 +183,7 @@ size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_parts *in, const 
     size_t fast = 0;
     if (lowres_layout(isa, in, p)) {
         lowres_plan L;
-        plan_lowres(isa, in, p, &L);
+        plan_lowres(isa, in, p, SIZE_MAX, &L);
         fast = IFK_SCRATCH_SLACK + lowres_scratch(isa, in, p);
         if (L.q.cin) fast += ifk__conv2d_parts_scratch(isa, &L.direct, &L.q, conv_scratch);
     } else if (isa && !has_lowres(in) && ifk__winograd_ok(p)) {
@@ -300,16 +318,22 @@ static void conv_lowres(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *i
     ifk_conv2d_out_size(p, &ho, &wo);
     const int oy0 = p->oy0 < 0 ? 0 : p->oy0, oy1 = p->oy1 <= 0 || p->oy1 > ho ? ho : p->oy1;
     if (oy0 >= oy1) return;
-    lowres_plan L;
-    plan_lowres(isa, in, p, &L);
     const char *base = (const char *)prep;
+    lowres_header hd;
+    memcpy(&hd, base, sizeof hd);
+    lowres_plan L;
+    plan_lowres(isa, in, p, hd.direct_bytes, &L);
     char *cur = ifk__align64(scratch);
     const size_t row = (size_t)wo * p->cout;
     if (L.q.cin) {
         ifk_conv_params q = L.q;
         q.oy0 = oy0;
         q.oy1 = oy1;
-        ifk__conv2d_parts(isa, conv, &L.direct, &q, (const float *)(base + L.wd_at), base, bias, y,
+        /* Winograd's weights when this run takes Winograd and they were made;
+         * the other ways read the weight slice (and Winograd without them
+         * transforms it itself). */
+        const void *dp = L.direct_bytes && ifk__winograd_ok(&q) ? base + HEADER : NULL;
+        ifk__conv2d_parts(isa, conv, &L.direct, &q, (const float *)(base + L.wd_at), dp, bias, y,
                           cur + lowres_scratch(isa, in, p));
     } else {
         for (int oy = oy0; oy < oy1; oy++)

@@ -500,6 +500,8 @@ static void test_conv2d_lowres_parts(const variant *v) {
         {20, 18, 8, 1, 0, 8, 0, 0, 8, 5, 9, 0, 0, 0},
         {19, 21, 8, 5, 2, 8, 10, 11, 4, 0, 0, 0, 0, 0},
         {10, 12, 8, 3, 1, 8, 0, 0, 6, 15, 20, 0, 0, 0}, /* a larger part: the bands */
+        {48, 48, 16, 3, 1, 16, 0, 0, 8, 24, 24, 8, 6,
+         6}, /* Winograd planned, not in the smaller run */
     };
     char what[200];
     for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
@@ -548,7 +550,7 @@ static void test_conv2d_lowres_parts(const variant *v) {
         }
         snprintf(what, sizeof what, "%s conv2d_parts low %dx%d %d parts -> %d k%d", v->name, p.h,
                  p.w, in.n, p.cout, p.kh);
-        check(what, whole, want, ny, 1e-5, 1e-5);
+        check(what, whole, want, ny, 1e-4, 1e-4); /* Winograd's rounding on full-size parts */
         snprintf(what, sizeof what, "%s conv2d_parts low %dx%d k%d: rows split = whole", v->name,
                  p.h, p.w, p.kh);
         check_exact(what, rows, whole, ny);
@@ -589,7 +591,7 @@ static void test_conv2d_lowres_parts(const variant *v) {
         v->ops->conv2d_parts(&small, &r, wt, prep, b, whole, scr);
         snprintf(what, sizeof what, "%s conv2d_parts low %dx%d of %dx%d (a smaller run)", v->name,
                  r.h, r.w, p.h, p.w);
-        check(what, whole, want, nys, 1e-5, 1e-5);
+        check(what, whole, want, nys, 1e-4, 1e-4);
         for (int k = 0; k < in.n; k++) {
             if (sfull[k] != small.x[k]) free(sfull[k]);
             free((void *)small.x[k]);
