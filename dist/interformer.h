@@ -5406,30 +5406,33 @@ static size_t kernels_conv_parts__lowres_scratch(const ifk_isa *isa, const ifk_p
 static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
                                  size_t (*conv_scratch)(const ifk_isa *isa,
                                                         const ifk_conv_params *q)) {
-    size_t fast = 0;
+    /* The most any way may want: a run on maps smaller than these sizes
+     * (a zoomed-in crop) may take the bands where these take Winograd or
+     * the fast way, and each way wants no more on smaller maps. */
+    size_t most = 0;
     if (kernels_conv_parts__lowres_layout(isa, in, p)) {
         kernels_conv_parts__lowres_plan L;
         kernels_conv_parts__plan_lowres(isa, in, p, SIZE_MAX, &L);
-        fast = IFK_SCRATCH_SLACK + kernels_conv_parts__lowres_scratch(isa, in, p);
-        if (L.q.cin) fast += ifk__conv2d_parts_scratch(isa, &L.direct, &L.q, conv_scratch);
+        most = IFK_SCRATCH_SLACK + kernels_conv_parts__lowres_scratch(isa, in, p);
+        if (L.q.cin) most += ifk__conv2d_parts_scratch(isa, &L.direct, &L.q, conv_scratch);
     } else if (isa && !kernels_conv_parts__has_lowres(in) && ifk__winograd_ok(p)) {
-        return ifk__winograd_scratch(isa, p);
+        most = ifk__winograd_scratch(isa, p);
     }
-    /* The bands: every other case, and the fast way's fallback. Their
-     * convolution runs without prepared weights when parts are low. */
+    /* The bands (their convolution runs without prepared weights when parts
+     * are low). */
     ifk_conv_params q = *p;
     q.h = kernels_conv_parts__band_input_rows(p) < p->h ? kernels_conv_parts__band_input_rows(p) : p->h;
     const size_t band = IFK_SCRATCH_SLACK + ifk__piece((size_t)q.h * p->w * p->cin) +
                         (conv_scratch ? conv_scratch(isa, &q) : 0);
-    return band > fast ? band : fast;
+    return band > most ? band : most;
 }
 
 /* Pixel x of input row r of part k, as the concatenation holds it. */
 static void kernels_conv_parts__part_pixels(const ifk_parts *in, int k, const ifk_conv_params *p, int r, float *dst,
                         size_t stride) {
     const int ck = in->c[k];
-    if (in->h[k] <= 0) {
-        const float *src = in->x[k] + (size_t)r * p->w * ck;
+    if (in->h[k] <= 0 || (in->h[k] == p->h && in->w[k] == p->w)) { /* the resize's copy */
+        const float *src = in->x[k] + (size_t)r * p->w * ck;       /* either way p->w wide */
         for (int X = 0; X < p->w; X++)
             memcpy(dst + X * stride, src + (size_t)X * ck, (size_t)ck * sizeof *dst);
         return;
@@ -10733,8 +10736,8 @@ static int runtime_fuse__match_ib(const rt_plan *p, const uint32_t *pos, uint32_
     return 1;
 }
 
-/* The RESIZE_BILINEAR that makes tensor t, if it upsamples (or keeps) an
- * f32 map, is read by nothing else and runs in the same phase as node i. */
+/* The RESIZE_BILINEAR that makes tensor t, if it upsamples an f32 map (in
+ * one direction at least, keeping the other), is read by nothing else and runs in the same phase as node i. */
 static uint32_t runtime_fuse__upsampling_of(const rt_plan *p, uint32_t t, uint32_t i) {
     const ifg_graph *g = &p->m->g;
     uint32_t r = 0;
@@ -10746,7 +10749,8 @@ static uint32_t runtime_fuse__upsampling_of(const rt_plan *p, uint32_t t, uint32
             p->per_click[j] != p->per_click[i] || g->tensors[n->in[0]].dtype != IFG_F32)
             return UINT32_MAX;
         const rt_shape *x = &p->shape[n->in[0]], *y = &p->shape[t];
-        if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1])
+        if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1] ||
+            (x->d[0] == y->d[0] && x->d[1] == y->d[1])) /* a copy: nothing to gain */
             return UINT32_MAX;
         return j;
     }
@@ -15479,7 +15483,8 @@ static void ifk_f32_max_pixels__neon(float *y, const float *x, int64_t npix, int
     for (; k + 16 <= c; k += 16) {
         float32x4_t m0 = vld1q_f32(y + k), m1 = vld1q_f32(y + k + 4), m2 = vld1q_f32(y + k + 8),
                     m3 = vld1q_f32(y + k + 12);
-        for (const float *p = x + k, *end = x + npix * c + k; p < end; p += c) {
+        for (int64_t i = 0; i < npix; i++) {
+            const float *p = x + i * c + k;
             m0 = arm_vec_neon__max_nan4(m0, vld1q_f32(p));
             m1 = arm_vec_neon__max_nan4(m1, vld1q_f32(p + 4));
             m2 = arm_vec_neon__max_nan4(m2, vld1q_f32(p + 8));
@@ -18137,7 +18142,8 @@ static void ifk_f32_max_pixels__avx2(float *y, const float *x, int64_t npix, int
     for (; k + 32 <= c; k += 32) {
         __m256 m0 = _mm256_loadu_ps(y + k), m1 = _mm256_loadu_ps(y + k + 8),
                m2 = _mm256_loadu_ps(y + k + 16), m3 = _mm256_loadu_ps(y + k + 24);
-        for (const float *p = x + k, *end = x + npix * c + k; p < end; p += c) {
+        for (int64_t i = 0; i < npix; i++) {
+            const float *p = x + i * c + k;
             m0 = x86_vec_avx2__max_nan8(m0, _mm256_loadu_ps(p));
             m1 = x86_vec_avx2__max_nan8(m1, _mm256_loadu_ps(p + 8));
             m2 = x86_vec_avx2__max_nan8(m2, _mm256_loadu_ps(p + 16));

@@ -180,30 +180,33 @@ static size_t lowres_scratch(const ifk_isa *isa, const ifk_parts *in, const ifk_
 size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_parts *in, const ifk_conv_params *p,
                                  size_t (*conv_scratch)(const ifk_isa *isa,
                                                         const ifk_conv_params *q)) {
-    size_t fast = 0;
+    /* The most any way may want: a run on maps smaller than these sizes
+     * (a zoomed-in crop) may take the bands where these take Winograd or
+     * the fast way, and each way wants no more on smaller maps. */
+    size_t most = 0;
     if (lowres_layout(isa, in, p)) {
         lowres_plan L;
         plan_lowres(isa, in, p, SIZE_MAX, &L);
-        fast = IFK_SCRATCH_SLACK + lowres_scratch(isa, in, p);
-        if (L.q.cin) fast += ifk__conv2d_parts_scratch(isa, &L.direct, &L.q, conv_scratch);
+        most = IFK_SCRATCH_SLACK + lowres_scratch(isa, in, p);
+        if (L.q.cin) most += ifk__conv2d_parts_scratch(isa, &L.direct, &L.q, conv_scratch);
     } else if (isa && !has_lowres(in) && ifk__winograd_ok(p)) {
-        return ifk__winograd_scratch(isa, p);
+        most = ifk__winograd_scratch(isa, p);
     }
-    /* The bands: every other case, and the fast way's fallback. Their
-     * convolution runs without prepared weights when parts are low. */
+    /* The bands (their convolution runs without prepared weights when parts
+     * are low). */
     ifk_conv_params q = *p;
     q.h = band_input_rows(p) < p->h ? band_input_rows(p) : p->h;
     const size_t band = IFK_SCRATCH_SLACK + ifk__piece((size_t)q.h * p->w * p->cin) +
                         (conv_scratch ? conv_scratch(isa, &q) : 0);
-    return band > fast ? band : fast;
+    return band > most ? band : most;
 }
 
 /* Pixel x of input row r of part k, as the concatenation holds it. */
 static void part_pixels(const ifk_parts *in, int k, const ifk_conv_params *p, int r, float *dst,
                         size_t stride) {
     const int ck = in->c[k];
-    if (in->h[k] <= 0) {
-        const float *src = in->x[k] + (size_t)r * p->w * ck;
+    if (in->h[k] <= 0 || (in->h[k] == p->h && in->w[k] == p->w)) { /* the resize's copy */
+        const float *src = in->x[k] + (size_t)r * p->w * ck;       /* either way p->w wide */
         for (int X = 0; X < p->w; X++)
             memcpy(dst + X * stride, src + (size_t)X * ck, (size_t)ck * sizeof *dst);
         return;

@@ -110,8 +110,8 @@ static int match_ib(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain 
     return 1;
 }
 
-/* The RESIZE_BILINEAR that makes tensor t, if it upsamples (or keeps) an
- * f32 map, is read by nothing else and runs in the same phase as node i. */
+/* The RESIZE_BILINEAR that makes tensor t, if it upsamples an f32 map (in
+ * one direction at least, keeping the other), is read by nothing else and runs in the same phase as node i. */
 static uint32_t upsampling_of(const rt_plan *p, uint32_t t, uint32_t i) {
     const ifg_graph *g = &p->m->g;
     uint32_t r = 0;
@@ -123,7 +123,8 @@ static uint32_t upsampling_of(const rt_plan *p, uint32_t t, uint32_t i) {
             p->per_click[j] != p->per_click[i] || g->tensors[n->in[0]].dtype != IFG_F32)
             return UINT32_MAX;
         const rt_shape *x = &p->shape[n->in[0]], *y = &p->shape[t];
-        if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1])
+        if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1] ||
+            (x->d[0] == y->d[0] && x->d[1] == y->d[1])) /* a copy: nothing to gain */
             return UINT32_MAX;
         return j;
     }

@@ -111,8 +111,10 @@ static void label_check(const char *dir, int k, const uint8_t *want, const uint8
             bad++;
     }
     if (have) npy_free(&prev);
-    CHECK(bad == 0, "%s: step %d label differs from the official at %ld pixels (%ld undecided)",
-          dir, k, bad, ties);
+    /* A handful at most: more would be a disagreement, not a tie. */
+    CHECK(bad == 0 && ties <= 16,
+          "%s: step %d label differs from the official at %ld pixels (%ld undecided)", dir, k, bad,
+          ties);
     if (ties)
         printf("%s: step %d label: %ld undecided pixel(s) of the previous mask flipped\n", dir, k,
                ties);

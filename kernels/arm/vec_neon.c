@@ -140,7 +140,8 @@ void ifk_f32_max_pixels__neon(float *y, const float *x, int64_t npix, int64_t c)
     for (; k + 16 <= c; k += 16) {
         float32x4_t m0 = vld1q_f32(y + k), m1 = vld1q_f32(y + k + 4), m2 = vld1q_f32(y + k + 8),
                     m3 = vld1q_f32(y + k + 12);
-        for (const float *p = x + k, *end = x + npix * c + k; p < end; p += c) {
+        for (int64_t i = 0; i < npix; i++) {
+            const float *p = x + i * c + k;
             m0 = max_nan4(m0, vld1q_f32(p));
             m1 = max_nan4(m1, vld1q_f32(p + 4));
             m2 = max_nan4(m2, vld1q_f32(p + 8));

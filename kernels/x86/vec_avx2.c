@@ -136,7 +136,8 @@ void ifk_f32_max_pixels__avx2(float *y, const float *x, int64_t npix, int64_t c)
     for (; k + 32 <= c; k += 32) {
         __m256 m0 = _mm256_loadu_ps(y + k), m1 = _mm256_loadu_ps(y + k + 8),
                m2 = _mm256_loadu_ps(y + k + 16), m3 = _mm256_loadu_ps(y + k + 24);
-        for (const float *p = x + k, *end = x + npix * c + k; p < end; p += c) {
+        for (int64_t i = 0; i < npix; i++) {
+            const float *p = x + i * c + k;
             m0 = max_nan8(m0, _mm256_loadu_ps(p));
             m1 = max_nan8(m1, _mm256_loadu_ps(p + 8));
             m2 = max_nan8(m2, _mm256_loadu_ps(p + 16));
