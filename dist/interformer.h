@@ -5185,6 +5185,12 @@ static void ifk__gemm_nt(const float *x, size_t ldx, int64_t m, int64_t k, const
 static void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
                   int64_t n, float *y, size_t ldy);
 
+/* Output row oy of ifk_resize_bilinear (the same bits), output pixel X at
+ * y + X*ys: a row placed among other channels (kernels/conv_parts.c's
+ * bands of a concatenation). */
+static void ifk__resize_bilinear_row(const float *x, int h, int w, int c, int oy, int oh, int ow, float *y,
+                              size_t ys);
+
 /* Adaptive pooling's bin of output index i of an axis in -> out (PyTorch's):
  * [floor(i*in/out), ceil((i+1)*in/out)). */
 static inline void ifk__pool_bin(int i, int in, int out, int *lo, int *hi) {
@@ -5427,29 +5433,13 @@ static size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_parts *in,
     return band > most ? band : most;
 }
 
-/* Pixel x of input row r of part k, as the concatenation holds it. */
+/* Input row r of part k, as the concatenation holds it (pixels stride
+ * floats apart): a full-size part's row, or a low part's resized as
+ * RESIZE_BILINEAR would, bit for bit. */
 static void kernels_conv_parts__part_pixels(const ifk_parts *in, int k, const ifk_conv_params *p, int r, float *dst,
                         size_t stride) {
-    const int ck = in->c[k];
-    if (in->h[k] <= 0 || (in->h[k] == p->h && in->w[k] == p->w)) { /* the resize's copy */
-        const float *src = in->x[k] + (size_t)r * p->w * ck;       /* either way p->w wide */
-        for (int X = 0; X < p->w; X++)
-            memcpy(dst + X * stride, src + (size_t)X * ck, (size_t)ck * sizeof *dst);
-        return;
-    }
-    /* ifk_resize_bilinear's expression, so a band holds the resized map's bits. */
-    const int h = in->h[k], w = in->w[k];
-    const ifk__lin_tap ty = ifk__lin_index(r, h, p->h, (float)h / (float)p->h);
-    const float *r0 = in->x[k] + (size_t)ty.i0 * w * ck, *r1 = in->x[k] + (size_t)ty.i1 * w * ck;
-    const float sx = (float)w / (float)p->w;
-    for (int X = 0; X < p->w; X++) {
-        const ifk__lin_tap tx = ifk__lin_index(X, w, p->w, sx);
-        const float *a = r0 + (size_t)tx.i0 * ck, *b = r0 + (size_t)tx.i1 * ck;
-        const float *d = r1 + (size_t)tx.i0 * ck, *e = r1 + (size_t)tx.i1 * ck;
-        float *o = dst + X * stride;
-        for (int j = 0; j < ck; j++)
-            o[j] = ty.l0 * (tx.l0 * a[j] + tx.l1 * b[j]) + ty.l1 * (tx.l0 * d[j] + tx.l1 * e[j]);
-    }
+    const int h = in->h[k] > 0 ? in->h[k] : p->h, w = in->h[k] > 0 ? in->w[k] : p->w;
+    ifk__resize_bilinear_row(in->x[k], h, w, in->c[k], r, p->h, p->w, dst, stride);
 }
 
 static void kernels_conv_parts__conv_bands(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,
@@ -8442,17 +8432,21 @@ static void ifk_group_norm(const float *x, int64_t hw, int64_t c, int groups, co
 
 /* #include "kernels/scalar/scalar.h": above */
 
-/* One output row's block of nx columns (taps tx) from input rows r0, r1. C
- * is c, or a constant the compiler unrolls (the logits' two channels). */
+enum { scalar_resize_pool__RESIZE_COLS = 256 }; /* columns whose taps are found at once */
+
+/* One output row's block of nx columns (taps tx) from input rows r0, r1,
+ * pixel j at y + j*ys. C is c, or a constant the compiler unrolls (the
+ * logits' two channels). */
 static inline void scalar_resize_pool__lerp_cols(const float *r0, const float *r1, float h0, float h1,
-                             const ifk__lin_tap *tx, int nx, int C, float *IF_RESTRICT y) {
+                             const ifk__lin_tap *tx, int nx, int C, float *IF_RESTRICT y,
+                             size_t ys) {
     for (int j = 0; j < nx; j++) {
         const float w0 = tx[j].l0, w1 = tx[j].l1;
         const float *IF_RESTRICT a = r0 + (size_t)tx[j].i0 * C,
                                  *IF_RESTRICT b = r0 + (size_t)tx[j].i1 * C;
         const float *IF_RESTRICT d = r1 + (size_t)tx[j].i0 * C,
                                  *IF_RESTRICT e = r1 + (size_t)tx[j].i1 * C;
-        float *IF_RESTRICT yp = y + (size_t)j * C;
+        float *IF_RESTRICT yp = y + (size_t)j * ys;
         for (int k = 0; k < C; k++)
             yp[k] = h0 * (w0 * a[k] + w1 * b[k]) + h1 * (w0 * d[k] + w1 * e[k]);
     }
@@ -8468,20 +8462,37 @@ static void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, i
     const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
     /* The columns' taps once per block of columns, not once per row: with
      * few channels (the logits' two), finding them cost more than using them. */
-    enum { COLS = 256 };
-    ifk__lin_tap tx[COLS];
-    for (int ox0 = 0; ox0 < ow; ox0 += COLS) {
-        const int nx = ow - ox0 < COLS ? ow - ox0 : COLS;
+    ifk__lin_tap tx[scalar_resize_pool__RESIZE_COLS];
+    for (int ox0 = 0; ox0 < ow; ox0 += scalar_resize_pool__RESIZE_COLS) {
+        const int nx = ow - ox0 < scalar_resize_pool__RESIZE_COLS ? ow - ox0 : scalar_resize_pool__RESIZE_COLS;
         for (int j = 0; j < nx; j++) tx[j] = ifk__lin_index(ox0 + j, w, ow, sx);
         for (int oy = oy0; oy < oy1; oy++) {
             const ifk__lin_tap ty = ifk__lin_index(oy, h, oh, sy);
             const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
             float *yr = y + ((size_t)oy * ow + ox0) * c;
             if (c == 2)
-                scalar_resize_pool__lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, 2, yr);
+                scalar_resize_pool__lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, 2, yr, 2);
             else
-                scalar_resize_pool__lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, c, yr);
+                scalar_resize_pool__lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, c, yr, (size_t)c);
         }
+    }
+}
+
+static void ifk__resize_bilinear_row(const float *x, int h, int w, int c, int oy, int oh, int ow, float *y,
+                              size_t ys) {
+    if (h == oh && w == ow) {
+        const float *src = x + (size_t)oy * w * c;
+        for (int X = 0; X < ow; X++) memcpy(y + X * ys, src + (size_t)X * c, (size_t)c * sizeof *y);
+        return;
+    }
+    const ifk__lin_tap ty = ifk__lin_index(oy, h, oh, (float)h / (float)oh);
+    const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
+    const float sx = (float)w / (float)ow;
+    ifk__lin_tap tx[scalar_resize_pool__RESIZE_COLS];
+    for (int ox0 = 0; ox0 < ow; ox0 += scalar_resize_pool__RESIZE_COLS) {
+        const int nx = ow - ox0 < scalar_resize_pool__RESIZE_COLS ? ow - ox0 : scalar_resize_pool__RESIZE_COLS;
+        for (int j = 0; j < nx; j++) tx[j] = ifk__lin_index(ox0 + j, w, ow, sx);
+        scalar_resize_pool__lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, c, y + ox0 * ys, ys);
     }
 }
 
@@ -10696,6 +10707,15 @@ static uint32_t runtime_fuse__readers(const ifg_graph *g, uint32_t t, uint32_t *
     return n;
 }
 
+/* The node that produces tensor t (one at most: format/ifg_reader.c), or
+ * UINT32_MAX for an input or a constant. */
+static uint32_t runtime_fuse__writer(const ifg_graph *g, uint32_t t) {
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        for (uint32_t j = 0; j < g->nodes[i].n_out; j++)
+            if (g->nodes[i].out[j] == t) return i;
+    return UINT32_MAX;
+}
+
 /* The inverted bottleneck headed by node e, if there is one; pos:
  * execution positions. */
 static int runtime_fuse__match_ib(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain *c) {
@@ -10722,10 +10742,8 @@ static int runtime_fuse__match_ib(const rt_plan *p, const uint32_t *pos, uint32_
         p->per_click[a] == p->per_click[e]) {
         const ifg_node *na = &g->nodes[a];
         const uint32_t r = na->in[0] == c->out ? na->in[1] : na->in[0];
-        int before = 1;
-        for (uint32_t i = 0; i < g->n_nodes; i++)
-            for (uint32_t j = 0; j < g->nodes[i].n_out; j++)
-                if (g->nodes[i].out[j] == r && pos[i] >= pos[e]) before = 0;
+        const uint32_t wr = runtime_fuse__writer(g, r);
+        const int before = wr == UINT32_MAX || pos[wr] < pos[e];
         if (r != c->out && r != IFG_NO_TENSOR && before &&
             runtime_fuse__same_shape(&p->shape[r], &p->shape[c->out]) && g->tensors[r].dtype == IFG_F32) {
             c->node[3] = a;
@@ -10741,20 +10759,18 @@ static int runtime_fuse__match_ib(const rt_plan *p, const uint32_t *pos, uint32_
 static uint32_t runtime_fuse__upsampling_of(const rt_plan *p, uint32_t t, uint32_t i) {
     const ifg_graph *g = &p->m->g;
     uint32_t r = 0;
-    if (runtime_fuse__readers(g, t, &r) != 1) return UINT32_MAX;
-    for (uint32_t j = 0; j < g->n_nodes; j++) {
-        const ifg_node *n = &g->nodes[j];
-        if (n->n_out < 1 || n->out[0] != t) continue;
-        if (n->op != IFG_OP_RESIZE_BILINEAR || n->n_in < 1 || n->in[0] == IFG_NO_TENSOR ||
-            p->per_click[j] != p->per_click[i] || g->tensors[n->in[0]].dtype != IFG_F32)
-            return UINT32_MAX;
-        const rt_shape *x = &p->shape[n->in[0]], *y = &p->shape[t];
-        if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1] ||
-            (x->d[0] == y->d[0] && x->d[1] == y->d[1])) /* a copy: nothing to gain */
-            return UINT32_MAX;
-        return j;
-    }
-    return UINT32_MAX;
+    const uint32_t j = runtime_fuse__writer(g, t);
+    if (runtime_fuse__readers(g, t, &r) != 1 || j == UINT32_MAX) return UINT32_MAX;
+    const ifg_node *n = &g->nodes[j];
+    if (n->op != IFG_OP_RESIZE_BILINEAR || n->out[0] != t || n->n_in < 1 ||
+        n->in[0] == IFG_NO_TENSOR || p->per_click[j] != p->per_click[i] ||
+        g->tensors[n->in[0]].dtype != IFG_F32)
+        return UINT32_MAX;
+    const rt_shape *x = &p->shape[n->in[0]], *y = &p->shape[t];
+    if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1] ||
+        (x->d[0] == y->d[0] && x->d[1] == y->d[1])) /* a copy: nothing to gain */
+        return UINT32_MAX;
+    return j;
 }
 
 /* A concatenation headed by node i whose only reader is a convolution of

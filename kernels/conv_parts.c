@@ -201,29 +201,13 @@ size_t ifk__conv2d_parts_scratch(const ifk_isa *isa, const ifk_parts *in, const 
     return band > most ? band : most;
 }
 
-/* Pixel x of input row r of part k, as the concatenation holds it. */
+/* Input row r of part k, as the concatenation holds it (pixels stride
+ * floats apart): a full-size part's row, or a low part's resized as
+ * RESIZE_BILINEAR would, bit for bit. */
 static void part_pixels(const ifk_parts *in, int k, const ifk_conv_params *p, int r, float *dst,
                         size_t stride) {
-    const int ck = in->c[k];
-    if (in->h[k] <= 0 || (in->h[k] == p->h && in->w[k] == p->w)) { /* the resize's copy */
-        const float *src = in->x[k] + (size_t)r * p->w * ck;       /* either way p->w wide */
-        for (int X = 0; X < p->w; X++)
-            memcpy(dst + X * stride, src + (size_t)X * ck, (size_t)ck * sizeof *dst);
-        return;
-    }
-    /* ifk_resize_bilinear's expression, so a band holds the resized map's bits. */
-    const int h = in->h[k], w = in->w[k];
-    const ifk__lin_tap ty = ifk__lin_index(r, h, p->h, (float)h / (float)p->h);
-    const float *r0 = in->x[k] + (size_t)ty.i0 * w * ck, *r1 = in->x[k] + (size_t)ty.i1 * w * ck;
-    const float sx = (float)w / (float)p->w;
-    for (int X = 0; X < p->w; X++) {
-        const ifk__lin_tap tx = ifk__lin_index(X, w, p->w, sx);
-        const float *a = r0 + (size_t)tx.i0 * ck, *b = r0 + (size_t)tx.i1 * ck;
-        const float *d = r1 + (size_t)tx.i0 * ck, *e = r1 + (size_t)tx.i1 * ck;
-        float *o = dst + X * stride;
-        for (int j = 0; j < ck; j++)
-            o[j] = ty.l0 * (tx.l0 * a[j] + tx.l1 * b[j]) + ty.l1 * (tx.l0 * d[j] + tx.l1 * e[j]);
-    }
+    const int h = in->h[k] > 0 ? in->h[k] : p->h, w = in->h[k] > 0 ? in->w[k] : p->w;
+    ifk__resize_bilinear_row(in->x[k], h, w, in->c[k], r, p->h, p->w, dst, stride);
 }
 
 static void conv_bands(const ifk_isa *isa, ifk_conv_fn conv, const ifk_parts *in,

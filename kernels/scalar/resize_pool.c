@@ -5,17 +5,21 @@
 
 #include "kernels/scalar/scalar.h"
 
-/* One output row's block of nx columns (taps tx) from input rows r0, r1. C
- * is c, or a constant the compiler unrolls (the logits' two channels). */
+enum { RESIZE_COLS = 256 }; /* columns whose taps are found at once */
+
+/* One output row's block of nx columns (taps tx) from input rows r0, r1,
+ * pixel j at y + j*ys. C is c, or a constant the compiler unrolls (the
+ * logits' two channels). */
 static inline void lerp_cols(const float *r0, const float *r1, float h0, float h1,
-                             const ifk__lin_tap *tx, int nx, int C, float *IF_RESTRICT y) {
+                             const ifk__lin_tap *tx, int nx, int C, float *IF_RESTRICT y,
+                             size_t ys) {
     for (int j = 0; j < nx; j++) {
         const float w0 = tx[j].l0, w1 = tx[j].l1;
         const float *IF_RESTRICT a = r0 + (size_t)tx[j].i0 * C,
                                  *IF_RESTRICT b = r0 + (size_t)tx[j].i1 * C;
         const float *IF_RESTRICT d = r1 + (size_t)tx[j].i0 * C,
                                  *IF_RESTRICT e = r1 + (size_t)tx[j].i1 * C;
-        float *IF_RESTRICT yp = y + (size_t)j * C;
+        float *IF_RESTRICT yp = y + (size_t)j * ys;
         for (int k = 0; k < C; k++)
             yp[k] = h0 * (w0 * a[k] + w1 * b[k]) + h1 * (w0 * d[k] + w1 * e[k]);
     }
@@ -31,20 +35,37 @@ void ifk_resize_bilinear(const float *x, int h, int w, int c, float *y, int oh, 
     const float sy = (float)h / (float)oh, sx = (float)w / (float)ow;
     /* The columns' taps once per block of columns, not once per row: with
      * few channels (the logits' two), finding them cost more than using them. */
-    enum { COLS = 256 };
-    ifk__lin_tap tx[COLS];
-    for (int ox0 = 0; ox0 < ow; ox0 += COLS) {
-        const int nx = ow - ox0 < COLS ? ow - ox0 : COLS;
+    ifk__lin_tap tx[RESIZE_COLS];
+    for (int ox0 = 0; ox0 < ow; ox0 += RESIZE_COLS) {
+        const int nx = ow - ox0 < RESIZE_COLS ? ow - ox0 : RESIZE_COLS;
         for (int j = 0; j < nx; j++) tx[j] = ifk__lin_index(ox0 + j, w, ow, sx);
         for (int oy = oy0; oy < oy1; oy++) {
             const ifk__lin_tap ty = ifk__lin_index(oy, h, oh, sy);
             const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
             float *yr = y + ((size_t)oy * ow + ox0) * c;
             if (c == 2)
-                lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, 2, yr);
+                lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, 2, yr, 2);
             else
-                lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, c, yr);
+                lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, c, yr, (size_t)c);
         }
+    }
+}
+
+void ifk__resize_bilinear_row(const float *x, int h, int w, int c, int oy, int oh, int ow, float *y,
+                              size_t ys) {
+    if (h == oh && w == ow) {
+        const float *src = x + (size_t)oy * w * c;
+        for (int X = 0; X < ow; X++) memcpy(y + X * ys, src + (size_t)X * c, (size_t)c * sizeof *y);
+        return;
+    }
+    const ifk__lin_tap ty = ifk__lin_index(oy, h, oh, (float)h / (float)oh);
+    const float *r0 = x + (size_t)ty.i0 * w * c, *r1 = x + (size_t)ty.i1 * w * c;
+    const float sx = (float)w / (float)ow;
+    ifk__lin_tap tx[RESIZE_COLS];
+    for (int ox0 = 0; ox0 < ow; ox0 += RESIZE_COLS) {
+        const int nx = ow - ox0 < RESIZE_COLS ? ow - ox0 : RESIZE_COLS;
+        for (int j = 0; j < nx; j++) tx[j] = ifk__lin_index(ox0 + j, w, ow, sx);
+        lerp_cols(r0, r1, ty.l0, ty.l1, tx, nx, c, y + ox0 * ys, ys);
     }
 }
 

@@ -49,6 +49,12 @@ void ifk__gemm_nt(const float *x, size_t ldx, int64_t m, int64_t k, const float 
 void ifk__gemm_nn(const float *a, size_t lda, int64_t m, int64_t k, const float *b, size_t ldb,
                   int64_t n, float *y, size_t ldy);
 
+/* Output row oy of ifk_resize_bilinear (the same bits), output pixel X at
+ * y + X*ys: a row placed among other channels (kernels/conv_parts.c's
+ * bands of a concatenation). */
+void ifk__resize_bilinear_row(const float *x, int h, int w, int c, int oy, int oh, int ow, float *y,
+                              size_t ys);
+
 /* Adaptive pooling's bin of output index i of an axis in -> out (PyTorch's):
  * [floor(i*in/out), ceil((i+1)*in/out)). */
 static inline void ifk__pool_bin(int i, int in, int out, int *lo, int *hi) {
