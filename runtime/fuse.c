@@ -70,6 +70,15 @@ static uint32_t readers(const ifg_graph *g, uint32_t t, uint32_t *reader) {
     return n;
 }
 
+/* The node that produces tensor t (one at most: format/ifg_reader.c), or
+ * UINT32_MAX for an input or a constant. */
+static uint32_t writer(const ifg_graph *g, uint32_t t) {
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        for (uint32_t j = 0; j < g->nodes[i].n_out; j++)
+            if (g->nodes[i].out[j] == t) return i;
+    return UINT32_MAX;
+}
+
 /* The inverted bottleneck headed by node e, if there is one; pos:
  * execution positions. */
 static int match_ib(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain *c) {
@@ -96,10 +105,8 @@ static int match_ib(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain 
         p->per_click[a] == p->per_click[e]) {
         const ifg_node *na = &g->nodes[a];
         const uint32_t r = na->in[0] == c->out ? na->in[1] : na->in[0];
-        int before = 1;
-        for (uint32_t i = 0; i < g->n_nodes; i++)
-            for (uint32_t j = 0; j < g->nodes[i].n_out; j++)
-                if (g->nodes[i].out[j] == r && pos[i] >= pos[e]) before = 0;
+        const uint32_t wr = writer(g, r);
+        const int before = wr == UINT32_MAX || pos[wr] < pos[e];
         if (r != c->out && r != IFG_NO_TENSOR && before &&
             same_shape(&p->shape[r], &p->shape[c->out]) && g->tensors[r].dtype == IFG_F32) {
             c->node[3] = a;
@@ -115,20 +122,18 @@ static int match_ib(const rt_plan *p, const uint32_t *pos, uint32_t e, rt_chain 
 static uint32_t upsampling_of(const rt_plan *p, uint32_t t, uint32_t i) {
     const ifg_graph *g = &p->m->g;
     uint32_t r = 0;
-    if (readers(g, t, &r) != 1) return UINT32_MAX;
-    for (uint32_t j = 0; j < g->n_nodes; j++) {
-        const ifg_node *n = &g->nodes[j];
-        if (n->n_out < 1 || n->out[0] != t) continue;
-        if (n->op != IFG_OP_RESIZE_BILINEAR || n->n_in < 1 || n->in[0] == IFG_NO_TENSOR ||
-            p->per_click[j] != p->per_click[i] || g->tensors[n->in[0]].dtype != IFG_F32)
-            return UINT32_MAX;
-        const rt_shape *x = &p->shape[n->in[0]], *y = &p->shape[t];
-        if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1] ||
-            (x->d[0] == y->d[0] && x->d[1] == y->d[1])) /* a copy: nothing to gain */
-            return UINT32_MAX;
-        return j;
-    }
-    return UINT32_MAX;
+    const uint32_t j = writer(g, t);
+    if (readers(g, t, &r) != 1 || j == UINT32_MAX) return UINT32_MAX;
+    const ifg_node *n = &g->nodes[j];
+    if (n->op != IFG_OP_RESIZE_BILINEAR || n->out[0] != t || n->n_in < 1 ||
+        n->in[0] == IFG_NO_TENSOR || p->per_click[j] != p->per_click[i] ||
+        g->tensors[n->in[0]].dtype != IFG_F32)
+        return UINT32_MAX;
+    const rt_shape *x = &p->shape[n->in[0]], *y = &p->shape[t];
+    if (x->rank != 3 || y->rank != 3 || x->d[0] > y->d[0] || x->d[1] > y->d[1] ||
+        (x->d[0] == y->d[0] && x->d[1] == y->d[1])) /* a copy: nothing to gain */
+        return UINT32_MAX;
+    return j;
 }
 
 /* A concatenation headed by node i whose only reader is a convolution of
