@@ -483,6 +483,16 @@ static void test_conv2d(const variant *v) {
 
 /* ------------------------------------------------ conv over parts */
 
+/* The channel concatenation of n maps of hw pixels, map k of c[k] channels
+ * (cin in all): what CONCAT_CHANNELS would make. */
+static float *concat_maps(const float *const *maps, const int *c, int n, size_t hw, int cin) {
+    float *cat = fill(hw * (size_t)cin, 0);
+    for (int i = 0, off = 0; i < n; off += c[i], i++)
+        for (size_t px = 0; px < hw; px++)
+            memcpy(cat + px * cin + off, maps[i] + px * c[i], (size_t)c[i] * sizeof(float));
+    return cat;
+}
+
 /* Low-resolution parts: conv2d_parts on maps that stand for their bilinear
  * resize equals the reference convolution of the resized and concatenated
  * maps within float rounding (the fast way sums in another order), and is
@@ -528,11 +538,7 @@ static void test_conv2d_lowres_parts(const variant *v) {
         const ifk_conv_params p = {c[0], c[1], cin,  c[2], c[3], c[3],         1, 1,
                                    c[4], c[4], c[4], c[4], 1,    IFK_ACT_RELU, 0, 0};
         const size_t hw = (size_t)p.h * p.w, ny = hw * p.cout;
-        float *cat = fill(hw * cin, 0);
-        for (size_t i = 0, off = 0; (int)i < in.n; off += (size_t)in.c[i], i++)
-            for (size_t px = 0; px < hw; px++)
-                memcpy(cat + px * cin + off, full[i] + px * in.c[i],
-                       (size_t)in.c[i] * sizeof(float));
+        float *cat = concat_maps((const float *const *)full, in.c, in.n, hw, cin);
         float *wt = rnd_buf((size_t)p.cout * p.kh * p.kw * cin, -0.3, 0.3),
               *b = rnd_buf(p.cout, -1, 1);
         const size_t pb = v->ops->conv2d_parts_prep_bytes(&in, &p);
@@ -569,18 +575,15 @@ static void test_conv2d_lowres_parts(const variant *v) {
         r.w = p.w * 3 / 4;
         ifk_parts small = in;
         float *sfull[IFK_MAX_PARTS] = {NULL};
-        int off = 0;
-        float *scat = fill((size_t)r.h * r.w * cin, 0);
         for (int k = 0; k < in.n; k++) {
             const int ck = in.c[k];
             const int lh = in.h[k] ? (in.h[k] * r.h + p.h - 1) / p.h : r.h;
             const int lw = in.h[k] ? (in.w[k] * r.w + p.w - 1) / p.w : r.w;
-            const int sh = in.h[k] ? in.h[k] : p.h, sw = in.h[k] ? in.w[k] : p.w;
+            const int sw = in.h[k] ? in.w[k] : p.w;
             float *x = fill((size_t)lh * lw * ck, 0);
             for (int yy = 0; yy < lh; yy++)
                 memcpy(x + (size_t)yy * lw * ck, in.x[k] + (size_t)yy * sw * ck,
                        (size_t)lw * ck * sizeof *x);
-            (void)sh;
             small.x[k] = x;
             if (in.h[k]) {
                 small.h[k] = lh;
@@ -590,10 +593,8 @@ static void test_conv2d_lowres_parts(const variant *v) {
             } else {
                 sfull[k] = x;
             }
-            for (size_t px = 0; px < (size_t)r.h * r.w; px++)
-                memcpy(scat + px * cin + off, sfull[k] + px * ck, (size_t)ck * sizeof(float));
-            off += ck;
         }
+        float *scat = concat_maps((const float *const *)sfull, in.c, in.n, (size_t)r.h * r.w, cin);
         const size_t nys = (size_t)r.h * r.w * r.cout;
         ifk_conv2d(scat, &r, wt, b, want);
         v->ops->conv2d_parts(&small, &r, wrun, prep, b, whole, scr);
@@ -644,11 +645,7 @@ static void test_conv2d_parts(const variant *v) {
         const ifk_conv_params p = {c[0], c[1], cin,  c[5], c[6], c[6],         1, 1,
                                    c[7], c[7], c[7], c[7], 1,    IFK_ACT_RELU, 0, 0};
         const size_t hw = (size_t)p.h * p.w, ny = hw * p.cout;
-        float *cat = fill(hw * cin, 0);
-        for (size_t i = 0, off = 0; (int)i < in.n; off += (size_t)in.c[i], i++)
-            for (size_t px = 0; px < hw; px++)
-                memcpy(cat + px * cin + off, in.x[i] + px * in.c[i],
-                       (size_t)in.c[i] * sizeof(float));
+        float *cat = concat_maps(in.x, in.c, in.n, hw, cin);
         float *wt = rnd_buf((size_t)p.cout * p.kh * p.kw * cin, -0.3, 0.3),
               *b = rnd_buf(p.cout, -1, 1);
         const size_t pb = v->ops->conv2d_prep_bytes(&p);
